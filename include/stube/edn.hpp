@@ -1,0 +1,316 @@
+// stube/edn.hpp — the EDN value type, reader and printer.
+//
+// Every conversation, instance state, event payload and answer in stube is
+// an edn::Value. Values are immutable and cheap to copy (one reference-count
+// increment); "updating" a map or vector returns a new Value that shares the
+// unchanged children with the old one.
+//
+//   using namespace stube::edn::literals;
+//   edn::Value conv = edn::map({{"conv/id"_kw, "cv-1"}, {"n"_kw, 3}});
+//   conv[":conv/id"].as_string();          // "cv-1"
+//   conv = conv.assoc("n"_kw, 4);         // a new map; the old one is intact
+//   std::string text = edn::write(conv);  // {:n 4, :conv/id "cv-1"}
+//   edn::Value back = edn::read(text);    // == conv
+//
+// See docs/edn.md for the kinds, the printed forms and the safety limits.
+#pragma once
+
+#include <array>
+#include <cstddef>
+#include <cstdint>
+#include <initializer_list>
+#include <memory>
+#include <span>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <typeindex>
+#include <utility>
+
+namespace stube::edn {
+
+enum class Kind : std::uint8_t {
+  Nil,
+  Bool,
+  Int,      // 64-bit signed
+  BigInt,   // arbitrary precision, written with an N suffix (kept as text)
+  Float,    // IEEE double, including ##Inf, ##-Inf, ##NaN
+  Decimal,  // arbitrary precision decimal, written with an M suffix (text)
+  Ratio,    // n/d in lowest terms (kept as text)
+  Char,     // one Unicode scalar value
+  String,   // UTF-8
+  Symbol,
+  Keyword,
+  List,
+  Vector,
+  Map,
+  Set,
+  Inst,    // #inst: an instant, nanosecond precision, UTC
+  Uuid,    // #uuid
+  Tagged,  // any other #tag value, kept verbatim
+  Opaque,  // a live C++ object; not printable as data
+};
+
+// Human-readable name of a kind, e.g. "keyword"; used in error messages.
+std::string_view kind_name(Kind k) noexcept;
+
+// Base of every error this header throws.
+class Error : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+// The text is not valid EDN. what() reads "line L, column C: <reason>".
+class ParseError : public Error {
+ public:
+  ParseError(std::size_t line, std::size_t column, const std::string& reason);
+  std::size_t line() const noexcept { return line_; }
+  std::size_t column() const noexcept { return column_; }
+  const std::string& reason() const noexcept { return reason_; }
+
+ private:
+  std::size_t line_, column_;
+  std::string reason_;
+};
+
+// A typed accessor was used on a value of another kind, or a value could not
+// be built (e.g. an invalid keyword name).
+class TypeError : public Error {
+ public:
+  using Error::Error;
+};
+
+// An instant: seconds since the Unix epoch (UTC) plus nanoseconds [0, 1e9).
+struct Instant {
+  std::int64_t seconds = 0;
+  std::uint32_t nanos = 0;
+  friend bool operator==(const Instant&, const Instant&) = default;
+  friend auto operator<=>(const Instant&, const Instant&) = default;
+  static Instant now() noexcept;
+  // Milliseconds since the epoch (floor), handy for TTL arithmetic.
+  std::int64_t millis() const noexcept { return seconds * 1000 + nanos / 1000000; }
+};
+
+struct Uuid {
+  std::array<std::uint8_t, 16> bytes{};
+  friend bool operator==(const Uuid&, const Uuid&) = default;
+  friend auto operator<=>(const Uuid&, const Uuid&) = default;
+  static Uuid random();                     // version 4, from the OS CSPRNG
+  std::string to_string() const;            // canonical lowercase 8-4-4-4-12
+  static Uuid parse(std::string_view text);  // throws TypeError
+};
+
+namespace detail {
+struct Node;  // reference-counted heap part of a Value
+constexpr std::uint32_t kind_bit(Kind k) noexcept { return 1u << static_cast<unsigned>(k); }
+// The kinds whose payload lives in a reference-counted Node.
+constexpr std::uint32_t kHeapKinds =
+    kind_bit(Kind::BigInt) | kind_bit(Kind::Decimal) | kind_bit(Kind::Ratio) |
+    kind_bit(Kind::String) | kind_bit(Kind::Symbol) | kind_bit(Kind::Keyword) |
+    kind_bit(Kind::List) | kind_bit(Kind::Vector) | kind_bit(Kind::Map) | kind_bit(Kind::Set) |
+    kind_bit(Kind::Uuid) | kind_bit(Kind::Tagged) | kind_bit(Kind::Opaque);
+}  // namespace detail
+
+class Value;
+
+// One entry of a map. Maps keep their entries in a canonical order (by key
+// hash, then by value order), so equal maps print identically.
+struct MapEntry;
+
+class Value {
+ public:
+  // --- construction -------------------------------------------------------
+  Value() noexcept : kind_(Kind::Nil) {}
+  Value(std::nullptr_t) noexcept : kind_(Kind::Nil) {}
+  Value(bool b) noexcept : kind_(Kind::Bool) { u_.b = b; }
+  Value(int i) noexcept : kind_(Kind::Int) { u_.i = i; }
+  Value(long i) noexcept : kind_(Kind::Int) { u_.i = i; }
+  Value(long long i) noexcept : kind_(Kind::Int) { u_.i = i; }
+  Value(unsigned i) noexcept : kind_(Kind::Int) { u_.i = i; }
+  // Sizes and counts; values above INT64_MAX wrap, as a cast would.
+  Value(unsigned long i) noexcept : kind_(Kind::Int) { u_.i = static_cast<std::int64_t>(i); }
+  Value(unsigned long long i) noexcept : kind_(Kind::Int) { u_.i = static_cast<std::int64_t>(i); }
+  Value(double d) noexcept : kind_(Kind::Float) { u_.d = d; }
+  Value(const char* s);  // a string
+  Value(std::string_view s);
+  Value(const std::string& s) : Value(std::string_view(s)) {}
+  Value(Instant t) noexcept : kind_(Kind::Inst), aux_(t.nanos) { u_.i = t.seconds; }
+  Value(Uuid u);
+
+  // Keyword from "ns/name", ":ns/name", "name" or ":name".
+  static Value keyword(std::string_view text);
+  static Value keyword(std::string_view ns, std::string_view name);
+  static Value symbol(std::string_view text);
+  static Value character(char32_t c);
+  // Big numbers keep their digits as text: "123456789012345678901234567890".
+  static Value big_int(std::string_view digits);
+  static Value decimal(std::string_view digits);  // "1.50" (no M)
+  static Value ratio(std::int64_t numerator, std::int64_t denominator);
+  static Value tagged(std::string_view tag, Value inner);
+  // A live C++ object. It prints as #object[label] and makes every value that
+  // contains it non-printable. Compares by identity.
+  static Value opaque(std::shared_ptr<void> object, std::type_index type, std::string_view label);
+  template <class T>
+  static Value opaque(std::shared_ptr<T> object, std::string_view label) {
+    return opaque(std::static_pointer_cast<void>(std::move(object)), typeid(T), label);
+  }
+
+  Value(const Value& o) noexcept;
+  Value(Value&& o) noexcept;
+  Value& operator=(const Value& o) noexcept;
+  Value& operator=(Value&& o) noexcept;
+  ~Value();
+
+  // --- inspection ---------------------------------------------------------
+  Kind kind() const noexcept { return kind_; }
+  bool is_nil() const noexcept { return kind_ == Kind::Nil; }
+  bool is(Kind k) const noexcept { return kind_ == k; }
+  // Anything but nil and false, as in Clojure.
+  explicit operator bool() const noexcept { return !(kind_ == Kind::Nil || (kind_ == Kind::Bool && !u_.b)); }
+
+  // Typed accessors: each throws TypeError naming the expected and the
+  // actual kind when the value is of another kind.
+  bool as_bool() const;
+  std::int64_t as_int() const;
+  double as_double() const;  // Float only; 1 is not 1.0
+  char32_t as_char() const;
+  std::string_view as_string() const;   // String
+  std::string_view as_symbol() const;   // full text, "ns/name"
+  std::string_view as_keyword() const;  // full text without ':', "ns/name"
+  std::string_view name() const;        // keyword/symbol name part
+  std::string_view ns() const;          // keyword/symbol namespace or ""
+  std::string_view number_text() const;  // BigInt / Decimal / Ratio digits
+  Instant as_inst() const;
+  Uuid as_uuid() const;
+  std::string_view tag() const;      // Tagged: the tag symbol text
+  const Value& tagged_value() const;  // Tagged: the inner value
+  std::string_view opaque_label() const;
+  template <class T>
+  std::shared_ptr<T> as_opaque() const {
+    return std::static_pointer_cast<T>(opaque_object(typeid(T)));
+  }
+
+  // Keyword test without building a keyword: v.is_keyword("conv/id").
+  bool is_keyword(std::string_view text) const noexcept;
+
+  // --- collections ----------------------------------------------------------
+  // Number of elements (List/Vector/Set/Map); 0 for nil; TypeError otherwise.
+  std::size_t size() const;
+  bool empty() const { return size() == 0; }
+  // Elements of a List, Vector or Set (sets in canonical order).
+  std::span<const Value> items() const;
+  std::span<const MapEntry> entries() const;  // Map
+  auto begin() const { return items().begin(); }
+  auto end() const { return items().end(); }
+
+  // Map lookup; returns nil (a shared static) when absent or when this is nil.
+  const Value& get(const Value& key) const;
+  const Value* find(const Value& key) const;  // nullptr when absent
+  bool contains(const Value& key) const;      // Map keys or Set members
+  // v[":conv/id"] looks up a keyword, v["ix-1"] a string: a leading ':'
+  // means keyword. Use get(Value{...}) for anything else.
+  const Value& operator[](std::string_view key) const;
+  const Value& operator[](const char* key) const { return (*this)[std::string_view(key)]; }
+  const Value& operator[](const Value& key) const { return get(key); }
+  // Vector/List element; TypeError when out of range.
+  const Value& at(std::size_t index) const;
+  template <class I>
+    requires std::is_integral_v<I>
+  const Value& operator[](I index) const {
+    return at(static_cast<std::size_t>(index));
+  }
+  // Nested lookup: v.get_in({"conv/instances"_kw, "ix-1"}).
+  const Value& get_in(std::initializer_list<Value> path) const;
+
+  // Persistent updates: return a new value, leave *this untouched.
+  Value assoc(const Value& key, Value val) const;  // Map (nil counts as {})
+  Value dissoc(const Value& key) const;            // Map
+  Value assoc_in(std::initializer_list<Value> path, Value val) const;
+  Value conj(Value item) const;  // Vector: append; Set: add; List: prepend
+  Value disj(const Value& item) const;  // Set
+  Value pop() const;                    // Vector: drop last
+  Value set_at(std::size_t index, Value item) const;  // Vector
+  Value subvec(std::size_t from, std::size_t to) const;
+
+  // --- value semantics --------------------------------------------------------
+  // Equality by value (maps/sets ignore order, 1 != 1.0, NaN == NaN so that
+  // values round-trip, opaque by identity).
+  friend bool operator==(const Value& a, const Value& b) noexcept;
+  // A total order over all values (kind first); used for canonical order.
+  friend int compare(const Value& a, const Value& b) noexcept;
+  std::uint64_t hash() const noexcept;
+  // False iff an opaque value is inside. O(1): containers cache it.
+  bool printable() const noexcept;
+
+  // Internal: used by the reader, printer and builders.
+  const detail::Node* node() const noexcept { return is_heap() ? u_.n : nullptr; }
+  static Value from_node(Kind k, detail::Node* n) noexcept;  // adopts n
+
+ private:
+  bool is_heap() const noexcept { return (detail::kHeapKinds & detail::kind_bit(kind_)) != 0; }
+  std::shared_ptr<void> opaque_object(std::type_index want) const;
+  [[noreturn]] void wrong_kind(Kind expected) const;
+
+  Kind kind_;
+  std::uint32_t aux_ = 0;  // Inst: nanoseconds
+  union {
+    bool b;
+    std::int64_t i;
+    double d;
+    char32_t c;
+    detail::Node* n;
+  } u_{};
+};
+
+struct MapEntry {
+  Value key;
+  Value val;
+};
+
+inline bool operator!=(const Value& a, const Value& b) noexcept { return !(a == b); }
+
+// --- builders ---------------------------------------------------------------
+Value vec(std::initializer_list<Value> items);
+Value vec(std::span<const Value> items);
+Value list(std::initializer_list<Value> items);
+Value list(std::span<const Value> items);
+// Duplicates: later entries win for maps, are merged for sets.
+Value map(std::initializer_list<MapEntry> entries);
+Value map(std::span<const MapEntry> entries);
+Value set(std::initializer_list<Value> items);
+Value set(std::span<const Value> items);
+inline Value kw(std::string_view text) { return Value::keyword(text); }
+inline Value sym(std::string_view text) { return Value::symbol(text); }
+
+namespace literals {
+inline Value operator""_kw(const char* s, std::size_t n) { return Value::keyword({s, n}); }
+inline Value operator""_sym(const char* s, std::size_t n) { return Value::symbol({s, n}); }
+}  // namespace literals
+
+// --- reading and writing ------------------------------------------------------
+struct ReadOptions {
+  // Deepest nesting of collections and tagged values accepted.
+  std::size_t max_depth = 1000;
+};
+
+// Reads exactly one value (whitespace, commas and comments around it are
+// fine; anything else after it is an error). Throws ParseError.
+Value read(std::string_view text, const ReadOptions& options = {});
+
+// Compact, deterministic text that Clojure's reader reads back equal
+// (what pr-str writes for the same data).
+std::string write(const Value& v);
+void write(const Value& v, std::string& out);  // appends
+
+// Multi-line, indented text for people (stube-store show). Reads back equal.
+std::string pretty(const Value& v, std::size_t width = 80);
+
+// False iff an opaque value is inside v.
+inline bool printable(const Value& v) noexcept { return v.printable(); }
+
+}  // namespace stube::edn
+
+template <>
+struct std::hash<stube::edn::Value> {
+  std::size_t operator()(const stube::edn::Value& v) const noexcept { return v.hash(); }
+};

@@ -1,0 +1,23 @@
+// RFC 3339 text <-> Instant, and UUID text. Internal to the library.
+#pragma once
+
+#include <string>
+#include <string_view>
+
+#include "stube/edn.hpp"
+
+namespace stube::edn::detail {
+
+// Parses what Clojure's #inst reader accepts: "yyyy[-MM[-dd[THH[:mm[:ss[.f…]]]]]][Z|±HH:mm]".
+// Returns nullptr on success, otherwise the reason.
+const char* parse_instant(std::string_view text, Instant* out) noexcept;
+
+// "2020-01-01T00:00:00.000-00:00" (milliseconds) when the nanoseconds are
+// whole milliseconds, else 9 fractional digits: what Clojure prints for a
+// java.util.Date and a java.sql.Timestamp respectively.
+void format_instant(Instant t, std::string& out);
+
+const char* parse_uuid(std::string_view text, Uuid* out) noexcept;
+void format_uuid(const Uuid& u, std::string& out);
+
+}  // namespace stube::edn::detail

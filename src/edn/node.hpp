@@ -1,0 +1,106 @@
+// Heap representation behind edn::Value. Internal to the library.
+//
+// Every heap kind is one allocation: a Node header followed by its payload
+// (text bytes, or an array of Values / MapEntries) in the same block, so a
+// string or a vector costs a single malloc and is read with one indirection.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <cstring>
+#include <new>
+#include <string_view>
+
+#include "stube/edn.hpp"
+
+namespace stube::edn::detail {
+
+struct Node {
+  std::atomic<std::uint32_t> refs{1};
+  Kind kind;
+  bool printable = true;
+  // Lazily computed value hash; 0 means "not computed yet". Races are benign:
+  // every thread computes the same number.
+  mutable std::atomic<std::uint64_t> hash_cache{0};
+
+  explicit Node(Kind k) noexcept : kind(k) {}
+  void retain() noexcept { refs.fetch_add(1, std::memory_order_relaxed); }
+  // Returns true when this was the last reference.
+  bool release() noexcept { return refs.fetch_sub(1, std::memory_order_acq_rel) == 1; }
+};
+
+// String, Symbol, Keyword, BigInt, Decimal, Ratio: UTF-8 bytes follow.
+struct TextNode : Node {
+  std::uint32_t size;
+  std::uint32_t ns_len;  // Symbol/Keyword: bytes before the '/', 0 if none
+  TextNode(Kind k, std::uint32_t n, std::uint32_t ns) noexcept : Node(k), size(n), ns_len(ns) {}
+  char* data() noexcept { return reinterpret_cast<char*>(this + 1); }
+  const char* data() const noexcept { return reinterpret_cast<const char*>(this + 1); }
+  std::string_view text() const noexcept { return {data(), size}; }
+};
+
+// List, Vector, Set: Values follow. Set items are in canonical order.
+struct SeqNode : Node {
+  std::size_t size;
+  SeqNode(Kind k, std::size_t n) noexcept : Node(k), size(n) {}
+  Value* items() noexcept { return reinterpret_cast<Value*>(this + 1); }
+  const Value* items() const noexcept { return reinterpret_cast<const Value*>(this + 1); }
+};
+
+// Map: MapEntries follow, in canonical key order.
+struct MapNode : Node {
+  std::size_t size;
+  explicit MapNode(std::size_t n) noexcept : Node(Kind::Map), size(n) {}
+  MapEntry* entries() noexcept { return reinterpret_cast<MapEntry*>(this + 1); }
+  const MapEntry* entries() const noexcept { return reinterpret_cast<const MapEntry*>(this + 1); }
+};
+
+struct TaggedNode : Node {
+  Value tag;  // a Symbol
+  Value inner;
+  TaggedNode(Value t, Value v) noexcept : Node(Kind::Tagged), tag(std::move(t)), inner(std::move(v)) {
+    printable = inner.printable();
+  }
+};
+
+struct UuidNode : Node {
+  Uuid uuid;
+  explicit UuidNode(Uuid u) noexcept : Node(Kind::Uuid), uuid(u) {}
+};
+
+struct OpaqueNode : Node {
+  std::shared_ptr<void> object;
+  std::type_index type;
+  std::string label;
+  OpaqueNode(std::shared_ptr<void> o, std::type_index t, std::string_view l)
+      : Node(Kind::Opaque), object(std::move(o)), type(t), label(l) {
+    printable = false;
+  }
+};
+
+// Allocation helpers. The returned node has one reference.
+TextNode* new_text(Kind k, std::string_view text, std::uint32_t ns_len = 0);
+SeqNode* new_seq(Kind k, std::size_t n);  // items default-constructed (nil)
+MapNode* new_map(std::size_t n);          // entries default-constructed
+void destroy(Node* n) noexcept;
+
+// Keyword/symbol nodes are shared through a small per-thread cache, so the
+// same keyword read twice is usually the same node (pointer-equal), while
+// hostile input can never grow memory without bound (the cache is fixed-size).
+Value make_name(Kind k, std::string_view text, std::uint32_t ns_len);
+
+// Builds collections from a scratch range, taking ownership of the values.
+// Sets/maps are sorted into canonical order; duplicates are reported through
+// `dup` (index of a duplicated element in canonical order) when non-null,
+// otherwise merged (maps: last wins).
+Value make_seq(Kind k, Value* first, std::size_t n);
+Value make_set(Value* first, std::size_t n, bool* had_duplicate);
+Value make_map(MapEntry* first, std::size_t n, bool* had_duplicate, Value* duplicate_key);
+
+std::uint64_t hash_bytes(const void* data, std::size_t n, std::uint64_t seed) noexcept;
+std::uint64_t mix(std::uint64_t x) noexcept;
+inline std::uint64_t kind_seed(Kind k) noexcept { return static_cast<std::uint64_t>(k) * 0x9e3779b97f4a7c15ULL; }
+// The hash of a text kind (String, Keyword, ...), never 0.
+std::uint64_t text_hash(Kind k, std::string_view text) noexcept;
+
+}  // namespace stube::edn::detail

@@ -1,0 +1,553 @@
+// The reader: EDN text -> Value. Safe on any bytes: input is validated as
+// UTF-8 up front, nesting is bounded, nothing is evaluated, and every error is
+// a ParseError with line and column.
+#include <charconv>
+#include <cstdlib>
+#include <cstring>
+#include <limits>
+#include <numeric>
+#include <vector>
+
+#include "edn/instant.hpp"
+#include "edn/names.hpp"
+#include "edn/node.hpp"
+#include "edn/utf8.hpp"
+
+namespace stube::edn {
+
+namespace {
+
+bool is_whitespace(char c) noexcept {
+  return c == ' ' || c == ',' || c == '\n' || c == '\t' || c == '\r' || c == '\f' || c == '\v';
+}
+
+// Characters that end a token (number, symbol, keyword, character name).
+bool is_delimiter(char c) noexcept {
+  switch (c) {
+    case '"': case ';': case '(': case ')': case '[': case ']': case '{': case '}':
+    case '\\': case '@': case '^': case '`': case '~':
+      return true;
+    default:
+      return is_whitespace(c);
+  }
+}
+
+bool is_digit(char c) noexcept { return c >= '0' && c <= '9'; }
+
+std::string quoted(std::string_view s) {
+  constexpr std::size_t kMax = 40;
+  std::string out = "'";
+  out.append(s.substr(0, kMax));
+  if (s.size() > kMax) out.append("...");
+  out.push_back('\'');
+  return out;
+}
+
+class Reader {
+ public:
+  Reader(std::string_view text, const ReadOptions& options)
+      : begin_(text.data()), p_(text.data()), end_(text.data() + text.size()), options_(options) {}
+
+  Value read_document() {
+    if (const std::size_t bad = detail::find_invalid_utf8(begin_, end_); bad != std::string_view::npos)
+      fail_at(begin_ + bad, "invalid UTF-8 (byte 0x" + hex_byte(static_cast<unsigned char>(begin_[bad])) + ")");
+    skip_whitespace();
+    if (p_ == end_) fail("unexpected end of input, expected a value");
+    Value v = read_value();
+    skip_whitespace();
+    if (p_ != end_) fail("unexpected " + describe_here() + " after the value (expected end of input)");
+    return v;
+  }
+
+ private:
+  // --- errors ----------------------------------------------------------------
+  [[noreturn]] void fail(const std::string& reason) const { fail_at(p_, reason); }
+
+  [[noreturn]] void fail_at(const char* at, const std::string& reason) const {
+    auto [line, column] = position(at);
+    throw ParseError(line, column, reason);
+  }
+
+  std::pair<std::size_t, std::size_t> position(const char* at) const {
+    std::size_t line = 1, column = 1;
+    for (const char* q = begin_; q < at && q < end_; ++q) {
+      if (*q == '\n') {
+        ++line;
+        column = 1;
+      } else if ((static_cast<unsigned char>(*q) & 0xC0) != 0x80) {
+        ++column;
+      }
+    }
+    return {line, column};
+  }
+
+  std::string where(const char* at) const {
+    auto [line, column] = position(at);
+    return "line " + std::to_string(line) + ", column " + std::to_string(column);
+  }
+
+  static std::string hex_byte(unsigned char c) {
+    static constexpr char kHex[] = "0123456789ABCDEF";
+    return {kHex[c >> 4], kHex[c & 15]};
+  }
+
+  std::string describe_here() const {
+    if (p_ == end_) return "end of input";
+    const auto c = static_cast<unsigned char>(*p_);
+    if (c < 0x20 || c == 0x7F) return "control character 0x" + hex_byte(c);
+    const std::size_t len = detail::utf8_length(c);
+    return "'" + std::string(p_, std::min<std::size_t>(len, static_cast<std::size_t>(end_ - p_))) + "'";
+  }
+
+  // --- whitespace, comments, #_ ----------------------------------------------
+  void skip_whitespace() {
+    while (p_ != end_) {
+      const char c = *p_;
+      if (is_whitespace(c)) {
+        ++p_;
+      } else if (c == ';') {
+        const void* nl = std::memchr(p_, '\n', static_cast<std::size_t>(end_ - p_));
+        p_ = nl ? static_cast<const char*>(nl) + 1 : end_;
+      } else if (c == '#' && p_ + 1 != end_ && p_[1] == '_') {
+        const char* start = p_;
+        p_ += 2;
+        enter(start);
+        ++discarding_;
+        skip_whitespace();
+        if (p_ == end_) fail_at(start, "expected a form after #_ but input ended");
+        read_value();  // read fully (syntax still checked), then dropped
+        --discarding_;
+        leave();
+      } else {
+        return;
+      }
+    }
+  }
+
+  void enter(const char* at) {
+    if (++depth_ > options_.max_depth)
+      fail_at(at, "nesting depth exceeds the limit of " + std::to_string(options_.max_depth) + " levels");
+  }
+  void leave() noexcept { --depth_; }
+
+  // --- values --------------------------------------------------------------------
+  Value read_value() {
+    switch (*p_) {
+      case '"': return read_string();
+      case ':': return read_keyword();
+      case '\\': return read_char();
+      case '[': return read_seq(Kind::Vector, ']', 1);
+      case '(': return read_seq(Kind::List, ')', 1);
+      case '{': return read_map(1, {});
+      case '#': return read_dispatch();
+      case ')': case ']': case '}':
+        fail("unexpected '" + std::string(1, *p_) + "' (no collection is open here)");
+      default: break;
+    }
+    if (is_digit(*p_) || ((*p_ == '+' || *p_ == '-') && p_ + 1 != end_ && is_digit(p_[1])))
+      return read_number();
+    return read_symbol();
+  }
+
+  std::string_view take_token() {
+    const char* start = p_;
+    while (p_ != end_ && !is_delimiter(*p_)) ++p_;
+    return {start, static_cast<std::size_t>(p_ - start)};
+  }
+
+  Value read_seq(Kind kind, char close, std::size_t open_len) {
+    const char* open = p_;
+    enter(open);
+    p_ += open_len;
+    const std::size_t base = stack_.size();
+    read_items_until(close, open, kind == Kind::Set ? "set" : kind == Kind::List ? "list" : "vector");
+    Value result;
+    if (kind == Kind::Set) {
+      bool dup = false;
+      result = detail::make_set(stack_.data() + base, stack_.size() - base, &dup);
+      if (dup && !discarding_) fail_at(open, "duplicate element in the set opened here");
+    } else {
+      result = detail::make_seq(kind, stack_.data() + base, stack_.size() - base);
+    }
+    stack_.resize(base);
+    leave();
+    return result;
+  }
+
+  void read_items_until(char close, const char* open, const char* what) {
+    for (;;) {
+      skip_whitespace();
+      if (p_ == end_)
+        fail("unterminated " + std::string(what) + " (opened at " + where(open) + "): expected '" +
+             std::string(1, close) + "' but input ended");
+      if (*p_ == close) {
+        ++p_;
+        return;
+      }
+      stack_.push_back(read_value());
+    }
+  }
+
+  // ns: for #:ns{...} maps, the namespace given to unqualified keys.
+  Value read_map(std::size_t open_len, std::string_view ns, const char* open = nullptr) {
+    if (!open) open = p_;
+    enter(open);
+    p_ += open_len;
+    const std::size_t base = stack_.size();
+    read_items_until('}', open, "map");
+    const std::size_t n = stack_.size() - base;
+    if (n % 2 != 0)
+      fail_at(open, "the map opened here has an odd number of forms (a key without a value)");
+    entries_.clear();
+    entries_.reserve(n / 2);
+    for (std::size_t i = base; i < stack_.size(); i += 2) {
+      Value key = std::move(stack_[i]);
+      if (!ns.empty()) key = qualify(std::move(key), ns);
+      entries_.push_back(MapEntry{std::move(key), std::move(stack_[i + 1])});
+    }
+    stack_.resize(base);
+    bool dup = false;
+    Value dup_key;
+    Value result = detail::make_map(entries_.data(), entries_.size(), &dup, &dup_key);
+    if (dup && !discarding_) fail_at(open, "duplicate key " + write(dup_key) + " in the map opened here");
+    leave();
+    return result;
+  }
+
+  static Value qualify(Value key, std::string_view ns) {
+    if (!key.is(Kind::Keyword) && !key.is(Kind::Symbol)) return key;
+    const Kind k = key.kind();
+    std::string_view key_ns = key.ns();
+    const std::string name(key.name());
+    if (key_ns == "_") return k == Kind::Keyword ? Value::keyword(name) : Value::symbol(name);
+    if (!key_ns.empty()) return key;
+    const std::string full = std::string(ns) + "/" + name;
+    return k == Kind::Keyword ? Value::keyword(full) : Value::symbol(full);
+  }
+
+  Value read_dispatch() {
+    const char* start = p_;
+    if (p_ + 1 == end_) fail("expected a dispatch character after '#' but input ended");
+    const char c = p_[1];
+    if (c == '{') return read_seq(Kind::Set, '}', 2);
+    if (c == '#') {
+      p_ += 2;
+      const std::string_view tok = take_token();
+      if (tok == "Inf") return Value(std::numeric_limits<double>::infinity());
+      if (tok == "-Inf") return Value(-std::numeric_limits<double>::infinity());
+      if (tok == "NaN") return Value(std::numeric_limits<double>::quiet_NaN());
+      fail_at(start, "unknown symbolic value ##" + std::string(tok) + " (expected ##Inf, ##-Inf or ##NaN)");
+    }
+    if (c == ':') return read_namespaced_map();
+    if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z')) return read_tagged();
+    fail("unsupported dispatch '#" + std::string(1, c) + "' (EDN has #{, #_, ##, #: and #tag)");
+  }
+
+  Value read_namespaced_map() {
+    const char* start = p_;
+    p_ += 2;
+    const std::string_view ns = take_token();
+    std::uint32_t ns_len = 0;
+    if (ns.empty() || ns.find('/') != std::string_view::npos || detail::check_name(ns, false, &ns_len))
+      fail_at(start, "invalid namespace " + quoted(ns) + " in namespaced map");
+    skip_whitespace();
+    if (p_ == end_ || *p_ != '{') fail("expected '{' after #:" + std::string(ns));
+    return read_map(1, ns, start);
+  }
+
+  Value read_tagged() {
+    const char* start = p_;
+    ++p_;
+    const std::string_view tag = take_token();
+    std::uint32_t ns_len = 0;
+    if (const char* why = detail::check_name(tag, false, &ns_len))
+      fail_at(start, "invalid tag #" + std::string(tag) + ": " + why);
+    enter(start);
+    skip_whitespace();
+    if (p_ == end_) fail_at(start, "expected a value after the tag #" + std::string(tag) + " but input ended");
+    Value inner = read_value();
+    leave();
+    if (discarding_) return Value();  // #_ never interprets tags
+    if (tag == "inst") return make_inst(inner, start);
+    if (tag == "uuid") return make_uuid(inner, start);
+    return Value::tagged(tag, std::move(inner));
+  }
+
+  Value make_inst(const Value& inner, const char* at) const {
+    if (!inner.is(Kind::String)) fail_at(at, "#inst expects a string, got a " + std::string(kind_name(inner.kind())));
+    Instant t;
+    if (const char* why = detail::parse_instant(inner.as_string(), &t))
+      fail_at(at, "invalid #inst \"" + std::string(inner.as_string().substr(0, 40)) + "\": " + why);
+    return Value(t);
+  }
+
+  Value make_uuid(const Value& inner, const char* at) const {
+    if (!inner.is(Kind::String)) fail_at(at, "#uuid expects a string, got a " + std::string(kind_name(inner.kind())));
+    Uuid u;
+    if (const char* why = detail::parse_uuid(inner.as_string(), &u))
+      fail_at(at, "invalid #uuid \"" + std::string(inner.as_string().substr(0, 40)) + "\": " + why);
+    return Value(u);
+  }
+
+  // --- strings -------------------------------------------------------------------
+  Value read_string() {
+    const char* open = p_++;
+    const auto remaining = [&] { return static_cast<std::size_t>(end_ - p_); };
+    const char* quote = static_cast<const char*>(std::memchr(p_, '"', remaining()));
+    const char* slash = static_cast<const char*>(std::memchr(p_, '\\', quote ? static_cast<std::size_t>(quote - p_) : remaining()));
+    if (quote && !slash) {
+      Value v{std::string_view(p_, static_cast<std::size_t>(quote - p_))};
+      p_ = quote + 1;
+      return v;
+    }
+    buf_.clear();
+    for (;;) {
+      const char* stop = p_;
+      while (stop != end_ && *stop != '"' && *stop != '\\') ++stop;
+      buf_.append(p_, stop);
+      p_ = stop;
+      if (p_ == end_) fail_at(open, "unterminated string: expected '\"' but input ended");
+      if (*p_ == '"') {
+        ++p_;
+        return Value(std::string_view(buf_));
+      }
+      read_escape();
+    }
+  }
+
+  void read_escape() {
+    const char* at = p_++;
+    if (p_ == end_) fail_at(at, "unterminated escape sequence at end of input");
+    const char c = *p_++;
+    switch (c) {
+      case '"': buf_.push_back('"'); return;
+      case '\\': buf_.push_back('\\'); return;
+      case 'n': buf_.push_back('\n'); return;
+      case 't': buf_.push_back('\t'); return;
+      case 'r': buf_.push_back('\r'); return;
+      case 'b': buf_.push_back('\b'); return;
+      case 'f': buf_.push_back('\f'); return;
+      case 'u': {
+        char32_t cp = read_hex4(at);
+        if (cp >= 0xD800 && cp <= 0xDBFF) {
+          if (end_ - p_ >= 6 && p_[0] == '\\' && p_[1] == 'u') {
+            const char* low_at = p_;
+            p_ += 2;
+            const char32_t low = read_hex4(low_at);
+            if (low < 0xDC00 || low > 0xDFFF) fail_at(at, "lone surrogate in \\u escape (high surrogate without a low one)");
+            cp = 0x10000 + ((cp - 0xD800) << 10) + (low - 0xDC00);
+          } else {
+            fail_at(at, "lone surrogate in \\u escape (high surrogate without a low one)");
+          }
+        } else if (cp >= 0xDC00 && cp <= 0xDFFF) {
+          fail_at(at, "lone surrogate in \\u escape (low surrogate without a high one)");
+        }
+        detail::append_utf8(cp, buf_);
+        return;
+      }
+      default: break;
+    }
+    if (c >= '0' && c <= '7') {
+      unsigned v = static_cast<unsigned>(c - '0');
+      for (int i = 0; i < 2 && p_ != end_ && *p_ >= '0' && *p_ <= '7'; ++i) v = v * 8 + static_cast<unsigned>(*p_++ - '0');
+      if (v > 0377) fail_at(at, "octal escape out of range (max \\377)");
+      detail::append_utf8(v, buf_);
+      return;
+    }
+    fail_at(at, "unknown escape sequence '\\" + std::string(1, c) +
+                    "' in string (expected \\\" \\\\ \\n \\t \\r \\b \\f \\uXXXX or octal)");
+  }
+
+  char32_t read_hex4(const char* at) {
+    if (end_ - p_ < 4) fail_at(at, "\\u escape needs 4 hex digits");
+    char32_t v = 0;
+    for (int i = 0; i < 4; ++i) {
+      const char c = *p_++;
+      int d = c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1;
+      if (d < 0) fail_at(at, "\\u escape needs 4 hex digits");
+      v = v * 16 + static_cast<char32_t>(d);
+    }
+    return v;
+  }
+
+  // --- characters ------------------------------------------------------------------
+  Value read_char() {
+    const char* start = p_++;
+    if (p_ == end_) fail_at(start, "expected a character after '\\' but input ended");
+    // The first code point is taken whatever it is (\( \" \\ are chars).
+    const std::size_t first_len = detail::utf8_length(static_cast<unsigned char>(*p_));
+    const char* tok_begin = p_;
+    p_ += first_len;
+    while (p_ != end_ && !is_delimiter(*p_)) ++p_;
+    const std::string_view tok(tok_begin, static_cast<std::size_t>(p_ - tok_begin));
+    if (tok.size() == first_len) {
+      const char32_t c = detail::decode_utf8(tok);
+      return Value::character(c);
+    }
+    if (tok == "newline") return Value::character('\n');
+    if (tok == "space") return Value::character(' ');
+    if (tok == "tab") return Value::character('\t');
+    if (tok == "return") return Value::character('\r');
+    if (tok == "formfeed") return Value::character('\f');
+    if (tok == "backspace") return Value::character('\b');
+    if (tok.size() == 5 && tok[0] == 'u') {
+      char32_t v = 0;
+      for (char c : tok.substr(1)) {
+        int d = c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1;
+        if (d < 0) fail_at(start, "invalid character literal \\" + std::string(tok));
+        v = v * 16 + static_cast<char32_t>(d);
+      }
+      if (v >= 0xD800 && v <= 0xDFFF) fail_at(start, "character literal \\" + std::string(tok) + " is a lone surrogate");
+      return Value::character(v);
+    }
+    if (tok.size() >= 2 && tok.size() <= 4 && tok[0] == 'o') {
+      unsigned v = 0;
+      for (char c : tok.substr(1)) {
+        if (c < '0' || c > '7') fail_at(start, "invalid character literal \\" + std::string(tok));
+        v = v * 8 + static_cast<unsigned>(c - '0');
+      }
+      if (v > 0377) fail_at(start, "octal character literal out of range (max \\o377)");
+      return Value::character(v);
+    }
+    fail_at(start, "unsupported character literal \\" + std::string(tok.substr(0, 40)) +
+                       " (expected one character, \\newline, \\space, \\tab, \\return, \\formfeed, "
+                       "\\backspace, \\uXXXX or \\oNNN)");
+  }
+
+  // --- names ------------------------------------------------------------------------
+  Value read_keyword() {
+    const char* start = p_++;
+    const std::string_view tok = take_token();
+    if (tok.empty()) fail_at(start, "expected a keyword name after ':'");
+    if (tok.front() == ':') fail_at(start, "auto-resolved keywords (::" + std::string(tok.substr(1)) + ") are not EDN");
+    std::uint32_t ns_len = 0;
+    if (const char* why = detail::check_name(tok, true, &ns_len))
+      fail_at(start, "invalid keyword :" + std::string(tok.substr(0, 40)) + ": " + why);
+    return detail::make_name(Kind::Keyword, tok, ns_len);
+  }
+
+  Value read_symbol() {
+    const char* start = p_;
+    if (!detail::is_name_char(static_cast<unsigned char>(*p_)) || *p_ == ':' || *p_ == '#')
+      fail("unexpected " + describe_here() + ", expected a value");
+    const std::string_view tok = take_token();
+    if (tok == "nil") return Value();
+    if (tok == "true") return Value(true);
+    if (tok == "false") return Value(false);
+    std::uint32_t ns_len = 0;
+    for (const char& c : tok)
+      if (!detail::is_name_char(static_cast<unsigned char>(c)))
+        fail_at(&c, "invalid character in symbol " + quoted(tok));
+    if (const char* why = detail::check_name(tok, false, &ns_len))
+      fail_at(start, "invalid symbol " + quoted(tok) + ": " + why);
+    return detail::make_name(Kind::Symbol, tok, ns_len);
+  }
+
+  // --- numbers ------------------------------------------------------------------------
+  Value read_number() {
+    const char* start = p_;
+    const std::string_view tok = take_token();
+    std::string_view body = tok;
+    const bool negative = body.front() == '-';
+    if (body.front() == '+' || body.front() == '-') body.remove_prefix(1);
+    auto bad = [&](const char* why) -> Value { fail_at(start, "invalid number " + quoted(tok) + ": " + why); };
+
+    if (const auto slash = body.find('/'); slash != std::string_view::npos) {
+      const std::string_view num = body.substr(0, slash), den = body.substr(slash + 1);
+      if (!all_digits(num) || !all_digits(den)) return bad("a ratio is digits/digits");
+      std::int64_t n = 0, d = 0;
+      const bool fits = parse_int(num, &n) && parse_int(den, &d);
+      if (fits) {
+        if (d == 0) return bad("zero denominator");
+        return Value::ratio(negative ? -n : n, d);
+      }
+      std::string text = negative ? "-" : "";
+      text.append(num).append("/").append(den);
+      return Value::from_node(Kind::Ratio, detail::new_text(Kind::Ratio, text));
+    }
+    if (body.back() == 'N') {
+      body.remove_suffix(1);
+      if (!all_digits(body)) return bad("expected digits before N");
+      return Value::big_int(tok.front() == '+' ? tok.substr(1, tok.size() - 2) : tok.substr(0, tok.size() - 1));
+    }
+    if (body.back() == 'M') {
+      if (!valid_float(body.substr(0, body.size() - 1))) return bad("expected a decimal before M");
+      return Value::decimal(tok.front() == '+' ? tok.substr(1, tok.size() - 2) : tok.substr(0, tok.size() - 1));
+    }
+    if (body.find_first_of(".eE") != std::string_view::npos) {
+      if (!valid_float(body)) return bad("malformed floating-point number");
+      return Value(parse_double(tok.front() == '+' ? tok.substr(1) : tok));
+    }
+    if (!all_digits(body)) return bad("unexpected character in number");
+    if (body.size() > 1 && body.front() == '0') return bad("leading zeros are not allowed");
+    std::int64_t v = 0;
+    const std::string_view signed_digits = tok.front() == '+' ? tok.substr(1) : tok;
+    auto r = std::from_chars(signed_digits.data(), signed_digits.data() + signed_digits.size(), v);
+    if (r.ec == std::errc::result_out_of_range)  // Clojure promotes to a BigInt
+      return Value::big_int(signed_digits);
+    return Value(v);
+  }
+
+  static bool all_digits(std::string_view s) noexcept {
+    if (s.empty()) return false;
+    for (char c : s)
+      if (!is_digit(c)) return false;
+    return true;
+  }
+
+  static bool parse_int(std::string_view s, std::int64_t* out) noexcept {
+    auto r = std::from_chars(s.data(), s.data() + s.size(), *out);
+    return r.ec == std::errc() && r.ptr == s.data() + s.size();
+  }
+
+  // digits [. digits*] [(e|E) [+-] digits]
+  static bool valid_float(std::string_view s) noexcept {
+    std::size_t i = 0;
+    auto run = [&] {
+      const std::size_t from = i;
+      while (i < s.size() && is_digit(s[i])) ++i;
+      return i > from;
+    };
+    if (!run()) return false;
+    if (i < s.size() && s[i] == '.') {
+      ++i;
+      run();
+    }
+    if (i < s.size() && (s[i] == 'e' || s[i] == 'E')) {
+      ++i;
+      if (i < s.size() && (s[i] == '+' || s[i] == '-')) ++i;
+      if (!run()) return false;
+    }
+    return i == s.size();
+  }
+
+  static double parse_double(std::string_view s) {
+    double d = 0;
+    auto r = std::from_chars(s.data(), s.data() + s.size(), d);
+    if (r.ec == std::errc::result_out_of_range) {
+      // Too large or too small for a double: what Java gives, via strtod.
+      const std::string copy(s);
+      return std::strtod(copy.c_str(), nullptr);
+    }
+    return d;
+  }
+
+  const char* begin_;
+  const char* p_;
+  const char* end_;
+  const ReadOptions& options_;
+  std::size_t depth_ = 0;
+  int discarding_ = 0;
+  std::vector<Value> stack_;      // children of the collections being read
+  std::vector<MapEntry> entries_;  // scratch for building one map
+  std::string buf_;                // scratch for strings with escapes
+};
+
+}  // namespace
+
+Value read(std::string_view text, const ReadOptions& options) {
+  Reader reader(text, options);
+  return reader.read_document();
+}
+
+}  // namespace stube::edn

@@ -1,0 +1,697 @@
+// edn::Value: construction, reference counting, accessors, equality, order.
+#include <cmath>
+#include <cstring>
+#include <functional>
+#include <limits>
+#include <vector>
+#include <numeric>
+#include <string>
+
+#include "edn/names.hpp"
+#include "edn/node.hpp"
+
+namespace stube::edn {
+
+using detail::MapNode;
+using detail::Node;
+using detail::SeqNode;
+using detail::TextNode;
+
+namespace {
+
+const Value kNil;
+
+const TextNode* text_node(const Value& v) noexcept { return static_cast<const TextNode*>(v.node()); }
+const SeqNode* seq_node(const Value& v) noexcept { return static_cast<const SeqNode*>(v.node()); }
+const MapNode* map_node(const Value& v) noexcept { return static_cast<const MapNode*>(v.node()); }
+
+bool is_text_kind(Kind k) noexcept {
+  return k == Kind::String || k == Kind::Symbol || k == Kind::Keyword || k == Kind::BigInt ||
+         k == Kind::Decimal || k == Kind::Ratio;
+}
+
+bool is_seq_kind(Kind k) noexcept { return k == Kind::List || k == Kind::Vector || k == Kind::Set; }
+
+}  // namespace
+
+std::string_view kind_name(Kind k) noexcept {
+  switch (k) {
+    case Kind::Nil: return "nil";
+    case Kind::Bool: return "boolean";
+    case Kind::Int: return "integer";
+    case Kind::BigInt: return "big integer";
+    case Kind::Float: return "float";
+    case Kind::Decimal: return "decimal";
+    case Kind::Ratio: return "ratio";
+    case Kind::Char: return "character";
+    case Kind::String: return "string";
+    case Kind::Symbol: return "symbol";
+    case Kind::Keyword: return "keyword";
+    case Kind::List: return "list";
+    case Kind::Vector: return "vector";
+    case Kind::Map: return "map";
+    case Kind::Set: return "set";
+    case Kind::Inst: return "inst";
+    case Kind::Uuid: return "uuid";
+    case Kind::Tagged: return "tagged value";
+    case Kind::Opaque: return "opaque object";
+  }
+  return "unknown";
+}
+
+ParseError::ParseError(std::size_t line, std::size_t column, const std::string& reason)
+    : Error("line " + std::to_string(line) + ", column " + std::to_string(column) + ": " + reason),
+      line_(line),
+      column_(column),
+      reason_(reason) {}
+
+// --- construction -------------------------------------------------------------
+
+Value Value::from_node(Kind k, Node* n) noexcept {
+  Value v;
+  v.kind_ = k;
+  v.u_.n = n;
+  return v;
+}
+
+Value::Value(const char* s) : Value(std::string_view(s)) {}
+
+Value::Value(std::string_view s) : kind_(Kind::String) { u_.n = detail::new_text(Kind::String, s); }
+
+Value::Value(Uuid u) : kind_(Kind::Uuid) { u_.n = new detail::UuidNode(u); }
+
+Value Value::keyword(std::string_view text) {
+  if (!text.empty() && text.front() == ':') text.remove_prefix(1);
+  std::uint32_t ns_len = 0;
+  if (const char* why = detail::check_name(text, true, &ns_len))
+    throw TypeError("edn: invalid keyword ':" + std::string(text) + "': " + why);
+  return detail::make_name(Kind::Keyword, text, ns_len);
+}
+
+Value Value::keyword(std::string_view ns, std::string_view name) {
+  if (ns.empty()) return keyword(name);
+  std::string text;
+  text.reserve(ns.size() + 1 + name.size());
+  text.append(ns).append("/").append(name);
+  return keyword(text);
+}
+
+Value Value::symbol(std::string_view text) {
+  std::uint32_t ns_len = 0;
+  if (text == "nil" || text == "true" || text == "false")
+    throw TypeError("edn: '" + std::string(text) + "' is not a symbol");
+  if (const char* why = detail::check_name(text, false, &ns_len))
+    throw TypeError("edn: invalid symbol '" + std::string(text) + "': " + why);
+  return detail::make_name(Kind::Symbol, text, ns_len);
+}
+
+Value Value::character(char32_t c) {
+  if (c > 0x10FFFF || (c >= 0xD800 && c <= 0xDFFF))
+    throw TypeError("edn: character U+" + std::to_string(static_cast<unsigned>(c)) +
+                    " is not a Unicode scalar value");
+  Value v;
+  v.kind_ = Kind::Char;
+  v.u_.c = c;
+  return v;
+}
+
+namespace {
+
+bool all_digits(std::string_view s) noexcept {
+  if (s.empty()) return false;
+  for (char c : s)
+    if (c < '0' || c > '9') return false;
+  return true;
+}
+
+}  // namespace
+
+Value Value::big_int(std::string_view digits) {
+  std::string_view body = digits;
+  if (!body.empty() && (body.front() == '-' || body.front() == '+')) body.remove_prefix(1);
+  if (!all_digits(body)) throw TypeError("edn: invalid big integer '" + std::string(digits) + "'");
+  if (!digits.empty() && digits.front() == '+') digits.remove_prefix(1);
+  return from_node(Kind::BigInt, detail::new_text(Kind::BigInt, digits));
+}
+
+Value Value::decimal(std::string_view digits) {
+  std::string_view body = digits;
+  if (!body.empty() && (body.front() == '-' || body.front() == '+')) body.remove_prefix(1);
+  const auto dot = body.find('.');
+  const auto exp = body.find_first_of("eE");
+  const std::string_view mantissa = body.substr(0, exp);
+  const bool ok =
+      all_digits(mantissa.substr(0, dot)) &&
+      (dot == std::string_view::npos || mantissa.size() == dot + 1 || all_digits(mantissa.substr(dot + 1))) &&
+      (exp == std::string_view::npos ||
+       all_digits(body.substr(exp + 1 + (body.size() > exp + 1 && (body[exp + 1] == '-' || body[exp + 1] == '+')))));
+  if (!ok) throw TypeError("edn: invalid decimal '" + std::string(digits) + "'");
+  if (!digits.empty() && digits.front() == '+') digits.remove_prefix(1);
+  return from_node(Kind::Decimal, detail::new_text(Kind::Decimal, digits));
+}
+
+Value Value::ratio(std::int64_t numerator, std::int64_t denominator) {
+  if (denominator == 0) throw TypeError("edn: ratio with a zero denominator");
+  if (numerator == INT64_MIN || denominator == INT64_MIN)
+    throw TypeError("edn: ratio component out of range");
+  if (denominator < 0) {
+    numerator = -numerator;
+    denominator = -denominator;
+  }
+  const std::int64_t g = std::gcd(numerator, denominator);
+  numerator /= g;
+  denominator /= g;
+  if (denominator == 1) return Value(numerator);
+  const std::string text = std::to_string(numerator) + "/" + std::to_string(denominator);
+  return from_node(Kind::Ratio, detail::new_text(Kind::Ratio, text));
+}
+
+Value Value::tagged(std::string_view tag, Value inner) {
+  Value t = symbol(tag);
+  return from_node(Kind::Tagged, new detail::TaggedNode(std::move(t), std::move(inner)));
+}
+
+Value Value::opaque(std::shared_ptr<void> object, std::type_index type, std::string_view label) {
+  return from_node(Kind::Opaque, new detail::OpaqueNode(std::move(object), type, label));
+}
+
+// --- reference counting ---------------------------------------------------------
+
+Value::Value(const Value& o) noexcept : kind_(o.kind_), aux_(o.aux_), u_(o.u_) {
+  if (is_heap()) u_.n->retain();
+}
+
+Value::Value(Value&& o) noexcept : kind_(o.kind_), aux_(o.aux_), u_(o.u_) { o.kind_ = Kind::Nil; }
+
+Value& Value::operator=(const Value& o) noexcept {
+  if (this != &o) {
+    Value copy(o);
+    *this = std::move(copy);
+  }
+  return *this;
+}
+
+Value& Value::operator=(Value&& o) noexcept {
+  if (this != &o) {
+    Node* old = is_heap() ? u_.n : nullptr;
+    kind_ = o.kind_;
+    aux_ = o.aux_;
+    u_ = o.u_;
+    o.kind_ = Kind::Nil;
+    if (old && old->release()) detail::destroy(old);
+  }
+  return *this;
+}
+
+Value::~Value() {
+  if (is_heap() && u_.n->release()) detail::destroy(u_.n);
+}
+
+// --- accessors --------------------------------------------------------------------
+
+void Value::wrong_kind(Kind expected) const {
+  throw TypeError("edn: expected " + std::string(kind_name(expected)) + ", got " +
+                  std::string(kind_name(kind_)));
+}
+
+bool Value::as_bool() const {
+  if (kind_ != Kind::Bool) wrong_kind(Kind::Bool);
+  return u_.b;
+}
+
+std::int64_t Value::as_int() const {
+  if (kind_ != Kind::Int) wrong_kind(Kind::Int);
+  return u_.i;
+}
+
+double Value::as_double() const {
+  if (kind_ != Kind::Float) wrong_kind(Kind::Float);
+  return u_.d;
+}
+
+char32_t Value::as_char() const {
+  if (kind_ != Kind::Char) wrong_kind(Kind::Char);
+  return u_.c;
+}
+
+std::string_view Value::as_string() const {
+  if (kind_ != Kind::String) wrong_kind(Kind::String);
+  return text_node(*this)->text();
+}
+
+std::string_view Value::as_symbol() const {
+  if (kind_ != Kind::Symbol) wrong_kind(Kind::Symbol);
+  return text_node(*this)->text();
+}
+
+std::string_view Value::as_keyword() const {
+  if (kind_ != Kind::Keyword) wrong_kind(Kind::Keyword);
+  return text_node(*this)->text();
+}
+
+std::string_view Value::name() const {
+  if (kind_ != Kind::Keyword && kind_ != Kind::Symbol) wrong_kind(Kind::Keyword);
+  const TextNode* t = text_node(*this);
+  return t->ns_len ? t->text().substr(t->ns_len + 1) : t->text();
+}
+
+std::string_view Value::ns() const {
+  if (kind_ != Kind::Keyword && kind_ != Kind::Symbol) wrong_kind(Kind::Keyword);
+  const TextNode* t = text_node(*this);
+  return t->text().substr(0, t->ns_len);
+}
+
+std::string_view Value::number_text() const {
+  if (kind_ != Kind::BigInt && kind_ != Kind::Decimal && kind_ != Kind::Ratio) wrong_kind(Kind::BigInt);
+  return text_node(*this)->text();
+}
+
+Instant Value::as_inst() const {
+  if (kind_ != Kind::Inst) wrong_kind(Kind::Inst);
+  return Instant{u_.i, aux_};
+}
+
+Uuid Value::as_uuid() const {
+  if (kind_ != Kind::Uuid) wrong_kind(Kind::Uuid);
+  return static_cast<const detail::UuidNode*>(u_.n)->uuid;
+}
+
+std::string_view Value::tag() const {
+  if (kind_ != Kind::Tagged) wrong_kind(Kind::Tagged);
+  return static_cast<const detail::TaggedNode*>(u_.n)->tag.as_symbol();
+}
+
+const Value& Value::tagged_value() const {
+  if (kind_ != Kind::Tagged) wrong_kind(Kind::Tagged);
+  return static_cast<const detail::TaggedNode*>(u_.n)->inner;
+}
+
+std::string_view Value::opaque_label() const {
+  if (kind_ != Kind::Opaque) wrong_kind(Kind::Opaque);
+  return static_cast<const detail::OpaqueNode*>(u_.n)->label;
+}
+
+std::shared_ptr<void> Value::opaque_object(std::type_index want) const {
+  if (kind_ != Kind::Opaque) wrong_kind(Kind::Opaque);
+  const auto* o = static_cast<const detail::OpaqueNode*>(u_.n);
+  if (o->type != want)
+    throw TypeError("edn: opaque object '" + o->label + "' holds " + o->type.name() + ", not " +
+                    want.name());
+  return o->object;
+}
+
+bool Value::is_keyword(std::string_view text) const noexcept {
+  if (!text.empty() && text.front() == ':') text.remove_prefix(1);
+  return kind_ == Kind::Keyword && text_node(*this)->text() == text;
+}
+
+// --- collections ------------------------------------------------------------------
+
+std::size_t Value::size() const {
+  if (kind_ == Kind::Nil) return 0;
+  if (kind_ == Kind::Map) return map_node(*this)->size;
+  if (!is_seq_kind(kind_)) wrong_kind(Kind::Vector);
+  return seq_node(*this)->size;
+}
+
+std::span<const Value> Value::items() const {
+  if (kind_ == Kind::Nil) return {};
+  if (!is_seq_kind(kind_)) wrong_kind(Kind::Vector);
+  return {seq_node(*this)->items(), seq_node(*this)->size};
+}
+
+std::span<const MapEntry> Value::entries() const {
+  if (kind_ == Kind::Nil) return {};
+  if (kind_ != Kind::Map) wrong_kind(Kind::Map);
+  return {map_node(*this)->entries(), map_node(*this)->size};
+}
+
+namespace {
+
+// First position whose key is not canonically before `key`.
+template <class T, class KeyOf>
+std::size_t lower_bound_canonical(const T* items, std::size_t n, const Value& key, KeyOf key_of) {
+  const std::uint64_t h = key.hash();
+  std::size_t lo = 0, hi = n;
+  while (lo < hi) {
+    const std::size_t mid = (lo + hi) / 2;
+    const Value& k = key_of(items[mid]);
+    const std::uint64_t hk = k.hash();
+    if (hk != h ? hk < h : compare(k, key) < 0)
+      lo = mid + 1;
+    else
+      hi = mid;
+  }
+  return lo;
+}
+
+// Where `key` is (found) or would be inserted.
+template <class T, class KeyOf>
+std::pair<std::size_t, bool> locate(const T* items, std::size_t n, const Value& key, KeyOf key_of) {
+  const std::size_t pos = lower_bound_canonical(items, n, key, key_of);
+  return {pos, pos < n && key_of(items[pos]) == key};
+}
+
+// Lookup only: small collections are scanned, which beats hashing the key
+// when keywords are shared nodes (pointer-equal).
+template <class T, class KeyOf>
+const T* find_in(const T* items, std::size_t n, const Value& key, KeyOf key_of) {
+  if (n <= 8) {
+    for (std::size_t i = 0; i < n; ++i)
+      if (key_of(items[i]) == key) return items + i;
+    return nullptr;
+  }
+  auto [pos, found] = locate(items, n, key, key_of);
+  return found ? items + pos : nullptr;
+}
+
+const Value& map_key(const MapEntry& e) { return e.key; }
+const Value& self(const Value& v) { return v; }
+
+}  // namespace
+
+const Value* Value::find(const Value& key) const {
+  if (kind_ == Kind::Map) {
+    const MapNode* m = map_node(*this);
+    const MapEntry* e = find_in(m->entries(), m->size, key, map_key);
+    return e ? &e->val : nullptr;
+  }
+  if (kind_ == Kind::Set) {
+    const SeqNode* s = seq_node(*this);
+    return find_in(s->items(), s->size, key, self);
+  }
+  if (kind_ == Kind::Nil) return nullptr;
+  wrong_kind(Kind::Map);
+}
+
+const Value& Value::get(const Value& key) const {
+  const Value* v = find(key);
+  return v ? *v : kNil;
+}
+
+bool Value::contains(const Value& key) const { return find(key) != nullptr; }
+
+const Value& Value::operator[](std::string_view key) const {
+  if (kind_ == Kind::Nil) return kNil;
+  if (!key.empty() && key.front() == ':') {
+    // Fast path for small maps: compare keyword text without building one.
+    if (kind_ == Kind::Map && map_node(*this)->size <= 8) {
+      for (const MapEntry& e : entries())
+        if (e.key.is_keyword(key)) return e.val;
+      return kNil;
+    }
+    return get(Value::keyword(key));
+  }
+  return get(Value(key));
+}
+
+const Value& Value::at(std::size_t index) const {
+  if (kind_ != Kind::Vector && kind_ != Kind::List) wrong_kind(Kind::Vector);
+  const SeqNode* s = seq_node(*this);
+  if (index >= s->size)
+    throw TypeError("edn: index " + std::to_string(index) + " out of range for " +
+                    std::string(kind_name(kind_)) + " of size " + std::to_string(s->size));
+  return s->items()[index];
+}
+
+const Value& Value::get_in(std::initializer_list<Value> path) const {
+  const Value* cur = this;
+  for (const Value& k : path) {
+    if (cur->kind_ == Kind::Vector && k.kind_ == Kind::Int) {
+      if (k.u_.i < 0 || static_cast<std::size_t>(k.u_.i) >= cur->size()) return kNil;
+      cur = &cur->at(static_cast<std::size_t>(k.u_.i));
+    } else {
+      cur = &cur->get(k);
+    }
+  }
+  return *cur;
+}
+
+namespace {
+
+Value copy_map_with(const MapNode* m, std::size_t pos, bool replace, const Value& key, Value val,
+                    bool remove) {
+  const std::size_t old_n = m ? m->size : 0;
+  const std::size_t n = remove ? old_n - 1 : (replace ? old_n : old_n + 1);
+  MapNode* out = detail::new_map(n);
+  std::size_t o = 0;
+  bool printable = true;
+  for (std::size_t i = 0; i <= old_n; ++i) {
+    if (i == pos && !remove) {
+      out->entries()[o++] = MapEntry{key, std::move(val)};
+      if (replace) continue;
+    }
+    if (i == old_n) break;
+    if (i == pos && (remove || replace)) continue;
+    out->entries()[o++] = m->entries()[i];
+  }
+  for (std::size_t i = 0; i < n; ++i)
+    printable = printable && out->entries()[i].key.printable() && out->entries()[i].val.printable();
+  out->printable = printable;
+  return Value::from_node(Kind::Map, out);
+}
+
+}  // namespace
+
+Value Value::assoc(const Value& key, Value val) const {
+  if (kind_ != Kind::Map && kind_ != Kind::Nil) wrong_kind(Kind::Map);
+  const MapNode* m = kind_ == Kind::Map ? map_node(*this) : nullptr;
+  if (!m) return copy_map_with(nullptr, 0, false, key, std::move(val), false);
+  auto [pos, found] = locate(m->entries(), m->size, key, map_key);
+  return copy_map_with(m, pos, found, key, std::move(val), false);
+}
+
+Value Value::dissoc(const Value& key) const {
+  if (kind_ == Kind::Nil) return *this;
+  if (kind_ != Kind::Map) wrong_kind(Kind::Map);
+  const MapNode* m = map_node(*this);
+  auto [pos, found] = locate(m->entries(), m->size, key, map_key);
+  if (!found) return *this;
+  return copy_map_with(m, pos, false, key, Value(), true);
+}
+
+namespace {
+
+Value assoc_in_impl(const Value& target, const Value* first, const Value* last, Value val) {
+  if (first + 1 == last) return target.assoc(*first, std::move(val));
+  return target.assoc(*first, assoc_in_impl(target.get(*first), first + 1, last, std::move(val)));
+}
+
+}  // namespace
+
+Value Value::assoc_in(std::initializer_list<Value> path, Value val) const {
+  if (path.size() == 0) return val;
+  return assoc_in_impl(*this, path.begin(), path.end(), std::move(val));
+}
+
+Value Value::conj(Value item) const {
+  if (kind_ == Kind::Nil) return vec({std::move(item)});
+  if (kind_ == Kind::Set) {
+    if (contains(item)) return *this;
+    std::vector<Value> all(begin(), end());
+    all.push_back(std::move(item));
+    return detail::make_set(all.data(), all.size(), nullptr);
+  }
+  if (kind_ != Kind::Vector && kind_ != Kind::List) wrong_kind(Kind::Vector);
+  const SeqNode* s = seq_node(*this);
+  SeqNode* out = detail::new_seq(kind_, s->size + 1);
+  const std::size_t shift = kind_ == Kind::List ? 1 : 0;
+  for (std::size_t i = 0; i < s->size; ++i) out->items()[i + shift] = s->items()[i];
+  out->printable = s->printable && item.printable();
+  out->items()[kind_ == Kind::List ? 0 : s->size] = std::move(item);
+  return from_node(kind_, out);
+}
+
+Value Value::disj(const Value& item) const {
+  if (kind_ == Kind::Nil) return *this;
+  if (kind_ != Kind::Set) wrong_kind(Kind::Set);
+  if (!contains(item)) return *this;
+  std::vector<Value> rest;
+  rest.reserve(size());
+  for (const Value& v : items())
+    if (v != item) rest.push_back(v);
+  return detail::make_seq(Kind::Set, rest.data(), rest.size());
+}
+
+Value Value::pop() const {
+  if (kind_ != Kind::Vector) wrong_kind(Kind::Vector);
+  if (empty()) throw TypeError("edn: pop of an empty vector");
+  return subvec(0, size() - 1);
+}
+
+Value Value::set_at(std::size_t index, Value item) const {
+  at(index);  // range and kind check
+  std::vector<Value> all(begin(), end());
+  all[index] = std::move(item);
+  return detail::make_seq(kind_, all.data(), all.size());
+}
+
+Value Value::subvec(std::size_t from, std::size_t to) const {
+  if (kind_ != Kind::Vector) wrong_kind(Kind::Vector);
+  if (from > to || to > size())
+    throw TypeError("edn: subvec [" + std::to_string(from) + ", " + std::to_string(to) +
+                    ") out of range for vector of size " + std::to_string(size()));
+  std::vector<Value> part(begin() + static_cast<std::ptrdiff_t>(from), begin() + static_cast<std::ptrdiff_t>(to));
+  return detail::make_seq(Kind::Vector, part.data(), part.size());
+}
+
+// --- builders ---------------------------------------------------------------------
+
+Value vec(std::span<const Value> items) {
+  std::vector<Value> copy(items.begin(), items.end());
+  return detail::make_seq(Kind::Vector, copy.data(), copy.size());
+}
+Value vec(std::initializer_list<Value> items) { return vec(std::span<const Value>(items.begin(), items.size())); }
+
+Value list(std::span<const Value> items) {
+  std::vector<Value> copy(items.begin(), items.end());
+  return detail::make_seq(Kind::List, copy.data(), copy.size());
+}
+Value list(std::initializer_list<Value> items) { return list(std::span<const Value>(items.begin(), items.size())); }
+
+Value map(std::span<const MapEntry> entries) {
+  std::vector<MapEntry> copy(entries.begin(), entries.end());
+  return detail::make_map(copy.data(), copy.size(), nullptr, nullptr);
+}
+Value map(std::initializer_list<MapEntry> entries) {
+  return map(std::span<const MapEntry>(entries.begin(), entries.size()));
+}
+
+Value set(std::span<const Value> items) {
+  std::vector<Value> copy(items.begin(), items.end());
+  return detail::make_set(copy.data(), copy.size(), nullptr);
+}
+Value set(std::initializer_list<Value> items) { return set(std::span<const Value>(items.begin(), items.size())); }
+
+// --- equality, order, hash -----------------------------------------------------------
+
+namespace {
+
+bool float_equal(double a, double b) noexcept { return a == b || (std::isnan(a) && std::isnan(b)); }
+
+int float_compare(double a, double b) noexcept {
+  if (float_equal(a, b)) return 0;
+  if (std::isnan(a)) return 1;
+  if (std::isnan(b)) return -1;
+  return a < b ? -1 : 1;
+}
+
+template <class T>
+int cmp(const T& a, const T& b) noexcept {
+  return a < b ? -1 : (b < a ? 1 : 0);
+}
+
+}  // namespace
+
+bool operator==(const Value& a, const Value& b) noexcept {
+  if (a.kind_ != b.kind_) return false;
+  switch (a.kind_) {
+    case Kind::Nil: return true;
+    case Kind::Bool: return a.u_.b == b.u_.b;
+    case Kind::Int: return a.u_.i == b.u_.i;
+    case Kind::Float: return float_equal(a.u_.d, b.u_.d);
+    case Kind::Char: return a.u_.c == b.u_.c;
+    case Kind::Inst: return a.u_.i == b.u_.i && a.aux_ == b.aux_;
+    default: break;
+  }
+  if (a.u_.n == b.u_.n) return true;
+  if (a.kind_ == Kind::Opaque) return false;
+  const std::uint64_t ha = a.u_.n->hash_cache.load(std::memory_order_relaxed);
+  const std::uint64_t hb = b.u_.n->hash_cache.load(std::memory_order_relaxed);
+  if (ha && hb && ha != hb) return false;
+  return compare(a, b) == 0;
+}
+
+int compare(const Value& a, const Value& b) noexcept {
+  if (a.kind_ != b.kind_) return cmp(static_cast<int>(a.kind_), static_cast<int>(b.kind_));
+  switch (a.kind_) {
+    case Kind::Nil: return 0;
+    case Kind::Bool: return cmp(a.u_.b, b.u_.b);
+    case Kind::Int: return cmp(a.u_.i, b.u_.i);
+    case Kind::Float: return float_compare(a.u_.d, b.u_.d);
+    case Kind::Char: return cmp(a.u_.c, b.u_.c);
+    case Kind::Inst: return a.u_.i != b.u_.i ? cmp(a.u_.i, b.u_.i) : cmp(a.aux_, b.aux_);
+    default: break;
+  }
+  if (a.u_.n == b.u_.n) return 0;
+  if (is_text_kind(a.kind_)) {
+    const int c = text_node(a)->text().compare(text_node(b)->text());
+    return c < 0 ? -1 : (c > 0 ? 1 : 0);
+  }
+  switch (a.kind_) {
+    case Kind::Uuid: return cmp(a.as_uuid(), b.as_uuid());
+    case Kind::Opaque: return std::less<const void*>{}(a.u_.n, b.u_.n) ? -1 : 1;
+    case Kind::Tagged: {
+      const auto* ta = static_cast<const detail::TaggedNode*>(a.u_.n);
+      const auto* tb = static_cast<const detail::TaggedNode*>(b.u_.n);
+      const int c = compare(ta->tag, tb->tag);
+      return c != 0 ? c : compare(ta->inner, tb->inner);
+    }
+    case Kind::Map: {
+      const MapNode* ma = map_node(a);
+      const MapNode* mb = map_node(b);
+      const std::size_t n = std::min(ma->size, mb->size);
+      for (std::size_t i = 0; i < n; ++i) {
+        if (int c = compare(ma->entries()[i].key, mb->entries()[i].key)) return c;
+        if (int c = compare(ma->entries()[i].val, mb->entries()[i].val)) return c;
+      }
+      return cmp(ma->size, mb->size);
+    }
+    default: {  // List, Vector, Set
+      const SeqNode* sa = seq_node(a);
+      const SeqNode* sb = seq_node(b);
+      const std::size_t n = std::min(sa->size, sb->size);
+      for (std::size_t i = 0; i < n; ++i)
+        if (int c = compare(sa->items()[i], sb->items()[i])) return c;
+      return cmp(sa->size, sb->size);
+    }
+  }
+}
+
+std::uint64_t Value::hash() const noexcept {
+  const std::uint64_t seed = detail::kind_seed(kind_);
+  switch (kind_) {
+    case Kind::Nil: return detail::mix(seed + 1);
+    case Kind::Bool: return detail::mix(seed + (u_.b ? 2 : 1));
+    case Kind::Int: return detail::mix(seed ^ static_cast<std::uint64_t>(u_.i));
+    case Kind::Char: return detail::mix(seed ^ u_.c);
+    case Kind::Inst: return detail::mix(seed ^ detail::mix(static_cast<std::uint64_t>(u_.i)) ^ aux_);
+    case Kind::Float: {
+      double d = u_.d;
+      if (d == 0) d = 0;  // -0.0 == 0.0
+      if (std::isnan(d)) d = std::numeric_limits<double>::quiet_NaN();
+      std::uint64_t bits;
+      std::memcpy(&bits, &d, sizeof bits);
+      return detail::mix(seed ^ bits);
+    }
+    default: break;
+  }
+  const Node* n = u_.n;
+  if (std::uint64_t cached = n->hash_cache.load(std::memory_order_relaxed)) return cached;
+  std::uint64_t h;
+  if (is_text_kind(kind_)) {
+    h = detail::text_hash(kind_, text_node(*this)->text());
+  } else if (kind_ == Kind::Uuid) {
+    const Uuid u = as_uuid();
+    h = detail::hash_bytes(u.bytes.data(), u.bytes.size(), seed);
+  } else if (kind_ == Kind::Opaque) {
+    h = detail::mix(seed ^ reinterpret_cast<std::uintptr_t>(n));
+  } else if (kind_ == Kind::Tagged) {
+    const auto* t = static_cast<const detail::TaggedNode*>(n);
+    h = detail::mix(seed ^ t->tag.hash() ^ detail::mix(t->inner.hash()));
+  } else if (kind_ == Kind::Map) {
+    h = seed;
+    for (const MapEntry& e : entries()) h = detail::mix(h ^ e.key.hash()) + e.val.hash();
+    h = detail::mix(h);
+  } else {
+    h = seed;
+    for (const Value& v : items()) h = detail::mix(h ^ v.hash());
+  }
+  if (h == 0) h = 1;
+  n->hash_cache.store(h, std::memory_order_relaxed);
+  return h;
+}
+
+bool Value::printable() const noexcept { return is_heap() ? u_.n->printable : true; }
+
+}  // namespace stube::edn
