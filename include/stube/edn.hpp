@@ -16,6 +16,7 @@
 #pragma once
 
 #include <array>
+#include <atomic>
 #include <cstddef>
 #include <cstdint>
 #include <initializer_list>
@@ -101,7 +102,22 @@ struct Uuid {
 };
 
 namespace detail {
-struct Node;  // reference-counted heap part of a Value
+// The reference-counted heap part of a Value (src/edn/node.hpp has the
+// kinds). Defined here only so that copying a Value inlines.
+struct Node {
+  std::atomic<std::uint32_t> refs{1};
+  Kind kind;
+  bool printable = true;
+  // Lazily computed value hash; 0 means "not computed yet". Races are benign:
+  // every thread computes the same number.
+  mutable std::atomic<std::uint64_t> hash_cache{0};
+
+  explicit Node(Kind k) noexcept : kind(k) {}
+  void retain() noexcept { refs.fetch_add(1, std::memory_order_relaxed); }
+  // Returns true when this was the last reference.
+  bool release() noexcept { return refs.fetch_sub(1, std::memory_order_acq_rel) == 1; }
+};
+void destroy(Node* n) noexcept;
 constexpr std::uint32_t kind_bit(Kind k) noexcept { return 1u << static_cast<unsigned>(k); }
 // The kinds whose payload lives in a reference-counted Node.
 constexpr std::uint32_t kHeapKinds =
@@ -155,11 +171,28 @@ class Value {
     return opaque(std::static_pointer_cast<void>(std::move(object)), typeid(T), label);
   }
 
-  Value(const Value& o) noexcept;
-  Value(Value&& o) noexcept;
-  Value& operator=(const Value& o) noexcept;
-  Value& operator=(Value&& o) noexcept;
-  ~Value();
+  Value(const Value& o) noexcept : kind_(o.kind_), aux_(o.aux_), u_(o.u_) {
+    if (is_heap()) u_.n->retain();
+  }
+  Value(Value&& o) noexcept : kind_(o.kind_), aux_(o.aux_), u_(o.u_) { o.kind_ = Kind::Nil; }
+  Value& operator=(const Value& o) noexcept {
+    if (this != &o) *this = Value(o);
+    return *this;
+  }
+  Value& operator=(Value&& o) noexcept {
+    if (this != &o) {
+      detail::Node* old = is_heap() ? u_.n : nullptr;
+      kind_ = o.kind_;
+      aux_ = o.aux_;
+      u_ = o.u_;
+      o.kind_ = Kind::Nil;
+      if (old && old->release()) detail::destroy(old);
+    }
+    return *this;
+  }
+  ~Value() {
+    if (is_heap() && u_.n->release()) detail::destroy(u_.n);
+  }
 
   // --- inspection ---------------------------------------------------------
   Kind kind() const noexcept { return kind_; }

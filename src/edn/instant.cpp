@@ -125,7 +125,7 @@ const char* parse_instant(std::string_view s, Instant* out) noexcept {
   return nullptr;
 }
 
-void format_instant(Instant t, std::string& out) {
+char* format_instant(Instant t, char* out) noexcept {
   std::int64_t days = t.seconds / 86400;
   std::int64_t secs = t.seconds % 86400;
   if (secs < 0) {
@@ -135,14 +135,36 @@ void format_instant(Instant t, std::string& out) {
   std::int64_t y;
   unsigned m, d;
   civil_from_days(days, &y, &m, &d);
-  char buf[64];
-  const bool millis = t.nanos % 1000000 == 0;
-  const int n = std::snprintf(
-      buf, sizeof buf, "%s%04lld-%02u-%02uT%02u:%02u:%02u.%0*u-00:00", y < 0 ? "-" : "",
-      static_cast<long long>(y < 0 ? -y : y), m, d, static_cast<unsigned>(secs / 3600),
-      static_cast<unsigned>(secs / 60 % 60), static_cast<unsigned>(secs % 60), millis ? 3 : 9,
-      millis ? t.nanos / 1000000 : t.nanos);
-  out.append(buf, static_cast<std::size_t>(n));
+  // Hand-formatted: this runs for every #inst printed.
+  auto put = [&out](std::uint64_t v, int width) {
+    char buf[20];
+    int n = 0;
+    do {
+      buf[n++] = static_cast<char>('0' + v % 10);
+      v /= 10;
+    } while (v != 0);
+    for (int i = n; i < width; ++i) *out++ = '0';
+    while (n > 0) *out++ = buf[--n];
+  };
+  if (y < 0) *out++ = '-';
+  put(static_cast<std::uint64_t>(y < 0 ? -y : y), 4);
+  *out++ = '-';
+  put(m, 2);
+  *out++ = '-';
+  put(d, 2);
+  *out++ = 'T';
+  put(static_cast<std::uint64_t>(secs / 3600), 2);
+  *out++ = ':';
+  put(static_cast<std::uint64_t>(secs / 60 % 60), 2);
+  *out++ = ':';
+  put(static_cast<std::uint64_t>(secs % 60), 2);
+  *out++ = '.';
+  if (t.nanos % 1000000 == 0)
+    put(t.nanos / 1000000, 3);
+  else
+    put(t.nanos, 9);
+  std::memcpy(out, "-00:00", 6);
+  return out + 6;
 }
 
 const char* parse_uuid(std::string_view s, Uuid* out) noexcept {
@@ -168,13 +190,14 @@ const char* parse_uuid(std::string_view s, Uuid* out) noexcept {
   return nullptr;
 }
 
-void format_uuid(const Uuid& u, std::string& out) {
+char* format_uuid(const Uuid& u, char* out) noexcept {
   static constexpr char kHex[] = "0123456789abcdef";
   for (std::size_t i = 0; i < 16; ++i) {
-    if (i == 4 || i == 6 || i == 8 || i == 10) out.push_back('-');
-    out.push_back(kHex[u.bytes[i] >> 4]);
-    out.push_back(kHex[u.bytes[i] & 15]);
+    if (i == 4 || i == 6 || i == 8 || i == 10) *out++ = '-';
+    *out++ = kHex[u.bytes[i] >> 4];
+    *out++ = kHex[u.bytes[i] & 15];
   }
+  return out;
 }
 
 }  // namespace detail
@@ -206,9 +229,8 @@ Uuid Uuid::random() {
 }
 
 std::string Uuid::to_string() const {
-  std::string s;
-  detail::format_uuid(*this, s);
-  return s;
+  char buf[36];
+  return std::string(buf, detail::format_uuid(*this, buf));
 }
 
 Uuid Uuid::parse(std::string_view text) {

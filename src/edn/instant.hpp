@@ -15,9 +15,12 @@ const char* parse_instant(std::string_view text, Instant* out) noexcept;
 // "2020-01-01T00:00:00.000-00:00" (milliseconds) when the nanoseconds are
 // whole milliseconds, else 9 fractional digits: what Clojure prints for a
 // java.util.Date and a java.sql.Timestamp respectively.
-void format_instant(Instant t, std::string& out);
+// Writes at most kInstantTextMax bytes at out; returns the end.
+constexpr std::size_t kInstantTextMax = 48;
+char* format_instant(Instant t, char* out) noexcept;
 
 const char* parse_uuid(std::string_view text, Uuid* out) noexcept;
-void format_uuid(const Uuid& u, std::string& out);
+// Writes exactly 36 bytes at out; returns the end.
+char* format_uuid(const Uuid& u, char* out) noexcept;
 
 }  // namespace stube::edn::detail

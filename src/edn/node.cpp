@@ -1,8 +1,11 @@
 // Allocation, destruction and canonical ordering of heap nodes.
 #include "edn/node.hpp"
 
+#include "edn/names.hpp"
+
 #include <algorithm>
 #include <array>
+#include <vector>
 
 namespace stube::edn::detail {
 
@@ -101,55 +104,84 @@ std::uint64_t text_hash(Kind k, std::string_view text) noexcept {
 
 // --- names ----------------------------------------------------------------
 
-Value make_name(Kind k, std::string_view text, std::uint32_t ns_len) {
-  struct Slot {
-    Value v;
-  };
-  constexpr std::size_t kSlots = 512;
-  thread_local std::array<Slot, kSlots> cache;
-  const std::uint64_t h = text_hash(k, text);
-  Slot& slot = cache[h % kSlots];
-  if (slot.v.kind() == k) {
-    const auto* t = static_cast<const TextNode*>(slot.v.node());
-    if (t->text() == text) return slot.v;
+namespace {
+
+// Picks a cache slot from the length and the first and last 8 bytes: far
+// cheaper than hashing the whole name, and a collision only costs a miss.
+std::uint64_t slot_hash(Kind k, std::string_view text) noexcept {
+  std::uint64_t head = 0, tail = 0;
+  const std::size_t n = text.size();
+  if (n >= 8) {
+    std::memcpy(&head, text.data(), 8);
+    std::memcpy(&tail, text.data() + n - 8, 8);
+  } else {
+    std::memcpy(&head, text.data(), n);
   }
+  return mix(head * 31 + tail + n * 0x9e3779b97f4a7c15ULL + static_cast<std::uint64_t>(k));
+}
+
+}  // namespace
+
+const char* make_name(Kind k, std::string_view text, Value* out) {
+  constexpr std::size_t kSlots = 512;
+  thread_local std::array<Value, kSlots> cache;
+  Value& slot = cache[slot_hash(k, text) % kSlots];
+  if (slot.kind() == k && static_cast<const TextNode*>(slot.node())->text() == text) {
+    *out = slot;
+    return nullptr;
+  }
+  std::uint32_t ns_len = 0;
+  if (const char* why = check_name(text, k == Kind::Keyword, &ns_len)) return why;
   TextNode* node = new_text(k, text, ns_len);
-  node->hash_cache.store(h, std::memory_order_relaxed);
-  Value v = Value::from_node(k, node);
-  slot.v = v;
-  return v;
+  node->hash_cache.store(text_hash(k, text), std::memory_order_relaxed);
+  slot = Value::from_node(k, node);
+  *out = slot;
+  return nullptr;
 }
 
 // --- canonical collections ------------------------------------------------
 
 namespace {
 
-bool canonical_less(const Value& a, std::uint64_t ha, const Value& b, std::uint64_t hb) noexcept {
-  if (ha != hb) return ha < hb;
-  return compare(a, b) < 0;
+// Value::hash() with the cached case inlined.
+std::uint64_t quick_hash(const Value& v) noexcept {
+  if (const Node* n = v.node())
+    if (const std::uint64_t h = n->hash_cache.load(std::memory_order_relaxed)) return h;
+  return v.hash();
 }
 
+// Sorts into canonical order (key hash, then value order), stably, so that
+// for duplicate map keys the later entry stays later ("last wins"). Text we
+// printed ourselves arrives already sorted; that case costs one pass.
 template <class T, class KeyOf>
 void sort_canonical(T* first, std::size_t n, KeyOf key_of) {
-  // Hashes are cached in heap nodes but scalars recompute them; sorting pairs
-  // of (hash, index) keeps the comparator cheap either way.
   if (n < 2) return;
-  if (n <= 16) {
-    for (std::size_t i = 1; i < n; ++i) {
-      T x = std::move(first[i]);
-      const std::uint64_t hx = key_of(x).hash();
-      std::size_t j = i;
-      while (j > 0 && canonical_less(key_of(x), hx, key_of(first[j - 1]), key_of(first[j - 1]).hash())) {
-        first[j] = std::move(first[j - 1]);
-        --j;
-      }
-      first[j] = std::move(x);
-    }
-    return;
+  struct Ref {
+    std::uint64_t hash;
+    std::size_t index;
+  };
+  constexpr std::size_t kSmall = 32;
+  std::array<Ref, kSmall> small;
+  std::vector<Ref> large;
+  Ref* refs = small.data();
+  if (n > kSmall) {
+    large.resize(n);
+    refs = large.data();
   }
-  std::sort(first, first + n, [&](const T& a, const T& b) {
-    return canonical_less(key_of(a), key_of(a).hash(), key_of(b), key_of(b).hash());
-  });
+  for (std::size_t i = 0; i < n; ++i) refs[i] = Ref{quick_hash(key_of(first[i])), i};
+  auto less = [&](const Ref& a, const Ref& b) {
+    if (a.hash != b.hash) return a.hash < b.hash;
+    const int c = compare(key_of(first[a.index]), key_of(first[b.index]));
+    return c != 0 ? c < 0 : a.index < b.index;
+  };
+  bool sorted = true;
+  for (std::size_t i = 1; i < n && sorted; ++i) sorted = less(refs[i - 1], refs[i]);
+  if (sorted) return;
+  std::sort(refs, refs + n, less);
+  std::vector<T> moved;
+  moved.reserve(n);
+  for (std::size_t i = 0; i < n; ++i) moved.push_back(std::move(first[refs[i].index]));
+  std::move(moved.begin(), moved.end(), first);
 }
 
 }  // namespace
@@ -180,14 +212,7 @@ Value make_set(Value* first, std::size_t n, bool* had_duplicate) {
 }
 
 Value make_map(MapEntry* first, std::size_t n, bool* had_duplicate, Value* duplicate_key) {
-  // Stable order among equal keys keeps "last wins" well defined.
-  if (n > 16) {
-    std::stable_sort(first, first + n, [](const MapEntry& a, const MapEntry& b) {
-      return canonical_less(a.key, a.key.hash(), b.key, b.key.hash());
-    });
-  } else {
-    sort_canonical(first, n, [](const MapEntry& e) -> const Value& { return e.key; });
-  }
+  sort_canonical(first, n, [](const MapEntry& e) -> const Value& { return e.key; });
   std::size_t out = 0;
   for (std::size_t i = 0; i < n; ++i) {
     if (out > 0 && first[out - 1].key == first[i].key) {

@@ -15,20 +15,6 @@
 
 namespace stube::edn::detail {
 
-struct Node {
-  std::atomic<std::uint32_t> refs{1};
-  Kind kind;
-  bool printable = true;
-  // Lazily computed value hash; 0 means "not computed yet". Races are benign:
-  // every thread computes the same number.
-  mutable std::atomic<std::uint64_t> hash_cache{0};
-
-  explicit Node(Kind k) noexcept : kind(k) {}
-  void retain() noexcept { refs.fetch_add(1, std::memory_order_relaxed); }
-  // Returns true when this was the last reference.
-  bool release() noexcept { return refs.fetch_sub(1, std::memory_order_acq_rel) == 1; }
-};
-
 // String, Symbol, Keyword, BigInt, Decimal, Ratio: UTF-8 bytes follow.
 struct TextNode : Node {
   std::uint32_t size;
@@ -82,12 +68,13 @@ struct OpaqueNode : Node {
 TextNode* new_text(Kind k, std::string_view text, std::uint32_t ns_len = 0);
 SeqNode* new_seq(Kind k, std::size_t n);  // items default-constructed (nil)
 MapNode* new_map(std::size_t n);          // entries default-constructed
-void destroy(Node* n) noexcept;
 
 // Keyword/symbol nodes are shared through a small per-thread cache, so the
 // same keyword read twice is usually the same node (pointer-equal), while
 // hostile input can never grow memory without bound (the cache is fixed-size).
-Value make_name(Kind k, std::string_view text, std::uint32_t ns_len);
+// Returns the reason (and leaves *out alone) when text is not a valid name;
+// valid names found in the cache skip validation.
+const char* make_name(Kind k, std::string_view text, Value* out);
 
 // Builds collections from a scratch range, taking ownership of the values.
 // Sets/maps are sorted into canonical order; duplicates are reported through

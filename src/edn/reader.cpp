@@ -17,20 +17,35 @@ namespace stube::edn {
 
 namespace {
 
-bool is_whitespace(char c) noexcept {
+constexpr bool whitespace_char(char c) noexcept {
   return c == ' ' || c == ',' || c == '\n' || c == '\t' || c == '\r' || c == '\f' || c == '\v';
 }
 
 // Characters that end a token (number, symbol, keyword, character name).
-bool is_delimiter(char c) noexcept {
+constexpr bool delimiter_char(char c) noexcept {
   switch (c) {
     case '"': case ';': case '(': case ')': case '[': case ']': case '{': case '}':
     case '\\': case '@': case '^': case '`': case '~':
       return true;
     default:
-      return is_whitespace(c);
+      return whitespace_char(c);
   }
 }
+
+struct CharClass {
+  bool whitespace[256] = {};
+  bool delimiter[256] = {};
+  constexpr CharClass() {
+    for (int c = 0; c < 256; ++c) {
+      whitespace[c] = whitespace_char(static_cast<char>(c));
+      delimiter[c] = delimiter_char(static_cast<char>(c));
+    }
+  }
+};
+constexpr CharClass kClass;
+
+bool is_whitespace(char c) noexcept { return kClass.whitespace[static_cast<unsigned char>(c)]; }
+bool is_delimiter(char c) noexcept { return kClass.delimiter[static_cast<unsigned char>(c)]; }
 
 bool is_digit(char c) noexcept { return c >= '0' && c <= '9'; }
 
@@ -420,10 +435,10 @@ class Reader {
     const std::string_view tok = take_token();
     if (tok.empty()) fail_at(start, "expected a keyword name after ':'");
     if (tok.front() == ':') fail_at(start, "auto-resolved keywords (::" + std::string(tok.substr(1)) + ") are not EDN");
-    std::uint32_t ns_len = 0;
-    if (const char* why = detail::check_name(tok, true, &ns_len))
+    Value v;
+    if (const char* why = detail::make_name(Kind::Keyword, tok, &v))
       fail_at(start, "invalid keyword :" + std::string(tok.substr(0, 40)) + ": " + why);
-    return detail::make_name(Kind::Keyword, tok, ns_len);
+    return v;
   }
 
   Value read_symbol() {
@@ -434,13 +449,13 @@ class Reader {
     if (tok == "nil") return Value();
     if (tok == "true") return Value(true);
     if (tok == "false") return Value(false);
-    std::uint32_t ns_len = 0;
     for (const char& c : tok)
       if (!detail::is_name_char(static_cast<unsigned char>(c)))
         fail_at(&c, "invalid character in symbol " + quoted(tok));
-    if (const char* why = detail::check_name(tok, false, &ns_len))
+    Value v;
+    if (const char* why = detail::make_name(Kind::Symbol, tok, &v))
       fail_at(start, "invalid symbol " + quoted(tok) + ": " + why);
-    return detail::make_name(Kind::Symbol, tok, ns_len);
+    return v;
   }
 
   // --- numbers ------------------------------------------------------------------------

@@ -82,10 +82,10 @@ Value::Value(Uuid u) : kind_(Kind::Uuid) { u_.n = new detail::UuidNode(u); }
 
 Value Value::keyword(std::string_view text) {
   if (!text.empty() && text.front() == ':') text.remove_prefix(1);
-  std::uint32_t ns_len = 0;
-  if (const char* why = detail::check_name(text, true, &ns_len))
+  Value v;
+  if (const char* why = detail::make_name(Kind::Keyword, text, &v))
     throw TypeError("edn: invalid keyword ':" + std::string(text) + "': " + why);
-  return detail::make_name(Kind::Keyword, text, ns_len);
+  return v;
 }
 
 Value Value::keyword(std::string_view ns, std::string_view name) {
@@ -97,12 +97,12 @@ Value Value::keyword(std::string_view ns, std::string_view name) {
 }
 
 Value Value::symbol(std::string_view text) {
-  std::uint32_t ns_len = 0;
   if (text == "nil" || text == "true" || text == "false")
     throw TypeError("edn: '" + std::string(text) + "' is not a symbol");
-  if (const char* why = detail::check_name(text, false, &ns_len))
+  Value v;
+  if (const char* why = detail::make_name(Kind::Symbol, text, &v))
     throw TypeError("edn: invalid symbol '" + std::string(text) + "': " + why);
-  return detail::make_name(Kind::Symbol, text, ns_len);
+  return v;
 }
 
 Value Value::character(char32_t c) {
@@ -173,38 +173,6 @@ Value Value::tagged(std::string_view tag, Value inner) {
 
 Value Value::opaque(std::shared_ptr<void> object, std::type_index type, std::string_view label) {
   return from_node(Kind::Opaque, new detail::OpaqueNode(std::move(object), type, label));
-}
-
-// --- reference counting ---------------------------------------------------------
-
-Value::Value(const Value& o) noexcept : kind_(o.kind_), aux_(o.aux_), u_(o.u_) {
-  if (is_heap()) u_.n->retain();
-}
-
-Value::Value(Value&& o) noexcept : kind_(o.kind_), aux_(o.aux_), u_(o.u_) { o.kind_ = Kind::Nil; }
-
-Value& Value::operator=(const Value& o) noexcept {
-  if (this != &o) {
-    Value copy(o);
-    *this = std::move(copy);
-  }
-  return *this;
-}
-
-Value& Value::operator=(Value&& o) noexcept {
-  if (this != &o) {
-    Node* old = is_heap() ? u_.n : nullptr;
-    kind_ = o.kind_;
-    aux_ = o.aux_;
-    u_ = o.u_;
-    o.kind_ = Kind::Nil;
-    if (old && old->release()) detail::destroy(old);
-  }
-  return *this;
-}
-
-Value::~Value() {
-  if (is_heap() && u_.n->release()) detail::destroy(u_.n);
 }
 
 // --- accessors --------------------------------------------------------------------

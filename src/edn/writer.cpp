@@ -1,4 +1,5 @@
 // The printer: compact pr-str-compatible text, and a pretty form for people.
+#include <algorithm>
 #include <charconv>
 #include <cmath>
 #include <cstdio>
@@ -13,6 +14,47 @@ namespace stube::edn {
 namespace {
 
 using detail::TextNode;
+
+// Output buffer over the caller's std::string: raw pointer writes, growth
+// checked once per item rather than once per character.
+class Out {
+ public:
+  explicit Out(std::string& s) : s_(s), used_(s.size()) {
+    s_.resize(used_ + 1024);
+    p_ = s_.data() + used_;
+    end_ = s_.data() + s_.size();
+  }
+  ~Out() { s_.resize(static_cast<std::size_t>(p_ - s_.data())); }
+  Out(const Out&) = delete;
+  Out& operator=(const Out&) = delete;
+
+  [[gnu::always_inline]] char* room(std::size_t n) {
+    if (static_cast<std::size_t>(end_ - p_) < n) [[unlikely]]
+      grow(n);
+    return p_;
+  }
+  void advance(char* to) noexcept { p_ = to; }
+  [[gnu::always_inline]] void put(char c) { *room(1) = c, ++p_; }
+  [[gnu::always_inline]] void put(std::string_view text) {
+    char* at = room(text.size());
+    std::memcpy(at, text.data(), text.size());
+    p_ = at + text.size();
+  }
+  std::size_t size() const noexcept { return static_cast<std::size_t>(p_ - s_.data()); }
+  void truncate(std::size_t n) noexcept { p_ = s_.data() + n; }
+
+ private:
+  [[gnu::noinline]] void grow(std::size_t n) {
+    const std::size_t used = size();
+    s_.resize(std::max(s_.size() * 2, used + n + 256));
+    p_ = s_.data() + used;
+    end_ = s_.data() + s_.size();
+  }
+  std::string& s_;
+  std::size_t used_;
+  char* p_;
+  char* end_;
+};
 
 // Escapes exactly the characters Clojure's printer escapes in strings.
 constexpr char escape_for(unsigned char c) noexcept {
@@ -29,78 +71,68 @@ constexpr char escape_for(unsigned char c) noexcept {
 }
 
 struct EscapeTable {
-  bool needs[256] = {};
+  char to[256] = {};
   constexpr EscapeTable() {
-    for (int c = 0; c < 256; ++c) needs[c] = escape_for(static_cast<unsigned char>(c)) != 0;
+    for (int c = 0; c < 256; ++c) to[c] = escape_for(static_cast<unsigned char>(c));
   }
 };
 constexpr EscapeTable kEscape;
 
-void write_string(std::string_view s, std::string& out) {
-  out.push_back('"');
-  const char* p = s.data();
-  const char* end = p + s.size();
-  const char* run = p;
-  for (; p != end; ++p) {
-    const auto c = static_cast<unsigned char>(*p);
-    if (!kEscape.needs[c]) [[likely]]
-      continue;
-    out.append(run, static_cast<std::size_t>(p - run));
-    out.push_back('\\');
-    out.push_back(escape_for(c));
-    run = p + 1;
+void write_string(std::string_view s, Out& out) {
+  // Worst case every byte doubles.
+  char* p = out.room(s.size() * 2 + 2);
+  *p++ = '"';
+  for (char ch : s) {
+    const char e = kEscape.to[static_cast<unsigned char>(ch)];
+    if (e == 0) [[likely]] {
+      *p++ = ch;
+    } else {
+      *p++ = '\\';
+      *p++ = e;
+    }
   }
-  out.append(run, static_cast<std::size_t>(end - run));
-  out.push_back('"');
+  *p++ = '"';
+  out.advance(p);
 }
 
-void write_char(char32_t c, std::string& out) {
+void write_char(char32_t c, Out& out) {
   switch (c) {
-    case '\n': out.append("\\newline"); return;
-    case ' ': out.append("\\space"); return;
-    case '\t': out.append("\\tab"); return;
-    case '\r': out.append("\\return"); return;
-    case '\f': out.append("\\formfeed"); return;
-    case '\b': out.append("\\backspace"); return;
+    case '\n': out.put("\\newline"); return;
+    case ' ': out.put("\\space"); return;
+    case '\t': out.put("\\tab"); return;
+    case '\r': out.put("\\return"); return;
+    case '\f': out.put("\\formfeed"); return;
+    case '\b': out.put("\\backspace"); return;
     default: break;
   }
   if (c < 0x20 || c == 0x7F || (c >= 0x80 && c < 0xA0)) {
     char buf[8];
     std::snprintf(buf, sizeof buf, "\\u%04X", static_cast<unsigned>(c));
-    out.append(buf);
+    out.put(buf);
     return;
   }
-  out.push_back('\\');
-  detail::append_utf8(c, out);
+  std::string utf8 = "\\";
+  detail::append_utf8(c, utf8);
+  out.put(utf8);
 }
 
-void write_int(std::int64_t i, std::string& out) {
-  char buf[24];
-  auto r = std::to_chars(buf, buf + sizeof buf, i);
-  out.append(buf, r.ptr);
+void write_int(std::int64_t i, Out& out) {
+  char* p = out.room(24);
+  out.advance(std::to_chars(p, p + 24, i).ptr);
 }
 
 // Java's Double.toString layout over the shortest round-trip digits:
 // plain notation for 1e-3 <= |d| < 1e7, otherwise d.dddE[-]n.
-void write_double(double d, std::string& out) {
-  if (std::isnan(d)) {
-    out.append("##NaN");
-    return;
-  }
-  if (std::isinf(d)) {
-    out.append(d > 0 ? "##Inf" : "##-Inf");
-    return;
-  }
-  if (d == 0) {
-    out.append(std::signbit(d) ? "-0.0" : "0.0");
-    return;
-  }
+void write_double(double d, Out& out) {
+  if (std::isnan(d)) return out.put("##NaN");
+  if (std::isinf(d)) return out.put(d > 0 ? "##Inf" : "##-Inf");
+  if (d == 0) return out.put(std::signbit(d) ? "-0.0" : "0.0");
   char buf[32];
   auto r = std::to_chars(buf, buf + sizeof buf, d, std::chars_format::scientific);
   // buf: [-]D[.DDD]e[+-]XX
   const char* p = buf;
   if (*p == '-') {
-    out.push_back('-');
+    out.put('-');
     ++p;
   }
   char digits[20];
@@ -111,115 +143,136 @@ void write_double(double d, std::string& out) {
   int exp = 0;
   std::from_chars(e + 1 + (e[1] == '+'), r.ptr, exp);
   const double mag = std::fabs(d);
+  std::string text;
   if (mag >= 1e-3 && mag < 1e7) {
     if (exp >= 0) {
       const std::size_t int_len = static_cast<std::size_t>(exp) + 1;
-      for (std::size_t i = 0; i < int_len; ++i) out.push_back(i < nd ? digits[i] : '0');
-      out.push_back('.');
+      for (std::size_t i = 0; i < int_len; ++i) text.push_back(i < nd ? digits[i] : '0');
+      text.push_back('.');
       if (nd > int_len)
-        out.append(digits + int_len, nd - int_len);
+        text.append(digits + int_len, nd - int_len);
       else
-        out.push_back('0');
+        text.push_back('0');
     } else {
-      out.append("0.");
-      out.append(static_cast<std::size_t>(-exp - 1), '0');
-      out.append(digits, nd);
+      text.append("0.");
+      text.append(static_cast<std::size_t>(-exp - 1), '0');
+      text.append(digits, nd);
     }
-    return;
+    return out.put(text);
   }
-  out.push_back(digits[0]);
-  out.push_back('.');
+  text.push_back(digits[0]);
+  text.push_back('.');
   if (nd > 1)
-    out.append(digits + 1, nd - 1);
+    text.append(digits + 1, nd - 1);
   else
-    out.push_back('0');
-  out.push_back('E');
-  write_int(exp, out);
+    text.push_back('0');
+  text.push_back('E');
+  text.append(std::to_string(exp));
+  out.put(text);
 }
 
 // #object[label "0x..."]: a label that is not a valid symbol is made one.
-void write_opaque(const Value& v, std::string& out) {
-  out.append("#object[");
+void write_opaque(const Value& v, Out& out) {
+  out.put("#object[");
   const std::string_view label = v.opaque_label();
-  if (label.empty()) out.append("opaque");
+  if (label.empty()) out.put("opaque");
   for (char c : label) {
     const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
                     c == '.' || c == '_' || c == '-' || c == ':' || c == '/';
-    out.push_back(ok ? c : '_');
+    out.put(ok ? c : '_');
   }
   char buf[32];
   std::snprintf(buf, sizeof buf, " \"%p\"]", static_cast<const void*>(v.node()));
-  out.append(buf);
+  out.put(buf);
 }
 
-void write_value(const Value& v, std::string& out) {
+std::string_view text_of(const Value& v) noexcept {
+  return static_cast<const detail::TextNode*>(v.node())->text();
+}
+
+void write_value(const Value& v, Out& out) {
   switch (v.kind()) {
-    case Kind::Nil: out.append("nil"); return;
-    case Kind::Bool: out.append(v.as_bool() ? "true" : "false"); return;
-    case Kind::Int: write_int(v.as_int(), out); return;
-    case Kind::Float: write_double(v.as_double(), out); return;
-    case Kind::BigInt: out.append(v.number_text()).push_back('N'); return;
-    case Kind::Decimal: out.append(v.number_text()).push_back('M'); return;
-    case Kind::Ratio: out.append(v.number_text()); return;
-    case Kind::Char: write_char(v.as_char(), out); return;
-    case Kind::String: write_string(v.as_string(), out); return;
-    case Kind::Symbol: out.append(v.as_symbol()); return;
-    case Kind::Keyword: out.push_back(':'); out.append(v.as_keyword()); return;
-    case Kind::Inst: out.append("#inst \""); detail::format_instant(v.as_inst(), out); out.push_back('"'); return;
-    case Kind::Uuid: out.append("#uuid \""); detail::format_uuid(v.as_uuid(), out); out.push_back('"'); return;
+    case Kind::Nil: return out.put("nil");
+    case Kind::Bool: return out.put(v.as_bool() ? "true" : "false");
+    case Kind::Int: return write_int(v.as_int(), out);
+    case Kind::Float: return write_double(v.as_double(), out);
+    case Kind::BigInt: out.put(text_of(v)); return out.put('N');
+    case Kind::Decimal: out.put(text_of(v)); return out.put('M');
+    case Kind::Ratio: return out.put(text_of(v));
+    case Kind::Char: return write_char(v.as_char(), out);
+    case Kind::String: return write_string(text_of(v), out);
+    case Kind::Symbol: return out.put(text_of(v));
+    case Kind::Keyword: {
+      const std::string_view t = text_of(v);
+      char* p = out.room(t.size() + 1);
+      *p = ':';
+      std::memcpy(p + 1, t.data(), t.size());
+      return out.advance(p + 1 + t.size());
+    }
+    case Kind::Inst: {
+      char* p = out.room(detail::kInstantTextMax + 8);
+      std::memcpy(p, "#inst \"", 7);
+      p = detail::format_instant(v.as_inst(), p + 7);
+      *p++ = '"';
+      return out.advance(p);
+    }
+    case Kind::Uuid: {
+      char* p = out.room(36 + 8);
+      std::memcpy(p, "#uuid \"", 7);
+      p = detail::format_uuid(v.as_uuid(), p + 7);
+      *p++ = '"';
+      return out.advance(p);
+    }
     case Kind::Tagged:
-      out.push_back('#');
-      out.append(v.tag());
-      out.push_back(' ');
-      write_value(v.tagged_value(), out);
-      return;
-    case Kind::Opaque: write_opaque(v, out); return;
+      out.put('#');
+      out.put(v.tag());
+      out.put(' ');
+      return write_value(v.tagged_value(), out);
+    case Kind::Opaque: return write_opaque(v, out);
     case Kind::Map: {
-      out.push_back('{');
+      out.put('{');
       bool first = true;
       for (const MapEntry& e : v.entries()) {
-        if (!first) out.append(", ");
+        if (!first) out.put(", ");
         first = false;
         write_value(e.key, out);
-        out.push_back(' ');
+        out.put(' ');
         write_value(e.val, out);
       }
-      out.push_back('}');
-      return;
+      return out.put('}');
     }
     case Kind::List:
     case Kind::Vector:
     case Kind::Set: {
-      out.append(v.kind() == Kind::List ? "(" : v.kind() == Kind::Vector ? "[" : "#{");
+      out.put(v.kind() == Kind::List ? "(" : v.kind() == Kind::Vector ? "[" : "#{");
       bool first = true;
       for (const Value& item : v.items()) {
-        if (!first) out.push_back(' ');
+        if (!first) out.put(' ');
         first = false;
         write_value(item, out);
       }
-      out.push_back(v.kind() == Kind::List ? ')' : v.kind() == Kind::Vector ? ']' : '}');
-      return;
+      return out.put(v.kind() == Kind::List ? ')' : v.kind() == Kind::Vector ? ']' : '}');
     }
   }
 }
 
 // --- pretty -------------------------------------------------------------------
 
-void pretty_value(const Value& v, std::size_t indent, std::size_t width, std::string& out) {
+void pretty_value(const Value& v, std::size_t indent, std::size_t width, Out& out) {
   const std::size_t mark = out.size();
   write_value(v, out);
   const bool is_coll = v.is(Kind::Map) || v.is(Kind::Vector) || v.is(Kind::List) || v.is(Kind::Set);
   if (!is_coll || indent + (out.size() - mark) <= width || v.empty()) return;
-  out.resize(mark);
+  out.truncate(mark);
   const std::string_view open = v.is(Kind::Map) ? "{" : v.is(Kind::Vector) ? "[" : v.is(Kind::List) ? "(" : "#{";
-  out.append(open);
+  out.put(open);
   const std::size_t inner = indent + open.size();
   bool first = true;
   auto newline = [&] {
     if (!first) {
-      if (v.is(Kind::Map)) out.push_back(',');
-      out.push_back('\n');
-      out.append(inner, ' ');
+      if (v.is(Kind::Map)) out.put(',');
+      out.put('\n');
+      out.put(std::string(inner, ' '));
     }
     first = false;
   };
@@ -228,7 +281,7 @@ void pretty_value(const Value& v, std::size_t indent, std::size_t width, std::st
       newline();
       const std::size_t key_mark = out.size();
       write_value(e.key, out);
-      out.push_back(' ');
+      out.put(' ');
       pretty_value(e.val, inner + (out.size() - key_mark), width, out);
     }
   } else {
@@ -237,22 +290,28 @@ void pretty_value(const Value& v, std::size_t indent, std::size_t width, std::st
       pretty_value(item, inner, width, out);
     }
   }
-  out.append(v.is(Kind::Map) || v.is(Kind::Set) ? "}" : v.is(Kind::Vector) ? "]" : ")");
+  out.put(v.is(Kind::Map) || v.is(Kind::Set) ? "}" : v.is(Kind::Vector) ? "]" : ")");
 }
 
 }  // namespace
 
-void write(const Value& v, std::string& out) { write_value(v, out); }
+void write(const Value& v, std::string& out) {
+  Out o(out);
+  write_value(v, o);
+}
 
 std::string write(const Value& v) {
   std::string out;
-  write_value(v, out);
+  write(v, out);
   return out;
 }
 
 std::string pretty(const Value& v, std::size_t width) {
   std::string out;
-  pretty_value(v, 0, width, out);
+  {
+    Out o(out);  // must flush (destruct) before out is returned
+    pretty_value(v, 0, width, o);
+  }
   return out;
 }
 
