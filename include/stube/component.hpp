@@ -1,0 +1,286 @@
+// stube/component.hpp — defining components.
+//
+// A component is registered under a namespaced id ("demo/counter") and gives
+// any of the hooks below. Hooks receive a context (`Self`, or `Ctx<S>` for a
+// typed state) through which they change state and request effects: calling
+// a child, answering the parent, ending the conversation, ...
+//
+//   struct Counter { std::int64_t count = 0; };
+//   STUBE_STATE(Counter, count)
+//
+//   registry.define<Counter>("demo/counter")
+//       .render([](const Ctx<Counter>& c) {
+//         using namespace stube::html;
+//         return div(h1("Count: ", c->count),
+//                    button(c.on("click", "dec"), "-"), button(c.on("click", "inc"), "+"));
+//       })
+//       .on("inc", [](Ctx<Counter>& c) { ++c->count; })
+//       .on("dec", [](Ctx<Counter>& c) { --c->count; });
+//
+// The state of an instance is EDN (it is what gets persisted); a typed state
+// is converted to and from EDN around every hook.
+#pragma once
+
+#include <chrono>
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <type_traits>
+#include <vector>
+
+#include "stube/edn.hpp"
+#include "stube/html.hpp"
+#include "stube/state.hpp"
+
+namespace stube {
+
+// A component to instantiate: its id and init arguments. Plain data.
+struct Embed {
+  edn::Value component;  // keyword
+  edn::Value args;
+};
+Embed embed(std::string_view component_id, edn::Value args = {});
+
+// An event addressed to an instance.
+struct Event {
+  std::string name;
+  edn::Value payload;  // nil when none
+  edn::Value signals;  // map of keyword -> value from the browser (nil when none)
+};
+
+// A requested effect (SPEC §4). Built by the context methods below.
+struct Effect {
+  enum class Kind { Call, Answer, Replace, End, Back, Patch, After };
+  Kind kind;
+  Embed embed;              // Call, Replace
+  std::string resume;       // Call
+  edn::Value value;         // Answer, End
+  html::Html html;          // Patch
+  std::chrono::milliseconds delay{0};  // After
+  Event event;              // After
+};
+
+// Where rendered event attributes post to (set by the kernel).
+struct Wire {
+  std::string base_path;  // e.g. "" or "/app"
+  std::string cid;
+};
+
+// The context every hook receives: the instance's state and the effects it
+// requests. State changes and effects take effect only if the hook returns
+// normally; an exception discards all of them.
+class Self {
+ public:
+  Self(std::string iid, edn::Value state, const Wire* wire) : iid_(std::move(iid)), state_(std::move(state)), wire_(wire) {}
+
+  std::string_view id() const noexcept { return iid_; }
+  const Wire* wire() const noexcept { return wire_; }
+  // The component's own state (a map; the :instance/* keys are not in it).
+  const edn::Value& state() const noexcept { return state_; }
+  void set_state(edn::Value s) { state_ = std::move(s); }
+  const edn::Value& operator[](std::string_view key) const { return state_[key]; }
+  void set(std::string_view key, edn::Value v);
+
+  // Effects.
+  void call(Embed child, std::string_view resume_key);
+  void answer(edn::Value v = {});
+  void replace(Embed other);
+  void end(edn::Value v = {});
+  void back();
+  void patch(html::Html h);
+  void after(std::chrono::milliseconds delay, std::string_view event, edn::Value payload = {});
+  void add(Effect e) { effects_.push_back(std::move(e)); }  // low level: prefer the methods above
+  const std::vector<Effect>& effects() const noexcept { return effects_; }
+  std::vector<Effect> take_effects() { return std::move(effects_); }
+
+  // Rendering helpers: an attribute that posts `event` (with an optional EDN
+  // payload) when the DOM event fires, and one that binds a form field to a
+  // browser signal (declare it with keep() to receive it in state).
+  html::Attr on(std::string_view dom_event, std::string_view event, edn::Value payload = {}) const;
+  html::Attr bind(std::string_view signal) const;
+
+ private:
+  std::string iid_;
+  edn::Value state_;
+  const Wire* wire_;
+  std::vector<Effect> effects_;
+};
+
+// Typed context: the state as a C++ struct declared with STUBE_STATE.
+template <class S>
+class Ctx : public Self {
+ public:
+  Ctx(std::string iid, edn::Value state, const Wire* wire)
+      : Self(std::move(iid), state, wire), typed_(from_edn<S>(state)) {}
+  S& operator*() noexcept { return typed_; }
+  const S& operator*() const noexcept { return typed_; }
+  S* operator->() noexcept { return &typed_; }
+  const S* operator->() const noexcept { return &typed_; }
+  // The EDN state with the struct's fields written over the untyped keys.
+  edn::Value merged_state() const { return merge_into(state(), typed_); }
+
+ private:
+  S typed_;
+};
+
+// Hook signatures on the untyped level; typed definitions adapt to these.
+using InitFn = std::function<edn::Value(const edn::Value& args)>;
+using RenderFn = std::function<html::Html(const Self&)>;
+using HookFn = std::function<void(Self&)>;
+using HandleFn = std::function<void(Self&, const Event&)>;
+using ResumeFn = std::function<void(Self&, const edn::Value& answer)>;
+
+// Everything the kernel knows about one component.
+struct ComponentDef {
+  edn::Value id;  // keyword
+  InitFn init;
+  RenderFn render;
+  HandleFn handle;                       // catch-all, after the per-event ones
+  std::map<std::string, HandleFn, std::less<>> handlers;  // by event name
+  HookFn start, stop, wakeup;
+  std::map<std::string, ResumeFn, std::less<>> resumes;  // by resume key
+  std::vector<std::string> kept_signals;
+  // Internal (flows): releases live resources held in a state when its
+  // instance goes away.
+  std::function<void(const edn::Value& state)> dispose;
+};
+
+// Fluent definition of an untyped component (state = EDN map).
+class Definition {
+ public:
+  explicit Definition(ComponentDef& def) : def_(def) {}
+  Definition& init(InitFn f) { return def_.init = std::move(f), *this; }
+  Definition& render(RenderFn f) { return def_.render = std::move(f), *this; }
+  Definition& handle(HandleFn f) { return def_.handle = std::move(f), *this; }
+  Definition& start(HookFn f) { return def_.start = std::move(f), *this; }
+  Definition& stop(HookFn f) { return def_.stop = std::move(f), *this; }
+  Definition& wakeup(HookFn f) { return def_.wakeup = std::move(f), *this; }
+  Definition& keep(std::vector<std::string> signals) { return def_.kept_signals = std::move(signals), *this; }
+  template <class F>
+  Definition& on(std::string event, F f) {
+    if constexpr (std::is_invocable_v<F, Self&, const Event&>)
+      def_.handlers[std::move(event)] = std::move(f);
+    else
+      def_.handlers[std::move(event)] = [f = std::move(f)](Self& s, const Event&) { f(s); };
+    return *this;
+  }
+  Definition& resume(std::string key, ResumeFn f) { return def_.resumes[std::move(key)] = std::move(f), *this; }
+  ComponentDef& def() noexcept { return def_; }
+
+ private:
+  ComponentDef& def_;
+};
+
+// Fluent definition of a component whose state is the struct S.
+template <class S>
+class TypedDefinition {
+ public:
+  explicit TypedDefinition(ComponentDef& def) : def_(def) {
+    def_.init = [](const edn::Value&) { return to_edn(S{}); };
+  }
+  template <class F>
+  TypedDefinition& init(F f) {  // S f(const edn::Value& args)
+    def_.init = [f = std::move(f)](const edn::Value& args) { return to_edn(S(f(args))); };
+    return *this;
+  }
+  template <class F>
+  TypedDefinition& render(F f) {  // html::Html f(const Ctx<S>&)
+    def_.render = [f = std::move(f)](const Self& self) {
+      const Ctx<S> c(std::string(self.id()), self.state(), self.wire());
+      return f(c);
+    };
+    return *this;
+  }
+  template <class F>
+  TypedDefinition& on(std::string event, F f) {  // f(Ctx<S>&) or f(Ctx<S>&, const Event&)
+    def_.handlers[std::move(event)] = adapt_event(std::move(f));
+    return *this;
+  }
+  template <class F>
+  TypedDefinition& handle(F f) {
+    def_.handle = adapt_event(std::move(f));
+    return *this;
+  }
+  template <class F>
+  TypedDefinition& start(F f) { return def_.start = adapt_hook(std::move(f)), *this; }
+  template <class F>
+  TypedDefinition& stop(F f) { return def_.stop = adapt_hook(std::move(f)), *this; }
+  template <class F>
+  TypedDefinition& wakeup(F f) { return def_.wakeup = adapt_hook(std::move(f)), *this; }
+  template <class F>
+  TypedDefinition& resume(std::string key, F f) {  // f(Ctx<S>&, const edn::Value& answer)
+    def_.resumes[std::move(key)] = [f = std::move(f)](Self& self, const edn::Value& answer) {
+      run_typed(self, [&](Ctx<S>& c) { f(c, answer); });
+    };
+    return *this;
+  }
+  TypedDefinition& keep(std::vector<std::string> signals) { return def_.kept_signals = std::move(signals), *this; }
+
+ private:
+  // Runs f on a typed context over self and copies state + effects back.
+  template <class Fn>
+  static void run_typed(Self& self, Fn&& f) {
+    Ctx<S> c(std::string(self.id()), self.state(), self.wire());
+    f(c);
+    self.set_state(c.merged_state());
+    for (Effect& e : c.take_effects()) self.add(std::move(e));
+  }
+  template <class F>
+  static HandleFn adapt_event(F f) {
+    return [f = std::move(f)](Self& self, const Event& e) {
+      run_typed(self, [&](Ctx<S>& c) {
+        if constexpr (std::is_invocable_v<F, Ctx<S>&, const Event&>)
+          f(c, e);
+        else
+          f(c);
+      });
+    };
+  }
+  template <class F>
+  static HookFn adapt_hook(F f) {
+    return [f = std::move(f)](Self& self) { run_typed(self, [&](Ctx<S>& c) { f(c); }); };
+  }
+  ComponentDef& def_;
+};
+
+// All components by id. Comes with the stock components (confirm, prompt,
+// choose, info) already registered.
+class Registry {
+ public:
+  Registry();
+  Definition define(std::string_view id);
+  template <class S>
+  TypedDefinition<S> define(std::string_view id) {
+    return TypedDefinition<S>(add(id));
+  }
+  // nullptr when unknown.
+  const ComponentDef* find(const edn::Value& id) const;
+  const ComponentDef* find(std::string_view id) const;
+
+ private:
+  ComponentDef& add(std::string_view id);
+  struct Less {
+    bool operator()(const edn::Value& a, const edn::Value& b) const noexcept { return compare(a, b) < 0; }
+  };
+  std::map<edn::Value, std::unique_ptr<ComponentDef>, Less> defs_;
+};
+
+// Registers the stock components (the Registry constructor calls this).
+void register_stock_components(Registry& reg);
+
+// --- stock components ------------------------------------------------------
+// confirm answers true/false; prompt answers the typed string or the cancel
+// sentinel; choose answers the picked option or the cancel sentinel; info
+// answers :ok.
+Embed confirm(std::string_view question);
+Embed prompt(std::string_view question, std::string_view default_value = {});
+Embed choose(std::string_view question, std::vector<edn::Value> options);
+Embed info(std::string_view message);
+// The answer of a cancelled prompt or choose (:stube/cancel).
+const edn::Value& cancel_value();
+inline bool cancelled(const edn::Value& answer) { return answer == cancel_value(); }
+
+}  // namespace stube

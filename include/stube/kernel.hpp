@@ -1,0 +1,89 @@
+// stube/kernel.hpp — the pure fold over conversations (SPEC §2–§4).
+//
+// Every function here is pure: it takes a conversation value and returns a
+// new one plus the DOM fragments to send. Nothing here does I/O, so tests
+// (and the runtime) drive conversations directly:
+//
+//   stube::Registry reg;  ... reg.define<Counter>("demo/counter") ...
+//   stube::Step s = stube::start_conversation(reg, "demo/counter", {}, {});
+//   s = stube::dispatch(reg, s.conv, stube::top_instance(s.conv), {"inc"}, {});
+#pragma once
+
+#include <chrono>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "stube/component.hpp"
+#include "stube/edn.hpp"
+
+namespace stube {
+
+// One DOM patch. Morph replaces the element whose id is `target` (morphing);
+// Inner replaces the contents of that element.
+struct Fragment {
+  enum class Mode { Morph, Inner };
+  std::string target;  // an element id
+  Mode mode = Mode::Morph;
+  std::string html;
+};
+
+// The id of the page element that holds the top frame's view.
+inline constexpr std::string_view kRootElementId = "stube-root";
+// The id of the page element where handler errors are shown.
+inline constexpr std::string_view kErrorElementId = "stube-error";
+
+struct TimerRequest {
+  std::string iid;
+  std::chrono::milliseconds delay{0};
+  Event event;
+};
+
+struct KernelOptions {
+  std::size_t history_limit = 20;  // snapshots kept for `back`; 0 disables back
+  std::string base_path;           // URL prefix for event attributes
+};
+
+// The outcome of one fold step.
+struct Step {
+  enum class Status { Ok, NoInstance, HandlerError };
+  Status status = Status::Ok;
+  edn::Value conv;                   // the new conversation (unchanged on error)
+  bool changed = false;              // conv differs from the input
+  std::vector<Fragment> fragments;   // DOM patches to send, in order
+  std::vector<TimerRequest> timers;  // `after` effects to schedule
+  std::vector<std::string> removed_instances;  // instances that went away
+  bool ended = false;                // an `end` effect ran
+  edn::Value end_value;
+  std::string error;                 // HandlerError: what went wrong
+};
+
+// Makes a new conversation with `root` instantiated (init, then start).
+Step start_conversation(const Registry& reg, std::string_view root, const edn::Value& args,
+                        const KernelOptions& opts, std::string cid = {});
+
+// Applies one event to instance `iid`. Status NoInstance (conversation
+// untouched) when iid is not live. A handler that throws leaves the
+// conversation untouched and yields an error fragment (HandlerError).
+Step dispatch(const Registry& reg, const edn::Value& conv, std::string_view iid, const Event& event,
+              const KernelOptions& opts);
+
+// The `back` effect requested from outside (the browser's back button).
+Step go_back(const Registry& reg, const edn::Value& conv, const KernelOptions& opts);
+
+// A restored conversation becomes live again: the top frame's wakeup runs
+// and the whole view is rendered.
+Step wake(const Registry& reg, const edn::Value& conv, const KernelOptions& opts);
+
+// Shutdown/end: run every stop hook (top frame first, children before
+// parents). Errors in stop hooks are swallowed (logged by the caller).
+Step stop_all(const Registry& reg, const edn::Value& conv, const KernelOptions& opts);
+
+// The top frame's view, as the contents of the root element.
+std::string render_top(const Registry& reg, const edn::Value& conv, const KernelOptions& opts);
+
+// Accessors.
+std::string_view top_instance(const edn::Value& conv);
+const edn::Value& instance(const edn::Value& conv, std::string_view iid);
+
+}  // namespace stube

@@ -1,0 +1,97 @@
+// stube/runtime.hpp — the live conversations of one process (SPEC §8).
+//
+// The runtime owns cid -> conversation, applies events one at a time per
+// conversation (different conversations in parallel), saves through the
+// store after every change, runs timers and the reaper, and sends DOM
+// fragments to the attached output stream. It knows nothing of HTTP: the
+// server (stube/server.hpp) and tests drive it through this interface.
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <memory>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "stube/component.hpp"
+#include "stube/edn.hpp"
+#include "stube/kernel.hpp"
+#include "stube/store.hpp"
+
+namespace stube {
+
+// Where a conversation's fragments go: the browser's SSE stream.
+class Output {
+ public:
+  virtual ~Output() = default;
+  // Called with the conversation's lock held: queue, do not block.
+  virtual void send(const std::vector<Fragment>& fragments) = 0;
+  // The conversation ended or the runtime is shutting down.
+  virtual void close() = 0;
+};
+
+struct RuntimeOptions {
+  std::shared_ptr<ConversationStore> store;                  // default: in_memory_store()
+  std::optional<std::chrono::milliseconds> conversation_ttl;  // reaper off when empty
+  std::chrono::milliseconds reaper_interval{std::chrono::seconds(60)};
+  KernelOptions kernel;
+};
+
+// mint() during shutdown.
+class ShuttingDown : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+class Runtime {
+ public:
+  // Loads every stored conversation (store.load_all) before returning.
+  Runtime(std::shared_ptr<const Registry> registry, RuntimeOptions options = {});
+  ~Runtime();  // shutdown()
+  Runtime(const Runtime&) = delete;
+  Runtime& operator=(const Runtime&) = delete;
+
+  struct Minted {
+    std::string cid;
+    std::string owner;  // the owner token: the browser must present it
+    std::string html;   // the root element's first contents
+  };
+  // Starts a conversation on `component`. Throws ShuttingDown, or
+  // std::invalid_argument for an unknown component.
+  Minted mint(std::string_view component, const edn::Value& args = {});
+
+  enum class Result {
+    Ok,
+    NoConversation,  // unknown or ended cid (HTTP 410)
+    NoInstance,      // the instance is gone; nothing changed (HTTP 204)
+    Forbidden,       // the owner token does not match (HTTP 403)
+    HandlerError,    // a handler threw; conversation untouched, error shown
+  };
+  Result dispatch(std::string_view cid, std::string_view iid, Event event, std::string_view owner);
+  Result back(std::string_view cid, std::string_view owner);
+  // Connects the browser stream and sends the whole current view. A
+  // conversation restored from the store is woken first (wakeup hooks).
+  Result attach(std::string_view cid, std::string_view owner, std::shared_ptr<Output> out);
+  void detach(std::string_view cid, const Output* out);
+
+  // Ends a conversation: cancels timers, closes its stream, removes it and
+  // calls store.remove. Idempotent.
+  void end(std::string_view cid);
+  // Idempotent: refuse new conversations, cancel timers, run stop hooks,
+  // close streams, one last save per conversation, clear.
+  void shutdown();
+
+  bool shutting_down() const noexcept;
+  std::size_t size() const;
+  std::optional<edn::Value> conversation(std::string_view cid) const;
+  std::size_t restored_count() const noexcept;  // how many load_all returned
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace stube

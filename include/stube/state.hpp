@@ -1,0 +1,179 @@
+// stube/state.hpp — C++ structs as EDN component state.
+//
+//   struct Wizard { std::string name; std::vector<std::string> items; int step = 0; };
+//   STUBE_STATE(Wizard, name, items, step)   // at namespace scope, after the struct
+//
+// to_edn(w) gives {:name "…", :items […], :step 0}; from_edn<Wizard>(v) reads
+// it back (missing keys keep their defaults; a key of the wrong kind throws
+// edn::TypeError naming the field). Supported field types: bool, integers,
+// double, std::string, edn::Value, std::optional<T>, std::vector<T>,
+// std::map<std::string, T> and other STUBE_STATE structs.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <tuple>
+#include <type_traits>
+#include <vector>
+
+#include "stube/edn.hpp"
+
+namespace stube {
+
+namespace detail {
+template <class S, class T>
+struct Field {
+  const char* name;
+  T S::*member;
+};
+template <class S, class T>
+constexpr Field<S, T> field(const char* name, T S::*member) {
+  return {name, member};
+}
+template <class T>
+concept Described = requires(const T* p) { stube_fields(p); };
+template <class T>
+struct is_vector : std::false_type {};
+template <class T>
+struct is_vector<std::vector<T>> : std::true_type {};
+template <class T>
+struct is_optional : std::false_type {};
+template <class T>
+struct is_optional<std::optional<T>> : std::true_type {};
+template <class T>
+struct is_string_map : std::false_type {};
+template <class T>
+struct is_string_map<std::map<std::string, T>> : std::true_type {};
+}  // namespace detail
+
+template <class T>
+edn::Value to_edn(const T& v);
+template <class T>
+T from_edn(const edn::Value& v);
+
+template <class T>
+edn::Value to_edn(const T& v) {
+  if constexpr (std::is_same_v<T, edn::Value>) {
+    return v;
+  } else if constexpr (std::is_same_v<T, bool>) {
+    return edn::Value(v);
+  } else if constexpr (std::is_integral_v<T>) {
+    return edn::Value(static_cast<long long>(v));
+  } else if constexpr (std::is_floating_point_v<T>) {
+    return edn::Value(static_cast<double>(v));
+  } else if constexpr (std::is_same_v<T, std::string>) {
+    return edn::Value(std::string_view(v));
+  } else if constexpr (detail::is_optional<T>::value) {
+    return v ? to_edn(*v) : edn::Value();
+  } else if constexpr (detail::is_vector<T>::value) {
+    std::vector<edn::Value> items;
+    items.reserve(v.size());
+    for (const auto& x : v) items.push_back(to_edn(x));
+    return edn::vec(items);
+  } else if constexpr (detail::is_string_map<T>::value) {
+    std::vector<edn::MapEntry> entries;
+    for (const auto& [k, x] : v) entries.push_back({edn::Value(std::string_view(k)), to_edn(x)});
+    return edn::map(entries);
+  } else {
+    static_assert(detail::Described<T>, "declare the struct with STUBE_STATE(Type, fields...)");
+    std::vector<edn::MapEntry> entries;
+    std::apply([&](const auto&... f) { (entries.push_back({edn::Value::keyword(f.name), to_edn(v.*(f.member))}), ...); },
+               stube_fields(static_cast<const T*>(nullptr)));
+    return edn::map(entries);
+  }
+}
+
+namespace detail {
+[[noreturn]] void state_field_error(const char* field, const edn::TypeError& e);
+}
+
+template <class T>
+T from_edn(const edn::Value& v) {
+  if constexpr (std::is_same_v<T, edn::Value>) {
+    return v;
+  } else if constexpr (std::is_same_v<T, bool>) {
+    return v.as_bool();
+  } else if constexpr (std::is_integral_v<T>) {
+    return static_cast<T>(v.as_int());
+  } else if constexpr (std::is_floating_point_v<T>) {
+    return static_cast<T>(v.is(edn::Kind::Int) ? static_cast<double>(v.as_int()) : v.as_double());
+  } else if constexpr (std::is_same_v<T, std::string>) {
+    return std::string(v.as_string());
+  } else if constexpr (detail::is_optional<T>::value) {
+    if (v.is_nil()) return T{};
+    return T{from_edn<typename T::value_type>(v)};
+  } else if constexpr (detail::is_vector<T>::value) {
+    T out;
+    for (const edn::Value& x : v.items()) out.push_back(from_edn<typename T::value_type>(x));
+    return out;
+  } else if constexpr (detail::is_string_map<T>::value) {
+    T out;
+    for (const edn::MapEntry& e : v.entries())
+      out.emplace(std::string(e.key.as_string()), from_edn<typename T::mapped_type>(e.val));
+    return out;
+  } else {
+    static_assert(detail::Described<T>, "declare the struct with STUBE_STATE(Type, fields...)");
+    T out{};
+    if (v.is_nil()) return out;
+    std::apply(
+        [&](const auto&... f) {
+          (
+              [&] {
+                if (const edn::Value* x = v.find(edn::Value::keyword(f.name))) {
+                  try {
+                    out.*(f.member) = from_edn<std::remove_cvref_t<decltype(out.*(f.member))>>(*x);
+                  } catch (const edn::TypeError& e) {
+                    detail::state_field_error(f.name, e);
+                  }
+                }
+              }(),
+              ...);
+        },
+        stube_fields(static_cast<const T*>(nullptr)));
+    return out;
+  }
+}
+
+// `state` with the fields of `typed` written over it (other keys kept).
+template <class T>
+edn::Value merge_into(const edn::Value& state, const T& typed) {
+  if constexpr (std::is_same_v<T, edn::Value>) {
+    return typed;
+  } else {
+    edn::Value out = state.is_nil() ? edn::map({}) : state;
+    const edn::Value fields = to_edn(typed);  // keep alive: entries() is a view
+    for (const edn::MapEntry& e : fields.entries()) out = out.assoc(e.key, e.val);
+    return out;
+  }
+}
+
+}  // namespace stube
+
+// --- STUBE_STATE(Type, field, ...) : up to 16 fields --------------------------
+#define STUBE_PP_CAT_(a, b) a##b
+#define STUBE_PP_CAT(a, b) STUBE_PP_CAT_(a, b)
+#define STUBE_PP_NARG_(_1, _2, _3, _4, _5, _6, _7, _8, _9, _10, _11, _12, _13, _14, _15, _16, N, ...) N
+#define STUBE_PP_NARG(...) STUBE_PP_NARG_(__VA_ARGS__, 16, 15, 14, 13, 12, 11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1)
+#define STUBE_FIELD_(T, f) ::stube::detail::field(#f, &T::f)
+#define STUBE_FE_1(T, a) STUBE_FIELD_(T, a)
+#define STUBE_FE_2(T, a, ...) STUBE_FIELD_(T, a), STUBE_FE_1(T, __VA_ARGS__)
+#define STUBE_FE_3(T, a, ...) STUBE_FIELD_(T, a), STUBE_FE_2(T, __VA_ARGS__)
+#define STUBE_FE_4(T, a, ...) STUBE_FIELD_(T, a), STUBE_FE_3(T, __VA_ARGS__)
+#define STUBE_FE_5(T, a, ...) STUBE_FIELD_(T, a), STUBE_FE_4(T, __VA_ARGS__)
+#define STUBE_FE_6(T, a, ...) STUBE_FIELD_(T, a), STUBE_FE_5(T, __VA_ARGS__)
+#define STUBE_FE_7(T, a, ...) STUBE_FIELD_(T, a), STUBE_FE_6(T, __VA_ARGS__)
+#define STUBE_FE_8(T, a, ...) STUBE_FIELD_(T, a), STUBE_FE_7(T, __VA_ARGS__)
+#define STUBE_FE_9(T, a, ...) STUBE_FIELD_(T, a), STUBE_FE_8(T, __VA_ARGS__)
+#define STUBE_FE_10(T, a, ...) STUBE_FIELD_(T, a), STUBE_FE_9(T, __VA_ARGS__)
+#define STUBE_FE_11(T, a, ...) STUBE_FIELD_(T, a), STUBE_FE_10(T, __VA_ARGS__)
+#define STUBE_FE_12(T, a, ...) STUBE_FIELD_(T, a), STUBE_FE_11(T, __VA_ARGS__)
+#define STUBE_FE_13(T, a, ...) STUBE_FIELD_(T, a), STUBE_FE_12(T, __VA_ARGS__)
+#define STUBE_FE_14(T, a, ...) STUBE_FIELD_(T, a), STUBE_FE_13(T, __VA_ARGS__)
+#define STUBE_FE_15(T, a, ...) STUBE_FIELD_(T, a), STUBE_FE_14(T, __VA_ARGS__)
+#define STUBE_FE_16(T, a, ...) STUBE_FIELD_(T, a), STUBE_FE_15(T, __VA_ARGS__)
+#define STUBE_STATE(Type, ...)                                                              \
+  [[maybe_unused]] inline auto stube_fields(const Type*) {                                  \
+    return std::make_tuple(STUBE_PP_CAT(STUBE_FE_, STUBE_PP_NARG(__VA_ARGS__))(Type, __VA_ARGS__)); \
+  }

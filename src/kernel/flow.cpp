@@ -1,0 +1,86 @@
+// Flows: coroutine frames driven by the call/answer machinery.
+#include "stube/flow.hpp"
+
+#include <atomic>
+#include <memory>
+#include <stdexcept>
+
+namespace stube {
+
+using namespace edn::literals;
+
+namespace {
+
+std::atomic<std::size_t> g_live_frames{0};
+
+const edn::Value kFrameKey = "flow/frame"_kw;
+const edn::Value kArgsKey = "flow/args"_kw;
+constexpr std::string_view kResumeKey = "flow/resume";
+
+// Owns one coroutine frame. Kept in the instance state as an opaque value;
+// dispose() destroys the frame as soon as the instance goes away, even while
+// history snapshots still hold the (then empty) holder.
+class FlowFrame {
+ public:
+  explicit FlowFrame(std::coroutine_handle<Flow::promise_type> h) : h_(h) {}
+  ~FlowFrame() { dispose(); }
+  FlowFrame(const FlowFrame&) = delete;
+  FlowFrame& operator=(const FlowFrame&) = delete;
+
+  void dispose() noexcept {
+    if (h_) std::exchange(h_, {}).destroy();
+  }
+
+  // Resumes the coroutine (with the child's answer) and turns where it
+  // stopped into an effect on `self`.
+  void step(Self& self, edn::Value answer) {
+    if (!h_ || h_.done()) throw std::logic_error("flow " + std::string(self.id()) + " has already finished");
+    h_.promise().answer = std::move(answer);
+    h_.promise().pending.reset();
+    h_.resume();
+    auto& p = h_.promise();
+    if (p.error) std::rethrow_exception(std::exchange(p.error, nullptr));
+    if (h_.done()) {
+      self.answer(std::move(p.result));
+    } else if (p.pending) {
+      self.call(std::move(*p.pending), kResumeKey);
+      p.pending.reset();
+    } else {
+      throw std::logic_error("flow suspended without awaiting a component (use co_await stube::await(...))");
+    }
+  }
+
+ private:
+  std::coroutine_handle<Flow::promise_type> h_;
+};
+
+std::shared_ptr<FlowFrame> frame_of(const Self& self) {
+  const edn::Value& v = self.state().get(kFrameKey);
+  if (!v.is(edn::Kind::Opaque)) throw std::logic_error("flow " + std::string(self.id()) + " has no live coroutine (was it restored from a store?)");
+  return v.as_opaque<FlowFrame>();
+}
+
+}  // namespace
+
+Flow::promise_type::promise_type() { g_live_frames.fetch_add(1, std::memory_order_relaxed); }
+Flow::promise_type::~promise_type() { g_live_frames.fetch_sub(1, std::memory_order_relaxed); }
+
+std::size_t live_flow_frames() noexcept { return g_live_frames.load(std::memory_order_relaxed); }
+
+Definition define_flow(Registry& reg, std::string_view id, FlowBody body) {
+  Definition d = reg.define(id);
+  d.init([](const edn::Value& args) { return edn::map({{kArgsKey, args}}); })
+      .start([body = std::move(body)](Self& self) {
+        auto frame = std::make_shared<FlowFrame>(body(self.state().get(kArgsKey)).release());
+        self.set_state(self.state().assoc(kFrameKey, edn::Value::opaque(frame, "stube.flow")));
+        frame->step(self, {});
+      })
+      .resume(std::string(kResumeKey), [](Self& self, const edn::Value& answer) { frame_of(self)->step(self, answer); });
+  d.def().dispose = [](const edn::Value& state) {
+    const edn::Value& v = state.get(kFrameKey);
+    if (v.is(edn::Kind::Opaque)) v.as_opaque<FlowFrame>()->dispose();
+  };
+  return d;
+}
+
+}  // namespace stube

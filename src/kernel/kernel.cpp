@@ -1,0 +1,367 @@
+// The pure fold: (conversation, event) -> (conversation', fragments).
+#include "stube/kernel.hpp"
+
+#include <stdexcept>
+
+#include "stube/conversation.hpp"
+
+namespace stube {
+
+using namespace edn::literals;
+
+namespace {
+
+const edn::Value kId = "instance/id"_kw;
+const edn::Value kType = "instance/type"_kw;
+const edn::Value kParent = "instance/parent"_kw;
+const edn::Value kResume = "instance/resume"_kw;
+
+// The component's own state: the instance minus the :instance/* keys.
+edn::Value own_state(const edn::Value& inst) {
+  edn::Value s = inst;
+  for (const edn::MapEntry& e : inst.entries())
+    if (e.key.is(edn::Kind::Keyword) && e.key.ns() == "instance") s = s.dissoc(e.key);
+  return s;
+}
+
+// `state` plus the framework keys of `inst` (state cannot clobber them).
+edn::Value with_frame_keys(const edn::Value& state, const edn::Value& inst) {
+  edn::Value out = state.is(edn::Kind::Map) ? state : edn::map({});
+  for (const edn::MapEntry& e : out.entries())
+    if (e.key.is(edn::Kind::Keyword) && e.key.ns() == "instance") out = out.dissoc(e.key);
+  for (const edn::MapEntry& e : inst.entries())
+    if (e.key.is(edn::Kind::Keyword) && e.key.ns() == "instance") out = out.assoc(e.key, e.val);
+  return out;
+}
+
+std::string error_html(std::string_view message) {
+  return html::div(html::cls("stube-error-message"), html::strong("Error: "), message).str();
+}
+
+// One fold over a conversation. Effects are applied in the order requested;
+// `end` and `back` stop the remaining ones.
+class Fold {
+ public:
+  Fold(const Registry& reg, const KernelOptions& opts, const edn::Value& conv)
+      : reg_(reg), opts_(opts), original_(conv), conv_(conv) {
+    wire_.base_path = opts.base_path;
+    wire_.cid = std::string(conv::id(conv));
+  }
+
+  const ComponentDef& def_of(const edn::Value& inst) const {
+    const ComponentDef* def = reg_.find(inst.get(kType));
+    if (!def) throw std::invalid_argument("unknown component " + edn::write(inst.get(kType)));
+    return *def;
+  }
+
+  // Creates an instance of `e` above the stack and runs its start hook.
+  std::string instantiate(const Embed& e, const edn::Value& parent, std::string_view resume) {
+    const ComponentDef* def = reg_.find(e.component);
+    if (!def) throw std::invalid_argument("unknown component " + edn::write(e.component));
+    edn::Value state = def->init ? def->init(e.args) : (e.args.is(edn::Kind::Map) ? e.args : edn::map({}));
+    std::string iid = conv::mint_id("ix-");
+    edn::Value frame = edn::map({{kId, edn::Value(iid)},
+                                 {kType, def->id},
+                                 {kParent, parent},
+                                 {kResume, resume.empty() ? edn::Value() : edn::Value(resume)}});
+    conv_ = conv::put_instance(conv_, iid, with_frame_keys(state, frame));
+    conv_ = conv::with_stack(conv_, conv::stack(conv_).conj(edn::Value(iid)));
+    top_changed_ = true;
+    if (def->start) run_hook(iid, [&](Self& s) { def->start(s); });
+    return iid;
+  }
+
+  // Runs f on a Self over instance iid, then applies what it did.
+  template <class F>
+  void run_hook(const std::string& iid, F&& f) {
+    const edn::Value& inst = conv::instance(conv_, iid);
+    Self self(iid, own_state(inst), &wire_);
+    f(self);
+    apply(iid, self);
+  }
+
+  void handle_event(const std::string& iid, const Event& event) {
+    const edn::Value& inst = conv::instance(conv_, iid);
+    const ComponentDef& def = def_of(inst);
+    Self self(iid, own_state(inst), &wire_);
+    if (event.signals.is(edn::Kind::Map))
+      for (const std::string& name : def.kept_signals)
+        if (const edn::Value* v = event.signals.find(edn::Value::keyword(name))) self.set(name, *v);
+    if (auto it = def.handlers.find(event.name); it != def.handlers.end())
+      it->second(self, event);
+    else if (def.handle)
+      def.handle(self, event);
+    else
+      throw std::invalid_argument("component " + edn::write(def.id) + " has no handler for event '" + event.name + "'");
+    apply(iid, self);
+  }
+
+  void apply(const std::string& iid, Self& self) {
+    const edn::Value& inst = conv::instance(conv_, iid);
+    if (inst.is_nil()) return;  // removed meanwhile (e.g. by back)
+    edn::Value next = with_frame_keys(self.state(), inst);
+    if (next != inst) {
+      conv_ = conv::put_instance(conv_, iid, next);
+      dirty_.push_back(iid);
+    }
+    for (Effect& e : self.take_effects()) {
+      if (stopped_) return;
+      apply_effect(iid, e);
+    }
+  }
+
+  void apply_effect(const std::string& iid, Effect& e) {
+    switch (e.kind) {
+      case Effect::Kind::Call: instantiate(e.embed, edn::Value(iid), e.resume); return;
+      case Effect::Kind::Answer: answer(iid, std::move(e.value)); return;
+      case Effect::Kind::Replace: replace(iid, e.embed); return;
+      case Effect::Kind::End:
+        ended_ = true;
+        end_value_ = std::move(e.value);
+        stopped_ = true;
+        return;
+      case Effect::Kind::Back: back(); return;
+      case Effect::Kind::Patch: patches_.push_back(Fragment{{}, Fragment::Mode::Morph, std::move(e.html).release()}); return;
+      case Effect::Kind::After: timers_.push_back(TimerRequest{iid, e.delay, std::move(e.event)}); return;
+    }
+  }
+
+  // Pops iid (and anything above it) and resumes its parent with v.
+  void answer(const std::string& iid, edn::Value v) {
+    const edn::Value inst = conv::instance(conv_, iid);
+    const edn::Value parent = inst.get(kParent);
+    const edn::Value resume = inst.get(kResume);
+    pop_through(iid);
+    if (parent.is_nil()) {  // the root answered: the conversation is over
+      ended_ = true;
+      end_value_ = std::move(v);
+      stopped_ = true;
+      return;
+    }
+    const std::string pid(parent.as_string());
+    const edn::Value& pinst = conv::instance(conv_, pid);
+    const ComponentDef& pdef = def_of(pinst);
+    const std::string key = resume.is(edn::Kind::String) ? std::string(resume.as_string()) : std::string();
+    auto it = pdef.resumes.find(key);
+    if (it == pdef.resumes.end())
+      throw std::invalid_argument("component " + edn::write(pdef.id) + " has no resume key '" + key + "'");
+    run_hook(pid, [&](Self& s) { it->second(s, v); });
+  }
+
+  void replace(const std::string& iid, const Embed& e) {
+    const edn::Value inst = conv::instance(conv_, iid);
+    pop_through(iid);
+    const edn::Value& resume = inst.get(kResume);
+    instantiate(e, inst.get(kParent), resume.is(edn::Kind::String) ? resume.as_string() : std::string_view());
+  }
+
+  // Removes every frame from the top down to and including iid, running
+  // their stop hooks (top first).
+  void pop_through(const std::string& iid) {
+    for (;;) {
+      const edn::Value& stack = conv::stack(conv_);
+      if (stack.empty()) return;
+      const std::string top(stack.at(stack.size() - 1).as_string());
+      remove_frame(top);
+      if (top == iid) return;
+    }
+  }
+
+  // During shutdown a failing stop hook must not keep the others from
+  // running (swallow_stop_errors); during an event it fails the event.
+  void remove_frame(const std::string& iid, bool swallow_stop_errors = false) {
+    const edn::Value inst = conv::instance(conv_, iid);
+    const ComponentDef* def = reg_.find(inst.get(kType));
+    if (def && def->stop) {
+      Self self(iid, own_state(inst), &wire_);
+      try {
+        def->stop(self);  // effects of stop hooks are not applied
+      } catch (const std::exception&) {
+        if (!swallow_stop_errors) throw;
+      }
+    }
+    if (def && def->dispose) def->dispose(inst);
+    conv_ = conv::with_stack(conv_, conv::stack(conv_).pop());
+    conv_ = conv::drop_instance(conv_, iid);
+    removed_.push_back(iid);
+    top_changed_ = true;
+  }
+
+  void back() {
+    stopped_ = true;
+    const edn::Value& history = conv::history(original_);
+    if (history.empty()) return;
+    const edn::Value snapshot = history.at(history.size() - 1);
+    conv_ = conv::with_history(snapshot, history.pop());
+    is_back_ = true;
+    top_changed_ = true;
+    const std::string top(top_instance(conv_));
+    const ComponentDef* def = top.empty() ? nullptr : reg_.find(conv::instance(conv_, top).get(kType));
+    stopped_ = false;
+    if (def && def->wakeup) run_hook(top, [&](Self& s) { def->wakeup(s); });
+    stopped_ = true;
+  }
+
+  html::Html render(const std::string& iid) const {
+    const edn::Value& inst = conv::instance(conv_, iid);
+    const ComponentDef& def = def_of(inst);
+    html::Html body;
+    if (def.render) body = def.render(Self(iid, own_state(inst), &wire_));
+    std::string out = "<div id=\"" + html::escape(iid) + "\" data-component=\"" +
+                      html::escape(edn::write(def.id).substr(1)) + "\">";
+    out += body.str();
+    out += "</div>";
+    return html::Html::unsafe_raw(std::move(out));
+  }
+
+  std::string render_top() const {
+    const std::string top(top_instance(conv_));
+    return top.empty() ? std::string() : render(top).str();
+  }
+
+  Step finish(bool record_history) {
+    Step s;
+    s.ended = ended_;
+    s.end_value = end_value_;
+    s.timers = std::move(timers_);
+    s.removed_instances = std::move(removed_);
+    edn::Value next = conv_;
+    const bool changed = !(next == original_) || ended_;
+    if (changed && !ended_) {
+      // A snapshot holding a live flow could never be restored (its frame
+      // moves on), and would keep the conversation unprintable long after
+      // the flow ended: such moments are not recorded.
+      if (record_history && !is_back_ && opts_.history_limit > 0 && original_.printable())
+        next = conv::with_history(next, conv::history(conv::push_history(original_, opts_.history_limit)));
+      next = conv::touch(next);
+    }
+    s.conv = next;
+    s.changed = changed;
+    if (ended_) return s;
+    conv_ = next;
+    if (top_changed_) {
+      s.fragments.push_back(Fragment{std::string(kRootElementId), Fragment::Mode::Inner, render_top()});
+    } else if (patches_.empty()) {
+      const std::string top(top_instance(conv_));
+      for (const std::string& iid : dirty_)
+        if (iid == top) {
+          s.fragments.push_back(Fragment{iid, Fragment::Mode::Morph, render(iid).str()});
+          break;
+        }
+    }
+    for (Fragment& f : patches_) s.fragments.push_back(std::move(f));
+    return s;
+  }
+
+ private:
+  const Registry& reg_;
+  const KernelOptions& opts_;
+  const edn::Value original_;
+  edn::Value conv_;
+  Wire wire_;
+  std::vector<std::string> dirty_;
+  std::vector<std::string> removed_;
+  std::vector<Fragment> patches_;
+  std::vector<TimerRequest> timers_;
+  bool top_changed_ = false;
+  bool stopped_ = false;
+  bool ended_ = false;
+  bool is_back_ = false;
+  edn::Value end_value_;
+};
+
+Step error_step(const edn::Value& conv, std::string message) {
+  Step s;
+  s.status = Step::Status::HandlerError;
+  s.conv = conv;
+  s.fragments.push_back(Fragment{std::string(kErrorElementId), Fragment::Mode::Inner, error_html(message)});
+  s.error = std::move(message);
+  return s;
+}
+
+}  // namespace
+
+std::string_view top_instance(const edn::Value& conv) {
+  const edn::Value& stack = conv::stack(conv);
+  return stack.empty() ? std::string_view() : stack.at(stack.size() - 1).as_string();
+}
+
+const edn::Value& instance(const edn::Value& conv, std::string_view iid) { return conv::instance(conv, iid); }
+
+Step start_conversation(const Registry& reg, std::string_view root, const edn::Value& args,
+                        const KernelOptions& opts, std::string cid) {
+  if (!reg.find(root)) throw std::invalid_argument("unknown component :" + std::string(root));
+  const edn::Value conv = conv::make(cid.empty() ? conv::mint_id("cv-") : cid);
+  Fold fold(reg, opts, conv);
+  fold.instantiate(embed(root, args), edn::Value(), {});
+  Step s = fold.finish(false);
+  s.changed = true;
+  return s;
+}
+
+Step dispatch(const Registry& reg, const edn::Value& conv, std::string_view iid, const Event& event,
+              const KernelOptions& opts) {
+  if (conv::instance(conv, iid).is_nil()) {
+    Step s;
+    s.status = Step::Status::NoInstance;
+    s.conv = conv;
+    return s;
+  }
+  try {
+    Fold fold(reg, opts, conv);
+    fold.handle_event(std::string(iid), event);
+    return fold.finish(true);
+  } catch (const std::exception& e) {
+    return error_step(conv, e.what());
+  }
+}
+
+Step go_back(const Registry& reg, const edn::Value& conv, const KernelOptions& opts) {
+  try {
+    Fold fold(reg, opts, conv);
+    fold.back();
+    return fold.finish(false);
+  } catch (const std::exception& e) {
+    return error_step(conv, e.what());
+  }
+}
+
+Step wake(const Registry& reg, const edn::Value& conv, const KernelOptions& opts) {
+  try {
+    Fold fold(reg, opts, conv);
+    const std::string top(top_instance(conv));
+    if (!top.empty()) {
+      const ComponentDef& def = fold.def_of(conv::instance(conv, top));
+      if (def.wakeup) fold.run_hook(top, [&](Self& s) { def.wakeup(s); });
+    }
+    Step s = fold.finish(false);
+    if (s.ended) return s;
+    // Always send the whole view: the page is new.
+    std::vector<Fragment> patches;
+    for (Fragment& f : s.fragments)
+      if (f.target != kRootElementId) patches.push_back(std::move(f));
+    s.fragments.clear();
+    s.fragments.push_back(Fragment{std::string(kRootElementId), Fragment::Mode::Inner, render_top(reg, s.conv, opts)});
+    for (Fragment& f : patches) s.fragments.push_back(std::move(f));
+    return s;
+  } catch (const std::exception& e) {
+    return error_step(conv, e.what());
+  }
+}
+
+Step stop_all(const Registry& reg, const edn::Value& conv, const KernelOptions& opts) {
+  Fold fold(reg, opts, conv);
+  const edn::Value stack = conv::stack(conv);
+  for (std::size_t i = stack.size(); i-- > 0;) fold.remove_frame(std::string(stack.at(i).as_string()), true);
+  Step s;
+  s.conv = conv;
+  s.ended = true;
+  return s;
+}
+
+std::string render_top(const Registry& reg, const edn::Value& conv, const KernelOptions& opts) {
+  Fold fold(reg, opts, conv);
+  return fold.render_top();
+}
+
+}  // namespace stube

@@ -1,0 +1,107 @@
+// The stock dialogs: confirm, prompt, choose, info (SPEC §4).
+#include "stube/component.hpp"
+
+namespace stube {
+
+using namespace edn::literals;
+namespace h = html;
+
+const edn::Value& cancel_value() {
+  static const edn::Value kCancel = edn::Value::keyword("stube/cancel");
+  return kCancel;
+}
+
+Embed confirm(std::string_view question) {
+  return embed("stube/confirm", edn::map({{"question"_kw, edn::Value(question)}}));
+}
+
+Embed prompt(std::string_view question, std::string_view default_value) {
+  return embed("stube/prompt", edn::map({{"question"_kw, edn::Value(question)}, {"answer"_kw, edn::Value(default_value)}}));
+}
+
+Embed choose(std::string_view question, std::vector<edn::Value> options) {
+  return embed("stube/choose", edn::map({{"question"_kw, edn::Value(question)}, {"options"_kw, edn::vec(options)}}));
+}
+
+Embed info(std::string_view message) { return embed("stube/info", edn::map({{"message"_kw, edn::Value(message)}})); }
+
+namespace {
+
+edn::Value args_map(const edn::Value& args) { return args.is(edn::Kind::Map) ? args : edn::map({}); }
+
+void define_confirm(Registry& reg) {
+  reg.define("stube/confirm")
+      .init(args_map)
+      .render([](const Self& s) {
+        return h::div(h::cls("stube-dialog stube-confirm"), h::p(h::cls("stube-question"), s[":question"]),
+                      h::button(h::cls("stube-yes"), s.on("click", "yes"), "Yes"),
+                      h::button(h::cls("stube-no"), s.on("click", "no"), "No"));
+      })
+      .on("yes", [](Self& s) { s.answer(true); })
+      .on("no", [](Self& s) { s.answer(false); });
+}
+
+void define_prompt(Registry& reg) {
+  reg.define("stube/prompt")
+      .init(args_map)
+      .keep({"answer"})
+      .render([](const Self& s) {
+        const edn::Value& answer = s[":answer"];
+        return h::div(h::cls("stube-dialog stube-prompt"),
+                      h::label(h::cls("stube-question"), s[":question"]),
+                      h::input(h::attr("type", "text"), h::cls("stube-input"), h::attr("name", "answer"),
+                               h::attr("value", answer.is(edn::Kind::String) ? answer.as_string() : ""),
+                               s.bind("answer"), h::flag("autofocus")),
+                      h::button(h::cls("stube-ok"), s.on("click", "ok"), "OK"),
+                      h::button(h::cls("stube-cancel"), s.on("click", "cancel"), "Cancel"));
+      })
+      .on("ok",
+          [](Self& s) {
+            const edn::Value& a = s[":answer"];
+            s.answer(a.is(edn::Kind::String) ? a : edn::Value(edn::write(a)));
+          })
+      .on("cancel", [](Self& s) { s.answer(cancel_value()); });
+}
+
+void define_choose(Registry& reg) {
+  reg.define("stube/choose")
+      .init(args_map)
+      .render([](const Self& s) {
+        std::vector<h::Html> buttons;
+        std::int64_t i = 0;
+        for (const edn::Value& option : s[":options"].items())
+          buttons.push_back(h::li(h::button(h::cls("stube-option"), s.on("click", "pick", i++), option)));
+        return h::div(h::cls("stube-dialog stube-choose"), h::p(h::cls("stube-question"), s[":question"]),
+                      h::ul(buttons), h::button(h::cls("stube-cancel"), s.on("click", "cancel"), "Cancel"));
+      })
+      .on("pick",
+          [](Self& s, const Event& e) {
+            const edn::Value& options = s[":options"];
+            const std::int64_t i = e.payload.as_int();
+            if (i < 0 || static_cast<std::size_t>(i) >= options.size())
+              throw std::out_of_range("choose: no option " + std::to_string(i));
+            s.answer(options.at(static_cast<std::size_t>(i)));
+          })
+      .on("cancel", [](Self& s) { s.answer(cancel_value()); });
+}
+
+void define_info(Registry& reg) {
+  reg.define("stube/info")
+      .init(args_map)
+      .render([](const Self& s) {
+        return h::div(h::cls("stube-dialog stube-info"), h::p(h::cls("stube-message"), s[":message"]),
+                      h::button(h::cls("stube-ok"), s.on("click", "ok"), "OK"));
+      })
+      .on("ok", [](Self& s) { s.answer("ok"_kw); });
+}
+
+}  // namespace
+
+void register_stock_components(Registry& reg) {
+  define_confirm(reg);
+  define_prompt(reg);
+  define_choose(reg);
+  define_info(reg);
+}
+
+}  // namespace stube
