@@ -49,7 +49,7 @@ struct Step {
   enum class Status { Ok, NoInstance, HandlerError };
   Status status = Status::Ok;
   edn::Value conv;                   // the new conversation (unchanged on error)
-  bool changed = false;              // conv differs from the input
+  bool changed = false;              // conv differs from the input (Ok steps always: touched)
   std::vector<Fragment> fragments;   // DOM patches to send, in order
   std::vector<TimerRequest> timers;  // `after` effects to schedule
   std::vector<std::string> removed_instances;  // instances that went away

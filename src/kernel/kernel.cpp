@@ -226,17 +226,17 @@ class Fold {
     s.timers = std::move(timers_);
     s.removed_instances = std::move(removed_);
     edn::Value next = conv_;
-    const bool changed = !(next == original_) || ended_;
-    if (changed && !ended_) {
+    if (!ended_) {
       // A snapshot holding a live flow could never be restored (its frame
       // moves on), and would keep the conversation unprintable long after
       // the flow ended: such moments are not recorded.
-      if (record_history && !is_back_ && opts_.history_limit > 0 && original_.printable())
+      const bool content_changed = !(next == original_);
+      if (content_changed && record_history && !is_back_ && opts_.history_limit > 0 && original_.printable())
         next = conv::with_history(next, conv::history(conv::push_history(original_, opts_.history_limit)));
-      next = conv::touch(next);
+      next = conv::touch(next);  // every handled event bumps :conv/touched
     }
     s.conv = next;
-    s.changed = changed;
+    s.changed = true;  // at least :conv/touched moved
     if (ended_) return s;
     conv_ = next;
     if (top_changed_) {
@@ -336,13 +336,10 @@ Step wake(const Registry& reg, const edn::Value& conv, const KernelOptions& opts
     }
     Step s = fold.finish(false);
     if (s.ended) return s;
-    // Always send the whole view: the page is new.
-    std::vector<Fragment> patches;
-    for (Fragment& f : s.fragments)
-      if (f.target != kRootElementId) patches.push_back(std::move(f));
+    // Always send the whole view (the page is new); it already shows
+    // whatever the wakeup hook changed.
     s.fragments.clear();
     s.fragments.push_back(Fragment{std::string(kRootElementId), Fragment::Mode::Inner, render_top(reg, s.conv, opts)});
-    for (Fragment& f : patches) s.fragments.push_back(std::move(f));
     return s;
   } catch (const std::exception& e) {
     return error_step(conv, e.what());

@@ -1,5 +1,14 @@
-// How rendered elements talk back to the server: Datastar attributes.
-// (The wire format lives here alone so the server and the kernel agree.)
+// How rendered elements talk back to the server: Datastar (1.0.0-beta.11)
+// attributes. The wire format lives here and in src/server/ alone.
+//
+//   on("click", "inc")  ->  data-on-click="@post('/event/<cid>/<iid>/inc', {retryMaxCount: 0})"
+//   bind("name")        ->  data-bind="<ns>.name"   (ns = signal_namespace(iid))
+//
+// @post sends every signal of the page as a JSON body; the server picks the
+// instance's namespace out of it. retryMaxCount 0: an event is posted once,
+// never re-posted by the client after a network error.
+#include "kernel/wire.hpp"
+
 #include <stdexcept>
 
 #include "stube/component.hpp"
@@ -8,22 +17,32 @@ namespace stube {
 
 namespace {
 
-bool valid_token(std::string_view s) {
+bool is_alnum(char c) {
+  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
+}
+
+bool valid_token(std::string_view s, std::string_view extra) {
   if (s.empty() || s.size() > 128) return false;
-  for (char c : s) {
-    const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-                    c == '-' || c == '_';
-    if (!ok) return false;
-  }
+  for (char c : s)
+    if (!(is_alnum(c) || c == '-' || c == '_' || extra.find(c) != std::string_view::npos)) return false;
   return true;
+}
+
+// A DOM event name, optionally with Datastar modifiers: "click",
+// "input__debounce.300ms", "submit".
+bool valid_dom_event(std::string_view s) { return valid_token(s, ".") && s.front() != '_'; }
+
+// Signal names reach the browser as object keys: Datastar refuses "__" in
+// them and treats a leading '_' as local (never sent).
+bool valid_signal(std::string_view s) {
+  return valid_token(s, "") && s.front() != '_' && s.find("__") == std::string_view::npos;
 }
 
 void percent_encode(std::string_view s, std::string& out) {
   static constexpr char kHex[] = "0123456789ABCDEF";
   for (char ch : s) {
     const auto c = static_cast<unsigned char>(ch);
-    const bool unreserved = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-                            c == '-' || c == '_' || c == '.' || c == '~';
+    const bool unreserved = is_alnum(ch) || c == '-' || c == '_' || c == '.' || c == '~';
     if (unreserved) {
       out += ch;
     } else {
@@ -36,9 +55,21 @@ void percent_encode(std::string_view s, std::string& out) {
 
 }  // namespace
 
+std::string signal_namespace(std::string_view iid) {
+  std::string ns;
+  ns.reserve(iid.size() + 4);
+  for (char c : iid) {
+    ns += c;
+    if (c == '_') ns += '0';
+  }
+  return ns;
+}
+
 html::Attr Self::on(std::string_view dom_event, std::string_view event, edn::Value payload) const {
-  if (!valid_token(dom_event)) throw std::invalid_argument("on(): invalid DOM event name '" + std::string(dom_event) + "'");
-  if (!valid_token(event)) throw std::invalid_argument("on(): invalid event name '" + std::string(event) + "'");
+  if (!valid_dom_event(dom_event))
+    throw std::invalid_argument("on(): invalid DOM event name '" + std::string(dom_event) + "'");
+  if (!valid_token(event, ".:"))
+    throw std::invalid_argument("on(): invalid event name '" + std::string(event) + "'");
   std::string url = wire_ ? wire_->base_path : std::string();
   url += "/event/";
   url += wire_ ? wire_->cid : std::string("unbound");
@@ -48,14 +79,16 @@ html::Attr Self::on(std::string_view dom_event, std::string_view event, edn::Val
   url += event;
   if (!payload.is_nil()) {
     url += "?p=";
-    percent_encode(edn::write(payload), url);
+    percent_encode(edn::write(payload), url);  // no quote survives: safe in the JS string
   }
-  return html::attr("data-on-" + std::string(dom_event), "@post('" + url + "')");
+  return html::attr("data-on-" + std::string(dom_event), "@post('" + url + "', {retryMaxCount: 0})");
 }
 
 html::Attr Self::bind(std::string_view signal) const {
-  if (!valid_token(signal)) throw std::invalid_argument("bind(): invalid signal name '" + std::string(signal) + "'");
-  return html::attr("data-bind-" + std::string(signal), "");
+  if (!valid_signal(signal))
+    throw std::invalid_argument("bind(): invalid signal name '" + std::string(signal) +
+                                "' (use [A-Za-z0-9_-], no leading '_', no '__')");
+  return html::attr("data-bind", signal_namespace(iid_) + "." + std::string(signal));
 }
 
 }  // namespace stube

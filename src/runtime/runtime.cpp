@@ -1,0 +1,301 @@
+// The runtime: live conversations, per-conversation serialisation, saves,
+// timers, the reaper, streams, shutdown.
+//
+// Locking: `map_mu_` guards the cid -> Slot map only; each Slot has its own
+// mutex held for the whole of one step (fold, save, send). So events for one
+// conversation run one at a time and each is saved before the next starts,
+// while different conversations proceed in parallel. end() takes the slot
+// lock too, which is why a save can never land after the remove.
+#include "stube/runtime.hpp"
+
+#include <atomic>
+#include <mutex>
+#include <shared_mutex>
+#include <unordered_map>
+
+#include "runtime/timers.hpp"
+#include "stube/conversation.hpp"
+#include "stube/log.hpp"
+
+namespace stube {
+
+using namespace edn::literals;
+
+namespace {
+
+const edn::Value kOwnerKey = "stube/owner"_kw;
+
+struct Slot {
+  std::mutex mu;
+  edn::Value conv;
+  std::string owner;
+  std::shared_ptr<Output> out;
+  bool ended = false;
+  bool awake = false;  // restored conversations are woken on first attach
+};
+
+}  // namespace
+
+struct Runtime::Impl {
+  std::shared_ptr<const Registry> reg;
+  RuntimeOptions opts;
+  std::shared_ptr<ConversationStore> store;
+  mutable std::shared_mutex map_mu;
+  std::unordered_map<std::string, std::shared_ptr<Slot>> slots;
+  std::atomic<bool> shutting{false};
+  std::mutex shutdown_mu;
+  bool shut_down = false;
+  std::size_t restored = 0;
+  detail::TimerQueue timers;
+
+  std::shared_ptr<Slot> find(std::string_view cid) const {
+    std::shared_lock lock(map_mu);
+    auto it = slots.find(std::string(cid));
+    return it == slots.end() ? nullptr : it->second;
+  }
+
+  void save(Slot& slot) {
+    try {
+      store->save(slot.conv);
+    } catch (const std::exception& e) {
+      // The live conversation is still right in memory; only the durable
+      // copy is stale. Log and carry on (SPEC §7).
+      log::error("store save failed for " + std::string(conv::id(slot.conv)) + ": " + e.what());
+    }
+  }
+
+  void send(Slot& slot, const std::vector<Fragment>& fragments) {
+    if (slot.out && !fragments.empty()) slot.out->send(fragments);
+  }
+
+  void schedule(const std::string& cid, std::vector<TimerRequest>& timers_requested, Runtime* self) {
+    for (TimerRequest& t : timers_requested) {
+      timers.schedule(t.delay, cid, [self, cid, iid = std::move(t.iid), ev = std::move(t.event)]() mutable {
+        self->impl_->deliver(cid, iid, std::move(ev));
+      });
+    }
+  }
+
+  // Timer events take the same serialised path as browser events.
+  void deliver(const std::string& cid, const std::string& iid, Event ev);
+
+  // Applies a kernel step to a locked slot.
+  Result apply(const std::string& cid, Slot& slot, Step step) {
+    if (step.status == Step::Status::NoInstance) return Result::NoInstance;
+    if (step.status == Step::Status::HandlerError) {
+      log::warn("handler error in conversation " + cid + ": " + step.error);
+      send(slot, step.fragments);
+      return Result::HandlerError;
+    }
+    if (step.ended) {
+      end_locked(cid, slot, step.conv);
+      return Result::Ok;
+    }
+    slot.conv = std::move(step.conv);
+    if (step.changed) save(slot);
+    schedule(cid, step.timers, self_);
+    send(slot, step.fragments);
+    return Result::Ok;
+  }
+
+  // Runs stop hooks, closes the stream, forgets the conversation and
+  // removes it from the store. The slot lock is held.
+  void end_locked(const std::string& cid, Slot& slot, const edn::Value& conv) {
+    if (slot.ended) return;
+    slot.ended = true;
+    stop_all(*reg, conv, opts.kernel);
+    timers.cancel(cid);
+    if (slot.out) slot.out->close();
+    slot.out.reset();
+    {
+      std::unique_lock lock(map_mu);
+      slots.erase(cid);
+    }
+    try {
+      store->remove(cid);
+    } catch (const std::exception& e) {
+      log::error("store remove failed for " + cid + ": " + e.what());
+    }
+  }
+
+  void reap() {
+    if (!opts.conversation_ttl || shutting) return;
+    const std::int64_t cutoff = edn::Instant::now().millis() - opts.conversation_ttl->count();
+    std::vector<std::pair<std::string, std::shared_ptr<Slot>>> all;
+    {
+      std::shared_lock lock(map_mu);
+      all.assign(slots.begin(), slots.end());
+    }
+    std::size_t reaped = 0;
+    for (auto& [cid, slot] : all) {
+      std::lock_guard lock(slot->mu);
+      if (slot->ended || conv::touched(slot->conv).millis() >= cutoff) continue;
+      end_locked(cid, *slot, slot->conv);
+      ++reaped;
+    }
+    if (reaped) log::info("reaper ended " + std::to_string(reaped) + " idle conversation(s)");
+  }
+
+  void schedule_reaper() {
+    if (!opts.conversation_ttl) return;
+    timers.schedule(opts.reaper_interval, "", [this] {
+      reap();
+      schedule_reaper();
+    });
+  }
+
+  Runtime* self_ = nullptr;
+};
+
+void Runtime::Impl::deliver(const std::string& cid, const std::string& iid, Event ev) {
+  auto slot = find(cid);
+  if (!slot) return;
+  std::lock_guard lock(slot->mu);
+  if (slot->ended) return;
+  apply(cid, *slot, stube::dispatch(*reg, slot->conv, iid, ev, opts.kernel));
+}
+
+Runtime::Runtime(std::shared_ptr<const Registry> registry, RuntimeOptions options) : impl_(std::make_unique<Impl>()) {
+  Impl& m = *impl_;
+  m.self_ = this;
+  m.reg = std::move(registry);
+  m.opts = std::move(options);
+  m.store = m.opts.store ? m.opts.store : in_memory_store();
+  for (auto& [cid, conv] : m.store->load_all()) {
+    auto slot = std::make_shared<Slot>();
+    const edn::Value& owner = conv.get(kOwnerKey);
+    slot->owner = owner.is(edn::Kind::String) ? std::string(owner.as_string()) : std::string();
+    slot->conv = std::move(conv);
+    m.slots.emplace(cid, std::move(slot));
+  }
+  m.restored = m.slots.size();
+  if (m.restored) log::info("restored " + std::to_string(m.restored) + " conversation(s) from the store");
+  m.schedule_reaper();
+}
+
+Runtime::~Runtime() { shutdown(); }
+
+Runtime::Minted Runtime::mint(std::string_view component, const edn::Value& args) {
+  Impl& m = *impl_;
+  if (m.shutting) throw ShuttingDown("the runtime is shutting down; not starting new conversations");
+  Step step = start_conversation(*m.reg, component, args, m.opts.kernel);
+  Minted minted;
+  minted.cid = std::string(conv::id(step.conv));
+  minted.owner = conv::mint_id("ow-");
+  for (const Fragment& f : step.fragments)
+    if (f.target == kRootElementId) minted.html = f.html;
+  if (step.ended) return minted;  // the root answered at once: nothing to keep
+  auto slot = std::make_shared<Slot>();
+  slot->owner = minted.owner;
+  slot->conv = step.conv.assoc(kOwnerKey, edn::Value(minted.owner));
+  slot->awake = true;
+  std::lock_guard lock(slot->mu);
+  {
+    std::unique_lock map_lock(m.map_mu);
+    m.slots.emplace(minted.cid, slot);
+  }
+  m.save(*slot);
+  m.schedule(minted.cid, step.timers, this);
+  return minted;
+}
+
+Runtime::Result Runtime::dispatch(std::string_view cid, std::string_view iid, Event event, std::string_view owner) {
+  Impl& m = *impl_;
+  auto slot = m.find(cid);
+  if (!slot) return Result::NoConversation;
+  std::lock_guard lock(slot->mu);
+  if (slot->ended) return Result::NoConversation;
+  if (!slot->owner.empty() && slot->owner != owner) return Result::Forbidden;
+  return m.apply(std::string(cid), *slot, stube::dispatch(*m.reg, slot->conv, iid, event, m.opts.kernel));
+}
+
+Runtime::Result Runtime::back(std::string_view cid, std::string_view owner) {
+  Impl& m = *impl_;
+  auto slot = m.find(cid);
+  if (!slot) return Result::NoConversation;
+  std::lock_guard lock(slot->mu);
+  if (slot->ended) return Result::NoConversation;
+  if (!slot->owner.empty() && slot->owner != owner) return Result::Forbidden;
+  return m.apply(std::string(cid), *slot, go_back(*m.reg, slot->conv, m.opts.kernel));
+}
+
+Runtime::Result Runtime::attach(std::string_view cid, std::string_view owner, std::shared_ptr<Output> out) {
+  Impl& m = *impl_;
+  auto slot = m.find(cid);
+  if (!slot) return Result::NoConversation;
+  std::lock_guard lock(slot->mu);
+  if (slot->ended) return Result::NoConversation;
+  if (!slot->owner.empty() && slot->owner != owner) return Result::Forbidden;
+  if (slot->out && slot->out != out) slot->out->close();  // a reconnect replaces the old stream
+  slot->out = std::move(out);
+  if (!slot->awake) {
+    slot->awake = true;
+    return m.apply(std::string(cid), *slot, wake(*m.reg, slot->conv, m.opts.kernel));
+  }
+  m.send(*slot, {Fragment{std::string(kRootElementId), Fragment::Mode::Inner, render_top(*m.reg, slot->conv, m.opts.kernel)}});
+  return Result::Ok;
+}
+
+void Runtime::detach(std::string_view cid, const Output* out) {
+  auto slot = impl_->find(cid);
+  if (!slot) return;
+  std::lock_guard lock(slot->mu);
+  if (slot->out.get() == out) slot->out.reset();
+}
+
+void Runtime::end(std::string_view cid) {
+  auto slot = impl_->find(cid);
+  if (!slot) return;
+  std::lock_guard lock(slot->mu);
+  impl_->end_locked(std::string(cid), *slot, slot->conv);
+}
+
+void Runtime::shutdown() {
+  Impl& m = *impl_;
+  std::lock_guard once(m.shutdown_mu);
+  if (m.shut_down) return;
+  m.shutting = true;
+  m.timers.stop();
+  std::vector<std::shared_ptr<Slot>> all;
+  {
+    std::shared_lock lock(m.map_mu);
+    for (auto& [cid, slot] : m.slots) all.push_back(slot);
+  }
+  for (auto& slot : all) {
+    std::lock_guard lock(slot->mu);
+    if (slot->ended) continue;
+    try {
+      stop_all(*m.reg, slot->conv, m.opts.kernel);
+    } catch (const std::exception& e) {
+      log::error(std::string("stop hooks failed during shutdown: ") + e.what());
+    }
+    if (slot->out) slot->out->close();
+    slot->out.reset();
+    m.save(*slot);
+    slot->ended = true;
+  }
+  {
+    std::unique_lock lock(m.map_mu);
+    m.slots.clear();
+  }
+  m.shut_down = true;
+}
+
+bool Runtime::shutting_down() const noexcept { return impl_->shutting; }
+
+std::size_t Runtime::size() const {
+  std::shared_lock lock(impl_->map_mu);
+  return impl_->slots.size();
+}
+
+std::optional<edn::Value> Runtime::conversation(std::string_view cid) const {
+  auto slot = impl_->find(cid);
+  if (!slot) return std::nullopt;
+  std::lock_guard lock(slot->mu);
+  if (slot->ended) return std::nullopt;
+  return slot->conv;
+}
+
+std::size_t Runtime::restored_count() const noexcept { return impl_->restored; }
+
+}  // namespace stube

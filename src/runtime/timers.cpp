@@ -1,0 +1,60 @@
+#include "runtime/timers.hpp"
+
+#include "stube/log.hpp"
+
+namespace stube::detail {
+
+TimerQueue::TimerQueue() : thread_([this] { run(); }) {}
+
+TimerQueue::~TimerQueue() { stop(); }
+
+void TimerQueue::schedule(std::chrono::milliseconds delay, std::string owner, std::function<void()> fn) {
+  {
+    std::lock_guard lock(mu_);
+    if (stopping_) return;
+    queue_.emplace(Clock::now() + delay, Entry{std::move(owner), std::move(fn)});
+  }
+  cv_.notify_one();
+}
+
+void TimerQueue::cancel(const std::string& owner) {
+  std::lock_guard lock(mu_);
+  for (auto it = queue_.begin(); it != queue_.end();)
+    it = it->second.owner == owner ? queue_.erase(it) : std::next(it);
+}
+
+void TimerQueue::stop() {
+  {
+    std::lock_guard lock(mu_);
+    stopping_ = true;
+    queue_.clear();
+  }
+  cv_.notify_one();
+  if (thread_.joinable() && thread_.get_id() != std::this_thread::get_id()) thread_.join();
+}
+
+void TimerQueue::run() {
+  std::unique_lock lock(mu_);
+  while (!stopping_) {
+    if (queue_.empty()) {
+      cv_.wait(lock);
+      continue;
+    }
+    auto first = queue_.begin();
+    if (Clock::now() < first->first) {
+      cv_.wait_until(lock, first->first);
+      continue;
+    }
+    Entry e = std::move(first->second);
+    queue_.erase(first);
+    lock.unlock();
+    try {
+      e.fn();
+    } catch (const std::exception& ex) {
+      log::error(std::string("timer callback failed: ") + ex.what());
+    }
+    lock.lock();
+  }
+}
+
+}  // namespace stube::detail

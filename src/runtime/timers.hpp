@@ -1,0 +1,44 @@
+// One thread that fires delayed callbacks in deadline order. Internal.
+#pragma once
+
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <mutex>
+#include <string>
+#include <thread>
+
+namespace stube::detail {
+
+class TimerQueue {
+ public:
+  using Clock = std::chrono::steady_clock;
+  TimerQueue();
+  ~TimerQueue();  // stop()
+  TimerQueue(const TimerQueue&) = delete;
+  TimerQueue& operator=(const TimerQueue&) = delete;
+
+  // Runs fn on the timer thread after delay, unless cancelled first. `owner`
+  // groups timers for cancel(owner) (the runtime uses the cid).
+  void schedule(std::chrono::milliseconds delay, std::string owner, std::function<void()> fn);
+  void cancel(const std::string& owner);
+  // Cancels everything, waits for a running callback, joins the thread.
+  void stop();
+
+ private:
+  struct Entry {
+    std::string owner;
+    std::function<void()> fn;
+  };
+  void run();
+
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::multimap<Clock::time_point, Entry> queue_;
+  bool stopping_ = false;
+  std::thread thread_;
+};
+
+}  // namespace stube::detail
