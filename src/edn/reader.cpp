@@ -208,22 +208,28 @@ class Reader {
     if (!open) open = p_;
     enter(open);
     p_ += open_len;
-    const std::size_t base = stack_.size();
-    read_items_until('}', open, "map");
-    const std::size_t n = stack_.size() - base;
-    if (n % 2 != 0)
-      fail_at(open, "the map opened here has an odd number of forms (a key without a value)");
-    entries_.clear();
-    entries_.reserve(n / 2);
-    for (std::size_t i = base; i < stack_.size(); i += 2) {
-      Value key = std::move(stack_[i]);
+    // Entries are read straight into their own scratch stack (nested maps
+    // stack above this one), so make_map can sort them in place.
+    const std::size_t base = entries_.size();
+    for (;;) {
+      skip_whitespace();
+      if (p_ == end_) fail("unterminated map (opened at " + where(open) + "): expected '}' but input ended");
+      if (*p_ == '}') {
+        ++p_;
+        break;
+      }
+      Value key = read_value();
       if (!ns.empty()) key = qualify(std::move(key), ns);
-      entries_.push_back(MapEntry{std::move(key), std::move(stack_[i + 1])});
+      skip_whitespace();
+      if (p_ == end_) fail("unterminated map (opened at " + where(open) + "): expected '}' but input ended");
+      if (*p_ == '}') fail_at(open, "the map opened here has an odd number of forms (a key without a value)");
+      Value val = read_value();
+      entries_.push_back(MapEntry{std::move(key), std::move(val)});
     }
-    stack_.resize(base);
     bool dup = false;
     Value dup_key;
-    Value result = detail::make_map(entries_.data(), entries_.size(), &dup, &dup_key);
+    Value result = detail::make_map(entries_.data() + base, entries_.size() - base, &dup, &dup_key);
+    entries_.resize(base);
     if (dup && !discarding_) fail_at(open, "duplicate key " + write(dup_key) + " in the map opened here");
     leave();
     return result;
@@ -554,7 +560,7 @@ class Reader {
   std::size_t depth_ = 0;
   int discarding_ = 0;
   std::vector<Value> stack_;      // children of the collections being read
-  std::vector<MapEntry> entries_;  // scratch for building one map
+  std::vector<MapEntry> entries_;  // entries of the maps being read
   std::string buf_;                // scratch for strings with escapes
 };
 
