@@ -54,14 +54,62 @@ struct Runtime::Impl {
     return it == slots.end() ? nullptr : it->second;
   }
 
+  // find(), and for a shared store, load-on-miss: the conversation may have
+  // started on another server, or that server died.
+  std::shared_ptr<Slot> find_or_load(std::string_view cid) {
+    if (auto slot = find(cid)) return slot;
+    if (!store->shared() || shutting || !conv::valid_id(cid)) return nullptr;
+    std::optional<edn::Value> loaded;
+    try {
+      loaded = store->load(cid);
+    } catch (const std::exception& e) {
+      log::error("store load failed for " + std::string(cid) + ": " + e.what());
+      return nullptr;
+    }
+    if (!loaded) return nullptr;
+    auto slot = make_slot(std::move(*loaded));
+    std::unique_lock lock(map_mu);
+    return slots.emplace(std::string(cid), slot).first->second;  // a racing loader may have won
+  }
+
+  static std::shared_ptr<Slot> make_slot(edn::Value conv) {
+    auto slot = std::make_shared<Slot>();
+    const edn::Value& owner = conv.get(kOwnerKey);
+    slot->owner = owner.is(edn::Kind::String) ? std::string(owner.as_string()) : std::string();
+    slot->conv = std::move(conv);
+    return slot;
+  }
+
   void save(Slot& slot) {
     try {
-      store->save(slot.conv);
+      slot.conv = store->save(slot.conv);  // shared stores return the new version
+    } catch (const StaleConversation& e) {
+      reload(slot, e.what());
     } catch (const std::exception& e) {
       // The live conversation is still right in memory; only the durable
       // copy is stale. Log and carry on (SPEC §7).
       log::error("store save failed for " + std::string(conv::id(slot.conv)) + ": " + e.what());
     }
+  }
+
+  // Another server saved a newer version (or removed it): ours is stale.
+  // Take theirs and show it; the event that lost the race is dropped.
+  void reload(Slot& slot, const std::string& why) {
+    const std::string cid(conv::id(slot.conv));
+    log::warn("conversation " + cid + " was changed elsewhere (" + why + "); reloading it");
+    std::optional<edn::Value> fresh;
+    try {
+      fresh = store->load(cid);
+    } catch (const std::exception& e) {
+      log::error("store load failed for " + cid + ": " + e.what());
+      return;
+    }
+    if (!fresh) {
+      end_locked(cid, slot, slot.conv);
+      return;
+    }
+    slot.conv = std::move(*fresh);
+    send(slot, {Fragment{std::string(kRootElementId), Fragment::Mode::Inner, render_top(*reg, slot.conv, opts.kernel)}});
   }
 
   void send(Slot& slot, const std::vector<Fragment>& fragments) {
@@ -122,7 +170,17 @@ struct Runtime::Impl {
     if (!opts.conversation_ttl || shutting) return;
     const std::int64_t cutoff = edn::Instant::now().millis() - opts.conversation_ttl->count();
     std::vector<std::pair<std::string, std::shared_ptr<Slot>>> all;
-    {
+    if (store->shared()) {
+      // The database picks the idle ones (by its touched index), and only
+      // one server reaps at a time; we end our live copies of those.
+      edn::Instant t{cutoff / 1000, static_cast<std::uint32_t>((cutoff % 1000) * 1000000)};
+      try {
+        for (const std::string& cid : store->reap(t, 500))
+          if (auto slot = find(cid)) all.emplace_back(cid, slot);
+      } catch (const std::exception& e) {
+        log::error(std::string("store reap failed: ") + e.what());
+      }
+    } else {
       std::shared_lock lock(map_mu);
       all.assign(slots.begin(), slots.end());
     }
@@ -161,13 +219,7 @@ Runtime::Runtime(std::shared_ptr<const Registry> registry, RuntimeOptions option
   m.reg = std::move(registry);
   m.opts = std::move(options);
   m.store = m.opts.store ? m.opts.store : in_memory_store();
-  for (auto& [cid, conv] : m.store->load_all()) {
-    auto slot = std::make_shared<Slot>();
-    const edn::Value& owner = conv.get(kOwnerKey);
-    slot->owner = owner.is(edn::Kind::String) ? std::string(owner.as_string()) : std::string();
-    slot->conv = std::move(conv);
-    m.slots.emplace(cid, std::move(slot));
-  }
+  for (auto& [cid, conv] : m.store->load_all()) m.slots.emplace(cid, Impl::make_slot(std::move(conv)));
   m.restored = m.slots.size();
   if (m.restored) log::info("restored " + std::to_string(m.restored) + " conversation(s) from the store");
   m.schedule_reaper();
@@ -201,7 +253,7 @@ Runtime::Minted Runtime::mint(std::string_view component, const edn::Value& args
 
 Runtime::Result Runtime::dispatch(std::string_view cid, std::string_view iid, Event event, std::string_view owner) {
   Impl& m = *impl_;
-  auto slot = m.find(cid);
+  auto slot = m.find_or_load(cid);
   if (!slot) return Result::NoConversation;
   std::lock_guard lock(slot->mu);
   if (slot->ended) return Result::NoConversation;
@@ -211,7 +263,7 @@ Runtime::Result Runtime::dispatch(std::string_view cid, std::string_view iid, Ev
 
 Runtime::Result Runtime::back(std::string_view cid, std::string_view owner) {
   Impl& m = *impl_;
-  auto slot = m.find(cid);
+  auto slot = m.find_or_load(cid);
   if (!slot) return Result::NoConversation;
   std::lock_guard lock(slot->mu);
   if (slot->ended) return Result::NoConversation;
@@ -221,7 +273,7 @@ Runtime::Result Runtime::back(std::string_view cid, std::string_view owner) {
 
 Runtime::Result Runtime::attach(std::string_view cid, std::string_view owner, std::shared_ptr<Output> out) {
   Impl& m = *impl_;
-  auto slot = m.find(cid);
+  auto slot = m.find_or_load(cid);
   if (!slot) return Result::NoConversation;
   std::lock_guard lock(slot->mu);
   if (slot->ended) return Result::NoConversation;

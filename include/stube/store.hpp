@@ -1,0 +1,146 @@
+// stube/store.hpp — pluggable persistence for conversations (SPEC §7).
+//
+// Three operations are enough:
+//
+//   load_all()  once at startup, before the HTTP listener accepts
+//   save(conv)  after every successful state change, with the final value
+//   remove(cid) when a conversation ends (end, reaper); idempotent
+//
+//   auto store = stube::open_store("file:/var/lib/stube/convs");
+//   for (auto& [cid, conv] : store->load_all()) ...
+//   store->save(conv);
+//   store->remove(cid);
+//
+// Errors are split in two: StoreError is a backend failure (disk full, I/O
+// error, lost connection) and is the only thing save() throws for a valid
+// conversation; InvalidCid is bad data from the caller (a conversation
+// without a valid :conv/id, or a cid like "../x"). A conversation that holds
+// an opaque value (e.g. a running coroutine flow) is not printable: save()
+// skips it, logs a warning (stube/log.hpp) naming the cid and the remedy,
+// and returns normally. See docs/store.md.
+#pragma once
+
+#include <filesystem>
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "stube/edn.hpp"
+
+namespace stube {
+
+// cid -> conversation. Ordered, so listings and tools are deterministic;
+// std::less<> allows lookups by std::string_view.
+using ConversationMap = std::map<std::string, edn::Value, std::less<>>;
+
+// A backend failure. what() names the operation, the path or cid, and the
+// system's reason, e.g. "file store: rename /d/.x.edn.1.2.tmp -> /d/x.edn: No space left on
+// device".
+class StoreError : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+// Bad data from the caller: an invalid cid (see conv::valid_id) or a
+// conversation that is not a map with a string :conv/id. Nothing was written.
+class InvalidCid : public std::invalid_argument {
+ public:
+  using std::invalid_argument::invalid_argument;
+};
+
+// A save that would overwrite a newer value: another process saved this
+// conversation since we loaded it, or removed it (delete wins). Nothing was
+// written; the runtime reloads the conversation. Shared stores only.
+class StaleConversation : public StoreError {
+ public:
+  using StoreError::StoreError;
+};
+
+class ConversationStore {
+ public:
+  virtual ~ConversationStore();
+
+  // Every persisted conversation. An unreadable record is skipped with a
+  // warning naming it, never fatal; throws StoreError only when the backend
+  // as a whole cannot be read (e.g. the directory cannot be listed).
+  virtual ConversationMap load_all() = 0;
+
+  // Atomically replaces the stored value for conv's :conv/id and returns
+  // conv. A non-printable conversation is skipped with a warning. Throws
+  // InvalidCid for a conversation without a valid :conv/id and StoreError on
+  // a backend failure.
+  virtual edn::Value save(const edn::Value& conv) = 0;
+
+  // Forgets the conversation; removing an absent cid is fine. Throws
+  // InvalidCid for an invalid cid and StoreError on a backend failure.
+  virtual void remove(std::string_view cid) = 0;
+
+  // --- shared backends (several server processes, one database) ----------
+  // The in-memory and file stores keep the defaults below. A shared store
+  // returns true from shared() and then:
+  //  * save() is a compare-and-set on the integer :conv/version (absent = 0):
+  //    it stores version v+1 only if the stored version is still v, and
+  //    returns conv with :conv/version v+1; otherwise it throws
+  //    StaleConversation and writes nothing;
+  //  * remove() leaves a tombstone, so a late save from any process cannot
+  //    bring the conversation back (delete wins);
+  //  * load(cid) fetches one conversation on demand (load-on-miss);
+  //  * reap() ends idle conversations in bounded batches, one process at a
+  //    time.
+  virtual bool shared() const noexcept { return false; }
+  // One conversation, or nullopt when absent or removed. Default: nullopt.
+  virtual std::optional<edn::Value> load(std::string_view cid);
+  // Removes (tombstones) at most `batch` conversations whose :conv/touched is
+  // before `cutoff`, if this process holds the reaper lock; returns their
+  // cids. Default: nothing.
+  virtual std::vector<std::string> reap(edn::Instant cutoff, std::size_t batch);
+
+ protected:
+  ConversationStore() = default;
+  ConversationStore(const ConversationStore&) = default;
+  ConversationStore& operator=(const ConversationStore&) = default;
+};
+
+// The default: every operation is a no-op (load_all returns nothing, save
+// returns its argument). The runtime's own map is the only copy of the truth.
+std::shared_ptr<ConversationStore> in_memory_store();
+
+enum class Durability {
+  // Write a temporary file and rename it over the target (like the original
+  // library): a crashed process never leaves a partial file, but a power
+  // loss may lose recent saves.
+  rename,
+  // Also fsync the file before the rename and the directory after it (and
+  // the directory after a remove), so a save has reached the disk when it
+  // returns.
+  durable,
+};
+
+struct FileStoreOptions {
+  Durability durability = Durability::rename;
+  // Threads load_all reads and parses files with; 0 means one per core.
+  unsigned load_threads = 0;
+};
+
+// One `<cid>.edn` file per conversation in `dir` (created if missing), the
+// text Clojure's pr-str writes for the same data. Opening removes temporary
+// files left over by a crashed writer, so a directory must be written by one
+// process (one store) at a time. Throws StoreError when the directory cannot
+// be created or opened.
+std::shared_ptr<ConversationStore> file_store(const std::filesystem::path& dir,
+                                              FileStoreOptions options = {});
+
+// Builds a store from a URL:
+//   "memory:"                              in_memory_store()
+//   "file:<dir>" or "file://<absolute dir>" file_store(dir)
+//   "file:<dir>?durability=durable"        file_store(dir, {Durability::durable})
+// Throws std::invalid_argument naming the URL for an unknown scheme or a bad
+// option, StoreError when the backend cannot be opened.
+std::shared_ptr<ConversationStore> open_store(std::string_view url);
+
+}  // namespace stube
