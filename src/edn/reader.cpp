@@ -80,7 +80,7 @@ class Reader {
 
   [[noreturn]] void fail_at(const char* at, const std::string& reason) const {
     auto [line, column] = position(at);
-    throw ParseError(line, column, reason);
+    throw ParseError(line, column, detail::sanitize_utf8(reason));
   }
 
   std::pair<std::size_t, std::size_t> position(const char* at) const {
@@ -162,6 +162,12 @@ class Reader {
     if (is_digit(*p_) || ((*p_ == '+' || *p_ == '-') && p_ + 1 != end_ && is_digit(p_[1])))
       return read_number();
     return read_symbol();
+  }
+
+  // The whole input was validated as UTF-8 up front (and escapes produce
+  // valid UTF-8), so strings skip Value's own check.
+  static Value make_string(std::string_view s) {
+    return Value::from_node(Kind::String, detail::new_text(Kind::String, s));
   }
 
   std::string_view take_token() {
@@ -265,7 +271,9 @@ class Reader {
       fail_at(start, "unknown symbolic value ##" + std::string(tok) + " (expected ##Inf, ##-Inf or ##NaN)");
     }
     if (c == ':') return read_namespaced_map();
-    if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z')) return read_tagged();
+    // Like Clojure: a tag starts with a letter (any Unicode letter).
+    if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || static_cast<unsigned char>(c) >= 0x80)
+      return read_tagged();
     fail("unsupported dispatch '#" + std::string(1, c) + "' (EDN has #{, #_, ##, #: and #tag)");
   }
 
@@ -286,6 +294,8 @@ class Reader {
     ++p_;
     const std::string_view tag = take_token();
     std::uint32_t ns_len = 0;
+    if (tag == "nil" || tag == "true" || tag == "false")
+      fail_at(start, "invalid tag #" + std::string(tag) + ": a tag must be a symbol");
     if (const char* why = detail::check_name(tag, false, &ns_len))
       fail_at(start, "invalid tag #" + std::string(tag) + ": " + why);
     enter(start);
@@ -322,7 +332,7 @@ class Reader {
     const char* quote = static_cast<const char*>(std::memchr(p_, '"', remaining()));
     const char* slash = static_cast<const char*>(std::memchr(p_, '\\', quote ? static_cast<std::size_t>(quote - p_) : remaining()));
     if (quote && !slash) {
-      Value v{std::string_view(p_, static_cast<std::size_t>(quote - p_))};
+      Value v = make_string(std::string_view(p_, static_cast<std::size_t>(quote - p_)));
       p_ = quote + 1;
       return v;
     }
@@ -335,7 +345,7 @@ class Reader {
       if (p_ == end_) fail_at(open, "unterminated string: expected '\"' but input ended");
       if (*p_ == '"') {
         ++p_;
-        return Value(std::string_view(buf_));
+        return make_string(buf_);
       }
       read_escape();
     }

@@ -77,4 +77,22 @@ void append_utf8(char32_t c, std::string& out) {
   }
 }
 
+std::string sanitize_utf8(std::string_view s) {
+  std::string out;
+  out.reserve(s.size());
+  while (!s.empty()) {
+    const std::size_t bad = find_invalid_utf8(s.data(), s.data() + s.size());
+    if (bad == std::string_view::npos) {
+      out.append(s);
+      break;
+    }
+    static constexpr char kHex[] = "0123456789ABCDEF";
+    const auto c = static_cast<unsigned char>(s[bad]);
+    out.append(s.substr(0, bad)).append("\\x").push_back(kHex[c >> 4]);
+    out.push_back(kHex[c & 15]);
+    s.remove_prefix(bad + 1);
+  }
+  return out;
+}
+
 }  // namespace stube::edn::detail

@@ -22,4 +22,7 @@ char32_t decode_utf8(std::string_view s) noexcept;
 
 void append_utf8(char32_t c, std::string& out);
 
+// s with every byte that is not part of well-formed UTF-8 written as \xNN.
+std::string sanitize_utf8(std::string_view s);
+
 }  // namespace stube::edn::detail

@@ -9,6 +9,7 @@
 
 #include "edn/names.hpp"
 #include "edn/node.hpp"
+#include "edn/utf8.hpp"
 
 namespace stube::edn {
 
@@ -76,12 +77,26 @@ Value Value::from_node(Kind k, Node* n) noexcept {
 
 Value::Value(const char* s) : Value(std::string_view(s)) {}
 
-Value::Value(std::string_view s) : kind_(Kind::String) { u_.n = detail::new_text(Kind::String, s); }
+namespace {
+
+void require_utf8(std::string_view s, const char* what) {
+  const std::size_t bad = detail::find_invalid_utf8(s.data(), s.data() + s.size());
+  if (bad != std::string_view::npos)
+    throw TypeError(std::string("edn: ") + what + " is not valid UTF-8 (at byte " + std::to_string(bad) + ")");
+}
+
+}  // namespace
+
+Value::Value(std::string_view s) : kind_(Kind::String) {
+  require_utf8(s, "string");
+  u_.n = detail::new_text(Kind::String, s);
+}
 
 Value::Value(Uuid u) : kind_(Kind::Uuid) { u_.n = new detail::UuidNode(u); }
 
 Value Value::keyword(std::string_view text) {
   if (!text.empty() && text.front() == ':') text.remove_prefix(1);
+  require_utf8(text, "keyword");
   Value v;
   if (const char* why = detail::make_name(Kind::Keyword, text, &v))
     throw TypeError("edn: invalid keyword ':" + std::string(text) + "': " + why);
@@ -97,6 +112,7 @@ Value Value::keyword(std::string_view ns, std::string_view name) {
 }
 
 Value Value::symbol(std::string_view text) {
+  require_utf8(text, "symbol");
   if (text == "nil" || text == "true" || text == "false")
     throw TypeError("edn: '" + std::string(text) + "' is not a symbol");
   Value v;
@@ -167,6 +183,13 @@ Value Value::ratio(std::int64_t numerator, std::int64_t denominator) {
 }
 
 Value Value::tagged(std::string_view tag, Value inner) {
+  // What the reader would not read back as this tag: a tag starts with a
+  // letter ("#_x" is a discard), and #inst / #uuid have their own kinds.
+  const bool letter = !tag.empty() && ((tag[0] >= 'a' && tag[0] <= 'z') || (tag[0] >= 'A' && tag[0] <= 'Z') ||
+                                       static_cast<unsigned char>(tag[0]) >= 0x80);
+  if (!letter) throw TypeError("edn: invalid tag '" + std::string(tag) + "': a tag starts with a letter");
+  if (tag == "inst" || tag == "uuid")
+    throw TypeError("edn: #" + std::string(tag) + " values are built from edn::Instant / edn::Uuid");
   Value t = symbol(tag);
   return from_node(Kind::Tagged, new detail::TaggedNode(std::move(t), std::move(inner)));
 }
