@@ -47,8 +47,9 @@ Embed embed(std::string_view component_id, edn::Value args = {});
 // An event addressed to an instance.
 struct Event {
   std::string name;
-  edn::Value payload;  // nil when none
-  edn::Value signals;  // map of keyword -> value from the browser (nil when none)
+  // Default member initializers keep Event{"inc"} free of -Wmissing-field-initializers.
+  edn::Value payload{};  // nil when none
+  edn::Value signals{};  // map of keyword -> value from the browser (nil when none)
 };
 
 // A requested effect (SPEC §4). Built by the context methods below.

@@ -105,7 +105,7 @@ class Fold {
       dirty_.push_back(iid);
     }
     for (Effect& e : self.take_effects()) {
-      if (stopped_) return;
+      if (stopped_ || conv::instance(conv_, iid).is_nil()) return;  // gone: e.g. it answered
       apply_effect(iid, e);
     }
   }

@@ -1,0 +1,139 @@
+// edn_bench — EDN read/print throughput on the conversation corpus.
+//
+//   edn_bench [--docs=N] [benchmark flags]   # MB/s of EDN text, one thread
+//   edn_bench [--docs=N] --dump=FILE         # write the corpus, one doc a line
+//
+// The dump lets bench/reference/edn_reference.clj time Clojure on exactly the
+// same text (bench/run_edn_bench.sh does both and prints the ratio).
+#include <benchmark/benchmark.h>
+
+#include <cerrno>
+#include <cstdlib>
+#include <cstring>
+#include <fstream>
+#include <iostream>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "corpus.hpp"
+#include "stube/edn.hpp"
+
+namespace edn = stube::edn;
+
+namespace {
+
+struct Corpus {
+  std::vector<edn::Value> values;
+  std::vector<std::string> texts;  // edn::write of each value
+  std::size_t bytes = 0;
+};
+
+std::size_t g_docs = 500;
+
+const Corpus& corpus() {
+  static const Corpus c = [] {
+    Corpus built;
+    built.values = stube::bench::conversation_corpus(g_docs);
+    for (const auto& v : built.values) {
+      built.texts.push_back(edn::write(v));
+      built.bytes += built.texts.back().size();
+    }
+    return built;
+  }();
+  return c;
+}
+
+void report_corpus(benchmark::State& state, std::size_t bytes_per_iteration) {
+  state.SetBytesProcessed(static_cast<std::int64_t>(state.iterations() * bytes_per_iteration));
+  state.counters["docs"] = static_cast<double>(corpus().values.size());
+  state.counters["avg_doc_bytes"] =
+      static_cast<double>(corpus().bytes) / static_cast<double>(corpus().values.size());
+}
+
+void BM_Read(benchmark::State& state) {
+  const Corpus& c = corpus();
+  for (auto _ : state) {
+    for (const auto& text : c.texts) benchmark::DoNotOptimize(edn::read(text));
+  }
+  report_corpus(state, c.bytes);
+}
+BENCHMARK(BM_Read)->Unit(benchmark::kMillisecond);
+
+// Appending into one reused buffer: the printer's own cost.
+void BM_Write(benchmark::State& state) {
+  const Corpus& c = corpus();
+  std::string out;
+  for (auto _ : state) {
+    for (const auto& v : c.values) {
+      out.clear();
+      edn::write(v, out);
+      benchmark::DoNotOptimize(out.data());
+    }
+  }
+  report_corpus(state, c.bytes);
+}
+BENCHMARK(BM_Write)->Unit(benchmark::kMillisecond);
+
+// A fresh string per document, as most callers use it.
+void BM_WriteNewString(benchmark::State& state) {
+  const Corpus& c = corpus();
+  for (auto _ : state) {
+    for (const auto& v : c.values) benchmark::DoNotOptimize(edn::write(v));
+  }
+  report_corpus(state, c.bytes);
+}
+BENCHMARK(BM_WriteNewString)->Unit(benchmark::kMillisecond);
+
+// Bytes counted are the compact text's, so the figure compares with BM_Write.
+void BM_Pretty(benchmark::State& state) {
+  const Corpus& c = corpus();
+  for (auto _ : state) {
+    for (const auto& v : c.values) benchmark::DoNotOptimize(edn::pretty(v));
+  }
+  report_corpus(state, c.bytes);
+}
+BENCHMARK(BM_Pretty)->Unit(benchmark::kMillisecond);
+
+int dump(const std::string& path) {
+  std::ofstream out(path, std::ios::binary);
+  for (const auto& text : corpus().texts) out << text << '\n';
+  out.flush();
+  if (!out) {
+    std::cerr << "edn_bench: cannot write " << path << ": " << std::strerror(errno) << '\n';
+    return 1;
+  }
+  std::cout << "wrote " << corpus().texts.size() << " documents, " << corpus().bytes
+            << " bytes of EDN to " << path << '\n';
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  // Our own flags first; the rest goes to Google Benchmark.
+  std::string dump_path;
+  std::vector<char*> rest;
+  for (int i = 0; i < argc; ++i) {
+    std::string_view arg = argv[i];
+    if (arg.starts_with("--dump=")) {
+      dump_path = arg.substr(7);
+    } else if (arg.starts_with("--docs=")) {
+      g_docs = std::strtoull(argv[i] + 7, nullptr, 10);
+      if (g_docs == 0) {
+        std::cerr << "edn_bench: --docs needs a positive count\n";
+        return 2;
+      }
+    } else {
+      rest.push_back(argv[i]);
+    }
+  }
+  if (!dump_path.empty()) return dump(dump_path);
+
+  int rest_argc = static_cast<int>(rest.size());
+  benchmark::Initialize(&rest_argc, rest.data());
+  if (benchmark::ReportUnrecognizedArguments(rest_argc, rest.data())) return 2;
+  benchmark::RunSpecifiedBenchmarks();
+  benchmark::Shutdown();
+  return 0;
+}

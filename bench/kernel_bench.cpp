@@ -1,0 +1,189 @@
+// kernel_bench — events per second through the pure fold and the Runtime,
+// the cost of an event against the size of the conversation (history
+// snapshots share structure), and HTML render throughput.
+//
+//   build/bench/kernel_bench --benchmark_min_time=1
+//
+// Figures and the exact command: docs/PERFORMANCE.md, "Kernel and runtime".
+#include <benchmark/benchmark.h>
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "stube/component.hpp"
+#include "stube/conversation.hpp"
+#include "stube/html.hpp"
+#include "stube/kernel.hpp"
+#include "stube/runtime.hpp"
+#include "stube/state.hpp"
+
+namespace {
+
+using stube::edn::kw;
+using stube::edn::Value;
+
+struct Counter {
+  std::int64_t count = 0;
+};
+STUBE_STATE(Counter, count)
+
+// :b/counter is the docs' counter. :b/nest with {:depth n :ballast k} calls
+// itself until the stack is n frames deep; each frame carries a vector of k
+// strings so the conversation can be made large. :b/table renders a table
+// of :rows rows of text that needs escaping.
+std::shared_ptr<const stube::Registry> registry() {
+  auto reg = std::make_shared<stube::Registry>();
+  using namespace stube::html;
+  reg->define<Counter>("b/counter")
+      .render([](const stube::Ctx<Counter>& c) {
+        return div(h1("Count: ", c->count), button(c.on("click", "dec"), "-"),
+                   button(c.on("click", "inc"), "+"));
+      })
+      .on("inc", [](stube::Ctx<Counter>& c) { ++c->count; })
+      .on("dec", [](stube::Ctx<Counter>& c) { --c->count; });
+  reg->define("b/nest")
+      .init([](const Value& args) {
+        std::vector<Value> ballast;
+        for (std::int64_t i = 0; i < args[":ballast"].as_int(); ++i)
+          ballast.emplace_back("ballast string number " + std::to_string(i));
+        return stube::edn::map({{kw("depth"), args[":depth"]},
+                                {kw("ballast"), stube::edn::vec(ballast)},
+                                {kw("n"), 0}});
+      })
+      .start([](stube::Self& s) {
+        const std::int64_t depth = s[":depth"].as_int();
+        if (depth > 1)
+          s.call(stube::embed("b/nest", stube::edn::map({{kw("depth"), depth - 1},
+                                                         {kw("ballast"), s[":ballast"].size()}})),
+                 "done");
+      })
+      .render([](const stube::Self& s) { return p("n = ", s[":n"]); })
+      .on("inc", [](stube::Self& s) { s.set("n", s[":n"].as_int() + 1); })
+      .resume("done", [](stube::Self&, const Value&) {});
+  reg->define("b/table").render([](const stube::Self& s) {
+    std::vector<Html> rows;
+    const std::int64_t n = s[":rows"].as_int();
+    rows.reserve(static_cast<std::size_t>(n));
+    for (std::int64_t i = 0; i < n; ++i)
+      rows.push_back(tr(td(i), td("Ada <Lovelace> & \"Babbage\""),
+                        td(button(s.on("click", "pick", i), "Pick"))));
+    return table(cls("people"), tbody(rows));
+  });
+  return reg;
+}
+
+const std::shared_ptr<const stube::Registry>& shared_registry() {
+  static const auto reg = registry();
+  return reg;
+}
+
+// --- the pure fold ---------------------------------------------------------------
+
+void BM_FoldCounter(benchmark::State& state) {
+  const stube::Registry& reg = *shared_registry();
+  stube::KernelOptions opts;
+  opts.history_limit = static_cast<std::size_t>(state.range(0));
+  Value conv = stube::start_conversation(reg, "b/counter", {}, opts).conv;
+  const std::string iid(stube::top_instance(conv));
+  const stube::Event inc{"inc"};
+  for (auto _ : state) {
+    stube::Step s = stube::dispatch(reg, conv, iid, inc, opts);
+    conv = std::move(s.conv);
+    benchmark::DoNotOptimize(s.fragments.data());
+  }
+  state.SetItemsProcessed(state.iterations());
+  state.SetLabel("history_limit=" + std::to_string(opts.history_limit));
+}
+BENCHMARK(BM_FoldCounter)->Arg(20)->Arg(0);
+
+// One event against a conversation of `frames` instances, each holding
+// `ballast` strings: the snapshot is a reference, so the cost should follow
+// the work the event does, not the size of what is kept.
+void BM_FoldVsConversationSize(benchmark::State& state) {
+  const stube::Registry& reg = *shared_registry();
+  const stube::KernelOptions opts;
+  const Value args =
+      stube::edn::map({{kw("depth"), state.range(0)}, {kw("ballast"), state.range(1)}});
+  Value conv = stube::start_conversation(reg, "b/nest", args, opts).conv;
+  const std::string iid(stube::top_instance(conv));
+  const stube::Event inc{"inc"};
+  for (auto _ : state) {
+    stube::Step s = stube::dispatch(reg, conv, iid, inc, opts);
+    conv = std::move(s.conv);
+    benchmark::DoNotOptimize(s.fragments.data());
+  }
+  state.SetItemsProcessed(state.iterations());
+  state.counters["edn_bytes"] = static_cast<double>(stube::edn::write(conv).size());
+}
+BENCHMARK(BM_FoldVsConversationSize)
+    ->Args({10, 0})
+    ->Args({10, 1000})
+    ->Args({1000, 0})
+    ->Args({1000, 100});
+
+// The history step alone: snapshot the conversation into its own history.
+void BM_PushHistory(benchmark::State& state) {
+  const stube::Registry& reg = *shared_registry();
+  const Value args =
+      stube::edn::map({{kw("depth"), state.range(0)}, {kw("ballast"), state.range(1)}});
+  Value conv = stube::start_conversation(reg, "b/nest", args, {}).conv;
+  for (int i = 0; i < 20; ++i) conv = stube::conv::push_history(conv, 20);
+  for (auto _ : state) benchmark::DoNotOptimize(stube::conv::push_history(conv, 20));
+  state.SetItemsProcessed(state.iterations());
+}
+BENCHMARK(BM_PushHistory)->Args({10, 0})->Args({10, 1000})->Args({1000, 0})->Args({1000, 100});
+
+// --- the runtime (in-memory store) ---------------------------------------------
+
+stube::Runtime& shared_runtime() {
+  static stube::Runtime rt(shared_registry());
+  return rt;
+}
+
+// Each benchmark thread drives its own conversation of one shared runtime:
+// different conversations proceed in parallel.
+void BM_RuntimeCounter(benchmark::State& state) {
+  stube::Runtime& rt = shared_runtime();
+  const stube::Runtime::Minted m = rt.mint("b/counter");
+  const std::string iid(stube::top_instance(*rt.conversation(m.cid)));
+  for (auto _ : state)
+    benchmark::DoNotOptimize(rt.dispatch(m.cid, iid, stube::Event{"inc"}, m.owner));
+  state.SetItemsProcessed(state.iterations());
+  rt.end(m.cid);
+}
+BENCHMARK(BM_RuntimeCounter)->Threads(1)->Threads(2)->UseRealTime();
+
+// Every thread drives the same conversation: events queue on its lock.
+void BM_RuntimeOneConversation(benchmark::State& state) {
+  stube::Runtime& rt = shared_runtime();
+  static const stube::Runtime::Minted m = rt.mint("b/counter");
+  static const std::string iid(stube::top_instance(*rt.conversation(m.cid)));
+  for (auto _ : state)
+    benchmark::DoNotOptimize(rt.dispatch(m.cid, iid, stube::Event{"inc"}, m.owner));
+  state.SetItemsProcessed(state.iterations());
+}
+BENCHMARK(BM_RuntimeOneConversation)->Threads(2)->UseRealTime();
+
+// --- rendering ---------------------------------------------------------------------
+
+void BM_RenderTable(benchmark::State& state) {
+  const stube::Registry& reg = *shared_registry();
+  const stube::KernelOptions opts;
+  const Value conv = stube::start_conversation(
+                         reg, "b/table", stube::edn::map({{kw("rows"), state.range(0)}}), opts)
+                         .conv;
+  std::size_t bytes = 0;
+  for (auto _ : state) {
+    const std::string html = stube::render_top(reg, conv, opts);
+    bytes += html.size();
+    benchmark::DoNotOptimize(html.data());
+  }
+  state.SetBytesProcessed(static_cast<std::int64_t>(bytes));
+}
+BENCHMARK(BM_RenderTable)->Arg(10)->Arg(1000);
+
+}  // namespace
+
+BENCHMARK_MAIN();

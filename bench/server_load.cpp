@@ -1,0 +1,402 @@
+// server_load: a load generator for stube's HTTP/SSE server (any running
+// stube-demo). It measures what a browser sees: the time from POSTing an
+// event to the DOM patch arriving on the conversation's SSE stream.
+//
+//   server_load --port P --mode events  --conversations 50 --events 400
+//   server_load --port P --mode streams --streams 1000 --concurrency 32 --total 20000
+//   server_load --port P --mode idle    --streams 10000 --server-pid PID
+//   server_load --mode save-rate --store file:/tmp/x     (the store alone, no server)
+//
+// Every conversation is a /counter: each "inc" produces exactly one
+// merge-fragments event on the stream, which is what the client waits for.
+// Prints one line of key=value results per run (bench/run_server_bench.sh
+// collects them). Loopback only; every loop is bounded.
+#include <sys/resource.h>
+
+#include <algorithm>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/connect.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/read.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/asio/write.hpp>
+#include <chrono>
+#include <cstdio>
+#include <fstream>
+#include <iostream>
+#include <memory>
+#include <regex>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "stube/conversation.hpp"
+#include "stube/kernel.hpp"
+#include "stube/store.hpp"
+
+namespace net = boost::asio;
+using net::awaitable;
+using net::use_awaitable;
+using tcp = net::ip::tcp;
+using Clock = std::chrono::steady_clock;
+
+namespace {
+
+struct Options {
+  std::string mode = "events";
+  unsigned short port = 8080;
+  int conversations = 50;
+  int events = 400;
+  int streams = 1000;
+  int concurrency = 32;
+  int total = 20000;
+  long server_pid = 0;
+  std::string store = "memory:";
+  std::string path = "/counter";
+};
+
+// A connection with its own read buffer.
+struct Conn {
+  tcp::socket sock;
+  std::string buf;
+  explicit Conn(net::any_io_executor ex) : sock(std::move(ex)) {}
+};
+
+awaitable<void> connect(Conn& c, unsigned short port) {
+  co_await c.sock.async_connect(tcp::endpoint(net::ip::make_address("127.0.0.1"), port), use_awaitable);
+  c.sock.set_option(tcp::no_delay(true));
+}
+
+// Reads until `delim` is in the buffer; returns the position just past it.
+awaitable<std::size_t> read_until(Conn& c, std::string_view delim, std::size_t from = 0) {
+  for (;;) {
+    if (auto p = c.buf.find(delim, from); p != std::string::npos) co_return p + delim.size();
+    char tmp[65536];
+    const std::size_t n = co_await c.sock.async_read_some(net::buffer(tmp), use_awaitable);
+    c.buf.append(tmp, n);
+  }
+}
+
+struct Response {
+  int status = 0;
+  std::string head, body;
+};
+
+// One response with a Content-Length body (all of ours except streams).
+awaitable<Response> read_response(Conn& c) {
+  const std::size_t end = co_await read_until(c, "\r\n\r\n");
+  Response r;
+  r.head = c.buf.substr(0, end);
+  r.status = std::stoi(r.head.substr(9, 3));
+  std::size_t length = 0;
+  static const std::regex kLength("\r\n[Cc]ontent-[Ll]ength: *([0-9]+)");
+  std::smatch m;
+  if (std::regex_search(r.head, m, kLength)) length = std::stoul(m[1]);
+  while (c.buf.size() < end + length) {
+    char tmp[65536];
+    const std::size_t n = co_await c.sock.async_read_some(net::buffer(tmp), use_awaitable);
+    c.buf.append(tmp, n);
+  }
+  r.body = c.buf.substr(end, length);
+  c.buf.erase(0, end + length);
+  co_return r;
+}
+
+struct Conversation {
+  std::string cid, iid, cookie;
+  std::unique_ptr<Conn> stream;
+  std::size_t seen = 0;  // stream position already consumed
+};
+
+awaitable<Conversation> mint(Conn& http, const Options& o) {
+  co_await net::async_write(http.sock, net::buffer("GET " + o.path + " HTTP/1.1\r\nHost: b\r\n\r\n"), use_awaitable);
+  const Response r = co_await read_response(http);
+  if (r.status != 200) throw std::runtime_error("mint: HTTP " + std::to_string(r.status));
+  static const std::regex kCookie("Set-Cookie: (stube-(cv-[A-Za-z0-9_-]+)=[A-Za-z0-9_-]+)");
+  static const std::regex kIid("id=\"(ix-[A-Za-z0-9_-]+)\"");
+  std::smatch m;
+  Conversation cv;
+  if (!std::regex_search(r.head, m, kCookie)) throw std::runtime_error("mint: no owner cookie");
+  cv.cookie = m[1];
+  cv.cid = m[2];
+  if (!std::regex_search(r.body, m, kIid)) throw std::runtime_error("mint: no instance id");
+  cv.iid = m[1];
+  co_return cv;
+}
+
+constexpr std::string_view kPatch = "event: datastar-merge-fragments";
+
+awaitable<void> open_stream(Conversation& cv, const Options& o) {
+  cv.stream = std::make_unique<Conn>(co_await net::this_coro::executor);
+  co_await connect(*cv.stream, o.port);
+  co_await net::async_write(cv.stream->sock,
+                            net::buffer("GET /sse/" + cv.cid + " HTTP/1.1\r\nHost: b\r\nCookie: " + cv.cookie + "\r\n\r\n"),
+                            use_awaitable);
+  cv.seen = co_await read_until(*cv.stream, "mergeMode inner");  // the first view
+}
+
+// One event: POST, its response, and the patch on the stream. Returns ms.
+awaitable<double> one_event(Conn& http, Conversation& cv) {
+  const std::string req = "POST /event/" + cv.cid + "/" + cv.iid + "/inc HTTP/1.1\r\nHost: b\r\nCookie: " + cv.cookie +
+                          "\r\nContent-Type: application/json\r\nContent-Length: 2\r\n\r\n{}";
+  const auto t0 = Clock::now();
+  co_await net::async_write(http.sock, net::buffer(req), use_awaitable);
+  const Response r = co_await read_response(http);
+  if (r.status != 200) throw std::runtime_error("event: HTTP " + std::to_string(r.status) + "\n" + r.body);
+  cv.seen = co_await read_until(*cv.stream, kPatch, cv.seen);
+  const double ms = std::chrono::duration<double, std::milli>(Clock::now() - t0).count();
+  // Keep the stream buffer small: drop what has been consumed.
+  cv.stream->buf.erase(0, cv.seen);
+  cv.seen = 0;
+  co_return ms;
+}
+
+struct Stats {
+  std::vector<double> ms;
+  void add(double v) { ms.push_back(v); }
+  double pct(double p) {
+    if (ms.empty()) return 0;
+    std::sort(ms.begin(), ms.end());
+    return ms[std::min(ms.size() - 1, static_cast<std::size_t>(p * static_cast<double>(ms.size())))];
+  }
+};
+
+long rss_kib(long pid) {
+  std::ifstream in("/proc/" + std::to_string(pid) + "/status");
+  std::string line;
+  while (std::getline(in, line))
+    if (line.rfind("VmRSS:", 0) == 0) return std::stol(line.substr(6));
+  return -1;
+}
+
+void report(const std::string& what, std::size_t n, double seconds, Stats& s, const std::string& extra = "") {
+  std::printf("%s events=%zu seconds=%.3f events_per_s=%.0f p50_ms=%.3f p99_ms=%.3f max_ms=%.3f%s\n", what.c_str(), n,
+              seconds, static_cast<double>(n) / seconds, s.pct(0.50), s.pct(0.99), s.pct(1.0), extra.c_str());
+  std::fflush(stdout);
+}
+
+// Runs `body` on a fresh io_context until it finishes; rethrows its error.
+template <class F>
+void run(F body) {
+  net::io_context ioc(1);
+  std::exception_ptr error;
+  net::co_spawn(ioc, body(), [&](std::exception_ptr e) { error = e; });
+  ioc.run();
+  if (error) std::rethrow_exception(error);
+}
+
+// Mints n conversations (and opens their streams), `parallel` at a time.
+awaitable<std::vector<Conversation>> mint_many(const Options& o, int n, int parallel, bool streams) {
+  std::vector<Conversation> all(static_cast<std::size_t>(n));
+  auto ex = co_await net::this_coro::executor;
+  int next = 0, done = 0;
+  std::exception_ptr failure;
+  net::steady_timer finished(ex, Clock::time_point::max());
+  for (int w = 0; w < std::min(parallel, n); ++w) {
+    net::co_spawn(
+        ex,
+        [&]() -> awaitable<void> {
+          Conn http(co_await net::this_coro::executor);
+          co_await connect(http, o.port);
+          while (next < n) {
+            Conversation& cv = all[static_cast<std::size_t>(next++)];
+            cv = co_await mint(http, o);
+            if (streams) co_await open_stream(cv, o);
+          }
+        },
+        [&](std::exception_ptr e) {
+          if (e && !failure) failure = e;
+          if (++done == std::min(parallel, n)) finished.cancel();
+        });
+  }
+  try {
+    co_await finished.async_wait(use_awaitable);
+  } catch (const boost::system::system_error&) {
+  }
+  if (failure) std::rethrow_exception(failure);
+  co_return all;
+}
+
+// `workers` senders share the conversations round robin until `total` events.
+awaitable<void> drive(const Options& o, std::vector<Conversation>& convs, int workers, int total, Stats& stats) {
+  auto ex = co_await net::this_coro::executor;
+  int sent = 0, done = 0;
+  std::exception_ptr failure;
+  net::steady_timer finished(ex, Clock::time_point::max());
+  workers = std::min<int>(workers, static_cast<int>(convs.size()));
+  for (int w = 0; w < workers; ++w) {
+    net::co_spawn(
+        ex,
+        [&, w]() -> awaitable<void> {
+          Conn http(co_await net::this_coro::executor);
+          co_await connect(http, o.port);
+          // Worker w owns conversations w, w+workers, ...: one event in flight per conversation.
+          std::size_t i = static_cast<std::size_t>(w);
+          while (sent < total) {
+            ++sent;
+            stats.add(co_await one_event(http, convs[i]));
+            i += static_cast<std::size_t>(workers);
+            if (i >= convs.size()) i = static_cast<std::size_t>(w);
+          }
+        },
+        [&](std::exception_ptr e) {
+          if (e && !failure) failure = e;
+          if (++done == workers) finished.cancel();
+        });
+  }
+  try {
+    co_await finished.async_wait(use_awaitable);
+  } catch (const boost::system::system_error&) {
+  }
+  if (failure) std::rethrow_exception(failure);
+}
+
+void events_mode(const Options& o) {
+  run([&]() -> awaitable<void> {
+    auto convs = co_await mint_many(o, o.conversations, 16, true);
+    Stats warm;
+    co_await drive(o, convs, o.conversations, std::min(2000, o.conversations * 10), warm);
+    Stats stats;
+    const auto t0 = Clock::now();
+    co_await drive(o, convs, o.conversations, o.conversations * o.events, stats);
+    const double s = std::chrono::duration<double>(Clock::now() - t0).count();
+    report("mode=events store=" + o.store, stats.ms.size(), s, stats,
+           " conversations=" + std::to_string(o.conversations));
+  });
+}
+
+void streams_mode(const Options& o) {
+  run([&]() -> awaitable<void> {
+    auto convs = co_await mint_many(o, o.streams, 32, true);
+    Stats warm;
+    co_await drive(o, convs, o.concurrency, 2000, warm);
+    Stats stats;
+    const auto t0 = Clock::now();
+    co_await drive(o, convs, o.concurrency, o.total, stats);
+    const double s = std::chrono::duration<double>(Clock::now() - t0).count();
+    report("mode=streams store=" + o.store, stats.ms.size(), s, stats,
+           " open_streams=" + std::to_string(convs.size()) + " concurrency=" + std::to_string(o.concurrency));
+  });
+}
+
+void idle_mode(const Options& o) {
+  if (o.server_pid <= 0) throw std::invalid_argument("--mode idle needs --server-pid");
+  run([&]() -> awaitable<void> {
+    const long rss0 = rss_kib(o.server_pid);
+    auto convs = co_await mint_many(o, o.streams, 32, false);
+    const long rss1 = rss_kib(o.server_pid);
+    const auto t0 = Clock::now();
+    std::vector<Conversation> streamed(convs.size());
+    // Open every stream (32 at a time).
+    {
+      auto ex = co_await net::this_coro::executor;
+      int next = 0, done = 0;
+      std::exception_ptr failure;
+      net::steady_timer finished(ex, Clock::time_point::max());
+      for (int w = 0; w < 32; ++w)
+        net::co_spawn(
+            ex,
+            [&]() -> awaitable<void> {
+              while (next < static_cast<int>(convs.size())) co_await open_stream(convs[static_cast<std::size_t>(next++)], o);
+            },
+            [&](std::exception_ptr e) {
+              if (e && !failure) failure = e;
+              if (++done == 32) finished.cancel();
+            });
+      try {
+        co_await finished.async_wait(use_awaitable);
+      } catch (const boost::system::system_error&) {
+      }
+      if (failure) std::rethrow_exception(failure);
+    }
+    const double open_s = std::chrono::duration<double>(Clock::now() - t0).count();
+    const long rss2 = rss_kib(o.server_pid);
+    // Still responsive: events on fresh conversations while all streams stay open.
+    auto fresh = co_await mint_many(o, 20, 4, true);
+    Stats stats;
+    const auto t1 = Clock::now();
+    co_await drive(o, fresh, 20, 2000, stats);
+    const double s = std::chrono::duration<double>(Clock::now() - t1).count();
+    char extra[256];
+    std::snprintf(extra, sizeof extra,
+                  " open_streams=%zu open_seconds=%.2f rss_base_kib=%ld kib_per_conversation=%.2f kib_per_stream=%.2f",
+                  convs.size(), open_s, rss0, static_cast<double>(rss1 - rss0) / static_cast<double>(convs.size()),
+                  static_cast<double>(rss2 - rss1) / static_cast<double>(convs.size()));
+    report("mode=idle store=" + o.store, stats.ms.size(), s, stats, extra);
+  });
+}
+
+// The store alone: saves per second of a counter conversation shaped like
+// the ones the server saves (same component state, full history).
+void save_rate_mode(const Options& o) {
+  using namespace stube::edn::literals;
+  stube::Registry reg;
+  reg.define("demo/counter")
+      .init([](const stube::edn::Value&) { return stube::edn::map({{"count"_kw, 0}}); })
+      .render([](const stube::Self& s) { return stube::html::span(s[":count"]); })
+      .on("inc", [](stube::Self& s) { s.set("count", s[":count"].as_int() + 1); });
+  auto store = stube::open_store(o.store);
+  stube::KernelOptions kopts;
+  std::vector<stube::edn::Value> convs;
+  for (int c = 0; c < o.conversations; ++c) {
+    stube::Step step = stube::start_conversation(reg, "demo/counter", {}, kopts);
+    const std::string iid(stube::top_instance(step.conv));
+    for (int i = 0; i < 25; ++i) step = stube::dispatch(reg, step.conv, iid, {"inc", {}, {}}, kopts);
+    convs.push_back(step.conv.assoc("stube/owner"_kw, stube::conv::mint_id("ow-")));
+  }
+  const int n = o.conversations * o.events;
+  const auto t0 = Clock::now();
+  for (int i = 0; i < n; ++i) store->save(stube::conv::touch(convs[static_cast<std::size_t>(i) % convs.size()]));
+  const double s = std::chrono::duration<double>(Clock::now() - t0).count();
+  std::printf("mode=save-rate store=%s saves=%d seconds=%.3f saves_per_s=%.0f bytes_per_conversation=%zu\n",
+              o.store.c_str(), n, s, n / s, stube::edn::write(convs.front()).size());
+  for (const auto& cv : convs) store->remove(stube::conv::id(cv));
+}
+
+Options parse(int argc, char** argv) {
+  Options o;
+  for (int i = 1; i < argc; ++i) {
+    const std::string a = argv[i];
+    auto next = [&]() -> std::string {
+      if (i + 1 >= argc) throw std::invalid_argument(a + " needs a value");
+      return argv[++i];
+    };
+    if (a == "--mode") o.mode = next();
+    else if (a == "--port") o.port = static_cast<unsigned short>(std::stoi(next()));
+    else if (a == "--conversations") o.conversations = std::stoi(next());
+    else if (a == "--events") o.events = std::stoi(next());
+    else if (a == "--streams") o.streams = std::stoi(next());
+    else if (a == "--concurrency") o.concurrency = std::stoi(next());
+    else if (a == "--total") o.total = std::stoi(next());
+    else if (a == "--server-pid") o.server_pid = std::stol(next());
+    else if (a == "--store") o.store = next();
+    else if (a == "--path") o.path = next();
+    else throw std::invalid_argument("unknown option " + a);
+  }
+  return o;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  try {
+    rlimit rl{};
+    if (getrlimit(RLIMIT_NOFILE, &rl) == 0) {
+      rl.rlim_cur = rl.rlim_max;
+      setrlimit(RLIMIT_NOFILE, &rl);
+    }
+    const Options o = parse(argc, argv);
+    if (o.mode == "events") events_mode(o);
+    else if (o.mode == "streams") streams_mode(o);
+    else if (o.mode == "idle") idle_mode(o);
+    else if (o.mode == "save-rate") save_rate_mode(o);
+    else throw std::invalid_argument("unknown mode " + o.mode);
+    return 0;
+  } catch (const std::exception& e) {
+    std::cerr << "server_load: " << e.what() << '\n';
+    return 1;
+  }
+}

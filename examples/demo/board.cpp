@@ -1,0 +1,69 @@
+// The board both wizards end on: a small list the user keeps, then a summary.
+#include <string>
+#include <vector>
+
+#include "demo.hpp"
+
+namespace demo {
+
+namespace {
+
+struct Board {
+  std::string name;
+  std::vector<std::string> items;
+  std::string item;  // the text field, kept from the browser's signal
+};
+STUBE_STATE(Board, name, items, item)
+
+struct Summary {
+  std::string name;
+  std::vector<std::string> items;
+  std::string again;  // where "start over" leads
+};
+STUBE_STATE(Summary, name, items, again)
+
+bool blank(const std::string& s) { return s.find_first_not_of(" \t\r\n") == std::string::npos; }
+
+}  // namespace
+
+void define_board(stube::Registry& reg) {
+  using namespace stube::html;
+  using stube::Ctx;
+  reg.define<Board>("demo/board")
+      .init([](const stube::edn::Value& args) {
+        Board b;
+        b.name = std::string(args[":name"].as_string());
+        return b;
+      })
+      .keep({"item"})
+      .render([](const Ctx<Board>& c) {
+        std::vector<Html> rows;
+        for (const std::string& it : c->items) rows.push_back(li(cls("board-item"), it));
+        return div(cls("demo-board"), h2("Hello, ", span(cls("board-name"), c->name), "!"),
+                   p("Keep a list of things to do:"),
+                   form(c.on("submit", "add"),
+                        input(attr("type", "text"), cls("board-input"), attr("value", c->item), c.bind("item"),
+                              attr("placeholder", "Something to do")),
+                        button(cls("board-add"), attr("type", "submit"), "Add")),
+                   ul(cls("board-items"), rows), button(cls("board-finish"), c.on("click", "finish"), "Finish"));
+      })
+      .on("add",
+          [](Ctx<Board>& c) {
+            if (blank(c->item)) return;
+            c->items.push_back(c->item);
+            c->item.clear();
+          })
+      .on("finish", [](Ctx<Board>& c) { c.answer(stube::to_edn(c->items)); });
+
+  reg.define<Summary>("demo/summary")
+      .init([](const stube::edn::Value& args) { return stube::from_edn<Summary>(args); })
+      .render([](const Ctx<Summary>& c) {
+        std::vector<Html> rows;
+        for (const std::string& it : c->items) rows.push_back(li(it));
+        return div(cls("demo-summary"), h2("All done, ", span(cls("summary-name"), c->name), "!"),
+                   p(span(cls("summary-count"), c->items.size()), " item(s) on your board."), ul(rows),
+                   p(a(cls("again"), attr("href", c->again), "Start over"), " · ", a(attr("href", "./"), "Index")));
+      });
+}
+
+}  // namespace demo

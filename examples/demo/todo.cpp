@@ -1,0 +1,105 @@
+// A todo list: add, edit in place, delete with a confirmation. The delete
+// calls the stock confirm dialog and reads its answer: call/answer in a
+// real UI.
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "demo.hpp"
+
+namespace demo {
+
+namespace {
+
+struct Item {
+  std::int64_t id = 0;
+  std::string text;
+};
+STUBE_STATE(Item, id, text)
+
+struct Todo {
+  std::vector<Item> items;
+  std::int64_t next_id = 1;
+  std::string new_text;                 // the "add" field (a kept signal)
+  std::optional<std::int64_t> editing;  // the item being edited in place
+  std::string edit_text;                // the edit field (a kept signal)
+  std::optional<std::int64_t> deleting;  // waiting for the confirm dialog
+};
+STUBE_STATE(Todo, items, next_id, new_text, editing, edit_text, deleting)
+
+bool blank(const std::string& s) { return s.find_first_not_of(" \t\r\n") == std::string::npos; }
+
+Item* find(Todo& t, std::int64_t id) {
+  for (Item& it : t.items)
+    if (it.id == id) return &it;
+  return nullptr;
+}
+
+stube::html::Html row(const stube::Ctx<Todo>& c, const Item& it) {
+  using namespace stube::html;
+  if (c->editing == it.id)
+    return li(cls("todo-item editing"),
+              form(c.on("submit", "save"),
+                   input(attr("type", "text"), cls("todo-edit-input"), attr("value", c->edit_text),
+                         c.bind("edit_text")),
+                   button(cls("todo-save"), attr("type", "submit"), "Save"),
+                   button(cls("todo-cancel"), attr("type", "button"), c.on("click", "cancel-edit"), "Cancel")));
+  return li(cls("todo-item"), span(cls("todo-text"), it.text),
+            button(cls("todo-edit"), c.on("click", "edit", it.id), "Edit"),
+            button(cls("todo-delete"), c.on("click", "delete", it.id), "Delete"));
+}
+
+}  // namespace
+
+void define_todo(stube::Registry& reg) {
+  using namespace stube::html;
+  using stube::Ctx;
+  reg.define<Todo>("demo/todo")
+      .keep({"new_text", "edit_text"})
+      .render([](const Ctx<Todo>& c) {
+        std::vector<Html> rows;
+        for (const Item& it : c->items) rows.push_back(row(c, it));
+        return div(cls("demo-todo"), h1("Todo"),
+                   form(c.on("submit", "add"),
+                        input(attr("type", "text"), cls("todo-new-input"), attr("value", c->new_text),
+                              c.bind("new_text"), attr("placeholder", "What needs doing?")),
+                        button(cls("todo-add"), attr("type", "submit"), "Add")),
+                   ul(cls("todo-items"), rows), p(small(span(cls("todo-count"), c->items.size()), " item(s)")),
+                   p(a(attr("href", "./"), "Back to the index")));
+      })
+      .on("add",
+          [](Ctx<Todo>& c) {
+            if (blank(c->new_text)) return;
+            c->items.push_back(Item{c->next_id++, c->new_text});
+            c->new_text.clear();
+          })
+      .on("edit",
+          [](Ctx<Todo>& c, const stube::Event& e) {
+            if (Item* it = find(*c, e.payload.as_int())) {
+              c->editing = it->id;
+              c->edit_text = it->text;
+            }
+          })
+      .on("save",
+          [](Ctx<Todo>& c) {
+            if (!c->editing) return;
+            if (Item* it = find(*c, *c->editing); it && !blank(c->edit_text)) it->text = c->edit_text;
+            c->editing.reset();
+          })
+      .on("cancel-edit", [](Ctx<Todo>& c) { c->editing.reset(); })
+      .on("delete",
+          [](Ctx<Todo>& c, const stube::Event& e) {
+            const Item* it = find(*c, e.payload.as_int());
+            if (!it) return;
+            c->deleting = it->id;
+            c.call(stube::confirm("Delete \"" + it->text + "\"?"), "on-delete");
+          })
+      .resume("on-delete", [](Ctx<Todo>& c, const stube::edn::Value& yes) {
+        if (yes.as_bool() && c->deleting)
+          std::erase_if(c->items, [&](const Item& it) { return it.id == *c->deleting; });
+        c->deleting.reset();
+      });
+}
+
+}  // namespace demo

@@ -1,0 +1,45 @@
+// The same wizard as a coroutine flow: the transient shape (SPEC §6).
+// Straight-line code, but the coroutine frame is a live C++ object, so the
+// conversation is not printable: it works live, a durable store skips it
+// with a warning, and a restart loses it.
+#include <string>
+
+#include "demo.hpp"
+#include "stube/flow.hpp"
+
+namespace demo {
+
+namespace {
+
+using stube::edn::kw;
+using stube::edn::Value;
+
+// GCC 12 miscompiles string literals inside co_await expressions ("array
+// used as initializer"): the dialogs are built outside them.
+stube::Embed ask_name(const std::string& previous) { return stube::prompt("What is your name?", previous); }
+stube::Embed board(const std::string& name) { return stube::embed("demo/board", stube::edn::map({{kw("name"), name}})); }
+stube::Embed summary(const std::string& name, const Value& items) {
+  return stube::embed("demo/summary",
+                      stube::edn::map({{kw("name"), name}, {kw("items"), items}, {kw("again"), "wizard-flow"}}));
+}
+
+stube::Flow onboarding(Value) {  // by value: a coroutine must not keep references
+  std::string name;
+  for (;;) {
+    const Value answer = co_await stube::await(ask_name(name));
+    if (stube::cancelled(answer) || answer.as_string().empty()) continue;
+    name = std::string(answer.as_string());
+    const stube::Embed confirm = stube::confirm("Continue as " + name + "?");
+    if ((co_await stube::await(confirm)).as_bool()) break;
+  }
+  const Value items = co_await stube::await(board(name));
+  // The summary never answers: the conversation stays on it.
+  co_await stube::await(summary(name, items));
+  co_return Value();
+}
+
+}  // namespace
+
+void define_wizard_flow(stube::Registry& reg) { stube::define_flow(reg, "demo/wizard-flow", onboarding); }
+
+}  // namespace demo

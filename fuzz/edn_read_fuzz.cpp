@@ -1,0 +1,54 @@
+// libFuzzer target for the EDN reader (built by scripts/fuzz.sh).
+//
+// Rejecting input with ParseError is the reader doing its job. Anything else
+// is a finding: a crash or sanitizer report, any other exception, or a value
+// the printers cannot round-trip (read(write(v)) != v, read(pretty(v)) != v,
+// or two equal values printing differently).
+#include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+#include <string>
+#include <string_view>
+#include <stube/edn.hpp>
+
+namespace {
+
+namespace edn = stube::edn;
+
+[[noreturn]] void fail(const char* what, std::string_view printed) {
+  std::fprintf(stderr, "edn_read_fuzz: %s\nprinted text: %.*s\n", what,
+               static_cast<int>(printed.size()), printed.data());
+  std::abort();
+}
+
+void check_round_trip(const edn::Value& original, const std::string& printed, const char* printer) {
+  edn::Value back;
+  try {
+    back = edn::read(printed);
+  } catch (const edn::ParseError& e) {
+    std::fprintf(stderr, "edn_read_fuzz: %s output does not read back: %s\n", printer, e.what());
+    fail("unreadable printer output", printed);
+  }
+  if (!(back == original)) {
+    std::fprintf(stderr, "edn_read_fuzz: %s round trip changed the value\n", printer);
+    fail("read(print(v)) != v", printed);
+  }
+  if (edn::write(back) != edn::write(original)) {
+    fail("equal values print differently", printed);
+  }
+}
+
+}  // namespace
+
+extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
+  const std::string_view text(reinterpret_cast<const char*>(data), size);
+  edn::Value value;
+  try {
+    value = edn::read(text);
+  } catch (const edn::ParseError&) {
+    return 0;
+  }
+  check_round_trip(value, edn::write(value), "write");
+  check_round_trip(value, edn::pretty(value), "pretty");
+  return 0;
+}

@@ -1,0 +1,50 @@
+// stube/log.hpp — a tiny logging facility.
+//
+// The library reports non-fatal events (a skipped save, an unreadable store
+// record, a load summary) through one process-wide sink. The default sink
+// writes one line per message to standard error; tests and applications can
+// replace it, e.g. to capture warnings without redirecting file descriptor 2:
+//
+//   auto previous = stube::log::set_sink([](stube::log::Level, std::string_view msg) { ... });
+//   ...
+//   stube::log::set_sink(std::move(previous));
+//
+// Every call is thread-safe; the sink is called under a lock, one message at
+// a time, so a sink need not be thread-safe itself (and must not log).
+#pragma once
+
+#include <functional>
+#include <string_view>
+
+namespace stube::log {
+
+enum class Level { debug, info, warn, error };
+
+// "debug", "info", "warn", "error".
+std::string_view level_name(Level level) noexcept;
+
+using Sink = std::function<void(Level, std::string_view message)>;
+
+// Installs `sink` (an empty function restores the default stderr sink) and
+// returns the one it replaces.
+Sink set_sink(Sink sink);
+
+// The default sink: writes "stube <level>: <message>\n" to stderr with a
+// single write(2), so lines from several threads never interleave.
+void stderr_sink(Level level, std::string_view message);
+
+void write(Level level, std::string_view message);
+inline void debug(std::string_view message) {
+  write(Level::debug, message);
+}
+inline void info(std::string_view message) {
+  write(Level::info, message);
+}
+inline void warn(std::string_view message) {
+  write(Level::warn, message);
+}
+inline void error(std::string_view message) {
+  write(Level::error, message);
+}
+
+}  // namespace stube::log

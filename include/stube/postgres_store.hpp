@@ -1,0 +1,54 @@
+// stube/postgres_store.hpp — conversations in a PostgreSQL database, shared
+// by several server processes (SPEC §7; the "shared backends" part of
+// stube/store.hpp).
+//
+//   auto store = stube::postgres_store("host=db.internal dbname=app user=stube");
+//   auto same  = stube::open_store("postgresql://stube@db.internal/app");
+//
+// One row per conversation in the table stube_conversations, created on
+// first use (see docs/store.md, "PostgreSQL and several servers"):
+//
+//  * save() is a compare-and-set on :conv/version (absent = 0): version v is
+//    stored as v+1 only while the stored version is still v and the
+//    conversation was not removed; it returns conv with :conv/version v+1 and
+//    otherwise throws StaleConversation, writing nothing;
+//  * remove() leaves a tombstone, so no later save from any process brings
+//    the conversation back (delete wins); tombstones older than
+//    `tombstone_ttl` are purged by reap(), on open, and now and then by
+//    remove();
+//  * load(cid) reads one conversation (load-on-miss after a failover);
+//  * reap() ends idle conversations in batches, one process at a time (a
+//    transaction-level advisory lock).
+//
+// Every operation is thread-safe: calls run on a small pool of connections,
+// each used by one thread at a time. A connection that was lost (server
+// restart, pg_terminate_backend, network) is re-established and the
+// statement retried once; a database that stays unreachable is a StoreError,
+// never a crash.
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <memory>
+#include <string>
+
+#include "stube/store.hpp"
+
+namespace stube {
+
+struct PostgresStoreOptions {
+  // Connections opened at most (lazily, one per concurrent operation).
+  std::size_t pool_size = 4;
+  // How long a removed conversation's tombstone keeps late saves out.
+  std::chrono::seconds tombstone_ttl{std::chrono::hours(24)};
+};
+
+// A store over the database `conninfo` names: a libpq connection string
+// ("host=… dbname=…") or URI ("postgresql://user@host:port/db?…"). Connects
+// once and creates the schema if missing. Throws StoreError naming the
+// database when it cannot connect, or when the schema is newer than this
+// library understands.
+std::shared_ptr<ConversationStore> postgres_store(const std::string& conninfo,
+                                                  PostgresStoreOptions options = {});
+
+}  // namespace stube

@@ -1,0 +1,98 @@
+// stube/server.hpp — the HTTP/SSE server (SPEC §9).
+//
+//   auto registry = std::make_shared<stube::Registry>();
+//   ... registry->define<Counter>("demo/counter") ...
+//   stube::Server server(registry);
+//   server.mount("/counter", "demo/counter");
+//   server.start({.port = 8080, .store = stube::open_store("file:var/convs")});
+//   server.wait();  // until SIGINT/SIGTERM (or stop() from another thread)
+//
+// Routes (under the optional base path):
+//   GET  <mount path>                  mint a conversation, set the owner cookie, serve the shell
+//   GET  /sse/<cid>                    the conversation's Datastar SSE stream
+//   POST /event/<cid>/<iid>/<event>    dispatch one event (signals: JSON body; payload: ?p=<EDN>)
+//   POST /back/<cid>                   the `back` effect
+//   GET  /_stube/<asset>               the embedded Datastar client and stock stylesheet
+// See docs/server.md for the status codes, the wire and running behind a proxy.
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "stube/component.hpp"
+#include "stube/edn.hpp"
+#include "stube/runtime.hpp"
+#include "stube/store.hpp"
+
+namespace stube {
+
+struct ServerOptions {
+  std::uint16_t port = 8080;  // 0 picks a free port; Server::port() reports it
+  std::string bind_address{"127.0.0.1"};
+  std::shared_ptr<ConversationStore> store{};                 // default: in_memory_store()
+  std::optional<std::chrono::milliseconds> conversation_ttl{};  // reaper off when empty
+  std::chrono::milliseconds reaper_interval{std::chrono::seconds(60)};
+  std::size_t history_limit = 20;  // snapshots kept for `back`
+  // A comment line on every SSE stream at this interval, so that proxies do
+  // not cut idle streams.
+  std::chrono::milliseconds keep_alive{std::chrono::seconds(15)};
+  std::string base_path{};  // "" or e.g. "/app": prefixes every route
+  std::size_t max_header_bytes = 8 * 1024;  // request line + headers
+  std::size_t max_body_bytes = 64 * 1024;   // the signals JSON
+  // A request must arrive completely within this time (slow clients), and an
+  // idle keep-alive connection is closed after it.
+  std::chrono::milliseconds request_timeout{std::chrono::seconds(10)};
+  // Bytes queued on one SSE stream for a client that does not read; past it
+  // the stream is dropped (the browser reconnects and gets the whole view).
+  std::size_t max_stream_backlog = 4 * 1024 * 1024;
+  unsigned threads = 2;  // I/O threads; handlers run on them too
+};
+
+// The request's query parameters (decoded), for a mount's init arguments.
+using QueryParams = std::map<std::string, std::string, std::less<>>;
+using InitArgsFn = std::function<edn::Value(const QueryParams& query)>;
+
+class Server {
+ public:
+  explicit Server(std::shared_ptr<const Registry> registry);
+  ~Server();  // stop()
+  Server(const Server&) = delete;
+  Server& operator=(const Server&) = delete;
+
+  // Binds a root component to a path ("/counter"; relative to the base
+  // path). Works before and after start(). `init` turns the request's query
+  // into the root's init arguments (default: none). Throws
+  // std::invalid_argument for a bad path or an unknown component.
+  Server& mount(std::string_view path, std::string_view component_id, InitArgsFn init = {});
+  // A fixed HTML page (e.g. an index) at a path.
+  Server& page(std::string_view path, std::string html);
+
+  // Creates the runtime (which runs the store's load_all), then binds and
+  // starts accepting. Throws std::system_error when the address cannot be
+  // bound, std::logic_error when already started.
+  void start(ServerOptions options = {});
+  std::uint16_t port() const;  // the bound port (after start)
+  std::string url() const;     // "http://127.0.0.1:PORT<base>/"
+
+  // Idempotent: stops accepting, runs the runtime's shutdown (stop hooks,
+  // close streams, final save), joins the I/O threads.
+  void stop();
+  // Blocks until stop() has run, or until SIGINT/SIGTERM arrives (then runs
+  // stop() itself). Call from one thread.
+  void wait();
+
+  Runtime& runtime();  // after start
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace stube

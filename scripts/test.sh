@@ -1,0 +1,96 @@
+#!/usr/bin/env bash
+# Sets everything up and runs every check CI runs:
+#   1. warnings-as-errors RelWithDebInfo build + ctest          (build/)
+#   2. the same suite under AddressSanitizer + UBSan             (build-asan/)
+#   3. the EDN reader fuzzer for FUZZ_SECONDS (default 60)       (build-fuzz/)
+#   4. clang-format check of every C++ source
+# Prints "N passed, N failed" (ctest totals of both runs) as its last line and
+# exits non-zero when anything failed.
+#
+# Environment: STUBE_BUILD_DIR (default: build) names the main build tree;
+# the others are "<it>-asan" and "<it>-fuzz".
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+
+build_dir=${STUBE_BUILD_DIR:-build}
+asan_dir=${build_dir}-asan
+export STUBE_BUILD_DIR=$build_dir
+export STUBE_FUZZ_DIR=${build_dir}-fuzz
+
+total_passed=0
+total_failed=0
+failed_steps=()
+
+# Adds the totals of one ctest log ("95% tests passed, 1 tests failed out of 20").
+count_ctest() {
+  local log=$1 line failed total
+  line=$(grep -aE '^[0-9]+% tests passed, [0-9]+ tests? failed out of [0-9]+' "$log" | tail -n 1 || true)
+  if [[ -z $line ]]; then
+    return 1
+  fi
+  failed=$(sed -E 's/.* ([0-9]+) tests? failed out of.*/\1/' <<<"$line")
+  total=$(sed -E 's/.*out of ([0-9]+).*/\1/' <<<"$line")
+  total_passed=$((total_passed + total - failed))
+  total_failed=$((total_failed + failed))
+}
+
+# run_suite NAME DIR CMAKE_ARGS...: configure, build and ctest one tree.
+run_suite() {
+  local name=$1 dir=$2
+  shift 2
+  local t0=$SECONDS
+  echo "=== $name: configure + build in $dir"
+  if ! cmake -S . -B "$dir" -G Ninja "$@" || ! cmake --build "$dir" -j2; then
+    failed_steps+=("$name build")
+    return
+  fi
+  echo "=== $name: built in $((SECONDS - t0))s; ctest"
+  local log=$dir/ctest.log
+  local status=0
+  ctest --test-dir "$dir" --output-on-failure --no-tests=error -j2 2>&1 | tee "$log" || status=$?
+  if ! count_ctest "$log"; then
+    failed_steps+=("$name ctest (no totals in $log)")
+  elif [[ $status -ne 0 ]]; then
+    failed_steps+=("$name ctest")
+  fi
+  echo "=== $name: done in $((SECONDS - t0))s"
+}
+
+format_check() {
+  echo "=== clang-format check"
+  local files=()
+  mapfile -t files < <(find include src tests bench tools fuzz examples -type f \
+    \( -name '*.cpp' -o -name '*.hpp' -o -name '*.h' -o -name '*.cc' \) 2>/dev/null | sort)
+  if [[ ${#files[@]} -eq 0 ]]; then
+    echo "no C++ sources found" >&2
+    return 1
+  fi
+  # Called from an `||` list, where set -e is off: check the status by hand.
+  clang-format --dry-run --Werror "${files[@]}" || return 1
+  echo "clang-format: ${#files[@]} files clean"
+}
+
+started=$SECONDS
+# Packages only: step 1 builds the same tree itself, so that a broken build is
+# reported in the summary like any other failure.
+STUBE_SKIP_BUILD=1 bash scripts/setup.sh
+
+run_suite "release" "$build_dir" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DSTUBE_WERROR=ON
+
+ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+  run_suite "asan" "$asan_dir" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DSTUBE_WERROR=ON \
+  -DSTUBE_SANITIZE=ON -DSTUBE_BUILD_BENCH=OFF
+
+echo "=== fuzz"
+fuzz_started=$SECONDS
+bash scripts/fuzz.sh || failed_steps+=("fuzz")
+echo "=== fuzz: done in $((SECONDS - fuzz_started))s"
+
+format_check || failed_steps+=("clang-format")
+
+echo "=== done in $((SECONDS - started))s"
+for step in "${failed_steps[@]}"; do
+  echo "FAILED: $step"
+done
+echo "$total_passed passed, $total_failed failed"
+[[ ${#failed_steps[@]} -eq 0 && $total_failed -eq 0 ]]

@@ -1,0 +1,211 @@
+// Conversation helpers: building, reading and updating the conversation map.
+#include "stube/conversation.hpp"
+
+#include <sys/random.h>
+
+#include <array>
+#include <cerrno>
+#include <cstdint>
+#include <span>
+#include <stdexcept>
+#include <string>
+#include <system_error>
+
+namespace stube::conv {
+
+namespace keys {
+#define STUBE_CONV_KEY(fn, text)               \
+  const edn::Value& fn() {                     \
+    static const edn::Value k = edn::kw(text); \
+    return k;                                  \
+  }
+STUBE_CONV_KEY(id, "conv/id")
+STUBE_CONV_KEY(instances, "conv/instances")
+STUBE_CONV_KEY(stack, "conv/stack")
+STUBE_CONV_KEY(history, "conv/history")
+STUBE_CONV_KEY(created, "conv/created")
+STUBE_CONV_KEY(touched, "conv/touched")
+#undef STUBE_CONV_KEY
+}  // namespace keys
+
+namespace {
+
+constexpr bool id_char(char c) noexcept {
+  return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' ||
+         c == '-';
+}
+
+void fill_random(std::span<std::uint8_t> out) {
+  std::size_t done = 0;
+  while (done < out.size()) {
+    const ssize_t n = ::getrandom(out.data() + done, out.size() - done, 0);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      throw std::system_error(errno, std::generic_category(), "mint_id: getrandom");
+    }
+    done += static_cast<std::size_t>(n);
+  }
+}
+
+// base64url without padding: only [A-Za-z0-9_-].
+void append_base64url(std::span<const std::uint8_t> bytes, std::string& out) {
+  static constexpr char kAlphabet[] =
+      "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+  std::uint32_t acc = 0;
+  int bits = 0;
+  for (const std::uint8_t b : bytes) {
+    acc = (acc << 8) | b;
+    bits += 8;
+    while (bits >= 6) {
+      bits -= 6;
+      out.push_back(kAlphabet[(acc >> bits) & 0x3F]);
+    }
+  }
+  if (bits > 0) out.push_back(kAlphabet[(acc << (6 - bits)) & 0x3F]);
+}
+
+std::string describe(const edn::Value& conv) {
+  if (auto cid = find_id(conv)) return "conversation \"" + std::string(*cid) + "\"";
+  return "conversation";
+}
+
+[[noreturn]] void bad_part(const edn::Value& conv, const edn::Value& key, std::string_view wanted) {
+  const edn::Value* v = conv.is(edn::Kind::Map) ? conv.find(key) : nullptr;
+  std::string msg = describe(conv) + ": " + edn::write(key) + " is ";
+  if (!conv.is(edn::Kind::Map)) {
+    msg = "not a conversation: a " + std::string(edn::kind_name(conv.kind())) + ", not a map";
+  } else if (v == nullptr) {
+    msg += "missing";
+  } else {
+    msg += "a " + std::string(edn::kind_name(v->kind())) + ", expected " + std::string(wanted);
+  }
+  throw edn::TypeError(msg);
+}
+
+const edn::Value& part(const edn::Value& conv, const edn::Value& key, edn::Kind kind,
+                       std::string_view wanted) {
+  const edn::Value* v = conv.is(edn::Kind::Map) ? conv.find(key) : nullptr;
+  if (v == nullptr || !v->is(kind)) bad_part(conv, key, wanted);
+  return *v;
+}
+
+edn::Value with_part(const edn::Value& conv, const edn::Value& key, edn::Value v, edn::Kind kind,
+                     std::string_view wanted) {
+  if (!conv.is(edn::Kind::Map)) bad_part(conv, key, wanted);
+  if (!v.is(kind)) {
+    throw edn::TypeError(describe(conv) + ": new " + edn::write(key) + " is a " +
+                         std::string(edn::kind_name(v.kind())) + ", expected " +
+                         std::string(wanted));
+  }
+  return conv.assoc(key, std::move(v));
+}
+
+}  // namespace
+
+bool valid_id(std::string_view id) noexcept {
+  if (id.empty() || id.size() > max_id_length) return false;
+  for (const char c : id) {
+    if (!id_char(c)) return false;
+  }
+  return true;
+}
+
+std::string mint_id(std::string_view prefix) {
+  constexpr std::size_t kRandomChars = 22;  // ceil(128 / 6)
+  if (prefix.size() + kRandomChars > max_id_length || !(prefix.empty() || valid_id(prefix))) {
+    throw std::invalid_argument("mint_id: prefix \"" + std::string(prefix) +
+                                "\" must be at most 106 characters from [A-Za-z0-9_-]");
+  }
+  std::array<std::uint8_t, 16> bytes{};
+  fill_random(bytes);
+  std::string out;
+  out.reserve(prefix.size() + kRandomChars);
+  out.append(prefix);
+  append_base64url(bytes, out);
+  return out;
+}
+
+edn::Value make(std::string_view id, edn::Instant now) {
+  if (!valid_id(id)) {
+    throw std::invalid_argument("conv::make: invalid conversation id \"" + std::string(id) +
+                                "\" (1-128 characters from [A-Za-z0-9_-])");
+  }
+  return edn::map({{keys::id(), edn::Value(id)},
+                   {keys::instances(), edn::map({})},
+                   {keys::stack(), edn::vec({})},
+                   {keys::history(), edn::vec({})},
+                   {keys::created(), edn::Value(now)},
+                   {keys::touched(), edn::Value(now)}});
+}
+
+edn::Value new_conversation(edn::Instant now) {
+  return make(mint_id(), now);
+}
+
+std::optional<std::string_view> find_id(const edn::Value& v) noexcept {
+  if (!v.is(edn::Kind::Map)) return std::nullopt;
+  const edn::Value* id = v.find(keys::id());
+  if (id == nullptr || !id->is(edn::Kind::String)) return std::nullopt;
+  return id->as_string();
+}
+
+std::string_view id(const edn::Value& conv) {
+  return part(conv, keys::id(), edn::Kind::String, "a string").as_string();
+}
+const edn::Value& instances(const edn::Value& conv) {
+  return part(conv, keys::instances(), edn::Kind::Map, "a map");
+}
+const edn::Value& stack(const edn::Value& conv) {
+  return part(conv, keys::stack(), edn::Kind::Vector, "a vector");
+}
+const edn::Value& history(const edn::Value& conv) {
+  return part(conv, keys::history(), edn::Kind::Vector, "a vector");
+}
+edn::Instant created(const edn::Value& conv) {
+  return part(conv, keys::created(), edn::Kind::Inst, "an #inst").as_inst();
+}
+edn::Instant touched(const edn::Value& conv) {
+  return part(conv, keys::touched(), edn::Kind::Inst, "an #inst").as_inst();
+}
+
+const edn::Value& instance(const edn::Value& conv, std::string_view iid) {
+  return instances(conv).get(edn::Value(iid));
+}
+
+const edn::Value& top(const edn::Value& conv) {
+  static const edn::Value nil;
+  const edn::Value& s = stack(conv);
+  return s.empty() ? nil : s.at(s.size() - 1);
+}
+
+edn::Value with_instances(const edn::Value& conv, edn::Value v) {
+  return with_part(conv, keys::instances(), std::move(v), edn::Kind::Map, "a map");
+}
+edn::Value with_stack(const edn::Value& conv, edn::Value v) {
+  return with_part(conv, keys::stack(), std::move(v), edn::Kind::Vector, "a vector");
+}
+edn::Value with_history(const edn::Value& conv, edn::Value v) {
+  return with_part(conv, keys::history(), std::move(v), edn::Kind::Vector, "a vector");
+}
+
+edn::Value put_instance(const edn::Value& conv, std::string_view iid, edn::Value inst) {
+  return with_instances(conv, instances(conv).assoc(edn::Value(iid), std::move(inst)));
+}
+
+edn::Value drop_instance(const edn::Value& conv, std::string_view iid) {
+  return with_instances(conv, instances(conv).dissoc(edn::Value(iid)));
+}
+
+edn::Value touch(const edn::Value& conv, edn::Instant now) {
+  return with_part(conv, keys::touched(), edn::Value(now), edn::Kind::Inst, "an #inst");
+}
+
+edn::Value push_history(const edn::Value& conv, std::size_t limit) {
+  edn::Value h = history(conv);
+  if (limit == 0) return with_history(conv, edn::vec({}));
+  h = h.conj(conv.dissoc(keys::history()));
+  if (h.size() > limit) h = h.subvec(h.size() - limit, h.size());
+  return with_history(conv, std::move(h));
+}
+
+}  // namespace stube::conv

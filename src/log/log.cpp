@@ -1,0 +1,72 @@
+// The process-wide log sink.
+#include "stube/log.hpp"
+
+#include <unistd.h>
+
+#include <cerrno>
+#include <mutex>
+#include <string>
+#include <utility>
+
+namespace stube::log {
+
+namespace {
+
+std::mutex& sink_mutex() {
+  static std::mutex m;
+  return m;
+}
+
+// Guarded by sink_mutex(). Empty means "the default sink".
+Sink& current_sink() {
+  static Sink sink;
+  return sink;
+}
+
+}  // namespace
+
+std::string_view level_name(Level level) noexcept {
+  switch (level) {
+    case Level::debug:
+      return "debug";
+    case Level::info:
+      return "info";
+    case Level::warn:
+      return "warn";
+    case Level::error:
+      return "error";
+  }
+  return "log";
+}
+
+Sink set_sink(Sink sink) {
+  std::lock_guard lock(sink_mutex());
+  return std::exchange(current_sink(), std::move(sink));
+}
+
+void stderr_sink(Level level, std::string_view message) {
+  std::string line;
+  line.reserve(message.size() + 16);
+  line.append("stube ").append(level_name(level)).append(": ").append(message).push_back('\n');
+  // A short write to stderr is retried; any other failure has nowhere to go.
+  const char* p = line.data();
+  std::size_t left = line.size();
+  while (left > 0) {
+    const ssize_t n = ::write(STDERR_FILENO, p, left);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return;
+    p += n;
+    left -= static_cast<std::size_t>(n);
+  }
+}
+
+void write(Level level, std::string_view message) {
+  std::lock_guard lock(sink_mutex());
+  if (const Sink& sink = current_sink()) {
+    sink(level, message);
+  } else {
+    stderr_sink(level, message);
+  }
+}
+
+}  // namespace stube::log

@@ -1,0 +1,35 @@
+// What every connection of one server shares: the registry, the options, the
+// runtime and the route table.
+#pragma once
+
+#include <atomic>
+#include <map>
+#include <memory>
+#include <shared_mutex>
+#include <string>
+
+#include "stube/runtime.hpp"
+#include "stube/server.hpp"
+
+namespace stube::server {
+
+struct Mount {
+  std::string component;
+  InitArgsFn init;
+};
+
+struct Core {
+  std::shared_ptr<const Registry> registry;
+  ServerOptions options;
+  std::unique_ptr<Runtime> runtime;
+  // Set when the server stops: open streams are cut rather than finished,
+  // so that browsers reconnect (to the restarted server) by themselves.
+  std::atomic<bool> aborting{false};
+  std::atomic<std::size_t> open_streams{0};
+
+  mutable std::shared_mutex routes_mu;
+  std::map<std::string, Mount, std::less<>> mounts;        // by path
+  std::map<std::string, std::string, std::less<>> pages;  // path -> HTML
+};
+
+}  // namespace stube::server

@@ -1,0 +1,67 @@
+#include "server/datastar.hpp"
+
+#include "stube/html.hpp"
+
+namespace stube::server {
+
+namespace {
+
+// Writes `prefix` + each line of `text`; CR, LF and CRLF all end a line (SSE
+// would split on any of them, so none may reach the stream inside a field).
+void append_lines(std::string_view prefix, std::string_view text, std::string& out) {
+  std::size_t start = 0;
+  for (;;) {
+    std::size_t end = text.find_first_of("\r\n", start);
+    out += prefix;
+    out += text.substr(start, end == std::string_view::npos ? std::string_view::npos : end - start);
+    out += '\n';
+    if (end == std::string_view::npos) return;
+    if (text[end] == '\r' && end + 1 < text.size() && text[end + 1] == '\n') ++end;
+    start = end + 1;
+  }
+}
+
+}  // namespace
+
+void append_fragment(const Fragment& f, std::string& out) {
+  out += "event: datastar-merge-fragments\n";
+  if (f.mode == Fragment::Mode::Inner) {
+    out += "data: selector #";
+    out += f.target;
+    out += "\ndata: mergeMode inner\n";
+  }
+  append_lines("data: fragments ", f.html, out);
+  out += '\n';
+}
+
+void append_fragments(const std::vector<Fragment>& fragments, std::string& out) {
+  for (const Fragment& f : fragments) append_fragment(f, out);
+}
+
+void append_merge_signals(std::string_view json, std::string& out) {
+  out += "event: datastar-merge-signals\n";
+  append_lines("data: signals ", json, out);
+  out += '\n';
+}
+
+void append_retry(std::chrono::milliseconds delay, std::string& out) {
+  out += "retry: ";
+  out += std::to_string(delay.count());
+  out += "\n\n";
+}
+
+Fragment stale_page_fragment() {
+  using namespace html;
+  const Html body = div(id(kErrorElementId), cls("stube-stale"),
+                        "This page is stale: its conversation has ended or is no longer on the server. ",
+                        a(attr("href", ""), "Reload"), " to start over.");
+  return Fragment{std::string(kErrorElementId), Fragment::Mode::Morph, body.str()};
+}
+
+Fragment error_fragment(std::string_view message) {
+  using namespace html;
+  return Fragment{std::string(kErrorElementId), Fragment::Mode::Morph,
+                  div(id(kErrorElementId), div(cls("stube-error-message"), message)).str()};
+}
+
+}  // namespace stube::server

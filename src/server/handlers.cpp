@@ -1,0 +1,262 @@
+#include "server/handlers.hpp"
+
+#include <boost/beast/http/field.hpp>
+#include <boost/beast/http/status.hpp>
+#include <boost/beast/http/verb.hpp>
+#include <mutex>
+
+#include "server/assets.hpp"
+#include "server/datastar.hpp"
+#include "server/http_util.hpp"
+#include "server/routes.hpp"
+#include "server/shell.hpp"
+#include "server/signals.hpp"
+#include "stube/log.hpp"
+
+namespace stube::server {
+
+namespace http = boost::beast::http;
+
+namespace {
+
+constexpr std::size_t kMaxPayloadDepth = 64;
+
+// Boost 1.74's Beast has its own string_view.
+boost::beast::string_view bsv(std::string_view s) { return {s.data(), s.size()}; }
+std::string_view ssv(boost::beast::string_view s) { return {s.data(), s.size()}; }
+
+bool from_datastar(const Request& req) { return req.find("Datastar-Request") != req.end(); }
+
+Response make(unsigned status, const Request& req) {
+  Response res{static_cast<http::status>(status), req.version()};
+  res.set(http::field::server, "stube");
+  res.keep_alive(req.keep_alive());
+  return res;
+}
+
+Response event_stream(unsigned status, const Request& req, std::string body) {
+  Response res = make(status, req);
+  res.set(http::field::content_type, "text/event-stream");
+  res.set(http::field::cache_control, "no-cache");
+  res.body() = std::move(body);
+  res.prepare_payload();
+  return res;
+}
+
+// A refused request. Datastar clients get the message as a patch of the
+// error element (they read every response as an event stream); others get
+// plain text.
+Response reject(unsigned status, const Request& req, std::string_view message) {
+  if (from_datastar(req)) {
+    std::string body;
+    append_fragment(error_fragment(message), body);
+    return event_stream(status, req, std::move(body));
+  }
+  return text_response(status, message, req.version(), req.keep_alive());
+}
+
+Response stale(const Request& req) {
+  if (from_datastar(req)) {
+    std::string body;
+    append_fragment(stale_page_fragment(), body);
+    return event_stream(410, req, std::move(body));
+  }
+  return text_response(410, "this conversation has ended or is unknown: reload the page", req.version(),
+                       req.keep_alive());
+}
+
+Response method_not_allowed(const Request& req, std::string_view allowed) {
+  Response res = text_response(405, "method not allowed; use " + std::string(allowed), req.version(),
+                               req.keep_alive());
+  res.set(http::field::allow, bsv(allowed));
+  return res;
+}
+
+std::string owner_of(const Request& req, std::string_view cid) {
+  const auto it = req.find(http::field::cookie);
+  if (it == req.end()) return {};
+  return std::string(cookie_value(ssv(it->value()), owner_cookie_name(cid)).value_or(""));
+}
+
+// After a change, the browser's bound signals are brought in line with the
+// state (a handler may have cleared a field, a new dialog has its default).
+Response changed(Core& core, const Request& req, std::string_view cid) {
+  std::string body;
+  if (const auto conv = core.runtime->conversation(cid)) {
+    const std::string json = kept_signals_json(*core.registry, *conv);
+    if (!json.empty()) append_merge_signals(json, body);
+  }
+  return event_stream(200, req, std::move(body));
+}
+
+Response from_result(Core& core, Runtime::Result result, const Request& req, std::string_view cid) {
+  switch (result) {
+    case Runtime::Result::Ok: return changed(core, req, cid);
+    case Runtime::Result::NoConversation: return stale(req);
+    case Runtime::Result::NoInstance: {
+      Response res = make(204, req);
+      res.prepare_payload();
+      return res;
+    }
+    case Runtime::Result::Forbidden:
+      return reject(403, req, "forbidden: this conversation belongs to another browser session");
+    case Runtime::Result::HandlerError: break;
+  }
+  // The error is on the page already (the runtime sent it on the stream).
+  return event_stream(500, req, {});
+}
+
+edn::Value read_payload(const QueryParams& query) {
+  const auto it = query.find("p");
+  if (it == query.end()) return {};
+  try {
+    return edn::read(it->second, edn::ReadOptions{kMaxPayloadDepth});
+  } catch (const edn::Error& e) {
+    throw BadRequest(std::string("bad EDN payload in query parameter p: ") + e.what());
+  }
+}
+
+Response post_event(Core& core, const Request& req, const Route& r, std::string_view query) {
+  if (req.method() != http::verb::post) return method_not_allowed(req, "POST");
+  edn::Value payload = read_payload(parse_query(query));
+  const edn::Value all = signals_from_json(req.body());
+  Event event{r.event, std::move(payload), instance_signals(all, r.iid)};
+  const auto result = core.runtime->dispatch(r.cid, r.iid, std::move(event), owner_of(req, r.cid));
+  return from_result(core, result, req, r.cid);
+}
+
+Response post_back(Core& core, const Request& req, const Route& r) {
+  if (req.method() != http::verb::post) return method_not_allowed(req, "POST");
+  return from_result(core, core.runtime->back(r.cid, owner_of(req, r.cid)), req, r.cid);
+}
+
+Reply open_stream(Core& core, const Request& req, const Route& r, const boost::asio::any_io_executor& strand) {
+  if (req.method() != http::verb::get) return {method_not_allowed(req, "GET"), nullptr};
+  auto stream = std::make_shared<SseStream>(core, r.cid, strand);
+  switch (core.runtime->attach(r.cid, owner_of(req, r.cid), stream)) {
+    case Runtime::Result::Ok: return {Response{}, std::move(stream)};
+    case Runtime::Result::NoConversation: return {stale(req), nullptr};
+    case Runtime::Result::Forbidden:
+      return {reject(403, req, "forbidden: this conversation belongs to another browser session"), nullptr};
+    default: return {event_stream(500, req, {}), nullptr};
+  }
+}
+
+Response asset(const Request& req, const Route& r) {
+  if (req.method() != http::verb::get) return method_not_allowed(req, "GET");
+  const Asset* a = find_asset(r.asset);
+  if (!a) return text_response(404, "no such asset", req.version(), req.keep_alive());
+  const auto inm = req.find(http::field::if_none_match);
+  if (inm != req.end() && ssv(inm->value()) == a->etag) {
+    Response res = make(304, req);
+    res.set(http::field::etag, bsv(a->etag));
+    res.prepare_payload();
+    return res;
+  }
+  Response res = make(200, req);
+  res.set(http::field::content_type, bsv(a->content_type));
+  res.set(http::field::etag, bsv(a->etag));
+  res.set(http::field::cache_control, "public, max-age=31536000, immutable");
+  res.body() = std::string(a->body);
+  res.prepare_payload();
+  return res;
+}
+
+std::string cookie_header(const Core& core, std::string_view cid, std::string_view owner) {
+  std::string c = owner_cookie_name(cid) + "=" + std::string(owner);
+  c += "; Path=" + (core.options.base_path.empty() ? std::string("/") : core.options.base_path);
+  c += "; HttpOnly; SameSite=Lax";
+  if (core.options.conversation_ttl)
+    c += "; Max-Age=" + std::to_string(std::chrono::duration_cast<std::chrono::seconds>(*core.options.conversation_ttl).count());
+  return c;
+}
+
+Response mint(Core& core, const Request& req, const Mount& m, std::string_view query) {
+  if (req.method() != http::verb::get) return method_not_allowed(req, "GET");
+  edn::Value args;
+  if (m.init) {
+    const QueryParams params = parse_query(query);
+    try {
+      args = m.init(params);
+    } catch (const std::exception& e) {
+      throw BadRequest(std::string("bad query: ") + e.what());
+    }
+  }
+  Runtime::Minted minted;
+  try {
+    minted = core.runtime->mint(m.component, args);
+  } catch (const ShuttingDown&) {
+    Response res = text_response(503, "the server is shutting down; try again shortly", req.version(), false);
+    res.set(http::field::retry_after, "5");
+    return res;
+  }
+  Response res = make(200, req);
+  res.set(http::field::content_type, "text/html; charset=utf-8");
+  res.set(http::field::cache_control, "no-store");
+  res.set(http::field::set_cookie, cookie_header(core, minted.cid, minted.owner));
+  res.body() = render_shell(ShellPage{core.options.base_path, minted.cid, m.component, minted.html});
+  res.prepare_payload();
+  return res;
+}
+
+Response page_or_mount(Core& core, const Request& req, const Route& r, std::string_view query) {
+  std::optional<Mount> mount;
+  {
+    std::shared_lock lock(core.routes_mu);
+    if (auto it = core.mounts.find(r.path); it != core.mounts.end()) {
+      mount = it->second;
+    } else if (auto p = core.pages.find(r.path); p != core.pages.end()) {
+      if (req.method() != http::verb::get) return method_not_allowed(req, "GET");
+      Response res = make(200, req);
+      res.set(http::field::content_type, "text/html; charset=utf-8");
+      res.set(http::field::cache_control, "no-cache");
+      res.body() = p->second;
+      res.prepare_payload();
+      return res;
+    }
+  }
+  if (!mount) return text_response(404, "not found", req.version(), req.keep_alive());
+  return mint(core, req, *mount, query);
+}
+
+}  // namespace
+
+std::string owner_cookie_name(std::string_view cid) { return "stube-" + std::string(cid); }
+
+Response text_response(unsigned status, std::string_view message, unsigned version, bool keep_alive) {
+  Response res{static_cast<http::status>(status), version};
+  res.set(http::field::server, "stube");
+  res.set(http::field::content_type, "text/plain; charset=utf-8");
+  res.keep_alive(keep_alive);
+  res.body() = std::string(message);
+  res.body() += '\n';
+  res.prepare_payload();
+  return res;
+}
+
+Reply handle_request(Core& core, const Request& req, const boost::asio::any_io_executor& strand) {
+  try {
+    const std::string_view target(req.target().data(), req.target().size());
+    if (target.empty() || target.front() != '/') throw BadRequest("bad request target: expected a path");
+    const auto [path, query] = split_target(target);
+    const auto relative = strip_base(path, core.options.base_path);
+    if (!relative) return {text_response(404, "not found", req.version(), req.keep_alive()), nullptr};
+    const Route route = parse_route(*relative);
+    switch (route.kind) {
+      case Route::Kind::Sse: return open_stream(core, req, route, strand);
+      case Route::Kind::Event: return {post_event(core, req, route, query), nullptr};
+      case Route::Kind::Back: return {post_back(core, req, route), nullptr};
+      case Route::Kind::Asset: return {asset(req, route), nullptr};
+      case Route::Kind::Path: return {page_or_mount(core, req, route, query), nullptr};
+    }
+    return {text_response(404, "not found", req.version(), req.keep_alive()), nullptr};
+  } catch (const BadRequest& e) {
+    return {reject(400, req, e.what()), nullptr};
+  } catch (const std::exception& e) {
+    log::error(std::string("server: ") + std::string(req.method_string()) + " " +
+               std::string(req.target()) + ": " + e.what());
+    return {text_response(500, "internal server error", req.version(), false), nullptr};
+  }
+}
+
+}  // namespace stube::server

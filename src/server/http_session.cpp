@@ -1,0 +1,108 @@
+#include "server/http_session.hpp"
+
+#include <boost/asio/dispatch.hpp>
+#include <boost/asio/write.hpp>
+#include <boost/beast/http/error.hpp>
+#include <boost/beast/http/read.hpp>
+#include <boost/beast/http/write.hpp>
+
+namespace stube::server {
+
+namespace net = boost::asio;
+namespace beast = boost::beast;
+namespace http = beast::http;
+
+HttpSession::HttpSession(net::ip::tcp::socket&& socket, Core& core) : stream_(std::move(socket)), core_(core) {}
+
+void HttpSession::run() {
+  net::dispatch(stream_.get_executor(), [self = shared_from_this()] {
+    beast::error_code ignored;
+    self->stream_.socket().set_option(net::ip::tcp::no_delay(true), ignored);
+    self->read_header();
+  });
+}
+
+void HttpSession::read_header() {
+  parser_.emplace();
+  parser_->header_limit(static_cast<std::uint32_t>(core_.options.max_header_bytes));
+  parser_->body_limit(core_.options.max_body_bytes);
+  // The whole request (and an idle keep-alive gap before it) must arrive in time.
+  stream_.expires_after(core_.options.request_timeout);
+  http::async_read_header(stream_, buffer_, *parser_,
+                          [self = shared_from_this()](beast::error_code ec, std::size_t) { self->on_header(ec); });
+}
+
+void HttpSession::on_header(beast::error_code ec) {
+  if (ec) return refuse(ec);
+  const auto& req = parser_->get();
+  const auto expect = req.find(http::field::expect);
+  if (expect != req.end() && beast::iequals(expect->value(), "100-continue") && !parser_->is_done()) {
+    // curl and others wait for this before sending a body.
+    static constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
+    net::async_write(stream_, net::buffer(kContinue.data(), kContinue.size()),
+                     [self = shared_from_this()](beast::error_code wec, std::size_t) {
+                       if (wec) return self->close();
+                       self->read_body();
+                     });
+    return;
+  }
+  read_body();
+}
+
+void HttpSession::read_body() {
+  http::async_read(stream_, buffer_, *parser_,
+                   [self = shared_from_this()](beast::error_code ec, std::size_t) { self->on_body(ec); });
+}
+
+void HttpSession::on_body(beast::error_code ec) {
+  if (ec) return refuse(ec);
+  stream_.expires_never();
+  Request req = parser_->release();
+  Reply reply = handle_request(core_, req, stream_.get_executor());
+  if (reply.stream) {
+    // The connection now belongs to the stream; this session ends here.
+    reply.stream->start(std::move(stream_));
+    return;
+  }
+  respond(std::move(reply.response));
+}
+
+void HttpSession::respond(Response response) {
+  response_ = std::make_shared<Response>(std::move(response));
+  const bool close = !response_->keep_alive();
+  stream_.expires_after(core_.options.request_timeout);
+  http::async_write(stream_, *response_, [self = shared_from_this(), close](beast::error_code ec, std::size_t) {
+    self->on_write(close, ec);
+  });
+}
+
+void HttpSession::on_write(bool close_after, beast::error_code ec) {
+  response_.reset();
+  if (ec || close_after) return close();
+  read_header();
+}
+
+// A request that could not be read: say why when it is the client's fault
+// (and the connection still works), then close.
+void HttpSession::refuse(beast::error_code ec) {
+  if (ec == http::error::end_of_stream || ec == beast::error::timeout || ec == net::error::operation_aborted ||
+      ec == net::error::connection_reset || ec == net::error::eof || ec == http::error::partial_message)
+    return close();
+  std::string message;
+  if (ec == http::error::body_limit)
+    message = "request body larger than " + std::to_string(core_.options.max_body_bytes) + " bytes";
+  else if (ec == http::error::header_limit)
+    message = "request header larger than " + std::to_string(core_.options.max_header_bytes) + " bytes";
+  else
+    message = "malformed HTTP request: " + ec.message();
+  Response res = text_response(400, message, 11, false);
+  respond(std::move(res));
+}
+
+void HttpSession::close() {
+  beast::error_code ignored;
+  stream_.socket().shutdown(net::ip::tcp::socket::shutdown_send, ignored);
+  stream_.close();
+}
+
+}  // namespace stube::server

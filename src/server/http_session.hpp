@@ -1,0 +1,41 @@
+// One HTTP/1.1 connection: reads requests (with size limits and a deadline),
+// answers them in order, and hands the connection over to an SseStream when
+// a stream is opened.
+#pragma once
+
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/core/tcp_stream.hpp>
+#include <boost/beast/http/parser.hpp>
+#include <boost/beast/http/string_body.hpp>
+#include <memory>
+#include <optional>
+
+#include "server/core.hpp"
+#include "server/handlers.hpp"
+
+namespace stube::server {
+
+class HttpSession : public std::enable_shared_from_this<HttpSession> {
+ public:
+  HttpSession(boost::asio::ip::tcp::socket&& socket, Core& core);
+  void run();
+
+ private:
+  void read_header();
+  void on_header(boost::beast::error_code ec);
+  void read_body();
+  void on_body(boost::beast::error_code ec);
+  void respond(Response response);
+  void on_write(bool close, boost::beast::error_code ec);
+  void refuse(boost::beast::error_code ec);
+  void close();
+
+  boost::beast::tcp_stream stream_;
+  boost::beast::flat_buffer buffer_;
+  std::optional<boost::beast::http::request_parser<boost::beast::http::string_body>> parser_;
+  std::shared_ptr<Response> response_;
+  Core& core_;
+};
+
+}  // namespace stube::server

@@ -1,0 +1,97 @@
+#include "server/http_util.hpp"
+
+#include "stube/conversation.hpp"
+
+namespace stube::server {
+
+namespace {
+
+int hex_digit(char c) noexcept {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
+bool is_alnum(char c) noexcept {
+  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
+}
+
+}  // namespace
+
+std::string percent_decode(std::string_view text, bool plus_is_space) {
+  std::string out;
+  out.reserve(text.size());
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    const char c = text[i];
+    if (c == '%') {
+      const int hi = i + 1 < text.size() ? hex_digit(text[i + 1]) : -1;
+      const int lo = i + 2 < text.size() ? hex_digit(text[i + 2]) : -1;
+      if (hi < 0 || lo < 0) throw BadRequest("bad percent-escape at offset " + std::to_string(i));
+      out += static_cast<char>(hi * 16 + lo);
+      i += 2;
+    } else if (c == '+' && plus_is_space) {
+      out += ' ';
+    } else {
+      out += c;
+    }
+  }
+  return out;
+}
+
+QueryParams parse_query(std::string_view query) {
+  QueryParams params;
+  while (!query.empty()) {
+    const std::size_t amp = query.find('&');
+    const std::string_view pair = query.substr(0, amp);
+    query = amp == std::string_view::npos ? std::string_view() : query.substr(amp + 1);
+    if (pair.empty()) continue;
+    const std::size_t eq = pair.find('=');
+    std::string name = percent_decode(pair.substr(0, eq), true);
+    std::string value =
+        eq == std::string_view::npos ? std::string() : percent_decode(pair.substr(eq + 1), true);
+    params.insert_or_assign(std::move(name), std::move(value));
+  }
+  return params;
+}
+
+std::optional<std::string_view> cookie_value(std::string_view header, std::string_view name) {
+  while (!header.empty()) {
+    const std::size_t semi = header.find(';');
+    std::string_view item = header.substr(0, semi);
+    header = semi == std::string_view::npos ? std::string_view() : header.substr(semi + 1);
+    while (!item.empty() && (item.front() == ' ' || item.front() == '\t')) item.remove_prefix(1);
+    while (!item.empty() && (item.back() == ' ' || item.back() == '\t')) item.remove_suffix(1);
+    const std::size_t eq = item.find('=');
+    if (eq == std::string_view::npos || item.substr(0, eq) != name) continue;
+    std::string_view value = item.substr(eq + 1);
+    if (value.size() >= 2 && value.front() == '"' && value.back() == '"')
+      value = value.substr(1, value.size() - 2);
+    return value;
+  }
+  return std::nullopt;
+}
+
+bool valid_id(std::string_view id) noexcept { return conv::valid_id(id); }
+
+bool valid_event_name(std::string_view name) noexcept {
+  if (name.empty() || name.size() > 128) return false;
+  for (char c : name)
+    if (!(is_alnum(c) || c == '_' || c == '-' || c == '.' || c == ':')) return false;
+  return true;
+}
+
+bool valid_mount_path(std::string_view path) noexcept {
+  if (path.empty() || path.front() != '/' || path.size() > 512) return false;
+  if (path == "/") return true;
+  if (path.back() == '/') return false;
+  char prev = '\0';
+  for (char c : path) {
+    if (c == '/' && prev == '/') return false;
+    if (!(is_alnum(c) || c == '/' || c == '_' || c == '-' || c == '.' || c == '~')) return false;
+    prev = c;
+  }
+  return path.find("/.") == std::string_view::npos;
+}
+
+}  // namespace stube::server

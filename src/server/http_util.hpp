@@ -1,0 +1,39 @@
+// Small HTTP helpers: percent-decoding, query strings, cookies, id checks.
+// Everything here is pure and throws BadRequest for malformed input, so a
+// request is rejected before any of it reaches the runtime.
+#pragma once
+
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+
+#include "stube/server.hpp"
+
+namespace stube::server {
+
+// Malformed input from the client; what() is the message sent with the 400.
+class BadRequest : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+// Decodes %XX escapes (and '+' as a space when `plus_is_space`). Throws
+// BadRequest for a truncated or non-hex escape.
+std::string percent_decode(std::string_view text, bool plus_is_space);
+
+// "a=1&b=x%20y" -> {a: "1", b: "x y"}. A repeated name keeps the last value.
+QueryParams parse_query(std::string_view query);
+
+// The value of cookie `name` in a Cookie header ("a=1; b=2"), if present.
+std::optional<std::string_view> cookie_value(std::string_view header, std::string_view name);
+
+// Conversation and instance ids: [A-Za-z0-9_-]{1,128}.
+bool valid_id(std::string_view id) noexcept;
+// Event names: [A-Za-z0-9_.:-]{1,128}.
+bool valid_event_name(std::string_view name) noexcept;
+
+// A mount or page path: "/" or "/seg/seg" with [A-Za-z0-9_.~-] segments.
+bool valid_mount_path(std::string_view path) noexcept;
+
+}  // namespace stube::server

@@ -1,0 +1,87 @@
+#include "server/routes.hpp"
+
+#include <vector>
+
+#include "server/http_util.hpp"
+
+namespace stube::server {
+
+namespace {
+
+std::vector<std::string_view> segments(std::string_view rest) {
+  std::vector<std::string_view> out;
+  for (;;) {
+    const std::size_t slash = rest.find('/');
+    out.push_back(rest.substr(0, slash));
+    if (slash == std::string_view::npos) return out;
+    rest.remove_prefix(slash + 1);
+  }
+}
+
+std::string checked_id(std::string_view what, std::string_view id) {
+  if (!valid_id(id))
+    throw BadRequest("bad " + std::string(what) + " in path: expected 1-128 characters from [A-Za-z0-9_-]");
+  return std::string(id);
+}
+
+void expect_segments(std::string_view route, const std::vector<std::string_view>& segs, std::size_t n) {
+  if (segs.size() != n)
+    throw BadRequest("bad path: " + std::string(route) + " takes " + std::to_string(n) + " segment" +
+                     (n == 1 ? "" : "s") + " after it, got " + std::to_string(segs.size()));
+}
+
+}  // namespace
+
+std::pair<std::string_view, std::string_view> split_target(std::string_view target) noexcept {
+  const std::size_t q = target.find('?');
+  if (q == std::string_view::npos) return {target, {}};
+  return {target.substr(0, q), target.substr(q + 1)};
+}
+
+std::optional<std::string_view> strip_base(std::string_view path, std::string_view base) noexcept {
+  if (base.empty()) return path;
+  if (path.substr(0, base.size()) != base) return std::nullopt;
+  std::string_view rest = path.substr(base.size());
+  if (rest.empty()) return std::string_view("/");
+  if (rest.front() != '/') return std::nullopt;
+  return rest;
+}
+
+Route parse_route(std::string_view path) {
+  Route r;
+  auto under = [&](std::string_view prefix) {
+    if (path.substr(0, prefix.size()) != prefix) return false;
+    path.remove_prefix(prefix.size());
+    return true;
+  };
+  const std::string_view full = path;
+  if (under("/sse/")) {
+    const auto segs = segments(path);
+    expect_segments("/sse/", segs, 1);
+    r.kind = Route::Kind::Sse;
+    r.cid = checked_id("conversation id", segs[0]);
+  } else if (under("/event/")) {
+    const auto segs = segments(path);
+    expect_segments("/event/", segs, 3);
+    r.kind = Route::Kind::Event;
+    r.cid = checked_id("conversation id", segs[0]);
+    r.iid = checked_id("instance id", segs[1]);
+    if (!valid_event_name(segs[2]))
+      throw BadRequest("bad event name in path: expected 1-128 characters from [A-Za-z0-9_.:-]");
+    r.event = std::string(segs[2]);
+  } else if (under("/back/")) {
+    const auto segs = segments(path);
+    expect_segments("/back/", segs, 1);
+    r.kind = Route::Kind::Back;
+    r.cid = checked_id("conversation id", segs[0]);
+  } else if (under("/_stube/")) {
+    r.kind = Route::Kind::Asset;
+    r.asset = std::string(path);
+  } else {
+    r.kind = Route::Kind::Path;
+    r.path = std::string(full);
+  }
+  return r;
+}
+
+}  // namespace stube::server

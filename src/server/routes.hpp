@@ -1,0 +1,38 @@
+// The route table of SPEC §9 as a pure function from a request path to a
+// route, so that it can be tested without sockets.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+
+namespace stube::server {
+
+struct Route {
+  enum class Kind {
+    Sse,    // GET  /sse/<cid>
+    Event,  // POST /event/<cid>/<iid>/<event>
+    Back,   // POST /back/<cid>
+    Asset,  // GET  /_stube/<name>
+    Path,   // anything else: a mount or a page, looked up by `path`
+  };
+  Kind kind = Kind::Path;
+  std::string cid, iid, event;
+  std::string asset;  // Asset: the file name
+  std::string path;   // Path: the path (relative to the base path)
+};
+
+// Splits a request target into its path and query ("?" removed).
+std::pair<std::string_view, std::string_view> split_target(std::string_view target) noexcept;
+
+// The path relative to `base` ("" or "/app"), or nothing when the path is
+// not under it. "/app" and "/app/" both map to "/".
+std::optional<std::string_view> strip_base(std::string_view path, std::string_view base) noexcept;
+
+// Classifies a path (relative to the base path). Throws BadRequest naming
+// the problem when a /sse, /event or /back path is malformed: a missing or
+// extra segment, or an id that is not [A-Za-z0-9_-]{1,128}.
+Route parse_route(std::string_view path);
+
+}  // namespace stube::server

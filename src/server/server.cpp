@@ -1,0 +1,201 @@
+// stube::Server: the listener, the I/O threads, start/stop and signals.
+#include "stube/server.hpp"
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/strand.hpp>
+#include <condition_variable>
+#include <csignal>
+#include <future>
+#include <mutex>
+#include <stdexcept>
+#include <thread>
+#include <vector>
+
+#include "server/core.hpp"
+#include "server/http_session.hpp"
+#include "server/http_util.hpp"
+#include "stube/log.hpp"
+
+namespace stube {
+
+namespace net = boost::asio;
+using tcp = net::ip::tcp;
+
+struct Server::Impl {
+  server::Core core;  // declared first: outlives the I/O objects below
+  std::unique_ptr<net::io_context> ioc;
+  std::optional<tcp::acceptor> acceptor;
+  std::optional<net::steady_timer> accept_retry;
+  std::vector<std::thread> threads;
+  std::uint16_t port = 0;
+
+  std::mutex mu;
+  std::condition_variable cv;
+  bool started = false;
+  bool stop_requested = false;  // by a signal or stop()
+  bool stopped = false;  // stop() has begun
+  bool done = false;     // stop() has finished
+
+  void accept() {
+    acceptor->async_accept(net::make_strand(*ioc), [this](boost::system::error_code ec, tcp::socket socket) {
+      if (ec == net::error::operation_aborted || !acceptor->is_open()) return;
+      if (ec) {
+        // Typically EMFILE: back off instead of spinning.
+        log::warn("server: accept failed: " + ec.message());
+        accept_retry->expires_after(std::chrono::milliseconds(100));
+        accept_retry->async_wait([this](boost::system::error_code wec) {
+          if (!wec) accept();
+        });
+        return;
+      }
+      std::make_shared<server::HttpSession>(std::move(socket), core)->run();
+      accept();
+    });
+  }
+
+  void request_stop() {
+    {
+      std::lock_guard lock(mu);
+      stop_requested = true;
+    }
+    cv.notify_all();
+  }
+};
+
+Server::Server(std::shared_ptr<const Registry> registry) : impl_(std::make_unique<Impl>()) {
+  if (!registry) throw std::invalid_argument("Server: registry is null");
+  impl_->core.registry = std::move(registry);
+}
+
+Server::~Server() { stop(); }
+
+Server& Server::mount(std::string_view path, std::string_view component_id, InitArgsFn init) {
+  if (!server::valid_mount_path(path)) throw std::invalid_argument("mount: bad path '" + std::string(path) + "'");
+  if (!impl_->core.registry->find(component_id))
+    throw std::invalid_argument("mount " + std::string(path) + ": unknown component :" + std::string(component_id));
+  std::unique_lock lock(impl_->core.routes_mu);
+  impl_->core.mounts.insert_or_assign(std::string(path), server::Mount{std::string(component_id), std::move(init)});
+  return *this;
+}
+
+Server& Server::page(std::string_view path, std::string html) {
+  if (!server::valid_mount_path(path)) throw std::invalid_argument("page: bad path '" + std::string(path) + "'");
+  std::unique_lock lock(impl_->core.routes_mu);
+  impl_->core.pages.insert_or_assign(std::string(path), std::move(html));
+  return *this;
+}
+
+void Server::start(ServerOptions options) {
+  Impl& m = *impl_;
+  {
+    std::lock_guard lock(m.mu);
+    if (m.started) throw std::logic_error("Server::start: already started");
+    m.started = true;
+  }
+  if (options.threads == 0) options.threads = 1;
+  if (!options.base_path.empty() && (!server::valid_mount_path(options.base_path) || options.base_path == "/"))
+    throw std::invalid_argument("server: bad base path '" + options.base_path + "' (use e.g. \"/app\")");
+  if (!options.store) options.store = in_memory_store();
+  m.core.options = options;
+
+  RuntimeOptions ro;
+  ro.store = options.store;
+  ro.conversation_ttl = options.conversation_ttl;
+  ro.reaper_interval = options.reaper_interval;
+  ro.kernel.history_limit = options.history_limit;
+  ro.kernel.base_path = options.base_path;
+  // load_all runs here, before the listener accepts (SPEC §8).
+  m.core.runtime = std::make_unique<Runtime>(m.core.registry, ro);
+  log::info("server: restored " + std::to_string(m.core.runtime->restored_count()) + " conversation(s) from the store");
+
+  m.ioc = std::make_unique<net::io_context>(static_cast<int>(options.threads));
+  const tcp::endpoint endpoint(net::ip::make_address(options.bind_address), options.port);
+  m.acceptor.emplace(net::make_strand(*m.ioc));
+  m.acceptor->open(endpoint.protocol());
+  m.acceptor->set_option(net::socket_base::reuse_address(true));
+  m.acceptor->bind(endpoint);
+  m.acceptor->listen(net::socket_base::max_listen_connections);
+  m.port = m.acceptor->local_endpoint().port();
+  m.accept_retry.emplace(m.acceptor->get_executor());
+  m.accept();
+  for (unsigned i = 0; i < options.threads; ++i) m.threads.emplace_back([&m] { m.ioc->run(); });
+  log::info("server: listening on " + url());
+}
+
+std::uint16_t Server::port() const { return impl_->port; }
+
+std::string Server::url() const {
+  const auto& o = impl_->core.options;
+  std::string host = o.bind_address;
+  if (host == "0.0.0.0") host = "127.0.0.1";
+  if (host.find(':') != std::string::npos) host = "[" + host + "]";
+  return "http://" + host + ":" + std::to_string(impl_->port) + o.base_path + "/";
+}
+
+void Server::stop() {
+  Impl& m = *impl_;
+  {
+    std::unique_lock lock(m.mu);
+    if (!m.started) return;
+    if (m.stopped) {  // another thread is stopping: wait for it to finish
+      m.cv.wait(lock, [&m] { return m.done; });
+      return;
+    }
+    m.stopped = true;
+    m.stop_requested = true;
+  }
+  m.cv.notify_all();
+  // Stop accepting (on the acceptor's strand), then shut the runtime down:
+  // stop hooks, streams cut (browsers reconnect to the next server), final save.
+  std::promise<void> closed;
+  net::post(m.acceptor->get_executor(), [&m, &closed] {
+    boost::system::error_code ignored;
+    m.acceptor->close(ignored);
+    m.accept_retry->cancel();
+    closed.set_value();
+  });
+  closed.get_future().wait();
+  m.core.aborting = true;
+  m.core.runtime->shutdown();
+  m.ioc->stop();
+  for (std::thread& t : m.threads) t.join();
+  m.threads.clear();
+  log::info("server: stopped");
+  {
+    std::lock_guard lock(m.mu);
+    m.done = true;
+  }
+  m.cv.notify_all();
+}
+
+void Server::wait() {
+  Impl& m = *impl_;
+  {
+    std::lock_guard lock(m.mu);
+    if (!m.started) throw std::logic_error("Server::wait: not started");
+  }
+  net::signal_set signals(*m.ioc, SIGINT, SIGTERM);
+  signals.async_wait([&m](boost::system::error_code ec, int signo) {
+    if (ec) return;
+    log::info(std::string("server: ") + (signo == SIGINT ? "SIGINT" : "SIGTERM") + ", shutting down");
+    m.request_stop();
+  });
+  {
+    std::unique_lock lock(m.mu);
+    m.cv.wait(lock, [&m] { return m.stop_requested; });
+  }
+  stop();
+  boost::system::error_code ignored;
+  signals.cancel(ignored);
+}
+
+Runtime& Server::runtime() {
+  if (!impl_->core.runtime) throw std::logic_error("Server::runtime: not started");
+  return *impl_->core.runtime;
+}
+
+}  // namespace stube

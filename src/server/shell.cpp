@@ -1,0 +1,32 @@
+#include "server/shell.hpp"
+
+#include "server/assets.hpp"
+#include "stube/html.hpp"
+#include "stube/kernel.hpp"
+
+namespace stube::server {
+
+std::string render_shell(const ShellPage& p) {
+  const std::string base(p.base_path);
+  std::string out;
+  out.reserve(p.root_html.size() + 1024);
+  out += "<!doctype html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n";
+  out += "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n<title>";
+  html::escape_into(p.title, out);
+  out += "</title>\n<link rel=\"stylesheet\" href=\"";
+  html::escape_into(base + asset_url("stube.css"), out);
+  out += "\">\n<script type=\"module\" src=\"";
+  html::escape_into(base + asset_url("datastar.js"), out);
+  out += "\"></script>\n</head>\n<body>\n<div id=\"";
+  out += kErrorElementId;
+  out += "\"></div>\n<div id=\"stube-stream\" hidden data-on-load=\"";
+  html::escape_into("@get('" + base + "/sse/" + std::string(p.cid) + "', " + std::string(kStreamOptions) + ")", out);
+  out += "\"></div>\n<div id=\"";
+  out += kRootElementId;
+  out += "\">";
+  out += p.root_html;
+  out += "</div>\n</body>\n</html>\n";
+  return out;
+}
+
+}  // namespace stube::server

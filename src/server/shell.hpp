@@ -1,0 +1,26 @@
+// The shell page served for a mount path: loads the Datastar client and the
+// stock stylesheet, holds the root component's first view, and opens the
+// conversation's SSE stream (reconnecting by itself when it breaks).
+#pragma once
+
+#include <string>
+#include <string_view>
+
+namespace stube::server {
+
+struct ShellPage {
+  std::string_view base_path;  // "" or "/app"
+  std::string_view cid;
+  std::string_view title;
+  std::string_view root_html;  // trusted: rendered by the kernel
+};
+
+std::string render_shell(const ShellPage& page);
+
+// The Datastar options of the stream's @get: reconnect quickly and without
+// giving up, also while the tab is hidden.
+inline constexpr std::string_view kStreamOptions =
+    "{openWhenHidden: true, retryInterval: 500, retryScaler: 1.5, retryMaxWaitMs: 4000, "
+    "retryMaxCount: 1000000}";
+
+}  // namespace stube::server

@@ -1,0 +1,186 @@
+#include "server/signals.hpp"
+
+#include <cmath>
+#include <nlohmann/json.hpp>
+#include <vector>
+
+#include "kernel/wire.hpp"
+#include "server/http_util.hpp"
+#include "stube/conversation.hpp"
+
+namespace stube::server {
+
+namespace {
+
+using json = nlohmann::json;
+
+edn::Value key_value(std::string_view text) {
+  try {
+    return edn::Value::keyword(text);
+  } catch (const edn::Error&) {
+    return edn::Value(text);
+  }
+}
+
+// Builds EDN straight from the parser's events: no intermediate JSON tree,
+// and the depth is checked before anything deep is built.
+class EdnBuilder : public nlohmann::json_sax<json> {
+ public:
+  explicit EdnBuilder(std::size_t max_depth) : max_depth_(max_depth) {}
+
+  bool null() override { return add(edn::Value()); }
+  bool boolean(bool b) override { return add(edn::Value(b)); }
+  bool number_integer(number_integer_t n) override { return add(edn::Value(static_cast<long long>(n))); }
+  bool number_unsigned(number_unsigned_t n) override {
+    if (n <= static_cast<number_unsigned_t>(INT64_MAX)) return add(edn::Value(static_cast<long long>(n)));
+    return add(edn::Value::big_int(std::to_string(n)));
+  }
+  bool number_float(number_float_t d, const string_t&) override { return add(edn::Value(d)); }
+  bool string(string_t& s) override { return add(edn::Value(std::string_view(s))); }
+  bool binary(binary_t&) override { return fail("binary values are not JSON"); }
+  bool start_object(std::size_t) override { return open(true); }
+  bool key(string_t& k) override {
+    frames_.back().key = key_value(k);
+    return true;
+  }
+  bool end_object() override { return close(); }
+  bool start_array(std::size_t) override { return open(false); }
+  bool end_array() override { return close(); }
+  bool parse_error(std::size_t, const std::string&, const nlohmann::detail::exception& e) override {
+    // nlohmann's message already names the position: "[json.exception.parse_error.101]
+    // parse error at line 1, column 5: ...". Keep the part after the tag.
+    std::string what = e.what();
+    if (const std::size_t p = what.find("] "); p != std::string::npos) what.erase(0, p + 2);
+    return fail(what);
+  }
+
+  edn::Value result() const { return result_; }
+  const std::string& error() const { return error_; }
+
+ private:
+  struct Frame {
+    bool object;
+    std::vector<edn::Value> items;
+    std::vector<edn::MapEntry> entries;
+    edn::Value key;
+  };
+
+  bool fail(std::string message) {
+    if (error_.empty()) error_ = std::move(message);
+    return false;
+  }
+  bool open(bool object) {
+    if (frames_.size() >= max_depth_) return fail("nesting deeper than " + std::to_string(max_depth_));
+    if (frames_.empty() && !object) return fail("the signals must be a JSON object, not an array");
+    frames_.push_back(Frame{object, {}, {}, {}});
+    return true;
+  }
+  bool close() {
+    Frame f = std::move(frames_.back());
+    frames_.pop_back();
+    return add(f.object ? edn::map(f.entries) : edn::vec(f.items));
+  }
+  bool add(edn::Value v) {
+    if (frames_.empty()) {
+      if (!v.is(edn::Kind::Map)) return fail("the signals must be a JSON object");
+      result_ = std::move(v);
+      return true;
+    }
+    Frame& f = frames_.back();
+    if (f.object)
+      f.entries.push_back({std::move(f.key), std::move(v)});
+    else
+      f.items.push_back(std::move(v));
+    return true;
+  }
+
+  std::size_t max_depth_;
+  std::vector<Frame> frames_;
+  edn::Value result_;
+  std::string error_;
+};
+
+bool blank(std::string_view s) {
+  for (char c : s)
+    if (!(c == ' ' || c == '\t' || c == '\r' || c == '\n')) return false;
+  return true;
+}
+
+json to_json_value(const edn::Value& v);
+
+std::string key_text(const edn::Value& k) {
+  switch (k.kind()) {
+    case edn::Kind::Keyword: return std::string(k.as_keyword());
+    case edn::Kind::String: return std::string(k.as_string());
+    default: return edn::write(k);
+  }
+}
+
+json to_json_value(const edn::Value& v) {
+  switch (v.kind()) {
+    case edn::Kind::Nil: return nullptr;
+    case edn::Kind::Bool: return v.as_bool();
+    case edn::Kind::Int: return v.as_int();
+    case edn::Kind::Float: {
+      const double d = v.as_double();
+      return std::isfinite(d) ? json(d) : json(nullptr);
+    }
+    case edn::Kind::String: return std::string(v.as_string());
+    case edn::Kind::Keyword: return std::string(v.as_keyword());
+    case edn::Kind::Symbol: return std::string(v.as_symbol());
+    case edn::Kind::List:
+    case edn::Kind::Vector:
+    case edn::Kind::Set: {
+      json a = json::array();
+      for (const edn::Value& x : v.items()) a.push_back(to_json_value(x));
+      return a;
+    }
+    case edn::Kind::Map: {
+      json o = json::object();
+      for (const edn::MapEntry& e : v.entries()) o[key_text(e.key)] = to_json_value(e.val);
+      return o;
+    }
+    case edn::Kind::Opaque: return nullptr;
+    default: return edn::write(v);
+  }
+}
+
+std::string dump(const json& j) { return j.dump(-1, ' ', false, json::error_handler_t::replace); }
+
+}  // namespace
+
+edn::Value signals_from_json(std::string_view text, std::size_t max_depth) {
+  if (blank(text)) return {};
+  EdnBuilder builder(max_depth);
+  const bool ok = json::sax_parse(text, &builder);
+  if (!ok || !builder.error().empty())
+    throw BadRequest("invalid JSON signals: " + (builder.error().empty() ? std::string("parse error") : builder.error()));
+  return builder.result();
+}
+
+edn::Value instance_signals(const edn::Value& all, std::string_view iid) {
+  if (!all.is(edn::Kind::Map)) return {};
+  const std::string ns = signal_namespace(iid);
+  if (const edn::Value* v = all.find(key_value(ns))) return v->is(edn::Kind::Map) ? *v : edn::Value();
+  return {};
+}
+
+std::string to_json(const edn::Value& v) { return dump(to_json_value(v)); }
+
+std::string kept_signals_json(const Registry& registry, const edn::Value& conv) {
+  static const edn::Value kType = edn::Value::keyword("instance/type");
+  json out = json::object();
+  const edn::Value& instances = conv.get(conv::keys::instances());
+  if (!instances.is(edn::Kind::Map)) return {};
+  for (const edn::MapEntry& e : instances.entries()) {
+    const ComponentDef* def = registry.find(e.val.get(kType));
+    if (!def || def->kept_signals.empty() || !e.key.is(edn::Kind::String)) continue;
+    json mine = json::object();
+    for (const std::string& name : def->kept_signals)
+      if (const edn::Value* v = e.val.find(edn::Value::keyword(name))) mine[name] = to_json_value(*v);
+    if (!mine.empty()) out[signal_namespace(e.key.as_string())] = std::move(mine);
+  }
+  return out.empty() ? std::string() : dump(out);
+}
+
+}  // namespace stube::server

@@ -1,0 +1,38 @@
+// The browser's signals (Datastar's JSON) as EDN, and back.
+//
+// The wire namespaces every bound signal by its instance (see
+// src/kernel/wire.hpp): the body of an event is {"<ns>": {"name": …}, …}
+// and the event's signals are the object under the addressed instance's
+// namespace, as an EDN map with keyword keys.
+#pragma once
+
+#include <cstddef>
+#include <string>
+#include <string_view>
+
+#include "stube/component.hpp"
+#include "stube/edn.hpp"
+
+namespace stube::server {
+
+// JSON text -> EDN: objects become maps with keyword keys (a key that is not
+// a valid keyword stays a string), arrays vectors, integral numbers Int
+// (BigInt past 64 bits), other numbers Float, null nil. Empty or all-blank
+// text is nil. Throws BadRequest naming the problem for invalid JSON, a top
+// level that is not an object, or nesting deeper than `max_depth`.
+edn::Value signals_from_json(std::string_view json, std::size_t max_depth = 64);
+
+// The signals of instance `iid` within all the page's signals (nil if none).
+edn::Value instance_signals(const edn::Value& all, std::string_view iid);
+
+// EDN -> JSON text for the browser: maps become objects (keyword keys by
+// their text without ':'), sequences and sets arrays, strings and numbers as
+// themselves, other scalars as their EDN text, non-finite floats null.
+std::string to_json(const edn::Value& v);
+
+// {"<ns>": {"<signal>": value, …}, …} for every live instance of `conv`
+// whose component keeps signals: the values the browser should now hold.
+// Empty when no instance keeps any.
+std::string kept_signals_json(const Registry& registry, const edn::Value& conv);
+
+}  // namespace stube::server

@@ -1,0 +1,188 @@
+#include "server/sse_stream.hpp"
+
+#include <boost/asio/post.hpp>
+#include <boost/asio/write.hpp>
+
+#include "server/datastar.hpp"
+
+namespace stube::server {
+
+namespace net = boost::asio;
+namespace beast = boost::beast;
+
+namespace {
+
+constexpr std::string_view kHeader =
+    "HTTP/1.1 200 OK\r\n"
+    "Content-Type: text/event-stream\r\n"
+    "Cache-Control: no-cache\r\n"
+    "X-Accel-Buffering: no\r\n"
+    "Transfer-Encoding: chunked\r\n"
+    "\r\n";
+
+// The reconnect delay the browser uses after this stream breaks.
+constexpr std::chrono::milliseconds kReconnectDelay{500};
+
+void append_chunk(std::string_view data, std::string& out) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  char digits[16];
+  int n = 0;
+  std::size_t size = data.size();
+  do {
+    digits[n++] = kHex[size & 15];
+    size >>= 4;
+  } while (size != 0);
+  while (n > 0) out += digits[--n];
+  out += "\r\n";
+  out += data;
+  out += "\r\n";
+}
+
+}  // namespace
+
+SseStream::SseStream(Core& core, std::string cid, net::any_io_executor strand)
+    : core_(core), cid_(std::move(cid)), strand_(std::move(strand)), keep_alive_(strand_) {
+  append_retry(kReconnectDelay, pending_);
+}
+
+SseStream::~SseStream() {
+  if (started_) core_.open_streams.fetch_sub(1, std::memory_order_relaxed);
+}
+
+void SseStream::enqueue(std::string_view text) {
+  if (overflow_) return;
+  if (pending_.size() + text.size() > core_.options.max_stream_backlog) {
+    // The client does not read: drop the stream; it reconnects and gets the
+    // whole view afresh.
+    overflow_ = true;
+    pending_.clear();
+    net::post(strand_, [self = shared_from_this()] { self->drop(); });
+    return;
+  }
+  pending_ += text;
+}
+
+void SseStream::schedule_flush() {
+  if (!started_ || flush_posted_) return;
+  flush_posted_ = true;
+  net::post(strand_, [self = shared_from_this()] { self->flush(); });
+}
+
+void SseStream::send(const std::vector<Fragment>& fragments) {
+  std::string text;
+  append_fragments(fragments, text);
+  std::lock_guard lock(mu_);
+  if (closing_) return;
+  enqueue(text);
+  schedule_flush();
+}
+
+void SseStream::close() {
+  if (core_.aborting.load()) {
+    // Shutdown: cut the stream without finishing the chunked body, so the
+    // browser sees an error and reconnects to the next server.
+    net::post(strand_, [self = shared_from_this()] { self->drop(); });
+    return;
+  }
+  std::lock_guard lock(mu_);
+  closing_ = true;
+  if (started_ && !flush_posted_) {
+    flush_posted_ = true;
+    net::post(strand_, [self = shared_from_this()] { self->flush(); });
+  }
+}
+
+void SseStream::start(beast::tcp_stream stream) {
+  stream_.emplace(std::move(stream));
+  stream_->expires_never();
+  core_.open_streams.fetch_add(1, std::memory_order_relaxed);
+  {
+    std::lock_guard lock(mu_);
+    started_ = true;
+    flush_posted_ = true;
+  }
+  flush();
+  watch_client();
+  arm_keep_alive();
+}
+
+void SseStream::flush() {
+  if (dropped_ || finished_ || writing_) return;
+  std::string data;
+  bool finish = false;
+  {
+    std::lock_guard lock(mu_);
+    flush_posted_ = false;
+    data.swap(pending_);
+    finish = closing_;
+  }
+  if (data.empty() && !finish && header_sent_) return;
+  inflight_.clear();
+  if (!header_sent_) {
+    inflight_ += kHeader;
+    header_sent_ = true;
+  }
+  if (!data.empty()) append_chunk(data, inflight_);
+  if (finish) {
+    inflight_ += "0\r\n\r\n";
+    finished_ = true;
+  }
+  writing_ = true;
+  stream_->expires_after(core_.options.request_timeout);
+  net::async_write(*stream_, net::buffer(inflight_),
+                   [self = shared_from_this()](beast::error_code ec, std::size_t) { self->on_write(ec); });
+}
+
+void SseStream::on_write(beast::error_code ec) {
+  writing_ = false;
+  if (ec) return drop();
+  if (dropped_) return;
+  stream_->expires_never();
+  if (finished_) {
+    beast::error_code ignored;
+    stream_->socket().shutdown(net::ip::tcp::socket::shutdown_send, ignored);
+    keep_alive_.cancel();
+    return;
+  }
+  flush();
+}
+
+void SseStream::watch_client() {
+  // Nothing is expected from the client; a read completes when it goes away.
+  stream_->async_read_some(net::buffer(read_buf_), [self = shared_from_this()](beast::error_code ec, std::size_t) {
+    if (ec) return self->drop();
+    self->watch_client();
+  });
+}
+
+void SseStream::arm_keep_alive() {
+  keep_alive_.expires_after(core_.options.keep_alive);
+  keep_alive_.async_wait([self = shared_from_this()](beast::error_code ec) {
+    if (ec || self->dropped_ || self->finished_) return;
+    {
+      std::lock_guard lock(self->mu_);
+      if (!self->closing_) self->enqueue(kKeepAlive);
+    }
+    self->flush();
+    self->arm_keep_alive();
+  });
+}
+
+void SseStream::drop() {
+  if (dropped_) return;
+  dropped_ = true;
+  keep_alive_.cancel();
+  if (stream_) {
+    beast::error_code ignored;
+    stream_->socket().shutdown(net::ip::tcp::socket::shutdown_both, ignored);
+    stream_->close();
+  }
+  {
+    std::lock_guard lock(mu_);
+    closing_ = true;
+    pending_.clear();
+  }
+  if (!core_.aborting.load() && core_.runtime) core_.runtime->detach(cid_, this);
+}
+
+}  // namespace stube::server

@@ -1,0 +1,66 @@
+// One browser's SSE stream: the runtime's Output for a conversation.
+//
+// send() may be called from any thread (with the conversation's lock held):
+// it formats the fragments, appends them to a queue and returns; the writes
+// happen on the connection's strand, one chunk at a time. Until start() hands
+// over the connection everything is only queued, so the runtime can send the
+// first view from attach() before the response header has been written.
+#pragma once
+
+#include <array>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/beast/core/tcp_stream.hpp>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+
+#include "server/core.hpp"
+#include "stube/runtime.hpp"
+
+namespace stube::server {
+
+class SseStream : public Output, public std::enable_shared_from_this<SseStream> {
+ public:
+  SseStream(Core& core, std::string cid, boost::asio::any_io_executor strand);
+  ~SseStream() override;
+
+  void send(const std::vector<Fragment>& fragments) override;
+  void close() override;
+
+  // Takes over the connection (already on `strand`): writes the response
+  // header, then everything queued, then keeps the stream open.
+  void start(boost::beast::tcp_stream stream);
+
+ private:
+  void enqueue(std::string_view text);  // mu_ held
+  void schedule_flush();                // mu_ held
+  void flush();
+  void on_write(boost::beast::error_code ec);
+  void watch_client();
+  void arm_keep_alive();
+  void drop();  // cut the connection and detach from the runtime
+
+  Core& core_;
+  const std::string cid_;
+  boost::asio::any_io_executor strand_;
+  boost::asio::steady_timer keep_alive_;
+
+  std::mutex mu_;  // guards the fields below
+  std::string pending_;
+  bool started_ = false;
+  bool flush_posted_ = false;
+  bool closing_ = false;  // finish the response after what is queued
+  bool overflow_ = false;
+
+  // Strand-only state.
+  std::optional<boost::beast::tcp_stream> stream_;
+  std::string inflight_;
+  bool writing_ = false;
+  bool header_sent_ = false;
+  bool finished_ = false;
+  bool dropped_ = false;
+  std::array<char, 256> read_buf_{};
+};
+
+}  // namespace stube::server

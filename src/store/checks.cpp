@@ -1,0 +1,49 @@
+// Checks shared by every durable backend.
+#include "store/checks.hpp"
+
+#include "stube/conversation.hpp"
+#include "stube/log.hpp"
+#include "stube/store.hpp"
+
+namespace stube::store_detail {
+
+std::string quote_cid(std::string_view cid) {
+  constexpr std::size_t kShown = 140;
+  if (cid.size() <= kShown) return edn::write(edn::Value(cid));
+  // Cut on a character boundary so the message stays valid UTF-8.
+  std::size_t cut = kShown;
+  while (cut > 0 && (static_cast<unsigned char>(cid[cut]) & 0xC0) == 0x80) --cut;
+  return edn::write(edn::Value(cid.substr(0, cut))) + "… (" + std::to_string(cid.size()) +
+         " bytes)";
+}
+
+void check_cid(std::string_view backend, std::string_view cid) {
+  if (conv::valid_id(cid)) return;
+  throw InvalidCid(std::string(backend) + ": invalid conversation id " + quote_cid(cid) +
+                   " (an id is 1-" + std::to_string(conv::max_id_length) +
+                   " characters from [A-Za-z0-9_-])");
+}
+
+std::string_view checked_cid(std::string_view backend, const edn::Value& conv) {
+  const auto cid = conv::find_id(conv);
+  if (!cid) {
+    throw InvalidCid(std::string(backend) + ": cannot save a " +
+                     std::string(edn::kind_name(conv.kind())) +
+                     (conv.is(edn::Kind::Map) ? " without a string :conv/id" : "") +
+                     ": a conversation is a map with a string :conv/id");
+  }
+  check_cid(backend, *cid);
+  return *cid;
+}
+
+bool printable_or_warn(std::string_view backend, std::string_view cid, const edn::Value& conv) {
+  if (conv.printable()) return true;
+  log::warn(std::string(backend) + ": conversation " + quote_cid(cid) +
+            " was not saved: it holds a live object that is not EDN data (typically a running "
+            "coroutine flow), so its stored copy is missing or stale. To make it durable, "
+            "rewrite the flow as a task component (a start hook plus named resume keys that "
+            "keep its state in EDN); see docs/store.md.");
+  return false;
+}
+
+}  // namespace stube::store_detail

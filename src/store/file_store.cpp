@@ -1,0 +1,284 @@
+// The file store: one `<cid>.edn` file per conversation in one directory.
+//
+// A save serialises once, writes a uniquely named hidden temporary sibling
+// and renames it over the target, so readers (and a process restarted after
+// a crash) only ever see complete files. All paths are resolved relative to
+// a directory descriptor held open for the store's lifetime.
+#include <dirent.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cerrno>
+#include <optional>
+#include <string>
+#include <system_error>
+#include <thread>
+#include <vector>
+
+#include "store/checks.hpp"
+#include "store/parallel_for.hpp"
+#include "store/posix_io.hpp"
+#include "stube/conversation.hpp"
+#include "stube/log.hpp"
+#include "stube/store.hpp"
+
+namespace stube {
+
+namespace {
+
+using store_detail::Fd;
+using store_detail::throw_errno;
+
+constexpr std::string_view kBackend = "file store";
+constexpr std::string_view kSuffix = ".edn";
+constexpr std::string_view kTempSuffix = ".tmp";
+
+// Distinguishes temporary files of concurrent saves in one process; the pid
+// in the name distinguishes processes.
+std::atomic<std::uint64_t> temp_counter{0};
+
+bool ends_with(std::string_view s, std::string_view suffix) {
+  return s.size() >= suffix.size() && s.substr(s.size() - suffix.size()) == suffix;
+}
+
+bool all_digits(std::string_view s) {
+  if (s.empty()) return false;
+  for (const char c : s) {
+    if (c < '0' || c > '9') return false;
+  }
+  return true;
+}
+
+// ".<cid>.edn.<pid>.<counter>.tmp", as written by temp_name().
+bool is_temp_name(std::string_view name) {
+  if (name.size() < 2 || name[0] != '.' || !ends_with(name, kTempSuffix)) return false;
+  name = name.substr(1, name.size() - 1 - kTempSuffix.size());  // <cid>.edn.<pid>.<counter>
+  const auto last_dot = name.rfind('.');
+  if (last_dot == std::string_view::npos || !all_digits(name.substr(last_dot + 1))) return false;
+  name = name.substr(0, last_dot);
+  const auto pid_dot = name.rfind('.');
+  if (pid_dot == std::string_view::npos || !all_digits(name.substr(pid_dot + 1))) return false;
+  name = name.substr(0, pid_dot);
+  return ends_with(name, kSuffix) && conv::valid_id(name.substr(0, name.size() - kSuffix.size()));
+}
+
+std::string temp_name(std::string_view cid) {
+  // getpid() on every call (never cached): a forked child must not reuse
+  // its parent's names.
+  std::string name;
+  name.reserve(cid.size() + 40);
+  name.append(".").append(cid).append(kSuffix).append(".");
+  name.append(std::to_string(::getpid())).append(".");
+  name.append(std::to_string(temp_counter.fetch_add(1, std::memory_order_relaxed)));
+  name.append(kTempSuffix);
+  return name;
+}
+
+// The names in a directory, read through a fresh descriptor of it.
+std::vector<std::string> list_dir(int dirfd, const std::string& dir) {
+  const int fd = ::openat(dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0) {
+    const int err = errno;
+    throw_errno("open directory", dir, err);
+  }
+  DIR* d = ::fdopendir(fd);
+  if (d == nullptr) {
+    const int err = errno;
+    ::close(fd);
+    throw_errno("open directory", dir, err);
+  }
+  std::vector<std::string> names;
+  for (;;) {
+    errno = 0;
+    const dirent* e = ::readdir(d);
+    if (e == nullptr) break;
+    names.emplace_back(e->d_name);
+  }
+  const int err = errno;
+  ::closedir(d);
+  if (err != 0) throw_errno("read directory", dir, err);
+  return names;
+}
+
+// The serialisation buffer of a thread, kept between saves so a save does
+// not reallocate; a rare huge conversation does not pin its memory.
+std::string& write_buffer() {
+  thread_local std::string buf;
+  constexpr std::size_t kKeep = std::size_t{4} << 20;
+  if (buf.capacity() > kKeep) std::string().swap(buf);
+  buf.clear();
+  return buf;
+}
+
+// The file buffer of a load thread, reused from file to file: a fresh
+// allocation per file costs more than reading it.
+std::string& read_buffer() {
+  thread_local std::string buf;
+  constexpr std::size_t kKeep = std::size_t{4} << 20;
+  if (buf.capacity() > kKeep) std::string().swap(buf);
+  return buf;
+}
+
+// One *.edn file's outcome in load_all.
+struct Record {
+  std::string file;  // "<cid>.edn"
+  edn::Value conv;
+  std::string problem;  // empty when conv was loaded
+};
+
+class FileStore final : public ConversationStore {
+ public:
+  FileStore(const std::filesystem::path& dir, FileStoreOptions options)
+      : dir_(dir.string()), options_(options) {
+    std::error_code ec;
+    std::filesystem::create_directories(dir, ec);
+    if (ec) throw_errno("create directory", dir_, ec.value());
+    dirfd_ = Fd(::open(dir_.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+    if (!dirfd_) {
+      const int err = errno;
+      throw_errno("open directory", dir_, err);
+    }
+    remove_temp_files();
+  }
+
+  ConversationMap load_all() override {
+    std::vector<Record> records;
+    for (std::string& name : list_dir(dirfd_.get(), dir_)) {
+      if (name[0] == '.' || !ends_with(name, kSuffix)) continue;  // temp, hidden, other files
+      records.push_back({std::move(name), {}, {}});
+    }
+    const unsigned threads =
+        options_.load_threads != 0 ? options_.load_threads : std::thread::hardware_concurrency();
+    store_detail::parallel_for(records.size(), threads, [&](std::size_t i) { load(records[i]); });
+
+    ConversationMap out;
+    std::size_t skipped = 0;
+    for (Record& r : records) {
+      if (!r.problem.empty()) {
+        ++skipped;
+        log::warn(std::string(kBackend) + ": skipped " + path_of(r.file) + ": " + r.problem +
+                  " (the file was left untouched)");
+        continue;
+      }
+      r.file.resize(r.file.size() - kSuffix.size());
+      out.emplace(std::move(r.file), std::move(r.conv));
+    }
+    log::info(std::string(kBackend) + " " + dir_ + ": loaded " + std::to_string(out.size()) +
+              " conversation" + (out.size() == 1 ? "" : "s") + ", skipped " +
+              std::to_string(skipped));
+    return out;
+  }
+
+  edn::Value save(const edn::Value& conv) override {
+    const std::string_view cid = store_detail::checked_cid(kBackend, conv);
+    if (!store_detail::printable_or_warn(kBackend, cid, conv)) return conv;
+    std::string& text = write_buffer();
+    edn::write(conv, text);
+    write_atomically(cid, text);
+    return conv;
+  }
+
+  void remove(std::string_view cid) override {
+    store_detail::check_cid(kBackend, cid);
+    const std::string name = std::string(cid).append(kSuffix);
+    if (::unlinkat(dirfd_.get(), name.c_str(), 0) != 0) {
+      const int err = errno;
+      if (err == ENOENT) return;
+      throw_errno("remove", path_of(name), err);
+    }
+    if (options_.durability == Durability::durable) sync_dir();
+  }
+
+ private:
+  std::string path_of(std::string_view name) const {
+    return std::string(dir_).append("/").append(name);
+  }
+
+  void sync_dir() const {
+    if (const int err = store_detail::fsync_retry(dirfd_.get())) throw_errno("fsync", dir_, err);
+  }
+
+  void write_atomically(std::string_view cid, std::string_view text) const {
+    const std::string tmp = temp_name(cid);
+    Fd fd(::openat(dirfd_.get(), tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600));
+    if (!fd) {
+      const int err = errno;
+      throw_errno("create", path_of(tmp), err);
+    }
+    auto fail = [&](std::string_view op, int err) {
+      ::unlinkat(dirfd_.get(), tmp.c_str(), 0);  // best effort: the error below is what matters
+      throw_errno(op, path_of(tmp), err);
+    };
+    if (const int err = store_detail::write_all(fd.get(), text)) fail("write", err);
+    if (options_.durability == Durability::durable) {
+      if (const int err = store_detail::fsync_retry(fd.get())) fail("fsync", err);
+    }
+    if (const int err = fd.close_checked()) fail("close", err);
+    const std::string target = std::string(cid).append(kSuffix);
+    if (::renameat(dirfd_.get(), tmp.c_str(), dirfd_.get(), target.c_str()) != 0) {
+      const int err = errno;
+      ::unlinkat(dirfd_.get(), tmp.c_str(), 0);
+      throw_errno("rename", path_of(tmp) + " -> " + path_of(target), err);
+    }
+    if (options_.durability == Durability::durable) sync_dir();
+  }
+
+  // Reads and checks one file; fills r.conv or r.problem. Never throws.
+  void load(Record& r) const noexcept {
+    try {
+      const std::string_view stem =
+          std::string_view(r.file).substr(0, r.file.size() - kSuffix.size());
+      if (!conv::valid_id(stem)) {
+        r.problem = "the file name is not a valid conversation id";
+        return;
+      }
+      std::string& text = read_buffer();
+      r.problem = store_detail::read_file_at(dirfd_.get(), r.file.c_str(), text);
+      if (!r.problem.empty()) return;
+      edn::Value v = edn::read(text);
+      const auto id = conv::find_id(v);
+      if (!id) {
+        r.problem = v.is(edn::Kind::Map)
+                        ? "the map has no string :conv/id"
+                        : "not a map but a " + std::string(edn::kind_name(v.kind()));
+      } else if (*id != stem) {
+        r.problem = ":conv/id " + store_detail::quote_cid(*id) + " does not match the file name";
+      } else {
+        r.conv = std::move(v);
+      }
+    } catch (const edn::ParseError& e) {
+      r.problem = std::string("not valid EDN: ") + e.what();
+    } catch (const std::exception& e) {
+      r.problem = e.what();
+    } catch (...) {
+      r.problem = "unknown error";
+    }
+  }
+
+  // Leftovers of a writer that crashed between create and rename.
+  void remove_temp_files() const {
+    for (const std::string& name : list_dir(dirfd_.get(), dir_)) {
+      if (!is_temp_name(name)) continue;
+      if (::unlinkat(dirfd_.get(), name.c_str(), 0) == 0) continue;
+      const int err = errno;
+      if (err == ENOENT) continue;
+      log::warn(std::string(kBackend) + ": cannot remove left-over temporary file " +
+                path_of(name) + ": " + store_detail::errno_text(err));
+    }
+  }
+
+  std::string dir_;
+  FileStoreOptions options_;
+  Fd dirfd_;
+};
+
+}  // namespace
+
+std::shared_ptr<ConversationStore> file_store(const std::filesystem::path& dir,
+                                              FileStoreOptions options) {
+  return std::make_shared<FileStore>(dir, options);
+}
+
+}  // namespace stube

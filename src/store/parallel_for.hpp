@@ -1,0 +1,27 @@
+// Runs f(0) … f(n-1) on up to `threads` threads (the caller's included).
+#pragma once
+
+#include <algorithm>
+#include <atomic>
+#include <cstddef>
+#include <thread>
+#include <vector>
+
+namespace stube::store_detail {
+
+// `f` must not throw. Indices are handed out one at a time, so uneven work
+// (a few large files among small ones) still spreads across the threads.
+template <class F>
+void parallel_for(std::size_t n, unsigned threads, const F& f) {
+  std::atomic<std::size_t> next{0};
+  auto work = [&] {
+    for (std::size_t i; (i = next.fetch_add(1, std::memory_order_relaxed)) < n;) f(i);
+  };
+  const std::size_t extra = n == 0 ? 0 : std::min<std::size_t>(std::max(threads, 1u), n) - 1;
+  std::vector<std::jthread> pool;
+  pool.reserve(extra);
+  for (std::size_t t = 0; t < extra; ++t) pool.emplace_back(work);
+  work();
+}
+
+}  // namespace stube::store_detail

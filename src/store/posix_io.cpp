@@ -1,0 +1,95 @@
+// Checked POSIX helpers for the file store.
+#include "store/posix_io.hpp"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include "stube/store.hpp"
+
+namespace stube::store_detail {
+
+std::string errno_text(int err) {
+  char buf[256];
+  // GNU strerror_r returns the message, which may or may not be in buf.
+  return ::strerror_r(err, buf, sizeof buf);
+}
+
+void throw_errno(std::string_view op, std::string_view path, int err) {
+  std::string msg = "file store: ";
+  msg.append(op).append(" ").append(path).append(": ").append(errno_text(err));
+  throw StoreError(msg);
+}
+
+Fd& Fd::operator=(Fd&& o) noexcept {
+  if (this != &o) {
+    if (fd_ >= 0) ::close(fd_);
+    fd_ = std::exchange(o.fd_, -1);
+  }
+  return *this;
+}
+
+Fd::~Fd() {
+  if (fd_ >= 0) ::close(fd_);
+}
+
+int Fd::close_checked() noexcept {
+  // Linux releases the descriptor even when close fails (also on EINTR), so
+  // it is never retried.
+  const int rc = ::close(std::exchange(fd_, -1));
+  return rc == 0 ? 0 : errno;
+}
+
+int write_all(int fd, std::string_view data) noexcept {
+  const char* p = data.data();
+  std::size_t left = data.size();
+  while (left > 0) {
+    const ssize_t n = ::write(fd, p, left);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return errno;
+    }
+    if (n == 0) return EIO;  // no progress on a regular file: treat as an I/O error
+    p += n;
+    left -= static_cast<std::size_t>(n);
+  }
+  return 0;
+}
+
+int fsync_retry(int fd) noexcept {
+  while (::fsync(fd) != 0) {
+    if (errno != EINTR) return errno;
+  }
+  return 0;
+}
+
+std::string read_file_at(int dirfd, const char* name, std::string& out) {
+  // O_NONBLOCK: a FIFO named like a record must not block the load.
+  Fd fd(::openat(dirfd, name, O_RDONLY | O_CLOEXEC | O_NONBLOCK));
+  if (!fd) return "cannot open: " + errno_text(errno);
+  struct stat st {};
+  if (::fstat(fd.get(), &st) != 0) return "cannot stat: " + errno_text(errno);
+  if (!S_ISREG(st.st_mode)) return "not a regular file";
+  // The size is a hint: read until end of file in case the file changed.
+  // (+1 so that end of file is seen without growing the buffer; within the
+  // capacity of a reused buffer this neither allocates nor clears much.)
+  out.resize(static_cast<std::size_t>(st.st_size) + 1);
+  std::size_t used = 0;
+  for (;;) {
+    if (used == out.size()) out.resize(out.size() * 2);
+    const ssize_t n = ::read(fd.get(), out.data() + used, out.size() - used);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return "cannot read: " + errno_text(errno);
+    }
+    if (n == 0) break;
+    used += static_cast<std::size_t>(n);
+  }
+  out.resize(used);
+  return {};
+}
+
+}  // namespace stube::store_detail

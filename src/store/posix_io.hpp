@@ -1,0 +1,48 @@
+// Small checked wrappers over the POSIX calls the file store makes. Every
+// failure becomes a StoreError naming the operation, the path and errno's text.
+#pragma once
+
+#include <string>
+#include <string_view>
+#include <utility>
+
+namespace stube::store_detail {
+
+// errno's text, thread-safe (strerror is not).
+std::string errno_text(int err);
+
+// "file store: <op> <path>: <reason>" as a StoreError.
+[[noreturn]] void throw_errno(std::string_view op, std::string_view path, int err);
+
+// An owned file descriptor, closed (unchecked) on destruction: a close that
+// matters for the data is done explicitly with close_checked().
+class Fd {
+ public:
+  Fd() = default;
+  explicit Fd(int fd) noexcept : fd_(fd) {}
+  Fd(Fd&& o) noexcept : fd_(std::exchange(o.fd_, -1)) {}
+  Fd& operator=(Fd&& o) noexcept;
+  Fd(const Fd&) = delete;
+  Fd& operator=(const Fd&) = delete;
+  ~Fd();
+
+  int get() const noexcept { return fd_; }
+  explicit operator bool() const noexcept { return fd_ >= 0; }
+  // Closes now; returns 0 or the errno of a failed close.
+  int close_checked() noexcept;
+
+ private:
+  int fd_ = -1;
+};
+
+// Writes all of `data`, retrying short writes and EINTR. Returns 0 or errno.
+int write_all(int fd, std::string_view data) noexcept;
+
+// fsync, retried on EINTR. Returns 0 or errno.
+int fsync_retry(int fd) noexcept;
+
+// Reads a whole regular file `name` relative to directory `dirfd` into
+// `out`. Returns an empty string on success or the reason it could not.
+std::string read_file_at(int dirfd, const char* name, std::string& out);
+
+}  // namespace stube::store_detail

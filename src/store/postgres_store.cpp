@@ -1,0 +1,275 @@
+// The PostgreSQL store: one row per conversation, saved by compare-and-set
+// on :conv/version, removed by tombstone. See stube/postgres_store.hpp for
+// the contract and store/pg_schema.hpp for the table.
+#include "stube/postgres_store.hpp"
+
+#include <atomic>
+#include <optional>
+#include <string>
+#include <thread>
+#include <type_traits>
+#include <vector>
+
+#include "store/checks.hpp"
+#include "store/parallel_for.hpp"
+#include "store/pg_pool.hpp"
+#include "store/pg_schema.hpp"
+#include "stube/conversation.hpp"
+#include "stube/log.hpp"
+
+namespace stube {
+
+namespace {
+
+namespace pg = store_detail::pg;
+namespace sql = store_detail::pg::statements;
+using store_detail::quote_cid;
+
+constexpr std::string_view kBackend = "postgres store";
+// remove() purges old tombstones once every this many calls, so a server
+// without a reaper does not collect them forever.
+constexpr std::uint64_t kPurgeEvery = 1024;
+constexpr std::int64_t kPurgeBatch = 1000;
+
+const edn::Value& version_key() {
+  static const edn::Value k = edn::Value::keyword("conv", "version");
+  return k;
+}
+
+// The serialisation buffer of a thread, kept between saves (as in the file
+// store); a rare huge conversation does not pin its memory.
+std::string& write_buffer() {
+  thread_local std::string buf;
+  constexpr std::size_t kKeep = std::size_t{4} << 20;
+  if (buf.capacity() > kKeep) std::string().swap(buf);
+  buf.clear();
+  return buf;
+}
+
+// conv's :conv/version: absent is 0; anything but a non-negative integer is
+// bad data from the caller.
+std::int64_t version_of(std::string_view cid, const edn::Value& conv) {
+  const edn::Value* v = conv.find(version_key());
+  if (v == nullptr || v->is_nil()) return 0;
+  if (v->is(edn::Kind::Int) && v->as_int() >= 0) return v->as_int();
+  throw InvalidCid(std::string(kBackend) + ": conversation " + quote_cid(cid) +
+                   " has :conv/version " + edn::write(*v) +
+                   ", not a non-negative integer; nothing was saved");
+}
+
+// The reaper's key: :conv/touched, or now when the conversation has none.
+edn::Instant touched_of(const edn::Value& conv) {
+  const edn::Value* t = conv.find(conv::keys::touched());
+  return t != nullptr && t->is(edn::Kind::Inst) ? t->as_inst() : edn::Instant::now();
+}
+
+class PostgresStore final : public ConversationStore {
+ public:
+  PostgresStore(const std::string& conninfo, PostgresStoreOptions options)
+      : pool_(conninfo, options.pool_size), options_(options) {
+    auto c = pool_.acquire();
+    description_ = c->description();
+    pg::ensure_schema(*c);
+    purge(*c);
+  }
+
+  bool shared() const noexcept override { return true; }
+
+  ConversationMap load_all() override {
+    const pg::Result r = with_connection(
+        [](pg::Connection& c, bool) { return c.exec(sql::load_all, {}, "load all"); });
+    const int n = r.rows();
+    std::vector<Decoded> convs(static_cast<std::size_t>(n));
+    store_detail::parallel_for(convs.size(), std::thread::hardware_concurrency(),
+                               [&](std::size_t i) {
+                                 const int row = static_cast<int>(i);
+                                 convs[i] = decode(r.bytes(row, 0), r.bytes(row, 1), r.int8(row, 2));
+                               });
+    ConversationMap out;
+    std::size_t skipped = 0;
+    for (int row = 0; row < n; ++row) {
+      const std::string_view cid = r.bytes(row, 0);
+      if (auto c = take(cid, convs[static_cast<std::size_t>(row)])) {
+        out.emplace(std::string(cid), std::move(*c));
+      } else {
+        ++skipped;
+      }
+    }
+    log::info(std::string(kBackend) + " " + description_ + ": loaded " +
+              std::to_string(out.size()) + " conversation" + (out.size() == 1 ? "" : "s") +
+              ", skipped " + std::to_string(skipped));
+    return out;
+  }
+
+  std::optional<edn::Value> load(std::string_view cid) override {
+    store_detail::check_cid(kBackend, cid);
+    const pg::Result r = with_connection([&](pg::Connection& c, bool) {
+      return c.exec(sql::load, {pg::Param::bytes(cid)}, "load " + quote_cid(cid));
+    });
+    if (r.rows() == 0) return std::nullopt;
+    Decoded d = decode(cid, r.bytes(0, 0), r.int8(0, 1));
+    return take(cid, d);
+  }
+
+  edn::Value save(const edn::Value& conv) override {
+    const std::string_view cid = store_detail::checked_cid(kBackend, conv);
+    if (!store_detail::printable_or_warn(kBackend, cid, conv)) return conv;
+    const std::int64_t version = version_of(cid, conv);
+    edn::Value next = conv.assoc(version_key(), edn::Value(version + 1));
+    std::string& text = write_buffer();
+    edn::write(next, text);
+    const pg::Param touched = pg::Param::timestamptz(touched_of(conv));
+    with_connection([&](pg::Connection& c, bool retried) {
+      const std::string what = "save " + quote_cid(cid);
+      const pg::Result r =
+          version == 0
+              ? c.exec(sql::insert, {pg::Param::bytes(cid), pg::Param::bytes(text), touched}, what)
+              : c.exec(sql::update,
+                       {pg::Param::bytes(cid), pg::Param::bytes(text), pg::Param::int8(version),
+                        touched},
+                       what);
+      if (r.affected() != 1) stale_unless_ours(c, cid, version, text, retried);
+    });
+    return next;
+  }
+
+  void remove(std::string_view cid) override {
+    store_detail::check_cid(kBackend, cid);
+    with_connection([&](pg::Connection& c, bool) {
+      c.exec(sql::remove, {pg::Param::bytes(cid)}, "remove " + quote_cid(cid));
+    });
+    if (removes_.fetch_add(1, std::memory_order_relaxed) % kPurgeEvery == kPurgeEvery - 1) {
+      try {
+        with_connection([&](pg::Connection& c, bool) { purge(c); });
+      } catch (const StoreError& e) {
+        log::warn(e.what());  // the remove itself succeeded
+      }
+    }
+  }
+
+  std::vector<std::string> reap(edn::Instant cutoff, std::size_t batch) override {
+    if (batch == 0) return {};
+    return with_connection([&](pg::Connection& c, bool) {
+      constexpr std::string_view what = "reap";
+      pg::Transaction tx(c, what);
+      const pg::Result lock = c.exec(sql::try_reaper_lock, {pg::Param::int8(pg::kReaperLock)}, what);
+      if (!lock.boolean(0, 0)) return std::vector<std::string>{};  // another process is reaping
+      const pg::Result r = c.exec(
+          sql::reap,
+          {pg::Param::timestamptz(cutoff), pg::Param::int8(static_cast<std::int64_t>(batch))},
+          what);
+      purge(c);
+      tx.commit();
+      std::vector<std::string> cids;
+      cids.reserve(static_cast<std::size_t>(r.rows()));
+      for (int row = 0; row < r.rows(); ++row) cids.emplace_back(r.bytes(row, 0));
+      return cids;
+    });
+  }
+
+ private:
+  // Runs f(connection, retried) on a leased connection. A connection lost
+  // during the call (server restart, terminated backend) is re-established
+  // and f runs once more with retried = true; a second loss, or a database
+  // that cannot be reached, is a StoreError.
+  template <class F>
+  std::invoke_result_t<F&, pg::Connection&, bool> with_connection(F&& f) {
+    auto lease = pool_.acquire();
+    try {
+      return f(*lease, false);
+    } catch (const pg::ConnectionLost& e) {
+      log::warn(std::string(e.what()) + "; reconnecting and retrying once");
+      lease->reconnect();
+      return f(*lease, true);
+    }
+  }
+
+  // A compare-and-set that changed nothing. After a lost connection the
+  // first attempt may have been committed with its reply lost: if the
+  // stored row is exactly what we wrote, the save did happen.
+  [[noreturn]] void stale(std::string_view cid, const std::string& why) const {
+    throw StaleConversation(std::string(kBackend) + ": conversation " + quote_cid(cid) +
+                            " was not saved: " + why);
+  }
+
+  void stale_unless_ours(pg::Connection& c, std::string_view cid, std::int64_t version,
+                         std::string_view text, bool retried) const {
+    const pg::Result r =
+        c.exec(sql::probe, {pg::Param::bytes(cid), retried ? pg::Param::bytes(text) : pg::Param::null()},
+               "check the version of " + quote_cid(cid));
+    const std::string ours = version == 0 ? std::string("none (a new conversation)")
+                                          : std::to_string(version);
+    if (r.rows() == 0) {
+      stale(cid, "it is not in " + description_ + " (removed long ago, or never saved) while " +
+                     "this copy has :conv/version " + ours);
+    }
+    const std::int64_t stored = r.int8(0, 0);
+    const bool deleted = r.boolean(0, 1);
+    if (retried && !deleted && stored == version + 1 && !r.is_null(0, 2) && r.boolean(0, 2)) return;
+    if (deleted) stale(cid, "it was removed (delete wins: it ended on this or another server)");
+    stale(cid, "the stored :conv/version is " + std::to_string(stored) + " but this copy has " +
+                   ours + " (another process saved it since this copy was loaded)");
+  }
+
+  // One row, parsed: the conversation, or why it is not one. Never throws.
+  struct Decoded {
+    std::optional<edn::Value> conv;
+    std::string problem;
+  };
+
+  // The version column is the truth for the compare-and-set, so it wins
+  // over a :conv/version in the text.
+  static Decoded decode(std::string_view cid, std::string_view text,
+                        std::int64_t version) noexcept {
+    Decoded d;
+    try {
+      edn::Value v = edn::read(text);
+      const auto id = conv::find_id(v);
+      if (!id) {
+        d.problem = v.is(edn::Kind::Map) ? "the map has no string :conv/id"
+                                         : "not a map but a " + std::string(edn::kind_name(v.kind()));
+      } else if (*id != cid) {
+        d.problem = ":conv/id " + quote_cid(*id) + " does not match the row's cid";
+      } else {
+        if (v.get(version_key()) != edn::Value(version)) v = v.assoc(version_key(), version);
+        d.conv = std::move(v);
+      }
+    } catch (const edn::ParseError& e) {
+      d.problem = std::string("not valid EDN: ") + e.what();
+    } catch (const std::exception& e) {
+      d.problem = e.what();
+    } catch (...) {
+      d.problem = "unknown error";
+    }
+    return d;
+  }
+
+  // d's conversation, or nullopt after the warning that names the cid.
+  std::optional<edn::Value> take(std::string_view cid, Decoded& d) const {
+    if (!d.conv) {
+      log::warn(std::string(kBackend) + ": skipped conversation " + quote_cid(cid) + " in " +
+                description_ + ": " + d.problem + " (the row was left untouched)");
+    }
+    return std::move(d.conv);
+  }
+
+  void purge(pg::Connection& c) const {
+    c.exec(sql::purge,
+           {pg::Param::int8(options_.tombstone_ttl.count()), pg::Param::int8(kPurgeBatch)},
+           "purge old tombstones");
+  }
+
+  pg::Pool pool_;
+  PostgresStoreOptions options_;
+  std::string description_;
+  std::atomic<std::uint64_t> removes_{0};
+};
+
+}  // namespace
+
+std::shared_ptr<ConversationStore> postgres_store(const std::string& conninfo,
+                                                  PostgresStoreOptions options) {
+  return std::make_shared<PostgresStore>(conninfo, options);
+}
+
+}  // namespace stube

@@ -1,0 +1,118 @@
+// Crash-resume: a durable conversation survives SIGKILL of the server. The
+// open page reconnects by itself to the restarted server (same file store
+// directory, same port) and continues at the same step with the same data.
+// The flow version works live, is reported as not durable, and after the
+// kill the page says it is stale; a reload starts over.
+import assert from 'node:assert/strict';
+import { after, before, test } from 'node:test';
+import {
+  launchBrowser, newPage, portOf, removeDir, screenshot, startDemo, tempDir, waitForStream,
+} from './harness.mjs';
+import { addToBoard, answerPrompt, completeWizard, finishBoard, waitForConfirm } from './steps.mjs';
+
+let browser;
+const cleanup = [];
+
+before(async () => {
+  browser = await launchBrowser();
+});
+
+after(async () => {
+  await browser?.close();
+  for (const f of cleanup.reverse()) await f();
+});
+
+// Starts a demo on a fresh file store directory (removed after the tests).
+async function demoOnFileStore(dir, port = 0) {
+  const demo = await startDemo(['--store', `file:${dir}`], { port });
+  cleanup.push(async () => {
+    if (demo.proc.exitCode === null && demo.proc.signalCode === null) await demo.kill('SIGKILL');
+  });
+  return demo;
+}
+
+// Forgets that the page got its first frame, so waitForStream() proves a
+// new stream delivered a whole new view.
+async function forgetStream(page) {
+  await page.evaluate(() => document.getElementById('stube-root').removeAttribute('data-fragment-merge-target'));
+}
+
+test('wizard (task component) continues after SIGKILL and restart', async () => {
+  const dir = tempDir('stube-crash-');
+  cleanup.push(() => removeDir(dir));
+  const first = await demoOnFileStore(dir);
+  const context = await browser.newContext();
+  const page = await newPage(context);
+  await page.goto(`${first.url}wizard`);
+  await waitForStream(page);
+
+  // Halfway: the name is given, the confirm dialog is up.
+  await answerPrompt(page, 'Ada');
+  await waitForConfirm(page, 'Continue as Ada?');
+  await screenshot(page, 'crash-wizard-before-kill');
+
+  await forgetStream(page);
+  const killed = await first.kill('SIGKILL');
+  assert.equal(killed.signal, 'SIGKILL');
+
+  const second = await demoOnFileStore(dir, portOf(first));
+  assert.match(second.stderr, /restored 1 conversation/);
+  // The page reconnects by itself and gets the same step with the same data.
+  await waitForStream(page);
+  await waitForConfirm(page, 'Continue as Ada?');
+  await screenshot(page, 'crash-wizard-after-restart');
+
+  await page.click('.stube-confirm .stube-yes');
+  await page.locator('.demo-board').waitFor();
+  assert.equal(await page.locator('.board-name').textContent(), 'Ada');
+  await addToBoard(page, ['tea']);
+
+  // A second crash, now on the board with an item: still there afterwards.
+  await forgetStream(page);
+  await second.kill('SIGKILL');
+  const third = await demoOnFileStore(dir, portOf(first));
+  await waitForStream(page);
+  assert.deepEqual(await page.locator('.board-items li').allTextContents(), ['tea']);
+  await page.fill('.board-input', 'cake');
+  await page.click('.board-add');
+  await page.waitForFunction(() => document.querySelectorAll('.board-items li').length === 2);
+  await finishBoard(page, 'Ada', ['tea', 'cake']);
+  await screenshot(page, 'crash-wizard-finished');
+  await context.close();
+  await third.kill('SIGTERM');
+});
+
+test('wizard-flow works live, is not durable, and goes stale after SIGKILL', async () => {
+  const dir = tempDir('stube-crash-flow-');
+  cleanup.push(() => removeDir(dir));
+  const first = await demoOnFileStore(dir);
+  const context = await browser.newContext();
+  const page = await newPage(context);
+  await page.goto(`${first.url}wizard-flow`);
+  await waitForStream(page);
+  const cid = await page.evaluate(() =>
+    document.getElementById('stube-stream').dataset.onLoad.match(/\/sse\/([A-Za-z0-9_-]+)/)[1]);
+
+  await answerPrompt(page, 'Linus');
+  await waitForConfirm(page, 'Continue as Linus?');
+  // The file store refused to save it and said why, naming the conversation.
+  await first.waitForLog('task component');
+  assert.match(first.stderr, new RegExp(`conversation "?${cid}"? was not saved`));
+
+  await first.kill('SIGKILL');
+  const second = await demoOnFileStore(dir, portOf(first));
+  assert.match(second.stderr, /restored 0 conversation/);
+  // The page's stream reconnects, the conversation is gone: stale message.
+  await page.locator('.stube-stale').waitFor({ timeout: 15000 });
+  assert.match(await page.locator('#stube-error').textContent(), /stale/);
+  await screenshot(page, 'crash-flow-stale');
+
+  // A reload starts over, and the new conversation completes live.
+  await page.reload();
+  await waitForStream(page);
+  assert.equal(await page.locator('.stube-prompt .stube-input').inputValue(), '');
+  await completeWizard(page, 'Linus', ['coffee']);
+  await screenshot(page, 'crash-flow-restarted');
+  await context.close();
+  await second.kill('SIGTERM');
+});

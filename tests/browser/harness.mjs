@@ -1,0 +1,119 @@
+// Shared pieces of the real-browser tests: start stube-demo on a free port,
+// launch Debian's Chromium through playwright-core (no browser download),
+// take screenshots into the build tree.
+//
+// Environment (set by tests/scripts.cmake):
+//   STUBE_DEMO       path of the stube-demo executable
+//   STUBE_ARTIFACTS  directory for screenshots (created if missing)
+//   CHROMIUM         browser executable (default /usr/bin/chromium)
+import { spawn } from 'node:child_process';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { chromium } from 'playwright-core';
+
+const demoPath = process.env.STUBE_DEMO;
+const artifacts = process.env.STUBE_ARTIFACTS ?? path.join(tmpdir(), 'stube-browser-artifacts');
+if (!demoPath) throw new Error('STUBE_DEMO must name the stube-demo executable');
+
+// A started stube-demo: its URL, its log, and ways to stop it.
+export class Demo {
+  constructor(proc, url) {
+    this.proc = proc;
+    this.url = url;
+    this.stderr = '';
+    this.exited = new Promise((resolve) => proc.on('exit', (code, signal) => resolve({ code, signal })));
+  }
+
+  // Resolves once the log contains `text` (or rejects after timeoutMs).
+  async waitForLog(text, timeoutMs = 10000) {
+    const started = Date.now();
+    while (!this.stderr.includes(text)) {
+      if (Date.now() - started > timeoutMs) throw new Error(`stube-demo did not log "${text}"; log:\n${this.stderr}`);
+      await new Promise((resolve) => this.proc.stderr.once('data', resolve).once('close', resolve));
+    }
+  }
+
+  async kill(signal = 'SIGKILL') {
+    this.proc.kill(signal);
+    return this.exited;
+  }
+}
+
+// Starts stube-demo with `args` (plus --port PORT, default 0) and resolves
+// once it prints its "listening on" line.
+export function startDemo(args = [], { port = 0 } = {}) {
+  return new Promise((resolve, reject) => {
+    const proc = spawn(demoPath, ['--port', String(port), ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    let demo = null;
+    const errChunks = [];
+    proc.stderr.on('data', (d) => {
+      if (demo) demo.stderr += d.toString();
+      else errChunks.push(d.toString());
+    });
+    proc.stdout.on('data', (d) => {
+      out += d.toString();
+      const m = out.match(/stube-demo listening on (http:\/\/\S+)/);
+      if (m && !demo) {
+        demo = new Demo(proc, m[1]);
+        demo.stderr = errChunks.join('');
+        resolve(demo);
+      }
+    });
+    proc.on('exit', (code, signal) => {
+      if (!demo) reject(new Error(`stube-demo exited (${code ?? signal}) before listening:\n${errChunks.join('')}`));
+    });
+    proc.on('error', reject);
+  });
+}
+
+// The port of a started demo, to restart it on the same one.
+export function portOf(demo) {
+  return Number(new URL(demo.url).port);
+}
+
+export async function launchBrowser() {
+  return chromium.launch({
+    executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium',
+    headless: true,
+    args: [
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-quic',
+      '--no-first-run',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+      '--no-proxy-server',
+    ],
+  });
+}
+
+// A page that fails the test on uncaught page errors we did not expect.
+export async function newPage(context) {
+  const page = await context.newPage();
+  page.consoleLines = [];
+  page.on('console', (msg) => page.consoleLines.push(`${msg.type()}: ${msg.text()}`));
+  page.on('pageerror', (err) => page.consoleLines.push(`pageerror: ${err.message}`));
+  return page;
+}
+
+export async function screenshot(page, name) {
+  mkdirSync(artifacts, { recursive: true });
+  await page.screenshot({ path: path.join(artifacts, `${name}.png`), fullPage: true });
+}
+
+// Waits until the page has its SSE stream: the first frame replaces the
+// root's contents, which marks the root as a merge target.
+export async function waitForStream(page) {
+  await page.waitForSelector('#stube-root[data-fragment-merge-target]', { timeout: 10000 });
+}
+
+export function tempDir(prefix) {
+  return mkdtempSync(path.join(tmpdir(), prefix));
+}
+
+export function removeDir(dir) {
+  rmSync(dir, { recursive: true, force: true });
+}

@@ -1,0 +1,82 @@
+// Ownership and the end of a conversation, against real browser contexts:
+// another context's cookie gets 403 (also for the stream), and an event
+// after the conversation ended gets 410 with the stale-page message.
+import assert from 'node:assert/strict';
+import { after, before, test } from 'node:test';
+import { launchBrowser, newPage, screenshot, startDemo, waitForStream } from './harness.mjs';
+
+let browser;
+const demos = [];
+
+before(async () => {
+  browser = await launchBrowser();
+});
+
+after(async () => {
+  await browser?.close();
+  for (const d of demos) await d.kill('SIGTERM');
+});
+
+async function openCounter(context, demo) {
+  const page = await newPage(context);
+  await page.goto(`${demo.url}counter`);
+  await waitForStream(page);
+  const ids = await page.evaluate(() => ({
+    cid: document.getElementById('stube-stream').dataset.onLoad.match(/\/sse\/([A-Za-z0-9_-]+)/)[1],
+    iid: document.querySelector('#stube-root > [data-component]').id,
+  }));
+  return { page, ...ids };
+}
+
+test("another browser context's cookie gets 403", async () => {
+  const demo = await startDemo();
+  demos.push(demo);
+  const alice = await browser.newContext();
+  const mallory = await browser.newContext();
+  const a = await openCounter(alice, demo);
+  const m = await openCounter(mallory, demo);
+  assert.notEqual(a.cid, m.cid);
+
+  // Mallory knows Alice's URLs (cids are not secrets) but not her cookie.
+  const eventUrl = `${demo.url}event/${a.cid}/${a.iid}/inc`;
+  const stolen = await mallory.request.post(eventUrl, { data: {} });
+  assert.equal(stolen.status(), 403);
+  const stream = await mallory.request.get(`${demo.url}sse/${a.cid}`);
+  assert.equal(stream.status(), 403);
+  // Even with Mallory's own owner cookie copied under Alice's cookie name.
+  const [own] = (await mallory.cookies()).filter((c) => c.name === `stube-${m.cid}`);
+  const forged = await browser.newContext();
+  await forged.addCookies([{ ...own, name: `stube-${a.cid}` }]);
+  assert.equal((await forged.request.post(eventUrl, { data: {} })).status(), 403);
+  await forged.close();
+
+  // Alice's own request works, and her count moved only by her clicks.
+  const mine = await alice.request.post(eventUrl, { data: {} });
+  assert.equal(mine.status(), 200);
+  await a.page.waitForFunction(() => document.querySelector('.count')?.textContent === '1');
+  await a.page.click('button.inc');
+  await a.page.waitForFunction(() => document.querySelector('.count')?.textContent === '2');
+  assert.equal(await m.page.locator('.count').textContent(), '0');
+  await screenshot(a.page, 'ownership-alice');
+  await alice.close();
+  await mallory.close();
+});
+
+test('an event after the conversation ended gets 410 and the stale message', async () => {
+  // A one-second TTL: the reaper ends idle conversations.
+  const demo = await startDemo(['--ttl', '1']);
+  demos.push(demo);
+  const context = await browser.newContext();
+  const { page } = await openCounter(context, demo);
+  await page.click('button.inc');
+  await page.waitForFunction(() => document.querySelector('.count')?.textContent === '1');
+
+  await demo.waitForLog('reaper ended', 15000);
+  const response = page.waitForResponse((r) => r.url().includes('/event/'));
+  await page.click('button.inc');
+  assert.equal((await response).status(), 410);
+  await page.locator('.stube-stale').waitFor();
+  assert.equal(await page.locator('.count').textContent(), '1');
+  await screenshot(page, 'ownership-ended-stale');
+  await context.close();
+});

@@ -1,0 +1,83 @@
+// The wizard (task component), the wizard as a flow, and the todo list,
+// completed in a real browser by typing and clicking.
+import assert from 'node:assert/strict';
+import { after, before, test } from 'node:test';
+import { launchBrowser, newPage, screenshot, startDemo, waitForStream } from './harness.mjs';
+import { answerPrompt, completeWizard, waitForConfirm } from './steps.mjs';
+
+let demo;
+let browser;
+
+before(async () => {
+  demo = await startDemo();
+  browser = await launchBrowser();
+});
+
+after(async () => {
+  await browser?.close();
+  await demo?.kill('SIGTERM');
+});
+
+for (const path of ['wizard', 'wizard-flow']) {
+  test(`${path}: complete it by typing and clicking`, async () => {
+    const context = await browser.newContext();
+    const page = await newPage(context);
+    await page.goto(`${demo.url}${path}`);
+    await waitForStream(page);
+    await screenshot(page, `${path}-prompt`);
+    // Saying "no" at the confirm asks again, with the previous name as default.
+    await answerPrompt(page, 'Bob');
+    await waitForConfirm(page, 'Continue as Bob?');
+    await page.click('.stube-confirm .stube-no');
+    await page.locator('.stube-prompt').waitFor();
+    assert.equal(await page.locator('.stube-prompt .stube-input').inputValue(), 'Bob');
+    await completeWizard(page, 'Grace', ['milk', 'eggs'], (s) => screenshot(page, `${path}-${s}`));
+    await context.close();
+  });
+}
+
+test('todo: add, edit in place, delete with confirm', async () => {
+  const context = await browser.newContext();
+  const page = await newPage(context);
+  await page.goto(`${demo.url}todo`);
+  await waitForStream(page);
+  const texts = () => page.locator('.todo-items .todo-text').allTextContents();
+  const count = (n) => page.waitForFunction((k) => document.querySelectorAll('.todo-items li').length === k, n);
+
+  for (const [i, t] of ['write tests', 'fix bugs', 'ship'].entries()) {
+    await page.fill('.todo-new-input', t);
+    await page.press('.todo-new-input', 'Enter');  // submits the form
+    await count(i + 1);
+  }
+  await page.waitForFunction(() => document.querySelector('.todo-new-input')?.value === '');
+  assert.deepEqual(await texts(), ['write tests', 'fix bugs', 'ship']);
+  await screenshot(page, 'todo-added');
+
+  // Edit in place: the row turns into a form with the text.
+  await page.locator('.todo-item', { hasText: 'fix bugs' }).locator('.todo-edit').click();
+  const edit = page.locator('.todo-edit-input');
+  await edit.waitFor();
+  assert.equal(await edit.inputValue(), 'fix bugs');
+  await edit.fill('fix all the bugs');
+  await screenshot(page, 'todo-editing');
+  await page.click('.todo-save');
+  await page.waitForFunction(() => !document.querySelector('.todo-edit-input'));
+  assert.deepEqual(await texts(), ['write tests', 'fix all the bugs', 'ship']);
+
+  // Delete asks first; "No" keeps the item, "Yes" removes it.
+  await page.locator('.todo-item', { hasText: 'write tests' }).locator('.todo-delete').click();
+  await waitForConfirm(page, 'Delete "write tests"?');
+  await screenshot(page, 'todo-confirm-delete');
+  await page.click('.stube-confirm .stube-no');
+  await page.locator('.demo-todo').waitFor();
+  assert.deepEqual(await texts(), ['write tests', 'fix all the bugs', 'ship']);
+
+  await page.locator('.todo-item', { hasText: 'write tests' }).locator('.todo-delete').click();
+  await waitForConfirm(page, 'Delete "write tests"?');
+  await page.click('.stube-confirm .stube-yes');
+  await page.locator('.demo-todo').waitFor();
+  await count(2);
+  assert.deepEqual(await texts(), ['fix all the bugs', 'ship']);
+  await screenshot(page, 'todo-done');
+  await context.close();
+});

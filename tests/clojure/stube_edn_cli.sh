@@ -1,0 +1,81 @@
+#!/usr/bin/env bash
+# stube_edn_cli.sh — the stube-edn command line: exit codes, messages, stdin.
+#
+#   tests/clojure/stube_edn_cli.sh PATH/TO/stube-edn
+#
+# Value-level correctness is edn_interop.clj's job; this checks the tool's
+# contract: "FILE: ok", "FILE:LINE:COL: reason" with positions in the whole
+# file (not in one form), exit 1 on bad input, '-' for stdin, several values a
+# file, and a clear message for a missing file.
+set -uo pipefail
+
+bin=${1:?usage: stube_edn_cli.sh PATH/TO/stube-edn}
+bin=$(cd "$(dirname "$bin")" && pwd)/$(basename "$bin")  # the checks run in a scratch dir
+[[ -x $bin ]] || { echo "stube_edn_cli.sh: $bin is not an executable" >&2; exit 2; }
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+failures=0
+
+fail() {
+  echo "FAIL: $*" >&2
+  failures=$((failures + 1))
+}
+
+# expect NAME WANT-EXIT WANT-STDOUT WANT-STDERR-REGEX -- COMMAND...
+expect() {
+  local name=$1 want_exit=$2 want_out=$3 want_err=$4
+  shift 5
+  local out err code
+  out=$("$@" 2>"$work/err")
+  code=$?
+  err=$(cat "$work/err")
+  [[ $code == "$want_exit" ]] || fail "$name: exit $code, want $want_exit (stderr: $err)"
+  [[ $out == "$want_out" ]] || fail "$name: stdout '$out', want '$want_out'"
+  [[ $err =~ $want_err ]] || fail "$name: stderr '$err' does not match /$want_err/"
+}
+
+cd "$work" || exit 1
+printf '[:conv/id "cv-1"\n :n 1]\n{:a [1 2]} ; comment\n#_ :gone "s"\n' >good.edn
+printf ':a\n:b\n\n  [1 2\n' >unterminated.edn
+printf '1\n  {:a 1\n   :a 2}\n' >dup.edn
+printf '[\\u00e9 "\\u00e9" #inst "2020-01-01T00:00:00Z" #x/y (1)]' >one.edn
+: >empty.edn
+
+expect "check ok" 0 "good.edn: ok" '^$' -- "$bin" check good.edn
+expect "check empty" 0 "empty.edn: ok" '^$' -- "$bin" check empty.edn
+expect "check several" 1 $'good.edn: ok\nempty.edn: ok' \
+  '^unterminated\.edn:[45]:[0-9]+: [^ ].*dup\.edn:[23]:[0-9]+: [^ ]' \
+  -- "$bin" check good.edn unterminated.edn dup.edn empty.edn
+expect "error on line 1 keeps its column" 1 "" '^<stdin>:1:7: ' -- \
+  bash -c "printf '1 2 3 )' | '$bin' check -"
+expect "missing file" 1 "" '^nope\.edn: cannot open: No such file or directory$' -- \
+  "$bin" check nope.edn
+expect "print missing file" 1 "" '^nope\.edn: cannot open' -- "$bin" print nope.edn
+expect "print" 0 $'[:conv/id "cv-1" :n 1]\n{:a [1 2]}\n"s"' '^$' -- "$bin" print good.edn
+expect "print stdin" 0 '[1 2]' '^$' -- bash -c "echo '[1,2]' | '$bin' print -"
+expect "print no file means stdin" 0 '[1 2]' '^$' -- bash -c "echo '[1 , 2]' | '$bin' print"
+expect "print error" 1 "" '^dup\.edn:[23]:[0-9]+: ' -- "$bin" print dup.edn
+expect "usage error" 2 "" '.' -- "$bin" frobnicate
+expect "no subcommand" 2 "" '.' -- "$bin"
+expect "max depth" 1 "" '^<stdin>:1:[0-9]+: ' -- bash -c "echo '[[[[1]]]]' | '$bin' --max-depth 3 check -"
+expect "max depth after subcommand" 0 "<stdin>: ok" '^$' -- \
+  bash -c "echo '[[[[1]]]]' | '$bin' check --max-depth 4 -"
+expect "hostile nesting is an error, not a crash" 1 "" '^<stdin>:1:1001: nesting depth' -- \
+  bash -c "head -c 200000 /dev/zero | tr '\\0' '[' | '$bin' check -"
+expect "top-level forms: tags, discards, chars, strings with brackets" 0 \
+  $'#x/y 1\n#inst "2020-01-01T00:00:00.000-00:00"\n\\(\n"])}"\n3\n{:a/b 1}' '^$' -- \
+  bash -c "printf '%s' '#x/y 1 #inst \"2020-01-01T00:00:00Z\" \\( \"])}\" #_ #_ 1 2 3 #:a{:b 1}' | '$bin' print"
+
+# print is idempotent and fmt reads back to the same values.
+"$bin" print one.edn >p1.edn && "$bin" print p1.edn >p2.edn || fail "print one.edn failed"
+cmp -s p1.edn p2.edn || fail "print of print output differs: $(cat p1.edn) vs $(cat p2.edn)"
+"$bin" fmt good.edn >f.edn && "$bin" print f.edn >pf.edn && "$bin" print good.edn >pg.edn ||
+  fail "fmt/print of good.edn failed"
+cmp -s pf.edn pg.edn || fail "fmt output does not read back equal: $(cat f.edn)"
+[[ $("$bin" fmt --width 20 good.edn | wc -l) -gt 3 ]] || fail "fmt --width 20 did not break lines"
+
+if ((failures > 0)); then
+  echo "stube_edn_cli.sh: $failures failures" >&2
+  exit 1
+fi
+echo "stube_edn_cli.sh: all checks passed"

@@ -1,0 +1,448 @@
+// The pure fold: every effect and every lifecycle hook, driven without a
+// runtime or a server.
+#include <gtest/gtest.h>
+
+#include <memory>
+
+#include "kernel/probe.hpp"
+#include "kernel/support.hpp"
+#include "stube/conversation.hpp"
+#include "stube/kernel.hpp"
+
+namespace stube::test {
+namespace {
+
+class Fold : public ::testing::Test {
+ protected:
+  Fold() { define_probe(reg, journal); }
+
+  Step start(const Value& args = {}) {
+    Step s = start_conversation(reg, "t/probe", args, opts);
+    EXPECT_EQ(s.status, Step::Status::Ok);
+    return s;
+  }
+  Step send(const Value& conv, Event e) { return dispatch(reg, conv, top_instance(conv), e, opts); }
+  // A conversation with root -> child on the stack.
+  Value with_child() {
+    Step s = send(start().conv, Event{"call"});
+    EXPECT_EQ(stack_types(s.conv), (std::vector<std::string>{"t/probe", "t/probe"}));
+    return s.conv;
+  }
+
+  std::shared_ptr<Journal> journal = std::make_shared<Journal>();
+  Registry reg;
+  KernelOptions opts;
+};
+
+using Entries = std::vector<std::string>;
+
+TEST_F(Fold, StartInstantiatesTheRootWithFrameKeysAndRendersIt) {
+  Step s = start(edn::map({{kw("label"), "hello"}}));
+  const Value& conv = s.conv;
+  ASSERT_EQ(conv::stack(conv).size(), 1u);
+  const std::string iid = top_iid(conv);
+  EXPECT_TRUE(conv::valid_id(iid));
+  EXPECT_TRUE(conv::valid_id(conv::id(conv)));
+  const Value& inst = instance(conv, iid);
+  EXPECT_EQ(inst[":instance/id"], Value(iid));
+  EXPECT_EQ(inst[":instance/type"], kw("t/probe"));
+  EXPECT_TRUE(inst.contains(kw("instance/parent")));
+  EXPECT_TRUE(inst[":instance/parent"].is_nil());
+  EXPECT_EQ(inst[":n"], Value(0));
+  EXPECT_EQ(inst[":label"], Value("hello"));
+  EXPECT_TRUE(conv::history(conv).empty());
+  EXPECT_LE(conv::created(conv), conv::touched(conv));
+  EXPECT_TRUE(conv.printable());
+  EXPECT_EQ(edn::read(edn::write(conv)), conv);
+  EXPECT_EQ(journal->entries(), Entries{"start hello"});
+  ASSERT_EQ(s.fragments.size(), 1u);
+  EXPECT_EQ(s.fragments[0].target, kRootElementId);
+  EXPECT_EQ(s.fragments[0].mode, Fragment::Mode::Inner);
+  EXPECT_TRUE(contains(s.fragments[0].html, "<div id=\"" + iid + "\" data-component=\"t/probe\">"));
+  EXPECT_TRUE(contains(s.fragments[0].html, "hello"));
+}
+
+TEST_F(Fold, StartWithAGivenCidAndUnknownRootsAreRefused) {
+  EXPECT_EQ(conv::id(start_conversation(reg, "t/probe", {}, opts, "cv-given").conv), "cv-given");
+  EXPECT_THROW(start_conversation(reg, "t/nope", {}, opts), std::invalid_argument);
+}
+
+TEST_F(Fold, UntypedComponentWithoutInitTakesItsArgsAsState) {
+  reg.define("t/plain").render([](const Self& s) { return html::p(s[":x"]); });
+  Step s = start_conversation(reg, "t/plain", edn::map({{kw("x"), 5}}), opts);
+  EXPECT_EQ(top_frame(s.conv)[":x"], Value(5));
+}
+
+TEST_F(Fold, HandlerChangingStateIsReRenderedAutomaticallyAndSnapshotted) {
+  const Value before = start().conv;
+  const std::string iid = top_iid(before);
+  Step s = send(before, Event{"inc"});
+  ASSERT_EQ(s.status, Step::Status::Ok);
+  EXPECT_TRUE(s.changed);
+  EXPECT_EQ(instance(s.conv, iid)[":n"], Value(1));
+  ASSERT_EQ(s.fragments.size(), 1u);
+  EXPECT_EQ(s.fragments[0].target, iid);
+  EXPECT_EQ(s.fragments[0].mode, Fragment::Mode::Morph);
+  EXPECT_TRUE(contains(s.fragments[0].html, "n=1"));
+  // The snapshot is the conversation as it was before the handler ran.
+  ASSERT_EQ(conv::history(s.conv).size(), 1u);
+  EXPECT_EQ(conv::history(s.conv)[0], before.dissoc(conv::keys::history()));
+  EXPECT_GE(conv::touched(s.conv), conv::touched(before));
+}
+
+TEST_F(Fold, HandlerThatChangesNothingSendsNothingAndRecordsNoHistory) {
+  const Value before = start().conv;
+  Step s = send(before, Event{"noop"});
+  ASSERT_EQ(s.status, Step::Status::Ok);
+  EXPECT_TRUE(s.fragments.empty());
+  EXPECT_TRUE(conv::history(s.conv).empty());
+  EXPECT_EQ(s.conv.dissoc(conv::keys::touched()), before.dissoc(conv::keys::touched()));
+}
+
+TEST_F(Fold, PatchEffectIsSentInsteadOfTheAutomaticReRender) {
+  Step s = send(start().conv, Event{"patch"});
+  ASSERT_EQ(s.status, Step::Status::Ok);
+  EXPECT_EQ(top_frame(s.conv)[":n"], Value(1));
+  ASSERT_EQ(s.fragments.size(), 1u);
+  EXPECT_EQ(s.fragments[0].html, "<div id=\"side\">patched</div>");
+  EXPECT_EQ(s.fragments[0].mode, Fragment::Mode::Morph);
+}
+
+TEST_F(Fold, CallPushesAChildStampedWithParentAndResumeKey) {
+  const Value before = start().conv;
+  const std::string root = top_iid(before);
+  journal->clear();
+  Step s = send(before, Event{"call", "kid"});
+  ASSERT_EQ(s.status, Step::Status::Ok);
+  ASSERT_EQ(conv::stack(s.conv).size(), 2u);
+  const std::string child = top_iid(s.conv);
+  EXPECT_NE(child, root);
+  const Value& inst = instance(s.conv, child);
+  EXPECT_EQ(inst[":instance/parent"], Value(root));
+  EXPECT_EQ(inst[":instance/resume"], Value("on-child"));
+  EXPECT_EQ(inst[":label"], Value("kid"));
+  EXPECT_EQ(journal->entries(), Entries{"start kid"});
+  // The top frame changed: the whole root element is replaced.
+  ASSERT_EQ(s.fragments.size(), 1u);
+  EXPECT_EQ(s.fragments[0].target, kRootElementId);
+  EXPECT_EQ(s.fragments[0].mode, Fragment::Mode::Inner);
+  EXPECT_TRUE(contains(s.fragments[0].html, "id=\"" + child + "\""));
+  EXPECT_FALSE(contains(s.fragments[0].html, "id=\"" + root + "\""));
+}
+
+TEST_F(Fold, AnswerPopsTheChildStopsItAndResumesTheParent) {
+  const Value conv = with_child();
+  const std::string root(conv::stack(conv)[0].as_string());
+  const std::string child = top_iid(conv);
+  journal->clear();
+  Step s = send(conv, Event{"answer", kw("done")});
+  ASSERT_EQ(s.status, Step::Status::Ok);
+  EXPECT_EQ(top_iid(s.conv), root);
+  EXPECT_TRUE(instance(s.conv, child).is_nil());
+  EXPECT_EQ(s.removed_instances, Entries{child});
+  EXPECT_EQ(journal->entries(), (Entries{"stop child", "resume root :done"}));
+  EXPECT_EQ(instance(s.conv, root)[":got"], kw("done"));
+  ASSERT_EQ(s.fragments.size(), 1u);
+  EXPECT_EQ(s.fragments[0].target, kRootElementId);
+  EXPECT_TRUE(contains(s.fragments[0].html, "id=\"" + root + "\""));
+  EXPECT_FALSE(s.ended);
+}
+
+TEST_F(Fold, AnswerFromTheRootEndsTheConversation) {
+  const Value conv = start().conv;
+  journal->clear();
+  Step s = send(conv, Event{"answer", 42});
+  ASSERT_EQ(s.status, Step::Status::Ok);
+  EXPECT_TRUE(s.ended);
+  EXPECT_EQ(s.end_value, Value(42));
+  EXPECT_EQ(journal->entries(), Entries{"stop root"});
+  EXPECT_TRUE(s.fragments.empty());
+}
+
+TEST_F(Fold, ReplaceSwapsTheFrameKeepingParentAndResumeKey) {
+  const Value conv = with_child();
+  const std::string root(conv::stack(conv)[0].as_string());
+  const std::string child = top_iid(conv);
+  journal->clear();
+  Step s = send(conv, Event{"replace"});
+  ASSERT_EQ(s.status, Step::Status::Ok);
+  ASSERT_EQ(conv::stack(s.conv).size(), 2u);
+  const std::string repl = top_iid(s.conv);
+  EXPECT_NE(repl, child);
+  EXPECT_TRUE(instance(s.conv, child).is_nil());
+  EXPECT_EQ(top_frame(s.conv)[":instance/parent"], Value(root));
+  EXPECT_EQ(top_frame(s.conv)[":instance/resume"], Value("on-child"));
+  EXPECT_EQ(journal->entries(), (Entries{"stop child", "start replacement"}));
+  // The replacement answers where the replaced frame would have.
+  Step a = send(s.conv, Event{"answer", "from replacement"});
+  EXPECT_EQ(instance(a.conv, root)[":got"], Value("from replacement"));
+}
+
+TEST_F(Fold, EndStopsTheFoldAndSkipsLaterEffects) {
+  const Value conv = start().conv;
+  journal->clear();
+  Step s = send(conv, Event{"end-then-call", kw("bye")});
+  ASSERT_EQ(s.status, Step::Status::Ok);
+  EXPECT_TRUE(s.ended);
+  EXPECT_EQ(s.end_value, kw("bye"));
+  EXPECT_TRUE(journal->entries().empty()) << "the call after end must not run";
+  EXPECT_EQ(conv::stack(s.conv).size(), 1u);
+  EXPECT_TRUE(s.fragments.empty());
+}
+
+TEST_F(Fold, BackRestoresThePreviousSnapshotAndWakesItsTop) {
+  Step one = send(start().conv, Event{"inc"});
+  Step two = send(one.conv, Event{"inc"});
+  ASSERT_EQ(conv::history(two.conv).size(), 2u);
+  journal->clear();
+  Step b = send(two.conv, Event{"back"});
+  ASSERT_EQ(b.status, Step::Status::Ok);
+  EXPECT_EQ(top_frame(b.conv)[":n"], Value(1));
+  EXPECT_EQ(top_frame(b.conv)[":woken"], Value(1));
+  EXPECT_EQ(conv::history(b.conv).size(), 1u);
+  EXPECT_EQ(journal->entries(), Entries{"wakeup root"});
+  ASSERT_FALSE(b.fragments.empty());
+  EXPECT_EQ(b.fragments[0].target, kRootElementId);
+  EXPECT_TRUE(contains(b.fragments[0].html, "n=1"));
+}
+
+TEST_F(Fold, BackUndoesACallAndGoBackWorksFromOutside) {
+  const Value conv = with_child();
+  Step b = go_back(reg, conv, opts);
+  ASSERT_EQ(b.status, Step::Status::Ok);
+  EXPECT_EQ(conv::stack(b.conv).size(), 1u);
+  EXPECT_TRUE(conv::history(b.conv).empty());
+  // Nothing to go back to: the conversation stays where it is.
+  Step again = go_back(reg, b.conv, opts);
+  ASSERT_EQ(again.status, Step::Status::Ok);
+  EXPECT_EQ(conv::stack(again.conv), conv::stack(b.conv));
+  EXPECT_EQ(top_frame(again.conv)[":n"], top_frame(b.conv)[":n"]);
+}
+
+TEST_F(Fold, AfterRequestsATimerForThisInstance) {
+  const Value conv = start().conv;
+  Step s = send(conv, Event{"after", "later"});
+  ASSERT_EQ(s.status, Step::Status::Ok);
+  ASSERT_EQ(s.timers.size(), 1u);
+  EXPECT_EQ(s.timers[0].iid, top_iid(conv));
+  EXPECT_EQ(s.timers[0].delay, std::chrono::milliseconds(25));
+  EXPECT_EQ(s.timers[0].event.name, "tick");
+  EXPECT_EQ(s.timers[0].event.payload, Value("later"));
+}
+
+TEST_F(Fold, WakeRunsTheTopWakeupAndRendersTheWholeView) {
+  const Value conv = with_child();
+  journal->clear();
+  Step s = wake(reg, conv, opts);
+  ASSERT_EQ(s.status, Step::Status::Ok);
+  EXPECT_EQ(journal->entries(), Entries{"wakeup child"});
+  EXPECT_EQ(top_frame(s.conv)[":woken"], Value(1));
+  ASSERT_EQ(s.fragments.size(), 1u);
+  EXPECT_EQ(s.fragments[0].target, kRootElementId);
+  EXPECT_EQ(s.fragments[0].mode, Fragment::Mode::Inner);
+  EXPECT_EQ(s.fragments[0].html, render_top(reg, s.conv, opts));
+}
+
+TEST_F(Fold, WakeRendersEvenWithoutAWakeupHook) {
+  Step s = start_conversation(reg, "stube/info", edn::map({{kw("message"), "hi"}}), opts);
+  Step w = wake(reg, s.conv, opts);
+  ASSERT_EQ(w.status, Step::Status::Ok);
+  ASSERT_EQ(w.fragments.size(), 1u);
+  EXPECT_TRUE(contains(w.fragments[0].html, "hi"));
+}
+
+TEST_F(Fold, StopAllRunsStopHooksTopFirstAndSwallowsTheirErrors) {
+  Value conv = send(with_child(), Event{"call", "grandchild"}).conv;
+  conv = send(conv, Event{"stop-break"}).conv;
+  ASSERT_EQ(conv::stack(conv).size(), 4u);
+  journal->clear();
+  Step s = stop_all(reg, conv, opts);
+  EXPECT_TRUE(s.ended);
+  EXPECT_EQ(journal->entries(),
+            (Entries{"stop broken", "stop grandchild", "stop child", "stop root"}));
+}
+
+TEST_F(Fold, AFailingStopHookDuringAnEventFailsTheEvent) {
+  const Value conv = send(start().conv, Event{"stop-break"}).conv;
+  Step s = send(conv, Event{"answer"});
+  EXPECT_EQ(s.status, Step::Status::HandlerError);
+  EXPECT_TRUE(contains(s.error, "stop failed"));
+  EXPECT_EQ(s.conv, conv);
+}
+
+TEST_F(Fold, KeptSignalsAreCopiedOntoStateBeforeTheHandler) {
+  Journal seen;
+  reg.define("t/form").keep({"name"}).on("save",
+                                         [&seen](Self& s) { seen.add(edn::write(s.state())); });
+  const Value conv = start_conversation(reg, "t/form", {}, opts).conv;
+  const Value signals = edn::map({{kw("name"), "Ada"}, {kw("secret"), "x"}});
+  Step s = dispatch(reg, conv, top_instance(conv), Event{"save", {}, signals}, opts);
+  ASSERT_EQ(s.status, Step::Status::Ok);
+  EXPECT_EQ(seen.entries(), Entries{"{:name \"Ada\"}"});
+  EXPECT_EQ(top_frame(s.conv)[":name"], Value("Ada"));
+  EXPECT_FALSE(top_frame(s.conv).contains(kw("secret")));
+}
+
+TEST_F(Fold, PayloadAndSignalsReachTheHandler) {
+  const Value signals = edn::map({{kw("x"), 1}});
+  const Value conv = start().conv;
+  Step s =
+      dispatch(reg, conv, top_instance(conv), Event{"echo", edn::vec({1, "two"}), signals}, opts);
+  EXPECT_EQ(top_frame(s.conv)[":payload"], edn::vec({1, "two"}));
+  EXPECT_EQ(top_frame(s.conv)[":signals"], signals);
+}
+
+TEST_F(Fold, CatchAllHandleRunsWhenNoNamedHandlerMatches) {
+  reg.define("t/any").handle([](Self& s, const Event& e) { s.set("last", e.name); });
+  const Value conv = start_conversation(reg, "t/any", {}, opts).conv;
+  Step s = dispatch(reg, conv, top_instance(conv), Event{"whatever"}, opts);
+  EXPECT_EQ(top_frame(s.conv)[":last"], Value("whatever"));
+}
+
+TEST_F(Fold, HandlersCannotClobberInstanceKeys) {
+  const Value conv = with_child();
+  const Value frame = top_frame(conv);
+  for (const char* event : {"clobber", "replace-state"}) {
+    Step s = send(conv, Event{event});
+    ASSERT_EQ(s.status, Step::Status::Ok) << event;
+    const Value& after = top_frame(s.conv);
+    for (const char* key :
+         {":instance/id", ":instance/type", ":instance/parent", ":instance/resume"})
+      EXPECT_EQ(after[key], frame[key]) << event << " " << key;
+    EXPECT_EQ(top_iid(s.conv), top_iid(conv));
+  }
+  EXPECT_EQ(top_frame(send(conv, Event{"clobber"}).conv)[":n"], Value(7));
+  EXPECT_EQ(top_frame(send(conv, Event{"replace-state"}).conv)[":n"], Value(42));
+}
+
+TEST_F(Fold, HooksDoNotSeeInstanceKeysInTheirState) {
+  Journal seen;
+  reg.define("t/peek").on("look", [&seen](Self& s) { seen.add(edn::write(s.state())); });
+  const Value conv = start_conversation(reg, "t/peek", edn::map({{kw("a"), 1}}), opts).conv;
+  (void)dispatch(reg, conv, top_instance(conv), Event{"look"}, opts);
+  EXPECT_EQ(seen.entries(), Entries{"{:a 1}"});
+}
+
+TEST_F(Fold, AThrowingHandlerLeavesTheConversationUntouchedAndShowsAnError) {
+  const Value conv = with_child();
+  journal->clear();
+  Step s = send(conv, Event{"boom"});
+  EXPECT_EQ(s.status, Step::Status::HandlerError);
+  EXPECT_EQ(s.conv, conv);  // no half-applied state, call or history
+  EXPECT_TRUE(contains(s.error, "boom <b>&</b>"));
+  ASSERT_EQ(s.fragments.size(), 1u);
+  EXPECT_EQ(s.fragments[0].target, kErrorElementId);
+  EXPECT_EQ(s.fragments[0].mode, Fragment::Mode::Inner);
+  EXPECT_TRUE(contains(s.fragments[0].html, "boom &lt;b&gt;&amp;&lt;/b&gt;"));
+  EXPECT_FALSE(contains(s.fragments[0].html, "<b>"));
+  EXPECT_TRUE(s.timers.empty());
+  EXPECT_FALSE(s.ended);
+}
+
+TEST_F(Fold, FailuresInsideEffectsLeaveTheConversationUntouched) {
+  const Value conv = start().conv;
+  for (const char* event : {"call-broken", "call-unknown", "call-no-resume", "no-such-event"}) {
+    Value target = conv;
+    if (std::string_view(event) == "call-no-resume") {
+      // The failure comes when the child answers to a key its parent lacks.
+      target = send(conv, Event{event}).conv;
+      ASSERT_EQ(conv::stack(target).size(), 2u);
+      event = "answer";
+    }
+    Step s = send(target, Event{event});
+    EXPECT_EQ(s.status, Step::Status::HandlerError) << event;
+    EXPECT_EQ(s.conv, target) << event;
+    EXPECT_FALSE(s.error.empty());
+    ASSERT_NE(fragment_for(s, kErrorElementId), nullptr);
+  }
+}
+
+TEST_F(Fold, ARenderThatThrowsIsAHandlerError) {
+  const Value conv = start().conv;
+  Step s = send(conv, Event{"render-fails"});
+  EXPECT_EQ(s.status, Step::Status::HandlerError);
+  EXPECT_TRUE(contains(s.error, "render failed"));
+  EXPECT_EQ(s.conv, conv);
+}
+
+// Once a frame has answered it is gone: effects it requested after its
+// answer must not act on the frames that are left.
+TEST_F(Fold, EffectsAfterAnAnswerDoNotTouchTheRemainingFrames) {
+  const Value conv = with_child();
+  const std::string root(conv::stack(conv)[0].as_string());
+  for (const char* event : {"answer-twice", "answer-then-call"}) {
+    SCOPED_TRACE(event);
+    Step s = send(conv, Event{event});
+    if (s.status == Step::Status::HandlerError) continue;  // refusing is fine too
+    EXPECT_FALSE(s.ended) << "a second answer must not end the whole conversation";
+    EXPECT_EQ(conv::stack(s.conv), edn::vec({root}));
+    EXPECT_EQ(instance(s.conv, root)[":got"], Value(1));
+    EXPECT_EQ(conv::instances(s.conv).size(), 1u) << "no orphan frame";
+  }
+}
+
+TEST_F(Fold, ErrorMessagesNameTheCulprit) {
+  const Value conv = start().conv;
+  EXPECT_TRUE(contains(send(conv, Event{"no-such-event"}).error, "no-such-event"));
+  EXPECT_TRUE(contains(send(conv, Event{"call-unknown"}).error, "t/nope"));
+  EXPECT_TRUE(contains(send(conv, Event{"call-broken"}).error, "start failed"));
+}
+
+TEST_F(Fold, AnEventForAMissingInstanceChangesNothing) {
+  const Value conv = start().conv;
+  Step s = dispatch(reg, conv, "ix-gone", Event{"inc"}, opts);
+  EXPECT_EQ(s.status, Step::Status::NoInstance);
+  EXPECT_EQ(s.conv, conv);
+  EXPECT_TRUE(s.fragments.empty());
+}
+
+TEST_F(Fold, HistoryIsBoundedAndSnapshotsHoldNoHistory) {
+  opts.history_limit = 3;
+  Value conv = start().conv;
+  for (int i = 0; i < 10; ++i) conv = send(conv, Event{"inc"}).conv;
+  const Value& history = conv::history(conv);
+  ASSERT_EQ(history.size(), 3u);
+  for (std::size_t i = 0; i < history.size(); ++i) {
+    EXPECT_FALSE(history[i].contains(conv::keys::history()));
+    EXPECT_EQ(top_frame(history[i])[":n"], Value(static_cast<int>(7 + i)));
+  }
+  // Going back three times reaches n=7; a fourth back has nothing left.
+  for (int i = 0; i < 4; ++i) conv = send(conv, Event{"back"}).conv;
+  EXPECT_EQ(top_frame(conv)[":n"], Value(7));
+}
+
+TEST_F(Fold, AHistoryLimitOfZeroDisablesBack) {
+  opts.history_limit = 0;
+  Value conv = send(start().conv, Event{"inc"}).conv;
+  EXPECT_TRUE(conv::history(conv).empty());
+  conv = send(conv, Event{"back"}).conv;
+  EXPECT_EQ(top_frame(conv)[":n"], Value(1));
+}
+
+TEST_F(Fold, RenderedAttributesPostToTheConversationUnderTheBasePath) {
+  opts.base_path = "/app";
+  const Value conv = start().conv;
+  const std::string html = render_top(reg, conv, opts);
+  const std::string url =
+      "/app/event/" + std::string(conv::id(conv)) + "/" + top_iid(conv) + "/inc";
+  EXPECT_TRUE(contains(html, url)) << html;
+}
+
+TEST_F(Fold, RenderedStateIsEscaped) {
+  const Value conv = start(edn::map({{kw("label"), "<script>alert('x')</script>"}})).conv;
+  const std::string html = render_top(reg, conv, opts);
+  EXPECT_FALSE(contains(html, "<script>"));
+  EXPECT_TRUE(contains(html, "&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt;"));
+}
+
+TEST_F(Fold, EveryStepKeepsTheConversationPrintableAndReadable) {
+  Value conv = start().conv;
+  for (const char* e : {"inc", "call", "inc", "answer", "patch", "back", "inc"}) {
+    conv = send(conv, Event{e}).conv;
+    ASSERT_TRUE(conv.printable()) << e;
+    ASSERT_EQ(edn::read(edn::write(conv)), conv) << e;
+  }
+}
+
+}  // namespace
+}  // namespace stube::test

@@ -1,0 +1,148 @@
+// Typed state (STUBE_STATE) and the escaping HTML builder with on()/bind().
+#include <gtest/gtest.h>
+
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "kernel/support.hpp"
+#include "stube/html.hpp"
+#include "stube/state.hpp"
+
+namespace stube::test {
+
+struct Address {
+  std::string city;
+  std::optional<std::string> zip;
+};
+STUBE_STATE(Address, city, zip)
+
+struct Person {
+  std::string name;
+  std::int64_t age = 0;
+  bool admin = false;
+  double score = 0.5;
+  std::vector<std::string> tags;
+  std::map<std::string, int> counts;
+  std::optional<Address> address;
+  Value extra;
+};
+STUBE_STATE(Person, name, age, admin, score, tags, counts, address, extra)
+
+namespace {
+
+Person sample() {
+  Person p;
+  p.name = "Ada";
+  p.age = 36;
+  p.admin = true;
+  p.score = 2.25;
+  p.tags = {"math", "engines"};
+  p.counts = {{"a", 1}, {"b", 2}};
+  p.address = Address{"London", std::nullopt};
+  p.extra = edn::set({kw("x")});
+  return p;
+}
+
+TEST(State, AStructBecomesAnEdnMapAndComesBack) {
+  const Value v = to_edn(sample());
+  EXPECT_EQ(v, edn::read(R"({:name "Ada", :age 36, :admin true, :score 2.25,
+                              :tags ["math" "engines"], :counts {"a" 1, "b" 2},
+                              :address {:city "London", :zip nil}, :extra #{:x}})"));
+  const Person back = from_edn<Person>(v);
+  EXPECT_EQ(to_edn(back), v);
+}
+
+TEST(State, MissingKeysKeepTheirDefaults) {
+  const Person p = from_edn<Person>(edn::read(R"({:name "Bo"})"));
+  EXPECT_EQ(p.name, "Bo");
+  EXPECT_EQ(p.age, 0);
+  EXPECT_DOUBLE_EQ(p.score, 0.5);
+  EXPECT_FALSE(p.address.has_value());
+  EXPECT_EQ(from_edn<Person>(Value()).name, "");
+}
+
+TEST(State, AnIntegerIsAcceptedWhereADoubleIsDeclared) {
+  EXPECT_DOUBLE_EQ(from_edn<Person>(edn::read("{:score 3}")).score, 3.0);
+}
+
+TEST(State, AWrongKindNamesTheField) {
+  try {
+    (void)from_edn<Person>(edn::read(R"({:age "old"})"));
+    FAIL() << "expected a TypeError";
+  } catch (const edn::TypeError& e) {
+    EXPECT_TRUE(contains(e.what(), "age")) << e.what();
+  }
+}
+
+TEST(State, MergeKeepsKeysTheStructDoesNotDeclare) {
+  const Value state = edn::read(R"({:name "old", :untyped 1})");
+  Person p;
+  p.name = "new";
+  const Value merged = merge_into(state, p);
+  EXPECT_EQ(merged[":name"], Value("new"));
+  EXPECT_EQ(merged[":untyped"], Value(1));
+}
+
+TEST(State, TypedHandlersKeepUntypedKeys) {
+  Registry reg;
+  reg.define<Person>("t/person").on("birthday", [](Ctx<Person>& c) { ++c->age; });
+  Step s = start_conversation(reg, "t/person", {}, {});
+  // A key Person does not declare survives a typed handler.
+  const Value with_note =
+      conv::put_instance(s.conv, top_iid(s.conv), top_frame(s.conv).assoc(kw("note"), "kept"));
+  s = send_top(reg, with_note, Event{"birthday"});
+  EXPECT_EQ(top_frame(s.conv)[":age"], Value(1));
+  EXPECT_EQ(top_frame(s.conv)[":note"], Value("kept"));
+  EXPECT_EQ(top_frame(s.conv)[":name"], Value(""));
+}
+
+TEST(Html, TextAndAttributeValuesAreEscaped) {
+  using namespace html;
+  const Html h = div(attr("title", "a\"b<c>'&"), "1 < 2 & \"3\"", span("x"));
+  EXPECT_EQ(h.str(),
+            "<div title=\"a&quot;b&lt;c&gt;&#39;&amp;\">1 &lt; 2 &amp; "
+            "&quot;3&quot;<span>x</span></div>");
+}
+
+TEST(Html, ValuesNumbersAndListsOfChildren) {
+  using namespace html;
+  std::vector<Html> items{li("a"), li("b")};
+  EXPECT_EQ(ul(items).str(), "<ul><li>a</li><li>b</li></ul>");
+  EXPECT_EQ(p(42, " ", Value(kw("k")), " ", Value("s<")).str(), "<p>42 :k s&lt;</p>");
+  EXPECT_EQ(p(Value()).str(), "<p></p>");
+  EXPECT_EQ(input(attr("type", "text"), flag("disabled")).str(), "<input type=\"text\" disabled>");
+  EXPECT_EQ(Html::unsafe_raw("<b>trusted</b>").str(), "<b>trusted</b>");
+}
+
+TEST(Html, InlineScriptHandlersAndBadNamesAreRefused) {
+  using namespace html;
+  EXPECT_THROW(attr("onclick", "x()"), std::invalid_argument);
+  EXPECT_THROW(attr("OnLoad", "x()"), std::invalid_argument);
+  EXPECT_THROW(attr("a b", "x"), std::invalid_argument);
+  EXPECT_THROW(attr("x\"y", "x"), std::invalid_argument);
+  EXPECT_THROW(element("scr ipt"), std::invalid_argument);
+}
+
+TEST(Html, OnPostsTheEventWithAnEncodedPayload) {
+  const Wire wire{"/base", "cv-1"};
+  const Self self("ix-1", edn::map({}), &wire);
+  const html::Attr a = self.on("click", "pick", edn::vec({1, "it's"}));
+  EXPECT_EQ(a.name, "data-on-click");
+  EXPECT_TRUE(contains(a.value, "@post('/base/event/cv-1/ix-1/pick?p="));
+  EXPECT_EQ(a.value.find('\'', 7), a.value.find("', {"));  // no quote inside the URL
+  EXPECT_THROW(self.on("click", "bad name"), std::invalid_argument);
+  EXPECT_THROW(self.on("cl'ick", "x"), std::invalid_argument);
+}
+
+TEST(Html, BindUsesThePerInstanceSignalNamespace) {
+  const Wire wire{"", "cv-1"};
+  const Self self("ix-a_b", edn::map({}), &wire);
+  EXPECT_EQ(self.bind("answer").value, "ix-a_0b.answer");
+  EXPECT_THROW(self.bind("_local"), std::invalid_argument);
+  EXPECT_THROW(self.bind("a__b"), std::invalid_argument);
+}
+
+}  // namespace
+}  // namespace stube::test

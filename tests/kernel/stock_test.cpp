@@ -1,0 +1,127 @@
+// The stock dialogs: confirm, prompt, choose, info — called from a host
+// component whose resume key records the answer.
+#include <gtest/gtest.h>
+
+#include "kernel/support.hpp"
+#include "stube/kernel.hpp"
+
+namespace stube::test {
+namespace {
+
+class Stock : public ::testing::Test {
+ protected:
+  Stock() {
+    // :t/host calls the embed it is started with and keeps the answer.
+    reg.define("t/host")
+        .init([](const Value& args) {
+          return edn::map({{kw("child"), args}});
+        })
+        .on("open",
+            [](Self& s) {
+              const Value& c = s[":child"];
+              s.call(Embed{c[":component"], c[":args"]}, "on-answer");
+            })
+        .resume("on-answer", [](Self& s, const Value& answer) { s.set("answer", answer); });
+  }
+
+  // Opens `dialog` from the host; returns the conversation with the dialog on top.
+  Value open(const Embed& dialog) {
+    const Value args = edn::map({{kw("component"), dialog.component}, {kw("args"), dialog.args}});
+    Value conv = start_conversation(reg, "t/host", args, opts).conv;
+    conv = send_top(reg, conv, Event{"open"}, opts).conv;
+    EXPECT_EQ(top_type(conv), std::string(dialog.component.as_keyword()));
+    return conv;
+  }
+  // Answers the dialog with `e`; returns what the host received.
+  Value answer(const Embed& dialog, const Event& e) {
+    const Step s = send_top(reg, open(dialog), e, opts);
+    EXPECT_EQ(top_type(s.conv), "t/host");
+    EXPECT_EQ(conv::stack(s.conv).size(), 1u);
+    const Value* got = top_frame(s.conv).find(kw("answer"));
+    return got ? *got : Value::symbol("no-answer");
+  }
+  std::string view(const Embed& dialog) { return render_top(reg, open(dialog), opts); }
+
+  Registry reg;
+  KernelOptions opts;
+};
+
+TEST_F(Stock, ConfirmAnswersTrueOrFalse) {
+  EXPECT_EQ(answer(confirm("Sure?"), yes()), Value(true));
+  EXPECT_EQ(answer(confirm("Sure?"), no()), Value(false));
+  const std::string html = view(confirm("Delete <all>?"));
+  EXPECT_TRUE(contains(html, "Delete &lt;all&gt;?"));
+  EXPECT_TRUE(contains(html, "/yes&#39;"));
+  EXPECT_TRUE(contains(html, "/no&#39;"));
+}
+
+TEST_F(Stock, PromptAnswersTheTypedString) {
+  EXPECT_EQ(answer(prompt("Name?"), type_and_ok("Ada")), Value("Ada"));
+  EXPECT_EQ(answer(prompt("Name?"), type_and_ok("")), Value(""));
+  EXPECT_EQ(answer(prompt("Name?", "Bob"), type_and_ok("Ada \"Countess\" <L>")),
+            Value("Ada \"Countess\" <L>"));
+}
+
+TEST_F(Stock, PromptAnswersItsDefaultWhenNothingWasTyped) {
+  EXPECT_EQ(answer(prompt("Name?", "Bob"), Event{"ok"}), Value("Bob"));
+  EXPECT_EQ(answer(prompt("Name?"), Event{"ok"}), Value(""));
+}
+
+TEST_F(Stock, PromptOnlyKeepsItsOwnSignal) {
+  const Value signals = edn::map({{kw("answer"), "Ada"}, {kw("question"), "hijacked"}});
+  const Value conv = open(prompt("Name?"));
+  const Step s = send_top(reg, conv, Event{"ok", {}, signals}, opts);
+  EXPECT_EQ(top_frame(s.conv)[":answer"], Value("Ada"));
+}
+
+TEST_F(Stock, PromptCancelAnswersTheSentinel) {
+  const Value got = answer(prompt("Name?", "Bob"), cancel());
+  EXPECT_EQ(got, cancel_value());
+  EXPECT_TRUE(cancelled(got));
+  EXPECT_EQ(cancel_value(), kw("stube/cancel"));
+  EXPECT_FALSE(cancelled(Value("stube/cancel")));
+}
+
+TEST_F(Stock, PromptRendersItsQuestionDefaultAndBinding) {
+  const std::string html = view(prompt("Your <name>?", "Bo\"b"));
+  EXPECT_TRUE(contains(html, "Your &lt;name&gt;?"));
+  EXPECT_TRUE(contains(html, "value=\"Bo&quot;b\""));
+  EXPECT_TRUE(contains(html, "data-bind=\""));
+  EXPECT_TRUE(contains(html, ".answer\""));
+}
+
+TEST_F(Stock, ChooseAnswersThePickedOption) {
+  const std::vector<Value> options{Value("free"), kw("plan/pro"), edn::map({{kw("n"), 3}})};
+  EXPECT_EQ(answer(choose("Plan?", options), pick(0)), Value("free"));
+  EXPECT_EQ(answer(choose("Plan?", options), pick(1)), kw("plan/pro"));
+  EXPECT_EQ(answer(choose("Plan?", options), pick(2)), edn::map({{kw("n"), 3}}));
+  EXPECT_EQ(answer(choose("Plan?", options), cancel()), cancel_value());
+  const std::string html = view(choose("Plan?", options));
+  EXPECT_TRUE(contains(html, "free"));
+  EXPECT_TRUE(contains(html, ":plan/pro"));
+}
+
+TEST_F(Stock, ChooseRefusesAnOptionThatDoesNotExist) {
+  const Value conv = open(choose("Plan?", {Value("a"), Value("b")}));
+  for (const Event& e : {pick(2), pick(-1), Event{"pick", "zero"}, Event{"pick"}}) {
+    const Step s = dispatch(reg, conv, top_instance(conv), e, opts);
+    EXPECT_EQ(s.status, Step::Status::HandlerError) << edn::write(e.payload);
+    EXPECT_EQ(s.conv, conv);
+  }
+}
+
+TEST_F(Stock, InfoAnswersOk) {
+  EXPECT_EQ(answer(info("Saved."), Event{"ok"}), kw("ok"));
+  EXPECT_TRUE(contains(view(info("All <done>")), "All &lt;done&gt;"));
+}
+
+TEST_F(Stock, DialogsAreOrdinaryEmbeds) {
+  EXPECT_EQ(confirm("q").component, kw("stube/confirm"));
+  EXPECT_EQ(prompt("q").component, kw("stube/prompt"));
+  EXPECT_EQ(choose("q", {}).component, kw("stube/choose"));
+  EXPECT_EQ(info("m").component, kw("stube/info"));
+  EXPECT_EQ(confirm("q").args[":question"], Value("q"));
+}
+
+}  // namespace
+}  // namespace stube::test

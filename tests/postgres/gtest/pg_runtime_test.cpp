@@ -1,0 +1,174 @@
+// Two runtimes (two servers) over two store instances on one database,
+// driving the same conversation: every event either lands in the stored
+// count or is reported as lost (the runtime reloads the newer version), and
+// an ended conversation never comes back.
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <condition_variable>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+#include "pg_support.hpp"
+#include "store/support.hpp"
+#include "stube/conversation.hpp"
+#include "stube/kernel.hpp"
+#include "stube/log.hpp"
+#include "stube/runtime.hpp"
+
+namespace stube::test {
+namespace {
+
+using edn::kw;
+using edn::Value;
+using Result = Runtime::Result;
+
+std::shared_ptr<Registry> counter_registry() {
+  auto reg = std::make_shared<Registry>();
+  reg->define("pg/counter")
+      .init([](const Value&) { return edn::map({{kw("count"), 0}}); })
+      .render([](const Self& s) { return html::p("count ", s[":count"]); })
+      .on("inc", [](Self& s) { s.set("count", s[":count"].as_int() + 1); });
+  return reg;
+}
+
+RuntimeOptions on(std::shared_ptr<ConversationStore> store) {
+  RuntimeOptions o;
+  o.store = std::move(store);
+  return o;
+}
+
+class PostgresRuntimes : public ::testing::Test {
+ protected:
+  std::int64_t stored_count() {
+    const auto c = db_.store()->load(cid_);
+    return c ? conv::instance(*c, iid_)[":count"].as_int() : -1;
+  }
+  std::int64_t live_count(const Runtime& r) {
+    return conv::instance(*r.conversation(cid_), iid_)[":count"].as_int();
+  }
+  Result inc(Runtime& r) { return r.dispatch(cid_, iid_, Event{"inc"}, owner_); }
+  // Runtimes report an event that lost the race with this warning.
+  std::size_t lost_events() const {
+    std::size_t n = 0;
+    for (const auto& w : capture_.at(log::Level::warn)) n += w.find("was changed elsewhere") != std::string::npos;
+    return n;
+  }
+  void mint_on(Runtime& r) {
+    const auto minted = r.mint("pg/counter");
+    cid_ = minted.cid;
+    owner_ = minted.owner;
+    iid_ = std::string(top_instance(*r.conversation(cid_)));
+  }
+
+  TestDatabase db_;
+  std::shared_ptr<Registry> reg_ = counter_registry();
+  LogCapture capture_;
+  std::string cid_, owner_, iid_;
+};
+
+TEST_F(PostgresRuntimes, AnEventThatLostTheRaceIsReportedAndReloadedNotMerged) {
+  Runtime a(reg_, on(db_.store()));
+  Runtime b(reg_, on(db_.store()));
+  mint_on(a);
+  ASSERT_EQ(inc(a), Result::Ok);  // count 1
+  ASSERT_EQ(b.size(), 0u);
+  ASSERT_EQ(inc(b), Result::Ok);  // b loads it on the miss: count 2
+  EXPECT_EQ(b.size(), 1u);
+  EXPECT_EQ(stored_count(), 2);
+  EXPECT_EQ(lost_events(), 0u);
+
+  // a still holds count 1: its event is applied to a stale copy, the save
+  // is refused, a reloads and shows count 2. Nothing is merged.
+  ASSERT_EQ(inc(a), Result::Ok);
+  EXPECT_EQ(lost_events(), 1u);
+  EXPECT_EQ(stored_count(), 2);
+  EXPECT_EQ(live_count(a), 2);
+  ASSERT_EQ(inc(a), Result::Ok);  // now on the fresh copy: lands
+  EXPECT_EQ(stored_count(), 3);
+  EXPECT_EQ(lost_events(), 1u);
+}
+
+TEST_F(PostgresRuntimes, ConcurrentEventsOnTwoServersLoseNoUpdate) {
+  constexpr int kThreadsPerRuntime = 3;
+  constexpr int kEventsPerThread = 40;
+  Runtime a(reg_, on(db_.store()));
+  Runtime b(reg_, on(db_.store()));
+  mint_on(a);
+  std::atomic<int> ok{0}, other{0};
+  std::vector<std::thread> threads;
+  for (Runtime* r : {&a, &b}) {
+    for (int t = 0; t < kThreadsPerRuntime; ++t) {
+      threads.emplace_back([&, r] {
+        for (int i = 0; i < kEventsPerThread; ++i) (inc(*r) == Result::Ok ? ok : other)++;
+      });
+    }
+  }
+  for (auto& t : threads) t.join();
+  EXPECT_EQ(other.load(), 0);
+  ASSERT_EQ(ok.load(), 2 * kThreadsPerRuntime * kEventsPerThread);
+  const std::size_t lost = lost_events();
+  // Every accepted event is in the count; every other one was reported.
+  EXPECT_EQ(stored_count(), ok.load() - static_cast<std::int64_t>(lost));
+  EXPECT_GT(stored_count(), 0);
+  RecordProperty("events", ok.load());
+  RecordProperty("lost_and_reported", static_cast<int>(lost));
+}
+
+TEST_F(PostgresRuntimes, AnEndedConversationDoesNotComeBack) {
+  auto a = std::make_unique<Runtime>(reg_, on(db_.store()));
+  auto b = std::make_unique<Runtime>(reg_, on(db_.store()));
+  mint_on(*a);
+  ASSERT_EQ(inc(*b), Result::Ok);  // both servers hold it now
+  ASSERT_EQ(inc(*a), Result::Ok);  // (a reloads: b saved since)
+
+  // Events keep arriving on both servers while one of them ends it.
+  std::mutex mu;
+  std::condition_variable cv;
+  int accepted = 0;
+  std::vector<std::thread> threads;
+  int gone = 0;
+  for (Runtime* r : {a.get(), b.get()}) {
+    threads.emplace_back([&, r] {
+      for (;;) {
+        const Result res = inc(*r);
+        if (res == Result::NoConversation) break;
+        EXPECT_EQ(res, Result::Ok);
+        std::lock_guard lock(mu);
+        ++accepted;
+        cv.notify_all();
+      }
+      std::lock_guard lock(mu);
+      ++gone;
+      cv.notify_all();
+    });
+  }
+  {
+    std::unique_lock lock(mu);
+    cv.wait_for(lock, std::chrono::seconds(60), [&] { return accepted >= 20 || gone > 0; });
+    EXPECT_GE(accepted, 20);
+    EXPECT_EQ(gone, 0) << "a server lost the conversation before it ended";
+  }
+  b->end(cid_);
+  for (auto& t : threads) t.join();  // each saw NoConversation: neither server brought it back
+  EXPECT_EQ(gone, 2);
+  EXPECT_EQ(a->size(), 0u);
+  EXPECT_EQ(b->size(), 0u);
+  EXPECT_EQ(db_.store()->load(cid_), std::nullopt);
+  EXPECT_FALSE(db_.store()->load_all().contains(cid_));
+  EXPECT_EQ(db_.sql()->one("SELECT deleted_at IS NOT NULL FROM stube_conversations WHERE cid = '" +
+                           cid_ + "'"),
+            "t");
+  // Shutting both down (a last save of everything live) changes nothing,
+  // and a third server does not find it either.
+  a.reset();
+  b.reset();
+  Runtime c(reg_, on(db_.store()));
+  EXPECT_EQ(c.restored_count(), 0u);
+  EXPECT_EQ(inc(c), Result::NoConversation);
+  EXPECT_EQ(db_.store()->load(cid_), std::nullopt);
+}
+
+}  // namespace
+}  // namespace stube::test

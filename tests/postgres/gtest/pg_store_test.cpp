@@ -1,0 +1,357 @@
+// The PostgreSQL store against a real server: compare-and-set, delete wins,
+// load-on-miss, unreadable rows, the reaper and its lock, tombstone purging,
+// the schema, open_store URLs, concurrent writers of one conversation.
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <set>
+#include <thread>
+#include <vector>
+
+#include "pg_support.hpp"
+#include "store/pg_schema.hpp"
+#include "store/support.hpp"
+#include "stube/conversation.hpp"
+#include "stube/log.hpp"
+
+namespace stube::test {
+namespace {
+
+using edn::kw;
+using edn::Value;
+
+const Value kVersion = Value::keyword("conv", "version");
+
+class PostgresStore : public ::testing::Test {
+ protected:
+  // Who saved it on which version, for messages.
+  static std::string what(const StaleConversation& e) { return e.what(); }
+
+  TestDatabase db_;
+};
+
+// A conversation last touched `seconds_ago` seconds before now.
+Value idle_for(std::string_view cid, std::int64_t seconds_ago) {
+  return conv::make(cid, edn::Instant{edn::Instant::now().seconds - seconds_ago, 0});
+}
+
+edn::Instant seconds_ago(std::int64_t s) { return {edn::Instant::now().seconds - s, 0}; }
+
+TEST_F(PostgresStore, SaveIsACompareAndSetOnTheVersion) {
+  auto store = db_.store();
+  const Value v0 = conv::make("cv-cas").assoc(kw("n"), 0);
+  const Value v1 = store->save(v0);
+  EXPECT_EQ(v1.get(kVersion), Value(1));
+
+  // The copy we had before that save is stale now.
+  try {
+    store->save(v0.assoc(kw("n"), 99));
+    FAIL() << "a save on an old version went through";
+  } catch (const StaleConversation& e) {
+    EXPECT_NE(what(e).find("\"cv-cas\""), std::string::npos) << e.what();
+    EXPECT_NE(what(e).find("stored :conv/version is 1"), std::string::npos) << e.what();
+  }
+  const Value v2 = store->save(v1.assoc(kw("n"), 1));
+  EXPECT_EQ(v2.get(kVersion), Value(2));
+  EXPECT_THROW(store->save(v1.assoc(kw("n"), 98)), StaleConversation);
+  EXPECT_THROW(store->save(v2.assoc(kVersion, 7)), StaleConversation);  // from the future
+  EXPECT_EQ(db_.store()->load("cv-cas"), v2);
+  EXPECT_EQ(db_.store()->load("cv-cas")->get(kw("n")), Value(1));
+}
+
+TEST_F(PostgresStore, AStaleSaveWritesNothing) {
+  auto a = db_.store();
+  auto b = db_.store();
+  const Value mine = a->save(conv::make("cv-two").assoc(kw("by"), "a"));
+  const Value theirs = b->save(*b->load("cv-two"));  // b saved on top: version 2
+  EXPECT_THROW(a->save(mine.assoc(kw("by"), "a-again")), StaleConversation);
+  EXPECT_EQ(a->load("cv-two"), theirs);
+  EXPECT_EQ(db_.sql()->one("SELECT version FROM stube_conversations WHERE cid = 'cv-two'"), "2");
+}
+
+TEST_F(PostgresStore, ANewConversationCannotReplaceAnExistingOne) {
+  auto store = db_.store();
+  store->save(conv::make("cv-taken").assoc(kw("first"), true));
+  try {
+    store->save(conv::make("cv-taken"));  // no :conv/version: a new conversation
+    FAIL() << "a second new conversation with the same id replaced the first";
+  } catch (const StaleConversation& e) {
+    EXPECT_NE(what(e).find("none (a new conversation)"), std::string::npos) << e.what();
+  }
+  EXPECT_EQ(store->load("cv-taken")->get(kw("first")), Value(true));
+}
+
+TEST_F(PostgresStore, DeleteWins) {
+  auto a = db_.store();
+  auto b = db_.store();
+  a->save(conv::make("cv-end"));
+  const Value b_copy = *b->load("cv-end");
+  a->remove("cv-end");
+  try {
+    b->save(b_copy.assoc(kw("late"), true));
+    FAIL() << "a late save brought a removed conversation back";
+  } catch (const StaleConversation& e) {
+    EXPECT_NE(what(e).find("removed"), std::string::npos) << e.what();
+  }
+  EXPECT_EQ(a->load("cv-end"), std::nullopt);
+  EXPECT_EQ(b->load("cv-end"), std::nullopt);
+  EXPECT_FALSE(b->load_all().contains("cv-end"));
+  EXPECT_NO_THROW(b->remove("cv-end"));  // idempotent, from any process
+  // Not even as a "new" conversation.
+  EXPECT_THROW(b->save(conv::make("cv-end")), StaleConversation);
+  EXPECT_EQ(a->load("cv-end"), std::nullopt);
+}
+
+TEST_F(PostgresStore, RemovingANeverSavedIdKeepsItOut) {
+  auto store = db_.store();
+  store->remove("cv-ghost");
+  EXPECT_THROW(store->save(conv::make("cv-ghost")), StaleConversation);
+  EXPECT_TRUE(store->load_all().empty());
+}
+
+TEST_F(PostgresStore, LoadFetchesOneConversationOnDemand) {
+  const Value saved = db_.store()->save(varied_conversation("cv-miss", 7));
+  auto other = db_.store();  // another process: never saw it
+  EXPECT_EQ(other->load("cv-miss"), saved);
+  EXPECT_EQ(other->load("cv-unknown"), std::nullopt);
+  EXPECT_THROW(other->load("../etc"), InvalidCid);
+  EXPECT_THROW(other->load(""), InvalidCid);
+}
+
+TEST_F(PostgresStore, UnreadableRowsAreSkippedWithAWarningNamingThem) {
+  auto store = db_.store();
+  store->save(conv::make("cv-good"));
+  auto sql = db_.sql();
+  const std::string insert =
+      "INSERT INTO stube_conversations (cid, edn, version, touched) VALUES ";
+  sql->run(insert + "('cv-broken', convert_to('{:conv/id \"cv-broken\" :x [1 2', 'UTF8'), 1, now())");
+  sql->run(insert + "('cv-vector', convert_to('[:conv/id \"cv-vector\"]', 'UTF8'), 1, now())");
+  sql->run(insert + "('cv-other', convert_to('{:conv/id \"cv-good\"}', 'UTF8'), 1, now())");
+  LogCapture capture;
+  const ConversationMap all = store->load_all();
+  EXPECT_EQ(all.size(), 1u);
+  EXPECT_TRUE(all.contains("cv-good"));
+  const auto warnings = capture.at(log::Level::warn);
+  ASSERT_EQ(warnings.size(), 3u);
+  std::string joined;
+  for (const auto& w : warnings) joined += w + "\n";
+  EXPECT_NE(joined.find("\"cv-broken\" in database " + db_.name()), std::string::npos) << joined;
+  EXPECT_NE(joined.find("not valid EDN"), std::string::npos) << joined;
+  EXPECT_NE(joined.find("\"cv-vector\""), std::string::npos) << joined;
+  EXPECT_NE(joined.find("\"cv-other\""), std::string::npos) << joined;
+  capture.clear();
+  EXPECT_EQ(store->load("cv-broken"), std::nullopt);
+  ASSERT_EQ(capture.at(log::Level::warn).size(), 1u);
+  // Left untouched.
+  EXPECT_EQ(sql->one("SELECT count(*) FROM stube_conversations WHERE deleted_at IS NULL"), "4");
+}
+
+TEST_F(PostgresStore, TheVersionMustBeANonNegativeInteger) {
+  auto store = db_.store();
+  EXPECT_THROW(store->save(conv::make("cv-v").assoc(kVersion, "3")), InvalidCid);
+  EXPECT_THROW(store->save(conv::make("cv-v").assoc(kVersion, -1)), InvalidCid);
+  EXPECT_THROW(store->save(conv::make("cv-v").assoc(kVersion, 1.0)), InvalidCid);
+  EXPECT_EQ(store->save(conv::make("cv-v").assoc(kVersion, nullptr)).get(kVersion), Value(1));
+}
+
+TEST_F(PostgresStore, TheStoredTextIsTheReturnedValuePrintedOnce) {
+  auto store = db_.store();
+  const Value saved = store->save(varied_conversation("cv-text", 3));
+  const std::string text =
+      db_.sql()->one("SELECT convert_from(edn, 'UTF8') FROM stube_conversations WHERE cid = 'cv-text'");
+  EXPECT_EQ(text, edn::write(saved));
+}
+
+TEST_F(PostgresStore, StringsWithNulCharactersRoundTrip) {
+  auto store = db_.store();
+  const Value c = store->save(conv::make("cv-nul").assoc(kw("s"), Value(std::string_view("a\0b", 3))));
+  EXPECT_EQ(db_.store()->load("cv-nul"), c);
+}
+
+TEST_F(PostgresStore, ReapTombstonesIdleConversationsInBatches) {
+  auto store = db_.store();
+  std::set<std::string> idle;
+  for (int i = 0; i < 25; ++i) {
+    const std::string cid = "cv-idle-" + std::to_string(i);
+    store->save(idle_for(cid, 3600 + i));
+    idle.insert(cid);
+  }
+  for (int i = 0; i < 5; ++i) store->save(idle_for("cv-busy-" + std::to_string(i), 10));
+  const Value late = *store->load("cv-idle-3");
+
+  std::set<std::string> reaped;
+  std::vector<std::size_t> batches;
+  for (;;) {
+    const auto cids = store->reap(seconds_ago(600), 10);
+    batches.push_back(cids.size());
+    if (cids.empty()) break;
+    for (const auto& cid : cids) EXPECT_TRUE(reaped.insert(cid).second) << cid << " reaped twice";
+  }
+  EXPECT_EQ(batches, (std::vector<std::size_t>{10, 10, 5, 0}));
+  EXPECT_EQ(reaped, idle);
+  const ConversationMap left = store->load_all();
+  EXPECT_EQ(left.size(), 5u);
+  for (const auto& [cid, c] : left) EXPECT_TRUE(cid.starts_with("cv-busy-")) << cid;
+  EXPECT_EQ(store->load("cv-idle-3"), std::nullopt);
+  EXPECT_THROW(store->save(late), StaleConversation);  // reaped means ended: delete wins
+  EXPECT_TRUE(store->reap(seconds_ago(600), 0).empty());
+}
+
+TEST_F(PostgresStore, OnlyTheHolderOfTheReaperLockReaps) {
+  auto store = db_.store();
+  for (int i = 0; i < 4; ++i) store->save(idle_for("cv-old-" + std::to_string(i), 3600));
+  {
+    // Another process is reaping: it holds the lock for its transaction.
+    auto other = db_.sql();
+    other->run("BEGIN");
+    EXPECT_EQ(other->one("SELECT pg_try_advisory_xact_lock(" +
+                         std::to_string(store_detail::pg::kReaperLock) + ")"),
+              "t");
+    EXPECT_TRUE(store->reap(seconds_ago(600), 10).empty());
+    EXPECT_EQ(store->load_all().size(), 4u);
+    other->run("COMMIT");  // releases it
+  }
+  EXPECT_EQ(store->reap(seconds_ago(600), 10).size(), 4u);
+}
+
+TEST_F(PostgresStore, TwoProcessesReapingTogetherEndEachConversationOnce) {
+  constexpr int kIdle = 300;
+  {
+    auto store = db_.store();
+    for (int i = 0; i < kIdle; ++i) store->save(idle_for("cv-r-" + std::to_string(i), 3600));
+  }
+  auto a = db_.store();
+  auto b = db_.store();
+  std::vector<std::string> by_a, by_b;
+  std::atomic<int> empty_while_left{0};
+  auto reaper = [&](ConversationStore& s, std::vector<std::string>& out) {
+    // Until the table has none left; an empty batch while some are left
+    // means the other process held the lock.
+    while (!s.load_all().empty()) {
+      const auto cids = s.reap(seconds_ago(600), 7);
+      if (cids.empty()) ++empty_while_left;
+      out.insert(out.end(), cids.begin(), cids.end());
+    }
+  };
+  LogCapture quiet;  // load_all logs a summary each time
+  std::thread ta([&] { reaper(*a, by_a); });
+  std::thread tb([&] { reaper(*b, by_b); });
+  ta.join();
+  tb.join();
+  std::multiset<std::string> all(by_a.begin(), by_a.end());
+  all.insert(by_b.begin(), by_b.end());
+  EXPECT_EQ(all.size(), static_cast<std::size_t>(kIdle));
+  EXPECT_EQ(std::set<std::string>(all.begin(), all.end()).size(), static_cast<std::size_t>(kIdle))
+      << "a conversation was reaped twice";
+  RecordProperty("reaped_by_a", static_cast<int>(by_a.size()));
+  RecordProperty("reaped_by_b", static_cast<int>(by_b.size()));
+  RecordProperty("lock_busy", empty_while_left.load());
+}
+
+TEST_F(PostgresStore, OldTombstonesArePurged) {
+  auto store = db_.store();
+  for (const char* cid : {"cv-t1", "cv-t2", "cv-t3"}) {
+    store->save(conv::make(cid));
+    store->remove(cid);
+  }
+  auto sql = db_.sql();
+  sql->run("UPDATE stube_conversations SET deleted_at = now() - interval '25 hours' "
+           "WHERE cid IN ('cv-t1', 'cv-t2')");
+  const auto tombstones = [&] {
+    return sql->one("SELECT string_agg(cid, ',' ORDER BY cid) FROM stube_conversations "
+                    "WHERE deleted_at IS NOT NULL");
+  };
+  EXPECT_EQ(tombstones(), "cv-t1,cv-t2,cv-t3");
+  store->reap(seconds_ago(600), 10);  // purges tombstones older than a day
+  EXPECT_EQ(tombstones(), "cv-t3");
+  // A purged tombstone no longer keeps a late save out, but one with a
+  // version still finds no row to update: stale all the same.
+  EXPECT_THROW(store->save(conv::make("cv-t1").assoc(kVersion, 1)), StaleConversation);
+
+  // A store with a short tombstone age purges on open.
+  db_.store({.tombstone_ttl = std::chrono::seconds(0)});
+  EXPECT_EQ(tombstones(), "");
+}
+
+TEST_F(PostgresStore, TheSchemaIsCreatedOnceAndVersioned) {
+  {
+    // Several processes opening a fresh database at once.
+    std::vector<std::thread> openers;
+    std::atomic<int> failures{0};
+    for (int i = 0; i < 4; ++i) {
+      openers.emplace_back([&] {
+        try {
+          db_.store()->save(conv::make(conv::mint_id()));
+        } catch (const std::exception&) {
+          ++failures;
+        }
+      });
+    }
+    for (auto& t : openers) t.join();
+    EXPECT_EQ(failures.load(), 0);
+  }
+  auto sql = db_.sql();
+  EXPECT_EQ(sql->one("SELECT string_agg(version::text, ',') FROM stube_schema"), "1");
+  EXPECT_EQ(sql->one("SELECT count(*) FROM pg_indexes WHERE tablename = 'stube_conversations'"), "3");
+  sql->run("UPDATE stube_schema SET version = 2");
+  try {
+    db_.store();
+    FAIL() << "opened a database with a newer schema";
+  } catch (const StoreError& e) {
+    EXPECT_NE(std::string(e.what()).find("schema version 2"), std::string::npos) << e.what();
+  }
+}
+
+TEST_F(PostgresStore, OpenStoreTakesPostgresUrls) {
+  auto store = open_store(db_.url());
+  EXPECT_TRUE(store->shared());
+  const Value saved = store->save(conv::make("cv-url"));
+  std::string short_scheme = db_.url();
+  short_scheme.replace(0, std::string_view("postgresql").size(), "postgres");
+  EXPECT_EQ(open_store(short_scheme)->load("cv-url"), saved);
+  EXPECT_EQ(open_store(db_.url() + "?application_name=stube-url-test")->load("cv-url"), saved);
+}
+
+TEST_F(PostgresStore, AnUnreachableDatabaseIsAStoreErrorNamingIt) {
+  const std::string missing = pg_url().substr(0, pg_url().rfind('/') + 1) + "no_such_db";
+  try {
+    open_store(missing);
+    FAIL() << "opened a database that does not exist";
+  } catch (const StoreError& e) {
+    EXPECT_NE(std::string(e.what()).find("no_such_db"), std::string::npos) << e.what();
+  }
+  EXPECT_THROW(postgres_store("host=/nonexistent-dir port=1 dbname=x"), StoreError);
+  EXPECT_THROW(postgres_store("this is not a conninfo"), StoreError);
+}
+
+TEST_F(PostgresStore, ConcurrentWritersOfOneConversationLoseNoUpdate) {
+  // The CAS loop a server runs: load, change, save; on a stale save, reload.
+  constexpr int kThreads = 4;
+  constexpr int kIncrements = 50;
+  db_.store()->save(conv::make("cv-counter").assoc(kw("count"), 0));
+  std::atomic<int> stale{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&] {
+      auto store = db_.store({.pool_size = 1});  // a process of its own
+      Value c = *store->load("cv-counter");
+      for (int done = 0; done < kIncrements;) {
+        try {
+          c = store->save(c.assoc(kw("count"), c.get(kw("count")).as_int() + 1));
+          ++done;
+        } catch (const StaleConversation&) {
+          ++stale;
+          c = *store->load("cv-counter");
+        }
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+  const Value final = *db_.store()->load("cv-counter");
+  EXPECT_EQ(final.get(kw("count")), Value(kThreads * kIncrements));
+  EXPECT_EQ(final.get(kVersion), Value(kThreads * kIncrements + 1));
+  RecordProperty("stale_saves", stale.load());
+}
+
+}  // namespace
+}  // namespace stube::test

@@ -1,0 +1,268 @@
+// Time and teardown: timers, the reaper, shutdown, and coroutine frames.
+// Nothing here sleeps to synchronise: tests wait on a condition, and "this
+// did not happen" is proven against a witness timer that fires later.
+#include <gtest/gtest.h>
+
+#include <thread>
+
+#include "runtime/rig.hpp"
+#include "stube/conversation.hpp"
+#include "stube/flow.hpp"
+
+namespace stube::test {
+namespace {
+
+Event arm(int n, int delay_ms) {
+  return Event{"arm", edn::vec({n, delay_ms})};
+}
+
+std::int64_t state_int(const Runtime& rt, const std::string& cid, const char* key) {
+  const auto c = rt.conversation(cid);
+  return c ? top_frame(*c)[key].as_int() : -1;
+}
+
+class Lifecycle : public ::testing::Test {
+ protected:
+  void SetUp() override { frames = live_flow_frames(); }
+  void TearDown() override { EXPECT_EQ(live_flow_frames(), frames) << "leaked coroutine frames"; }
+
+  Runtime::Minted ticker(Runtime& rt, const char* label) {
+    return rt.mint("rt/ticker", edn::map({{kw("label"), label}}));
+  }
+  // Arms one timer on a fresh witness conversation of `rt` and waits for it
+  // to fire: every timer of `rt` due earlier has had its chance by then.
+  void wait_for_witness(Runtime& rt, int delay_ms) {
+    const Runtime::Minted w = ticker(rt, "witness");
+    auto out = std::make_shared<RecordingOutput>();
+    ASSERT_EQ(rt.attach(w.cid, w.owner, out), Runtime::Result::Ok);
+    ASSERT_EQ(send_top(rt, w, arm(1, delay_ms)), Runtime::Result::Ok);
+    ASSERT_TRUE(out->wait_for_html("ticks: 1"));
+  }
+  std::vector<std::string> ticks_of(const char* label) const {
+    return starting_with(rig.journal->entries(), std::string("tick ") + label);
+  }
+
+  Rig rig;
+  std::shared_ptr<CountingStore> store = std::make_shared<CountingStore>();
+  std::size_t frames = 0;
+};
+
+TEST_F(Lifecycle, ATimerDeliversItsEventThroughTheSerialisedPath) {
+  Runtime rt(rig.registry, options_with(store));
+  const Runtime::Minted m = rt.mint("demo/reminder");
+  auto out = std::make_shared<RecordingOutput>();
+  ASSERT_EQ(rt.attach(m.cid, m.owner, out), Runtime::Result::Ok);
+  ASSERT_EQ(send_top(rt, m, Event{"arm"}), Runtime::Result::Ok);
+  EXPECT_TRUE(out->has_html("armed"));
+  ASSERT_TRUE(out->wait_for_html("Beeps: 1"));
+  // The timer's event is an event like any other: one save, final value.
+  ASSERT_TRUE(store->wait_until([&] { return store->saves(m.cid) == 3u; }));
+  EXPECT_EQ(state_int(rt, m.cid, ":beeps"), 1);
+  EXPECT_EQ(store->last_saved(m.cid), rt.conversation(m.cid));
+}
+
+TEST_F(Lifecycle, TimersAndBrowserEventsInterleaveWithoutLoss) {
+  Runtime rt(rig.registry, options_with(store));
+  const Runtime::Minted m = ticker(rt, "busy");
+  const std::string iid = runtime_top(rt, m.cid);
+  ASSERT_EQ(send_top(rt, m, arm(200, 1)), Runtime::Result::Ok);
+  for (int i = 0; i < 200; ++i)
+    ASSERT_EQ(rt.dispatch(m.cid, iid, Event{"inc"}, m.owner), Runtime::Result::Ok);
+  ASSERT_TRUE(store->wait_until([&] { return state_int(rt, m.cid, ":ticks") == 200; }));
+  EXPECT_EQ(state_int(rt, m.cid, ":incs"), 200);
+  ASSERT_TRUE(store->wait_until([&] { return store->saves(m.cid) == 2u + 200u + 200u; }));
+  EXPECT_EQ(store->last_saved(m.cid), rt.conversation(m.cid));
+}
+
+TEST_F(Lifecycle, EndingAConversationCancelsItsTimers) {
+  Runtime rt(rig.registry, options_with(store));
+  const Runtime::Minted m = ticker(rt, "doomed");
+  ASSERT_EQ(send_top(rt, m, arm(3, 30)), Runtime::Result::Ok);
+  rt.end(m.cid);
+  wait_for_witness(rt, 90);
+  EXPECT_TRUE(ticks_of("doomed").empty());
+  EXPECT_EQ(store->ops(m.cid), (std::vector<std::string>{"save", "save", "remove"}));
+}
+
+TEST_F(Lifecycle, AnEndEffectCancelsTimersToo) {
+  Runtime rt(rig.registry, options_with(store));
+  const Runtime::Minted m = rt.mint("demo/reminder");
+  ASSERT_EQ(send_top(rt, m, Event{"arm"}), Runtime::Result::Ok);
+  ASSERT_EQ(send_top(rt, m, Event{"quit"}), Runtime::Result::Ok);
+  wait_for_witness(rt, 80);
+  EXPECT_EQ(store->ops(m.cid), (std::vector<std::string>{"save", "save", "remove"}));
+}
+
+TEST_F(Lifecycle, ShutdownCancelsTimers) {
+  Runtime witness(rig.registry, {});
+  auto rt = std::make_unique<Runtime>(rig.registry, options_with(store));
+  const Runtime::Minted m = ticker(*rt, "stopped");
+  ASSERT_EQ(send_top(*rt, m, arm(3, 30)), Runtime::Result::Ok);
+  rt->shutdown();
+  wait_for_witness(witness, 90);
+  EXPECT_TRUE(ticks_of("stopped").empty());
+  EXPECT_EQ(store->saves(m.cid), 3u);  // mint, arm, the shutdown flush
+  rt.reset();
+  EXPECT_EQ(store->saves(m.cid), 3u);
+}
+
+TEST_F(Lifecycle, DestroyingARuntimeWithPendingTimersIsSafe) {
+  for (int round = 0; round < 20; ++round) {
+    Runtime rt(rig.registry, options_with(store));
+    const Runtime::Minted m = ticker(rt, "racing");
+    ASSERT_EQ(send_top(rt, m, arm(50, round % 3)), Runtime::Result::Ok);
+  }
+  SUCCEED();  // ASan/TSan builds catch a callback into a destroyed runtime
+}
+
+TEST_F(Lifecycle, TheReaperEndsIdleConversationsAndKeepsBusyOnes) {
+  RuntimeOptions o = options_with(store);
+  o.conversation_ttl = 300ms;
+  o.reaper_interval = 20ms;
+  Runtime rt(rig.registry, o);
+  const Runtime::Minted idle = rt.mint("t/probe", edn::map({{kw("label"), "idle"}}));
+  const Runtime::Minted busy = rt.mint("demo/counter");
+  auto out = std::make_shared<RecordingOutput>();
+  ASSERT_EQ(rt.attach(idle.cid, idle.owner, out), Runtime::Result::Ok);
+  // Keep `busy` touched until the reaper has taken `idle`.
+  const auto deadline = std::chrono::steady_clock::now() + kPatience;
+  while (!out->wait_closed(2ms) && std::chrono::steady_clock::now() < deadline)
+    ASSERT_EQ(send_top(rt, busy, Event{"inc"}), Runtime::Result::Ok);
+  ASSERT_TRUE(out->closed()) << "the reaper never ended the idle conversation";
+  EXPECT_FALSE(rt.conversation(idle.cid).has_value());
+  EXPECT_EQ(store->ops(idle.cid), (std::vector<std::string>{"save", "remove"}));
+  EXPECT_EQ(starting_with(rig.journal->entries(), "stop"), std::vector<std::string>{"stop idle"});
+  EXPECT_TRUE(rt.conversation(busy.cid).has_value());
+  EXPECT_EQ(send_top(rt, idle, Event{"inc"}), Runtime::Result::NoConversation);
+}
+
+TEST_F(Lifecycle, WithoutATtlTheReaperLeavesEverythingAlone) {
+  RuntimeOptions o = options_with(store);
+  o.reaper_interval = 5ms;
+  Runtime rt(rig.registry, o);
+  const Runtime::Minted m = rt.mint("demo/counter");
+  wait_for_witness(rt, 100);
+  EXPECT_TRUE(rt.conversation(m.cid).has_value());
+  EXPECT_EQ(store->removes(m.cid), 0u);
+}
+
+TEST_F(Lifecycle, ShutdownStopsChildrenBeforeParentsFlushesAndIsIdempotent) {
+  Runtime rt(rig.registry, options_with(store));
+  const Runtime::Minted m = rt.mint("t/probe");
+  ASSERT_EQ(send_top(rt, m, Event{"call", "child"}), Runtime::Result::Ok);
+  ASSERT_EQ(send_top(rt, m, Event{"call", "grandchild"}), Runtime::Result::Ok);
+  // A second conversation whose top frame's stop hook throws.
+  const Runtime::Minted broken = rt.mint("t/probe", edn::map({{kw("label"), "other"}}));
+  ASSERT_EQ(send_top(rt, broken, Event{"stop-break"}), Runtime::Result::Ok);
+  auto out = std::make_shared<RecordingOutput>();
+  ASSERT_EQ(rt.attach(m.cid, m.owner, out), Runtime::Result::Ok);
+  const Value final_value = *rt.conversation(m.cid);
+  const std::size_t saves = store->saves(m.cid);
+  rig.journal->clear();
+
+  rt.shutdown();
+  EXPECT_TRUE(rt.shutting_down());
+  const std::vector<std::string> stops = rig.journal->entries();
+  EXPECT_EQ(starting_with(stops, "stop r"), std::vector<std::string>{"stop root"});
+  const auto at = [&](const std::string& e) { return std::find(stops.begin(), stops.end(), e); };
+  ASSERT_NE(at("stop grandchild"), stops.end());
+  EXPECT_LT(at("stop grandchild"), at("stop child"));
+  EXPECT_LT(at("stop child"), at("stop root"));
+  EXPECT_LT(at("stop broken"), at("stop other")) << "a failing stop hook does not stop the rest";
+  EXPECT_TRUE(out->closed());
+  EXPECT_EQ(store->saves(m.cid), saves + 1);
+  EXPECT_EQ(store->last_saved(m.cid), final_value);
+  EXPECT_EQ(store->saves(broken.cid), 3u);
+  EXPECT_EQ(rt.size(), 0u);
+  EXPECT_EQ(store->removes(m.cid), 0u) << "shutdown keeps conversations for the next start";
+
+  rt.shutdown();  // idempotent: no more hooks, no more saves
+  EXPECT_EQ(rig.journal->entries(), stops);
+  EXPECT_EQ(store->saves(m.cid), saves + 1);
+  EXPECT_THROW(rt.mint("demo/counter"), ShuttingDown);
+  EXPECT_EQ(send_top(rt, m, Event{"inc"}), Runtime::Result::NoConversation);
+  EXPECT_EQ(rt.attach(m.cid, m.owner, out), Runtime::Result::NoConversation);
+}
+
+TEST_F(Lifecycle, DestructionShutsDown) {
+  std::string cid;
+  auto out = std::make_shared<RecordingOutput>();
+  {
+    Runtime rt(rig.registry, options_with(store));
+    const Runtime::Minted m = rt.mint("t/probe", edn::map({{kw("label"), "dying"}}));
+    cid = m.cid;
+    ASSERT_EQ(rt.attach(m.cid, m.owner, out), Runtime::Result::Ok);
+    rig.journal->clear();
+  }
+  EXPECT_EQ(rig.journal->entries(), std::vector<std::string>{"stop dying"});
+  EXPECT_TRUE(out->closed());
+  EXPECT_EQ(store->saves(cid), 2u);
+}
+
+// Coroutine frames go away with their instance, whatever removes it.
+class FlowFrames : public Lifecycle {
+ protected:
+  Runtime::Minted running_flow(Runtime& rt) {
+    const Runtime::Minted m = rt.mint("demo/signup-page");
+    EXPECT_EQ(send_top(rt, m, Event{"signup", "demo/signup-flow"}), Runtime::Result::Ok);
+    const std::size_t before = live_flow_frames();
+    EXPECT_EQ(send_top(rt, m, type_and_ok("Ada")), Runtime::Result::Ok);
+    EXPECT_EQ(live_flow_frames(), before) << "the frame lives on while the flow waits";
+    EXPECT_GT(live_flow_frames(), frames);
+    return m;
+  }
+};
+
+TEST_F(FlowFrames, AnswerDestroysTheFrame) {
+  Runtime rt(rig.registry, options_with(store));
+  const Runtime::Minted m = running_flow(rt);
+  ASSERT_EQ(send_top(rt, m, no()), Runtime::Result::Ok);
+  ASSERT_EQ(send_top(rt, m, pick(0)), Runtime::Result::Ok);
+  EXPECT_EQ(live_flow_frames(), frames);
+  EXPECT_TRUE(rt.conversation(m.cid)->printable());
+}
+
+TEST_F(FlowFrames, EndDestroysTheFrame) {
+  Runtime rt(rig.registry, options_with(store));
+  const Runtime::Minted m = running_flow(rt);
+  rt.end(m.cid);
+  EXPECT_EQ(live_flow_frames(), frames);
+}
+
+TEST_F(FlowFrames, TheReaperDestroysTheFrame) {
+  RuntimeOptions o = options_with(store);
+  o.conversation_ttl = 50ms;
+  o.reaper_interval = 10ms;
+  Runtime rt(rig.registry, o);
+  const Runtime::Minted m = running_flow(rt);
+  ASSERT_TRUE(store->wait_until([&] { return store->removes(m.cid) == 1u; }));
+  EXPECT_EQ(live_flow_frames(), frames);
+}
+
+TEST_F(FlowFrames, ShutdownDestroysTheFrame) {
+  Runtime rt(rig.registry, options_with(store));
+  running_flow(rt);
+  running_flow(rt);
+  EXPECT_EQ(live_flow_frames(), frames + 2);
+  rt.shutdown();
+  EXPECT_EQ(live_flow_frames(), frames);
+}
+
+TEST_F(FlowFrames, RuntimeDestructionDestroysTheFrame) {
+  {
+    Runtime rt(rig.registry, options_with(store));
+    running_flow(rt);
+  }
+  EXPECT_EQ(live_flow_frames(), frames);
+}
+
+TEST_F(FlowFrames, BackOutOfAFlowDestroysTheFrame) {
+  Runtime rt(rig.registry, options_with(store));
+  const Runtime::Minted m = running_flow(rt);
+  ASSERT_EQ(rt.back(m.cid, m.owner), Runtime::Result::Ok);
+  EXPECT_EQ(top_type(*rt.conversation(m.cid)), "demo/signup-page");
+  EXPECT_EQ(live_flow_frames(), frames);
+}
+
+}  // namespace
+}  // namespace stube::test

@@ -1,0 +1,149 @@
+// Persistence across runtimes: a task wizard survives a restart; a running
+// flow is skipped by the durable store with a warning.
+#include <gtest/gtest.h>
+
+#include "runtime/rig.hpp"
+#include "stube/conversation.hpp"
+
+namespace stube::test {
+namespace {
+
+class Restart : public ::testing::Test {
+ protected:
+  std::shared_ptr<CountingStore> open_store() {
+    return std::make_shared<CountingStore>(file_store(dir.path()));
+  }
+
+  Rig rig;
+  ScratchDir dir{"restart"};
+};
+
+TEST_F(Restart, ATaskWizardResumesAtTheSameStepAndFinishes) {
+  Runtime::Minted m;
+  std::string top_before;
+  {
+    Runtime a(rig.registry, options_with(open_store()));
+    m = a.mint("demo/signup-page");
+    ASSERT_EQ(send_top(a, m, Event{"signup", "demo/signup-task"}), Runtime::Result::Ok);
+    ASSERT_EQ(send_top(a, m, type_and_ok("Ada")), Runtime::Result::Ok);
+    ASSERT_EQ(send_top(a, m, yes()), Runtime::Result::Ok);
+    top_before = runtime_top(a, m.cid);
+    ASSERT_EQ(top_type(*a.conversation(m.cid)), "stube/choose");
+  }  // runtime A goes away (a deploy, a crash after the last save)
+  ASSERT_TRUE(dir.has_file(m.cid));
+
+  auto store = open_store();
+  Runtime b(rig.registry, options_with(store));
+  EXPECT_EQ(b.restored_count(), 1u);
+  ASSERT_TRUE(b.conversation(m.cid).has_value());
+  EXPECT_EQ(runtime_top(b, m.cid), top_before);
+  EXPECT_EQ(stack_types(*b.conversation(m.cid)),
+            (std::vector<std::string>{"demo/signup-page", "demo/signup-task", "stube/choose"}));
+
+  auto out = std::make_shared<RecordingOutput>();
+  EXPECT_EQ(b.attach(m.cid, "ow-someone-else", out), Runtime::Result::Forbidden);
+  ASSERT_EQ(b.attach(m.cid, m.owner, out), Runtime::Result::Ok);
+  EXPECT_TRUE(out->has_html("Your plan?"));
+  ASSERT_EQ(send_top(b, m, pick(1)), Runtime::Result::Ok);
+  const Value page = top_frame(*b.conversation(m.cid));
+  EXPECT_EQ(page[":instance/type"], kw("demo/signup-page"));
+  EXPECT_EQ(page[":result"], edn::read(R"({:name "Ada", :newsletter true, :plan "pro"})"));
+  EXPECT_TRUE(out->has_html("Last sign-up: "));
+  // The finished state is what the directory holds now.
+  EXPECT_EQ(store->last_saved(m.cid), b.conversation(m.cid));
+  EXPECT_EQ(file_store(dir.path())->load_all().at(m.cid), *b.conversation(m.cid));
+}
+
+TEST_F(Restart, StartupLoadsEveryConversationBeforeTheConstructorReturns) {
+  std::vector<std::string> cids;
+  {
+    Runtime a(rig.registry, options_with(open_store()));
+    for (int i = 0; i < 5; ++i) cids.push_back(a.mint("demo/counter").cid);
+  }
+  auto store = open_store();
+  Runtime b(rig.registry, options_with(store));
+  EXPECT_EQ(store->load_calls(), 1u);
+  EXPECT_EQ(b.restored_count(), 5u);
+  EXPECT_EQ(b.size(), 5u);
+  for (const std::string& cid : cids) EXPECT_TRUE(b.conversation(cid).has_value()) << cid;
+}
+
+TEST_F(Restart, ARestoredConversationWakesOnceWhenTheBrowserAttaches) {
+  Runtime::Minted m;
+  {
+    Runtime a(rig.registry, options_with(open_store()));
+    m = a.mint("rt/wakey");
+    EXPECT_EQ(rig.journal->entries(), std::vector<std::string>{});
+  }
+  Runtime b(rig.registry, options_with(open_store()));
+  EXPECT_TRUE(rig.journal->entries().empty()) << "nothing wakes before the browser is back";
+  auto out = std::make_shared<RecordingOutput>();
+  ASSERT_EQ(b.attach(m.cid, m.owner, out), Runtime::Result::Ok);
+  EXPECT_EQ(rig.journal->entries(), std::vector<std::string>{"wakeup"});
+  ASSERT_FALSE(out->fragments().empty());
+  EXPECT_EQ(out->fragments()[0].target, kRootElementId);
+  EXPECT_TRUE(out->has_html("wakeups: 1"));
+  // A reconnect of the same browser is not a restore.
+  ASSERT_EQ(b.attach(m.cid, m.owner, std::make_shared<RecordingOutput>()), Runtime::Result::Ok);
+  EXPECT_EQ(rig.journal->entries().size(), 1u);
+}
+
+TEST_F(Restart, FreshConversationsDoNotWakeOnAttach) {
+  Runtime a(rig.registry, options_with(open_store()));
+  const Runtime::Minted m = a.mint("rt/wakey");
+  ASSERT_EQ(a.attach(m.cid, m.owner, std::make_shared<RecordingOutput>()), Runtime::Result::Ok);
+  EXPECT_TRUE(rig.journal->entries().empty());
+}
+
+TEST_F(Restart, AFlowIsSkippedByTheFileStoreWithAWarningButRunsLive) {
+  LogCapture logs;
+  auto store = open_store();
+  Runtime rt(rig.registry, options_with(store));
+  const Runtime::Minted m = rt.mint("demo/signup-flow");
+  EXPECT_FALSE(dir.has_file(m.cid));
+  EXPECT_TRUE(logs.has(log::Level::warn, {m.cid, "task component"}));
+  EXPECT_EQ(store->saves(m.cid), 1u) << "the runtime asks; the store declines";
+  for (const Event& e : {type_and_ok("Ada"), yes()}) {
+    ASSERT_EQ(send_top(rt, m, e), Runtime::Result::Ok);
+    EXPECT_FALSE(dir.has_file(m.cid));
+  }
+  // The flow answers: the conversation ends, and there is nothing to remove.
+  ASSERT_EQ(send_top(rt, m, pick(0)), Runtime::Result::Ok);
+  EXPECT_FALSE(rt.conversation(m.cid).has_value());
+  EXPECT_FALSE(dir.has_file(m.cid));
+}
+
+TEST_F(Restart, AConversationIsDurableAgainOnceItsFlowHasAnswered) {
+  LogCapture logs;
+  Runtime::Minted m;
+  {
+    Runtime a(rig.registry, options_with(open_store()));
+    m = a.mint("demo/signup-page");
+    ASSERT_TRUE(dir.has_file(m.cid));
+    ASSERT_EQ(send_top(a, m, Event{"signup", "demo/signup-flow"}), Runtime::Result::Ok);
+    for (const Event& e : {type_and_ok("Bo"), no()})
+      ASSERT_EQ(send_top(a, m, e), Runtime::Result::Ok);
+    // Mid-flow the file still holds the page from before the flow started.
+    EXPECT_EQ(file_store(dir.path())->load_all().at(m.cid)[":conv/stack"].size(), 1u);
+    ASSERT_EQ(send_top(a, m, pick(1)), Runtime::Result::Ok);
+  }
+  Runtime b(rig.registry, options_with(open_store()));
+  ASSERT_TRUE(b.conversation(m.cid).has_value());
+  EXPECT_EQ(top_frame(*b.conversation(m.cid))[":result"],
+            edn::read(R"({:name "Bo", :newsletter false, :plan "pro"})"));
+  EXPECT_TRUE(logs.has(log::Level::warn, {m.cid, "task component"}));
+}
+
+TEST_F(Restart, AnEndedConversationIsNotRestored) {
+  {
+    Runtime a(rig.registry, options_with(open_store()));
+    const Runtime::Minted m = a.mint("demo/counter");
+    a.end(m.cid);
+    EXPECT_FALSE(dir.has_file(m.cid));
+  }
+  Runtime b(rig.registry, options_with(open_store()));
+  EXPECT_EQ(b.restored_count(), 0u);
+}
+
+}  // namespace
+}  // namespace stube::test

@@ -1,0 +1,237 @@
+// The runtime on one thread: minting, events, ownership, saves, errors,
+// ending, streams, back.
+#include <gtest/gtest.h>
+
+#include "runtime/rig.hpp"
+#include "stube/conversation.hpp"
+
+namespace stube::test {
+namespace {
+
+class RuntimeBasics : public ::testing::Test {
+ protected:
+  Value conv(const Runtime::Minted& m) const {
+    auto c = rt.conversation(m.cid);
+    EXPECT_TRUE(c.has_value()) << m.cid;
+    return c ? *c : Value();
+  }
+  Value top(const Runtime::Minted& m) const { return top_frame(conv(m)); }
+
+  Rig rig;
+  std::shared_ptr<CountingStore> store = std::make_shared<CountingStore>();
+  Runtime rt{rig.registry, options_with(store)};
+};
+
+TEST_F(RuntimeBasics, MintStartsAConversationSavesItAndRendersIt) {
+  EXPECT_EQ(store->load_calls(), 1u);
+  EXPECT_EQ(rt.restored_count(), 0u);
+  const Runtime::Minted m = rt.mint("demo/counter");
+  EXPECT_TRUE(conv::valid_id(m.cid));
+  EXPECT_FALSE(m.owner.empty());
+  EXPECT_NE(m.owner, m.cid);
+  EXPECT_TRUE(contains(m.html, "Count: 0"));
+  EXPECT_TRUE(contains(m.html, "<div id=\"" + runtime_top(rt, m.cid) + "\""));
+  EXPECT_EQ(rt.size(), 1u);
+  EXPECT_EQ(store->saves(m.cid), 1u);
+  EXPECT_EQ(store->last_saved(m.cid), conv(m));
+  EXPECT_EQ(conv::id(conv(m)), m.cid);
+  EXPECT_NE(rt.mint("demo/counter").cid, m.cid);
+}
+
+TEST_F(RuntimeBasics, MintRefusesAnUnknownComponent) {
+  EXPECT_THROW(rt.mint("demo/nope"), std::invalid_argument);
+  EXPECT_EQ(rt.size(), 0u);
+  EXPECT_EQ(store->saves(), 0u);
+}
+
+TEST_F(RuntimeBasics, EveryEventIsSavedExactlyOnceWithItsFinalValue) {
+  const Runtime::Minted m = rt.mint("demo/counter");
+  for (int i = 1; i <= 20; ++i) {
+    ASSERT_EQ(send_top(rt, m, Event{"inc"}), Runtime::Result::Ok);
+    ASSERT_EQ(store->saves(m.cid), 1u + i);
+    ASSERT_EQ(store->last_saved(m.cid), conv(m));
+    ASSERT_EQ(top(m)[":count"], Value(i));
+  }
+}
+
+TEST_F(RuntimeBasics, AnEventWithManyEffectsIsStillOneSave) {
+  const Runtime::Minted m = rt.mint("demo/signup-page");
+  // One click: the page calls the wizard, whose start hook calls a prompt.
+  ASSERT_EQ(send_top(rt, m, Event{"signup", "demo/signup-task"}), Runtime::Result::Ok);
+  EXPECT_EQ(stack_types(conv(m)),
+            (std::vector<std::string>{"demo/signup-page", "demo/signup-task", "stube/prompt"}));
+  EXPECT_EQ(store->saves(m.cid), 2u);
+  // One answer: the prompt answers, the wizard resumes and calls the confirm.
+  ASSERT_EQ(send_top(rt, m, type_and_ok("Ada")), Runtime::Result::Ok);
+  EXPECT_EQ(top_type(conv(m)), "stube/confirm");
+  EXPECT_EQ(store->saves(m.cid), 3u);
+  EXPECT_EQ(store->last_saved(m.cid), conv(m));
+}
+
+TEST_F(RuntimeBasics, TheOwnerTokenGuardsEveryEntryPoint) {
+  const Runtime::Minted m = rt.mint("demo/counter");
+  const std::string iid = runtime_top(rt, m.cid);
+  const Value before = conv(m);
+  auto out = std::make_shared<RecordingOutput>();
+  for (const std::string& wrong : {std::string(), std::string("ow-nope"), m.cid}) {
+    EXPECT_EQ(rt.dispatch(m.cid, iid, Event{"inc"}, wrong), Runtime::Result::Forbidden);
+    EXPECT_EQ(rt.back(m.cid, wrong), Runtime::Result::Forbidden);
+    EXPECT_EQ(rt.attach(m.cid, wrong, out), Runtime::Result::Forbidden);
+  }
+  EXPECT_EQ(conv(m), before);
+  EXPECT_EQ(store->saves(m.cid), 1u);
+  EXPECT_EQ(out->sends(), 0u);
+}
+
+TEST_F(RuntimeBasics, UnknownConversationsAndInstances) {
+  const Runtime::Minted m = rt.mint("demo/counter");
+  auto out = std::make_shared<RecordingOutput>();
+  EXPECT_EQ(rt.dispatch("cv-nope", "ix-1", Event{"inc"}, m.owner), Runtime::Result::NoConversation);
+  EXPECT_EQ(rt.back("cv-nope", m.owner), Runtime::Result::NoConversation);
+  EXPECT_EQ(rt.attach("cv-nope", m.owner, out), Runtime::Result::NoConversation);
+  const Value before = conv(m);
+  EXPECT_EQ(rt.dispatch(m.cid, "ix-gone", Event{"inc"}, m.owner), Runtime::Result::NoInstance);
+  EXPECT_EQ(conv(m), before);
+  EXPECT_EQ(store->saves(m.cid), 1u);
+  EXPECT_FALSE(rt.conversation("cv-nope").has_value());
+  rt.end("cv-nope");  // ending an unknown conversation is harmless
+}
+
+TEST_F(RuntimeBasics, AHandlerErrorIsShownAndChangesNothing) {
+  const Runtime::Minted m = rt.mint("t/probe");
+  auto out = std::make_shared<RecordingOutput>();
+  ASSERT_EQ(rt.attach(m.cid, m.owner, out), Runtime::Result::Ok);
+  const Value before = conv(m);
+  EXPECT_EQ(send_top(rt, m, Event{"boom"}), Runtime::Result::HandlerError);
+  EXPECT_EQ(conv(m), before);
+  EXPECT_EQ(store->saves(m.cid), 1u);
+  const std::vector<Fragment> sent = out->fragments();
+  ASSERT_FALSE(sent.empty());
+  EXPECT_EQ(sent.back().target, kErrorElementId);
+  EXPECT_TRUE(contains(sent.back().html, "boom &lt;b&gt;"));
+  // The conversation is consistent: the next event works normally.
+  EXPECT_EQ(send_top(rt, m, Event{"inc"}), Runtime::Result::Ok);
+  EXPECT_EQ(top(m)[":n"], Value(1));
+  EXPECT_EQ(store->saves(m.cid), 2u);
+}
+
+TEST_F(RuntimeBasics, AFailingStoreIsLoggedAndTheLiveConversationCarriesOn) {
+  LogCapture logs;
+  const Runtime::Minted m = rt.mint("demo/counter");
+  store->fail_saves(true);
+  EXPECT_EQ(send_top(rt, m, Event{"inc"}), Runtime::Result::Ok);
+  EXPECT_EQ(send_top(rt, m, Event{"inc"}), Runtime::Result::Ok);
+  EXPECT_EQ(top(m)[":count"], Value(2));
+  EXPECT_TRUE(logs.has(log::Level::error, {m.cid, "injected failure"}));
+  EXPECT_EQ(store->ops(m.cid), (std::vector<std::string>{"save", "failed save", "failed save"}));
+  store->fail_saves(false);
+  EXPECT_EQ(send_top(rt, m, Event{"inc"}), Runtime::Result::Ok);
+  EXPECT_EQ(store->last_saved(m.cid), conv(m));
+  EXPECT_EQ(top(m)[":count"], Value(3));
+  // A failing remove is logged too, and the conversation still ends.
+  store->fail_removes(true);
+  rt.end(m.cid);
+  EXPECT_FALSE(rt.conversation(m.cid).has_value());
+  EXPECT_TRUE(logs.has(log::Level::error, {m.cid}));
+}
+
+TEST_F(RuntimeBasics, EndClosesTheStreamRunsStopHooksAndRemoves) {
+  const Runtime::Minted m = rt.mint("t/probe", edn::map({{kw("label"), "ending"}}));
+  auto out = std::make_shared<RecordingOutput>();
+  ASSERT_EQ(rt.attach(m.cid, m.owner, out), Runtime::Result::Ok);
+  rig.journal->clear();
+  rt.end(m.cid);
+  EXPECT_TRUE(out->closed());
+  EXPECT_EQ(rig.journal->entries(), std::vector<std::string>{"stop ending"});
+  EXPECT_EQ(rt.size(), 0u);
+  EXPECT_FALSE(rt.conversation(m.cid).has_value());
+  EXPECT_EQ(store->ops(m.cid), (std::vector<std::string>{"save", "remove"}));
+  EXPECT_EQ(send_top(rt, m, Event{"inc"}), Runtime::Result::NoConversation);
+  EXPECT_EQ(rt.dispatch(m.cid, "ix-any", Event{"inc"}, m.owner), Runtime::Result::NoConversation);
+  rt.end(m.cid);  // idempotent
+  EXPECT_EQ(store->removes(m.cid), 1u);
+  EXPECT_EQ(rig.journal->entries().size(), 1u);
+}
+
+TEST_F(RuntimeBasics, AnEndEffectEndsTheConversationWithoutAFinalSave) {
+  const Runtime::Minted m = rt.mint("demo/reminder");
+  auto out = std::make_shared<RecordingOutput>();
+  ASSERT_EQ(rt.attach(m.cid, m.owner, out), Runtime::Result::Ok);
+  EXPECT_EQ(send_top(rt, m, Event{"quit"}), Runtime::Result::Ok);
+  EXPECT_TRUE(out->closed());
+  EXPECT_FALSE(rt.conversation(m.cid).has_value());
+  EXPECT_EQ(store->ops(m.cid), (std::vector<std::string>{"save", "remove"}));
+}
+
+TEST_F(RuntimeBasics, TheRootAnsweringEndsTheConversation) {
+  const Runtime::Minted m = rt.mint("demo/signup-task");
+  for (const Event& e : {type_and_ok("Ada"), yes(), pick(0)})
+    ASSERT_EQ(send_top(rt, m, e), Runtime::Result::Ok);
+  EXPECT_FALSE(rt.conversation(m.cid).has_value());
+  EXPECT_EQ(store->removes(m.cid), 1u);
+  EXPECT_EQ(store->ops(m.cid).back(), "remove");
+}
+
+TEST_F(RuntimeBasics, AttachSendsTheWholeViewAndFollowingPatches) {
+  const Runtime::Minted m = rt.mint("demo/counter");
+  auto out = std::make_shared<RecordingOutput>();
+  ASSERT_EQ(rt.attach(m.cid, m.owner, out), Runtime::Result::Ok);
+  std::vector<Fragment> sent = out->fragments();
+  ASSERT_EQ(sent.size(), 1u);
+  EXPECT_EQ(sent[0].target, kRootElementId);
+  EXPECT_EQ(sent[0].mode, Fragment::Mode::Inner);
+  EXPECT_EQ(sent[0].html, m.html);
+  // A changed state without a patch re-renders the instance by its id.
+  ASSERT_EQ(send_top(rt, m, Event{"inc"}), Runtime::Result::Ok);
+  sent = out->fragments();
+  ASSERT_EQ(sent.size(), 2u);
+  EXPECT_EQ(sent[1].target, runtime_top(rt, m.cid));
+  EXPECT_EQ(sent[1].mode, Fragment::Mode::Morph);
+  EXPECT_TRUE(contains(sent[1].html, "Count: 1"));
+  EXPECT_EQ(store->saves(m.cid), 2u) << "attaching is not a change";
+}
+
+TEST_F(RuntimeBasics, AReconnectReplacesTheStream) {
+  const Runtime::Minted m = rt.mint("demo/counter");
+  auto first = std::make_shared<RecordingOutput>();
+  auto second = std::make_shared<RecordingOutput>();
+  ASSERT_EQ(rt.attach(m.cid, m.owner, first), Runtime::Result::Ok);
+  ASSERT_EQ(rt.attach(m.cid, m.owner, second), Runtime::Result::Ok);
+  EXPECT_TRUE(first->closed());
+  ASSERT_EQ(send_top(rt, m, Event{"inc"}), Runtime::Result::Ok);
+  EXPECT_EQ(first->sends(), 1u);
+  EXPECT_EQ(second->sends(), 2u);
+  // Detaching a stream that was already replaced leaves the current one.
+  rt.detach(m.cid, first.get());
+  ASSERT_EQ(send_top(rt, m, Event{"inc"}), Runtime::Result::Ok);
+  EXPECT_EQ(second->sends(), 3u);
+  rt.detach(m.cid, second.get());
+  ASSERT_EQ(send_top(rt, m, Event{"inc"}), Runtime::Result::Ok);
+  EXPECT_EQ(second->sends(), 3u);
+  EXPECT_EQ(top(m)[":count"], Value(3));
+}
+
+TEST_F(RuntimeBasics, BackRestoresThePreviousStepAndSavesIt) {
+  const Runtime::Minted m = rt.mint("demo/counter");
+  auto out = std::make_shared<RecordingOutput>();
+  ASSERT_EQ(rt.attach(m.cid, m.owner, out), Runtime::Result::Ok);
+  ASSERT_EQ(send_top(rt, m, Event{"inc"}), Runtime::Result::Ok);
+  ASSERT_EQ(send_top(rt, m, Event{"inc"}), Runtime::Result::Ok);
+  ASSERT_EQ(rt.back(m.cid, m.owner), Runtime::Result::Ok);
+  EXPECT_EQ(top(m)[":count"], Value(1));
+  EXPECT_EQ(store->saves(m.cid), 4u);
+  EXPECT_EQ(store->last_saved(m.cid), conv(m));
+  EXPECT_TRUE(contains(out->fragments().back().html, "Count: 1"));
+}
+
+TEST_F(RuntimeBasics, HistoryStaysBounded) {
+  RuntimeOptions o = options_with(store);
+  o.kernel.history_limit = 4;
+  Runtime small(rig.registry, o);
+  const Runtime::Minted m = small.mint("demo/counter");
+  for (int i = 0; i < 30; ++i) ASSERT_EQ(send_top(small, m, Event{"inc"}), Runtime::Result::Ok);
+  EXPECT_EQ(conv::history(*small.conversation(m.cid)).size(), 4u);
+}
+
+}  // namespace
+}  // namespace stube::test

@@ -1,0 +1,137 @@
+// Test support for the runtime: a store that counts (and can fail), an
+// output that records fragments, a log capture and a scratch directory.
+// Waiting is always on a condition with a deadline, never a fixed sleep.
+#pragma once
+
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <filesystem>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "kernel/support.hpp"
+#include "stube/log.hpp"
+#include "stube/runtime.hpp"
+#include "stube/store.hpp"
+
+namespace stube::test {
+
+using namespace std::chrono_literals;
+
+// How long a condition may take before a test gives up (generous: ASan and
+// a loaded 2-core machine are slow; a passing test never waits this long).
+inline constexpr std::chrono::milliseconds kPatience = 10s;
+
+// Wakes waiters whenever something they may be waiting for happened.
+class Notifier {
+ public:
+  void bump();
+  // Re-checks pred after every bump() until it holds or `limit` passes.
+  bool wait_until(const std::function<bool()>& pred, std::chrono::milliseconds limit);
+
+ private:
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::uint64_t generation_ = 0;
+};
+
+// A store that records every call and can forward to a real store (e.g. a
+// file store). save/remove can be told to fail with StoreError.
+class CountingStore : public ConversationStore {
+ public:
+  explicit CountingStore(std::shared_ptr<ConversationStore> inner = nullptr);
+
+  ConversationMap load_all() override;
+  edn::Value save(const edn::Value& conv) override;
+  void remove(std::string_view cid) override;
+
+  std::size_t load_calls() const;
+  std::size_t saves() const;                      // all cids
+  std::size_t saves(std::string_view cid) const;  // one cid
+  std::size_t removes(std::string_view cid) const;
+  // The last value save() received for cid.
+  std::optional<edn::Value> last_saved(std::string_view cid) const;
+  // "save" / "remove" for cid, in the order they happened.
+  std::vector<std::string> ops(std::string_view cid) const;
+  void fail_saves(bool on);
+  void fail_removes(bool on);
+  // Waits until pred() holds (checked after every store call).
+  bool wait_until(const std::function<bool()>& pred, std::chrono::milliseconds limit = kPatience);
+
+ private:
+  std::shared_ptr<ConversationStore> inner_;
+  mutable std::mutex mu_;
+  Notifier changed_;
+  std::size_t loads_ = 0, saves_ = 0;
+  std::map<std::string, std::vector<std::string>, std::less<>> ops_;
+  std::map<std::string, edn::Value, std::less<>> last_;
+  bool fail_saves_ = false, fail_removes_ = false;
+};
+
+// An Output that records what the runtime sends.
+class RecordingOutput : public Output {
+ public:
+  void send(const std::vector<Fragment>& fragments) override;
+  void close() override;
+
+  std::vector<Fragment> fragments() const;
+  std::size_t sends() const;
+  bool closed() const;
+  // Waits until some fragment's html contains `text`.
+  bool wait_for_html(std::string_view text, std::chrono::milliseconds limit = kPatience);
+  bool wait_closed(std::chrono::milliseconds limit = kPatience);
+  bool wait_until(const std::function<bool()>& pred, std::chrono::milliseconds limit = kPatience);
+  bool has_html(std::string_view text) const;
+
+ private:
+  mutable std::mutex mu_;
+  Notifier changed_;
+  std::vector<Fragment> fragments_;
+  std::size_t sends_ = 0;
+  bool closed_ = false;
+};
+
+// Captures every log message while alive (restores the previous sink after).
+class LogCapture {
+ public:
+  LogCapture();
+  ~LogCapture();
+  LogCapture(const LogCapture&) = delete;
+  LogCapture& operator=(const LogCapture&) = delete;
+  std::vector<std::string> at(log::Level level) const;
+  // True when a message of `level` contains every one of `parts`.
+  bool has(log::Level level, std::initializer_list<std::string_view> parts) const;
+
+ private:
+  mutable std::mutex mu_;
+  std::vector<std::pair<log::Level, std::string>> messages_;
+  log::Sink previous_;
+};
+
+// A fresh directory under the build tree, removed on destruction.
+class ScratchDir {
+ public:
+  explicit ScratchDir(std::string_view label);
+  ~ScratchDir();
+  ScratchDir(const ScratchDir&) = delete;
+  ScratchDir& operator=(const ScratchDir&) = delete;
+  const std::filesystem::path& path() const noexcept { return path_; }
+  bool has_file(std::string_view cid) const;  // <cid>.edn exists
+
+ private:
+  std::filesystem::path path_;
+};
+
+// The top instance id of a live conversation ("" when it is gone).
+std::string runtime_top(const Runtime& rt, std::string_view cid);
+// Dispatches `e` to the top frame of a live conversation.
+Runtime::Result send_top(Runtime& rt, const Runtime::Minted& m, Event e);
+
+}  // namespace stube::test

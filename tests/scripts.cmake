@@ -1,0 +1,99 @@
+# Script-driven tests, included by tests/CMakeLists.txt. Each runs a bash
+# script from tests/ and fails when the script exits non-zero.
+
+# ---- install test -----------------------------------------------------------
+# Installs this build into a temporary prefix and builds + runs a separate
+# CMake project (tests/fixtures/consumer) against it via find_package(stube).
+add_test(NAME install_consumer
+  COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/install_consumer.sh
+          ${PROJECT_BINARY_DIR} ${CMAKE_CXX_COMPILER} $<IF:$<BOOL:${STUBE_SANITIZE}>,ON,OFF>)
+set_tests_properties(install_consumer PROPERTIES TIMEOUT 300 LABELS "script;install")
+
+# ---- Clojure interop tests ----------------------------------------------------
+# (registered below by the Clojure interop work)
+# stube-edn against the real Clojure reader/printer (one JVM launch), and the
+# stube-edn command line itself.
+if(STUBE_BUILD_TOOLS)
+  add_test(NAME clojure_edn_interop
+    COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/clojure/run_interop.sh $<TARGET_FILE:stube-edn>)
+  set_tests_properties(clojure_edn_interop PROPERTIES TIMEOUT 300 LABELS "script;clojure")
+  add_test(NAME stube_edn_cli
+    COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/clojure/stube_edn_cli.sh $<TARGET_FILE:stube-edn>)
+  set_tests_properties(stube_edn_cli PROPERTIES TIMEOUT 60 LABELS "script;tools")
+endif()
+
+# ---- Store interop ------------------------------------------------------------
+# Clojure writes conversations the original file store's way, our file_store
+# loads and re-saves them (store_copy), Clojure reads them back: all equal.
+add_executable(store_copy ${CMAKE_CURRENT_SOURCE_DIR}/store/interop/store_copy.cpp)
+target_link_libraries(store_copy PRIVATE stube::stube stube_warnings)
+add_test(NAME clojure_store_interop
+  COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/clojure/run_store_interop.sh $<TARGET_FILE:store_copy>)
+set_tests_properties(clojure_store_interop PROPERTIES TIMEOUT 300 LABELS "script;clojure;store")
+
+# Browser tests
+# Real-browser tests (tests/browser/*.test.mjs): each starts stube-demo on a
+# free port and drives Debian's Chromium (/usr/bin/chromium) with
+# playwright-core from node_modules (scripts/setup.sh runs `npm ci`).
+# Screenshots go to <build>/browser-artifacts/ (kept by CI, not committed).
+if(STUBE_BUILD_TOOLS)
+  file(GLOB STUBE_BROWSER_TESTS CONFIGURE_DEPENDS ${CMAKE_CURRENT_SOURCE_DIR}/browser/*.test.mjs)
+  foreach(script ${STUBE_BROWSER_TESTS})
+    get_filename_component(name ${script} NAME_WE)
+    add_test(NAME browser_${name} COMMAND node --test ${script})
+    set_tests_properties(browser_${name} PROPERTIES
+      TIMEOUT 300 LABELS "browser"
+      # One browser at a time: two Chromiums on 2 cores make timing-sensitive
+      # steps flaky and the suite no faster.
+      RESOURCE_LOCK chromium
+      ENVIRONMENT "STUBE_DEMO=$<TARGET_FILE:stube-demo>;STUBE_ARTIFACTS=${PROJECT_BINARY_DIR}/browser-artifacts")
+  endforeach()
+endif()
+
+# ---- PostgreSQL tests -----------------------------------------------------------
+# The PostgreSQL store against a real server: tests/postgres/with_postgres.sh
+# runs initdb + pg_ctl into a temporary directory on a free port (as the
+# unprivileged user stube-pg when run as root, as in CI), exports
+# STUBE_PG_CONNINFO / STUBE_PG_URL / STUBE_PG_CONTROL to the command, and
+# stops and deletes the server afterwards, also on failure.
+#
+# The gtest sources are in tests/postgres/gtest/, not tests/postgres/*.cpp,
+# so the per-area loop in tests/CMakeLists.txt does not register them
+# without the server; run alone, the binary FAILS (never skips).
+find_package(PostgreSQL REQUIRED)
+file(GLOB STUBE_PG_TEST_SOURCES CONFIGURE_DEPENDS ${CMAKE_CURRENT_SOURCE_DIR}/postgres/gtest/*.cpp)
+add_executable(stube_pg_tests ${STUBE_PG_TEST_SOURCES}
+  # The store conformance suite and its support, instantiated for PostgreSQL.
+  ${CMAKE_CURRENT_SOURCE_DIR}/store/conformance_test.cpp ${CMAKE_CURRENT_SOURCE_DIR}/store/support.cpp)
+target_link_libraries(stube_pg_tests PRIVATE
+  stube::stube stube_warnings GTest::gtest GTest::gtest_main PostgreSQL::PostgreSQL)
+target_include_directories(stube_pg_tests PRIVATE ${PROJECT_SOURCE_DIR}/src ${PROJECT_SOURCE_DIR}/tests)
+target_compile_definitions(stube_pg_tests PRIVATE
+  STUBE_SOURCE_DIR="${PROJECT_SOURCE_DIR}" STUBE_BINARY_DIR="${PROJECT_BINARY_DIR}")
+# File/*: the file store's instances, already run by stube_store_tests. The
+# eight StoreConformance tests listed assume a local store (save returns its
+# argument, a second save of a cid overwrites); a shared store
+# compare-and-sets on :conv/version instead, and SharedStoreConformance
+# (tests/postgres/gtest/pg_conformance_test.cpp) runs each of them in that form.
+set(STUBE_PG_LOCAL_ONLY RoundTripsVariedConversations SaveReplacesTheStoredValue
+  RemoveThenLoadAllKeepsTheOthers NonPrintableIsSkippedWithAWarning ManyConversations
+  ConcurrentSavesOfDifferentConversations LargeConversationsRoundTrip SaveReturnsItsArgument)
+set(STUBE_PG_FILTER "-File/*")
+foreach(t ${STUBE_PG_LOCAL_ONLY})
+  string(APPEND STUBE_PG_FILTER ":Postgres/StoreConformance.${t}/*")
+endforeach()
+add_test(NAME postgres_store
+  COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/postgres/with_postgres.sh
+          $<TARGET_FILE:stube_pg_tests> --gtest_filter=${STUBE_PG_FILTER})
+set_tests_properties(postgres_store PROPERTIES TIMEOUT 600 LABELS "script;postgres;store")
+
+# Failover: two stube-demo processes on one database; SIGKILL one halfway
+# through /wizard, finish on the other (tests/postgres/failover.test.mjs).
+if(STUBE_BUILD_TOOLS)
+  add_test(NAME postgres_failover
+    COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/postgres/with_postgres.sh
+            node --test ${CMAKE_CURRENT_SOURCE_DIR}/postgres/failover.test.mjs)
+  set_tests_properties(postgres_failover PROPERTIES
+    TIMEOUT 300 LABELS "script;postgres;server"
+    ENVIRONMENT "STUBE_DEMO=$<TARGET_FILE:stube-demo>")
+endif()

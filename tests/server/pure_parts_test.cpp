@@ -1,0 +1,163 @@
+// The server's pure pieces: routing, query strings, cookies, ids, the
+// Datastar event format, the shell page.
+#include <gtest/gtest.h>
+#include <rapidcheck/gtest.h>
+
+#include "server/datastar.hpp"
+#include "server/http_util.hpp"
+#include "server/routes.hpp"
+#include "server/shell.hpp"
+
+namespace stube::server {
+namespace {
+
+TEST(Routes, SplitsTargetIntoPathAndQuery) {
+  EXPECT_EQ(split_target("/a/b?x=1&y"), std::make_pair(std::string_view("/a/b"), std::string_view("x=1&y")));
+  EXPECT_EQ(split_target("/a"), std::make_pair(std::string_view("/a"), std::string_view()));
+}
+
+TEST(Routes, StripsTheBasePath) {
+  EXPECT_EQ(strip_base("/counter", ""), "/counter");
+  EXPECT_EQ(strip_base("/app/counter", "/app"), "/counter");
+  EXPECT_EQ(strip_base("/app", "/app"), "/");
+  EXPECT_EQ(strip_base("/app/", "/app"), "/");
+  EXPECT_EQ(strip_base("/application", "/app"), std::nullopt);
+  EXPECT_EQ(strip_base("/counter", "/app"), std::nullopt);
+}
+
+TEST(Routes, ClassifiesTheFixedRoutes) {
+  Route r = parse_route("/sse/cv-1");
+  EXPECT_EQ(r.kind, Route::Kind::Sse);
+  EXPECT_EQ(r.cid, "cv-1");
+  r = parse_route("/event/cv-1/ix-2/add.item:x");
+  EXPECT_EQ(r.kind, Route::Kind::Event);
+  EXPECT_EQ(r.cid, "cv-1");
+  EXPECT_EQ(r.iid, "ix-2");
+  EXPECT_EQ(r.event, "add.item:x");
+  r = parse_route("/back/cv_9");
+  EXPECT_EQ(r.kind, Route::Kind::Back);
+  EXPECT_EQ(r.cid, "cv_9");
+  r = parse_route("/_stube/datastar.js");
+  EXPECT_EQ(r.kind, Route::Kind::Asset);
+  EXPECT_EQ(r.asset, "datastar.js");
+  r = parse_route("/counter");
+  EXPECT_EQ(r.kind, Route::Kind::Path);
+  EXPECT_EQ(r.path, "/counter");
+}
+
+TEST(Routes, RejectsMalformedConversationPaths) {
+  for (const char* bad : {"/sse/", "/sse/a/b", "/sse/../x", "/sse/a%2Fb", "/event/cv/ix", "/event/cv/ix/e/f",
+                          "/event/cv/ix/", "/event/cv/i x/e", "/event/cv/ix/e!", "/back/", "/back/a.b"}) {
+    EXPECT_THROW(parse_route(bad), BadRequest) << bad;
+  }
+  EXPECT_THROW(parse_route("/sse/" + std::string(129, 'a')), BadRequest);
+  EXPECT_NO_THROW(parse_route("/sse/" + std::string(128, 'a')));
+  try {
+    parse_route("/event/cv-1/ix-1/bad event");
+    FAIL();
+  } catch (const BadRequest& e) {
+    EXPECT_NE(std::string(e.what()).find("event name"), std::string::npos) << e.what();
+  }
+}
+
+TEST(HttpUtil, PercentDecoding) {
+  EXPECT_EQ(percent_decode("a%20b+c%7B%7d", true), "a b c{}");
+  EXPECT_EQ(percent_decode("a+b", false), "a+b");
+  EXPECT_THROW(percent_decode("%", true), BadRequest);
+  EXPECT_THROW(percent_decode("%4", true), BadRequest);
+  EXPECT_THROW(percent_decode("%zz", true), BadRequest);
+}
+
+TEST(HttpUtil, QueryStrings) {
+  const QueryParams q = parse_query("p=%5B1+2%5D&x&&y=1&y=2");
+  EXPECT_EQ(q.at("p"), "[1 2]");
+  EXPECT_EQ(q.at("x"), "");
+  EXPECT_EQ(q.at("y"), "2");
+  EXPECT_EQ(q.size(), 3u);
+  EXPECT_THROW(parse_query("p=%G0"), BadRequest);
+}
+
+TEST(HttpUtil, Cookies) {
+  EXPECT_EQ(cookie_value("a=1; stube-cv-1=ow-x;b=2", "stube-cv-1"), "ow-x");
+  EXPECT_EQ(cookie_value("a=\"q\"", "a"), "q");
+  EXPECT_EQ(cookie_value("xa=1; a=2", "a"), "2");
+  EXPECT_EQ(cookie_value("a=1", "b"), std::nullopt);
+  EXPECT_EQ(cookie_value("", "b"), std::nullopt);
+}
+
+TEST(HttpUtil, MountPaths) {
+  for (const char* ok : {"/", "/counter", "/a/b-c_d.e~f"}) EXPECT_TRUE(valid_mount_path(ok)) << ok;
+  for (const char* bad : {"", "counter", "/a/", "//a", "/a b", "/a/../b", "/.x", "/a?b"})
+    EXPECT_FALSE(valid_mount_path(bad)) << bad;
+}
+
+TEST(Datastar, MorphFragmentIsMergedById) {
+  std::string out;
+  append_fragment(Fragment{"ix-1", Fragment::Mode::Morph, "<div id=\"ix-1\">a</div>"}, out);
+  EXPECT_EQ(out, "event: datastar-merge-fragments\ndata: fragments <div id=\"ix-1\">a</div>\n\n");
+}
+
+TEST(Datastar, InnerFragmentReplacesTheTargetsContents) {
+  std::string out;
+  append_fragment(Fragment{"stube-root", Fragment::Mode::Inner, "<div id=\"ix-1\"></div>"}, out);
+  EXPECT_EQ(out,
+            "event: datastar-merge-fragments\ndata: selector #stube-root\ndata: mergeMode inner\n"
+            "data: fragments <div id=\"ix-1\"></div>\n\n");
+}
+
+TEST(Datastar, EveryLineOfHtmlIsItsOwnDataLine) {
+  std::string out;
+  append_fragment(Fragment{"x", Fragment::Mode::Morph, "<pre id=\"x\">a\nb\r\nc\rd\n</pre>"}, out);
+  EXPECT_EQ(out,
+            "event: datastar-merge-fragments\ndata: fragments <pre id=\"x\">a\ndata: fragments b\n"
+            "data: fragments c\ndata: fragments d\ndata: fragments </pre>\n\n");
+}
+
+RC_GTEST_PROP(Datastar, NoLineBreakEscapesADataLine, (const std::string& html)) {
+  std::string out;
+  append_fragment(Fragment{"x", Fragment::Mode::Morph, html}, out);
+  RC_ASSERT(out.substr(out.size() - 2) == "\n\n");
+  const std::string body = out.substr(0, out.size() - 1);  // without the event's blank line
+  std::size_t start = 0;
+  int lines = 0;
+  while (start < body.size()) {
+    const std::size_t end = body.find('\n', start);
+    const std::string line = body.substr(start, end - start);
+    RC_ASSERT(line.find('\r') == std::string::npos);
+    const bool well_formed =
+        lines == 0 ? line == "event: datastar-merge-fragments" : line.rfind("data: fragments ", 0) == 0;
+    RC_ASSERT(well_formed);
+    ++lines;
+    start = end + 1;
+  }
+}
+
+TEST(Datastar, MergeSignalsAndRetry) {
+  std::string out;
+  append_merge_signals("{\"a\":1}", out);
+  append_retry(std::chrono::milliseconds(500), out);
+  EXPECT_EQ(out, "event: datastar-merge-signals\ndata: signals {\"a\":1}\n\nretry: 500\n\n");
+}
+
+TEST(Datastar, StaleAndErrorFragmentsTargetTheErrorElement) {
+  const Fragment stale = stale_page_fragment();
+  EXPECT_EQ(stale.target, "stube-error");
+  EXPECT_NE(stale.html.find("id=\"stube-error\""), std::string::npos);
+  EXPECT_NE(stale.html.find("stale"), std::string::npos);
+  const Fragment err = error_fragment("bad <input>");
+  EXPECT_NE(err.html.find("bad &lt;input&gt;"), std::string::npos) << err.html;
+}
+
+TEST(Shell, LoadsDatastarAndOpensTheStream) {
+  const std::string page = render_shell(ShellPage{"/app", "cv-1", "demo/<x>", "<div id=\"ix-1\"></div>"});
+  EXPECT_NE(page.find("<script type=\"module\" src=\"/app/_stube/datastar.js?v="), std::string::npos) << page;
+  EXPECT_NE(page.find("href=\"/app/_stube/stube.css?v="), std::string::npos);
+  EXPECT_NE(page.find("data-on-load=\"@get(&#39;/app/sse/cv-1&#39;, {openWhenHidden: true"), std::string::npos)
+      << page;
+  EXPECT_NE(page.find("<div id=\"stube-root\"><div id=\"ix-1\"></div></div>"), std::string::npos);
+  EXPECT_NE(page.find("<div id=\"stube-error\"></div>"), std::string::npos);
+  EXPECT_NE(page.find("<title>demo/&lt;x&gt;</title>"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace stube::server

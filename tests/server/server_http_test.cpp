@@ -1,0 +1,345 @@
+// The HTTP/SSE server over real sockets: routes, status codes, the Datastar
+// stream, ownership, limits, timeouts, shutdown and restore.
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <regex>
+
+#include "kernel/wire.hpp"
+#include "server/handlers.hpp"
+#include "stube/conversation.hpp"
+#include "stube/log.hpp"
+#include "stube/server.hpp"
+#include "server/http_client.hpp"
+
+namespace stube {
+namespace {
+
+using namespace edn::literals;
+using test::Conn;
+using test::request;
+using test::Response;
+
+std::shared_ptr<Registry> test_registry() {
+  auto reg = std::make_shared<Registry>();
+  reg->define("t/counter")
+      .init([](const edn::Value&) { return edn::map({{"n"_kw, 0}}); })
+      .render([](const Self& s) {
+        return html::div(html::span(html::cls("n"), s[":n"]), html::button(s.on("click", "inc"), "+"));
+      })
+      .on("inc", [](Self& s) { s.set("n", s[":n"].as_int() + 1); })
+      .on("add", [](Self& s, const Event& e) { s.set("n", s[":n"].as_int() + e.payload.get("by"_kw).as_int()); })
+      .on("boom", [](Self&) { throw std::runtime_error("boom handler"); })
+      .on("end", [](Self& s) { s.end(); });
+  reg->define("t/form")
+      .init([](const edn::Value&) { return edn::map({{"name"_kw, ""}}); })
+      .keep({"name"})
+      .render([](const Self& s) { return html::p(html::cls("name"), s[":name"]); })
+      .on("shout", [](Self& s) { s.set("name", std::string(s[":name"].as_string()) + "!"); });
+  return reg;
+}
+
+// A started server on a free port, plus the conversation helpers the tests use.
+class ServerTest : public ::testing::Test {
+ protected:
+  void start(ServerOptions options = {}) {
+    options.port = 0;
+    server_ = std::make_unique<Server>(test_registry());
+    server_->mount("/counter", "t/counter").mount("/form", "t/form").page("/", "<p>index</p>");
+    server_->start(std::move(options));
+    port_ = server_->port();
+  }
+  void TearDown() override {
+    if (server_) server_->stop();
+  }
+
+  struct Minted {
+    std::string cid, iid, cookie;  // cookie: "stube-<cid>=<owner>"
+  };
+  Minted mint(std::string_view path = "/counter") {
+    const Response r = request(port_, "GET", path);
+    EXPECT_EQ(r.status, 200u) << r.head;
+    Minted m;
+    std::smatch match;
+    const std::string set_cookie = r.header("Set-Cookie");
+    EXPECT_TRUE(std::regex_search(set_cookie, match, std::regex("^(stube-(cv-[A-Za-z0-9_-]+)=[A-Za-z0-9_-]+)")))
+        << set_cookie;
+    m.cookie = match[1];
+    m.cid = match[2];
+    EXPECT_TRUE(std::regex_search(r.body, match, std::regex("id=\"(ix-[A-Za-z0-9_-]+)\""))) << r.body;
+    m.iid = match[1];
+    return m;
+  }
+  Response post(const Minted& m, std::string_view event, std::string_view body = "{}", std::string_view query = "") {
+    return request(port_, "POST", "/event/" + m.cid + "/" + m.iid + "/" + std::string(event) + std::string(query), body,
+                   "Cookie: " + m.cookie + "\r\n");
+  }
+  // Opens the SSE stream and waits for the first view.
+  std::unique_ptr<Conn> stream(const Minted& m, std::string_view base = "") {
+    auto c = std::make_unique<Conn>(port_);
+    c->send("GET " + std::string(base) + "/sse/" + m.cid + " HTTP/1.1\r\nHost: x\r\nDatastar-Request: true\r\nCookie: " +
+            m.cookie + "\r\n\r\n");
+    c->read_until("mergeMode inner");
+    return c;
+  }
+  edn::Value conv(const Minted& m) { return server_->runtime().conversation(m.cid).value_or(edn::Value()); }
+
+  std::unique_ptr<Server> server_;
+  std::uint16_t port_ = 0;
+};
+
+TEST_F(ServerTest, MintServesTheShellAndAnOwnerCookie) {
+  start();
+  const Response r = request(port_, "GET", "/counter");
+  ASSERT_EQ(r.status, 200u);
+  EXPECT_EQ(r.header("Content-Type"), "text/html; charset=utf-8");
+  EXPECT_EQ(r.header("Cache-Control"), "no-store");
+  const std::string cookie = r.header("Set-Cookie");
+  std::smatch m;
+  ASSERT_TRUE(std::regex_match(cookie, m, std::regex("stube-(cv-[A-Za-z0-9_-]+)=([A-Za-z0-9_-]+); Path=/; HttpOnly; SameSite=Lax")))
+      << cookie;
+  // At least 128 random bits: 22 base64url characters after the prefix.
+  EXPECT_GE(m[2].length(), 3u + 22u);
+  EXPECT_NE(r.body.find("@get(&#39;/sse/" + m[1].str()), std::string::npos);
+  EXPECT_NE(r.body.find("<div id=\"stube-root\"><div id=\"ix-"), std::string::npos);
+  EXPECT_EQ(server_->runtime().size(), 1u);
+  // A second GET is a second conversation with its own owner.
+  const Response r2 = request(port_, "GET", "/counter");
+  EXPECT_NE(r2.header("Set-Cookie"), cookie);
+  EXPECT_EQ(server_->runtime().size(), 2u);
+}
+
+TEST_F(ServerTest, TheStreamCarriesTheFirstViewThenEveryPatch) {
+  start();
+  const Minted m = mint();
+  Conn c(port_);
+  c.send("GET /sse/" + m.cid + " HTTP/1.1\r\nHost: x\r\nCookie: " + m.cookie + "\r\n\r\n");
+  const std::size_t head_end = c.read_until("\r\n\r\n");
+  const Response head = test::parse_response(c.data().substr(0, head_end));
+  EXPECT_EQ(head.status, 200u);
+  EXPECT_EQ(head.header("Content-Type"), "text/event-stream");
+  EXPECT_EQ(head.header("Cache-Control"), "no-cache");
+  EXPECT_EQ(head.header("X-Accel-Buffering"), "no");
+  EXPECT_EQ(head.header("Transfer-Encoding"), "chunked");
+  std::size_t at = c.read_until("retry: 500\n\n");
+  at = c.read_until("event: datastar-merge-fragments\ndata: selector #stube-root\ndata: mergeMode inner\n"
+                    "data: fragments <div id=\"" + m.iid + "\"",
+                    at);
+  at = c.read_until("<span class=\"n\">0</span>", at);
+
+  const Response r = post(m, "inc");
+  EXPECT_EQ(r.status, 200u) << r.body;
+  EXPECT_EQ(r.header("Content-Type"), "text/event-stream");
+  at = c.read_until("event: datastar-merge-fragments\ndata: fragments <div id=\"" + m.iid + "\"", at);
+  at = c.read_until("<span class=\"n\">1</span>", at);
+  EXPECT_EQ(post(m, "add", "{}", "?p=%7B%3Aby%2040%7D").status, 200u);
+  c.read_until("<span class=\"n\">41</span>", at);
+  EXPECT_EQ(conv(m).get_in({"conv/instances"_kw, edn::Value(m.iid), "n"_kw}), edn::Value(41));
+}
+
+TEST_F(ServerTest, SignalsComeInAsEdnAndGoBackAfterTheHandler) {
+  start();
+  const Minted m = mint("/form");
+  const std::string ns = signal_namespace(m.iid);
+  const Response r = post(m, "shout", "{\"" + ns + "\": {\"name\": \"Zed\"}, \"ix-other\": {\"name\": \"no\"}}");
+  ASSERT_EQ(r.status, 200u) << r.body;
+  EXPECT_EQ(conv(m).get_in({"conv/instances"_kw, edn::Value(m.iid), "name"_kw}), edn::Value("Zed!"));
+  EXPECT_EQ(r.body, "event: datastar-merge-signals\ndata: signals {\"" + ns + "\":{\"name\":\"Zed!\"}}\n\n");
+}
+
+TEST_F(ServerTest, StatusCodesLeaveTheConversationUntouched) {
+  start({.max_body_bytes = 1024});
+  const Minted m = mint();
+  ASSERT_EQ(post(m, "inc").status, 200u);
+  const edn::Value before = conv(m);
+  const std::string owner_header = "Cookie: " + m.cookie + "\r\n";
+
+  // A missing instance: 204, nothing changes (a stale double click).
+  EXPECT_EQ(request(port_, "POST", "/event/" + m.cid + "/ix-gone/inc", "{}", owner_header).status, 204u);
+  // Another owner, or none: 403, for events, streams and back.
+  const std::string forged = "Cookie: stube-" + m.cid + "=ow-AAAAAAAAAAAAAAAAAAAAAA\r\n";
+  EXPECT_EQ(request(port_, "POST", "/event/" + m.cid + "/" + m.iid + "/inc", "{}", forged).status, 403u);
+  EXPECT_EQ(request(port_, "POST", "/event/" + m.cid + "/" + m.iid + "/inc", "{}").status, 403u);
+  EXPECT_EQ(request(port_, "GET", "/sse/" + m.cid, "", forged).status, 403u);
+  EXPECT_EQ(request(port_, "POST", "/back/" + m.cid, "", forged).status, 403u);
+  // Malformed input: 400 with a message naming the problem.
+  const auto bad = [&](const Response& r, std::string_view says) {
+    EXPECT_EQ(r.status, 400u) << r.head;
+    EXPECT_NE(r.body.find(says), std::string::npos) << r.body;
+  };
+  bad(post(m, "inc", "{\"a\": tru}"), "invalid JSON signals");
+  bad(post(m, "inc", "[]"), "must be a JSON object");
+  bad(post(m, "add", "{}", "?p=%7B%3Aby"), "bad EDN payload in query parameter p: line 1");
+  bad(post(m, "add", "{}", "?p=%zz"), "bad percent-escape");
+  bad(post(m, "inc", "{\"x\": \"" + std::string(2000, 'a') + "\"}"), "request body larger than 1024 bytes");
+  bad(request(port_, "POST", "/event/" + m.cid + "/" + m.iid + "/in%20c", "{}", owner_header), "bad event name");
+  bad(request(port_, "POST", "/event/" + m.cid + "/ix.1/inc", "{}", owner_header), "bad instance id");
+  bad(request(port_, "GET", "/sse/a%2F..", "", owner_header), "bad conversation id");
+  bad(request(port_, "GET", "/counter", "", "X-Big: " + std::string(9000, 'b') + "\r\n"), "request header larger than");
+  // The handler threw: 500, and the error is on the page (the stream).
+  EXPECT_EQ(post(m, "boom").status, 500u);
+  // Wrong methods and unknown paths.
+  EXPECT_EQ(request(port_, "GET", "/event/" + m.cid + "/" + m.iid + "/inc", "", owner_header).status, 405u);
+  EXPECT_EQ(request(port_, "POST", "/sse/" + m.cid, "", owner_header).status, 405u);
+  EXPECT_EQ(request(port_, "GET", "/nowhere").status, 404u);
+  EXPECT_EQ(request(port_, "GET", "/_stube/nothing.js").status, 404u);
+
+  EXPECT_EQ(conv(m), before);
+  // An unknown (or ended) conversation: 410; Datastar gets the stale patch.
+  const Response gone = request(port_, "POST", "/event/cv-unknown/" + m.iid + "/inc", "{}", "Datastar-Request: true\r\n");
+  EXPECT_EQ(gone.status, 410u);
+  EXPECT_EQ(gone.header("Content-Type"), "text/event-stream");
+  EXPECT_NE(gone.body.find("data: fragments <div id=\"stube-error\" class=\"stube-stale\">"), std::string::npos) << gone.body;
+  EXPECT_EQ(request(port_, "GET", "/sse/cv-unknown").status, 410u);
+  EXPECT_EQ(request(port_, "POST", "/back/cv-unknown").status, 410u);
+}
+
+TEST_F(ServerTest, BackRestoresThePreviousStep) {
+  start();
+  const Minted m = mint();
+  auto c = stream(m);
+  ASSERT_EQ(post(m, "inc").status, 200u);
+  ASSERT_EQ(post(m, "inc").status, 200u);
+  std::size_t at = c->read_until("<span class=\"n\">2</span>");
+  const Response r = request(port_, "POST", "/back/" + m.cid, "", "Cookie: " + m.cookie + "\r\n");
+  EXPECT_EQ(r.status, 200u);
+  c->read_until("<span class=\"n\">1</span>", at);
+  EXPECT_EQ(conv(m).get_in({"conv/instances"_kw, edn::Value(m.iid), "n"_kw}), edn::Value(1));
+}
+
+TEST_F(ServerTest, IdleStreamsGetKeepAliveComments) {
+  start({.keep_alive = std::chrono::milliseconds(50)});
+  const Minted m = mint();
+  auto c = stream(m);
+  const std::size_t at = c->read_until("\r\n: keep-alive\n\n");
+  c->read_until("\r\n: keep-alive\n\n", at);
+}
+
+TEST_F(ServerTest, EndFinishesTheStreamAndLaterEventsGet410) {
+  start();
+  const Minted m = mint();
+  auto c = stream(m);
+  EXPECT_EQ(post(m, "end").status, 200u);
+  const std::string& all = c->read_to_eof();
+  EXPECT_EQ(all.substr(all.size() - 5), "0\r\n\r\n") << "the chunked body is finished: no reconnect";
+  EXPECT_EQ(post(m, "inc").status, 410u);
+  EXPECT_EQ(server_->runtime().size(), 0u);
+}
+
+TEST_F(ServerTest, MintDuringShutdownIs503WithRetryAfter) {
+  start();
+  server_->runtime().shutdown();
+  const Response r = request(port_, "GET", "/counter");
+  EXPECT_EQ(r.status, 503u);
+  EXPECT_EQ(r.header("Retry-After"), "5");
+}
+
+TEST_F(ServerTest, SlowClientsTimeOut) {
+  start({.request_timeout = std::chrono::milliseconds(200)});
+  Conn c(port_, 5000);
+  c.send("GET /counter HTTP/1.1\r\nHost: x\r\n");  // never finishes the header
+  EXPECT_EQ(c.read_to_eof(), "");
+  EXPECT_EQ(server_->runtime().size(), 0u);
+}
+
+TEST_F(ServerTest, ServesTheEmbeddedAssetsAndPages) {
+  start();
+  const Response js = request(port_, "GET", "/_stube/datastar.js?v=1");
+  ASSERT_EQ(js.status, 200u);
+  EXPECT_EQ(js.header("Content-Type"), "text/javascript; charset=utf-8");
+  EXPECT_EQ(js.body.rfind("// Datastar v1.0.0-beta.11\n", 0), 0u);
+  EXPECT_NE(js.body.find("datastar-merge-fragments"), std::string::npos);
+  const std::string etag = js.header("ETag");
+  ASSERT_FALSE(etag.empty());
+  EXPECT_EQ(request(port_, "GET", "/_stube/datastar.js", "", "If-None-Match: " + etag + "\r\n").status, 304u);
+  const Response css = request(port_, "GET", "/_stube/stube.css");
+  EXPECT_EQ(css.status, 200u);
+  EXPECT_NE(css.body.find(".stube-dialog"), std::string::npos);
+  const Response index = request(port_, "GET", "/");
+  EXPECT_EQ(index.status, 200u);
+  EXPECT_EQ(index.body, "<p>index</p>");
+}
+
+TEST_F(ServerTest, ABasePathPrefixesEveryRoute) {
+  start({.base_path = "/app"});
+  EXPECT_EQ(request(port_, "GET", "/counter").status, 404u);
+  const Response r = request(port_, "GET", "/app/counter");
+  ASSERT_EQ(r.status, 200u);
+  EXPECT_NE(r.body.find("@post(&#39;/app/event/"), std::string::npos);
+  EXPECT_NE(r.body.find("@get(&#39;/app/sse/"), std::string::npos);
+  EXPECT_NE(r.body.find("src=\"/app/_stube/datastar.js"), std::string::npos);
+  EXPECT_NE(r.header("Set-Cookie").find("; Path=/app;"), std::string::npos);
+  EXPECT_EQ(server_->url(), "http://127.0.0.1:" + std::to_string(port_) + "/app/");
+}
+
+TEST_F(ServerTest, ExpectContinueIsAnswered) {
+  start();
+  const Minted m = mint();
+  Conn c(port_);
+  c.send("POST /event/" + m.cid + "/" + m.iid + "/inc HTTP/1.1\r\nHost: x\r\nCookie: " + m.cookie +
+         "\r\nContent-Length: 2\r\nExpect: 100-continue\r\nConnection: close\r\n\r\n");
+  c.read_until("HTTP/1.1 100 Continue\r\n\r\n");
+  c.send("{}");
+  EXPECT_NE(c.read_to_eof().find("HTTP/1.1 200 OK"), std::string::npos) << c.data();
+}
+
+TEST_F(ServerTest, KeepAliveConnectionsServeSeveralRequests) {
+  start();
+  const Minted m = mint();
+  Conn c(port_);
+  const std::string req = "POST /event/" + m.cid + "/" + m.iid + "/inc HTTP/1.1\r\nHost: x\r\nCookie: " + m.cookie +
+                          "\r\nContent-Length: 2\r\n\r\n{}";
+  c.send(req + req + req);
+  std::size_t at = 0;
+  for (int i = 0; i < 3; ++i) at = c.read_until("HTTP/1.1 200 OK", at);
+  c.read_until("\r\n\r\n", at);
+  EXPECT_EQ(conv(m).get_in({"conv/instances"_kw, edn::Value(m.iid), "n"_kw}), edn::Value(3));
+}
+
+class TempDir {
+ public:
+  TempDir() : path_(std::filesystem::temp_directory_path() / ("stube-server-" + conv::mint_id("t-"))) {}
+  ~TempDir() { std::filesystem::remove_all(path_); }
+  const std::filesystem::path& path() const { return path_; }
+
+ private:
+  std::filesystem::path path_;
+};
+
+TEST_F(ServerTest, StopCutsStreamsAndSavesAndARestartResumes) {
+  TempDir dir;
+  start({.store = file_store(dir.path())});
+  const Minted m = mint();
+  ASSERT_EQ(post(m, "inc").status, 200u);
+  ASSERT_EQ(post(m, "inc").status, 200u);
+  auto c = stream(m);
+  server_->stop();
+  // Cut, not finished: a browser takes it as an error and reconnects.
+  const std::string& all = c->read_to_eof();
+  EXPECT_EQ(all.find("0\r\n\r\n"), std::string::npos);
+  EXPECT_EQ(file_store(dir.path())->load_all().count(m.cid), 1u);
+
+  // The same directory again: restored before the listener accepts, and the
+  // same browser (same owner cookie) gets the same view.
+  start({.store = file_store(dir.path())});
+  EXPECT_EQ(server_->runtime().restored_count(), 1u);
+  auto again = stream(m);
+  again->read_until("<span class=\"n\">2</span>");
+  EXPECT_EQ(post(m, "inc").status, 200u);
+  again->read_until("<span class=\"n\">3</span>");
+}
+
+TEST(Server, RejectsBadMountsAndOptions) {
+  Server s(test_registry());
+  EXPECT_THROW(s.mount("counter", "t/counter"), std::invalid_argument);
+  EXPECT_THROW(s.mount("/x", "t/missing"), std::invalid_argument);
+  EXPECT_THROW(s.start({.port = 0, .base_path = "app"}), std::invalid_argument);
+  Server ok(test_registry());
+  ok.start({.port = 0});
+  Server clash(test_registry());
+  EXPECT_THROW(clash.start({.port = ok.port()}), std::system_error);
+  EXPECT_THROW(ok.start({.port = 0}), std::logic_error);
+}
+
+}  // namespace
+}  // namespace stube

@@ -1,0 +1,151 @@
+// The browser's signals: JSON -> EDN (and back), the per-instance signal
+// namespace the wire renders, the signals sent back after a change.
+#include <gtest/gtest.h>
+#include <rapidcheck/gtest.h>
+
+#include <set>
+
+#include "kernel/wire.hpp"
+#include "server/http_util.hpp"
+#include "server/signals.hpp"
+#include "stube/kernel.hpp"
+
+namespace stube::server {
+namespace {
+
+using namespace edn::literals;
+
+TEST(Signals, JsonObjectsBecomeMapsWithKeywordKeys) {
+  const edn::Value v = signals_from_json(
+      R"({"ix-1": {"answer": "Ann", "n": 3, "x": 1.5, "ok": true, "none": null, "list": [1, "a", {"k": -2}]}})");
+  const edn::Value& s = v.get("ix-1"_kw);
+  EXPECT_EQ(s.get("answer"_kw), edn::Value("Ann"));
+  EXPECT_EQ(s.get("n"_kw), edn::Value(3));
+  EXPECT_EQ(s.get("x"_kw), edn::Value(1.5));
+  EXPECT_EQ(s.get("ok"_kw), edn::Value(true));
+  EXPECT_TRUE(s.contains("none"_kw));
+  EXPECT_TRUE(s.get("none"_kw).is_nil());
+  EXPECT_EQ(s.get("list"_kw), edn::read("[1 \"a\" {:k -2}]"));
+}
+
+TEST(Signals, NumbersKeepTheirKind) {
+  const edn::Value v = signals_from_json(R"({"a": 9223372036854775807, "b": 18446744073709551615, "c": 1e3, "d": -0})");
+  EXPECT_EQ(v.get("a"_kw), edn::Value(9223372036854775807LL));
+  EXPECT_EQ(v.get("b"_kw), edn::Value::big_int("18446744073709551615"));
+  EXPECT_EQ(v.get("c"_kw), edn::Value(1000.0));
+  EXPECT_EQ(v.get("d"_kw), edn::Value(0));
+}
+
+TEST(Signals, KeysThatAreNoKeywordsStayStrings) {
+  const edn::Value v = signals_from_json(R"({"two words": 1, "": 2})");
+  EXPECT_EQ(v.get(edn::Value("two words")), edn::Value(1));
+  EXPECT_EQ(v.get(edn::Value("")), edn::Value(2));
+}
+
+TEST(Signals, EmptyBodyIsNoSignals) {
+  EXPECT_TRUE(signals_from_json("").is_nil());
+  EXPECT_TRUE(signals_from_json(" \r\n").is_nil());
+  EXPECT_EQ(signals_from_json("{}"), edn::map({}));
+}
+
+TEST(Signals, MalformedJsonIsABadRequestNamingTheProblem) {
+  const auto message = [](std::string_view json) {
+    try {
+      signals_from_json(json);
+    } catch (const BadRequest& e) {
+      return std::string(e.what());
+    }
+    return std::string("no error");
+  };
+  EXPECT_NE(message("{\"a\": }").find("invalid JSON signals: parse error at line 1, column 7"), std::string::npos)
+      << message("{\"a\": }");
+  EXPECT_NE(message("[1]").find("must be a JSON object"), std::string::npos);
+  EXPECT_NE(message("42").find("must be a JSON object"), std::string::npos);
+  EXPECT_NE(message("{} {}").find("invalid JSON"), std::string::npos);
+  EXPECT_NE(message("{\"a\": \"\xff\"}").find("invalid JSON"), std::string::npos);
+  EXPECT_NE(message(std::string(100, '[') + std::string(100, ']')).find("must be a JSON object"), std::string::npos);
+  std::string deep = "{\"a\":";
+  for (int i = 0; i < 100; ++i) deep += "{\"a\":";
+  deep += "1" + std::string(101, '}');
+  EXPECT_NE(message(deep).find("nesting deeper than 64"), std::string::npos) << message(deep);
+}
+
+TEST(Signals, HostileDepthDoesNotOverflowTheStack) {
+  const std::string deep = "{\"a\":" + std::string(1000000, '[') + std::string(1000000, ']') + "}";
+  EXPECT_THROW(signals_from_json(deep), BadRequest);
+}
+
+TEST(Signals, InstanceSignalsAreTheObjectUnderItsNamespace) {
+  const std::string iid = "ix-a__b_c";
+  const std::string ns = signal_namespace(iid);
+  const edn::Value all = signals_from_json("{\"" + ns + "\": {\"answer\": \"x\"}, \"ix-other\": {\"answer\": \"y\"}}");
+  EXPECT_EQ(instance_signals(all, iid), edn::map({{"answer"_kw, "x"}}));
+  EXPECT_TRUE(instance_signals(all, "ix-missing").is_nil());
+  EXPECT_TRUE(instance_signals(edn::Value(), iid).is_nil());
+}
+
+TEST(SignalNamespace, AvoidsDatastarsReservedShapes) {
+  EXPECT_EQ(signal_namespace("ix-abc"), "ix-abc");
+  EXPECT_EQ(signal_namespace("ix-a__b"), "ix-a_0_0b");
+  EXPECT_EQ(signal_namespace("ix_0"), "ix_00");
+}
+
+RC_GTEST_PROP(SignalNamespace, NeverHasDoubleUnderscoresAndIsInjective, ()) {
+  const auto id_char = rc::gen::element('a', 'Z', '0', '_', '-', '_');
+  const auto ids = *rc::gen::container<std::set<std::string>>(rc::gen::nonEmpty(rc::gen::container<std::string>(id_char)));
+  std::set<std::string> namespaces;
+  for (const std::string& id : ids) {
+    const std::string ns = signal_namespace(id);
+    RC_ASSERT(ns.find("__") == std::string::npos);
+    namespaces.insert(ns);
+  }
+  RC_ASSERT(namespaces.size() == ids.size());
+}
+
+TEST(Wire, BindUsesTheInstanceNamespaceAndOnPostsOnce) {
+  const Wire wire{"/app", "cv-1"};
+  const Self self("ix-a__b", edn::map({}), &wire);
+  const html::Attr bind = self.bind("new_text");
+  EXPECT_EQ(bind.name, "data-bind");
+  EXPECT_EQ(bind.value, "ix-a_0_0b.new_text");
+  EXPECT_THROW(self.bind("_local"), std::invalid_argument);
+  EXPECT_THROW(self.bind("a__b"), std::invalid_argument);
+  const html::Attr on = self.on("click", "pick", edn::read("{:i 1, :s \"it's\"}"));
+  EXPECT_EQ(on.name, "data-on-click");
+  EXPECT_EQ(on.value.find("@post('/app/event/cv-1/ix-a__b/pick?p="), 0u) << on.value;
+  EXPECT_EQ(on.value.find('\'', 8), on.value.find("', {retryMaxCount: 0})")) << "payload must not close the string";
+  EXPECT_EQ(self.on("submit__prevent", "add").name, "data-on-submit__prevent");
+  EXPECT_THROW(self.on("click'", "x"), std::invalid_argument);
+  EXPECT_THROW(self.on("click", "x/y"), std::invalid_argument);
+}
+
+TEST(Signals, ToJson) {
+  EXPECT_EQ(to_json(edn::read("{:a [1 2.5 \"s\" nil true] :ns/k :kw}")), R"({"a":[1,2.5,"s",null,true],"ns/k":"ns/kw"})");
+  EXPECT_EQ(to_json(edn::Value(std::numeric_limits<double>::infinity())), "null");
+  EXPECT_EQ(to_json(edn::read("#{1}")), "[1]");
+  EXPECT_EQ(to_json(edn::read("#inst \"2024-01-02T03:04:05Z\"")).front(), '"');
+  EXPECT_EQ(to_json(edn::Value("</script>\n\"")), R"("</script>\n\"")");
+}
+
+TEST(Signals, KeptSignalsOfEveryLiveInstance) {
+  Registry reg;
+  reg.define("test/form").init([](const edn::Value&) { return edn::map({{"name"_kw, "Ann"}, {"other"_kw, 1}}); })
+      .keep({"name", "missing"})
+      .start([](Self& s) { s.call(prompt("Q?", "dflt"), "r"); })
+      .resume("r", [](Self&, const edn::Value&) {});
+  reg.define("test/plain").init([](const edn::Value&) { return edn::map({{"x"_kw, 1}}); });
+  const Step step = start_conversation(reg, "test/form", {}, {});
+  const edn::Value& stack = step.conv.get("conv/stack"_kw);
+  ASSERT_EQ(stack.size(), 2u);
+  const std::string form(stack.at(0).as_string());
+  const std::string dialog(stack.at(1).as_string());
+  const std::string json = kept_signals_json(reg, step.conv);
+  const edn::Value back = signals_from_json(json);
+  EXPECT_EQ(back.size(), 2u) << json;
+  EXPECT_EQ(instance_signals(back, form), edn::map({{"name"_kw, "Ann"}})) << json;
+  EXPECT_EQ(instance_signals(back, dialog), edn::map({{"answer"_kw, "dflt"}})) << json;
+  EXPECT_EQ(kept_signals_json(reg, start_conversation(reg, "test/plain", {}, {}).conv), "");
+}
+
+}  // namespace
+}  // namespace stube::server

@@ -1,0 +1,198 @@
+// The store conformance suite (see conformance.hpp), and its instantiation
+// for the file store in both durability modes.
+#include "conformance.hpp"
+
+#include <gtest/gtest.h>
+
+#include <thread>
+#include <vector>
+
+#include "stube/conversation.hpp"
+#include "stube/log.hpp"
+
+namespace stube::test {
+namespace {
+
+using edn::kw;
+using edn::Value;
+
+TEST_P(StoreConformance, RoundTripsVariedConversations) {
+  std::map<std::string, Value> saved;
+  {
+    auto store = open();
+    for (unsigned seed = 0; seed < 40; ++seed) {
+      const std::string cid = conv::mint_id();
+      const Value c = varied_conversation(cid, seed);
+      EXPECT_EQ(store->save(c), c);
+      saved.emplace(cid, c);
+    }
+  }
+  const ConversationMap loaded = open()->load_all();
+  ASSERT_EQ(loaded.size(), saved.size());
+  for (const auto& [cid, c] : saved) {
+    const auto it = loaded.find(cid);
+    ASSERT_NE(it, loaded.end()) << cid;
+    EXPECT_EQ(it->second, c) << cid;
+  }
+}
+
+TEST_P(StoreConformance, LoadAllOfAnEmptyStoreIsEmpty) {
+  EXPECT_TRUE(open()->load_all().empty());
+}
+
+TEST_P(StoreConformance, SaveReplacesTheStoredValue) {
+  auto store = open();
+  const Value v1 = varied_conversation("cv-replace", 1);
+  const Value v2 = v1.assoc(kw("version"), 2);
+  store->save(v1);
+  store->save(v2);
+  const ConversationMap loaded = open()->load_all();
+  ASSERT_EQ(loaded.size(), 1u);
+  EXPECT_EQ(loaded.at("cv-replace"), v2);
+}
+
+TEST_P(StoreConformance, RemoveIsIdempotent) {
+  auto store = open();
+  EXPECT_NO_THROW(store->remove("cv-never-saved"));
+  store->save(conv::make("cv-gone"));
+  EXPECT_NO_THROW(store->remove("cv-gone"));
+  EXPECT_NO_THROW(store->remove("cv-gone"));
+  EXPECT_TRUE(open()->load_all().empty());
+}
+
+TEST_P(StoreConformance, RemoveThenLoadAllKeepsTheOthers) {
+  auto store = open();
+  const Value a = varied_conversation("cv-a", 2);
+  const Value b = varied_conversation("cv-b", 3);
+  store->save(a);
+  store->save(b);
+  store->remove("cv-a");
+  const ConversationMap loaded = open()->load_all();
+  ASSERT_EQ(loaded.size(), 1u);
+  EXPECT_EQ(loaded.at("cv-b"), b);
+}
+
+TEST_P(StoreConformance, NonPrintableIsSkippedWithAWarning) {
+  auto store = open();
+  const Value durable = varied_conversation("cv-flow", 4);
+  store->save(durable);
+  const Value live = unprintable_conversation("cv-flow");
+  const Value fresh = unprintable_conversation("cv-fresh-flow");
+  LogCapture capture;
+  Value returned;
+  ASSERT_NO_THROW(returned = store->save(live));
+  EXPECT_EQ(returned, live);  // opaque values compare by identity: the very same value
+  ASSERT_NO_THROW(store->save(fresh));
+
+  const auto warnings = capture.at(log::Level::warn);
+  ASSERT_EQ(warnings.size(), 2u);
+  EXPECT_NE(warnings[0].find("\"cv-flow\""), std::string::npos) << warnings[0];
+  EXPECT_NE(warnings[0].find("task component"), std::string::npos) << warnings[0];
+  EXPECT_NE(warnings[1].find("\"cv-fresh-flow\""), std::string::npos) << warnings[1];
+
+  // The stored copy is the last printable one; the fresh flow was never stored.
+  const ConversationMap loaded = open()->load_all();
+  ASSERT_EQ(loaded.size(), 1u);
+  EXPECT_EQ(loaded.at("cv-flow"), durable);
+}
+
+TEST_P(StoreConformance, RejectsInvalidIdsBeforeTouchingStorage) {
+  auto store = open();
+  for (const std::string& bad : std::vector<std::string>{"../x", "a/b", "", std::string(129, 'a'),
+                                                         "a b", ".", "..", "x\ny", "é"}) {
+    EXPECT_THROW(store->save(conv::make("cv-ok").assoc(conv::keys::id(), Value(bad))), InvalidCid)
+        << bad;
+    EXPECT_THROW(store->remove(bad), InvalidCid) << bad;
+  }
+  EXPECT_THROW(store->save(edn::map({{kw("conv/id"), 7}})), InvalidCid);
+  EXPECT_THROW(store->save(edn::map({})), InvalidCid);
+  EXPECT_THROW(store->save(edn::vec({Value("cv-x")})), InvalidCid);
+  EXPECT_NO_THROW(store->save(conv::make(std::string(128, 'a'))));
+  EXPECT_EQ(open()->load_all().size(), 1u);
+}
+
+TEST_P(StoreConformance, ManyConversations) {
+  constexpr int kCount = 1000;
+  std::map<std::string, Value> saved;
+  {
+    auto store = open();
+    for (int i = 0; i < kCount; ++i) {
+      const std::string cid = "cv-many-" + std::to_string(i);
+      Value c = conv::make(cid, edn::Instant{1700000000 + i, 0}).assoc(kw("n"), i);
+      store->save(c);
+      saved.emplace(cid, std::move(c));
+    }
+  }
+  const ConversationMap loaded = open()->load_all();
+  ASSERT_EQ(loaded.size(), saved.size());
+  for (const auto& [cid, c] : saved) EXPECT_EQ(loaded.at(cid), c) << cid;
+}
+
+TEST_P(StoreConformance, ConcurrentSavesOfDifferentConversations) {
+  constexpr int kThreads = 6;
+  constexpr int kCidsPerThread = 20;
+  constexpr int kVersions = 10;
+  auto store = open();
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&store, t] {
+      for (int v = 0; v < kVersions; ++v) {
+        for (int k = 0; k < kCidsPerThread; ++k) {
+          const std::string cid = "cv-t" + std::to_string(t) + "-" + std::to_string(k);
+          store->save(
+              varied_conversation(cid, static_cast<unsigned>(t * 100 + k)).assoc(kw("version"), v));
+        }
+      }
+    });
+  }
+  for (auto& th : threads) th.join();
+  const ConversationMap loaded = open()->load_all();
+  ASSERT_EQ(loaded.size(), static_cast<std::size_t>(kThreads * kCidsPerThread));
+  for (int t = 0; t < kThreads; ++t) {
+    for (int k = 0; k < kCidsPerThread; ++k) {
+      const std::string cid = "cv-t" + std::to_string(t) + "-" + std::to_string(k);
+      EXPECT_EQ(loaded.at(cid), varied_conversation(cid, static_cast<unsigned>(t * 100 + k))
+                                    .assoc(kw("version"), kVersions - 1))
+          << cid;
+    }
+  }
+}
+
+TEST_P(StoreConformance, LargeConversationsRoundTrip) {
+  const Value big = large_conversation("cv-large", 3u << 20);
+  ASSERT_GE(edn::write(big).size(), 3u << 20);
+  const Value bigger = large_conversation("cv-larger", 8u << 20);
+  {
+    auto store = open();
+    store->save(big);
+    store->save(bigger);
+  }
+  const ConversationMap loaded = open()->load_all();
+  ASSERT_EQ(loaded.size(), 2u);
+  EXPECT_TRUE(loaded.at("cv-large") == big);
+  EXPECT_TRUE(loaded.at("cv-larger") == bigger);
+}
+
+TEST_P(StoreConformance, SaveReturnsItsArgument) {
+  const Value c = varied_conversation("cv-returned", 9);
+  EXPECT_EQ(open()->save(c), c);
+}
+
+std::shared_ptr<ConversationStore> rename_store(const std::filesystem::path& dir) {
+  return file_store(dir);
+}
+std::shared_ptr<ConversationStore> durable_store(const std::filesystem::path& dir) {
+  return file_store(dir, {.durability = Durability::durable});
+}
+std::shared_ptr<ConversationStore> one_thread_store(const std::filesystem::path& dir) {
+  return file_store(dir, {.load_threads = 1});
+}
+
+INSTANTIATE_TEST_SUITE_P(File, StoreConformance,
+                         ::testing::Values(Backend{"rename", rename_store},
+                                           Backend{"durable", durable_store},
+                                           Backend{"one_load_thread", one_thread_store}),
+                         BackendName{});
+
+}  // namespace
+}  // namespace stube::test

@@ -1,0 +1,123 @@
+// Crash safety: a child process saves in a tight loop and is SIGKILLed at
+// random moments; after every kill each record must be one complete version
+// and reopening must leave no temporary file behind.
+#include <gtest/gtest.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdio>
+#include <map>
+#include <random>
+#include <thread>
+
+#include "stube/conversation.hpp"
+#include "stube/log.hpp"
+#include "stube/store.hpp"
+#include "support.hpp"
+
+namespace stube::test {
+namespace {
+
+namespace fs = std::filesystem;
+using edn::kw;
+using edn::Value;
+
+constexpr int kCids = 5;
+constexpr int kKills = 220;
+
+std::string cid_of(int k) {
+  return "cv-crash-" + std::to_string(k);
+}
+
+// Version `v` of a conversation: the version is repeated all through a
+// payload whose size also depends on it, so a torn or mixed file cannot
+// pass for a complete one.
+Value version_of(const std::string& cid, std::int64_t v) {
+  const int n = 300 + static_cast<int>(v % 1700);
+  std::vector<Value> numbers(static_cast<std::size_t>(n), Value(static_cast<long long>(v)));
+  std::string text;
+  for (int i = 0; i < n; ++i) text.append(std::to_string(v)).push_back(';');
+  return conv::make(cid, {v, 0})
+      .assoc(kw("version"), static_cast<long long>(v))
+      .assoc(kw("numbers"), edn::vec(numbers))
+      .assoc(kw("text"), Value(text));
+}
+
+// The child: saves new versions round-robin until it is killed.
+[[noreturn]] void save_forever(const fs::path& dir, Durability durability, std::int64_t base) {
+  try {
+    auto store = file_store(dir, {.durability = durability});
+    for (std::int64_t i = 0;; ++i)
+      store->save(version_of(cid_of(static_cast<int>(i % kCids)), base + i));
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "crash-test child failed: %s\n", e.what());
+  }
+  ::_exit(3);
+}
+
+class CrashSafety : public ::testing::TestWithParam<Durability> {};
+
+TEST_P(CrashSafety, EveryKillLeavesCompleteVersionsAndNoTemporaryFiles) {
+  ScratchDir dir("crash");
+  std::mt19937 rng(std::random_device{}());
+  std::uniform_int_distribution<int> delay_us(0, 20000);
+  std::map<std::string, std::int64_t> last_seen;
+  int kills_with_temp_file = 0;
+  int versions_advanced = 0;
+
+  for (int round = 0; round < kKills; ++round) {
+    const std::int64_t base = static_cast<std::int64_t>(round + 1) * 1'000'000'000;
+    const pid_t pid = ::fork();
+    ASSERT_GE(pid, 0);
+    if (pid == 0) save_forever(dir.path(), GetParam(), base);
+    // A random kill moment is the point of the test (no synchronisation intended).
+    std::this_thread::sleep_for(std::chrono::microseconds(delay_us(rng)));
+    ASSERT_EQ(::kill(pid, SIGKILL), 0);
+    int status = 0;
+    ASSERT_EQ(::waitpid(pid, &status, 0), pid);
+    ASSERT_TRUE(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL)
+        << "the child stopped on its own in round " << round << " (status " << status << ")";
+
+    for (const auto& name : file_names(dir.path())) kills_with_temp_file += name[0] == '.' ? 1 : 0;
+
+    LogCapture capture;
+    auto store = file_store(dir.path(), {.durability = GetParam()});
+    for (const auto& name : file_names(dir.path())) {
+      ASSERT_NE(name[0], '.') << "temporary file left after reopening: " << name;
+      const std::string text = slurp(dir.path() / name);
+      Value v;
+      ASSERT_NO_THROW(v = edn::read(text))
+          << name << " after round " << round << ": " << text.size() << " bytes";
+      const std::string cid = std::string(conv::id(v));
+      ASSERT_EQ(name, cid + ".edn");
+      const std::int64_t version = v[":version"].as_int();
+      ASSERT_EQ(v, version_of(cid, version)) << name << " is not one complete version";
+      ASSERT_GE(version, last_seen[cid]) << name << " went back in time";
+      versions_advanced += version > last_seen[cid] ? 1 : 0;
+      last_seen[cid] = version;
+    }
+    const ConversationMap loaded = store->load_all();
+    ASSERT_EQ(loaded.size(), file_names(dir.path()).size());
+    ASSERT_TRUE(capture.at(log::Level::warn).empty()) << capture.at(log::Level::warn).front();
+  }
+  // The test only means something if the kills hit the save window and the
+  // children made progress; both are overwhelmingly likely at these rates.
+  EXPECT_GT(kills_with_temp_file, 0);
+  EXPECT_GT(versions_advanced, kKills / 4);
+  ::testing::Test::RecordProperty("kills_with_temp_file", kills_with_temp_file);
+  ::testing::Test::RecordProperty("versions_advanced", versions_advanced);
+  std::printf("%d kills, %d left a temporary file, %d record versions advanced\n", kKills,
+              kills_with_temp_file, versions_advanced);
+}
+
+INSTANTIATE_TEST_SUITE_P(FileStore, CrashSafety,
+                         ::testing::Values(Durability::rename, Durability::durable),
+                         [](const ::testing::TestParamInfo<Durability>& info) {
+                           return std::string(info.param == Durability::rename ? "rename"
+                                                                               : "durable");
+                         });
+
+}  // namespace
+}  // namespace stube::test

@@ -1,0 +1,306 @@
+// File-store specifics: the on-disk format, temporary files, skipped records,
+// cid validation against the file system, and backend errors.
+#include <gtest/gtest.h>
+#include <signal.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <fstream>
+#include <thread>
+#include <type_traits>
+
+#include "stube/conversation.hpp"
+#include "stube/log.hpp"
+#include "stube/store.hpp"
+#include "support.hpp"
+
+namespace stube::test {
+namespace {
+
+namespace fs = std::filesystem;
+using edn::kw;
+using edn::Value;
+
+void spit(const fs::path& file, std::string_view text) {
+  std::ofstream out(file, std::ios::binary);
+  out << text;
+  ASSERT_TRUE(out.good()) << file;
+}
+
+bool contains(const std::string& haystack, std::string_view needle) {
+  return haystack.find(needle) != std::string::npos;
+}
+
+TEST(FileStore, WritesOnePrStrFilePerConversation) {
+  ScratchDir dir;
+  auto store = file_store(dir.path());
+  const Value c = varied_conversation("cv-format", 7);
+  store->save(c);
+  EXPECT_EQ(file_names(dir.path()), std::vector<std::string>{"cv-format.edn"});
+  // Exactly the printer's text (what pr-str writes), no trailing newline.
+  EXPECT_EQ(slurp(dir.path() / "cv-format.edn"), edn::write(c));
+  struct stat st {};
+  ASSERT_EQ(::stat((dir.path() / "cv-format.edn").c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 0777, 0600u) << "conversations hold owner tokens: private to the user";
+}
+
+TEST(FileStore, CreatesTheDirectoryIfMissing) {
+  ScratchDir dir;
+  const fs::path nested = dir.path() / "a" / "b" / "convs";
+  auto store = file_store(nested);
+  EXPECT_TRUE(fs::is_directory(nested));
+  store->save(conv::make("cv-1"));
+  EXPECT_TRUE(fs::exists(nested / "cv-1.edn"));
+}
+
+TEST(FileStore, OpeningRemovesLeftOverTemporaryFilesOnly) {
+  ScratchDir dir;
+  const std::vector<std::string> temps = {".cv-a.edn.123.0.tmp", ".cv-b.edn.99999.42.tmp",
+                                          ".x.edn.1.2.tmp"};
+  const std::vector<std::string> others = {".hidden",          "notes.txt",        "x.edn.tmp",
+                                           ".cv-a.edn.12.tmp", ".a b.edn.1.2.tmp", "cv-keep.edn"};
+  for (const auto& n : temps) spit(dir.path() / n, "{:half");
+  for (const auto& n : others) spit(dir.path() / n, "{:conv/id \"cv-keep\"}");
+  auto store = file_store(dir.path());
+  auto expected = others;
+  std::sort(expected.begin(), expected.end());
+  EXPECT_EQ(file_names(dir.path()), expected);
+}
+
+TEST(FileStore, LoadAllIgnoresTemporaryAndOtherFilesSilently) {
+  ScratchDir dir;
+  auto store = file_store(dir.path());
+  const Value c = conv::make("cv-real");
+  store->save(c);
+  spit(dir.path() / ".cv-real.edn.1.1.tmp", "{:conv/id \"cv-real\" :half");  // a writer mid-save
+  spit(dir.path() / "README.txt", "not a record");
+  LogCapture capture;
+  const ConversationMap loaded = store->load_all();
+  ASSERT_EQ(loaded.size(), 1u);
+  EXPECT_EQ(loaded.at("cv-real"), c);
+  EXPECT_TRUE(capture.at(log::Level::warn).empty());
+}
+
+TEST(FileStore, LoadAllSkipsBadRecordsWithOneWarningEachAndLeavesThem) {
+  ScratchDir dir;
+  const std::map<std::string, std::string> bad = {
+      {"unterminated.edn", "{:conv/id \"unterminated\""},
+      {"empty.edn", ""},
+      {"vector.edn", "[1 2 3]"},
+      {"no-id.edn", "{:conv/stack []}"},
+      {"number-id.edn", "{:conv/id 5}"},
+      {"mismatch.edn", "{:conv/id \"someone-else\"}"},
+      {"bad name.edn", "{:conv/id \"bad name\"}"},
+      {"garbage.edn", "\xff\xfe{:conv/id"},
+      {"duplicate.edn", "{:conv/id \"duplicate\" :conv/id \"duplicate\"}"},
+      {"eval.edn", "#=(java.lang.System/exit 1)"},
+  };
+  for (const auto& [name, text] : bad) spit(dir.path() / name, text);
+  fs::create_directory(dir.path() / "a-directory.edn");
+  ASSERT_EQ(::mkfifo((dir.path() / "a-fifo.edn").c_str(), 0600), 0);
+  const Value good1 = varied_conversation("good-1", 1);
+  const Value good2 = varied_conversation("good-2", 2);
+  auto store = file_store(dir.path());
+  store->save(good1);
+  store->save(good2);
+
+  LogCapture capture;
+  const ConversationMap loaded = store->load_all();
+  ASSERT_EQ(loaded.size(), 2u);
+  EXPECT_EQ(loaded.at("good-1"), good1);
+  EXPECT_EQ(loaded.at("good-2"), good2);
+
+  const auto warnings = capture.at(log::Level::warn);
+  ASSERT_EQ(warnings.size(), bad.size() + 2);
+  for (const auto& [name, text] : bad) {
+    const fs::path file = dir.path() / name;
+    int mentions = 0;
+    for (const auto& w : warnings) mentions += contains(w, file.string()) ? 1 : 0;
+    EXPECT_EQ(mentions, 1) << name;
+    EXPECT_EQ(slurp(file), text) << name << " must be left untouched";
+  }
+  for (const char* name : {"a-directory.edn", "a-fifo.edn"}) {
+    int mentions = 0;
+    for (const auto& w : warnings) mentions += contains(w, (dir.path() / name).string()) ? 1 : 0;
+    EXPECT_EQ(mentions, 1) << name;
+    EXPECT_TRUE(fs::exists(dir.path() / name));
+  }
+  for (const auto& w : warnings) {
+    if (contains(w, "mismatch.edn")) {
+      EXPECT_TRUE(contains(w, "someone-else")) << w;
+    }
+    if (contains(w, "unterminated.edn")) {
+      EXPECT_TRUE(contains(w, "line 1")) << w;
+    }
+  }
+  const auto infos = capture.at(log::Level::info);
+  ASSERT_EQ(infos.size(), 1u);
+  EXPECT_TRUE(contains(infos[0], "loaded 2 conversations, skipped 12")) << infos[0];
+  EXPECT_TRUE(contains(infos[0], dir.path().string())) << infos[0];
+}
+
+TEST(FileStore, ReadsWhatClojurePrStrWrites) {
+  ScratchDir dir;
+  spit(dir.path() / "cv-clj.edn",
+       "{:conv/id \"cv-clj\", :conv/instances {\"ix-1\" {:instance/id \"ix-1\", :n 1N, "
+       ":r 1/2, :d 1.5M}}, :conv/stack [\"ix-1\"], :conv/history [], "
+       ":conv/created #inst \"2024-01-02T03:04:05.123-00:00\", "
+       ":conv/touched #inst \"2024-01-02T03:04:05.123-00:00\"}");
+  spit(dir.path() / "cv-ns.edn",
+       "#:conv{:id \"cv-ns\", :instances {}, :stack [], :history [], "
+       ":created #inst \"2024-01-02T03:04:05.123-00:00\", "
+       ":touched #inst \"2024-01-02T03:04:05.123-00:00\"}");
+  LogCapture capture;
+  const ConversationMap loaded = file_store(dir.path())->load_all();
+  ASSERT_EQ(loaded.size(), 2u) << ::testing::PrintToString(capture.messages().size());
+  const edn::Instant when{1704164645, 123000000};
+  EXPECT_EQ(conv::created(loaded.at("cv-ns")), when);
+  EXPECT_EQ(conv::touched(loaded.at("cv-clj")), when);
+  EXPECT_EQ(conv::instance(loaded.at("cv-clj"), "ix-1")[":d"], Value::decimal("1.5"));
+  EXPECT_EQ(conv::stack(loaded.at("cv-clj")), edn::vec({Value("ix-1")}));
+}
+
+TEST(FileStore, InvalidIdsNeverTouchAPathOutsideTheDirectory) {
+  ScratchDir dir;
+  const fs::path inside = dir.path() / "store";
+  auto store = file_store(inside);
+  for (const std::string& bad :
+       std::vector<std::string>{"../escaped", "../../escaped", "/tmp/escaped", "sub/escaped"}) {
+    const Value c = conv::make("cv-ok").assoc(conv::keys::id(), Value(bad));
+    EXPECT_THROW(store->save(c), InvalidCid);
+    EXPECT_THROW(store->remove(bad), InvalidCid);
+  }
+  EXPECT_EQ(file_names(dir.path()), std::vector<std::string>{"store"});
+  EXPECT_TRUE(file_names(inside).empty());
+  EXPECT_FALSE(fs::exists("/tmp/escaped.edn"));
+}
+
+TEST(FileStore, InvalidCidMessageNamesTheId) {
+  ScratchDir dir;
+  try {
+    file_store(dir.path())->remove("../x");
+    FAIL() << "no exception";
+  } catch (const InvalidCid& e) {
+    EXPECT_TRUE(contains(e.what(), "\"../x\"")) << e.what();
+  }
+}
+
+TEST(FileStore, BackendErrorsAreDistinctFromBadData) {
+  static_assert(!std::is_base_of_v<StoreError, InvalidCid>);
+  static_assert(!std::is_base_of_v<InvalidCid, StoreError>);
+  static_assert(std::is_base_of_v<std::invalid_argument, InvalidCid>);
+  ScratchDir dir;
+  spit(dir.path() / "a-file", "x");
+  try {
+    file_store(dir.path() / "a-file");
+    FAIL() << "no exception";
+  } catch (const StoreError& e) {
+    EXPECT_TRUE(contains(e.what(), (dir.path() / "a-file").string())) << e.what();
+  }
+}
+
+TEST(FileStore, AFailedRenameIsReportedAndCleanedUp) {
+  ScratchDir dir;
+  auto store = file_store(dir.path());
+  // A non-empty directory where the record should go: rename(2) must fail.
+  fs::create_directories(dir.path() / "cv-blocked.edn" / "inside");
+  try {
+    store->save(conv::make("cv-blocked"));
+    FAIL() << "no exception";
+  } catch (const StoreError& e) {
+    EXPECT_TRUE(contains(e.what(), "rename")) << e.what();
+    EXPECT_TRUE(contains(e.what(), (dir.path() / "cv-blocked.edn").string())) << e.what();
+  }
+  EXPECT_EQ(file_names(dir.path()), std::vector<std::string>{"cv-blocked.edn"})
+      << "the temporary file must be removed after a failed save";
+  EXPECT_THROW(store->remove("cv-blocked"), StoreError);
+}
+
+TEST(FileStore, AFailedWriteIsReportedAndCleanedUp) {
+  ScratchDir dir;
+  auto store = file_store(dir.path());
+  // The file-size limit makes write(2) fail with EFBIG, even for root.
+  struct sigaction ignore {
+  }, old{};
+  ignore.sa_handler = SIG_IGN;
+  ASSERT_EQ(::sigaction(SIGXFSZ, &ignore, &old), 0);
+  rlimit saved{};
+  ASSERT_EQ(::getrlimit(RLIMIT_FSIZE, &saved), 0);
+  rlimit small = saved;
+  small.rlim_cur = 4096;
+  ASSERT_EQ(::setrlimit(RLIMIT_FSIZE, &small), 0);
+  std::string message;
+  try {
+    store->save(large_conversation("cv-too-big", 100000));
+  } catch (const StoreError& e) {
+    message = e.what();
+  }
+  ::setrlimit(RLIMIT_FSIZE, &saved);
+  ::sigaction(SIGXFSZ, &old, nullptr);
+  EXPECT_TRUE(contains(message, "write")) << message;
+  EXPECT_TRUE(contains(message, dir.path().string())) << message;
+  EXPECT_TRUE(file_names(dir.path()).empty()) << "no partial or temporary file may remain";
+}
+
+TEST(FileStore, SavingIntoARemovedDirectoryIsABackendError) {
+  ScratchDir dir;
+  const fs::path gone = dir.path() / "gone";
+  auto store = file_store(gone);
+  fs::remove_all(gone);
+  try {
+    store->save(conv::make("cv-1"));
+    FAIL() << "no exception";
+  } catch (const StoreError& e) {
+    EXPECT_NE(std::string(e.what()).find(gone.string()), std::string::npos) << e.what();
+  }
+}
+
+TEST(FileStore, ConcurrentSavesOfOneConversationLeaveOneCompleteVersion) {
+  ScratchDir dir;
+  auto store = file_store(dir.path());
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 4; ++t) {
+    threads.emplace_back([&store, t] {
+      for (int v = 0; v < 50; ++v) {
+        store->save(large_conversation("cv-same", 20000 + 1000 * t).assoc(kw("writer"), t));
+      }
+    });
+  }
+  for (auto& th : threads) th.join();
+  EXPECT_EQ(file_names(dir.path()), std::vector<std::string>{"cv-same.edn"});
+  const Value loaded = file_store(dir.path())->load_all().at("cv-same");
+  const int writer = static_cast<int>(loaded[":writer"].as_int());
+  EXPECT_EQ(loaded,
+            large_conversation("cv-same", 20000 + 1000 * writer).assoc(kw("writer"), writer));
+}
+
+TEST(FileStore, NonPrintableSaveKeepsTheFileAndDoesNotSerialise) {
+  ScratchDir dir;
+  auto store = file_store(dir.path());
+  const Value c = conv::make("cv-flow");
+  store->save(c);
+  const std::string before = slurp(dir.path() / "cv-flow.edn");
+  LogCapture capture;
+  store->save(unprintable_conversation("cv-flow"));
+  EXPECT_EQ(slurp(dir.path() / "cv-flow.edn"), before);
+  EXPECT_EQ(file_names(dir.path()), std::vector<std::string>{"cv-flow.edn"});
+  EXPECT_EQ(capture.at(log::Level::warn).size(), 1u);
+}
+
+TEST(InMemoryStore, EveryOperationIsANoOp) {
+  auto store = in_memory_store();
+  const Value c = varied_conversation("cv-mem", 1);
+  EXPECT_EQ(store->save(c), c);
+  LogCapture capture;
+  const Value live = unprintable_conversation("cv-flow");
+  EXPECT_EQ(store->save(live), live);
+  EXPECT_TRUE(capture.messages().empty()) << "nothing is skipped: nothing is ever stored";
+  EXPECT_TRUE(store->load_all().empty());
+  EXPECT_NO_THROW(store->remove("cv-mem"));
+  EXPECT_NO_THROW(store->remove("cv-never"));
+}
+
+}  // namespace
+}  // namespace stube::test

@@ -1,0 +1,64 @@
+// The log facility: replaceable sink, default format, thread safety.
+#include "stube/log.hpp"
+
+#include <gtest/gtest.h>
+
+#include <set>
+#include <thread>
+#include <vector>
+
+#include "support.hpp"
+
+namespace stube::test {
+namespace {
+
+TEST(Log, ASinkReceivesEveryLevelAndIsRestored) {
+  std::vector<std::pair<log::Level, std::string>> got;
+  auto previous =
+      log::set_sink([&got](log::Level l, std::string_view m) { got.emplace_back(l, m); });
+  log::debug("d");
+  log::info("i");
+  log::warn("w");
+  log::error("e");
+  auto mine = log::set_sink(std::move(previous));
+  EXPECT_TRUE(static_cast<bool>(mine));
+  log::info("not captured");  // goes to the previous sink
+  ASSERT_EQ(got.size(), 4u);
+  EXPECT_EQ(got[0], std::make_pair(log::Level::debug, std::string("d")));
+  EXPECT_EQ(got[3], std::make_pair(log::Level::error, std::string("e")));
+}
+
+TEST(Log, TheDefaultSinkWritesOneLineToStderr) {
+  auto previous = log::set_sink({});
+  ::testing::internal::CaptureStderr();
+  log::warn("conversation \"cv-1\" was not saved");
+  const std::string out = ::testing::internal::GetCapturedStderr();
+  log::set_sink(std::move(previous));
+  EXPECT_EQ(out, "stube warn: conversation \"cv-1\" was not saved\n");
+}
+
+TEST(Log, MessagesFromManyThreadsArriveWhole) {
+  LogCapture capture;
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 8; ++t) {
+    threads.emplace_back([t] {
+      for (int i = 0; i < 500; ++i)
+        log::info("thread " + std::to_string(t) + " message " + std::to_string(i));
+    });
+  }
+  for (auto& th : threads) th.join();
+  const auto messages = capture.at(log::Level::info);
+  ASSERT_EQ(messages.size(), 4000u);
+  std::set<std::string> unique(messages.begin(), messages.end());
+  EXPECT_EQ(unique.size(), 4000u);
+}
+
+TEST(Log, LevelNames) {
+  EXPECT_EQ(log::level_name(log::Level::debug), "debug");
+  EXPECT_EQ(log::level_name(log::Level::info), "info");
+  EXPECT_EQ(log::level_name(log::Level::warn), "warn");
+  EXPECT_EQ(log::level_name(log::Level::error), "error");
+}
+
+}  // namespace
+}  // namespace stube::test

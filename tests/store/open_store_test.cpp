@@ -1,0 +1,69 @@
+// open_store(url): the schemes and their errors.
+#include <gtest/gtest.h>
+
+#include <fstream>
+
+#include "stube/conversation.hpp"
+#include "stube/store.hpp"
+#include "support.hpp"
+
+namespace stube::test {
+namespace {
+
+namespace fs = std::filesystem;
+
+std::string error_of(std::string_view url) {
+  try {
+    open_store(url);
+  } catch (const std::invalid_argument& e) {
+    return e.what();
+  }
+  return "(no error)";
+}
+
+TEST(OpenStore, MemoryIsTheNoOpStore) {
+  auto store = open_store("memory:");
+  store->save(conv::make("cv-1"));
+  EXPECT_TRUE(store->load_all().empty());
+}
+
+TEST(OpenStore, FileOpensADirectory) {
+  ScratchDir dir;
+  open_store("file:" + (dir.path() / "convs").string())->save(conv::make("cv-1"));
+  EXPECT_TRUE(fs::exists(dir.path() / "convs" / "cv-1.edn"));
+  const auto loaded = open_store("file://" + (dir.path() / "convs").string())->load_all();
+  EXPECT_EQ(loaded.size(), 1u);
+}
+
+TEST(OpenStore, FileTakesADurabilityOption) {
+  ScratchDir dir;
+  for (const char* option : {"?durability=durable", "?durability=rename"}) {
+    auto store = open_store("file:" + dir.path().string() + option);
+    store->save(conv::make("cv-1"));
+    EXPECT_EQ(store->load_all().size(), 1u) << option;
+  }
+  EXPECT_NE(error_of("file:" + dir.path().string() + "?durability=maybe")
+                .find("unknown option \"durability=maybe\""),
+            std::string::npos);
+}
+
+TEST(OpenStore, ErrorsNameTheUrlAndTheProblem) {
+  const std::string unknown = error_of("sqlite3:/tmp/x.db");
+  EXPECT_NE(unknown.find("unknown scheme \"sqlite3:\""), std::string::npos) << unknown;
+  EXPECT_NE(unknown.find("\"sqlite3:/tmp/x.db\""), std::string::npos) << unknown;
+  EXPECT_NE(unknown.find("file:<dir>"), std::string::npos) << unknown;
+  EXPECT_NE(error_of("/var/lib/stube").find("no scheme"), std::string::npos);
+  EXPECT_NE(error_of("").find("no scheme"), std::string::npos);
+  EXPECT_NE(error_of("file:").find("missing directory"), std::string::npos);
+  EXPECT_NE(error_of("file://host/dir").find("absolute path"), std::string::npos);
+  EXPECT_NE(error_of("memory:somewhere").find("takes no location"), std::string::npos);
+}
+
+TEST(OpenStore, AnUnopenableDirectoryIsAStoreError) {
+  ScratchDir dir;
+  { std::ofstream(dir.path() / "plain-file") << "x"; }
+  EXPECT_THROW(open_store("file:" + (dir.path() / "plain-file").string()), StoreError);
+}
+
+}  // namespace
+}  // namespace stube::test

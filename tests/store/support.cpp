@@ -1,0 +1,169 @@
+// Test support for the store tests.
+#include "support.hpp"
+
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <cmath>
+#include <fstream>
+#include <limits>
+#include <random>
+#include <sstream>
+
+#include "stube/conversation.hpp"
+
+namespace stube::test {
+
+namespace fs = std::filesystem;
+using edn::kw;
+using edn::Value;
+
+namespace {
+std::atomic<unsigned> scratch_counter{0};
+}
+
+ScratchDir::ScratchDir(std::string_view label) {
+  path_ = fs::path(STUBE_BINARY_DIR) / "test-scratch" /
+          (std::string(label) + "-" + std::to_string(::getpid()) + "-" +
+           std::to_string(scratch_counter.fetch_add(1)));
+  fs::remove_all(path_);
+  fs::create_directories(path_);
+}
+
+ScratchDir::~ScratchDir() {
+  std::error_code ec;
+  fs::remove_all(path_, ec);
+}
+
+LogCapture::LogCapture() {
+  previous_ = log::set_sink([this](log::Level level, std::string_view msg) {
+    std::lock_guard lock(mutex_);
+    messages_.emplace_back(level, std::string(msg));
+  });
+}
+
+LogCapture::~LogCapture() {
+  log::set_sink(std::move(previous_));
+}
+
+std::vector<std::pair<log::Level, std::string>> LogCapture::messages() const {
+  std::lock_guard lock(mutex_);
+  return messages_;
+}
+
+std::vector<std::string> LogCapture::at(log::Level level) const {
+  std::lock_guard lock(mutex_);
+  std::vector<std::string> out;
+  for (const auto& [l, m] : messages_) {
+    if (l == level) out.push_back(m);
+  }
+  return out;
+}
+
+void LogCapture::clear() {
+  std::lock_guard lock(mutex_);
+  messages_.clear();
+}
+
+namespace {
+
+Value instance(std::mt19937& rng, const std::string& iid, const Value& parent, int i) {
+  std::uniform_int_distribution<int> small(0, 1000);
+  edn::Uuid uid;
+  for (auto& b : uid.bytes) b = static_cast<std::uint8_t>(rng());
+  const Value nested = edn::map({
+      {Value("string key"), edn::vec({1, 2, 3})},
+      {edn::vec({kw("a"), 1}), Value("vector key")},
+      {Value(7), edn::set({})},
+      {Value(), Value(false)},
+  });
+  return edn::map({
+      {kw("instance/id"), Value(iid)},
+      {kw("instance/type"), kw(i % 2 == 0 ? "demo/counter" : "demo/wizard")},
+      {kw("instance/parent"), parent},
+      {kw("instance/resume"), i == 0 ? Value() : kw("on-name")},
+      {kw("instance/rendered?"), Value(i % 3 == 0)},
+      {kw("count"), Value(small(rng))},
+      {kw("name"), Value("say \"hi\"\n\ttab\\ back é ☃ 😀 #" + std::to_string(small(rng)))},
+      {kw("big"), Value::big_int("123456789012345678901234567890" + std::to_string(i))},
+      {kw("price"), Value::decimal("12.50")},
+      {kw("third"), Value::ratio(1, 3 + i)},
+      {kw("score"), Value(3.25 + small(rng))},
+      {kw("tiny"), Value(1e-300)},
+      {kw("inf"), Value(std::numeric_limits<double>::infinity())},
+      {kw("-inf"), Value(-std::numeric_limits<double>::infinity())},
+      {kw("nan"), Value(std::nan(""))},
+      {kw("min"), Value(std::numeric_limits<long long>::min())},
+      {kw("max"), Value(std::numeric_limits<long long>::max())},
+      {kw("initial"), Value::character(U'λ')},
+      {kw("chars"), edn::vec({Value::character('\n'), Value::character(' '), Value::character('\t'),
+                              Value::character('a'), Value::character(U'\u00e9')})},
+      {kw("tags"), edn::set({kw("a"), Value("b"), Value(3), kw("x/y")})},
+      {kw("path"), edn::list({edn::sym("x/y"), Value(1), Value()})},
+      {kw("when"), Value(edn::Instant{1700000000 + small(rng), 123456789})},
+      {kw("uid"), Value(uid)},
+      {kw("custom"), Value::tagged("my/tag", edn::map({{kw("k"), edn::vec({1, 2})}}))},
+      {kw("nested"), nested},
+      {kw("empty"), edn::vec({edn::vec({}), edn::map({}), edn::list({}), Value("")})},
+  });
+}
+
+}  // namespace
+
+Value varied_conversation(std::string_view cid, unsigned seed) {
+  std::mt19937 rng(seed);
+  Value c = conv::make(cid, edn::Instant{1600000000 + seed, seed % 1000000000u});
+  Value stack = edn::vec({});
+  Value parent;
+  const int n = 1 + static_cast<int>(seed % 5);
+  for (int i = 0; i < n; ++i) {
+    const std::string iid = "ix-" + std::to_string(seed) + "-" + std::to_string(i);
+    c = conv::put_instance(c, iid, instance(rng, iid, parent, i));
+    stack = stack.conj(Value(iid));
+    parent = Value(iid);
+    c = conv::with_stack(c, stack);
+    if (i < 2) c = conv::push_history(c, 5);
+  }
+  c = c.assoc(kw("conv/owner"), Value("ow-" + std::to_string(seed * 7919)));
+  return conv::touch(c, edn::Instant{1700000000 + seed, 999999999});
+}
+
+Value large_conversation(std::string_view cid, std::size_t bytes) {
+  Value c = conv::make(cid, edn::Instant{1700000000, 0});
+  const std::size_t per = 64;
+  const std::string chunk(bytes / per + 1, 'x');
+  for (std::size_t i = 0; i < per; ++i) {
+    std::vector<Value> numbers;
+    for (int k = 0; k < 200; ++k) numbers.emplace_back(static_cast<int>(i * 1000 + k));
+    const std::string iid = "ix-" + std::to_string(i);
+    c = conv::put_instance(c, iid,
+                           edn::map({{kw("instance/id"), Value(iid)},
+                                     {kw("text"), Value(chunk + std::to_string(i))},
+                                     {kw("numbers"), edn::vec(numbers)}}));
+  }
+  return c;
+}
+
+Value unprintable_conversation(std::string_view cid) {
+  auto frame = std::make_shared<int>(42);
+  return conv::put_instance(conv::make(cid), "ix-flow",
+                            edn::map({{kw("instance/type"), kw("demo/flow")},
+                                      {kw("flow"), Value::opaque(frame, "flow")}}));
+}
+
+std::vector<std::string> file_names(const fs::path& dir) {
+  std::vector<std::string> names;
+  for (const auto& e : fs::directory_iterator(dir)) names.push_back(e.path().filename().string());
+  std::sort(names.begin(), names.end());
+  return names;
+}
+
+std::string slurp(const fs::path& file) {
+  std::ifstream in(file, std::ios::binary);
+  std::ostringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+}  // namespace stube::test

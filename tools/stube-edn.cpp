@@ -1,0 +1,301 @@
+// stube-edn — check, pretty-print or compact-print EDN files.
+//
+//   stube-edn check conv.edn more.edn   # "conv.edn: ok" or "conv.edn:3:14: reason"
+//   stube-edn fmt conv.edn              # indented, for people
+//   stube-edn print - < conv.edn        # compact, one value per line
+//
+// A file holds zero or more EDN values, as a stream read by clojure.edn would.
+// Exit status: 0 on success, 1 if any file is unreadable or not valid EDN,
+// 2 on a usage error.
+#include <CLI/CLI.hpp>
+#include <cerrno>
+#include <cstring>
+#include <fstream>
+#include <iostream>
+#include <iterator>
+#include <sstream>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "stube/edn.hpp"
+
+namespace edn = stube::edn;
+
+namespace {
+
+// --- splitting a stream into top-level forms --------------------------------
+//
+// edn::read takes exactly one value, so the stream is cut into top-level forms
+// first and each form is handed to the real reader. The cutter only has to
+// find where a form ends; every judgement about validity is the reader's. It
+// is iterative (a depth counter, no recursion) so hostile nesting cannot
+// overflow the stack before the reader's depth limit rejects it.
+
+bool is_space(char c) {
+  return c == ' ' || c == ',' || c == '\n' || c == '\t' || c == '\r' || c == '\f' || c == '\v';
+}
+
+// Characters that end a symbol, number or other token (as in the reader).
+bool ends_token(char c) {
+  return is_space(c) || std::string_view("()[]{}\";\\^@`~").find(c) != std::string_view::npos;
+}
+
+class FormCutter {
+ public:
+  explicit FormCutter(std::string_view text) : text_(text) {}
+
+  // Skips whitespace, comments and top-level #_ discards. False at the end.
+  bool next_form_start() {
+    for (;;) {
+      skip_space_and_comments();
+      if (pos_ + 1 < text_.size() && text_[pos_] == '#' && text_[pos_ + 1] == '_') {
+        pos_ += 2;
+        skip_space_and_comments();
+        if (pos_ < text_.size()) pos_ = form_end(pos_);
+        continue;
+      }
+      return pos_ < text_.size();
+    }
+  }
+
+  // The form starting at the current position; advances past it.
+  std::string_view take_form() {
+    std::size_t begin = pos_;
+    pos_ = form_end(pos_);
+    return text_.substr(begin, pos_ - begin);
+  }
+
+  std::size_t position() const { return pos_; }
+
+ private:
+  void skip_space_and_comments() { pos_ = skip_space_and_comments(pos_); }
+
+  std::size_t skip_space_and_comments(std::size_t p) const {
+    while (p < text_.size()) {
+      if (is_space(text_[p])) {
+        ++p;
+      } else if (text_[p] == ';') {
+        while (p < text_.size() && text_[p] != '\n') ++p;
+      } else {
+        break;
+      }
+    }
+    return p;
+  }
+
+  std::size_t token_end(std::size_t p) const {
+    while (p < text_.size() && !ends_token(text_[p])) ++p;
+    return p;
+  }
+
+  std::size_t string_end(std::size_t p) const {  // p is just past the opening quote
+    while (p < text_.size() && text_[p] != '"') p += text_[p] == '\\' ? 2 : 1;
+    return std::min(p + 1, text_.size());
+  }
+
+  // A character literal: the backslash, one UTF-8 sequence (which may be a
+  // delimiter, as in \( or \,), then any name characters (\newline, \u00e9).
+  std::size_t char_end(std::size_t p) const {  // p is at the backslash
+    if (++p >= text_.size()) return p;
+    auto lead = static_cast<unsigned char>(text_[p]);
+    std::size_t len = lead < 0x80 ? 1 : lead >= 0xF0 ? 4 : lead >= 0xE0 ? 3 : 2;
+    return token_end(std::min(p + len, text_.size()));
+  }
+
+  // End of the form starting at p (a non-space byte). Tags and #: prefixes
+  // belong to the form that follows them; a #_ at the top owes one more form.
+  // Unterminated forms run to the end of the text and the reader reports them.
+  std::size_t form_end(std::size_t p) const {
+    std::size_t depth = 0;
+    std::size_t needed = 1;  // complete top-level forms still to consume
+    for (;;) {
+      p = skip_space_and_comments(p);
+      if (p >= text_.size()) return p;
+      char c = text_[p];
+      char n = p + 1 < text_.size() ? text_[p + 1] : '\0';
+      if (c == '(' || c == '[' || c == '{' || (c == '#' && n == '{')) {
+        p += c == '#' ? 2 : 1;
+        ++depth;
+        continue;
+      }
+      if (c == '#' && n == '_') {
+        p += 2;
+        if (depth == 0) ++needed;
+        continue;
+      }
+      if (c == '#' && n != '#') {  // a tag or a #:ns map prefix
+        p = token_end(p + 1);
+        continue;
+      }
+      if (c == ')' || c == ']' || c == '}') {
+        ++p;
+        if (depth == 0) return p;  // a stray closer: the reader rejects it
+        --depth;
+      } else if (c == '"') {
+        p = string_end(p + 1);
+      } else if (c == '\\') {
+        p = char_end(p);
+      } else {
+        p = std::max(token_end(p), p + 1);
+      }
+      if (depth == 0 && --needed == 0) return p;
+    }
+  }
+
+  std::string_view text_;
+  std::size_t pos_ = 0;
+};
+
+// --- positions ----------------------------------------------------------------
+
+struct Position {
+  std::size_t line = 1, column = 1;
+};
+
+// Position of byte `offset`, counting columns in code points like the reader.
+Position position_of(std::string_view text, std::size_t offset) {
+  Position at;
+  for (std::size_t i = 0; i < offset && i < text.size(); ++i) {
+    auto c = static_cast<unsigned char>(text[i]);
+    if (c == '\n') {
+      ++at.line;
+      at.column = 1;
+    } else if ((c & 0xC0) != 0x80) {
+      ++at.column;
+    }
+  }
+  return at;
+}
+
+// --- reading files ------------------------------------------------------------
+
+// An input that could not be used; `where` is "FILE" or "FILE:LINE:COL".
+struct InputError {
+  std::string where;
+  std::string reason;
+};
+
+std::string display_name(const std::string& path) {
+  return path == "-" ? "<stdin>" : path;
+}
+
+std::string slurp(const std::string& path) {
+  if (path == "-") {
+    std::ostringstream buffer;
+    buffer << std::cin.rdbuf();
+    return buffer.str();
+  }
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw InputError{path, std::string("cannot open: ") + std::strerror(errno)};
+  std::string text{std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+  if (in.bad()) throw InputError{path, "read failed"};
+  return text;
+}
+
+// Every value in the file, in order. Throws InputError.
+std::vector<edn::Value> read_file(const std::string& path, const edn::ReadOptions& options) {
+  std::string name = display_name(path);
+  std::string text;
+  try {
+    text = slurp(path);
+  } catch (InputError& e) {
+    e.where = name;
+    throw;
+  }
+  std::vector<edn::Value> values;
+  FormCutter cutter(text);
+  while (cutter.next_form_start()) {
+    std::size_t begin = cutter.position();
+    std::string_view form = cutter.take_form();
+    try {
+      values.push_back(edn::read(form, options));
+    } catch (const edn::ParseError& e) {
+      Position start = position_of(text, begin);
+      std::size_t line = start.line + e.line() - 1;
+      std::size_t column = e.line() == 1 ? start.column + e.column() - 1 : e.column();
+      throw InputError{name + ":" + std::to_string(line) + ":" + std::to_string(column),
+                       e.reason()};
+    }
+  }
+  return values;
+}
+
+void report(const InputError& e) {
+  std::cerr << e.where << ": " << e.reason << '\n';
+}
+
+// --- commands -------------------------------------------------------------------
+
+int check(const std::vector<std::string>& paths, const edn::ReadOptions& options) {
+  int status = 0;
+  for (const auto& path : paths) {
+    try {
+      read_file(path, options);
+      std::cout << display_name(path) << ": ok\n";
+    } catch (const InputError& e) {
+      report(e);
+      status = 1;
+    }
+  }
+  return status;
+}
+
+template <class Render>
+int render(const std::string& path, const edn::ReadOptions& options, Render render_one) {
+  std::vector<edn::Value> values;
+  try {
+    values = read_file(path, options);
+  } catch (const InputError& e) {
+    report(e);
+    return 1;
+  }
+  std::string out;
+  for (const auto& v : values) {
+    render_one(v, out);
+    out += '\n';
+  }
+  std::cout << out << std::flush;
+  return std::cout ? 0 : 1;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"Check and print EDN (the data format of stube conversations)."};
+  app.require_subcommand(1);
+  edn::ReadOptions options;
+  app.add_option("--max-depth", options.max_depth, "Deepest nesting accepted")
+      ->capture_default_str();
+
+  std::vector<std::string> check_paths;
+  auto* check_cmd = app.add_subcommand("check", "Parse each FILE; print 'FILE: ok' or the error");
+  check_cmd->add_option("FILE", check_paths, "EDN files ('-' for stdin)")->required();
+
+  std::string fmt_path = "-";
+  std::size_t width = 80;
+  auto* fmt_cmd = app.add_subcommand("fmt", "Pretty-print every value of FILE");
+  fmt_cmd->add_option("FILE", fmt_path, "EDN file ('-' or nothing for stdin)");
+  fmt_cmd->add_option("-w,--width", width, "Target line width")->capture_default_str();
+
+  std::string print_path = "-";
+  auto* print_cmd = app.add_subcommand("print", "Print every value of FILE compactly, one a line");
+  print_cmd->add_option("FILE", print_path, "EDN file ('-' or nothing for stdin)");
+
+  for (auto* sub : {check_cmd, fmt_cmd, print_cmd}) sub->fallthrough();  // --max-depth anywhere
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    int code = app.exit(e);
+    return code == 0 ? 0 : 2;
+  }
+
+  if (check_cmd->parsed()) return check(check_paths, options);
+  if (fmt_cmd->parsed()) {
+    return render(fmt_path, options,
+                  [width](const edn::Value& v, std::string& out) { out += edn::pretty(v, width); });
+  }
+  return render(print_path, options,
+                [](const edn::Value& v, std::string& out) { edn::write(v, out); });
+}
