@@ -1,15 +1,16 @@
 #!/usr/bin/env bash
-# The main job: sets everything up (scripts/setup.sh), then runs the stube
-# EDN tool on the sample conversation: validate it, then pretty-print it.
-# (It becomes the demo server once that exists.)
+# The main job: sets everything up (scripts/setup.sh: packages, npm ci,
+# configure + build), then runs the demo server on a durable file store under
+# ./var/convs. Conversations survive a restart or a crash of the server.
 #
-#   bash scripts/run.sh [EDN_FILE]      # default: examples/conversation.edn
+#   bash scripts/run.sh [--port 8080] [other stube-demo options]
+#
+# Open the printed URL; stop with Ctrl-C (the server saves and exits cleanly).
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
-file=${1:-examples/conversation.edn}
 build_dir=${STUBE_BUILD_DIR:-build}
 
 bash scripts/setup.sh
-"$build_dir/tools/stube-edn" check "$file"
-"$build_dir/tools/stube-edn" fmt "$file"
+mkdir -p var/convs
+exec "$build_dir/examples/stube-demo" --store "file:var/convs?durability=durable" "$@"
