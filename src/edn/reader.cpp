@@ -1,6 +1,8 @@
 // The reader: EDN text -> Value. Safe on any bytes: input is validated as
 // UTF-8 up front, nesting is bounded, nothing is evaluated, and every error is
 // a ParseError with line and column.
+#include <pthread.h>
+
 #include <charconv>
 #include <cstdlib>
 #include <cstring>
@@ -76,11 +78,44 @@ class Reader {
 
  private:
   // --- errors ----------------------------------------------------------------
-  [[noreturn]] void fail(const std::string& reason) const { fail_at(p_, reason); }
+  // Errors are built in out-of-line functions: the reader recurses once per
+  // nesting level, and string temporaries inlined into those frames would
+  // make each level's stack frame large (notably under AddressSanitizer).
+  [[noreturn, gnu::noinline, gnu::cold]] void fail(const std::string& reason) const { fail_at(p_, reason); }
+  [[noreturn, gnu::noinline, gnu::cold]] void fail(const char* reason) const { fail_at(p_, std::string(reason)); }
+  [[noreturn, gnu::noinline, gnu::cold]] void fail_at(const char* at, const char* reason) const {
+    fail_at(at, std::string(reason));
+  }
 
-  [[noreturn]] void fail_at(const char* at, const std::string& reason) const {
+  [[noreturn, gnu::noinline, gnu::cold]] void fail_at(const char* at, const std::string& reason) const {
     auto [line, column] = position(at);
     throw ParseError(line, column, detail::sanitize_utf8(reason));
+  }
+
+  [[noreturn, gnu::noinline, gnu::cold]] void fail_unterminated(const char* what, char close, const char* open) const {
+    fail("unterminated " + std::string(what) + " (opened at " + where(open) + "): expected '" + std::string(1, close) +
+         "' but input ended");
+  }
+
+  [[noreturn, gnu::noinline, gnu::cold]] void fail_unexpected_closer() const {
+    fail("unexpected '" + std::string(1, *p_) + "' (no collection is open here)");
+  }
+
+  [[noreturn, gnu::noinline, gnu::cold]] void fail_depth(const char* at) const {
+    fail_at(at, "nesting depth exceeds the limit of " + std::to_string(options_.max_depth) + " levels");
+  }
+
+  [[noreturn, gnu::noinline, gnu::cold]] void fail_duplicate_key(const char* open, const Value& key) const {
+    fail_at(open, "duplicate key " + write(key) + " in the map opened here");
+  }
+
+  [[noreturn, gnu::noinline, gnu::cold]] void fail_tag(const char* at, std::string_view tag, const char* why) const {
+    fail_at(at, "invalid tag #" + std::string(tag) + ": " + why);
+  }
+
+  [[noreturn, gnu::noinline, gnu::cold]] void fail_text(const char* at, const char* before, std::string_view text,
+                                                       const char* after) const {
+    fail_at(at, std::string(before) + std::string(text) + after);
   }
 
   std::pair<std::size_t, std::size_t> position(const char* at) const {
@@ -140,8 +175,33 @@ class Reader {
   }
 
   void enter(const char* at) {
-    if (++depth_ > options_.max_depth)
-      fail_at(at, "nesting depth exceeds the limit of " + std::to_string(options_.max_depth) + " levels");
+    if (++depth_ > options_.max_depth) fail_depth(at);
+    // The depth limit bounds the recursion, but the stack it needs depends on
+    // the build and on the calling thread's stack size: also stop well
+    // before the stack actually runs out.
+    if (static_cast<const char*>(__builtin_frame_address(0)) < stack_floor()) fail_stack(at);
+  }
+
+  // Lowest stack address this thread may use while reading (its stack's end
+  // plus a margin for the frames of one level and the error path).
+  static const char* stack_floor() {
+    thread_local const char* floor = [] {
+      pthread_attr_t attr;
+      void* base = nullptr;
+      std::size_t size = 0;
+      if (pthread_getattr_np(pthread_self(), &attr) != 0) return static_cast<const char*>(nullptr);
+      pthread_attr_getstack(&attr, &base, &size);
+      pthread_attr_destroy(&attr);
+      constexpr std::size_t kMargin = 256 * 1024;
+      return size > 2 * kMargin ? static_cast<const char*>(base) + kMargin : static_cast<const char*>(base) + size / 2;
+    }();
+    return floor;
+  }
+
+  [[noreturn, gnu::noinline, gnu::cold]] void fail_stack(const char* at) const {
+    fail_at(at, "nesting depth " + std::to_string(depth_) +
+                    " exceeds what this thread's stack can hold (the limit is max_depth = " +
+                    std::to_string(options_.max_depth) + ")");
   }
   void leave() noexcept { --depth_; }
 
@@ -156,7 +216,7 @@ class Reader {
       case '{': return read_map(1, {});
       case '#': return read_dispatch();
       case ')': case ']': case '}':
-        fail("unexpected '" + std::string(1, *p_) + "' (no collection is open here)");
+        fail_unexpected_closer();
       default: break;
     }
     if (is_digit(*p_) || ((*p_ == '+' || *p_ == '-') && p_ + 1 != end_ && is_digit(p_[1])))
@@ -181,7 +241,7 @@ class Reader {
     return {start, static_cast<std::size_t>(p_ - start)};
   }
 
-  Value read_seq(Kind kind, char close, std::size_t open_len) {
+  [[gnu::noinline]] Value read_seq(Kind kind, char close, std::size_t open_len) {
     const char* open = p_;
     enter(open);
     p_ += open_len;
@@ -204,8 +264,7 @@ class Reader {
     for (;;) {
       skip_whitespace();
       if (p_ == end_)
-        fail("unterminated " + std::string(what) + " (opened at " + where(open) + "): expected '" +
-             std::string(1, close) + "' but input ended");
+        fail_unterminated(what, close, open);
       if (*p_ == close) {
         ++p_;
         return;
@@ -215,7 +274,7 @@ class Reader {
   }
 
   // ns: for #:ns{...} maps, the namespace given to unqualified keys.
-  Value read_map(std::size_t open_len, std::string_view ns, const char* open = nullptr) {
+  [[gnu::noinline]] Value read_map(std::size_t open_len, std::string_view ns, const char* open = nullptr) {
     if (!open) open = p_;
     enter(open);
     p_ += open_len;
@@ -224,15 +283,15 @@ class Reader {
     const std::size_t base = entries_.size();
     for (;;) {
       skip_whitespace();
-      if (p_ == end_) fail("unterminated map (opened at " + where(open) + "): expected '}' but input ended");
+      if (p_ == end_) fail_unterminated("map", '}', open);
       if (*p_ == '}') {
         ++p_;
         break;
       }
       Value key = read_value();
-      if (!ns.empty()) key = qualify(std::move(key), ns);
+      if (!ns.empty()) key = qualify_or_fail(std::move(key), ns);
       skip_whitespace();
-      if (p_ == end_) fail("unterminated map (opened at " + where(open) + "): expected '}' but input ended");
+      if (p_ == end_) fail_unterminated("map", '}', open);
       if (*p_ == '}') fail_at(open, "the map opened here has an odd number of forms (a key without a value)");
       Value val = read_value();
       entries_.push_back(MapEntry{std::move(key), std::move(val)});
@@ -241,9 +300,17 @@ class Reader {
     Value dup_key;
     Value result = detail::make_map(entries_.data() + base, entries_.size() - base, &dup, &dup_key);
     entries_.resize(base);
-    if (dup && !discarding_) fail_at(open, "duplicate key " + write(dup_key) + " in the map opened here");
+    if (dup && !discarding_) fail_duplicate_key(open, dup_key);
     leave();
     return result;
+  }
+
+  [[gnu::noinline]] Value qualify_or_fail(Value key, std::string_view ns) const {
+    try {
+      return qualify(std::move(key), ns);
+    } catch (const TypeError& e) {
+      fail(std::string("invalid key in namespaced map: ") + e.what());
+    }
   }
 
   static Value qualify(Value key, std::string_view ns) {
@@ -257,7 +324,7 @@ class Reader {
     return k == Kind::Keyword ? Value::keyword(full) : Value::symbol(full);
   }
 
-  Value read_dispatch() {
+  [[gnu::noinline]] Value read_dispatch() {
     const char* start = p_;
     if (p_ + 1 == end_) fail("expected a dispatch character after '#' but input ended");
     const char c = p_[1];
@@ -268,48 +335,52 @@ class Reader {
       if (tok == "Inf") return Value(std::numeric_limits<double>::infinity());
       if (tok == "-Inf") return Value(-std::numeric_limits<double>::infinity());
       if (tok == "NaN") return Value(std::numeric_limits<double>::quiet_NaN());
-      fail_at(start, "unknown symbolic value ##" + std::string(tok) + " (expected ##Inf, ##-Inf or ##NaN)");
+      fail_text(start, "unknown symbolic value ##", tok, " (expected ##Inf, ##-Inf or ##NaN)");
     }
     if (c == ':') return read_namespaced_map();
     // Like Clojure: a tag starts with a letter (any Unicode letter).
     if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || static_cast<unsigned char>(c) >= 0x80)
       return read_tagged();
-    fail("unsupported dispatch '#" + std::string(1, c) + "' (EDN has #{, #_, ##, #: and #tag)");
+    fail_text(p_, "unsupported dispatch '#", std::string_view(p_ + 1, 1), "' (EDN has #{, #_, ##, #: and #tag)");
   }
 
-  Value read_namespaced_map() {
+  [[gnu::noinline]] Value read_namespaced_map() {
     const char* start = p_;
     p_ += 2;
     const std::string_view ns = take_token();
     std::uint32_t ns_len = 0;
     if (ns.empty() || ns.find('/') != std::string_view::npos || detail::check_name(ns, false, &ns_len))
-      fail_at(start, "invalid namespace " + quoted(ns) + " in namespaced map");
+      fail_text(start, "invalid namespace '", ns.substr(0, 40), "' in namespaced map");
     skip_whitespace();
-    if (p_ == end_ || *p_ != '{') fail("expected '{' after #:" + std::string(ns));
+    if (p_ == end_ || *p_ != '{') fail_text(p_, "expected '{' after #:", ns.substr(0, 40), "");
     return read_map(1, ns, start);
   }
 
-  Value read_tagged() {
+  [[gnu::noinline]] Value read_tagged() {
     const char* start = p_;
     ++p_;
     const std::string_view tag = take_token();
     std::uint32_t ns_len = 0;
     if (tag == "nil" || tag == "true" || tag == "false")
-      fail_at(start, "invalid tag #" + std::string(tag) + ": a tag must be a symbol");
+      fail_tag(start, tag, "a tag must be a symbol");
     if (const char* why = detail::check_name(tag, false, &ns_len))
-      fail_at(start, "invalid tag #" + std::string(tag) + ": " + why);
+      fail_tag(start, tag, why);
     enter(start);
     skip_whitespace();
-    if (p_ == end_) fail_at(start, "expected a value after the tag #" + std::string(tag) + " but input ended");
+    if (p_ == end_) fail_text(start, "expected a value after the tag #", tag, " but input ended");
     Value inner = read_value();
     leave();
     if (discarding_) return Value();  // #_ never interprets tags
     if (tag == "inst") return make_inst(inner, start);
     if (tag == "uuid") return make_uuid(inner, start);
-    return Value::tagged(tag, std::move(inner));
+    try {
+      return Value::tagged(tag, std::move(inner));
+    } catch (const TypeError& e) {
+      fail_tag(start, tag, e.what());
+    }
   }
 
-  Value make_inst(const Value& inner, const char* at) const {
+  [[gnu::noinline]] Value make_inst(const Value& inner, const char* at) const {
     if (!inner.is(Kind::String)) fail_at(at, "#inst expects a string, got a " + std::string(kind_name(inner.kind())));
     Instant t;
     if (const char* why = detail::parse_instant(inner.as_string(), &t))
@@ -317,7 +388,7 @@ class Reader {
     return Value(t);
   }
 
-  Value make_uuid(const Value& inner, const char* at) const {
+  [[gnu::noinline]] Value make_uuid(const Value& inner, const char* at) const {
     if (!inner.is(Kind::String)) fail_at(at, "#uuid expects a string, got a " + std::string(kind_name(inner.kind())));
     Uuid u;
     if (const char* why = detail::parse_uuid(inner.as_string(), &u))
@@ -326,7 +397,7 @@ class Reader {
   }
 
   // --- strings -------------------------------------------------------------------
-  Value read_string() {
+  [[gnu::noinline]] Value read_string() {
     const char* open = p_++;
     const auto remaining = [&] { return static_cast<std::size_t>(end_ - p_); };
     const char* quote = static_cast<const char*>(std::memchr(p_, '"', remaining()));
@@ -351,7 +422,7 @@ class Reader {
     }
   }
 
-  void read_escape() {
+  [[gnu::noinline]] void read_escape() {
     const char* at = p_++;
     if (p_ == end_) fail_at(at, "unterminated escape sequence at end of input");
     const char c = *p_++;
@@ -407,7 +478,7 @@ class Reader {
   }
 
   // --- characters ------------------------------------------------------------------
-  Value read_char() {
+  [[gnu::noinline]] Value read_char() {
     const char* start = p_++;
     if (p_ == end_) fail_at(start, "expected a character after '\\' but input ended");
     // The first code point is taken whatever it is (\( \" \\ are chars).
@@ -451,7 +522,7 @@ class Reader {
   }
 
   // --- names ------------------------------------------------------------------------
-  Value read_keyword() {
+  [[gnu::noinline]] Value read_keyword() {
     const char* start = p_++;
     const std::string_view tok = take_token();
     if (tok.empty()) fail_at(start, "expected a keyword name after ':'");
@@ -462,7 +533,7 @@ class Reader {
     return v;
   }
 
-  Value read_symbol() {
+  [[gnu::noinline]] Value read_symbol() {
     const char* start = p_;
     if (!detail::is_name_char(static_cast<unsigned char>(*p_)) || *p_ == ':' || *p_ == '#')
       fail("unexpected " + describe_here() + ", expected a value");
@@ -480,7 +551,7 @@ class Reader {
   }
 
   // --- numbers ------------------------------------------------------------------------
-  Value read_number() {
+  [[gnu::noinline]] Value read_number() {
     const char* start = p_;
     const std::string_view tok = take_token();
     std::string_view body = tok;
@@ -583,7 +654,13 @@ class Reader {
 
 Value read(std::string_view text, const ReadOptions& options) {
   Reader reader(text, options);
-  return reader.read_document();
+  try {
+    return reader.read_document();
+  } catch (const TypeError& e) {
+    // Every value the reader builds is checked before it is built; this is
+    // a safety net so that read() only ever throws ParseError.
+    throw ParseError(1, 1, std::string("invalid value: ") + e.what());
+  }
 }
 
 }  // namespace stube::edn
