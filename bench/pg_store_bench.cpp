@@ -75,13 +75,21 @@ struct Rates {
   double create = 0, replace = 0, replace_parallel = 0, load = 0, load_all = 0;
 };
 
-Rates run_round(const Options& o, const std::vector<edn::Value>& docs) {
-  Rates r;
-  // A fresh table: earlier rounds' rows and tombstones would skew the next.
-  {
-    auto store = stube::postgres_store(o.conninfo, {.pool_size = o.threads});
-    for (const auto& d : docs) store->remove(stube::conv::id(d));
+// The corpus under ids of its own for round `round`: a removed id stays
+// taken (delete wins), so no round can reuse another's.
+std::vector<edn::Value> for_round(const std::vector<edn::Value>& docs, int round) {
+  std::vector<edn::Value> out;
+  out.reserve(docs.size());
+  for (const auto& d : docs) {
+    const std::string id = std::string(stube::conv::id(d)) + "-r" + std::to_string(round);
+    out.push_back(d.assoc(stube::conv::keys::id(), edn::Value(id)));
   }
+  return out;
+}
+
+Rates run_round(const Options& o, const std::vector<edn::Value>& corpus, int round) {
+  Rates r;
+  const std::vector<edn::Value> docs = for_round(corpus, round);
   auto store = stube::postgres_store(o.conninfo, {.pool_size = o.threads});
   std::vector<edn::Value> last(docs.size());
   r.create = save_all(*store, docs, last, 1);
@@ -101,6 +109,7 @@ Rates run_round(const Options& o, const std::vector<edn::Value>& docs) {
     std::fprintf(stderr, "load_all returned %zu of %zu\n", all.size(), docs.size());
     std::exit(1);
   }
+  for (const auto& d : docs) store->remove(stube::conv::id(d));  // the next round loads its own
   return r;
 }
 
@@ -145,7 +154,7 @@ int main(int argc, char** argv) {
   }
 
   std::vector<Rates> rounds;
-  for (int r = 0; r < o.rounds; ++r) rounds.push_back(run_round(o, docs));
+  for (int r = 0; r < o.rounds; ++r) rounds.push_back(run_round(o, docs, r));
   auto med = [&](double Rates::*field) {
     std::vector<double> v;
     for (const auto& r : rounds) v.push_back(r.*field);

@@ -13,6 +13,9 @@
 // collects them). Loopback only; every loop is bounded.
 #include <sys/resource.h>
 
+// Boost 1.74's asio/awaitable.hpp uses std::exchange without <utility>.
+#include <utility>
+
 #include <algorithm>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/connect.hpp>

@@ -7,15 +7,17 @@
 //   store_bench --dir=DIR [--docs=N] [--durable-docs=N] [--rounds=R]
 //               [--memory=M] [--reference=FILE]
 //
-// Every save phase first creates the files in an empty directory ("create"),
-// then replaces them R times ("replace", the steady state of a running
-// server, reported as the median round). Dirty pages are synced between
-// phases so one phase's write-back does not slow the next. Loads read a warm
-// page cache, as does the reference. --memory=M writes M more documents in a
+// Saves are timed in R rounds into empty directories ("create") and R
+// rounds over the existing files ("replace", the steady state of a running
+// server); the median round is reported. Within a round the floor and the
+// file store take turns document by document, each call timed on its own
+// (wall time, and the calling thread's CPU time). Loads read a warm page
+// cache, as does the reference. --memory=M writes M more documents in a
 // child process and reports its RSS growth across load_all against their
 // total EDN bytes.
 #include <fcntl.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -70,67 +72,127 @@ void fresh_dir(const fs::path& dir) {
   fs::create_directories(dir);
 }
 
-// Save rates (documents per second) of one way of saving.
-struct SaveRates {
-  double create = 0;
-  double replace = 0;
+// What one timed run measured: documents per second of wall-clock time, and
+// CPU time (user + system, all threads) per document. The CPU figure is what
+// the code costs; the rate also contains waiting for the disk.
+struct Figure {
+  double rate = 0;
+  double cpu_us = 0;
 };
 
-// Times `save_all` once into an empty `dir`, then `rounds` times over it.
-SaveRates time_saves(const fs::path& dir, std::size_t docs, int rounds,
-                     const std::function<void()>& save_all) {
-  fresh_dir(dir);
-  ::sync();
-  auto t0 = std::chrono::steady_clock::now();
-  save_all();
-  SaveRates r;
-  r.create = static_cast<double>(docs) / seconds_since(t0);
-  std::vector<double> replace;
-  for (int i = 0; i < rounds; ++i) {
-    ::sync();
-    t0 = std::chrono::steady_clock::now();
-    save_all();
-    replace.push_back(static_cast<double>(docs) / seconds_since(t0));
+double cpu_seconds() {
+  timespec t{};
+  ::clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t);
+  return static_cast<double>(t.tv_sec) + static_cast<double>(t.tv_nsec) / 1e9;
+}
+
+// Median rate and median CPU time of several runs.
+Figure median(const std::vector<Figure>& runs) {
+  std::vector<double> rates, cpus;
+  for (const Figure& f : runs) {
+    rates.push_back(f.rate);
+    cpus.push_back(f.cpu_us);
   }
-  r.replace = median(replace);
-  return r;
+  return {median(rates), median(cpus)};
+}
+
+Figure timed(std::size_t docs, const std::function<void()>& f) {
+  const double cpu0 = cpu_seconds();
+  const auto t0 = std::chrono::steady_clock::now();
+  f();
+  const double wall = seconds_since(t0);
+  return {static_cast<double>(docs) / wall,
+          (cpu_seconds() - cpu0) * 1e6 / static_cast<double>(docs)};
+}
+
+double thread_cpu_seconds() {
+  timespec t{};
+  ::clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t);
+  return static_cast<double>(t.tv_sec) + static_cast<double>(t.tv_nsec) / 1e9;
+}
+
+// Saves document i. Made fresh for every round (untimed): opens the store.
+using SaveOne = std::function<void(std::size_t i)>;
+
+// One way of saving the first `docs` documents into `dir`, and its runs.
+struct Saver {
+  Saver(fs::path d, std::size_t n, std::function<SaveOne()> o)
+      : dir(std::move(d)), docs(n), open(std::move(o)) {}
+  fs::path dir;
+  std::size_t docs;
+  std::function<SaveOne()> open;
+  std::vector<Figure> create, replace;
+};
+
+// One round: every document is saved by every saver in turn, in an order
+// that rotates from document to document, and each call is timed on its own.
+// So a slow spell of the shared disk, or the write-back of earlier saves,
+// falls on all savers alike. `create` starts from empty directories.
+void round_of(const std::vector<Saver*>& savers, bool create) {
+  const std::size_t n = savers.size();
+  std::vector<SaveOne> ops;
+  std::size_t docs = 0;
+  for (Saver* s : savers) {
+    if (create) fresh_dir(s->dir);
+    ops.push_back(s->open());
+    docs = std::max(docs, s->docs);
+  }
+  ::sync();
+  std::vector<double> wall(n), cpu(n);
+  for (std::size_t i = 0; i < docs; ++i) {
+    for (std::size_t k = 0; k < n; ++k) {
+      const std::size_t which = (i + k) % n;
+      if (i >= savers[which]->docs) continue;
+      const double cpu0 = thread_cpu_seconds();
+      const auto t0 = std::chrono::steady_clock::now();
+      ops[which](i);
+      wall[which] += seconds_since(t0);
+      cpu[which] += thread_cpu_seconds() - cpu0;
+    }
+  }
+  for (std::size_t k = 0; k < n; ++k) {
+    const auto d = static_cast<double>(savers[k]->docs);
+    (create ? savers[k]->create : savers[k]->replace).push_back({d / wall[k], cpu[k] * 1e6 / d});
+  }
 }
 
 // The floor: the bytes our save writes, with nothing but the system calls it
 // makes (relative to an open directory, like the file store).
-void raw_save_all(const fs::path& dir, const std::vector<std::string>& cids,
+SaveOne raw_saver(const fs::path& dir, const std::vector<std::string>& cids,
                   const std::vector<std::string>& texts) {
-  static std::uint64_t counter = 0;
-  const int dirfd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (dirfd < 0) die("open " + dir.string());
-  for (std::size_t i = 0; i < cids.size(); ++i) {
+  auto dirfd = std::shared_ptr<int>(
+      new int(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC)), [](int* fd) {
+        ::close(*fd);
+        delete fd;
+      });
+  if (*dirfd < 0) die("open " + dir.string());
+  return [dirfd, &cids, &texts](std::size_t i) {
+    static std::uint64_t counter = 0;
     const std::string tmp = "." + cids[i] + ".edn." + std::to_string(::getpid()) + "." +
                             std::to_string(counter++) + ".tmp";
     const std::string target = cids[i] + ".edn";
-    const int fd = ::openat(dirfd, tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+    const int fd = ::openat(*dirfd, tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
     if (fd < 0) die("open " + tmp);
     if (::write(fd, texts[i].data(), texts[i].size()) != static_cast<ssize_t>(texts[i].size())) {
       die("write " + tmp);
     }
     if (::close(fd) != 0) die("close " + tmp);
-    if (::renameat(dirfd, tmp.c_str(), dirfd, target.c_str()) != 0) die("rename " + tmp);
-  }
-  ::close(dirfd);
+    if (::renameat(*dirfd, tmp.c_str(), *dirfd, target.c_str()) != 0) die("rename " + tmp);
+  };
 }
 
-double time_loads(const fs::path& dir, std::size_t docs, int rounds, unsigned threads) {
+Figure time_loads(const fs::path& dir, std::size_t docs, int rounds, unsigned threads) {
   auto store = stube::file_store(dir, {.load_threads = threads});
-  std::vector<double> rates;
+  std::vector<Figure> runs;
   for (int i = 0; i < rounds; ++i) {
-    const auto t0 = std::chrono::steady_clock::now();
-    const auto loaded = store->load_all();
-    rates.push_back(static_cast<double>(loaded.size()) / seconds_since(t0));
+    stube::ConversationMap loaded;
+    runs.push_back(timed(docs, [&] { loaded = store->load_all(); }));
     if (loaded.size() != docs) {
       std::fprintf(stderr, "store_bench: loaded %zu of %zu\n", loaded.size(), docs);
       std::exit(1);
     }
   }
-  return median(rates);
+  return median(runs);
 }
 
 long rss_kib() {
@@ -205,23 +267,21 @@ int dump(const Options& o) {
   return out.good() ? 0 : 1;
 }
 
+std::string fmt(const char* format, double v) {
+  char buf[48];
+  std::snprintf(buf, sizeof buf, format, v);
+  return buf;
+}
+
 std::string ratio(double a, double b) {
-  if (b <= 0) return "";
-  char buf[32];
-  std::snprintf(buf, sizeof buf, "%.1fx", a / b);
-  return buf;
+  return b > 0 ? fmt("%.1fx", a / b) : "-";
 }
 
-std::string percent(double a, double b) {
-  char buf[32];
-  std::snprintf(buf, sizeof buf, "%.0f%%", 100.0 * a / b);
-  return buf;
-}
-
-void row(const char* label, double rate, const std::string& vs_ref, const std::string& vs_floor,
-         const std::string& note = "") {
-  std::printf("%-34s %10.0f %10s %10s   %s\n", label, rate, vs_ref.c_str(), vs_floor.c_str(),
-              note.c_str());
+// label | ops/s | CPU us/op | vs reference | vs floor | note
+void row(const std::string& label, Figure f, double ref, double floor, const std::string& note) {
+  std::printf("%-36s %9.0f %9.1f %8s %8s   %s\n", label.c_str(), f.rate, f.cpu_us,
+              ref > 0 ? ratio(f.rate, ref).c_str() : "",
+              floor > 0 ? fmt("%.0f%%", 100 * f.rate / floor).c_str() : "", note.c_str());
 }
 
 int run(const Options& o) {
@@ -240,55 +300,63 @@ int run(const Options& o) {
   const std::size_t durable_docs = std::min(o.durable_docs, corpus.size());
   const std::vector<edn::Value> durable_corpus(corpus.begin(), corpus.begin() + durable_docs);
 
-  const SaveRates floor = time_saves(base / "floor", corpus.size(), o.rounds,
-                                     [&] { raw_save_all(base / "floor", cids, texts); });
-  const SaveRates rename = time_saves(base / "rename", corpus.size(), o.rounds, [&] {
-    auto store = stube::file_store(base / "rename");
-    for (const auto& doc : corpus) store->save(doc);
-  });
-  const SaveRates durable = time_saves(base / "durable", durable_docs, o.rounds, [&] {
-    auto store = stube::file_store(base / "durable", {.durability = stube::Durability::durable});
-    for (const auto& doc : durable_corpus) store->save(doc);
-  });
+  const auto store_saver = [&](stube::Durability durability, const fs::path& dir) {
+    return [&corpus, durability, dir]() -> SaveOne {
+      auto store = stube::file_store(dir, {.durability = durability});
+      return [store, &corpus](std::size_t i) { store->save(corpus[i]); };
+    };
+  };
+  Saver floor{base / "floor", corpus.size(),
+              [&] { return raw_saver(base / "floor", cids, texts); }};
+  Saver rename{base / "rename", corpus.size(),
+               store_saver(stube::Durability::rename, base / "rename")};
+  // Durable saves run on their own: their fsyncs would also flush the
+  // others' pending writes and bill them to the durable saver.
+  Saver durable{base / "durable", durable_docs,
+                store_saver(stube::Durability::durable, base / "durable")};
+  for (const bool create : {true, false}) {
+    for (int r = 0; r < o.rounds; ++r) round_of({&floor, &rename}, create);
+    for (int r = 0; r < o.rounds; ++r) round_of({&durable}, create);
+  }
   ::sync();
-  const double load = time_loads(base / "rename", corpus.size(), o.rounds, 0);
-  const double load1 = time_loads(base / "rename", corpus.size(), o.rounds, 1);
-  fs::remove_all(base / "floor");
-  fs::remove_all(base / "rename");
-  fs::remove_all(base / "durable");
+  const Figure load = time_loads(base / "rename", corpus.size(), o.rounds, 0);
+  const Figure load1 = time_loads(base / "rename", corpus.size(), o.rounds, 1);
+  for (const Saver* s : {&floor, &rename, &durable}) fs::remove_all(s->dir);
 
   const auto ref = read_reference(o.reference);
-  const auto get = [&](const char* k) { return ref.count(k) ? ref.at(k) : 0.0; };
-  const double ref_create = get("reference_save_create");
-  const double ref_replace = get("reference_save_replace");
-  const double ref_load = get("reference_load");
+  const auto get = [&](const std::string& k) {
+    return Figure{ref.count(k) ? ref.at(k) : 0.0,
+                  ref.count(k + "_cpu_us") ? ref.at(k + "_cpu_us") : 0.0};
+  };
+  const Figure ref_create = get("reference_save_create");
+  const Figure ref_replace = get("reference_save_replace");
+  const Figure ref_load = get("reference_load");
 
   std::printf("store benchmark: %zu conversations, %.0f bytes each on average (%.1f MB), in %s\n",
               corpus.size(), static_cast<double>(bytes) / static_cast<double>(corpus.size()),
               static_cast<double>(bytes) / 1e6, o.dir.c_str());
-  std::printf("%u cores; median of %d rounds; ops/s = conversations per second\n\n",
-              std::thread::hardware_concurrency(), o.rounds);
-  std::printf("%-34s %10s %10s %10s\n", "", "ops/s", "vs ref", "vs floor");
-  std::printf("save, replacing existing files (the steady state)\n");
-  row("  floor: raw open/write/close/rename", floor.replace, ratio(floor.replace, ref_replace), "");
-  row("  reference (Clojure original)", ref_replace, "", "");
-  row("  stube file_store (rename)", rename.replace, ratio(rename.replace, ref_replace),
-      percent(rename.replace, floor.replace), "target >= 3x ref, >= 80% floor");
-  row("  stube file_store (durable)", durable.replace, ratio(durable.replace, ref_replace),
-      percent(durable.replace, floor.replace),
-      "(" + std::to_string(durable_docs) + " conversations)");
-  std::printf("save, creating new files\n");
-  row("  floor: raw open/write/close/rename", floor.create, ratio(floor.create, ref_create), "");
-  row("  reference (Clojure original)", ref_create, "", "");
-  row("  stube file_store (rename)", rename.create, ratio(rename.create, ref_create),
-      percent(rename.create, floor.create), "target >= 3x ref, >= 80% floor");
-  row("  stube file_store (durable)", durable.create, ratio(durable.create, ref_create),
-      percent(durable.create, floor.create),
-      "(" + std::to_string(durable_docs) + " conversations)");
+  std::printf(
+      "%u cores; medians of %d rounds; ops/s = conversations per second of wall time;\n"
+      "CPU = user + system time of all threads per conversation\n\n",
+      std::thread::hardware_concurrency(), o.rounds);
+  std::printf("%-36s %9s %9s %8s %8s\n", "", "ops/s", "CPU us", "vs ref", "vs floor");
+  const std::string durable_note = "(" + std::to_string(durable_docs) + " conversations)";
+  for (const bool replacing : {true, false}) {
+    std::printf(replacing ? "save, replacing existing files (the steady state)\n"
+                          : "save, creating new files\n");
+    const Figure r = replacing ? ref_replace : ref_create;
+    const Figure fl = median(replacing ? floor.replace : floor.create);
+    row("  floor: raw open/write/close/rename", fl, r.rate, 0, "");
+    row("  reference (Clojure original)", r, 0, 0, "");
+    row("  stube file_store (rename)", median(replacing ? rename.replace : rename.create), r.rate,
+        fl.rate, "target >= 3x ref, >= 80% of floor");
+    row("  stube file_store (durable)", median(replacing ? durable.replace : durable.create),
+        r.rate, fl.rate, durable_note);
+  }
   std::printf("load_all (warm page cache)\n");
-  row("  reference (Clojure original)", ref_load, "", "");
-  row("  stube load_all, all cores", load, ratio(load, ref_load), "", "target >= 25x ref");
-  row("  stube load_all, one thread", load1, ratio(load1, ref_load), "");
+  row("  reference (Clojure original)", ref_load, 0, 0, "");
+  row("  stube load_all, all cores", load, ref_load.rate, 0, "target >= 25x ref");
+  row("  stube load_all, one thread", load1, ref_load.rate, 0, "");
 
   if (o.memory > 0) {
     const MemoryFigures m = measure_memory(base / "memory", o.memory);

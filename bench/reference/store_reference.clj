@@ -7,11 +7,12 @@
 ;; load-all = list the directory, slurp every *.edn, clojure.edn/read-string
 ;;            (default tagged-literal handler), into a map by :conv/id
 ;;
-;; Like store_bench: one untimed warm-up pass for the JIT, then a "create"
-;; round into an empty DIR, then ROUNDS "replace" rounds over it and ROUNDS
-;; load-all rounds (medians). Dirty pages are synced between rounds. Prints
-;; `reference_save_create X`, `reference_save_replace X`, `reference_load X`
-;; in conversations per second.
+;; Like store_bench: one untimed warm-up pass for the JIT, then ROUNDS
+;; "create" rounds into an empty DIR, ROUNDS "replace" rounds over it and
+;; ROUNDS load-all rounds (medians). Dirty pages are synced before each round.
+;; Prints `reference_save_create X`, `reference_save_replace X` and
+;; `reference_load X` in conversations per second, each followed by a
+;; `…_cpu_us Y` line: JVM CPU microseconds per conversation.
 (require '[clojure.edn :as edn]
          '[clojure.java.io :as io]
          '[clojure.string :as str])
@@ -38,15 +39,30 @@
 
 (defn- sync! [] (.waitFor (.exec (Runtime/getRuntime) "sync")))
 
+(defn- cpu-nanos
+  "CPU time of the whole JVM so far (all threads, JIT and GC included)."
+  ^long []
+  (.getProcessCpuTime ^com.sun.management.OperatingSystemMXBean
+                      (java.lang.management.ManagementFactory/getOperatingSystemMXBean)))
+
 (defn- rate
-  "Conversations per second of one call of f, which handles n of them."
+  "[conversations per second, CPU microseconds per conversation] of one call
+  of f, which handles n of them."
   [n f]
   (sync!)
-  (let [start (System/nanoTime)]
+  (let [start (System/nanoTime)
+        cpu (cpu-nanos)]
     (f)
-    (/ n (/ (- (System/nanoTime) start) 1e9))))
+    [(/ n (/ (- (System/nanoTime) start) 1e9))
+     (/ (- (cpu-nanos) cpu) 1e3 n)]))
 
 (defn- median [xs] (nth (sort xs) (quot (count xs) 2)))
+
+(defn- median-rate [runs] [(median (map first runs)) (median (map second runs))])
+
+(defn- report [key [ops cpu-us]]
+  (println key (format "%.1f" (double ops)))
+  (println (str key "_cpu_us") (format "%.1f" (double cpu-us))))
 
 (defn- delete-dir! [^File dir]
   (when (.exists dir)
@@ -71,13 +87,15 @@
     (delete-dir! warm)
     (delete-dir! dir)
     (.mkdirs dir)
-    (let [create (rate n save-all)
-          replace (median (repeatedly rounds #(rate n save-all)))
-          load (median (repeatedly rounds #(rate n (fn [] (when-not (= n (count (load-all dir)))
-                                                            (throw (ex-info "lost records" {})))))))]
-      (println "reference_save_create" (format "%.1f" (double create)))
-      (println "reference_save_replace" (format "%.1f" (double replace)))
-      (println "reference_load" (format "%.1f" (double load))))
+    (let [create (median-rate (doall (for [_ (range rounds)]
+                                       (do (delete-dir! dir) (.mkdirs dir) (rate n save-all)))))
+          replace (median-rate (doall (repeatedly rounds #(rate n save-all))))
+          load (median-rate (doall (repeatedly rounds
+                                               #(rate n (fn [] (when-not (= n (count (load-all dir)))
+                                                                 (throw (ex-info "lost records" {}))))))))]
+      (report "reference_save_create" create)
+      (report "reference_save_replace" replace)
+      (report "reference_load" load))
     (delete-dir! dir)
     (shutdown-agents)))
 

@@ -20,15 +20,16 @@ namespace gen = rc::gen;
 // names stay valid UTF-8.
 inline const std::vector<std::string>& name_first_pieces() {
   static const std::vector<std::string> pieces = {
-      "a", "b", "c", "x", "y", "z", "K", "Q", "*", "!", "?", "<", ">", "=", "_",
-      "\xCE\xBB" /* λ */, "\xC3\xA9" /* é */};
+      "a",       "b", "c", "x", "y", "z", "K", "Q",
+      "*",       "!", "?", "<", ">", "=", "_", "\xCE\xBB" /* λ */,
+      "\xC3\xA9" /* é */};
   return pieces;
 }
 
 inline const std::vector<std::string>& name_rest_pieces() {
   static const std::vector<std::string> pieces = {
-      "a", "m", "z", "Q", "0", "7", "9", "*", "+", "!", "-", "_", "?", "<",
-      ">", "=", ".", "'", "\xCE\xBB", "\xE2\x82\xAC" /* € */};
+      "a", "m", "z", "Q", "0", "7", "9", "*", "+",        "!",
+      "-", "_", "?", "<", ">", "=", ".", "'", "\xCE\xBB", "\xE2\x82\xAC" /* € */};
   return pieces;
 }
 
@@ -39,8 +40,7 @@ inline rc::Gen<std::string> gen_pieces(const std::vector<std::string>& first,
         for (const auto& t : tail) head += t;
         return head;
       },
-      gen::elementOf(first),
-      gen::mapcat(gen::inRange(0, 8), [&rest](int n) {
+      gen::elementOf(first), gen::mapcat(gen::inRange(0, 8), [&rest](int n) {
         return gen::container<std::vector<std::string>>(static_cast<std::size_t>(n),
                                                         gen::elementOf(rest));
       }));
@@ -53,13 +53,14 @@ inline rc::Gen<std::string> gen_alpha_name() {
 }
 
 inline rc::Gen<std::string> gen_symbol_text() {
-  auto plain = gen::suchThat(gen_pieces(name_first_pieces(), name_rest_pieces()),
-                             [](const std::string& s) {
-                               return s != "nil" && s != "true" && s != "false";
-                             });
-  auto qualified = gen::apply([](std::string ns, std::string n) { return ns + "/" + n; },
-                              gen_alpha_name(), gen_pieces(name_first_pieces(), name_rest_pieces()));
-  return gen::weightedOneOf<std::string>({{4, plain}, {2, qualified}, {1, gen::just(std::string("/"))}});
+  auto plain =
+      gen::suchThat(gen_pieces(name_first_pieces(), name_rest_pieces()),
+                    [](const std::string& s) { return s != "nil" && s != "true" && s != "false"; });
+  auto qualified =
+      gen::apply([](std::string ns, std::string n) { return ns + "/" + n; }, gen_alpha_name(),
+                 gen_pieces(name_first_pieces(), name_rest_pieces()));
+  return gen::weightedOneOf<std::string>(
+      {{4, plain}, {2, qualified}, {1, gen::just(std::string("/"))}});
 }
 
 inline rc::Gen<std::string> gen_keyword_text() {
@@ -98,7 +99,8 @@ inline rc::Gen<std::string> gen_weird_string() {
 
 // Characters as Clojure has them: one UTF-16 unit, never a surrogate.
 inline rc::Gen<char32_t> gen_char() {
-  return gen::suchThat(gen_scalar(), [](char32_t c) { return c < 0xD800 || (c > 0xDFFF && c < 0x10000); });
+  return gen::suchThat(gen_scalar(),
+                       [](char32_t c) { return c < 0xD800 || (c > 0xDFFF && c < 0x10000); });
 }
 
 inline rc::Gen<double> gen_double() {
@@ -107,10 +109,11 @@ inline rc::Gen<double> gen_double() {
       {4, gen::arbitrary<double>()},
       {2, gen::map(gen::arbitrary<std::uint64_t>(),
                    [](std::uint64_t bits) { return std::bit_cast<double>(bits); })},
-      {2, gen::element(inf, -inf, std::numeric_limits<double>::quiet_NaN(), -0.0, 0.0, 1.0, 1e7,
-                       1e-3, 9999999.999, 0.001 - 1e-19, std::numeric_limits<double>::max(),
-                       std::numeric_limits<double>::min(), std::numeric_limits<double>::denorm_min(),
-                       std::numeric_limits<double>::lowest(), 0.1 + 0.2, 1e21, 1e22, 123456789.0)},
+      {2,
+       gen::element(inf, -inf, std::numeric_limits<double>::quiet_NaN(), -0.0, 0.0, 1.0, 1e7, 1e-3,
+                    9999999.999, 0.001 - 1e-19, std::numeric_limits<double>::max(),
+                    std::numeric_limits<double>::min(), std::numeric_limits<double>::denorm_min(),
+                    std::numeric_limits<double>::lowest(), 0.1 + 0.2, 1e21, 1e22, 123456789.0)},
       {2, gen::map(gen::inRange(-100000, 100000), [](int i) { return i / 8.0; })},
   });
 }
@@ -140,8 +143,7 @@ inline rc::Gen<Value> gen_decimal() {
         }
         return Value::decimal(whole);
       },
-      gen::oneOf(gen_digits(30), gen::just(std::string("0"))),
-      gen::arbitrary<bool>(), fraction);
+      gen::oneOf(gen_digits(30), gen::just(std::string("0"))), gen::arbitrary<bool>(), fraction);
 }
 
 inline rc::Gen<Value> gen_inst() {
@@ -151,16 +153,20 @@ inline rc::Gen<Value> gen_inst() {
       {2, gen::map(gen::inRange(0u, 1000u), [](std::uint32_t ms) { return ms * 1000000u; })},
       {3, gen::inRange(0u, 1000000000u)},
   });
-  return gen::apply([](std::int64_t s, std::uint32_t n) { return Value(Instant{s, n}); },
-                    gen::inRange(year1, year9999 + 1), nanos);
+  return gen::apply(
+      [](std::int64_t s, std::uint32_t n) {
+        return Value(Instant{s, n});
+      },
+      gen::inRange(year1, year9999 + 1), nanos);
 }
 
 inline rc::Gen<Value> gen_uuid() {
-  return gen::map(gen::arbitrary<std::array<std::uint8_t, 16>>(), [](std::array<std::uint8_t, 16> b) {
-    Uuid u;
-    u.bytes = b;
-    return Value(u);
-  });
+  return gen::map(gen::arbitrary<std::array<std::uint8_t, 16>>(),
+                  [](std::array<std::uint8_t, 16> b) {
+                    Uuid u;
+                    u.bytes = b;
+                    return Value(u);
+                  });
 }
 
 inline rc::Gen<Value> gen_scalar_value() {
@@ -196,9 +202,8 @@ inline rc::Gen<std::vector<Value>> gen_items(const rc::Gen<Value>& child) {
 inline rc::Gen<std::string> gen_tag() {
   auto qualified = gen::apply([](std::string ns, std::string n) { return ns + "/" + n; },
                               gen_alpha_name(), gen_alpha_name());
-  auto plain = gen::suchThat(gen_alpha_name(), [](const std::string& s) {
-    return s != "inst" && s != "uuid";
-  });
+  auto plain = gen::suchThat(gen_alpha_name(),
+                             [](const std::string& s) { return s != "inst" && s != "uuid"; });
   return gen::weightedOneOf<std::string>({{3, qualified}, {1, plain}});
 }
 
@@ -212,8 +217,8 @@ inline rc::Gen<Value> gen_value(int depth) {
     return [build](const std::vector<Value>& xs) { return build(std::span<const Value>(xs)); };
   };
   auto entries = gen::mapcat(gen::inRange(0, 6), [child](int n) {
-    return gen::container<std::vector<std::pair<Value, Value>>>(
-        static_cast<std::size_t>(n), gen::pair(child, child));
+    return gen::container<std::vector<std::pair<Value, Value>>>(static_cast<std::size_t>(n),
+                                                                gen::pair(child, child));
   });
   return gen::weightedOneOf<Value>({
       {5, scalar},

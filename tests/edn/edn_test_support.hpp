@@ -27,7 +27,9 @@ inline void PrintTo(const Value& v, std::ostream* os) {
 }
 
 // rapidcheck finds this by ADL when it shows a counterexample.
-inline void showValue(const Value& v, std::ostream& os) { PrintTo(v, &os); }
+inline void showValue(const Value& v, std::ostream& os) {
+  PrintTo(v, &os);
+}
 
 }  // namespace stube::edn
 

@@ -109,15 +109,21 @@ TEST(EdnHostile, MillionNestedClosedVectorsIsDepthError) {
   expect_depth_error(repeat("[", kMillion) + "1" + repeat("]", kMillion));
 }
 
-TEST(EdnHostile, MillionNestedMapsIsDepthError) { expect_depth_error(repeat("{", kMillion)); }
+TEST(EdnHostile, MillionNestedMapsIsDepthError) {
+  expect_depth_error(repeat("{", kMillion));
+}
 
 TEST(EdnHostile, MillionNestedMapValuesIsDepthError) {
   expect_depth_error(repeat("{:k ", kMillion) + "1" + repeat("}", kMillion));
 }
 
-TEST(EdnHostile, MillionNestedListsIsDepthError) { expect_depth_error(repeat("(", kMillion)); }
+TEST(EdnHostile, MillionNestedListsIsDepthError) {
+  expect_depth_error(repeat("(", kMillion));
+}
 
-TEST(EdnHostile, MillionNestedSetsIsDepthError) { expect_depth_error(repeat("#{", kMillion)); }
+TEST(EdnHostile, MillionNestedSetsIsDepthError) {
+  expect_depth_error(repeat("#{", kMillion));
+}
 
 TEST(EdnHostile, MillionTagChainIsDepthError) {
   expect_depth_error(repeat("#my/tag ", kMillion) + "1");
@@ -155,6 +161,15 @@ TEST(EdnHostile, DepthLimitIsConfigurable) {
   EXPECT_EQ(depth, 5000u);
 }
 
+TEST(EdnHostile, HugeDepthLimitStillDoesNotCrash) {
+  // Whatever limit the caller asks for, the reader must answer with a value or
+  // a ParseError rather than overflow the stack.
+  const std::size_t n = 200000;
+  const std::string text = repeat("[", n) + repeat("]", n);
+  const auto o = outcome(text, edn::ReadOptions{n});
+  EXPECT_EQ(o.problem, "");
+}
+
 // --- huge strings ---------------------------------------------------------------
 
 TEST(EdnHostile, HundredMegabyteString) {
@@ -188,7 +203,8 @@ TEST(EdnHostile, HundredMegabyteString) {
 
 // --- truncation and mutation of a realistic document --------------------------------
 
-const char* const kSample = R"edn(; a conversation as the store writes it, plus every syntax the reader knows
+const char* const kSample =
+    R"edn(; a conversation as the store writes it, plus every syntax the reader knows
 {:conv/id "cv-7f3a"
  :conv/created #inst "2024-03-01T12:34:56.789+01:00"
  :conv/updated #inst "2024-03-01T11:40:00.123456789Z"
@@ -226,7 +242,9 @@ line"]
  :conv/nil nil, :conv/bools [true false]}
 )edn";
 
-Value sample_value() { return edn::read(kSample); }
+Value sample_value() {
+  return edn::read(kSample);
+}
 
 TEST(EdnHostile, SampleIsRealistic) {
   const std::string_view text = kSample;
@@ -236,8 +254,7 @@ TEST(EdnHostile, SampleIsRealistic) {
   EXPECT_EQ(v.get_in({edn::kw("conv/meta"), edn::kw("plain")}), Value(true));
   EXPECT_EQ(v.get_in({edn::kw("conv/instances"), "ix-2", edn::kw("result")}).tag(),
             "my.app/result");
-  EXPECT_EQ(v[":conv/events"][2][":event/payload"][":big"],
-            Value::big_int("18446744073709551616"));
+  EXPECT_EQ(v[":conv/events"][2][":event/payload"][":big"], Value::big_int("18446744073709551616"));
   EXPECT_EQ(edn::read(edn::write(v)), v);
 }
 
@@ -307,16 +324,69 @@ TEST(EdnHostile, EveryByteDeletionOfSampleIsValueOrParseError) {
 // --- random bytes ------------------------------------------------------------------
 
 const std::vector<std::string>& edn_tokens() {
-  static const std::vector<std::string> tokens = {
-      "[",      "]",      "{",       "}",       "(",      ")",      "#{",     "#_",
-      "#:a",    "#:a{",   "#inst",   "#uuid",   "#my/t",  "##",     "##Inf",  "##NaN",
-      "\"",     "\\",     "\\u",     "\\uD800", "\\newline", "1",   "-",      "+",
-      "0",      "9N",     "M",       "/",       ".",      "e",      "E",      ":",
-      "::",     "a",      "b/c",     " ",       ",",      ";",      "\n",     "\r",
-      "\t",     "nil",    "true",    "\"2020-01-01T00:00:00Z\"",
-      "\"f81d4fae-7dec-11d0-a765-00a0c91e6bf6\"", "\xFF",   "\xC3",   "\xA9",
-      "\xF0\x9F\x98\x80", "\xED\xA0\x80", "\\\"", "\\x",  "1/2",    "1/0",    "#!",
-      "#?",     "#=",     "'",       "^",       "@",      "`",      "~",      "%"};
+  static const std::vector<std::string> tokens = {"[",
+                                                  "]",
+                                                  "{",
+                                                  "}",
+                                                  "(",
+                                                  ")",
+                                                  "#{",
+                                                  "#_",
+                                                  "#:a",
+                                                  "#:a{",
+                                                  "#inst",
+                                                  "#uuid",
+                                                  "#my/t",
+                                                  "##",
+                                                  "##Inf",
+                                                  "##NaN",
+                                                  "\"",
+                                                  "\\",
+                                                  "\\u",
+                                                  "\\uD800",
+                                                  "\\newline",
+                                                  "1",
+                                                  "-",
+                                                  "+",
+                                                  "0",
+                                                  "9N",
+                                                  "M",
+                                                  "/",
+                                                  ".",
+                                                  "e",
+                                                  "E",
+                                                  ":",
+                                                  "::",
+                                                  "a",
+                                                  "b/c",
+                                                  " ",
+                                                  ",",
+                                                  ";",
+                                                  "\n",
+                                                  "\r",
+                                                  "\t",
+                                                  "nil",
+                                                  "true",
+                                                  "\"2020-01-01T00:00:00Z\"",
+                                                  "\"f81d4fae-7dec-11d0-a765-00a0c91e6bf6\"",
+                                                  "\xFF",
+                                                  "\xC3",
+                                                  "\xA9",
+                                                  "\xF0\x9F\x98\x80",
+                                                  "\xED\xA0\x80",
+                                                  "\\\"",
+                                                  "\\x",
+                                                  "1/2",
+                                                  "1/0",
+                                                  "#!",
+                                                  "#?",
+                                                  "#=",
+                                                  "'",
+                                                  "^",
+                                                  "@",
+                                                  "`",
+                                                  "~",
+                                                  "%"};
   return tokens;
 }
 
@@ -340,6 +410,49 @@ TEST(EdnHostile, RandomBuffersFromFixedSeed) {
   for (int i = 0; i < 4000 && reported < kMaxReported; ++i) {
     const std::string problem = problem_with(random_buffer(rng));
     if (!problem.empty() && reported++ < kMaxReported) ADD_FAILURE() << problem;
+  }
+}
+
+// Inputs the fuzzers once found (or that sit next to such findings).
+TEST(EdnHostile, TrickyInputsAreValueOrParseError) {
+  const char* inputs[] = {"#:a{/ 1}",
+                          "#:a{_/ 1}",
+                          "#:a{_/x 1}",
+                          "#:_{:x 1}",
+                          "#:a{:_/_ 1}",
+                          "#:a{nil 1}",
+                          "#:a{+1 1}",
+                          "#:a{- 1}",
+                          "#:nil{:x 1}",
+                          "#:a{:b/ 1}",
+                          "#true 1",
+                          "#nil [1]",
+                          "#false x",
+                          "#_x 1",
+                          "#inst 1",
+                          "#uuid nil",
+                          "#a/b",
+                          "#:a",
+                          "#:a{",
+                          "\\u",
+                          "\\uD800",
+                          "\\o",
+                          "\\o400",
+                          "\"\\u",
+                          "\"\\uD800\\",
+                          "\"\\uD83D\\uDE0",
+                          "1/0",
+                          "-1/0",
+                          "0/0",
+                          "9223372036854775808/2",
+                          "1/9223372036854775808",
+                          "-9223372036854775808/-1",
+                          "1e99999",
+                          "1M/2",
+                          "1N/2"};
+  for (const char* text : inputs) {
+    const std::string problem = problem_with(text);
+    EXPECT_TRUE(problem.empty()) << problem;
   }
 }
 

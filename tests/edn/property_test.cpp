@@ -24,7 +24,8 @@ Value rebuilt_reversed(const Value& v) {
   switch (v.kind()) {
     case edn::Kind::Map: {
       std::vector<edn::MapEntry> es;
-      for (const auto& e : v.entries()) es.push_back({rebuilt_reversed(e.key), rebuilt_reversed(e.val)});
+      for (const auto& e : v.entries())
+        es.push_back({rebuilt_reversed(e.key), rebuilt_reversed(e.val)});
       std::reverse(es.begin(), es.end());
       return edn::map(std::span<const edn::MapEntry>(es));
     }

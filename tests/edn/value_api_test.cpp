@@ -159,9 +159,9 @@ TEST(EdnValue, BuiltTaggedValuesRoundTripOrAreRejected) {
 
 TEST(EdnValue, BuiltNamesRoundTripOrAreRejected) {
   const std::vector<std::string> names = {
-      "a", "a.b", "a/b", "a::b", "a:", "x#", "x'", "'x", "-", "+", "+1", "-1a", ".5", "-.5",
-      "..", "a/1", "1", "a,b", "a;b", "a\\b", "a@b", "a~b", "a^b", "a`b", "\xCE\xBB", "/", "a//b",
-      "nil/x", "true", "a\xFF"};
+      "a",   "a.b", "a/b", "a::b", "a:",       "x#",  "x'",   "'x",    "-",    "+",
+      "+1",  "-1a", ".5",  "-.5",  "..",       "a/1", "1",    "a,b",   "a;b",  "a\\b",
+      "a@b", "a~b", "a^b", "a`b",  "\xCE\xBB", "/",   "a//b", "nil/x", "true", "a\xFF"};
   for (const auto& n : names) {
     expect_round_trip_or_rejected([&] { return Value::symbol(n); }, "symbol " + n);
     expect_round_trip_or_rejected([&] { return Value::keyword(n); }, "keyword " + n);
@@ -197,9 +197,8 @@ TEST(EdnValue, TruthinessFollowsClojure) {
 Value sample_conversation() {
   return edn::map({
       {"conv/id"_kw, "cv-1"},
-      {"conv/instances"_kw,
-       edn::map({{"ix-1", edn::map({{"state"_kw, "running"_kw}, {"n"_kw, 3}})},
-                 {"ix-2", edn::map({{"state"_kw, "done"_kw}})}})},
+      {"conv/instances"_kw, edn::map({{"ix-1", edn::map({{"state"_kw, "running"_kw}, {"n"_kw, 3}})},
+                                      {"ix-2", edn::map({{"state"_kw, "done"_kw}})}})},
       {"conv/log"_kw, edn::vec({"a", "b", "c"})},
       {"id", "string key"},
   });
@@ -509,7 +508,7 @@ TEST(EdnValue, HashAndCompareAgreeWithEquality) {
         EXPECT_EQ(a.hash(), b.hash()) << testing::PrintToString(a);
       }
       const int ab = compare(a, b), ba = compare(b, a);
-      EXPECT_EQ(ab < 0, ba > 0) << testing::PrintToString(a) << " vs " << testing::PrintToString(b);
+      EXPECT_EQ(ab<0, ba> 0) << testing::PrintToString(a) << " vs " << testing::PrintToString(b);
     }
   }
 }
@@ -520,9 +519,9 @@ TEST(EdnValue, CompareIsTransitive) {
     for (const auto& b : pool) {
       for (const auto& c : pool) {
         if (compare(a, b) <= 0 && compare(b, c) <= 0) {
-          EXPECT_LE(compare(a, c), 0) << testing::PrintToString(a) << " "
-                                      << testing::PrintToString(b) << " "
-                                      << testing::PrintToString(c);
+          EXPECT_LE(compare(a, c), 0)
+              << testing::PrintToString(a) << " " << testing::PrintToString(b) << " "
+              << testing::PrintToString(c);
         }
       }
     }
@@ -596,7 +595,8 @@ TEST(EdnValue, PrintableIsFalseForAnythingContainingAnOpaque) {
       edn::map({{"k"_kw, o}}),
       edn::map({{o, 1}}),
       Value::tagged("my/t", o),
-      edn::vec({edn::map({{"a"_kw, edn::list({edn::set({Value::tagged("x/y", edn::vec({o}))})})}})}),
+      edn::vec(
+          {edn::map({{"a"_kw, edn::list({edn::set({Value::tagged("x/y", edn::vec({o}))})})}})}),
       edn::map({{"a"_kw, 1}}).assoc("b"_kw, o),
       sample_conversation().assoc_in({"conv/instances"_kw, "ix-1", "frame"_kw}, o),
       edn::vec({1}).conj(o),
@@ -699,8 +699,9 @@ TEST(EdnInstant, NowAndMillis) {
 TEST(EdnPretty, ReadsBackAndBreaksLongValues) {
   Value conv = sample_conversation();
   for (int i = 0; i < 20; ++i)
-    conv = conv.assoc_in({"conv/instances"_kw, "ix-extra-" + std::to_string(i)},
-                         edn::map({{"state"_kw, "waiting"_kw}, {"payload"_kw, edn::vec({i, "x"})}}));
+    conv =
+        conv.assoc_in({"conv/instances"_kw, "ix-extra-" + std::to_string(i)},
+                      edn::map({{"state"_kw, "waiting"_kw}, {"payload"_kw, edn::vec({i, "x"})}}));
   const std::string text = edn::pretty(conv);
   EXPECT_NE(text.find('\n'), std::string::npos) << text;
   EXPECT_EQ(edn::read(text), conv);

@@ -31,7 +31,9 @@ struct Backend {
   std::function<std::shared_ptr<ConversationStore>(const std::filesystem::path& scratch)> open;
 };
 
-inline void PrintTo(const Backend& b, std::ostream* os) { *os << b.name; }
+inline void PrintTo(const Backend& b, std::ostream* os) {
+  *os << b.name;
+}
 
 struct BackendName {
   std::string operator()(const ::testing::TestParamInfo<Backend>& info) const {
