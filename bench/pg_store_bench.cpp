@@ -129,7 +129,8 @@ int main(int argc, char** argv) {
     } else if (a.rfind("--threads=", 0) == 0) {
       o.threads = static_cast<unsigned>(std::stoul(value("--threads=")));
     } else {
-      std::fprintf(stderr, "usage: pg_store_bench --conninfo=… [--docs=N] [--rounds=R] [--threads=T]\n");
+      std::fprintf(stderr,
+                   "usage: pg_store_bench --conninfo=… [--docs=N] [--rounds=R] [--threads=T]\n");
       return 2;
     }
   }

@@ -14,8 +14,6 @@
 #include <sys/resource.h>
 
 // Boost 1.74's asio/awaitable.hpp uses std::exchange without <utility>.
-#include <utility>
-
 #include <algorithm>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/connect.hpp>
@@ -34,6 +32,7 @@
 #include <regex>
 #include <stdexcept>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "stube/conversation.hpp"
@@ -69,7 +68,8 @@ struct Conn {
 };
 
 awaitable<void> connect(Conn& c, unsigned short port) {
-  co_await c.sock.async_connect(tcp::endpoint(net::ip::make_address("127.0.0.1"), port), use_awaitable);
+  co_await c.sock.async_connect(tcp::endpoint(net::ip::make_address("127.0.0.1"), port),
+                                use_awaitable);
   c.sock.set_option(tcp::no_delay(true));
 }
 
@@ -115,7 +115,8 @@ struct Conversation {
 };
 
 awaitable<Conversation> mint(Conn& http, const Options& o) {
-  co_await net::async_write(http.sock, net::buffer("GET " + o.path + " HTTP/1.1\r\nHost: b\r\n\r\n"), use_awaitable);
+  co_await net::async_write(
+      http.sock, net::buffer("GET " + o.path + " HTTP/1.1\r\nHost: b\r\n\r\n"), use_awaitable);
   const Response r = co_await read_response(http);
   if (r.status != 200) throw std::runtime_error("mint: HTTP " + std::to_string(r.status));
   static const std::regex kCookie("Set-Cookie: (stube-(cv-[A-Za-z0-9_-]+)=[A-Za-z0-9_-]+)");
@@ -136,19 +137,22 @@ awaitable<void> open_stream(Conversation& cv, const Options& o) {
   cv.stream = std::make_unique<Conn>(co_await net::this_coro::executor);
   co_await connect(*cv.stream, o.port);
   co_await net::async_write(cv.stream->sock,
-                            net::buffer("GET /sse/" + cv.cid + " HTTP/1.1\r\nHost: b\r\nCookie: " + cv.cookie + "\r\n\r\n"),
+                            net::buffer("GET /sse/" + cv.cid + " HTTP/1.1\r\nHost: b\r\nCookie: " +
+                                        cv.cookie + "\r\n\r\n"),
                             use_awaitable);
   cv.seen = co_await read_until(*cv.stream, "mergeMode inner");  // the first view
 }
 
 // One event: POST, its response, and the patch on the stream. Returns ms.
 awaitable<double> one_event(Conn& http, Conversation& cv) {
-  const std::string req = "POST /event/" + cv.cid + "/" + cv.iid + "/inc HTTP/1.1\r\nHost: b\r\nCookie: " + cv.cookie +
+  const std::string req = "POST /event/" + cv.cid + "/" + cv.iid +
+                          "/inc HTTP/1.1\r\nHost: b\r\nCookie: " + cv.cookie +
                           "\r\nContent-Type: application/json\r\nContent-Length: 2\r\n\r\n{}";
   const auto t0 = Clock::now();
   co_await net::async_write(http.sock, net::buffer(req), use_awaitable);
   const Response r = co_await read_response(http);
-  if (r.status != 200) throw std::runtime_error("event: HTTP " + std::to_string(r.status) + "\n" + r.body);
+  if (r.status != 200)
+    throw std::runtime_error("event: HTTP " + std::to_string(r.status) + "\n" + r.body);
   cv.seen = co_await read_until(*cv.stream, kPatch, cv.seen);
   const double ms = std::chrono::duration<double, std::milli>(Clock::now() - t0).count();
   // Keep the stream buffer small: drop what has been consumed.
@@ -163,7 +167,8 @@ struct Stats {
   double pct(double p) {
     if (ms.empty()) return 0;
     std::sort(ms.begin(), ms.end());
-    return ms[std::min(ms.size() - 1, static_cast<std::size_t>(p * static_cast<double>(ms.size())))];
+    return ms[std::min(ms.size() - 1,
+                       static_cast<std::size_t>(p * static_cast<double>(ms.size())))];
   }
 };
 
@@ -175,9 +180,12 @@ long rss_kib(long pid) {
   return -1;
 }
 
-void report(const std::string& what, std::size_t n, double seconds, Stats& s, const std::string& extra = "") {
-  std::printf("%s events=%zu seconds=%.3f events_per_s=%.0f p50_ms=%.3f p99_ms=%.3f max_ms=%.3f%s\n", what.c_str(), n,
-              seconds, static_cast<double>(n) / seconds, s.pct(0.50), s.pct(0.99), s.pct(1.0), extra.c_str());
+void report(const std::string& what, std::size_t n, double seconds, Stats& s,
+            const std::string& extra = "") {
+  std::printf(
+      "%s events=%zu seconds=%.3f events_per_s=%.0f p50_ms=%.3f p99_ms=%.3f max_ms=%.3f%s\n",
+      what.c_str(), n, seconds, static_cast<double>(n) / seconds, s.pct(0.50), s.pct(0.99),
+      s.pct(1.0), extra.c_str());
   std::fflush(stdout);
 }
 
@@ -192,7 +200,8 @@ void run(F body) {
 }
 
 // Mints n conversations (and opens their streams), `parallel` at a time.
-awaitable<std::vector<Conversation>> mint_many(const Options& o, int n, int parallel, bool streams) {
+awaitable<std::vector<Conversation>> mint_many(const Options& o, int n, int parallel,
+                                               bool streams) {
   std::vector<Conversation> all(static_cast<std::size_t>(n));
   auto ex = co_await net::this_coro::executor;
   int next = 0, done = 0;
@@ -224,7 +233,8 @@ awaitable<std::vector<Conversation>> mint_many(const Options& o, int n, int para
 }
 
 // `workers` senders share the conversations round robin until `total` events.
-awaitable<void> drive(const Options& o, std::vector<Conversation>& convs, int workers, int total, Stats& stats) {
+awaitable<void> drive(const Options& o, std::vector<Conversation>& convs, int workers, int total,
+                      Stats& stats) {
   auto ex = co_await net::this_coro::executor;
   int sent = 0, done = 0;
   std::exception_ptr failure;
@@ -281,7 +291,8 @@ void streams_mode(const Options& o) {
     co_await drive(o, convs, o.concurrency, o.total, stats);
     const double s = std::chrono::duration<double>(Clock::now() - t0).count();
     report("mode=streams store=" + o.store, stats.ms.size(), s, stats,
-           " open_streams=" + std::to_string(convs.size()) + " concurrency=" + std::to_string(o.concurrency));
+           " open_streams=" + std::to_string(convs.size()) +
+               " concurrency=" + std::to_string(o.concurrency));
   });
 }
 
@@ -303,7 +314,8 @@ void idle_mode(const Options& o) {
         net::co_spawn(
             ex,
             [&]() -> awaitable<void> {
-              while (next < static_cast<int>(convs.size())) co_await open_stream(convs[static_cast<std::size_t>(next++)], o);
+              while (next < static_cast<int>(convs.size()))
+                co_await open_stream(convs[static_cast<std::size_t>(next++)], o);
             },
             [&](std::exception_ptr e) {
               if (e && !failure) failure = e;
@@ -325,8 +337,10 @@ void idle_mode(const Options& o) {
     const double s = std::chrono::duration<double>(Clock::now() - t1).count();
     char extra[256];
     std::snprintf(extra, sizeof extra,
-                  " open_streams=%zu open_seconds=%.2f rss_base_kib=%ld kib_per_conversation=%.2f kib_per_stream=%.2f",
-                  convs.size(), open_s, rss0, static_cast<double>(rss1 - rss0) / static_cast<double>(convs.size()),
+                  " open_streams=%zu open_seconds=%.2f rss_base_kib=%ld kib_per_conversation=%.2f "
+                  "kib_per_stream=%.2f",
+                  convs.size(), open_s, rss0,
+                  static_cast<double>(rss1 - rss0) / static_cast<double>(convs.size()),
                   static_cast<double>(rss2 - rss1) / static_cast<double>(convs.size()));
     report("mode=idle store=" + o.store, stats.ms.size(), s, stats, extra);
   });
@@ -338,7 +352,9 @@ void save_rate_mode(const Options& o) {
   using namespace stube::edn::literals;
   stube::Registry reg;
   reg.define("demo/counter")
-      .init([](const stube::edn::Value&) { return stube::edn::map({{"count"_kw, 0}}); })
+      .init([](const stube::edn::Value&) {
+        return stube::edn::map({{"count"_kw, 0}});
+      })
       .render([](const stube::Self& s) { return stube::html::span(s[":count"]); })
       .on("inc", [](stube::Self& s) { s.set("count", s[":count"].as_int() + 1); });
   auto store = stube::open_store(o.store);
@@ -347,15 +363,18 @@ void save_rate_mode(const Options& o) {
   for (int c = 0; c < o.conversations; ++c) {
     stube::Step step = stube::start_conversation(reg, "demo/counter", {}, kopts);
     const std::string iid(stube::top_instance(step.conv));
-    for (int i = 0; i < 25; ++i) step = stube::dispatch(reg, step.conv, iid, {"inc", {}, {}}, kopts);
+    for (int i = 0; i < 25; ++i)
+      step = stube::dispatch(reg, step.conv, iid, {"inc", {}, {}}, kopts);
     convs.push_back(step.conv.assoc("stube/owner"_kw, stube::conv::mint_id("ow-")));
   }
   const int n = o.conversations * o.events;
   const auto t0 = Clock::now();
-  for (int i = 0; i < n; ++i) store->save(stube::conv::touch(convs[static_cast<std::size_t>(i) % convs.size()]));
+  for (int i = 0; i < n; ++i)
+    store->save(stube::conv::touch(convs[static_cast<std::size_t>(i) % convs.size()]));
   const double s = std::chrono::duration<double>(Clock::now() - t0).count();
-  std::printf("mode=save-rate store=%s saves=%d seconds=%.3f saves_per_s=%.0f bytes_per_conversation=%zu\n",
-              o.store.c_str(), n, s, n / s, stube::edn::write(convs.front()).size());
+  std::printf(
+      "mode=save-rate store=%s saves=%d seconds=%.3f saves_per_s=%.0f bytes_per_conversation=%zu\n",
+      o.store.c_str(), n, s, n / s, stube::edn::write(convs.front()).size());
   for (const auto& cv : convs) store->remove(stube::conv::id(cv));
 }
 
@@ -367,17 +386,28 @@ Options parse(int argc, char** argv) {
       if (i + 1 >= argc) throw std::invalid_argument(a + " needs a value");
       return argv[++i];
     };
-    if (a == "--mode") o.mode = next();
-    else if (a == "--port") o.port = static_cast<unsigned short>(std::stoi(next()));
-    else if (a == "--conversations") o.conversations = std::stoi(next());
-    else if (a == "--events") o.events = std::stoi(next());
-    else if (a == "--streams") o.streams = std::stoi(next());
-    else if (a == "--concurrency") o.concurrency = std::stoi(next());
-    else if (a == "--total") o.total = std::stoi(next());
-    else if (a == "--server-pid") o.server_pid = std::stol(next());
-    else if (a == "--store") o.store = next();
-    else if (a == "--path") o.path = next();
-    else throw std::invalid_argument("unknown option " + a);
+    if (a == "--mode")
+      o.mode = next();
+    else if (a == "--port")
+      o.port = static_cast<unsigned short>(std::stoi(next()));
+    else if (a == "--conversations")
+      o.conversations = std::stoi(next());
+    else if (a == "--events")
+      o.events = std::stoi(next());
+    else if (a == "--streams")
+      o.streams = std::stoi(next());
+    else if (a == "--concurrency")
+      o.concurrency = std::stoi(next());
+    else if (a == "--total")
+      o.total = std::stoi(next());
+    else if (a == "--server-pid")
+      o.server_pid = std::stol(next());
+    else if (a == "--store")
+      o.store = next();
+    else if (a == "--path")
+      o.path = next();
+    else
+      throw std::invalid_argument("unknown option " + a);
   }
   return o;
 }
@@ -392,11 +422,16 @@ int main(int argc, char** argv) {
       setrlimit(RLIMIT_NOFILE, &rl);
     }
     const Options o = parse(argc, argv);
-    if (o.mode == "events") events_mode(o);
-    else if (o.mode == "streams") streams_mode(o);
-    else if (o.mode == "idle") idle_mode(o);
-    else if (o.mode == "save-rate") save_rate_mode(o);
-    else throw std::invalid_argument("unknown mode " + o.mode);
+    if (o.mode == "events")
+      events_mode(o);
+    else if (o.mode == "streams")
+      streams_mode(o);
+    else if (o.mode == "idle")
+      idle_mode(o);
+    else if (o.mode == "save-rate")
+      save_rate_mode(o);
+    else
+      throw std::invalid_argument("unknown mode " + o.mode);
     return 0;
   } catch (const std::exception& e) {
     std::cerr << "server_load: " << e.what() << '\n';

@@ -22,7 +22,9 @@ struct Summary {
 };
 STUBE_STATE(Summary, name, items, again)
 
-bool blank(const std::string& s) { return s.find_first_not_of(" \t\r\n") == std::string::npos; }
+bool blank(const std::string& s) {
+  return s.find_first_not_of(" \t\r\n") == std::string::npos;
+}
 
 }  // namespace
 
@@ -42,10 +44,11 @@ void define_board(stube::Registry& reg) {
         return div(cls("demo-board"), h2("Hello, ", span(cls("board-name"), c->name), "!"),
                    p("Keep a list of things to do:"),
                    form(c.on("submit", "add"),
-                        input(attr("type", "text"), cls("board-input"), attr("value", c->item), c.bind("item"),
-                              attr("placeholder", "Something to do")),
+                        input(attr("type", "text"), cls("board-input"), attr("value", c->item),
+                              c.bind("item"), attr("placeholder", "Something to do")),
                         button(cls("board-add"), attr("type", "submit"), "Add")),
-                   ul(cls("board-items"), rows), button(cls("board-finish"), c.on("click", "finish"), "Finish"));
+                   ul(cls("board-items"), rows),
+                   button(cls("board-finish"), c.on("click", "finish"), "Finish"));
       })
       .on("add",
           [](Ctx<Board>& c) {
@@ -61,8 +64,10 @@ void define_board(stube::Registry& reg) {
         std::vector<Html> rows;
         for (const std::string& it : c->items) rows.push_back(li(it));
         return div(cls("demo-summary"), h2("All done, ", span(cls("summary-name"), c->name), "!"),
-                   p(span(cls("summary-count"), c->items.size()), " item(s) on your board."), ul(rows),
-                   p(a(cls("again"), attr("href", c->again), "Start over"), " · ", a(attr("href", "./"), "Index")));
+                   p(span(cls("summary-count"), c->items.size()), " item(s) on your board."),
+                   ul(rows),
+                   p(a(cls("again"), attr("href", c->again), "Start over"), " · ",
+                     a(attr("href", "./"), "Index")));
       });
 }
 

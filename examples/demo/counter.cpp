@@ -14,9 +14,9 @@ void define_counter(stube::Registry& reg) {
   using namespace stube::html;
   reg.define<Counter>("demo/counter")
       .render([](const stube::Ctx<Counter>& c) {
-        return div(cls("demo-counter"), h1("Counter"),
-                   p(span(cls("count"), c->count)),
-                   button(cls("dec"), c.on("click", "dec"), "−"), button(cls("inc"), c.on("click", "inc"), "+"),
+        return div(cls("demo-counter"), h1("Counter"), p(span(cls("count"), c->count)),
+                   button(cls("dec"), c.on("click", "dec"), "−"),
+                   button(cls("inc"), c.on("click", "inc"), "+"),
                    p(a(attr("href", "./"), "Back to the index")));
       })
       .on("inc", [](stube::Ctx<Counter>& c) { ++c->count; })

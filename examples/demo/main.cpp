@@ -74,11 +74,14 @@ int main(int argc, char** argv) {
   long keep_alive_seconds = 15;
   app.add_option("--port", options.port, "TCP port (0 picks a free one)")->capture_default_str();
   app.add_option("--bind", options.bind_address, "address to listen on")->capture_default_str();
-  app.add_option("--store", store_url, "conversation store: memory:, file:<dir>[?durability=durable]")
+  app.add_option("--store", store_url,
+                 "conversation store: memory:, file:<dir>[?durability=durable]")
       ->capture_default_str();
   app.add_option("--ttl", ttl_seconds, "end conversations idle for this many seconds (0: never)")
       ->check(CLI::NonNegativeNumber);
-  app.add_option("--threads", options.threads, "I/O threads")->capture_default_str()->check(CLI::Range(1, 64));
+  app.add_option("--threads", options.threads, "I/O threads")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 64));
   app.add_option("--base-path", options.base_path, "serve everything under this path, e.g. /app");
   app.add_option("--keep-alive", keep_alive_seconds, "SSE keep-alive interval in seconds")
       ->capture_default_str()
@@ -90,7 +93,8 @@ int main(int argc, char** argv) {
     options.store = stube::open_store(store_url);
     if (ttl_seconds > 0) {
       options.conversation_ttl = std::chrono::seconds(ttl_seconds);
-      options.reaper_interval = std::min<std::chrono::milliseconds>(std::chrono::seconds(60), std::chrono::seconds(ttl_seconds));
+      options.reaper_interval = std::min<std::chrono::milliseconds>(
+          std::chrono::seconds(60), std::chrono::seconds(ttl_seconds));
     }
     options.keep_alive = std::chrono::seconds(keep_alive_seconds);
 

@@ -21,14 +21,16 @@ STUBE_STATE(Item, id, text)
 struct Todo {
   std::vector<Item> items;
   std::int64_t next_id = 1;
-  std::string new_text;                 // the "add" field (a kept signal)
-  std::optional<std::int64_t> editing;  // the item being edited in place
-  std::string edit_text;                // the edit field (a kept signal)
+  std::string new_text;                  // the "add" field (a kept signal)
+  std::optional<std::int64_t> editing;   // the item being edited in place
+  std::string edit_text;                 // the edit field (a kept signal)
   std::optional<std::int64_t> deleting;  // waiting for the confirm dialog
 };
 STUBE_STATE(Todo, items, next_id, new_text, editing, edit_text, deleting)
 
-bool blank(const std::string& s) { return s.find_first_not_of(" \t\r\n") == std::string::npos; }
+bool blank(const std::string& s) {
+  return s.find_first_not_of(" \t\r\n") == std::string::npos;
+}
 
 Item* find(Todo& t, std::int64_t id) {
   for (Item& it : t.items)
@@ -44,7 +46,8 @@ stube::html::Html row(const stube::Ctx<Todo>& c, const Item& it) {
                    input(attr("type", "text"), cls("todo-edit-input"), attr("value", c->edit_text),
                          c.bind("edit_text")),
                    button(cls("todo-save"), attr("type", "submit"), "Save"),
-                   button(cls("todo-cancel"), attr("type", "button"), c.on("click", "cancel-edit"), "Cancel")));
+                   button(cls("todo-cancel"), attr("type", "button"), c.on("click", "cancel-edit"),
+                          "Cancel")));
   return li(cls("todo-item"), span(cls("todo-text"), it.text),
             button(cls("todo-edit"), c.on("click", "edit", it.id), "Edit"),
             button(cls("todo-delete"), c.on("click", "delete", it.id), "Delete"));
@@ -60,13 +63,15 @@ void define_todo(stube::Registry& reg) {
       .render([](const Ctx<Todo>& c) {
         std::vector<Html> rows;
         for (const Item& it : c->items) rows.push_back(row(c, it));
-        return div(cls("demo-todo"), h1("Todo"),
-                   form(c.on("submit", "add"),
-                        input(attr("type", "text"), cls("todo-new-input"), attr("value", c->new_text),
-                              c.bind("new_text"), attr("placeholder", "What needs doing?")),
-                        button(cls("todo-add"), attr("type", "submit"), "Add")),
-                   ul(cls("todo-items"), rows), p(small(span(cls("todo-count"), c->items.size()), " item(s)")),
-                   p(a(attr("href", "./"), "Back to the index")));
+        return div(
+            cls("demo-todo"), h1("Todo"),
+            form(c.on("submit", "add"),
+                 input(attr("type", "text"), cls("todo-new-input"), attr("value", c->new_text),
+                       c.bind("new_text"), attr("placeholder", "What needs doing?")),
+                 button(cls("todo-add"), attr("type", "submit"), "Add")),
+            ul(cls("todo-items"), rows),
+            p(small(span(cls("todo-count"), c->items.size()), " item(s)")),
+            p(a(attr("href", "./"), "Back to the index")));
       })
       .on("add",
           [](Ctx<Todo>& c) {
@@ -84,7 +89,8 @@ void define_todo(stube::Registry& reg) {
       .on("save",
           [](Ctx<Todo>& c) {
             if (!c->editing) return;
-            if (Item* it = find(*c, *c->editing); it && !blank(c->edit_text)) it->text = c->edit_text;
+            if (Item* it = find(*c, *c->editing); it && !blank(c->edit_text))
+              it->text = c->edit_text;
             c->editing.reset();
           })
       .on("cancel-edit", [](Ctx<Todo>& c) { c->editing.reset(); })

@@ -33,16 +33,19 @@ void define_wizard(stube::Registry& reg) {
                 c->name = std::string(answer.as_string());
                 c.call(stube::confirm("Continue as " + c->name + "?"), "on-confirm");
               })
-      .resume("on-confirm",
-              [](Ctx<Wizard>& c, const stube::edn::Value& yes) {
-                if (!yes.as_bool()) return ask_name(c);
-                c.call(stube::embed("demo/board", stube::edn::map({{stube::edn::kw("name"), c->name}})), "on-board");
-              })
+      .resume(
+          "on-confirm",
+          [](Ctx<Wizard>& c, const stube::edn::Value& yes) {
+            if (!yes.as_bool()) return ask_name(c);
+            c.call(stube::embed("demo/board", stube::edn::map({{stube::edn::kw("name"), c->name}})),
+                   "on-board");
+          })
       .resume("on-board", [](Ctx<Wizard>& c, const stube::edn::Value& items) {
         // The summary takes the wizard's place: the conversation stays open.
-        c.replace(stube::embed("demo/summary", stube::edn::map({{stube::edn::kw("name"), c->name},
-                                                                {stube::edn::kw("items"), items},
-                                                                {stube::edn::kw("again"), "wizard"}})));
+        c.replace(
+            stube::embed("demo/summary", stube::edn::map({{stube::edn::kw("name"), c->name},
+                                                          {stube::edn::kw("items"), items},
+                                                          {stube::edn::kw("again"), "wizard"}})));
       });
 }
 

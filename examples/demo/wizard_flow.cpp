@@ -16,11 +16,16 @@ using stube::edn::Value;
 
 // GCC 12 miscompiles string literals inside co_await expressions ("array
 // used as initializer"): the dialogs are built outside them.
-stube::Embed ask_name(const std::string& previous) { return stube::prompt("What is your name?", previous); }
-stube::Embed board(const std::string& name) { return stube::embed("demo/board", stube::edn::map({{kw("name"), name}})); }
+stube::Embed ask_name(const std::string& previous) {
+  return stube::prompt("What is your name?", previous);
+}
+stube::Embed board(const std::string& name) {
+  return stube::embed("demo/board", stube::edn::map({{kw("name"), name}}));
+}
 stube::Embed summary(const std::string& name, const Value& items) {
-  return stube::embed("demo/summary",
-                      stube::edn::map({{kw("name"), name}, {kw("items"), items}, {kw("again"), "wizard-flow"}}));
+  return stube::embed(
+      "demo/summary",
+      stube::edn::map({{kw("name"), name}, {kw("items"), items}, {kw("again"), "wizard-flow"}}));
 }
 
 stube::Flow onboarding(Value) {  // by value: a coroutine must not keep references
@@ -40,6 +45,8 @@ stube::Flow onboarding(Value) {  // by value: a coroutine must not keep referenc
 
 }  // namespace
 
-void define_wizard_flow(stube::Registry& reg) { stube::define_flow(reg, "demo/wizard-flow", onboarding); }
+void define_wizard_flow(stube::Registry& reg) {
+  stube::define_flow(reg, "demo/wizard-flow", onboarding);
+}
 
 }  // namespace demo

@@ -56,12 +56,12 @@ struct Event {
 struct Effect {
   enum class Kind { Call, Answer, Replace, End, Back, Patch, After };
   Kind kind;
-  Embed embed;              // Call, Replace
-  std::string resume;       // Call
-  edn::Value value;         // Answer, End
-  html::Html html;          // Patch
+  Embed embed;                         // Call, Replace
+  std::string resume;                  // Call
+  edn::Value value;                    // Answer, End
+  html::Html html;                     // Patch
   std::chrono::milliseconds delay{0};  // After
-  Event event;              // After
+  Event event;                         // After
 };
 
 // Where rendered event attributes post to (set by the kernel).
@@ -75,7 +75,8 @@ struct Wire {
 // normally; an exception discards all of them.
 class Self {
  public:
-  Self(std::string iid, edn::Value state, const Wire* wire) : iid_(std::move(iid)), state_(std::move(state)), wire_(wire) {}
+  Self(std::string iid, edn::Value state, const Wire* wire)
+      : iid_(std::move(iid)), state_(std::move(state)), wire_(wire) {}
 
   std::string_view id() const noexcept { return iid_; }
   const Wire* wire() const noexcept { return wire_; }
@@ -139,7 +140,7 @@ struct ComponentDef {
   edn::Value id;  // keyword
   InitFn init;
   RenderFn render;
-  HandleFn handle;                       // catch-all, after the per-event ones
+  HandleFn handle;                                        // catch-all, after the per-event ones
   std::map<std::string, HandleFn, std::less<>> handlers;  // by event name
   HookFn start, stop, wakeup;
   std::map<std::string, ResumeFn, std::less<>> resumes;  // by resume key
@@ -159,7 +160,9 @@ class Definition {
   Definition& start(HookFn f) { return def_.start = std::move(f), *this; }
   Definition& stop(HookFn f) { return def_.stop = std::move(f), *this; }
   Definition& wakeup(HookFn f) { return def_.wakeup = std::move(f), *this; }
-  Definition& keep(std::vector<std::string> signals) { return def_.kept_signals = std::move(signals), *this; }
+  Definition& keep(std::vector<std::string> signals) {
+    return def_.kept_signals = std::move(signals), *this;
+  }
   template <class F>
   Definition& on(std::string event, F f) {
     if constexpr (std::is_invocable_v<F, Self&, const Event&>)
@@ -168,7 +171,9 @@ class Definition {
       def_.handlers[std::move(event)] = [f = std::move(f)](Self& s, const Event&) { f(s); };
     return *this;
   }
-  Definition& resume(std::string key, ResumeFn f) { return def_.resumes[std::move(key)] = std::move(f), *this; }
+  Definition& resume(std::string key, ResumeFn f) {
+    return def_.resumes[std::move(key)] = std::move(f), *this;
+  }
   ComponentDef& def() noexcept { return def_; }
 
  private:
@@ -206,11 +211,17 @@ class TypedDefinition {
     return *this;
   }
   template <class F>
-  TypedDefinition& start(F f) { return def_.start = adapt_hook(std::move(f)), *this; }
+  TypedDefinition& start(F f) {
+    return def_.start = adapt_hook(std::move(f)), *this;
+  }
   template <class F>
-  TypedDefinition& stop(F f) { return def_.stop = adapt_hook(std::move(f)), *this; }
+  TypedDefinition& stop(F f) {
+    return def_.stop = adapt_hook(std::move(f)), *this;
+  }
   template <class F>
-  TypedDefinition& wakeup(F f) { return def_.wakeup = adapt_hook(std::move(f)), *this; }
+  TypedDefinition& wakeup(F f) {
+    return def_.wakeup = adapt_hook(std::move(f)), *this;
+  }
   template <class F>
   TypedDefinition& resume(std::string key, F f) {  // f(Ctx<S>&, const edn::Value& answer)
     def_.resumes[std::move(key)] = [f = std::move(f)](Self& self, const edn::Value& answer) {
@@ -218,7 +229,9 @@ class TypedDefinition {
     };
     return *this;
   }
-  TypedDefinition& keep(std::vector<std::string> signals) { return def_.kept_signals = std::move(signals), *this; }
+  TypedDefinition& keep(std::vector<std::string> signals) {
+    return def_.kept_signals = std::move(signals), *this;
+  }
 
  private:
   // Runs f on a typed context over self and copies state + effects back.
@@ -264,7 +277,9 @@ class Registry {
  private:
   ComponentDef& add(std::string_view id);
   struct Less {
-    bool operator()(const edn::Value& a, const edn::Value& b) const noexcept { return compare(a, b) < 0; }
+    bool operator()(const edn::Value& a, const edn::Value& b) const noexcept {
+      return compare(a, b) < 0;
+    }
   };
   std::map<edn::Value, std::unique_ptr<ComponentDef>, Less> defs_;
 };
@@ -282,6 +297,8 @@ Embed choose(std::string_view question, std::vector<edn::Value> options);
 Embed info(std::string_view message);
 // The answer of a cancelled prompt or choose (:stube/cancel).
 const edn::Value& cancel_value();
-inline bool cancelled(const edn::Value& answer) { return answer == cancel_value(); }
+inline bool cancelled(const edn::Value& answer) {
+  return answer == cancel_value();
+}
 
 }  // namespace stube

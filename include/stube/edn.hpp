@@ -96,8 +96,8 @@ struct Uuid {
   std::array<std::uint8_t, 16> bytes{};
   friend bool operator==(const Uuid&, const Uuid&) = default;
   friend auto operator<=>(const Uuid&, const Uuid&) = default;
-  static Uuid random();                     // version 4, from the OS CSPRNG
-  std::string to_string() const;            // canonical lowercase 8-4-4-4-12
+  static Uuid random();                      // version 4, from the OS CSPRNG
+  std::string to_string() const;             // canonical lowercase 8-4-4-4-12
   static Uuid parse(std::string_view text);  // throws TypeError
 };
 
@@ -118,7 +118,9 @@ struct Node {
   bool release() noexcept { return refs.fetch_sub(1, std::memory_order_acq_rel) == 1; }
 };
 void destroy(Node* n) noexcept;
-constexpr std::uint32_t kind_bit(Kind k) noexcept { return 1u << static_cast<unsigned>(k); }
+constexpr std::uint32_t kind_bit(Kind k) noexcept {
+  return 1u << static_cast<unsigned>(k);
+}
 // The kinds whose payload lives in a reference-counted Node.
 constexpr std::uint32_t kHeapKinds =
     kind_bit(Kind::BigInt) | kind_bit(Kind::Decimal) | kind_bit(Kind::Ratio) |
@@ -199,7 +201,9 @@ class Value {
   bool is_nil() const noexcept { return kind_ == Kind::Nil; }
   bool is(Kind k) const noexcept { return kind_ == k; }
   // Anything but nil and false, as in Clojure.
-  explicit operator bool() const noexcept { return !(kind_ == Kind::Nil || (kind_ == Kind::Bool && !u_.b)); }
+  explicit operator bool() const noexcept {
+    return !(kind_ == Kind::Nil || (kind_ == Kind::Bool && !u_.b));
+  }
 
   // Typed accessors: each throws TypeError naming the expected and the
   // actual kind when the value is of another kind.
@@ -207,15 +211,15 @@ class Value {
   std::int64_t as_int() const;
   double as_double() const;  // Float only; 1 is not 1.0
   char32_t as_char() const;
-  std::string_view as_string() const;   // String
-  std::string_view as_symbol() const;   // full text, "ns/name"
-  std::string_view as_keyword() const;  // full text without ':', "ns/name"
-  std::string_view name() const;        // keyword/symbol name part
-  std::string_view ns() const;          // keyword/symbol namespace or ""
+  std::string_view as_string() const;    // String
+  std::string_view as_symbol() const;    // full text, "ns/name"
+  std::string_view as_keyword() const;   // full text without ':', "ns/name"
+  std::string_view name() const;         // keyword/symbol name part
+  std::string_view ns() const;           // keyword/symbol namespace or ""
   std::string_view number_text() const;  // BigInt / Decimal / Ratio digits
   Instant as_inst() const;
   Uuid as_uuid() const;
-  std::string_view tag() const;      // Tagged: the tag symbol text
+  std::string_view tag() const;       // Tagged: the tag symbol text
   const Value& tagged_value() const;  // Tagged: the inner value
   std::string_view opaque_label() const;
   template <class T>
@@ -248,10 +252,8 @@ class Value {
   // Vector/List element; TypeError when out of range.
   const Value& at(std::size_t index) const;
   template <class I>
-    requires std::is_integral_v<I>
-  const Value& operator[](I index) const {
-    return at(static_cast<std::size_t>(index));
-  }
+  requires std::is_integral_v<I>
+  const Value& operator[](I index) const { return at(static_cast<std::size_t>(index)); }
   // Nested lookup: v.get_in({"conv/instances"_kw, "ix-1"}).
   const Value& get_in(std::initializer_list<Value> path) const;
 
@@ -259,9 +261,9 @@ class Value {
   Value assoc(const Value& key, Value val) const;  // Map (nil counts as {})
   Value dissoc(const Value& key) const;            // Map
   Value assoc_in(std::initializer_list<Value> path, Value val) const;
-  Value conj(Value item) const;  // Vector: append; Set: add; List: prepend
-  Value disj(const Value& item) const;  // Set
-  Value pop() const;                    // Vector: drop last
+  Value conj(Value item) const;                       // Vector: append; Set: add; List: prepend
+  Value disj(const Value& item) const;                // Set
+  Value pop() const;                                  // Vector: drop last
   Value set_at(std::size_t index, Value item) const;  // Vector
   Value subvec(std::size_t from, std::size_t to) const;
 
@@ -300,7 +302,9 @@ struct MapEntry {
   Value val;
 };
 
-inline bool operator!=(const Value& a, const Value& b) noexcept { return !(a == b); }
+inline bool operator!=(const Value& a, const Value& b) noexcept {
+  return !(a == b);
+}
 
 // --- builders ---------------------------------------------------------------
 Value vec(std::initializer_list<Value> items);
@@ -312,12 +316,20 @@ Value map(std::initializer_list<MapEntry> entries);
 Value map(std::span<const MapEntry> entries);
 Value set(std::initializer_list<Value> items);
 Value set(std::span<const Value> items);
-inline Value kw(std::string_view text) { return Value::keyword(text); }
-inline Value sym(std::string_view text) { return Value::symbol(text); }
+inline Value kw(std::string_view text) {
+  return Value::keyword(text);
+}
+inline Value sym(std::string_view text) {
+  return Value::symbol(text);
+}
 
 namespace literals {
-inline Value operator""_kw(const char* s, std::size_t n) { return Value::keyword({s, n}); }
-inline Value operator""_sym(const char* s, std::size_t n) { return Value::symbol({s, n}); }
+inline Value operator""_kw(const char* s, std::size_t n) {
+  return Value::keyword({s, n});
+}
+inline Value operator""_sym(const char* s, std::size_t n) {
+  return Value::symbol({s, n});
+}
 }  // namespace literals
 
 // --- reading and writing ------------------------------------------------------
@@ -339,7 +351,9 @@ void write(const Value& v, std::string& out);  // appends
 std::string pretty(const Value& v, std::size_t width = 80);
 
 // False iff an opaque value is inside v.
-inline bool printable(const Value& v) noexcept { return v.printable(); }
+inline bool printable(const Value& v) noexcept {
+  return v.printable();
+}
 
 }  // namespace stube::edn
 

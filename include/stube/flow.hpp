@@ -37,7 +37,9 @@ class Flow {
     edn::Value answer;             // what the last awaited child answered
     edn::Value result;             // co_return value
     std::exception_ptr error;
-    Flow get_return_object() { return Flow(std::coroutine_handle<promise_type>::from_promise(*this)); }
+    Flow get_return_object() {
+      return Flow(std::coroutine_handle<promise_type>::from_promise(*this));
+    }
     std::suspend_always initial_suspend() noexcept { return {}; }
     std::suspend_always final_suspend() noexcept { return {}; }
     void return_value(edn::Value v) { result = std::move(v); }
@@ -79,7 +81,9 @@ struct Await {
   }
   edn::Value await_resume() { return std::move(handle.promise().answer); }
 };
-inline Await await(Embed child) { return Await{std::move(child), {}}; }
+inline Await await(Embed child) {
+  return Await{std::move(child), {}};
+}
 
 using FlowBody = std::function<Flow(const edn::Value& args)>;
 

@@ -60,15 +60,23 @@ struct Attr {
 };
 Attr attr(std::string_view name, std::string_view value);
 Attr flag(std::string_view name);  // boolean attribute
-inline Attr cls(std::string_view classes) { return attr("class", classes); }
-inline Attr id(std::string_view value) { return attr("id", value); }
+inline Attr cls(std::string_view classes) {
+  return attr("class", classes);
+}
+inline Attr id(std::string_view value) {
+  return attr("id", value);
+}
 
 // A list of attributes, e.g. from a helper that returns several.
 using Attrs = std::vector<Attr>;
 
 Html text(std::string_view s);
-inline Html text(const char* s) { return text(std::string_view(s)); }
-inline Html text(const std::string& s) { return text(std::string_view(s)); }
+inline Html text(const char* s) {
+  return text(std::string_view(s));
+}
+inline Html text(const std::string& s) {
+  return text(std::string_view(s));
+}
 // A value as text: strings without quotes, everything else as EDN.
 Html text(const edn::Value& v);
 
@@ -77,24 +85,37 @@ namespace detail {
 void append_attr(const Attr& a, std::string& out);
 
 template <class T>
-constexpr bool is_attr_v = std::is_same_v<std::decay_t<T>, Attr> || std::is_same_v<std::decay_t<T>, Attrs>;
+constexpr bool is_attr_v =
+    std::is_same_v<std::decay_t<T>, Attr> || std::is_same_v<std::decay_t<T>, Attrs>;
 
-inline void append_attrs(std::string& out, const Attr& a) { append_attr(a, out); }
+inline void append_attrs(std::string& out, const Attr& a) {
+  append_attr(a, out);
+}
 inline void append_attrs(std::string& out, const Attrs& as) {
   for (const Attr& a : as) append_attr(a, out);
 }
 
-inline void append_child(std::string& out, const Html& h) { out += h.str(); }
-inline void append_child(std::string& out, std::string_view s) { escape_into(s, out); }
-inline void append_child(std::string& out, const char* s) { escape_into(s, out); }
-inline void append_child(std::string& out, const std::string& s) { escape_into(s, out); }
-inline void append_child(std::string& out, const edn::Value& v) { out += text(v).str(); }
+inline void append_child(std::string& out, const Html& h) {
+  out += h.str();
+}
+inline void append_child(std::string& out, std::string_view s) {
+  escape_into(s, out);
+}
+inline void append_child(std::string& out, const char* s) {
+  escape_into(s, out);
+}
+inline void append_child(std::string& out, const std::string& s) {
+  escape_into(s, out);
+}
+inline void append_child(std::string& out, const edn::Value& v) {
+  out += text(v).str();
+}
 inline void append_child(std::string& out, const std::vector<Html>& hs) {
   for (const Html& h : hs) out += h.str();
 }
 template <class N>
-  requires(std::is_arithmetic_v<N> && !std::is_same_v<N, bool> && !std::is_same_v<N, char>)
-void append_child(std::string& out, N n) {
+requires(std::is_arithmetic_v<N> && !std::is_same_v<N, bool> &&
+         !std::is_same_v<N, char>) void append_child(std::string& out, N n) {
   if constexpr (std::is_floating_point_v<N>)
     out += edn::write(edn::Value(static_cast<double>(n)));
   else
@@ -144,15 +165,15 @@ Html void_element(std::string_view tag, const Parts&... parts) {
   return h;
 }
 
-#define STUBE_HTML_TAG(name)                                 \
-  template <class... Parts>                                  \
-  Html name(const Parts&... parts) {                         \
-    return element(#name, parts...);                         \
+#define STUBE_HTML_TAG(name)         \
+  template <class... Parts>          \
+  Html name(const Parts&... parts) { \
+    return element(#name, parts...); \
   }
-#define STUBE_HTML_VOID_TAG(name)                            \
-  template <class... Parts>                                  \
-  Html name(const Parts&... parts) {                         \
-    return void_element(#name, parts...);                    \
+#define STUBE_HTML_VOID_TAG(name)         \
+  template <class... Parts>               \
+  Html name(const Parts&... parts) {      \
+    return void_element(#name, parts...); \
   }
 STUBE_HTML_TAG(div)
 STUBE_HTML_TAG(span)

@@ -53,9 +53,9 @@ struct Step {
   std::vector<Fragment> fragments;   // DOM patches to send, in order
   std::vector<TimerRequest> timers;  // `after` effects to schedule
   std::vector<std::string> removed_instances;  // instances that went away
-  bool ended = false;                // an `end` effect ran
+  bool ended = false;                          // an `end` effect ran
   edn::Value end_value;
-  std::string error;                 // HandlerError: what went wrong
+  std::string error;  // HandlerError: what went wrong
 };
 
 // Makes a new conversation with `root` instantiated (init, then start).

@@ -34,7 +34,7 @@ class Output {
 };
 
 struct RuntimeOptions {
-  std::shared_ptr<ConversationStore> store;                  // default: in_memory_store()
+  std::shared_ptr<ConversationStore> store;                   // default: in_memory_store()
   std::optional<std::chrono::milliseconds> conversation_ttl;  // reaper off when empty
   std::chrono::milliseconds reaper_interval{std::chrono::seconds(60)};
   KernelOptions kernel;

@@ -36,14 +36,14 @@ namespace stube {
 struct ServerOptions {
   std::uint16_t port = 8080;  // 0 picks a free port; Server::port() reports it
   std::string bind_address{"127.0.0.1"};
-  std::shared_ptr<ConversationStore> store{};                 // default: in_memory_store()
+  std::shared_ptr<ConversationStore> store{};                   // default: in_memory_store()
   std::optional<std::chrono::milliseconds> conversation_ttl{};  // reaper off when empty
   std::chrono::milliseconds reaper_interval{std::chrono::seconds(60)};
   std::size_t history_limit = 20;  // snapshots kept for `back`
   // A comment line on every SSE stream at this interval, so that proxies do
   // not cut idle streams.
   std::chrono::milliseconds keep_alive{std::chrono::seconds(15)};
-  std::string base_path{};  // "" or e.g. "/app": prefixes every route
+  std::string base_path{};                  // "" or e.g. "/app": prefixes every route
   std::size_t max_header_bytes = 8 * 1024;  // request line + headers
   std::size_t max_body_bytes = 64 * 1024;   // the signals JSON
   // A request must arrive completely within this time (slow clients), and an

@@ -33,7 +33,9 @@ constexpr Field<S, T> field(const char* name, T S::*member) {
   return {name, member};
 }
 template <class T>
-concept Described = requires(const T* p) { stube_fields(p); };
+concept Described = requires(const T* p) {
+  stube_fields(p);
+};
 template <class T>
 struct is_vector : std::false_type {};
 template <class T>
@@ -79,8 +81,11 @@ edn::Value to_edn(const T& v) {
   } else {
     static_assert(detail::Described<T>, "declare the struct with STUBE_STATE(Type, fields...)");
     std::vector<edn::MapEntry> entries;
-    std::apply([&](const auto&... f) { (entries.push_back({edn::Value::keyword(f.name), to_edn(v.*(f.member))}), ...); },
-               stube_fields(static_cast<const T*>(nullptr)));
+    std::apply(
+        [&](const auto&... f) {
+          (entries.push_back({edn::Value::keyword(f.name), to_edn(v.*(f.member))}), ...);
+        },
+        stube_fields(static_cast<const T*>(nullptr)));
     return edn::map(entries);
   }
 }
@@ -154,8 +159,11 @@ edn::Value merge_into(const edn::Value& state, const T& typed) {
 // --- STUBE_STATE(Type, field, ...) : up to 16 fields --------------------------
 #define STUBE_PP_CAT_(a, b) a##b
 #define STUBE_PP_CAT(a, b) STUBE_PP_CAT_(a, b)
-#define STUBE_PP_NARG_(_1, _2, _3, _4, _5, _6, _7, _8, _9, _10, _11, _12, _13, _14, _15, _16, N, ...) N
-#define STUBE_PP_NARG(...) STUBE_PP_NARG_(__VA_ARGS__, 16, 15, 14, 13, 12, 11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1)
+#define STUBE_PP_NARG_(_1, _2, _3, _4, _5, _6, _7, _8, _9, _10, _11, _12, _13, _14, _15, _16, N, \
+                       ...)                                                                      \
+  N
+#define STUBE_PP_NARG(...) \
+  STUBE_PP_NARG_(__VA_ARGS__, 16, 15, 14, 13, 12, 11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1)
 #define STUBE_FIELD_(T, f) ::stube::detail::field(#f, &T::f)
 #define STUBE_FE_1(T, a) STUBE_FIELD_(T, a)
 #define STUBE_FE_2(T, a, ...) STUBE_FIELD_(T, a), STUBE_FE_1(T, __VA_ARGS__)
@@ -173,7 +181,8 @@ edn::Value merge_into(const edn::Value& state, const T& typed) {
 #define STUBE_FE_14(T, a, ...) STUBE_FIELD_(T, a), STUBE_FE_13(T, __VA_ARGS__)
 #define STUBE_FE_15(T, a, ...) STUBE_FIELD_(T, a), STUBE_FE_14(T, __VA_ARGS__)
 #define STUBE_FE_16(T, a, ...) STUBE_FIELD_(T, a), STUBE_FE_15(T, __VA_ARGS__)
-#define STUBE_STATE(Type, ...)                                                              \
-  [[maybe_unused]] inline auto stube_fields(const Type*) {                                  \
-    return std::make_tuple(STUBE_PP_CAT(STUBE_FE_, STUBE_PP_NARG(__VA_ARGS__))(Type, __VA_ARGS__)); \
+#define STUBE_STATE(Type, ...)                                                   \
+  [[maybe_unused]] inline auto stube_fields(const Type*) {                       \
+    return std::make_tuple(                                                      \
+        STUBE_PP_CAT(STUBE_FE_, STUBE_PP_NARG(__VA_ARGS__))(Type, __VA_ARGS__)); \
   }

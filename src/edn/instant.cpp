@@ -34,7 +34,9 @@ void civil_from_days(std::int64_t z, std::int64_t* y, unsigned* m, unsigned* d) 
   *y = static_cast<std::int64_t>(yoe) + era * 400 + (*m <= 2);
 }
 
-bool leap(std::int64_t y) noexcept { return (y % 4 == 0 && y % 100 != 0) || y % 400 == 0; }
+bool leap(std::int64_t y) noexcept {
+  return (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+}
 
 unsigned days_in_month(std::int64_t y, unsigned m) noexcept {
   static constexpr unsigned kDays[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
@@ -55,7 +57,9 @@ bool digits(std::string_view s, std::size_t* i, std::size_t n, unsigned* out) no
   return true;
 }
 
-bool at(std::string_view s, std::size_t i, char c) noexcept { return i < s.size() && s[i] == c; }
+bool at(std::string_view s, std::size_t i, char c) noexcept {
+  return i < s.size() && s[i] == c;
+}
 
 }  // namespace
 
@@ -80,7 +84,8 @@ const char* parse_instant(std::string_view s, Instant* out) noexcept {
     if (!digits(s, &i, 2, &month) || month < 1 || month > 12) return "invalid month";
     if (at(s, i, '-')) {
       ++i;
-      if (!digits(s, &i, 2, &day) || day < 1 || day > days_in_month(year, month)) return "invalid day";
+      if (!digits(s, &i, 2, &day) || day < 1 || day > days_in_month(year, month))
+        return "invalid day";
       if (at(s, i, 'T')) {
         ++i;
         if (!digits(s, &i, 2, &hour) || hour > 23) return "invalid hour";

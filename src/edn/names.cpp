@@ -4,12 +4,15 @@ namespace stube::edn::detail {
 
 namespace {
 
-bool is_digit(char c) noexcept { return c >= '0' && c <= '9'; }
+bool is_digit(char c) noexcept {
+  return c >= '0' && c <= '9';
+}
 
 const char* check_part(std::string_view part, bool keyword_name) noexcept {
   if (part.empty()) return "empty name part";
   for (char c : part)
-    if (!is_name_char(static_cast<unsigned char>(c)) || c == '/') return "invalid character in name";
+    if (!is_name_char(static_cast<unsigned char>(c)) || c == '/')
+      return "invalid character in name";
   if (part.front() == ':' || part.front() == '#') return "name part starts with ':' or '#'";
   if (!keyword_name) {
     if (is_digit(part.front())) return "name starts with a digit";

@@ -12,8 +12,22 @@ inline bool is_name_char(unsigned char c) noexcept {
   if (c >= 0x80) return true;
   if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9')) return true;
   switch (c) {
-    case '.': case '*': case '+': case '!': case '-': case '_': case '?': case '$':
-    case '%': case '&': case '=': case '<': case '>': case '/': case ':': case '#':
+    case '.':
+    case '*':
+    case '+':
+    case '!':
+    case '-':
+    case '_':
+    case '?':
+    case '$':
+    case '%':
+    case '&':
+    case '=':
+    case '<':
+    case '>':
+    case '/':
+    case ':':
+    case '#':
     case '\'':
       return true;
     default:

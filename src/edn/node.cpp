@@ -1,12 +1,12 @@
 // Allocation, destruction and canonical ordering of heap nodes.
 #include "edn/node.hpp"
 
-#include "edn/names.hpp"
-
 #include <algorithm>
 #include <array>
 #include <utility>
 #include <vector>
+
+#include "edn/names.hpp"
 
 namespace stube::edn::detail {
 
@@ -38,7 +38,7 @@ class NodePool {
 
   void* get(std::size_t n) {
     const std::size_t c = (n + kGranule - 1) / kGranule;
-    if (!kPoolEnabled || dead_ || c >= kClasses || !heads_[c]) return ::operator new(c * kGranule);
+    if (!kPoolEnabled || dead_ || c >= kClasses || !heads_[c]) return ::operator new(c* kGranule);
     --counts_[c];
     return std::exchange(heads_[c], heads_[c]->next);
   }
@@ -70,15 +70,20 @@ NodePool& pool() {
   return p;
 }
 
-void* allocate(std::size_t header, std::size_t payload) { return pool().get(header + payload); }
+void* allocate(std::size_t header, std::size_t payload) {
+  return pool().get(header + payload);
+}
 
 std::size_t allocated_size(const Node* n) noexcept {
   switch (n->kind) {
     case Kind::List:
     case Kind::Vector:
-    case Kind::Set: return sizeof(SeqNode) + static_cast<const SeqNode*>(n)->size * sizeof(Value);
-    case Kind::Map: return sizeof(MapNode) + static_cast<const MapNode*>(n)->size * sizeof(MapEntry);
-    default: return sizeof(TextNode) + static_cast<const TextNode*>(n)->size;
+    case Kind::Set:
+      return sizeof(SeqNode) + static_cast<const SeqNode*>(n)->size * sizeof(Value);
+    case Kind::Map:
+      return sizeof(MapNode) + static_cast<const MapNode*>(n)->size * sizeof(MapEntry);
+    default:
+      return sizeof(TextNode) + static_cast<const TextNode*>(n)->size;
   }
 }
 

@@ -44,7 +44,8 @@ struct MapNode : Node {
 struct TaggedNode : Node {
   Value tag;  // a Symbol
   Value inner;
-  TaggedNode(Value t, Value v) noexcept : Node(Kind::Tagged), tag(std::move(t)), inner(std::move(v)) {
+  TaggedNode(Value t, Value v) noexcept
+      : Node(Kind::Tagged), tag(std::move(t)), inner(std::move(v)) {
     printable = inner.printable();
   }
 };
@@ -86,7 +87,9 @@ Value make_map(MapEntry* first, std::size_t n, bool* had_duplicate, Value* dupli
 
 std::uint64_t hash_bytes(const void* data, std::size_t n, std::uint64_t seed) noexcept;
 std::uint64_t mix(std::uint64_t x) noexcept;
-inline std::uint64_t kind_seed(Kind k) noexcept { return static_cast<std::uint64_t>(k) * 0x9e3779b97f4a7c15ULL; }
+inline std::uint64_t kind_seed(Kind k) noexcept {
+  return static_cast<std::uint64_t>(k) * 0x9e3779b97f4a7c15ULL;
+}
 // The hash of a text kind (String, Keyword, ...), never 0.
 std::uint64_t text_hash(Kind k, std::string_view text) noexcept;
 

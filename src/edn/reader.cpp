@@ -26,8 +26,19 @@ constexpr bool whitespace_char(char c) noexcept {
 // Characters that end a token (number, symbol, keyword, character name).
 constexpr bool delimiter_char(char c) noexcept {
   switch (c) {
-    case '"': case ';': case '(': case ')': case '[': case ']': case '{': case '}':
-    case '\\': case '@': case '^': case '`': case '~':
+    case '"':
+    case ';':
+    case '(':
+    case ')':
+    case '[':
+    case ']':
+    case '{':
+    case '}':
+    case '\\':
+    case '@':
+    case '^':
+    case '`':
+    case '~':
       return true;
     default:
       return whitespace_char(c);
@@ -46,10 +57,16 @@ struct CharClass {
 };
 constexpr CharClass kClass;
 
-bool is_whitespace(char c) noexcept { return kClass.whitespace[static_cast<unsigned char>(c)]; }
-bool is_delimiter(char c) noexcept { return kClass.delimiter[static_cast<unsigned char>(c)]; }
+bool is_whitespace(char c) noexcept {
+  return kClass.whitespace[static_cast<unsigned char>(c)];
+}
+bool is_delimiter(char c) noexcept {
+  return kClass.delimiter[static_cast<unsigned char>(c)];
+}
 
-bool is_digit(char c) noexcept { return c >= '0' && c <= '9'; }
+bool is_digit(char c) noexcept {
+  return c >= '0' && c <= '9';
+}
 
 std::string quoted(std::string_view s) {
   constexpr std::size_t kMax = 40;
@@ -66,13 +83,16 @@ class Reader {
       : begin_(text.data()), p_(text.data()), end_(text.data() + text.size()), options_(options) {}
 
   Value read_document() {
-    if (const std::size_t bad = detail::find_invalid_utf8(begin_, end_); bad != std::string_view::npos)
-      fail_at(begin_ + bad, "invalid UTF-8 (byte 0x" + hex_byte(static_cast<unsigned char>(begin_[bad])) + ")");
+    if (const std::size_t bad = detail::find_invalid_utf8(begin_, end_);
+        bad != std::string_view::npos)
+      fail_at(begin_ + bad,
+              "invalid UTF-8 (byte 0x" + hex_byte(static_cast<unsigned char>(begin_[bad])) + ")");
     skip_whitespace();
     if (p_ == end_) fail("unexpected end of input, expected a value");
     Value v = read_value();
     skip_whitespace();
-    if (p_ != end_) fail("unexpected " + describe_here() + " after the value (expected end of input)");
+    if (p_ != end_)
+      fail("unexpected " + describe_here() + " after the value (expected end of input)");
     return v;
   }
 
@@ -81,20 +101,26 @@ class Reader {
   // Errors are built in out-of-line functions: the reader recurses once per
   // nesting level, and string temporaries inlined into those frames would
   // make each level's stack frame large (notably under AddressSanitizer).
-  [[noreturn, gnu::noinline, gnu::cold]] void fail(const std::string& reason) const { fail_at(p_, reason); }
-  [[noreturn, gnu::noinline, gnu::cold]] void fail(const char* reason) const { fail_at(p_, std::string(reason)); }
+  [[noreturn, gnu::noinline, gnu::cold]] void fail(const std::string& reason) const {
+    fail_at(p_, reason);
+  }
+  [[noreturn, gnu::noinline, gnu::cold]] void fail(const char* reason) const {
+    fail_at(p_, std::string(reason));
+  }
   [[noreturn, gnu::noinline, gnu::cold]] void fail_at(const char* at, const char* reason) const {
     fail_at(at, std::string(reason));
   }
 
-  [[noreturn, gnu::noinline, gnu::cold]] void fail_at(const char* at, const std::string& reason) const {
+  [[noreturn, gnu::noinline, gnu::cold]] void fail_at(const char* at,
+                                                      const std::string& reason) const {
     auto [line, column] = position(at);
     throw ParseError(line, column, detail::sanitize_utf8(reason));
   }
 
-  [[noreturn, gnu::noinline, gnu::cold]] void fail_unterminated(const char* what, char close, const char* open) const {
-    fail("unterminated " + std::string(what) + " (opened at " + where(open) + "): expected '" + std::string(1, close) +
-         "' but input ended");
+  [[noreturn, gnu::noinline, gnu::cold]] void fail_unterminated(const char* what, char close,
+                                                                const char* open) const {
+    fail("unterminated " + std::string(what) + " (opened at " + where(open) + "): expected '" +
+         std::string(1, close) + "' but input ended");
   }
 
   [[noreturn, gnu::noinline, gnu::cold]] void fail_unexpected_closer() const {
@@ -102,19 +128,23 @@ class Reader {
   }
 
   [[noreturn, gnu::noinline, gnu::cold]] void fail_depth(const char* at) const {
-    fail_at(at, "nesting depth exceeds the limit of " + std::to_string(options_.max_depth) + " levels");
+    fail_at(at,
+            "nesting depth exceeds the limit of " + std::to_string(options_.max_depth) + " levels");
   }
 
-  [[noreturn, gnu::noinline, gnu::cold]] void fail_duplicate_key(const char* open, const Value& key) const {
+  [[noreturn, gnu::noinline, gnu::cold]] void fail_duplicate_key(const char* open,
+                                                                 const Value& key) const {
     fail_at(open, "duplicate key " + write(key) + " in the map opened here");
   }
 
-  [[noreturn, gnu::noinline, gnu::cold]] void fail_tag(const char* at, std::string_view tag, const char* why) const {
+  [[noreturn, gnu::noinline, gnu::cold]] void fail_tag(const char* at, std::string_view tag,
+                                                       const char* why) const {
     fail_at(at, "invalid tag #" + std::string(tag) + ": " + why);
   }
 
-  [[noreturn, gnu::noinline, gnu::cold]] void fail_text(const char* at, const char* before, std::string_view text,
-                                                       const char* after) const {
+  [[noreturn, gnu::noinline, gnu::cold]] void fail_text(const char* at, const char* before,
+                                                        std::string_view text,
+                                                        const char* after) const {
     fail_at(at, std::string(before) + std::string(text) + after);
   }
 
@@ -146,7 +176,8 @@ class Reader {
     const auto c = static_cast<unsigned char>(*p_);
     if (c < 0x20 || c == 0x7F) return "control character 0x" + hex_byte(c);
     const std::size_t len = detail::utf8_length(c);
-    return "'" + std::string(p_, std::min<std::size_t>(len, static_cast<std::size_t>(end_ - p_))) + "'";
+    return "'" + std::string(p_, std::min<std::size_t>(len, static_cast<std::size_t>(end_ - p_))) +
+           "'";
   }
 
   // --- whitespace, comments, #_ ----------------------------------------------
@@ -193,7 +224,8 @@ class Reader {
       pthread_attr_getstack(&attr, &base, &size);
       pthread_attr_destroy(&attr);
       constexpr std::size_t kMargin = 256 * 1024;
-      return size > 2 * kMargin ? static_cast<const char*>(base) + kMargin : static_cast<const char*>(base) + size / 2;
+      return size > 2 * kMargin ? static_cast<const char*>(base) + kMargin
+                                : static_cast<const char*>(base) + size / 2;
     }();
     return floor;
   }
@@ -208,16 +240,26 @@ class Reader {
   // --- values --------------------------------------------------------------------
   Value read_value() {
     switch (*p_) {
-      case '"': return read_string();
-      case ':': return read_keyword();
-      case '\\': return read_char();
-      case '[': return read_seq(Kind::Vector, ']', 1);
-      case '(': return read_seq(Kind::List, ')', 1);
-      case '{': return read_map(1, {});
-      case '#': return read_dispatch();
-      case ')': case ']': case '}':
+      case '"':
+        return read_string();
+      case ':':
+        return read_keyword();
+      case '\\':
+        return read_char();
+      case '[':
+        return read_seq(Kind::Vector, ']', 1);
+      case '(':
+        return read_seq(Kind::List, ')', 1);
+      case '{':
+        return read_map(1, {});
+      case '#':
+        return read_dispatch();
+      case ')':
+      case ']':
+      case '}':
         fail_unexpected_closer();
-      default: break;
+      default:
+        break;
     }
     if (is_digit(*p_) || ((*p_ == '+' || *p_ == '-') && p_ + 1 != end_ && is_digit(p_[1])))
       return read_number();
@@ -246,7 +288,10 @@ class Reader {
     enter(open);
     p_ += open_len;
     const std::size_t base = stack_.size();
-    read_items_until(close, open, kind == Kind::Set ? "set" : kind == Kind::List ? "list" : "vector");
+    read_items_until(close, open,
+                     kind == Kind::Set    ? "set"
+                     : kind == Kind::List ? "list"
+                                          : "vector");
     Value result;
     if (kind == Kind::Set) {
       bool dup = false;
@@ -263,8 +308,7 @@ class Reader {
   void read_items_until(char close, const char* open, const char* what) {
     for (;;) {
       skip_whitespace();
-      if (p_ == end_)
-        fail_unterminated(what, close, open);
+      if (p_ == end_) fail_unterminated(what, close, open);
       if (*p_ == close) {
         ++p_;
         return;
@@ -274,7 +318,8 @@ class Reader {
   }
 
   // ns: for #:ns{...} maps, the namespace given to unqualified keys.
-  [[gnu::noinline]] Value read_map(std::size_t open_len, std::string_view ns, const char* open = nullptr) {
+  [[gnu::noinline]] Value read_map(std::size_t open_len, std::string_view ns,
+                                   const char* open = nullptr) {
     if (!open) open = p_;
     enter(open);
     p_ += open_len;
@@ -292,7 +337,8 @@ class Reader {
       if (!ns.empty()) key = qualify_or_fail(std::move(key), ns);
       skip_whitespace();
       if (p_ == end_) fail_unterminated("map", '}', open);
-      if (*p_ == '}') fail_at(open, "the map opened here has an odd number of forms (a key without a value)");
+      if (*p_ == '}')
+        fail_at(open, "the map opened here has an odd number of forms (a key without a value)");
       Value val = read_value();
       entries_.push_back(MapEntry{std::move(key), std::move(val)});
     }
@@ -341,7 +387,8 @@ class Reader {
     // Like Clojure: a tag starts with a letter (any Unicode letter).
     if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || static_cast<unsigned char>(c) >= 0x80)
       return read_tagged();
-    fail_text(p_, "unsupported dispatch '#", std::string_view(p_ + 1, 1), "' (EDN has #{, #_, ##, #: and #tag)");
+    fail_text(p_, "unsupported dispatch '#", std::string_view(p_ + 1, 1),
+              "' (EDN has #{, #_, ##, #: and #tag)");
   }
 
   [[gnu::noinline]] Value read_namespaced_map() {
@@ -349,7 +396,8 @@ class Reader {
     p_ += 2;
     const std::string_view ns = take_token();
     std::uint32_t ns_len = 0;
-    if (ns.empty() || ns.find('/') != std::string_view::npos || detail::check_name(ns, false, &ns_len))
+    if (ns.empty() || ns.find('/') != std::string_view::npos ||
+        detail::check_name(ns, false, &ns_len))
       fail_text(start, "invalid namespace '", ns.substr(0, 40), "' in namespaced map");
     skip_whitespace();
     if (p_ == end_ || *p_ != '{') fail_text(p_, "expected '{' after #:", ns.substr(0, 40), "");
@@ -363,8 +411,7 @@ class Reader {
     std::uint32_t ns_len = 0;
     if (tag == "nil" || tag == "true" || tag == "false")
       fail_tag(start, tag, "a tag must be a symbol");
-    if (const char* why = detail::check_name(tag, false, &ns_len))
-      fail_tag(start, tag, why);
+    if (const char* why = detail::check_name(tag, false, &ns_len)) fail_tag(start, tag, why);
     enter(start);
     skip_whitespace();
     if (p_ == end_) fail_text(start, "expected a value after the tag #", tag, " but input ended");
@@ -381,7 +428,8 @@ class Reader {
   }
 
   [[gnu::noinline]] Value make_inst(const Value& inner, const char* at) const {
-    if (!inner.is(Kind::String)) fail_at(at, "#inst expects a string, got a " + std::string(kind_name(inner.kind())));
+    if (!inner.is(Kind::String))
+      fail_at(at, "#inst expects a string, got a " + std::string(kind_name(inner.kind())));
     Instant t;
     if (const char* why = detail::parse_instant(inner.as_string(), &t))
       fail_at(at, "invalid #inst \"" + std::string(inner.as_string().substr(0, 40)) + "\": " + why);
@@ -389,7 +437,8 @@ class Reader {
   }
 
   [[gnu::noinline]] Value make_uuid(const Value& inner, const char* at) const {
-    if (!inner.is(Kind::String)) fail_at(at, "#uuid expects a string, got a " + std::string(kind_name(inner.kind())));
+    if (!inner.is(Kind::String))
+      fail_at(at, "#uuid expects a string, got a " + std::string(kind_name(inner.kind())));
     Uuid u;
     if (const char* why = detail::parse_uuid(inner.as_string(), &u))
       fail_at(at, "invalid #uuid \"" + std::string(inner.as_string().substr(0, 40)) + "\": " + why);
@@ -401,7 +450,8 @@ class Reader {
     const char* open = p_++;
     const auto remaining = [&] { return static_cast<std::size_t>(end_ - p_); };
     const char* quote = static_cast<const char*>(std::memchr(p_, '"', remaining()));
-    const char* slash = static_cast<const char*>(std::memchr(p_, '\\', quote ? static_cast<std::size_t>(quote - p_) : remaining()));
+    const char* slash = static_cast<const char*>(
+        std::memchr(p_, '\\', quote ? static_cast<std::size_t>(quote - p_) : remaining()));
     if (quote && !slash) {
       Value v = make_string(std::string_view(p_, static_cast<std::size_t>(quote - p_)));
       p_ = quote + 1;
@@ -427,13 +477,27 @@ class Reader {
     if (p_ == end_) fail_at(at, "unterminated escape sequence at end of input");
     const char c = *p_++;
     switch (c) {
-      case '"': buf_.push_back('"'); return;
-      case '\\': buf_.push_back('\\'); return;
-      case 'n': buf_.push_back('\n'); return;
-      case 't': buf_.push_back('\t'); return;
-      case 'r': buf_.push_back('\r'); return;
-      case 'b': buf_.push_back('\b'); return;
-      case 'f': buf_.push_back('\f'); return;
+      case '"':
+        buf_.push_back('"');
+        return;
+      case '\\':
+        buf_.push_back('\\');
+        return;
+      case 'n':
+        buf_.push_back('\n');
+        return;
+      case 't':
+        buf_.push_back('\t');
+        return;
+      case 'r':
+        buf_.push_back('\r');
+        return;
+      case 'b':
+        buf_.push_back('\b');
+        return;
+      case 'f':
+        buf_.push_back('\f');
+        return;
       case 'u': {
         char32_t cp = read_hex4(at);
         if (cp >= 0xD800 && cp <= 0xDBFF) {
@@ -441,7 +505,8 @@ class Reader {
             const char* low_at = p_;
             p_ += 2;
             const char32_t low = read_hex4(low_at);
-            if (low < 0xDC00 || low > 0xDFFF) fail_at(at, "lone surrogate in \\u escape (high surrogate without a low one)");
+            if (low < 0xDC00 || low > 0xDFFF)
+              fail_at(at, "lone surrogate in \\u escape (high surrogate without a low one)");
             cp = 0x10000 + ((cp - 0xD800) << 10) + (low - 0xDC00);
           } else {
             fail_at(at, "lone surrogate in \\u escape (high surrogate without a low one)");
@@ -452,11 +517,13 @@ class Reader {
         detail::append_utf8(cp, buf_);
         return;
       }
-      default: break;
+      default:
+        break;
     }
     if (c >= '0' && c <= '7') {
       unsigned v = static_cast<unsigned>(c - '0');
-      for (int i = 0; i < 2 && p_ != end_ && *p_ >= '0' && *p_ <= '7'; ++i) v = v * 8 + static_cast<unsigned>(*p_++ - '0');
+      for (int i = 0; i < 2 && p_ != end_ && *p_ >= '0' && *p_ <= '7'; ++i)
+        v = v * 8 + static_cast<unsigned>(*p_++ - '0');
       if (v > 0377) fail_at(at, "octal escape out of range (max \\377)");
       detail::append_utf8(v, buf_);
       return;
@@ -470,7 +537,10 @@ class Reader {
     char32_t v = 0;
     for (int i = 0; i < 4; ++i) {
       const char c = *p_++;
-      int d = c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1;
+      int d = c >= '0' && c <= '9'   ? c - '0'
+              : c >= 'a' && c <= 'f' ? c - 'a' + 10
+              : c >= 'A' && c <= 'F' ? c - 'A' + 10
+                                     : -1;
       if (d < 0) fail_at(at, "\\u escape needs 4 hex digits");
       v = v * 16 + static_cast<char32_t>(d);
     }
@@ -500,11 +570,15 @@ class Reader {
     if (tok.size() == 5 && tok[0] == 'u') {
       char32_t v = 0;
       for (char c : tok.substr(1)) {
-        int d = c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1;
+        int d = c >= '0' && c <= '9'   ? c - '0'
+                : c >= 'a' && c <= 'f' ? c - 'a' + 10
+                : c >= 'A' && c <= 'F' ? c - 'A' + 10
+                                       : -1;
         if (d < 0) fail_at(start, "invalid character literal \\" + std::string(tok));
         v = v * 16 + static_cast<char32_t>(d);
       }
-      if (v >= 0xD800 && v <= 0xDFFF) fail_at(start, "character literal \\" + std::string(tok) + " is a lone surrogate");
+      if (v >= 0xD800 && v <= 0xDFFF)
+        fail_at(start, "character literal \\" + std::string(tok) + " is a lone surrogate");
       return Value::character(v);
     }
     if (tok.size() >= 2 && tok.size() <= 4 && tok[0] == 'o') {
@@ -526,7 +600,8 @@ class Reader {
     const char* start = p_++;
     const std::string_view tok = take_token();
     if (tok.empty()) fail_at(start, "expected a keyword name after ':'");
-    if (tok.front() == ':') fail_at(start, "auto-resolved keywords (::" + std::string(tok.substr(1)) + ") are not EDN");
+    if (tok.front() == ':')
+      fail_at(start, "auto-resolved keywords (::" + std::string(tok.substr(1)) + ") are not EDN");
     Value v;
     if (const char* why = detail::make_name(Kind::Keyword, tok, &v))
       fail_at(start, "invalid keyword :" + std::string(tok.substr(0, 40)) + ": " + why);
@@ -557,7 +632,9 @@ class Reader {
     std::string_view body = tok;
     const bool negative = body.front() == '-';
     if (body.front() == '+' || body.front() == '-') body.remove_prefix(1);
-    auto bad = [&](const char* why) -> Value { fail_at(start, "invalid number " + quoted(tok) + ": " + why); };
+    auto bad = [&](const char* why) -> Value {
+      fail_at(start, "invalid number " + quoted(tok) + ": " + why);
+    };
 
     if (const auto slash = body.find('/'); slash != std::string_view::npos) {
       const std::string_view num = body.substr(0, slash), den = body.substr(slash + 1);
@@ -575,11 +652,13 @@ class Reader {
     if (body.back() == 'N') {
       body.remove_suffix(1);
       if (!all_digits(body)) return bad("expected digits before N");
-      return Value::big_int(tok.front() == '+' ? tok.substr(1, tok.size() - 2) : tok.substr(0, tok.size() - 1));
+      return Value::big_int(tok.front() == '+' ? tok.substr(1, tok.size() - 2)
+                                               : tok.substr(0, tok.size() - 1));
     }
     if (body.back() == 'M') {
       if (!valid_float(body.substr(0, body.size() - 1))) return bad("expected a decimal before M");
-      return Value::decimal(tok.front() == '+' ? tok.substr(1, tok.size() - 2) : tok.substr(0, tok.size() - 1));
+      return Value::decimal(tok.front() == '+' ? tok.substr(1, tok.size() - 2)
+                                               : tok.substr(0, tok.size() - 1));
     }
     if (body.find_first_of(".eE") != std::string_view::npos) {
       if (!valid_float(body)) return bad("malformed floating-point number");
@@ -645,7 +724,7 @@ class Reader {
   const ReadOptions& options_;
   std::size_t depth_ = 0;
   int discarding_ = 0;
-  std::vector<Value> stack_;      // children of the collections being read
+  std::vector<Value> stack_;       // children of the collections being read
   std::vector<MapEntry> entries_;  // entries of the maps being read
   std::string buf_;                // scratch for strings with escapes
 };

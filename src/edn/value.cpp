@@ -3,9 +3,9 @@
 #include <cstring>
 #include <functional>
 #include <limits>
-#include <vector>
 #include <numeric>
 #include <string>
+#include <vector>
 
 #include "edn/names.hpp"
 #include "edn/node.hpp"
@@ -22,40 +22,67 @@ namespace {
 
 const Value kNil;
 
-const TextNode* text_node(const Value& v) noexcept { return static_cast<const TextNode*>(v.node()); }
-const SeqNode* seq_node(const Value& v) noexcept { return static_cast<const SeqNode*>(v.node()); }
-const MapNode* map_node(const Value& v) noexcept { return static_cast<const MapNode*>(v.node()); }
+const TextNode* text_node(const Value& v) noexcept {
+  return static_cast<const TextNode*>(v.node());
+}
+const SeqNode* seq_node(const Value& v) noexcept {
+  return static_cast<const SeqNode*>(v.node());
+}
+const MapNode* map_node(const Value& v) noexcept {
+  return static_cast<const MapNode*>(v.node());
+}
 
 bool is_text_kind(Kind k) noexcept {
   return k == Kind::String || k == Kind::Symbol || k == Kind::Keyword || k == Kind::BigInt ||
          k == Kind::Decimal || k == Kind::Ratio;
 }
 
-bool is_seq_kind(Kind k) noexcept { return k == Kind::List || k == Kind::Vector || k == Kind::Set; }
+bool is_seq_kind(Kind k) noexcept {
+  return k == Kind::List || k == Kind::Vector || k == Kind::Set;
+}
 
 }  // namespace
 
 std::string_view kind_name(Kind k) noexcept {
   switch (k) {
-    case Kind::Nil: return "nil";
-    case Kind::Bool: return "boolean";
-    case Kind::Int: return "integer";
-    case Kind::BigInt: return "big integer";
-    case Kind::Float: return "float";
-    case Kind::Decimal: return "decimal";
-    case Kind::Ratio: return "ratio";
-    case Kind::Char: return "character";
-    case Kind::String: return "string";
-    case Kind::Symbol: return "symbol";
-    case Kind::Keyword: return "keyword";
-    case Kind::List: return "list";
-    case Kind::Vector: return "vector";
-    case Kind::Map: return "map";
-    case Kind::Set: return "set";
-    case Kind::Inst: return "inst";
-    case Kind::Uuid: return "uuid";
-    case Kind::Tagged: return "tagged value";
-    case Kind::Opaque: return "opaque object";
+    case Kind::Nil:
+      return "nil";
+    case Kind::Bool:
+      return "boolean";
+    case Kind::Int:
+      return "integer";
+    case Kind::BigInt:
+      return "big integer";
+    case Kind::Float:
+      return "float";
+    case Kind::Decimal:
+      return "decimal";
+    case Kind::Ratio:
+      return "ratio";
+    case Kind::Char:
+      return "character";
+    case Kind::String:
+      return "string";
+    case Kind::Symbol:
+      return "symbol";
+    case Kind::Keyword:
+      return "keyword";
+    case Kind::List:
+      return "list";
+    case Kind::Vector:
+      return "vector";
+    case Kind::Map:
+      return "map";
+    case Kind::Set:
+      return "set";
+    case Kind::Inst:
+      return "inst";
+    case Kind::Uuid:
+      return "uuid";
+    case Kind::Tagged:
+      return "tagged value";
+    case Kind::Opaque:
+      return "opaque object";
   }
   return "unknown";
 }
@@ -82,7 +109,8 @@ namespace {
 void require_utf8(std::string_view s, const char* what) {
   const std::size_t bad = detail::find_invalid_utf8(s.data(), s.data() + s.size());
   if (bad != std::string_view::npos)
-    throw TypeError(std::string("edn: ") + what + " is not valid UTF-8 (at byte " + std::to_string(bad) + ")");
+    throw TypeError(std::string("edn: ") + what + " is not valid UTF-8 (at byte " +
+                    std::to_string(bad) + ")");
 }
 
 }  // namespace
@@ -92,7 +120,9 @@ Value::Value(std::string_view s) : kind_(Kind::String) {
   u_.n = detail::new_text(Kind::String, s);
 }
 
-Value::Value(Uuid u) : kind_(Kind::Uuid) { u_.n = new detail::UuidNode(u); }
+Value::Value(Uuid u) : kind_(Kind::Uuid) {
+  u_.n = new detail::UuidNode(u);
+}
 
 Value Value::keyword(std::string_view text) {
   if (!text.empty() && text.front() == ':') text.remove_prefix(1);
@@ -158,9 +188,11 @@ Value Value::decimal(std::string_view digits) {
   const std::string_view mantissa = body.substr(0, exp);
   const bool ok =
       all_digits(mantissa.substr(0, dot)) &&
-      (dot == std::string_view::npos || mantissa.size() == dot + 1 || all_digits(mantissa.substr(dot + 1))) &&
+      (dot == std::string_view::npos || mantissa.size() == dot + 1 ||
+       all_digits(mantissa.substr(dot + 1))) &&
       (exp == std::string_view::npos ||
-       all_digits(body.substr(exp + 1 + (body.size() > exp + 1 && (body[exp + 1] == '-' || body[exp + 1] == '+')))));
+       all_digits(body.substr(
+           exp + 1 + (body.size() > exp + 1 && (body[exp + 1] == '-' || body[exp + 1] == '+')))));
   if (!ok) throw TypeError("edn: invalid decimal '" + std::string(digits) + "'");
   if (!digits.empty() && digits.front() == '+') digits.remove_prefix(1);
   return from_node(Kind::Decimal, detail::new_text(Kind::Decimal, digits));
@@ -185,11 +217,14 @@ Value Value::ratio(std::int64_t numerator, std::int64_t denominator) {
 Value Value::tagged(std::string_view tag, Value inner) {
   // What the reader would not read back as this tag: a tag starts with a
   // letter ("#_x" is a discard), and #inst / #uuid have their own kinds.
-  const bool letter = !tag.empty() && ((tag[0] >= 'a' && tag[0] <= 'z') || (tag[0] >= 'A' && tag[0] <= 'Z') ||
-                                       static_cast<unsigned char>(tag[0]) >= 0x80);
-  if (!letter) throw TypeError("edn: invalid tag '" + std::string(tag) + "': a tag starts with a letter");
+  const bool letter =
+      !tag.empty() && ((tag[0] >= 'a' && tag[0] <= 'z') || (tag[0] >= 'A' && tag[0] <= 'Z') ||
+                       static_cast<unsigned char>(tag[0]) >= 0x80);
+  if (!letter)
+    throw TypeError("edn: invalid tag '" + std::string(tag) + "': a tag starts with a letter");
   if (tag == "inst" || tag == "uuid")
-    throw TypeError("edn: #" + std::string(tag) + " values are built from edn::Instant / edn::Uuid");
+    throw TypeError("edn: #" + std::string(tag) +
+                    " values are built from edn::Instant / edn::Uuid");
   Value t = symbol(tag);
   return from_node(Kind::Tagged, new detail::TaggedNode(std::move(t), std::move(inner)));
 }
@@ -253,7 +288,8 @@ std::string_view Value::ns() const {
 }
 
 std::string_view Value::number_text() const {
-  if (kind_ != Kind::BigInt && kind_ != Kind::Decimal && kind_ != Kind::Ratio) wrong_kind(Kind::BigInt);
+  if (kind_ != Kind::BigInt && kind_ != Kind::Decimal && kind_ != Kind::Ratio)
+    wrong_kind(Kind::BigInt);
   return text_node(*this)->text();
 }
 
@@ -356,8 +392,12 @@ const T* find_in(const T* items, std::size_t n, const Value& key, KeyOf key_of) 
   return found ? items + pos : nullptr;
 }
 
-const Value& map_key(const MapEntry& e) { return e.key; }
-const Value& self(const Value& v) { return v; }
+const Value& map_key(const MapEntry& e) {
+  return e.key;
+}
+const Value& self(const Value& v) {
+  return v;
+}
 
 }  // namespace
 
@@ -380,7 +420,9 @@ const Value& Value::get(const Value& key) const {
   return v ? *v : kNil;
 }
 
-bool Value::contains(const Value& key) const { return find(key) != nullptr; }
+bool Value::contains(const Value& key) const {
+  return find(key) != nullptr;
+}
 
 const Value& Value::operator[](std::string_view key) const {
   if (kind_ == Kind::Nil) return kNil;
@@ -522,7 +564,8 @@ Value Value::subvec(std::size_t from, std::size_t to) const {
   if (from > to || to > size())
     throw TypeError("edn: subvec [" + std::to_string(from) + ", " + std::to_string(to) +
                     ") out of range for vector of size " + std::to_string(size()));
-  std::vector<Value> part(begin() + static_cast<std::ptrdiff_t>(from), begin() + static_cast<std::ptrdiff_t>(to));
+  std::vector<Value> part(begin() + static_cast<std::ptrdiff_t>(from),
+                          begin() + static_cast<std::ptrdiff_t>(to));
   return detail::make_seq(Kind::Vector, part.data(), part.size());
 }
 
@@ -532,13 +575,17 @@ Value vec(std::span<const Value> items) {
   std::vector<Value> copy(items.begin(), items.end());
   return detail::make_seq(Kind::Vector, copy.data(), copy.size());
 }
-Value vec(std::initializer_list<Value> items) { return vec(std::span<const Value>(items.begin(), items.size())); }
+Value vec(std::initializer_list<Value> items) {
+  return vec(std::span<const Value>(items.begin(), items.size()));
+}
 
 Value list(std::span<const Value> items) {
   std::vector<Value> copy(items.begin(), items.end());
   return detail::make_seq(Kind::List, copy.data(), copy.size());
 }
-Value list(std::initializer_list<Value> items) { return list(std::span<const Value>(items.begin(), items.size())); }
+Value list(std::initializer_list<Value> items) {
+  return list(std::span<const Value>(items.begin(), items.size()));
+}
 
 Value map(std::span<const MapEntry> entries) {
   std::vector<MapEntry> copy(entries.begin(), entries.end());
@@ -552,13 +599,17 @@ Value set(std::span<const Value> items) {
   std::vector<Value> copy(items.begin(), items.end());
   return detail::make_set(copy.data(), copy.size(), nullptr);
 }
-Value set(std::initializer_list<Value> items) { return set(std::span<const Value>(items.begin(), items.size())); }
+Value set(std::initializer_list<Value> items) {
+  return set(std::span<const Value>(items.begin(), items.size()));
+}
 
 // --- equality, order, hash -----------------------------------------------------------
 
 namespace {
 
-bool float_equal(double a, double b) noexcept { return a == b || (std::isnan(a) && std::isnan(b)); }
+bool float_equal(double a, double b) noexcept {
+  return a == b || (std::isnan(a) && std::isnan(b));
+}
 
 int float_compare(double a, double b) noexcept {
   if (float_equal(a, b)) return 0;
@@ -577,13 +628,20 @@ int cmp(const T& a, const T& b) noexcept {
 bool operator==(const Value& a, const Value& b) noexcept {
   if (a.kind_ != b.kind_) return false;
   switch (a.kind_) {
-    case Kind::Nil: return true;
-    case Kind::Bool: return a.u_.b == b.u_.b;
-    case Kind::Int: return a.u_.i == b.u_.i;
-    case Kind::Float: return float_equal(a.u_.d, b.u_.d);
-    case Kind::Char: return a.u_.c == b.u_.c;
-    case Kind::Inst: return a.u_.i == b.u_.i && a.aux_ == b.aux_;
-    default: break;
+    case Kind::Nil:
+      return true;
+    case Kind::Bool:
+      return a.u_.b == b.u_.b;
+    case Kind::Int:
+      return a.u_.i == b.u_.i;
+    case Kind::Float:
+      return float_equal(a.u_.d, b.u_.d);
+    case Kind::Char:
+      return a.u_.c == b.u_.c;
+    case Kind::Inst:
+      return a.u_.i == b.u_.i && a.aux_ == b.aux_;
+    default:
+      break;
   }
   if (a.u_.n == b.u_.n) return true;
   if (a.kind_ == Kind::Opaque) return false;
@@ -596,13 +654,20 @@ bool operator==(const Value& a, const Value& b) noexcept {
 int compare(const Value& a, const Value& b) noexcept {
   if (a.kind_ != b.kind_) return cmp(static_cast<int>(a.kind_), static_cast<int>(b.kind_));
   switch (a.kind_) {
-    case Kind::Nil: return 0;
-    case Kind::Bool: return cmp(a.u_.b, b.u_.b);
-    case Kind::Int: return cmp(a.u_.i, b.u_.i);
-    case Kind::Float: return float_compare(a.u_.d, b.u_.d);
-    case Kind::Char: return cmp(a.u_.c, b.u_.c);
-    case Kind::Inst: return a.u_.i != b.u_.i ? cmp(a.u_.i, b.u_.i) : cmp(a.aux_, b.aux_);
-    default: break;
+    case Kind::Nil:
+      return 0;
+    case Kind::Bool:
+      return cmp(a.u_.b, b.u_.b);
+    case Kind::Int:
+      return cmp(a.u_.i, b.u_.i);
+    case Kind::Float:
+      return float_compare(a.u_.d, b.u_.d);
+    case Kind::Char:
+      return cmp(a.u_.c, b.u_.c);
+    case Kind::Inst:
+      return a.u_.i != b.u_.i ? cmp(a.u_.i, b.u_.i) : cmp(a.aux_, b.aux_);
+    default:
+      break;
   }
   if (a.u_.n == b.u_.n) return 0;
   if (is_text_kind(a.kind_)) {
@@ -610,8 +675,10 @@ int compare(const Value& a, const Value& b) noexcept {
     return c < 0 ? -1 : (c > 0 ? 1 : 0);
   }
   switch (a.kind_) {
-    case Kind::Uuid: return cmp(a.as_uuid(), b.as_uuid());
-    case Kind::Opaque: return std::less<const void*>{}(a.u_.n, b.u_.n) ? -1 : 1;
+    case Kind::Uuid:
+      return cmp(a.as_uuid(), b.as_uuid());
+    case Kind::Opaque:
+      return std::less<const void*>{}(a.u_.n, b.u_.n) ? -1 : 1;
     case Kind::Tagged: {
       const auto* ta = static_cast<const detail::TaggedNode*>(a.u_.n);
       const auto* tb = static_cast<const detail::TaggedNode*>(b.u_.n);
@@ -642,11 +709,16 @@ int compare(const Value& a, const Value& b) noexcept {
 std::uint64_t Value::hash() const noexcept {
   const std::uint64_t seed = detail::kind_seed(kind_);
   switch (kind_) {
-    case Kind::Nil: return detail::mix(seed + 1);
-    case Kind::Bool: return detail::mix(seed + (u_.b ? 2 : 1));
-    case Kind::Int: return detail::mix(seed ^ static_cast<std::uint64_t>(u_.i));
-    case Kind::Char: return detail::mix(seed ^ u_.c);
-    case Kind::Inst: return detail::mix(seed ^ detail::mix(static_cast<std::uint64_t>(u_.i)) ^ aux_);
+    case Kind::Nil:
+      return detail::mix(seed + 1);
+    case Kind::Bool:
+      return detail::mix(seed + (u_.b ? 2 : 1));
+    case Kind::Int:
+      return detail::mix(seed ^ static_cast<std::uint64_t>(u_.i));
+    case Kind::Char:
+      return detail::mix(seed ^ u_.c);
+    case Kind::Inst:
+      return detail::mix(seed ^ detail::mix(static_cast<std::uint64_t>(u_.i)) ^ aux_);
     case Kind::Float: {
       double d = u_.d;
       if (d == 0) d = 0;  // -0.0 == 0.0
@@ -655,7 +727,8 @@ std::uint64_t Value::hash() const noexcept {
       std::memcpy(&bits, &d, sizeof bits);
       return detail::mix(seed ^ bits);
     }
-    default: break;
+    default:
+      break;
   }
   const Node* n = u_.n;
   if (std::uint64_t cached = n->hash_cache.load(std::memory_order_relaxed)) return cached;
@@ -683,6 +756,8 @@ std::uint64_t Value::hash() const noexcept {
   return h;
 }
 
-bool Value::printable() const noexcept { return is_heap() ? u_.n->printable : true; }
+bool Value::printable() const noexcept {
+  return is_heap() ? u_.n->printable : true;
+}
 
 }  // namespace stube::edn

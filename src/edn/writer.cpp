@@ -59,14 +59,22 @@ class Out {
 // Escapes exactly the characters Clojure's printer escapes in strings.
 constexpr char escape_for(unsigned char c) noexcept {
   switch (c) {
-    case '"': return '"';
-    case '\\': return '\\';
-    case '\n': return 'n';
-    case '\t': return 't';
-    case '\r': return 'r';
-    case '\b': return 'b';
-    case '\f': return 'f';
-    default: return 0;
+    case '"':
+      return '"';
+    case '\\':
+      return '\\';
+    case '\n':
+      return 'n';
+    case '\t':
+      return 't';
+    case '\r':
+      return 'r';
+    case '\b':
+      return 'b';
+    case '\f':
+      return 'f';
+    default:
+      return 0;
   }
 }
 
@@ -97,13 +105,26 @@ void write_string(std::string_view s, Out& out) {
 
 void write_char(char32_t c, Out& out) {
   switch (c) {
-    case '\n': out.put("\\newline"); return;
-    case ' ': out.put("\\space"); return;
-    case '\t': out.put("\\tab"); return;
-    case '\r': out.put("\\return"); return;
-    case '\f': out.put("\\formfeed"); return;
-    case '\b': out.put("\\backspace"); return;
-    default: break;
+    case '\n':
+      out.put("\\newline");
+      return;
+    case ' ':
+      out.put("\\space");
+      return;
+    case '\t':
+      out.put("\\tab");
+      return;
+    case '\r':
+      out.put("\\return");
+      return;
+    case '\f':
+      out.put("\\formfeed");
+      return;
+    case '\b':
+      out.put("\\backspace");
+      return;
+    default:
+      break;
   }
   if (c < 0x20 || c == 0x7F || (c >= 0x80 && c < 0xA0)) {
     char buf[8];
@@ -192,16 +213,28 @@ std::string_view text_of(const Value& v) noexcept {
 
 void write_value(const Value& v, Out& out) {
   switch (v.kind()) {
-    case Kind::Nil: return out.put("nil");
-    case Kind::Bool: return out.put(v.as_bool() ? "true" : "false");
-    case Kind::Int: return write_int(v.as_int(), out);
-    case Kind::Float: return write_double(v.as_double(), out);
-    case Kind::BigInt: out.put(text_of(v)); return out.put('N');
-    case Kind::Decimal: out.put(text_of(v)); return out.put('M');
-    case Kind::Ratio: return out.put(text_of(v));
-    case Kind::Char: return write_char(v.as_char(), out);
-    case Kind::String: return write_string(text_of(v), out);
-    case Kind::Symbol: return out.put(text_of(v));
+    case Kind::Nil:
+      return out.put("nil");
+    case Kind::Bool:
+      return out.put(v.as_bool() ? "true" : "false");
+    case Kind::Int:
+      return write_int(v.as_int(), out);
+    case Kind::Float:
+      return write_double(v.as_double(), out);
+    case Kind::BigInt:
+      out.put(text_of(v));
+      return out.put('N');
+    case Kind::Decimal:
+      out.put(text_of(v));
+      return out.put('M');
+    case Kind::Ratio:
+      return out.put(text_of(v));
+    case Kind::Char:
+      return write_char(v.as_char(), out);
+    case Kind::String:
+      return write_string(text_of(v), out);
+    case Kind::Symbol:
+      return out.put(text_of(v));
     case Kind::Keyword: {
       const std::string_view t = text_of(v);
       char* p = out.room(t.size() + 1);
@@ -228,7 +261,8 @@ void write_value(const Value& v, Out& out) {
       out.put(v.tag());
       out.put(' ');
       return write_value(v.tagged_value(), out);
-    case Kind::Opaque: return write_opaque(v, out);
+    case Kind::Opaque:
+      return write_opaque(v, out);
     case Kind::Map: {
       out.put('{');
       bool first = true;
@@ -264,7 +298,10 @@ void pretty_value(const Value& v, std::size_t indent, std::size_t width, Out& ou
   const bool is_coll = v.is(Kind::Map) || v.is(Kind::Vector) || v.is(Kind::List) || v.is(Kind::Set);
   if (!is_coll || indent + (out.size() - mark) <= width || v.empty()) return;
   out.truncate(mark);
-  const std::string_view open = v.is(Kind::Map) ? "{" : v.is(Kind::Vector) ? "[" : v.is(Kind::List) ? "(" : "#{";
+  const std::string_view open = v.is(Kind::Map)      ? "{"
+                                : v.is(Kind::Vector) ? "["
+                                : v.is(Kind::List)   ? "("
+                                                     : "#{";
   out.put(open);
   const std::size_t inner = indent + open.size();
   bool first = true;

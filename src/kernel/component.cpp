@@ -19,43 +19,64 @@ void Self::call(Embed child, std::string_view resume_key) {
   effects_.push_back(std::move(e));
 }
 
-void Self::answer(edn::Value v) { effects_.push_back(Effect{Effect::Kind::Answer, {}, {}, std::move(v), {}, {}, {}}); }
+void Self::answer(edn::Value v) {
+  effects_.push_back(Effect{Effect::Kind::Answer, {}, {}, std::move(v), {}, {}, {}});
+}
 
 void Self::replace(Embed other) {
   effects_.push_back(Effect{Effect::Kind::Replace, std::move(other), {}, {}, {}, {}, {}});
 }
 
-void Self::end(edn::Value v) { effects_.push_back(Effect{Effect::Kind::End, {}, {}, std::move(v), {}, {}, {}}); }
-
-void Self::back() { effects_.push_back(Effect{Effect::Kind::Back, {}, {}, {}, {}, {}, {}}); }
-
-void Self::patch(html::Html h) { effects_.push_back(Effect{Effect::Kind::Patch, {}, {}, {}, std::move(h), {}, {}}); }
-
-void Self::after(std::chrono::milliseconds delay, std::string_view event, edn::Value payload) {
-  effects_.push_back(Effect{Effect::Kind::After, {}, {}, {}, {}, delay, Event{std::string(event), std::move(payload), {}}});
+void Self::end(edn::Value v) {
+  effects_.push_back(Effect{Effect::Kind::End, {}, {}, std::move(v), {}, {}, {}});
 }
 
-Registry::Registry() { register_stock_components(*this); }
+void Self::back() {
+  effects_.push_back(Effect{Effect::Kind::Back, {}, {}, {}, {}, {}, {}});
+}
+
+void Self::patch(html::Html h) {
+  effects_.push_back(Effect{Effect::Kind::Patch, {}, {}, {}, std::move(h), {}, {}});
+}
+
+void Self::after(std::chrono::milliseconds delay, std::string_view event, edn::Value payload) {
+  effects_.push_back(Effect{Effect::Kind::After,
+                            {},
+                            {},
+                            {},
+                            {},
+                            delay,
+                            Event{std::string(event), std::move(payload), {}}});
+}
+
+Registry::Registry() {
+  register_stock_components(*this);
+}
 
 ComponentDef& Registry::add(std::string_view id) {
   edn::Value key = edn::Value::keyword(id);
   if (key.ns().empty())
-    throw std::invalid_argument("component id '" + std::string(id) + "' must be namespaced, e.g. \"app/" +
-                                std::string(key.name()) + "\"");
+    throw std::invalid_argument("component id '" + std::string(id) +
+                                "' must be namespaced, e.g. \"app/" + std::string(key.name()) +
+                                "\"");
   auto& slot = defs_[key];
   slot = std::make_unique<ComponentDef>();  // redefining replaces
   slot->id = key;
   return *slot;
 }
 
-Definition Registry::define(std::string_view id) { return Definition(add(id)); }
+Definition Registry::define(std::string_view id) {
+  return Definition(add(id));
+}
 
 const ComponentDef* Registry::find(const edn::Value& id) const {
   auto it = defs_.find(id);
   return it == defs_.end() ? nullptr : it->second.get();
 }
 
-const ComponentDef* Registry::find(std::string_view id) const { return find(edn::Value::keyword(id)); }
+const ComponentDef* Registry::find(std::string_view id) const {
+  return find(edn::Value::keyword(id));
+}
 
 namespace detail {
 void state_field_error(const char* field, const edn::TypeError& e) {

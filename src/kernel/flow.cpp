@@ -34,7 +34,8 @@ class FlowFrame {
   // Resumes the coroutine (with the child's answer) and turns where it
   // stopped into an effect on `self`.
   void step(Self& self, edn::Value answer) {
-    if (!h_ || h_.done()) throw std::logic_error("flow " + std::string(self.id()) + " has already finished");
+    if (!h_ || h_.done())
+      throw std::logic_error("flow " + std::string(self.id()) + " has already finished");
     h_.promise().answer = std::move(answer);
     h_.promise().pending.reset();
     h_.resume();
@@ -46,7 +47,8 @@ class FlowFrame {
       self.call(std::move(*p.pending), kResumeKey);
       p.pending.reset();
     } else {
-      throw std::logic_error("flow suspended without awaiting a component (use co_await stube::await(...))");
+      throw std::logic_error(
+          "flow suspended without awaiting a component (use co_await stube::await(...))");
     }
   }
 
@@ -56,26 +58,37 @@ class FlowFrame {
 
 std::shared_ptr<FlowFrame> frame_of(const Self& self) {
   const edn::Value& v = self.state().get(kFrameKey);
-  if (!v.is(edn::Kind::Opaque)) throw std::logic_error("flow " + std::string(self.id()) + " has no live coroutine (was it restored from a store?)");
+  if (!v.is(edn::Kind::Opaque))
+    throw std::logic_error("flow " + std::string(self.id()) +
+                           " has no live coroutine (was it restored from a store?)");
   return v.as_opaque<FlowFrame>();
 }
 
 }  // namespace
 
-Flow::promise_type::promise_type() { g_live_frames.fetch_add(1, std::memory_order_relaxed); }
-Flow::promise_type::~promise_type() { g_live_frames.fetch_sub(1, std::memory_order_relaxed); }
+Flow::promise_type::promise_type() {
+  g_live_frames.fetch_add(1, std::memory_order_relaxed);
+}
+Flow::promise_type::~promise_type() {
+  g_live_frames.fetch_sub(1, std::memory_order_relaxed);
+}
 
-std::size_t live_flow_frames() noexcept { return g_live_frames.load(std::memory_order_relaxed); }
+std::size_t live_flow_frames() noexcept {
+  return g_live_frames.load(std::memory_order_relaxed);
+}
 
 Definition define_flow(Registry& reg, std::string_view id, FlowBody body) {
   Definition d = reg.define(id);
-  d.init([](const edn::Value& args) { return edn::map({{kArgsKey, args}}); })
+  d.init([](const edn::Value& args) {
+     return edn::map({{kArgsKey, args}});
+   })
       .start([body = std::move(body)](Self& self) {
         auto frame = std::make_shared<FlowFrame>(body(self.state().get(kArgsKey)).release());
         self.set_state(self.state().assoc(kFrameKey, edn::Value::opaque(frame, "stube.flow")));
         frame->step(self, {});
       })
-      .resume(std::string(kResumeKey), [](Self& self, const edn::Value& answer) { frame_of(self)->step(self, answer); });
+      .resume(std::string(kResumeKey),
+              [](Self& self, const edn::Value& answer) { frame_of(self)->step(self, answer); });
   d.def().dispose = [](const edn::Value& state) {
     const edn::Value& v = state.get(kFrameKey);
     if (v.is(edn::Kind::Opaque)) v.as_opaque<FlowFrame>()->dispose();

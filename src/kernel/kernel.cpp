@@ -58,7 +58,8 @@ class Fold {
   std::string instantiate(const Embed& e, const edn::Value& parent, std::string_view resume) {
     const ComponentDef* def = reg_.find(e.component);
     if (!def) throw std::invalid_argument("unknown component " + edn::write(e.component));
-    edn::Value state = def->init ? def->init(e.args) : (e.args.is(edn::Kind::Map) ? e.args : edn::map({}));
+    edn::Value state =
+        def->init ? def->init(e.args) : (e.args.is(edn::Kind::Map) ? e.args : edn::map({}));
     std::string iid = conv::mint_id("ix-");
     edn::Value frame = edn::map({{kId, edn::Value(iid)},
                                  {kType, def->id},
@@ -92,7 +93,8 @@ class Fold {
     else if (def.handle)
       def.handle(self, event);
     else
-      throw std::invalid_argument("component " + edn::write(def.id) + " has no handler for event '" + event.name + "'");
+      throw std::invalid_argument("component " + edn::write(def.id) +
+                                  " has no handler for event '" + event.name + "'");
     apply(iid, self);
   }
 
@@ -112,17 +114,29 @@ class Fold {
 
   void apply_effect(const std::string& iid, Effect& e) {
     switch (e.kind) {
-      case Effect::Kind::Call: instantiate(e.embed, edn::Value(iid), e.resume); return;
-      case Effect::Kind::Answer: answer(iid, std::move(e.value)); return;
-      case Effect::Kind::Replace: replace(iid, e.embed); return;
+      case Effect::Kind::Call:
+        instantiate(e.embed, edn::Value(iid), e.resume);
+        return;
+      case Effect::Kind::Answer:
+        answer(iid, std::move(e.value));
+        return;
+      case Effect::Kind::Replace:
+        replace(iid, e.embed);
+        return;
       case Effect::Kind::End:
         ended_ = true;
         end_value_ = std::move(e.value);
         stopped_ = true;
         return;
-      case Effect::Kind::Back: back(); return;
-      case Effect::Kind::Patch: patches_.push_back(Fragment{{}, Fragment::Mode::Morph, std::move(e.html).release()}); return;
-      case Effect::Kind::After: timers_.push_back(TimerRequest{iid, e.delay, std::move(e.event)}); return;
+      case Effect::Kind::Back:
+        back();
+        return;
+      case Effect::Kind::Patch:
+        patches_.push_back(Fragment{{}, Fragment::Mode::Morph, std::move(e.html).release()});
+        return;
+      case Effect::Kind::After:
+        timers_.push_back(TimerRequest{iid, e.delay, std::move(e.event)});
+        return;
     }
   }
 
@@ -141,10 +155,12 @@ class Fold {
     const std::string pid(parent.as_string());
     const edn::Value& pinst = conv::instance(conv_, pid);
     const ComponentDef& pdef = def_of(pinst);
-    const std::string key = resume.is(edn::Kind::String) ? std::string(resume.as_string()) : std::string();
+    const std::string key =
+        resume.is(edn::Kind::String) ? std::string(resume.as_string()) : std::string();
     auto it = pdef.resumes.find(key);
     if (it == pdef.resumes.end())
-      throw std::invalid_argument("component " + edn::write(pdef.id) + " has no resume key '" + key + "'");
+      throw std::invalid_argument("component " + edn::write(pdef.id) + " has no resume key '" +
+                                  key + "'");
     run_hook(pid, [&](Self& s) { it->second(s, v); });
   }
 
@@ -152,7 +168,8 @@ class Fold {
     const edn::Value inst = conv::instance(conv_, iid);
     pop_through(iid);
     const edn::Value& resume = inst.get(kResume);
-    instantiate(e, inst.get(kParent), resume.is(edn::Kind::String) ? resume.as_string() : std::string_view());
+    instantiate(e, inst.get(kParent),
+                resume.is(edn::Kind::String) ? resume.as_string() : std::string_view());
   }
 
   // Removes every frame from the top down to and including iid, running
@@ -196,7 +213,8 @@ class Fold {
     is_back_ = true;
     top_changed_ = true;
     const std::string top(top_instance(conv_));
-    const ComponentDef* def = top.empty() ? nullptr : reg_.find(conv::instance(conv_, top).get(kType));
+    const ComponentDef* def =
+        top.empty() ? nullptr : reg_.find(conv::instance(conv_, top).get(kType));
     stopped_ = false;
     if (def && def->wakeup) run_hook(top, [&](Self& s) { def->wakeup(s); });
     stopped_ = true;
@@ -231,8 +249,10 @@ class Fold {
       // moves on), and would keep the conversation unprintable long after
       // the flow ended: such moments are not recorded.
       const bool content_changed = !(next == original_);
-      if (content_changed && record_history && !is_back_ && opts_.history_limit > 0 && original_.printable())
-        next = conv::with_history(next, conv::history(conv::push_history(original_, opts_.history_limit)));
+      if (content_changed && record_history && !is_back_ && opts_.history_limit > 0 &&
+          original_.printable())
+        next = conv::with_history(
+            next, conv::history(conv::push_history(original_, opts_.history_limit)));
       next = conv::touch(next);  // every handled event bumps :conv/touched
     }
     s.conv = next;
@@ -240,7 +260,8 @@ class Fold {
     if (ended_) return s;
     conv_ = next;
     if (top_changed_) {
-      s.fragments.push_back(Fragment{std::string(kRootElementId), Fragment::Mode::Inner, render_top()});
+      s.fragments.push_back(
+          Fragment{std::string(kRootElementId), Fragment::Mode::Inner, render_top()});
     } else if (patches_.empty()) {
       const std::string top(top_instance(conv_));
       for (const std::string& iid : dirty_)
@@ -274,7 +295,8 @@ Step error_step(const edn::Value& conv, std::string message) {
   Step s;
   s.status = Step::Status::HandlerError;
   s.conv = conv;
-  s.fragments.push_back(Fragment{std::string(kErrorElementId), Fragment::Mode::Inner, error_html(message)});
+  s.fragments.push_back(
+      Fragment{std::string(kErrorElementId), Fragment::Mode::Inner, error_html(message)});
   s.error = std::move(message);
   return s;
 }
@@ -286,7 +308,9 @@ std::string_view top_instance(const edn::Value& conv) {
   return stack.empty() ? std::string_view() : stack.at(stack.size() - 1).as_string();
 }
 
-const edn::Value& instance(const edn::Value& conv, std::string_view iid) { return conv::instance(conv, iid); }
+const edn::Value& instance(const edn::Value& conv, std::string_view iid) {
+  return conv::instance(conv, iid);
+}
 
 Step start_conversation(const Registry& reg, std::string_view root, const edn::Value& args,
                         const KernelOptions& opts, std::string cid) {
@@ -339,7 +363,8 @@ Step wake(const Registry& reg, const edn::Value& conv, const KernelOptions& opts
     // Always send the whole view (the page is new); it already shows
     // whatever the wakeup hook changed.
     s.fragments.clear();
-    s.fragments.push_back(Fragment{std::string(kRootElementId), Fragment::Mode::Inner, render_top(reg, s.conv, opts)});
+    s.fragments.push_back(Fragment{std::string(kRootElementId), Fragment::Mode::Inner,
+                                   render_top(reg, s.conv, opts)});
     return s;
   } catch (const std::exception& e) {
     return error_step(conv, e.what());
@@ -349,7 +374,8 @@ Step wake(const Registry& reg, const edn::Value& conv, const KernelOptions& opts
 Step stop_all(const Registry& reg, const edn::Value& conv, const KernelOptions& opts) {
   Fold fold(reg, opts, conv);
   const edn::Value stack = conv::stack(conv);
-  for (std::size_t i = stack.size(); i-- > 0;) fold.remove_frame(std::string(stack.at(i).as_string()), true);
+  for (std::size_t i = stack.size(); i-- > 0;)
+    fold.remove_frame(std::string(stack.at(i).as_string()), true);
   Step s;
   s.conv = conv;
   s.ended = true;

@@ -16,24 +16,31 @@ Embed confirm(std::string_view question) {
 }
 
 Embed prompt(std::string_view question, std::string_view default_value) {
-  return embed("stube/prompt", edn::map({{"question"_kw, edn::Value(question)}, {"answer"_kw, edn::Value(default_value)}}));
+  return embed("stube/prompt", edn::map({{"question"_kw, edn::Value(question)},
+                                         {"answer"_kw, edn::Value(default_value)}}));
 }
 
 Embed choose(std::string_view question, std::vector<edn::Value> options) {
-  return embed("stube/choose", edn::map({{"question"_kw, edn::Value(question)}, {"options"_kw, edn::vec(options)}}));
+  return embed("stube/choose", edn::map({{"question"_kw, edn::Value(question)},
+                                         {"options"_kw, edn::vec(options)}}));
 }
 
-Embed info(std::string_view message) { return embed("stube/info", edn::map({{"message"_kw, edn::Value(message)}})); }
+Embed info(std::string_view message) {
+  return embed("stube/info", edn::map({{"message"_kw, edn::Value(message)}}));
+}
 
 namespace {
 
-edn::Value args_map(const edn::Value& args) { return args.is(edn::Kind::Map) ? args : edn::map({}); }
+edn::Value args_map(const edn::Value& args) {
+  return args.is(edn::Kind::Map) ? args : edn::map({});
+}
 
 void define_confirm(Registry& reg) {
   reg.define("stube/confirm")
       .init(args_map)
       .render([](const Self& s) {
-        return h::div(h::cls("stube-dialog stube-confirm"), h::p(h::cls("stube-question"), s[":question"]),
+        return h::div(h::cls("stube-dialog stube-confirm"),
+                      h::p(h::cls("stube-question"), s[":question"]),
                       h::button(h::cls("stube-yes"), s.on("click", "yes"), "Yes"),
                       h::button(h::cls("stube-no"), s.on("click", "no"), "No"));
       })
@@ -47,13 +54,13 @@ void define_prompt(Registry& reg) {
       .keep({"answer"})
       .render([](const Self& s) {
         const edn::Value& answer = s[":answer"];
-        return h::div(h::cls("stube-dialog stube-prompt"),
-                      h::label(h::cls("stube-question"), s[":question"]),
-                      h::input(h::attr("type", "text"), h::cls("stube-input"), h::attr("name", "answer"),
-                               h::attr("value", answer.is(edn::Kind::String) ? answer.as_string() : ""),
-                               s.bind("answer"), h::flag("autofocus")),
-                      h::button(h::cls("stube-ok"), s.on("click", "ok"), "OK"),
-                      h::button(h::cls("stube-cancel"), s.on("click", "cancel"), "Cancel"));
+        return h::div(
+            h::cls("stube-dialog stube-prompt"), h::label(h::cls("stube-question"), s[":question"]),
+            h::input(h::attr("type", "text"), h::cls("stube-input"), h::attr("name", "answer"),
+                     h::attr("value", answer.is(edn::Kind::String) ? answer.as_string() : ""),
+                     s.bind("answer"), h::flag("autofocus")),
+            h::button(h::cls("stube-ok"), s.on("click", "ok"), "OK"),
+            h::button(h::cls("stube-cancel"), s.on("click", "cancel"), "Cancel"));
       })
       .on("ok",
           [](Self& s) {
@@ -70,9 +77,11 @@ void define_choose(Registry& reg) {
         std::vector<h::Html> buttons;
         std::int64_t i = 0;
         for (const edn::Value& option : s[":options"].items())
-          buttons.push_back(h::li(h::button(h::cls("stube-option"), s.on("click", "pick", i++), option)));
-        return h::div(h::cls("stube-dialog stube-choose"), h::p(h::cls("stube-question"), s[":question"]),
-                      h::ul(buttons), h::button(h::cls("stube-cancel"), s.on("click", "cancel"), "Cancel"));
+          buttons.push_back(
+              h::li(h::button(h::cls("stube-option"), s.on("click", "pick", i++), option)));
+        return h::div(h::cls("stube-dialog stube-choose"),
+                      h::p(h::cls("stube-question"), s[":question"]), h::ul(buttons),
+                      h::button(h::cls("stube-cancel"), s.on("click", "cancel"), "Cancel"));
       })
       .on("pick",
           [](Self& s, const Event& e) {
@@ -89,7 +98,8 @@ void define_info(Registry& reg) {
   reg.define("stube/info")
       .init(args_map)
       .render([](const Self& s) {
-        return h::div(h::cls("stube-dialog stube-info"), h::p(h::cls("stube-message"), s[":message"]),
+        return h::div(h::cls("stube-dialog stube-info"),
+                      h::p(h::cls("stube-message"), s[":message"]),
                       h::button(h::cls("stube-ok"), s.on("click", "ok"), "OK"));
       })
       .on("ok", [](Self& s) { s.answer("ok"_kw); });

@@ -24,13 +24,16 @@ bool is_alnum(char c) {
 bool valid_token(std::string_view s, std::string_view extra) {
   if (s.empty() || s.size() > 128) return false;
   for (char c : s)
-    if (!(is_alnum(c) || c == '-' || c == '_' || extra.find(c) != std::string_view::npos)) return false;
+    if (!(is_alnum(c) || c == '-' || c == '_' || extra.find(c) != std::string_view::npos))
+      return false;
   return true;
 }
 
 // A DOM event name, optionally with Datastar modifiers: "click",
 // "input__debounce.300ms", "submit".
-bool valid_dom_event(std::string_view s) { return valid_token(s, ".") && s.front() != '_'; }
+bool valid_dom_event(std::string_view s) {
+  return valid_token(s, ".") && s.front() != '_';
+}
 
 // Signal names reach the browser as object keys: Datastar refuses "__" in
 // them and treats a leading '_' as local (never sent).
@@ -81,7 +84,8 @@ html::Attr Self::on(std::string_view dom_event, std::string_view event, edn::Val
     url += "?p=";
     percent_encode(edn::write(payload), url);  // no quote survives: safe in the JS string
   }
-  return html::attr("data-on-" + std::string(dom_event), "@post('" + url + "', {retryMaxCount: 0})");
+  return html::attr("data-on-" + std::string(dom_event),
+                    "@post('" + url + "', {retryMaxCount: 0})");
 }
 
 html::Attr Self::bind(std::string_view signal) const {

@@ -109,18 +109,21 @@ struct Runtime::Impl {
       return;
     }
     slot.conv = std::move(*fresh);
-    send(slot, {Fragment{std::string(kRootElementId), Fragment::Mode::Inner, render_top(*reg, slot.conv, opts.kernel)}});
+    send(slot, {Fragment{std::string(kRootElementId), Fragment::Mode::Inner,
+                         render_top(*reg, slot.conv, opts.kernel)}});
   }
 
   void send(Slot& slot, const std::vector<Fragment>& fragments) {
     if (slot.out && !fragments.empty()) slot.out->send(fragments);
   }
 
-  void schedule(const std::string& cid, std::vector<TimerRequest>& timers_requested, Runtime* self) {
+  void schedule(const std::string& cid, std::vector<TimerRequest>& timers_requested,
+                Runtime* self) {
     for (TimerRequest& t : timers_requested) {
-      timers.schedule(t.delay, cid, [self, cid, iid = std::move(t.iid), ev = std::move(t.event)]() mutable {
-        self->impl_->deliver(cid, iid, std::move(ev));
-      });
+      timers.schedule(t.delay, cid,
+                      [self, cid, iid = std::move(t.iid), ev = std::move(t.event)]() mutable {
+                        self->impl_->deliver(cid, iid, std::move(ev));
+                      });
     }
   }
 
@@ -213,23 +216,29 @@ void Runtime::Impl::deliver(const std::string& cid, const std::string& iid, Even
   apply(cid, *slot, stube::dispatch(*reg, slot->conv, iid, ev, opts.kernel));
 }
 
-Runtime::Runtime(std::shared_ptr<const Registry> registry, RuntimeOptions options) : impl_(std::make_unique<Impl>()) {
+Runtime::Runtime(std::shared_ptr<const Registry> registry, RuntimeOptions options)
+    : impl_(std::make_unique<Impl>()) {
   Impl& m = *impl_;
   m.self_ = this;
   m.reg = std::move(registry);
   m.opts = std::move(options);
   m.store = m.opts.store ? m.opts.store : in_memory_store();
-  for (auto& [cid, conv] : m.store->load_all()) m.slots.emplace(cid, Impl::make_slot(std::move(conv)));
+  for (auto& [cid, conv] : m.store->load_all())
+    m.slots.emplace(cid, Impl::make_slot(std::move(conv)));
   m.restored = m.slots.size();
-  if (m.restored) log::info("restored " + std::to_string(m.restored) + " conversation(s) from the store");
+  if (m.restored)
+    log::info("restored " + std::to_string(m.restored) + " conversation(s) from the store");
   m.schedule_reaper();
 }
 
-Runtime::~Runtime() { shutdown(); }
+Runtime::~Runtime() {
+  shutdown();
+}
 
 Runtime::Minted Runtime::mint(std::string_view component, const edn::Value& args) {
   Impl& m = *impl_;
-  if (m.shutting) throw ShuttingDown("the runtime is shutting down; not starting new conversations");
+  if (m.shutting)
+    throw ShuttingDown("the runtime is shutting down; not starting new conversations");
   Step step = start_conversation(*m.reg, component, args, m.opts.kernel);
   Minted minted;
   minted.cid = std::string(conv::id(step.conv));
@@ -251,14 +260,16 @@ Runtime::Minted Runtime::mint(std::string_view component, const edn::Value& args
   return minted;
 }
 
-Runtime::Result Runtime::dispatch(std::string_view cid, std::string_view iid, Event event, std::string_view owner) {
+Runtime::Result Runtime::dispatch(std::string_view cid, std::string_view iid, Event event,
+                                  std::string_view owner) {
   Impl& m = *impl_;
   auto slot = m.find_or_load(cid);
   if (!slot) return Result::NoConversation;
   std::lock_guard lock(slot->mu);
   if (slot->ended) return Result::NoConversation;
   if (!slot->owner.empty() && slot->owner != owner) return Result::Forbidden;
-  return m.apply(std::string(cid), *slot, stube::dispatch(*m.reg, slot->conv, iid, event, m.opts.kernel));
+  return m.apply(std::string(cid), *slot,
+                 stube::dispatch(*m.reg, slot->conv, iid, event, m.opts.kernel));
 }
 
 Runtime::Result Runtime::back(std::string_view cid, std::string_view owner) {
@@ -271,7 +282,8 @@ Runtime::Result Runtime::back(std::string_view cid, std::string_view owner) {
   return m.apply(std::string(cid), *slot, go_back(*m.reg, slot->conv, m.opts.kernel));
 }
 
-Runtime::Result Runtime::attach(std::string_view cid, std::string_view owner, std::shared_ptr<Output> out) {
+Runtime::Result Runtime::attach(std::string_view cid, std::string_view owner,
+                                std::shared_ptr<Output> out) {
   Impl& m = *impl_;
   auto slot = m.find_or_load(cid);
   if (!slot) return Result::NoConversation;
@@ -284,7 +296,8 @@ Runtime::Result Runtime::attach(std::string_view cid, std::string_view owner, st
     slot->awake = true;
     return m.apply(std::string(cid), *slot, wake(*m.reg, slot->conv, m.opts.kernel));
   }
-  m.send(*slot, {Fragment{std::string(kRootElementId), Fragment::Mode::Inner, render_top(*m.reg, slot->conv, m.opts.kernel)}});
+  m.send(*slot, {Fragment{std::string(kRootElementId), Fragment::Mode::Inner,
+                          render_top(*m.reg, slot->conv, m.opts.kernel)}});
   return Result::Ok;
 }
 
@@ -333,7 +346,9 @@ void Runtime::shutdown() {
   m.shut_down = true;
 }
 
-bool Runtime::shutting_down() const noexcept { return impl_->shutting; }
+bool Runtime::shutting_down() const noexcept {
+  return impl_->shutting;
+}
 
 std::size_t Runtime::size() const {
   std::shared_lock lock(impl_->map_mu);
@@ -348,6 +363,8 @@ std::optional<edn::Value> Runtime::conversation(std::string_view cid) const {
   return slot->conv;
 }
 
-std::size_t Runtime::restored_count() const noexcept { return impl_->restored; }
+std::size_t Runtime::restored_count() const noexcept {
+  return impl_->restored;
+}
 
 }  // namespace stube

@@ -6,9 +6,12 @@ namespace stube::detail {
 
 TimerQueue::TimerQueue() : thread_([this] { run(); }) {}
 
-TimerQueue::~TimerQueue() { stop(); }
+TimerQueue::~TimerQueue() {
+  stop();
+}
 
-void TimerQueue::schedule(std::chrono::milliseconds delay, std::string owner, std::function<void()> fn) {
+void TimerQueue::schedule(std::chrono::milliseconds delay, std::string owner,
+                          std::function<void()> fn) {
   {
     std::lock_guard lock(mu_);
     if (stopping_) return;

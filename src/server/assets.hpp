@@ -11,7 +11,7 @@ struct Asset {
   std::string_view name;          // "datastar.js"
   std::string_view content_type;  // "text/javascript; charset=utf-8"
   std::string_view body;
-  std::string_view etag;          // quoted, derived from the content
+  std::string_view etag;  // quoted, derived from the content
 };
 
 // nullptr when there is no asset of that name.

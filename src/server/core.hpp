@@ -28,7 +28,7 @@ struct Core {
   std::atomic<std::size_t> open_streams{0};
 
   mutable std::shared_mutex routes_mu;
-  std::map<std::string, Mount, std::less<>> mounts;        // by path
+  std::map<std::string, Mount, std::less<>> mounts;       // by path
   std::map<std::string, std::string, std::less<>> pages;  // path -> HTML
 };
 

@@ -52,9 +52,10 @@ void append_retry(std::chrono::milliseconds delay, std::string& out) {
 
 Fragment stale_page_fragment() {
   using namespace html;
-  const Html body = div(id(kErrorElementId), cls("stube-stale"),
-                        "This page is stale: its conversation has ended or is no longer on the server. ",
-                        a(attr("href", ""), "Reload"), " to start over.");
+  const Html body =
+      div(id(kErrorElementId), cls("stube-stale"),
+          "This page is stale: its conversation has ended or is no longer on the server. ",
+          a(attr("href", ""), "Reload"), " to start over.");
   return Fragment{std::string(kErrorElementId), Fragment::Mode::Morph, body.str()};
 }
 

@@ -22,10 +22,16 @@ namespace {
 constexpr std::size_t kMaxPayloadDepth = 64;
 
 // Boost 1.74's Beast has its own string_view.
-boost::beast::string_view bsv(std::string_view s) { return {s.data(), s.size()}; }
-std::string_view ssv(boost::beast::string_view s) { return {s.data(), s.size()}; }
+boost::beast::string_view bsv(std::string_view s) {
+  return {s.data(), s.size()};
+}
+std::string_view ssv(boost::beast::string_view s) {
+  return {s.data(), s.size()};
+}
 
-bool from_datastar(const Request& req) { return req.find("Datastar-Request") != req.end(); }
+bool from_datastar(const Request& req) {
+  return req.find("Datastar-Request") != req.end();
+}
 
 Response make(unsigned status, const Request& req) {
   Response res{static_cast<http::status>(status), req.version()};
@@ -61,13 +67,13 @@ Response stale(const Request& req) {
     append_fragment(stale_page_fragment(), body);
     return event_stream(410, req, std::move(body));
   }
-  return text_response(410, "this conversation has ended or is unknown: reload the page", req.version(),
-                       req.keep_alive());
+  return text_response(410, "this conversation has ended or is unknown: reload the page",
+                       req.version(), req.keep_alive());
 }
 
 Response method_not_allowed(const Request& req, std::string_view allowed) {
-  Response res = text_response(405, "method not allowed; use " + std::string(allowed), req.version(),
-                               req.keep_alive());
+  Response res = text_response(405, "method not allowed; use " + std::string(allowed),
+                               req.version(), req.keep_alive());
   res.set(http::field::allow, bsv(allowed));
   return res;
 }
@@ -91,8 +97,10 @@ Response changed(Core& core, const Request& req, std::string_view cid) {
 
 Response from_result(Core& core, Runtime::Result result, const Request& req, std::string_view cid) {
   switch (result) {
-    case Runtime::Result::Ok: return changed(core, req, cid);
-    case Runtime::Result::NoConversation: return stale(req);
+    case Runtime::Result::Ok:
+      return changed(core, req, cid);
+    case Runtime::Result::NoConversation:
+      return stale(req);
     case Runtime::Result::NoInstance: {
       Response res = make(204, req);
       res.prepare_payload();
@@ -100,7 +108,8 @@ Response from_result(Core& core, Runtime::Result result, const Request& req, std
     }
     case Runtime::Result::Forbidden:
       return reject(403, req, "forbidden: this conversation belongs to another browser session");
-    case Runtime::Result::HandlerError: break;
+    case Runtime::Result::HandlerError:
+      break;
   }
   // The error is on the page already (the runtime sent it on the stream).
   return event_stream(500, req, {});
@@ -130,15 +139,20 @@ Response post_back(Core& core, const Request& req, const Route& r) {
   return from_result(core, core.runtime->back(r.cid, owner_of(req, r.cid)), req, r.cid);
 }
 
-Reply open_stream(Core& core, const Request& req, const Route& r, const boost::asio::any_io_executor& strand) {
+Reply open_stream(Core& core, const Request& req, const Route& r,
+                  const boost::asio::any_io_executor& strand) {
   if (req.method() != http::verb::get) return {method_not_allowed(req, "GET"), nullptr};
   auto stream = std::make_shared<SseStream>(core, r.cid, strand);
   switch (core.runtime->attach(r.cid, owner_of(req, r.cid), stream)) {
-    case Runtime::Result::Ok: return {Response{}, std::move(stream)};
-    case Runtime::Result::NoConversation: return {stale(req), nullptr};
+    case Runtime::Result::Ok:
+      return {Response{}, std::move(stream)};
+    case Runtime::Result::NoConversation:
+      return {stale(req), nullptr};
     case Runtime::Result::Forbidden:
-      return {reject(403, req, "forbidden: this conversation belongs to another browser session"), nullptr};
-    default: return {event_stream(500, req, {}), nullptr};
+      return {reject(403, req, "forbidden: this conversation belongs to another browser session"),
+              nullptr};
+    default:
+      return {event_stream(500, req, {}), nullptr};
   }
 }
 
@@ -167,7 +181,9 @@ std::string cookie_header(const Core& core, std::string_view cid, std::string_vi
   c += "; Path=" + (core.options.base_path.empty() ? std::string("/") : core.options.base_path);
   c += "; HttpOnly; SameSite=Lax";
   if (core.options.conversation_ttl)
-    c += "; Max-Age=" + std::to_string(std::chrono::duration_cast<std::chrono::seconds>(*core.options.conversation_ttl).count());
+    c += "; Max-Age=" + std::to_string(std::chrono::duration_cast<std::chrono::seconds>(
+                                           *core.options.conversation_ttl)
+                                           .count());
   return c;
 }
 
@@ -186,7 +202,8 @@ Response mint(Core& core, const Request& req, const Mount& m, std::string_view q
   try {
     minted = core.runtime->mint(m.component, args);
   } catch (const ShuttingDown&) {
-    Response res = text_response(503, "the server is shutting down; try again shortly", req.version(), false);
+    Response res =
+        text_response(503, "the server is shutting down; try again shortly", req.version(), false);
     res.set(http::field::retry_after, "5");
     return res;
   }
@@ -194,7 +211,8 @@ Response mint(Core& core, const Request& req, const Mount& m, std::string_view q
   res.set(http::field::content_type, "text/html; charset=utf-8");
   res.set(http::field::cache_control, "no-store");
   res.set(http::field::set_cookie, cookie_header(core, minted.cid, minted.owner));
-  res.body() = render_shell(ShellPage{core.options.base_path, minted.cid, m.component, minted.html});
+  res.body() =
+      render_shell(ShellPage{core.options.base_path, minted.cid, m.component, minted.html});
   res.prepare_payload();
   return res;
 }
@@ -221,9 +239,12 @@ Response page_or_mount(Core& core, const Request& req, const Route& r, std::stri
 
 }  // namespace
 
-std::string owner_cookie_name(std::string_view cid) { return "stube-" + std::string(cid); }
+std::string owner_cookie_name(std::string_view cid) {
+  return "stube-" + std::string(cid);
+}
 
-Response text_response(unsigned status, std::string_view message, unsigned version, bool keep_alive) {
+Response text_response(unsigned status, std::string_view message, unsigned version,
+                       bool keep_alive) {
   Response res{static_cast<http::status>(status), version};
   res.set(http::field::server, "stube");
   res.set(http::field::content_type, "text/plain; charset=utf-8");
@@ -237,17 +258,24 @@ Response text_response(unsigned status, std::string_view message, unsigned versi
 Reply handle_request(Core& core, const Request& req, const boost::asio::any_io_executor& strand) {
   try {
     const std::string_view target(req.target().data(), req.target().size());
-    if (target.empty() || target.front() != '/') throw BadRequest("bad request target: expected a path");
+    if (target.empty() || target.front() != '/')
+      throw BadRequest("bad request target: expected a path");
     const auto [path, query] = split_target(target);
     const auto relative = strip_base(path, core.options.base_path);
-    if (!relative) return {text_response(404, "not found", req.version(), req.keep_alive()), nullptr};
+    if (!relative)
+      return {text_response(404, "not found", req.version(), req.keep_alive()), nullptr};
     const Route route = parse_route(*relative);
     switch (route.kind) {
-      case Route::Kind::Sse: return open_stream(core, req, route, strand);
-      case Route::Kind::Event: return {post_event(core, req, route, query), nullptr};
-      case Route::Kind::Back: return {post_back(core, req, route), nullptr};
-      case Route::Kind::Asset: return {asset(req, route), nullptr};
-      case Route::Kind::Path: return {page_or_mount(core, req, route, query), nullptr};
+      case Route::Kind::Sse:
+        return open_stream(core, req, route, strand);
+      case Route::Kind::Event:
+        return {post_event(core, req, route, query), nullptr};
+      case Route::Kind::Back:
+        return {post_back(core, req, route), nullptr};
+      case Route::Kind::Asset:
+        return {asset(req, route), nullptr};
+      case Route::Kind::Path:
+        return {page_or_mount(core, req, route, query), nullptr};
     }
     return {text_response(404, "not found", req.version(), req.keep_alive()), nullptr};
   } catch (const BadRequest& e) {

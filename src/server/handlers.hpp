@@ -23,10 +23,12 @@ struct Reply {
   std::shared_ptr<SseStream> stream;
 };
 
-Reply handle_request(Core& core, const Request& request, const boost::asio::any_io_executor& strand);
+Reply handle_request(Core& core, const Request& request,
+                     const boost::asio::any_io_executor& strand);
 
 // A complete response with a text message (400, 404, 405, ...).
-Response text_response(unsigned status, std::string_view message, unsigned version, bool keep_alive);
+Response text_response(unsigned status, std::string_view message, unsigned version,
+                       bool keep_alive);
 
 // The name of the cookie that holds the owner token of conversation `cid`.
 std::string owner_cookie_name(std::string_view cid);

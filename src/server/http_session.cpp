@@ -12,7 +12,8 @@ namespace net = boost::asio;
 namespace beast = boost::beast;
 namespace http = beast::http;
 
-HttpSession::HttpSession(net::ip::tcp::socket&& socket, Core& core) : stream_(std::move(socket)), core_(core) {}
+HttpSession::HttpSession(net::ip::tcp::socket&& socket, Core& core)
+    : stream_(std::move(socket)), core_(core) {}
 
 void HttpSession::run() {
   net::dispatch(stream_.get_executor(), [self = shared_from_this()] {
@@ -28,15 +29,17 @@ void HttpSession::read_header() {
   parser_->body_limit(core_.options.max_body_bytes);
   // The whole request (and an idle keep-alive gap before it) must arrive in time.
   stream_.expires_after(core_.options.request_timeout);
-  http::async_read_header(stream_, buffer_, *parser_,
-                          [self = shared_from_this()](beast::error_code ec, std::size_t) { self->on_header(ec); });
+  http::async_read_header(
+      stream_, buffer_, *parser_,
+      [self = shared_from_this()](beast::error_code ec, std::size_t) { self->on_header(ec); });
 }
 
 void HttpSession::on_header(beast::error_code ec) {
   if (ec) return refuse(ec);
   const auto& req = parser_->get();
   const auto expect = req.find(http::field::expect);
-  if (expect != req.end() && beast::iequals(expect->value(), "100-continue") && !parser_->is_done()) {
+  if (expect != req.end() && beast::iequals(expect->value(), "100-continue") &&
+      !parser_->is_done()) {
     // curl and others wait for this before sending a body.
     static constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
     net::async_write(stream_, net::buffer(kContinue.data(), kContinue.size()),
@@ -50,8 +53,9 @@ void HttpSession::on_header(beast::error_code ec) {
 }
 
 void HttpSession::read_body() {
-  http::async_read(stream_, buffer_, *parser_,
-                   [self = shared_from_this()](beast::error_code ec, std::size_t) { self->on_body(ec); });
+  http::async_read(
+      stream_, buffer_, *parser_,
+      [self = shared_from_this()](beast::error_code ec, std::size_t) { self->on_body(ec); });
 }
 
 void HttpSession::on_body(beast::error_code ec) {
@@ -71,9 +75,10 @@ void HttpSession::respond(Response response) {
   response_ = std::make_shared<Response>(std::move(response));
   const bool close = !response_->keep_alive();
   stream_.expires_after(core_.options.request_timeout);
-  http::async_write(stream_, *response_, [self = shared_from_this(), close](beast::error_code ec, std::size_t) {
-    self->on_write(close, ec);
-  });
+  http::async_write(stream_, *response_,
+                    [self = shared_from_this(), close](beast::error_code ec, std::size_t) {
+                      self->on_write(close, ec);
+                    });
 }
 
 void HttpSession::on_write(bool close_after, beast::error_code ec) {
@@ -85,14 +90,16 @@ void HttpSession::on_write(bool close_after, beast::error_code ec) {
 // A request that could not be read: say why when it is the client's fault
 // (and the connection still works), then close.
 void HttpSession::refuse(beast::error_code ec) {
-  if (ec == http::error::end_of_stream || ec == beast::error::timeout || ec == net::error::operation_aborted ||
-      ec == net::error::connection_reset || ec == net::error::eof || ec == http::error::partial_message)
+  if (ec == http::error::end_of_stream || ec == beast::error::timeout ||
+      ec == net::error::operation_aborted || ec == net::error::connection_reset ||
+      ec == net::error::eof || ec == http::error::partial_message)
     return close();
   std::string message;
   if (ec == http::error::body_limit)
     message = "request body larger than " + std::to_string(core_.options.max_body_bytes) + " bytes";
   else if (ec == http::error::header_limit)
-    message = "request header larger than " + std::to_string(core_.options.max_header_bytes) + " bytes";
+    message =
+        "request header larger than " + std::to_string(core_.options.max_header_bytes) + " bytes";
   else
     message = "malformed HTTP request: " + ec.message();
   Response res = text_response(400, message, 11, false);

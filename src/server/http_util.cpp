@@ -72,7 +72,9 @@ std::optional<std::string_view> cookie_value(std::string_view header, std::strin
   return std::nullopt;
 }
 
-bool valid_id(std::string_view id) noexcept { return conv::valid_id(id); }
+bool valid_id(std::string_view id) noexcept {
+  return conv::valid_id(id);
+}
 
 bool valid_event_name(std::string_view name) noexcept {
   if (name.empty() || name.size() > 128) return false;

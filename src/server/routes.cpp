@@ -20,14 +20,17 @@ std::vector<std::string_view> segments(std::string_view rest) {
 
 std::string checked_id(std::string_view what, std::string_view id) {
   if (!valid_id(id))
-    throw BadRequest("bad " + std::string(what) + " in path: expected 1-128 characters from [A-Za-z0-9_-]");
+    throw BadRequest("bad " + std::string(what) +
+                     " in path: expected 1-128 characters from [A-Za-z0-9_-]");
   return std::string(id);
 }
 
-void expect_segments(std::string_view route, const std::vector<std::string_view>& segs, std::size_t n) {
+void expect_segments(std::string_view route, const std::vector<std::string_view>& segs,
+                     std::size_t n) {
   if (segs.size() != n)
-    throw BadRequest("bad path: " + std::string(route) + " takes " + std::to_string(n) + " segment" +
-                     (n == 1 ? "" : "s") + " after it, got " + std::to_string(segs.size()));
+    throw BadRequest("bad path: " + std::string(route) + " takes " + std::to_string(n) +
+                     " segment" + (n == 1 ? "" : "s") + " after it, got " +
+                     std::to_string(segs.size()));
 }
 
 }  // namespace

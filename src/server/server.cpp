@@ -37,24 +37,26 @@ struct Server::Impl {
   std::condition_variable cv;
   bool started = false;
   bool stop_requested = false;  // by a signal or stop()
-  bool stopped = false;  // stop() has begun
-  bool done = false;     // stop() has finished
+  bool stopped = false;         // stop() has begun
+  bool done = false;            // stop() has finished
 
   void accept() {
-    acceptor->async_accept(net::make_strand(*ioc), [this](boost::system::error_code ec, tcp::socket socket) {
-      if (ec == net::error::operation_aborted || !acceptor->is_open()) return;
-      if (ec) {
-        // Typically EMFILE: back off instead of spinning.
-        log::warn("server: accept failed: " + ec.message());
-        accept_retry->expires_after(std::chrono::milliseconds(100));
-        accept_retry->async_wait([this](boost::system::error_code wec) {
-          if (!wec) accept();
-        });
-        return;
-      }
-      std::make_shared<server::HttpSession>(std::move(socket), core)->run();
-      accept();
-    });
+    acceptor->async_accept(net::make_strand(*ioc),
+                           [this](boost::system::error_code ec, tcp::socket socket) {
+                             if (ec == net::error::operation_aborted || !acceptor->is_open())
+                               return;
+                             if (ec) {
+                               // Typically EMFILE: back off instead of spinning.
+                               log::warn("server: accept failed: " + ec.message());
+                               accept_retry->expires_after(std::chrono::milliseconds(100));
+                               accept_retry->async_wait([this](boost::system::error_code wec) {
+                                 if (!wec) accept();
+                               });
+                               return;
+                             }
+                             std::make_shared<server::HttpSession>(std::move(socket), core)->run();
+                             accept();
+                           });
   }
 
   void request_stop() {
@@ -71,19 +73,25 @@ Server::Server(std::shared_ptr<const Registry> registry) : impl_(std::make_uniqu
   impl_->core.registry = std::move(registry);
 }
 
-Server::~Server() { stop(); }
+Server::~Server() {
+  stop();
+}
 
 Server& Server::mount(std::string_view path, std::string_view component_id, InitArgsFn init) {
-  if (!server::valid_mount_path(path)) throw std::invalid_argument("mount: bad path '" + std::string(path) + "'");
+  if (!server::valid_mount_path(path))
+    throw std::invalid_argument("mount: bad path '" + std::string(path) + "'");
   if (!impl_->core.registry->find(component_id))
-    throw std::invalid_argument("mount " + std::string(path) + ": unknown component :" + std::string(component_id));
+    throw std::invalid_argument("mount " + std::string(path) +
+                                ": unknown component :" + std::string(component_id));
   std::unique_lock lock(impl_->core.routes_mu);
-  impl_->core.mounts.insert_or_assign(std::string(path), server::Mount{std::string(component_id), std::move(init)});
+  impl_->core.mounts.insert_or_assign(std::string(path),
+                                      server::Mount{std::string(component_id), std::move(init)});
   return *this;
 }
 
 Server& Server::page(std::string_view path, std::string html) {
-  if (!server::valid_mount_path(path)) throw std::invalid_argument("page: bad path '" + std::string(path) + "'");
+  if (!server::valid_mount_path(path))
+    throw std::invalid_argument("page: bad path '" + std::string(path) + "'");
   std::unique_lock lock(impl_->core.routes_mu);
   impl_->core.pages.insert_or_assign(std::string(path), std::move(html));
   return *this;
@@ -97,8 +105,10 @@ void Server::start(ServerOptions options) {
     m.started = true;
   }
   if (options.threads == 0) options.threads = 1;
-  if (!options.base_path.empty() && (!server::valid_mount_path(options.base_path) || options.base_path == "/"))
-    throw std::invalid_argument("server: bad base path '" + options.base_path + "' (use e.g. \"/app\")");
+  if (!options.base_path.empty() &&
+      (!server::valid_mount_path(options.base_path) || options.base_path == "/"))
+    throw std::invalid_argument("server: bad base path '" + options.base_path +
+                                "' (use e.g. \"/app\")");
   if (!options.store) options.store = in_memory_store();
   m.core.options = options;
 
@@ -110,7 +120,8 @@ void Server::start(ServerOptions options) {
   ro.kernel.base_path = options.base_path;
   // load_all runs here, before the listener accepts (SPEC §8).
   m.core.runtime = std::make_unique<Runtime>(m.core.registry, ro);
-  log::info("server: restored " + std::to_string(m.core.runtime->restored_count()) + " conversation(s) from the store");
+  log::info("server: restored " + std::to_string(m.core.runtime->restored_count()) +
+            " conversation(s) from the store");
 
   m.ioc = std::make_unique<net::io_context>(static_cast<int>(options.threads));
   const tcp::endpoint endpoint(net::ip::make_address(options.bind_address), options.port);
@@ -126,7 +137,9 @@ void Server::start(ServerOptions options) {
   log::info("server: listening on " + url());
 }
 
-std::uint16_t Server::port() const { return impl_->port; }
+std::uint16_t Server::port() const {
+  return impl_->port;
+}
 
 std::string Server::url() const {
   const auto& o = impl_->core.options;
@@ -181,7 +194,8 @@ void Server::wait() {
   net::signal_set signals(*m.ioc, SIGINT, SIGTERM);
   signals.async_wait([&m](boost::system::error_code ec, int signo) {
     if (ec) return;
-    log::info(std::string("server: ") + (signo == SIGINT ? "SIGINT" : "SIGTERM") + ", shutting down");
+    log::info(std::string("server: ") + (signo == SIGINT ? "SIGINT" : "SIGTERM") +
+              ", shutting down");
     m.request_stop();
   });
   {

@@ -20,7 +20,9 @@ std::string render_shell(const ShellPage& p) {
   out += "\"></script>\n</head>\n<body>\n<div id=\"";
   out += kErrorElementId;
   out += "\"></div>\n<div id=\"stube-stream\" hidden data-on-load=\"";
-  html::escape_into("@get('" + base + "/sse/" + std::string(p.cid) + "', " + std::string(kStreamOptions) + ")", out);
+  html::escape_into(
+      "@get('" + base + "/sse/" + std::string(p.cid) + "', " + std::string(kStreamOptions) + ")",
+      out);
   out += "\"></div>\n<div id=\"";
   out += kRootElementId;
   out += "\">";

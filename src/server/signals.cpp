@@ -30,9 +30,12 @@ class EdnBuilder : public nlohmann::json_sax<json> {
 
   bool null() override { return add(edn::Value()); }
   bool boolean(bool b) override { return add(edn::Value(b)); }
-  bool number_integer(number_integer_t n) override { return add(edn::Value(static_cast<long long>(n))); }
+  bool number_integer(number_integer_t n) override {
+    return add(edn::Value(static_cast<long long>(n)));
+  }
   bool number_unsigned(number_unsigned_t n) override {
-    if (n <= static_cast<number_unsigned_t>(INT64_MAX)) return add(edn::Value(static_cast<long long>(n)));
+    if (n <= static_cast<number_unsigned_t>(INT64_MAX))
+      return add(edn::Value(static_cast<long long>(n)));
     return add(edn::Value::big_int(std::to_string(n)));
   }
   bool number_float(number_float_t d, const string_t&) override { return add(edn::Value(d)); }
@@ -70,7 +73,8 @@ class EdnBuilder : public nlohmann::json_sax<json> {
     return false;
   }
   bool open(bool object) {
-    if (frames_.size() >= max_depth_) return fail("nesting deeper than " + std::to_string(max_depth_));
+    if (frames_.size() >= max_depth_)
+      return fail("nesting deeper than " + std::to_string(max_depth_));
     if (frames_.empty() && !object) return fail("the signals must be a JSON object, not an array");
     frames_.push_back(Frame{object, {}, {}, {}});
     return true;
@@ -110,24 +114,33 @@ json to_json_value(const edn::Value& v);
 
 std::string key_text(const edn::Value& k) {
   switch (k.kind()) {
-    case edn::Kind::Keyword: return std::string(k.as_keyword());
-    case edn::Kind::String: return std::string(k.as_string());
-    default: return edn::write(k);
+    case edn::Kind::Keyword:
+      return std::string(k.as_keyword());
+    case edn::Kind::String:
+      return std::string(k.as_string());
+    default:
+      return edn::write(k);
   }
 }
 
 json to_json_value(const edn::Value& v) {
   switch (v.kind()) {
-    case edn::Kind::Nil: return nullptr;
-    case edn::Kind::Bool: return v.as_bool();
-    case edn::Kind::Int: return v.as_int();
+    case edn::Kind::Nil:
+      return nullptr;
+    case edn::Kind::Bool:
+      return v.as_bool();
+    case edn::Kind::Int:
+      return v.as_int();
     case edn::Kind::Float: {
       const double d = v.as_double();
       return std::isfinite(d) ? json(d) : json(nullptr);
     }
-    case edn::Kind::String: return std::string(v.as_string());
-    case edn::Kind::Keyword: return std::string(v.as_keyword());
-    case edn::Kind::Symbol: return std::string(v.as_symbol());
+    case edn::Kind::String:
+      return std::string(v.as_string());
+    case edn::Kind::Keyword:
+      return std::string(v.as_keyword());
+    case edn::Kind::Symbol:
+      return std::string(v.as_symbol());
     case edn::Kind::List:
     case edn::Kind::Vector:
     case edn::Kind::Set: {
@@ -140,12 +153,16 @@ json to_json_value(const edn::Value& v) {
       for (const edn::MapEntry& e : v.entries()) o[key_text(e.key)] = to_json_value(e.val);
       return o;
     }
-    case edn::Kind::Opaque: return nullptr;
-    default: return edn::write(v);
+    case edn::Kind::Opaque:
+      return nullptr;
+    default:
+      return edn::write(v);
   }
 }
 
-std::string dump(const json& j) { return j.dump(-1, ' ', false, json::error_handler_t::replace); }
+std::string dump(const json& j) {
+  return j.dump(-1, ' ', false, json::error_handler_t::replace);
+}
 
 }  // namespace
 
@@ -154,18 +171,22 @@ edn::Value signals_from_json(std::string_view text, std::size_t max_depth) {
   EdnBuilder builder(max_depth);
   const bool ok = json::sax_parse(text, &builder);
   if (!ok || !builder.error().empty())
-    throw BadRequest("invalid JSON signals: " + (builder.error().empty() ? std::string("parse error") : builder.error()));
+    throw BadRequest("invalid JSON signals: " +
+                     (builder.error().empty() ? std::string("parse error") : builder.error()));
   return builder.result();
 }
 
 edn::Value instance_signals(const edn::Value& all, std::string_view iid) {
   if (!all.is(edn::Kind::Map)) return {};
   const std::string ns = signal_namespace(iid);
-  if (const edn::Value* v = all.find(key_value(ns))) return v->is(edn::Kind::Map) ? *v : edn::Value();
+  if (const edn::Value* v = all.find(key_value(ns)))
+    return v->is(edn::Kind::Map) ? *v : edn::Value();
   return {};
 }
 
-std::string to_json(const edn::Value& v) { return dump(to_json_value(v)); }
+std::string to_json(const edn::Value& v) {
+  return dump(to_json_value(v));
+}
 
 std::string kept_signals_json(const Registry& registry, const edn::Value& conv) {
   static const edn::Value kType = edn::Value::keyword("instance/type");
@@ -177,7 +198,8 @@ std::string kept_signals_json(const Registry& registry, const edn::Value& conv) 
     if (!def || def->kept_signals.empty() || !e.key.is(edn::Kind::String)) continue;
     json mine = json::object();
     for (const std::string& name : def->kept_signals)
-      if (const edn::Value* v = e.val.find(edn::Value::keyword(name))) mine[name] = to_json_value(*v);
+      if (const edn::Value* v = e.val.find(edn::Value::keyword(name)))
+        mine[name] = to_json_value(*v);
     if (!mine.empty()) out[signal_namespace(e.key.as_string())] = std::move(mine);
   }
   return out.empty() ? std::string() : dump(out);

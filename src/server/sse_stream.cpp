@@ -129,8 +129,9 @@ void SseStream::flush() {
   }
   writing_ = true;
   stream_->expires_after(core_.options.request_timeout);
-  net::async_write(*stream_, net::buffer(inflight_),
-                   [self = shared_from_this()](beast::error_code ec, std::size_t) { self->on_write(ec); });
+  net::async_write(
+      *stream_, net::buffer(inflight_),
+      [self = shared_from_this()](beast::error_code ec, std::size_t) { self->on_write(ec); });
 }
 
 void SseStream::on_write(beast::error_code ec) {
@@ -149,10 +150,11 @@ void SseStream::on_write(beast::error_code ec) {
 
 void SseStream::watch_client() {
   // Nothing is expected from the client; a read completes when it goes away.
-  stream_->async_read_some(net::buffer(read_buf_), [self = shared_from_this()](beast::error_code ec, std::size_t) {
-    if (ec) return self->drop();
-    self->watch_client();
-  });
+  stream_->async_read_some(net::buffer(read_buf_),
+                           [self = shared_from_this()](beast::error_code ec, std::size_t) {
+                             if (ec) return self->drop();
+                             self->watch_client();
+                           });
 }
 
 void SseStream::arm_keep_alive() {

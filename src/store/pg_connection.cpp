@@ -106,8 +106,7 @@ Connection::Connection(const std::string& conninfo) : conn_(connect(conninfo)) {
 
 void Connection::prepare(const Statement& s) {
   const std::vector<Oid> types(s.types.begin(), s.types.end());
-  PGresult* r =
-      PQprepare(conn_.get(), s.name, s.sql, static_cast<int>(types.size()), types.data());
+  PGresult* r = PQprepare(conn_.get(), s.name, s.sql, static_cast<int>(types.size()), types.data());
   if (PQresultStatus(r) != PGRES_COMMAND_OK) fail(r, std::string("prepare ") + s.name);
   PQclear(r);
   prepared_.push_back(&s);
@@ -125,8 +124,8 @@ Result Connection::exec(const Statement& s, std::initializer_list<Param> params,
     values.push_back(p.data());
     lengths.push_back(p.length());
   }
-  PGresult* r = PQexecPrepared(conn_.get(), s.name, static_cast<int>(params.size()),
-                               values.data(), lengths.data(), formats.data(), 1);
+  PGresult* r = PQexecPrepared(conn_.get(), s.name, static_cast<int>(params.size()), values.data(),
+                               lengths.data(), formats.data(), 1);
   const ExecStatusType status = PQresultStatus(r);
   if (status != PGRES_COMMAND_OK && status != PGRES_TUPLES_OK) fail(r, what);
   return Result(r);
@@ -140,12 +139,12 @@ Result Connection::exec_sql(const char* sql, std::string_view what) {
 }
 
 void Connection::fail(PGresult* r, std::string_view what) {
-  const std::string reason = one_line(r != nullptr && *PQresultErrorMessage(r) != 0
-                                          ? PQresultErrorMessage(r)
-                                          : PQerrorMessage(conn_.get()));
+  const std::string reason =
+      one_line(r != nullptr && *PQresultErrorMessage(r) != 0 ? PQresultErrorMessage(r)
+                                                             : PQerrorMessage(conn_.get()));
   PQclear(r);
-  std::string message = std::string(kBackend) + ": " + std::string(what) + " on " + description_ +
-                        ": " + reason;
+  std::string message =
+      std::string(kBackend) + ": " + std::string(what) + " on " + description_ + ": " + reason;
   if (PQstatus(conn_.get()) == CONNECTION_BAD) throw ConnectionLost(std::move(message));
   throw StoreError(std::move(message));
 }
@@ -156,8 +155,7 @@ void Connection::rollback() noexcept {
 }
 
 bool Connection::usable() const noexcept {
-  return PQstatus(conn_.get()) == CONNECTION_OK &&
-         PQtransactionStatus(conn_.get()) == PQTRANS_IDLE;
+  return PQstatus(conn_.get()) == CONNECTION_OK && PQtransactionStatus(conn_.get()) == PQTRANS_IDLE;
 }
 
 void Connection::reconnect() {

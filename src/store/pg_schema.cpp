@@ -39,8 +39,8 @@ const Statement remove{"stube_remove",
                        "WHERE stube_conversations.deleted_at IS NULL",
                        {kText}};
 
-const Statement try_reaper_lock{"stube_try_reaper_lock",
-                                "SELECT pg_try_advisory_xact_lock($1)", {kInt8}};
+const Statement try_reaper_lock{
+    "stube_try_reaper_lock", "SELECT pg_try_advisory_xact_lock($1)", {kInt8}};
 
 // The idle ones come off the partial index in touched order; rows a saving
 // process holds locked are skipped (that save is about to make them

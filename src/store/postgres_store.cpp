@@ -80,11 +80,11 @@ class PostgresStore final : public ConversationStore {
         [](pg::Connection& c, bool) { return c.exec(sql::load_all, {}, "load all"); });
     const int n = r.rows();
     std::vector<Decoded> convs(static_cast<std::size_t>(n));
-    store_detail::parallel_for(convs.size(), std::thread::hardware_concurrency(),
-                               [&](std::size_t i) {
-                                 const int row = static_cast<int>(i);
-                                 convs[i] = decode(r.bytes(row, 0), r.bytes(row, 1), r.int8(row, 2));
-                               });
+    store_detail::parallel_for(
+        convs.size(), std::thread::hardware_concurrency(), [&](std::size_t i) {
+          const int row = static_cast<int>(i);
+          convs[i] = decode(r.bytes(row, 0), r.bytes(row, 1), r.int8(row, 2));
+        });
     ConversationMap out;
     std::size_t skipped = 0;
     for (int row = 0; row < n; ++row) {
@@ -152,7 +152,8 @@ class PostgresStore final : public ConversationStore {
     return with_connection([&](pg::Connection& c, bool) {
       constexpr std::string_view what = "reap";
       pg::Transaction tx(c, what);
-      const pg::Result lock = c.exec(sql::try_reaper_lock, {pg::Param::int8(pg::kReaperLock)}, what);
+      const pg::Result lock =
+          c.exec(sql::try_reaper_lock, {pg::Param::int8(pg::kReaperLock)}, what);
       if (!lock.boolean(0, 0)) return std::vector<std::string>{};  // another process is reaping
       const pg::Result r = c.exec(
           sql::reap,
@@ -194,11 +195,11 @@ class PostgresStore final : public ConversationStore {
 
   void stale_unless_ours(pg::Connection& c, std::string_view cid, std::int64_t version,
                          std::string_view text, bool retried) const {
-    const pg::Result r =
-        c.exec(sql::probe, {pg::Param::bytes(cid), retried ? pg::Param::bytes(text) : pg::Param::null()},
-               "check the version of " + quote_cid(cid));
-    const std::string ours = version == 0 ? std::string("none (a new conversation)")
-                                          : std::to_string(version);
+    const pg::Result r = c.exec(
+        sql::probe, {pg::Param::bytes(cid), retried ? pg::Param::bytes(text) : pg::Param::null()},
+        "check the version of " + quote_cid(cid));
+    const std::string ours =
+        version == 0 ? std::string("none (a new conversation)") : std::to_string(version);
     if (r.rows() == 0) {
       stale(cid, "it is not in " + description_ + " (removed long ago, or never saved) while " +
                      "this copy has :conv/version " + ours);
@@ -226,8 +227,9 @@ class PostgresStore final : public ConversationStore {
       edn::Value v = edn::read(text);
       const auto id = conv::find_id(v);
       if (!id) {
-        d.problem = v.is(edn::Kind::Map) ? "the map has no string :conv/id"
-                                         : "not a map but a " + std::string(edn::kind_name(v.kind()));
+        d.problem = v.is(edn::Kind::Map)
+                        ? "the map has no string :conv/id"
+                        : "not a map but a " + std::string(edn::kind_name(v.kind()));
       } else if (*id != cid) {
         d.problem = ":conv/id " + quote_cid(*id) + " does not match the row's cid";
       } else {

@@ -3,8 +3,12 @@
 
 namespace stube {
 
-std::optional<edn::Value> ConversationStore::load(std::string_view) { return std::nullopt; }
+std::optional<edn::Value> ConversationStore::load(std::string_view) {
+  return std::nullopt;
+}
 
-std::vector<std::string> ConversationStore::reap(edn::Instant, std::size_t) { return {}; }
+std::vector<std::string> ConversationStore::reap(edn::Instant, std::size_t) {
+  return {};
+}
 
 }  // namespace stube

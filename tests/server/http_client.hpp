@@ -53,8 +53,10 @@ class Conn {
   // returns the position just past it. Throws on timeout or close.
   std::size_t read_until(std::string_view needle, std::size_t from = 0) {
     for (;;) {
-      if (const std::size_t p = data_.find(needle, from); p != std::string::npos) return p + needle.size();
-      if (!read_some()) throw std::runtime_error("closed before \"" + std::string(needle) + "\"; got:\n" + data_);
+      if (const std::size_t p = data_.find(needle, from); p != std::string::npos)
+        return p + needle.size();
+      if (!read_some())
+        throw std::runtime_error("closed before \"" + std::string(needle) + "\"; got:\n" + data_);
     }
   }
 
@@ -99,7 +101,8 @@ struct Response {
       if (colon != std::string::npos && colon == name.size()) {
         bool same = true;
         for (std::size_t i = 0; i < colon; ++i)
-          same = same && std::tolower(static_cast<unsigned char>(line[i])) == std::tolower(static_cast<unsigned char>(name[i]));
+          same = same && std::tolower(static_cast<unsigned char>(line[i])) ==
+                             std::tolower(static_cast<unsigned char>(name[i]));
         if (same) out.push_back(line.substr(line.find_first_not_of(' ', colon + 1)));
       }
       pos = end;
@@ -127,9 +130,11 @@ inline Response parse_response(const std::string& raw) {
 inline Response request(std::uint16_t port, std::string_view method, std::string_view target,
                         std::string_view body = {}, std::string_view extra_headers = {}) {
   Conn c(port);
-  std::string req = std::string(method) + " " + std::string(target) + " HTTP/1.1\r\nHost: 127.0.0.1\r\n";
+  std::string req =
+      std::string(method) + " " + std::string(target) + " HTTP/1.1\r\nHost: 127.0.0.1\r\n";
   req += extra_headers;
-  if (!body.empty() || method == "POST") req += "Content-Length: " + std::to_string(body.size()) + "\r\n";
+  if (!body.empty() || method == "POST")
+    req += "Content-Length: " + std::to_string(body.size()) + "\r\n";
   req += "Connection: close\r\n\r\n";
   req += body;
   c.send(req);

@@ -12,7 +12,8 @@ namespace stube::server {
 namespace {
 
 TEST(Routes, SplitsTargetIntoPathAndQuery) {
-  EXPECT_EQ(split_target("/a/b?x=1&y"), std::make_pair(std::string_view("/a/b"), std::string_view("x=1&y")));
+  EXPECT_EQ(split_target("/a/b?x=1&y"),
+            std::make_pair(std::string_view("/a/b"), std::string_view("x=1&y")));
   EXPECT_EQ(split_target("/a"), std::make_pair(std::string_view("/a"), std::string_view()));
 }
 
@@ -46,8 +47,9 @@ TEST(Routes, ClassifiesTheFixedRoutes) {
 }
 
 TEST(Routes, RejectsMalformedConversationPaths) {
-  for (const char* bad : {"/sse/", "/sse/a/b", "/sse/../x", "/sse/a%2Fb", "/event/cv/ix", "/event/cv/ix/e/f",
-                          "/event/cv/ix/", "/event/cv/i x/e", "/event/cv/ix/e!", "/back/", "/back/a.b"}) {
+  for (const char* bad :
+       {"/sse/", "/sse/a/b", "/sse/../x", "/sse/a%2Fb", "/event/cv/ix", "/event/cv/ix/e/f",
+        "/event/cv/ix/", "/event/cv/i x/e", "/event/cv/ix/e!", "/back/", "/back/a.b"}) {
     EXPECT_THROW(parse_route(bad), BadRequest) << bad;
   }
   EXPECT_THROW(parse_route("/sse/" + std::string(129, 'a')), BadRequest);
@@ -124,8 +126,8 @@ RC_GTEST_PROP(Datastar, NoLineBreakEscapesADataLine, (const std::string& html)) 
     const std::size_t end = body.find('\n', start);
     const std::string line = body.substr(start, end - start);
     RC_ASSERT(line.find('\r') == std::string::npos);
-    const bool well_formed =
-        lines == 0 ? line == "event: datastar-merge-fragments" : line.rfind("data: fragments ", 0) == 0;
+    const bool well_formed = lines == 0 ? line == "event: datastar-merge-fragments"
+                                        : line.rfind("data: fragments ", 0) == 0;
     RC_ASSERT(well_formed);
     ++lines;
     start = end + 1;
@@ -149,10 +151,14 @@ TEST(Datastar, StaleAndErrorFragmentsTargetTheErrorElement) {
 }
 
 TEST(Shell, LoadsDatastarAndOpensTheStream) {
-  const std::string page = render_shell(ShellPage{"/app", "cv-1", "demo/<x>", "<div id=\"ix-1\"></div>"});
-  EXPECT_NE(page.find("<script type=\"module\" src=\"/app/_stube/datastar.js?v="), std::string::npos) << page;
+  const std::string page =
+      render_shell(ShellPage{"/app", "cv-1", "demo/<x>", "<div id=\"ix-1\"></div>"});
+  EXPECT_NE(page.find("<script type=\"module\" src=\"/app/_stube/datastar.js?v="),
+            std::string::npos)
+      << page;
   EXPECT_NE(page.find("href=\"/app/_stube/stube.css?v="), std::string::npos);
-  EXPECT_NE(page.find("data-on-load=\"@get(&#39;/app/sse/cv-1&#39;, {openWhenHidden: true"), std::string::npos)
+  EXPECT_NE(page.find("data-on-load=\"@get(&#39;/app/sse/cv-1&#39;, {openWhenHidden: true"),
+            std::string::npos)
       << page;
   EXPECT_NE(page.find("<div id=\"stube-root\"><div id=\"ix-1\"></div></div>"), std::string::npos);
   EXPECT_NE(page.find("<div id=\"stube-error\"></div>"), std::string::npos);

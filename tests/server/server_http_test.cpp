@@ -7,10 +7,10 @@
 
 #include "kernel/wire.hpp"
 #include "server/handlers.hpp"
+#include "server/http_client.hpp"
 #include "stube/conversation.hpp"
 #include "stube/log.hpp"
 #include "stube/server.hpp"
-#include "server/http_client.hpp"
 
 namespace stube {
 namespace {
@@ -23,16 +23,24 @@ using test::Response;
 std::shared_ptr<Registry> test_registry() {
   auto reg = std::make_shared<Registry>();
   reg->define("t/counter")
-      .init([](const edn::Value&) { return edn::map({{"n"_kw, 0}}); })
+      .init([](const edn::Value&) {
+        return edn::map({{"n"_kw, 0}});
+      })
       .render([](const Self& s) {
-        return html::div(html::span(html::cls("n"), s[":n"]), html::button(s.on("click", "inc"), "+"));
+        return html::div(html::span(html::cls("n"), s[":n"]),
+                         html::button(s.on("click", "inc"), "+"));
       })
       .on("inc", [](Self& s) { s.set("n", s[":n"].as_int() + 1); })
-      .on("add", [](Self& s, const Event& e) { s.set("n", s[":n"].as_int() + e.payload.get("by"_kw).as_int()); })
+      .on("add",
+          [](Self& s, const Event& e) {
+            s.set("n", s[":n"].as_int() + e.payload.get("by"_kw).as_int());
+          })
       .on("boom", [](Self&) { throw std::runtime_error("boom handler"); })
       .on("end", [](Self& s) { s.end(); });
   reg->define("t/form")
-      .init([](const edn::Value&) { return edn::map({{"name"_kw, ""}}); })
+      .init([](const edn::Value&) {
+        return edn::map({{"name"_kw, ""}});
+      })
       .keep({"name"})
       .render([](const Self& s) { return html::p(html::cls("name"), s[":name"]); })
       .on("shout", [](Self& s) { s.set("name", std::string(s[":name"].as_string()) + "!"); });
@@ -62,27 +70,33 @@ class ServerTest : public ::testing::Test {
     Minted m;
     std::smatch match;
     const std::string set_cookie = r.header("Set-Cookie");
-    EXPECT_TRUE(std::regex_search(set_cookie, match, std::regex("^(stube-(cv-[A-Za-z0-9_-]+)=[A-Za-z0-9_-]+)")))
+    EXPECT_TRUE(std::regex_search(set_cookie, match,
+                                  std::regex("^(stube-(cv-[A-Za-z0-9_-]+)=[A-Za-z0-9_-]+)")))
         << set_cookie;
     m.cookie = match[1];
     m.cid = match[2];
-    EXPECT_TRUE(std::regex_search(r.body, match, std::regex("id=\"(ix-[A-Za-z0-9_-]+)\""))) << r.body;
+    EXPECT_TRUE(std::regex_search(r.body, match, std::regex("id=\"(ix-[A-Za-z0-9_-]+)\"")))
+        << r.body;
     m.iid = match[1];
     return m;
   }
-  Response post(const Minted& m, std::string_view event, std::string_view body = "{}", std::string_view query = "") {
-    return request(port_, "POST", "/event/" + m.cid + "/" + m.iid + "/" + std::string(event) + std::string(query), body,
-                   "Cookie: " + m.cookie + "\r\n");
+  Response post(const Minted& m, std::string_view event, std::string_view body = "{}",
+                std::string_view query = "") {
+    return request(port_, "POST",
+                   "/event/" + m.cid + "/" + m.iid + "/" + std::string(event) + std::string(query),
+                   body, "Cookie: " + m.cookie + "\r\n");
   }
   // Opens the SSE stream and waits for the first view.
   std::unique_ptr<Conn> stream(const Minted& m, std::string_view base = "") {
     auto c = std::make_unique<Conn>(port_);
-    c->send("GET " + std::string(base) + "/sse/" + m.cid + " HTTP/1.1\r\nHost: x\r\nDatastar-Request: true\r\nCookie: " +
-            m.cookie + "\r\n\r\n");
+    c->send("GET " + std::string(base) + "/sse/" + m.cid +
+            " HTTP/1.1\r\nHost: x\r\nDatastar-Request: true\r\nCookie: " + m.cookie + "\r\n\r\n");
     c->read_until("mergeMode inner");
     return c;
   }
-  edn::Value conv(const Minted& m) { return server_->runtime().conversation(m.cid).value_or(edn::Value()); }
+  edn::Value conv(const Minted& m) {
+    return server_->runtime().conversation(m.cid).value_or(edn::Value());
+  }
 
   std::unique_ptr<Server> server_;
   std::uint16_t port_ = 0;
@@ -96,7 +110,9 @@ TEST_F(ServerTest, MintServesTheShellAndAnOwnerCookie) {
   EXPECT_EQ(r.header("Cache-Control"), "no-store");
   const std::string cookie = r.header("Set-Cookie");
   std::smatch m;
-  ASSERT_TRUE(std::regex_match(cookie, m, std::regex("stube-(cv-[A-Za-z0-9_-]+)=([A-Za-z0-9_-]+); Path=/; HttpOnly; SameSite=Lax")))
+  ASSERT_TRUE(std::regex_match(
+      cookie, m,
+      std::regex("stube-(cv-[A-Za-z0-9_-]+)=([A-Za-z0-9_-]+); Path=/; HttpOnly; SameSite=Lax")))
       << cookie;
   // At least 128 random bits: 22 base64url characters after the prefix.
   EXPECT_GE(m[2].length(), 3u + 22u);
@@ -122,15 +138,18 @@ TEST_F(ServerTest, TheStreamCarriesTheFirstViewThenEveryPatch) {
   EXPECT_EQ(head.header("X-Accel-Buffering"), "no");
   EXPECT_EQ(head.header("Transfer-Encoding"), "chunked");
   std::size_t at = c.read_until("retry: 500\n\n");
-  at = c.read_until("event: datastar-merge-fragments\ndata: selector #stube-root\ndata: mergeMode inner\n"
-                    "data: fragments <div id=\"" + m.iid + "\"",
-                    at);
+  at = c.read_until(
+      "event: datastar-merge-fragments\ndata: selector #stube-root\ndata: mergeMode inner\n"
+      "data: fragments <div id=\"" +
+          m.iid + "\"",
+      at);
   at = c.read_until("<span class=\"n\">0</span>", at);
 
   const Response r = post(m, "inc");
   EXPECT_EQ(r.status, 200u) << r.body;
   EXPECT_EQ(r.header("Content-Type"), "text/event-stream");
-  at = c.read_until("event: datastar-merge-fragments\ndata: fragments <div id=\"" + m.iid + "\"", at);
+  at = c.read_until("event: datastar-merge-fragments\ndata: fragments <div id=\"" + m.iid + "\"",
+                    at);
   at = c.read_until("<span class=\"n\">1</span>", at);
   EXPECT_EQ(post(m, "add", "{}", "?p=%7B%3Aby%2040%7D").status, 200u);
   c.read_until("<span class=\"n\">41</span>", at);
@@ -141,10 +160,13 @@ TEST_F(ServerTest, SignalsComeInAsEdnAndGoBackAfterTheHandler) {
   start();
   const Minted m = mint("/form");
   const std::string ns = signal_namespace(m.iid);
-  const Response r = post(m, "shout", "{\"" + ns + "\": {\"name\": \"Zed\"}, \"ix-other\": {\"name\": \"no\"}}");
+  const Response r =
+      post(m, "shout", "{\"" + ns + "\": {\"name\": \"Zed\"}, \"ix-other\": {\"name\": \"no\"}}");
   ASSERT_EQ(r.status, 200u) << r.body;
-  EXPECT_EQ(conv(m).get_in({"conv/instances"_kw, edn::Value(m.iid), "name"_kw}), edn::Value("Zed!"));
-  EXPECT_EQ(r.body, "event: datastar-merge-signals\ndata: signals {\"" + ns + "\":{\"name\":\"Zed!\"}}\n\n");
+  EXPECT_EQ(conv(m).get_in({"conv/instances"_kw, edn::Value(m.iid), "name"_kw}),
+            edn::Value("Zed!"));
+  EXPECT_EQ(r.body, "event: datastar-merge-signals\ndata: signals {\"" + ns +
+                        "\":{\"name\":\"Zed!\"}}\n\n");
 }
 
 TEST_F(ServerTest, StatusCodesLeaveTheConversationUntouched) {
@@ -155,10 +177,12 @@ TEST_F(ServerTest, StatusCodesLeaveTheConversationUntouched) {
   const std::string owner_header = "Cookie: " + m.cookie + "\r\n";
 
   // A missing instance: 204, nothing changes (a stale double click).
-  EXPECT_EQ(request(port_, "POST", "/event/" + m.cid + "/ix-gone/inc", "{}", owner_header).status, 204u);
+  EXPECT_EQ(request(port_, "POST", "/event/" + m.cid + "/ix-gone/inc", "{}", owner_header).status,
+            204u);
   // Another owner, or none: 403, for events, streams and back.
   const std::string forged = "Cookie: stube-" + m.cid + "=ow-AAAAAAAAAAAAAAAAAAAAAA\r\n";
-  EXPECT_EQ(request(port_, "POST", "/event/" + m.cid + "/" + m.iid + "/inc", "{}", forged).status, 403u);
+  EXPECT_EQ(request(port_, "POST", "/event/" + m.cid + "/" + m.iid + "/inc", "{}", forged).status,
+            403u);
   EXPECT_EQ(request(port_, "POST", "/event/" + m.cid + "/" + m.iid + "/inc", "{}").status, 403u);
   EXPECT_EQ(request(port_, "GET", "/sse/" + m.cid, "", forged).status, 403u);
   EXPECT_EQ(request(port_, "POST", "/back/" + m.cid, "", forged).status, 403u);
@@ -171,25 +195,34 @@ TEST_F(ServerTest, StatusCodesLeaveTheConversationUntouched) {
   bad(post(m, "inc", "[]"), "must be a JSON object");
   bad(post(m, "add", "{}", "?p=%7B%3Aby"), "bad EDN payload in query parameter p: line 1");
   bad(post(m, "add", "{}", "?p=%zz"), "bad percent-escape");
-  bad(post(m, "inc", "{\"x\": \"" + std::string(2000, 'a') + "\"}"), "request body larger than 1024 bytes");
-  bad(request(port_, "POST", "/event/" + m.cid + "/" + m.iid + "/in%20c", "{}", owner_header), "bad event name");
-  bad(request(port_, "POST", "/event/" + m.cid + "/ix.1/inc", "{}", owner_header), "bad instance id");
+  bad(post(m, "inc", "{\"x\": \"" + std::string(2000, 'a') + "\"}"),
+      "request body larger than 1024 bytes");
+  bad(request(port_, "POST", "/event/" + m.cid + "/" + m.iid + "/in%20c", "{}", owner_header),
+      "bad event name");
+  bad(request(port_, "POST", "/event/" + m.cid + "/ix.1/inc", "{}", owner_header),
+      "bad instance id");
   bad(request(port_, "GET", "/sse/a%2F..", "", owner_header), "bad conversation id");
-  bad(request(port_, "GET", "/counter", "", "X-Big: " + std::string(9000, 'b') + "\r\n"), "request header larger than");
+  bad(request(port_, "GET", "/counter", "", "X-Big: " + std::string(9000, 'b') + "\r\n"),
+      "request header larger than");
   // The handler threw: 500, and the error is on the page (the stream).
   EXPECT_EQ(post(m, "boom").status, 500u);
   // Wrong methods and unknown paths.
-  EXPECT_EQ(request(port_, "GET", "/event/" + m.cid + "/" + m.iid + "/inc", "", owner_header).status, 405u);
+  EXPECT_EQ(
+      request(port_, "GET", "/event/" + m.cid + "/" + m.iid + "/inc", "", owner_header).status,
+      405u);
   EXPECT_EQ(request(port_, "POST", "/sse/" + m.cid, "", owner_header).status, 405u);
   EXPECT_EQ(request(port_, "GET", "/nowhere").status, 404u);
   EXPECT_EQ(request(port_, "GET", "/_stube/nothing.js").status, 404u);
 
   EXPECT_EQ(conv(m), before);
   // An unknown (or ended) conversation: 410; Datastar gets the stale patch.
-  const Response gone = request(port_, "POST", "/event/cv-unknown/" + m.iid + "/inc", "{}", "Datastar-Request: true\r\n");
+  const Response gone = request(port_, "POST", "/event/cv-unknown/" + m.iid + "/inc", "{}",
+                                "Datastar-Request: true\r\n");
   EXPECT_EQ(gone.status, 410u);
   EXPECT_EQ(gone.header("Content-Type"), "text/event-stream");
-  EXPECT_NE(gone.body.find("data: fragments <div id=\"stube-error\" class=\"stube-stale\">"), std::string::npos) << gone.body;
+  EXPECT_NE(gone.body.find("data: fragments <div id=\"stube-error\" class=\"stube-stale\">"),
+            std::string::npos)
+      << gone.body;
   EXPECT_EQ(request(port_, "GET", "/sse/cv-unknown").status, 410u);
   EXPECT_EQ(request(port_, "POST", "/back/cv-unknown").status, 410u);
 }
@@ -221,7 +254,8 @@ TEST_F(ServerTest, EndFinishesTheStreamAndLaterEventsGet410) {
   auto c = stream(m);
   EXPECT_EQ(post(m, "end").status, 200u);
   const std::string& all = c->read_to_eof();
-  EXPECT_EQ(all.substr(all.size() - 5), "0\r\n\r\n") << "the chunked body is finished: no reconnect";
+  EXPECT_EQ(all.substr(all.size() - 5), "0\r\n\r\n")
+      << "the chunked body is finished: no reconnect";
   EXPECT_EQ(post(m, "inc").status, 410u);
   EXPECT_EQ(server_->runtime().size(), 0u);
 }
@@ -251,7 +285,9 @@ TEST_F(ServerTest, ServesTheEmbeddedAssetsAndPages) {
   EXPECT_NE(js.body.find("datastar-merge-fragments"), std::string::npos);
   const std::string etag = js.header("ETag");
   ASSERT_FALSE(etag.empty());
-  EXPECT_EQ(request(port_, "GET", "/_stube/datastar.js", "", "If-None-Match: " + etag + "\r\n").status, 304u);
+  EXPECT_EQ(
+      request(port_, "GET", "/_stube/datastar.js", "", "If-None-Match: " + etag + "\r\n").status,
+      304u);
   const Response css = request(port_, "GET", "/_stube/stube.css");
   EXPECT_EQ(css.status, 200u);
   EXPECT_NE(css.body.find(".stube-dialog"), std::string::npos);
@@ -287,7 +323,8 @@ TEST_F(ServerTest, KeepAliveConnectionsServeSeveralRequests) {
   start();
   const Minted m = mint();
   Conn c(port_);
-  const std::string req = "POST /event/" + m.cid + "/" + m.iid + "/inc HTTP/1.1\r\nHost: x\r\nCookie: " + m.cookie +
+  const std::string req = "POST /event/" + m.cid + "/" + m.iid +
+                          "/inc HTTP/1.1\r\nHost: x\r\nCookie: " + m.cookie +
                           "\r\nContent-Length: 2\r\n\r\n{}";
   c.send(req + req + req);
   std::size_t at = 0;
@@ -298,7 +335,8 @@ TEST_F(ServerTest, KeepAliveConnectionsServeSeveralRequests) {
 
 class TempDir {
  public:
-  TempDir() : path_(std::filesystem::temp_directory_path() / ("stube-server-" + conv::mint_id("t-"))) {}
+  TempDir()
+      : path_(std::filesystem::temp_directory_path() / ("stube-server-" + conv::mint_id("t-"))) {}
   ~TempDir() { std::filesystem::remove_all(path_); }
   const std::filesystem::path& path() const { return path_; }
 

@@ -1,5 +1,7 @@
 // The browser's signals: JSON -> EDN (and back), the per-instance signal
 // namespace the wire renders, the signals sent back after a change.
+#include "server/signals.hpp"
+
 #include <gtest/gtest.h>
 #include <rapidcheck/gtest.h>
 
@@ -7,7 +9,6 @@
 
 #include "kernel/wire.hpp"
 #include "server/http_util.hpp"
-#include "server/signals.hpp"
 #include "stube/kernel.hpp"
 
 namespace stube::server {
@@ -29,7 +30,8 @@ TEST(Signals, JsonObjectsBecomeMapsWithKeywordKeys) {
 }
 
 TEST(Signals, NumbersKeepTheirKind) {
-  const edn::Value v = signals_from_json(R"({"a": 9223372036854775807, "b": 18446744073709551615, "c": 1e3, "d": -0})");
+  const edn::Value v = signals_from_json(
+      R"({"a": 9223372036854775807, "b": 18446744073709551615, "c": 1e3, "d": -0})");
   EXPECT_EQ(v.get("a"_kw), edn::Value(9223372036854775807LL));
   EXPECT_EQ(v.get("b"_kw), edn::Value::big_int("18446744073709551615"));
   EXPECT_EQ(v.get("c"_kw), edn::Value(1000.0));
@@ -57,13 +59,15 @@ TEST(Signals, MalformedJsonIsABadRequestNamingTheProblem) {
     }
     return std::string("no error");
   };
-  EXPECT_NE(message("{\"a\": }").find("invalid JSON signals: parse error at line 1, column 7"), std::string::npos)
+  EXPECT_NE(message("{\"a\": }").find("invalid JSON signals: parse error at line 1, column 7"),
+            std::string::npos)
       << message("{\"a\": }");
   EXPECT_NE(message("[1]").find("must be a JSON object"), std::string::npos);
   EXPECT_NE(message("42").find("must be a JSON object"), std::string::npos);
   EXPECT_NE(message("{} {}").find("invalid JSON"), std::string::npos);
   EXPECT_NE(message("{\"a\": \"\xff\"}").find("invalid JSON"), std::string::npos);
-  EXPECT_NE(message(std::string(100, '[') + std::string(100, ']')).find("must be a JSON object"), std::string::npos);
+  EXPECT_NE(message(std::string(100, '[') + std::string(100, ']')).find("must be a JSON object"),
+            std::string::npos);
   std::string deep = "{\"a\":";
   for (int i = 0; i < 100; ++i) deep += "{\"a\":";
   deep += "1" + std::string(101, '}');
@@ -78,7 +82,8 @@ TEST(Signals, HostileDepthDoesNotOverflowTheStack) {
 TEST(Signals, InstanceSignalsAreTheObjectUnderItsNamespace) {
   const std::string iid = "ix-a__b_c";
   const std::string ns = signal_namespace(iid);
-  const edn::Value all = signals_from_json("{\"" + ns + "\": {\"answer\": \"x\"}, \"ix-other\": {\"answer\": \"y\"}}");
+  const edn::Value all =
+      signals_from_json("{\"" + ns + "\": {\"answer\": \"x\"}, \"ix-other\": {\"answer\": \"y\"}}");
   EXPECT_EQ(instance_signals(all, iid), edn::map({{"answer"_kw, "x"}}));
   EXPECT_TRUE(instance_signals(all, "ix-missing").is_nil());
   EXPECT_TRUE(instance_signals(edn::Value(), iid).is_nil());
@@ -92,7 +97,8 @@ TEST(SignalNamespace, AvoidsDatastarsReservedShapes) {
 
 RC_GTEST_PROP(SignalNamespace, NeverHasDoubleUnderscoresAndIsInjective, ()) {
   const auto id_char = rc::gen::element('a', 'Z', '0', '_', '-', '_');
-  const auto ids = *rc::gen::container<std::set<std::string>>(rc::gen::nonEmpty(rc::gen::container<std::string>(id_char)));
+  const auto ids = *rc::gen::container<std::set<std::string>>(
+      rc::gen::nonEmpty(rc::gen::container<std::string>(id_char)));
   std::set<std::string> namespaces;
   for (const std::string& id : ids) {
     const std::string ns = signal_namespace(id);
@@ -113,14 +119,16 @@ TEST(Wire, BindUsesTheInstanceNamespaceAndOnPostsOnce) {
   const html::Attr on = self.on("click", "pick", edn::read("{:i 1, :s \"it's\"}"));
   EXPECT_EQ(on.name, "data-on-click");
   EXPECT_EQ(on.value.find("@post('/app/event/cv-1/ix-a__b/pick?p="), 0u) << on.value;
-  EXPECT_EQ(on.value.find('\'', 8), on.value.find("', {retryMaxCount: 0})")) << "payload must not close the string";
+  EXPECT_EQ(on.value.find('\'', 8), on.value.find("', {retryMaxCount: 0})"))
+      << "payload must not close the string";
   EXPECT_EQ(self.on("submit__prevent", "add").name, "data-on-submit__prevent");
   EXPECT_THROW(self.on("click'", "x"), std::invalid_argument);
   EXPECT_THROW(self.on("click", "x/y"), std::invalid_argument);
 }
 
 TEST(Signals, ToJson) {
-  EXPECT_EQ(to_json(edn::read("{:a [1 2.5 \"s\" nil true] :ns/k :kw}")), R"({"a":[1,2.5,"s",null,true],"ns/k":"ns/kw"})");
+  EXPECT_EQ(to_json(edn::read("{:a [1 2.5 \"s\" nil true] :ns/k :kw}")),
+            R"({"a":[1,2.5,"s",null,true],"ns/k":"ns/kw"})");
   EXPECT_EQ(to_json(edn::Value(std::numeric_limits<double>::infinity())), "null");
   EXPECT_EQ(to_json(edn::read("#{1}")), "[1]");
   EXPECT_EQ(to_json(edn::read("#inst \"2024-01-02T03:04:05Z\"")).front(), '"');
@@ -129,7 +137,10 @@ TEST(Signals, ToJson) {
 
 TEST(Signals, KeptSignalsOfEveryLiveInstance) {
   Registry reg;
-  reg.define("test/form").init([](const edn::Value&) { return edn::map({{"name"_kw, "Ann"}, {"other"_kw, 1}}); })
+  reg.define("test/form")
+      .init([](const edn::Value&) {
+        return edn::map({{"name"_kw, "Ann"}, {"other"_kw, 1}});
+      })
       .keep({"name", "missing"})
       .start([](Self& s) { s.call(prompt("Q?", "dflt"), "r"); })
       .resume("r", [](Self&, const edn::Value&) {});

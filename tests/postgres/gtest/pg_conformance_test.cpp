@@ -49,14 +49,18 @@ INSTANTIATE_TEST_SUITE_P(Postgres, StoreConformance, ::testing::Values(kPostgres
 class SharedStoreConformance : public StoreConformance {};
 
 // What a shared store returns for (and later loads as) c saved `times` times.
-Value versioned(const Value& c, std::int64_t times = 1) { return c.assoc(kVersion, times); }
+Value versioned(const Value& c, std::int64_t times = 1) {
+  return c.assoc(kVersion, times);
+}
 
 // `next`, to be saved over what save() returned last (`stored`).
 Value on_top_of(const Value& stored, const Value& next) {
   return next.assoc(kVersion, stored.get(kVersion));
 }
 
-TEST_P(SharedStoreConformance, IsShared) { EXPECT_TRUE(open()->shared()); }
+TEST_P(SharedStoreConformance, IsShared) {
+  EXPECT_TRUE(open()->shared());
+}
 
 TEST_P(SharedStoreConformance, RoundTripsVariedConversations) {
   std::map<std::string, Value> saved;
@@ -133,7 +137,8 @@ TEST_P(SharedStoreConformance, ManyConversations) {
     auto store = open();
     for (int i = 0; i < kCount; ++i) {
       const std::string cid = "cv-many-" + std::to_string(i);
-      saved.emplace(cid, store->save(conv::make(cid, edn::Instant{1700000000 + i, 0}).assoc(kw("n"), i)));
+      saved.emplace(
+          cid, store->save(conv::make(cid, edn::Instant{1700000000 + i, 0}).assoc(kw("n"), i)));
     }
   }
   const ConversationMap loaded = open()->load_all();
@@ -153,8 +158,10 @@ TEST_P(SharedStoreConformance, ConcurrentSavesOfDifferentConversations) {
       for (int v = 0; v < kVersions; ++v) {
         for (int k = 0; k < kCidsPerThread; ++k) {
           const std::string cid = "cv-t" + std::to_string(t) + "-" + std::to_string(k);
-          const Value next = varied_conversation(cid, static_cast<unsigned>(t * 100 + k)).assoc(kw("version"), v);
-          last[static_cast<std::size_t>(k)] = store->save(v == 0 ? next : on_top_of(last[static_cast<std::size_t>(k)], next));
+          const Value next =
+              varied_conversation(cid, static_cast<unsigned>(t * 100 + k)).assoc(kw("version"), v);
+          last[static_cast<std::size_t>(k)] =
+              store->save(v == 0 ? next : on_top_of(last[static_cast<std::size_t>(k)], next));
         }
       }
     });
@@ -165,9 +172,10 @@ TEST_P(SharedStoreConformance, ConcurrentSavesOfDifferentConversations) {
   for (int t = 0; t < kThreads; ++t) {
     for (int k = 0; k < kCidsPerThread; ++k) {
       const std::string cid = "cv-t" + std::to_string(t) + "-" + std::to_string(k);
-      EXPECT_EQ(loaded.at(cid), versioned(varied_conversation(cid, static_cast<unsigned>(t * 100 + k))
-                                              .assoc(kw("version"), kVersions - 1),
-                                          kVersions))
+      EXPECT_EQ(loaded.at(cid),
+                versioned(varied_conversation(cid, static_cast<unsigned>(t * 100 + k))
+                              .assoc(kw("version"), kVersions - 1),
+                          kVersions))
           << cid;
     }
   }

@@ -93,7 +93,8 @@ TEST_F(PostgresConnection, ReconnectsUnderConcurrentUse) {
   ASSERT_EQ(all.size(), static_cast<std::size_t>(kThreads));
   for (int t = 0; t < kThreads; ++t) {
     const Value& c = all.at("cv-conc-" + std::to_string(t));
-    EXPECT_GE(c.get(Value::keyword("conv", "version")).as_int(), saved[static_cast<std::size_t>(t)]);
+    EXPECT_GE(c.get(Value::keyword("conv", "version")).as_int(),
+              saved[static_cast<std::size_t>(t)]);
     EXPECT_NO_THROW(store->save(c)) << "the store is usable afterwards";
   }
   RecordProperty("terminated", terminated);
@@ -125,7 +126,8 @@ TEST_F(PostgresConnection, ADownDatabaseIsAStoreErrorAndTheStoreRecovers) {
     } catch (const StaleConversation& e) {
       FAIL() << "a down database is not a stale conversation: " << e.what();
     } catch (const StoreError& e) {
-      EXPECT_NE(std::string(e.what()).find("database " + db_.name()), std::string::npos) << e.what();
+      EXPECT_NE(std::string(e.what()).find("database " + db_.name()), std::string::npos)
+          << e.what();
     }
     EXPECT_THROW(store->save(conv::make("cv-new")), StoreError);
     EXPECT_THROW(store->load("cv-down"), StoreError);

@@ -27,7 +27,9 @@ using Result = Runtime::Result;
 std::shared_ptr<Registry> counter_registry() {
   auto reg = std::make_shared<Registry>();
   reg->define("pg/counter")
-      .init([](const Value&) { return edn::map({{kw("count"), 0}}); })
+      .init([](const Value&) {
+        return edn::map({{kw("count"), 0}});
+      })
       .render([](const Self& s) { return html::p("count ", s[":count"]); })
       .on("inc", [](Self& s) { s.set("count", s[":count"].as_int() + 1); });
   return reg;
@@ -52,7 +54,8 @@ class PostgresRuntimes : public ::testing::Test {
   // Runtimes report an event that lost the race with this warning.
   std::size_t lost_events() const {
     std::size_t n = 0;
-    for (const auto& w : capture_.at(log::Level::warn)) n += w.find("was changed elsewhere") != std::string::npos;
+    for (const auto& w : capture_.at(log::Level::warn))
+      n += w.find("was changed elsewhere") != std::string::npos;
     return n;
   }
   void mint_on(Runtime& r) {

@@ -35,7 +35,9 @@ Value idle_for(std::string_view cid, std::int64_t seconds_ago) {
   return conv::make(cid, edn::Instant{edn::Instant::now().seconds - seconds_ago, 0});
 }
 
-edn::Instant seconds_ago(std::int64_t s) { return {edn::Instant::now().seconds - s, 0}; }
+edn::Instant seconds_ago(std::int64_t s) {
+  return {edn::Instant::now().seconds - s, 0};
+}
 
 TEST_F(PostgresStore, SaveIsACompareAndSetOnTheVersion) {
   auto store = db_.store();
@@ -122,9 +124,9 @@ TEST_F(PostgresStore, UnreadableRowsAreSkippedWithAWarningNamingThem) {
   auto store = db_.store();
   store->save(conv::make("cv-good"));
   auto sql = db_.sql();
-  const std::string insert =
-      "INSERT INTO stube_conversations (cid, edn, version, touched) VALUES ";
-  sql->run(insert + "('cv-broken', convert_to('{:conv/id \"cv-broken\" :x [1 2', 'UTF8'), 1, now())");
+  const std::string insert = "INSERT INTO stube_conversations (cid, edn, version, touched) VALUES ";
+  sql->run(insert +
+           "('cv-broken', convert_to('{:conv/id \"cv-broken\" :x [1 2', 'UTF8'), 1, now())");
   sql->run(insert + "('cv-vector', convert_to('[:conv/id \"cv-vector\"]', 'UTF8'), 1, now())");
   sql->run(insert + "('cv-other', convert_to('{:conv/id \"cv-good\"}', 'UTF8'), 1, now())");
   LogCapture capture;
@@ -157,14 +159,15 @@ TEST_F(PostgresStore, TheVersionMustBeANonNegativeInteger) {
 TEST_F(PostgresStore, TheStoredTextIsTheReturnedValuePrintedOnce) {
   auto store = db_.store();
   const Value saved = store->save(varied_conversation("cv-text", 3));
-  const std::string text =
-      db_.sql()->one("SELECT convert_from(edn, 'UTF8') FROM stube_conversations WHERE cid = 'cv-text'");
+  const std::string text = db_.sql()->one(
+      "SELECT convert_from(edn, 'UTF8') FROM stube_conversations WHERE cid = 'cv-text'");
   EXPECT_EQ(text, edn::write(saved));
 }
 
 TEST_F(PostgresStore, StringsWithNulCharactersRoundTrip) {
   auto store = db_.store();
-  const Value c = store->save(conv::make("cv-nul").assoc(kw("s"), Value(std::string_view("a\0b", 3))));
+  const Value c =
+      store->save(conv::make("cv-nul").assoc(kw("s"), Value(std::string_view("a\0b", 3))));
   EXPECT_EQ(db_.store()->load("cv-nul"), c);
 }
 
@@ -255,11 +258,13 @@ TEST_F(PostgresStore, OldTombstonesArePurged) {
     store->remove(cid);
   }
   auto sql = db_.sql();
-  sql->run("UPDATE stube_conversations SET deleted_at = now() - interval '25 hours' "
-           "WHERE cid IN ('cv-t1', 'cv-t2')");
+  sql->run(
+      "UPDATE stube_conversations SET deleted_at = now() - interval '25 hours' "
+      "WHERE cid IN ('cv-t1', 'cv-t2')");
   const auto tombstones = [&] {
-    return sql->one("SELECT string_agg(cid, ',' ORDER BY cid) FROM stube_conversations "
-                    "WHERE deleted_at IS NOT NULL");
+    return sql->one(
+        "SELECT string_agg(cid, ',' ORDER BY cid) FROM stube_conversations "
+        "WHERE deleted_at IS NOT NULL");
   };
   EXPECT_EQ(tombstones(), "cv-t1,cv-t2,cv-t3");
   store->reap(seconds_ago(600), 10);  // purges tombstones older than a day
@@ -292,7 +297,8 @@ TEST_F(PostgresStore, TheSchemaIsCreatedOnceAndVersioned) {
   }
   auto sql = db_.sql();
   EXPECT_EQ(sql->one("SELECT string_agg(version::text, ',') FROM stube_schema"), "1");
-  EXPECT_EQ(sql->one("SELECT count(*) FROM pg_indexes WHERE tablename = 'stube_conversations'"), "3");
+  EXPECT_EQ(sql->one("SELECT count(*) FROM pg_indexes WHERE tablename = 'stube_conversations'"),
+            "3");
   sql->run("UPDATE stube_schema SET version = 2");
   try {
     db_.store();

@@ -27,8 +27,12 @@ std::atomic<int> database_counter{0};
 
 }  // namespace
 
-std::string pg_conninfo() { return env("STUBE_PG_CONNINFO"); }
-std::string pg_url() { return env("STUBE_PG_URL"); }
+std::string pg_conninfo() {
+  return env("STUBE_PG_CONNINFO");
+}
+std::string pg_url() {
+  return env("STUBE_PG_URL");
+}
 
 void pg_control(std::string_view action) {
   const std::string command = env("STUBE_PG_CONTROL") + " " + std::string(action);
@@ -41,10 +45,13 @@ Sql::Sql(const std::string& conninfo) : conn_(PQconnectdb(conninfo.c_str())) {
     PQfinish(conn_);
     throw std::runtime_error("cannot connect to " + conninfo + ": " + why);
   }
-  PQsetNoticeProcessor(conn_, [](void*, const char*) {}, nullptr);
+  PQsetNoticeProcessor(
+      conn_, [](void*, const char*) {}, nullptr);
 }
 
-Sql::~Sql() { PQfinish(conn_); }
+Sql::~Sql() {
+  PQfinish(conn_);
+}
 
 std::vector<Sql::Row> Sql::rows(const std::string& sql) {
   PGresult* r = PQexec(conn_, sql.c_str());
@@ -61,7 +68,8 @@ std::vector<Sql::Row> Sql::rows(const std::string& sql) {
       if (PQgetisnull(r, i, j)) {
         row.emplace_back();
       } else {
-        row.emplace_back(std::string(PQgetvalue(r, i, j), static_cast<std::size_t>(PQgetlength(r, i, j))));
+        row.emplace_back(
+            std::string(PQgetvalue(r, i, j), static_cast<std::size_t>(PQgetlength(r, i, j))));
       }
     }
     out.push_back(std::move(row));
@@ -76,7 +84,9 @@ std::string Sql::one(const std::string& sql) {
   return r[0][0].value_or("");
 }
 
-int Sql::backend_pid() const { return PQbackendPID(conn_); }
+int Sql::backend_pid() const {
+  return PQbackendPID(conn_);
+}
 
 TestDatabase::TestDatabase()
     : name_("stube_t" + std::to_string(::getpid()) + "_" + std::to_string(database_counter++)) {
@@ -85,14 +95,17 @@ TestDatabase::TestDatabase()
 
 TestDatabase::~TestDatabase() {
   try {
-    Sql(pg_conninfo() + " dbname=postgres").run("DROP DATABASE IF EXISTS " + name_ + " WITH (FORCE)");
+    Sql(pg_conninfo() + " dbname=postgres")
+        .run("DROP DATABASE IF EXISTS " + name_ + " WITH (FORCE)");
   } catch (const std::exception&) {
     // The server may be down after a failed down-database test; the wrapper
     // deletes the whole server anyway.
   }
 }
 
-std::string TestDatabase::conninfo() const { return pg_conninfo() + " dbname=" + name_; }
+std::string TestDatabase::conninfo() const {
+  return pg_conninfo() + " dbname=" + name_;
+}
 
 std::string TestDatabase::url() const {
   std::string url = pg_url();
@@ -108,8 +121,8 @@ int TestDatabase::terminate_others(const Sql& keep) const {
   return std::stoi(admin.one(
       // The timeout makes it wait until each backend has really exited.
       "SELECT count(*) FILTER (WHERE pg_terminate_backend(pid, 10000)) FROM pg_stat_activity "
-      "WHERE datname = '" + name_ +
-      "' AND pid <> " + std::to_string(keep.backend_pid())));
+      "WHERE datname = '" +
+      name_ + "' AND pid <> " + std::to_string(keep.backend_pid())));
 }
 
 }  // namespace stube::test
