@@ -13,7 +13,11 @@
 // collects them). Loopback only; every loop is bounded.
 #include <sys/resource.h>
 
-// Boost 1.74's asio/awaitable.hpp uses std::exchange without <utility>.
+// clang-format off
+// Boost 1.74's asio/awaitable.hpp uses std::exchange without <utility>:
+// it must come first.
+#include <utility>
+// clang-format on
 #include <algorithm>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/connect.hpp>

@@ -91,6 +91,8 @@ class Server {
   Runtime& runtime();  // after start
 
  private:
+  void start_listening(ServerOptions options);
+  void abandon_start() noexcept;
   struct Impl;
   std::unique_ptr<Impl> impl_;
 };

@@ -1,6 +1,8 @@
 // stube::Server: the listener, the I/O threads, start/stop and signals.
 #include "stube/server.hpp"
 
+#include <system_error>
+
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/post.hpp>
@@ -104,6 +106,32 @@ void Server::start(ServerOptions options) {
     if (m.started) throw std::logic_error("Server::start: already started");
     m.started = true;
   }
+  try {
+    start_listening(std::move(options));
+  } catch (const boost::system::system_error& e) {
+    abandon_start();  // e.g. the port is taken: leave the server unstarted
+    throw std::system_error(e.code(), "server: cannot listen");
+  } catch (...) {
+    abandon_start();
+    throw;
+  }
+  log::info("server: listening on " + url());
+}
+
+// Undoes a start() that failed before any thread ran, so that stop() and the
+// destructor have nothing to wait for.
+void Server::abandon_start() noexcept {
+  Impl& m = *impl_;
+  if (m.core.runtime) m.core.runtime->shutdown();
+  m.accept_retry.reset();
+  m.acceptor.reset();
+  m.ioc.reset();
+  std::lock_guard lock(m.mu);
+  m.started = false;
+}
+
+void Server::start_listening(ServerOptions options) {
+  Impl& m = *impl_;
   if (options.threads == 0) options.threads = 1;
   if (!options.base_path.empty() &&
       (!server::valid_mount_path(options.base_path) || options.base_path == "/"))
@@ -134,7 +162,6 @@ void Server::start(ServerOptions options) {
   m.accept_retry.emplace(m.acceptor->get_executor());
   m.accept();
   for (unsigned i = 0; i < options.threads; ++i) m.threads.emplace_back([&m] { m.ioc->run(); });
-  log::info("server: listening on " + url());
 }
 
 std::uint16_t Server::port() const {

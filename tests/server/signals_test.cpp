@@ -127,7 +127,7 @@ TEST(Wire, BindUsesTheInstanceNamespaceAndOnPostsOnce) {
 }
 
 TEST(Signals, ToJson) {
-  EXPECT_EQ(to_json(edn::read("{:a [1 2.5 \"s\" nil true] :ns/k :kw}")),
+  EXPECT_EQ(to_json(edn::read("{:a [1 2.5 \"s\" nil true] :ns/k :ns/kw}")),
             R"({"a":[1,2.5,"s",null,true],"ns/k":"ns/kw"})");
   EXPECT_EQ(to_json(edn::Value(std::numeric_limits<double>::infinity())), "null");
   EXPECT_EQ(to_json(edn::read("#{1}")), "[1]");
