@@ -1,8 +1,6 @@
 // stube::Server: the listener, the I/O threads, start/stop and signals.
 #include "stube/server.hpp"
 
-#include <system_error>
-
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/post.hpp>
@@ -14,6 +12,7 @@
 #include <future>
 #include <mutex>
 #include <stdexcept>
+#include <system_error>
 #include <thread>
 #include <vector>
 
