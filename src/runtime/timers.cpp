@@ -44,8 +44,10 @@ void TimerQueue::run() {
       continue;
     }
     auto first = queue_.begin();
-    if (Clock::now() < first->first) {
-      cv_.wait_until(lock, first->first);
+    // A copy: cancel() may erase the entry while we wait on its deadline.
+    const Clock::time_point deadline = first->first;
+    if (Clock::now() < deadline) {
+      cv_.wait_until(lock, deadline);
       continue;
     }
     Entry e = std::move(first->second);
