@@ -45,6 +45,10 @@ struct Runtime::Impl {
   std::atomic<bool> shutting{false};
   std::mutex shutdown_mu;
   bool shut_down = false;
+  // mint() holds it shared while it registers a conversation; shutdown()
+  // takes it once exclusively, so every mint either finished registering
+  // (and gets the final save) or sees `shutting` and is refused.
+  std::shared_mutex lifecycle_mu;
   std::size_t restored = 0;
   detail::TimerQueue timers;
 
@@ -246,6 +250,9 @@ Runtime::Minted Runtime::mint(std::string_view component, const edn::Value& args
   for (const Fragment& f : step.fragments)
     if (f.target == kRootElementId) minted.html = f.html;
   if (step.ended) return minted;  // the root answered at once: nothing to keep
+  std::shared_lock life(m.lifecycle_mu);
+  if (m.shutting)
+    throw ShuttingDown("the runtime is shutting down; not starting new conversations");
   auto slot = std::make_shared<Slot>();
   slot->owner = minted.owner;
   slot->conv = step.conv.assoc(kOwnerKey, edn::Value(minted.owner));
@@ -320,6 +327,7 @@ void Runtime::shutdown() {
   std::lock_guard once(m.shutdown_mu);
   if (m.shut_down) return;
   m.shutting = true;
+  { std::unique_lock barrier(m.lifecycle_mu); }  // wait for mints in flight
   m.timers.stop();
   std::vector<std::shared_ptr<Slot>> all;
   {
