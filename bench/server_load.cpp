@@ -2,16 +2,24 @@
 // stube-demo). It measures what a browser sees: the time from POSTing an
 // event to the DOM patch arriving on the conversation's SSE stream.
 //
-//   server_load --port P --mode events  --conversations 50 --events 400
-//   server_load --port P --mode streams --streams 1000 --concurrency 32 --total 20000
-//   server_load --port P --mode idle    --streams 10000 --server-pid PID
+//   server_load --port P --mode events  --conversations 50 --events 400 [--server-pid PID]
+//   server_load --port P --mode streams --streams 1000 --concurrency 32 --total 20000 [--rate R]
+//   server_load --port P --mode idle    --streams 10000 --server-pid PID [--rate R]
 //   server_load --mode save-rate --store file:/tmp/x     (the store alone, no server)
 //
 // Every conversation is a /counter: each "inc" produces exactly one
 // merge-fragments event on the stream, which is what the client waits for.
+// Without --rate the senders run closed-loop (next event as soon as the last
+// one's patch arrived: the throughput); with --rate they are paced to R
+// events/s in all and latency counts from each event's scheduled send time,
+// so a stall of the server is not hidden by the sender waiting for it.
+// With --server-pid the CPU time of the server (from /proc) and of this
+// process over the timed phase is reported per event: on a machine shared
+// with other jobs that is steadier than the wall-clock rate.
 // Prints one line of key=value results per run (bench/run_server_bench.sh
 // collects them). Loopback only; every loop is bounded.
 #include <sys/resource.h>
+#include <unistd.h>
 
 // clang-format off
 // Boost 1.74's asio/awaitable.hpp uses std::exchange without <utility>:
@@ -34,6 +42,7 @@
 #include <iostream>
 #include <memory>
 #include <regex>
+#include <sstream>
 #include <stdexcept>
 #include <string>
 #include <utility>
@@ -60,6 +69,7 @@ struct Options {
   int concurrency = 32;
   int total = 20000;
   long server_pid = 0;
+  double rate = 0;  // events/s in all; 0: closed loop
   std::string store = "memory:";
   std::string path = "/counter";
 };
@@ -77,13 +87,23 @@ awaitable<void> connect(Conn& c, unsigned short port) {
   c.sock.set_option(tcp::no_delay(true));
 }
 
+// Appends what the socket has to the buffer. Reads straight into the
+// buffer's tail: a large array local to a coroutine would be a heap
+// allocation per call, and the loader's CPU counts in the results.
+awaitable<void> read_more(Conn& c) {
+  constexpr std::size_t kChunk = 16384;
+  const std::size_t old = c.buf.size();
+  c.buf.resize(old + kChunk);
+  const std::size_t n =
+      co_await c.sock.async_read_some(net::buffer(c.buf.data() + old, kChunk), use_awaitable);
+  c.buf.resize(old + n);
+}
+
 // Reads until `delim` is in the buffer; returns the position just past it.
 awaitable<std::size_t> read_until(Conn& c, std::string_view delim, std::size_t from = 0) {
   for (;;) {
     if (auto p = c.buf.find(delim, from); p != std::string::npos) co_return p + delim.size();
-    char tmp[65536];
-    const std::size_t n = co_await c.sock.async_read_some(net::buffer(tmp), use_awaitable);
-    c.buf.append(tmp, n);
+    co_await read_more(c);
   }
 }
 
@@ -99,14 +119,10 @@ awaitable<Response> read_response(Conn& c) {
   r.head = c.buf.substr(0, end);
   r.status = std::stoi(r.head.substr(9, 3));
   std::size_t length = 0;
-  static const std::regex kLength("\r\n[Cc]ontent-[Ll]ength: *([0-9]+)");
-  std::smatch m;
-  if (std::regex_search(r.head, m, kLength)) length = std::stoul(m[1]);
-  while (c.buf.size() < end + length) {
-    char tmp[65536];
-    const std::size_t n = co_await c.sock.async_read_some(net::buffer(tmp), use_awaitable);
-    c.buf.append(tmp, n);
-  }
+  // Beast writes "Content-Length: N"; no regex here, the loader's CPU counts.
+  if (const std::size_t at = r.head.find("\r\nContent-Length: "); at != std::string::npos)
+    length = std::stoul(r.head.substr(at + 18, 20));
+  while (c.buf.size() < end + length) co_await read_more(c);
   r.body = c.buf.substr(end, length);
   c.buf.erase(0, end + length);
   co_return r;
@@ -184,6 +200,47 @@ long rss_kib(long pid) {
   return -1;
 }
 
+// CPU seconds (user + system) of this process, and of the server.
+double self_cpu_s() {
+  rusage ru{};
+  getrusage(RUSAGE_SELF, &ru);
+  return static_cast<double>(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) +
+         static_cast<double>(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6;
+}
+
+double process_cpu_s(long pid) {
+  std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
+  std::string stat((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  // Fields after the ")" that ends the command name: state is field 3,
+  // utime and stime are fields 14 and 15.
+  std::istringstream rest(stat.substr(stat.rfind(')') + 2));
+  std::string field;
+  double ticks = 0;
+  for (int i = 3; i <= 15 && rest >> field; ++i)
+    if (i >= 14) ticks += std::stod(field);
+  return ticks / static_cast<double>(sysconf(_SC_CLK_TCK));
+}
+
+// CPU time spent by the loader and the server over a timed phase.
+struct CpuMeter {
+  long server_pid;
+  double self0 = self_cpu_s();
+  double server0 = server_pid > 0 ? process_cpu_s(server_pid) : 0;
+  explicit CpuMeter(long pid) : server_pid(pid) {}
+  // " loader_cpu_us=… server_cpu_us=… cpu_us=…" per event, and the rate
+  // that many microseconds of CPU allow on all this machine's cores.
+  std::string per_event(std::size_t n) const {
+    const double self = (self_cpu_s() - self0) * 1e6 / static_cast<double>(n);
+    if (server_pid <= 0) return " loader_cpu_us=" + std::to_string(self);
+    const double server = (process_cpu_s(server_pid) - server0) * 1e6 / static_cast<double>(n);
+    char buf[200];
+    std::snprintf(
+        buf, sizeof buf, " loader_cpu_us=%.1f server_cpu_us=%.1f cpu_bound_events_per_s=%.0f", self,
+        server, static_cast<double>(sysconf(_SC_NPROCESSORS_ONLN)) * 1e6 / (self + server));
+    return buf;
+  }
+};
+
 void report(const std::string& what, std::size_t n, double seconds, Stats& s,
             const std::string& extra = "") {
   std::printf(
@@ -237,24 +294,39 @@ awaitable<std::vector<Conversation>> mint_many(const Options& o, int n, int para
 }
 
 // `workers` senders share the conversations round robin until `total` events.
+// With `rate` > 0 each sender is paced to rate/workers events/s and an
+// event's latency counts from its scheduled time (no coordinated omission).
 awaitable<void> drive(const Options& o, std::vector<Conversation>& convs, int workers, int total,
-                      Stats& stats) {
+                      Stats& stats, double rate = 0) {
   auto ex = co_await net::this_coro::executor;
   int sent = 0, done = 0;
   std::exception_ptr failure;
   net::steady_timer finished(ex, Clock::time_point::max());
   workers = std::min<int>(workers, static_cast<int>(convs.size()));
+  const auto start = Clock::now();
+  const auto interval = std::chrono::duration_cast<Clock::duration>(
+      std::chrono::duration<double>(rate > 0 ? workers / rate : 0));
   for (int w = 0; w < workers; ++w) {
     net::co_spawn(
         ex,
         [&, w]() -> awaitable<void> {
           Conn http(co_await net::this_coro::executor);
           co_await connect(http, o.port);
+          net::steady_timer pace(http.sock.get_executor());
           // Worker w owns conversations w, w+workers, ...: one event in flight per conversation.
           std::size_t i = static_cast<std::size_t>(w);
+          // Stagger the paced senders evenly over one interval.
+          Clock::time_point due = start + interval * w / workers;
           while (sent < total) {
             ++sent;
-            stats.add(co_await one_event(http, convs[i]));
+            double late_ms = 0;
+            if (rate > 0) {
+              pace.expires_at(due);
+              co_await pace.async_wait(use_awaitable);
+              late_ms = std::chrono::duration<double, std::milli>(Clock::now() - due).count();
+              due += interval;
+            }
+            stats.add(late_ms + co_await one_event(http, convs[i]));
             i += static_cast<std::size_t>(workers);
             if (i >= convs.size()) i = static_cast<std::size_t>(w);
           }
@@ -277,11 +349,12 @@ void events_mode(const Options& o) {
     Stats warm;
     co_await drive(o, convs, o.conversations, std::min(2000, o.conversations * 10), warm);
     Stats stats;
+    const CpuMeter cpu(o.server_pid);
     const auto t0 = Clock::now();
     co_await drive(o, convs, o.conversations, o.conversations * o.events, stats);
     const double s = std::chrono::duration<double>(Clock::now() - t0).count();
     report("mode=events store=" + o.store, stats.ms.size(), s, stats,
-           " conversations=" + std::to_string(o.conversations));
+           " conversations=" + std::to_string(o.conversations) + cpu.per_event(stats.ms.size()));
   });
 }
 
@@ -291,12 +364,14 @@ void streams_mode(const Options& o) {
     Stats warm;
     co_await drive(o, convs, o.concurrency, 2000, warm);
     Stats stats;
+    const CpuMeter cpu(o.server_pid);
     const auto t0 = Clock::now();
-    co_await drive(o, convs, o.concurrency, o.total, stats);
+    co_await drive(o, convs, o.concurrency, o.total, stats, o.rate);
     const double s = std::chrono::duration<double>(Clock::now() - t0).count();
     report("mode=streams store=" + o.store, stats.ms.size(), s, stats,
            " open_streams=" + std::to_string(convs.size()) +
-               " concurrency=" + std::to_string(o.concurrency));
+               " concurrency=" + std::to_string(o.concurrency) + " rate=" +
+               std::to_string(static_cast<long>(o.rate)) + cpu.per_event(stats.ms.size()));
   });
 }
 
@@ -337,7 +412,7 @@ void idle_mode(const Options& o) {
     auto fresh = co_await mint_many(o, 20, 4, true);
     Stats stats;
     const auto t1 = Clock::now();
-    co_await drive(o, fresh, 20, 2000, stats);
+    co_await drive(o, fresh, 20, o.total, stats, o.rate);
     const double s = std::chrono::duration<double>(Clock::now() - t1).count();
     char extra[256];
     std::snprintf(extra, sizeof extra,
@@ -408,6 +483,8 @@ Options parse(int argc, char** argv) {
       o.server_pid = std::stol(next());
     else if (a == "--store")
       o.store = next();
+    else if (a == "--rate")
+      o.rate = std::stod(next());
     else if (a == "--path")
       o.path = next();
     else

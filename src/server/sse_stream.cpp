@@ -150,11 +150,15 @@ void SseStream::on_write(beast::error_code ec) {
 
 void SseStream::watch_client() {
   // Nothing is expected from the client; a read completes when it goes away.
-  stream_->async_read_some(net::buffer(read_buf_),
-                           [self = shared_from_this()](beast::error_code ec, std::size_t) {
-                             if (ec) return self->drop();
-                             self->watch_client();
-                           });
+  // The read goes to the socket itself, past the tcp_stream: a tcp_stream
+  // read takes whatever timeout is set when it starts (the one flush() sets
+  // for its writes), and an open stream would then be cut after
+  // request_timeout.
+  stream_->socket().async_read_some(net::buffer(read_buf_),
+                                    [self = shared_from_this()](beast::error_code ec, std::size_t) {
+                                      if (ec) return self->drop();
+                                      self->watch_client();
+                                    });
 }
 
 void SseStream::arm_keep_alive() {

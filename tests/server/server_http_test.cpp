@@ -248,6 +248,20 @@ TEST_F(ServerTest, IdleStreamsGetKeepAliveComments) {
   c->read_until("\r\n: keep-alive\n\n", at);
 }
 
+// The request timeout is for requests and for writes; an open stream whose
+// client reads stays open well past it.
+TEST_F(ServerTest, StreamsOutliveTheRequestTimeout) {
+  start({.keep_alive = std::chrono::milliseconds(50),
+         .request_timeout = std::chrono::milliseconds(100)});
+  const Minted m = mint();
+  auto c = stream(m);
+  const auto until = std::chrono::steady_clock::now() + std::chrono::milliseconds(600);
+  std::size_t at = 0;
+  while (std::chrono::steady_clock::now() < until) at = c->read_until("\r\n: keep-alive\n\n", at);
+  EXPECT_EQ(post(m, "inc").status, 200u);
+  c->read_until("<span class=\"n\">1</span>", at);
+}
+
 TEST_F(ServerTest, EndFinishesTheStreamAndLaterEventsGet410) {
   start();
   const Minted m = mint();
