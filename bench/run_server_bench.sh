@@ -15,10 +15,14 @@
 #   CONVS (8)         conversations driven concurrently in 1 and 2
 #   EVENTS (2000)     events per conversation in 1 and 2
 #   DURABLE_EVENTS (250) events per conversation on the durable file store
-#   STREAMS (1000)    open streams in 3;  RATE (2000) events/s in 3
+#   STREAMS (1000)    open streams in 3;  RATE (1000) events/s in 3, i.e. every
+#                     conversation sends one event a second
 #   IDLE (10000)      idle streams in 4;  IDLE_RATE (1000) events/s in 4
 #   DATA (BUILD_DIR/server-bench-data): where the file stores write; put it
 #                     on the disk you want to measure, not on a tmpfs.
+#   NICE (0)          run the server and the loader at this nice level; a
+#                     negative one (root) keeps other jobs on a shared
+#                     machine from dominating the latency tail.
 set -euo pipefail
 
 build=${1:-build}
@@ -32,10 +36,11 @@ convs=${CONVS:-8}
 events=${EVENTS:-2000}
 durable_events=${DURABLE_EVENTS:-250}
 streams=${STREAMS:-1000}
-rate=${RATE:-2000}
+rate=${RATE:-1000}
 idle=${IDLE:-10000}
 idle_rate=${IDLE_RATE:-1000}
 data=${DATA:-$build/server-bench-data}
+prio=(nice -n "${NICE:-0}")
 
 # Each idle stream is one descriptor in the server and one in the loader
 # (both raise their soft limit to the hard one themselves); say so up front
@@ -67,7 +72,7 @@ trap stop_server EXIT
 # Starts stube-demo on a free port with the given store; sets server_pid and port.
 start_server() {
   stop_server
-  "$demo" --port 0 --store "$1" >"$data/server.out" 2>>"$log" &
+  "${prio[@]}" "$demo" --port 0 --store "$1" >"$data/server.out" 2>>"$log" &
   server_pid=$!
   for _ in $(seq 100); do
     port=$(sed -n 's|^stube-demo listening on http://127.0.0.1:\([0-9]*\)/$|\1|p' "$data/server.out")
@@ -84,12 +89,13 @@ run() {  # run LABEL server_load-args...: one scenario, its key=value line kept
   local label=$1
   shift
   local line
-  line=$("$load" "$@")
+  line=$("${prio[@]}" "$load" "$@")
   echo "$label: $line"
   results+=("$label $line")
 }
 
-echo "server benchmark: $(date -u '+%Y-%m-%d %H:%M UTC'), $(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg)"
+echo "server benchmark: $(date -u '+%Y-%m-%d %H:%M UTC'), $(nproc) cores, nice ${NICE:-0}," \
+  "load average $(cut -d' ' -f1-3 /proc/loadavg)"
 echo "file stores in $data ($(df -T "$data" | awk 'NR == 2 { print $2 " on " $1 }'))"
 
 start_server memory:
@@ -119,7 +125,11 @@ stop_server
 
 # The table. Every figure comes from the lines above.
 get() { sed -n "s/.* $2=\([^ ]*\).*/\1/p" <<<"$1"; }
-find_result() { for r in "${results[@]}"; do [[ $r == "$1 "* ]] && echo "$r"; done; }
+find_result() {
+  local r
+  for r in "${results[@]}"; do [[ $r == "$1 "* ]] && echo "$r"; done
+  return 0
+}
 echo
 printf '%-44s %10s %9s %9s %9s %14s\n' scenario events/s p50_ms p99_ms cpu_us/ev cpu-bound/s
 row() {  # row LABEL DESCRIPTION

@@ -411,6 +411,7 @@ void idle_mode(const Options& o) {
     // Still responsive: events on fresh conversations while all streams stay open.
     auto fresh = co_await mint_many(o, 20, 4, true);
     Stats stats;
+    const CpuMeter cpu(o.server_pid);
     const auto t1 = Clock::now();
     co_await drive(o, fresh, 20, o.total, stats, o.rate);
     const double s = std::chrono::duration<double>(Clock::now() - t1).count();
@@ -421,7 +422,8 @@ void idle_mode(const Options& o) {
                   convs.size(), open_s, rss0,
                   static_cast<double>(rss1 - rss0) / static_cast<double>(convs.size()),
                   static_cast<double>(rss2 - rss1) / static_cast<double>(convs.size()));
-    report("mode=idle store=" + o.store, stats.ms.size(), s, stats, extra);
+    report("mode=idle store=" + o.store, stats.ms.size(), s, stats,
+           std::string(extra) + cpu.per_event(stats.ms.size()));
   });
 }
 
