@@ -13,8 +13,10 @@
 #
 # Needs the stube-demo and server_load targets. Environment (defaults):
 #   CONVS (8)         conversations driven concurrently in 1 and 2
-#   EVENTS (2000)     events per conversation in 1 and 2
-#   DURABLE_EVENTS (250) events per conversation on the durable file store
+#   EVENTS (2000)     events per conversation in 1
+#   FILE_EVENTS (500) events per conversation and round on the file store
+#   DURABLE_EVENTS (100) the same on the durable file store
+#   ROUNDS (3)        rounds of 2: server and store alone take turns
 #   STREAMS (1000)    open streams in 3;  RATE (1000) events/s in 3, i.e. every
 #                     conversation sends one event a second
 #   IDLE (10000)      idle streams in 4;  IDLE_RATE (1000) events/s in 4
@@ -34,7 +36,9 @@ done
 
 convs=${CONVS:-8}
 events=${EVENTS:-2000}
-durable_events=${DURABLE_EVENTS:-250}
+file_events=${FILE_EVENTS:-500}
+durable_events=${DURABLE_EVENTS:-100}
+rounds=${ROUNDS:-3}
 streams=${STREAMS:-1000}
 rate=${RATE:-1000}
 idle=${IDLE:-10000}
@@ -102,17 +106,22 @@ start_server memory:
 run "1 memory" --port "$port" --server-pid "$server_pid" --mode events \
   --conversations "$convs" --events "$events"
 
-start_server "file:$data/convs"
-run "2 file" --port "$port" --server-pid "$server_pid" --mode events \
-  --conversations "$convs" --events "$events" --store file
-run "2 file-save" --mode save-rate --store "file:$data/standalone" \
-  --conversations "$convs" --events "$events"
-
-start_server "file:$data/convs-durable?durability=durable"
-run "2 durable" --port "$port" --server-pid "$server_pid" --mode events \
-  --conversations "$convs" --events "$durable_events" --store durable
-run "2 durable-save" --mode save-rate --store "file:$data/standalone-durable?durability=durable" \
-  --conversations "$convs" --events "$durable_events"
+# The server on the file store and the store alone take turns, round by
+# round, so that a slow spell of the shared disk hits both alike.
+file_rounds() {  # file_rounds LABEL STORE-URL EVENTS-PER-CONVERSATION
+  local label=$1 url=$2 n=$3 round
+  start_server "file:$data/$label$url"
+  for round in $(seq "$rounds"); do
+    run "2 $label r$round" --port "$port" --server-pid "$server_pid" --mode events \
+      --conversations "$convs" --events "$n" --store "$label"
+    run "2 $label-save r$round" --mode save-rate --store "file:$data/$label-alone$url" \
+      --conversations "$convs" --events "$n"
+  done
+  echo "  $label: server files average $(find "$data/$label" -name '*.edn' -printf '%s\n' |
+    awk '{ s += $1; n++ } END { printf "%.0f", s / n }') bytes"
+}
+file_rounds file "" "$file_events"
+file_rounds durable "?durability=durable" "$durable_events"
 
 start_server memory:
 run "3 streams" --port "$port" --server-pid "$server_pid" --mode streams \
@@ -141,22 +150,31 @@ row() {  # row LABEL DESCRIPTION
   printf '%-44s %10s %9s %9s %9s %14s\n' "$2" "$(get "$r" events_per_s)" "$(get "$r" p50_ms)" \
     "$(get "$r" p99_ms)" "$cpu" "$(get "$r" cpu_bound_events_per_s)"
 }
+median() { sort -g | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
+# The median over the rounds of one key of label "2 LABEL rN".
+round_median() {
+  local round
+  for round in $(seq "$rounds"); do get "$(find_result "2 $1 r$round")" "$2"; done | median
+}
 row "1 memory" "1. memory store, $convs conversations"
-row "2 file" "2. file store (rename), $convs conversations"
-row "2 durable" "2. file store (durable)"
+row "2 file r1" "2. file store (rename), round 1 of $rounds"
+row "2 durable r1" "2. file store (durable), round 1 of $rounds"
 row "3 streams" "3. $streams open streams, paced $rate/s"
 row "4 idle" "4. $idle idle streams + 20 others, $idle_rate/s"
 echo "(cpu_us/ev: server + loader CPU per event; cpu-bound/s: $(nproc) cores / that)"
 echo
-
-file=$(get "$(find_result "2 file")" events_per_s)
-save=$(get "$(find_result "2 file-save")" saves_per_s)
-dfile=$(get "$(find_result "2 durable")" events_per_s)
-dsave=$(get "$(find_result "2 durable-save")" saves_per_s)
-awk -v f="$file" -v s="$save" -v df="$dfile" -v ds="$dsave" 'BEGIN {
-  printf "file store (rename):  server %d events/s, standalone save %d/s: %.0f%% (target >= 80%%)\n", f, s, 100 * f / s
-  printf "file store (durable): server %d events/s, standalone save %d/s: %.0f%%\n", df, ds, 100 * df / ds
-}'
+for label in file durable; do
+  ratios=$(for round in $(seq "$rounds"); do
+    awk -v f="$(get "$(find_result "2 $label r$round")" events_per_s)" \
+      -v s="$(get "$(find_result "2 $label-save r$round")" saves_per_s)" 'BEGIN { print 100 * f / s }'
+  done)
+  printf '%-8s file store: server %s events/s (%s us server CPU/event), store alone %s saves/s (%s us CPU/save);\n' \
+    "$label" "$(round_median "$label" events_per_s)" "$(round_median "$label" server_cpu_us)" \
+    "$(round_median "$label-save" saves_per_s)" "$(round_median "$label-save" cpu_us)"
+  printf '         server / store alone per round: %s%%; median %.0f%%%s\n' \
+    "$(tr '\n' ' ' <<<"$ratios" | awk '{ for (i = 1; i <= NF; i++) printf "%s%.0f", (i > 1 ? " " : ""), $i }')" \
+    "$(median <<<"$ratios")" "$([[ $label == file ]] && echo ' (target >= 80%)')"
+done
 i=$(find_result "4 idle")
 echo "idle streams: $(get "$i" open_streams) open in $(get "$i" open_seconds) s;" \
   "server RSS $(get "$i" kib_per_stream) KiB per stream" \

@@ -450,12 +450,16 @@ void save_rate_mode(const Options& o) {
   }
   const int n = o.conversations * o.events;
   const auto t0 = Clock::now();
+  const double cpu0 = self_cpu_s();
   for (int i = 0; i < n; ++i)
     store->save(stube::conv::touch(convs[static_cast<std::size_t>(i) % convs.size()]));
+  const double cpu_us = (self_cpu_s() - cpu0) * 1e6 / n;
   const double s = std::chrono::duration<double>(Clock::now() - t0).count();
   std::printf(
-      "mode=save-rate store=%s saves=%d seconds=%.3f saves_per_s=%.0f bytes_per_conversation=%zu\n",
-      o.store.c_str(), n, s, n / s, stube::edn::write(convs.front()).size());
+      "mode=save-rate store=%s saves=%d seconds=%.3f saves_per_s=%.0f cpu_us=%.1f "
+      "bytes_per_conversation=%zu\n",
+      o.store.c_str(), n, s, n / s, cpu_us, stube::edn::write(convs.front()).size());
+  std::fflush(stdout);
   for (const auto& cv : convs) store->remove(stube::conv::id(cv));
 }
 
