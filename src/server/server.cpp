@@ -203,6 +203,14 @@ void Server::stop() {
   m.ioc->stop();
   for (std::thread& t : m.threads) t.join();
   m.threads.clear();
+  // The shutdown posted a drop() to every open stream's strand, which the
+  // stopped threads may not have run: run what is ready here, so that the
+  // streams are cut now (browsers reconnect at once) rather than when the
+  // io_context is destroyed. Bounded, in case a client keeps a connection busy.
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(1);
+  m.ioc->restart();
+  while (std::chrono::steady_clock::now() < deadline && m.ioc->poll_one() > 0) {
+  }
   log::info("server: stopped");
   {
     std::lock_guard lock(m.mu);
