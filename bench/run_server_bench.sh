@@ -57,9 +57,10 @@ if [[ $hard != unlimited ]] && ((hard < idle + 512)); then
 fi
 ulimit -n "$hard"
 
-rm -rf "$data"
 mkdir -p "$data"
 data=$(cd "$data" && pwd)
+# Only what this script writes there: DATA may be a directory of the user's.
+rm -rf "$data"/{file,file-alone,durable,durable-alone} "$data"/server.{log,out}
 log="$data/server.log"
 server_pid=
 port=
