@@ -32,6 +32,17 @@ struct Slot {
   std::shared_ptr<Output> out;
   bool ended = false;
   bool awake = false;  // restored conversations are woken on first attach
+
+  // The owner token is a secret: compare in time independent of where the
+  // first difference is, so response timing does not leak a prefix.
+  bool foreign(std::string_view token) const noexcept {
+    if (owner.empty()) return false;
+    if (token.size() != owner.size()) return true;
+    unsigned char diff = 0;
+    for (std::size_t i = 0; i < owner.size(); ++i)
+      diff |= static_cast<unsigned char>(owner[i] ^ token[i]);
+    return diff != 0;
+  }
 };
 
 }  // namespace
@@ -274,7 +285,7 @@ Runtime::Result Runtime::dispatch(std::string_view cid, std::string_view iid, Ev
   if (!slot) return Result::NoConversation;
   std::lock_guard lock(slot->mu);
   if (slot->ended) return Result::NoConversation;
-  if (!slot->owner.empty() && slot->owner != owner) return Result::Forbidden;
+  if (slot->foreign(owner)) return Result::Forbidden;
   return m.apply(std::string(cid), *slot,
                  stube::dispatch(*m.reg, slot->conv, iid, event, m.opts.kernel));
 }
@@ -285,7 +296,7 @@ Runtime::Result Runtime::back(std::string_view cid, std::string_view owner) {
   if (!slot) return Result::NoConversation;
   std::lock_guard lock(slot->mu);
   if (slot->ended) return Result::NoConversation;
-  if (!slot->owner.empty() && slot->owner != owner) return Result::Forbidden;
+  if (slot->foreign(owner)) return Result::Forbidden;
   return m.apply(std::string(cid), *slot, go_back(*m.reg, slot->conv, m.opts.kernel));
 }
 
@@ -296,7 +307,7 @@ Runtime::Result Runtime::attach(std::string_view cid, std::string_view owner,
   if (!slot) return Result::NoConversation;
   std::lock_guard lock(slot->mu);
   if (slot->ended) return Result::NoConversation;
-  if (!slot->owner.empty() && slot->owner != owner) return Result::Forbidden;
+  if (slot->foreign(owner)) return Result::Forbidden;
   if (slot->out && slot->out != out) slot->out->close();  // a reconnect replaces the old stream
   slot->out = std::move(out);
   if (!slot->awake) {
