@@ -106,8 +106,7 @@ BENCHMARK(BM_FoldCounter)->Arg(20)->Arg(0);
 Value sized_conversation(const stube::Registry& reg, std::int64_t frames, std::int64_t kb) {
   constexpr std::int64_t kBytesPerString = 28;  // "ballast string number 123" plus ", "
   const std::int64_t per_frame = std::max<std::int64_t>(0, kb * 1000 / kBytesPerString / frames);
-  const Value args =
-      stube::edn::map({{kw("depth"), frames}, {kw("ballast"), per_frame}});
+  const Value args = stube::edn::map({{kw("depth"), frames}, {kw("ballast"), per_frame}});
   return stube::start_conversation(reg, "b/nest", args, {}).conv;
 }
 
