@@ -33,7 +33,7 @@ field() {  # file benchmark-name column
     $1 == want { print $(col[c]); exit }' "$1"
 }
 per_s() { field "$1" "$2" items_per_second | awk '{ printf "%.0f", $1 }'; }
-ns() { field "$1" "$2" real_time | awk '{ printf "%.0f", $1 }'; }
+ns() { field "$1" "$2" cpu_time | awk '{ printf "%.0f", $1 }'; }
 kb() { field "$work/one.csv" "$1" label | tr -dc 0-9 | awk '{ printf "%.0f", $1 / 1000 }'; }
 mbps() { field "$work/one.csv" "$1" bytes_per_second | awk '{ printf "%.1f", $1 / 1e6 }'; }
 verdict() {  # value target
@@ -50,15 +50,30 @@ for h in 20 0; do
   printf '  dispatch, history_limit=%-3s %24s   target >= 200000/core: %s\n' "$h" "$v" "$(verdict "$v" 200000)"
 done
 echo
-echo "runtime, counter, in-memory store               one core (cpu 0)   two cores (cpu 0,1)"
+# A runtime row: wall-clock events/s, events per CPU-second (wall figure
+# scaled by real/CPU time, so other load on the machine cancels out) and the
+# cores the process actually got (CPU/real time).
+runtime_cells() {  # file benchmark-name
+  local items real cpu
+  items=$(field "$1" "$2" items_per_second)
+  real=$(field "$1" "$2" real_time)
+  cpu=$(field "$1" "$2" cpu_time)
+  awk -v i="$items" -v r="$real" -v c="$cpu" 'BEGIN { printf "%9.0f %9.0f %5.2f", i, i * r / c, c / r }'
+}
+echo "runtime, counter, in-memory store:"
+echo "  events/s of wall time, events per CPU-second, cores the process got"
+printf '  %-36s %-27s %s\n' "" "one core (taskset -c 0)" "two cores (taskset -c 0,1)"
+printf '  %-36s %9s %9s %5s   %9s %9s %5s\n' "" wall/s cpu-s cores wall/s cpu-s cores
+runtime_row() {  # label benchmark-name
+  printf '  %-36s %s   %s\n' "$1" "$(runtime_cells "$work/one.csv" "$2")" \
+    "$(runtime_cells "$work/two.csv" "$2")"
+}
 for t in 1 2 4; do
-  name="BM_RuntimeCounter/real_time/threads:$t"
-  printf '  %d client thread(s), own conversations %12s/s %17s/s\n' "$t" \
-    "$(per_s "$work/one.csv" "$name")" "$(per_s "$work/two.csv" "$name")"
+  runtime_row "$t client thread(s), own conversations" \
+    "BM_RuntimeCounter/process_time/real_time/threads:$t"
 done
-name="BM_RuntimeOneConversation/real_time/threads:2"
-printf '  2 client threads, one conversation   %12s/s %17s/s\n' \
-  "$(per_s "$work/one.csv" "$name")" "$(per_s "$work/two.csv" "$name")"
+runtime_row "2 client threads, one conversation" \
+  "BM_RuntimeOneConversation/process_time/real_time/threads:2"
 echo
 echo "conversation size vs cost (one core; ns per operation)"
 printf '  %-22s' "frames / EDN size"
