@@ -6,8 +6,9 @@
 #   bench/run_kernel_bench.sh [BUILD_DIR]     # default: ./build
 #
 # Runs kernel_bench twice: pinned to CPU 0 (everything), then on CPUs 0,1
-# (the runtime benchmarks only). MIN_TIME (default 1) is the seconds each
-# benchmark runs for. STRICT=1 makes a missed target fail.
+# (the runtime benchmarks only). Every figure is the median of REPS (default
+# 5) repetitions of MIN_TIME (default 1) seconds each, so a burst of other
+# load on the machine moves it less. STRICT=1 makes a missed target fail.
 set -euo pipefail
 
 build=${1:-build}
@@ -21,14 +22,16 @@ trap 'rm -rf "$work"' EXIT
 
 run() {  # output-file cpus filter
   taskset -c "$2" "$bench" --benchmark_min_time="${MIN_TIME:-1}" --benchmark_filter="$3" \
+    --benchmark_repetitions="${REPS:-5}" --benchmark_report_aggregates_only=true \
     --benchmark_format=csv >"$1" 2>"$work/err" || { cat "$work/err" >&2; exit 1; }
 }
 run "$work/one.csv" 0 .
 run "$work/two.csv" 0,1 'BM_Runtime'
 
-# One column of one benchmark from Google Benchmark's CSV (names are quoted).
+# One column of one benchmark's median from Google Benchmark's CSV (names
+# are quoted).
 field() {  # file benchmark-name column
-  awk -F, -v want="\"$2\"" -v c="$3" '
+  awk -F, -v want="\"$2_median\"" -v c="$3" '
     NR == 1 { for (i = 1; i <= NF; i++) col[$i] = i; next }
     $1 == want { print $(col[c]); exit }' "$1"
 }
@@ -42,7 +45,8 @@ verdict() {  # value target
 
 sizes=("1/1" "1/100" "1/1000" "100/100")
 {
-echo "kernel_bench: $(date -u +%Y-%m-%dT%H:%MZ), $(nproc) CPUs, load average $(cut -d' ' -f1-3 /proc/loadavg)"
+echo "kernel_bench: $(date -u +%Y-%m-%dT%H:%MZ), $(nproc) CPUs, load average $(cut -d' ' -f1-3 /proc/loadavg) at the end"
+echo "medians of ${REPS:-5} repetitions"
 echo
 echo "pure fold, counter 'inc' (one core)            events/s"
 for h in 20 0; do
