@@ -2,80 +2,30 @@
 // the cost of an event against the size of the conversation (history
 // snapshots share structure), and HTML render throughput.
 //
+//   bench/run_kernel_bench.sh build          (the table, one and two cores)
 //   build/bench/kernel_bench --benchmark_min_time=1
 //
 // Figures and the exact command: docs/PERFORMANCE.md, "Kernel and runtime".
 #include <benchmark/benchmark.h>
 
+#include <algorithm>
 #include <cstdint>
 #include <memory>
 #include <string>
 #include <vector>
 
-#include "stube/component.hpp"
+#include "kernel_components.hpp"
 #include "stube/conversation.hpp"
-#include "stube/html.hpp"
 #include "stube/kernel.hpp"
 #include "stube/runtime.hpp"
-#include "stube/state.hpp"
 
 namespace {
 
 using stube::edn::kw;
 using stube::edn::Value;
 
-struct Counter {
-  std::int64_t count = 0;
-};
-STUBE_STATE(Counter, count)
-
-// :b/counter is the docs' counter. :b/nest with {:depth n :ballast k} calls
-// itself until the stack is n frames deep; each frame carries a vector of k
-// strings so the conversation can be made large. :b/table renders a table
-// of :rows rows of text that needs escaping.
-std::shared_ptr<const stube::Registry> registry() {
-  auto reg = std::make_shared<stube::Registry>();
-  using namespace stube::html;
-  reg->define<Counter>("b/counter")
-      .render([](const stube::Ctx<Counter>& c) {
-        return div(h1("Count: ", c->count), button(c.on("click", "dec"), "-"),
-                   button(c.on("click", "inc"), "+"));
-      })
-      .on("inc", [](stube::Ctx<Counter>& c) { ++c->count; })
-      .on("dec", [](stube::Ctx<Counter>& c) { --c->count; });
-  reg->define("b/nest")
-      .init([](const Value& args) {
-        std::vector<Value> ballast;
-        for (std::int64_t i = 0; i < args[":ballast"].as_int(); ++i)
-          ballast.emplace_back("ballast string number " + std::to_string(i));
-        return stube::edn::map({{kw("depth"), args[":depth"]},
-                                {kw("ballast"), stube::edn::vec(ballast)},
-                                {kw("n"), 0}});
-      })
-      .start([](stube::Self& s) {
-        const std::int64_t depth = s[":depth"].as_int();
-        if (depth > 1)
-          s.call(stube::embed("b/nest", stube::edn::map({{kw("depth"), depth - 1},
-                                                         {kw("ballast"), s[":ballast"].size()}})),
-                 "done");
-      })
-      .render([](const stube::Self& s) { return p("n = ", s[":n"]); })
-      .on("inc", [](stube::Self& s) { s.set("n", s[":n"].as_int() + 1); })
-      .resume("done", [](stube::Self&, const Value&) {});
-  reg->define("b/table").render([](const stube::Self& s) {
-    std::vector<Html> rows;
-    const std::int64_t n = s[":rows"].as_int();
-    rows.reserve(static_cast<std::size_t>(n));
-    for (std::int64_t i = 0; i < n; ++i)
-      rows.push_back(tr(td(i), td("Ada <Lovelace> & \"Babbage\""),
-                        td(button(s.on("click", "pick", i), "Pick"))));
-    return table(cls("people"), tbody(rows));
-  });
-  return reg;
-}
-
 const std::shared_ptr<const stube::Registry>& shared_registry() {
-  static const auto reg = registry();
+  static const auto reg = bench::registry();
   return reg;
 }
 
@@ -98,15 +48,30 @@ void BM_FoldCounter(benchmark::State& state) {
 }
 BENCHMARK(BM_FoldCounter)->Arg(20)->Arg(0);
 
-// One event against a conversation of `frames` instances, each holding
-// `ballast` strings: the snapshot is a reference, so the cost should follow
-// the work the event does, not the size of what is kept.
+// A conversation of one b/nest frame whose ballast makes it print to about
+// `kb` kilobytes (1 KB, 100 KB, 1 MB below); `frames` > 1 spreads it over a
+// call stack of that depth instead.
+Value sized_conversation(const stube::Registry& reg, std::int64_t frames, std::int64_t kb) {
+  constexpr std::int64_t kBytesPerString = 28;  // "ballast string number 123" plus ", "
+  const std::int64_t per_frame = std::max<std::int64_t>(0, kb * 1000 / kBytesPerString / frames);
+  const Value args = stube::edn::map({{kw("depth"), frames}, {kw("ballast"), per_frame}});
+  return stube::start_conversation(reg, "b/nest", args, {}).conv;
+}
+
+// The size goes in the label, not a counter: Google Benchmark's CSV output
+// needs every counter in every benchmark.
+void label_size(benchmark::State& state, const Value& conv) {
+  state.SetLabel("edn_bytes=" + std::to_string(stube::edn::write(conv).size()));
+}
+
+// One event against conversations of growing size: the snapshot is a
+// reference, so the cost should follow the work the event does, not the
+// size of what is kept.
 void BM_FoldVsConversationSize(benchmark::State& state) {
   const stube::Registry& reg = *shared_registry();
   const stube::KernelOptions opts;
-  const Value args =
-      stube::edn::map({{kw("depth"), state.range(0)}, {kw("ballast"), state.range(1)}});
-  Value conv = stube::start_conversation(reg, "b/nest", args, opts).conv;
+  Value conv = sized_conversation(reg, state.range(0), state.range(1));
+  label_size(state, conv);
   const std::string iid(stube::top_instance(conv));
   const stube::Event inc{"inc"};
   for (auto _ : state) {
@@ -115,25 +80,58 @@ void BM_FoldVsConversationSize(benchmark::State& state) {
     benchmark::DoNotOptimize(s.fragments.data());
   }
   state.SetItemsProcessed(state.iterations());
-  state.counters["edn_bytes"] = static_cast<double>(stube::edn::write(conv).size());
 }
-BENCHMARK(BM_FoldVsConversationSize)
-    ->Args({10, 0})
-    ->Args({10, 1000})
-    ->Args({1000, 0})
-    ->Args({1000, 100});
 
-// The history step alone: snapshot the conversation into its own history.
+// (frames, KB): 1 KB, 100 KB and 1 MB in one frame, and 100 KB over a stack
+// of 100 frames.
+void conversation_sizes(benchmark::internal::Benchmark* b) {
+  b->Args({1, 1})->Args({1, 100})->Args({1, 1000})->Args({100, 100});
+}
+BENCHMARK(BM_FoldVsConversationSize)->Apply(conversation_sizes);
+
+// The history step alone: snapshot the conversation (with 20 snapshots
+// already in its history) into its own history.
 void BM_PushHistory(benchmark::State& state) {
   const stube::Registry& reg = *shared_registry();
-  const Value args =
-      stube::edn::map({{kw("depth"), state.range(0)}, {kw("ballast"), state.range(1)}});
-  Value conv = stube::start_conversation(reg, "b/nest", args, {}).conv;
+  Value conv = sized_conversation(reg, state.range(0), state.range(1));
+  label_size(state, conv);
   for (int i = 0; i < 20; ++i) conv = stube::conv::push_history(conv, 20);
   for (auto _ : state) benchmark::DoNotOptimize(stube::conv::push_history(conv, 20));
   state.SetItemsProcessed(state.iterations());
 }
-BENCHMARK(BM_PushHistory)->Args({10, 0})->Args({10, 1000})->Args({1000, 0})->Args({1000, 100});
+BENCHMARK(BM_PushHistory)->Apply(conversation_sizes);
+
+// The reference: what a snapshot would cost without structural sharing, a
+// deep copy of every collection and string of the conversation.
+Value deep_copy(const Value& v) {
+  switch (v.kind()) {
+    case stube::edn::Kind::String:
+      return Value(std::string(v.as_string()));
+    case stube::edn::Kind::Vector: {
+      std::vector<Value> items;
+      items.reserve(v.size());
+      for (const Value& x : v) items.push_back(deep_copy(x));
+      return stube::edn::vec(items);
+    }
+    case stube::edn::Kind::Map: {
+      std::vector<stube::edn::MapEntry> entries;
+      entries.reserve(v.size());
+      for (const auto& e : v.entries()) entries.push_back({deep_copy(e.key), deep_copy(e.val)});
+      return stube::edn::map(entries);
+    }
+    default:
+      return v;  // scalars, names (interned anyway) and the rest
+  }
+}
+
+void BM_DeepCopySnapshot(benchmark::State& state) {
+  const stube::Registry& reg = *shared_registry();
+  const Value conv = sized_conversation(reg, state.range(0), state.range(1));
+  label_size(state, conv);
+  for (auto _ : state) benchmark::DoNotOptimize(deep_copy(conv));
+  state.SetItemsProcessed(state.iterations());
+}
+BENCHMARK(BM_DeepCopySnapshot)->Apply(conversation_sizes);
 
 // --- the runtime (in-memory store) ---------------------------------------------
 
@@ -153,7 +151,12 @@ void BM_RuntimeCounter(benchmark::State& state) {
   state.SetItemsProcessed(state.iterations());
   rt.end(m.cid);
 }
-BENCHMARK(BM_RuntimeCounter)->Threads(1)->Threads(2)->UseRealTime();
+BENCHMARK(BM_RuntimeCounter)
+    ->Threads(1)
+    ->Threads(2)
+    ->Threads(4)
+    ->MeasureProcessCPUTime()
+    ->UseRealTime();
 
 // Every thread drives the same conversation: events queue on its lock.
 void BM_RuntimeOneConversation(benchmark::State& state) {
@@ -164,7 +167,7 @@ void BM_RuntimeOneConversation(benchmark::State& state) {
     benchmark::DoNotOptimize(rt.dispatch(m.cid, iid, stube::Event{"inc"}, m.owner));
   state.SetItemsProcessed(state.iterations());
 }
-BENCHMARK(BM_RuntimeOneConversation)->Threads(2)->UseRealTime();
+BENCHMARK(BM_RuntimeOneConversation)->Threads(2)->MeasureProcessCPUTime()->UseRealTime();
 
 // --- rendering ---------------------------------------------------------------------
 

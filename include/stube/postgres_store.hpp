@@ -6,7 +6,8 @@
 //   auto same  = stube::open_store("postgresql://stube@db.internal/app");
 //
 // One row per conversation in the table stube_conversations, created on
-// first use (see docs/store.md, "PostgreSQL and several servers"):
+// first use (see docs/store.md, "postgres_store" and "Several servers, one
+// database"):
 //
 //  * save() is a compare-and-set on :conv/version (absent = 0): version v is
 //    stored as v+1 only while the stored version is still v and the

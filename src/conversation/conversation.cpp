@@ -10,6 +10,9 @@
 #include <stdexcept>
 #include <string>
 #include <system_error>
+#include <vector>
+
+#include "edn/node.hpp"  // make_seq: build a vector by taking its items over
 
 namespace stube::conv {
 
@@ -200,12 +203,18 @@ edn::Value touch(const edn::Value& conv, edn::Instant now) {
   return with_part(conv, keys::touched(), edn::Value(now), edn::Kind::Inst, "an #inst");
 }
 
+// Runs after every event: a full history is rebuilt with the kept
+// snapshots copied once (not appended to, then trimmed), and the new vector
+// takes the copies over instead of copying them again.
 edn::Value push_history(const edn::Value& conv, std::size_t limit) {
-  edn::Value h = history(conv);
   if (limit == 0) return with_history(conv, edn::vec({}));
-  h = h.conj(conv.dissoc(keys::history()));
-  if (h.size() > limit) h = h.subvec(h.size() - limit, h.size());
-  return with_history(conv, std::move(h));
+  const edn::Value& h = history(conv);
+  edn::Value snapshot = conv.dissoc(keys::history());
+  if (h.size() < limit) return with_history(conv, h.conj(std::move(snapshot)));
+  const std::span<const edn::Value> kept = h.items().last(limit - 1);
+  std::vector<edn::Value> items(kept.begin(), kept.end());
+  items.push_back(std::move(snapshot));
+  return with_history(conv, edn::detail::make_seq(edn::Kind::Vector, items.data(), items.size()));
 }
 
 }  // namespace stube::conv

@@ -2,6 +2,7 @@
 #include "stube/kernel.hpp"
 
 #include <stdexcept>
+#include <vector>
 
 #include "stube/conversation.hpp"
 
@@ -16,22 +17,32 @@ const edn::Value kType = "instance/type"_kw;
 const edn::Value kParent = "instance/parent"_kw;
 const edn::Value kResume = "instance/resume"_kw;
 
-// The component's own state: the instance minus the :instance/* keys.
+bool is_frame_key(const edn::Value& key) {
+  return key.is(edn::Kind::Keyword) && key.ns() == "instance";
+}
+
+// The component's own state: the instance minus the :instance/* keys. Built
+// in one go (not key by key): this runs for every handler and every render.
 edn::Value own_state(const edn::Value& inst) {
-  edn::Value s = inst;
-  for (const edn::MapEntry& e : inst.entries())
-    if (e.key.is(edn::Kind::Keyword) && e.key.ns() == "instance") s = s.dissoc(e.key);
-  return s;
+  const auto entries = inst.entries();
+  std::vector<edn::MapEntry> kept;
+  kept.reserve(entries.size());
+  for (const edn::MapEntry& e : entries)
+    if (!is_frame_key(e.key)) kept.push_back(e);
+  return kept.size() == entries.size() ? inst : edn::map(kept);
 }
 
 // `state` plus the framework keys of `inst` (state cannot clobber them).
 edn::Value with_frame_keys(const edn::Value& state, const edn::Value& inst) {
-  edn::Value out = state.is(edn::Kind::Map) ? state : edn::map({});
-  for (const edn::MapEntry& e : out.entries())
-    if (e.key.is(edn::Kind::Keyword) && e.key.ns() == "instance") out = out.dissoc(e.key);
+  std::vector<edn::MapEntry> all;
+  if (state.is(edn::Kind::Map)) {
+    all.reserve(state.size() + 4);
+    for (const edn::MapEntry& e : state.entries())
+      if (!is_frame_key(e.key)) all.push_back(e);
+  }
   for (const edn::MapEntry& e : inst.entries())
-    if (e.key.is(edn::Kind::Keyword) && e.key.ns() == "instance") out = out.assoc(e.key, e.val);
-  return out;
+    if (is_frame_key(e.key)) all.push_back(e);
+  return edn::map(all);
 }
 
 std::string error_html(std::string_view message) {
@@ -225,8 +236,15 @@ class Fold {
     const ComponentDef& def = def_of(inst);
     html::Html body;
     if (def.render) body = def.render(Self(iid, own_state(inst), &wire_));
-    std::string out = "<div id=\"" + html::escape(iid) + "\" data-component=\"" +
-                      html::escape(edn::write(def.id).substr(1)) + "\">";
+    // Sized once: a large body is copied into the wrapper only once.
+    const std::string_view component = def.id.as_keyword();
+    std::string out;
+    out.reserve(body.str().size() + iid.size() + component.size() + 48);
+    out += "<div id=\"";
+    html::escape_into(iid, out);
+    out += "\" data-component=\"";
+    html::escape_into(component, out);
+    out += "\">";
     out += body.str();
     out += "</div>";
     return html::Html::unsafe_raw(std::move(out));
@@ -234,7 +252,7 @@ class Fold {
 
   std::string render_top() const {
     const std::string top(top_instance(conv_));
-    return top.empty() ? std::string() : render(top).str();
+    return top.empty() ? std::string() : render(top).release();
   }
 
   Step finish(bool record_history) {
@@ -266,7 +284,7 @@ class Fold {
       const std::string top(top_instance(conv_));
       for (const std::string& iid : dirty_)
         if (iid == top) {
-          s.fragments.push_back(Fragment{iid, Fragment::Mode::Morph, render(iid).str()});
+          s.fragments.push_back(Fragment{iid, Fragment::Mode::Morph, render(iid).release()});
           break;
         }
     }

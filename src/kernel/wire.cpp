@@ -73,19 +73,29 @@ html::Attr Self::on(std::string_view dom_event, std::string_view event, edn::Val
     throw std::invalid_argument("on(): invalid DOM event name '" + std::string(dom_event) + "'");
   if (!valid_token(event, ".:"))
     throw std::invalid_argument("on(): invalid event name '" + std::string(event) + "'");
-  std::string url = wire_ ? wire_->base_path : std::string();
-  url += "/event/";
-  url += wire_ ? wire_->cid : std::string("unbound");
-  url += '/';
-  url += iid_;
-  url += '/';
-  url += event;
+  // One buffer, sized once: every render calls this for every handler.
+  const std::string_view cid = wire_ ? std::string_view(wire_->cid) : std::string_view("unbound");
+  const std::string_view base = wire_ ? std::string_view(wire_->base_path) : std::string_view();
+  std::string value;
+  value.reserve(48 + base.size() + cid.size() + iid_.size() + event.size());
+  value += "@post('";
+  value += base;
+  value += "/event/";
+  value += cid;
+  value += '/';
+  value += iid_;
+  value += '/';
+  value += event;
   if (!payload.is_nil()) {
-    url += "?p=";
-    percent_encode(edn::write(payload), url);  // no quote survives: safe in the JS string
+    value += "?p=";
+    percent_encode(edn::write(payload), value);  // no quote survives: safe in the JS string
   }
-  return html::attr("data-on-" + std::string(dom_event),
-                    "@post('" + url + "', {retryMaxCount: 0})");
+  value += "', {retryMaxCount: 0})";
+  std::string name = "data-on-";
+  name += dom_event;
+  html::Attr a = html::attr(name, {});
+  a.value = std::move(value);
+  return a;
 }
 
 html::Attr Self::bind(std::string_view signal) const {

@@ -133,6 +133,18 @@ TEST(Conversation, HistorySnapshotsDropTheirOwnHistoryAndAreBounded) {
   EXPECT_TRUE(conv::history(conv::push_history(c, 0)).empty());
 }
 
+TEST(Conversation, ALowerHistoryLimitKeepsTheNewestSnapshots) {
+  Value c = conv::make("cv-x", {});
+  for (int i = 0; i < 6; ++i) c = conv::push_history(c.assoc(kw("step"), i), 6);
+  ASSERT_EQ(conv::history(c).size(), 6u);
+  c = conv::push_history(c.assoc(kw("step"), 6), 2);  // e.g. after a configuration change
+  const Value& h = conv::history(c);
+  ASSERT_EQ(h.size(), 2u);
+  EXPECT_EQ(h[0][":step"], Value(5));
+  EXPECT_EQ(h[1][":step"], Value(6));
+  EXPECT_TRUE(c.printable());
+}
+
 TEST(Conversation, AccessorErrorsNameTheKey) {
   const Value c = conv::make("cv-x").assoc(conv::keys::stack(), Value("oops"));
   try {
