@@ -69,6 +69,7 @@ class Runtime {
     NoInstance,      // the instance is gone; nothing changed (HTTP 204)
     Forbidden,       // the owner token does not match (HTTP 403)
     HandlerError,    // a handler threw; conversation untouched, error shown
+    Unavailable,     // a shared store could not be reached to load it (HTTP 503)
   };
   Result dispatch(std::string_view cid, std::string_view iid, Event event, std::string_view owner);
   Result back(std::string_view cid, std::string_view owner);

@@ -71,13 +71,19 @@ struct Runtime::Impl {
 
   // find(), and for a shared store, load-on-miss: the conversation may have
   // started on another server, or that server died.
+  // The slot for cid, loaded on a miss from a shared store (load-on-miss).
+  // Throws StoreError when the store cannot be reached: the caller answers
+  // "try again" (503), not "ended" (410).
   std::shared_ptr<Slot> find_or_load(std::string_view cid) {
     if (auto slot = find(cid)) return slot;
     if (!store->shared() || shutting || !conv::valid_id(cid)) return nullptr;
     std::optional<edn::Value> loaded;
     try {
       loaded = store->load(cid);
-    } catch (const std::exception& e) {
+    } catch (const StoreError& e) {
+      log::error("store load failed for " + std::string(cid) + ": " + e.what());
+      throw;
+    } catch (const std::exception& e) {  // unreadable record: treat as absent
       log::error("store load failed for " + std::string(cid) + ": " + e.what());
       return nullptr;
     }
@@ -85,6 +91,23 @@ struct Runtime::Impl {
     auto slot = make_slot(std::move(*loaded));
     std::unique_lock lock(map_mu);
     return slots.emplace(std::string(cid), slot).first->second;  // a racing loader may have won
+  }
+
+  // Runs f(slot) under the slot's lock when cid names a live conversation
+  // owned by `owner`; otherwise says why not.
+  template <class F>
+  Runtime::Result with_owned(std::string_view cid, std::string_view owner, F&& f) {
+    std::shared_ptr<Slot> slot;
+    try {
+      slot = find_or_load(cid);
+    } catch (const StoreError&) {
+      return Runtime::Result::Unavailable;
+    }
+    if (!slot) return Runtime::Result::NoConversation;
+    std::lock_guard lock(slot->mu);
+    if (slot->ended) return Runtime::Result::NoConversation;
+    if (slot->foreign(owner)) return Runtime::Result::Forbidden;
+    return f(*slot);
   }
 
   static std::shared_ptr<Slot> make_slot(edn::Value conv) {
@@ -281,42 +304,33 @@ Runtime::Minted Runtime::mint(std::string_view component, const edn::Value& args
 Runtime::Result Runtime::dispatch(std::string_view cid, std::string_view iid, Event event,
                                   std::string_view owner) {
   Impl& m = *impl_;
-  auto slot = m.find_or_load(cid);
-  if (!slot) return Result::NoConversation;
-  std::lock_guard lock(slot->mu);
-  if (slot->ended) return Result::NoConversation;
-  if (slot->foreign(owner)) return Result::Forbidden;
-  return m.apply(std::string(cid), *slot,
-                 stube::dispatch(*m.reg, slot->conv, iid, event, m.opts.kernel));
+  return m.with_owned(cid, owner, [&](Slot& slot) {
+    return m.apply(std::string(cid), slot,
+                   stube::dispatch(*m.reg, slot.conv, iid, event, m.opts.kernel));
+  });
 }
 
 Runtime::Result Runtime::back(std::string_view cid, std::string_view owner) {
   Impl& m = *impl_;
-  auto slot = m.find_or_load(cid);
-  if (!slot) return Result::NoConversation;
-  std::lock_guard lock(slot->mu);
-  if (slot->ended) return Result::NoConversation;
-  if (slot->foreign(owner)) return Result::Forbidden;
-  return m.apply(std::string(cid), *slot, go_back(*m.reg, slot->conv, m.opts.kernel));
+  return m.with_owned(cid, owner, [&](Slot& slot) {
+    return m.apply(std::string(cid), slot, go_back(*m.reg, slot.conv, m.opts.kernel));
+  });
 }
 
 Runtime::Result Runtime::attach(std::string_view cid, std::string_view owner,
                                 std::shared_ptr<Output> out) {
   Impl& m = *impl_;
-  auto slot = m.find_or_load(cid);
-  if (!slot) return Result::NoConversation;
-  std::lock_guard lock(slot->mu);
-  if (slot->ended) return Result::NoConversation;
-  if (slot->foreign(owner)) return Result::Forbidden;
-  if (slot->out && slot->out != out) slot->out->close();  // a reconnect replaces the old stream
-  slot->out = std::move(out);
-  if (!slot->awake) {
-    slot->awake = true;
-    return m.apply(std::string(cid), *slot, wake(*m.reg, slot->conv, m.opts.kernel));
-  }
-  m.send(*slot, {Fragment{std::string(kRootElementId), Fragment::Mode::Inner,
-                          render_top(*m.reg, slot->conv, m.opts.kernel)}});
-  return Result::Ok;
+  return m.with_owned(cid, owner, [&](Slot& slot) {
+    if (slot.out && slot.out != out) slot.out->close();  // a reconnect replaces the old stream
+    slot.out = std::move(out);
+    if (!slot.awake) {
+      slot.awake = true;
+      return m.apply(std::string(cid), slot, wake(*m.reg, slot.conv, m.opts.kernel));
+    }
+    m.send(slot, {Fragment{std::string(kRootElementId), Fragment::Mode::Inner,
+                           render_top(*m.reg, slot.conv, m.opts.kernel)}});
+    return Result::Ok;
+  });
 }
 
 void Runtime::detach(std::string_view cid, const Output* out) {

@@ -61,6 +61,14 @@ Response reject(unsigned status, const Request& req, std::string_view message) {
   return text_response(status, message, req.version(), req.keep_alive());
 }
 
+// The store holding the conversation cannot be reached (a shared store that
+// is down): the conversation may well exist, so "try again", not "ended".
+Response unavailable(const Request& req) {
+  Response res = reject(503, req, "the conversation store is unavailable; try again shortly");
+  res.set(http::field::retry_after, "5");
+  return res;
+}
+
 Response stale(const Request& req) {
   if (from_datastar(req)) {
     std::string body;
@@ -108,6 +116,8 @@ Response from_result(Core& core, Runtime::Result result, const Request& req, std
     }
     case Runtime::Result::Forbidden:
       return reject(403, req, "forbidden: this conversation belongs to another browser session");
+    case Runtime::Result::Unavailable:
+      return unavailable(req);
     case Runtime::Result::HandlerError:
       break;
   }
@@ -151,6 +161,8 @@ Reply open_stream(Core& core, const Request& req, const Route& r,
     case Runtime::Result::Forbidden:
       return {reject(403, req, "forbidden: this conversation belongs to another browser session"),
               nullptr};
+    case Runtime::Result::Unavailable:
+      return {unavailable(req), nullptr};
     default:
       return {event_stream(500, req, {}), nullptr};
   }

@@ -101,19 +101,6 @@ TEST_F(PostgresConnection, ReconnectsUnderConcurrentUse) {
   RecordProperty("failed_calls", failed.load());
 }
 
-// Restarts the server when a test stopped it, also when the test failed.
-struct ServerStopped {
-  ServerStopped() { pg_control("stop"); }
-  ~ServerStopped() {
-    if (!restarted) pg_control("start");
-  }
-  void start() {
-    pg_control("start");
-    restarted = true;
-  }
-  bool restarted = false;
-};
-
 TEST_F(PostgresConnection, ADownDatabaseIsAStoreErrorAndTheStoreRecovers) {
   auto store = db_.store({.pool_size = 2});
   const Value saved = store->save(conv::make("cv-down"));

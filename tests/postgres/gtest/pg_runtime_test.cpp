@@ -173,5 +173,23 @@ TEST_F(PostgresRuntimes, AnEndedConversationDoesNotComeBack) {
   EXPECT_EQ(db_.store()->load(cid_), std::nullopt);
 }
 
+// Server B never held the conversation (it started first), so the first
+// event on B must load it; with the database down that is a temporary
+// failure (HTTP 503), not "this conversation has ended" (410).
+TEST_F(PostgresRuntimes, ADownDatabaseIsATemporaryFailureNotAnEnd) {
+  Runtime b(reg_, on(db_.store()));
+  Runtime a(reg_, on(db_.store()));
+  mint_on(a);
+  ASSERT_EQ(inc(a), Result::Ok);
+  {
+    ServerStopped down;
+    EXPECT_EQ(inc(b), Result::Unavailable);
+    EXPECT_EQ(b.conversation(cid_), std::nullopt) << "nothing half-loaded";
+    down.start();
+  }
+  ASSERT_EQ(inc(b), Result::Ok) << "loaded on the first request after the database came back";
+  EXPECT_EQ(stored_count(), 2);
+}
+
 }  // namespace
 }  // namespace stube::test

@@ -28,6 +28,22 @@ std::string pg_url();       // URI form over TCP
 // Stops or starts the server ("stop" / "start"); throws when it fails.
 void pg_control(std::string_view action);
 
+// Stops the server for a scope and restarts it at the end, also when the
+// test failed; start() restarts it earlier.
+struct ServerStopped {
+  ServerStopped() { pg_control("stop"); }
+  ~ServerStopped() {
+    if (!restarted) pg_control("start");
+  }
+  ServerStopped(const ServerStopped&) = delete;
+  ServerStopped& operator=(const ServerStopped&) = delete;
+  void start() {
+    pg_control("start");
+    restarted = true;
+  }
+  bool restarted = false;
+};
+
 // A plain connection. Every failure throws std::runtime_error with the
 // server's message.
 class Sql {
