@@ -62,6 +62,10 @@ endif()
 # without the server; run alone, the binary FAILS (never skips).
 find_package(PostgreSQL REQUIRED)
 file(GLOB STUBE_PG_TEST_SOURCES CONFIGURE_DEPENDS ${CMAKE_CURRENT_SOURCE_DIR}/postgres/gtest/*.cpp)
+# pg_store_tool_test.cpp runs stube-store against the server.
+if(NOT STUBE_BUILD_TOOLS)
+  list(FILTER STUBE_PG_TEST_SOURCES EXCLUDE REGEX "pg_store_tool_test\\.cpp$")
+endif()
 add_executable(stube_pg_tests ${STUBE_PG_TEST_SOURCES}
   # The store conformance suite and its support, instantiated for PostgreSQL.
   ${CMAKE_CURRENT_SOURCE_DIR}/store/conformance_test.cpp ${CMAKE_CURRENT_SOURCE_DIR}/store/support.cpp)
@@ -70,6 +74,11 @@ target_link_libraries(stube_pg_tests PRIVATE
 target_include_directories(stube_pg_tests PRIVATE ${PROJECT_SOURCE_DIR}/src ${PROJECT_SOURCE_DIR}/tests)
 target_compile_definitions(stube_pg_tests PRIVATE
   STUBE_SOURCE_DIR="${PROJECT_SOURCE_DIR}" STUBE_BINARY_DIR="${PROJECT_BINARY_DIR}")
+if(STUBE_BUILD_TOOLS)
+  target_sources(stube_pg_tests PRIVATE ${CMAKE_CURRENT_SOURCE_DIR}/tools/run_tool.cpp)
+  target_compile_definitions(stube_pg_tests PRIVATE STUBE_STORE_TOOL="$<TARGET_FILE:stube-store>")
+  add_dependencies(stube_pg_tests stube-store)
+endif()
 # File/*: the file store's instances, already run by stube_store_tests. The
 # eight StoreConformance tests listed assume a local store (save returns its
 # argument, a second save of a cid overwrites); a shared store

@@ -9,6 +9,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cerrno>
 #include <optional>
@@ -178,6 +179,23 @@ class FileStore final : public ConversationStore {
     edn::write(conv, text);
     write_atomically(cid, text);
     return conv;
+  }
+
+  // Every *.edn file in name order, unchecked (cid = file stem), for tools.
+  // A file that cannot be read is a StoreError naming it: the caller asked
+  // for every record, and a silent gap would hide it.
+  void scan(const std::function<void(std::string_view, std::string_view)>& visit) override {
+    std::vector<std::string> names = list_dir(dirfd_.get(), dir_);
+    std::sort(names.begin(), names.end());
+    std::string text;
+    for (const std::string& name : names) {
+      if (name[0] == '.' || !ends_with(name, kSuffix)) continue;
+      if (std::string why = store_detail::read_file_at(dirfd_.get(), name.c_str(), text);
+          !why.empty()) {
+        throw StoreError(std::string(kBackend) + ": " + path_of(name) + ": " + why);
+      }
+      visit(std::string_view(name).substr(0, name.size() - kSuffix.size()), text);
+    }
   }
 
   void remove(std::string_view cid) override {

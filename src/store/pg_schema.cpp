@@ -32,6 +32,11 @@ const Statement load_all{"stube_load_all",
                          "WHERE deleted_at IS NULL",
                          {}};
 
+const Statement scan{"stube_scan",
+                     "SELECT cid, edn FROM stube_conversations "
+                     "WHERE deleted_at IS NULL ORDER BY cid",
+                     {}};
+
 const Statement remove{"stube_remove",
                        "INSERT INTO stube_conversations (cid, edn, version, touched, deleted_at) "
                        "VALUES ($1, ''::bytea, 0, now(), now()) "

@@ -39,6 +39,8 @@ extern const Statement probe;
 extern const Statement load;
 // -> (cid, edn, version) of every live conversation.
 extern const Statement load_all;
+// -> (cid, edn) of every live conversation, by cid (stube-store).
+extern const Statement scan;
 // $1 cid: tombstones it, also when it was never saved (delete wins).
 extern const Statement remove;
 // $1 lock key (kReaperLock) -> (bool): takes it for this transaction if free.

@@ -111,6 +111,14 @@ class PostgresStore final : public ConversationStore {
     return take(cid, d);
   }
 
+  // Raw rows, for tools: the text as stored (its :conv/version is the one
+  // save wrote, equal to the version column).
+  void scan(const std::function<void(std::string_view, std::string_view)>& visit) override {
+    const pg::Result r =
+        with_connection([](pg::Connection& c, bool) { return c.exec(sql::scan, {}, "scan"); });
+    for (int row = 0; row < r.rows(); ++row) visit(r.bytes(row, 0), r.bytes(row, 1));
+  }
+
   edn::Value save(const edn::Value& conv) override {
     const std::string_view cid = store_detail::checked_cid(kBackend, conv);
     if (!store_detail::printable_or_warn(kBackend, cid, conv)) return conv;

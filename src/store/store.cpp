@@ -10,6 +10,10 @@ namespace stube {
 
 ConversationStore::~ConversationStore() = default;
 
+void ConversationStore::scan(const std::function<void(std::string_view, std::string_view)>& visit) {
+  for (auto& [cid, conv] : load_all()) visit(cid, edn::write(conv));
+}
+
 namespace {
 
 // Keeps nothing: the runtime's own map is the only copy of the truth.

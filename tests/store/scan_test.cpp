@@ -1,0 +1,81 @@
+// ConversationStore::scan: every stored record as raw text, for tools
+// (stube-store verify): the file store's own, and the default over load_all.
+#include <gtest/gtest.h>
+
+#include <fstream>
+#include <utility>
+#include <vector>
+
+#include "stube/conversation.hpp"
+#include "stube/store.hpp"
+#include "support.hpp"
+
+namespace stube::test {
+namespace {
+
+namespace fs = std::filesystem;
+using Records = std::vector<std::pair<std::string, std::string>>;
+
+Records scan_all(ConversationStore& store) {
+  Records out;
+  store.scan([&](std::string_view cid, std::string_view text) { out.emplace_back(cid, text); });
+  return out;
+}
+
+void spit(const fs::path& file, std::string_view text) {
+  std::ofstream(file, std::ios::binary) << text;
+}
+
+TEST(FileStoreScan, VisitsEveryRecordAsStoredInNameOrder) {
+  ScratchDir dir;
+  auto store = file_store(dir.path());
+  const edn::Value good = varied_conversation("cv-good", 3);
+  store->save(good);
+  spit(dir.path() / "cv-broken.edn", "{:conv/id \"cv-broken\"");
+  spit(dir.path() / "cv-empty.edn", "");
+  spit(dir.path() / "bad name.edn", "{}");  // not a valid cid: still a record to report
+  spit(dir.path() / ".hidden.edn", "{}");
+  spit(dir.path() / "notes.txt", "not a record");
+  EXPECT_EQ(scan_all(*store), (Records{{"bad name", "{}"},
+                                       {"cv-broken", "{:conv/id \"cv-broken\""},
+                                       {"cv-empty", ""},
+                                       {"cv-good", edn::write(good)}}));
+}
+
+TEST(FileStoreScan, AnUnreadableRecordIsAStoreErrorNamingIt) {
+  ScratchDir dir;
+  auto store = file_store(dir.path());
+  store->save(conv::make("cv-ok"));
+  fs::create_directory(dir.path() / "cv-dir.edn");
+  try {
+    scan_all(*store);
+    FAIL() << "scan skipped a record it could not read";
+  } catch (const StoreError& e) {
+    const std::string what = e.what();
+    EXPECT_NE(what.find((dir.path() / "cv-dir.edn").string()), std::string::npos) << what;
+    EXPECT_NE(what.find("not a regular file"), std::string::npos) << what;
+  }
+}
+
+// A store with only load_all: scan prints what load_all returns.
+class LoadAllOnly final : public ConversationStore {
+ public:
+  explicit LoadAllOnly(ConversationMap convs) : convs_(std::move(convs)) {}
+  ConversationMap load_all() override { return convs_; }
+  edn::Value save(const edn::Value& conv) override { return conv; }
+  void remove(std::string_view) override {}
+
+ private:
+  ConversationMap convs_;
+};
+
+TEST(DefaultScan, PrintsEveryConversationLoadAllReturns) {
+  const edn::Value a = varied_conversation("cv-a", 1);
+  const edn::Value b = varied_conversation("cv-b", 2);
+  LoadAllOnly store({{"cv-a", a}, {"cv-b", b}});
+  EXPECT_EQ(scan_all(store), (Records{{"cv-a", edn::write(a)}, {"cv-b", edn::write(b)}}));
+  EXPECT_TRUE(scan_all(*in_memory_store()).empty());
+}
+
+}  // namespace
+}  // namespace stube::test

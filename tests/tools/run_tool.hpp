@@ -1,0 +1,28 @@
+// Runs a built command-line tool as a child process and captures what it
+// printed and how it exited, for tests of the tools themselves.
+#pragma once
+
+#include <string>
+#include <vector>
+
+namespace stube::test {
+
+struct ToolRun {
+  int status = -1;  // exit status, or 128 + signal number
+  std::string out;  // standard output
+  std::string err;  // standard error
+};
+
+enum class Stderr { file, terminal };
+
+// Runs `program` with `args` (stdin from /dev/null, stdout to a temporary
+// file, stderr to one or to a pseudo-terminal, where "\n" reads back as
+// "\r\n") and waits for it. Throws std::runtime_error when it cannot be
+// started.
+ToolRun run_tool(const std::string& program, const std::vector<std::string>& args,
+                 Stderr stderr_to = Stderr::file);
+
+// The stube-store binary of this build (its path comes from CMake).
+ToolRun stube_store(const std::vector<std::string>& args, Stderr stderr_to = Stderr::file);
+
+}  // namespace stube::test

@@ -1,0 +1,354 @@
+// stube-store, run as a separate process over file: stores built here:
+// every command, its output and exit status, bad records and error cases.
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include "store/support.hpp"
+#include "stube/conversation.hpp"
+#include "stube/store.hpp"
+#include "tools/run_tool.hpp"
+
+namespace stube::test {
+namespace {
+
+namespace fs = std::filesystem;
+using edn::kw;
+using edn::Value;
+
+// A conversation whose stack top is an instance of `component`, touched at
+// `touched` seconds after the epoch.
+Value conversation(std::string_view cid, std::string_view component, std::int64_t touched) {
+  Value c = conv::make(cid, edn::Instant{touched - 100, 0});
+  c = conv::put_instance(c, "ix-1",
+                         edn::map({{kw("instance/id"), Value("ix-1")},
+                                   {kw("instance/type"), kw(component)},
+                                   {kw("count"), Value(3)}}));
+  c = conv::with_stack(c, edn::vec({Value("ix-1")}));
+  return conv::touch(c, edn::Instant{touched, 0});
+}
+
+void write_file(const fs::path& file, std::string_view text) {
+  std::ofstream(file, std::ios::binary) << text;
+}
+
+std::vector<std::string> lines(const std::string& text) {
+  std::vector<std::string> out;
+  std::istringstream in(text);
+  for (std::string line; std::getline(in, line);) out.push_back(line);
+  return out;
+}
+
+bool contains(const std::string& text, std::string_view part) {
+  return text.find(part) != std::string::npos;
+}
+
+class StoreTool : public ::testing::Test {
+ protected:
+  std::string url() const { return "file:" + dir_.path().string(); }
+  fs::path file(std::string_view cid) const { return dir_.path() / (std::string(cid) + ".edn"); }
+  // Two good conversations: cv-a (touched first) and cv-b.
+  void save_good() {
+    auto store = file_store(dir_.path());
+    store->save(conversation("cv-b", "demo/wizard", 1700000200));
+    store->save(conversation("cv-a", "demo/counter", 1700000100));
+  }
+  // Bad records of every kind verify reports.
+  void write_bad() {
+    write_file(file("cv-corrupt"), "{:conv/id \"cv-corrupt\"\n :conv/stack [}");
+    write_file(file("cv-mismatch"), edn::write(conversation("cv-other", "demo/x", 1700000300)));
+    write_file(file("cv-empty"), "");
+    write_file(file("cv-vector"), "[1 2 3]");
+    write_file(file("cv-shape"), "{:conv/id \"cv-shape\"}");
+  }
+
+  ScratchDir dir_{"store-tool"};
+};
+
+// --- ls ---------------------------------------------------------------------------
+
+TEST_F(StoreTool, LsListsEveryRecordSortedUnderAHeader) {
+  save_good();
+  write_bad();
+  const ToolRun r = stube_store({"ls", url()});
+  ASSERT_EQ(r.status, 0) << r.err;
+  const auto out = lines(r.out);
+  ASSERT_EQ(out.size(), 8u) << r.out;
+  EXPECT_TRUE(out[0].starts_with("CID")) << out[0];
+  for (const char* column : {"BYTES", "TOUCHED", "TOP", "PRINTABLE"}) {
+    EXPECT_TRUE(contains(out[0], column)) << out[0];
+  }
+  const std::string size_a = std::to_string(fs::file_size(file("cv-a")));
+  EXPECT_TRUE(out[1].starts_with("cv-a ")) << out[1];
+  EXPECT_TRUE(contains(out[1], " " + size_a + " ")) << out[1];
+  EXPECT_TRUE(contains(out[1], "2023-11-14T22:15:00")) << out[1];  // 1700000100
+  EXPECT_TRUE(contains(out[1], ":demo/counter")) << out[1];
+  EXPECT_TRUE(out[1].ends_with("yes")) << out[1];
+  EXPECT_TRUE(out[2].starts_with("cv-b ") && contains(out[2], ":demo/wizard")) << out[2];
+  EXPECT_TRUE(out[3].starts_with("cv-corrupt ") && out[3].ends_with("unreadable")) << out[3];
+  EXPECT_TRUE(out[4].starts_with("cv-empty ") && contains(out[4], " 0 ")) << out[4];
+}
+
+TEST_F(StoreTool, LsMarksALivePlaceholderAsNotPrintable) {
+  // What Clojure's pr-str writes for a live object: data, but it cannot resume.
+  const Value c = conversation("cv-live", "demo/flow", 1700000000)
+                      .assoc(kw("flow"), Value::tagged("object", edn::vec({"Frame", "0x1"})));
+  write_file(file("cv-live"), edn::write(c));
+  const ToolRun r = stube_store({"ls", url()});
+  ASSERT_EQ(r.status, 0) << r.err;
+  ASSERT_EQ(lines(r.out).size(), 2u) << r.out;
+  EXPECT_TRUE(lines(r.out)[1].ends_with(" no")) << r.out;
+}
+
+TEST_F(StoreTool, LsOfAnEmptyStoreIsTheHeader) {
+  const ToolRun r = stube_store({"ls", url()});
+  ASSERT_EQ(r.status, 0) << r.err;
+  EXPECT_EQ(lines(r.out).size(), 1u) << r.out;
+}
+
+// --- show -------------------------------------------------------------------------
+
+TEST_F(StoreTool, ShowPrettyPrintsTheConversation) {
+  save_good();
+  const ToolRun r = stube_store({"show", url(), "cv-a"});
+  ASSERT_EQ(r.status, 0) << r.err;
+  EXPECT_GT(lines(r.out).size(), 3u) << "not indented: " << r.out;
+  EXPECT_EQ(edn::read(r.out), conversation("cv-a", "demo/counter", 1700000100));
+}
+
+TEST_F(StoreTool, ShowOfAnUnknownCidFails) {
+  save_good();
+  const ToolRun r = stube_store({"show", url(), "cv-nope"});
+  EXPECT_EQ(r.status, 1);
+  EXPECT_EQ(r.out, "");
+  EXPECT_TRUE(contains(r.err, "no conversation \"cv-nope\"")) << r.err;
+}
+
+TEST_F(StoreTool, ShowOfAnUnreadableRecordSaysWhy) {
+  write_bad();
+  const ToolRun r = stube_store({"show", url(), "cv-corrupt"});
+  EXPECT_EQ(r.status, 1);
+  EXPECT_TRUE(contains(r.err, "cv-corrupt:2:") && contains(r.err, "not valid EDN")) << r.err;
+}
+
+TEST_F(StoreTool, ShowOfAnInvalidCidIsAUsageError) {
+  save_good();
+  const ToolRun r = stube_store({"show", url(), "../etc/passwd"});
+  EXPECT_EQ(r.status, 2);
+  EXPECT_TRUE(contains(r.err, "invalid conversation id")) << r.err;
+}
+
+// --- verify -----------------------------------------------------------------------
+
+TEST_F(StoreTool, VerifyOfAGoodStoreSucceeds) {
+  save_good();
+  const ToolRun r = stube_store({"verify", url()});
+  EXPECT_EQ(r.status, 0) << r.err;
+  EXPECT_EQ(r.out, "2 ok, 0 unreadable\n");
+}
+
+TEST_F(StoreTool, VerifyReportsEveryBadRecordWithItsReason) {
+  save_good();
+  write_bad();
+  write_file(dir_.path() / "notes.txt", "not a record");  // not *.edn: ignored
+  const ToolRun r = stube_store({"verify", url()});
+  EXPECT_EQ(r.status, 1);
+  const auto out = lines(r.out);
+  ASSERT_EQ(out.size(), 6u) << r.out;
+  EXPECT_TRUE(out[0].starts_with("cv-corrupt:2:") && contains(out[0], "not valid EDN")) << out[0];
+  EXPECT_TRUE(out[1].starts_with("cv-empty:1:1: not valid EDN")) << out[1];
+  EXPECT_TRUE(out[2].starts_with("cv-mismatch: :conv/id \"cv-other\" does not match")) << out[2];
+  EXPECT_TRUE(out[3].starts_with("cv-shape: ") && contains(out[3], ":conv/instances is missing"))
+      << out[3];
+  EXPECT_EQ(out[4], "cv-vector: not a map but a vector");
+  EXPECT_EQ(out[5], "2 ok, 5 unreadable");
+}
+
+TEST_F(StoreTool, VerifyReportsAFileNameThatIsNotACid) {
+  save_good();
+  write_file(dir_.path() / "bad name.edn", "{}");
+  const ToolRun r = stube_store({"verify", url()});
+  EXPECT_EQ(r.status, 1);
+  EXPECT_TRUE(contains(r.out, "bad name: not a valid conversation id")) << r.out;
+  EXPECT_TRUE(contains(r.out, "2 ok, 1 unreadable")) << r.out;
+}
+
+TEST_F(StoreTool, VerifyOfARecordThatCannotBeReadFails) {
+  save_good();
+  fs::create_directory(file("cv-dir"));  // *.edn, but not a regular file
+  const ToolRun r = stube_store({"verify", url()});
+  EXPECT_EQ(r.status, 1);
+  EXPECT_TRUE(contains(r.err, "cv-dir.edn") && contains(r.err, "not a regular file")) << r.err;
+}
+
+// --- stats ------------------------------------------------------------------------
+
+TEST_F(StoreTool, StatsCountsSizesAndTheOldest) {
+  save_good();
+  write_bad();
+  write_file(file("cv-huge"), std::string(5000, '['));
+  std::uintmax_t total = 0;
+  for (const auto& e : fs::directory_iterator(dir_.path())) total += e.file_size();
+  const ToolRun r = stube_store({"stats", url()});
+  ASSERT_EQ(r.status, 0) << r.err;
+  EXPECT_EQ(r.out,
+            "conversations: 2\n"
+            "unreadable: 6\n"
+            "total bytes: " +
+                std::to_string(total) +
+                "\n"
+                "largest: cv-huge (5000 bytes)\n"
+                "oldest touched: cv-a (2023-11-14T22:15:00.000-00:00)\n");
+}
+
+TEST_F(StoreTool, StatsOfAnEmptyStore) {
+  const ToolRun r = stube_store({"stats", url()});
+  ASSERT_EQ(r.status, 0) << r.err;
+  EXPECT_EQ(r.out,
+            "conversations: 0\nunreadable: 0\ntotal bytes: 0\nlargest: -\noldest touched: -\n");
+}
+
+// --- migrate ----------------------------------------------------------------------
+
+class StoreMigrate : public StoreTool {
+ protected:
+  std::string target_url() const { return "file:" + target_.path().string(); }
+  ScratchDir target_{"store-tool-target"};
+};
+
+TEST_F(StoreMigrate, CopiesEveryConversationEqual) {
+  auto source = file_store(dir_.path());
+  for (unsigned seed = 0; seed < 20; ++seed) {
+    source->save(varied_conversation("cv-" + std::to_string(seed), seed));
+  }
+  const ToolRun r = stube_store({"migrate", url(), target_url()});
+  ASSERT_EQ(r.status, 0) << r.err;
+  EXPECT_EQ(r.out, "20 copied, 0 skipped (unreadable), 0 failed\n");
+  EXPECT_FALSE(contains(r.err, "\r")) << "a progress bar on a pipe: " << r.err;
+  EXPECT_EQ(file_store(target_.path())->load_all(), source->load_all());
+}
+
+TEST_F(StoreMigrate, DrawsAProgressBarOnlyOnATerminal) {
+  save_good();
+  const ToolRun r = stube_store({"migrate", url(), target_url()}, Stderr::terminal);
+  ASSERT_EQ(r.status, 0) << r.err;
+  EXPECT_TRUE(contains(r.err, "\r[####################....................] 1/2")) << r.err;
+  EXPECT_TRUE(contains(r.err, "\r[########################################] 2/2")) << r.err;
+  EXPECT_EQ(r.out, "2 copied, 0 skipped (unreadable), 0 failed\n");  // stdout stays clean
+}
+
+TEST_F(StoreMigrate, ReRunningOverwritesAndCopiesTheSame) {
+  save_good();
+  ASSERT_EQ(stube_store({"migrate", url(), target_url()}).status, 0);
+  auto source = file_store(dir_.path());
+  source->save(conversation("cv-a", "demo/changed", 1700009999));
+  const ToolRun again = stube_store({"migrate", url(), target_url()});
+  ASSERT_EQ(again.status, 0) << again.err;
+  EXPECT_EQ(again.out, "2 copied, 0 skipped (unreadable), 0 failed\n");
+  const ConversationMap copied = file_store(target_.path())->load_all();
+  EXPECT_EQ(copied, source->load_all());
+  EXPECT_EQ(conv::touched(copied.at("cv-a")), (edn::Instant{1700009999, 0}));
+}
+
+TEST_F(StoreMigrate, SkipsUnreadableRecordsAndSaysSo) {
+  save_good();
+  write_bad();
+  const ToolRun r = stube_store({"migrate", url(), target_url()});
+  EXPECT_EQ(r.status, 1);
+  EXPECT_EQ(r.out, "2 copied, 5 skipped (unreadable), 0 failed\n");
+  EXPECT_TRUE(contains(r.err, "skipped cv-corrupt:2:")) << r.err;
+  EXPECT_TRUE(contains(r.err, "skipped cv-mismatch: ")) << r.err;
+  EXPECT_EQ(file_names(target_.path()), (std::vector<std::string>{"cv-a.edn", "cv-b.edn"}));
+}
+
+TEST_F(StoreMigrate, ASaveThatFailsIsCountedAndNamed) {
+  save_good();
+  fs::create_directories(target_.path() / "cv-b.edn" / "occupied");  // rename cannot replace it
+  const ToolRun r = stube_store({"migrate", url(), target_url()});
+  EXPECT_EQ(r.status, 1);
+  EXPECT_EQ(r.out, "1 copied, 0 skipped (unreadable), 1 failed\n");
+  EXPECT_TRUE(contains(r.err, "failed cv-b: ") && contains(r.err, "rename")) << r.err;
+}
+
+TEST_F(StoreMigrate, CreatesTheTarget) {
+  save_good();
+  const fs::path fresh = target_.path() / "new" / "convs";
+  const ToolRun r = stube_store({"migrate", url(), "file:" + fresh.string()});
+  ASSERT_EQ(r.status, 0) << r.err;
+  EXPECT_EQ(file_store(fresh)->load_all().size(), 2u);
+}
+
+TEST_F(StoreMigrate, RefusesToCopyAStoreOntoItself) {
+  save_good();
+  for (const std::string& to : {url(), url() + "/.", url() + "?durability=durable",
+                                "file://" + fs::absolute(dir_.path()).string()}) {
+    const ToolRun r = stube_store({"migrate", url(), to});
+    EXPECT_EQ(r.status, 2) << to;
+    EXPECT_TRUE(contains(r.err, "same store")) << r.err;
+  }
+  EXPECT_EQ(file_names(dir_.path()), (std::vector<std::string>{"cv-a.edn", "cv-b.edn"}));
+}
+
+TEST_F(StoreMigrate, RefusesTheMemoryStoreAsTarget) {
+  save_good();
+  const ToolRun r = stube_store({"migrate", url(), "memory:"});
+  EXPECT_EQ(r.status, 2);
+  EXPECT_TRUE(contains(r.err, "keeps nothing")) << r.err;
+}
+
+// --- errors -----------------------------------------------------------------------
+
+TEST_F(StoreTool, AMissingDirectoryIsNeverCreated) {
+  const fs::path missing = dir_.path() / "nope";
+  const std::string where = "file:" + missing.string();
+  for (const auto& args : std::vector<std::vector<std::string>>{{"ls", where},
+                                                                {"show", where, "cv-a"},
+                                                                {"verify", where},
+                                                                {"stats", where},
+                                                                {"migrate", where, url() + "/x"}}) {
+    const ToolRun r = stube_store(args);
+    EXPECT_EQ(r.status, 1) << args[0];
+    EXPECT_TRUE(contains(r.err, missing.string() + " does not exist")) << r.err;
+    EXPECT_FALSE(fs::exists(missing)) << args[0] << " created it";
+  }
+}
+
+TEST_F(StoreTool, BadUrlsAreUsageErrors) {
+  for (const auto& [bad, why] : std::vector<std::pair<std::string, std::string>>{
+           {"no-scheme-here", "no scheme"},
+           {"ftp://example.org/convs", "unknown scheme \"ftp:\""},
+           {"file:", "missing directory"},
+           {"file:/tmp?durability=sometimes", "unknown option"},
+           {"memory:/x", "memory: takes no location"}}) {
+    for (const char* command : {"ls", "verify", "stats"}) {
+      const ToolRun r = stube_store({command, bad});
+      EXPECT_EQ(r.status, 2) << command << " " << bad;
+      EXPECT_TRUE(contains(r.err, why) && contains(r.err, bad)) << r.err;
+    }
+  }
+}
+
+TEST_F(StoreTool, MissingArgumentsAreUsageErrors) {
+  EXPECT_EQ(stube_store({}).status, 2);
+  EXPECT_EQ(stube_store({"ls"}).status, 2);
+  EXPECT_EQ(stube_store({"show", url()}).status, 2);
+  EXPECT_EQ(stube_store({"migrate", url()}).status, 2);
+  EXPECT_EQ(stube_store({"frobnicate", url()}).status, 2);
+}
+
+TEST_F(StoreTool, EveryCommandHasHelp) {
+  for (const char* command : {"ls", "show", "verify", "stats", "migrate"}) {
+    const ToolRun r = stube_store({command, "--help"});
+    EXPECT_EQ(r.status, 0) << command;
+    EXPECT_TRUE(contains(r.out, command) && (contains(r.out, "URL") || contains(r.out, "FROM")))
+        << r.out;
+  }
+  const ToolRun r = stube_store({"--help"});
+  EXPECT_EQ(r.status, 0);
+  EXPECT_TRUE(contains(r.out, "migrate")) << r.out;
+}
+
+}  // namespace
+}  // namespace stube::test

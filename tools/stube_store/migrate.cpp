@@ -1,0 +1,136 @@
+// stube-store migrate FROM TO: copies every readable conversation, reads
+// each back from TO and compares, and says what it did.
+#include <unistd.h>
+
+#include <iostream>
+#include <string>
+#include <vector>
+
+#include "stube_store/tool.hpp"
+
+namespace stube::tool {
+
+namespace {
+
+const edn::Value& version_key() {
+  static const edn::Value k = edn::kw("conv/version");
+  return k;
+}
+
+// A bar on stderr, drawn only when stderr is a terminal (never in logs or
+// pipes); messages go above it.
+class Progress {
+ public:
+  explicit Progress(std::size_t total) : total_(total), on_(::isatty(STDERR_FILENO) == 1) {}
+
+  void step() {
+    ++done_;
+    if (on_) draw();
+  }
+  void message(const std::string& line) {
+    if (on_) std::cerr << "\r\033[K";
+    std::cerr << line << '\n';
+    if (on_) draw();
+  }
+  void finish() {
+    if (on_ && total_ > 0) std::cerr << '\n';
+  }
+
+ private:
+  void draw() const {
+    constexpr std::size_t kWidth = 40;
+    const std::size_t filled = total_ == 0 ? kWidth : done_ * kWidth / total_;
+    std::cerr << "\r[" << std::string(filled, '#') << std::string(kWidth - filled, '.') << "] "
+              << done_ << '/' << total_ << std::flush;
+  }
+
+  std::size_t total_;
+  std::size_t done_ = 0;
+  bool on_;
+};
+
+struct Counts {
+  std::size_t copied = 0, skipped = 0, failed = 0;
+};
+
+// conv as the next version of what a shared target holds now (its
+// compare-and-set then accepts it): re-running overwrites instead of failing.
+edn::Value on_top_of(ConversationStore& target, const std::string& cid, const edn::Value& conv) {
+  const auto current = target.load(cid);
+  return current ? conv.assoc(version_key(), current->get(version_key()))
+                 : conv.dissoc(version_key());
+}
+
+// Saved values the target could not read back one by one (no load(cid)):
+// checked with one load_all at the end.
+using Pending = std::vector<std::pair<std::string, edn::Value>>;
+
+void confirm_pending(ConversationStore& target, const Pending& pending, Counts& counts,
+                     Progress& progress) {
+  if (pending.empty()) return;
+  ConversationMap stored;
+  try {
+    stored = target.load_all();
+  } catch (const StoreError& e) {
+    progress.message(std::string("cannot read the copies back: ") + e.what());
+    counts.failed += pending.size();
+    return;
+  }
+  for (const auto& [cid, saved] : pending) {
+    const auto it = stored.find(cid);
+    if (it != stored.end() && it->second == saved) {
+      ++counts.copied;
+    } else {
+      ++counts.failed;
+      progress.message("failed " + cid + ": " +
+                       (it == stored.end() ? "not found when read back" : "read back different"));
+    }
+  }
+}
+
+}  // namespace
+
+int migrate(const std::string& from, const std::string& to) {
+  if (store_identity(from) == store_identity(to)) {
+    throw UsageError("FROM and TO are the same store (" + store_identity(to) + ")");
+  }
+  if (to.starts_with("memory:")) {
+    throw UsageError("TO is " + to + ", which keeps nothing: every conversation would be lost");
+  }
+  const auto source = open_existing(from);
+  const std::vector<Record> records = read_records(*source, from);
+  const auto target = open_target(to);
+
+  Counts counts;
+  Pending pending;
+  Progress progress(records.size());
+  for (const Record& r : records) {
+    progress.step();
+    if (!r.conv) {
+      ++counts.skipped;
+      progress.message("skipped " + r.cid + r.position + ": " + r.problem);
+      continue;
+    }
+    try {
+      const edn::Value value = target->shared() ? on_top_of(*target, r.cid, *r.conv) : *r.conv;
+      const edn::Value saved = target->save(value);
+      if (const auto back = target->load(r.cid)) {
+        if (*back != saved) throw StoreError("read back different");
+        ++counts.copied;
+      } else {
+        pending.emplace_back(r.cid, saved);
+      }
+    } catch (const std::exception& e) {  // StoreError, StaleConversation, InvalidCid
+      ++counts.failed;
+      progress.message("failed " + r.cid + ": " + e.what());
+    }
+  }
+  confirm_pending(*target, pending, counts, progress);
+  progress.finish();
+  std::cout << counts.copied << " copied, " << counts.skipped << " skipped (unreadable), "
+            << counts.failed << " failed\n"
+            << std::flush;
+  return counts.skipped == 0 && counts.failed == 0 && std::cout ? 0 : 1;
+}
+
+}  // namespace stube::tool

@@ -1,0 +1,74 @@
+// Opening stores named by URLs, without creating the ones that must exist.
+#include <array>
+#include <filesystem>
+#include <system_error>
+
+#include "stube_store/tool.hpp"
+
+namespace stube::tool {
+
+namespace {
+
+namespace fs = std::filesystem;
+
+// Schemes whose location is a path on this machine ("file:<dir>",
+// "sqlite:<file>"), each optionally "scheme://<absolute path>" and "?options".
+constexpr std::array<std::string_view, 2> kPathSchemes = {"file", "sqlite"};
+
+struct PathUrl {
+  std::string scheme;
+  fs::path path;
+};
+
+std::optional<PathUrl> path_of(std::string_view url) {
+  const auto colon = url.find(':');
+  if (colon == std::string_view::npos) return std::nullopt;
+  const std::string_view scheme = url.substr(0, colon);
+  bool known = false;
+  for (const auto s : kPathSchemes) known = known || s == scheme;
+  if (!known) return std::nullopt;
+  std::string_view rest = url.substr(colon + 1);
+  rest = rest.substr(0, rest.find('?'));
+  if (rest.starts_with("//")) rest.remove_prefix(2);
+  if (rest.empty()) return std::nullopt;  // open_store explains what is missing
+  return PathUrl{std::string(scheme), fs::path(rest)};
+}
+
+std::shared_ptr<ConversationStore> open(const std::string& url) {
+  try {
+    return open_store(url);
+  } catch (const StoreError& e) {
+    throw Failure("cannot open " + url + ": " + e.what());
+  } catch (const std::invalid_argument& e) {
+    throw UsageError(e.what());
+  }
+}
+
+}  // namespace
+
+std::shared_ptr<ConversationStore> open_existing(const std::string& url) {
+  if (const auto p = path_of(url)) {
+    std::error_code ec;
+    const bool exists = fs::exists(p->path, ec);
+    if (ec) throw Failure("cannot open " + url + ": " + p->path.string() + ": " + ec.message());
+    if (!exists) {
+      throw Failure("no store at " + url + ": " + p->path.string() +
+                    " does not exist (stube-store creates a store only as the target of migrate)");
+    }
+  }
+  return open(url);
+}
+
+std::shared_ptr<ConversationStore> open_target(const std::string& url) {
+  return open(url);
+}
+
+std::string store_identity(const std::string& url) {
+  const auto p = path_of(url);
+  if (!p) return url;
+  std::error_code ec;
+  const fs::path canonical = fs::weakly_canonical(fs::absolute(p->path), ec);
+  return p->scheme + ":" + (ec ? p->path : canonical).string();
+}
+
+}  // namespace stube::tool

@@ -1,0 +1,51 @@
+// stube-store show URL CID: one conversation, pretty-printed.
+#include <iostream>
+#include <optional>
+
+#include "stube/conversation.hpp"
+#include "stube_store/tool.hpp"
+
+namespace stube::tool {
+
+namespace {
+
+std::string quote_cid(std::string_view cid) {
+  return edn::write(edn::Value(cid));
+}
+
+// The conversation through load(cid) where the store supports it (a shared
+// store: one row), else by reading every record; nullopt when absent.
+// Unreadable records are a Failure with the reason.
+std::optional<edn::Value> find(ConversationStore& store, const std::string& url,
+                               const std::string& cid) {
+  try {
+    if (auto conv = store.load(cid)) return conv;
+  } catch (const StoreError& e) {
+    throw Failure("cannot read " + url + ": " + e.what());
+  }
+  for (Record& r : read_records(store, url)) {
+    if (r.cid != cid) continue;
+    if (!r.conv) {
+      throw Failure("conversation " + quote_cid(cid) + " in " + url + " is unreadable: " + cid +
+                    r.position + ": " + r.problem);
+    }
+    return std::move(r.conv);
+  }
+  return std::nullopt;
+}
+
+}  // namespace
+
+int show(const std::string& url, const std::string& cid, std::size_t width) {
+  if (!conv::valid_id(cid)) {
+    throw UsageError("invalid conversation id " + quote_cid(cid) + " (1-" +
+                     std::to_string(conv::max_id_length) + " characters from [A-Za-z0-9_-])");
+  }
+  const auto store = open_existing(url);
+  const auto conv = find(*store, url, cid);
+  if (!conv) throw Failure("no conversation " + quote_cid(cid) + " in " + url);
+  std::cout << edn::pretty(*conv, width) << '\n' << std::flush;
+  return std::cout ? 0 : 1;
+}
+
+}  // namespace stube::tool

@@ -1,0 +1,41 @@
+// stube-store stats URL: counts and sizes of a store at a glance.
+#include <iostream>
+
+#include "stube/conversation.hpp"
+#include "stube_store/tool.hpp"
+
+namespace stube::tool {
+
+int stats(const std::string& url) {
+  const auto store = open_existing(url);
+  std::size_t ok = 0;
+  std::size_t unreadable = 0;
+  std::size_t total = 0;
+  const Record* largest = nullptr;  // of every record, readable or not
+  const Record* oldest = nullptr;   // by :conv/touched, of the readable ones
+  const std::vector<Record> records = read_records(*store, url);
+  for (const Record& r : records) {
+    total += r.bytes;
+    if (largest == nullptr || r.bytes > largest->bytes) largest = &r;
+    if (!r.conv) {
+      ++unreadable;
+      continue;
+    }
+    ++ok;
+    if (oldest == nullptr || conv::touched(*r.conv) < conv::touched(*oldest->conv)) oldest = &r;
+  }
+  std::cout << "conversations: " << ok << '\n'
+            << "unreadable: " << unreadable << '\n'
+            << "total bytes: " << total << '\n'
+            << "largest: "
+            << (largest ? largest->cid + " (" + std::to_string(largest->bytes) + " bytes)" : "-")
+            << '\n'
+            << "oldest touched: "
+            << (oldest ? oldest->cid + " (" + format_instant(conv::touched(*oldest->conv)) + ")"
+                       : "-")
+            << '\n'
+            << std::flush;
+  return std::cout ? 0 : 1;
+}
+
+}  // namespace stube::tool
