@@ -70,18 +70,8 @@ target_link_libraries(stube_pg_tests PRIVATE
 target_include_directories(stube_pg_tests PRIVATE ${PROJECT_SOURCE_DIR}/src ${PROJECT_SOURCE_DIR}/tests)
 target_compile_definitions(stube_pg_tests PRIVATE
   STUBE_SOURCE_DIR="${PROJECT_SOURCE_DIR}" STUBE_BINARY_DIR="${PROJECT_BINARY_DIR}")
-# File/*: the file store's instances, already run by stube_store_tests. The
-# eight StoreConformance tests listed assume a local store (save returns its
-# argument, a second save of a cid overwrites); a shared store
-# compare-and-sets on :conv/version instead, and SharedStoreConformance
-# (tests/postgres/gtest/pg_conformance_test.cpp) runs each of them in that form.
-set(STUBE_PG_LOCAL_ONLY RoundTripsVariedConversations SaveReplacesTheStoredValue
-  RemoveThenLoadAllKeepsTheOthers NonPrintableIsSkippedWithAWarning ManyConversations
-  ConcurrentSavesOfDifferentConversations LargeConversationsRoundTrip SaveReturnsItsArgument)
+# File/*: the file store's instances, already run by stube_store_tests.
 set(STUBE_PG_FILTER "-File/*")
-foreach(t ${STUBE_PG_LOCAL_ONLY})
-  string(APPEND STUBE_PG_FILTER ":Postgres/StoreConformance.${t}/*")
-endforeach()
 add_test(NAME postgres_store
   COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/postgres/with_postgres.sh
           $<TARGET_FILE:stube_pg_tests> --gtest_filter=${STUBE_PG_FILTER})

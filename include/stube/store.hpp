@@ -99,6 +99,9 @@ class ConversationStore {
   // before `cutoff`, if this process holds the reaper lock; returns their
   // cids. Default: nothing.
   virtual std::vector<std::string> reap(edn::Instant cutoff, std::size_t batch);
+  // Every stored record as (cid, raw stored text), unparsed, for tools
+  // (stube-store verify). Default: load_all(), each value printed.
+  virtual void scan(const std::function<void(std::string_view cid, std::string_view text)>& visit);
 
  protected:
   ConversationStore() = default;
