@@ -6,7 +6,7 @@
 //
 //   store_bench --dump=FILE [--docs=N]      # the corpus, one document a line
 //   store_bench --dir=DIR [--docs=N] [--durable-docs=N] [--rounds=R]
-//               [--threads=T] [--memory=M] [--reference=FILE]
+//               [--threads=T[,T…]] [--memory=M] [--reference=FILE]
 //
 // The SQLite store runs with synchronous=FULL (durable, the default) and
 // NORMAL. Besides one thread saving, T threads save different conversations
@@ -58,7 +58,7 @@ struct Options {
   std::size_t docs = 5000;
   std::size_t durable_docs = 1000;
   int rounds = 3;
-  unsigned threads = 8;
+  std::vector<unsigned> threads{8};  // --threads=8,32: one parallel table per count
   std::size_t memory = 0;
 };
 
@@ -395,14 +395,20 @@ int run(const Options& o) {
   const auto sqlite_sync = [&](stube::SqliteSync sync) -> OpenStore {
     return [&par, sync] { return stube::sqlite_store(par / "convs.db", {.synchronous = sync}); };
   };
-  const Figure par_rename = time_parallel_saves(par, file_durability(stube::Durability::rename),
-                                                corpus, corpus.size(), o.threads, o.rounds);
-  const Figure par_durable = time_parallel_saves(par, file_durability(stube::Durability::durable),
-                                                 corpus, durable_docs, o.threads, o.rounds);
-  const Figure par_sqlite_full = time_parallel_saves(par, sqlite_sync(stube::SqliteSync::full),
-                                                     corpus, durable_docs, o.threads, o.rounds);
-  const Figure par_sqlite_normal = time_parallel_saves(par, sqlite_sync(stube::SqliteSync::normal),
-                                                       corpus, corpus.size(), o.threads, o.rounds);
+  struct Parallel {
+    unsigned threads;
+    Figure rename, durable, sqlite_full, sqlite_normal;
+  };
+  std::vector<Parallel> parallel;
+  for (const unsigned t : o.threads) {
+    const auto run = [&](const OpenStore& open, std::size_t docs) {
+      return time_parallel_saves(par, open, corpus, docs, t, o.rounds);
+    };
+    parallel.push_back({t, run(file_durability(stube::Durability::rename), corpus.size()),
+                        run(file_durability(stube::Durability::durable), durable_docs),
+                        run(sqlite_sync(stube::SqliteSync::full), durable_docs),
+                        run(sqlite_sync(stube::SqliteSync::normal), corpus.size())});
+  }
 
   const auto ref = read_reference(o.reference);
   const auto get = [&](const std::string& k) {
@@ -439,13 +445,14 @@ int run(const Options& o) {
     row("  stube sqlite_store (NORMAL)",
         median(replacing ? sqlite_normal.replace : sqlite_normal.create), r.rate, fl.rate, "");
   }
-  const std::string threads = std::to_string(o.threads) + " threads";
-  std::printf("save, %s saving different conversations (replacing)\n", threads.c_str());
-  row("  stube file_store (rename)", par_rename, ref_replace.rate, 0, "");
-  row("  stube file_store (durable)", par_durable, ref_replace.rate, 0, durable_note);
-  row("  stube sqlite_store (FULL, durable)", par_sqlite_full, ref_replace.rate, 0,
-      durable_note + " target >= 10x ref");
-  row("  stube sqlite_store (NORMAL)", par_sqlite_normal, ref_replace.rate, 0, "");
+  for (const Parallel& p : parallel) {
+    std::printf("save, %u threads saving different conversations (replacing)\n", p.threads);
+    row("  stube file_store (rename)", p.rename, ref_replace.rate, 0, "");
+    row("  stube file_store (durable)", p.durable, ref_replace.rate, 0, durable_note);
+    row("  stube sqlite_store (FULL, durable)", p.sqlite_full, ref_replace.rate, 0,
+        durable_note + " target >= 10x ref");
+    row("  stube sqlite_store (NORMAL)", p.sqlite_normal, ref_replace.rate, 0, "");
+  }
   std::printf("load_all (warm page cache)\n");
   row("  reference (Clojure original)", ref_load, 0, 0, "");
   row("  stube load_all, all cores", load, ref_load.rate, 0, "target >= 25x ref");
@@ -483,7 +490,14 @@ int main(int argc, char** argv) {
     } else if (a.rfind("--rounds=", 0) == 0) {
       o.rounds = std::max(1, std::stoi(value("--rounds=")));
     } else if (a.rfind("--threads=", 0) == 0) {
-      o.threads = static_cast<unsigned>(std::max(1, std::stoi(value("--threads="))));
+      o.threads.clear();
+      std::string list = value("--threads=");
+      for (std::size_t at = 0; at <= list.size();) {
+        const std::size_t comma = std::min(list.find(',', at), list.size());
+        o.threads.push_back(
+            static_cast<unsigned>(std::max(1, std::stoi(list.substr(at, comma - at)))));
+        at = comma + 1;
+      }
     } else if (a.rfind("--memory=", 0) == 0) {
       o.memory = std::stoul(value("--memory="));
     } else {

@@ -34,6 +34,10 @@ void create_private(const std::string& path, const std::string& shown) {
 }  // namespace
 
 Db::Db(const std::string& path, std::string shown) : shown_(std::move(shown)) {
+  if (sqlite3_threadsafe() == 0) {
+    sqlite::fail(shown_, "open the database",
+                 "this SQLite library was built without thread support (SQLITE_THREADSAFE=0)");
+  }
   create_private(path, shown_);
   // NOMUTEX: every connection is used by one thread at a time, which the
   // store guarantees, so SQLite's own per-connection mutex is not needed.

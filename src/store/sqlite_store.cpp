@@ -114,10 +114,6 @@ class SqliteStore final : public ConversationStore {
  public:
   SqliteStore(const std::filesystem::path& path, SqliteStoreOptions options)
       : path_(path.string()), options_(options), writer_(path, options), reader_(path, options) {
-    if (sqlite3_threadsafe() == 0) {
-      sq::fail(path_, "open the database",
-               "this SQLite library was built without thread support (SQLITE_THREADSAFE=0)");
-    }
     log::info(
         std::string(kBackend) + " " + path_ + ": opened (SQLite " + sqlite3_libversion() +
         ", schema version " + std::to_string(sq::kSchemaVersion) + ", journal_mode=" +
