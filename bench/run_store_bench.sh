@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
-# run_store_bench.sh — stube's file store, the raw-I/O floor and the original
-# Clojure algorithm on the same conversations, in one table.
+# run_store_bench.sh — stube's file and SQLite stores, the raw-I/O floor and
+# the original Clojure algorithm on the same conversations, in one table.
 #
 #   bench/run_store_bench.sh [BUILD_DIR]      # default: ./build
 #
-# Environment: DOCS (5000), ROUNDS (3), DURABLE_DOCS (1000), MEMORY (100000;
+# Environment: DOCS (5000), ROUNDS (3), DURABLE_DOCS (1000), THREADS (8,32: the
+# thread counts of the parallel saves), MEMORY (100000;
 # 0 skips the memory figure), DATA (BUILD_DIR/bench-data: put it on the disk
 # you want to measure, not a tmpfs).
 set -euo pipefail
@@ -26,5 +27,6 @@ echo "filesystem: $(df -T "$data" | awk 'NR == 2 { print $2 " on " $1 }')"
 clojure "$here/reference/store_reference.clj" "$data/corpus.edn" "$data/reference" "$rounds" \
   >"$data/reference.txt"
 "$bench" --dir="$data" --docs="$docs" --rounds="$rounds" --durable-docs="${DURABLE_DOCS:-1000}" \
+  --threads="${THREADS:-8,32}" \
   --memory="${MEMORY:-100000}" --reference="$data/reference.txt"
 rm -f "$data/corpus.edn"

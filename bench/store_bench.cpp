@@ -1,11 +1,18 @@
-// store_bench — the file store against the raw-I/O floor, on the conversation
-// corpus (bench/corpus.hpp, ~7 KB each). bench/run_store_bench.sh also runs
-// the original Clojure algorithm (bench/reference/store_reference.clj) on the
-// same documents and passes its figures in, so one table shows all of them.
+// store_bench — the file and SQLite stores against the raw-I/O floor, on the
+// conversation corpus (bench/corpus.hpp, ~7 KB each). bench/run_store_bench.sh
+// also runs the original Clojure algorithm (bench/reference/store_reference.clj)
+// on the same documents and passes its figures in, so one table shows all of
+// them.
 //
 //   store_bench --dump=FILE [--docs=N]      # the corpus, one document a line
 //   store_bench --dir=DIR [--docs=N] [--durable-docs=N] [--rounds=R]
-//               [--memory=M] [--reference=FILE]
+//               [--threads=T[,T…]] [--memory=M] [--reference=FILE]
+//
+// The SQLite store runs with synchronous=FULL (durable, the default) and
+// NORMAL. Besides one thread saving, T threads save different conversations
+// at once ("parallel"), where the SQLite store's group commit batches them;
+// each such round starts from an empty store and is timed as a whole, on the
+// replace pass.
 //
 // Saves are timed in R rounds into empty directories ("create") and R
 // rounds over the existing files ("replace", the steady state of a running
@@ -36,6 +43,7 @@
 #include "corpus.hpp"
 #include "stube/conversation.hpp"
 #include "stube/log.hpp"
+#include "stube/sqlite_store.hpp"
 #include "stube/store.hpp"
 
 namespace fs = std::filesystem;
@@ -50,6 +58,7 @@ struct Options {
   std::size_t docs = 5000;
   std::size_t durable_docs = 1000;
   int rounds = 3;
+  std::vector<unsigned> threads{8};  // --threads=8,32: one parallel table per count
   std::size_t memory = 0;
 };
 
@@ -181,8 +190,36 @@ SaveOne raw_saver(const fs::path& dir, const std::vector<std::string>& cids,
   };
 }
 
-Figure time_loads(const fs::path& dir, std::size_t docs, int rounds, unsigned threads) {
-  auto store = stube::file_store(dir, {.load_threads = threads});
+using OpenStore = std::function<std::shared_ptr<stube::ConversationStore>()>;
+
+// `threads` threads save the first `docs` documents (each its own slice)
+// into a store opened on an empty `dir`, twice; the second pass, replacing,
+// is timed. Median of `rounds`.
+Figure time_parallel_saves(const fs::path& dir, const OpenStore& open,
+                           const std::vector<edn::Value>& corpus, std::size_t docs,
+                           unsigned threads, int rounds) {
+  std::vector<Figure> runs;
+  for (int r = 0; r < rounds; ++r) {
+    fresh_dir(dir);
+    auto store = open();
+    const auto pass = [&] {
+      std::vector<std::jthread> pool;
+      for (unsigned t = 0; t < threads; ++t) {
+        pool.emplace_back([&, t] {
+          for (std::size_t i = t; i < docs; i += threads) store->save(corpus[i]);
+        });
+      }
+    };
+    pass();
+    ::sync();
+    runs.push_back(timed(docs, pass));
+  }
+  fs::remove_all(dir);
+  return median(runs);
+}
+
+Figure time_loads(const OpenStore& open, std::size_t docs, int rounds) {
+  auto store = open();
   std::vector<Figure> runs;
   for (int i = 0; i < rounds; ++i) {
     stube::ConversationMap loaded;
@@ -314,14 +351,64 @@ int run(const Options& o) {
   // others' pending writes and bill them to the durable saver.
   Saver durable{base / "durable", durable_docs,
                 store_saver(stube::Durability::durable, base / "durable")};
+  const auto sqlite_saver = [&](stube::SqliteSync sync, const fs::path& dir) {
+    return [&corpus, sync, dir]() -> SaveOne {
+      auto store = stube::sqlite_store(dir / "convs.db", {.synchronous = sync});
+      return [store, &corpus](std::size_t i) { store->save(corpus[i]); };
+    };
+  };
+  // Each SQLite mode on its own too: FULL fsyncs, NORMAL checkpoints.
+  Saver sqlite_full{base / "sqlite-full", durable_docs,
+                    sqlite_saver(stube::SqliteSync::full, base / "sqlite-full")};
+  Saver sqlite_normal{base / "sqlite-normal", corpus.size(),
+                      sqlite_saver(stube::SqliteSync::normal, base / "sqlite-normal")};
   for (const bool create : {true, false}) {
     for (int r = 0; r < o.rounds; ++r) round_of({&floor, &rename}, create);
     for (int r = 0; r < o.rounds; ++r) round_of({&durable}, create);
   }
+  for (const bool create : {true, false}) {
+    for (int r = 0; r < o.rounds; ++r) round_of({&sqlite_full}, create);
+    for (int r = 0; r < o.rounds; ++r) round_of({&sqlite_normal}, create);
+  }
   ::sync();
-  const Figure load = time_loads(base / "rename", corpus.size(), o.rounds, 0);
-  const Figure load1 = time_loads(base / "rename", corpus.size(), o.rounds, 1);
-  for (const Saver* s : {&floor, &rename, &durable}) fs::remove_all(s->dir);
+  const auto file_at = [](const fs::path& dir, unsigned threads) -> OpenStore {
+    return [dir, threads] { return stube::file_store(dir, {.load_threads = threads}); };
+  };
+  const auto sqlite_at = [](const fs::path& dir, unsigned threads) -> OpenStore {
+    return
+        [dir, threads] { return stube::sqlite_store(dir / "convs.db", {.load_threads = threads}); };
+  };
+  const Figure load = time_loads(file_at(base / "rename", 0), corpus.size(), o.rounds);
+  const Figure load1 = time_loads(file_at(base / "rename", 1), corpus.size(), o.rounds);
+  const Figure sqlite_load =
+      time_loads(sqlite_at(base / "sqlite-normal", 0), corpus.size(), o.rounds);
+  const Figure sqlite_load1 =
+      time_loads(sqlite_at(base / "sqlite-normal", 1), corpus.size(), o.rounds);
+  for (const Saver* s : {&floor, &rename, &durable, &sqlite_full, &sqlite_normal})
+    fs::remove_all(s->dir);
+
+  // T threads saving different conversations at once.
+  const fs::path par = base / "parallel";
+  const auto file_durability = [&](stube::Durability d) -> OpenStore {
+    return [&par, d] { return stube::file_store(par, {.durability = d}); };
+  };
+  const auto sqlite_sync = [&](stube::SqliteSync sync) -> OpenStore {
+    return [&par, sync] { return stube::sqlite_store(par / "convs.db", {.synchronous = sync}); };
+  };
+  struct Parallel {
+    unsigned threads;
+    Figure rename, durable, sqlite_full, sqlite_normal;
+  };
+  std::vector<Parallel> parallel;
+  for (const unsigned t : o.threads) {
+    const auto run = [&](const OpenStore& open, std::size_t docs) {
+      return time_parallel_saves(par, open, corpus, docs, t, o.rounds);
+    };
+    parallel.push_back({t, run(file_durability(stube::Durability::rename), corpus.size()),
+                        run(file_durability(stube::Durability::durable), durable_docs),
+                        run(sqlite_sync(stube::SqliteSync::full), durable_docs),
+                        run(sqlite_sync(stube::SqliteSync::normal), corpus.size())});
+  }
 
   const auto ref = read_reference(o.reference);
   const auto get = [&](const std::string& k) {
@@ -352,11 +439,26 @@ int run(const Options& o) {
         fl.rate, "target >= 3x ref, >= 80% of floor");
     row("  stube file_store (durable)", median(replacing ? durable.replace : durable.create),
         r.rate, fl.rate, durable_note);
+    row("  stube sqlite_store (FULL, durable)",
+        median(replacing ? sqlite_full.replace : sqlite_full.create), r.rate, fl.rate,
+        durable_note);
+    row("  stube sqlite_store (NORMAL)",
+        median(replacing ? sqlite_normal.replace : sqlite_normal.create), r.rate, fl.rate, "");
+  }
+  for (const Parallel& p : parallel) {
+    std::printf("save, %u threads saving different conversations (replacing)\n", p.threads);
+    row("  stube file_store (rename)", p.rename, ref_replace.rate, 0, "");
+    row("  stube file_store (durable)", p.durable, ref_replace.rate, 0, durable_note);
+    row("  stube sqlite_store (FULL, durable)", p.sqlite_full, ref_replace.rate, 0,
+        durable_note + " target >= 10x ref");
+    row("  stube sqlite_store (NORMAL)", p.sqlite_normal, ref_replace.rate, 0, "");
   }
   std::printf("load_all (warm page cache)\n");
   row("  reference (Clojure original)", ref_load, 0, 0, "");
   row("  stube load_all, all cores", load, ref_load.rate, 0, "target >= 25x ref");
   row("  stube load_all, one thread", load1, ref_load.rate, 0, "");
+  row("  stube sqlite load_all, all cores", sqlite_load, ref_load.rate, 0, "");
+  row("  stube sqlite load_all, one thread", sqlite_load1, ref_load.rate, 0, "");
 
   if (o.memory > 0) {
     const MemoryFigures m = measure_memory(base / "memory", o.memory);
@@ -387,6 +489,15 @@ int main(int argc, char** argv) {
       o.durable_docs = std::stoul(value("--durable-docs="));
     } else if (a.rfind("--rounds=", 0) == 0) {
       o.rounds = std::max(1, std::stoi(value("--rounds=")));
+    } else if (a.rfind("--threads=", 0) == 0) {
+      o.threads.clear();
+      std::string list = value("--threads=");
+      for (std::size_t at = 0; at <= list.size();) {
+        const std::size_t comma = std::min(list.find(',', at), list.size());
+        o.threads.push_back(
+            static_cast<unsigned>(std::max(1, std::stoi(list.substr(at, comma - at)))));
+        at = comma + 1;
+      }
     } else if (a.rfind("--memory=", 0) == 0) {
       o.memory = std::stoul(value("--memory="));
     } else {

@@ -79,18 +79,8 @@ if(STUBE_BUILD_TOOLS)
   target_compile_definitions(stube_pg_tests PRIVATE STUBE_STORE_TOOL="$<TARGET_FILE:stube-store>")
   add_dependencies(stube_pg_tests stube-store)
 endif()
-# File/*: the file store's instances, already run by stube_store_tests. The
-# eight StoreConformance tests listed assume a local store (save returns its
-# argument, a second save of a cid overwrites); a shared store
-# compare-and-sets on :conv/version instead, and SharedStoreConformance
-# (tests/postgres/gtest/pg_conformance_test.cpp) runs each of them in that form.
-set(STUBE_PG_LOCAL_ONLY RoundTripsVariedConversations SaveReplacesTheStoredValue
-  RemoveThenLoadAllKeepsTheOthers NonPrintableIsSkippedWithAWarning ManyConversations
-  ConcurrentSavesOfDifferentConversations LargeConversationsRoundTrip SaveReturnsItsArgument)
+# File/*: the file store's instances, already run by stube_store_tests.
 set(STUBE_PG_FILTER "-File/*")
-foreach(t ${STUBE_PG_LOCAL_ONLY})
-  string(APPEND STUBE_PG_FILTER ":Postgres/StoreConformance.${t}/*")
-endforeach()
 add_test(NAME postgres_store
   COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/postgres/with_postgres.sh
           $<TARGET_FILE:stube_pg_tests> --gtest_filter=${STUBE_PG_FILTER})

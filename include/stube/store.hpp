@@ -142,6 +142,10 @@ std::shared_ptr<ConversationStore> file_store(const std::filesystem::path& dir,
 //   "memory:"                              in_memory_store()
 //   "file:<dir>" or "file://<absolute dir>" file_store(dir)
 //   "file:<dir>?durability=durable"        file_store(dir, {Durability::durable})
+//   "sqlite:<path>" or "sqlite://<absolute path>"
+//                                          sqlite_store(path) (stube/sqlite_store.hpp)
+//   "sqlite:<path>?synchronous=normal&busy_timeout=250"
+//                                          sqlite_store(path, {SqliteSync::normal, 250ms})
 // Throws std::invalid_argument naming the URL for an unknown scheme or a bad
 // option, StoreError when the backend cannot be opened.
 std::shared_ptr<ConversationStore> open_store(std::string_view url);

@@ -46,4 +46,35 @@ bool printable_or_warn(std::string_view backend, std::string_view cid, const edn
   return false;
 }
 
+std::optional<edn::Value> read_record(std::string_view cid, std::string_view text,
+                                      std::string_view index, std::string& problem) noexcept {
+  try {
+    edn::Value v = edn::read(text);
+    const auto id = conv::find_id(v);
+    if (!id) {
+      problem = v.is(edn::Kind::Map) ? "the map has no string :conv/id"
+                                     : "not a map but a " + std::string(edn::kind_name(v.kind()));
+    } else if (*id != cid) {
+      problem = ":conv/id " + quote_cid(*id) + " does not match " + std::string(index);
+    } else {
+      return v;
+    }
+  } catch (const edn::ParseError& e) {
+    problem = std::string("not valid EDN: ") + e.what();
+  } catch (const std::exception& e) {
+    problem = e.what();
+  } catch (...) {
+    problem = "unknown error";
+  }
+  return std::nullopt;
+}
+
+std::string& write_buffer() {
+  thread_local std::string buf;
+  constexpr std::size_t kKeep = std::size_t{4} << 20;
+  if (buf.capacity() > kKeep) std::string().swap(buf);
+  buf.clear();
+  return buf;
+}
+
 }  // namespace stube::store_detail

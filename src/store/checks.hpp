@@ -2,6 +2,7 @@
 // valid, and that a conversation is printable (else: skip with a warning).
 #pragma once
 
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -24,5 +25,16 @@ std::string_view checked_cid(std::string_view backend, const edn::Value& conv);
 // False, after logging the warning that names the cid and the remedy, when
 // conv holds an opaque value and so cannot be stored.
 bool printable_or_warn(std::string_view backend, std::string_view cid, const edn::Value& conv);
+
+// Reads one stored record of `cid`: its conversation, or nullopt with
+// `problem` saying why it is not one (not valid EDN, not a map with a
+// string :conv/id, or a :conv/id other than `cid`, which `index` names,
+// e.g. "the row's cid"). Never throws.
+std::optional<edn::Value> read_record(std::string_view cid, std::string_view text,
+                                      std::string_view index, std::string& problem) noexcept;
+
+// The per-thread buffer a save prints into, kept between saves so a save
+// does not reallocate; a rare huge conversation does not pin its memory.
+std::string& write_buffer();
 
 }  // namespace stube::store_detail

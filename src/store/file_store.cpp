@@ -103,16 +103,6 @@ std::vector<std::string> list_dir(int dirfd, const std::string& dir) {
   return names;
 }
 
-// The serialisation buffer of a thread, kept between saves so a save does
-// not reallocate; a rare huge conversation does not pin its memory.
-std::string& write_buffer() {
-  thread_local std::string buf;
-  constexpr std::size_t kKeep = std::size_t{4} << 20;
-  if (buf.capacity() > kKeep) std::string().swap(buf);
-  buf.clear();
-  return buf;
-}
-
 // The file buffer of a load thread, reused from file to file: a fresh
 // allocation per file costs more than reading it.
 std::string& read_buffer() {
@@ -175,7 +165,7 @@ class FileStore final : public ConversationStore {
   edn::Value save(const edn::Value& conv) override {
     const std::string_view cid = store_detail::checked_cid(kBackend, conv);
     if (!store_detail::printable_or_warn(kBackend, cid, conv)) return conv;
-    std::string& text = write_buffer();
+    std::string& text = store_detail::write_buffer();
     edn::write(conv, text);
     write_atomically(cid, text);
     return conv;
@@ -255,19 +245,9 @@ class FileStore final : public ConversationStore {
       std::string& text = read_buffer();
       r.problem = store_detail::read_file_at(dirfd_.get(), r.file.c_str(), text);
       if (!r.problem.empty()) return;
-      edn::Value v = edn::read(text);
-      const auto id = conv::find_id(v);
-      if (!id) {
-        r.problem = v.is(edn::Kind::Map)
-                        ? "the map has no string :conv/id"
-                        : "not a map but a " + std::string(edn::kind_name(v.kind()));
-      } else if (*id != stem) {
-        r.problem = ":conv/id " + store_detail::quote_cid(*id) + " does not match the file name";
-      } else {
-        r.conv = std::move(v);
+      if (auto v = store_detail::read_record(stem, text, "the file name", r.problem)) {
+        r.conv = std::move(*v);
       }
-    } catch (const edn::ParseError& e) {
-      r.problem = std::string("not valid EDN: ") + e.what();
     } catch (const std::exception& e) {
       r.problem = e.what();
     } catch (...) {

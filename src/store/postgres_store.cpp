@@ -36,16 +36,6 @@ const edn::Value& version_key() {
   return k;
 }
 
-// The serialisation buffer of a thread, kept between saves (as in the file
-// store); a rare huge conversation does not pin its memory.
-std::string& write_buffer() {
-  thread_local std::string buf;
-  constexpr std::size_t kKeep = std::size_t{4} << 20;
-  if (buf.capacity() > kKeep) std::string().swap(buf);
-  buf.clear();
-  return buf;
-}
-
 // conv's :conv/version: absent is 0; anything but a non-negative integer is
 // bad data from the caller.
 std::int64_t version_of(std::string_view cid, const edn::Value& conv) {
@@ -124,7 +114,7 @@ class PostgresStore final : public ConversationStore {
     if (!store_detail::printable_or_warn(kBackend, cid, conv)) return conv;
     const std::int64_t version = version_of(cid, conv);
     edn::Value next = conv.assoc(version_key(), edn::Value(version + 1));
-    std::string& text = write_buffer();
+    std::string& text = store_detail::write_buffer();
     edn::write(next, text);
     const pg::Param touched = pg::Param::timestamptz(touched_of(conv));
     with_connection([&](pg::Connection& c, bool retried) {

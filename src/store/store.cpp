@@ -1,10 +1,12 @@
 // The store interface, the in-memory store and open_store(url).
 #include "stube/store.hpp"
 
+#include <charconv>
 #include <stdexcept>
 #include <string>
 
 #include "stube/postgres_store.hpp"
+#include "stube/sqlite_store.hpp"
 
 namespace stube {
 
@@ -28,6 +30,7 @@ class InMemoryStore final : public ConversationStore {
   throw std::invalid_argument("open_store: " + std::string(why) + " in store URL \"" +
                               std::string(url) +
                               "\" (known: memory:, file:<dir>, file:<dir>?durability=durable, "
+                              "sqlite:<path>, sqlite:<path>?synchronous=normal&busy_timeout=<ms>, "
                               "postgresql://…)");
 }
 
@@ -44,19 +47,70 @@ FileStoreOptions file_options(std::string_view url, std::string_view query) {
   return options;
 }
 
-std::shared_ptr<ConversationStore> open_file_store(std::string_view url, std::string_view rest) {
+// A local path URL's parts: "<scheme>:<path>?<query>" or
+// "<scheme>://<absolute path>?<query>".
+struct PathUrl {
+  std::string_view path;
   std::string_view query;
+};
+
+PathUrl split_path_url(std::string_view url, std::string_view scheme, std::string_view rest,
+                       std::string_view what, std::string_view example) {
+  PathUrl out;
   if (const auto q = rest.find('?'); q != std::string_view::npos) {
-    query = rest.substr(q + 1);
+    out.query = rest.substr(q + 1);
     rest = rest.substr(0, q);
   }
   if (rest.starts_with("//")) {
     rest.remove_prefix(2);
     // Only the empty host is meaningful: file:///var/lib/x.
-    if (!rest.starts_with("/")) bad_url(url, "a file:// URL needs an absolute path (file:///dir)");
+    if (!rest.starts_with("/")) {
+      bad_url(url, "a " + std::string(scheme) + ":// URL needs an absolute path (" +
+                       std::string(scheme) + ":///" + std::string(example) + ")");
+    }
   }
-  if (rest.empty()) bad_url(url, "missing directory");
-  return file_store(std::filesystem::path(rest), file_options(url, query));
+  if (rest.empty()) bad_url(url, "missing " + std::string(what));
+  out.path = rest;
+  return out;
+}
+
+std::shared_ptr<ConversationStore> open_file_store(std::string_view url, std::string_view rest) {
+  const PathUrl u = split_path_url(url, "file", rest, "directory", "dir");
+  return file_store(std::filesystem::path(u.path), file_options(url, u.query));
+}
+
+// "synchronous=full|normal" and "busy_timeout=<ms>", joined by '&'.
+SqliteStoreOptions sqlite_options(std::string_view url, std::string_view query) {
+  SqliteStoreOptions options;
+  for (bool more = !query.empty(); more;) {
+    const auto amp = query.find('&');
+    const std::string_view option = query.substr(0, amp);
+    more = amp != std::string_view::npos;
+    if (more) query.remove_prefix(amp + 1);
+    const auto eq = option.find('=');
+    const std::string_view key = option.substr(0, eq);
+    const std::string_view value =
+        eq == std::string_view::npos ? std::string_view() : option.substr(eq + 1);
+    if (key == "synchronous" && (value == "full" || value == "normal")) {
+      options.synchronous = value == "full" ? SqliteSync::full : SqliteSync::normal;
+    } else if (key == "busy_timeout" && !value.empty()) {
+      long long ms = 0;
+      const auto [end, ec] = std::from_chars(value.data(), value.data() + value.size(), ms);
+      if (ec != std::errc() || end != value.data() + value.size() || ms < 0) {
+        bad_url(url, "busy_timeout needs milliseconds, not \"" + std::string(value) + "\"");
+      }
+      options.busy_timeout = std::chrono::milliseconds(ms);
+    } else {
+      bad_url(url, "unknown option \"" + std::string(option) +
+                       "\" (sqlite: takes synchronous=full|normal and busy_timeout=<ms>)");
+    }
+  }
+  return options;
+}
+
+std::shared_ptr<ConversationStore> open_sqlite_store(std::string_view url, std::string_view rest) {
+  const PathUrl u = split_path_url(url, "sqlite", rest, "path", "path/convs.db");
+  return sqlite_store(std::filesystem::path(u.path), sqlite_options(url, u.query));
 }
 
 }  // namespace
@@ -75,6 +129,7 @@ std::shared_ptr<ConversationStore> open_store(std::string_view url) {
     return in_memory_store();
   }
   if (scheme == "file") return open_file_store(url, rest);
+  if (scheme == "sqlite") return open_sqlite_store(url, rest);
   // libpq reads the whole URI (host, port, database, user, options).
   if (scheme == "postgresql" || scheme == "postgres") return postgres_store(std::string(url));
   bad_url(url, "unknown scheme \"" + std::string(scheme) + ":\"");

@@ -15,6 +15,7 @@
 
 #include <gtest/gtest.h>
 
+#include <cstdint>
 #include <filesystem>
 #include <functional>
 #include <memory>
@@ -41,10 +42,31 @@ struct BackendName {
   }
 };
 
+// The suite runs unchanged on local stores (save returns its argument and
+// overwrites) and on shared ones (stube/store.hpp: save compare-and-sets on
+// :conv/version and returns the conversation with the next version). The
+// tests save each new value on top of what the previous save returned
+// (on_top_of) and expect what the backend returns (as_saved).
 class StoreConformance : public ::testing::TestWithParam<Backend> {
  protected:
   // A new store over this test's storage: a second call sees what the first saved.
   std::shared_ptr<ConversationStore> open() { return GetParam().open(scratch_.path()); }
+
+  // What `store` returns for, and later loads as, `c` when it is the
+  // `nth` save of its cid: c itself, or for a shared store c with
+  // :conv/version n.
+  static edn::Value as_saved(const ConversationStore& store, const edn::Value& c,
+                             std::int64_t nth = 1) {
+    return store.shared() ? c.assoc(edn::Value::keyword("conv", "version"), nth) : c;
+  }
+
+  // `next`, ready to be saved over `returned` (what the last save of its
+  // cid returned): for a shared store, with returned's :conv/version.
+  static edn::Value on_top_of(const ConversationStore& store, const edn::Value& returned,
+                              const edn::Value& next) {
+    static const edn::Value version = edn::Value::keyword("conv", "version");
+    return store.shared() ? next.assoc(version, returned.get(version)) : next;
+  }
 
   ScratchDir scratch_{"conformance"};
 };

@@ -23,8 +23,9 @@ TEST_P(StoreConformance, RoundTripsVariedConversations) {
     for (unsigned seed = 0; seed < 40; ++seed) {
       const std::string cid = conv::mint_id();
       const Value c = varied_conversation(cid, seed);
-      EXPECT_EQ(store->save(c), c);
-      saved.emplace(cid, c);
+      const Value returned = store->save(c);
+      EXPECT_EQ(returned, as_saved(*store, c));
+      saved.emplace(cid, returned);
     }
   }
   const ConversationMap loaded = open()->load_all();
@@ -44,11 +45,12 @@ TEST_P(StoreConformance, SaveReplacesTheStoredValue) {
   auto store = open();
   const Value v1 = varied_conversation("cv-replace", 1);
   const Value v2 = v1.assoc(kw("version"), 2);
-  store->save(v1);
-  store->save(v2);
+  const Value s1 = store->save(v1);
+  const Value s2 = store->save(on_top_of(*store, s1, v2));
+  EXPECT_EQ(s2, as_saved(*store, v2, 2));
   const ConversationMap loaded = open()->load_all();
   ASSERT_EQ(loaded.size(), 1u);
-  EXPECT_EQ(loaded.at("cv-replace"), v2);
+  EXPECT_EQ(loaded.at("cv-replace"), s2);
 }
 
 TEST_P(StoreConformance, RemoveIsIdempotent) {
@@ -62,10 +64,8 @@ TEST_P(StoreConformance, RemoveIsIdempotent) {
 
 TEST_P(StoreConformance, RemoveThenLoadAllKeepsTheOthers) {
   auto store = open();
-  const Value a = varied_conversation("cv-a", 2);
-  const Value b = varied_conversation("cv-b", 3);
-  store->save(a);
-  store->save(b);
+  store->save(varied_conversation("cv-a", 2));
+  const Value b = store->save(varied_conversation("cv-b", 3));
   store->remove("cv-a");
   const ConversationMap loaded = open()->load_all();
   ASSERT_EQ(loaded.size(), 1u);
@@ -74,14 +74,15 @@ TEST_P(StoreConformance, RemoveThenLoadAllKeepsTheOthers) {
 
 TEST_P(StoreConformance, NonPrintableIsSkippedWithAWarning) {
   auto store = open();
-  const Value durable = varied_conversation("cv-flow", 4);
-  store->save(durable);
-  const Value live = unprintable_conversation("cv-flow");
+  const Value durable = store->save(varied_conversation("cv-flow", 4));
+  const Value live = on_top_of(*store, durable, unprintable_conversation("cv-flow"));
   const Value fresh = unprintable_conversation("cv-fresh-flow");
   LogCapture capture;
   Value returned;
   ASSERT_NO_THROW(returned = store->save(live));
-  EXPECT_EQ(returned, live);  // opaque values compare by identity: the very same value
+  // Opaque values compare by identity: the very same value (not stored, so
+  // for a shared store also no new version).
+  EXPECT_EQ(returned, live);
   ASSERT_NO_THROW(store->save(fresh));
 
   const auto warnings = capture.at(log::Level::warn);
@@ -94,6 +95,10 @@ TEST_P(StoreConformance, NonPrintableIsSkippedWithAWarning) {
   const ConversationMap loaded = open()->load_all();
   ASSERT_EQ(loaded.size(), 1u);
   EXPECT_EQ(loaded.at("cv-flow"), durable);
+  // The next printable save goes through (a shared store still holds the
+  // version the caller has).
+  const Value next = varied_conversation("cv-flow", 5);
+  EXPECT_EQ(store->save(on_top_of(*store, returned, next)), as_saved(*store, next, 2));
 }
 
 TEST_P(StoreConformance, RejectsInvalidIdsBeforeTouchingStorage) {
@@ -118,9 +123,10 @@ TEST_P(StoreConformance, ManyConversations) {
     auto store = open();
     for (int i = 0; i < kCount; ++i) {
       const std::string cid = "cv-many-" + std::to_string(i);
-      Value c = conv::make(cid, edn::Instant{1700000000 + i, 0}).assoc(kw("n"), i);
-      store->save(c);
-      saved.emplace(cid, std::move(c));
+      const Value c = conv::make(cid, edn::Instant{1700000000 + i, 0}).assoc(kw("n"), i);
+      const Value returned = store->save(c);
+      EXPECT_EQ(returned, as_saved(*store, c));
+      saved.emplace(cid, returned);
     }
   }
   const ConversationMap loaded = open()->load_all();
@@ -136,11 +142,14 @@ TEST_P(StoreConformance, ConcurrentSavesOfDifferentConversations) {
   std::vector<std::thread> threads;
   for (int t = 0; t < kThreads; ++t) {
     threads.emplace_back([&store, t] {
+      std::vector<Value> last(kCidsPerThread);
       for (int v = 0; v < kVersions; ++v) {
         for (int k = 0; k < kCidsPerThread; ++k) {
           const std::string cid = "cv-t" + std::to_string(t) + "-" + std::to_string(k);
-          store->save(
-              varied_conversation(cid, static_cast<unsigned>(t * 100 + k)).assoc(kw("version"), v));
+          const Value next =
+              varied_conversation(cid, static_cast<unsigned>(t * 100 + k)).assoc(kw("version"), v);
+          Value& l = last[static_cast<std::size_t>(k)];
+          l = store->save(v == 0 ? next : on_top_of(*store, l, next));
         }
       }
     });
@@ -151,8 +160,11 @@ TEST_P(StoreConformance, ConcurrentSavesOfDifferentConversations) {
   for (int t = 0; t < kThreads; ++t) {
     for (int k = 0; k < kCidsPerThread; ++k) {
       const std::string cid = "cv-t" + std::to_string(t) + "-" + std::to_string(k);
-      EXPECT_EQ(loaded.at(cid), varied_conversation(cid, static_cast<unsigned>(t * 100 + k))
-                                    .assoc(kw("version"), kVersions - 1))
+      EXPECT_EQ(loaded.at(cid),
+                as_saved(*store,
+                         varied_conversation(cid, static_cast<unsigned>(t * 100 + k))
+                             .assoc(kw("version"), kVersions - 1),
+                         kVersions))
           << cid;
     }
   }
@@ -162,20 +174,22 @@ TEST_P(StoreConformance, LargeConversationsRoundTrip) {
   const Value big = large_conversation("cv-large", 3u << 20);
   ASSERT_GE(edn::write(big).size(), 3u << 20);
   const Value bigger = large_conversation("cv-larger", 8u << 20);
-  {
-    auto store = open();
-    store->save(big);
-    store->save(bigger);
-  }
+  auto store = open();
+  EXPECT_TRUE(store->save(big) == as_saved(*store, big));
+  EXPECT_TRUE(store->save(bigger) == as_saved(*store, bigger));
   const ConversationMap loaded = open()->load_all();
   ASSERT_EQ(loaded.size(), 2u);
-  EXPECT_TRUE(loaded.at("cv-large") == big);
-  EXPECT_TRUE(loaded.at("cv-larger") == bigger);
+  EXPECT_TRUE(loaded.at("cv-large") == as_saved(*store, big));
+  EXPECT_TRUE(loaded.at("cv-larger") == as_saved(*store, bigger));
 }
 
+// Its argument for a local store; with the next :conv/version for a shared one.
 TEST_P(StoreConformance, SaveReturnsItsArgument) {
+  auto store = open();
   const Value c = varied_conversation("cv-returned", 9);
-  EXPECT_EQ(open()->save(c), c);
+  const Value s1 = store->save(c);
+  EXPECT_EQ(s1, as_saved(*store, c, 1));
+  EXPECT_EQ(store->save(on_top_of(*store, s1, c)), as_saved(*store, c, 2));
 }
 
 std::shared_ptr<ConversationStore> rename_store(const std::filesystem::path& dir) {

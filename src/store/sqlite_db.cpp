@@ -1,0 +1,140 @@
+// The SQLite wrappers: every failure becomes a StoreError naming the file.
+#include "store/sqlite_db.hpp"
+
+#include <fcntl.h>
+#include <sqlite3.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include "stube/store.hpp"
+
+namespace stube::store_detail::sqlite {
+
+void fail(const std::string& path, std::string_view what, std::string_view reason) {
+  throw StoreError("sqlite store: " + std::string(what) + " in " + path + ": " +
+                   std::string(reason));
+}
+
+namespace {
+
+// Creates a missing database file with mode 0600 (conversations hold owner
+// tokens, SPEC §9): SQLite would create it 0644, and gives its -wal and
+// -shm files the database file's mode.
+void create_private(const std::string& path, const std::string& shown) {
+  const int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+  if (fd < 0) {
+    const int err = errno;
+    fail(shown, "open the database", std::strerror(err));
+  }
+  ::close(fd);
+}
+
+}  // namespace
+
+Db::Db(const std::string& path, std::string shown) : shown_(std::move(shown)) {
+  if (sqlite3_threadsafe() == 0) {
+    sqlite::fail(shown_, "open the database",
+                 "this SQLite library was built without thread support (SQLITE_THREADSAFE=0)");
+  }
+  create_private(path, shown_);
+  // NOMUTEX: every connection is used by one thread at a time, which the
+  // store guarantees, so SQLite's own per-connection mutex is not needed.
+  const int rc =
+      sqlite3_open_v2(path.c_str(), &db_,
+                      SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, nullptr);
+  if (rc != SQLITE_OK) {
+    const std::string reason = db_ != nullptr ? sqlite3_errmsg(db_) : sqlite3_errstr(rc);
+    sqlite3_close_v2(db_);
+    db_ = nullptr;
+    sqlite::fail(shown_, "open the database", reason);
+  }
+  sqlite3_extended_result_codes(db_, 1);
+}
+
+Db::~Db() {
+  sqlite3_close_v2(db_);
+}
+
+void Db::fail(std::string_view what) const {
+  sqlite::fail(shown_, what, sqlite3_errmsg(db_));
+}
+
+void Db::exec(const char* sql, std::string_view what) {
+  if (sqlite3_exec(db_, sql, nullptr, nullptr, nullptr) != SQLITE_OK) fail(what);
+}
+
+std::int64_t Db::query_int(const char* sql, std::string_view what) {
+  Stmt s(*this, sql);
+  if (!s.step(what)) sqlite::fail(shown_, what, "no result");
+  return s.integer(0);
+}
+
+std::string Db::query_text(const char* sql, std::string_view what) {
+  Stmt s(*this, sql);
+  if (!s.step(what)) sqlite::fail(shown_, what, "no result");
+  return std::string(s.text(0));
+}
+
+Stmt::Stmt(Db& db, const char* sql) : db_(db) {
+  if (sqlite3_prepare_v3(db.get(), sql, -1, SQLITE_PREPARE_PERSISTENT, &stmt_, nullptr) !=
+      SQLITE_OK) {
+    db.fail(std::string("prepare \"") + sql + "\"");
+  }
+}
+
+Stmt::~Stmt() {
+  sqlite3_finalize(stmt_);
+}
+
+void Stmt::bind_text(int index, std::string_view text) {
+  if (sqlite3_bind_text64(stmt_, index, text.data(), text.size(), SQLITE_STATIC, SQLITE_UTF8) !=
+      SQLITE_OK) {
+    db_.fail("bind a text of " + std::to_string(text.size()) + " bytes");
+  }
+}
+
+void Stmt::bind_int(int index, std::int64_t value) {
+  if (sqlite3_bind_int64(stmt_, index, value) != SQLITE_OK) db_.fail("bind an integer");
+}
+
+void Stmt::bind_null(int index) {
+  if (sqlite3_bind_null(stmt_, index) != SQLITE_OK) db_.fail("bind null");
+}
+
+bool Stmt::step(std::string_view what) {
+  const int rc = sqlite3_step(stmt_);
+  if (rc == SQLITE_ROW) return true;
+  if (rc == SQLITE_DONE) return false;
+  const std::string reason = sqlite3_errmsg(db_.get());
+  reset();
+  sqlite::fail(db_.shown(), what, reason);
+}
+
+void Stmt::run(std::string_view what) {
+  Resetter r(*this);
+  while (step(what)) {
+  }
+}
+
+std::string_view Stmt::text(int column) const {
+  const auto* p = reinterpret_cast<const char*>(sqlite3_column_text(stmt_, column));
+  const int n = sqlite3_column_bytes(stmt_, column);
+  return p == nullptr ? std::string_view() : std::string_view(p, static_cast<std::size_t>(n));
+}
+
+std::int64_t Stmt::integer(int column) const {
+  return sqlite3_column_int64(stmt_, column);
+}
+
+bool Stmt::is_null(int column) const {
+  return sqlite3_column_type(stmt_, column) == SQLITE_NULL;
+}
+
+void Stmt::reset() noexcept {
+  sqlite3_reset(stmt_);
+  sqlite3_clear_bindings(stmt_);
+}
+
+}  // namespace stube::store_detail::sqlite

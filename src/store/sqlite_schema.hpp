@@ -1,0 +1,34 @@
+// The SQLite store's schema (versioned by PRAGMA user_version), the
+// connection settings, and the statements over the table.
+#pragma once
+
+#include <chrono>
+
+#include "store/sqlite_db.hpp"
+#include "stube/sqlite_store.hpp"
+
+namespace stube::store_detail::sqlite {
+
+// The schema this library writes; a database with a higher user_version
+// was written by a newer stube and is refused.
+inline constexpr int kSchemaVersion = 1;
+
+// Busy timeout, WAL mode and the synchronous setting. Throws StoreError
+// when WAL cannot be enabled (e.g. a file system without shared memory).
+void configure(Db& db, SqliteSync sync, std::chrono::milliseconds busy_timeout);
+
+// Creates the table and index if the database has none (user_version 0),
+// in one transaction; throws StoreError for a newer schema version.
+void ensure_schema(Db& db);
+
+namespace statements {
+extern const char* const begin;
+extern const char* const commit;
+extern const char* const rollback;
+extern const char* const upsert;  // ?1 cid, ?2 edn, ?3 version, ?4 touched (ms or NULL)
+extern const char* const remove;  // ?1 cid
+extern const char* const load;    // ?1 cid -> edn
+extern const char* const all;     // -> cid, edn
+}  // namespace statements
+
+}  // namespace stube::store_detail::sqlite

@@ -1,0 +1,284 @@
+// The SQLite store: one row per conversation in one database file, saves
+// batched into group commits. See stube/sqlite_store.hpp for the contract,
+// store/sqlite_schema.hpp for the table and store/group_commit.hpp for the
+// batching.
+#include "stube/sqlite_store.hpp"
+
+#include <sqlite3.h>
+
+#include <mutex>
+#include <optional>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "store/checks.hpp"
+#include "store/group_commit.hpp"
+#include "store/parallel_for.hpp"
+#include "store/sqlite_db.hpp"
+#include "store/sqlite_schema.hpp"
+#include "stube/conversation.hpp"
+#include "stube/log.hpp"
+
+namespace stube {
+
+namespace {
+
+namespace sq = store_detail::sqlite;
+namespace sql = store_detail::sqlite::statements;
+using store_detail::quote_cid;
+
+constexpr std::string_view kBackend = "sqlite store";
+constexpr std::string_view kIndex = "the row's cid";
+// load_all copies rows out of SQLite and parses them in chunks of this
+// size, so the text of a huge database is never all in memory at once.
+constexpr std::size_t kChunkRows = 4096;
+constexpr std::size_t kChunkBytes = std::size_t{64} << 20;
+
+const edn::Value& version_key() {
+  static const edn::Value k = edn::Value::keyword("conv", "version");
+  return k;
+}
+
+// One queued save or remove. The texts point into the submitting thread's
+// buffers, which live until its submit returns.
+struct Op {
+  std::string_view cid;
+  std::string_view text;  // the printed conversation; empty for a remove
+  std::int64_t version = 0;
+  std::optional<std::int64_t> touched;  // ms since the epoch
+  std::size_t batch_size = 0;           // set by the batch that ran it
+};
+
+// :conv/version when it is an integer (informational here: this store does
+// not compare-and-set), else 0.
+std::int64_t version_of(const edn::Value& conv) {
+  const edn::Value* v = conv.find(version_key());
+  return v != nullptr && v->is(edn::Kind::Int) ? v->as_int() : 0;
+}
+
+std::optional<std::int64_t> touched_of(const edn::Value& conv) {
+  const edn::Value* t = conv.find(conv::keys::touched());
+  if (t == nullptr || !t->is(edn::Kind::Inst)) return std::nullopt;
+  return t->as_inst().millis();
+}
+
+// SQLite reads relative names against the working directory, and treats
+// ":memory:" and (with URI support) "file:…" specially; "./" keeps a
+// relative path a plain file name.
+std::string file_name(const std::filesystem::path& path) {
+  return path.is_absolute() ? path.string() : "./" + path.string();
+}
+
+// A connection set up for this store: busy timeout, WAL, synchronous, and
+// (the writer) the schema.
+struct Connection {
+  Connection(const std::filesystem::path& path, const SqliteStoreOptions& options, bool writer)
+      : db(file_name(path), path.string()) {
+    sq::configure(db, options.synchronous, options.busy_timeout);
+    if (writer) sq::ensure_schema(db);
+  }
+  sq::Db db;
+};
+
+// The connection group commits run on, with its statements.
+struct Writer {
+  Writer(const std::filesystem::path& path, const SqliteStoreOptions& options)
+      : conn(path, options, true),
+        begin(conn.db, sql::begin),
+        commit(conn.db, sql::commit),
+        upsert(conn.db, sql::upsert),
+        remove(conn.db, sql::remove) {}
+  Connection conn;
+  sq::Stmt begin, commit, upsert, remove;
+};
+
+// The connection loads and scans read through (one at a time); in WAL mode
+// it reads committed data while the writer writes.
+struct Reader {
+  Reader(const std::filesystem::path& path, const SqliteStoreOptions& options)
+      : conn(path, options, false), load(conn.db, sql::load), all(conn.db, sql::all) {}
+  Connection conn;
+  sq::Stmt load, all;
+};
+
+// A parsed row of load_all.
+struct Row {
+  std::string cid;
+  std::string text;
+  std::optional<edn::Value> conv;
+  std::string problem;
+};
+
+class SqliteStore final : public ConversationStore {
+ public:
+  SqliteStore(const std::filesystem::path& path, SqliteStoreOptions options)
+      : path_(path.string()), options_(options), writer_(path, options), reader_(path, options) {
+    log::info(
+        std::string(kBackend) + " " + path_ + ": opened (SQLite " + sqlite3_libversion() +
+        ", schema version " + std::to_string(sq::kSchemaVersion) + ", journal_mode=" +
+        writer_.conn.db.query_text("PRAGMA journal_mode", "read journal_mode") + ", synchronous=" +
+        (writer_.conn.db.query_int("PRAGMA synchronous", "read synchronous") == 2 ? "FULL"
+                                                                                  : "NORMAL") +
+        ", busy_timeout=" + std::to_string(options.busy_timeout.count()) + " ms)");
+  }
+
+  ConversationMap load_all() override {
+    std::lock_guard lock(read_mutex_);
+    sq::Stmt& all = reader_.all;
+    sq::Resetter reset(all);
+    ConversationMap out;
+    std::size_t skipped = 0;
+    bool more = all.step("load all conversations");
+    std::vector<Row> rows;
+    while (more) {
+      rows.clear();
+      std::size_t bytes = 0;
+      for (; more && rows.size() < kChunkRows && bytes < kChunkBytes;
+           more = all.step("load all conversations")) {
+        rows.push_back({std::string(all.text(0)), std::string(all.text(1)), {}, {}});
+        bytes += rows.back().text.size();
+      }
+      parse(rows);
+      for (Row& r : rows) {
+        if (take(r.cid, r.conv, r.problem)) {
+          out.emplace(std::move(r.cid), std::move(*r.conv));
+        } else {
+          ++skipped;
+        }
+      }
+    }
+    log::info(std::string(kBackend) + " " + path_ + ": loaded " + std::to_string(out.size()) +
+              " conversation" + (out.size() == 1 ? "" : "s") + ", skipped " +
+              std::to_string(skipped));
+    return out;
+  }
+
+  std::optional<edn::Value> load(std::string_view cid) override {
+    store_detail::check_cid(kBackend, cid);
+    std::lock_guard lock(read_mutex_);
+    sq::Stmt& load = reader_.load;
+    sq::Resetter reset(load);
+    load.bind_text(1, cid);
+    if (!load.step("load " + quote_cid(cid))) return std::nullopt;
+    std::string problem;
+    std::optional<edn::Value> conv = store_detail::read_record(cid, load.text(0), kIndex, problem);
+    take(cid, conv, problem);
+    return conv;
+  }
+
+  // Calls visit under the read lock: it must not call back into this store.
+  void scan(const std::function<void(std::string_view, std::string_view)>& visit) override {
+    std::lock_guard lock(read_mutex_);
+    sq::Stmt& all = reader_.all;
+    sq::Resetter reset(all);
+    while (all.step("scan all conversations")) visit(all.text(0), all.text(1));
+  }
+
+  edn::Value save(const edn::Value& conv) override {
+    const std::string_view cid = store_detail::checked_cid(kBackend, conv);
+    if (!store_detail::printable_or_warn(kBackend, cid, conv)) return conv;
+    std::string& text = store_detail::write_buffer();
+    edn::write(conv, text);
+    Op op{cid, text, version_of(conv), touched_of(conv), 0};
+    submit(op);
+    return conv;
+  }
+
+  void remove(std::string_view cid) override {
+    store_detail::check_cid(kBackend, cid);
+    Op op{cid, {}, 0, std::nullopt, 0};
+    submit(op);
+  }
+
+ private:
+  // Queues op for the next group commit and waits for it. A failed batch
+  // is reported to each of its callers with its own cid.
+  void submit(Op& op) {
+    try {
+      commits_.submit(op, [this](const std::vector<Op*>& ops) { run_batch(ops); });
+    } catch (const StoreError& e) {
+      if (op.batch_size <= 1) throw;
+      throw StoreError(std::string(e.what()) + " (the batch of " + std::to_string(op.batch_size) +
+                       " operations that held " +
+                       (op.text.empty() ? "the remove of " : "the save of ") + quote_cid(op.cid) +
+                       " was rolled back)");
+    }
+  }
+
+  // One transaction: every queued operation, in order. On any failure the
+  // transaction is rolled back and the error propagates to every caller.
+  void run_batch(const std::vector<Op*>& ops) {
+    for (Op* op : ops) op->batch_size = ops.size();
+    Writer& w = writer_;
+    w.begin.run("begin a transaction");
+    try {
+      for (const Op* op : ops) apply(*op);
+      w.commit.run("commit " + std::to_string(ops.size()) + " operation" +
+                   (ops.size() == 1 ? "" : "s"));
+    } catch (...) {
+      // SQLite may have rolled back already (e.g. after an I/O error).
+      if (sqlite3_get_autocommit(w.conn.db.get()) == 0) {
+        sqlite3_exec(w.conn.db.get(), sql::rollback, nullptr, nullptr, nullptr);
+      }
+      throw;
+    }
+  }
+
+  void apply(const Op& op) {
+    if (op.text.empty()) {
+      writer_.remove.bind_text(1, op.cid);
+      writer_.remove.run("remove " + quote_cid(op.cid));
+      return;
+    }
+    sq::Stmt& up = writer_.upsert;
+    up.bind_text(1, op.cid);
+    up.bind_text(2, op.text);
+    up.bind_int(3, op.version);
+    if (op.touched) {
+      up.bind_int(4, *op.touched);
+    } else {
+      up.bind_null(4);
+    }
+    up.run("save " + quote_cid(op.cid));
+  }
+
+  // Parses every row of a chunk, in parallel; fills conv or problem.
+  void parse(std::vector<Row>& rows) const {
+    const unsigned threads =
+        options_.load_threads != 0 ? options_.load_threads : std::thread::hardware_concurrency();
+    store_detail::parallel_for(rows.size(), threads, [&rows](std::size_t i) {
+      Row& r = rows[i];
+      if (!conv::valid_id(r.cid)) {
+        r.problem = "the row's cid is not a valid conversation id";
+        return;
+      }
+      r.conv = store_detail::read_record(r.cid, r.text, kIndex, r.problem);
+    });
+  }
+
+  // Whether conv holds a conversation; warns naming the cid when not.
+  bool take(std::string_view cid, const std::optional<edn::Value>& conv,
+            const std::string& problem) const {
+    if (conv) return true;
+    log::warn(std::string(kBackend) + ": skipped conversation " + quote_cid(cid) + " in " + path_ +
+              ": " + problem + " (the row was left untouched)");
+    return false;
+  }
+
+  std::string path_;
+  SqliteStoreOptions options_;
+  Writer writer_;  // used only by the thread leading a group commit
+  Reader reader_;
+  std::mutex read_mutex_;
+  store_detail::GroupCommit<Op> commits_;
+};
+
+}  // namespace
+
+std::shared_ptr<ConversationStore> sqlite_store(const std::filesystem::path& path,
+                                                SqliteStoreOptions options) {
+  return std::make_shared<SqliteStore>(path, options);
+}
+
+}  // namespace stube

@@ -1,0 +1,314 @@
+// The SQLite store: the conformance suite in both synchronous modes, and
+// what is specific to it (schema, settings, damaged rows, group commit,
+// backend failures, URLs).
+#include "stube/sqlite_store.hpp"
+
+#include <gtest/gtest.h>
+#include <sys/stat.h>
+
+#include <fstream>
+#include <thread>
+#include <vector>
+
+#include "conformance.hpp"
+#include "sqlite_support.hpp"
+#include "stube/conversation.hpp"
+#include "stube/log.hpp"
+#include "support.hpp"
+
+namespace stube::test {
+namespace {
+
+namespace fs = std::filesystem;
+using edn::kw;
+using edn::Value;
+
+std::shared_ptr<ConversationStore> sqlite_full(const fs::path& dir) {
+  return open_store("sqlite:" + (dir / "convs.db").string());
+}
+std::shared_ptr<ConversationStore> sqlite_normal(const fs::path& dir) {
+  return sqlite_store(dir / "convs.db", {.synchronous = SqliteSync::normal});
+}
+std::shared_ptr<ConversationStore> sqlite_one_load_thread(const fs::path& dir) {
+  return sqlite_store(dir / "convs.db", {.load_threads = 1});
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Sqlite, StoreConformance,
+    ::testing::Values(Backend{"sqlite_full", sqlite_full}, Backend{"sqlite_normal", sqlite_normal},
+                      Backend{"sqlite_one_load_thread", sqlite_one_load_thread}),
+    BackendName{});
+
+bool contains(const std::string& haystack, std::string_view needle) {
+  return haystack.find(needle) != std::string::npos;
+}
+
+// The message of the StoreError f throws, or "(no error)".
+template <class F>
+std::string store_error_of(F&& f) {
+  try {
+    f();
+  } catch (const StoreError& e) {
+    return e.what();
+  }
+  return "(no error)";
+}
+
+std::string invalid_url_error(std::string_view url) {
+  try {
+    open_store(url);
+  } catch (const std::invalid_argument& e) {
+    return e.what();
+  }
+  return "(no error)";
+}
+
+class SqliteStore : public ::testing::Test {
+ protected:
+  fs::path db() const { return dir_.path() / "convs.db"; }
+  std::shared_ptr<ConversationStore> open(SqliteStoreOptions options = {}) {
+    return sqlite_store(db(), options);
+  }
+
+  ScratchDir dir_{"sqlite"};
+};
+
+TEST_F(SqliteStore, PersistsAcrossReopenAndLoadsOneRow) {
+  const Value a = varied_conversation("cv-a", 1);
+  const Value b = varied_conversation("cv-b", 2);
+  {
+    auto store = open();
+    EXPECT_FALSE(store->shared());
+    store->save(a);
+    store->save(b);
+  }
+  auto store = open();
+  EXPECT_EQ(store->load("cv-a"), a);
+  EXPECT_EQ(store->load("cv-b"), b);
+  EXPECT_EQ(store->load("cv-none"), std::nullopt);
+  EXPECT_THROW(store->load("../x"), InvalidCid);
+  store->remove("cv-a");
+  EXPECT_EQ(open()->load("cv-a"), std::nullopt);
+  EXPECT_EQ(open()->load_all().size(), 1u);
+}
+
+TEST_F(SqliteStore, TheSchemaIsVersionedAndTheColumnsFilled) {
+  const Value c = conv::make("cv-1", edn::Instant{1700000000, 250000000})
+                      .assoc(kw("conv/version"), 7)
+                      .assoc(kw("n"), 1);
+  open()->save(c);
+  open()->save(conv::make("cv-2").dissoc(conv::keys::touched()));
+  RawSqlite raw(db());
+  EXPECT_EQ(raw.one("PRAGMA user_version"), "1");
+  EXPECT_EQ(raw.one("SELECT edn FROM stube_conversations WHERE cid = 'cv-1'"), edn::write(c));
+  EXPECT_EQ(raw.one("SELECT version FROM stube_conversations WHERE cid = 'cv-1'"), "7");
+  EXPECT_EQ(raw.one("SELECT touched FROM stube_conversations WHERE cid = 'cv-1'"), "1700000000250");
+  EXPECT_EQ(raw.one("SELECT touched IS NULL FROM stube_conversations WHERE cid = 'cv-2'"), "1");
+  EXPECT_EQ(raw.one("SELECT version FROM stube_conversations WHERE cid = 'cv-2'"), "0");
+  EXPECT_EQ(raw.one("SELECT name FROM sqlite_master WHERE type = 'index' AND "
+                    "tbl_name = 'stube_conversations' AND sql LIKE '%(touched)%'"),
+            "stube_conversations_touched");
+  // Conversations hold owner tokens: the file is private.
+  struct stat st {};
+  ASSERT_EQ(::stat(db().c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 0777, 0600u);
+}
+
+TEST_F(SqliteStore, ANewerSchemaVersionIsRefused) {
+  open()->save(conv::make("cv-1"));
+  RawSqlite(db()).exec("PRAGMA user_version = 2");
+  const std::string error = store_error_of([&] { open(); });
+  EXPECT_TRUE(contains(error, db().string())) << error;
+  EXPECT_TRUE(contains(error,
+                       "schema version (PRAGMA user_version) is 2, newer than this "
+                       "library's (1)"))
+      << error;
+}
+
+TEST_F(SqliteStore, WalModeAndTheSynchronousSettingAreApplied) {
+  LogCapture capture;
+  open();
+  open({.synchronous = SqliteSync::normal, .busy_timeout = std::chrono::milliseconds(250)});
+  open_store("sqlite:" + db().string() + "?synchronous=normal&busy_timeout=40");
+  const auto infos = capture.at(log::Level::info);
+  ASSERT_EQ(infos.size(), 3u);
+  EXPECT_TRUE(contains(infos[0], "journal_mode=wal, synchronous=FULL, busy_timeout=5000 ms"))
+      << infos[0];
+  EXPECT_TRUE(contains(infos[1], "journal_mode=wal, synchronous=NORMAL, busy_timeout=250 ms"))
+      << infos[1];
+  EXPECT_TRUE(contains(infos[2], "synchronous=NORMAL, busy_timeout=40 ms")) << infos[2];
+  // WAL is a property of the file: a plain connection sees it too.
+  EXPECT_EQ(RawSqlite(db()).one("PRAGMA journal_mode"), "wal");
+}
+
+TEST_F(SqliteStore, UnreadableRowsAreSkippedWithAWarningAndLeftInPlace) {
+  const Value good = varied_conversation("cv-good", 3);
+  {
+    auto store = open();
+    store->save(good);
+    store->save(conv::make("cv-broken"));
+    store->save(conv::make("cv-other"));
+  }
+  {
+    RawSqlite raw(db());
+    raw.exec(
+        "UPDATE stube_conversations SET edn = '{:conv/id \"cv-broken\" :x [1 2' "
+        "WHERE cid = 'cv-broken'");
+    raw.exec(
+        "UPDATE stube_conversations SET edn = '{:conv/id \"cv-good\"}' "
+        "WHERE cid = 'cv-other'");
+    raw.exec(
+        "INSERT INTO stube_conversations (cid, edn) VALUES ('../bad', '{}'), "
+        "('cv-vec', '[1 2]')");
+  }
+  LogCapture capture;
+  auto store = open();
+  capture.clear();
+  const ConversationMap loaded = store->load_all();
+  ASSERT_EQ(loaded.size(), 1u);
+  EXPECT_EQ(loaded.at("cv-good"), good);
+  const auto warnings = capture.at(log::Level::warn);
+  ASSERT_EQ(warnings.size(), 4u);
+  const auto warning_for = [&](std::string_view cid) {
+    for (const auto& w : warnings) {
+      if (contains(w, cid)) return w;
+    }
+    return std::string("(no warning)");
+  };
+  const std::string broken = warning_for("\"cv-broken\"");
+  EXPECT_TRUE(contains(broken, "not valid EDN")) << broken;
+  EXPECT_TRUE(contains(broken, db().string())) << broken;
+  EXPECT_TRUE(contains(broken, "left untouched")) << broken;
+  EXPECT_TRUE(contains(warning_for("\"cv-other\""), "does not match the row's cid"));
+  EXPECT_TRUE(contains(warning_for("\"../bad\""), "not a valid conversation id"));
+  EXPECT_TRUE(contains(warning_for("\"cv-vec\""), "not a map but a vector"));
+  const auto infos = capture.at(log::Level::info);
+  ASSERT_EQ(infos.size(), 1u);
+  EXPECT_TRUE(contains(infos[0], "loaded 1 conversation, skipped 4")) << infos[0];
+
+  EXPECT_EQ(store->load("cv-broken"), std::nullopt);
+  EXPECT_EQ(capture.at(log::Level::warn).size(), 5u);
+  // Nothing was deleted: a person can inspect and fix the rows.
+  EXPECT_EQ(RawSqlite(db()).one("SELECT count(*) FROM stube_conversations"), "5");
+  // scan hands out every row as stored, readable or not.
+  std::map<std::string, std::string> scanned;
+  store->scan(
+      [&](std::string_view cid, std::string_view text) { scanned[std::string(cid)] = text; });
+  ASSERT_EQ(scanned.size(), 5u);
+  EXPECT_EQ(scanned.at("cv-broken"), "{:conv/id \"cv-broken\" :x [1 2");
+  EXPECT_EQ(scanned.at("cv-good"), edn::write(good));
+}
+
+TEST_F(SqliteStore, GroupCommitKeepsEveryThreadsLastSave) {
+  constexpr int kThreads = 8;
+  constexpr int kCids = 4;
+  constexpr int kSaves = 40;
+  auto store = open();
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&store, t] {
+      for (int s = 0; s < kSaves; ++s) {
+        const std::string cid = "cv-" + std::to_string(t) + "-" + std::to_string(s % kCids);
+        store->save(conv::make(cid, edn::Instant{1700000000, 0}).assoc(kw("n"), s));
+        // A remove and a save of one cid keep their order through the batches.
+        if (s % kCids == 0) store->save(conv::make("cv-gone-" + std::to_string(t)));
+        if (s % kCids == kCids - 1) store->remove("cv-gone-" + std::to_string(t));
+      }
+    });
+  }
+  for (auto& th : threads) th.join();
+  const ConversationMap loaded = open()->load_all();
+  ASSERT_EQ(loaded.size(), static_cast<std::size_t>(kThreads * kCids));
+  for (int t = 0; t < kThreads; ++t) {
+    EXPECT_FALSE(loaded.contains("cv-gone-" + std::to_string(t)));
+    for (int k = 0; k < kCids; ++k) {
+      const std::string cid = "cv-" + std::to_string(t) + "-" + std::to_string(k);
+      ASSERT_TRUE(loaded.contains(cid)) << cid;
+      EXPECT_EQ(loaded.at(cid)[":n"].as_int(), kSaves - kCids + k) << cid;
+    }
+  }
+}
+
+TEST_F(SqliteStore, ABusyDatabaseIsAStoreErrorForEverySaverNamingThePath) {
+  auto store = open({.busy_timeout = std::chrono::milliseconds(30)});
+  store->save(conv::make("cv-1"));
+  RawSqlite other(db());
+  other.exec("BEGIN IMMEDIATE");  // holds the write lock
+  std::vector<std::string> errors(4);
+  std::vector<std::thread> threads;
+  for (std::size_t t = 0; t < errors.size(); ++t) {
+    threads.emplace_back([&, t] {
+      errors[t] = store_error_of([&] { store->save(conv::make("cv-t" + std::to_string(t))); });
+    });
+  }
+  for (auto& th : threads) th.join();
+  for (const auto& e : errors) {
+    EXPECT_TRUE(contains(e, "sqlite store: begin a transaction in " + db().string())) << e;
+    EXPECT_TRUE(contains(e, "database is locked")) << e;
+  }
+  const std::string removing = store_error_of([&] { store->remove("cv-1"); });
+  EXPECT_TRUE(contains(removing, "database is locked")) << removing;
+  other.exec("COMMIT");
+  // Nothing of the failed batches was written, and the store works again.
+  EXPECT_EQ(store->load_all().size(), 1u);
+  store->save(conv::make("cv-2"));
+  EXPECT_EQ(store->load_all().size(), 2u);
+}
+
+TEST_F(SqliteStore, UnopenableDatabasesAreStoreErrorsNamingThePath) {
+  const fs::path missing = dir_.path() / "no-such-dir" / "convs.db";
+  std::string error = store_error_of([&] { sqlite_store(missing); });
+  EXPECT_TRUE(contains(error, missing.string())) << error;
+  EXPECT_TRUE(contains(error, "No such file or directory")) << error;
+
+  const fs::path directory = dir_.path() / "a-dir";
+  fs::create_directories(directory);
+  error = store_error_of([&] { sqlite_store(directory); });
+  EXPECT_TRUE(contains(error, directory.string())) << error;
+  EXPECT_TRUE(contains(error, "Is a directory")) << error;
+
+  const fs::path garbage = dir_.path() / "garbage.db";
+  std::ofstream(garbage) << std::string(8192, 'x');
+  error = store_error_of([&] { sqlite_store(garbage); });
+  EXPECT_TRUE(contains(error, garbage.string())) << error;
+  EXPECT_TRUE(contains(error, "file is not a database")) << error;
+}
+
+TEST_F(SqliteStore, OpenStoreTakesSqliteUrls) {
+  open_store("sqlite:" + db().string())->save(conv::make("cv-1"));
+  EXPECT_EQ(open_store("sqlite://" + db().string())->load_all().size(), 1u);
+  EXPECT_EQ(open_store("sqlite:" + db().string() + "?synchronous=full")->load_all().size(), 1u);
+  EXPECT_EQ(open_store("sqlite:" + db().string() + "?busy_timeout=0&synchronous=normal")
+                ->load_all()
+                .size(),
+            1u);
+  const std::string base = "sqlite:" + db().string();
+  for (const std::string& bad :
+       {base + "?synchronous=fast", base + "?synchronous", base + "?busy_timeout=soon",
+        base + "?busy_timeout=-1", base + "?busy_timeout=", base + "?durability=durable",
+        base + "?synchronous=normal&"}) {
+    const std::string error = invalid_url_error(bad);
+    EXPECT_TRUE(contains(error, "\"" + bad + "\"")) << error;
+    EXPECT_TRUE(contains(error, "busy_timeout")) << error;
+  }
+  EXPECT_TRUE(contains(invalid_url_error("sqlite:"), "missing path"));
+  EXPECT_TRUE(contains(invalid_url_error("sqlite://relative/x.db"), "absolute path"));
+  EXPECT_TRUE(contains(invalid_url_error("nosuch:x"), "sqlite:<path>"));
+}
+
+TEST_F(SqliteStore, ARelativePathIsAFileNameEvenWhenSqliteWouldReadItSpecially) {
+  const fs::path cwd = fs::current_path();
+  fs::current_path(dir_.path());
+  try {
+    open_store("sqlite::memory:")->save(conv::make("cv-1"));
+    EXPECT_EQ(open_store("sqlite::memory:")->load_all().size(), 1u);
+    EXPECT_TRUE(fs::exists(dir_.path() / ":memory:"));
+  } catch (...) {
+    fs::current_path(cwd);
+    throw;
+  }
+  fs::current_path(cwd);
+}
+
+}  // namespace
+}  // namespace stube::test
