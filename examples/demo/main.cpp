@@ -75,7 +75,8 @@ int main(int argc, char** argv) {
   app.add_option("--port", options.port, "TCP port (0 picks a free one)")->capture_default_str();
   app.add_option("--bind", options.bind_address, "address to listen on")->capture_default_str();
   app.add_option("--store", store_url,
-                 "conversation store: memory:, file:<dir>[?durability=durable]")
+                 "conversation store: memory:, file:<dir>[?durability=durable], "
+                 "sqlite:<path>, postgresql://…")
       ->capture_default_str();
   app.add_option("--ttl", ttl_seconds, "end conversations idle for this many seconds (0: never)")
       ->check(CLI::NonNegativeNumber);
