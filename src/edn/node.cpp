@@ -6,8 +6,6 @@
 #include <utility>
 #include <vector>
 
-#include "edn/names.hpp"
-
 namespace stube::edn::detail {
 
 namespace {
@@ -174,43 +172,6 @@ std::uint64_t hash_bytes(const void* data, std::size_t n, std::uint64_t seed) no
 std::uint64_t text_hash(Kind k, std::string_view text) noexcept {
   const std::uint64_t h = hash_bytes(text.data(), text.size(), kind_seed(k));
   return h ? h : 1;
-}
-
-// --- names ----------------------------------------------------------------
-
-namespace {
-
-// Picks a cache slot from the length and the first and last 8 bytes: far
-// cheaper than hashing the whole name, and a collision only costs a miss.
-std::uint64_t slot_hash(Kind k, std::string_view text) noexcept {
-  std::uint64_t head = 0, tail = 0;
-  const std::size_t n = text.size();
-  if (n >= 8) {
-    std::memcpy(&head, text.data(), 8);
-    std::memcpy(&tail, text.data() + n - 8, 8);
-  } else {
-    std::memcpy(&head, text.data(), n);
-  }
-  return mix(head * 31 + tail + n * 0x9e3779b97f4a7c15ULL + static_cast<std::uint64_t>(k));
-}
-
-}  // namespace
-
-const char* make_name(Kind k, std::string_view text, Value* out) {
-  constexpr std::size_t kSlots = 512;
-  thread_local std::array<Value, kSlots> cache;
-  Value& slot = cache[slot_hash(k, text) % kSlots];
-  if (slot.kind() == k && static_cast<const TextNode*>(slot.node())->text() == text) {
-    *out = slot;
-    return nullptr;
-  }
-  std::uint32_t ns_len = 0;
-  if (const char* why = check_name(text, k == Kind::Keyword, &ns_len)) return why;
-  TextNode* node = new_text(k, text, ns_len);
-  node->hash_cache.store(text_hash(k, text), std::memory_order_relaxed);
-  slot = Value::from_node(k, node);
-  *out = slot;
-  return nullptr;
 }
 
 // --- canonical collections ------------------------------------------------

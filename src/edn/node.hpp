@@ -70,11 +70,13 @@ TextNode* new_text(Kind k, std::string_view text, std::uint32_t ns_len = 0);
 SeqNode* new_seq(Kind k, std::size_t n);  // items default-constructed (nil)
 MapNode* new_map(std::size_t n);          // entries default-constructed
 
-// Keyword/symbol nodes are shared through a small per-thread cache, so the
-// same keyword read twice is usually the same node (pointer-equal), while
-// hostile input can never grow memory without bound (the cache is fixed-size).
-// Returns the reason (and leaves *out alone) when text is not a valid name;
-// valid names found in the cache skip validation.
+// Keyword/symbol values (src/edn/intern.cpp). The first 65,536 distinct
+// names (up to 4 MiB of text) are interned for the life of the process, so
+// the same name is the same node (pointer-equal) and its values are not
+// reference-counted; later names get ordinary nodes, so hostile input can
+// never grow memory without bound. Returns the reason (and leaves *out
+// alone) when text is not a valid name; names found in the per-thread cache
+// skip validation.
 const char* make_name(Kind k, std::string_view text, Value* out);
 
 // Builds collections from a scratch range, taking ownership of the values.

@@ -98,7 +98,15 @@ ParseError::ParseError(std::size_t line, std::size_t column, const std::string& 
 Value Value::from_node(Kind k, Node* n) noexcept {
   Value v;
   v.kind_ = k;
+  v.counted_ = true;
   v.u_.n = n;
+  return v;
+}
+
+Value Value::from_immortal_node(Kind k, const Node* n) noexcept {
+  Value v;
+  v.kind_ = k;
+  v.u_.n = const_cast<Node*>(n);  // never written through: immortal nodes are immutable
   return v;
 }
 
@@ -118,10 +126,12 @@ void require_utf8(std::string_view s, const char* what) {
 Value::Value(std::string_view s) : kind_(Kind::String) {
   require_utf8(s, "string");
   u_.n = detail::new_text(Kind::String, s);
+  counted_ = true;
 }
 
 Value::Value(Uuid u) : kind_(Kind::Uuid) {
   u_.n = new detail::UuidNode(u);
+  counted_ = true;
 }
 
 Value Value::keyword(std::string_view text) {
