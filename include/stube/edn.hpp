@@ -285,7 +285,7 @@ class Value {
   friend int compare(const Value& a, const Value& b) noexcept;
   std::uint64_t hash() const noexcept;
   // False iff an opaque value is inside. O(1): containers cache it.
-  bool printable() const noexcept;
+  bool printable() const noexcept { return is_heap() ? u_.n->printable : true; }
 
   // Internal: used by the reader, printer and builders.
   const detail::Node* node() const noexcept { return is_heap() ? u_.n : nullptr; }

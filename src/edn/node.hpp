@@ -88,7 +88,14 @@ Value make_set(Value* first, std::size_t n, bool* had_duplicate);
 Value make_map(MapEntry* first, std::size_t n, bool* had_duplicate, Value* duplicate_key);
 
 std::uint64_t hash_bytes(const void* data, std::size_t n, std::uint64_t seed) noexcept;
-std::uint64_t mix(std::uint64_t x) noexcept;
+inline std::uint64_t mix(std::uint64_t x) noexcept {
+  x ^= x >> 32;
+  x *= 0xd6e8feb86659fd93ULL;
+  x ^= x >> 32;
+  x *= 0xd6e8feb86659fd93ULL;
+  x ^= x >> 32;
+  return x;
+}
 inline std::uint64_t kind_seed(Kind k) noexcept {
   return static_cast<std::uint64_t>(k) * 0x9e3779b97f4a7c15ULL;
 }

@@ -766,8 +766,4 @@ std::uint64_t Value::hash() const noexcept {
   return h;
 }
 
-bool Value::printable() const noexcept {
-  return is_heap() ? u_.n->printable : true;
-}
-
 }  // namespace stube::edn
