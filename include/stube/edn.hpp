@@ -289,10 +289,22 @@ class Value {
 
   // Internal: used by the reader, printer and builders.
   const detail::Node* node() const noexcept { return is_heap() ? u_.n : nullptr; }
-  static Value from_node(Kind k, detail::Node* n) noexcept;  // adopts n
+  static Value from_node(Kind k, detail::Node* n) noexcept {  // adopts n
+    Value v;
+    v.kind_ = k;
+    v.counted_ = true;
+    v.u_.n = n;
+    return v;
+  }
   // A node that lives as long as the process (interned names): copies of
-  // the value share it without touching its reference count.
-  static Value from_immortal_node(Kind k, const detail::Node* n) noexcept;
+  // the value share it without touching its reference count. It is never
+  // written through.
+  static Value from_immortal_node(Kind k, const detail::Node* n) noexcept {
+    Value v;
+    v.kind_ = k;
+    v.u_.n = const_cast<detail::Node*>(n);
+    return v;
+  }
 
  private:
   bool is_heap() const noexcept { return (detail::kHeapKinds & detail::kind_bit(kind_)) != 0; }

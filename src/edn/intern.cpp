@@ -61,18 +61,54 @@ NameTable& table() {
   return *t;
 }
 
-// Picks a per-thread cache slot from the length and the first and last 8
-// bytes: far cheaper than hashing the whole name; a collision costs a miss.
-std::uint64_t slot_hash(Kind k, std::string_view text) noexcept {
-  std::uint64_t head = 0, tail = 0;
+constexpr std::size_t kSlotBits = 9;
+
+// Picks a per-thread cache slot from the kind, the length and the first and
+// last bytes (fixed-size loads, one multiply): far cheaper than hashing the
+// whole name, and a collision only costs a miss.
+std::size_t slot_of(Kind k, std::string_view text) noexcept {
+  const char* p = text.data();
   const std::size_t n = text.size();
+  std::uint64_t head = 0, tail = 0;
   if (n >= 8) {
-    std::memcpy(&head, text.data(), 8);
-    std::memcpy(&tail, text.data() + n - 8, 8);
-  } else {
-    std::memcpy(&head, text.data(), n);
+    std::memcpy(&head, p, 8);
+    std::memcpy(&tail, p + n - 8, 8);
+  } else if (n >= 4) {
+    std::uint32_t a, b;
+    std::memcpy(&a, p, 4);
+    std::memcpy(&b, p + n - 4, 4);
+    head = a;
+    tail = b;
+  } else if (n > 0) {
+    head = static_cast<unsigned char>(p[0]) | static_cast<unsigned char>(p[n / 2]) << 8 |
+           static_cast<unsigned char>(p[n - 1]) << 16;
   }
-  return mix(head * 31 + tail + n * 0x9e3779b97f4a7c15ULL + static_cast<std::uint64_t>(k));
+  const std::uint64_t h =
+      (head ^ (tail * 0x9e3779b97f4a7c15ULL) ^ (n << 8) ^ static_cast<std::uint64_t>(k)) *
+      0xd6e8feb86659fd93ULL;
+  return static_cast<std::size_t>(h >> (64 - kSlotBits));
+}
+
+// a == b for names: short ones (most) with two overlapping loads each
+// instead of a call to memcmp.
+bool same_text(std::string_view a, std::string_view b) noexcept {
+  const std::size_t n = a.size();
+  if (n != b.size()) return false;
+  const auto load8 = [](const char* p) {
+    std::uint64_t v;
+    std::memcpy(&v, p, 8);
+    return v;
+  };
+  const auto load4 = [](const char* p) {
+    std::uint32_t v;
+    std::memcpy(&v, p, 4);
+    return v;
+  };
+  if (n >= 8 && n <= 16)
+    return load8(a.data()) == load8(b.data()) && load8(a.data() + n - 8) == load8(b.data() + n - 8);
+  if (n >= 4 && n < 8)
+    return load4(a.data()) == load4(b.data()) && load4(a.data() + n - 4) == load4(b.data() + n - 4);
+  return a == b;
 }
 
 }  // namespace
@@ -80,10 +116,9 @@ std::uint64_t slot_hash(Kind k, std::string_view text) noexcept {
 const char* make_name(Kind k, std::string_view text, Value* out) {
   // Immortal nodes only, so the cache needs no reference counts and no
   // destructor; found names skip validation and the table's lock.
-  constexpr std::size_t kSlots = 512;
-  thread_local const TextNode* cache[kSlots] = {};
-  const TextNode*& slot = cache[slot_hash(k, text) % kSlots];
-  if (slot && slot->kind == k && slot->text() == text) {
+  thread_local const TextNode* cache[std::size_t{1} << kSlotBits] = {};
+  const TextNode*& slot = cache[slot_of(k, text)];
+  if (slot && slot->kind == k && same_text(slot->text(), text)) {
     *out = Value::from_immortal_node(k, slot);
     return nullptr;
   }

@@ -458,13 +458,15 @@ class Reader {
     ++p_;
     const std::string_view tag = take_token();
     std::uint32_t ns_len = 0;
+    const bool builtin = tag == "inst" || tag == "uuid";  // valid names: no check needed
     if (tag == "nil" || tag == "true" || tag == "false")
       fail_tag(start, tag, "a tag must be a symbol");
-    if (const char* why = detail::check_name(tag, false, &ns_len)) fail_tag(start, tag, why);
+    if (const char* why = builtin ? nullptr : detail::check_name(tag, false, &ns_len))
+      fail_tag(start, tag, why);
     enter(start);
     skip_whitespace();
     if (p_ == end_) fail_text(start, "expected a value after the tag #", tag, " but input ended");
-    if (!discarding_ && *p_ == '"' && (tag == "inst" || tag == "uuid")) {
+    if (!discarding_ && *p_ == '"' && builtin) {
       // The usual #inst "..." / #uuid "...": parsed in place, no string node.
       const char* stop = scan_string(p_ + 1);
       if (stop != end_ && *stop == '"') {

@@ -95,21 +95,6 @@ ParseError::ParseError(std::size_t line, std::size_t column, const std::string& 
 
 // --- construction -------------------------------------------------------------
 
-Value Value::from_node(Kind k, Node* n) noexcept {
-  Value v;
-  v.kind_ = k;
-  v.counted_ = true;
-  v.u_.n = n;
-  return v;
-}
-
-Value Value::from_immortal_node(Kind k, const Node* n) noexcept {
-  Value v;
-  v.kind_ = k;
-  v.u_.n = const_cast<Node*>(n);  // never written through: immortal nodes are immutable
-  return v;
-}
-
 Value::Value(const char* s) : Value(std::string_view(s)) {}
 
 namespace {
