@@ -114,8 +114,13 @@ struct Node {
 
   explicit Node(Kind k) noexcept : kind(k) {}
   void retain() noexcept { refs.fetch_add(1, std::memory_order_relaxed); }
-  // Returns true when this was the last reference.
-  bool release() noexcept { return refs.fetch_sub(1, std::memory_order_acq_rel) == 1; }
+  // Returns true when this was the last reference. A count of 1 means the
+  // caller holds the only reference, so no other thread can change it: the
+  // (costly) atomic decrement is skipped, as libstdc++'s shared_ptr does.
+  bool release() noexcept {
+    if (refs.load(std::memory_order_acquire) == 1) return true;
+    return refs.fetch_sub(1, std::memory_order_acq_rel) == 1;
+  }
 };
 void destroy(Node* n) noexcept;
 constexpr std::uint32_t kind_bit(Kind k) noexcept {
@@ -173,27 +178,32 @@ class Value {
     return opaque(std::static_pointer_cast<void>(std::move(object)), typeid(T), label);
   }
 
-  Value(const Value& o) noexcept : kind_(o.kind_), aux_(o.aux_), u_(o.u_) {
-    if (is_heap()) u_.n->retain();
+  Value(const Value& o) noexcept : kind_(o.kind_), counted_(o.counted_), aux_(o.aux_), u_(o.u_) {
+    if (counted_) u_.n->retain();
   }
-  Value(Value&& o) noexcept : kind_(o.kind_), aux_(o.aux_), u_(o.u_) { o.kind_ = Kind::Nil; }
+  Value(Value&& o) noexcept : kind_(o.kind_), counted_(o.counted_), aux_(o.aux_), u_(o.u_) {
+    o.kind_ = Kind::Nil;
+    o.counted_ = false;
+  }
   Value& operator=(const Value& o) noexcept {
     if (this != &o) *this = Value(o);
     return *this;
   }
   Value& operator=(Value&& o) noexcept {
     if (this != &o) {
-      detail::Node* old = is_heap() ? u_.n : nullptr;
+      detail::Node* old = counted_ ? u_.n : nullptr;
       kind_ = o.kind_;
+      counted_ = o.counted_;
       aux_ = o.aux_;
       u_ = o.u_;
       o.kind_ = Kind::Nil;
+      o.counted_ = false;
       if (old && old->release()) detail::destroy(old);
     }
     return *this;
   }
   ~Value() {
-    if (is_heap() && u_.n->release()) detail::destroy(u_.n);
+    if (counted_ && u_.n->release()) detail::destroy(u_.n);
   }
 
   // --- inspection ---------------------------------------------------------
@@ -275,11 +285,26 @@ class Value {
   friend int compare(const Value& a, const Value& b) noexcept;
   std::uint64_t hash() const noexcept;
   // False iff an opaque value is inside. O(1): containers cache it.
-  bool printable() const noexcept;
+  bool printable() const noexcept { return is_heap() ? u_.n->printable : true; }
 
   // Internal: used by the reader, printer and builders.
   const detail::Node* node() const noexcept { return is_heap() ? u_.n : nullptr; }
-  static Value from_node(Kind k, detail::Node* n) noexcept;  // adopts n
+  static Value from_node(Kind k, detail::Node* n) noexcept {  // adopts n
+    Value v;
+    v.kind_ = k;
+    v.counted_ = true;
+    v.u_.n = n;
+    return v;
+  }
+  // A node that lives as long as the process (interned names): copies of
+  // the value share it without touching its reference count. It is never
+  // written through.
+  static Value from_immortal_node(Kind k, const detail::Node* n) noexcept {
+    Value v;
+    v.kind_ = k;
+    v.u_.n = const_cast<detail::Node*>(n);
+    return v;
+  }
 
  private:
   bool is_heap() const noexcept { return (detail::kHeapKinds & detail::kind_bit(kind_)) != 0; }
@@ -287,6 +312,9 @@ class Value {
   [[noreturn]] void wrong_kind(Kind expected) const;
 
   Kind kind_;
+  // True iff u_.n is a reference-counted node this value holds a reference
+  // to (heap kinds, except immortal interned names).
+  bool counted_ = false;
   std::uint32_t aux_ = 0;  // Inst: nanoseconds
   union {
     bool b;

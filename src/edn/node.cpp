@@ -6,8 +6,6 @@
 #include <utility>
 #include <vector>
 
-#include "edn/names.hpp"
-
 namespace stube::edn::detail {
 
 namespace {
@@ -147,15 +145,6 @@ void destroy(Node* n) noexcept {
 // A small multiply-xorshift hash; deterministic across runs and machines
 // because map order (and so printed text) depends on it.
 
-std::uint64_t mix(std::uint64_t x) noexcept {
-  x ^= x >> 32;
-  x *= 0xd6e8feb86659fd93ULL;
-  x ^= x >> 32;
-  x *= 0xd6e8feb86659fd93ULL;
-  x ^= x >> 32;
-  return x;
-}
-
 std::uint64_t hash_bytes(const void* data, std::size_t n, std::uint64_t seed) noexcept {
   const auto* p = static_cast<const unsigned char*>(data);
   std::uint64_t h = seed ^ (n * 0x9e3779b97f4a7c15ULL);
@@ -174,43 +163,6 @@ std::uint64_t hash_bytes(const void* data, std::size_t n, std::uint64_t seed) no
 std::uint64_t text_hash(Kind k, std::string_view text) noexcept {
   const std::uint64_t h = hash_bytes(text.data(), text.size(), kind_seed(k));
   return h ? h : 1;
-}
-
-// --- names ----------------------------------------------------------------
-
-namespace {
-
-// Picks a cache slot from the length and the first and last 8 bytes: far
-// cheaper than hashing the whole name, and a collision only costs a miss.
-std::uint64_t slot_hash(Kind k, std::string_view text) noexcept {
-  std::uint64_t head = 0, tail = 0;
-  const std::size_t n = text.size();
-  if (n >= 8) {
-    std::memcpy(&head, text.data(), 8);
-    std::memcpy(&tail, text.data() + n - 8, 8);
-  } else {
-    std::memcpy(&head, text.data(), n);
-  }
-  return mix(head * 31 + tail + n * 0x9e3779b97f4a7c15ULL + static_cast<std::uint64_t>(k));
-}
-
-}  // namespace
-
-const char* make_name(Kind k, std::string_view text, Value* out) {
-  constexpr std::size_t kSlots = 512;
-  thread_local std::array<Value, kSlots> cache;
-  Value& slot = cache[slot_hash(k, text) % kSlots];
-  if (slot.kind() == k && static_cast<const TextNode*>(slot.node())->text() == text) {
-    *out = slot;
-    return nullptr;
-  }
-  std::uint32_t ns_len = 0;
-  if (const char* why = check_name(text, k == Kind::Keyword, &ns_len)) return why;
-  TextNode* node = new_text(k, text, ns_len);
-  node->hash_cache.store(text_hash(k, text), std::memory_order_relaxed);
-  slot = Value::from_node(k, node);
-  *out = slot;
-  return nullptr;
 }
 
 // --- canonical collections ------------------------------------------------
@@ -261,11 +213,12 @@ void sort_canonical(T* first, std::size_t n, KeyOf key_of) {
 }  // namespace
 
 Value make_seq(Kind k, Value* first, std::size_t n) {
-  SeqNode* node = new_seq(k, n);
+  void* mem = allocate(sizeof(SeqNode), n * sizeof(Value));
+  auto* node = new (mem) SeqNode(k, n);
   bool printable = true;
   for (std::size_t i = 0; i < n; ++i) {
     printable = printable && first[i].printable();
-    node->items()[i] = std::move(first[i]);
+    new (node->items() + i) Value(std::move(first[i]));
   }
   node->printable = printable;
   return Value::from_node(k, node);
@@ -285,7 +238,33 @@ Value make_set(Value* first, std::size_t n, bool* had_duplicate) {
   return make_seq(Kind::Set, first, out);
 }
 
+namespace {
+
+// The common case of reading text we printed: keys whose hashes strictly
+// increase are distinct and already in canonical order, so the entries are
+// moved straight into the node. Returns nil when the keys are not like that.
+Value make_map_if_ordered(MapEntry* first, std::size_t n) {
+  std::uint64_t previous = 0;
+  for (std::size_t i = 0; i < n; ++i) {
+    const std::uint64_t h = quick_hash(first[i].key);
+    if (i > 0 && h <= previous) return Value();
+    previous = h;
+  }
+  void* mem = allocate(sizeof(MapNode), n * sizeof(MapEntry));
+  auto* node = new (mem) MapNode(n);
+  bool printable = true;
+  for (std::size_t i = 0; i < n; ++i) {
+    printable = printable && first[i].key.printable() && first[i].val.printable();
+    new (node->entries() + i) MapEntry{std::move(first[i].key), std::move(first[i].val)};
+  }
+  node->printable = printable;
+  return Value::from_node(Kind::Map, node);
+}
+
+}  // namespace
+
 Value make_map(MapEntry* first, std::size_t n, bool* had_duplicate, Value* duplicate_key) {
+  if (Value ordered = make_map_if_ordered(first, n); !ordered.is_nil()) return ordered;
   sort_canonical(first, n, [](const MapEntry& e) -> const Value& { return e.key; });
   std::size_t out = 0;
   for (std::size_t i = 0; i < n; ++i) {

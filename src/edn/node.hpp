@@ -70,11 +70,13 @@ TextNode* new_text(Kind k, std::string_view text, std::uint32_t ns_len = 0);
 SeqNode* new_seq(Kind k, std::size_t n);  // items default-constructed (nil)
 MapNode* new_map(std::size_t n);          // entries default-constructed
 
-// Keyword/symbol nodes are shared through a small per-thread cache, so the
-// same keyword read twice is usually the same node (pointer-equal), while
-// hostile input can never grow memory without bound (the cache is fixed-size).
-// Returns the reason (and leaves *out alone) when text is not a valid name;
-// valid names found in the cache skip validation.
+// Keyword/symbol values (src/edn/intern.cpp). The first 65,536 distinct
+// names (up to 4 MiB of text) are interned for the life of the process, so
+// the same name is the same node (pointer-equal) and its values are not
+// reference-counted; later names get ordinary nodes, so hostile input can
+// never grow memory without bound. Returns the reason (and leaves *out
+// alone) when text is not a valid name; names found in the per-thread cache
+// skip validation.
 const char* make_name(Kind k, std::string_view text, Value* out);
 
 // Builds collections from a scratch range, taking ownership of the values.
@@ -86,7 +88,14 @@ Value make_set(Value* first, std::size_t n, bool* had_duplicate);
 Value make_map(MapEntry* first, std::size_t n, bool* had_duplicate, Value* duplicate_key);
 
 std::uint64_t hash_bytes(const void* data, std::size_t n, std::uint64_t seed) noexcept;
-std::uint64_t mix(std::uint64_t x) noexcept;
+inline std::uint64_t mix(std::uint64_t x) noexcept {
+  x ^= x >> 32;
+  x *= 0xd6e8feb86659fd93ULL;
+  x ^= x >> 32;
+  x *= 0xd6e8feb86659fd93ULL;
+  x ^= x >> 32;
+  return x;
+}
 inline std::uint64_t kind_seed(Kind k) noexcept {
   return static_cast<std::uint64_t>(k) * 0x9e3779b97f4a7c15ULL;
 }

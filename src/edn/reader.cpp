@@ -1,8 +1,9 @@
-// The reader: EDN text -> Value. Safe on any bytes: input is validated as
-// UTF-8 up front, nesting is bounded, nothing is evaluated, and every error is
-// a ParseError with line and column.
+// The reader: EDN text -> Value. Safe on any bytes: UTF-8 is validated while
+// strings, names and comments are scanned, nesting is bounded, nothing is
+// evaluated, and every error is a ParseError with line and column.
 #include <pthread.h>
 
+#include <algorithm>
 #include <charconv>
 #include <cstdlib>
 #include <cstring>
@@ -45,21 +46,29 @@ constexpr bool delimiter_char(char c) noexcept {
   }
 }
 
+// What skip_whitespace does with a byte: stop, step over it, or look closer
+// (';' starts a comment, '#' may start a #_ discard).
+enum : unsigned char { kStop = 0, kSpace = 1, kCloser = 2 };
+
+// How take_token sees a byte: it ends the token, or needs a UTF-8 check.
+enum : unsigned char { kDelimiter = 1, kNonAscii = 2 };
+
 struct CharClass {
   bool whitespace[256] = {};
   bool delimiter[256] = {};
+  unsigned char skip[256] = {};
+  unsigned char token[256] = {};
   constexpr CharClass() {
     for (int c = 0; c < 256; ++c) {
       whitespace[c] = whitespace_char(static_cast<char>(c));
       delimiter[c] = delimiter_char(static_cast<char>(c));
+      skip[c] = whitespace[c] ? kSpace : (c == ';' || c == '#') ? kCloser : kStop;
+      token[c] = delimiter[c] ? kDelimiter : c >= 0x80 ? kNonAscii : 0;
     }
   }
 };
 constexpr CharClass kClass;
 
-bool is_whitespace(char c) noexcept {
-  return kClass.whitespace[static_cast<unsigned char>(c)];
-}
 bool is_delimiter(char c) noexcept {
   return kClass.delimiter[static_cast<unsigned char>(c)];
 }
@@ -83,10 +92,6 @@ class Reader {
       : begin_(text.data()), p_(text.data()), end_(text.data() + text.size()), options_(options) {}
 
   Value read_document() {
-    if (const std::size_t bad = detail::find_invalid_utf8(begin_, end_);
-        bad != std::string_view::npos)
-      fail_at(begin_ + bad,
-              "invalid UTF-8 (byte 0x" + hex_byte(static_cast<unsigned char>(begin_[bad])) + ")");
     skip_whitespace();
     if (p_ == end_) fail("unexpected end of input, expected a value");
     Value v = read_value();
@@ -111,10 +116,31 @@ class Reader {
     fail_at(at, std::string(reason));
   }
 
+  // UTF-8 is validated as strings, names and comments are scanned, so
+  // invalid bytes further on may not have been seen yet: like a validation
+  // pass up front, the first invalid byte of the input wins over any other
+  // error.
   [[noreturn, gnu::noinline, gnu::cold]] void fail_at(const char* at,
                                                       const std::string& reason) const {
+    if (const std::size_t bad = detail::find_invalid_utf8(begin_, end_);
+        bad != std::string_view::npos) {
+      auto [line, column] = position(begin_ + bad);
+      throw ParseError(
+          line, column,
+          "invalid UTF-8 (byte 0x" + hex_byte(static_cast<unsigned char>(begin_[bad])) + ")");
+    }
     auto [line, column] = position(at);
     throw ParseError(line, column, detail::sanitize_utf8(reason));
+  }
+
+  [[noreturn, gnu::noinline, gnu::cold]] void fail_utf8(const char* at) const {
+    fail_at(at, "invalid UTF-8");  // fail_at finds and names the byte
+  }
+
+  // Bytes >= 0x80 only occur in strings, names, character literals and
+  // comments, each of which checks its text here.
+  void check_utf8(const char* from, const char* to) const {
+    if (detail::find_invalid_utf8(from, to) != std::string_view::npos) fail_utf8(from);
   }
 
   [[noreturn, gnu::noinline, gnu::cold]] void fail_unterminated(const char* what, char close,
@@ -181,28 +207,42 @@ class Reader {
   }
 
   // --- whitespace, comments, #_ ----------------------------------------------
-  void skip_whitespace() {
+  // Inline: between two forms there is usually one space or none.
+  [[gnu::always_inline]] void skip_whitespace() {
     while (p_ != end_) {
-      const char c = *p_;
-      if (is_whitespace(c)) {
+      const unsigned char what = kClass.skip[static_cast<unsigned char>(*p_)];
+      if (what == kStop) return;
+      if (what == kSpace) {
         ++p_;
-      } else if (c == ';') {
-        const void* nl = std::memchr(p_, '\n', static_cast<std::size_t>(end_ - p_));
-        p_ = nl ? static_cast<const char*>(nl) + 1 : end_;
-      } else if (c == '#' && p_ + 1 != end_ && p_[1] == '_') {
-        const char* start = p_;
-        p_ += 2;
-        enter(start);
-        ++discarding_;
-        skip_whitespace();
-        if (p_ == end_) fail_at(start, "expected a form after #_ but input ended");
-        read_value();  // read fully (syntax still checked), then dropped
-        --discarding_;
-        leave();
-      } else {
+      } else if (!skip_comment_or_discard()) {
         return;
       }
     }
+  }
+
+  // At ';' or '#': skips a comment or a #_ form; false if it is neither.
+  [[gnu::noinline]] bool skip_comment_or_discard() {
+    const char c = *p_;
+    if (c == ';') {
+      const void* nl = std::memchr(p_, '\n', static_cast<std::size_t>(end_ - p_));
+      const char* stop = nl ? static_cast<const char*>(nl) : end_;
+      check_utf8(p_, stop);
+      p_ = nl ? stop + 1 : end_;
+      return true;
+    }
+    if (c == '#' && p_ + 1 != end_ && p_[1] == '_') {
+      const char* start = p_;
+      p_ += 2;
+      enter(start);
+      ++discarding_;
+      skip_whitespace();
+      if (p_ == end_) fail_at(start, "expected a form after #_ but input ended");
+      read_value();  // read fully (syntax still checked), then dropped
+      --discarding_;
+      leave();
+      return true;
+    }
+    return false;
   }
 
   void enter(const char* at) {
@@ -266,20 +306,29 @@ class Reader {
     return read_symbol();
   }
 
-  // The whole input was validated as UTF-8 up front (and escapes produce
-  // valid UTF-8), so strings skip Value's own check.
+  // The string's bytes were validated as UTF-8 while scanning (and escapes
+  // produce valid UTF-8), so strings skip Value's own check.
   static Value make_string(std::string_view s) {
     return Value::from_node(Kind::String, detail::new_text(Kind::String, s));
   }
 
   std::string_view take_token() {
     const char* start = p_;
-    // Four bytes per bounds check: tokens (mostly keywords) are the most
-    // frequent thing the reader scans.
-    while (end_ - p_ >= 4 && !is_delimiter(p_[0]) && !is_delimiter(p_[1]) && !is_delimiter(p_[2]) &&
-           !is_delimiter(p_[3]))
-      p_ += 4;
-    while (p_ != end_ && !is_delimiter(*p_)) ++p_;
+    // Tokens (mostly keywords) are the most frequent thing the reader
+    // scans: four bytes per bounds check. The scan also stops at bytes
+    // >= 0x80, which are checked as UTF-8 on the spot (one sequence) and
+    // are part of the token.
+    const auto plain = [&](std::size_t i) {
+      return kClass.token[static_cast<unsigned char>(p_[i])] == 0;
+    };
+    for (;;) {
+      while (end_ - p_ >= 4 && plain(0) && plain(1) && plain(2) && plain(3)) p_ += 4;
+      while (p_ != end_ && plain(0)) ++p_;
+      if (p_ == end_ || is_delimiter(*p_)) break;
+      const std::size_t len = detail::utf8_sequence_length(p_, end_);
+      if (len == 0) fail_utf8(p_);
+      p_ += len;
+    }
     return {start, static_cast<std::size_t>(p_ - start)};
   }
 
@@ -409,12 +458,24 @@ class Reader {
     ++p_;
     const std::string_view tag = take_token();
     std::uint32_t ns_len = 0;
+    const bool builtin = tag == "inst" || tag == "uuid";  // valid names: no check needed
     if (tag == "nil" || tag == "true" || tag == "false")
       fail_tag(start, tag, "a tag must be a symbol");
-    if (const char* why = detail::check_name(tag, false, &ns_len)) fail_tag(start, tag, why);
+    if (const char* why = builtin ? nullptr : detail::check_name(tag, false, &ns_len))
+      fail_tag(start, tag, why);
     enter(start);
     skip_whitespace();
     if (p_ == end_) fail_text(start, "expected a value after the tag #", tag, " but input ended");
+    if (!discarding_ && *p_ == '"' && builtin) {
+      // The usual #inst "..." / #uuid "...": parsed in place, no string node.
+      const char* stop = scan_string(p_ + 1);
+      if (stop != end_ && *stop == '"') {
+        const std::string_view text(p_ + 1, static_cast<std::size_t>(stop - p_ - 1));
+        p_ = stop + 1;
+        leave();
+        return tag == "inst" ? make_inst(text, start) : make_uuid(text, start);
+      }
+    }
     Value inner = read_value();
     leave();
     if (discarding_) return Value();  // #_ never interprets tags
@@ -430,37 +491,40 @@ class Reader {
   [[gnu::noinline]] Value make_inst(const Value& inner, const char* at) const {
     if (!inner.is(Kind::String))
       fail_at(at, "#inst expects a string, got a " + std::string(kind_name(inner.kind())));
+    return make_inst(inner.as_string(), at);
+  }
+
+  Value make_inst(std::string_view text, const char* at) const {
     Instant t;
-    if (const char* why = detail::parse_instant(inner.as_string(), &t))
-      fail_at(at, "invalid #inst \"" + std::string(inner.as_string().substr(0, 40)) + "\": " + why);
+    if (const char* why = detail::parse_instant(text, &t))
+      fail_at(at, "invalid #inst \"" + std::string(text.substr(0, 40)) + "\": " + why);
     return Value(t);
   }
 
   [[gnu::noinline]] Value make_uuid(const Value& inner, const char* at) const {
     if (!inner.is(Kind::String))
       fail_at(at, "#uuid expects a string, got a " + std::string(kind_name(inner.kind())));
+    return make_uuid(inner.as_string(), at);
+  }
+
+  Value make_uuid(std::string_view text, const char* at) const {
     Uuid u;
-    if (const char* why = detail::parse_uuid(inner.as_string(), &u))
-      fail_at(at, "invalid #uuid \"" + std::string(inner.as_string().substr(0, 40)) + "\": " + why);
+    if (const char* why = detail::parse_uuid(text, &u))
+      fail_at(at, "invalid #uuid \"" + std::string(text.substr(0, 40)) + "\": " + why);
     return Value(u);
   }
 
   // --- strings -------------------------------------------------------------------
   [[gnu::noinline]] Value read_string() {
     const char* open = p_++;
-    const auto remaining = [&] { return static_cast<std::size_t>(end_ - p_); };
-    const char* quote = static_cast<const char*>(std::memchr(p_, '"', remaining()));
-    const char* slash = static_cast<const char*>(
-        std::memchr(p_, '\\', quote ? static_cast<std::size_t>(quote - p_) : remaining()));
-    if (quote && !slash) {
-      Value v = make_string(std::string_view(p_, static_cast<std::size_t>(quote - p_)));
-      p_ = quote + 1;
+    const char* stop = scan_string(p_);
+    if (stop != end_ && *stop == '"') {  // no escapes: no copy
+      Value v = make_string(std::string_view(p_, static_cast<std::size_t>(stop - p_)));
+      p_ = stop + 1;
       return v;
     }
     buf_.clear();
     for (;;) {
-      const char* stop = p_;
-      while (stop != end_ && *stop != '"' && *stop != '\\') ++stop;
       buf_.append(p_, stop);
       p_ = stop;
       if (p_ == end_) fail_at(open, "unterminated string: expected '\"' but input ended");
@@ -469,7 +533,39 @@ class Reader {
         return make_string(buf_);
       }
       read_escape();
+      stop = scan_string(p_);
     }
+  }
+
+  // The first '"' or '\\' at or after q (or end_), checking UTF-8 on the
+  // way: one pass over the string's bytes.
+  const char* scan_string(const char* q) const {
+    for (;;) {
+      q = skip_plain_ascii(q);
+      if (q == end_ || *q == '"' || *q == '\\') return q;
+      const std::size_t len = detail::utf8_sequence_length(q, end_);
+      if (len == 0) fail_utf8(q);
+      q += len;
+    }
+  }
+
+  // The first '"', '\\' or byte >= 0x80 at or after q (or end_), eight bytes
+  // at a time: a byte b is flagged by the zero-byte trick on b ^ '"' and
+  // b ^ '\\' and by its own top bit. The trick can only misfire above a true
+  // hit, so the lowest flag is exact.
+  const char* skip_plain_ascii(const char* q) const {
+    constexpr std::uint64_t kOnes = 0x0101010101010101ULL, kHigh = 0x8080808080808080ULL;
+    while (end_ - q >= 8) {
+      std::uint64_t w;
+      std::memcpy(&w, q, 8);
+      const std::uint64_t quote = w ^ (kOnes * '"'), slash = w ^ (kOnes * '\\');
+      const std::uint64_t hits =
+          (((quote - kOnes) & ~quote) | ((slash - kOnes) & ~slash) | w) & kHigh;
+      if (hits) return q + (__builtin_ctzll(hits) >> 3);
+      q += 8;
+    }
+    while (q != end_ && *q != '"' && *q != '\\' && static_cast<unsigned char>(*q) < 0x80) ++q;
+    return q;
   }
 
   [[gnu::noinline]] void read_escape() {
@@ -552,10 +648,12 @@ class Reader {
     const char* start = p_++;
     if (p_ == end_) fail_at(start, "expected a character after '\\' but input ended");
     // The first code point is taken whatever it is (\( \" \\ are chars).
-    const std::size_t first_len = detail::utf8_length(static_cast<unsigned char>(*p_));
+    const std::size_t first_len = std::min(detail::utf8_length(static_cast<unsigned char>(*p_)),
+                                           static_cast<std::size_t>(end_ - p_));
     const char* tok_begin = p_;
     p_ += first_len;
     while (p_ != end_ && !is_delimiter(*p_)) ++p_;
+    check_utf8(tok_begin, p_);
     const std::string_view tok(tok_begin, static_cast<std::size_t>(p_ - tok_begin));
     if (tok.size() == first_len) {
       const char32_t c = detail::decode_utf8(tok);
@@ -626,7 +724,22 @@ class Reader {
   }
 
   // --- numbers ------------------------------------------------------------------------
-  [[gnu::noinline]] Value read_number() {
+  // Most numbers are small integers: up to 18 digits cannot overflow.
+  Value read_number() {
+    const char* q = p_;
+    const bool negative = *q == '-';
+    if (negative) ++q;
+    const char* digits = q;
+    std::int64_t v = 0;
+    while (q != end_ && q - digits < 18 && is_digit(*q)) v = v * 10 + (*q++ - '0');
+    if (q != digits && (q == end_ || is_delimiter(*q)) && (*digits != '0' || q - digits == 1)) {
+      p_ = q;
+      return Value(negative ? -v : v);
+    }
+    return read_any_number();
+  }
+
+  [[gnu::noinline]] Value read_any_number() {
     const char* start = p_;
     const std::string_view tok = take_token();
     std::string_view body = tok;

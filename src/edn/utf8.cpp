@@ -18,30 +18,9 @@ std::size_t find_invalid_utf8(const char* begin, const char* end) noexcept {
       p += 8;
     }
     if (p == e) break;
-    const unsigned char c = *p;
-    if (c < 0x80) {
-      ++p;
-      continue;
-    }
-    std::size_t n;
-    unsigned char lo = 0x80, hi = 0xBF;  // allowed range of the second byte
-    if (c >= 0xC2 && c <= 0xDF) {
-      n = 2;
-    } else if (c >= 0xE0 && c <= 0xEF) {
-      n = 3;
-      if (c == 0xE0) lo = 0xA0;  // overlong
-      if (c == 0xED) hi = 0x9F;  // surrogates
-    } else if (c >= 0xF0 && c <= 0xF4) {
-      n = 4;
-      if (c == 0xF0) lo = 0x90;  // overlong
-      if (c == 0xF4) hi = 0x8F;  // above U+10FFFF
-    } else {
-      return static_cast<std::size_t>(p - start);
-    }
-    if (static_cast<std::size_t>(e - p) < n || p[1] < lo || p[1] > hi)
-      return static_cast<std::size_t>(p - start);
-    for (std::size_t k = 2; k < n; ++k)
-      if ((p[k] & 0xC0) != 0x80) return static_cast<std::size_t>(p - start);
+    const std::size_t n =
+        utf8_sequence_length(reinterpret_cast<const char*>(p), reinterpret_cast<const char*>(e));
+    if (n == 0) return static_cast<std::size_t>(p - start);
     p += n;
   }
   return std::string_view::npos;

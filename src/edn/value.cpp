@@ -95,13 +95,6 @@ ParseError::ParseError(std::size_t line, std::size_t column, const std::string& 
 
 // --- construction -------------------------------------------------------------
 
-Value Value::from_node(Kind k, Node* n) noexcept {
-  Value v;
-  v.kind_ = k;
-  v.u_.n = n;
-  return v;
-}
-
 Value::Value(const char* s) : Value(std::string_view(s)) {}
 
 namespace {
@@ -118,10 +111,12 @@ void require_utf8(std::string_view s, const char* what) {
 Value::Value(std::string_view s) : kind_(Kind::String) {
   require_utf8(s, "string");
   u_.n = detail::new_text(Kind::String, s);
+  counted_ = true;
 }
 
 Value::Value(Uuid u) : kind_(Kind::Uuid) {
   u_.n = new detail::UuidNode(u);
+  counted_ = true;
 }
 
 Value Value::keyword(std::string_view text) {
@@ -754,10 +749,6 @@ std::uint64_t Value::hash() const noexcept {
   if (h == 0) h = 1;
   n->hash_cache.store(h, std::memory_order_relaxed);
   return h;
-}
-
-bool Value::printable() const noexcept {
-  return is_heap() ? u_.n->printable : true;
 }
 
 }  // namespace stube::edn
