@@ -63,15 +63,17 @@ test("another browser context's cookie gets 403", async () => {
 });
 
 test('an event after the conversation ended gets 410 and the stale message', async () => {
-  // A one-second TTL: the reaper ends idle conversations.
-  const demo = await startDemo(['--ttl', '1']);
+  // A short TTL: the reaper ends idle conversations. Five seconds, not one,
+  // so that on a loaded machine the page still loads and its first click
+  // lands before the conversation counts as idle.
+  const demo = await startDemo(['--ttl', '5']);
   demos.push(demo);
   const context = await browser.newContext();
   const { page } = await openCounter(context, demo);
   await page.click('button.inc');
   await page.waitForFunction(() => document.querySelector('.count')?.textContent === '1');
 
-  await demo.waitForLog('reaper ended', 15000);
+  await demo.waitForLog('reaper ended', 30000);
   const response = page.waitForResponse((r) => r.url().includes('/event/'));
   await page.click('button.inc');
   assert.equal((await response).status(), 410);
