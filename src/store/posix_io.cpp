@@ -74,9 +74,13 @@ std::string read_file_at(int dirfd, const char* name, std::string& out) {
   if (::fstat(fd.get(), &st) != 0) return "cannot stat: " + errno_text(errno);
   if (!S_ISREG(st.st_mode)) return "not a regular file";
   // The size is a hint: read until end of file in case the file changed.
-  // (+1 so that end of file is seen without growing the buffer; within the
-  // capacity of a reused buffer this neither allocates nor clears much.)
-  out.resize(static_cast<std::size_t>(st.st_size) + 1);
+  // One byte more is asked for so that the usual case takes one read: a
+  // short read that stops exactly at the stat size is the end of the file
+  // (a file that had grown would have given the extra byte). Otherwise read
+  // on until read() says end of file. Within the capacity of a reused buffer
+  // the resize neither allocates nor clears much.
+  const auto size = static_cast<std::size_t>(st.st_size);
+  out.resize(size + 1);
   std::size_t used = 0;
   for (;;) {
     if (used == out.size()) out.resize(out.size() * 2);
@@ -87,6 +91,7 @@ std::string read_file_at(int dirfd, const char* name, std::string& out) {
     }
     if (n == 0) break;
     used += static_cast<std::size_t>(n);
+    if (used == size && size + 1 == out.size()) break;
   }
   out.resize(used);
   return {};

@@ -26,7 +26,7 @@ export class Demo {
   }
 
   // Resolves once the log contains `text` (or rejects after timeoutMs).
-  async waitForLog(text, timeoutMs = 10000) {
+  async waitForLog(text, timeoutMs = 30000) {
     const started = Date.now();
     while (!this.stderr.includes(text)) {
       if (Date.now() - started > timeoutMs) throw new Error(`stube-demo did not log "${text}"; log:\n${this.stderr}`);
@@ -105,9 +105,10 @@ export async function screenshot(page, name) {
 }
 
 // Waits until the page has its SSE stream: the first frame replaces the
-// root's contents, which marks the root as a merge target.
+// root's contents, which marks the root as a merge target. (30 s: the first
+// page of a cold browser on a busy machine can take long.)
 export async function waitForStream(page) {
-  await page.waitForSelector('#stube-root[data-fragment-merge-target]', { timeout: 10000 });
+  await page.waitForSelector('#stube-root[data-fragment-merge-target]', { timeout: 30000 });
 }
 
 export function tempDir(prefix) {

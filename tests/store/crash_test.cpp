@@ -11,8 +11,10 @@
 
 #include <chrono>
 #include <cstdio>
+#include <functional>
 #include <map>
 #include <random>
+#include <stdexcept>
 #include <thread>
 
 #include "sqlite_support.hpp"
@@ -70,39 +72,61 @@ Value version_of(const std::string& cid, std::int64_t v) {
   ::_exit(3);
 }
 
+// One round of a crash test: forks a child that runs `child(fd)` (it never
+// returns) with the write end of a pipe, waits with `wait_started(fd)` for
+// its first save (so that every round makes progress, even on a slow, busy
+// disk), lets it run for a random 0-20 ms more and SIGKILLs it. From the
+// first save on, a random kill moment is the point of the test: there is no
+// synchronisation on purpose.
+struct KilledChild {
+  int fd;        // the pipe's read end, for what the child wrote; the caller closes it
+  bool started;  // wait_started said yes
+  bool killed;   // the child died of our SIGKILL, not on its own
+  int status;
+};
+
+KilledChild run_and_kill(std::mt19937& rng, const std::function<void(int)>& child,
+                         const std::function<bool(int)>& wait_started) {
+  int fds[2];
+  if (::pipe2(fds, O_CLOEXEC) != 0) throw std::runtime_error("pipe2 failed");
+  const pid_t pid = ::fork();
+  if (pid < 0) throw std::runtime_error("fork failed");
+  if (pid == 0) {
+    ::close(fds[0]);
+    child(fds[1]);
+    ::_exit(5);  // not reached: the child saves until it is killed
+  }
+  ::close(fds[1]);
+  KilledChild out{fds[0], wait_started(fds[0]), false, 0};
+  std::uniform_int_distribution<int> delay_us(0, 20000);
+  std::this_thread::sleep_for(std::chrono::microseconds(delay_us(rng)));
+  if (::kill(pid, SIGKILL) != 0 || ::waitpid(pid, &out.status, 0) != pid) {
+    throw std::runtime_error("cannot kill and reap the crash-test child");
+  }
+  out.killed = WIFSIGNALED(out.status) && WTERMSIG(out.status) == SIGKILL;
+  return out;
+}
+
 class CrashSafety : public ::testing::TestWithParam<Durability> {};
 
 TEST_P(CrashSafety, EveryKillLeavesCompleteVersionsAndNoTemporaryFiles) {
   ScratchDir dir("crash");
   std::mt19937 rng(std::random_device{}());
-  std::uniform_int_distribution<int> delay_us(0, 20000);
   std::map<std::string, std::int64_t> last_seen;
   int kills_with_temp_file = 0;
   int versions_advanced = 0;
 
   for (int round = 0; round < kKills; ++round) {
     const std::int64_t base = static_cast<std::int64_t>(round + 1) * 1'000'000'000;
-    int fds[2];
-    ASSERT_EQ(::pipe2(fds, O_CLOEXEC), 0);
-    const pid_t pid = ::fork();
-    ASSERT_GE(pid, 0);
-    if (pid == 0) {
-      ::close(fds[0]);
-      save_forever(dir.path(), GetParam(), base, fds[1]);
-    }
-    ::close(fds[1]);
-    // Every round makes progress, even on a slow, busy disk: wait for the
-    // child's first save. From there, a random kill moment is the point of
-    // the test (no synchronisation intended).
-    char byte = 0;
-    const bool started = ::read(fds[0], &byte, 1) == 1;
-    ::close(fds[0]);
-    std::this_thread::sleep_for(std::chrono::microseconds(delay_us(rng)));
-    ASSERT_EQ(::kill(pid, SIGKILL), 0);
-    int status = 0;
-    ASSERT_EQ(::waitpid(pid, &status, 0), pid);
-    ASSERT_TRUE(started && WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL)
-        << "the child stopped on its own in round " << round << " (status " << status << ")";
+    const KilledChild child = run_and_kill(
+        rng, [&](int fd) { save_forever(dir.path(), GetParam(), base, fd); },
+        [](int fd) {
+          char byte = 0;
+          return ::read(fd, &byte, 1) == 1;
+        });
+    ::close(child.fd);
+    ASSERT_TRUE(child.started && child.killed)
+        << "the child stopped on its own in round " << round << " (status " << child.status << ")";
 
     for (const auto& name : file_names(dir.path())) kills_with_temp_file += name[0] == '.' ? 1 : 0;
 
@@ -194,36 +218,22 @@ TEST_P(SqliteCrashSafety, EveryKillLeavesCompleteVersionsAndEveryAcknowledgedSav
   ScratchDir dir("sqlite-crash");
   const fs::path db = dir.path() / "convs.db";
   std::mt19937 rng(std::random_device{}());
-  std::uniform_int_distribution<int> delay_us(0, 20000);
   std::map<std::string, std::int64_t> last_seen;
   int versions_advanced = 0;
   int committed_but_unacknowledged = 0;
 
   for (int round = 0; round < kSqliteKills; ++round) {
     const std::int64_t base = static_cast<std::int64_t>(round + 1) * 1'000'000'000;
-    int fds[2];
-    ASSERT_EQ(::pipe2(fds, O_CLOEXEC), 0);
-    const pid_t pid = ::fork();
-    ASSERT_GE(pid, 0);
-    if (pid == 0) {
-      ::close(fds[0]);
-      sqlite_save_forever(db, GetParam(), base, fds[1]);
-    }
-    ::close(fds[1]);
-    // The child has opened the database and saved once (opening takes a
-    // while under FULL on a busy disk); from there, a random kill moment is
-    // the point of the test (no synchronisation intended).
     std::map<std::string, std::int64_t> acked;
-    const bool started = read_acks(fds[0], acked, true);
-    std::this_thread::sleep_for(std::chrono::microseconds(delay_us(rng)));
-    ASSERT_EQ(::kill(pid, SIGKILL), 0);
-    int status = 0;
-    ASSERT_EQ(::waitpid(pid, &status, 0), pid);
-    read_acks(fds[0], acked);
-    ::close(fds[0]);
-    ASSERT_TRUE(started) << "the child saved nothing in round " << round;
-    ASSERT_TRUE(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL)
-        << "the child stopped on its own in round " << round << " (status " << status << ")";
+    const KilledChild child = run_and_kill(
+        rng, [&](int fd) { sqlite_save_forever(db, GetParam(), base, fd); },
+        // Opening takes a while under FULL on a busy disk.
+        [&](int fd) { return read_acks(fd, acked, true); });
+    read_acks(child.fd, acked);
+    ::close(child.fd);
+    ASSERT_TRUE(child.started) << "the child saved nothing in round " << round;
+    ASSERT_TRUE(child.killed) << "the child stopped on its own in round " << round << " (status "
+                              << child.status << ")";
 
     LogCapture capture;
     {
