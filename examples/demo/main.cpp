@@ -84,6 +84,8 @@ int main(int argc, char** argv) {
       ->capture_default_str()
       ->check(CLI::Range(1, 64));
   app.add_option("--base-path", options.base_path, "serve everything under this path, e.g. /app");
+  app.add_flag("--secure-cookie", options.secure_cookie,
+               "mark the owner cookie Secure (browsers reach the server through HTTPS)");
   app.add_option("--keep-alive", keep_alive_seconds, "SSE keep-alive interval in seconds")
       ->capture_default_str()
       ->check(CLI::Range(1, 3600));

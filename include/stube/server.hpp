@@ -43,7 +43,10 @@ struct ServerOptions {
   // A comment line on every SSE stream at this interval, so that proxies do
   // not cut idle streams.
   std::chrono::milliseconds keep_alive{std::chrono::seconds(15)};
-  std::string base_path{};                  // "" or e.g. "/app": prefixes every route
+  std::string base_path{};  // "" or e.g. "/app": prefixes every route
+  // Marks the owner cookie `Secure` (sent over HTTPS only): set it when the
+  // browser reaches the server through an HTTPS proxy.
+  bool secure_cookie = false;
   std::size_t max_header_bytes = 8 * 1024;  // request line + headers
   std::size_t max_body_bytes = 64 * 1024;   // the signals JSON
   // A request must arrive completely within this time (slow clients), and an

@@ -146,6 +146,9 @@ std::shared_ptr<ConversationStore> file_store(const std::filesystem::path& dir,
 //                                          sqlite_store(path) (stube/sqlite_store.hpp)
 //   "sqlite:<path>?synchronous=normal&busy_timeout=250"
 //                                          sqlite_store(path, {SqliteSync::normal, 250ms})
+//   "postgresql://user@host/db?sslmode=require&pool_size=8&tombstone_ttl=3600"
+//                                          postgres_store(the URL without pool_size and
+//                                          tombstone_ttl, {8, 3600s}) (stube/postgres_store.hpp)
 // Throws std::invalid_argument naming the URL for an unknown scheme or a bad
 // option, StoreError when the backend cannot be opened.
 std::shared_ptr<ConversationStore> open_store(std::string_view url);

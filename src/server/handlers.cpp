@@ -192,6 +192,7 @@ std::string cookie_header(const Core& core, std::string_view cid, std::string_vi
   std::string c = owner_cookie_name(cid) + "=" + std::string(owner);
   c += "; Path=" + (core.options.base_path.empty() ? std::string("/") : core.options.base_path);
   c += "; HttpOnly; SameSite=Lax";
+  if (core.options.secure_cookie) c += "; Secure";
   if (core.options.conversation_ttl)
     c += "; Max-Age=" + std::to_string(std::chrono::duration_cast<std::chrono::seconds>(
                                            *core.options.conversation_ttl)

@@ -31,7 +31,7 @@ class InMemoryStore final : public ConversationStore {
                               std::string(url) +
                               "\" (known: memory:, file:<dir>, file:<dir>?durability=durable, "
                               "sqlite:<path>, sqlite:<path>?synchronous=normal&busy_timeout=<ms>, "
-                              "postgresql://…)");
+                              "postgresql://…[?pool_size=<n>&tombstone_ttl=<seconds>])");
 }
 
 FileStoreOptions file_options(std::string_view url, std::string_view query) {
@@ -79,33 +79,76 @@ std::shared_ptr<ConversationStore> open_file_store(std::string_view url, std::st
   return file_store(std::filesystem::path(u.path), file_options(url, u.query));
 }
 
-// "synchronous=full|normal" and "busy_timeout=<ms>", joined by '&'.
-SqliteStoreOptions sqlite_options(std::string_view url, std::string_view query) {
-  SqliteStoreOptions options;
+// Calls visit(key, value, option) for each "key=value" option of a query
+// ("a=1&b=2"); value is empty when the option has no '='.
+template <class Visit>
+void for_each_option(std::string_view query, Visit visit) {
   for (bool more = !query.empty(); more;) {
     const auto amp = query.find('&');
     const std::string_view option = query.substr(0, amp);
     more = amp != std::string_view::npos;
     if (more) query.remove_prefix(amp + 1);
     const auto eq = option.find('=');
-    const std::string_view key = option.substr(0, eq);
-    const std::string_view value =
-        eq == std::string_view::npos ? std::string_view() : option.substr(eq + 1);
-    if (key == "synchronous" && (value == "full" || value == "normal")) {
-      options.synchronous = value == "full" ? SqliteSync::full : SqliteSync::normal;
-    } else if (key == "busy_timeout" && !value.empty()) {
-      long long ms = 0;
-      const auto [end, ec] = std::from_chars(value.data(), value.data() + value.size(), ms);
-      if (ec != std::errc() || end != value.data() + value.size() || ms < 0) {
-        bad_url(url, "busy_timeout needs milliseconds, not \"" + std::string(value) + "\"");
-      }
-      options.busy_timeout = std::chrono::milliseconds(ms);
-    } else {
-      bad_url(url, "unknown option \"" + std::string(option) +
-                       "\" (sqlite: takes synchronous=full|normal and busy_timeout=<ms>)");
-    }
+    visit(option.substr(0, eq),
+          eq == std::string_view::npos ? std::string_view() : option.substr(eq + 1), option);
   }
+}
+
+// A whole non-negative decimal number, or a bad_url naming the option.
+long long count_option(std::string_view url, std::string_view key, std::string_view value,
+                       std::string_view unit) {
+  long long n = -1;
+  const auto [end, ec] = std::from_chars(value.data(), value.data() + value.size(), n);
+  if (value.empty() || ec != std::errc() || end != value.data() + value.size() || n < 0) {
+    bad_url(url, std::string(key) + " needs " + std::string(unit) + ", not \"" +
+                     std::string(value) + "\"");
+  }
+  return n;
+}
+
+// "synchronous=full|normal" and "busy_timeout=<ms>", joined by '&'.
+SqliteStoreOptions sqlite_options(std::string_view url, std::string_view query) {
+  SqliteStoreOptions options;
+  for_each_option(
+      query, [&](std::string_view key, std::string_view value, std::string_view option) {
+        if (key == "synchronous" && (value == "full" || value == "normal")) {
+          options.synchronous = value == "full" ? SqliteSync::full : SqliteSync::normal;
+        } else if (key == "busy_timeout") {
+          options.busy_timeout =
+              std::chrono::milliseconds(count_option(url, key, value, "milliseconds"));
+        } else {
+          bad_url(url, "unknown option \"" + std::string(option) +
+                           "\" (sqlite: takes synchronous=full|normal and busy_timeout=<ms>)");
+        }
+      });
   return options;
+}
+
+// libpq reads the whole URI (host, port, database, user, its own query
+// parameters such as sslmode); stube's own options, pool_size=<n> and
+// tombstone_ttl=<seconds>, are taken out of the query first, because libpq
+// refuses parameters it does not know.
+std::shared_ptr<ConversationStore> open_postgres_store(std::string_view url) {
+  PostgresStoreOptions options;
+  const auto q = url.find('?');
+  std::string conninfo(url.substr(0, q));
+  std::string kept;
+  if (q != std::string_view::npos) {
+    for_each_option(url.substr(q + 1), [&](std::string_view key, std::string_view value,
+                                           std::string_view option) {
+      if (key == "pool_size") {
+        const long long n = count_option(url, key, value, "a number of connections");
+        if (n == 0) bad_url(url, "pool_size needs at least 1 connection");
+        options.pool_size = static_cast<std::size_t>(n);
+      } else if (key == "tombstone_ttl") {
+        options.tombstone_ttl = std::chrono::seconds(count_option(url, key, value, "seconds"));
+      } else {
+        kept.append(kept.empty() ? "" : "&").append(option);
+      }
+    });
+  }
+  if (!kept.empty()) conninfo.append("?").append(kept);
+  return postgres_store(conninfo, options);
 }
 
 std::shared_ptr<ConversationStore> open_sqlite_store(std::string_view url, std::string_view rest) {
@@ -130,8 +173,7 @@ std::shared_ptr<ConversationStore> open_store(std::string_view url) {
   }
   if (scheme == "file") return open_file_store(url, rest);
   if (scheme == "sqlite") return open_sqlite_store(url, rest);
-  // libpq reads the whole URI (host, port, database, user, options).
-  if (scheme == "postgresql" || scheme == "postgres") return postgres_store(std::string(url));
+  if (scheme == "postgresql" || scheme == "postgres") return open_postgres_store(url);
   bad_url(url, "unknown scheme \"" + std::string(scheme) + ":\"");
 }
 

@@ -322,6 +322,15 @@ TEST_F(ServerTest, ABasePathPrefixesEveryRoute) {
   EXPECT_EQ(server_->url(), "http://127.0.0.1:" + std::to_string(port_) + "/app/");
 }
 
+TEST_F(ServerTest, SecureCookieMarksTheOwnerCookieSecure) {
+  start({.secure_cookie = true});
+  const std::string cookie = request(port_, "GET", "/counter").header("Set-Cookie");
+  EXPECT_TRUE(std::regex_match(
+      cookie, std::regex("stube-cv-[A-Za-z0-9_-]+=[A-Za-z0-9_-]+; Path=/; HttpOnly; "
+                         "SameSite=Lax; Secure")))
+      << cookie;
+}
+
 TEST_F(ServerTest, ExpectContinueIsAnswered) {
   start();
   const Minted m = mint();

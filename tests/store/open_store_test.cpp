@@ -59,6 +59,21 @@ TEST(OpenStore, ErrorsNameTheUrlAndTheProblem) {
   EXPECT_NE(error_of("memory:somewhere").find("takes no location"), std::string::npos);
 }
 
+// Checked before any connection is tried, so no server is needed here (the
+// options' effect is tested against a real server in tests/postgres).
+TEST(OpenStore, PostgresOptionsAreChecked) {
+  const std::string base = "postgresql://stube@127.0.0.1:1/stube";
+  for (const std::string& bad : {base + "?pool_size=0", base + "?pool_size=many",
+                                 base + "?sslmode=disable&pool_size=", base + "?tombstone_ttl=-1",
+                                 base + "?tombstone_ttl=1h"}) {
+    const std::string error = error_of(bad);
+    EXPECT_NE(error.find("\"" + bad + "\""), std::string::npos) << error;
+    EXPECT_TRUE(error.find("pool_size needs") != std::string::npos ||
+                error.find("tombstone_ttl needs") != std::string::npos)
+        << error;
+  }
+}
+
 TEST(OpenStore, AnUnopenableDirectoryIsAStoreError) {
   ScratchDir dir;
   { std::ofstream(dir.path() / "plain-file") << "x"; }

@@ -316,6 +316,20 @@ TEST_F(PostgresStore, OpenStoreTakesPostgresUrls) {
   short_scheme.replace(0, std::string_view("postgresql").size(), "postgres");
   EXPECT_EQ(open_store(short_scheme)->load("cv-url"), saved);
   EXPECT_EQ(open_store(db_.url() + "?application_name=stube-url-test")->load("cv-url"), saved);
+
+  // stube's own options are taken out of the query; libpq's stay.
+  auto tuned =
+      open_store(db_.url() + "?pool_size=1&application_name=stube-url-test&tombstone_ttl=0");
+  EXPECT_EQ(tuned->load("cv-url"), saved);
+  tuned->remove("cv-url");
+  const auto rows = [&] {
+    return db_.sql()->one("SELECT count(*) FROM stube_conversations WHERE cid = 'cv-url'");
+  };
+  ASSERT_EQ(rows(), "1") << "the tombstone";
+  open_store(db_.url());  // the default age keeps it
+  EXPECT_EQ(rows(), "1");
+  open_store(db_.url() + "?tombstone_ttl=0");  // purged on open
+  EXPECT_EQ(rows(), "0");
 }
 
 TEST_F(PostgresStore, AnUnreachableDatabaseIsAStoreErrorNamingIt) {
