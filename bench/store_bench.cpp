@@ -5,6 +5,9 @@
 // them.
 //
 //   store_bench --dump=FILE [--docs=N]      # the corpus, one document a line
+//   store_bench --fill=DIR [--docs=N]       # the corpus saved into a file store
+//   store_bench --load-once=DIR             # one load_all of a file store, timed
+//                                           # (bench/run_first_load_bench.sh)
 //   store_bench --dir=DIR [--docs=N] [--durable-docs=N] [--rounds=R]
 //               [--threads=T[,T…]] [--memory=M] [--reference=FILE]
 //
@@ -55,6 +58,8 @@ struct Options {
   std::string dir;
   std::string dump;
   std::string reference;
+  std::string fill;
+  std::string load_once;
   std::size_t docs = 5000;
   std::size_t durable_docs = 1000;
   int rounds = 3;
@@ -298,6 +303,26 @@ std::map<std::string, double> read_reference(const std::string& path) {
   return out;
 }
 
+int fill(const Options& o) {
+  auto store = stube::file_store(o.fill);
+  for (const auto& doc : stube::bench::conversation_corpus(o.docs)) store->save(doc);
+  return 0;
+}
+
+// The first load_all of a process (what a server does at startup): its heap
+// is fresh, so every node costs a page fault, where the rounds of run()
+// reuse the memory the previous round freed.
+int load_once(const Options& o) {
+  stube::log::set_sink([](stube::log::Level, std::string_view) {});
+  auto store = stube::file_store(o.load_once);
+  const auto t0 = std::chrono::steady_clock::now();
+  const stube::ConversationMap loaded = store->load_all();
+  const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  std::printf("load_once conversations=%zu seconds=%.4f per_s=%.0f\n", loaded.size(), s,
+              static_cast<double>(loaded.size()) / s);
+  return loaded.empty() ? 1 : 0;
+}
+
 int dump(const Options& o) {
   std::ofstream out(o.dump, std::ios::binary);
   for (const auto& doc : stube::bench::conversation_corpus(o.docs)) out << edn::write(doc) << '\n';
@@ -481,6 +506,10 @@ int main(int argc, char** argv) {
       o.dir = value("--dir=");
     } else if (a.rfind("--dump=", 0) == 0) {
       o.dump = value("--dump=");
+    } else if (a.rfind("--fill=", 0) == 0) {
+      o.fill = value("--fill=");
+    } else if (a.rfind("--load-once=", 0) == 0) {
+      o.load_once = value("--load-once=");
     } else if (a.rfind("--reference=", 0) == 0) {
       o.reference = value("--reference=");
     } else if (a.rfind("--docs=", 0) == 0) {
@@ -508,6 +537,8 @@ int main(int argc, char** argv) {
     }
   }
   if (!o.dump.empty()) return dump(o);
+  if (!o.fill.empty()) return fill(o);
+  if (!o.load_once.empty()) return load_once(o);
   if (o.dir.empty()) {
     std::fprintf(stderr, "store_bench: --dir=DIR or --dump=FILE is required\n");
     return 2;
