@@ -216,11 +216,14 @@ Value make_seq(Kind k, Value* first, std::size_t n) {
   void* mem = allocate(sizeof(SeqNode), n * sizeof(Value));
   auto* node = new (mem) SeqNode(k, n);
   bool printable = true;
+  std::size_t depth = 0;
   for (std::size_t i = 0; i < n; ++i) {
     printable = printable && first[i].printable();
+    depth = std::max(depth, first[i].depth());
     new (node->items() + i) Value(std::move(first[i]));
   }
   node->printable = printable;
+  node->depth = depth_above(depth);
   return Value::from_node(k, node);
 }
 
@@ -253,11 +256,14 @@ Value make_map_if_ordered(MapEntry* first, std::size_t n) {
   void* mem = allocate(sizeof(MapNode), n * sizeof(MapEntry));
   auto* node = new (mem) MapNode(n);
   bool printable = true;
+  std::size_t depth = 0;
   for (std::size_t i = 0; i < n; ++i) {
     printable = printable && first[i].key.printable() && first[i].val.printable();
+    depth = std::max({depth, first[i].key.depth(), first[i].val.depth()});
     new (node->entries() + i) MapEntry{std::move(first[i].key), std::move(first[i].val)};
   }
   node->printable = printable;
+  node->depth = depth_above(depth);
   return Value::from_node(Kind::Map, node);
 }
 
@@ -281,11 +287,14 @@ Value make_map(MapEntry* first, std::size_t n, bool* had_duplicate, Value* dupli
   }
   MapNode* node = new_map(out);
   bool printable = true;
+  std::size_t depth = 0;
   for (std::size_t i = 0; i < out; ++i) {
     printable = printable && first[i].key.printable() && first[i].val.printable();
+    depth = std::max({depth, first[i].key.depth(), first[i].val.depth()});
     node->entries()[i] = std::move(first[i]);
   }
   node->printable = printable;
+  node->depth = depth_above(depth);
   return Value::from_node(Kind::Map, node);
 }
 

@@ -5,6 +5,7 @@
 // string or a vector costs a single malloc and is read with one indirection.
 #pragma once
 
+#include <algorithm>
 #include <atomic>
 #include <cstdint>
 #include <cstring>
@@ -14,6 +15,11 @@
 #include "stube/edn.hpp"
 
 namespace stube::edn::detail {
+
+// The depth of a container (or tag) whose deepest element is `inner` deep.
+constexpr std::uint16_t depth_above(std::size_t inner) noexcept {
+  return static_cast<std::uint16_t>(std::min<std::size_t>(inner + 1, 65535));
+}
 
 // String, Symbol, Keyword, BigInt, Decimal, Ratio: UTF-8 bytes follow.
 struct TextNode : Node {
@@ -47,12 +53,13 @@ struct TaggedNode : Node {
   TaggedNode(Value t, Value v) noexcept
       : Node(Kind::Tagged), tag(std::move(t)), inner(std::move(v)) {
     printable = inner.printable();
+    depth = depth_above(inner.depth());
   }
 };
 
 struct UuidNode : Node {
   Uuid uuid;
-  explicit UuidNode(Uuid u) noexcept : Node(Kind::Uuid), uuid(u) {}
+  explicit UuidNode(Uuid u) noexcept : Node(Kind::Uuid), uuid(u) { depth = 1; }  // #uuid
 };
 
 struct OpaqueNode : Node {

@@ -1,4 +1,5 @@
 // edn::Value: construction, reference counting, accessors, equality, order.
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 #include <functional>
@@ -473,9 +474,14 @@ Value copy_map_with(const MapNode* m, std::size_t pos, bool replace, const Value
     if (i == pos && (remove || replace)) continue;
     out->entries()[o++] = m->entries()[i];
   }
-  for (std::size_t i = 0; i < n; ++i)
-    printable = printable && out->entries()[i].key.printable() && out->entries()[i].val.printable();
+  std::size_t depth = 0;
+  for (std::size_t i = 0; i < n; ++i) {
+    const MapEntry& e = out->entries()[i];
+    printable = printable && e.key.printable() && e.val.printable();
+    depth = std::max({depth, e.key.depth(), e.val.depth()});
+  }
   out->printable = printable;
+  out->depth = detail::depth_above(depth);
   return Value::from_node(Kind::Map, out);
 }
 
@@ -526,6 +532,7 @@ Value Value::conj(Value item) const {
   const std::size_t shift = kind_ == Kind::List ? 1 : 0;
   for (std::size_t i = 0; i < s->size; ++i) out->items()[i + shift] = s->items()[i];
   out->printable = s->printable && item.printable();
+  out->depth = std::max<std::uint16_t>(s->depth, detail::depth_above(item.depth()));
   out->items()[kind_ == Kind::List ? 0 : s->size] = std::move(item);
   return from_node(kind_, out);
 }

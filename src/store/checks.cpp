@@ -37,7 +37,17 @@ std::string_view checked_cid(std::string_view backend, const edn::Value& conv) {
 }
 
 bool printable_or_warn(std::string_view backend, std::string_view cid, const edn::Value& conv) {
-  if (conv.printable()) return true;
+  if (conv.printable() && conv.depth() <= kMaxLoadableDepth) return true;
+  if (conv.printable()) {
+    // Written, it could never be loaded back: edn::read refuses it.
+    log::warn(std::string(backend) + ": conversation " + quote_cid(cid) +
+              " was not saved: it nests " + std::to_string(conv.depth()) +
+              " levels deep, deeper than the " + std::to_string(kMaxLoadableDepth) +
+              " levels a store reads back (edn::ReadOptions::max_depth), so its stored copy is "
+              "missing or stale. Keep deep structures flat (a vector of items, not items nested "
+              "in items).");
+    return false;
+  }
   log::warn(std::string(backend) + ": conversation " + quote_cid(cid) +
             " was not saved: it holds a live object that is not EDN data (typically a running "
             "coroutine flow), so its stored copy is missing or stale. To make it durable, "

@@ -22,8 +22,13 @@ void check_cid(std::string_view backend, std::string_view cid);
 // valid string :conv/id.
 std::string_view checked_cid(std::string_view backend, const edn::Value& conv);
 
+// The stores read records with edn::read's default options: a conversation
+// nested deeper than this could be written but never loaded back.
+inline constexpr std::size_t kMaxLoadableDepth = edn::ReadOptions{}.max_depth;
+
 // False, after logging the warning that names the cid and the remedy, when
-// conv holds an opaque value and so cannot be stored.
+// conv holds an opaque value, or nests deeper than kMaxLoadableDepth, and so
+// cannot be stored.
 bool printable_or_warn(std::string_view backend, std::string_view cid, const edn::Value& conv);
 
 // Reads one stored record of `cid`: its conversation, or nullopt with

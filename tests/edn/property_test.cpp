@@ -55,6 +55,16 @@ RC_GTEST_PROP(EdnProperty, ReadOfWriteIsEqual, ()) {
   RC_ASSERT(edn::read(text) == v);
 }
 
+// depth() is exactly the max_depth that reading the printed value needs.
+RC_GTEST_PROP(EdnProperty, DepthIsWhatTheReaderNeeds, ()) {
+  const Value v = *edn::test::gen_value(kDepth);
+  const std::string text = edn::write(v);
+  RC_LOG() << text << " depth " << v.depth() << "\n";
+  RC_ASSERT(edn::read(text, {.max_depth = v.depth()}).depth() == v.depth());
+  if (v.depth() > 0)
+    RC_ASSERT_THROWS_AS(edn::read(text, {.max_depth = v.depth() - 1}), edn::ParseError);
+}
+
 RC_GTEST_PROP(EdnProperty, WriteIsStableThroughRead, ()) {
   const Value v = *edn::test::gen_value(kDepth);
   const std::string text = edn::write(v);

@@ -614,6 +614,31 @@ TEST(EdnValue, PrintableIsFalseForAnythingContainingAnOpaque) {
   EXPECT_TRUE(edn::vec({1, o}).set_at(1, 2).printable());
 }
 
+TEST(EdnValue, DepthCountsWhatTheReaderCounts) {
+  EXPECT_EQ(Value().depth(), 0u);
+  EXPECT_EQ(Value(1).depth(), 0u);
+  EXPECT_EQ(Value("s").depth(), 0u);
+  EXPECT_EQ("k"_kw.depth(), 0u);
+  EXPECT_EQ(Value(edn::Instant{0, 0}).depth(), 1u);  // #inst "…"
+  EXPECT_EQ(edn::read("#uuid \"f81d4fae-7dec-11d0-a765-00a0c91e6bf6\"").depth(), 1u);
+  EXPECT_EQ(edn::vec({}).depth(), 1u);
+  EXPECT_EQ(edn::map({}).depth(), 1u);
+  EXPECT_EQ(edn::vec({1, edn::list({edn::set({2})})}).depth(), 3u);
+  EXPECT_EQ(Value::tagged("my/t", edn::vec({1})).depth(), 2u);
+  EXPECT_EQ(edn::map({{edn::vec({edn::vec({})}), 1}}).depth(), 3u) << "keys count too";
+  // Builders keep it up to date, both ways.
+  const Value deep = edn::vec({edn::vec({edn::vec({})})});
+  EXPECT_EQ(edn::map({{"a"_kw, 1}}).assoc("b"_kw, deep).depth(), 4u);
+  EXPECT_EQ(edn::map({{"a"_kw, 1}}).assoc("b"_kw, deep).dissoc("b"_kw).depth(), 1u);
+  EXPECT_EQ(edn::vec({1}).conj(deep).depth(), 4u);
+  EXPECT_EQ(edn::list({1}).conj(deep).depth(), 4u);
+  EXPECT_EQ(edn::set({1}).conj(deep).depth(), 4u);
+  EXPECT_EQ(edn::vec({1, deep}).pop().depth(), 1u);
+  EXPECT_EQ(edn::vec({deep, 1}).set_at(0, 2).depth(), 1u);
+  EXPECT_EQ(edn::vec({deep, 1, 2}).subvec(1, 3).depth(), 1u);
+  EXPECT_EQ(edn::map({}).assoc_in({"a"_kw, "b"_kw}, deep).depth(), 5u);
+}
+
 TEST(EdnValue, OpaquePrintsAsObject) {
   const Value o = Value::opaque(std::make_shared<Frame>(), "flow-frame");
   const std::string text = edn::write(o);

@@ -101,6 +101,35 @@ TEST_P(StoreConformance, NonPrintableIsSkippedWithAWarning) {
   EXPECT_EQ(store->save(on_top_of(*store, returned, next)), as_saved(*store, next, 2));
 }
 
+// A conversation the reader could not load back is not written at all: it
+// would be lost at the next load_all anyway, and the older stored copy is
+// better than none.
+TEST_P(StoreConformance, TooDeepToLoadBackIsSkippedWithAWarning) {
+  auto store = open();
+  const Value durable = store->save(varied_conversation("cv-deep", 4));
+  Value nested = edn::vec({});
+  const auto nest_to = [&](std::size_t depth) {  // the conversation map is one level
+    while (nested.depth() < depth - 1) nested = edn::vec({nested});
+    return on_top_of(*store, durable, varied_conversation("cv-deep", 5).assoc(kw("deep"), nested));
+  };
+  LogCapture capture;
+  const Value too_deep = nest_to(1001);
+  ASSERT_EQ(too_deep.depth(), 1001u);
+  EXPECT_EQ(store->save(too_deep), too_deep);
+  const auto warnings = capture.at(log::Level::warn);
+  ASSERT_EQ(warnings.size(), 1u);
+  EXPECT_NE(warnings[0].find("\"cv-deep\""), std::string::npos) << warnings[0];
+  EXPECT_NE(warnings[0].find("1001 levels deep"), std::string::npos) << warnings[0];
+  EXPECT_EQ(open()->load_all().at("cv-deep"), durable);
+
+  // 1000 levels is still fine, and loads back equal.
+  nested = edn::vec({});
+  const Value deepest = nest_to(1000);
+  const Value saved = store->save(deepest);
+  EXPECT_EQ(open()->load_all().at("cv-deep"), saved);
+  EXPECT_EQ(capture.at(log::Level::warn).size(), 1u);
+}
+
 TEST_P(StoreConformance, RejectsInvalidIdsBeforeTouchingStorage) {
   auto store = open();
   for (const std::string& bad : std::vector<std::string>{"../x", "a/b", "", std::string(129, 'a'),
