@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# Install test: installs a built stube into a temporary prefix, then
-# configures, builds and runs tests/fixtures/consumer against that prefix
-# with find_package(stube CONFIG REQUIRED).
+# Install test: installs a built stube into a temporary prefix, runs the
+# installed stube-demo and stube-store from it, then configures, builds and
+# runs tests/fixtures/consumer against that prefix with
+# find_package(stube CONFIG REQUIRED).
 #
 #   bash tests/install_consumer.sh BUILD_DIR [CXX_COMPILER] [SANITIZE=ON|OFF]
 #
@@ -19,6 +20,21 @@ trap 'rm -rf "$work"' EXIT
 prefix=$work/prefix
 
 cmake --install "$build_dir" --prefix "$prefix"
+
+# The installed programs run from the prefix: the demo server and the store
+# tool (here on a file store made in the work directory).
+for program in stube-demo stube-store; do
+  [[ -x $prefix/bin/$program ]] || { echo "install test: no $prefix/bin/$program" >&2; exit 1; }
+done
+# (Output captured first: grep -q quitting early must not SIGPIPE the program.)
+help=$("$prefix/bin/stube-demo" --help)
+grep -q -- '--store' <<<"$help" ||
+  { echo "install test: stube-demo --help does not list --store" >&2; exit 1; }
+mkdir -p "$work/convs"
+printf '%s' '{:conv/id "cv-installed" :conv/instances {} :conv/stack []}' >"$work/convs/cv-installed.edn"
+listing=$("$prefix/bin/stube-store" ls "file:$work/convs")
+grep -q cv-installed <<<"$listing" ||
+  { echo "install test: the installed stube-store does not list cv-installed" >&2; exit 1; }
 
 flags=()
 if [[ $sanitize == ON ]]; then
