@@ -118,16 +118,20 @@ struct Runtime::Impl {
     return slot;
   }
 
-  void save(Slot& slot) {
+  // False when the save lost a version race: the slot now holds the newer
+  // version (or ended), and the change that was being saved is dropped.
+  bool save(Slot& slot) {
     try {
       slot.conv = store->save(slot.conv);  // shared stores return the new version
     } catch (const StaleConversation& e) {
       reload(slot, e.what());
+      return false;
     } catch (const std::exception& e) {
       // The live conversation is still right in memory; only the durable
       // copy is stale. Log and carry on (SPEC §7).
       log::error("store save failed for " + std::string(conv::id(slot.conv)) + ": " + e.what());
     }
+    return true;
   }
 
   // Another server saved a newer version (or removed it): ours is stale.
@@ -181,7 +185,9 @@ struct Runtime::Impl {
       return Result::Ok;
     }
     slot.conv = std::move(step.conv);
-    if (step.changed) save(slot);
+    // An event that lost the race is dropped whole: reload() already showed
+    // the newer version, so neither its view nor its timers may follow.
+    if (step.changed && !save(slot)) return Result::Ok;
     schedule(cid, step.timers, self_);
     send(slot, step.fragments);
     return Result::Ok;

@@ -93,6 +93,47 @@ TEST_F(PostgresRuntimes, AnEventThatLostTheRaceIsReportedAndReloadedNotMerged) {
   EXPECT_EQ(lost_events(), 1u);
 }
 
+// What a runtime sends to one browser stream, in order.
+class RecordedStream : public Output {
+ public:
+  void send(const std::vector<Fragment>& fragments) override {
+    const std::lock_guard lock(mu_);
+    for (const Fragment& f : fragments) html_.push_back(f.html);
+  }
+  void close() override {}
+  std::vector<std::string> html() const {
+    const std::lock_guard lock(mu_);
+    return html_;
+  }
+
+ private:
+  mutable std::mutex mu_;
+  std::vector<std::string> html_;
+};
+
+// The event that lost the race is dropped whole: after the reloaded view,
+// the stale copy's view of that event must not follow.
+TEST_F(PostgresRuntimes, ALostEventDoesNotSendItsViewAfterTheReload) {
+  Runtime a(reg_, on(db_.store()));
+  Runtime b(reg_, on(db_.store()));
+  mint_on(a);
+  auto stream = std::make_shared<RecordedStream>();
+  ASSERT_EQ(a.attach(cid_, owner_, stream), Result::Ok);
+  ASSERT_EQ(inc(b), Result::Ok);
+  ASSERT_EQ(inc(b), Result::Ok);  // stored: count 2; a still holds count 0
+  const std::size_t before = stream->html().size();
+
+  ASSERT_EQ(inc(a), Result::Ok);  // a's copy would say 1: refused, reloaded
+  EXPECT_EQ(lost_events(), 1u);
+  EXPECT_EQ(live_count(a), 2);
+  const std::vector<std::string> sent = stream->html();
+  ASSERT_GT(sent.size(), before);
+  for (std::size_t i = before; i < sent.size(); ++i)
+    EXPECT_EQ(sent[i].find("count 1"), std::string::npos)
+        << "the dropped event's view: " << sent[i];
+  EXPECT_NE(sent.back().find("count 2"), std::string::npos) << sent.back();
+}
+
 TEST_F(PostgresRuntimes, ConcurrentEventsOnTwoServersLoseNoUpdate) {
   constexpr int kThreadsPerRuntime = 3;
   constexpr int kEventsPerThread = 40;
