@@ -89,7 +89,10 @@ std::string quoted(std::string_view s) {
 class Reader {
  public:
   Reader(std::string_view text, const ReadOptions& options)
-      : begin_(text.data()), p_(text.data()), end_(text.data() + text.size()), options_(options) {}
+      : begin_(text.data()),
+        p_(text.data()),
+        end_(text.data() + text.size()),
+        max_depth_(std::min(options.max_depth, max_nesting)) {}
 
   Value read_document() {
     skip_whitespace();
@@ -154,8 +157,7 @@ class Reader {
   }
 
   [[noreturn, gnu::noinline, gnu::cold]] void fail_depth(const char* at) const {
-    fail_at(at,
-            "nesting depth exceeds the limit of " + std::to_string(options_.max_depth) + " levels");
+    fail_at(at, "nesting depth exceeds the limit of " + std::to_string(max_depth_) + " levels");
   }
 
   [[noreturn, gnu::noinline, gnu::cold]] void fail_duplicate_key(const char* open,
@@ -246,7 +248,7 @@ class Reader {
   }
 
   void enter(const char* at) {
-    if (++depth_ > options_.max_depth) fail_depth(at);
+    if (++depth_ > max_depth_) fail_depth(at);
     // The depth limit bounds the recursion, but the stack it needs depends on
     // the build and on the calling thread's stack size: also stop well
     // before the stack actually runs out.
@@ -273,7 +275,7 @@ class Reader {
   [[noreturn, gnu::noinline, gnu::cold]] void fail_stack(const char* at) const {
     fail_at(at, "nesting depth " + std::to_string(depth_) +
                     " exceeds what this thread's stack can hold (the limit is max_depth = " +
-                    std::to_string(options_.max_depth) + ")");
+                    std::to_string(max_depth_) + ")");
   }
   void leave() noexcept { --depth_; }
 
@@ -834,7 +836,7 @@ class Reader {
   const char* begin_;
   const char* p_;
   const char* end_;
-  const ReadOptions& options_;
+  std::size_t max_depth_;  // ReadOptions::max_depth, at most max_nesting
   std::size_t depth_ = 0;
   int discarding_ = 0;
   std::vector<Value> stack_;       // children of the collections being read
