@@ -108,8 +108,8 @@ struct Node {
   std::atomic<std::uint32_t> refs{1};
   Kind kind;
   bool printable = true;
-  // Nesting depth as edn::read counts it (see Value::depth()), at most
-  // max_nesting; it sits in what would otherwise be padding.
+  // Nesting depth as edn::read counts it (see Value::depth()), saturated at
+  // 65535; it sits in what would otherwise be padding.
   std::uint16_t depth = 0;
   // Lazily computed value hash; 0 means "not computed yet". Races are benign:
   // every thread computes the same number.
@@ -292,7 +292,7 @@ class Value {
   // How deeply the printed value nests, as edn::read counts it against
   // ReadOptions::max_depth: each list, vector, set, map and tag (also the
   // #inst and #uuid a timestamp or UUID prints as) is one level; other
-  // scalars are 0. At most max_nesting. O(1): containers cache it.
+  // scalars are 0. Saturates at 65535. O(1): containers cache it.
   std::size_t depth() const noexcept {
     if (is_heap()) return u_.n->depth;
     return kind_ == Kind::Inst ? 1 : 0;
