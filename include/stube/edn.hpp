@@ -371,13 +371,6 @@ inline Value operator""_sym(const char* s, std::size_t n) {
 }
 }  // namespace literals
 
-// How deeply a value may nest (Value::depth()). Builders (vec, map, assoc,
-// conj, tagged, …) throw edn::Error rather than build a deeper value, so
-// that every recursive operation on values (write, hash, ==, destruction)
-// stays well within a thread's stack. edn::read stops at the smaller of this
-// and ReadOptions::max_depth.
-inline constexpr std::size_t max_nesting = 5000;
-
 // --- reading and writing ------------------------------------------------------
 struct ReadOptions {
   // Deepest nesting of collections and tagged values accepted.

@@ -212,24 +212,18 @@ void sort_canonical(T* first, std::size_t n, KeyOf key_of) {
 
 }  // namespace
 
-void fail_nesting(std::size_t depth) {
-  throw Error("edn: a value may nest at most " + std::to_string(max_nesting) +
-              " levels deep (edn::max_nesting); this one would nest " + std::to_string(depth));
-}
-
 Value make_seq(Kind k, Value* first, std::size_t n) {
-  bool printable = true;
-  std::size_t inner = 0;
-  for (std::size_t i = 0; i < n; ++i) {
-    printable = printable && first[i].printable();
-    inner = std::max(inner, first[i].depth());
-  }
-  const std::uint16_t depth = depth_above(inner);
   void* mem = allocate(sizeof(SeqNode), n * sizeof(Value));
   auto* node = new (mem) SeqNode(k, n);
-  for (std::size_t i = 0; i < n; ++i) new (node->items() + i) Value(std::move(first[i]));
+  bool printable = true;
+  std::size_t depth = 0;
+  for (std::size_t i = 0; i < n; ++i) {
+    printable = printable && first[i].printable();
+    depth = std::max(depth, first[i].depth());
+    new (node->items() + i) Value(std::move(first[i]));
+  }
   node->printable = printable;
-  node->depth = depth;
+  node->depth = depth_above(depth);
   return Value::from_node(k, node);
 }
 
@@ -254,23 +248,22 @@ namespace {
 // moved straight into the node. Returns nil when the keys are not like that.
 Value make_map_if_ordered(MapEntry* first, std::size_t n) {
   std::uint64_t previous = 0;
-  std::size_t inner = 0;
   for (std::size_t i = 0; i < n; ++i) {
     const std::uint64_t h = quick_hash(first[i].key);
     if (i > 0 && h <= previous) return Value();
     previous = h;
-    inner = std::max({inner, first[i].key.depth(), first[i].val.depth()});
   }
-  const std::uint16_t depth = depth_above(inner);
   void* mem = allocate(sizeof(MapNode), n * sizeof(MapEntry));
   auto* node = new (mem) MapNode(n);
   bool printable = true;
+  std::size_t depth = 0;
   for (std::size_t i = 0; i < n; ++i) {
     printable = printable && first[i].key.printable() && first[i].val.printable();
+    depth = std::max({depth, first[i].key.depth(), first[i].val.depth()});
     new (node->entries() + i) MapEntry{std::move(first[i].key), std::move(first[i].val)};
   }
   node->printable = printable;
-  node->depth = depth;
+  node->depth = depth_above(depth);
   return Value::from_node(Kind::Map, node);
 }
 
@@ -292,18 +285,16 @@ Value make_map(MapEntry* first, std::size_t n, bool* had_duplicate, Value* dupli
     if (out != i) first[out] = std::move(first[i]);
     ++out;
   }
-  std::size_t inner = 0;
-  for (std::size_t i = 0; i < out; ++i)
-    inner = std::max({inner, first[i].key.depth(), first[i].val.depth()});
-  const std::uint16_t depth = depth_above(inner);
   MapNode* node = new_map(out);
   bool printable = true;
+  std::size_t depth = 0;
   for (std::size_t i = 0; i < out; ++i) {
     printable = printable && first[i].key.printable() && first[i].val.printable();
+    depth = std::max({depth, first[i].key.depth(), first[i].val.depth()});
     node->entries()[i] = std::move(first[i]);
   }
   node->printable = printable;
-  node->depth = depth;
+  node->depth = depth_above(depth);
   return Value::from_node(Kind::Map, node);
 }
 

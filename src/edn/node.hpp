@@ -16,13 +16,9 @@
 
 namespace stube::edn::detail {
 
-[[noreturn]] void fail_nesting(std::size_t depth);
-
 // The depth of a container (or tag) whose deepest element is `inner` deep.
-// Throws edn::Error past max_nesting: call it before allocating the node.
-inline std::uint16_t depth_above(std::size_t inner) {
-  if (inner >= max_nesting) fail_nesting(inner + 1);
-  return static_cast<std::uint16_t>(inner + 1);
+constexpr std::uint16_t depth_above(std::size_t inner) noexcept {
+  return static_cast<std::uint16_t>(std::min<std::size_t>(inner + 1, 65535));
 }
 
 // String, Symbol, Keyword, BigInt, Decimal, Ratio: UTF-8 bytes follow.
@@ -57,7 +53,7 @@ struct TaggedNode : Node {
   TaggedNode(Value t, Value v) noexcept
       : Node(Kind::Tagged), tag(std::move(t)), inner(std::move(v)) {
     printable = inner.printable();
-    depth = static_cast<std::uint16_t>(inner.depth() + 1);  // checked by Value::tagged
+    depth = depth_above(inner.depth());
   }
 };
 

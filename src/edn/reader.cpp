@@ -89,10 +89,7 @@ std::string quoted(std::string_view s) {
 class Reader {
  public:
   Reader(std::string_view text, const ReadOptions& options)
-      : begin_(text.data()),
-        p_(text.data()),
-        end_(text.data() + text.size()),
-        max_depth_(std::min(options.max_depth, max_nesting)) {}
+      : begin_(text.data()), p_(text.data()), end_(text.data() + text.size()), options_(options) {}
 
   Value read_document() {
     skip_whitespace();
@@ -157,7 +154,8 @@ class Reader {
   }
 
   [[noreturn, gnu::noinline, gnu::cold]] void fail_depth(const char* at) const {
-    fail_at(at, "nesting depth exceeds the limit of " + std::to_string(max_depth_) + " levels");
+    fail_at(at,
+            "nesting depth exceeds the limit of " + std::to_string(options_.max_depth) + " levels");
   }
 
   [[noreturn, gnu::noinline, gnu::cold]] void fail_duplicate_key(const char* open,
@@ -248,7 +246,7 @@ class Reader {
   }
 
   void enter(const char* at) {
-    if (++depth_ > max_depth_) fail_depth(at);
+    if (++depth_ > options_.max_depth) fail_depth(at);
     // The depth limit bounds the recursion, but the stack it needs depends on
     // the build and on the calling thread's stack size: also stop well
     // before the stack actually runs out.
@@ -275,7 +273,7 @@ class Reader {
   [[noreturn, gnu::noinline, gnu::cold]] void fail_stack(const char* at) const {
     fail_at(at, "nesting depth " + std::to_string(depth_) +
                     " exceeds what this thread's stack can hold (the limit is max_depth = " +
-                    std::to_string(max_depth_) + ")");
+                    std::to_string(options_.max_depth) + ")");
   }
   void leave() noexcept { --depth_; }
 
@@ -836,7 +834,7 @@ class Reader {
   const char* begin_;
   const char* p_;
   const char* end_;
-  std::size_t max_depth_;  // ReadOptions::max_depth, at most max_nesting
+  const ReadOptions& options_;
   std::size_t depth_ = 0;
   int discarding_ = 0;
   std::vector<Value> stack_;       // children of the collections being read

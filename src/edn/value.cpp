@@ -221,7 +221,6 @@ Value Value::tagged(std::string_view tag, Value inner) {
   if (tag == "inst" || tag == "uuid")
     throw TypeError("edn: #" + std::string(tag) +
                     " values are built from edn::Instant / edn::Uuid");
-  detail::depth_above(inner.depth());  // throws before anything is built
   Value t = symbol(tag);
   return from_node(Kind::Tagged, new detail::TaggedNode(std::move(t), std::move(inner)));
 }
@@ -463,8 +462,6 @@ Value copy_map_with(const MapNode* m, std::size_t pos, bool replace, const Value
                     bool remove) {
   const std::size_t old_n = m ? m->size : 0;
   const std::size_t n = remove ? old_n - 1 : (replace ? old_n : old_n + 1);
-  // Only the new entry can be too deep: check it before allocating.
-  if (!remove) detail::depth_above(std::max(key.depth(), val.depth()));
   MapNode* out = detail::new_map(n);
   std::size_t o = 0;
   bool printable = true;
@@ -484,7 +481,7 @@ Value copy_map_with(const MapNode* m, std::size_t pos, bool replace, const Value
     depth = std::max({depth, e.key.depth(), e.val.depth()});
   }
   out->printable = printable;
-  out->depth = static_cast<std::uint16_t>(depth + 1);  // within max_nesting: checked above
+  out->depth = detail::depth_above(depth);
   return Value::from_node(Kind::Map, out);
 }
 
@@ -531,12 +528,11 @@ Value Value::conj(Value item) const {
   }
   if (kind_ != Kind::Vector && kind_ != Kind::List) wrong_kind(Kind::Vector);
   const SeqNode* s = seq_node(*this);
-  const std::uint16_t item_depth = detail::depth_above(item.depth());  // throws before allocating
   SeqNode* out = detail::new_seq(kind_, s->size + 1);
   const std::size_t shift = kind_ == Kind::List ? 1 : 0;
   for (std::size_t i = 0; i < s->size; ++i) out->items()[i + shift] = s->items()[i];
   out->printable = s->printable && item.printable();
-  out->depth = std::max(s->depth, item_depth);
+  out->depth = std::max<std::uint16_t>(s->depth, detail::depth_above(item.depth()));
   out->items()[kind_ == Kind::List ? 0 : s->size] = std::move(item);
   return from_node(kind_, out);
 }

@@ -639,62 +639,6 @@ TEST(EdnValue, DepthCountsWhatTheReaderCounts) {
   EXPECT_EQ(edn::map({}).assoc_in({"a"_kw, "b"_kw}, deep).depth(), 5u);
 }
 
-// Values nest at most edn::max_nesting levels; at that depth every
-// recursive operation still fits on the stack (this test also runs under
-// AddressSanitizer, whose frames are larger).
-TEST(EdnValue, MaxNestingIsEnforcedByEveryBuilder) {
-  Value deepest = edn::vec({});
-  while (deepest.depth() < edn::max_nesting) deepest = edn::vec({deepest});
-  ASSERT_EQ(deepest.depth(), edn::max_nesting);
-  const auto too_deep = [](const std::function<Value()>& build) {
-    try {
-      build();
-    } catch (const edn::Error& e) {
-      return std::string(e.what());
-    }
-    return std::string("(built)");
-  };
-  const std::string expected = "edn: a value may nest at most " + std::to_string(edn::max_nesting) +
-                               " levels deep (edn::max_nesting); this one would nest " +
-                               std::to_string(edn::max_nesting + 1);
-  EXPECT_EQ(too_deep([&] { return edn::vec({deepest}); }), expected);
-  EXPECT_EQ(too_deep([&] { return edn::list({deepest}); }), expected);
-  EXPECT_EQ(too_deep([&] { return edn::set({deepest}); }), expected);
-  EXPECT_EQ(too_deep([&] { return edn::map({{"k"_kw, deepest}}); }), expected);
-  EXPECT_EQ(too_deep([&] { return edn::map({{deepest, 1}}); }), expected);
-  EXPECT_EQ(too_deep([&] { return edn::map({{"a"_kw, 1}}).assoc("k"_kw, deepest); }), expected);
-  EXPECT_EQ(too_deep([&] { return edn::vec({1}).conj(deepest); }), expected);
-  EXPECT_EQ(too_deep([&] { return edn::list({1}).conj(deepest); }), expected);
-  EXPECT_EQ(too_deep([&] { return edn::set({1}).conj(deepest); }), expected);
-  EXPECT_EQ(too_deep([&] { return Value::tagged("my/t", deepest); }), expected);
-  // Replacing a too-deep entry by a shallow one is fine, and so is the
-  // deepest value itself: printed, hashed, compared, copied and destroyed.
-  EXPECT_EQ(edn::map({{"k"_kw, 1}}).assoc("k"_kw, edn::vec({})).depth(), 2u);
-  const std::string text = edn::write(deepest);
-  EXPECT_EQ(text.size(), 2 * edn::max_nesting);
-  const Value copy = deepest;
-  EXPECT_EQ(copy.hash(), deepest.hash());
-  EXPECT_TRUE(copy == deepest);
-  EXPECT_EQ(compare(copy, deepest), 0);
-  Value rebuilt = edn::vec({});
-  while (rebuilt.depth() < edn::max_nesting) rebuilt = edn::vec({rebuilt});
-  EXPECT_TRUE(rebuilt == deepest) << "a separately built equal value (no shared nodes)";
-}
-
-TEST(EdnValue, TheReaderNeverBuildsPastMaxNesting) {
-  const std::string text =
-      std::string(edn::max_nesting + 1, '[') + std::string(edn::max_nesting + 1, ']');
-  try {
-    edn::read(text, {.max_depth = 1'000'000});
-    FAIL() << "read a value deeper than edn::max_nesting";
-  } catch (const edn::ParseError& e) {
-    EXPECT_NE(std::string(e.what()).find("nesting depth exceeds the limit of " +
-                                         std::to_string(edn::max_nesting) + " levels"),
-              std::string::npos)
-        << e.what();
-  }
-}
-
 TEST(EdnValue, OpaquePrintsAsObject) {
   const Value o = Value::opaque(std::make_shared<Frame>(), "flow-frame");
   const std::string text = edn::write(o);
