@@ -225,10 +225,16 @@ Figure time_parallel_saves(const fs::path& dir, const OpenStore& open,
 
 Figure time_loads(const OpenStore& open, std::size_t docs, int rounds) {
   auto store = open();
+  // One untimed load first, as for the saves and for the reference (whose
+  // warm-up pass also loads everything once): the timed rounds then compare
+  // warm heaps and warm code on both sides. The first load of a fresh
+  // process is measured by run_first_load_bench.sh.
+  store->load_all();
   std::vector<Figure> runs;
   for (int i = 0; i < rounds; ++i) {
     stube::ConversationMap loaded;
     runs.push_back(timed(docs, [&] { loaded = store->load_all(); }));
+    std::fprintf(stderr, "store_bench: load_all round %d: %.0f/s\n", i + 1, runs.back().rate);
     if (loaded.size() != docs) {
       std::fprintf(stderr, "store_bench: loaded %zu of %zu\n", loaded.size(), docs);
       std::exit(1);
