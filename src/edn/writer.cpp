@@ -2,8 +2,10 @@
 #include <algorithm>
 #include <charconv>
 #include <cmath>
+#include <cstdint>
 #include <cstdio>
 #include <cstring>
+#include <span>
 
 #include "edn/instant.hpp"
 #include "edn/node.hpp"
@@ -86,11 +88,27 @@ struct EscapeTable {
 };
 constexpr EscapeTable kEscape;
 
+// True if one of the 8 bytes in `w` may need escaping: a '"', a '\\' or a
+// control character (< 0x20, a superset of the escaped ones). Classic
+// "has a zero byte" bit tricks; no false negatives.
+constexpr bool word_needs_escape(std::uint64_t w) noexcept {
+  constexpr std::uint64_t kOnes = 0x0101010101010101u;
+  constexpr std::uint64_t kHigh = 0x8080808080808080u;
+  const std::uint64_t quote = w ^ (kOnes * '"');
+  const std::uint64_t backslash = w ^ (kOnes * '\\');
+  const std::uint64_t has_quote = (quote - kOnes) & ~quote;
+  const std::uint64_t has_backslash = (backslash - kOnes) & ~backslash;
+  const std::uint64_t has_control = (w - kOnes * 0x20) & ~w;
+  return ((has_quote | has_backslash | has_control) & kHigh) != 0;
+}
+
 void write_string(std::string_view s, Out& out) {
   // Worst case every byte doubles.
   char* p = out.room(s.size() * 2 + 2);
   *p++ = '"';
-  for (char ch : s) {
+  const char* in = s.data();
+  const char* const end = in + s.size();
+  const auto put = [&p](char ch) {
     const char e = kEscape.to[static_cast<unsigned char>(ch)];
     if (e == 0) [[likely]] {
       *p++ = ch;
@@ -98,7 +116,20 @@ void write_string(std::string_view s, Out& out) {
       *p++ = '\\';
       *p++ = e;
     }
+  };
+  // Most strings need no escaping at all: copy them 8 bytes at a time and
+  // look at single bytes only in a word that may hold one to escape.
+  while (end - in >= 8) {
+    std::uint64_t w;
+    std::memcpy(&w, in, 8);
+    if (word_needs_escape(w)) {
+      for (int i = 0; i < 8; ++i) put(*in++);
+    } else {
+      std::memcpy(p, in, 8);
+      in += 8, p += 8;
+    }
   }
+  while (in != end) put(*in++);
   *p++ = '"';
   out.advance(p);
 }
@@ -207,6 +238,12 @@ void write_opaque(const Value& v, Out& out) {
   out.put(buf);
 }
 
+constexpr std::size_t kPrefetchMax = 32;
+
+void prefetch(const Value& v) noexcept {
+  if (const detail::Node* n = v.node()) __builtin_prefetch(n);
+}
+
 std::string_view text_of(const Value& v) noexcept {
   return static_cast<const detail::TextNode*>(v.node())->text();
 }
@@ -265,8 +302,14 @@ void write_value(const Value& v, Out& out) {
       return write_opaque(v, out);
     case Kind::Map: {
       out.put('{');
+      const std::span<const MapEntry> entries = v.entries();
+      // Writing is bound by the wait for each child node: ask for them all
+      // at once (most maps are small), so the waits overlap.
+      if (entries.size() <= kPrefetchMax) {
+        for (const MapEntry& e : entries) prefetch(e.val);
+      }
       bool first = true;
-      for (const MapEntry& e : v.entries()) {
+      for (const MapEntry& e : entries) {
         if (!first) out.put(", ");
         first = false;
         write_value(e.key, out);
@@ -279,8 +322,12 @@ void write_value(const Value& v, Out& out) {
     case Kind::Vector:
     case Kind::Set: {
       out.put(v.kind() == Kind::List ? "(" : v.kind() == Kind::Vector ? "[" : "#{");
+      const std::span<const Value> items = v.items();
+      if (items.size() <= kPrefetchMax) {
+        for (const Value& item : items) prefetch(item);
+      }
       bool first = true;
-      for (const Value& item : v.items()) {
+      for (const Value& item : items) {
         if (!first) out.put(' ');
         first = false;
         write_value(item, out);

@@ -426,41 +426,66 @@ TEST(EdnPrint, ControlCharactersInCharsUseUnicodeEscape) {
   }
 }
 
+// What Clojure's printer makes of a string: the seven escapes, nothing else.
+std::string clojure_printed(std::string_view s) {
+  std::string out = "\"";
+  for (char c : s) {
+    switch (c) {
+      case '"':
+        out += "\\\"";
+        break;
+      case '\\':
+        out += "\\\\";
+        break;
+      case '\n':
+        out += "\\n";
+        break;
+      case '\t':
+        out += "\\t";
+        break;
+      case '\r':
+        out += "\\r";
+        break;
+      case '\b':
+        out += "\\b";
+        break;
+      case '\f':
+        out += "\\f";
+        break;
+      default:
+        out += c;
+    }
+  }
+  return out + '"';
+}
+
 TEST(EdnPrint, StringsEscapeOnlyTheSevenClojureEscapes) {
   std::string all;
   for (int c = 1; c < 0x80; ++c) all += static_cast<char>(c);
   const std::string text = edn::write(Value(all));
-  std::string expected = "\"";
-  for (char c : all) {
-    switch (c) {
-      case '"':
-        expected += "\\\"";
-        break;
-      case '\\':
-        expected += "\\\\";
-        break;
-      case '\n':
-        expected += "\\n";
-        break;
-      case '\t':
-        expected += "\\t";
-        break;
-      case '\r':
-        expected += "\\r";
-        break;
-      case '\b':
-        expected += "\\b";
-        break;
-      case '\f':
-        expected += "\\f";
-        break;
-      default:
-        expected += c;
+  EXPECT_EQ(text, clojure_printed(all));
+  EXPECT_EQ(edn::read(text), Value(all));
+}
+
+// The writer copies strings a word (8 bytes) at a time and escapes byte by
+// byte only in a word that needs it: every ASCII character and some
+// multi-byte ones, at every position within and across words, must come out
+// as Clojure prints them.
+TEST(EdnPrint, EveryCharacterIsPrintedRightAtEveryPositionInAWord) {
+  std::vector<std::string> specials;
+  for (int c = 0; c < 0x80; ++c) specials.emplace_back(1, static_cast<char>(c));
+  for (const char* multi : {"\u00e9", "\u20ac", "\U0001F600"}) specials.emplace_back(multi);
+  for (const std::string& special : specials) {
+    for (std::size_t before = 0; before <= 17; ++before) {
+      for (std::size_t after = 0; after <= 9; ++after) {
+        for (const char tail : {'b', '"'}) {
+          const std::string s = std::string(before, 'a') + special + std::string(after, tail);
+          ASSERT_EQ(edn::write(Value(s)), clojure_printed(s))
+              << "character " << edn::write(Value(special)) << " after " << before;
+        }
+      }
     }
   }
-  expected += '"';
-  EXPECT_EQ(text, expected);
-  EXPECT_EQ(edn::read(text), Value(all));
 }
 
 TEST(EdnPrint, StringWithNulByteRoundTrips) {
