@@ -381,12 +381,19 @@ struct ReadOptions {
 // fine; anything else after it is an error). Throws ParseError.
 Value read(std::string_view text, const ReadOptions& options = {});
 
+// The deepest nesting write() and pretty() print (Value::depth()): what the
+// reader accepts by default, so whatever is written reads back. The writer
+// recurses once per level; the bound keeps it far from a thread's stack limit.
+inline constexpr std::size_t max_write_depth = ReadOptions{}.max_depth;
+
 // Compact, deterministic text that Clojure's reader reads back equal
-// (what pr-str writes for the same data).
+// (what pr-str writes for the same data). Throws Error for a value nested
+// deeper than max_write_depth, leaving `out` as it was.
 std::string write(const Value& v);
 void write(const Value& v, std::string& out);  // appends
 
 // Multi-line, indented text for people (stube-store show). Reads back equal.
+// Same depth limit as write().
 std::string pretty(const Value& v, std::size_t width = 80);
 
 // False iff an opaque value is inside v.

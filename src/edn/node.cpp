@@ -109,7 +109,11 @@ MapNode* new_map(std::size_t count) {
   return n;
 }
 
-void destroy(Node* n) noexcept {
+namespace {
+
+// Frees one node whose last reference is gone; dropping its children may
+// call destroy() again.
+void destroy_one(Node* n) noexcept {
   const Kind kind = n->kind;
   if (kind == Kind::Tagged || kind == Kind::Uuid || kind == Kind::Opaque) {
     // Allocated with plain new.
@@ -139,6 +143,41 @@ void destroy(Node* n) noexcept {
       break;
   }
   pool().put(n, size);
+}
+
+// Dropping a value recurses once per level of nesting, and values built in
+// code have no depth limit (a chain a million levels deep is a few lines):
+// past kMaxNested levels, nodes wait in a list that the outermost destroy()
+// of the thread works through, so the stack stays bounded at any depth. The
+// list is threaded through the nodes' hash caches, dead like the rest of a
+// node whose last reference is gone.
+constexpr unsigned kMaxNested = 256;
+
+struct DestroyState {
+  unsigned nested = 0;
+  Node* waiting = nullptr;
+};
+
+thread_local DestroyState destroying;
+
+}  // namespace
+
+void destroy(Node* n) noexcept {
+  DestroyState& st = destroying;
+  if (st.nested >= kMaxNested) {
+    n->hash_cache.store(reinterpret_cast<std::uintptr_t>(st.waiting), std::memory_order_relaxed);
+    st.waiting = n;
+    return;
+  }
+  ++st.nested;
+  destroy_one(n);
+  if (st.nested == 1) {
+    while (Node* next = st.waiting) {
+      st.waiting = reinterpret_cast<Node*>(next->hash_cache.load(std::memory_order_relaxed));
+      destroy_one(next);
+    }
+  }
+  --st.nested;
 }
 
 // --- hashing --------------------------------------------------------------

@@ -625,6 +625,105 @@ int cmp(const T& a, const T& b) noexcept {
   return a < b ? -1 : (b < a ? 1 : 0);
 }
 
+// compare() and hash() recurse once per level of nesting, and values built
+// in code can nest without limit. Past this depth they switch to loops over
+// an explicit stack, so no value can overflow a thread's stack.
+constexpr std::size_t kRecursionDepth = 512;
+
+bool is_container(Kind k) noexcept {
+  return k == Kind::Map || is_seq_kind(k) || k == Kind::Tagged;
+}
+
+const detail::TaggedNode* tagged_node(const Value& v) noexcept {
+  return static_cast<const detail::TaggedNode*>(v.node());
+}
+
+// The element pairs compare() looks at for two containers of one kind, in
+// order: map keys and values alternately, items, or tag then inner value.
+std::size_t pair_count(const Value& a, const Value& b) noexcept {
+  if (a.is(Kind::Map)) return 2 * std::min(map_node(a)->size, map_node(b)->size);
+  if (a.is(Kind::Tagged)) return 2;
+  return std::min(seq_node(a)->size, seq_node(b)->size);
+}
+
+std::pair<const Value*, const Value*> pair_at(const Value& a, const Value& b,
+                                              std::size_t i) noexcept {
+  if (a.is(Kind::Map)) {
+    const MapEntry& ea = map_node(a)->entries()[i / 2];
+    const MapEntry& eb = map_node(b)->entries()[i / 2];
+    return i % 2 == 0 ? std::pair{&ea.key, &eb.key} : std::pair{&ea.val, &eb.val};
+  }
+  if (a.is(Kind::Tagged)) {
+    return i == 0 ? std::pair{&tagged_node(a)->tag, &tagged_node(b)->tag}
+                  : std::pair{&tagged_node(a)->inner, &tagged_node(b)->inner};
+  }
+  return {&seq_node(a)->items()[i], &seq_node(b)->items()[i]};
+}
+
+// The order of two containers whose element pairs are all equal.
+int size_order(const Value& a, const Value& b) noexcept {
+  if (a.is(Kind::Map)) return cmp(map_node(a)->size, map_node(b)->size);
+  if (a.is(Kind::Tagged)) return 0;
+  return cmp(seq_node(a)->size, seq_node(b)->size);
+}
+
+// compare() of two deep containers of one kind, iteratively: a pair of
+// containers is stacked rather than recursed into; compare() is called
+// only on pairs it settles without recursing.
+int compare_deep(const Value& a, const Value& b) noexcept {
+  struct Frame {
+    const Value* a;
+    const Value* b;
+    std::size_t next, count;
+  };
+  // (Out of memory for the stack ends the process, as noexcept demands.)
+  std::vector<Frame> stack{{&a, &b, 0, pair_count(a, b)}};
+  const auto descends = [](const Value& x, const Value& y) {
+    return x.kind() == y.kind() && is_container(x.kind()) && x.node() != y.node();
+  };
+  while (!stack.empty()) {
+    Frame& f = stack.back();
+    if (f.next == f.count) {
+      const int c = size_order(*f.a, *f.b);
+      stack.pop_back();
+      if (c != 0) return c;
+      continue;
+    }
+    const auto [x, y] = pair_at(*f.a, *f.b, f.next++);
+    if (descends(*x, *y)) {
+      stack.push_back({x, y, 0, pair_count(*x, *y)});
+    } else if (const int c = compare(*x, *y)) {
+      return c;
+    }
+  }
+  return 0;
+}
+
+// Fills the hash caches of the containers below `root`, deepest first, so
+// that root.hash() then only looks one level down. Each container's hash()
+// finds its own elements cached and recurses no further.
+void cache_hashes_below(const Value& root) noexcept {
+  struct Frame {
+    const Value* v;
+    std::size_t next, count;
+  };
+  std::vector<Frame> stack{{&root, 0, pair_count(root, root)}};
+  while (!stack.empty()) {
+    Frame& f = stack.back();
+    if (f.next == f.count) {
+      const Value* done = f.v;
+      stack.pop_back();
+      if (done != &root) done->hash();
+      continue;
+    }
+    const Value* child = pair_at(*f.v, *f.v, f.next++).first;
+    if (is_container(child->kind()) &&
+        child->node()->hash_cache.load(std::memory_order_relaxed) == 0) {
+      stack.push_back({child, 0, pair_count(*child, *child)});
+    }
+  }
+}
+
 }  // namespace
 
 bool operator==(const Value& a, const Value& b) noexcept {
@@ -676,6 +775,8 @@ int compare(const Value& a, const Value& b) noexcept {
     const int c = text_node(a)->text().compare(text_node(b)->text());
     return c < 0 ? -1 : (c > 0 ? 1 : 0);
   }
+  if (is_container(a.kind_) && std::max(a.depth(), b.depth()) > kRecursionDepth)
+    return compare_deep(a, b);
   switch (a.kind_) {
     case Kind::Uuid:
       return cmp(a.as_uuid(), b.as_uuid());
@@ -734,6 +835,7 @@ std::uint64_t Value::hash() const noexcept {
   }
   const Node* n = u_.n;
   if (std::uint64_t cached = n->hash_cache.load(std::memory_order_relaxed)) return cached;
+  if (is_container(kind_) && n->depth > kRecursionDepth) cache_hashes_below(*this);
   std::uint64_t h;
   if (is_text_kind(kind_)) {
     h = detail::text_hash(kind_, text_node(*this)->text());

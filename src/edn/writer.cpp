@@ -377,9 +377,19 @@ void pretty_value(const Value& v, std::size_t indent, std::size_t width, Out& ou
   out.put(v.is(Kind::Map) || v.is(Kind::Set) ? "}" : v.is(Kind::Vector) ? "]" : ")");
 }
 
+// Before any output: a value too deep to print is refused whole.
+void check_depth(const Value& v) {
+  if (v.depth() <= max_write_depth) return;
+  throw Error("edn: cannot write a value nested " +
+              (v.depth() >= 65535 ? std::string("65535 or more") : std::to_string(v.depth())) +
+              " levels deep: the limit is " + std::to_string(max_write_depth) +
+              " (edn::max_write_depth, what edn::read accepts by default)");
+}
+
 }  // namespace
 
 void write(const Value& v, std::string& out) {
+  check_depth(v);
   Out o(out);
   write_value(v, o);
 }
@@ -391,6 +401,7 @@ std::string write(const Value& v) {
 }
 
 std::string pretty(const Value& v, std::size_t width) {
+  check_depth(v);
   std::string out;
   {
     Out o(out);  // must flush (destruct) before out is returned

@@ -124,6 +124,13 @@ std::string key_text(const edn::Value& k) {
 }
 
 json to_json_value(const edn::Value& v) {
+  // The conversion (and printing the JSON) recurses per level: the same
+  // bound as for printing EDN keeps deep component state from the stack's
+  // limit. Only the outermost call can trip it.
+  if (v.depth() > edn::max_write_depth)
+    throw edn::Error("a signal value nests " + std::to_string(v.depth()) +
+                     " levels deep, deeper than edn::max_write_depth (" +
+                     std::to_string(edn::max_write_depth) + ")");
   switch (v.kind()) {
     case edn::Kind::Nil:
       return nullptr;
