@@ -66,6 +66,18 @@ edn::Value new_conversation(edn::Instant now = edn::Instant::now());
 // The :conv/id of `v`, or nothing when `v` is not a map with a string :conv/id.
 std::optional<std::string_view> find_id(const edn::Value& v) noexcept;
 
+// Why `v`, read from storage under `cid`, is not that conversation's record:
+// "not a map but a vector", "the map has no string :conv/id", or
+// ":conv/id \"x\" does not match <source>" — where `source` says where the
+// cid came from ("the file name", "the row's cid"). Empty when it is. This is
+// the check every store's load_all makes before it accepts a record.
+std::string record_problem(const edn::Value& v, std::string_view cid, std::string_view source);
+
+// `id` as an EDN string, cut to a readable length (140 bytes, on a character
+// boundary, then "… (N bytes)"): for messages about ids that came from
+// outside, which may be long or odd.
+std::string quote_id(std::string_view id);
+
 std::string_view id(const edn::Value& conv);
 const edn::Value& instances(const edn::Value& conv);  // a map
 const edn::Value& stack(const edn::Value& conv);      // a vector of instance ids

@@ -152,6 +152,25 @@ std::optional<std::string_view> find_id(const edn::Value& v) noexcept {
   return id->as_string();
 }
 
+std::string record_problem(const edn::Value& v, std::string_view cid, std::string_view source) {
+  const auto id = find_id(v);
+  if (!id) {
+    return v.is(edn::Kind::Map) ? "the map has no string :conv/id"
+                                : "not a map but a " + std::string(edn::kind_name(v.kind()));
+  }
+  if (*id != cid) return ":conv/id " + quote_id(*id) + " does not match " + std::string(source);
+  return {};
+}
+
+std::string quote_id(std::string_view id) {
+  constexpr std::size_t kShown = 140;
+  if (id.size() <= kShown) return edn::write(edn::Value(id));
+  // Cut on a character boundary so the message stays valid UTF-8.
+  std::size_t cut = kShown;
+  while (cut > 0 && (static_cast<unsigned char>(id[cut]) & 0xC0) == 0x80) --cut;
+  return edn::write(edn::Value(id.substr(0, cut))) + "… (" + std::to_string(id.size()) + " bytes)";
+}
+
 std::string_view id(const edn::Value& conv) {
   return part(conv, keys::id(), edn::Kind::String, "a string").as_string();
 }

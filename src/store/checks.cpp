@@ -7,16 +7,6 @@
 
 namespace stube::store_detail {
 
-std::string quote_cid(std::string_view cid) {
-  constexpr std::size_t kShown = 140;
-  if (cid.size() <= kShown) return edn::write(edn::Value(cid));
-  // Cut on a character boundary so the message stays valid UTF-8.
-  std::size_t cut = kShown;
-  while (cut > 0 && (static_cast<unsigned char>(cid[cut]) & 0xC0) == 0x80) --cut;
-  return edn::write(edn::Value(cid.substr(0, cut))) + "… (" + std::to_string(cid.size()) +
-         " bytes)";
-}
-
 void check_cid(std::string_view backend, std::string_view cid) {
   if (conv::valid_id(cid)) return;
   throw InvalidCid(std::string(backend) + ": invalid conversation id " + quote_cid(cid) +
@@ -60,15 +50,8 @@ std::optional<edn::Value> read_record(std::string_view cid, std::string_view tex
                                       std::string_view index, std::string& problem) noexcept {
   try {
     edn::Value v = edn::read(text);
-    const auto id = conv::find_id(v);
-    if (!id) {
-      problem = v.is(edn::Kind::Map) ? "the map has no string :conv/id"
-                                     : "not a map but a " + std::string(edn::kind_name(v.kind()));
-    } else if (*id != cid) {
-      problem = ":conv/id " + quote_cid(*id) + " does not match " + std::string(index);
-    } else {
-      return v;
-    }
+    problem = conv::record_problem(v, cid, index);
+    if (problem.empty()) return v;
   } catch (const edn::ParseError& e) {
     problem = std::string("not valid EDN: ") + e.what();
   } catch (const std::exception& e) {

@@ -6,13 +6,16 @@
 #include <string>
 #include <string_view>
 
+#include "stube/conversation.hpp"
 #include "stube/edn.hpp"
 
 namespace stube::store_detail {
 
 // `cid` quoted as an EDN string and cut to a readable length, for messages
 // about untrusted ids.
-std::string quote_cid(std::string_view cid);
+inline std::string quote_cid(std::string_view cid) {
+  return conv::quote_id(cid);
+}
 
 // Throws InvalidCid (prefixed with `backend`, e.g. "file store") unless
 // conv::valid_id(cid).

@@ -161,5 +161,24 @@ TEST(Conversation, AccessorErrorsNameTheKey) {
   EXPECT_EQ(conv::find_id(conv::make("cv-y")).value(), "cv-y");
 }
 
+TEST(Conversation, RecordProblemSaysWhyAStoredValueIsNotTheRecord) {
+  EXPECT_EQ(conv::record_problem(conv::make("cv-a"), "cv-a", "the file name"), "");
+  EXPECT_EQ(conv::record_problem(edn::vec({1}), "cv-a", "the file name"), "not a map but a vector");
+  EXPECT_EQ(conv::record_problem(edn::map({{kw("conv/id"), 7}}), "cv-a", "the file name"),
+            "the map has no string :conv/id");
+  EXPECT_EQ(conv::record_problem(conv::make("cv-b"), "cv-a", "the row's cid"),
+            ":conv/id \"cv-b\" does not match the row's cid");
+  // An id from a hostile record is cut to a readable, still valid UTF-8 length.
+  std::string utf8_id = "a";
+  for (int i = 0; i < 100; ++i) utf8_id += "\u20ac";  // 3 bytes each
+  const std::string problem =
+      conv::record_problem(edn::map({{kw("conv/id"), Value(utf8_id)}}), "cv-a", "the file name");
+  EXPECT_TRUE(problem.starts_with(":conv/id \"a\u20ac")) << problem;
+  EXPECT_NE(problem.find("\"… (301 bytes) does not match the file name"), std::string::npos)
+      << problem;
+  EXPECT_NO_THROW((void)Value(std::string_view(problem))) << "valid UTF-8";
+  EXPECT_EQ(conv::quote_id(std::string(140, 'x')), "\"" + std::string(140, 'x') + "\"");
+}
+
 }  // namespace
 }  // namespace stube::test

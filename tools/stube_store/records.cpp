@@ -13,12 +13,8 @@ namespace {
 // The checks load_all makes (a map whose string :conv/id is the record's
 // cid), then the shape stube/conversation.hpp reads. Returns the problem.
 std::string problem_of(std::string_view cid, const edn::Value& v) {
-  const auto id = conv::find_id(v);
-  if (!id) {
-    return v.is(edn::Kind::Map) ? "the map has no string :conv/id"
-                                : "not a map but a " + std::string(edn::kind_name(v.kind()));
-  }
-  if (*id != cid) return ":conv/id " + edn::write(edn::Value(*id)) + " does not match the cid";
+  if (std::string problem = conv::record_problem(v, cid, "the cid"); !problem.empty())
+    return problem;
   try {
     conv::instances(v);
     conv::stack(v);
