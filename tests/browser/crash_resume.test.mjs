@@ -56,6 +56,9 @@ test('wizard (task component) continues after SIGKILL and restart', async () => 
   assert.equal(killed.signal, 'SIGKILL');
 
   const second = await demoOnFileStore(dir, portOf(first));
+  // The count is logged on stderr before "listening" goes to stdout, but the
+  // two pipes are read independently: wait for the line itself.
+  await second.waitForLog('server: restored ');
   assert.match(second.stderr, /restored 1 conversation/);
   // The page reconnects by itself and gets the same step with the same data.
   await waitForStream(page);
@@ -101,6 +104,7 @@ test('wizard-flow works live, is not durable, and goes stale after SIGKILL', asy
 
   await first.kill('SIGKILL');
   const second = await demoOnFileStore(dir, portOf(first));
+  await second.waitForLog('server: restored ');
   assert.match(second.stderr, /restored 0 conversation/);
   // The page's stream reconnects, the conversation is gone: stale message.
   await page.locator('.stube-stale').waitFor({ timeout: 15000 });
