@@ -107,7 +107,8 @@ namespace detail {
 struct Node {
   std::atomic<std::uint32_t> refs{1};
   Kind kind;
-  bool printable = true;
+  bool printable : 1 = true;
+  bool packed : 1 = false;  // cut from a chunk (src/edn/packed.hpp)
   // Nesting depth as edn::read counts it (see Value::depth()), saturated at
   // 65535; it sits in what would otherwise be padding.
   std::uint16_t depth = 0;

@@ -6,6 +6,8 @@
 #include <utility>
 #include <vector>
 
+#include "edn/packed.hpp"
+
 namespace stube::edn::detail {
 
 namespace {
@@ -68,8 +70,17 @@ NodePool& pool() {
   return p;
 }
 
-void* allocate(std::size_t header, std::size_t payload) {
-  return pool().get(header + payload);
+// Constructs a node of kind N with `payload` bytes after it, packed when a
+// PackedAllocation is active on this thread, else from the pool.
+template <class N, class... Args>
+N* construct(std::size_t payload, Args... args) {
+  const std::size_t bytes = sizeof(N) + payload;
+  void* mem = packed_allocate(bytes);
+  const bool packed = mem != nullptr;
+  if (!packed) mem = pool().get(bytes);
+  N* n = new (mem) N(args...);
+  n->packed = packed;
+  return n;
 }
 
 std::size_t allocated_size(const Node* n) noexcept {
@@ -89,22 +100,19 @@ std::size_t allocated_size(const Node* n) noexcept {
 
 TextNode* new_text(Kind k, std::string_view text, std::uint32_t ns_len) {
   if (text.size() > UINT32_MAX) throw TypeError("edn: text longer than 4 GiB");
-  void* mem = allocate(sizeof(TextNode), text.size());
-  auto* n = new (mem) TextNode(k, static_cast<std::uint32_t>(text.size()), ns_len);
+  auto* n = construct<TextNode>(text.size(), k, static_cast<std::uint32_t>(text.size()), ns_len);
   if (!text.empty()) std::memcpy(n->data(), text.data(), text.size());
   return n;
 }
 
 SeqNode* new_seq(Kind k, std::size_t count) {
-  void* mem = allocate(sizeof(SeqNode), count * sizeof(Value));
-  auto* n = new (mem) SeqNode(k, count);
+  auto* n = construct<SeqNode>(count * sizeof(Value), k, count);
   std::uninitialized_default_construct_n(n->items(), count);
   return n;
 }
 
 MapNode* new_map(std::size_t count) {
-  void* mem = allocate(sizeof(MapNode), count * sizeof(MapEntry));
-  auto* n = new (mem) MapNode(count);
+  auto* n = construct<MapNode>(count * sizeof(MapEntry), count);
   std::uninitialized_default_construct_n(n->entries(), count);
   return n;
 }
@@ -123,6 +131,7 @@ void destroy_one(Node* n) noexcept {
     return;
   }
   const std::size_t size = allocated_size(n);
+  const bool packed = n->packed;
   switch (kind) {
     case Kind::List:
     case Kind::Vector:
@@ -142,7 +151,10 @@ void destroy_one(Node* n) noexcept {
       static_cast<TextNode*>(n)->~TextNode();
       break;
   }
-  pool().put(n, size);
+  if (packed)
+    packed_free(n, size);
+  else
+    pool().put(n, size);
 }
 
 // Dropping a value recurses once per level of nesting, and values built in
@@ -252,8 +264,7 @@ void sort_canonical(T* first, std::size_t n, KeyOf key_of) {
 }  // namespace
 
 Value make_seq(Kind k, Value* first, std::size_t n) {
-  void* mem = allocate(sizeof(SeqNode), n * sizeof(Value));
-  auto* node = new (mem) SeqNode(k, n);
+  auto* node = construct<SeqNode>(n * sizeof(Value), k, n);
   bool printable = true;
   std::size_t depth = 0;
   for (std::size_t i = 0; i < n; ++i) {
@@ -292,8 +303,7 @@ Value make_map_if_ordered(MapEntry* first, std::size_t n) {
     if (i > 0 && h <= previous) return Value();
     previous = h;
   }
-  void* mem = allocate(sizeof(MapNode), n * sizeof(MapEntry));
-  auto* node = new (mem) MapNode(n);
+  auto* node = construct<MapNode>(n * sizeof(MapEntry), n);
   bool printable = true;
   std::size_t depth = 0;
   for (std::size_t i = 0; i < n; ++i) {

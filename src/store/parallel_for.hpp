@@ -1,4 +1,5 @@
-// Runs f(0) … f(n-1) on up to `threads` threads (the caller's included).
+// Runs f(0) … f(n-1) on up to `threads` threads (the caller's included):
+// the loop of every store's load_all.
 #pragma once
 
 #include <algorithm>
@@ -7,14 +8,19 @@
 #include <thread>
 #include <vector>
 
+#include "edn/packed.hpp"
+
 namespace stube::store_detail {
 
 // `f` must not throw. Indices are handed out one at a time, so uneven work
 // (a few large files among small ones) still spreads across the threads.
+// The values read in `f` are packed (edn/packed.hpp): loaded conversations
+// are kept, and later dropped, together.
 template <class F>
 void parallel_for(std::size_t n, unsigned threads, const F& f) {
   std::atomic<std::size_t> next{0};
   auto work = [&] {
+    edn::detail::PackedAllocation packed;
     for (std::size_t i; (i = next.fetch_add(1, std::memory_order_relaxed)) < n;) f(i);
   };
   const std::size_t extra = n == 0 ? 0 : std::min<std::size_t>(std::max(threads, 1u), n) - 1;

@@ -7,6 +7,7 @@
 #include <thread>
 #include <vector>
 
+#include "edn/packed.hpp"
 #include "stube/conversation.hpp"
 #include "stube/log.hpp"
 
@@ -161,6 +162,30 @@ TEST_P(StoreConformance, ManyConversations) {
   const ConversationMap loaded = open()->load_all();
   ASSERT_EQ(loaded.size(), saved.size());
   for (const auto& [cid, c] : saved) EXPECT_EQ(loaded.at(cid), c) << cid;
+}
+
+// Loaded conversations are kept after the store is gone, change like any
+// value, and give all their memory back when dropped (the stores of this
+// library load into packed chunks: src/edn/packed.hpp).
+TEST_P(StoreConformance, LoadedConversationsOutliveTheStoreAndFreeTheirMemory) {
+  const std::size_t chunks_before = edn::detail::packed_chunks_live();
+  std::map<std::string, Value> saved;
+  {
+    auto store = open();
+    for (unsigned i = 0; i < 300; ++i) {
+      const std::string cid = "cv-outlive-" + std::to_string(i);
+      saved.emplace(cid, store->save(varied_conversation(cid, i)));
+    }
+  }
+  ConversationMap loaded = open()->load_all();
+  ASSERT_EQ(loaded.size(), saved.size());
+  for (auto& [cid, c] : loaded) {
+    EXPECT_EQ(c, saved.at(cid)) << cid;
+    c = c.assoc(kw("touched-after-load"), true);
+    EXPECT_EQ(c.dissoc(kw("touched-after-load")), saved.at(cid)) << cid;
+  }
+  loaded.clear();
+  EXPECT_EQ(edn::detail::packed_chunks_live(), chunks_before);
 }
 
 TEST_P(StoreConformance, ConcurrentSavesOfDifferentConversations) {

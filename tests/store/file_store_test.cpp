@@ -11,6 +11,7 @@
 #include <thread>
 #include <type_traits>
 
+#include "edn/packed.hpp"
 #include "stube/conversation.hpp"
 #include "stube/log.hpp"
 #include "stube/store.hpp"
@@ -139,6 +140,21 @@ TEST(FileStore, LoadAllSkipsBadRecordsWithOneWarningEachAndLeavesThem) {
   ASSERT_EQ(infos.size(), 1u);
   EXPECT_TRUE(contains(infos[0], "loaded 2 conversations, skipped 12")) << infos[0];
   EXPECT_TRUE(contains(infos[0], dir.path().string())) << infos[0];
+}
+
+TEST(FileStore, LoadAllPacksWhatItReads) {
+  ScratchDir dir;
+  {
+    auto store = file_store(dir.path());
+    for (unsigned i = 0; i < 200; ++i)
+      store->save(varied_conversation("cv-pack-" + std::to_string(i), i));
+  }
+  const std::size_t before = edn::detail::packed_chunks_live();
+  ConversationMap loaded = file_store(dir.path())->load_all();
+  ASSERT_EQ(loaded.size(), 200u);
+  EXPECT_GT(edn::detail::packed_chunks_live(), before);
+  loaded.clear();
+  EXPECT_EQ(edn::detail::packed_chunks_live(), before);
 }
 
 TEST(FileStore, ReadsWhatClojurePrStrWrites) {
