@@ -6,16 +6,18 @@
 // Node by node through the general allocator that is millions of mallocs and
 // frees whose bookkeeping (glibc consolidating its fast bins, arenas handing
 // chunks between threads) costs more than parsing. While a PackedAllocation
-// is alive on a thread, the nodes read on that thread are cut from 64 KiB
+// is alive on a thread, the nodes read on that thread are cut from 32 KiB
 // chunks instead: an allocation is a pointer bump, a free is one decrement
-// of the chunk's live count, and the chunk goes back to the allocator when
-// its last node dies, on whatever thread that happens.
+// of the chunk's live count, and the chunk is free again when its last node
+// dies, on whatever thread that happens (its memory is kept for the next
+// load up to 64 MiB, the rest goes back to the kernel).
 //
 // The price: a chunk stays allocated while any of its nodes lives. That is
 // the right trade for a set of documents that stay together (restored
 // conversations), not for everyday values, so packing is opt-in per scope.
 #pragma once
 
+#include <chrono>
 #include <cstddef>
 
 namespace stube::edn::detail {
@@ -43,5 +45,17 @@ void packed_free(Node* n, std::size_t bytes) noexcept;
 // Chunks currently allocated, in the whole process (for tests and leak
 // checks).
 std::size_t packed_chunks_live() noexcept;
+
+// Empty chunks whose memory is kept for the next load.
+std::size_t packed_spare_chunks() noexcept;
+
+// How many empty chunks keep their memory (default 64 MiB worth) once no
+// chunk has been taken for `keep` (default 1 s). For tests; returns the
+// previous limits.
+struct PackedSpareLimits {
+  std::size_t max_chunks;
+  std::chrono::nanoseconds keep;
+};
+PackedSpareLimits set_packed_spare_limits(PackedSpareLimits limits);
 
 }  // namespace stube::edn::detail

@@ -5,6 +5,7 @@
 
 #include <gtest/gtest.h>
 
+#include <chrono>
 #include <string>
 #include <thread>
 #include <vector>
@@ -144,6 +145,40 @@ TEST(PackedTest, ValuesReadOnManyThreadsDieOnOthers) {
     }
   }
   EXPECT_EQ(packed_chunks_live(), before);
+}
+
+TEST(PackedTest, SpareChunksGoBackBeyondTheLimitOnlyOnceLoadingStopped) {
+  using edn::detail::packed_spare_chunks;
+  using edn::detail::set_packed_spare_limits;
+  // While chunks are still being taken, every emptied chunk is kept...
+  const auto defaults = set_packed_spare_limits({4, std::chrono::hours(1)});
+  const std::size_t live_before = packed_chunks_live();
+  std::vector<Value> values;
+  {
+    PackedAllocation scope;
+    values = read_documents(0, 500);
+  }
+  const std::size_t used = packed_chunks_live() - live_before;
+  ASSERT_GT(used, 8u);
+  values.clear();
+  EXPECT_GE(packed_spare_chunks(), used);
+  // ... and once none has been taken for `keep`, those beyond the limit go
+  // back to the kernel as chunks are freed. They are still usable.
+  set_packed_spare_limits({4, std::chrono::nanoseconds(0)});
+  {
+    PackedAllocation scope;
+    values = read_documents(0, 500);
+  }
+  values.clear();
+  EXPECT_EQ(packed_spare_chunks(), 4u);
+  {
+    PackedAllocation scope;
+    values = read_documents(0, 500);
+  }
+  EXPECT_EQ(values[499], edn::read(document(499)));
+  values.clear();
+  set_packed_spare_limits(defaults);
+  EXPECT_EQ(packed_chunks_live(), live_before);
 }
 
 TEST(PackedTest, ValuesSurviveTheirThread) {
