@@ -136,8 +136,10 @@ class FileStore final : public ConversationStore {
   }
 
   ConversationMap load_all() override {
+    std::vector<std::string> names = list_dir(dirfd_.get(), dir_);
     std::vector<Record> records;
-    for (std::string& name : list_dir(dirfd_.get(), dir_)) {
+    records.reserve(names.size());
+    for (std::string& name : names) {
       if (name[0] == '.' || !ends_with(name, kSuffix)) continue;  // temp, hidden, other files
       records.push_back({std::move(name), {}, {}});
     }
