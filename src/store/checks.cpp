@@ -9,7 +9,7 @@ namespace stube::store_detail {
 
 void check_cid(std::string_view backend, std::string_view cid) {
   if (conv::valid_id(cid)) return;
-  throw InvalidCid(std::string(backend) + ": invalid conversation id " + quote_cid(cid) +
+  throw InvalidCid(std::string(backend) + ": invalid conversation id " + conv::quote_id(cid) +
                    " (an id is 1-" + std::to_string(conv::max_id_length) +
                    " characters from [A-Za-z0-9_-])");
 }
@@ -27,18 +27,18 @@ std::string_view checked_cid(std::string_view backend, const edn::Value& conv) {
 }
 
 bool printable_or_warn(std::string_view backend, std::string_view cid, const edn::Value& conv) {
-  if (conv.printable() && conv.depth() <= kMaxLoadableDepth) return true;
+  if (conv.printable() && conv.depth() <= edn::max_write_depth) return true;
   if (conv.printable()) {
     // Written, it could never be loaded back: edn::read refuses it.
-    log::warn(std::string(backend) + ": conversation " + quote_cid(cid) +
+    log::warn(std::string(backend) + ": conversation " + conv::quote_id(cid) +
               " was not saved: it nests " + std::to_string(conv.depth()) +
-              " levels deep, deeper than the " + std::to_string(kMaxLoadableDepth) +
+              " levels deep, deeper than the " + std::to_string(edn::max_write_depth) +
               " levels a store reads back (edn::ReadOptions::max_depth), so its stored copy is "
               "missing or stale. Keep deep structures flat (a vector of items, not items nested "
               "in items).");
     return false;
   }
-  log::warn(std::string(backend) + ": conversation " + quote_cid(cid) +
+  log::warn(std::string(backend) + ": conversation " + conv::quote_id(cid) +
             " was not saved: it holds a live object that is not EDN data (typically a running "
             "coroutine flow), so its stored copy is missing or stale. To make it durable, "
             "rewrite the flow as a task component (a start hook plus named resume keys that "

@@ -11,12 +11,6 @@
 
 namespace stube::store_detail {
 
-// `cid` quoted as an EDN string and cut to a readable length, for messages
-// about untrusted ids.
-inline std::string quote_cid(std::string_view cid) {
-  return conv::quote_id(cid);
-}
-
 // Throws InvalidCid (prefixed with `backend`, e.g. "file store") unless
 // conv::valid_id(cid).
 void check_cid(std::string_view backend, std::string_view cid);
@@ -25,12 +19,9 @@ void check_cid(std::string_view backend, std::string_view cid);
 // valid string :conv/id.
 std::string_view checked_cid(std::string_view backend, const edn::Value& conv);
 
-// The stores read records with edn::read's default options: a conversation
-// nested deeper than this could be written but never loaded back.
-inline constexpr std::size_t kMaxLoadableDepth = edn::ReadOptions{}.max_depth;
-
 // False, after logging the warning that names the cid and the remedy, when
-// conv holds an opaque value, or nests deeper than kMaxLoadableDepth, and so
+// conv holds an opaque value, or nests deeper than edn::max_write_depth (the
+// reader's default limit, which the stores read records with), and so
 // cannot be stored.
 bool printable_or_warn(std::string_view backend, std::string_view cid, const edn::Value& conv);
 

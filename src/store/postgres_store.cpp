@@ -23,7 +23,6 @@ namespace {
 
 namespace pg = store_detail::pg;
 namespace sql = store_detail::pg::statements;
-using store_detail::quote_cid;
 
 constexpr std::string_view kBackend = "postgres store";
 // remove() purges old tombstones once every this many calls, so a server
@@ -42,7 +41,7 @@ std::int64_t version_of(std::string_view cid, const edn::Value& conv) {
   const edn::Value* v = conv.find(version_key());
   if (v == nullptr || v->is_nil()) return 0;
   if (v->is(edn::Kind::Int) && v->as_int() >= 0) return v->as_int();
-  throw InvalidCid(std::string(kBackend) + ": conversation " + quote_cid(cid) +
+  throw InvalidCid(std::string(kBackend) + ": conversation " + conv::quote_id(cid) +
                    " has :conv/version " + edn::write(*v) +
                    ", not a non-negative integer; nothing was saved");
 }
@@ -94,7 +93,7 @@ class PostgresStore final : public ConversationStore {
   std::optional<edn::Value> load(std::string_view cid) override {
     store_detail::check_cid(kBackend, cid);
     const pg::Result r = with_connection([&](pg::Connection& c, bool) {
-      return c.exec(sql::load, {pg::Param::bytes(cid)}, "load " + quote_cid(cid));
+      return c.exec(sql::load, {pg::Param::bytes(cid)}, "load " + conv::quote_id(cid));
     });
     if (r.rows() == 0) return std::nullopt;
     Decoded d = decode(cid, r.bytes(0, 0), r.int8(0, 1));
@@ -118,7 +117,7 @@ class PostgresStore final : public ConversationStore {
     edn::write(next, text);
     const pg::Param touched = pg::Param::timestamptz(touched_of(conv));
     with_connection([&](pg::Connection& c, bool retried) {
-      const std::string what = "save " + quote_cid(cid);
+      const std::string what = "save " + conv::quote_id(cid);
       const pg::Result r =
           version == 0
               ? c.exec(sql::insert, {pg::Param::bytes(cid), pg::Param::bytes(text), touched}, what)
@@ -134,7 +133,7 @@ class PostgresStore final : public ConversationStore {
   void remove(std::string_view cid) override {
     store_detail::check_cid(kBackend, cid);
     with_connection([&](pg::Connection& c, bool) {
-      c.exec(sql::remove, {pg::Param::bytes(cid)}, "remove " + quote_cid(cid));
+      c.exec(sql::remove, {pg::Param::bytes(cid)}, "remove " + conv::quote_id(cid));
     });
     if (removes_.fetch_add(1, std::memory_order_relaxed) % kPurgeEvery == kPurgeEvery - 1) {
       try {
@@ -187,7 +186,7 @@ class PostgresStore final : public ConversationStore {
   // first attempt may have been committed with its reply lost: if the
   // stored row is exactly what we wrote, the save did happen.
   [[noreturn]] void stale(std::string_view cid, const std::string& why) const {
-    throw StaleConversation(std::string(kBackend) + ": conversation " + quote_cid(cid) +
+    throw StaleConversation(std::string(kBackend) + ": conversation " + conv::quote_id(cid) +
                             " was not saved: " + why);
   }
 
@@ -195,7 +194,7 @@ class PostgresStore final : public ConversationStore {
                          std::string_view text, bool retried) const {
     const pg::Result r = c.exec(
         sql::probe, {pg::Param::bytes(cid), retried ? pg::Param::bytes(text) : pg::Param::null()},
-        "check the version of " + quote_cid(cid));
+        "check the version of " + conv::quote_id(cid));
     const std::string ours =
         version == 0 ? std::string("none (a new conversation)") : std::to_string(version);
     if (r.rows() == 0) {
@@ -229,7 +228,7 @@ class PostgresStore final : public ConversationStore {
                         ? "the map has no string :conv/id"
                         : "not a map but a " + std::string(edn::kind_name(v.kind()));
       } else if (*id != cid) {
-        d.problem = ":conv/id " + quote_cid(*id) + " does not match the row's cid";
+        d.problem = ":conv/id " + conv::quote_id(*id) + " does not match the row's cid";
       } else {
         if (v.get(version_key()) != edn::Value(version)) v = v.assoc(version_key(), version);
         d.conv = std::move(v);
@@ -247,7 +246,7 @@ class PostgresStore final : public ConversationStore {
   // d's conversation, or nullopt after the warning that names the cid.
   std::optional<edn::Value> take(std::string_view cid, Decoded& d) const {
     if (!d.conv) {
-      log::warn(std::string(kBackend) + ": skipped conversation " + quote_cid(cid) + " in " +
+      log::warn(std::string(kBackend) + ": skipped conversation " + conv::quote_id(cid) + " in " +
                 description_ + ": " + d.problem + " (the row was left untouched)");
     }
     return std::move(d.conv);

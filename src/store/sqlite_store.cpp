@@ -26,7 +26,6 @@ namespace {
 
 namespace sq = store_detail::sqlite;
 namespace sql = store_detail::sqlite::statements;
-using store_detail::quote_cid;
 
 constexpr std::string_view kBackend = "sqlite store";
 constexpr std::string_view kIndex = "the row's cid";
@@ -160,7 +159,7 @@ class SqliteStore final : public ConversationStore {
     sq::Stmt& load = reader_.load;
     sq::Resetter reset(load);
     load.bind_text(1, cid);
-    if (!load.step("load " + quote_cid(cid))) return std::nullopt;
+    if (!load.step("load " + conv::quote_id(cid))) return std::nullopt;
     std::string problem;
     std::optional<edn::Value> conv = store_detail::read_record(cid, load.text(0), kIndex, problem);
     take(cid, conv, problem);
@@ -201,8 +200,8 @@ class SqliteStore final : public ConversationStore {
       if (op.batch_size <= 1) throw;
       throw StoreError(std::string(e.what()) + " (the batch of " + std::to_string(op.batch_size) +
                        " operations that held " +
-                       (op.text.empty() ? "the remove of " : "the save of ") + quote_cid(op.cid) +
-                       " was rolled back)");
+                       (op.text.empty() ? "the remove of " : "the save of ") +
+                       conv::quote_id(op.cid) + " was rolled back)");
     }
   }
 
@@ -228,7 +227,7 @@ class SqliteStore final : public ConversationStore {
   void apply(const Op& op) {
     if (op.text.empty()) {
       writer_.remove.bind_text(1, op.cid);
-      writer_.remove.run("remove " + quote_cid(op.cid));
+      writer_.remove.run("remove " + conv::quote_id(op.cid));
       return;
     }
     sq::Stmt& up = writer_.upsert;
@@ -240,7 +239,7 @@ class SqliteStore final : public ConversationStore {
     } else {
       up.bind_null(4);
     }
-    up.run("save " + quote_cid(op.cid));
+    up.run("save " + conv::quote_id(op.cid));
   }
 
   // Parses every row of a chunk, in parallel; fills conv or problem.
@@ -261,8 +260,8 @@ class SqliteStore final : public ConversationStore {
   bool take(std::string_view cid, const std::optional<edn::Value>& conv,
             const std::string& problem) const {
     if (conv) return true;
-    log::warn(std::string(kBackend) + ": skipped conversation " + quote_cid(cid) + " in " + path_ +
-              ": " + problem + " (the row was left untouched)");
+    log::warn(std::string(kBackend) + ": skipped conversation " + conv::quote_id(cid) + " in " +
+              path_ + ": " + problem + " (the row was left untouched)");
     return false;
   }
 

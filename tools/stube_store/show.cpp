@@ -9,10 +9,6 @@ namespace stube::tool {
 
 namespace {
 
-std::string quote_cid(std::string_view cid) {
-  return edn::write(edn::Value(cid));
-}
-
 // The conversation through load(cid) where the store supports it (a shared
 // store: one row), else by reading every record; nullopt when absent.
 // Unreadable records are a Failure with the reason.
@@ -26,8 +22,8 @@ std::optional<edn::Value> find(ConversationStore& store, const std::string& url,
   for (Record& r : read_records(store, url)) {
     if (r.cid != cid) continue;
     if (!r.conv) {
-      throw Failure("conversation " + quote_cid(cid) + " in " + url + " is unreadable: " + cid +
-                    r.position + ": " + r.problem);
+      throw Failure("conversation " + conv::quote_id(cid) + " in " + url +
+                    " is unreadable: " + cid + r.position + ": " + r.problem);
     }
     return std::move(r.conv);
   }
@@ -38,12 +34,12 @@ std::optional<edn::Value> find(ConversationStore& store, const std::string& url,
 
 int show(const std::string& url, const std::string& cid, std::size_t width) {
   if (!conv::valid_id(cid)) {
-    throw UsageError("invalid conversation id " + quote_cid(cid) + " (1-" +
+    throw UsageError("invalid conversation id " + conv::quote_id(cid) + " (1-" +
                      std::to_string(conv::max_id_length) + " characters from [A-Za-z0-9_-])");
   }
   const auto store = open_existing(url);
   const auto conv = find(*store, url, cid);
-  if (!conv) throw Failure("no conversation " + quote_cid(cid) + " in " + url);
+  if (!conv) throw Failure("no conversation " + conv::quote_id(cid) + " in " + url);
   std::cout << edn::pretty(*conv, width) << '\n' << std::flush;
   return std::cout ? 0 : 1;
 }
