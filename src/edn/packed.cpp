@@ -33,6 +33,10 @@ constexpr std::size_t kChunkBytes = std::size_t{32} << 10;
 constexpr std::size_t kMaxPackedBytes = std::size_t{2} << 10;
 constexpr std::size_t kGranule = 16;
 
+constexpr std::size_t granules(std::size_t bytes) noexcept {
+  return (bytes + kGranule - 1) / kGranule * kGranule;
+}
+
 // While its thread still cuts nodes from a chunk, the live count carries a
 // bias that the nodes freed meanwhile cannot exhaust (a chunk holds at most
 // kChunkBytes / kGranule nodes); retiring the chunk trades the bias for the
@@ -42,8 +46,6 @@ constexpr std::uint32_t kOpenBias = std::uint32_t{1} << 30;
 struct alignas(kGranule) ChunkHeader {
   std::atomic<std::uint32_t> live{kOpenBias};
 };
-
-std::atomic<std::size_t> chunks_live{0};
 
 // Chunks are cut from 2 MiB slabs mapped straight from the kernel, with
 // transparent huge pages asked for: a first load then takes one page fault
@@ -93,6 +95,12 @@ class ChunkCache {
     return resident_.size();
   }
 
+  // Every chunk is either taken or in one of the two lists.
+  std::size_t taken() {
+    std::lock_guard<std::mutex> lock(mutex_);
+    return chunks_ - resident_.size() - released_.size();
+  }
+
  private:
   static void* pop(std::vector<void*>& from) {
     void* chunk = from.back();
@@ -139,7 +147,6 @@ ChunkCache& cache() {
 }
 
 void free_chunk(ChunkHeader* h) noexcept {
-  chunks_live.fetch_sub(1, std::memory_order_relaxed);
   h->~ChunkHeader();
   STUBE_POISON(h, kChunkBytes);
   cache().give(h);
@@ -152,7 +159,7 @@ class ThreadChunk {
   unsigned scopes = 0;
 
   void* allocate(std::size_t bytes) {
-    bytes = (bytes + kGranule - 1) / kGranule * kGranule;
+    bytes = granules(bytes);
     if (!chunk_ || used_ + bytes > kChunkBytes) open_new();
     char* p = reinterpret_cast<char*>(chunk_) + used_;
     used_ += bytes;
@@ -171,13 +178,11 @@ class ThreadChunk {
  private:
   void open_new() {
     retire();
-    void* mem = cache().take();
+    void* mem = cache().take();  // all poisoned: fresh from a slab, or by free_chunk()
     STUBE_UNPOISON(mem, sizeof(ChunkHeader));
     chunk_ = new (mem) ChunkHeader;
-    chunks_live.fetch_add(1, std::memory_order_relaxed);
     used_ = sizeof(ChunkHeader);
     cut_ = 0;
-    STUBE_POISON(static_cast<char*>(mem) + used_, kChunkBytes - used_);
   }
 
   ChunkHeader* chunk_ = nullptr;
@@ -209,12 +214,12 @@ void* packed_allocate(std::size_t bytes) noexcept {
 void packed_free(Node* n, std::size_t bytes) noexcept {
   const auto address = reinterpret_cast<std::uintptr_t>(n);
   auto* h = reinterpret_cast<ChunkHeader*>(address & ~(kChunkBytes - 1));
-  STUBE_POISON(n, (bytes + kGranule - 1) / kGranule * kGranule);
+  STUBE_POISON(n, granules(bytes));
   if (h->live.fetch_sub(1, std::memory_order_acq_rel) == 1) free_chunk(h);
 }
 
 std::size_t packed_chunks_live() noexcept {
-  return chunks_live.load(std::memory_order_relaxed);
+  return cache().taken();
 }
 
 std::size_t packed_spare_chunks() noexcept {
