@@ -3,7 +3,9 @@
 // A save serialises once, writes a uniquely named hidden temporary sibling
 // and renames it over the target, so readers (and a process restarted after
 // a crash) only ever see complete files. All paths are resolved relative to
-// a directory descriptor held open for the store's lifetime.
+// a directory descriptor held open for the store's lifetime. The file a save
+// replaces (or a remove unlinks) is released on a background thread, see
+// hold_for_deferred_release().
 #include <dirent.h>
 #include <fcntl.h>
 #include <sys/stat.h>
@@ -20,6 +22,7 @@
 #include <vector>
 
 #include "store/checks.hpp"
+#include "store/deferred_close.hpp"
 #include "store/parallel_for.hpp"
 #include "store/posix_io.hpp"
 #include "stube/conversation.hpp"
@@ -194,12 +197,14 @@ class FileStore final : public ConversationStore {
   void remove(std::string_view cid) override {
     store_detail::check_cid(kBackend, cid);
     const std::string name = std::string(cid).append(kSuffix);
+    Fd removed = hold_for_deferred_release(name);
     if (::unlinkat(dirfd_.get(), name.c_str(), 0) != 0) {
       const int err = errno;
       if (err == ENOENT) return;
       throw_errno("remove", path_of(name), err);
     }
     if (options_.durability == Durability::durable) sync_dir();
+    deferred_close_.close_later(std::move(removed));
   }
 
  private:
@@ -240,12 +245,22 @@ class FileStore final : public ConversationStore {
     }
     if (const int err = fd.close_checked()) fail("close", err);
     const std::string target = std::string(cid).append(kSuffix);
+    Fd replaced = hold_for_deferred_release(target);
     if (::renameat(dirfd_.get(), tmp.c_str(), dirfd_.get(), target.c_str()) != 0) {
       const int err = errno;
       ::unlinkat(dirfd_.get(), tmp.c_str(), 0);
       throw_errno("rename", path_of(tmp) + " -> " + path_of(target), err);
     }
     if (options_.durability == Durability::durable) sync_dir();
+    deferred_close_.close_later(std::move(replaced));
+  }
+
+  // The file `name` opened (O_PATH: no access, just a reference), or none if
+  // it does not exist: held across a rename or unlink, it keeps the file's
+  // blocks from being freed until the descriptor closes on deferred_close_'s
+  // thread. Best effort: without it the release simply happens inline.
+  Fd hold_for_deferred_release(const std::string& name) const {
+    return Fd(::openat(dirfd_.get(), name.c_str(), O_PATH | O_NOFOLLOW | O_CLOEXEC));
   }
 
   // Reads and checks one file; fills r.conv or r.problem. Never throws.
@@ -285,7 +300,8 @@ class FileStore final : public ConversationStore {
   std::string dir_;
   FileStoreOptions options_;
   Fd dirfd_;
-  mutable std::mutex directory_mutex_;  // see directory_turn()
+  mutable std::mutex directory_mutex_;                  // see directory_turn()
+  mutable store_detail::DeferredClose deferred_close_;  // see hold_for_deferred_release()
 };
 
 }  // namespace

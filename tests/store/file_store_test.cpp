@@ -292,6 +292,31 @@ TEST(FileStore, ConcurrentSavesOfOneConversationLeaveOneCompleteVersion) {
             large_conversation("cv-same", 20000 + 1000 * writer).assoc(kw("writer"), writer));
 }
 
+// The file store holds a replaced or removed file open until a background
+// thread releases it (see DeferredClose): never more than a bounded number
+// at a time, and none once the store is gone.
+TEST(FileStore, ReplacedAndRemovedFilesAreReleasedAndNoDescriptorLeaks) {
+  const auto open_descriptors = [] {
+    return std::distance(fs::directory_iterator("/proc/self/fd"), fs::directory_iterator());
+  };
+  const auto before = open_descriptors();
+  ScratchDir dir;
+  auto store = file_store(dir.path());
+  long most = 0;
+  for (int v = 0; v < 300; ++v) {
+    store->save(varied_conversation("cv-" + std::to_string(v % 7), v));
+    if (v % 3 == 0) store->remove("cv-" + std::to_string((v + 1) % 7));
+    most = std::max<long>(most, open_descriptors() - before);
+  }
+  EXPECT_LE(most, 64 + 2) << "held descriptors must stay bounded (64 waiting, the directory's)";
+  store.reset();
+  EXPECT_EQ(open_descriptors(), before) << "every held file is released when the store closes";
+  auto reopened = file_store(dir.path());
+  const auto convs = reopened->load_all();
+  for (const auto& [cid, c] : convs) EXPECT_EQ(conv::id(c), cid);
+  EXPECT_EQ(file_names(dir.path()).size(), convs.size());
+}
+
 TEST(FileStore, NonPrintableSaveKeepsTheFileAndDoesNotSerialise) {
   ScratchDir dir;
   auto store = file_store(dir.path());

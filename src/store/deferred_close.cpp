@@ -1,0 +1,97 @@
+#include "store/deferred_close.hpp"
+
+#include <sys/types.h>
+#include <unistd.h>
+
+#include <condition_variable>
+#include <mutex>
+#include <new>
+#include <system_error>
+#include <thread>
+#include <utility>
+#include <vector>
+
+namespace stube::store_detail {
+
+struct DeferredClose::Shared {
+  std::mutex mutex;
+  std::condition_variable work;
+  std::condition_variable idle;
+  std::vector<Fd> pending;
+  bool closing = false;  // the thread holds a batch taken from pending
+  bool stop = false;
+  std::unique_ptr<std::thread> thread;
+  pid_t thread_pid = 0;  // the process that started the thread
+
+  bool forked() const { return thread_pid != ::getpid(); }
+};
+
+DeferredClose::DeferredClose(std::size_t max_pending)
+    : max_pending_(max_pending), shared_(std::make_unique<Shared>()) {}
+
+DeferredClose::~DeferredClose() {
+  Shared& s = *shared_;
+  if (!s.thread) return;
+  // A forked child inherits this object but not the thread. Joining a thread
+  // of another process is undefined, and glibc's condition variables block
+  // in signal and destroy until their waiters (the missing thread) respond,
+  // so the child leaves the whole shared state alone: leaked on purpose.
+  // Its pending descriptors close at its exit like any other.
+  if (s.forked()) {
+    (void)shared_.release();
+    return;
+  }
+  {
+    std::lock_guard lock(s.mutex);
+    s.stop = true;
+  }
+  s.work.notify_one();
+  s.thread->join();
+}
+
+void DeferredClose::close_later(Fd fd) noexcept {
+  if (!fd) return;
+  Shared& s = *shared_;
+  std::unique_lock lock(s.mutex);
+  if (!s.thread) {
+    try {
+      s.thread = std::make_unique<std::thread>([&s] { run(s); });
+      s.thread_pid = ::getpid();
+    } catch (const std::system_error&) {
+      // No thread to be had: close here, as if there were no deferral.
+    } catch (const std::bad_alloc&) {
+    }
+  }
+  if (!s.thread || s.pending.size() >= max_pending_ || s.forked()) {
+    lock.unlock();
+    return;  // fd closes here, on the caller's thread
+  }
+  const bool was_empty = s.pending.empty();
+  s.pending.push_back(std::move(fd));
+  lock.unlock();
+  if (was_empty) s.work.notify_one();
+}
+
+void DeferredClose::drain() {
+  Shared& s = *shared_;
+  std::unique_lock lock(s.mutex);
+  s.idle.wait(lock, [&s] { return s.pending.empty() && !s.closing; });
+}
+
+void DeferredClose::run(Shared& s) {
+  std::vector<Fd> batch;
+  std::unique_lock lock(s.mutex);
+  for (;;) {
+    s.work.wait(lock, [&s] { return s.stop || !s.pending.empty(); });
+    if (s.pending.empty()) return;  // stopping, nothing left
+    batch.swap(s.pending);
+    s.closing = true;
+    lock.unlock();
+    batch.clear();  // the closes, and whatever they set off, happen here
+    lock.lock();
+    s.closing = false;
+    if (s.pending.empty()) s.idle.notify_all();
+  }
+}
+
+}  // namespace stube::store_detail

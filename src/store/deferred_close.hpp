@@ -1,0 +1,46 @@
+// Closes file descriptors on a background thread, so that what a close sets
+// off does not run on the caller's thread.
+//
+// Why the file store needs it: a save renames its new file over the old
+// one, and dropping the old file's last link frees its blocks. On a file
+// system mounted with `discard` (common on SSDs and virtual disks) freeing
+// waits for the device to trim them, and that wait was the largest part of
+// a save. A file held open is freed only at its last close, so the store
+// opens the old file before the rename and hands the descriptor here.
+#pragma once
+
+#include <cstddef>
+#include <memory>
+
+#include "store/posix_io.hpp"
+
+namespace stube::store_detail {
+
+class DeferredClose {
+ public:
+  // At most `max_pending` descriptors wait; beyond that close_later closes
+  // inline, so a slow device holds back the callers instead of piling up
+  // descriptors.
+  explicit DeferredClose(std::size_t max_pending = 64);
+  // Closes whatever is still pending, then joins the thread.
+  ~DeferredClose();
+  DeferredClose(const DeferredClose&) = delete;
+  DeferredClose& operator=(const DeferredClose&) = delete;
+
+  // Closes `fd` soon, on the background thread (started on first use), or
+  // right here if max_pending descriptors already wait or no thread can be
+  // started. Never throws; an invalid Fd is ignored.
+  void close_later(Fd fd) noexcept;
+
+  // Returns once every descriptor handed over so far is closed (tests).
+  void drain();
+
+ private:
+  struct Shared;  // what the thread works on, see the destructor
+  static void run(Shared& shared);
+
+  const std::size_t max_pending_;
+  std::unique_ptr<Shared> shared_;
+};
+
+}  // namespace stube::store_detail
