@@ -3,6 +3,7 @@
 #include <sys/types.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <condition_variable>
 #include <mutex>
 #include <new>
@@ -18,7 +19,9 @@ struct DeferredClose::Shared {
   std::condition_variable work;
   std::condition_variable idle;
   std::vector<Fd> pending;
-  bool closing = false;  // the thread holds a batch taken from pending
+  // Descriptors handed over and not yet closed: pending, and those the
+  // thread took and is closing one by one (it counts down without the lock).
+  std::atomic<std::size_t> held{0};
   bool stop = false;
   std::unique_ptr<std::thread> thread;
   pid_t thread_pid = 0;  // the process that started the thread
@@ -62,12 +65,13 @@ void DeferredClose::close_later(Fd fd) noexcept {
     } catch (const std::bad_alloc&) {
     }
   }
-  if (!s.thread || s.pending.size() >= max_pending_ || s.forked()) {
+  if (!s.thread || s.held.load() >= max_pending_ || s.forked()) {
     lock.unlock();
     return;  // fd closes here, on the caller's thread
   }
   const bool was_empty = s.pending.empty();
   s.pending.push_back(std::move(fd));
+  s.held.fetch_add(1);
   lock.unlock();
   if (was_empty) s.work.notify_one();
 }
@@ -75,7 +79,7 @@ void DeferredClose::close_later(Fd fd) noexcept {
 void DeferredClose::drain() {
   Shared& s = *shared_;
   std::unique_lock lock(s.mutex);
-  s.idle.wait(lock, [&s] { return s.pending.empty() && !s.closing; });
+  s.idle.wait(lock, [&s] { return s.held.load() == 0; });
 }
 
 void DeferredClose::run(Shared& s) {
@@ -85,12 +89,14 @@ void DeferredClose::run(Shared& s) {
     s.work.wait(lock, [&s] { return s.stop || !s.pending.empty(); });
     if (s.pending.empty()) return;  // stopping, nothing left
     batch.swap(s.pending);
-    s.closing = true;
     lock.unlock();
-    batch.clear();  // the closes, and whatever they set off, happen here
+    for (Fd& fd : batch) {
+      (void)fd.close_checked();  // what the close sets off happens here; errors change nothing
+      s.held.fetch_sub(1);
+    }
+    batch.clear();
     lock.lock();
-    s.closing = false;
-    if (s.pending.empty()) s.idle.notify_all();
+    if (s.held.load() == 0) s.idle.notify_all();
   }
 }
 

@@ -18,9 +18,9 @@ namespace stube::store_detail {
 
 class DeferredClose {
  public:
-  // At most `max_pending` descriptors wait; beyond that close_later closes
-  // inline, so a slow device holds back the callers instead of piling up
-  // descriptors.
+  // At most `max_pending` descriptors are held (waiting or being closed);
+  // beyond that close_later closes inline, so a slow device holds back the
+  // callers instead of piling up descriptors.
   explicit DeferredClose(std::size_t max_pending = 64);
   // Closes whatever is still pending, then joins the thread.
   ~DeferredClose();

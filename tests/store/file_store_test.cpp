@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <fstream>
 #include <thread>
 #include <type_traits>
@@ -232,6 +233,38 @@ TEST(FileStore, AFailedRenameIsReportedAndCleanedUp) {
   EXPECT_EQ(file_names(dir.path()), std::vector<std::string>{"cv-blocked.edn"})
       << "the temporary file must be removed after a failed save";
   EXPECT_THROW(store->remove("cv-blocked"), StoreError);
+}
+
+// Concurrent saves are written in batches by one of the savers (see
+// write_atomically): a failure in a batch belongs to its own save only.
+TEST(FileStore, AFailedSaveAmongConcurrentOnesFailsAloneAndTheOthersLand) {
+  ScratchDir dir;
+  auto store = file_store(dir.path());
+  fs::create_directories(dir.path() / "cv-blocked.edn" / "inside");
+  std::atomic<int> blocked_failures{0}, other_failures{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 4; ++t) {
+    threads.emplace_back([&, t] {
+      for (int v = 0; v < 100; ++v) {
+        const bool blocked = t == 0;
+        const std::string cid = blocked ? "cv-blocked" : "cv-" + std::to_string(t);
+        try {
+          store->save(varied_conversation(cid, v));
+        } catch (const StoreError&) {
+          ++(blocked ? blocked_failures : other_failures);
+        }
+      }
+    });
+  }
+  for (auto& th : threads) th.join();
+  EXPECT_EQ(blocked_failures.load(), 100);
+  EXPECT_EQ(other_failures.load(), 0);
+  const auto convs = file_store(dir.path())->load_all();
+  ASSERT_EQ(convs.size(), 3u);
+  for (int t = 1; t < 4; ++t) {
+    const std::string cid = "cv-" + std::to_string(t);
+    EXPECT_EQ(convs.at(cid), varied_conversation(cid, 99)) << cid;
+  }
 }
 
 TEST(FileStore, AFailedWriteIsReportedAndCleanedUp) {
