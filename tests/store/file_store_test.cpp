@@ -4,6 +4,7 @@
 #include <signal.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -265,6 +266,44 @@ TEST(FileStore, AFailedSaveAmongConcurrentOnesFailsAloneAndTheOthersLand) {
     const std::string cid = "cv-" + std::to_string(t);
     EXPECT_EQ(convs.at(cid), varied_conversation(cid, 99)) << cid;
   }
+}
+
+// Temporary names carry the pid so that processes never share one; the pid
+// is cached, and a forked child must see its own.
+TEST(FileStore, TemporaryNamesCarryTheSavingProcessesPidAlsoAfterAFork) {
+  ScratchDir dir;
+  auto store = file_store(dir.path());
+  fs::create_directories(dir.path() / "cv-blocked.edn" / "inside");
+  const auto temp_name_in_error = [&] {
+    try {
+      store->save(conv::make("cv-blocked"));
+    } catch (const StoreError& e) {
+      return std::string(e.what());
+    }
+    return std::string("no error");
+  };
+  const std::string pid_part = [](pid_t pid) {
+    return ".cv-blocked.edn." + std::to_string(pid) + ".";
+  }(::getpid());
+  EXPECT_TRUE(contains(temp_name_in_error(), pid_part)) << temp_name_in_error();
+  int fds[2];
+  ASSERT_EQ(::pipe(fds), 0);
+  const pid_t child = ::fork();
+  ASSERT_GE(child, 0);
+  if (child == 0) {
+    const std::string message = temp_name_in_error();
+    const std::string mine = ".cv-blocked.edn." + std::to_string(::getpid()) + ".";
+    const char verdict = contains(message, mine) ? 'y' : 'n';
+    (void)!::write(fds[1], &verdict, 1);
+    ::_exit(0);
+  }
+  ::close(fds[1]);
+  char verdict = 0;
+  EXPECT_EQ(::read(fds[0], &verdict, 1), 1);
+  ::close(fds[0]);
+  int status = 0;
+  ::waitpid(child, &status, 0);
+  EXPECT_EQ(verdict, 'y') << "the child's temporary file was named with another pid";
 }
 
 TEST(FileStore, AFailedWriteIsReportedAndCleanedUp) {
