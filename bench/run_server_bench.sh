@@ -22,6 +22,7 @@
 #   IDLE (10000)      idle streams in 4;  IDLE_RATE (1000) events/s in 4
 #   DATA (BUILD_DIR/server-bench-data): where the file stores write; put it
 #                     on the disk you want to measure, not on a tmpfs.
+#   THREADS (the demo's default) I/O threads of the server
 #   NICE (0)          run the server and the loader at this nice level; a
 #                     negative one (root) keeps other jobs on a shared
 #                     machine from dominating the latency tail.
@@ -77,7 +78,8 @@ trap stop_server EXIT
 # Starts stube-demo on a free port with the given store; sets server_pid and port.
 start_server() {
   stop_server
-  "${prio[@]}" "$demo" --port 0 --store "$1" >"$data/server.out" 2>>"$log" &
+  "${prio[@]}" "$demo" --port 0 --store "$1" ${THREADS:+--threads "$THREADS"} \
+    >"$data/server.out" 2>>"$log" &
   server_pid=$!
   for _ in $(seq 100); do
     port=$(sed -n 's|^stube-demo listening on http://127.0.0.1:\([0-9]*\)/$|\1|p' "$data/server.out")

@@ -443,10 +443,13 @@ void save_rate_mode(const Options& o) {
   std::vector<stube::edn::Value> convs;
   for (int c = 0; c < o.conversations; ++c) {
     stube::Step step = stube::start_conversation(reg, "demo/counter", {}, kopts);
+    // The server stores the owner token from the start, so every history
+    // snapshot carries it too.
+    step.conv = step.conv.assoc("stube/owner"_kw, stube::conv::mint_id("ow-"));
     const std::string iid(stube::top_instance(step.conv));
     for (int i = 0; i < 25; ++i)
       step = stube::dispatch(reg, step.conv, iid, {"inc", {}, {}}, kopts);
-    convs.push_back(step.conv.assoc("stube/owner"_kw, stube::conv::mint_id("ow-")));
+    convs.push_back(step.conv);
   }
   const int n = o.conversations * o.events;
   const auto t0 = Clock::now();
