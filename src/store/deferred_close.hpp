@@ -4,8 +4,8 @@
 // Why the file store needs it: a save renames its new file over the old
 // one, and dropping the old file's last link frees its blocks. On a file
 // system mounted with `discard` (common on SSDs and virtual disks) freeing
-// waits for the device to trim them, and that wait was the largest part of
-// a save. A file held open is freed only at its last close, so the store
+// waits for the device to trim them, and that wait was a large part of a
+// save. A file held open is freed only at its last close, so the store
 // opens the old file before the rename and hands the descriptor here.
 #pragma once
 

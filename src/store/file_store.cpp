@@ -15,7 +15,6 @@
 #include <algorithm>
 #include <atomic>
 #include <cerrno>
-#include <mutex>
 #include <optional>
 #include <string>
 #include <system_error>
@@ -339,7 +338,7 @@ class FileStore final : public ConversationStore {
     std::exception_ptr error;
   };
   store_detail::GroupCommit<Write> writes_;
-  mutable store_detail::DeferredClose deferred_close_;  // see hold_for_deferred_release()
+  store_detail::DeferredClose deferred_close_;  // see hold_for_deferred_release()
 };
 
 }  // namespace
