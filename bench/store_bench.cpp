@@ -23,8 +23,8 @@
 // with deferred release and the file store take turns document by document,
 // each call timed on its own (wall time, and the process's CPU time). Loads
 // read a warm page cache, as does the reference. --memory=M writes M more
-// documents in a child process and reports its RSS growth across load_all against their
-// total EDN bytes.
+// documents in a child process and reports its RSS growth across load_all
+// against their total EDN bytes.
 #include <fcntl.h>
 #include <sys/wait.h>
 #include <time.h>

@@ -26,7 +26,7 @@ struct DeferredClose::Shared {
   std::unique_ptr<std::thread> thread;
   pid_t thread_pid = 0;  // the process that started the thread
 
-  bool forked() const { return thread_pid != ::getpid(); }
+  bool forked() const { return thread_pid != current_pid(); }
 };
 
 DeferredClose::DeferredClose(std::size_t max_pending)
@@ -59,7 +59,7 @@ void DeferredClose::close_later(Fd fd) noexcept {
   if (!s.thread) {
     try {
       s.thread = std::make_unique<std::thread>([&s] { run(s); });
-      s.thread_pid = ::getpid();
+      s.thread_pid = current_pid();
     } catch (const std::system_error&) {
       // No thread to be had: close here, as if there were no deferral.
     } catch (const std::bad_alloc&) {

@@ -8,7 +8,6 @@
 // hold_for_deferred_release().
 #include <dirent.h>
 #include <fcntl.h>
-#include <pthread.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -70,28 +69,11 @@ bool is_temp_name(std::string_view name) {
   return ends_with(name, kSuffix) && conv::valid_id(name.substr(0, name.size() - kSuffix.size()));
 }
 
-// The pid, for temporary names. getpid() is a system call, one per save; a
-// forked child must not reuse its parent's names, so pthread_atfork
-// refreshes the copy in the child.
-std::atomic<pid_t> cached_pid{0};
-
-void refresh_cached_pid() {
-  cached_pid.store(::getpid(), std::memory_order_relaxed);
-}
-
-pid_t current_pid() {
-  static const bool registered = [] {
-    refresh_cached_pid();
-    return ::pthread_atfork(nullptr, nullptr, refresh_cached_pid) == 0;
-  }();
-  return registered ? cached_pid.load(std::memory_order_relaxed) : ::getpid();
-}
-
 std::string temp_name(std::string_view cid) {
   std::string name;
   name.reserve(cid.size() + 40);
   name.append(".").append(cid).append(kSuffix).append(".");
-  name.append(std::to_string(current_pid())).append(".");
+  name.append(std::to_string(store_detail::current_pid())).append(".");
   name.append(std::to_string(temp_counter.fetch_add(1, std::memory_order_relaxed)));
   name.append(kTempSuffix);
   return name;

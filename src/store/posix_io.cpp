@@ -2,15 +2,35 @@
 #include "store/posix_io.hpp"
 
 #include <fcntl.h>
+#include <pthread.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cerrno>
 #include <cstring>
 
 #include "stube/store.hpp"
 
 namespace stube::store_detail {
+
+namespace {
+
+std::atomic<pid_t> cached_pid{0};
+
+void refresh_cached_pid() noexcept {
+  cached_pid.store(::getpid(), std::memory_order_relaxed);
+}
+
+}  // namespace
+
+pid_t current_pid() noexcept {
+  static const bool registered = [] {
+    refresh_cached_pid();
+    return ::pthread_atfork(nullptr, nullptr, refresh_cached_pid) == 0;
+  }();
+  return registered ? cached_pid.load(std::memory_order_relaxed) : ::getpid();
+}
 
 std::string errno_text(int err) {
   char buf[256];

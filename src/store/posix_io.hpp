@@ -2,11 +2,17 @@
 // failure becomes a StoreError naming the operation, the path and errno's text.
 #pragma once
 
+#include <sys/types.h>
+
 #include <string>
 #include <string_view>
 #include <utility>
 
 namespace stube::store_detail {
+
+// getpid() without a system call: cached, and refreshed in a forked child
+// (pthread_atfork), so that a child never passes for its parent.
+pid_t current_pid() noexcept;
 
 // errno's text, thread-safe (strerror is not).
 std::string errno_text(int err);
