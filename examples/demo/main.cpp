@@ -83,6 +83,10 @@ int main(int argc, char** argv) {
   app.add_option("--threads", options.threads, "I/O threads")
       ->capture_default_str()
       ->check(CLI::Range(1, 64));
+  app.add_option("--workers", options.workers,
+                 "threads that handle requests (handlers, store saves); 0: the I/O threads")
+      ->capture_default_str()
+      ->check(CLI::Range(0, 256));
   app.add_option("--base-path", options.base_path, "serve everything under this path, e.g. /app");
   app.add_flag("--secure-cookie", options.secure_cookie,
                "mark the owner cookie Secure (browsers reach the server through HTTPS)");

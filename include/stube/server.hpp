@@ -55,7 +55,12 @@ struct ServerOptions {
   // Bytes queued on one SSE stream for a client that does not read; past it
   // the stream is dropped (the browser reconnects and gets the whole view).
   std::size_t max_stream_backlog = 4 * 1024 * 1024;
-  unsigned threads = 2;  // I/O threads; handlers run on them too
+  unsigned threads = 2;  // I/O threads: they read requests and write responses
+  // Threads that handle requests: the runtime's per-conversation lock, the
+  // handlers and the store's save run here, so that an I/O thread never
+  // waits for the disk or the database. 0 handles requests on the I/O
+  // threads (cheapest when the store is in memory).
+  unsigned workers = 2;
 };
 
 // The request's query parameters (decoded), for a mount's init arguments.

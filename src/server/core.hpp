@@ -3,6 +3,7 @@
 #pragma once
 
 #include <atomic>
+#include <boost/asio/thread_pool.hpp>
 #include <map>
 #include <memory>
 #include <shared_mutex>
@@ -26,6 +27,9 @@ struct Core {
   // so that browsers reconnect (to the restarted server) by themselves.
   std::atomic<bool> aborting{false};
   std::atomic<std::size_t> open_streams{0};
+  // Where requests are handled (ServerOptions::workers); null: on the I/O
+  // threads. Owned by the Server, which joins it before the I/O objects go.
+  boost::asio::thread_pool* workers = nullptr;
 
   mutable std::shared_mutex routes_mu;
   std::map<std::string, Mount, std::less<>> mounts;       // by path

@@ -1,6 +1,7 @@
 #include "server/http_session.hpp"
 
 #include <boost/asio/dispatch.hpp>
+#include <boost/asio/post.hpp>
 #include <boost/asio/write.hpp>
 #include <boost/beast/http/error.hpp>
 #include <boost/beast/http/read.hpp>
@@ -62,7 +63,18 @@ void HttpSession::on_body(beast::error_code ec) {
   if (ec) return refuse(ec);
   stream_.expires_never();
   Request req = parser_->release();
-  Reply reply = handle_request(core_, req, stream_.get_executor());
+  if (!core_.workers) return answer(handle_request(core_, req, stream_.get_executor()));
+  // Handling may wait (a conversation's lock, the store's save): on a worker,
+  // so that this I/O thread serves other connections meanwhile. Nothing else
+  // touches this session until the answer is posted back to its strand.
+  net::post(*core_.workers, [self = shared_from_this(), req = std::move(req)] {
+    Reply reply = handle_request(self->core_, req, self->stream_.get_executor());
+    net::post(self->stream_.get_executor(),
+              [self, reply = std::move(reply)]() mutable { self->answer(std::move(reply)); });
+  });
+}
+
+void HttpSession::answer(Reply reply) {
   if (reply.stream) {
     // The connection now belongs to the stream; this session ends here.
     reply.stream->start(std::move(stream_));

@@ -26,6 +26,7 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
   void on_header(boost::beast::error_code ec);
   void read_body();
   void on_body(boost::beast::error_code ec);
+  void answer(Reply reply);
   void respond(Response response);
   void on_write(bool close, boost::beast::error_code ec);
   void refuse(boost::beast::error_code ec);

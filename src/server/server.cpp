@@ -7,6 +7,7 @@
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/strand.hpp>
+#include <boost/asio/thread_pool.hpp>
 #include <condition_variable>
 #include <csignal>
 #include <future>
@@ -29,6 +30,9 @@ using tcp = net::ip::tcp;
 struct Server::Impl {
   server::Core core;  // declared first: outlives the I/O objects below
   std::unique_ptr<net::io_context> ioc;
+  // After ioc: joined and destroyed first, since its queued requests hold
+  // sessions whose sockets belong to ioc.
+  std::unique_ptr<net::thread_pool> workers;
   std::optional<tcp::acceptor> acceptor;
   std::optional<net::steady_timer> accept_retry;
   std::vector<std::thread> threads;
@@ -159,6 +163,10 @@ void Server::start_listening(ServerOptions options) {
   m.acceptor->listen(net::socket_base::max_listen_connections);
   m.port = m.acceptor->local_endpoint().port();
   m.accept_retry.emplace(m.acceptor->get_executor());
+  if (options.workers > 0) {
+    m.workers = std::make_unique<net::thread_pool>(options.workers);
+    m.core.workers = m.workers.get();
+  }
   m.accept();
   for (unsigned i = 0; i < options.threads; ++i) m.threads.emplace_back([&m] { m.ioc->run(); });
 }
@@ -203,6 +211,9 @@ void Server::stop() {
   m.ioc->stop();
   for (std::thread& t : m.threads) t.join();
   m.threads.clear();
+  // Requests still in a worker's hands finish against the shut-down runtime
+  // (410, 503); their answers are queued on the stopped io_context.
+  if (m.workers) m.workers->join();
   // The shutdown posted a drop() to every open stream's strand, which the
   // stopped threads may not have run: run what is ready here, so that the
   // streams are cut now (browsers reconnect at once) rather than when the

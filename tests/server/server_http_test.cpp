@@ -2,7 +2,10 @@
 // stream, ownership, limits, timeouts, shutdown and restore.
 #include <gtest/gtest.h>
 
+#include <condition_variable>
 #include <filesystem>
+#include <future>
+#include <mutex>
 #include <regex>
 
 #include "kernel/wire.hpp"
@@ -388,6 +391,85 @@ TEST_F(ServerTest, StopCutsStreamsAndSavesAndARestartResumes) {
   again->read_until("<span class=\"n\">2</span>");
   EXPECT_EQ(post(m, "inc").status, 200u);
   again->read_until("<span class=\"n\">3</span>");
+}
+
+// An in-memory store whose saves of one conversation wait until released:
+// a save that takes as long as the test wants.
+class GatedStore final : public ConversationStore {
+ public:
+  void hold(std::string cid) {
+    std::lock_guard lock(mu_);
+    held_ = std::move(cid);
+  }
+  void release() {
+    {
+      std::lock_guard lock(mu_);
+      held_.clear();
+    }
+    cv_.notify_all();
+  }
+  // Waits until a save of the held conversation has started.
+  bool wait_blocked() {
+    std::unique_lock lock(mu_);
+    return cv_.wait_for(lock, std::chrono::seconds(10), [this] { return blocked_ > 0; });
+  }
+
+  ConversationMap load_all() override { return inner_->load_all(); }
+  edn::Value save(const edn::Value& conv) override {
+    std::unique_lock lock(mu_);
+    if (!held_.empty() && conv::id(conv) == held_) {
+      ++blocked_;
+      cv_.notify_all();
+      cv_.wait(lock, [this] { return held_.empty(); });
+    }
+    lock.unlock();
+    return inner_->save(conv);
+  }
+  void remove(std::string_view cid) override { inner_->remove(cid); }
+
+ private:
+  std::shared_ptr<ConversationStore> inner_ = in_memory_store();
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::string held_;
+  int blocked_ = 0;
+};
+
+// With one I/O thread, a save that hangs must not stop the server from
+// serving other connections: requests are handled on the workers.
+TEST_F(ServerTest, ASlowSaveDoesNotHoldTheIoThread) {
+  auto store = std::make_shared<GatedStore>();
+  start({.store = store, .threads = 1, .workers = 2});
+  const Minted slow = mint();
+  const Minted other = mint();
+  auto slow_stream = stream(slow);
+  store->hold(slow.cid);
+  auto pending = std::async(std::launch::async, [&] { return post(slow, "inc"); });
+  struct Release {  // also when an expectation below throws: stop() needs the save done
+    GatedStore& store;
+    ~Release() { store.release(); }
+  } release{*store};
+  ASSERT_TRUE(store->wait_blocked());
+
+  EXPECT_EQ(request(port_, "GET", "/").status, 200u);
+  auto other_stream = stream(other);
+  EXPECT_EQ(post(other, "inc").status, 200u);
+  other_stream->read_until("<span class=\"n\">1</span>");
+
+  store->release();
+  EXPECT_EQ(pending.get().status, 200u);
+  slow_stream->read_until("<span class=\"n\">1</span>");
+}
+
+// workers = 0: requests are handled on the I/O threads themselves.
+TEST_F(ServerTest, WithoutWorkersTheIoThreadsHandleRequests) {
+  start({.threads = 1, .workers = 0});
+  const Minted m = mint();
+  auto c = stream(m);
+  EXPECT_EQ(post(m, "inc").status, 200u);
+  c->read_until("<span class=\"n\">1</span>");
+  EXPECT_EQ(post(m, "end").status, 200u);
+  EXPECT_EQ(post(m, "inc").status, 410u);
 }
 
 TEST(Server, RejectsBadMountsAndOptions) {
