@@ -23,6 +23,8 @@
 #   DATA (BUILD_DIR/server-bench-data): where the file stores write; put it
 #                     on the disk you want to measure, not on a tmpfs.
 #   THREADS (the demo's default) I/O threads of the server
+#   WORKERS (the demo's default) threads that handle requests; 0 handles
+#                     them on the I/O threads
 #   NICE (0)          run the server and the loader at this nice level; a
 #                     negative one (root) keeps other jobs on a shared
 #                     machine from dominating the latency tail.
@@ -79,6 +81,7 @@ trap stop_server EXIT
 start_server() {
   stop_server
   "${prio[@]}" "$demo" --port 0 --store "$1" ${THREADS:+--threads "$THREADS"} \
+    ${WORKERS:+--workers "$WORKERS"} \
     >"$data/server.out" 2>>"$log" &
   server_pid=$!
   for _ in $(seq 100); do
@@ -102,6 +105,7 @@ run() {  # run LABEL server_load-args...: one scenario, its key=value line kept
 }
 
 echo "server benchmark: $(date -u '+%Y-%m-%d %H:%M UTC'), $(nproc) cores, nice ${NICE:-0}," \
+  "threads ${THREADS:-default}, workers ${WORKERS:-default}," \
   "load average $(cut -d' ' -f1-3 /proc/loadavg)"
 echo "file stores in $data ($(df -T "$data" | awk 'NR == 2 { print $2 " on " $1 }'))"
 

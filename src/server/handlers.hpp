@@ -1,6 +1,6 @@
-// Request -> response for every route of SPEC §9. Runs on the connection's
-// strand; the runtime calls it makes may block briefly (per-conversation
-// lock, store.save).
+// Request -> response for every route of SPEC §9. Runs on a worker (or, with
+// no workers, on the connection's strand); the runtime calls it makes may
+// block (per-conversation lock, store.save).
 #pragma once
 
 #include <boost/asio/any_io_executor.hpp>
