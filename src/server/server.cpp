@@ -126,6 +126,8 @@ void Server::start(ServerOptions options) {
 void Server::abandon_start() noexcept {
   Impl& m = *impl_;
   if (m.core.runtime) m.core.runtime->shutdown();
+  m.core.workers = nullptr;
+  m.workers.reset();
   m.accept_retry.reset();
   m.acceptor.reset();
   m.ioc.reset();
