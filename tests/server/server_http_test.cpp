@@ -2,11 +2,13 @@
 // stream, ownership, limits, timeouts, shutdown and restore.
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <condition_variable>
 #include <filesystem>
 #include <future>
 #include <mutex>
 #include <regex>
+#include <thread>
 
 #include "kernel/wire.hpp"
 #include "server/handlers.hpp"
@@ -470,6 +472,44 @@ TEST_F(ServerTest, WithoutWorkersTheIoThreadsHandleRequests) {
   c->read_until("<span class=\"n\">1</span>");
   EXPECT_EQ(post(m, "end").status, 200u);
   EXPECT_EQ(post(m, "inc").status, 410u);
+}
+
+// stop() while the workers hold requests: every event the server answered
+// with 200 is in the store afterwards; an event whose answer the stop cut
+// off may be there too.
+TEST_F(ServerTest, StopWhileRequestsAreInFlightLosesNoAnsweredEvent) {
+  TempDir dir;
+  start({.store = file_store(dir.path()), .threads = 2, .workers = 2});
+  constexpr int kClients = 4;
+  std::vector<Minted> convs;
+  for (int i = 0; i < kClients; ++i) convs.push_back(mint());
+  std::vector<int> answered(kClients, 0);
+  std::atomic<int> total{0}, finished{0};
+  std::vector<std::thread> clients;
+  for (int i = 0; i < kClients; ++i)
+    clients.emplace_back([&, i] {
+      try {
+        while (post(convs[i], "inc").status == 200) {
+          ++answered[i];
+          ++total;
+        }
+      } catch (const std::exception&) {  // the stop cut the connection
+      }
+      ++finished;
+    });
+  while (total < 50 && finished == 0) std::this_thread::yield();
+  server_->stop();
+  for (std::thread& t : clients) t.join();
+  EXPECT_GE(total.load(), 50);
+
+  const auto stored = file_store(dir.path())->load_all();
+  for (int i = 0; i < kClients; ++i) {
+    ASSERT_EQ(stored.count(convs[i].cid), 1u) << convs[i].cid;
+    const edn::Value n =
+        stored.at(convs[i].cid).get_in({"conv/instances"_kw, edn::Value(convs[i].iid), "n"_kw});
+    EXPECT_GE(n.as_int(), answered[i]) << convs[i].cid;
+    EXPECT_LE(n.as_int(), answered[i] + 1) << convs[i].cid;
+  }
 }
 
 TEST(Server, RejectsBadMountsAndOptions) {
