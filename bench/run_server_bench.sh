@@ -94,12 +94,24 @@ start_server() {
   exit 1
 }
 
+# The machine's CPU counters (/proc/stat: user nice system idle iowait irq
+# softirq steal), to tell how busy both cores were during a scenario.
+cpu_ticks() { awk '/^cpu / { print $2, $3, $4, $5, $6, $7, $8, $9; exit }' /proc/stat; }
+busy_pct() {  # busy_pct BEFORE AFTER: share of the cores not idle or waiting on I/O
+  awk -v a="$1" -v b="$2" 'BEGIN {
+    split(a, x, " "); split(b, y, " "); total = 0
+    for (i = 1; i <= 8; i++) { d[i] = y[i] - x[i]; total += d[i] }
+    printf "%.0f", total ? 100 * (total - d[4] - d[5]) / total : 0 }'
+}
+
 results=()
 run() {  # run LABEL server_load-args...: one scenario, its key=value line kept
   local label=$1
   shift
-  local line
+  local line before
+  before=$(cpu_ticks)
   line=$("${prio[@]}" "$load" "$@")
+  line+=" machine_busy_pct=$(busy_pct "$before" "$(cpu_ticks)")"
   echo "$label: $line"
   results+=("$label $line")
 }
@@ -178,6 +190,8 @@ for label in file durable; do
   printf '%-8s file store: server %s events/s (%s us server CPU/event), store alone %s saves/s (%s us CPU/save);\n' \
     "$label" "$(round_median "$label" events_per_s)" "$(round_median "$label" server_cpu_us)" \
     "$(round_median "$label-save" saves_per_s)" "$(round_median "$label-save" cpu_us)"
+  printf '         both cores busy (median): %s%% during the server rounds, %s%% during the store alone\n' \
+    "$(round_median "$label" machine_busy_pct)" "$(round_median "$label-save" machine_busy_pct)"
   printf '         server / store alone per round: %s%%; median %.0f%%%s\n' \
     "$(tr '\n' ' ' <<<"$ratios" | awk '{ for (i = 1; i <= NF; i++) printf "%s%.0f", (i > 1 ? " " : ""), $i }')" \
     "$(median <<<"$ratios")" "$([[ $label == file ]] && echo ' (target >= 80%)')"
