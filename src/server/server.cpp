@@ -165,10 +165,8 @@ void Server::start_listening(ServerOptions options) {
   m.acceptor->listen(net::socket_base::max_listen_connections);
   m.port = m.acceptor->local_endpoint().port();
   m.accept_retry.emplace(m.acceptor->get_executor());
-  if (options.workers > 0) {
-    m.workers = std::make_unique<net::thread_pool>(options.workers);
-    m.core.workers = m.workers.get();
-  }
+  if (options.workers > 0) m.workers = std::make_unique<net::thread_pool>(options.workers);
+  m.core.workers = m.workers.get();
   m.accept();
   for (unsigned i = 0; i < options.threads; ++i) m.threads.emplace_back([&m] { m.ioc->run(); });
 }
