@@ -26,6 +26,11 @@ struct Reply {
 Reply handle_request(Core& core, const Request& request,
                      const boost::asio::any_io_executor& strand);
 
+// True for a request that never waits on the runtime (an asset, a target
+// outside the base path or malformed): the I/O thread answers it at once
+// instead of queueing it behind busy workers.
+bool answers_at_once(const Core& core, const Request& request) noexcept;
+
 // A complete response with a text message (400, 404, 405, ...).
 Response text_response(unsigned status, std::string_view message, unsigned version,
                        bool keep_alive);

@@ -63,7 +63,8 @@ void HttpSession::on_body(beast::error_code ec) {
   if (ec) return refuse(ec);
   stream_.expires_never();
   Request req = parser_->release();
-  if (!core_.workers) return answer(handle_request(core_, req, stream_.get_executor()));
+  if (!core_.workers || answers_at_once(core_, req))
+    return answer(handle_request(core_, req, stream_.get_executor()));
   // Handling may wait (a conversation's lock, the store's save): on a worker,
   // so that this I/O thread serves other connections meanwhile. Nothing else
   // touches this session until the answer is posted back to its strand.

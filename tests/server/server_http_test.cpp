@@ -5,6 +5,7 @@
 #include <atomic>
 #include <condition_variable>
 #include <filesystem>
+#include <functional>
 #include <future>
 #include <mutex>
 #include <regex>
@@ -437,6 +438,26 @@ class GatedStore final : public ConversationStore {
   int blocked_ = 0;
 };
 
+// A request (an event whose save hangs in the GatedStore) sent from another
+// thread. The save is released by finish(), or at the latest when this goes
+// out of scope, since stop() needs it done.
+class HangingEvent {
+ public:
+  HangingEvent(GatedStore& store, std::function<Response()> send)
+      : store_(store), pending_(std::async(std::launch::async, std::move(send))) {}
+  ~HangingEvent() { store_.release(); }  // then ~future waits for the answer
+  HangingEvent(const HangingEvent&) = delete;
+  HangingEvent& operator=(const HangingEvent&) = delete;
+  Response finish() {
+    store_.release();
+    return pending_.get();
+  }
+
+ private:
+  GatedStore& store_;
+  std::future<Response> pending_;
+};
+
 // With one I/O thread, a save that hangs must not stop the server from
 // serving other connections: requests are handled on the workers.
 TEST_F(ServerTest, ASlowSaveDoesNotHoldTheIoThread) {
@@ -446,11 +467,7 @@ TEST_F(ServerTest, ASlowSaveDoesNotHoldTheIoThread) {
   const Minted other = mint();
   auto slow_stream = stream(slow);
   store->hold(slow.cid);
-  auto pending = std::async(std::launch::async, [&] { return post(slow, "inc"); });
-  struct Release {  // also when an expectation below throws: stop() needs the save done
-    GatedStore& store;
-    ~Release() { store.release(); }
-  } release{*store};
+  HangingEvent hanging(*store, [&] { return post(slow, "inc"); });
   ASSERT_TRUE(store->wait_blocked());
 
   EXPECT_EQ(request(port_, "GET", "/").status, 200u);
@@ -458,9 +475,25 @@ TEST_F(ServerTest, ASlowSaveDoesNotHoldTheIoThread) {
   EXPECT_EQ(post(other, "inc").status, 200u);
   other_stream->read_until("<span class=\"n\">1</span>");
 
-  store->release();
-  EXPECT_EQ(pending.get().status, 200u);
+  EXPECT_EQ(hanging.finish().status, 200u);
   slow_stream->read_until("<span class=\"n\">1</span>");
+}
+
+// Assets and malformed targets never wait: with the only worker held by a
+// save that hangs, the I/O thread still answers them.
+TEST_F(ServerTest, AssetsAndBadTargetsAreAnsweredWhileEveryWorkerWaits) {
+  auto store = std::make_shared<GatedStore>();
+  start({.store = store, .threads = 1, .workers = 1});
+  const Minted slow = mint();
+  store->hold(slow.cid);
+  HangingEvent hanging(*store, [&] { return post(slow, "inc"); });
+  ASSERT_TRUE(store->wait_blocked());
+
+  EXPECT_EQ(request(port_, "GET", "/_stube/datastar.js").status, 200u);
+  EXPECT_EQ(request(port_, "GET", "/_stube/nothing.js").status, 404u);
+  EXPECT_EQ(request(port_, "POST", "/event/" + slow.cid + "/only-two").status, 400u);
+
+  EXPECT_EQ(hanging.finish().status, 200u);
 }
 
 // workers = 0: requests are handled on the I/O threads themselves.
