@@ -4,7 +4,7 @@
 #include <boost/beast/http/status.hpp>
 #include <boost/beast/http/verb.hpp>
 #include <mutex>
-#include <optional>
+#include <variant>
 
 #include "server/assets.hpp"
 #include "server/datastar.hpp"
@@ -251,23 +251,6 @@ Response page_or_mount(Core& core, const Request& req, const Route& r, std::stri
   return mint(core, req, *mount, query);
 }
 
-struct Target {
-  Route route;
-  std::string_view query;
-};
-
-// The route of a request; nothing when it is outside the base path. Throws
-// BadRequest for a malformed target.
-std::optional<Target> resolve(const Core& core, const Request& req) {
-  const std::string_view target(req.target().data(), req.target().size());
-  if (target.empty() || target.front() != '/')
-    throw BadRequest("bad request target: expected a path");
-  const auto [path, query] = split_target(target);
-  const auto relative = strip_base(path, core.options.base_path);
-  if (!relative) return std::nullopt;
-  return Target{parse_route(*relative), query};
-}
-
 }  // namespace
 
 std::string owner_cookie_name(std::string_view cid) {
@@ -286,21 +269,29 @@ Response text_response(unsigned status, std::string_view message, unsigned versi
   return res;
 }
 
-bool answers_at_once(const Core& core, const Request& req) noexcept {
+std::variant<Target, Response> route_request(const Core& core, const Request& req) {
   try {
-    const auto target = resolve(core, req);
-    return !target || target->route.kind == Route::Kind::Asset;
-  } catch (...) {  // a malformed target: a 400, nothing to wait for
-    return true;
+    const std::string_view target(req.target().data(), req.target().size());
+    if (target.empty() || target.front() != '/')
+      throw BadRequest("bad request target: expected a path");
+    const auto [path, query] = split_target(target);
+    const auto relative = strip_base(path, core.options.base_path);
+    if (!relative) return text_response(404, "not found", req.version(), req.keep_alive());
+    return Target{parse_route(*relative), std::string(query)};
+  } catch (const BadRequest& e) {
+    return reject(400, req, e.what());
   }
 }
 
-Reply handle_request(Core& core, const Request& req, const boost::asio::any_io_executor& strand) {
+bool may_wait(const Route& route) noexcept {
+  return route.kind != Route::Kind::Asset;
+}
+
+Reply handle_request(Core& core, const Request& req, const Target& target,
+                     const boost::asio::any_io_executor& strand) {
+  const Route& route = target.route;
+  const std::string_view query = target.query;
   try {
-    const auto target = resolve(core, req);
-    if (!target) return {text_response(404, "not found", req.version(), req.keep_alive()), nullptr};
-    const Route& route = target->route;
-    const std::string_view query = target->query;
     switch (route.kind) {
       case Route::Kind::Sse:
         return open_stream(core, req, route, strand);

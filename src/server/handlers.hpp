@@ -7,8 +7,11 @@
 #include <boost/beast/http/message.hpp>
 #include <boost/beast/http/string_body.hpp>
 #include <memory>
+#include <string>
+#include <variant>
 
 #include "server/core.hpp"
+#include "server/routes.hpp"
 #include "server/sse_stream.hpp"
 
 namespace stube::server {
@@ -23,13 +26,22 @@ struct Reply {
   std::shared_ptr<SseStream> stream;
 };
 
-Reply handle_request(Core& core, const Request& request,
-                     const boost::asio::any_io_executor& strand);
+// A request's route, worked out once, on the I/O thread.
+struct Target {
+  Route route;
+  std::string query;  // after "?", still encoded
+};
 
-// True for a request that never waits on the runtime (an asset, a target
-// outside the base path or malformed): the I/O thread answers it at once
-// instead of queueing it behind busy workers.
-bool answers_at_once(const Core& core, const Request& request) noexcept;
+// The route of a request, or the answer when there is none: 404 for a path
+// outside the base path, 400 for a malformed target.
+std::variant<Target, Response> route_request(const Core& core, const Request& request);
+
+// False for routes that never wait on the runtime (the assets): the I/O
+// thread answers them at once instead of queueing them behind busy workers.
+bool may_wait(const Route& route) noexcept;
+
+Reply handle_request(Core& core, const Request& request, const Target& target,
+                     const boost::asio::any_io_executor& strand);
 
 // A complete response with a text message (400, 404, 405, ...).
 Response text_response(unsigned status, std::string_view message, unsigned version,

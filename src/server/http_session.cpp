@@ -6,6 +6,7 @@
 #include <boost/beast/http/error.hpp>
 #include <boost/beast/http/read.hpp>
 #include <boost/beast/http/write.hpp>
+#include <variant>
 
 namespace stube::server {
 
@@ -63,16 +64,21 @@ void HttpSession::on_body(beast::error_code ec) {
   if (ec) return refuse(ec);
   stream_.expires_never();
   Request req = parser_->release();
-  if (!core_.workers || answers_at_once(core_, req))
-    return answer(handle_request(core_, req, stream_.get_executor()));
+  auto routed = route_request(core_, req);
+  if (auto* refusal = std::get_if<Response>(&routed)) return respond(std::move(*refusal));
+  Target& target = std::get<Target>(routed);
+  if (!core_.workers || !may_wait(target.route))
+    return answer(handle_request(core_, req, target, stream_.get_executor()));
   // Handling may wait (a conversation's lock, the store's save): on a worker,
   // so that this I/O thread serves other connections meanwhile. Nothing else
   // touches this session until the answer is posted back to its strand.
-  net::post(*core_.workers, [self = shared_from_this(), req = std::move(req)] {
-    Reply reply = handle_request(self->core_, req, self->stream_.get_executor());
-    net::post(self->stream_.get_executor(),
-              [self, reply = std::move(reply)]() mutable { self->answer(std::move(reply)); });
-  });
+  net::post(*core_.workers,
+            [self = shared_from_this(), req = std::move(req), target = std::move(target)] {
+              Reply reply = handle_request(self->core_, req, target, self->stream_.get_executor());
+              net::post(self->stream_.get_executor(), [self, reply = std::move(reply)]() mutable {
+                self->answer(std::move(reply));
+              });
+            });
 }
 
 void HttpSession::answer(Reply reply) {
