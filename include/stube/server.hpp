@@ -39,6 +39,7 @@ struct ServerOptions {
   std::shared_ptr<ConversationStore> store{};                   // default: in_memory_store()
   std::optional<std::chrono::milliseconds> conversation_ttl{};  // reaper off when empty
   std::chrono::milliseconds reaper_interval{std::chrono::seconds(60)};
+  std::size_t reaper_batch = 500;  // shared stores: conversations per reap() transaction
   std::size_t history_limit = 20;  // snapshots kept for `back`
   // A comment line on every SSE stream at this interval, so that proxies do
   // not cut idle streams.

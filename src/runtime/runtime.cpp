@@ -222,8 +222,7 @@ struct Runtime::Impl {
       // one server reaps at a time; we end our live copies of those.
       edn::Instant t{cutoff / 1000, static_cast<std::uint32_t>((cutoff % 1000) * 1000000)};
       try {
-        for (const std::string& cid : store->reap(t, 500))
-          if (auto slot = find(cid)) all.emplace_back(cid, slot);
+        reap_shared(t, all);
       } catch (const std::exception& e) {
         log::error(std::string("store reap failed: ") + e.what());
       }
@@ -239,6 +238,26 @@ struct Runtime::Impl {
       ++reaped;
     }
     if (reaped) log::info("reaper ended " + std::to_string(reaped) + " idle conversation(s)");
+  }
+
+  // Batches while they come back full: a fleet whose conversations go idle
+  // faster than one batch per interval would otherwise never catch up. At
+  // most kMaxBatches, because this runs on the timer thread, which also
+  // fires the components' timers.
+  void reap_shared(edn::Instant cutoff,
+                   std::vector<std::pair<std::string, std::shared_ptr<Slot>>>& live) {
+    constexpr int kMaxBatches = 20;
+    if (opts.reaper_batch == 0) return;
+    for (int round = 0; round < kMaxBatches && !shutting; ++round) {
+      const std::vector<std::string> cids = store->reap(cutoff, opts.reaper_batch);
+      for (const std::string& cid : cids)
+        if (auto slot = find(cid)) live.emplace_back(cid, slot);
+      if (cids.size() < opts.reaper_batch) return;
+    }
+    log::warn("reaper: " + std::to_string(kMaxBatches) + " full batches of " +
+              std::to_string(opts.reaper_batch) +
+              " idle conversations in one round; any more wait for the next round "
+              "(raise reaper_batch or shorten reaper_interval)");
   }
 
   void schedule_reaper() {

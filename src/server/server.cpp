@@ -149,6 +149,7 @@ void Server::start_listening(ServerOptions options) {
   ro.store = options.store;
   ro.conversation_ttl = options.conversation_ttl;
   ro.reaper_interval = options.reaper_interval;
+  ro.reaper_batch = options.reaper_batch;
   ro.kernel.history_limit = options.history_limit;
   ro.kernel.base_path = options.base_path;
   // load_all runs here, before the listener accepts (SPEC §8).

@@ -1,7 +1,8 @@
 // Two runtimes (two servers) over two store instances on one database,
 // driving the same conversation: every event either lands in the stored
 // count or is reported as lost (the runtime reloads the newer version), and
-// an ended conversation never comes back.
+// an ended conversation never comes back. And the reaper of a runtime on a
+// shared store: batches per round, and its bound.
 #include <gtest/gtest.h>
 
 #include <atomic>
@@ -212,6 +213,83 @@ TEST_F(PostgresRuntimes, AnEndedConversationDoesNotComeBack) {
   EXPECT_EQ(c.restored_count(), 0u);
   EXPECT_EQ(inc(c), Result::NoConversation);
   EXPECT_EQ(db_.store()->load(cid_), std::nullopt);
+}
+
+// Counts the streams the runtime closed.
+class CloseCounter {
+ public:
+  class Stream : public Output {
+   public:
+    explicit Stream(CloseCounter& counter) : counter_(counter) {}
+    void send(const std::vector<Fragment>&) override {}
+    void close() override { counter_.closed(); }
+
+   private:
+    CloseCounter& counter_;
+  };
+
+  bool wait_for(int n, std::chrono::seconds limit) {
+    std::unique_lock lock(mu_);
+    return cv_.wait_for(lock, limit, [&] { return closed_ >= n; });
+  }
+
+ private:
+  void closed() {
+    std::lock_guard lock(mu_);
+    ++closed_;
+    cv_.notify_all();
+  }
+  std::mutex mu_;
+  std::condition_variable cv_;
+  int closed_ = 0;
+};
+
+class PostgresReaper : public PostgresRuntimes {
+ protected:
+  // Mints `n` conversations, each with an open stream, on a runtime whose
+  // reaper ends them (ttl 10 ms, a round a second: minting takes far less)
+  // `batch` per reap() transaction. Returns the reaper's "ended" lines, one
+  // per round, once every stream is closed and the runtime is gone.
+  std::vector<std::string> reap_all(int n, std::size_t batch) {
+    RuntimeOptions o = on(db_.store());
+    o.conversation_ttl = std::chrono::milliseconds(10);
+    o.reaper_interval = std::chrono::seconds(1);
+    o.reaper_batch = batch;
+    auto r = std::make_unique<Runtime>(reg_, o);
+    CloseCounter closes;
+    for (int i = 0; i < n; ++i) {
+      const Runtime::Minted m = r->mint("pg/counter");
+      EXPECT_EQ(r->attach(m.cid, m.owner, std::make_shared<CloseCounter::Stream>(closes)),
+                Result::Ok);
+    }
+    EXPECT_TRUE(closes.wait_for(n, std::chrono::seconds(60))) << "the reaper did not end them all";
+    r.reset();  // joins the timer thread: every round's log line is written
+    std::vector<std::string> rounds;
+    for (const std::string& m : capture_.at(log::Level::info))
+      if (m.starts_with("reaper ended")) rounds.push_back(m);
+    return rounds;
+  }
+};
+
+// One reaper round repeats its batch while batches come back full: a fleet
+// whose conversations go idle faster than one batch per interval would
+// otherwise fall behind for good.
+TEST_F(PostgresReaper, OneRoundEndsMoreThanOneBatch) {
+  // Three transactions (3 + 3 + 1) in the first round, not one per interval.
+  EXPECT_EQ(reap_all(7, 3), std::vector<std::string>{"reaper ended 7 idle conversation(s)"});
+  EXPECT_EQ(db_.sql()->one("SELECT count(*) FROM stube_conversations WHERE deleted_at IS NOT NULL"),
+            "7");
+  EXPECT_TRUE(capture_.at(log::Level::warn).empty());
+}
+
+// A round stops after 20 batches (the timer thread also fires the
+// components' timers) and says so; the next round takes the rest.
+TEST_F(PostgresReaper, ARoundIsBoundedAndSaysWhenItLeavesSomeForLater) {
+  EXPECT_EQ(reap_all(21, 1), (std::vector<std::string>{"reaper ended 20 idle conversation(s)",
+                                                       "reaper ended 1 idle conversation(s)"}));
+  const auto warnings = capture_.at(log::Level::warn);
+  ASSERT_EQ(warnings.size(), 1u);
+  EXPECT_NE(warnings[0].find("raise reaper_batch"), std::string::npos) << warnings[0];
 }
 
 // Server B never held the conversation (it started first), so the first
