@@ -56,7 +56,10 @@ struct ServerOptions {
   // Bytes queued on one SSE stream for a client that does not read; past it
   // the stream is dropped (the browser reconnects and gets the whole view).
   std::size_t max_stream_backlog = 4 * 1024 * 1024;
-  unsigned threads = 2;  // I/O threads: they read requests and write responses
+  // I/O threads: they read requests and write responses. One keeps up with
+  // tens of thousands of events a second, since the workers do the rest,
+  // and costs less CPU per event than two (docs/PERFORMANCE.md, Server).
+  unsigned threads = 1;
   // Threads that handle requests: the runtime's per-conversation lock, the
   // handlers and the store's save run here, so that an I/O thread never
   // waits for the disk or the database. 0 handles requests on the I/O
