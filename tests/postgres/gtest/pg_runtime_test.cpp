@@ -247,13 +247,14 @@ class CloseCounter {
 class PostgresReaper : public PostgresRuntimes {
  protected:
   // Mints `n` conversations, each with an open stream, on a runtime whose
-  // reaper ends them (ttl 10 ms, a round a second: minting takes far less)
-  // `batch` per reap() transaction. Returns the reaper's "ended" lines, one
-  // per round, once every stream is closed and the runtime is gone.
+  // reaper ends them `batch` per reap() transaction (ttl 10 ms; a round
+  // every 2 s, and minting takes far less, so the first round finds them
+  // all idle). Returns the reaper's "ended" lines, one per round, once every
+  // stream is closed and the runtime is gone.
   std::vector<std::string> reap_all(int n, std::size_t batch) {
     RuntimeOptions o = on(db_.store());
     o.conversation_ttl = std::chrono::milliseconds(10);
-    o.reaper_interval = std::chrono::seconds(1);
+    o.reaper_interval = std::chrono::seconds(2);
     o.reaper_batch = batch;
     auto r = std::make_unique<Runtime>(reg_, o);
     CloseCounter closes;
