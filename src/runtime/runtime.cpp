@@ -248,7 +248,8 @@ struct Runtime::Impl {
                    std::vector<std::pair<std::string, std::shared_ptr<Slot>>>& live) {
     constexpr int kMaxBatches = 20;
     if (opts.reaper_batch == 0) return;
-    for (int round = 0; round < kMaxBatches && !shutting; ++round) {
+    for (int batch = 0; batch < kMaxBatches; ++batch) {
+      if (shutting) return;
       const std::vector<std::string> cids = store->reap(cutoff, opts.reaper_batch);
       for (const std::string& cid : cids)
         if (auto slot = find(cid)) live.emplace_back(cid, slot);
