@@ -31,11 +31,8 @@
 set -euo pipefail
 
 build=${1:-build}
-demo="$build/examples/stube-demo"
-load="$build/bench/server_load"
-for exe in "$demo" "$load"; do
-  [[ -x $exe ]] || { echo "run_server_bench.sh: no $exe (build stube-demo and server_load)" >&2; exit 2; }
-done
+# shellcheck source=server_bench_lib.sh
+source "$(dirname "$0")/server_bench_lib.sh"
 
 convs=${CONVS:-8}
 events=${EVENTS:-2000}
@@ -84,12 +81,8 @@ start_server() {
     ${WORKERS:+--workers "$WORKERS"} \
     >"$data/server.out" 2>>"$log" &
   server_pid=$!
-  for _ in $(seq 100); do
-    port=$(sed -n 's|^stube-demo listening on http://127.0.0.1:\([0-9]*\)/$|\1|p' "$data/server.out")
-    [[ -n $port ]] && return 0
-    kill -0 "$server_pid" 2>/dev/null || break
-    sleep 0.1
-  done
+  port=$(listening_port "$data/server.out" "$server_pid")
+  [[ -n $port ]] && return 0
   echo "run_server_bench.sh: stube-demo did not start; see $log" >&2
   exit 1
 }
@@ -152,7 +145,6 @@ run "4 idle" --port "$port" --server-pid "$server_pid" --mode idle \
 stop_server
 
 # The table. Every figure comes from the lines above.
-get() { sed -n "s/.* $2=\([^ ]*\).*/\1/p" <<<"$1"; }
 find_result() {
   local r
   for r in "${results[@]}"; do [[ $r == "$1 "* ]] && echo "$r"; done
@@ -169,7 +161,6 @@ row() {  # row LABEL DESCRIPTION
   printf '%-44s %10s %9s %9s %9s %14s\n' "$2" "$(get "$r" events_per_s)" "$(get "$r" p50_ms)" \
     "$(get "$r" p99_ms)" "$cpu" "$(get "$r" cpu_bound_events_per_s)"
 }
-median() { sort -g | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
 # The median over the rounds of one key of label "2 LABEL rN".
 round_median() {
   local round

@@ -16,11 +16,8 @@ set -euo pipefail
 build=${1:-build}
 shift || true
 (($# > 0)) || { echo "usage: run_server_configs.sh [BUILD_DIR] 'FLAGS' ['FLAGS' ...]" >&2; exit 2; }
-demo="$build/examples/stube-demo"
-load="$build/bench/server_load"
-for exe in "$demo" "$load"; do
-  [[ -x $exe ]] || { echo "run_server_configs.sh: no $exe (build stube-demo and server_load)" >&2; exit 2; }
-done
+# shellcheck source=server_bench_lib.sh
+source "$(dirname "$0")/server_bench_lib.sh"
 rounds=${ROUNDS:-5}
 convs=${CONVS:-8}
 events=${FILE_EVENTS:-500}
@@ -40,17 +37,11 @@ for i in "${!configs[@]}"; do
   # shellcheck disable=SC2086
   "$demo" --port 0 --store "file:$data/server-$i" ${configs[$i]} >"$data/out-$i" 2>"$data/log-$i" &
   pids+=($!)
-  port=
-  for _ in $(seq 100); do
-    port=$(sed -n 's|^stube-demo listening on http://127.0.0.1:\([0-9]*\)/$|\1|p' "$data/out-$i")
-    [[ -n $port ]] && break
-    sleep 0.1
-  done
+  port=$(listening_port "$data/out-$i" "${pids[-1]}")
   [[ -n $port ]] || { echo "run_server_configs.sh: stube-demo ${configs[$i]} did not start; see $data/log-$i" >&2; exit 1; }
   ports+=("$port")
 done
 
-get() { sed -n "s/.* $2=\([^ ]*\).*/\1/p" <<<"$1"; }
 echo "server configurations: $(date -u '+%Y-%m-%d %H:%M UTC'), $(nproc) cores, $rounds rounds of" \
   "$convs x $events events; file stores in $data"
 declare -A ratios
@@ -69,5 +60,5 @@ for round in $(seq "$rounds"); do
 done
 for i in "${!configs[@]}"; do
   echo "[${configs[$i]}] server / store alone per round: ${ratios[$i]% }; median $(tr ' ' '\n' <<<"${ratios[$i]}" |
-    sed '/^$/d' | sort -g | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }')%"
+    sed '/^$/d' | median)%"
 done
