@@ -80,6 +80,10 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   app.add_option("--ttl", ttl_seconds, "end conversations idle for this many seconds (0: never)")
       ->check(CLI::NonNegativeNumber);
+  app.add_option("--reaper-batch", options.reaper_batch,
+                 "shared stores (postgresql://): idle conversations ended per reap transaction")
+      ->capture_default_str()
+      ->check(CLI::Range(std::size_t{1}, std::size_t{1000000}));
   app.add_option("--threads", options.threads, "I/O threads")
       ->capture_default_str()
       ->check(CLI::Range(1, 64));

@@ -33,6 +33,8 @@ class Output {
   virtual void close() = 0;
 };
 
+// The constructor refuses (std::invalid_argument, naming the field) a TTL
+// or reaper interval of zero or less and a reaper_batch of zero.
 struct RuntimeOptions {
   std::shared_ptr<ConversationStore> store;                   // default: in_memory_store()
   std::optional<std::chrono::milliseconds> conversation_ttl;  // reaper off when empty

@@ -11,6 +11,8 @@
 #include <atomic>
 #include <mutex>
 #include <shared_mutex>
+#include <stdexcept>
+#include <string>
 #include <unordered_map>
 
 #include "runtime/timers.hpp"
@@ -247,7 +249,6 @@ struct Runtime::Impl {
   void reap_shared(edn::Instant cutoff,
                    std::vector<std::pair<std::string, std::shared_ptr<Slot>>>& live) {
     constexpr int kMaxBatches = 20;
-    if (opts.reaper_batch == 0) return;
     for (int batch = 0; batch < kMaxBatches; ++batch) {
       if (shutting) return;
       const std::vector<std::string> cids = store->reap(cutoff, opts.reaper_batch);
@@ -280,8 +281,29 @@ void Runtime::Impl::deliver(const std::string& cid, const std::string& iid, Even
   apply(cid, *slot, stube::dispatch(*reg, slot->conv, iid, ev, opts.kernel));
 }
 
+namespace {
+
+// Settings that cannot work are refused before the store is read: a zero
+// reaper interval would spin the timer thread, a zero batch would leave a
+// shared store's idle conversations for ever.
+void check_options(const RuntimeOptions& o) {
+  auto refuse = [](const std::string& what) {
+    throw std::invalid_argument("runtime options: " + what);
+  };
+  if (o.conversation_ttl && o.conversation_ttl->count() <= 0)
+    refuse("conversation_ttl must be positive, got " + std::to_string(o.conversation_ttl->count()) +
+           " ms (leave it empty to keep conversations until they end)");
+  if (o.reaper_interval.count() <= 0)
+    refuse("reaper_interval must be positive, got " + std::to_string(o.reaper_interval.count()) +
+           " ms");
+  if (o.reaper_batch == 0) refuse("reaper_batch must be at least 1");
+}
+
+}  // namespace
+
 Runtime::Runtime(std::shared_ptr<const Registry> registry, RuntimeOptions options)
     : impl_(std::make_unique<Impl>()) {
+  check_options(options);
   Impl& m = *impl_;
   m.self_ = this;
   m.reg = std::move(registry);

@@ -13,6 +13,7 @@
 #include <future>
 #include <mutex>
 #include <stdexcept>
+#include <string>
 #include <system_error>
 #include <thread>
 #include <vector>
@@ -135,13 +136,33 @@ void Server::abandon_start() noexcept {
   m.started = false;
 }
 
+namespace {
+
+// The server's own settings that cannot work (the runtime checks the ones
+// it is handed): a zero keep-alive interval would spin the I/O thread, a
+// zero limit would refuse every request.
+void check_options(const ServerOptions& o) {
+  auto refuse = [](const std::string& what) {
+    throw std::invalid_argument("server options: " + what);
+  };
+  if (!o.base_path.empty() && (!server::valid_mount_path(o.base_path) || o.base_path == "/"))
+    refuse("bad base_path '" + o.base_path + "' (use e.g. \"/app\")");
+  if (o.keep_alive.count() <= 0)
+    refuse("keep_alive must be positive, got " + std::to_string(o.keep_alive.count()) + " ms");
+  if (o.request_timeout.count() <= 0)
+    refuse("request_timeout must be positive, got " + std::to_string(o.request_timeout.count()) +
+           " ms");
+  if (o.max_header_bytes == 0) refuse("max_header_bytes must be at least 1");
+  if (o.max_body_bytes == 0) refuse("max_body_bytes must be at least 1");
+  if (o.max_stream_backlog == 0) refuse("max_stream_backlog must be at least 1");
+}
+
+}  // namespace
+
 void Server::start_listening(ServerOptions options) {
   Impl& m = *impl_;
   if (options.threads == 0) options.threads = 1;
-  if (!options.base_path.empty() &&
-      (!server::valid_mount_path(options.base_path) || options.base_path == "/"))
-    throw std::invalid_argument("server: bad base path '" + options.base_path +
-                                "' (use e.g. \"/app\")");
+  check_options(options);
   if (!options.store) options.store = in_memory_store();
   m.core.options = options;
 

@@ -27,7 +27,9 @@ after(() => {
 // its URL once it prints "listening on".
 function startDemo() {
   return new Promise((resolve, reject) => {
-    const proc = spawn(demoPath, ['--port', '0', '--store', storeUrl], { stdio: ['ignore', 'pipe', 'pipe'] });
+    // With the reaper on, as a fleet runs (nothing here idles for an hour).
+    const args = ['--port', '0', '--store', storeUrl, '--ttl', '3600', '--reaper-batch', '100'];
+    const proc = spawn(demoPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
     running.push(proc);
     let out = '';
     let err = '';

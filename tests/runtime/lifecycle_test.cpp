@@ -136,6 +136,30 @@ TEST_F(Lifecycle, TheReaperEndsIdleConversationsAndKeepsBusyOnes) {
   EXPECT_EQ(send_top(rt, idle, Event{"inc"}), Runtime::Result::NoConversation);
 }
 
+TEST_F(Lifecycle, ImpossibleReaperSettingsAreRefusedBeforeTheStoreIsRead) {
+  const auto refused = [&](RuntimeOptions o, std::string_view field) {
+    try {
+      Runtime rt(rig.registry, o);
+      ADD_FAILURE() << "a runtime started with a bad " << field;
+    } catch (const std::invalid_argument& e) {
+      EXPECT_NE(std::string_view(e.what()).find(field), std::string_view::npos) << e.what();
+    }
+  };
+  RuntimeOptions o = options_with(store);
+  o.conversation_ttl = 0ms;
+  refused(o, "conversation_ttl");
+  o.conversation_ttl = 300ms;
+  o.reaper_interval = -1ms;
+  refused(o, "reaper_interval");
+  o.reaper_interval = 20ms;
+  o.reaper_batch = 0;
+  refused(o, "reaper_batch");
+  EXPECT_EQ(store->load_calls(), 0u);
+  o.reaper_batch = 1;
+  Runtime rt(rig.registry, o);
+  EXPECT_EQ(store->load_calls(), 1u);
+}
+
 TEST_F(Lifecycle, WithoutATtlTheReaperLeavesEverythingAlone) {
   RuntimeOptions o = options_with(store);
   o.reaper_interval = 5ms;

@@ -545,6 +545,35 @@ TEST_F(ServerTest, StopWhileRequestsAreInFlightLosesNoAnsweredEvent) {
   }
 }
 
+// Settings that cannot work (a zero interval would spin a thread, a zero
+// limit would refuse every request) are refused by name, and the refused
+// server can still be started with good ones.
+TEST(Server, RefusesImpossibleOptionsByName) {
+  using std::chrono::milliseconds;
+  Server s(test_registry());
+  const auto refused = [&](const ServerOptions& o, std::string_view field) {
+    try {
+      s.start(o);
+      ADD_FAILURE() << "started with a bad " << field;
+      s.stop();
+    } catch (const std::invalid_argument& e) {
+      EXPECT_NE(std::string_view(e.what()).find(field), std::string_view::npos) << e.what();
+    }
+  };
+  refused({.port = 0, .conversation_ttl = milliseconds(0)}, "conversation_ttl");
+  refused({.port = 0, .conversation_ttl = milliseconds(-5)}, "conversation_ttl");
+  refused({.port = 0, .reaper_interval = milliseconds(0)}, "reaper_interval");
+  refused({.port = 0, .reaper_batch = 0}, "reaper_batch");
+  refused({.port = 0, .keep_alive = milliseconds(0)}, "keep_alive");
+  refused({.port = 0, .max_header_bytes = 0}, "max_header_bytes");
+  refused({.port = 0, .max_body_bytes = 0}, "max_body_bytes");
+  refused({.port = 0, .request_timeout = milliseconds(-1)}, "request_timeout");
+  refused({.port = 0, .max_stream_backlog = 0}, "max_stream_backlog");
+  s.mount("/counter", "t/counter");
+  s.start({.port = 0});
+  EXPECT_EQ(request(s.port(), "GET", "/counter").status, 200u);
+}
+
 TEST(Server, RejectsBadMountsAndOptions) {
   Server s(test_registry());
   EXPECT_THROW(s.mount("counter", "t/counter"), std::invalid_argument);
