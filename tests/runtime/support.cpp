@@ -181,59 +181,6 @@ bool RecordingOutput::wait_closed(std::chrono::milliseconds limit) {
   return wait_until([&] { return closed(); }, limit);
 }
 
-// --- LogCapture ----------------------------------------------------------------------
-
-LogCapture::LogCapture() {
-  previous_ = log::set_sink([this](log::Level level, std::string_view msg) {
-    std::lock_guard lock(mu_);
-    messages_.emplace_back(level, std::string(msg));
-  });
-}
-
-LogCapture::~LogCapture() {
-  log::set_sink(std::move(previous_));
-}
-
-std::vector<std::string> LogCapture::at(log::Level level) const {
-  std::lock_guard lock(mu_);
-  std::vector<std::string> out;
-  for (const auto& [l, m] : messages_)
-    if (l == level) out.push_back(m);
-  return out;
-}
-
-bool LogCapture::has(log::Level level, std::initializer_list<std::string_view> parts) const {
-  for (const std::string& m : at(level)) {
-    bool all = true;
-    for (std::string_view p : parts) all = all && contains(m, p);
-    if (all) return true;
-  }
-  return false;
-}
-
-// --- ScratchDir ----------------------------------------------------------------------
-
-namespace {
-std::atomic<unsigned> scratch_counter{0};
-}
-
-ScratchDir::ScratchDir(std::string_view label) {
-  path_ = fs::path(STUBE_BINARY_DIR) / "test-scratch" /
-          ("runtime-" + std::string(label) + "-" + std::to_string(::getpid()) + "-" +
-           std::to_string(scratch_counter.fetch_add(1)));
-  fs::remove_all(path_);
-  fs::create_directories(path_);
-}
-
-ScratchDir::~ScratchDir() {
-  std::error_code ec;
-  fs::remove_all(path_, ec);
-}
-
-bool ScratchDir::has_file(std::string_view cid) const {
-  return fs::exists(path_ / (std::string(cid) + ".edn"));
-}
-
 // --- helpers -------------------------------------------------------------------------
 
 std::string runtime_top(const Runtime& rt, std::string_view cid) {

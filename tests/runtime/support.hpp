@@ -16,6 +16,8 @@
 #include <string_view>
 #include <vector>
 
+#include "common/log_capture.hpp"
+#include "common/scratch_dir.hpp"
 #include "kernel/support.hpp"
 #include "stube/log.hpp"
 #include "stube/runtime.hpp"
@@ -96,37 +98,6 @@ class RecordingOutput : public Output {
   std::vector<Fragment> fragments_;
   std::size_t sends_ = 0;
   bool closed_ = false;
-};
-
-// Captures every log message while alive (restores the previous sink after).
-class LogCapture {
- public:
-  LogCapture();
-  ~LogCapture();
-  LogCapture(const LogCapture&) = delete;
-  LogCapture& operator=(const LogCapture&) = delete;
-  std::vector<std::string> at(log::Level level) const;
-  // True when a message of `level` contains every one of `parts`.
-  bool has(log::Level level, std::initializer_list<std::string_view> parts) const;
-
- private:
-  mutable std::mutex mu_;
-  std::vector<std::pair<log::Level, std::string>> messages_;
-  log::Sink previous_;
-};
-
-// A fresh directory under the build tree, removed on destruction.
-class ScratchDir {
- public:
-  explicit ScratchDir(std::string_view label);
-  ~ScratchDir();
-  ScratchDir(const ScratchDir&) = delete;
-  ScratchDir& operator=(const ScratchDir&) = delete;
-  const std::filesystem::path& path() const noexcept { return path_; }
-  bool has_file(std::string_view cid) const;  // <cid>.edn exists
-
- private:
-  std::filesystem::path path_;
 };
 
 // The top instance id of a live conversation ("" when it is gone).

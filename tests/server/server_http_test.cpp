@@ -11,6 +11,7 @@
 #include <regex>
 #include <thread>
 
+#include "common/scratch_dir.hpp"
 #include "kernel/wire.hpp"
 #include "server/handlers.hpp"
 #include "server/http_client.hpp"
@@ -362,19 +363,8 @@ TEST_F(ServerTest, KeepAliveConnectionsServeSeveralRequests) {
   EXPECT_EQ(conv(m).get_in({"conv/instances"_kw, edn::Value(m.iid), "n"_kw}), edn::Value(3));
 }
 
-class TempDir {
- public:
-  TempDir()
-      : path_(std::filesystem::temp_directory_path() / ("stube-server-" + conv::mint_id("t-"))) {}
-  ~TempDir() { std::filesystem::remove_all(path_); }
-  const std::filesystem::path& path() const { return path_; }
-
- private:
-  std::filesystem::path path_;
-};
-
 TEST_F(ServerTest, StopCutsStreamsAndSavesAndARestartResumes) {
-  TempDir dir;
+  test::ScratchDir dir{"server"};
   start({.store = file_store(dir.path())});
   const Minted m = mint();
   ASSERT_EQ(post(m, "inc").status, 200u);
@@ -511,7 +501,7 @@ TEST_F(ServerTest, WithoutWorkersTheIoThreadsHandleRequests) {
 // with 200 is in the store afterwards; an event whose answer the stop cut
 // off may be there too.
 TEST_F(ServerTest, StopWhileRequestsAreInFlightLosesNoAnsweredEvent) {
-  TempDir dir;
+  test::ScratchDir dir{"server"};
   start({.store = file_store(dir.path()), .threads = 2, .workers = 2});
   constexpr int kClients = 4;
   std::vector<Minted> convs;

@@ -20,53 +20,6 @@ using edn::kw;
 using edn::Value;
 
 namespace {
-std::atomic<unsigned> scratch_counter{0};
-}
-
-ScratchDir::ScratchDir(std::string_view label) {
-  path_ = fs::path(STUBE_BINARY_DIR) / "test-scratch" /
-          (std::string(label) + "-" + std::to_string(::getpid()) + "-" +
-           std::to_string(scratch_counter.fetch_add(1)));
-  fs::remove_all(path_);
-  fs::create_directories(path_);
-}
-
-ScratchDir::~ScratchDir() {
-  std::error_code ec;
-  fs::remove_all(path_, ec);
-}
-
-LogCapture::LogCapture() {
-  previous_ = log::set_sink([this](log::Level level, std::string_view msg) {
-    std::lock_guard lock(mutex_);
-    messages_.emplace_back(level, std::string(msg));
-  });
-}
-
-LogCapture::~LogCapture() {
-  log::set_sink(std::move(previous_));
-}
-
-std::vector<std::pair<log::Level, std::string>> LogCapture::messages() const {
-  std::lock_guard lock(mutex_);
-  return messages_;
-}
-
-std::vector<std::string> LogCapture::at(log::Level level) const {
-  std::lock_guard lock(mutex_);
-  std::vector<std::string> out;
-  for (const auto& [l, m] : messages_) {
-    if (l == level) out.push_back(m);
-  }
-  return out;
-}
-
-void LogCapture::clear() {
-  std::lock_guard lock(mutex_);
-  messages_.clear();
-}
-
-namespace {
 
 Value instance(std::mt19937& rng, const std::string& iid, const Value& parent, int i) {
   std::uniform_int_distribution<int> small(0, 1000);

@@ -10,6 +10,8 @@
 #include <utility>
 #include <vector>
 
+#include "common/log_capture.hpp"
+#include "common/scratch_dir.hpp"
 #include "stube/edn.hpp"
 #include "stube/log.hpp"
 
@@ -22,37 +24,6 @@ inline void PrintTo(const Value& v, std::ostream* os) {
 }  // namespace stube::edn
 
 namespace stube::test {
-
-// A fresh, empty directory under the build tree, removed on destruction.
-class ScratchDir {
- public:
-  explicit ScratchDir(std::string_view label = "scratch");
-  ~ScratchDir();
-  ScratchDir(const ScratchDir&) = delete;
-  ScratchDir& operator=(const ScratchDir&) = delete;
-  const std::filesystem::path& path() const noexcept { return path_; }
-
- private:
-  std::filesystem::path path_;
-};
-
-// Captures every log message while alive (restoring the previous sink after).
-class LogCapture {
- public:
-  LogCapture();
-  ~LogCapture();
-  LogCapture(const LogCapture&) = delete;
-  LogCapture& operator=(const LogCapture&) = delete;
-
-  std::vector<std::pair<log::Level, std::string>> messages() const;
-  std::vector<std::string> at(log::Level level) const;  // messages of one level
-  void clear();
-
- private:
-  mutable std::mutex mutex_;
-  std::vector<std::pair<log::Level, std::string>> messages_;
-  log::Sink previous_;
-};
 
 // A conversation with id `cid` whose parts use every EDN kind the store must
 // carry (keywords, strings with escapes and non-ASCII text, big numbers,
