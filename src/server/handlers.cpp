@@ -283,8 +283,17 @@ std::variant<Target, Response> route_request(const Core& core, const Request& re
   }
 }
 
-bool may_wait(const Route& route) noexcept {
-  return route.kind != Route::Kind::Asset;
+bool may_wait(const Core& core, const Route& route) {
+  switch (route.kind) {
+    case Route::Kind::Asset:
+      return false;
+    case Route::Kind::Path: {
+      std::shared_lock lock(core.routes_mu);
+      return core.mounts.find(route.path) != core.mounts.end();
+    }
+    default:
+      return true;
+  }
 }
 
 Reply handle_request(Core& core, const Request& req, const Target& target,

@@ -36,9 +36,11 @@ struct Target {
 // outside the base path, 400 for a malformed target.
 std::variant<Target, Response> route_request(const Core& core, const Request& request);
 
-// False for routes that never wait on the runtime (the assets): the I/O
-// thread answers them at once instead of queueing them behind busy workers.
-bool may_wait(const Route& route) noexcept;
+// False for requests that never wait on the runtime or the store (assets,
+// static pages, unknown paths): the I/O thread answers them at once instead
+// of queueing them behind busy workers. Only mounts (a mint saves) and the
+// conversation routes may wait.
+bool may_wait(const Core& core, const Route& route);
 
 Reply handle_request(Core& core, const Request& request, const Target& target,
                      const boost::asio::any_io_executor& strand);

@@ -67,7 +67,7 @@ void HttpSession::on_body(beast::error_code ec) {
   auto routed = route_request(core_, req);
   if (auto* refusal = std::get_if<Response>(&routed)) return respond(std::move(*refusal));
   Target& target = std::get<Target>(routed);
-  if (!core_.workers || !may_wait(target.route))
+  if (!core_.workers || !may_wait(core_, target.route))
     return answer(handle_request(core_, req, target, stream_.get_executor()));
   // Handling may wait (a conversation's lock, the store's save): on a worker,
   // so that this I/O thread serves other connections meanwhile. Nothing else

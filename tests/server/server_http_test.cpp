@@ -469,9 +469,10 @@ TEST_F(ServerTest, ASlowSaveDoesNotHoldTheIoThread) {
   slow_stream->read_until("<span class=\"n\">1</span>");
 }
 
-// Assets and malformed targets never wait: with the only worker held by a
-// save that hangs, the I/O thread still answers them.
-TEST_F(ServerTest, AssetsAndBadTargetsAreAnsweredWhileEveryWorkerWaits) {
+// Assets, static pages, unknown paths and malformed targets never wait:
+// with the only worker held by a save that hangs, the I/O thread still
+// answers them.
+TEST_F(ServerTest, AssetsPagesAndBadTargetsAreAnsweredWhileEveryWorkerWaits) {
   auto store = std::make_shared<GatedStore>();
   start({.store = store, .threads = 1, .workers = 1});
   const Minted slow = mint();
@@ -482,6 +483,8 @@ TEST_F(ServerTest, AssetsAndBadTargetsAreAnsweredWhileEveryWorkerWaits) {
   EXPECT_EQ(request(port_, "GET", "/_stube/datastar.js").status, 200u);
   EXPECT_EQ(request(port_, "GET", "/_stube/nothing.js").status, 404u);
   EXPECT_EQ(request(port_, "POST", "/event/" + slow.cid + "/only-two").status, 400u);
+  EXPECT_EQ(request(port_, "GET", "/").body, "<p>index</p>");
+  EXPECT_EQ(request(port_, "GET", "/nowhere").status, 404u);
 
   EXPECT_EQ(hanging.finish().status, 200u);
 }
