@@ -101,7 +101,8 @@ class Self {
   // Rendering helpers: an attribute that posts `event` (with an optional EDN
   // payload) when the DOM event fires, and one that binds a form field to a
   // browser signal (declare it with keep() to receive it in state).
-  html::Attr on(std::string_view dom_event, std::string_view event, edn::Value payload = {}) const;
+  html::Attr on(std::string_view dom_event, std::string_view event,
+                const edn::Value& payload = {}) const;
   html::Attr bind(std::string_view signal) const;
 
  private:

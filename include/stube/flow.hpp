@@ -6,7 +6,7 @@
 //     bool ok = (co_await stube::await(stube::confirm("Hello " + ...))).as_bool();
 //     co_return name;
 //   }
-//   registry.flow("demo/wizard-flow", onboarding);
+//   stube::define_flow(registry, "demo/wizard-flow", onboarding);
 //
 // Each await calls the child component; its answer resumes the coroutine;
 // co_return answers the flow's own caller. The coroutine frame is a live C++

@@ -154,8 +154,8 @@ class Fold {
   // Pops iid (and anything above it) and resumes its parent with v.
   void answer(const std::string& iid, edn::Value v) {
     const edn::Value inst = conv::instance(conv_, iid);
-    const edn::Value parent = inst.get(kParent);
-    const edn::Value resume = inst.get(kResume);
+    const edn::Value& parent = inst.get(kParent);
+    const edn::Value& resume = inst.get(kResume);
     pop_through(iid);
     if (parent.is_nil()) {  // the root answered: the conversation is over
       ended_ = true;

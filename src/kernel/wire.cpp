@@ -68,7 +68,8 @@ std::string signal_namespace(std::string_view iid) {
   return ns;
 }
 
-html::Attr Self::on(std::string_view dom_event, std::string_view event, edn::Value payload) const {
+html::Attr Self::on(std::string_view dom_event, std::string_view event,
+                    const edn::Value& payload) const {
   if (!valid_dom_event(dom_event))
     throw std::invalid_argument("on(): invalid DOM event name '" + std::string(dom_event) + "'");
   if (!valid_token(event, ".:"))

@@ -164,15 +164,14 @@ struct Runtime::Impl {
   void schedule(const std::string& cid, std::vector<TimerRequest>& timers_requested,
                 Runtime* self) {
     for (TimerRequest& t : timers_requested) {
-      timers.schedule(t.delay, cid,
-                      [self, cid, iid = std::move(t.iid), ev = std::move(t.event)]() mutable {
-                        self->impl_->deliver(cid, iid, std::move(ev));
-                      });
+      timers.schedule(t.delay, cid, [self, cid, iid = std::move(t.iid), ev = std::move(t.event)] {
+        self->impl_->deliver(cid, iid, ev);
+      });
     }
   }
 
   // Timer events take the same serialised path as browser events.
-  void deliver(const std::string& cid, const std::string& iid, Event ev);
+  void deliver(const std::string& cid, const std::string& iid, const Event& ev);
 
   // Applies a kernel step to a locked slot.
   Result apply(const std::string& cid, Slot& slot, Step step) {
@@ -273,7 +272,7 @@ struct Runtime::Impl {
   Runtime* self_ = nullptr;
 };
 
-void Runtime::Impl::deliver(const std::string& cid, const std::string& iid, Event ev) {
+void Runtime::Impl::deliver(const std::string& cid, const std::string& iid, const Event& ev) {
   auto slot = find(cid);
   if (!slot) return;
   std::lock_guard lock(slot->mu);

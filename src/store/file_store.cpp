@@ -146,7 +146,8 @@ class FileStore final : public ConversationStore {
     }
     const unsigned threads =
         options_.load_threads != 0 ? options_.load_threads : std::thread::hardware_concurrency();
-    store_detail::parallel_for(records.size(), threads, [&](std::size_t i) { load(records[i]); });
+    store_detail::parallel_for(records.size(), threads,
+                               [&](std::size_t i) { load_record(records[i]); });
 
     ConversationMap out;
     std::size_t skipped = 0;
@@ -277,7 +278,7 @@ class FileStore final : public ConversationStore {
   }
 
   // Reads and checks one file; fills r.conv or r.problem. Never throws.
-  void load(Record& r) const noexcept {
+  void load_record(Record& r) const noexcept {
     try {
       const std::string_view stem =
           std::string_view(r.file).substr(0, r.file.size() - kSuffix.size());

@@ -143,10 +143,10 @@ void Connection::fail(PGresult* r, std::string_view what) {
       one_line(r != nullptr && *PQresultErrorMessage(r) != 0 ? PQresultErrorMessage(r)
                                                              : PQerrorMessage(conn_.get()));
   PQclear(r);
-  std::string message =
+  const std::string message =
       std::string(kBackend) + ": " + std::string(what) + " on " + description_ + ": " + reason;
-  if (PQstatus(conn_.get()) == CONNECTION_BAD) throw ConnectionLost(std::move(message));
-  throw StoreError(std::move(message));
+  if (PQstatus(conn_.get()) == CONNECTION_BAD) throw ConnectionLost(message);
+  throw StoreError(message);
 }
 
 void Connection::rollback() noexcept {
