@@ -1,38 +1,69 @@
 #!/usr/bin/env bash
-# Builds the EDN reader fuzzer with clang-14 + libFuzzer (ASan, UBSan, LSan)
-# straight from the sources, then fuzzes a copy of the seed corpus.
+# Builds the fuzzers with clang-14 + libFuzzer (ASan, UBSan, LSan) straight
+# from the sources, then fuzzes each on a copy of its seed corpus:
 #
-#   bash scripts/fuzz.sh                # 60 seconds
+#   edn_read_fuzz      the EDN reader and printers   (fuzz/corpus/edn/)
+#   server_input_fuzz  request targets, query strings, the Cookie header and
+#                      the signals JSON              (fuzz/corpus/server/)
+#
+#   bash scripts/fuzz.sh                     # 60 seconds each
 #   FUZZ_SECONDS=600 bash scripts/fuzz.sh
+#   bash scripts/fuzz.sh server_input_fuzz   # only that one
 #
 # Fails on any crash, sanitizer report, leak, timeout or out-of-memory. A
-# failing input is saved as <fuzz dir>/artifacts/crash-* (or leak-, timeout-,
-# oom-); replay it with: <fuzz dir>/edn_read_fuzz <that file>
+# failing input is saved as <fuzz dir>/<fuzzer>-artifacts/crash-* (or leak-,
+# timeout-, oom-); replay it with: <fuzz dir>/<fuzzer> <that file>
 #
-# Environment: FUZZ_SECONDS (default 60), STUBE_FUZZ_DIR (default build-fuzz).
+# Environment: FUZZ_SECONDS (default 60, per fuzzer), STUBE_FUZZ_DIR
+# (default build-fuzz).
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
 seconds=${FUZZ_SECONDS:-60}
 out=${STUBE_FUZZ_DIR:-build-fuzz}
-binary=$out/edn_read_fuzz
-corpus=$out/corpus
-artifacts=$out/artifacts
-
 mkdir -p "$out"
-echo "fuzz: building $binary"
-clang++-14 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
-  -fno-omit-frame-pointer -std=c++20 -O1 -g -Iinclude -Isrc \
-  fuzz/edn_read_fuzz.cpp src/edn/*.cpp -o "$binary"
 
-# Fuzz a throw-away copy: new inputs must not grow the committed corpus.
-rm -rf "$corpus" "$artifacts"
-mkdir -p "$corpus" "$artifacts"
-cp fuzz/corpus/edn/* "$corpus"/
+# The sources each fuzzer is built from, besides fuzz/<name>.cpp.
+sources_of() {
+  case $1 in
+    edn_read_fuzz) echo src/edn/*.cpp ;;
+    server_input_fuzz)
+      echo src/server/signals.cpp src/server/routes.cpp src/server/http_util.cpp \
+        src/edn/*.cpp src/kernel/*.cpp src/conversation/*.cpp src/log/*.cpp
+      ;;
+    *) echo "fuzz.sh: no fuzzer named '$1'" >&2; return 1 ;;
+  esac
+}
+corpus_of() {
+  case $1 in
+    edn_read_fuzz) echo fuzz/corpus/edn ;;
+    server_input_fuzz) echo fuzz/corpus/server ;;
+  esac
+}
 
-echo "fuzz: running for ${seconds}s"
-ASAN_OPTIONS=detect_leaks=1:allocator_may_return_null=0 \
-  UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
-  "$binary" -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 -max_len=65536 \
-  -detect_leaks=1 -print_final_stats=1 -artifact_prefix="$artifacts/" "$corpus" </dev/null
-echo "fuzz: no findings in ${seconds}s"
+run_fuzzer() {
+  local name=$1 binary=$out/$1 sources
+  sources=$(sources_of "$name")
+  local corpus=$out/$name-corpus artifacts=$out/$name-artifacts
+  echo "fuzz: building $binary"
+  # shellcheck disable=SC2086  # $sources is a list of files
+  clang++-14 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
+    -fno-omit-frame-pointer -std=c++20 -O1 -g -Iinclude -Isrc \
+    "fuzz/$name.cpp" $sources -o "$binary"
+
+  # Fuzz a throw-away copy: new inputs must not grow the committed corpus.
+  rm -rf "$corpus" "$artifacts"
+  mkdir -p "$corpus" "$artifacts"
+  cp "$(corpus_of "$name")"/* "$corpus"/
+
+  echo "fuzz: running $name for ${seconds}s"
+  ASAN_OPTIONS=detect_leaks=1:allocator_may_return_null=0 \
+    UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+    "$binary" -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 -max_len=65536 \
+    -detect_leaks=1 -print_final_stats=1 -artifact_prefix="$artifacts/" "$corpus" </dev/null
+  echo "fuzz: $name: no findings in ${seconds}s"
+}
+
+fuzzers=("$@")
+((${#fuzzers[@]})) || fuzzers=(edn_read_fuzz server_input_fuzz)
+for name in "${fuzzers[@]}"; do run_fuzzer "$name"; done

@@ -2,7 +2,7 @@
 # Sets everything up and runs every check CI runs:
 #   1. warnings-as-errors RelWithDebInfo build + ctest          (build/)
 #   2. the same suite under AddressSanitizer + UBSan             (build-asan/)
-#   3. the EDN reader fuzzer for FUZZ_SECONDS (default 60)       (build-fuzz/)
+#   3. the fuzzers, FUZZ_SECONDS (default 60) each              (build-fuzz/)
 #   4. clang-format check of every C++ source
 # Prints "N passed, N failed" (ctest totals of both runs) as its last line and
 # exits non-zero when anything failed. A test that fails is run once more on
