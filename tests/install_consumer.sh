@@ -58,3 +58,50 @@ fi
 
 cmake --build "$work/build"
 "$work/build/app"
+
+# The "your own app" example (docs/server.md) serves a counter at / on a file
+# store in its working directory. Mint a conversation with a plain HTTP
+# request, stop the app with SIGTERM (the final save), then start it again
+# on the same directory: it restores that conversation.
+app_dir=$work/counter-app
+mkdir -p "$app_dir"
+# start_app: runs counter_app on a free port in $app_dir; sets app_pid and app_port.
+start_app() {
+  (cd "$app_dir" && exec "$work/build/counter_app" 0 >"$app_dir/out" 2>"$app_dir/err") &
+  app_pid=$!
+  app_port=
+  for _ in $(seq 100); do
+    app_port=$(sed -n 's|^listening on http://127.0.0.1:\([0-9]*\)/$|\1|p' "$app_dir/out")
+    [[ -n $app_port ]] && return 0
+    kill -0 "$app_pid" 2>/dev/null || break
+    sleep 0.1
+  done
+  echo "install test: counter_app did not start:" >&2
+  cat "$app_dir/err" >&2
+  exit 1
+}
+stop_app() {
+  kill -TERM "$app_pid"
+  local status=0
+  wait "$app_pid" || status=$?
+  ((status == 0)) || { echo "install test: counter_app exited with $status on SIGTERM" >&2; exit 1; }
+}
+
+start_app
+exec 3<>"/dev/tcp/127.0.0.1/$app_port"
+printf 'GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n' >&3
+response=$(cat <&3)
+exec 3<&-
+grep -q '^HTTP/1.1 200' <<<"$response" && grep -q 'Set-Cookie: stube-cv-' <<<"$response" &&
+  grep -q 'Count: 0' <<<"$response" ||
+  { echo "install test: GET / on counter_app did not serve the counter:" >&2; echo "$response" >&2; exit 1; }
+cid=$(sed -n 's/.*Set-Cookie: stube-\(cv-[A-Za-z0-9_-]*\)=.*/\1/p' <<<"$response" | head -1)
+stop_app
+[[ -f $app_dir/convs/$cid.edn ]] ||
+  { echo "install test: counter_app did not save $cid in $app_dir/convs" >&2; exit 1; }
+
+start_app
+grep -q 'restored 1 conversation' "$app_dir/err" ||
+  { echo "install test: counter_app did not restore $cid:" >&2; cat "$app_dir/err" >&2; exit 1; }
+stop_app
+echo "install test: counter_app served, saved and restored $cid"

@@ -1,7 +1,8 @@
 // The docs show only code that compiles and runs: every ```cpp block marked
-// <!-- snippet: NAME --> in docs/components.md and docs/flows.md must equal
-// the code between "// snippet: NAME" and "// end snippet" in a file of
-// tests/kernel/. The examples themselves are exercised here too.
+// <!-- snippet: NAME --> in docs/components.md, docs/flows.md and
+// docs/server.md must equal the code between "// snippet: NAME" and
+// "// end snippet" in a file of tests/kernel/ or tests/fixtures/consumer/.
+// The examples themselves are exercised here too.
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -67,10 +68,13 @@ std::vector<std::pair<std::string, std::string>> doc_snippets(const std::string&
   return out;
 }
 
+// The examples are in tests/kernel/ (run here) and tests/fixtures/consumer/
+// (built against an installed stube by tests/install_consumer.sh).
 std::map<std::string, std::string> all_source_snippets() {
   std::map<std::string, std::string> out;
-  for (const auto& entry : fs::directory_iterator(fs::path(STUBE_SOURCE_DIR) / "tests" / "kernel"))
-    if (entry.path().extension() == ".cpp") source_snippets(slurp(entry.path()), out);
+  for (const char* dir : {"tests/kernel", "tests/fixtures/consumer"})
+    for (const auto& entry : fs::directory_iterator(fs::path(STUBE_SOURCE_DIR) / dir))
+      if (entry.path().extension() == ".cpp") source_snippets(slurp(entry.path()), out);
   return out;
 }
 
@@ -80,9 +84,9 @@ std::size_t lines(const std::string& code) {
 
 TEST(Docs, EverySnippetInTheDocsIsCompiledCode) {
   const auto sources = all_source_snippets();
-  for (const char* doc : {"docs/components.md", "docs/flows.md"}) {
+  for (const char* doc : {"docs/components.md", "docs/flows.md", "docs/server.md"}) {
     const auto snippets = doc_snippets(slurp(fs::path(STUBE_SOURCE_DIR) / doc));
-    EXPECT_GE(snippets.size(), 2u) << doc;
+    EXPECT_GE(snippets.size(), 1u) << doc;
     for (const auto& [name, code] : snippets) {
       auto it = sources.find(name);
       ASSERT_NE(it, sources.end()) << doc << ": no source for snippet " << name;
