@@ -110,11 +110,12 @@ void Server::start(ServerOptions options) {
     if (m.started) throw std::logic_error("Server::start: already started");
     m.started = true;
   }
+  const std::string where = options.bind_address + ":" + std::to_string(options.port);
   try {
     start_listening(std::move(options));
   } catch (const boost::system::system_error& e) {
     abandon_start();  // e.g. the port is taken: leave the server unstarted
-    throw std::system_error(e.code(), "server: cannot listen");
+    throw std::system_error(e.code(), "server: cannot listen on " + where);
   } catch (...) {
     abandon_start();
     throw;

@@ -575,7 +575,16 @@ TEST(Server, RejectsBadMountsAndOptions) {
   Server ok(test_registry());
   ok.start({.port = 0});
   Server clash(test_registry());
-  EXPECT_THROW(clash.start({.port = ok.port()}), std::system_error);
+  try {
+    clash.start({.port = ok.port()});
+    ADD_FAILURE() << "two servers listen on port " << ok.port();
+  } catch (const std::system_error& e) {
+    // The message names the address, so that a log line says which one.
+    EXPECT_NE(
+        std::string_view(e.what()).find("cannot listen on 127.0.0.1:" + std::to_string(ok.port())),
+        std::string_view::npos)
+        << e.what();
+  }
   EXPECT_THROW(ok.start({.port = 0}), std::logic_error);
 }
 
