@@ -47,6 +47,9 @@ struct Op {
   std::int64_t version = 0;
   std::optional<std::int64_t> touched;  // ms since the epoch
   std::size_t batch_size = 0;           // set by the batch that ran it
+  // The failed batch's StoreError message, a copy per caller: each rethrows
+  // its own exception rather than sharing one object across threads.
+  std::string error{};
 };
 
 // :conv/version when it is an integer (informational here: this store does
@@ -194,15 +197,19 @@ class SqliteStore final : public ConversationStore {
   // Queues op for the next group commit and waits for it. A failed batch
   // is reported to each of its callers with its own cid.
   void submit(Op& op) {
-    try {
-      commits_.submit(op, [this](const std::vector<Op*>& ops) { run_batch(ops); });
-    } catch (const StoreError& e) {
-      if (op.batch_size <= 1) throw;
-      throw StoreError(std::string(e.what()) + " (the batch of " + std::to_string(op.batch_size) +
-                       " operations that held " +
-                       (op.text.empty() ? "the remove of " : "the save of ") +
-                       conv::quote_id(op.cid) + " was rolled back)");
-    }
+    commits_.submit(op, [this](const std::vector<Op*>& ops) {
+      try {
+        run_batch(ops);
+      } catch (const StoreError& e) {
+        for (Op* each : ops) each->error = e.what();
+      }
+    });
+    if (op.error.empty()) return;
+    if (op.batch_size <= 1) throw StoreError(op.error);
+    throw StoreError(op.error + " (the batch of " + std::to_string(op.batch_size) +
+                     " operations that held " +
+                     (op.text.empty() ? "the remove of " : "the save of ") +
+                     conv::quote_id(op.cid) + " was rolled back)");
   }
 
   // One transaction: every queued operation, in order. On any failure the
