@@ -2,20 +2,22 @@
 # Sets everything up and runs every check CI runs:
 #   1. warnings-as-errors RelWithDebInfo build + ctest          (build/)
 #   2. the same suite under AddressSanitizer + UBSan             (build-asan/)
-#   3. the fuzzers, FUZZ_SECONDS (default 60) each              (build-fuzz/)
-#   4. clang-format check of every C++ source
-# Prints "N passed, N failed" (ctest totals of both runs) as its last line and
+#   3. the runtime, server and store tests under ThreadSanitizer (build-tsan/)
+#   4. the fuzzers, FUZZ_SECONDS (default 60) each              (build-fuzz/)
+#   5. clang-format check of every C++ source
+# Prints "N passed, N failed" (ctest totals of the three runs) as its last line and
 # exits non-zero when anything failed. A test that fails is run once more on
 # its own; if it passes then, the summary lists it as FLAKY (its failure's
 # output stays in the log and in <build>/ctest.log) and the run is not failed.
 #
 # Environment: STUBE_BUILD_DIR (default: build) names the main build tree;
-# the others are "<it>-asan" and "<it>-fuzz".
+# the others are "<it>-asan", "<it>-tsan" and "<it>-fuzz".
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
 build_dir=${STUBE_BUILD_DIR:-build}
 asan_dir=${build_dir}-asan
+tsan_dir=${build_dir}-tsan
 export STUBE_BUILD_DIR=$build_dir
 export STUBE_FUZZ_DIR=${build_dir}-fuzz
 
@@ -40,19 +42,26 @@ count_ctest() {
 }
 
 # run_suite NAME DIR CMAKE_ARGS...: configure, build and ctest one tree.
+# SUITE_TARGETS (space-separated) builds only those targets, SUITE_CTEST
+# (e.g. "-L store") passes arguments to ctest.
 run_suite() {
   local name=$1 dir=$2
   shift 2
   local t0=$SECONDS
+  local targets=() ctest_args=()
+  read -r -a targets <<<"${SUITE_TARGETS:-}"
+  read -r -a ctest_args <<<"${SUITE_CTEST:-}"
+  ((${#targets[@]})) && targets=(--target "${targets[@]}")
   echo "=== $name: configure + build in $dir"
-  if ! cmake -S . -B "$dir" -G Ninja "$@" || ! cmake --build "$dir" -j2; then
+  if ! cmake -S . -B "$dir" -G Ninja "$@" || ! cmake --build "$dir" -j2 "${targets[@]}"; then
     failed_steps+=("$name build")
     return
   fi
   echo "=== $name: built in $((SECONDS - t0))s; ctest"
   local log=$dir/ctest.log
   local status=0
-  ctest --test-dir "$dir" --output-on-failure --no-tests=error -j2 2>&1 | tee "$log" || status=$?
+  ctest --test-dir "$dir" --output-on-failure --no-tests=error -j2 "${ctest_args[@]}" 2>&1 |
+    tee "$log" || status=$?
   if ! count_ctest "$log"; then
     failed_steps+=("$name ctest (no totals in $log)")
     return
@@ -100,6 +109,16 @@ run_suite "release" "$build_dir" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DSTUBE_WERRO
 ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
   run_suite "asan" "$asan_dir" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DSTUBE_WERROR=ON \
   -DSTUBE_SANITIZE=ON -DSTUBE_BUILD_BENCH=OFF
+
+# The concurrent parts (runtime, server, stores with their group commits and
+# pools, PostgreSQL included) once more under ThreadSanitizer: a data race
+# fails the test that ran into it. The Clojure interop test needs the JVM,
+# not threads, and is left to the other runs.
+TSAN_OPTIONS=second_deadlock_stack=1 \
+  SUITE_TARGETS="stube_runtime_tests stube_server_tests stube_store_tests stube_pg_tests" \
+  SUITE_CTEST="-L ^(runtime|server|store)$ -LE ^clojure$" \
+  run_suite "tsan" "$tsan_dir" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DSTUBE_WERROR=ON \
+  -DSTUBE_TSAN=ON -DSTUBE_BUILD_BENCH=OFF -DSTUBE_BUILD_TOOLS=OFF
 
 echo "=== fuzz"
 fuzz_started=$SECONDS
