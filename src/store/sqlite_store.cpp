@@ -49,7 +49,7 @@ struct Op {
   std::size_t batch_size = 0;           // set by the batch that ran it
   // The failed batch's StoreError message, a copy per caller: each rethrows
   // its own exception rather than sharing one object across threads.
-  std::string error{};
+  std::optional<std::string> error{};
 };
 
 // :conv/version when it is an integer (informational here: this store does
@@ -204,9 +204,9 @@ class SqliteStore final : public ConversationStore {
         for (Op* each : ops) each->error = e.what();
       }
     });
-    if (op.error.empty()) return;
-    if (op.batch_size <= 1) throw StoreError(op.error);
-    throw StoreError(op.error + " (the batch of " + std::to_string(op.batch_size) +
+    if (!op.error) return;
+    if (op.batch_size <= 1) throw StoreError(*op.error);
+    throw StoreError(*op.error + " (the batch of " + std::to_string(op.batch_size) +
                      " operations that held " +
                      (op.text.empty() ? "the remove of " : "the save of ") +
                      conv::quote_id(op.cid) + " was rolled back)");
