@@ -12,19 +12,10 @@
 #include <string>
 #include <string_view>
 
+#include "common/edn_print.hpp"
 #include "stube/edn.hpp"
 
 namespace stube::edn {
-
-// gtest would otherwise treat a Value as a container (it has begin/end) and
-// call items() on scalars, which throws.
-inline void PrintTo(const Value& v, std::ostream* os) {
-  try {
-    *os << write(v);
-  } catch (const std::exception& e) {
-    *os << "<unprintable Value: " << e.what() << ">";
-  }
-}
 
 // rapidcheck finds this by ADL when it shows a counterexample.
 inline void showValue(const Value& v, std::ostream& os) {

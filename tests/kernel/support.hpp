@@ -10,18 +10,11 @@
 #include <string_view>
 #include <vector>
 
+#include "common/edn_print.hpp"
 #include "stube/component.hpp"
 #include "stube/conversation.hpp"
 #include "stube/edn.hpp"
 #include "stube/kernel.hpp"
-
-namespace stube::edn {
-// Lets GoogleTest print values in failure messages (truncated: some are large).
-inline void PrintTo(const Value& v, std::ostream* os) {
-  const std::string text = write(v);
-  *os << (text.size() <= 400 ? text : text.substr(0, 400) + "...");
-}
-}  // namespace stube::edn
 
 namespace stube::test {
 

@@ -10,18 +10,11 @@
 #include <utility>
 #include <vector>
 
+#include "common/edn_print.hpp"
 #include "common/log_capture.hpp"
 #include "common/scratch_dir.hpp"
 #include "stube/edn.hpp"
 #include "stube/log.hpp"
-
-namespace stube::edn {
-// Lets GoogleTest print values in failure messages (truncated: some are large).
-inline void PrintTo(const Value& v, std::ostream* os) {
-  const std::string text = write(v);
-  *os << (text.size() <= 300 ? text : text.substr(0, 300) + "…");
-}
-}  // namespace stube::edn
 
 namespace stube::test {
 
