@@ -59,6 +59,7 @@ struct ServerOptions {
   // I/O threads: they read requests and write responses. One keeps up with
   // tens of thousands of events a second, since the workers do the rest,
   // and costs less CPU per event than two (docs/PERFORMANCE.md, Server).
+  // At least 1.
   unsigned threads = 1;
   // Threads that handle requests: the runtime's per-conversation lock, the
   // handlers and the store's save run here, so that an I/O thread never

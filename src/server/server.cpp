@@ -140,14 +140,15 @@ void Server::abandon_start() noexcept {
 namespace {
 
 // The server's own settings that cannot work (the runtime checks the ones
-// it is handed): a zero keep-alive interval would spin the I/O thread, a
-// zero limit would refuse every request.
+// it is handed): no I/O thread would serve nothing, a zero keep-alive
+// interval would spin the I/O thread, a zero limit would refuse every request.
 void check_options(const ServerOptions& o) {
   auto refuse = [](const std::string& what) {
     throw std::invalid_argument("server options: " + what);
   };
   if (!o.base_path.empty() && (!server::valid_mount_path(o.base_path) || o.base_path == "/"))
     refuse("bad base_path '" + o.base_path + "' (use e.g. \"/app\")");
+  if (o.threads == 0) refuse("threads must be at least 1 (the I/O threads accept and read)");
   if (o.keep_alive.count() <= 0)
     refuse("keep_alive must be positive, got " + std::to_string(o.keep_alive.count()) + " ms");
   if (o.request_timeout.count() <= 0)
@@ -162,7 +163,6 @@ void check_options(const ServerOptions& o) {
 
 void Server::start_listening(ServerOptions options) {
   Impl& m = *impl_;
-  if (options.threads == 0) options.threads = 1;
   check_options(options);
   if (!options.store) options.store = in_memory_store();
   m.core.options = options;
