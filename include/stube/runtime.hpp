@@ -82,6 +82,9 @@ class Runtime {
   // Connects the browser stream and sends the whole current view. A
   // conversation restored from the store is woken first (wakeup hooks).
   Result attach(std::string_view cid, std::string_view owner, std::shared_ptr<Output> out);
+  // Lets go of `out` (its browser went away). Never waits: when another
+  // thread holds the conversation (a handler, a slow save), that thread
+  // lets go of it when it is done.
   void detach(std::string_view cid, const Output* out);
 
   // Ends a conversation: cancels timers, closes its stream, removes it and

@@ -34,6 +34,14 @@ struct Slot {
   std::shared_ptr<Output> out;
   bool ended = false;
   bool awake = false;  // restored conversations are woken on first attach
+  // A stream let go of while another thread held `mu` (detach() does not
+  // wait for the lock): the next holder forgets it, see forget_dropped().
+  std::atomic<const Output*> dropped{nullptr};
+
+  // Called with `mu` held.
+  void forget_dropped() {
+    if (const Output* d = dropped.exchange(nullptr); d != nullptr && out.get() == d) out.reset();
+  }
 
   // The owner token is a secret: compare in time independent of where the
   // first difference is, so response timing does not leak a prefix.
@@ -107,6 +115,7 @@ struct Runtime::Impl {
     }
     if (!slot) return Runtime::Result::NoConversation;
     std::lock_guard lock(slot->mu);
+    slot->forget_dropped();
     if (slot->ended) return Runtime::Result::NoConversation;
     if (slot->foreign(owner)) return Runtime::Result::Forbidden;
     return f(*slot);
@@ -158,6 +167,7 @@ struct Runtime::Impl {
   }
 
   void send(Slot& slot, const std::vector<Fragment>& fragments) {
+    slot.forget_dropped();
     if (slot.out && !fragments.empty()) slot.out->send(fragments);
   }
 
@@ -383,7 +393,12 @@ Runtime::Result Runtime::attach(std::string_view cid, std::string_view owner,
 void Runtime::detach(std::string_view cid, const Output* out) {
   auto slot = impl_->find(cid);
   if (!slot) return;
-  std::lock_guard lock(slot->mu);
+  std::unique_lock lock(slot->mu, std::try_to_lock);
+  if (!lock.owns_lock()) {
+    slot->dropped.store(out);  // the thread holding the lock forgets it
+    return;
+  }
+  slot->forget_dropped();
   if (slot->out.get() == out) slot->out.reset();
 }
 

@@ -65,4 +65,10 @@ Fragment error_fragment(std::string_view message) {
                   div(id(kErrorElementId), div(cls("stube-error-message"), message)).str()};
 }
 
+Fragment cleared_error_fragment() {
+  using namespace html;
+  return Fragment{std::string(kErrorElementId), Fragment::Mode::Morph,
+                  div(id(kErrorElementId)).str()};
+}
+
 }  // namespace stube::server

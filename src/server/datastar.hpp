@@ -40,4 +40,8 @@ Fragment stale_page_fragment();
 // The message of a rejected request, shown in the error element.
 Fragment error_fragment(std::string_view message);
 
+// The error element emptied (and not stale): sent first on every stream, so
+// that a "try again" message goes away once the page is connected again.
+Fragment cleared_error_fragment();
+
 }  // namespace stube::server

@@ -70,6 +70,15 @@ Response unavailable(const Request& req) {
   return res;
 }
 
+// An event or stream for a conversation while the runtime shuts down: it
+// has been saved for the next server, so "try again", not "stale" (which
+// would disable the page for good).
+Response restarting(const Request& req) {
+  Response res = reject(503, req, "the server is restarting; try again in a moment");
+  res.set(http::field::retry_after, "5");
+  return res;
+}
+
 Response stale(const Request& req) {
   if (from_datastar(req)) {
     std::string body;
@@ -109,7 +118,7 @@ Response from_result(Core& core, Runtime::Result result, const Request& req, std
     case Runtime::Result::Ok:
       return changed(core, req, cid);
     case Runtime::Result::NoConversation:
-      return stale(req);
+      return core.runtime->shutting_down() ? restarting(req) : stale(req);
     case Runtime::Result::NoInstance: {
       Response res = make(204, req);
       res.prepare_payload();
@@ -158,7 +167,7 @@ Reply open_stream(Core& core, const Request& req, const Route& r,
     case Runtime::Result::Ok:
       return {Response{}, std::move(stream)};
     case Runtime::Result::NoConversation:
-      return {stale(req), nullptr};
+      return {core.runtime->shutting_down() ? restarting(req) : stale(req), nullptr};
     case Runtime::Result::Forbidden:
       return {reject(403, req, "forbidden: this conversation belongs to another browser session"),
               nullptr};
@@ -189,16 +198,25 @@ Response asset(const Request& req, const Route& r) {
   return res;
 }
 
-std::string cookie_header(const Core& core, std::string_view cid, std::string_view owner) {
-  std::string c = owner_cookie_name(cid) + "=" + std::string(owner);
-  c += "; Path=" + (core.options.base_path.empty() ? std::string("/") : core.options.base_path);
-  c += "; HttpOnly; SameSite=Lax";
-  if (core.options.secure_cookie) c += "; Secure";
-  if (core.options.conversation_ttl)
-    c += "; Max-Age=" + std::to_string(std::chrono::duration_cast<std::chrono::seconds>(
-                                           *core.options.conversation_ttl)
-                                           .count());
-  return c;
+// The owner cookie, once for each route that carries the conversation's cid
+// (Path=<base>/sse/<cid>, …/event/<cid>, …/back/<cid>): a browser sends it
+// only to that conversation's own requests, so a browser that opened many
+// pages never sends them all at once (with Path=/ every request would carry
+// every cookie, and after some 130 pages the headers outgrow
+// max_header_bytes), and the browser's own cookie limit evicts the cookies
+// of pages used least recently. A session cookie: no Max-Age, since events
+// keep a conversation alive past any fixed age (the reaper measures idle
+// time), and a cookie outliving its conversation opens nothing.
+void set_owner_cookies(Response& res, const Core& core, std::string_view cid,
+                       std::string_view owner) {
+  const std::string attributes =
+      std::string("; HttpOnly; SameSite=Lax") + (core.options.secure_cookie ? "; Secure" : "");
+  for (const std::string_view route : {"/sse/", "/event/", "/back/"}) {
+    std::string c = owner_cookie_name(cid);
+    c.append("=").append(owner).append("; Path=").append(core.options.base_path);
+    c.append(route).append(cid).append(attributes);
+    res.insert(http::field::set_cookie, c);
+  }
 }
 
 Response mint(Core& core, const Request& req, const Mount& m, std::string_view query) {
@@ -224,7 +242,7 @@ Response mint(Core& core, const Request& req, const Mount& m, std::string_view q
   Response res = make(200, req);
   res.set(http::field::content_type, "text/html; charset=utf-8");
   res.set(http::field::cache_control, "no-store");
-  res.set(http::field::set_cookie, cookie_header(core, minted.cid, minted.owner));
+  set_owner_cookies(res, core, minted.cid, minted.owner);
   res.body() =
       render_shell(ShellPage{core.options.base_path, minted.cid, m.component, minted.html});
   res.prepare_payload();

@@ -65,6 +65,12 @@ struct Server::Impl {
                            });
   }
 
+  // True on an I/O thread or a worker: stop() there would wait for itself.
+  bool on_own_thread() const {
+    return (ioc && ioc->get_executor().running_in_this_thread()) ||
+           (workers && workers->get_executor().running_in_this_thread());
+  }
+
   void request_stop() {
     {
       std::lock_guard lock(mu);
@@ -167,18 +173,10 @@ void Server::start_listening(ServerOptions options) {
   if (!options.store) options.store = in_memory_store();
   m.core.options = options;
 
-  RuntimeOptions ro;
-  ro.store = options.store;
-  ro.conversation_ttl = options.conversation_ttl;
-  ro.reaper_interval = options.reaper_interval;
-  ro.reaper_batch = options.reaper_batch;
-  ro.kernel.history_limit = options.history_limit;
-  ro.kernel.base_path = options.base_path;
-  // load_all runs here, before the listener accepts (SPEC §8).
-  m.core.runtime = std::make_unique<Runtime>(m.core.registry, ro);
-  log::info("server: restored " + std::to_string(m.core.runtime->restored_count()) +
-            " conversation(s) from the store");
-
+  // Bound before the store is read: a server that cannot have the port (a
+  // second copy started by mistake) fails here, before it has loaded and
+  // could save back any conversation. Connections wait in the backlog
+  // until accept() below, after load_all (SPEC §8).
   m.ioc = std::make_unique<net::io_context>(static_cast<int>(options.threads));
   const tcp::endpoint endpoint(net::ip::make_address(options.bind_address), options.port);
   m.acceptor.emplace(net::make_strand(*m.ioc));
@@ -187,6 +185,18 @@ void Server::start_listening(ServerOptions options) {
   m.acceptor->bind(endpoint);
   m.acceptor->listen(net::socket_base::max_listen_connections);
   m.port = m.acceptor->local_endpoint().port();
+
+  RuntimeOptions ro;
+  ro.store = options.store;
+  ro.conversation_ttl = options.conversation_ttl;
+  ro.reaper_interval = options.reaper_interval;
+  ro.reaper_batch = options.reaper_batch;
+  ro.kernel.history_limit = options.history_limit;
+  ro.kernel.base_path = options.base_path;
+  m.core.runtime = std::make_unique<Runtime>(m.core.registry, ro);
+  log::info("server: restored " + std::to_string(m.core.runtime->restored_count()) +
+            " conversation(s) from the store");
+
   m.accept_retry.emplace(m.acceptor->get_executor());
   if (options.workers > 0) m.workers = std::make_unique<net::thread_pool>(options.workers);
   m.core.workers = m.workers.get();
@@ -211,6 +221,11 @@ void Server::stop() {
   {
     std::unique_lock lock(m.mu);
     if (!m.started) return;
+    if (m.on_own_thread()) {
+      throw std::logic_error(
+          "Server::stop: called on one of the server's own threads (from a handler?), where it "
+          "would wait for itself; call it from another thread");
+    }
     if (m.stopped) {  // another thread is stopping: wait for it to finish
       m.cv.wait(lock, [&m] { return m.done; });
       return;

@@ -43,6 +43,7 @@ void append_chunk(std::string_view data, std::string& out) {
 SseStream::SseStream(Core& core, std::string cid, net::any_io_executor strand)
     : core_(core), cid_(std::move(cid)), strand_(std::move(strand)), keep_alive_(strand_) {
   append_retry(kReconnectDelay, pending_);
+  append_fragment(cleared_error_fragment(), pending_);
 }
 
 SseStream::~SseStream() {
@@ -188,6 +189,8 @@ void SseStream::drop() {
     closing_ = true;
     pending_.clear();
   }
+  // detach() never waits for the conversation's lock (a worker may hold it
+  // through a slow save), so a closed tab never holds this thread.
   if (!core_.aborting.load() && core_.runtime) core_.runtime->detach(cid_, this);
 }
 

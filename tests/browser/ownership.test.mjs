@@ -44,9 +44,13 @@ test("another browser context's cookie gets 403", async () => {
   const stream = await mallory.request.get(`${demo.url}sse/${a.cid}`);
   assert.equal(stream.status(), 403);
   // Even with Mallory's own owner cookie copied under Alice's cookie name.
-  const [own] = (await mallory.cookies()).filter((c) => c.name === `stube-${m.cid}`);
+  // (The owner cookie is scoped to the conversation's own routes.)
+  const owned = (await mallory.cookies()).filter((c) => c.name === `stube-${m.cid}`);
+  assert.deepEqual(owned.map((c) => c.path).sort(),
+    [`/back/${m.cid}`, `/event/${m.cid}`, `/sse/${m.cid}`]);
+  const own = owned.find((c) => c.path === `/event/${m.cid}`);
   const forged = await browser.newContext();
-  await forged.addCookies([{ ...own, name: `stube-${a.cid}` }]);
+  await forged.addCookies([{ ...own, name: `stube-${a.cid}`, path: `/event/${a.cid}` }]);
   assert.equal((await forged.request.post(eventUrl, { data: {} })).status(), 403);
   await forged.close();
 

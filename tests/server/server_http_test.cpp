@@ -115,12 +115,20 @@ TEST_F(ServerTest, MintServesTheShellAndAnOwnerCookie) {
   ASSERT_EQ(r.status, 200u);
   EXPECT_EQ(r.header("Content-Type"), "text/html; charset=utf-8");
   EXPECT_EQ(r.header("Cache-Control"), "no-store");
-  const std::string cookie = r.header("Set-Cookie");
+  // One session cookie per route that names the conversation, so that a
+  // browser sends it to this conversation's requests only.
+  const std::vector<std::string> cookies = r.headers("Set-Cookie");
+  ASSERT_EQ(cookies.size(), 3u);
+  const std::string cookie = cookies[0];
   std::smatch m;
   ASSERT_TRUE(std::regex_match(
       cookie, m,
-      std::regex("stube-(cv-[A-Za-z0-9_-]+)=([A-Za-z0-9_-]+); Path=/; HttpOnly; SameSite=Lax")))
+      std::regex("stube-(cv-[A-Za-z0-9_-]+)=([A-Za-z0-9_-]+); Path=/sse/\\1; HttpOnly; "
+                 "SameSite=Lax")))
       << cookie;
+  const std::string pair = "stube-" + m[1].str() + "=" + m[2].str();
+  EXPECT_EQ(cookies[1], pair + "; Path=/event/" + m[1].str() + "; HttpOnly; SameSite=Lax");
+  EXPECT_EQ(cookies[2], pair + "; Path=/back/" + m[1].str() + "; HttpOnly; SameSite=Lax");
   // At least 128 random bits: 22 base64url characters after the prefix.
   EXPECT_GE(m[2].length(), 3u + 22u);
   EXPECT_NE(r.body.find("@get(&#39;/sse/" + m[1].str()), std::string::npos);
@@ -145,6 +153,10 @@ TEST_F(ServerTest, TheStreamCarriesTheFirstViewThenEveryPatch) {
   EXPECT_EQ(head.header("X-Accel-Buffering"), "no");
   EXPECT_EQ(head.header("Transfer-Encoding"), "chunked");
   std::size_t at = c.read_until("retry: 500\n\n");
+  // The error element is emptied first: a "try again" message shown while
+  // the page was disconnected goes away once it is connected again.
+  at = c.read_until(
+      "event: datastar-merge-fragments\ndata: fragments <div id=\"stube-error\"></div>\n\n", at);
   at = c.read_until(
       "event: datastar-merge-fragments\ndata: selector #stube-root\ndata: mergeMode inner\n"
       "data: fragments <div id=\"" +
@@ -289,6 +301,26 @@ TEST_F(ServerTest, MintDuringShutdownIs503WithRetryAfter) {
   EXPECT_EQ(r.header("Retry-After"), "5");
 }
 
+// While the runtime shuts down (a restart), a conversation's requests get
+// 503 "try again": it was saved for the next server. 410 and the stale
+// patch would disable the page although the next server resumes it.
+TEST_F(ServerTest, RequestsWhileTheRuntimeShutsDownAre503NotStale) {
+  start();
+  const Minted m = mint();
+  server_->runtime().shutdown();  // the server itself still serves
+  const Response event = request(port_, "POST", "/event/" + m.cid + "/" + m.iid + "/inc", "{}",
+                                 "Datastar-Request: true\r\nCookie: " + m.cookie + "\r\n");
+  EXPECT_EQ(event.status, 503u) << event.body;
+  EXPECT_EQ(event.header("Retry-After"), "5");
+  EXPECT_NE(event.body.find("the server is restarting"), std::string::npos) << event.body;
+  EXPECT_EQ(event.body.find("stube-stale"), std::string::npos) << event.body;
+  const Response sse = request(port_, "GET", "/sse/" + m.cid, "", "Cookie: " + m.cookie + "\r\n");
+  EXPECT_EQ(sse.status, 503u) << sse.body;
+  const Response back =
+      request(port_, "POST", "/back/" + m.cid, "", "Cookie: " + m.cookie + "\r\n");
+  EXPECT_EQ(back.status, 503u) << back.body;
+}
+
 TEST_F(ServerTest, SlowClientsTimeOut) {
   start({.request_timeout = std::chrono::milliseconds(200)});
   Conn c(port_, 5000);
@@ -325,7 +357,9 @@ TEST_F(ServerTest, ABasePathPrefixesEveryRoute) {
   EXPECT_NE(r.body.find("@post(&#39;/app/event/"), std::string::npos);
   EXPECT_NE(r.body.find("@get(&#39;/app/sse/"), std::string::npos);
   EXPECT_NE(r.body.find("src=\"/app/_stube/datastar.js"), std::string::npos);
-  EXPECT_NE(r.header("Set-Cookie").find("; Path=/app;"), std::string::npos);
+  for (const std::string& cookie : r.headers("Set-Cookie"))
+    EXPECT_TRUE(std::regex_search(cookie, std::regex("; Path=/app/(sse|event|back)/cv-")))
+        << cookie;
   EXPECT_EQ(server_->url(), "http://127.0.0.1:" + std::to_string(port_) + "/app/");
 }
 
@@ -333,8 +367,8 @@ TEST_F(ServerTest, SecureCookieMarksTheOwnerCookieSecure) {
   start({.secure_cookie = true});
   const std::string cookie = request(port_, "GET", "/counter").header("Set-Cookie");
   EXPECT_TRUE(std::regex_match(
-      cookie, std::regex("stube-cv-[A-Za-z0-9_-]+=[A-Za-z0-9_-]+; Path=/; HttpOnly; "
-                         "SameSite=Lax; Secure")))
+      cookie, std::regex("stube-cv-[A-Za-z0-9_-]+=[A-Za-z0-9_-]+; Path=/sse/cv-[A-Za-z0-9_-]+; "
+                         "HttpOnly; SameSite=Lax; Secure")))
       << cookie;
 }
 
@@ -469,6 +503,25 @@ TEST_F(ServerTest, ASlowSaveDoesNotHoldTheIoThread) {
   slow_stream->read_until("<span class=\"n\">1</span>");
 }
 
+// A tab closed while a worker holds its conversation through a slow save:
+// letting go of the stream waits for that lock on a worker, not on the
+// only I/O thread.
+TEST_F(ServerTest, ClosingAStreamDoesNotWaitForItsConversationOnTheIoThread) {
+  auto store = std::make_shared<GatedStore>();
+  start({.store = store, .threads = 1, .workers = 2});
+  const Minted slow = mint();
+  auto slow_stream = stream(slow);
+  store->hold(slow.cid);
+  HangingEvent hanging(*store, [&] { return post(slow, "inc"); });
+  ASSERT_TRUE(store->wait_blocked());
+  slow_stream.reset();  // the browser goes away: the server sees EOF first
+
+  EXPECT_EQ(request(port_, "GET", "/").status, 200u);
+  const Minted other = mint();
+  EXPECT_EQ(post(other, "inc").status, 200u);
+  EXPECT_EQ(hanging.finish().status, 200u);
+}
+
 // Assets, static pages, unknown paths and malformed targets never wait:
 // with the only worker held by a save that hangs, the I/O thread still
 // answers them.
@@ -535,6 +588,67 @@ TEST_F(ServerTest, StopWhileRequestsAreInFlightLosesNoAnsweredEvent) {
         stored.at(convs[i].cid).get_in({"conv/instances"_kw, edn::Value(convs[i].iid), "n"_kw});
     EXPECT_GE(n.as_int(), answered[i]) << convs[i].cid;
     EXPECT_LE(n.as_int(), answered[i] + 1) << convs[i].cid;
+  }
+}
+
+// A second server started on a port that is taken (a copy started by
+// mistake on the same store) fails before it reads the store: it never
+// holds, and never saves back, what the running server keeps changing.
+TEST(Server, APortInUseFailsBeforeTheStoreIsRead) {
+  struct CountingStore final : ConversationStore {
+    std::atomic<int> loads{0}, saves{0};
+    ConversationMap load_all() override {
+      ++loads;
+      return {};
+    }
+    edn::Value save(const edn::Value& conv) override {
+      ++saves;
+      return conv;
+    }
+    void remove(std::string_view) override {}
+  };
+  Server running(test_registry());
+  running.start({.port = 0});
+  auto store = std::make_shared<CountingStore>();
+  Server copy(test_registry());
+  EXPECT_THROW(copy.start({.port = running.port(), .store = store}), std::system_error);
+  EXPECT_EQ(store->loads.load(), 0);
+  EXPECT_EQ(store->saves.load(), 0);
+}
+
+// stop() from a handler (on a worker, or on the I/O thread without
+// workers) would wait for the very thread it runs on: it is refused with a
+// clear error instead of deadlocking, and the server goes on serving.
+TEST(Server, StopFromAHandlerIsRefusedInsteadOfDeadlocking) {
+  for (const unsigned workers : {2u, 0u}) {
+    SCOPED_TRACE("workers " + std::to_string(workers));
+    Server* self = nullptr;
+    std::string refusal;
+    auto reg = test_registry();
+    reg->define("t/stopper")
+        .render([](const Self& s) { return html::div(html::button(s.on("click", "stop"), "x")); })
+        .on("stop", [&](Self&) {
+          try {
+            self->stop();
+          } catch (const std::logic_error& e) {
+            refusal = e.what();
+          }
+        });
+    Server s(reg);
+    self = &s;
+    s.mount("/stopper", "t/stopper");
+    s.start({.port = 0, .workers = workers});
+    const Response page = request(s.port(), "GET", "/stopper");
+    std::smatch m;
+    ASSERT_TRUE(std::regex_search(page.head, m, std::regex("(stube-(cv-[A-Za-z0-9_-]+)=[^;]+)")));
+    const std::string cookie = m[1], cid = m[2];
+    ASSERT_TRUE(std::regex_search(page.body, m, std::regex("id=\"(ix-[A-Za-z0-9_-]+)\"")));
+    const Response r = request(s.port(), "POST", "/event/" + cid + "/" + m[1].str() + "/stop", "{}",
+                               "Cookie: " + cookie + "\r\n");
+    EXPECT_EQ(r.status, 200u) << r.body;
+    EXPECT_NE(refusal.find("own threads"), std::string::npos) << refusal;
+    EXPECT_EQ(request(s.port(), "GET", "/stopper").status, 200u);
+    s.stop();
   }
 }
 
