@@ -46,7 +46,9 @@ struct KernelOptions {
 
 // The outcome of one fold step.
 struct Step {
-  enum class Status { Ok, NoInstance, HandlerError };
+  // UnknownEvent: the instance's component has no handler for the event
+  // (a forged URL, or a page rendered by an older version): nothing ran.
+  enum class Status { Ok, NoInstance, UnknownEvent, HandlerError };
   Status status = Status::Ok;
   edn::Value conv;                   // the new conversation (unchanged on error)
   bool changed = false;              // conv differs from the input (Ok steps always: touched)
@@ -55,7 +57,7 @@ struct Step {
   std::vector<std::string> removed_instances;  // instances that went away
   bool ended = false;                          // an `end` effect ran
   edn::Value end_value;
-  std::string error;  // HandlerError: what went wrong
+  std::string error;  // HandlerError, UnknownEvent: what went wrong
 };
 
 // Makes a new conversation with `root` instantiated (init, then start).

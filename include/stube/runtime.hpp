@@ -74,6 +74,7 @@ class Runtime {
     NoConversation,  // unknown or ended cid (HTTP 410)
     NoInstance,      // the instance is gone; nothing changed (HTTP 204)
     Forbidden,       // the owner token does not match (HTTP 403)
+    UnknownEvent,    // the instance has no handler for that event; nothing changed (HTTP 400)
     HandlerError,    // a handler threw; conversation untouched, error shown
     Unavailable,     // a shared store could not be reached to load it (HTTP 503)
   };

@@ -349,6 +349,14 @@ Step dispatch(const Registry& reg, const edn::Value& conv, std::string_view iid,
     s.conv = conv;
     return s;
   }
+  if (const ComponentDef* def = reg.find(conv::instance(conv, iid).get(kType));
+      def != nullptr && !def->handle && !def->handlers.contains(event.name)) {
+    Step s;
+    s.status = Step::Status::UnknownEvent;
+    s.conv = conv;
+    s.error = "component " + edn::write(def->id) + " has no handler for event '" + event.name + "'";
+    return s;
+  }
   try {
     Fold fold(reg, opts, conv);
     fold.handle_event(std::string(iid), event);

@@ -186,6 +186,10 @@ struct Runtime::Impl {
   // Applies a kernel step to a locked slot.
   Result apply(const std::string& cid, Slot& slot, Step step) {
     if (step.status == Step::Status::NoInstance) return Result::NoInstance;
+    if (step.status == Step::Status::UnknownEvent) {
+      log::warn("conversation " + cid + ": " + step.error);
+      return Result::UnknownEvent;
+    }
     if (step.status == Step::Status::HandlerError) {
       log::warn("handler error in conversation " + cid + ": " + step.error);
       send(slot, step.fragments);

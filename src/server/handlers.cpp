@@ -128,6 +128,8 @@ Response from_result(Core& core, Runtime::Result result, const Request& req, std
       return reject(403, req, "forbidden: this conversation belongs to another browser session");
     case Runtime::Result::Unavailable:
       return unavailable(req);
+    case Runtime::Result::UnknownEvent:
+      return reject(400, req, "bad event: the component has no handler for it");
     case Runtime::Result::HandlerError:
       break;
   }
@@ -151,6 +153,8 @@ Response post_event(Core& core, const Request& req, const Route& r, std::string_
   const edn::Value all = signals_from_json(req.body());
   Event event{r.event, std::move(payload), instance_signals(all, r.iid)};
   const auto result = core.runtime->dispatch(r.cid, r.iid, std::move(event), owner_of(req, r.cid));
+  if (result == Runtime::Result::UnknownEvent)
+    return reject(400, req, "bad event '" + r.event + "': the component has no handler for it");
   return from_result(core, result, req, r.cid);
 }
 

@@ -341,7 +341,7 @@ TEST_F(Fold, AThrowingHandlerLeavesTheConversationUntouchedAndShowsAnError) {
 
 TEST_F(Fold, FailuresInsideEffectsLeaveTheConversationUntouched) {
   const Value conv = start().conv;
-  for (const char* event : {"call-broken", "call-unknown", "call-no-resume", "no-such-event"}) {
+  for (const char* event : {"call-broken", "call-unknown", "call-no-resume"}) {
     Value target = conv;
     if (std::string_view(event) == "call-no-resume") {
       // The failure comes when the child answers to a key its parent lacks.
@@ -394,6 +394,18 @@ TEST_F(Fold, AnEventForAMissingInstanceChangesNothing) {
   EXPECT_EQ(s.status, Step::Status::NoInstance);
   EXPECT_EQ(s.conv, conv);
   EXPECT_TRUE(s.fragments.empty());
+}
+
+// An event the component has no handler for (a forged URL, a page from an
+// older version) is bad input, not a failing handler: nothing runs and no
+// error is put on the page.
+TEST_F(Fold, AnUnknownEventChangesNothingAndShowsNoError) {
+  const Value conv = start().conv;
+  Step s = send(conv, Event{"no-such-event"});
+  EXPECT_EQ(s.status, Step::Status::UnknownEvent);
+  EXPECT_EQ(s.conv, conv);
+  EXPECT_TRUE(s.fragments.empty());
+  EXPECT_TRUE(contains(s.error, "has no handler for event 'no-such-event'")) << s.error;
 }
 
 TEST_F(Fold, HistoryIsBoundedAndSnapshotsHoldNoHistory) {

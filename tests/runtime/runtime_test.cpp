@@ -92,6 +92,12 @@ TEST_F(RuntimeBasics, UnknownConversationsAndInstances) {
   const Value before = conv(m);
   EXPECT_EQ(rt.dispatch(m.cid, "ix-gone", Event{"inc"}, m.owner), Runtime::Result::NoInstance);
   EXPECT_EQ(conv(m), before);
+  ASSERT_EQ(rt.attach(m.cid, m.owner, out), Runtime::Result::Ok);
+  const std::size_t sends = out->sends();
+  EXPECT_EQ(rt.dispatch(m.cid, std::string(top_instance(before)), Event{"no-such"}, m.owner),
+            Runtime::Result::UnknownEvent);
+  EXPECT_EQ(conv(m), before);
+  EXPECT_EQ(out->sends(), sends) << "nothing is shown for a bad event";
   EXPECT_EQ(store->saves(m.cid), 1u);
   EXPECT_FALSE(rt.conversation("cv-nope").has_value());
   rt.end("cv-nope");  // ending an unknown conversation is harmless

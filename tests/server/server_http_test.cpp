@@ -218,6 +218,7 @@ TEST_F(ServerTest, StatusCodesLeaveTheConversationUntouched) {
       "request body larger than 1024 bytes");
   bad(request(port_, "POST", "/event/" + m.cid + "/" + m.iid + "/in%20c", "{}", owner_header),
       "bad event name");
+  bad(post(m, "bogus"), "bad event 'bogus': the component has no handler for it");
   bad(request(port_, "POST", "/event/" + m.cid + "/ix.1/inc", "{}", owner_header),
       "bad instance id");
   bad(request(port_, "GET", "/sse/a%2F..", "", owner_header), "bad conversation id");
