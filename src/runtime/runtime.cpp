@@ -10,6 +10,7 @@
 
 #include <atomic>
 #include <mutex>
+#include <optional>
 #include <shared_mutex>
 #include <stdexcept>
 #include <string>
@@ -34,6 +35,10 @@ struct Slot {
   std::shared_ptr<Output> out;
   bool ended = false;
   bool awake = false;  // restored conversations are woken on first attach
+  // When the reaper first met this conversation without a readable
+  // :conv/touched (a record written by hand or by an old version): it counts
+  // as touched then, as the SQL stores count such a record touched when saved.
+  std::optional<std::int64_t> untouched_since;
 
   // The owner token is a secret: compare in time independent of where the
   // first difference is, so response timing does not leak a prefix.
@@ -233,12 +238,32 @@ struct Runtime::Impl {
     }
     std::size_t reaped = 0;
     for (auto& [cid, slot] : all) {
-      std::lock_guard lock(slot->mu);
-      if (slot->ended || conv::touched(slot->conv).millis() >= cutoff) continue;
-      end_locked(cid, *slot, slot->conv);
-      ++reaped;
+      // One bad conversation must not keep the reaper from the others.
+      try {
+        std::lock_guard lock(slot->mu);
+        if (slot->ended || last_touched(cid, *slot) >= cutoff) continue;
+        end_locked(cid, *slot, slot->conv);
+        ++reaped;
+      } catch (const std::exception& e) {
+        log::error("reaper could not end conversation " + cid + ": " + e.what());
+      }
     }
     if (reaped) log::info("reaper ended " + std::to_string(reaped) + " idle conversation(s)");
+  }
+
+  // :conv/touched in ms, or, when it is missing or not an #inst, the moment
+  // the reaper first saw that (warned about once per conversation).
+  static std::int64_t last_touched(const std::string& cid, Slot& slot) {
+    const edn::Value* t = slot.conv.find(conv::keys::touched());
+    if (t != nullptr && t->is(edn::Kind::Inst)) return t->as_inst().millis();
+    if (!slot.untouched_since) {
+      slot.untouched_since = edn::Instant::now().millis();
+      log::warn(
+          "conversation " + cid + " has no :conv/touched #inst (" +
+          (t == nullptr ? std::string("missing") : "a " + std::string(edn::kind_name(t->kind()))) +
+          "); the reaper counts it as touched now");
+    }
+    return *slot.untouched_since;
   }
 
   // Batches while they come back full: a fleet whose conversations go idle
@@ -264,7 +289,13 @@ struct Runtime::Impl {
   void schedule_reaper() {
     if (!opts.conversation_ttl) return;
     timers.schedule(opts.reaper_interval, "", [this] {
-      reap();
+      // The next round is booked whatever this one does: a round that
+      // throws must not stop reaping for good.
+      try {
+        reap();
+      } catch (const std::exception& e) {
+        log::error(std::string("reaper round failed: ") + e.what());
+      }
       schedule_reaper();
     });
   }
