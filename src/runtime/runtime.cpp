@@ -204,7 +204,14 @@ struct Runtime::Impl {
   void end_locked(const std::string& cid, Slot& slot, const edn::Value& conv) {
     if (slot.ended) return;
     slot.ended = true;
-    stop_all(*reg, conv, opts.kernel);
+    // The hooks failing (a record without a stack, a throwing dispose) must
+    // not leave an ended slot in the map, its timers armed and its record
+    // in the store: the rest runs regardless.
+    try {
+      stop_all(*reg, conv, opts.kernel);
+    } catch (const std::exception& e) {
+      log::error("stop hooks failed while ending conversation " + cid + ": " + e.what());
+    }
     timers.cancel(cid);
     if (slot.out) slot.out->close();
     slot.out.reset();

@@ -85,6 +85,32 @@ TEST_F(Lifecycle, EndingAConversationCancelsItsTimers) {
   EXPECT_EQ(store->ops(m.cid), (std::vector<std::string>{"save", "save", "remove"}));
 }
 
+// Ending a conversation whose stop hooks cannot run (here a restored record
+// whose stack holds a non-string under the top) used to throw out of end()
+// with the slot marked ended but still in the map (410 for ever), its
+// timers still queued and its record left in the store.
+TEST_F(Lifecycle, EndingAConversationWhoseStopHooksFailStillForgetsAndRemovesIt) {
+  ScratchDir dir{"end"};
+  std::ofstream(dir.path() / "cv-badstack.edn") << R"({:conv/id "cv-badstack",
+      :conv/stack [7 "ix-1"], :conv/history [],
+      :conv/instances {"ix-1" {:instance/id "ix-1", :instance/type :rt/ticker,
+                               :instance/parent nil, :instance/resume nil,
+                               :ticks 0, :incs 0, :label "badstack"}}})";
+  auto records = std::make_shared<CountingStore>(file_store(dir.path()));
+  LogCapture logs;
+  Runtime rt(rig.registry, options_with(records));
+  ASSERT_EQ(rt.restored_count(), 1u);
+  ASSERT_EQ(rt.dispatch("cv-badstack", "ix-1", arm(3, 30), ""), Runtime::Result::Ok);
+  EXPECT_NO_THROW(rt.end("cv-badstack"));
+  EXPECT_FALSE(rt.conversation("cv-badstack").has_value());
+  EXPECT_EQ(rt.size(), 0u);
+  EXPECT_EQ(records->removes("cv-badstack"), 1u);
+  EXPECT_FALSE(dir.has_file("cv-badstack"));
+  EXPECT_TRUE(logs.has(log::Level::error, {"cv-badstack", "stop hooks"}));
+  wait_for_witness(rt, 90);
+  EXPECT_TRUE(ticks_of("badstack").empty()) << "its timers outlived it";
+}
+
 TEST_F(Lifecycle, AnEndEffectCancelsTimersToo) {
   Runtime rt(rig.registry, options_with(store));
   const Runtime::Minted m = rt.mint("demo/reminder");
