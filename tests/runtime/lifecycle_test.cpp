@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <fstream>
+#include <limits>
 #include <thread>
 
 #include "runtime/rig.hpp"
@@ -73,6 +74,16 @@ TEST_F(Lifecycle, TimersAndBrowserEventsInterleaveWithoutLoss) {
   EXPECT_EQ(state_int(rt, m.cid, ":incs"), 200);
   ASSERT_TRUE(store->wait_until([&] { return store->saves(m.cid) == 2u + 200u + 200u; }));
   EXPECT_EQ(store->last_saved(m.cid), rt.conversation(m.cid));
+}
+
+TEST_F(Lifecycle, AnAfterOfMillisecondsMaxDoesNotFireAtOnce) {
+  Runtime rt(rig.registry, options_with(store));
+  const Runtime::Minted m = ticker(rt, "never");
+  const Event forever{"arm", edn::vec({1, std::numeric_limits<std::int64_t>::max()})};
+  ASSERT_EQ(send_top(rt, m, forever), Runtime::Result::Ok);
+  wait_for_witness(rt, 30);
+  EXPECT_TRUE(ticks_of("never").empty());
+  EXPECT_EQ(state_int(rt, m.cid, ":ticks"), 0);
 }
 
 TEST_F(Lifecycle, EndingAConversationCancelsItsTimers) {
