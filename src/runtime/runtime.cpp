@@ -37,7 +37,8 @@ struct Slot {
   bool awake = false;  // restored conversations are woken on first attach
   // When the reaper first met this conversation without a readable
   // :conv/touched (a record written by hand or by an old version): it counts
-  // as touched then, as the SQL stores count such a record touched when saved.
+  // as touched then, as the PostgreSQL store counts such a record touched
+  // when it saves it.
   std::optional<std::int64_t> untouched_since;
 
   // The owner token is a secret: compare in time independent of where the
