@@ -2,6 +2,7 @@
 #include "stube/flow.hpp"
 
 #include <atomic>
+#include <cstdint>
 #include <memory>
 #include <stdexcept>
 
@@ -15,11 +16,20 @@ std::atomic<std::size_t> g_live_frames{0};
 
 const edn::Value kFrameKey = "flow/frame"_kw;
 const edn::Value kArgsKey = "flow/args"_kw;
+// How many times the coroutine had been resumed when this state was made.
+const edn::Value kStepsKey = "flow/steps"_kw;
 constexpr std::string_view kResumeKey = "flow/resume";
 
 // Owns one coroutine frame. Kept in the instance state as an opaque value;
 // dispose() destroys the frame as soon as the instance goes away, even while
 // history snapshots still hold the (then empty) holder.
+//
+// A failed event discards the conversation it made, but not what it did to
+// the coroutine: that cannot be rolled back. So the frame counts its steps
+// and the state records the count; a state whose count is not the frame's
+// belongs to an event that failed after moving the coroutine on (or
+// disposing it), and resuming from it would feed an answer to the wrong
+// co_await. Such a flow refuses to go on.
 class FlowFrame {
  public:
   explicit FlowFrame(std::coroutine_handle<Flow::promise_type> h) : h_(h) {}
@@ -34,11 +44,19 @@ class FlowFrame {
   // Resumes the coroutine (with the child's answer) and turns where it
   // stopped into an effect on `self`.
   void step(Self& self, edn::Value answer) {
-    if (!h_ || h_.done())
+    if (h_ && h_.done())  // its body threw
       throw std::logic_error("flow " + std::string(self.id()) + " has already finished");
+    const edn::Value& known = self.state().get(kStepsKey);
+    if (!h_ || (known.is(edn::Kind::Int) ? known.as_int() : 0) != steps_)
+      throw std::logic_error("flow " + std::string(self.id()) +
+                             " cannot go on: an earlier event moved its coroutine on and then "
+                             "failed, and a coroutine cannot be rolled back (go back to leave "
+                             "the flow, or start it again)");
     h_.promise().answer = std::move(answer);
     h_.promise().pending.reset();
+    ++steps_;  // before anything can throw: the coroutine has moved on
     h_.resume();
+    self.set_state(self.state().assoc(kStepsKey, edn::Value(steps_)));
     auto& p = h_.promise();
     if (p.error) std::rethrow_exception(std::exchange(p.error, nullptr));
     if (h_.done()) {
@@ -54,6 +72,7 @@ class FlowFrame {
 
  private:
   std::coroutine_handle<Flow::promise_type> h_;
+  std::int64_t steps_ = 0;
 };
 
 std::shared_ptr<FlowFrame> frame_of(const Self& self) {

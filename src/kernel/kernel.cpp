@@ -217,6 +217,9 @@ class Fold {
 
   void back() {
     stopped_ = true;
+    // A limit of 0 disables back, also over a history recorded under a
+    // larger limit (a conversation restored from a store).
+    if (opts_.history_limit == 0) return;
     const edn::Value& history = conv::history(original_);
     if (history.empty()) return;
     const edn::Value snapshot = history.at(history.size() - 1);

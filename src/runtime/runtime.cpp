@@ -10,6 +10,7 @@
 
 #include <atomic>
 #include <mutex>
+#include <optional>
 #include <shared_mutex>
 #include <stdexcept>
 #include <string>
@@ -42,6 +43,11 @@ struct Slot {
   void forget_dropped() {
     if (const Output* d = dropped.exchange(nullptr); d != nullptr && out.get() == d) out.reset();
   }
+  // When the reaper first met this conversation without a readable
+  // :conv/touched (a record written by hand or by an old version): it counts
+  // as touched then, as the PostgreSQL store counts such a record touched
+  // when it saves it.
+  std::optional<std::int64_t> untouched_since;
 
   // The owner token is a secret: compare in time independent of where the
   // first difference is, so response timing does not leak a prefix.
@@ -213,7 +219,14 @@ struct Runtime::Impl {
   void end_locked(const std::string& cid, Slot& slot, const edn::Value& conv) {
     if (slot.ended) return;
     slot.ended = true;
-    stop_all(*reg, conv, opts.kernel);
+    // The hooks failing (a record without a stack, a throwing dispose) must
+    // not leave an ended slot in the map, its timers armed and its record
+    // in the store: the rest runs regardless.
+    try {
+      stop_all(*reg, conv, opts.kernel);
+    } catch (const std::exception& e) {
+      log::error("stop hooks failed while ending conversation " + cid + ": " + e.what());
+    }
     timers.cancel(cid);
     if (slot.out) slot.out->close();
     slot.out.reset();
@@ -247,12 +260,32 @@ struct Runtime::Impl {
     }
     std::size_t reaped = 0;
     for (auto& [cid, slot] : all) {
-      std::lock_guard lock(slot->mu);
-      if (slot->ended || conv::touched(slot->conv).millis() >= cutoff) continue;
-      end_locked(cid, *slot, slot->conv);
-      ++reaped;
+      // One bad conversation must not keep the reaper from the others.
+      try {
+        std::lock_guard lock(slot->mu);
+        if (slot->ended || last_touched(cid, *slot) >= cutoff) continue;
+        end_locked(cid, *slot, slot->conv);
+        ++reaped;
+      } catch (const std::exception& e) {
+        log::error("reaper could not end conversation " + cid + ": " + e.what());
+      }
     }
     if (reaped) log::info("reaper ended " + std::to_string(reaped) + " idle conversation(s)");
+  }
+
+  // :conv/touched in ms, or, when it is missing or not an #inst, the moment
+  // the reaper first saw that (warned about once per conversation).
+  static std::int64_t last_touched(const std::string& cid, Slot& slot) {
+    const edn::Value* t = slot.conv.find(conv::keys::touched());
+    if (t != nullptr && t->is(edn::Kind::Inst)) return t->as_inst().millis();
+    if (!slot.untouched_since) {
+      slot.untouched_since = edn::Instant::now().millis();
+      log::warn(
+          "conversation " + cid + " has no :conv/touched #inst (" +
+          (t == nullptr ? std::string("missing") : "a " + std::string(edn::kind_name(t->kind()))) +
+          "); the reaper counts it as touched now");
+    }
+    return *slot.untouched_since;
   }
 
   // Batches while they come back full: a fleet whose conversations go idle
@@ -278,7 +311,13 @@ struct Runtime::Impl {
   void schedule_reaper() {
     if (!opts.conversation_ttl) return;
     timers.schedule(opts.reaper_interval, "", [this] {
-      reap();
+      // The next round is booked whatever this one does: a round that
+      // throws must not stop reaping for good.
+      try {
+        reap();
+      } catch (const std::exception& e) {
+        log::error(std::string("reaper round failed: ") + e.what());
+      }
       schedule_reaper();
     });
   }

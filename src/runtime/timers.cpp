@@ -1,8 +1,23 @@
 #include "runtime/timers.hpp"
 
+#include <algorithm>
+
 #include "stube/log.hpp"
 
 namespace stube::detail {
+
+namespace {
+
+// now + delay, with the delay held to [0, about a century]: a component's
+// after() or a reaper_interval may be anything up to milliseconds::max(),
+// and the clock's nanoseconds overflow far below that (undefined, and in
+// practice a deadline in the past: the timer fired at once).
+TimerQueue::Clock::time_point deadline_after(std::chrono::milliseconds delay) {
+  constexpr std::chrono::milliseconds kFarFuture = std::chrono::hours(24 * 365 * 100);
+  return TimerQueue::Clock::now() + std::clamp(delay, std::chrono::milliseconds(0), kFarFuture);
+}
+
+}  // namespace
 
 TimerQueue::TimerQueue() : thread_([this] { run(); }) {}
 
@@ -15,7 +30,7 @@ void TimerQueue::schedule(std::chrono::milliseconds delay, std::string owner,
   {
     std::lock_guard lock(mu_);
     if (stopping_) return;
-    queue_.emplace(Clock::now() + delay, Entry{std::move(owner), std::move(fn)});
+    queue_.emplace(deadline_after(delay), Entry{std::move(owner), std::move(fn)});
   }
   cv_.notify_one();
 }

@@ -21,7 +21,8 @@ class TimerQueue {
   TimerQueue& operator=(const TimerQueue&) = delete;
 
   // Runs fn on the timer thread after delay, unless cancelled first. `owner`
-  // groups timers for cancel(owner) (the runtime uses the cid).
+  // groups timers for cancel(owner) (the runtime uses the cid). A negative
+  // delay counts as 0, and one beyond about a century as a century.
   void schedule(std::chrono::milliseconds delay, std::string owner, std::function<void()> fn);
   void cancel(const std::string& owner);
   // Cancels everything, waits for a running callback, joins the thread.

@@ -186,6 +186,26 @@ class FlowFrames : public ::testing::Test {
       const Value b = co_await await(three);
       co_return a.as_int() + b.as_int();
     });
+    // :app/boom's start throws the first time only; later it answers at once.
+    reg.define("app/boom").start([booms = std::make_shared<int>(0)](Self& s) {
+      if ((*booms)++ == 0) throw std::runtime_error("boom starting");
+      s.answer("boomed");
+    });
+    define_flow(reg, "t/confirm-then-boom", [](Value) -> Flow {
+      const Value a = co_await await(confirm("Sure?"));
+      const Value b = co_await await(embed("app/boom"));
+      co_return edn::vec({a, b});
+    });
+    // A caller whose resume hook throws the first time it is resumed.
+    reg.define("t/fragile-caller")
+        .on("open",
+            [](Self& s, const Event& e) {
+              s.call(Embed{e.payload, {}}, "done");
+            })
+        .resume("done", [fails = std::make_shared<int>(0)](Self& s, const Value& v) {
+          if ((*fails)++ == 0) throw std::runtime_error("resume failed");
+          s.set("got", v);
+        });
     reg.define("t/caller")
         .on("open",
             [](Self& s, const Event& e) {
@@ -204,6 +224,10 @@ class FlowFrames : public ::testing::Test {
                     Event{"open", edn::map({{kw("component"), kw(id)}, {kw("args"), args}})}, {});
   }
   std::size_t live() const { return live_flow_frames() - baseline; }
+  // Dispatches `e` to the top frame, whatever comes of it.
+  Step click(const Value& conv, const Event& e) const {
+    return dispatch(reg, conv, top_instance(conv), e, {});
+  }
 
   Registry reg;
   std::size_t baseline = 0;
@@ -275,6 +299,46 @@ TEST_F(FlowFrames, AFlowThatThrowsIsAHandlerErrorAndLeaksNothing) {
     EXPECT_TRUE(contains(s.error, "failed before the first await"));
     EXPECT_EQ(conv::stack(s.conv).size(), 1u);
   }
+}
+
+// An event that resumed the flow and then failed (here :app/boom's start)
+// is discarded, but the coroutine had moved on to its next co_await. The
+// retry used to feed the confirm's answer to that co_await: the caller got
+// [true true]. Now the flow refuses to go on, and back leaves it.
+TEST_F(FlowFrames, AFlowMovedOnByAFailedEventRefusesToResumeAtTheWrongAwait) {
+  Step s = open("t/confirm-then-boom");
+  ASSERT_EQ(s.status, Step::Status::Ok) << s.error;
+  ASSERT_EQ(top_type(s.conv), "stube/confirm");
+  const Step failed = click(s.conv, yes());
+  ASSERT_EQ(failed.status, Step::Status::HandlerError);
+  EXPECT_TRUE(contains(failed.error, "boom starting")) << failed.error;
+  EXPECT_EQ(failed.conv, s.conv);
+  const Step retry = click(s.conv, yes());
+  EXPECT_EQ(retry.status, Step::Status::HandlerError)
+      << "the caller got " << edn::write(top_frame(retry.conv)[":got"]);
+  EXPECT_TRUE(contains(retry.error, "cannot go on")) << retry.error;
+  EXPECT_EQ(retry.conv, s.conv);
+  const Step b = go_back(reg, s.conv, {});
+  ASSERT_EQ(b.status, Step::Status::Ok) << b.error;
+  EXPECT_EQ(top_type(b.conv), "t/caller");
+  s = Step{};
+}
+
+// The flow answered (and its frame was disposed) before its caller's resume
+// hook threw: the discarded event leaves the flow's instance behind with no
+// coroutine, and the retry says why it cannot go on.
+TEST_F(FlowFrames, AFlowDisposedByAFailedEventSaysWhyItCannotGoOn) {
+  const Value conv = start_conversation(reg, "t/fragile-caller", {}, {}).conv;
+  Step s = dispatch(reg, conv, top_instance(conv), Event{"open", kw("t/echo-flow")}, {});
+  ASSERT_EQ(s.status, Step::Status::Ok) << s.error;
+  const Step failed = click(s.conv, yes());
+  ASSERT_EQ(failed.status, Step::Status::HandlerError);
+  EXPECT_TRUE(contains(failed.error, "resume failed")) << failed.error;
+  EXPECT_EQ(live(), 0u) << "the failed event disposed the frame";
+  const Step retry = click(s.conv, yes());
+  EXPECT_EQ(retry.status, Step::Status::HandlerError);
+  EXPECT_TRUE(contains(retry.error, "cannot go on")) << retry.error;
+  EXPECT_TRUE(top_frame(retry.conv)[":got"].is_nil());
 }
 
 TEST_F(FlowFrames, GoingBackPastAFlowLeaksNothing) {

@@ -431,6 +431,21 @@ TEST_F(Fold, AHistoryLimitOfZeroDisablesBack) {
   EXPECT_EQ(top_frame(conv)[":n"], Value(1));
 }
 
+// A conversation recorded under a larger limit (e.g. restored from a store
+// after the setting changed) used to go back over its stored history.
+TEST_F(Fold, AHistoryLimitOfZeroDisablesBackOverAStoredHistoryToo) {
+  Value conv = start().conv;
+  for (int i = 0; i < 2; ++i) conv = send(conv, Event{"inc"}).conv;
+  ASSERT_EQ(conv::history(conv).size(), 2u);
+  opts.history_limit = 0;
+  Step b = go_back(reg, conv, opts);
+  ASSERT_EQ(b.status, Step::Status::Ok);
+  EXPECT_EQ(top_frame(b.conv)[":n"], Value(2));
+  Step effect = send(conv, Event{"back"});
+  ASSERT_EQ(effect.status, Step::Status::Ok);
+  EXPECT_EQ(top_frame(effect.conv)[":n"], Value(2));
+}
+
 TEST_F(Fold, RenderedAttributesPostToTheConversationUnderTheBasePath) {
   opts.base_path = "/app";
   const Value conv = start().conv;
