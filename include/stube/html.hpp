@@ -4,8 +4,9 @@
 // attribute value is escaped when it is added, so untrusted text can never
 // become markup. Nor can it become script: attr() refuses the attribute
 // names whose value is run as script (on*, srcdoc, Datastar's data-*) and
-// neutralises script URLs (see Attr below). Html::unsafe_raw is the one way
-// around all of this:
+// neutralises script URLs (see Attr below), and element() refuses <script>,
+// whose text escaping cannot keep from running. Html::unsafe_raw is the one
+// way around all of this:
 //
 //   using namespace stube::html;
 //   Html h = div(attr("class", "greeting"), h1("Hello, ", user_name), p(count, " items"));

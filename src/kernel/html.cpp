@@ -238,6 +238,9 @@ void append_attr(const Attr& a, std::string& out) {
 void check_tag(std::string_view tag) {
   if (!valid_name(tag) || tag.find_first_of(":.") != std::string_view::npos)
     throw std::invalid_argument("html: invalid tag name '" + std::string(tag) + "'");
+  // Its text is script: escaping keeps it inside the element, not from running.
+  if (iequals(tag, "script"))
+    throw std::invalid_argument("html: tag 'script' is refused: its text would run");
 }
 
 }  // namespace detail

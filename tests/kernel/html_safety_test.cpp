@@ -98,6 +98,14 @@ TEST(HtmlSafety, SrcdocIsRefused) {
   EXPECT_THROW((void)flag("srcdoc"), std::invalid_argument);
 }
 
+TEST(HtmlSafety, ScriptElementsAreRefused) {
+  using namespace html;
+  const std::string why = refusal([] { (void)element("script", "alert(1)"); });
+  EXPECT_TRUE(contains(why, "'script'")) << why;
+  EXPECT_THROW((void)element("SCRIPT", "alert(1)"), std::invalid_argument);
+  EXPECT_EQ(element("noscript", "x").str(), "<noscript>x</noscript>");
+}
+
 TEST(HtmlSafety, UrlsWithAScriptSchemeAreNeutralised) {
   const std::vector<std::string> unsafe = {
       "javascript:fetch('/steal?c='+document.cookie)",
