@@ -2,7 +2,11 @@
 //
 // Only an Html value is trusted markup. Every string given as a child or an
 // attribute value is escaped when it is added, so untrusted text can never
-// become markup:
+// become markup. Nor can it become script: attr() refuses the attribute
+// names whose value is run as script (on*, srcdoc, Datastar's data-*) and
+// neutralises script URLs (see Attr below), and element() refuses <script>,
+// whose text escaping cannot keep from running. Html::unsafe_raw is the one
+// way around all of this:
 //
 //   using namespace stube::html;
 //   Html h = div(attr("class", "greeting"), h1("Hello, ", user_name), p(count, " items"));
@@ -15,9 +19,14 @@
 #include <string>
 #include <string_view>
 #include <type_traits>
+#include <utility>
 #include <vector>
 
 #include "stube/edn.hpp"
+
+namespace stube {
+class Self;
+}
 
 namespace stube::html {
 
@@ -51,12 +60,36 @@ class Html {
   std::string s_;
 };
 
-// An attribute. Names are checked ([A-Za-z0-9_:.-], not starting with
-// "on" — inline script handlers are refused); values are escaped.
-struct Attr {
-  std::string name;
-  std::string value;
-  bool boolean = false;  // written as a bare name (e.g. disabled)
+// An attribute, made only by attr() and flag() (and cls(), id()), which
+// check it:
+//   - names are [A-Za-z0-9_:.-];
+//   - names starting with "on" (inline script handlers such as onclick),
+//     "srcdoc" (its value is parsed as a whole HTML document) and the data-*
+//     names Datastar acts on (data-on-*, data-text, data-bind, data-signals,
+//     ...: it runs their values as JavaScript or writes signals they name)
+//     are refused with std::invalid_argument; Self::on() and Self::bind()
+//     are the way to make Datastar attributes;
+//   - a URL attribute (href, src, action, formaction, xlink:href, ...) whose
+//     value has a scheme other than http, https, mailto or tel, read as a
+//     browser reads it, gets the inert value "about:invalid#stube-unsafe-url";
+//   - values are escaped when rendered.
+// Its fields are read-only, so a checked attribute stays checked.
+class Attr {
+ public:
+  const std::string& name() const noexcept { return name_; }
+  const std::string& value() const noexcept { return value_; }
+  bool boolean() const noexcept { return boolean_; }  // written as a bare name (e.g. disabled)
+
+ private:
+  Attr(std::string name, std::string value, bool boolean)
+      : name_(std::move(name)), value_(std::move(value)), boolean_(boolean) {}
+  friend Attr attr(std::string_view name, std::string_view value);
+  friend Attr flag(std::string_view name);
+  friend class stube::Self;  // on() and bind(): the Datastar attributes
+
+  std::string name_;
+  std::string value_;
+  bool boolean_ = false;
 };
 Attr attr(std::string_view name, std::string_view value);
 Attr flag(std::string_view name);  // boolean attribute

@@ -56,35 +56,160 @@ std::string escape(std::string_view text) {
 
 namespace {
 
+char lower(char c) noexcept {
+  return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c;
+}
+
+bool is_alpha(char c) noexcept {
+  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
+}
+
+bool is_digit(char c) noexcept {
+  return c >= '0' && c <= '9';
+}
+
+// ASCII case-insensitive: browsers lower-case attribute and tag names.
+bool iequals(std::string_view a, std::string_view b) noexcept {
+  if (a.size() != b.size()) return false;
+  for (std::size_t i = 0; i < a.size(); ++i)
+    if (lower(a[i]) != b[i]) return false;  // b is lower-case
+  return true;
+}
+
+bool istarts_with(std::string_view s, std::string_view prefix) noexcept {
+  return s.size() >= prefix.size() && iequals(s.substr(0, prefix.size()), prefix);
+}
+
 bool valid_name(std::string_view name) {
   if (name.empty() || name.size() > 128) return false;
   for (char c : name) {
-    const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-                    c == '-' || c == '_' || c == ':' || c == '.';
+    const bool ok = is_alpha(c) || is_digit(c) || c == '-' || c == '_' || c == ':' || c == '.';
     if (!ok) return false;
   }
   return true;
 }
 
+// The data-* names Datastar acts on, without "data-". Those 1.0.0-beta.11
+// loads (its attribute plugins, kebab-cased: "on" also covers on-load,
+// on-interval, on-raf, on-intersect and on-signal-change), and those 1.0
+// adds, so that upgrading the client does not open a hole. Most run their
+// value as a JavaScript expression; the others write signals named by it.
+constexpr std::string_view kDatastarNames[] = {"animate",
+                                               "attr",
+                                               "bind",
+                                               "class",
+                                               "computed",
+                                               "custom-validity",
+                                               "effect",
+                                               "ignore",
+                                               "indicator",
+                                               "init",
+                                               "json-signals",
+                                               "match-media",
+                                               "on",
+                                               "persist",
+                                               "preserve-attr",
+                                               "query-string",
+                                               "ref",
+                                               "replace-url",
+                                               "scroll-into-view",
+                                               "show",
+                                               "signals",
+                                               "star",
+                                               "style",
+                                               "text",
+                                               "view-transition"};
+
+// Datastar takes a name followed by nothing, a key ('-' in beta.11, ':' in
+// 1.0) or modifiers ('_'); '.' is refused too, for good measure.
+bool is_datastar_attr(std::string_view name) {
+  if (!istarts_with(name, "data-")) return false;
+  name.remove_prefix(5);
+  for (std::string_view d : kDatastarNames)
+    if (istarts_with(name, d) &&
+        (name.size() == d.size() ||
+         std::string_view("-_:.").find(name[d.size()]) != std::string_view::npos))
+      return true;
+  return false;
+}
+
 void check_attr_name(std::string_view name) {
+  const auto refuse = [&](std::string_view why) {
+    throw std::invalid_argument("html: attribute '" + std::string(name) +
+                                "' is refused: " + std::string(why));
+  };
   if (!valid_name(name))
     throw std::invalid_argument("html: invalid attribute name '" + std::string(name) + "'");
   // Inline script handlers (onclick=...) would turn data into code.
-  if (name.size() > 2 && (name[0] == 'o' || name[0] == 'O') && (name[1] == 'n' || name[1] == 'N'))
+  if (name.size() > 2 && istarts_with(name, "on"))
     throw std::invalid_argument("html: inline event handler attribute '" + std::string(name) +
                                 "' is refused; use Self::on()");
+  // The browser decodes the entities and parses the value as a document.
+  if (iequals(name, "srcdoc")) refuse("its value is parsed as an HTML document");
+  if (is_datastar_attr(name))
+    refuse("Datastar runs its value as an expression; use Self::on() and Self::bind()");
 }
+
+// The attributes whose value the browser loads or navigates to as a URL.
+constexpr std::string_view kUrlAttrs[] = {"action",   "background", "cite",     "codebase",
+                                          "data",     "formaction", "href",     "icon",
+                                          "longdesc", "lowsrc",     "manifest", "ping",
+                                          "poster",   "src",        "usemap",   "xlink:href"};
+
+bool is_url_attr(std::string_view name) {
+  for (std::string_view u : kUrlAttrs)
+    if (iequals(name, u)) return true;
+  return false;
+}
+
+// The scheme of `url` as a browser's URL parser reads it (the URL
+// Standard), lower-cased, or "" for a relative URL: leading C0 controls
+// and spaces are skipped, tabs and newlines are ignored anywhere, and the
+// scheme is a letter then letters, digits, '+', '-' or '.' up to a ':'.
+// The attribute value reaches the parser as given: its '&' is escaped, so
+// no entity (javascript&colon;) is decoded on the way.
+std::string url_scheme(std::string_view url) {
+  std::size_t i = 0;
+  while (i < url.size() && static_cast<unsigned char>(url[i]) <= 0x20) ++i;
+  std::string scheme;
+  for (; i < url.size(); ++i) {
+    const char c = url[i];
+    if (c == '\t' || c == '\n' || c == '\r') continue;
+    if (c == ':') return scheme;
+    const bool ok =
+        is_alpha(c) || (!scheme.empty() && (is_digit(c) || c == '+' || c == '-' || c == '.'));
+    if (!ok) return {};
+    scheme += lower(c);
+  }
+  return {};
+}
+
+// javascript:, data:, vbscript: and the rest would run or load content
+// the page did not vouch for; web, mail and phone links are what user
+// input legitimately holds.
+bool safe_url(std::string_view url) {
+  const std::string scheme = url_scheme(url);
+  return scheme.empty() || scheme == "http" || scheme == "https" || scheme == "mailto" ||
+         scheme == "tel";
+}
+
+// Inert wherever it lands: unlike "#", an <img src> or <iframe src> does
+// not request the page again (at the mount path, a new conversation).
+constexpr std::string_view kUnsafeUrl = "about:invalid#stube-unsafe-url";
 
 }  // namespace
 
+// An unsafe URL is replaced, not refused: it is typically user input, and
+// one bad link should not fail the whole render.
 Attr attr(std::string_view name, std::string_view value) {
   check_attr_name(name);
-  return Attr{std::string(name), std::string(value), false};
+  if (is_url_attr(name) && !safe_url(value)) value = kUnsafeUrl;
+  return Attr(std::string(name), std::string(value), false);
 }
 
 Attr flag(std::string_view name) {
   check_attr_name(name);
-  return Attr{std::string(name), {}, true};
+  return Attr(std::string(name), {}, true);
 }
 
 Html text(std::string_view s) {
@@ -103,16 +228,19 @@ namespace detail {
 
 void append_attr(const Attr& a, std::string& out) {
   out += ' ';
-  out += a.name;
-  if (a.boolean) return;
+  out += a.name();
+  if (a.boolean()) return;
   out += "=\"";
-  escape_into(a.value, out);
+  escape_into(a.value(), out);
   out += '"';
 }
 
 void check_tag(std::string_view tag) {
   if (!valid_name(tag) || tag.find_first_of(":.") != std::string_view::npos)
     throw std::invalid_argument("html: invalid tag name '" + std::string(tag) + "'");
+  // Its text is script: escaping keeps it inside the element, not from running.
+  if (iequals(tag, "script"))
+    throw std::invalid_argument("html: tag 'script' is refused: its text would run");
 }
 
 }  // namespace detail

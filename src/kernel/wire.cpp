@@ -94,16 +94,15 @@ html::Attr Self::on(std::string_view dom_event, std::string_view event,
   value += "', {retryMaxCount: 0})";
   std::string name = "data-on-";
   name += dom_event;
-  html::Attr a = html::attr(name, {});
-  a.value = std::move(value);
-  return a;
+  // Not attr(), which refuses Datastar attributes: this value is ours.
+  return html::Attr(std::move(name), std::move(value), false);
 }
 
 html::Attr Self::bind(std::string_view signal) const {
   if (!valid_signal(signal))
     throw std::invalid_argument("bind(): invalid signal name '" + std::string(signal) +
                                 "' (use [A-Za-z0-9_-], no leading '_', no '__')");
-  return html::attr("data-bind", signal_namespace(iid_) + "." + std::string(signal));
+  return html::Attr("data-bind", signal_namespace(iid_) + "." + std::string(signal), false);
 }
 
 }  // namespace stube

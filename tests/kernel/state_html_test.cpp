@@ -129,9 +129,9 @@ TEST(Html, OnPostsTheEventWithAnEncodedPayload) {
   const Wire wire{"/base", "cv-1"};
   const Self self("ix-1", edn::map({}), &wire);
   const html::Attr a = self.on("click", "pick", edn::vec({1, "it's"}));
-  EXPECT_EQ(a.name, "data-on-click");
-  EXPECT_TRUE(contains(a.value, "@post('/base/event/cv-1/ix-1/pick?p="));
-  EXPECT_EQ(a.value.find('\'', 7), a.value.find("', {"));  // no quote inside the URL
+  EXPECT_EQ(a.name(), "data-on-click");
+  EXPECT_TRUE(contains(a.value(), "@post('/base/event/cv-1/ix-1/pick?p="));
+  EXPECT_EQ(a.value().find('\'', 7), a.value().find("', {"));  // no quote inside the URL
   EXPECT_THROW(self.on("click", "bad name"), std::invalid_argument);
   EXPECT_THROW(self.on("cl'ick", "x"), std::invalid_argument);
 }
@@ -139,7 +139,7 @@ TEST(Html, OnPostsTheEventWithAnEncodedPayload) {
 TEST(Html, BindUsesThePerInstanceSignalNamespace) {
   const Wire wire{"", "cv-1"};
   const Self self("ix-a_b", edn::map({}), &wire);
-  EXPECT_EQ(self.bind("answer").value, "ix-a_0b.answer");
+  EXPECT_EQ(self.bind("answer").value(), "ix-a_0b.answer");
   EXPECT_THROW(self.bind("_local"), std::invalid_argument);
   EXPECT_THROW(self.bind("a__b"), std::invalid_argument);
 }

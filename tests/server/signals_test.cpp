@@ -112,16 +112,16 @@ TEST(Wire, BindUsesTheInstanceNamespaceAndOnPostsOnce) {
   const Wire wire{"/app", "cv-1"};
   const Self self("ix-a__b", edn::map({}), &wire);
   const html::Attr bind = self.bind("new_text");
-  EXPECT_EQ(bind.name, "data-bind");
-  EXPECT_EQ(bind.value, "ix-a_0_0b.new_text");
+  EXPECT_EQ(bind.name(), "data-bind");
+  EXPECT_EQ(bind.value(), "ix-a_0_0b.new_text");
   EXPECT_THROW(self.bind("_local"), std::invalid_argument);
   EXPECT_THROW(self.bind("a__b"), std::invalid_argument);
   const html::Attr on = self.on("click", "pick", edn::read("{:i 1, :s \"it's\"}"));
-  EXPECT_EQ(on.name, "data-on-click");
-  EXPECT_EQ(on.value.find("@post('/app/event/cv-1/ix-a__b/pick?p="), 0u) << on.value;
-  EXPECT_EQ(on.value.find('\'', 8), on.value.find("', {retryMaxCount: 0})"))
+  EXPECT_EQ(on.name(), "data-on-click");
+  EXPECT_EQ(on.value().find("@post('/app/event/cv-1/ix-a__b/pick?p="), 0u) << on.value();
+  EXPECT_EQ(on.value().find('\'', 8), on.value().find("', {retryMaxCount: 0})"))
       << "payload must not close the string";
-  EXPECT_EQ(self.on("submit__prevent", "add").name, "data-on-submit__prevent");
+  EXPECT_EQ(self.on("submit__prevent", "add").name(), "data-on-submit__prevent");
   EXPECT_THROW(self.on("click'", "x"), std::invalid_argument);
   EXPECT_THROW(self.on("click", "x/y"), std::invalid_argument);
 }
