@@ -8,12 +8,14 @@
 // hold_for_deferred_release().
 #include <dirent.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <atomic>
 #include <cerrno>
+#include <charconv>
 #include <optional>
 #include <string>
 #include <system_error>
@@ -56,17 +58,39 @@ bool all_digits(std::string_view s) {
   return true;
 }
 
-// ".<cid>.edn.<pid>.<counter>.tmp", as written by temp_name().
-bool is_temp_name(std::string_view name) {
-  if (name.size() < 2 || name[0] != '.' || !ends_with(name, kTempSuffix)) return false;
+// The <pid> of ".<cid>.edn.<pid>.<counter>.tmp", as written by temp_name(),
+// or nullopt if `name` is not such a name. A pid that no process can have
+// (0, or too large for pid_t) is returned as 0.
+std::optional<pid_t> temp_name_pid(std::string_view name) {
+  if (name.size() < 2 || name[0] != '.' || !ends_with(name, kTempSuffix)) return std::nullopt;
   name = name.substr(1, name.size() - 1 - kTempSuffix.size());  // <cid>.edn.<pid>.<counter>
   const auto last_dot = name.rfind('.');
-  if (last_dot == std::string_view::npos || !all_digits(name.substr(last_dot + 1))) return false;
+  if (last_dot == std::string_view::npos || !all_digits(name.substr(last_dot + 1))) {
+    return std::nullopt;
+  }
   name = name.substr(0, last_dot);
   const auto pid_dot = name.rfind('.');
-  if (pid_dot == std::string_view::npos || !all_digits(name.substr(pid_dot + 1))) return false;
+  if (pid_dot == std::string_view::npos || !all_digits(name.substr(pid_dot + 1))) {
+    return std::nullopt;
+  }
+  const std::string_view digits = name.substr(pid_dot + 1);
   name = name.substr(0, pid_dot);
-  return ends_with(name, kSuffix) && conv::valid_id(name.substr(0, name.size() - kSuffix.size()));
+  if (!ends_with(name, kSuffix) || !conv::valid_id(name.substr(0, name.size() - kSuffix.size()))) {
+    return std::nullopt;
+  }
+  pid_t pid = 0;
+  const auto [end, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), pid);
+  return ec == std::errc() && end == digits.data() + digits.size() ? pid : 0;
+}
+
+// Whether the process that named a temporary file `pid` can no longer be
+// writing it: it is us (so an earlier process that had our pid, e.g. pid 1
+// in a container, left it), or no process has that pid. A live process of
+// another user (EPERM) counts as alive. A pid reused by an unrelated
+// process keeps the file until a later open finds the pid free.
+bool writer_is_gone(pid_t pid) {
+  if (pid <= 0 || pid == store_detail::current_pid()) return true;
+  return ::kill(pid, 0) != 0 && errno == ESRCH;
 }
 
 std::string temp_name(std::string_view cid) {
@@ -299,10 +323,13 @@ class FileStore final : public ConversationStore {
     }
   }
 
-  // Leftovers of a writer that crashed between create and rename.
+  // Leftovers of a writer that crashed between create and rename. The
+  // temporary files of a live process (a server whose directory a tool
+  // opens) are its saves in flight: removing one would fail its rename.
   void remove_temp_files() const {
     for (const std::string& name : list_dir(dirfd_.get(), dir_)) {
-      if (!is_temp_name(name)) continue;
+      const std::optional<pid_t> pid = temp_name_pid(name);
+      if (!pid || !writer_is_gone(*pid)) continue;
       if (::unlinkat(dirfd_.get(), name.c_str(), 0) == 0) continue;
       const int err = errno;
       if (err == ENOENT) continue;
