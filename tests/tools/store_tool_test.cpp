@@ -330,6 +330,24 @@ TEST_F(StoreTool, BadUrlsAreUsageErrors) {
   }
 }
 
+// docs/store.md: messages name the database, never the password.
+TEST_F(StoreTool, ErrorsNeverShowAPassword) {
+  const std::string bad_option = "postgresql://u:s3cret@127.0.0.1:1/db?pool_size=0";
+  const std::string unreachable = "postgresql://u:s3cret@127.0.0.1:1/db?connect_timeout=5";
+  for (const auto& [args, status] : std::vector<std::pair<std::vector<std::string>, int>>{
+           {{"ls", bad_option}, 2},
+           {{"ls", unreachable}, 1},  // port 1: the connection is refused
+           {{"show", unreachable, "cv-a"}, 1},
+           {{"migrate", unreachable, unreachable}, 2},
+           {{"migrate", url(), "memory:?password=s3cret"}, 2}}) {
+    const ToolRun r = stube_store(args);
+    EXPECT_EQ(r.status, status) << args[0] << " " << args[1] << ": " << r.err;
+    EXPECT_FALSE(contains(r.err, "s3cret")) << r.err;
+    EXPECT_TRUE(contains(r.err, "u:***@127.0.0.1:1/db") || contains(r.err, "password=***"))
+        << r.err;
+  }
+}
+
 TEST_F(StoreTool, MissingArgumentsAreUsageErrors) {
   EXPECT_EQ(stube_store({}).status, 2);
   EXPECT_EQ(stube_store({"ls"}).status, 2);

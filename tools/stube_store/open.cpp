@@ -38,7 +38,7 @@ std::shared_ptr<ConversationStore> open(const std::string& url) {
   try {
     return open_store(url);
   } catch (const StoreError& e) {
-    throw Failure("cannot open " + url + ": " + e.what());
+    throw Failure("cannot open " + redact_store_url(url) + ": " + e.what());
   } catch (const std::invalid_argument& e) {
     throw UsageError(e.what());
   }
@@ -50,9 +50,12 @@ std::shared_ptr<ConversationStore> open_existing(const std::string& url) {
   if (const auto p = path_of(url)) {
     std::error_code ec;
     const bool exists = fs::exists(p->path, ec);
-    if (ec) throw Failure("cannot open " + url + ": " + p->path.string() + ": " + ec.message());
+    if (ec) {
+      throw Failure("cannot open " + redact_store_url(url) + ": " + p->path.string() + ": " +
+                    ec.message());
+    }
     if (!exists) {
-      throw Failure("no store at " + url + ": " + p->path.string() +
+      throw Failure("no store at " + redact_store_url(url) + ": " + p->path.string() +
                     " does not exist (stube-store creates a store only as the target of migrate)");
     }
   }

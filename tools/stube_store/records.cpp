@@ -56,7 +56,7 @@ std::vector<Record> read_records(ConversationStore& store, const std::string& ur
       records.push_back(check_record(cid, text));
     });
   } catch (const StoreError& e) {
-    throw Failure("cannot read " + url + ": " + e.what());
+    throw Failure("cannot read " + redact_store_url(url) + ": " + e.what());
   }
   std::sort(records.begin(), records.end(),
             [](const Record& a, const Record& b) { return a.cid < b.cid; });
