@@ -102,6 +102,23 @@ TEST_F(StoreTool, LsMarksALivePlaceholderAsNotPrintable) {
   EXPECT_TRUE(lines(r.out)[1].ends_with(" no")) << r.out;
 }
 
+// The shape check does not look inside instances, so verify passes such a
+// record: ls must list it too (it used to die naming no record).
+TEST_F(StoreTool, LsShowsNoTopForATopInstanceThatIsNotAMap) {
+  save_good();
+  const Value odd = conv::with_stack(
+      conv::put_instance(conv::make("cv-odd", edn::Instant{1700000000, 0}), "ix-1", Value(7)),
+      edn::vec({Value("ix-1")}));
+  write_file(file("cv-odd"), edn::write(odd));
+  EXPECT_EQ(stube_store({"verify", url()}).status, 0);
+  const ToolRun r = stube_store({"ls", url()});
+  ASSERT_EQ(r.status, 0) << r.err;
+  const auto out = lines(r.out);
+  ASSERT_EQ(out.size(), 4u) << r.out;
+  EXPECT_TRUE(out[3].starts_with("cv-odd ") && contains(out[3], "  -  ") && out[3].ends_with("yes"))
+      << out[3];
+}
+
 TEST_F(StoreTool, LsOfAnEmptyStoreIsTheHeader) {
   const ToolRun r = stube_store({"ls", url()});
   ASSERT_EQ(r.status, 0) << r.err;
