@@ -149,6 +149,7 @@ class FileStore final : public ConversationStore {
  public:
   FileStore(const std::filesystem::path& dir, FileStoreOptions options)
       : dir_(dir.string()), options_(options) {
+    const std::vector<std::filesystem::path> created = missing_directories(dir);
     std::error_code ec;
     std::filesystem::create_directories(dir, ec);
     if (ec) throw_errno("create directory", dir_, ec.value());
@@ -157,6 +158,7 @@ class FileStore final : public ConversationStore {
       const int err = errno;
       throw_errno("open directory", dir_, err);
     }
+    if (options_.durability == Durability::durable) sync_parents(created);
     remove_temp_files();
   }
 
@@ -233,6 +235,31 @@ class FileStore final : public ConversationStore {
  private:
   std::string path_of(std::string_view name) const {
     return std::string(dir_).append("/").append(name);
+  }
+
+  // `dir` and those of its ancestors that do not exist yet, innermost first:
+  // what create_directories is about to create.
+  static std::vector<std::filesystem::path> missing_directories(std::filesystem::path dir) {
+    if (!dir.has_filename()) dir = dir.parent_path();  // "a/b/" names "a/b"
+    std::vector<std::filesystem::path> missing;
+    std::error_code ec;
+    while (!dir.empty() && !std::filesystem::exists(dir, ec) && !ec) {
+      missing.push_back(dir);
+      dir = dir.parent_path();
+    }
+    return missing;
+  }
+
+  // A new directory's name is an entry in its parent, and like a file's it
+  // only survives a power loss once the parent is fsynced: without this a
+  // durable store's first saves could vanish with the directory they are in.
+  static void sync_parents(const std::vector<std::filesystem::path>& created) {
+    for (const std::filesystem::path& dir : created) {
+      const std::filesystem::path parent = dir.has_parent_path() ? dir.parent_path() : ".";
+      const Fd fd(::open(parent.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+      const int err = fd ? store_detail::fsync_retry(fd.get()) : errno;
+      if (err != 0) throw_errno("fsync", parent.string(), err);
+    }
   }
 
   void sync_dir() const {
