@@ -333,7 +333,7 @@ class FileStore final : public ConversationStore {
     try {
       const std::string_view stem =
           std::string_view(r.file).substr(0, r.file.size() - kSuffix.size());
-      if (!conv::valid_id(stem)) {
+      if (!conv::valid_id(stem)) {  // as read_record says, but without reading the file
         r.problem = "the file name is not a valid conversation id";
         return;
       }
