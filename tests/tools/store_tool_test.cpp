@@ -6,8 +6,10 @@
 #include <fstream>
 #include <sstream>
 
+#include "store/sqlite_support.hpp"
 #include "store/support.hpp"
 #include "stube/conversation.hpp"
+#include "stube/sqlite_store.hpp"
 #include "stube/store.hpp"
 #include "tools/run_tool.hpp"
 
@@ -330,6 +332,49 @@ TEST_F(StoreTool, AMissingDirectoryIsNeverCreated) {
     EXPECT_TRUE(contains(r.err, missing.string() + " does not exist")) << r.err;
     EXPECT_FALSE(fs::exists(missing)) << args[0] << " created it";
   }
+}
+
+// docs/store.md: the read-only commands never create a store. Opening a
+// SQLite database as a store would switch it to WAL mode and create the
+// table, so another program's database is refused untouched.
+TEST_F(StoreTool, ASqliteDatabaseThatIsNotAStoreIsRefusedUntouched) {
+  const fs::path other = dir_.path() / "other.db";
+  write_file(other, "");  // SQLite reads an empty file as an empty database
+  {
+    RawSqlite db(other);
+    db.exec("CREATE TABLE notes (text TEXT); INSERT INTO notes VALUES ('keep')");
+  }
+  const fs::path garbage = dir_.path() / "garbage.db";
+  write_file(garbage, "this is not a database, but long enough to have a header......\n");
+  for (const char* command : {"ls", "verify", "stats"}) {
+    const ToolRun r = stube_store({command, "sqlite:" + other.string()});
+    EXPECT_EQ(r.status, 1) << command;
+    EXPECT_TRUE(contains(r.err, "no stube store at sqlite:" + other.string() + ": " +
+                                    other.string() + " has no stube_conversations table"))
+        << r.err;
+    const ToolRun g = stube_store({command, "sqlite:" + garbage.string()});
+    EXPECT_EQ(g.status, 1) << command;
+    EXPECT_TRUE(contains(g.err, "cannot open sqlite:" + garbage.string())) << g.err;
+  }
+  const ToolRun d = stube_store({"ls", "sqlite:" + dir_.path().string()});
+  EXPECT_EQ(d.status, 1);
+  EXPECT_TRUE(contains(d.err, dir_.path().string() + " is a directory")) << d.err;
+  EXPECT_EQ(stube_store({"show", "sqlite:" + other.string(), "cv-a"}).status, 1);
+  EXPECT_EQ(stube_store({"migrate", "sqlite:" + other.string(), url()}).status, 1);
+  RawSqlite db(other);
+  EXPECT_EQ(db.one("PRAGMA journal_mode"), "delete");
+  EXPECT_EQ(db.one("SELECT count(*) FROM sqlite_master WHERE name LIKE 'stube%'"), "0");
+  EXPECT_EQ(db.one("PRAGMA user_version"), "0");
+  EXPECT_EQ(db.one("SELECT text FROM notes"), "keep");
+}
+
+TEST_F(StoreTool, ASqliteStoreIsRead) {
+  const fs::path db = dir_.path() / "convs.db";
+  sqlite_store(db)->save(conversation("cv-a", "demo/counter", 1700000100));
+  const ToolRun r = stube_store({"ls", "sqlite:" + db.string()});
+  ASSERT_EQ(r.status, 0) << r.err;
+  ASSERT_EQ(lines(r.out).size(), 2u) << r.out;
+  EXPECT_TRUE(lines(r.out)[1].starts_with("cv-a ")) << r.out;
 }
 
 TEST_F(StoreTool, BadUrlsAreUsageErrors) {
