@@ -354,7 +354,7 @@ void events_mode(const Options& o) {
     const auto t0 = Clock::now();
     co_await drive(o, convs, o.conversations, o.conversations * o.events, stats);
     const double s = std::chrono::duration<double>(Clock::now() - t0).count();
-    report("mode=events store=" + o.store, stats.ms.size(), s, stats,
+    report("mode=events store=" + stube::redact_store_url(o.store), stats.ms.size(), s, stats,
            " conversations=" + std::to_string(o.conversations) + cpu.per_event(stats.ms.size()));
   });
 }
@@ -369,7 +369,7 @@ void streams_mode(const Options& o) {
     const auto t0 = Clock::now();
     co_await drive(o, convs, o.concurrency, o.total, stats, o.rate);
     const double s = std::chrono::duration<double>(Clock::now() - t0).count();
-    report("mode=streams store=" + o.store, stats.ms.size(), s, stats,
+    report("mode=streams store=" + stube::redact_store_url(o.store), stats.ms.size(), s, stats,
            " open_streams=" + std::to_string(convs.size()) +
                " concurrency=" + std::to_string(o.concurrency) + " rate=" +
                std::to_string(static_cast<long>(o.rate)) + cpu.per_event(stats.ms.size()));
@@ -423,7 +423,7 @@ void idle_mode(const Options& o) {
                   convs.size(), open_s, rss0,
                   static_cast<double>(rss1 - rss0) / static_cast<double>(convs.size()),
                   static_cast<double>(rss2 - rss1) / static_cast<double>(convs.size()));
-    report("mode=idle store=" + o.store, stats.ms.size(), s, stats,
+    report("mode=idle store=" + stube::redact_store_url(o.store), stats.ms.size(), s, stats,
            std::string(extra) + cpu.per_event(stats.ms.size()));
   });
 }
@@ -462,7 +462,8 @@ void save_rate_mode(const Options& o) {
   std::printf(
       "mode=save-rate store=%s saves=%d seconds=%.3f saves_per_s=%.0f cpu_us=%.1f "
       "bytes_per_conversation=%zu\n",
-      o.store.c_str(), n, s, n / s, cpu_us, stube::edn::write(convs.front()).size());
+      stube::redact_store_url(o.store).c_str(), n, s, n / s, cpu_us,
+      stube::edn::write(convs.front()).size());
   std::fflush(stdout);
   for (const auto& cv : convs) store->remove(stube::conv::id(cv));
 }

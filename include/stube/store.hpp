@@ -132,9 +132,10 @@ struct FileStoreOptions {
 
 // One `<cid>.edn` file per conversation in `dir` (created if missing), the
 // text Clojure's pr-str writes for the same data. Opening removes temporary
-// files left over by a crashed writer, so a directory must be written by one
-// process (one store) at a time. Throws StoreError when the directory cannot
-// be created or opened.
+// files left over by a crashed writer: those whose process is gone (or had
+// this process's pid), so another live process's saves are left alone, but
+// one process must not open two stores on one directory. Throws StoreError
+// when the directory cannot be created or opened.
 std::shared_ptr<ConversationStore> file_store(const std::filesystem::path& dir,
                                               FileStoreOptions options = {});
 
@@ -149,8 +150,15 @@ std::shared_ptr<ConversationStore> file_store(const std::filesystem::path& dir,
 //   "postgresql://user@host/db?sslmode=require&pool_size=8&tombstone_ttl=3600"
 //                                          postgres_store(the URL without pool_size and
 //                                          tombstone_ttl, {8, 3600s}) (stube/postgres_store.hpp)
-// Throws std::invalid_argument naming the URL for an unknown scheme or a bad
-// option, StoreError when the backend cannot be opened.
+// Throws std::invalid_argument naming the URL (see redact_store_url) for an
+// unknown scheme or a bad option, StoreError when the backend cannot be
+// opened.
 std::shared_ptr<ConversationStore> open_store(std::string_view url);
+
+// `url` fit for a message or a log line: the password of the user info
+// ("postgresql://user:***@host/db") and the value of every `password`
+// option, in a query ("?password=***") or a libpq keyword string
+// ("password=*** host=db"), become "***". Everything else is kept as is.
+std::string redact_store_url(std::string_view url);
 
 }  // namespace stube

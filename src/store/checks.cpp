@@ -49,6 +49,12 @@ bool printable_or_warn(std::string_view backend, std::string_view cid, const edn
 std::optional<edn::Value> read_record(std::string_view cid, std::string_view text,
                                       std::string_view index, std::string& problem) noexcept {
   try {
+    // A record a backend never wrote (by hand, or by another program) is
+    // not a conversation the runtime could address.
+    if (!conv::valid_id(cid)) {
+      problem = std::string(index) + " is not a valid conversation id";
+      return std::nullopt;
+    }
     edn::Value v = edn::read(text);
     problem = conv::record_problem(v, cid, index);
     if (problem.empty()) return v;

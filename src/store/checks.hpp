@@ -26,9 +26,10 @@ std::string_view checked_cid(std::string_view backend, const edn::Value& conv);
 bool printable_or_warn(std::string_view backend, std::string_view cid, const edn::Value& conv);
 
 // Reads one stored record of `cid`: its conversation, or nullopt with
-// `problem` saying why it is not one (not valid EDN, not a map with a
-// string :conv/id, or a :conv/id other than `cid`, which `index` names,
-// e.g. "the row's cid"). Never throws.
+// `problem` saying why it is not one (`cid` is not a valid conversation id,
+// the text is not valid EDN, not a map with a string :conv/id, or has a
+// :conv/id other than `cid`; `index` names where `cid` came from, e.g.
+// "the row's cid"). Never throws.
 std::optional<edn::Value> read_record(std::string_view cid, std::string_view text,
                                       std::string_view index, std::string& problem) noexcept;
 

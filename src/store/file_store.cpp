@@ -8,12 +8,14 @@
 // hold_for_deferred_release().
 #include <dirent.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <atomic>
 #include <cerrno>
+#include <charconv>
 #include <optional>
 #include <string>
 #include <system_error>
@@ -56,17 +58,39 @@ bool all_digits(std::string_view s) {
   return true;
 }
 
-// ".<cid>.edn.<pid>.<counter>.tmp", as written by temp_name().
-bool is_temp_name(std::string_view name) {
-  if (name.size() < 2 || name[0] != '.' || !ends_with(name, kTempSuffix)) return false;
+// The <pid> of ".<cid>.edn.<pid>.<counter>.tmp", as written by temp_name(),
+// or nullopt if `name` is not such a name. A pid that no process can have
+// (0, or too large for pid_t) is returned as 0.
+std::optional<pid_t> temp_name_pid(std::string_view name) {
+  if (name.size() < 2 || name[0] != '.' || !ends_with(name, kTempSuffix)) return std::nullopt;
   name = name.substr(1, name.size() - 1 - kTempSuffix.size());  // <cid>.edn.<pid>.<counter>
   const auto last_dot = name.rfind('.');
-  if (last_dot == std::string_view::npos || !all_digits(name.substr(last_dot + 1))) return false;
+  if (last_dot == std::string_view::npos || !all_digits(name.substr(last_dot + 1))) {
+    return std::nullopt;
+  }
   name = name.substr(0, last_dot);
   const auto pid_dot = name.rfind('.');
-  if (pid_dot == std::string_view::npos || !all_digits(name.substr(pid_dot + 1))) return false;
+  if (pid_dot == std::string_view::npos || !all_digits(name.substr(pid_dot + 1))) {
+    return std::nullopt;
+  }
+  const std::string_view digits = name.substr(pid_dot + 1);
   name = name.substr(0, pid_dot);
-  return ends_with(name, kSuffix) && conv::valid_id(name.substr(0, name.size() - kSuffix.size()));
+  if (!ends_with(name, kSuffix) || !conv::valid_id(name.substr(0, name.size() - kSuffix.size()))) {
+    return std::nullopt;
+  }
+  pid_t pid = 0;
+  const auto [end, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), pid);
+  return ec == std::errc() && end == digits.data() + digits.size() ? pid : 0;
+}
+
+// Whether the process that named a temporary file `pid` can no longer be
+// writing it: it is us (so an earlier process that had our pid, e.g. pid 1
+// in a container, left it), or no process has that pid. A live process of
+// another user (EPERM) counts as alive. A pid reused by an unrelated
+// process keeps the file until a later open finds the pid free.
+bool writer_is_gone(pid_t pid) {
+  if (pid <= 0 || pid == store_detail::current_pid()) return true;
+  return ::kill(pid, 0) != 0 && errno == ESRCH;
 }
 
 std::string temp_name(std::string_view cid) {
@@ -125,6 +149,7 @@ class FileStore final : public ConversationStore {
  public:
   FileStore(const std::filesystem::path& dir, FileStoreOptions options)
       : dir_(dir.string()), options_(options) {
+    const std::vector<std::filesystem::path> created = missing_directories(dir);
     std::error_code ec;
     std::filesystem::create_directories(dir, ec);
     if (ec) throw_errno("create directory", dir_, ec.value());
@@ -133,6 +158,7 @@ class FileStore final : public ConversationStore {
       const int err = errno;
       throw_errno("open directory", dir_, err);
     }
+    if (options_.durability == Durability::durable) sync_parents(created);
     remove_temp_files();
   }
 
@@ -211,6 +237,31 @@ class FileStore final : public ConversationStore {
     return std::string(dir_).append("/").append(name);
   }
 
+  // `dir` and those of its ancestors that do not exist yet, innermost first:
+  // what create_directories is about to create.
+  static std::vector<std::filesystem::path> missing_directories(std::filesystem::path dir) {
+    if (!dir.has_filename()) dir = dir.parent_path();  // "a/b/" names "a/b"
+    std::vector<std::filesystem::path> missing;
+    std::error_code ec;
+    while (!dir.empty() && !std::filesystem::exists(dir, ec) && !ec) {
+      missing.push_back(dir);
+      dir = dir.parent_path();
+    }
+    return missing;
+  }
+
+  // A new directory's name is an entry in its parent, and like a file's it
+  // only survives a power loss once the parent is fsynced: without this a
+  // durable store's first saves could vanish with the directory they are in.
+  static void sync_parents(const std::vector<std::filesystem::path>& created) {
+    for (const std::filesystem::path& dir : created) {
+      const std::filesystem::path parent = dir.has_parent_path() ? dir.parent_path() : ".";
+      const Fd fd(::open(parent.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+      const int err = fd ? store_detail::fsync_retry(fd.get()) : errno;
+      if (err != 0) throw_errno("fsync", parent.string(), err);
+    }
+  }
+
   void sync_dir() const {
     if (const int err = store_detail::fsync_retry(dirfd_.get())) throw_errno("fsync", dir_, err);
   }
@@ -282,7 +333,7 @@ class FileStore final : public ConversationStore {
     try {
       const std::string_view stem =
           std::string_view(r.file).substr(0, r.file.size() - kSuffix.size());
-      if (!conv::valid_id(stem)) {
+      if (!conv::valid_id(stem)) {  // as read_record says, but without reading the file
         r.problem = "the file name is not a valid conversation id";
         return;
       }
@@ -299,10 +350,13 @@ class FileStore final : public ConversationStore {
     }
   }
 
-  // Leftovers of a writer that crashed between create and rename.
+  // Leftovers of a writer that crashed between create and rename. The
+  // temporary files of a live process (a server whose directory a tool
+  // opens) are its saves in flight: removing one would fail its rename.
   void remove_temp_files() const {
     for (const std::string& name : list_dir(dirfd_.get(), dir_)) {
-      if (!is_temp_name(name)) continue;
+      const std::optional<pid_t> pid = temp_name_pid(name);
+      if (!pid || !writer_is_gone(*pid)) continue;
       if (::unlinkat(dirfd_.get(), name.c_str(), 0) == 0) continue;
       const int err = errno;
       if (err == ENOENT) continue;

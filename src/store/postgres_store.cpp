@@ -215,30 +215,19 @@ class PostgresStore final : public ConversationStore {
     std::string problem;
   };
 
+  // Checked as every backend checks a record (store_detail::read_record).
   // The version column is the truth for the compare-and-set, so it wins
   // over a :conv/version in the text.
   static Decoded decode(std::string_view cid, std::string_view text,
                         std::int64_t version) noexcept {
     Decoded d;
+    d.conv = store_detail::read_record(cid, text, "the row's cid", d.problem);
+    if (!d.conv || d.conv->get(version_key()) == edn::Value(version)) return d;
     try {
-      edn::Value v = edn::read(text);
-      const auto id = conv::find_id(v);
-      if (!id) {
-        d.problem = v.is(edn::Kind::Map)
-                        ? "the map has no string :conv/id"
-                        : "not a map but a " + std::string(edn::kind_name(v.kind()));
-      } else if (*id != cid) {
-        d.problem = ":conv/id " + conv::quote_id(*id) + " does not match the row's cid";
-      } else {
-        if (v.get(version_key()) != edn::Value(version)) v = v.assoc(version_key(), version);
-        d.conv = std::move(v);
-      }
-    } catch (const edn::ParseError& e) {
-      d.problem = std::string("not valid EDN: ") + e.what();
-    } catch (const std::exception& e) {
-      d.problem = e.what();
-    } catch (...) {
-      d.problem = "unknown error";
+      d.conv = d.conv->assoc(version_key(), version);
+    } catch (...) {  // out of memory: like a row that could not be read
+      d.conv.reset();
+      d.problem = "cannot set :conv/version (out of memory)";
     }
     return d;
   }

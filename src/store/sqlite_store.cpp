@@ -255,10 +255,6 @@ class SqliteStore final : public ConversationStore {
         options_.load_threads != 0 ? options_.load_threads : std::thread::hardware_concurrency();
     store_detail::parallel_for(rows.size(), threads, [&rows](std::size_t i) {
       Row& r = rows[i];
-      if (!conv::valid_id(r.cid)) {
-        r.problem = "the row's cid is not a valid conversation id";
-        return;
-      }
       r.conv = store_detail::read_record(r.cid, r.text, kIndex, r.problem);
     });
   }

@@ -1,6 +1,7 @@
 // The store interface, the in-memory store and open_store(url).
 #include "stube/store.hpp"
 
+#include <algorithm>
 #include <charconv>
 #include <stdexcept>
 #include <string>
@@ -26,9 +27,95 @@ class InMemoryStore final : public ConversationStore {
   void remove(std::string_view) override {}
 };
 
+constexpr std::string_view kHidden = "***";
+
+bool is_scheme(std::string_view s) {
+  if (s.empty()) return false;
+  for (const char c : s) {
+    const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                    c == '+' || c == '-' || c == '.';
+    if (!ok) return false;
+  }
+  return true;
+}
+
+// "<scheme>://<user>:<password>@<host>…" -> "<scheme>://<user>:***@<host>…".
+// The user info ends at the last '@' before the query, not at the first '/',
+// so that a password with a '/' left unencoded (which libpq then misreads
+// as a host) is hidden too.
+void redact_user_info(std::string& url, std::size_t authority) {
+  const std::string_view rest =
+      std::string_view(url).substr(authority, url.find_first_of("?#", authority) - authority);
+  if (rest.starts_with("/")) return;  // file:///path: no host, no user
+  const auto at = rest.rfind('@');
+  const auto colon = rest.find(':');
+  if (at == std::string_view::npos || colon == std::string_view::npos || colon > at) return;
+  url.replace(authority + colon + 1, at - colon - 1, kHidden);
+}
+
+// Each "password=<value>" of a query ("a=1&password=x") -> "password=***".
+void redact_query(std::string& url, std::size_t from) {
+  while (from < url.size()) {
+    const auto amp = std::min(url.find('&', from), url.size());
+    const std::string_view option = std::string_view(url).substr(from, amp - from);
+    if (option.starts_with("password=")) {
+      url.replace(from + 9, amp - from - 9, kHidden);
+      from += 9 + kHidden.size();
+    } else {
+      from = amp;
+    }
+    ++from;
+  }
+}
+
+// The end of a libpq keyword value that starts at `i`: quoted ('a b') or up
+// to the next space, with backslash escapes in both.
+std::size_t keyword_value_end(std::string_view s, std::size_t i) {
+  const bool quoted = i < s.size() && s[i] == '\'';
+  if (quoted) ++i;
+  for (; i < s.size(); ++i) {
+    if (s[i] == '\\') {
+      ++i;
+    } else if (quoted ? s[i] == '\'' : s[i] == ' ' || s[i] == '\t' || s[i] == '\n') {
+      return quoted ? i + 1 : i;
+    }
+  }
+  return s.size();
+}
+
+// "host=db password=x" -> "host=db password=***", read the way libpq reads
+// a keyword string (spaces around '=' allowed). Stops at anything else.
+void redact_keywords(std::string& s) {
+  const auto space = [&](std::size_t i) {
+    while (i < s.size() && (s[i] == ' ' || s[i] == '\t' || s[i] == '\n')) ++i;
+    return i;
+  };
+  for (std::size_t i = space(0); i < s.size(); i = space(i)) {
+    const auto key_end = std::min(s.find_first_of(" \t\n=", i), s.size());
+    const bool password = std::string_view(s).substr(i, key_end - i) == "password";
+    const auto eq = space(key_end);
+    if (eq >= s.size() || s[eq] != '=') return;
+    const auto value = space(eq + 1);
+    const auto end = keyword_value_end(s, value);
+    if (password) {
+      s.replace(value, end - value, kHidden);
+      i = value + kHidden.size();
+    } else {
+      i = end;
+    }
+  }
+}
+
+// An option (or a query of several) as a message may quote it.
+std::string redact_options(std::string_view query) {
+  std::string out(query);
+  redact_query(out, 0);
+  return out;
+}
+
 [[noreturn]] void bad_url(std::string_view url, std::string_view why) {
   throw std::invalid_argument("open_store: " + std::string(why) + " in store URL \"" +
-                              std::string(url) +
+                              redact_store_url(url) +
                               "\" (known: memory:, file:<dir>, file:<dir>?durability=durable, "
                               "sqlite:<path>, sqlite:<path>?synchronous=normal&busy_timeout=<ms>, "
                               "postgresql://…[?pool_size=<n>&tombstone_ttl=<seconds>])");
@@ -42,7 +129,7 @@ FileStoreOptions file_options(std::string_view url, std::string_view query) {
   } else if (query == "durability=rename") {
     options.durability = Durability::rename;
   } else {
-    bad_url(url, "unknown option \"" + std::string(query) + "\"");
+    bad_url(url, "unknown option \"" + redact_options(query) + "\"");
   }
   return options;
 }
@@ -117,7 +204,7 @@ SqliteStoreOptions sqlite_options(std::string_view url, std::string_view query) 
           options.busy_timeout =
               std::chrono::milliseconds(count_option(url, key, value, "milliseconds"));
         } else {
-          bad_url(url, "unknown option \"" + std::string(option) +
+          bad_url(url, "unknown option \"" + redact_options(option) +
                            "\" (sqlite: takes synchronous=full|normal and busy_timeout=<ms>)");
         }
       });
@@ -157,6 +244,18 @@ std::shared_ptr<ConversationStore> open_sqlite_store(std::string_view url, std::
 }
 
 }  // namespace
+
+std::string redact_store_url(std::string_view url) {
+  std::string out(url);
+  const auto colon = out.find(':');
+  if (colon == std::string::npos || !is_scheme(out.substr(0, colon))) {
+    redact_keywords(out);
+    return out;
+  }
+  if (out.compare(colon, 3, "://") == 0) redact_user_info(out, colon + 3);
+  if (const auto q = out.find('?'); q != std::string::npos) redact_query(out, q + 1);
+  return out;
+}
 
 std::shared_ptr<ConversationStore> in_memory_store() {
   return std::make_shared<InMemoryStore>();

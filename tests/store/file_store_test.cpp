@@ -58,10 +58,75 @@ TEST(FileStore, CreatesTheDirectoryIfMissing) {
   EXPECT_TRUE(fs::exists(nested / "cv-1.edn"));
 }
 
+// Durable mode also fsyncs the parent of every directory it creates, so
+// that the directory entries survive a power loss. An fsync cannot be
+// observed from here (only a power cut would show it), so this checks that
+// the path through that code opens the store and saves, relative and
+// absolute, with and without a trailing slash.
+TEST(FileStore, DurableCreatesNestedDirectoriesAndSaves) {
+  ScratchDir dir;
+  for (const fs::path& nested :
+       {dir.path() / "a" / "b" / "convs", fs::path(dir.path() / "c" / "d" / ""),
+        fs::relative(dir.path() / "e" / "f")}) {
+    auto store = file_store(nested, {.durability = Durability::durable});
+    EXPECT_TRUE(fs::is_directory(nested)) << nested;
+    store->save(conv::make("cv-1"));
+    EXPECT_TRUE(fs::exists(nested / "cv-1.edn")) << nested;
+    EXPECT_EQ(file_store(nested, {.durability = Durability::durable})->load_all().size(), 1u);
+  }
+}
+
+// A child process that lives until the object is destroyed: it waits for
+// the end of a pipe that only the parent holds open.
+class LiveChild {
+ public:
+  LiveChild() {
+    int fds[2];
+    if (::pipe(fds) != 0) return;
+    pid_ = ::fork();
+    if (pid_ == 0) {
+      ::close(fds[1]);
+      char c;
+      (void)!::read(fds[0], &c, 1);
+      ::_exit(0);
+    }
+    ::close(fds[0]);
+    write_end_ = fds[1];
+  }
+  LiveChild(const LiveChild&) = delete;
+  LiveChild& operator=(const LiveChild&) = delete;
+  ~LiveChild() {
+    if (write_end_ >= 0) ::close(write_end_);
+    if (pid_ > 0) ::waitpid(pid_, nullptr, 0);
+  }
+  pid_t pid() const { return pid_; }
+
+ private:
+  pid_t pid_ = -1;
+  int write_end_ = -1;
+};
+
+// The pid of a process that has exited and been reaped (free again until
+// the kernel's pid counter wraps around to it).
+pid_t dead_pid() {
+  const pid_t child = ::fork();
+  if (child == 0) ::_exit(0);
+  if (child > 0) ::waitpid(child, nullptr, 0);
+  return child;
+}
+
+std::string temp_named(std::string_view cid, pid_t pid, int counter) {
+  return "." + std::string(cid) + ".edn." + std::to_string(pid) + "." + std::to_string(counter) +
+         ".tmp";
+}
+
 TEST(FileStore, OpeningRemovesLeftOverTemporaryFilesOnly) {
   ScratchDir dir;
-  const std::vector<std::string> temps = {".cv-a.edn.123.0.tmp", ".cv-b.edn.99999.42.tmp",
-                                          ".x.edn.1.2.tmp"};
+  const pid_t dead = dead_pid();
+  ASSERT_GT(dead, 0);
+  // Dead writers' files, and our own pid's (an earlier process that had it).
+  const std::vector<std::string> temps = {temp_named("cv-a", dead, 0), temp_named("cv-b", dead, 42),
+                                          temp_named("x", ::getpid(), 2)};
   const std::vector<std::string> others = {".hidden",          "notes.txt",        "x.edn.tmp",
                                            ".cv-a.edn.12.tmp", ".a b.edn.1.2.tmp", "cv-keep.edn"};
   for (const auto& n : temps) spit(dir.path() / n, "{:half");
@@ -70,6 +135,22 @@ TEST(FileStore, OpeningRemovesLeftOverTemporaryFilesOnly) {
   auto expected = others;
   std::sort(expected.begin(), expected.end());
   EXPECT_EQ(file_names(dir.path()), expected);
+}
+
+// A tool opening a live server's directory must not delete the server's
+// saves in flight (its rename would fail): a live process's temporary
+// files stay, a dead one's go.
+TEST(FileStore, OpeningKeepsTheTemporaryFilesOfLiveProcesses) {
+  ScratchDir dir;
+  const LiveChild writer;
+  ASSERT_GT(writer.pid(), 0);
+  const pid_t dead = dead_pid();
+  ASSERT_GT(dead, 0);
+  const std::string live_temp = temp_named("cv-live", writer.pid(), 7);
+  spit(dir.path() / live_temp, "{:conv/id \"cv-live\"");
+  spit(dir.path() / temp_named("cv-dead", dead, 7), "{:conv/id \"cv-dead\"");
+  auto store = file_store(dir.path());
+  EXPECT_EQ(file_names(dir.path()), std::vector<std::string>{live_temp});
 }
 
 TEST(FileStore, LoadAllIgnoresTemporaryAndOtherFilesSilently) {

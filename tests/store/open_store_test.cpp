@@ -74,6 +74,42 @@ TEST(OpenStore, PostgresOptionsAreChecked) {
   }
 }
 
+TEST(OpenStore, RedactStoreUrlHidesPasswordsOnly) {
+  const std::vector<std::pair<std::string, std::string>> cases = {
+      {"postgresql://u:s3cret@db.internal:5432/app?sslmode=require",
+       "postgresql://u:***@db.internal:5432/app?sslmode=require"},
+      {"postgres://u:s3cret@db/app", "postgres://u:***@db/app"},
+      {"postgresql://u:pa/ss@db/app", "postgresql://u:***@db/app"},  // '/' left unencoded
+      {"postgresql://u@db/app?password=s3cret&sslmode=require",
+       "postgresql://u@db/app?password=***&sslmode=require"},
+      {"postgresql://db/app?sslmode=require&password=s3cret",
+       "postgresql://db/app?sslmode=require&password=***"},
+      {"host=db password=s3cret user=u", "host=db password=*** user=u"},
+      {"host=db password = 's3 \\' cret' user=u", "host=db password = *** user=u"},
+      {"sqlite:convs.db?password=s3cret", "sqlite:convs.db?password=***"},
+      // Nothing to hide: unchanged.
+      {"postgresql://u@db.internal:5432/app", "postgresql://u@db.internal:5432/app"},
+      {"file:///var/lib/a:b@c", "file:///var/lib/a:b@c"},
+      {"file:convs?durability=durable", "file:convs?durability=durable"},
+      {"memory:", "memory:"},
+      {"host=db user=u", "host=db user=u"},
+      {"", ""},
+  };
+  for (const auto& [url, shown] : cases) EXPECT_EQ(redact_store_url(url), shown) << url;
+}
+
+// docs/store.md: messages name the database, never the password.
+TEST(OpenStore, ErrorsNeverShowAPassword) {
+  for (const std::string& url :
+       {std::string("postgresql://u:s3cret@127.0.0.1:1/db?pool_size=0"),
+        std::string("postgresql://u@127.0.0.1:1/db?password=s3cret&tombstone_ttl=x"),
+        std::string("sqlite:x.db?password=s3cret"), std::string("file:x?password=s3cret")}) {
+    const std::string error = error_of(url);
+    EXPECT_EQ(error.find("s3cret"), std::string::npos) << error;
+    EXPECT_NE(error.find(redact_store_url(url)), std::string::npos) << error;
+  }
+}
+
 TEST(OpenStore, AnUnopenableDirectoryIsAStoreError) {
   ScratchDir dir;
   { std::ofstream(dir.path() / "plain-file") << "x"; }

@@ -6,8 +6,10 @@
 #include <fstream>
 #include <sstream>
 
+#include "store/sqlite_support.hpp"
 #include "store/support.hpp"
 #include "stube/conversation.hpp"
+#include "stube/sqlite_store.hpp"
 #include "stube/store.hpp"
 #include "tools/run_tool.hpp"
 
@@ -100,6 +102,23 @@ TEST_F(StoreTool, LsMarksALivePlaceholderAsNotPrintable) {
   ASSERT_EQ(r.status, 0) << r.err;
   ASSERT_EQ(lines(r.out).size(), 2u) << r.out;
   EXPECT_TRUE(lines(r.out)[1].ends_with(" no")) << r.out;
+}
+
+// The shape check does not look inside instances, so verify passes such a
+// record: ls must list it too (it used to die naming no record).
+TEST_F(StoreTool, LsShowsNoTopForATopInstanceThatIsNotAMap) {
+  save_good();
+  const Value odd = conv::with_stack(
+      conv::put_instance(conv::make("cv-odd", edn::Instant{1700000000, 0}), "ix-1", Value(7)),
+      edn::vec({Value("ix-1")}));
+  write_file(file("cv-odd"), edn::write(odd));
+  EXPECT_EQ(stube_store({"verify", url()}).status, 0);
+  const ToolRun r = stube_store({"ls", url()});
+  ASSERT_EQ(r.status, 0) << r.err;
+  const auto out = lines(r.out);
+  ASSERT_EQ(out.size(), 4u) << r.out;
+  EXPECT_TRUE(out[3].starts_with("cv-odd ") && contains(out[3], "  -  ") && out[3].ends_with("yes"))
+      << out[3];
 }
 
 TEST_F(StoreTool, LsOfAnEmptyStoreIsTheHeader) {
@@ -315,6 +334,49 @@ TEST_F(StoreTool, AMissingDirectoryIsNeverCreated) {
   }
 }
 
+// docs/store.md: the read-only commands never create a store. Opening a
+// SQLite database as a store would switch it to WAL mode and create the
+// table, so another program's database is refused untouched.
+TEST_F(StoreTool, ASqliteDatabaseThatIsNotAStoreIsRefusedUntouched) {
+  const fs::path other = dir_.path() / "other.db";
+  write_file(other, "");  // SQLite reads an empty file as an empty database
+  {
+    RawSqlite db(other);
+    db.exec("CREATE TABLE notes (text TEXT); INSERT INTO notes VALUES ('keep')");
+  }
+  const fs::path garbage = dir_.path() / "garbage.db";
+  write_file(garbage, "this is not a database, but long enough to have a header......\n");
+  for (const char* command : {"ls", "verify", "stats"}) {
+    const ToolRun r = stube_store({command, "sqlite:" + other.string()});
+    EXPECT_EQ(r.status, 1) << command;
+    EXPECT_TRUE(contains(r.err, "no stube store at sqlite:" + other.string() + ": " +
+                                    other.string() + " has no stube_conversations table"))
+        << r.err;
+    const ToolRun g = stube_store({command, "sqlite:" + garbage.string()});
+    EXPECT_EQ(g.status, 1) << command;
+    EXPECT_TRUE(contains(g.err, "cannot open sqlite:" + garbage.string())) << g.err;
+  }
+  const ToolRun d = stube_store({"ls", "sqlite:" + dir_.path().string()});
+  EXPECT_EQ(d.status, 1);
+  EXPECT_TRUE(contains(d.err, dir_.path().string() + " is a directory")) << d.err;
+  EXPECT_EQ(stube_store({"show", "sqlite:" + other.string(), "cv-a"}).status, 1);
+  EXPECT_EQ(stube_store({"migrate", "sqlite:" + other.string(), url()}).status, 1);
+  RawSqlite db(other);
+  EXPECT_EQ(db.one("PRAGMA journal_mode"), "delete");
+  EXPECT_EQ(db.one("SELECT count(*) FROM sqlite_master WHERE name LIKE 'stube%'"), "0");
+  EXPECT_EQ(db.one("PRAGMA user_version"), "0");
+  EXPECT_EQ(db.one("SELECT text FROM notes"), "keep");
+}
+
+TEST_F(StoreTool, ASqliteStoreIsRead) {
+  const fs::path db = dir_.path() / "convs.db";
+  sqlite_store(db)->save(conversation("cv-a", "demo/counter", 1700000100));
+  const ToolRun r = stube_store({"ls", "sqlite:" + db.string()});
+  ASSERT_EQ(r.status, 0) << r.err;
+  ASSERT_EQ(lines(r.out).size(), 2u) << r.out;
+  EXPECT_TRUE(lines(r.out)[1].starts_with("cv-a ")) << r.out;
+}
+
 TEST_F(StoreTool, BadUrlsAreUsageErrors) {
   for (const auto& [bad, why] : std::vector<std::pair<std::string, std::string>>{
            {"no-scheme-here", "no scheme"},
@@ -327,6 +389,24 @@ TEST_F(StoreTool, BadUrlsAreUsageErrors) {
       EXPECT_EQ(r.status, 2) << command << " " << bad;
       EXPECT_TRUE(contains(r.err, why) && contains(r.err, bad)) << r.err;
     }
+  }
+}
+
+// docs/store.md: messages name the database, never the password.
+TEST_F(StoreTool, ErrorsNeverShowAPassword) {
+  const std::string bad_option = "postgresql://u:s3cret@127.0.0.1:1/db?pool_size=0";
+  const std::string unreachable = "postgresql://u:s3cret@127.0.0.1:1/db?connect_timeout=5";
+  for (const auto& [args, status] : std::vector<std::pair<std::vector<std::string>, int>>{
+           {{"ls", bad_option}, 2},
+           {{"ls", unreachable}, 1},  // port 1: the connection is refused
+           {{"show", unreachable, "cv-a"}, 1},
+           {{"migrate", unreachable, unreachable}, 2},
+           {{"migrate", url(), "memory:?password=s3cret"}, 2}}) {
+    const ToolRun r = stube_store(args);
+    EXPECT_EQ(r.status, status) << args[0] << " " << args[1] << ": " << r.err;
+    EXPECT_FALSE(contains(r.err, "s3cret")) << r.err;
+    EXPECT_TRUE(contains(r.err, "u:***@127.0.0.1:1/db") || contains(r.err, "password=***"))
+        << r.err;
   }
 }
 

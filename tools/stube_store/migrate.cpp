@@ -92,10 +92,12 @@ void confirm_pending(ConversationStore& target, const Pending& pending, Counts& 
 
 int migrate(const std::string& from, const std::string& to) {
   if (store_identity(from) == store_identity(to)) {
-    throw UsageError("FROM and TO are the same store (" + store_identity(to) + ")");
+    throw UsageError("FROM and TO are the same store (" + redact_store_url(store_identity(to)) +
+                     ")");
   }
   if (to.starts_with("memory:")) {
-    throw UsageError("TO is " + to + ", which keeps nothing: every conversation would be lost");
+    throw UsageError("TO is " + redact_store_url(to) +
+                     ", which keeps nothing: every conversation would be lost");
   }
   const auto source = open_existing(from);
   const std::vector<Record> records = read_records(*source, from);

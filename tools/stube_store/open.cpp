@@ -1,6 +1,9 @@
 // Opening stores named by URLs, without creating the ones that must exist.
+#include <sqlite3.h>
+
 #include <array>
 #include <filesystem>
+#include <memory>
 #include <system_error>
 
 #include "stube_store/tool.hpp"
@@ -34,11 +37,44 @@ std::optional<PathUrl> path_of(std::string_view url) {
   return PathUrl{std::string(scheme), fs::path(rest)};
 }
 
+// A sqlite: path must hold stube's table. Checked with SQLite itself,
+// read-only, before the store opens it: the store would switch any SQLite
+// database to WAL mode and create its table in it.
+void check_sqlite_store(const std::string& url, const fs::path& path) {
+  std::error_code ec;
+  if (fs::is_directory(path, ec)) {
+    throw Failure("no stube store at " + redact_store_url(url) + ": " + path.string() +
+                  " is a directory");
+  }
+  sqlite3* raw = nullptr;
+  const int rc = sqlite3_open_v2(path.c_str(), &raw, SQLITE_OPEN_READONLY, nullptr);
+  const std::unique_ptr<sqlite3, int (*)(sqlite3*)> db(raw, sqlite3_close_v2);
+  const auto fail = [&] {
+    throw Failure("cannot open " + redact_store_url(url) + ": " + path.string() + ": " +
+                  (db ? sqlite3_errmsg(db.get()) : "out of memory"));
+  };
+  if (rc != SQLITE_OK) fail();
+  sqlite3_stmt* raw_stmt = nullptr;
+  if (sqlite3_prepare_v2(db.get(),
+                         "SELECT 1 FROM sqlite_master WHERE type = 'table' AND "
+                         "name = 'stube_conversations'",
+                         -1, &raw_stmt, nullptr) != SQLITE_OK) {
+    fail();  // e.g. "file is not a database"
+  }
+  const std::unique_ptr<sqlite3_stmt, int (*)(sqlite3_stmt*)> stmt(raw_stmt, sqlite3_finalize);
+  const int step = sqlite3_step(stmt.get());
+  if (step == SQLITE_DONE) {
+    throw Failure("no stube store at " + redact_store_url(url) + ": " + path.string() +
+                  " has no stube_conversations table");
+  }
+  if (step != SQLITE_ROW) fail();
+}
+
 std::shared_ptr<ConversationStore> open(const std::string& url) {
   try {
     return open_store(url);
   } catch (const StoreError& e) {
-    throw Failure("cannot open " + url + ": " + e.what());
+    throw Failure("cannot open " + redact_store_url(url) + ": " + e.what());
   } catch (const std::invalid_argument& e) {
     throw UsageError(e.what());
   }
@@ -50,11 +86,15 @@ std::shared_ptr<ConversationStore> open_existing(const std::string& url) {
   if (const auto p = path_of(url)) {
     std::error_code ec;
     const bool exists = fs::exists(p->path, ec);
-    if (ec) throw Failure("cannot open " + url + ": " + p->path.string() + ": " + ec.message());
+    if (ec) {
+      throw Failure("cannot open " + redact_store_url(url) + ": " + p->path.string() + ": " +
+                    ec.message());
+    }
     if (!exists) {
-      throw Failure("no store at " + url + ": " + p->path.string() +
+      throw Failure("no store at " + redact_store_url(url) + ": " + p->path.string() +
                     " does not exist (stube-store creates a store only as the target of migrate)");
     }
+    if (p->scheme == "sqlite") check_sqlite_store(url, p->path);
   }
   return open(url);
 }

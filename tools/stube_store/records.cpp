@@ -56,7 +56,7 @@ std::vector<Record> read_records(ConversationStore& store, const std::string& ur
       records.push_back(check_record(cid, text));
     });
   } catch (const StoreError& e) {
-    throw Failure("cannot read " + url + ": " + e.what());
+    throw Failure("cannot read " + redact_store_url(url) + ": " + e.what());
   }
   std::sort(records.begin(), records.end(),
             [](const Record& a, const Record& b) { return a.cid < b.cid; });
@@ -72,7 +72,10 @@ std::string format_instant(edn::Instant t) {
 std::string top_component(const edn::Value& conv) {
   const edn::Value& iid = conv::top(conv);
   if (!iid.is(edn::Kind::String)) return "-";
-  const edn::Value& type = conv::instance(conv, iid.as_string()).get(edn::kw("instance/type"));
+  // The shape check covers the instances map, not each instance in it.
+  const edn::Value& instance = conv::instance(conv, iid.as_string());
+  if (!instance.is(edn::Kind::Map)) return "-";
+  const edn::Value& type = instance.get(edn::kw("instance/type"));
   return type.is_nil() ? "-" : edn::write(type);
 }
 

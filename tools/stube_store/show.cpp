@@ -17,12 +17,12 @@ std::optional<edn::Value> find(ConversationStore& store, const std::string& url,
   try {
     if (auto conv = store.load(cid)) return conv;
   } catch (const StoreError& e) {
-    throw Failure("cannot read " + url + ": " + e.what());
+    throw Failure("cannot read " + redact_store_url(url) + ": " + e.what());
   }
   for (Record& r : read_records(store, url)) {
     if (r.cid != cid) continue;
     if (!r.conv) {
-      throw Failure("conversation " + conv::quote_id(cid) + " in " + url +
+      throw Failure("conversation " + conv::quote_id(cid) + " in " + redact_store_url(url) +
                     " is unreadable: " + cid + r.position + ": " + r.problem);
     }
     return std::move(r.conv);
@@ -39,7 +39,9 @@ int show(const std::string& url, const std::string& cid, std::size_t width) {
   }
   const auto store = open_existing(url);
   const auto conv = find(*store, url, cid);
-  if (!conv) throw Failure("no conversation " + conv::quote_id(cid) + " in " + url);
+  if (!conv) {
+    throw Failure("no conversation " + conv::quote_id(cid) + " in " + redact_store_url(url));
+  }
   std::cout << edn::pretty(*conv, width) << '\n' << std::flush;
   return std::cout ? 0 : 1;
 }

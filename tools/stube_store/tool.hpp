@@ -59,7 +59,8 @@ std::vector<Record> read_records(ConversationStore& store, const std::string& ur
 
 // "2026-12-01T22:53:05.123Z".
 std::string format_instant(edn::Instant t);
-// The component id (:instance/type) of the top frame, or "-".
+// The component id (:instance/type) of the top frame, or "-" when there is
+// none (an empty stack, or a top instance that is missing or not a map).
 std::string top_component(const edn::Value& conv);
 // False when the conversation holds a live object: an opaque value, or the
 // #object[...] placeholder Clojure prints for one (it cannot resume).

@@ -148,6 +148,27 @@ TEST_F(PostgresStore, UnreadableRowsAreSkippedWithAWarningNamingThem) {
   EXPECT_EQ(sql->one("SELECT count(*) FROM stube_conversations WHERE deleted_at IS NULL"), "4");
 }
 
+// As the SQLite and file stores do: a row another program wrote under a cid
+// the runtime could never address is skipped, not loaded.
+TEST_F(PostgresStore, RowsWhoseCidIsNotAValidIdAreSkippedWithAWarning) {
+  auto store = db_.store();
+  store->save(conv::make("cv-good"));
+  auto sql = db_.sql();
+  sql->run(
+      "INSERT INTO stube_conversations (cid, edn, version, touched) VALUES "
+      "('bad cid', convert_to('{:conv/id \"bad cid\"}', 'UTF8'), 1, now())");
+  LogCapture capture;
+  const ConversationMap all = store->load_all();
+  EXPECT_EQ(all.size(), 1u);
+  EXPECT_TRUE(all.contains("cv-good"));
+  const auto warnings = capture.at(log::Level::warn);
+  ASSERT_EQ(warnings.size(), 1u);
+  EXPECT_NE(warnings[0].find("\"bad cid\""), std::string::npos) << warnings[0];
+  EXPECT_NE(warnings[0].find("the row's cid is not a valid conversation id"), std::string::npos)
+      << warnings[0];
+  EXPECT_EQ(sql->one("SELECT count(*) FROM stube_conversations WHERE cid = 'bad cid'"), "1");
+}
+
 TEST_F(PostgresStore, TheVersionMustBeANonNegativeInteger) {
   auto store = db_.store();
   EXPECT_THROW(store->save(conv::make("cv-v").assoc(kVersion, "3")), InvalidCid);
