@@ -53,6 +53,7 @@ const char* make_ratio(bool negative, std::string_view num, std::string_view den
   num = strip_zeros(num);
   den = strip_zeros(den);
   if (den.empty()) return "zero denominator";
+  static_assert(kMaxRatioDigits == 1000, "the reason below names the limit");
   if (num.size() > kMaxRatioDigits || den.size() > kMaxRatioDigits)
     return "a ratio's numerator and denominator are limited to 1000 digits each";
   // Clojure divides as longs when both parts are longs, else as BigInts.
