@@ -161,7 +161,10 @@ class Value {
   Value(const char* s);  // a string
   Value(std::string_view s);
   Value(const std::string& s) : Value(std::string_view(s)) {}
-  Value(Instant t) noexcept : kind_(Kind::Inst), aux_(t.nanos) { u_.i = t.seconds; }
+  // Nanoseconds of a second or more carry into the seconds. Throws TypeError
+  // for an instant outside the years 0000 to 9999 (UTC): #inst cannot print
+  // it so that it reads back.
+  Value(Instant t);
   Value(Uuid u);
 
   // Keyword from "ns/name", ":ns/name", "name" or ":name".

@@ -65,18 +65,11 @@ bool at(std::string_view s, std::size_t i, char c) noexcept {
 
 const char* parse_instant(std::string_view s, Instant* out) noexcept {
   std::size_t i = 0;
-  bool negative_year = false;
-  if (at(s, 0, '-') || at(s, 0, '+')) {
-    negative_year = s[0] == '-';
-    i = 1;
-  }
-  // Four or more year digits.
-  std::size_t year_len = 0;
-  while (i + year_len < s.size() && s[i + year_len] >= '0' && s[i + year_len] <= '9') ++year_len;
-  if (year_len < 4 || year_len > 9) return "expected a year of 4 digits";
+  // Exactly four year digits and no sign, as in Clojure (and RFC 3339).
   unsigned year_u = 0;
-  digits(s, &i, year_len, &year_u);
-  const std::int64_t year = negative_year ? -static_cast<std::int64_t>(year_u) : year_u;
+  if (!digits(s, &i, 4, &year_u) || (i < s.size() && s[i] >= '0' && s[i] <= '9'))
+    return "expected a year of 4 digits";
+  const std::int64_t year = year_u;
   unsigned month = 1, day = 1, hour = 0, minute = 0, second = 0, nanos = 0;
   int offset_minutes = 0;
   if (at(s, i, '-')) {
@@ -94,7 +87,9 @@ const char* parse_instant(std::string_view s, Instant* out) noexcept {
           if (!digits(s, &i, 2, &minute) || minute > 59) return "invalid minute";
           if (at(s, i, ':')) {
             ++i;
-            if (!digits(s, &i, 2, &second) || second > 60) return "invalid second";
+            // 60 is a leap second, which only the last minute of an hour has.
+            if (!digits(s, &i, 2, &second) || second > (minute == 59 ? 60u : 59u))
+              return "invalid second";
             if (at(s, i, '.')) {
               ++i;
               std::size_t n = 0;
@@ -112,7 +107,7 @@ const char* parse_instant(std::string_view s, Instant* out) noexcept {
       }
     }
   }
-  if (at(s, i, 'Z') || at(s, i, 'z')) {
+  if (at(s, i, 'Z')) {  // not 'z': Clojure rejects it
     ++i;
   } else if (at(s, i, '+') || at(s, i, '-')) {
     const int sign = s[i] == '-' ? -1 : 1;
@@ -125,7 +120,13 @@ const char* parse_instant(std::string_view s, Instant* out) noexcept {
   }
   if (i != s.size()) return "unexpected text after the timestamp";
   const std::int64_t days = days_from_civil(year, month, day);
-  out->seconds = days * 86400 + hour * 3600 + minute * 60 + second - offset_minutes * 60;
+  const std::int64_t seconds =
+      days * 86400 + hour * 3600 + minute * 60 + second - offset_minutes * 60;
+  // An offset can carry 0000-01-01 or 9999-12-31 into a year of other than
+  // four digits, which would not print readably.
+  if (seconds < kMinInstantSeconds || seconds > kMaxInstantSeconds)
+    return "the offset moves it outside the years 0000 to 9999 in UTC";
+  out->seconds = seconds;
   out->nanos = nanos;
   return nullptr;
 }

@@ -8,7 +8,14 @@
 
 namespace stube::edn::detail {
 
-// Parses what Clojure's #inst reader accepts: "yyyy[-MM[-dd[THH[:mm[:ss[.f…]]]]]][Z|±HH:mm]".
+// The instants whose year, in UTC, has four digits: 0000-01-01T00:00:00Z
+// to 9999-12-31T23:59:59.999999999Z. Clojure's #inst reader reads no other
+// year, so these are the only instants that print and read back.
+constexpr std::int64_t kMinInstantSeconds = -62167219200;
+constexpr std::int64_t kMaxInstantSeconds = 253402300799;
+
+// Parses what Clojure's #inst reader accepts: "yyyy[-MM[-dd[THH[:mm[:ss[.f…]]]]]][Z|±HH:mm]",
+// when the instant it names is in the range above.
 // Returns nullptr on success, otherwise the reason.
 const char* parse_instant(std::string_view text, Instant* out) noexcept;
 

@@ -14,6 +14,7 @@
 #include "edn/instant.hpp"
 #include "edn/names.hpp"
 #include "edn/node.hpp"
+#include "edn/ratio.hpp"
 #include "edn/utf8.hpp"
 
 namespace stube::edn {
@@ -752,15 +753,9 @@ class Reader {
     if (const auto slash = body.find('/'); slash != std::string_view::npos) {
       const std::string_view num = body.substr(0, slash), den = body.substr(slash + 1);
       if (!all_digits(num) || !all_digits(den)) return bad("a ratio is digits/digits");
-      std::int64_t n = 0, d = 0;
-      const bool fits = parse_int(num, &n) && parse_int(den, &d);
-      if (fits) {
-        if (d == 0) return bad("zero denominator");
-        return Value::ratio(negative ? -n : n, d);
-      }
-      std::string text = negative ? "-" : "";
-      text.append(num).append("/").append(den);
-      return Value::from_node(Kind::Ratio, detail::new_text(Kind::Ratio, text));
+      Value v;
+      if (const char* why = detail::make_ratio(negative, num, den, &v)) return bad(why);
+      return v;
     }
     if (body.back() == 'N') {
       body.remove_suffix(1);
@@ -792,11 +787,6 @@ class Reader {
     for (char c : s)
       if (!is_digit(c)) return false;
     return true;
-  }
-
-  static bool parse_int(std::string_view s, std::int64_t* out) noexcept {
-    auto r = std::from_chars(s.data(), s.data() + s.size(), *out);
-    return r.ec == std::errc() && r.ptr == s.data() + s.size();
   }
 
   // digits [. digits*] [(e|E) [+-] digits]

@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "edn/instant.hpp"
 #include "edn/names.hpp"
 #include "edn/node.hpp"
 #include "edn/utf8.hpp"
@@ -113,6 +114,19 @@ Value::Value(std::string_view s) : kind_(Kind::String) {
   require_utf8(s, "string");
   u_.n = detail::new_text(Kind::String, s);
   counted_ = true;
+}
+
+Value::Value(Instant t) : kind_(Kind::Inst) {
+  const bool in_range = t.seconds >= detail::kMinInstantSeconds &&
+                        t.seconds <= detail::kMaxInstantSeconds &&
+                        t.seconds + t.nanos / 1000000000 <= detail::kMaxInstantSeconds;
+  if (!in_range)
+    throw TypeError("edn: instant " + std::to_string(t.seconds) + " s + " +
+                    std::to_string(t.nanos) +
+                    " ns is outside the years 0000 to 9999 (UTC) that #inst can print and read "
+                    "back");
+  u_.i = t.seconds + t.nanos / 1000000000;
+  aux_ = t.nanos % 1000000000;
 }
 
 Value::Value(Uuid u) : kind_(Kind::Uuid) {
