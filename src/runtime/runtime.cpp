@@ -459,18 +459,18 @@ void Runtime::shutdown() {
   m.shutting = true;
   { std::unique_lock barrier(m.lifecycle_mu); }  // wait for mints in flight
   m.timers.stop();
-  std::vector<std::shared_ptr<Slot>> all;
+  std::vector<std::pair<std::string, std::shared_ptr<Slot>>> all;
   {
     std::shared_lock lock(m.map_mu);
-    for (auto& [cid, slot] : m.slots) all.push_back(slot);
+    all.assign(m.slots.begin(), m.slots.end());
   }
-  for (auto& slot : all) {
+  for (auto& [cid, slot] : all) {
     std::lock_guard lock(slot->mu);
     if (slot->ended) continue;
     try {
       stop_all(*m.reg, slot->conv, m.opts.kernel);
     } catch (const std::exception& e) {
-      log::error(std::string("stop hooks failed during shutdown: ") + e.what());
+      log::error("stop hooks of conversation " + cid + " failed during shutdown: " + e.what());
     }
     if (slot->out) slot->out->close();
     slot->out.reset();

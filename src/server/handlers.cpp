@@ -166,7 +166,7 @@ Response post_back(Core& core, const Request& req, const Route& r) {
 Reply open_stream(Core& core, const Request& req, const Route& r,
                   const boost::asio::any_io_executor& strand) {
   if (req.method() != http::verb::get) return {method_not_allowed(req, "GET"), nullptr};
-  auto stream = std::make_shared<SseStream>(core, r.cid, strand);
+  auto stream = std::make_shared<SseStream>(core, r.cid, strand, req.version() >= 11);
   switch (core.runtime->attach(r.cid, owner_of(req, r.cid), stream)) {
     case Runtime::Result::Ok:
       return {Response{}, std::move(stream)};

@@ -20,6 +20,15 @@ constexpr std::string_view kHeader =
     "Transfer-Encoding: chunked\r\n"
     "\r\n";
 
+// For an HTTP/1.0 client: no chunks; the body ends when the connection does.
+constexpr std::string_view kHeaderUntilClose =
+    "HTTP/1.1 200 OK\r\n"
+    "Content-Type: text/event-stream\r\n"
+    "Cache-Control: no-cache\r\n"
+    "X-Accel-Buffering: no\r\n"
+    "Connection: close\r\n"
+    "\r\n";
+
 // The reconnect delay the browser uses after this stream breaks.
 constexpr std::chrono::milliseconds kReconnectDelay{500};
 
@@ -40,8 +49,12 @@ void append_chunk(std::string_view data, std::string& out) {
 
 }  // namespace
 
-SseStream::SseStream(Core& core, std::string cid, net::any_io_executor strand)
-    : core_(core), cid_(std::move(cid)), strand_(std::move(strand)), keep_alive_(strand_) {
+SseStream::SseStream(Core& core, std::string cid, net::any_io_executor strand, bool chunked)
+    : core_(core),
+      cid_(std::move(cid)),
+      chunked_(chunked),
+      strand_(std::move(strand)),
+      keep_alive_(strand_) {
   append_retry(kReconnectDelay, pending_);
   append_fragment(cleared_error_fragment(), pending_);
 }
@@ -120,12 +133,13 @@ void SseStream::flush() {
   if (data.empty() && !finish && header_sent_) return;
   inflight_.clear();
   if (!header_sent_) {
-    inflight_ += kHeader;
+    inflight_ += chunked_ ? kHeader : kHeaderUntilClose;
     header_sent_ = true;
   }
-  if (!data.empty()) append_chunk(data, inflight_);
+  if (chunked_ && !data.empty()) append_chunk(data, inflight_);
+  if (!chunked_) inflight_ += data;
   if (finish) {
-    inflight_ += "0\r\n\r\n";
+    if (chunked_) inflight_ += "0\r\n\r\n";
     finished_ = true;
   }
   writing_ = true;

@@ -22,7 +22,10 @@ namespace stube::server {
 
 class SseStream : public Output, public std::enable_shared_from_this<SseStream> {
  public:
-  SseStream(Core& core, std::string cid, boost::asio::any_io_executor strand);
+  // `chunked`: the client speaks HTTP/1.1. An HTTP/1.0 client (a proxy left
+  // at its default, e.g. nginx's proxy_http_version 1.0) knows no chunked
+  // encoding: its body is the raw stream, ended by closing the connection.
+  SseStream(Core& core, std::string cid, boost::asio::any_io_executor strand, bool chunked = true);
   ~SseStream() override;
 
   void send(const std::vector<Fragment>& fragments) override;
@@ -43,6 +46,7 @@ class SseStream : public Output, public std::enable_shared_from_this<SseStream> 
 
   Core& core_;
   const std::string cid_;
+  const bool chunked_;
   boost::asio::any_io_executor strand_;
   boost::asio::steady_timer keep_alive_;
 

@@ -122,6 +122,23 @@ TEST_F(Lifecycle, EndingAConversationWhoseStopHooksFailStillForgetsAndRemovesIt)
   EXPECT_TRUE(ticks_of("badstack").empty()) << "its timers outlived it";
 }
 
+// At shutdown too a failing stop hook is logged with the conversation it
+// belongs to, and the conversation is still saved for the next server.
+TEST_F(Lifecycle, StopHooksThatFailAtShutdownAreLoggedWithTheirCid) {
+  ScratchDir dir{"shutdown"};
+  std::ofstream(dir.path() / "cv-badstack.edn") << R"({:conv/id "cv-badstack",
+      :conv/stack [7 "ix-1"], :conv/history [],
+      :conv/instances {"ix-1" {:instance/id "ix-1", :instance/type :rt/ticker,
+                               :instance/parent nil, :instance/resume nil,
+                               :ticks 0, :incs 0, :label "badstack"}}})";
+  auto records = std::make_shared<CountingStore>(file_store(dir.path()));
+  LogCapture logs;
+  Runtime rt(rig.registry, options_with(records));
+  rt.shutdown();
+  EXPECT_TRUE(logs.has(log::Level::error, {"stop hooks of conversation cv-badstack", "shutdown"}));
+  EXPECT_EQ(records->saves("cv-badstack"), 1u);
+}
+
 TEST_F(Lifecycle, AnEndEffectCancelsTimersToo) {
   Runtime rt(rig.registry, options_with(store));
   const Runtime::Minted m = rt.mint("demo/reminder");

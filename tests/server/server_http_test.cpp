@@ -175,6 +175,30 @@ TEST_F(ServerTest, TheStreamCarriesTheFirstViewThenEveryPatch) {
   EXPECT_EQ(conv(m).get_in({"conv/instances"_kw, edn::Value(m.iid), "n"_kw}), edn::Value(41));
 }
 
+// HTTP/1.0 has no chunked encoding (a proxy at its default, such as nginx's
+// proxy_http_version 1.0, speaks it): the stream is sent raw and ends when
+// the connection closes.
+TEST_F(ServerTest, AnHttp10ClientGetsTheStreamWithoutChunks) {
+  start();
+  const Minted m = mint();
+  Conn c(port_);
+  c.send("GET /sse/" + m.cid + " HTTP/1.0\r\nHost: x\r\nCookie: " + m.cookie + "\r\n\r\n");
+  const std::size_t head_end = c.read_until("\r\n\r\n");
+  const Response head = test::parse_response(c.data().substr(0, head_end));
+  EXPECT_EQ(head.status, 200u);
+  EXPECT_EQ(head.header("Content-Type"), "text/event-stream");
+  EXPECT_EQ(head.header("Transfer-Encoding"), "");
+  EXPECT_EQ(head.header("Connection"), "close");
+  constexpr std::string_view kRetry = "retry: 500\n\n";
+  EXPECT_EQ(c.read_until(kRetry, head_end), head_end + kRetry.size()) << "no chunk size first";
+  std::size_t at = c.read_until("<span class=\"n\">0</span>", head_end);
+  EXPECT_EQ(post(m, "inc").status, 200u);
+  at = c.read_until("<span class=\"n\">1</span>", at);
+  EXPECT_EQ(post(m, "end").status, 200u);
+  const std::string& all = c.read_to_eof();
+  EXPECT_EQ(all.find("\r\n", head_end), std::string::npos) << "no chunk framing in the body";
+}
+
 TEST_F(ServerTest, SignalsComeInAsEdnAndGoBackAfterTheHandler) {
   start();
   const Minted m = mint("/form");
