@@ -760,6 +760,8 @@ class Reader {
     if (body.back() == 'N') {
       body.remove_suffix(1);
       if (!all_digits(body)) return bad("expected digits before N");
+      // As for plain integers: Clojure would read 007N as octal.
+      if (body.size() > 1 && body.front() == '0') return bad("leading zeros are not allowed");
       return Value::big_int(tok.front() == '+' ? tok.substr(1, tok.size() - 2)
                                                : tok.substr(0, tok.size() - 1));
     }

@@ -670,6 +670,21 @@ TEST(EdnRead, RejectsMalformedInput) {
   }
 }
 
+// EDN allows no leading zero in an integer, with or without N: Clojure would
+// read 007 and 007N as octal, a value other than the digits say.
+TEST(EdnRead, LeadingZerosAreRefusedWithOrWithoutN) {
+  for (const char* text : {"007", "007N", "-007N", "+01N", "00N", "08"}) {
+    try {
+      edn::test::read_exact(text);
+      ADD_FAILURE() << "read " << text;
+    } catch (const edn::ParseError& e) {
+      EXPECT_NE(std::string(e.what()).find("leading zeros"), std::string::npos) << e.what();
+    }
+  }
+  EXPECT_EQ(edn::read("0N").number_text(), "0");
+  EXPECT_EQ(edn::read("-0N").number_text(), "-0");
+}
+
 TEST(EdnRead, DepthAtLimitIsAccepted) {
   EXPECT_EQ(edn::read("[[[1]]]", edn::ReadOptions{3}), edn::vec({edn::vec({edn::vec({1})})}));
   EXPECT_THROW(edn::read("[[[[1]]]]", edn::ReadOptions{3}), edn::ParseError);
