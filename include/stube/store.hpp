@@ -102,6 +102,14 @@ class ConversationStore {
   // Every stored record as (cid, raw stored text), unparsed, for tools
   // (stube-store verify). Default: load_all(), each value printed.
   virtual void scan(const std::function<void(std::string_view cid, std::string_view text)>& visit);
+  // As scan(), but a record that cannot be read at all (a file store's
+  // *.edn entry that is a directory, a FIFO or unreadable) is handed to
+  // `unreadable(cid, why)` instead of failing the whole scan, so that
+  // stube-store verify can name it among the others. Default: scan(visit),
+  // for backends that have no such records.
+  virtual void scan_reporting(
+      const std::function<void(std::string_view cid, std::string_view text)>& visit,
+      const std::function<void(std::string_view cid, std::string_view why)>& unreadable);
 
  protected:
   ConversationStore() = default;

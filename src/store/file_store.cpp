@@ -206,16 +206,27 @@ class FileStore final : public ConversationStore {
   // A file that cannot be read is a StoreError naming it: the caller asked
   // for every record, and a silent gap would hide it.
   void scan(const std::function<void(std::string_view, std::string_view)>& visit) override {
+    scan_reporting(visit, [this](std::string_view cid, std::string_view why) {
+      throw StoreError(std::string(kBackend) + ": " + path_of(std::string(cid).append(kSuffix)) +
+                       ": " + std::string(why));
+    });
+  }
+
+  void scan_reporting(
+      const std::function<void(std::string_view, std::string_view)>& visit,
+      const std::function<void(std::string_view, std::string_view)>& unreadable) override {
     std::vector<std::string> names = list_dir(dirfd_.get(), dir_);
     std::sort(names.begin(), names.end());
     std::string text;
     for (const std::string& name : names) {
       if (name[0] == '.' || !ends_with(name, kSuffix)) continue;
+      const std::string_view cid = std::string_view(name).substr(0, name.size() - kSuffix.size());
       if (std::string why = store_detail::read_file_at(dirfd_.get(), name.c_str(), text);
           !why.empty()) {
-        throw StoreError(std::string(kBackend) + ": " + path_of(name) + ": " + why);
+        unreadable(cid, why);
+      } else {
+        visit(cid, text);
       }
-      visit(std::string_view(name).substr(0, name.size() - kSuffix.size()), text);
     }
   }
 

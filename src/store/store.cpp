@@ -17,6 +17,12 @@ void ConversationStore::scan(const std::function<void(std::string_view, std::str
   for (auto& [cid, conv] : load_all()) visit(cid, edn::write(conv));
 }
 
+void ConversationStore::scan_reporting(
+    const std::function<void(std::string_view, std::string_view)>& visit,
+    const std::function<void(std::string_view, std::string_view)>&) {
+  scan(visit);
+}
+
 namespace {
 
 // Keeps nothing: the runtime's own map is the only copy of the truth.

@@ -52,9 +52,13 @@ Record check_record(std::string_view cid, std::string_view text) {
 std::vector<Record> read_records(ConversationStore& store, const std::string& url) {
   std::vector<Record> records;
   try {
-    store.scan([&](std::string_view cid, std::string_view text) {
-      records.push_back(check_record(cid, text));
-    });
+    store.scan_reporting(
+        [&](std::string_view cid, std::string_view text) {
+          records.push_back(check_record(cid, text));
+        },
+        [&](std::string_view cid, std::string_view why) {
+          records.push_back(Record{std::string(cid), 0, std::nullopt, {}, std::string(why)});
+        });
   } catch (const StoreError& e) {
     throw Failure("cannot read " + redact_store_url(url) + ": " + e.what());
   }
