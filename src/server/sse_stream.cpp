@@ -130,7 +130,12 @@ void SseStream::flush() {
     data.swap(pending_);
     finish = closing_;
   }
-  if (data.empty() && !finish && header_sent_) return;
+  if (data.empty() && !finish && header_sent_) {
+    // Idle until the next patch (minutes, for most of 10,000 open pages):
+    // hold no write buffer meanwhile.
+    std::string().swap(inflight_);
+    return;
+  }
   inflight_.clear();
   if (!header_sent_) {
     inflight_ += chunked_ ? kHeader : kHeaderUntilClose;
