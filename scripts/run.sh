@@ -5,6 +5,9 @@
 #
 #   bash scripts/run.sh [--port 8080] [other stube-demo options]
 #
+# A --store of your own (e.g. --store sqlite:var/convs.db) replaces the
+# default durable file store.
+#
 # Open the printed URL; stop with Ctrl-C (the server saves and exits cleanly).
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -12,5 +15,9 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 build_dir=${STUBE_BUILD_DIR:-build}
 
 bash scripts/setup.sh
-mkdir -p var/convs
-exec "$build_dir/examples/stube-demo" --store "file:var/convs?durability=durable" "$@"
+store=(--store "file:var/convs?durability=durable")
+for arg in "$@"; do
+  [[ $arg == --store || $arg == --store=* ]] && store=()
+done
+((${#store[@]})) && mkdir -p var/convs
+exec "$build_dir/examples/stube-demo" "${store[@]}" "$@"

@@ -25,7 +25,10 @@ as_root() {
   if [[ $(id -u) -eq 0 ]]; then
     "$@"
   elif command -v sudo >/dev/null; then
-    sudo -n "$@"
+    sudo -n "$@" || {
+      echo "setup: need root or passwordless sudo to run: $*" >&2
+      return 1
+    }
   else
     echo "setup: need root (or sudo) to run: $*" >&2
     return 1

@@ -10,12 +10,14 @@
 #include <CLI/CLI.hpp>
 #include <cerrno>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <iostream>
 #include <iterator>
 #include <sstream>
 #include <string>
 #include <string_view>
+#include <system_error>
 #include <vector>
 
 #include "stube/edn.hpp"
@@ -186,6 +188,9 @@ std::string slurp(const std::string& path) {
     buffer << std::cin.rdbuf();
     return buffer.str();
   }
+  std::error_code ec;
+  if (std::filesystem::is_directory(path, ec))
+    throw InputError{path, "cannot read: it is a directory"};
   std::ifstream in(path, std::ios::binary);
   if (!in) throw InputError{path, std::string("cannot open: ") + std::strerror(errno)};
   std::string text{std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};

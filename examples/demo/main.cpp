@@ -73,13 +73,16 @@ int main(int argc, char** argv) {
   long ttl_seconds = 0;
   long keep_alive_seconds = 15;
   app.add_option("--port", options.port, "TCP port (0 picks a free one)")->capture_default_str();
-  app.add_option("--bind", options.bind_address, "address to listen on")->capture_default_str();
+  app.add_option("--bind", options.bind_address, "IP address to listen on (0.0.0.0: all)")
+      ->capture_default_str();
   app.add_option("--store", store_url,
                  "conversation store: memory:, file:<dir>[?durability=durable], "
                  "sqlite:<path>, postgresql://…")
       ->capture_default_str();
+  constexpr long kTenYears = 10L * 365 * 24 * 3600;
   app.add_option("--ttl", ttl_seconds, "end conversations idle for this many seconds (0: never)")
-      ->check(CLI::NonNegativeNumber);
+      ->capture_default_str()
+      ->check(CLI::Range(0L, kTenYears));
   app.add_option("--reaper-batch", options.reaper_batch,
                  "shared stores (postgresql://): idle conversations ended per reap transaction")
       ->capture_default_str()

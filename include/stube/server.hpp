@@ -87,9 +87,10 @@ class Server {
   // A fixed HTML page (e.g. an index) at a path.
   Server& page(std::string_view path, std::string html);
 
-  // Creates the runtime (which runs the store's load_all), then binds and
-  // starts accepting. Throws std::system_error when the address cannot be
-  // bound, std::logic_error when already started.
+  // Binds the address first, then creates the runtime (which runs the
+  // store's load_all), then starts accepting. Throws std::invalid_argument
+  // for options that cannot work (naming the field), std::system_error when
+  // the address cannot be bound, std::logic_error when already started.
   void start(ServerOptions options = {});
   std::uint16_t port() const;  // the bound port (after start)
   std::string url() const;     // "http://127.0.0.1:PORT<base>/"

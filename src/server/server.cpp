@@ -154,6 +154,11 @@ void check_options(const ServerOptions& o) {
   };
   if (!o.base_path.empty() && (!server::valid_mount_path(o.base_path) || o.base_path == "/"))
     refuse("bad base_path '" + o.base_path + "' (use e.g. \"/app\")");
+  boost::system::error_code bad_address;
+  net::ip::make_address(o.bind_address, bad_address);
+  if (bad_address)
+    refuse("bind_address must be a numeric IP address (e.g. 127.0.0.1, 0.0.0.0, ::1), got '" +
+           o.bind_address + "'");
   if (o.threads == 0) refuse("threads must be at least 1 (the I/O threads accept and read)");
   if (o.keep_alive.count() <= 0)
     refuse("keep_alive must be positive, got " + std::to_string(o.keep_alive.count()) + " ms");

@@ -122,7 +122,8 @@ std::string redact_options(std::string_view query) {
 [[noreturn]] void bad_url(std::string_view url, std::string_view why) {
   throw std::invalid_argument("open_store: " + std::string(why) + " in store URL \"" +
                               redact_store_url(url) +
-                              "\" (known: memory:, file:<dir>, file:<dir>?durability=durable, "
+                              "\" (known: memory:, file:<dir>, "
+                              "file:<dir>?durability=durable|rename, "
                               "sqlite:<path>, sqlite:<path>?synchronous=normal&busy_timeout=<ms>, "
                               "postgresql://…[?pool_size=<n>&tombstone_ttl=<seconds>])");
 }
@@ -134,6 +135,9 @@ FileStoreOptions file_options(std::string_view url, std::string_view query) {
     options.durability = Durability::durable;
   } else if (query == "durability=rename") {
     options.durability = Durability::rename;
+  } else if (query.starts_with("durability=")) {
+    bad_url(url, "bad value \"" + std::string(query.substr(11)) +
+                     "\" for durability (durable or rename)");
   } else {
     bad_url(url, "unknown option \"" + redact_options(query) + "\"");
   }
@@ -202,18 +206,20 @@ long long count_option(std::string_view url, std::string_view key, std::string_v
 // "synchronous=full|normal" and "busy_timeout=<ms>", joined by '&'.
 SqliteStoreOptions sqlite_options(std::string_view url, std::string_view query) {
   SqliteStoreOptions options;
-  for_each_option(
-      query, [&](std::string_view key, std::string_view value, std::string_view option) {
-        if (key == "synchronous" && (value == "full" || value == "normal")) {
-          options.synchronous = value == "full" ? SqliteSync::full : SqliteSync::normal;
-        } else if (key == "busy_timeout") {
-          options.busy_timeout =
-              std::chrono::milliseconds(count_option(url, key, value, "milliseconds"));
-        } else {
-          bad_url(url, "unknown option \"" + redact_options(option) +
-                           "\" (sqlite: takes synchronous=full|normal and busy_timeout=<ms>)");
-        }
-      });
+  for_each_option(query, [&](std::string_view key, std::string_view value,
+                             std::string_view option) {
+    if (key == "synchronous") {
+      if (value != "full" && value != "normal")
+        bad_url(url, "bad value \"" + std::string(value) + "\" for synchronous (full or normal)");
+      options.synchronous = value == "full" ? SqliteSync::full : SqliteSync::normal;
+    } else if (key == "busy_timeout") {
+      options.busy_timeout =
+          std::chrono::milliseconds(count_option(url, key, value, "milliseconds"));
+    } else {
+      bad_url(url, "unknown option \"" + redact_options(option) +
+                       "\" (sqlite: takes synchronous=full|normal and busy_timeout=<ms>)");
+    }
+  });
   return options;
 }
 

@@ -51,6 +51,10 @@ expect "error on line 1 keeps its column" 1 "" '^<stdin>:1:7: ' -- \
 expect "missing file" 1 "" '^nope\.edn: cannot open: No such file or directory$' -- \
   "$bin" check nope.edn
 expect "print missing file" 1 "" '^nope\.edn: cannot open' -- "$bin" print nope.edn
+mkdir -p adir.edn
+expect "a directory is an error, not a crash" 1 "" '^adir\.edn: cannot read: it is a directory$' -- \
+  "$bin" check adir.edn
+expect "print a directory" 1 "" '^adir\.edn: cannot read: it is a directory$' -- "$bin" print adir.edn
 expect "print" 0 $'[:conv/id "cv-1" :n 1]\n{:a [1 2]}\n"s"' '^$' -- "$bin" print good.edn
 expect "print stdin" 0 '[1 2]' '^$' -- bash -c "echo '[1,2]' | '$bin' print -"
 expect "print no file means stdin" 0 '[1 2]' '^$' -- bash -c "echo '[1 , 2]' | '$bin' print"

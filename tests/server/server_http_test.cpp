@@ -697,6 +697,7 @@ TEST(Server, RefusesImpossibleOptionsByName) {
   refused({.port = 0, .reaper_interval = milliseconds(0)}, "reaper_interval");
   refused({.port = 0, .reaper_batch = 0}, "reaper_batch");
   refused({.port = 0, .threads = 0}, "threads");
+  refused({.port = 0, .bind_address = "localhost"}, "bind_address must be a numeric IP address");
   refused({.port = 0, .keep_alive = milliseconds(0)}, "keep_alive");
   refused({.port = 0, .max_header_bytes = 0}, "max_header_bytes");
   refused({.port = 0, .max_body_bytes = 0}, "max_body_bytes");

@@ -43,7 +43,13 @@ TEST(OpenStore, FileTakesADurabilityOption) {
     EXPECT_EQ(store->load_all().size(), 1u) << option;
   }
   EXPECT_NE(error_of("file:" + dir.path().string() + "?durability=maybe")
-                .find("unknown option \"durability=maybe\""),
+                .find("bad value \"maybe\" for durability (durable or rename)"),
+            std::string::npos);
+  EXPECT_NE(
+      error_of("file:" + dir.path().string() + "?fsync=yes").find("unknown option \"fsync=yes\""),
+      std::string::npos);
+  EXPECT_NE(error_of("sqlite:" + (dir.path() / "x.db").string() + "?synchronous=off")
+                .find("bad value \"off\" for synchronous (full or normal)"),
             std::string::npos);
 }
 
