@@ -30,7 +30,10 @@ using Sink = std::function<void(Level, std::string_view message)>;
 Sink set_sink(Sink sink);
 
 // The default sink: writes "stube <level>: <message>\n" to stderr with a
-// single write(2), so lines from several threads never interleave.
+// single write(2), so lines from several threads never interleave. Control
+// characters in the message are escaped (\n, \r, \xNN), so that user input
+// quoted in a message cannot forge a line; a sink of your own gets the
+// message as it is.
 void stderr_sink(Level level, std::string_view message);
 
 void write(Level level, std::string_view message);

@@ -44,10 +44,33 @@ Sink set_sink(Sink sink) {
   return std::exchange(current_sink(), std::move(sink));
 }
 
+// Control characters escaped: a message may quote user input (a handler's
+// exception text), and a raw newline in it would forge a log line.
+void append_escaped(std::string_view message, std::string& out) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  for (const char c : message) {
+    const auto u = static_cast<unsigned char>(c);
+    if (u >= 0x20 && u != 0x7f) {
+      out += c;
+    } else if (c == '\n') {
+      out += "\\n";
+    } else if (c == '\r') {
+      out += "\\r";
+    } else if (c == '\t') {
+      out += '\t';
+    } else {
+      out.append("\\x").push_back(kHex[u >> 4]);
+      out += kHex[u & 15];
+    }
+  }
+}
+
 void stderr_sink(Level level, std::string_view message) {
   std::string line;
   line.reserve(message.size() + 16);
-  line.append("stube ").append(level_name(level)).append(": ").append(message).push_back('\n');
+  line.append("stube ").append(level_name(level)).append(": ");
+  append_escaped(message, line);
+  line.push_back('\n');
   // A short write to stderr is retried; any other failure has nowhere to go.
   const char* p = line.data();
   std::size_t left = line.size();

@@ -14,6 +14,15 @@ namespace net = boost::asio;
 namespace beast = boost::beast;
 namespace http = beast::http;
 
+namespace {
+
+// Room in the read buffer beyond the header limit: a chunk-size line with an
+// extension, or the trailers, may take this much (and a pipelined request's
+// start may wait there).
+constexpr std::size_t kFramingSlack = 16 * 1024;
+
+}  // namespace
+
 HttpSession::HttpSession(net::ip::tcp::socket&& socket, Core& core)
     : stream_(std::move(socket)), core_(core) {}
 
@@ -26,6 +35,10 @@ void HttpSession::run() {
 }
 
 void HttpSession::read_header() {
+  // Beast's limits count header bytes and body bytes, not chunk extensions or
+  // trailers, which it collects in this buffer until their line ends: capped,
+  // an endless one is a 400 instead of gigabytes of memory.
+  buffer_.max_size(core_.options.max_header_bytes + kFramingSlack);
   parser_.emplace();
   parser_->header_limit(static_cast<std::uint32_t>(core_.options.max_header_bytes));
   parser_->body_limit(core_.options.max_body_bytes);
@@ -39,6 +52,16 @@ void HttpSession::read_header() {
 void HttpSession::on_header(beast::error_code ec) {
   if (ec) return refuse(ec);
   const auto& req = parser_->get();
+  // RFC 9112 §6.3: a body framed by anything but "chunked" alone cannot be
+  // delimited (Beast would read it as the next request), and HTTP/1.0 has no
+  // Transfer-Encoding at all.
+  if (const auto te = req.find(http::field::transfer_encoding); te != req.end()) {
+    if (req.version() < 11 || req.count(http::field::transfer_encoding) > 1 ||
+        !beast::iequals(te->value(), "chunked")) {
+      return respond(text_response(
+          400, "unsupported Transfer-Encoding (only \"chunked\", in HTTP/1.1)", 11, false));
+    }
+  }
   const auto expect = req.find(http::field::expect);
   if (expect != req.end() && beast::iequals(expect->value(), "100-continue") &&
       !parser_->is_done()) {
@@ -119,6 +142,9 @@ void HttpSession::refuse(beast::error_code ec) {
   else if (ec == http::error::header_limit)
     message =
         "request header larger than " + std::to_string(core_.options.max_header_bytes) + " bytes";
+  else if (ec == http::error::buffer_overflow)
+    message = "chunk extension or trailer larger than " +
+              std::to_string(core_.options.max_header_bytes) + " bytes";
   else
     message = "malformed HTTP request: " + ec.message();
   Response res = text_response(400, message, 11, false);

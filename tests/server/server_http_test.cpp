@@ -397,6 +397,42 @@ TEST_F(ServerTest, SecureCookieMarksTheOwnerCookieSecure) {
       << cookie;
 }
 
+// Beast's limits count header and body bytes, not a chunk's extension or
+// the trailers: an endless one is cut off by the read buffer's cap (a 400,
+// not gigabytes of memory), and a Transfer-Encoding other than "chunked"
+// alone is refused rather than its body read as the next request.
+TEST_F(ServerTest, ChunkExtensionsTrailersAndOtherEncodingsAreRefused) {
+  start();
+  const Minted m = mint();
+  const std::string head = "POST /event/" + m.cid + "/" + m.iid +
+                           "/inc HTTP/1.1\r\nHost: x\r\nCookie: " + m.cookie +
+                           "\r\nTransfer-Encoding: chunked\r\n\r\n";
+  const std::string filler(100 * 1024, 'a');
+  for (const std::string& body : {"2;x=" + filler, "2\r\n{}\r\n0\r\nX-T: " + filler}) {
+    Conn c(port_);
+    try {
+      c.send(head + body);  // the server may stop reading (and close) before the end
+    } catch (const std::runtime_error&) {
+    }
+    c.read_until("\r\n\r\n");
+    const Response r = test::parse_response(c.data());
+    EXPECT_EQ(r.status, 400u) << c.data().substr(0, 200);
+    EXPECT_NE(c.data().find("chunk extension or trailer larger than 8192 bytes"), std::string::npos)
+        << c.data().substr(0, 300);
+  }
+  for (const char* te : {"chunked, identity", "gzip", "xchunked"}) {
+    Conn c(port_);
+    c.send("POST /nope HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: " + std::string(te) +
+           "\r\n\r\nGET /counter HTTP/1.1\r\nHost: x\r\n\r\n");
+    const std::string& all = c.read_to_eof();
+    EXPECT_TRUE(all.starts_with("HTTP/1.1 400")) << te << ": " << all.substr(0, 200);
+    EXPECT_NE(all.find("unsupported Transfer-Encoding"), std::string::npos) << all;
+    EXPECT_EQ(all.find("Set-Cookie"), std::string::npos) << "the body was served as a request";
+  }
+  EXPECT_EQ(server_->runtime().size(), 1u);
+  EXPECT_EQ(post(m, "inc").status, 200u);
+}
+
 TEST_F(ServerTest, ExpectContinueIsAnswered) {
   start();
   const Minted m = mint();

@@ -37,6 +37,17 @@ TEST(Log, TheDefaultSinkWritesOneLineToStderr) {
   EXPECT_EQ(out, "stube warn: conversation \"cv-1\" was not saved\n");
 }
 
+// A message may quote user input (a handler's exception text): a newline in
+// it must not start a forged line.
+TEST(Log, TheDefaultSinkEscapesControlCharacters) {
+  auto previous = log::set_sink({});
+  ::testing::internal::CaptureStderr();
+  log::warn("bad email: a\nstube error: forged\r\x01\x7f\tok \xc3\xa9");
+  const std::string out = ::testing::internal::GetCapturedStderr();
+  log::set_sink(std::move(previous));
+  EXPECT_EQ(out, "stube warn: bad email: a\\nstube error: forged\\r\\x01\\x7f\tok \xc3\xa9\n");
+}
+
 TEST(Log, MessagesFromManyThreadsArriveWhole) {
   LogCapture capture;
   std::vector<std::thread> threads;
