@@ -12,22 +12,16 @@ namespace beast = boost::beast;
 
 namespace {
 
-constexpr std::string_view kHeader =
+// The response head; then "Transfer-Encoding: chunked", or for an HTTP/1.0
+// client (no chunks) "Connection: close": the body ends when the connection
+// does.
+constexpr std::string_view kHeaderStart =
     "HTTP/1.1 200 OK\r\n"
     "Content-Type: text/event-stream\r\n"
     "Cache-Control: no-cache\r\n"
-    "X-Accel-Buffering: no\r\n"
-    "Transfer-Encoding: chunked\r\n"
-    "\r\n";
-
-// For an HTTP/1.0 client: no chunks; the body ends when the connection does.
-constexpr std::string_view kHeaderUntilClose =
-    "HTTP/1.1 200 OK\r\n"
-    "Content-Type: text/event-stream\r\n"
-    "Cache-Control: no-cache\r\n"
-    "X-Accel-Buffering: no\r\n"
-    "Connection: close\r\n"
-    "\r\n";
+    "X-Accel-Buffering: no\r\n";
+constexpr std::string_view kChunkedEnd = "Transfer-Encoding: chunked\r\n\r\n";
+constexpr std::string_view kUntilCloseEnd = "Connection: close\r\n\r\n";
 
 // The reconnect delay the browser uses after this stream breaks.
 constexpr std::chrono::milliseconds kReconnectDelay{500};
@@ -138,7 +132,8 @@ void SseStream::flush() {
   }
   inflight_.clear();
   if (!header_sent_) {
-    inflight_ += chunked_ ? kHeader : kHeaderUntilClose;
+    inflight_ += kHeaderStart;
+    inflight_ += chunked_ ? kChunkedEnd : kUntilCloseEnd;
     header_sent_ = true;
   }
   if (chunked_ && !data.empty()) append_chunk(data, inflight_);
