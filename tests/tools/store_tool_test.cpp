@@ -388,7 +388,8 @@ TEST_F(StoreTool, BadUrlsAreUsageErrors) {
            {"no-scheme-here", "no scheme"},
            {"ftp://example.org/convs", "unknown scheme \"ftp:\""},
            {"file:", "missing directory"},
-           {"file:/tmp?durability=sometimes", "unknown option"},
+           {"file:/tmp?durability=sometimes", "bad value \"sometimes\" for durability"},
+           {"file:/tmp?fsync=1", "unknown option"},
            {"memory:/x", "memory: takes no location"}}) {
     for (const char* command : {"ls", "verify", "stats"}) {
       const ToolRun r = stube_store({command, bad});
