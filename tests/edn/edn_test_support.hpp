@@ -35,6 +35,17 @@ inline Value read_exact(std::string_view text, const ReadOptions& options = {}) 
   return read(std::string_view(buffer.get(), text.size()), options);
 }
 
+// "LINE:COL reason" of the ParseError reading `text` exactly gives, or
+// "no error".
+inline std::string parse_failure(std::string_view text) {
+  try {
+    read_exact(text);
+  } catch (const ParseError& e) {
+    return std::to_string(e.line()) + ":" + std::to_string(e.column()) + " " + e.reason();
+  }
+  return "no error";
+}
+
 inline std::string lower(std::string_view s) {
   std::string out(s);
   std::transform(out.begin(), out.end(), out.begin(),

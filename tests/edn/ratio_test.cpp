@@ -39,20 +39,11 @@ bool fits_int64(const std::string& text) {
   return r.ec == std::errc() && r.ptr == text.data() + text.size();
 }
 
-std::string reason_of(const std::string& text) {
-  try {
-    edn::test::read_exact(text);
-  } catch (const edn::ParseError& e) {
-    return std::to_string(e.line()) + ":" + std::to_string(e.column()) + " " + e.reason();
-  }
-  return "no error";
-}
-
 TEST(EdnRatio, ZeroDenominatorIsRejectedWhateverTheDigits) {
   for (const std::string den : {"0", "00", "0000000000000000000000000"}) {
     for (const std::string num :
          {"1", "-1", "0", "99999999999999999999", "-99999999999999999999"}) {
-      const std::string reason = reason_of("[1 " + num + "/" + den + "]");
+      const std::string reason = edn::test::parse_failure("[1 " + num + "/" + den + "]");
       EXPECT_EQ(reason.substr(0, 4), "1:4 ") << num << "/" << den;
       EXPECT_NE(reason.find("zero denominator"), std::string::npos) << reason;
     }
@@ -93,10 +84,10 @@ TEST(EdnRatio, HugeRatiosAreRefusedWithTheirPosition) {
   EXPECT_EQ(edn::test::read_exact(digits + "/" + digits), Value::big_int("1"));
   // Leading zeros do not count.
   EXPECT_EQ(edn::read("0000" + digits + "/1" + digits.substr(1)).kind(), Kind::Ratio);
-  const std::string reason = reason_of("{:a\n " + digits + "7/2}");
+  const std::string reason = edn::test::parse_failure("{:a\n " + digits + "7/2}");
   EXPECT_EQ(reason.substr(0, 4), "2:2 ") << reason;
   EXPECT_NE(reason.find("limited to 1000 digits"), std::string::npos) << reason;
-  EXPECT_NE(reason_of("1/" + digits + "1"), "no error");
+  EXPECT_NE(edn::test::parse_failure("1/" + digits + "1"), "no error");
 }
 
 // n*k / d*k reads as n/d, whatever the size of k.

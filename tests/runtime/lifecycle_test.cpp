@@ -23,6 +23,16 @@ std::int64_t state_int(const Runtime& rt, const std::string& cid, const char* ke
   return c ? top_frame(*c)[key].as_int() : -1;
 }
 
+// cv-badstack: a ticker whose stack holds a non-string under the top, so
+// that its stop hooks throw (stop_all cannot read the stack).
+void write_bad_stack_record(const ScratchDir& dir) {
+  std::ofstream(dir.path() / "cv-badstack.edn") << R"({:conv/id "cv-badstack",
+      :conv/stack [7 "ix-1"], :conv/history [],
+      :conv/instances {"ix-1" {:instance/id "ix-1", :instance/type :rt/ticker,
+                               :instance/parent nil, :instance/resume nil,
+                               :ticks 0, :incs 0, :label "badstack"}}})";
+}
+
 class Lifecycle : public ::testing::Test {
  protected:
   void SetUp() override { frames = live_flow_frames(); }
@@ -102,11 +112,7 @@ TEST_F(Lifecycle, EndingAConversationCancelsItsTimers) {
 // timers still queued and its record left in the store.
 TEST_F(Lifecycle, EndingAConversationWhoseStopHooksFailStillForgetsAndRemovesIt) {
   ScratchDir dir{"end"};
-  std::ofstream(dir.path() / "cv-badstack.edn") << R"({:conv/id "cv-badstack",
-      :conv/stack [7 "ix-1"], :conv/history [],
-      :conv/instances {"ix-1" {:instance/id "ix-1", :instance/type :rt/ticker,
-                               :instance/parent nil, :instance/resume nil,
-                               :ticks 0, :incs 0, :label "badstack"}}})";
+  write_bad_stack_record(dir);
   auto records = std::make_shared<CountingStore>(file_store(dir.path()));
   LogCapture logs;
   Runtime rt(rig.registry, options_with(records));
@@ -126,11 +132,7 @@ TEST_F(Lifecycle, EndingAConversationWhoseStopHooksFailStillForgetsAndRemovesIt)
 // belongs to, and the conversation is still saved for the next server.
 TEST_F(Lifecycle, StopHooksThatFailAtShutdownAreLoggedWithTheirCid) {
   ScratchDir dir{"shutdown"};
-  std::ofstream(dir.path() / "cv-badstack.edn") << R"({:conv/id "cv-badstack",
-      :conv/stack [7 "ix-1"], :conv/history [],
-      :conv/instances {"ix-1" {:instance/id "ix-1", :instance/type :rt/ticker,
-                               :instance/parent nil, :instance/resume nil,
-                               :ticks 0, :incs 0, :label "badstack"}}})";
+  write_bad_stack_record(dir);
   auto records = std::make_shared<CountingStore>(file_store(dir.path()));
   LogCapture logs;
   Runtime rt(rig.registry, options_with(records));

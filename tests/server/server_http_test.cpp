@@ -101,6 +101,15 @@ class ServerTest : public ::testing::Test {
     c->read_until("mergeMode inner");
     return c;
   }
+  // Sends a plain (non-Datastar) stream request on `c` and reads the
+  // response head: it and where the body starts in c.data().
+  std::pair<Response, std::size_t> stream_head(Conn& c, const Minted& m,
+                                               std::string_view http_version) {
+    c.send("GET /sse/" + m.cid + " " + std::string(http_version) +
+           "\r\nHost: x\r\nCookie: " + m.cookie + "\r\n\r\n");
+    const std::size_t head_end = c.read_until("\r\n\r\n");
+    return {test::parse_response(c.data().substr(0, head_end)), head_end};
+  }
   edn::Value conv(const Minted& m) {
     return server_->runtime().conversation(m.cid).value_or(edn::Value());
   }
@@ -144,9 +153,7 @@ TEST_F(ServerTest, TheStreamCarriesTheFirstViewThenEveryPatch) {
   start();
   const Minted m = mint();
   Conn c(port_);
-  c.send("GET /sse/" + m.cid + " HTTP/1.1\r\nHost: x\r\nCookie: " + m.cookie + "\r\n\r\n");
-  const std::size_t head_end = c.read_until("\r\n\r\n");
-  const Response head = test::parse_response(c.data().substr(0, head_end));
+  const auto [head, head_end] = stream_head(c, m, "HTTP/1.1");
   EXPECT_EQ(head.status, 200u);
   EXPECT_EQ(head.header("Content-Type"), "text/event-stream");
   EXPECT_EQ(head.header("Cache-Control"), "no-cache");
@@ -182,9 +189,7 @@ TEST_F(ServerTest, AnHttp10ClientGetsTheStreamWithoutChunks) {
   start();
   const Minted m = mint();
   Conn c(port_);
-  c.send("GET /sse/" + m.cid + " HTTP/1.0\r\nHost: x\r\nCookie: " + m.cookie + "\r\n\r\n");
-  const std::size_t head_end = c.read_until("\r\n\r\n");
-  const Response head = test::parse_response(c.data().substr(0, head_end));
+  const auto [head, head_end] = stream_head(c, m, "HTTP/1.0");
   EXPECT_EQ(head.status, 200u);
   EXPECT_EQ(head.header("Content-Type"), "text/event-stream");
   EXPECT_EQ(head.header("Transfer-Encoding"), "");
