@@ -99,13 +99,11 @@ class Fold {
     if (event.signals.is(edn::Kind::Map))
       for (const std::string& name : def.kept_signals)
         if (const edn::Value* v = event.signals.find(edn::Value::keyword(name))) self.set(name, *v);
+    // dispatch() made sure that one of the two exists (else UnknownEvent).
     if (auto it = def.handlers.find(event.name); it != def.handlers.end())
       it->second(self, event);
-    else if (def.handle)
-      def.handle(self, event);
     else
-      throw std::invalid_argument("component " + edn::write(def.id) +
-                                  " has no handler for event '" + event.name + "'");
+      def.handle(self, event);
     apply(iid, self);
   }
 
