@@ -146,6 +146,12 @@ struct ComponentDef {
   HookFn start, stop, wakeup;
   std::map<std::string, ResumeFn, std::less<>> resumes;  // by resume key
   std::vector<std::string> kept_signals;
+  // Throws edn::TypeError naming the field when `state` does not fit the
+  // component's state type. Typed components set it (to from_edn<S>); the
+  // kernel runs it on the state with the kept signals copied in, so that a
+  // browser sending a signal of the wrong type gets a 400 naming it instead
+  // of a handler error. Untyped components check their signals themselves.
+  std::function<void(const edn::Value& state)> check_state;
   // Internal (flows): releases live resources held in a state when its
   // instance goes away.
   std::function<void(const edn::Value& state)> dispose;
@@ -187,6 +193,7 @@ class TypedDefinition {
  public:
   explicit TypedDefinition(ComponentDef& def) : def_(def) {
     def_.init = [](const edn::Value&) { return to_edn(S{}); };
+    def_.check_state = [](const edn::Value& state) { static_cast<void>(from_edn<S>(state)); };
   }
   template <class F>
   TypedDefinition& init(F f) {  // S f(const edn::Value& args)

@@ -48,7 +48,9 @@ struct KernelOptions {
 struct Step {
   // UnknownEvent: the instance's component has no handler for the event
   // (a forged URL, or a page rendered by an older version): nothing ran.
-  enum class Status { Ok, NoInstance, UnknownEvent, HandlerError };
+  // BadSignals: a kept signal does not fit the component's state type (see
+  // ComponentDef::check_state): nothing ran.
+  enum class Status { Ok, NoInstance, UnknownEvent, BadSignals, HandlerError };
   Status status = Status::Ok;
   edn::Value conv;                   // the new conversation (unchanged on error)
   bool changed = false;              // conv differs from the input (Ok steps always: touched)
@@ -57,7 +59,7 @@ struct Step {
   std::vector<std::string> removed_instances;  // instances that went away
   bool ended = false;                          // an `end` effect ran
   edn::Value end_value;
-  std::string error;  // HandlerError, UnknownEvent: what went wrong
+  std::string error;  // HandlerError, UnknownEvent, BadSignals: what went wrong
 };
 
 // Makes a new conversation with `root` instantiated (init, then start).

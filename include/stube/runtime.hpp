@@ -75,10 +75,14 @@ class Runtime {
     NoInstance,      // the instance is gone; nothing changed (HTTP 204)
     Forbidden,       // the owner token does not match (HTTP 403)
     UnknownEvent,    // the instance has no handler for that event; nothing changed (HTTP 400)
+    BadSignals,      // a kept signal does not fit the state's type; nothing changed (HTTP 400)
     HandlerError,    // a handler threw; conversation untouched, error shown
     Unavailable,     // a shared store could not be reached to load it (HTTP 503)
   };
-  Result dispatch(std::string_view cid, std::string_view iid, Event event, std::string_view owner);
+  // For UnknownEvent and BadSignals, `why` (when given) receives what was
+  // wrong with the event, for the client's error message.
+  Result dispatch(std::string_view cid, std::string_view iid, Event event, std::string_view owner,
+                  std::string* why = nullptr);
   Result back(std::string_view cid, std::string_view owner);
   // Connects the browser stream and sends the whole current view. A
   // conversation restored from the store is woken first (wakeup hooks).

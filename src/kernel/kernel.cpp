@@ -12,6 +12,11 @@ using namespace edn::literals;
 
 namespace {
 
+// A kept signal that does not fit the component's state type (Step::BadSignals).
+struct BadSignals : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+
 const edn::Value kId = "instance/id"_kw;
 const edn::Value kType = "instance/type"_kw;
 const edn::Value kParent = "instance/parent"_kw;
@@ -96,15 +101,37 @@ class Fold {
     const edn::Value& inst = conv::instance(conv_, iid);
     const ComponentDef& def = def_of(inst);
     Self self(iid, own_state(inst), &wire_);
-    if (event.signals.is(edn::Kind::Map))
-      for (const std::string& name : def.kept_signals)
-        if (const edn::Value* v = event.signals.find(edn::Value::keyword(name))) self.set(name, *v);
+    keep_signals(def, event, self);
     // dispatch() made sure that one of the two exists (else UnknownEvent).
     if (auto it = def.handlers.find(event.name); it != def.handlers.end())
       it->second(self, event);
     else
       def.handle(self, event);
     apply(iid, self);
+  }
+
+  // Copies the component's kept signals into its state. A typed component's
+  // signals are checked against its state type first (only the kept ones:
+  // an older record's other fields are not the browser's doing): a number
+  // sent for a text field is bad input, not a bug in the handler, and no
+  // handler may run on it.
+  static void keep_signals(const ComponentDef& def, const Event& event, Self& self) {
+    if (!event.signals.is(edn::Kind::Map)) return;
+    std::vector<edn::MapEntry> kept;
+    for (const std::string& name : def.kept_signals) {
+      edn::Value key = edn::Value::keyword(name);
+      if (const edn::Value* v = event.signals.find(key)) kept.push_back({std::move(key), *v});
+    }
+    if (kept.empty()) return;
+    if (def.check_state) {
+      try {
+        def.check_state(edn::map(kept));
+      } catch (const edn::TypeError& e) {
+        throw BadSignals("a signal of " + edn::write(def.id) +
+                         " does not fit its state: " + e.what());
+      }
+    }
+    for (const edn::MapEntry& e : kept) self.set(e.key.as_keyword(), e.val);
   }
 
   void apply(const std::string& iid, Self& self) {
@@ -362,6 +389,12 @@ Step dispatch(const Registry& reg, const edn::Value& conv, std::string_view iid,
     Fold fold(reg, opts, conv);
     fold.handle_event(std::string(iid), event);
     return fold.finish(true);
+  } catch (const BadSignals& e) {
+    Step s;
+    s.status = Step::Status::BadSignals;
+    s.conv = conv;
+    s.error = e.what();
+    return s;
   } catch (const std::exception& e) {
     return error_step(conv, e.what());
   }

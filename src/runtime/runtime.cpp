@@ -196,6 +196,10 @@ struct Runtime::Impl {
       log::warn("conversation " + cid + ": " + step.error);
       return Result::UnknownEvent;
     }
+    if (step.status == Step::Status::BadSignals) {
+      log::warn("conversation " + cid + ": " + step.error);
+      return Result::BadSignals;
+    }
     if (step.status == Step::Status::HandlerError) {
       log::warn("handler error in conversation " + cid + ": " + step.error);
       send(slot, step.fragments);
@@ -402,11 +406,12 @@ Runtime::Minted Runtime::mint(std::string_view component, const edn::Value& args
 }
 
 Runtime::Result Runtime::dispatch(std::string_view cid, std::string_view iid, Event event,
-                                  std::string_view owner) {
+                                  std::string_view owner, std::string* why) {
   Impl& m = *impl_;
   return m.with_owned(cid, owner, [&](Slot& slot) {
-    return m.apply(std::string(cid), slot,
-                   stube::dispatch(*m.reg, slot.conv, iid, event, m.opts.kernel));
+    Step step = stube::dispatch(*m.reg, slot.conv, iid, event, m.opts.kernel);
+    if (why) *why = step.error;
+    return m.apply(std::string(cid), slot, std::move(step));
   });
 }
 

@@ -130,6 +130,8 @@ Response from_result(Core& core, Runtime::Result result, const Request& req, std
       return unavailable(req);
     case Runtime::Result::UnknownEvent:
       return reject(400, req, "bad event: the component has no handler for it");
+    case Runtime::Result::BadSignals:
+      return reject(400, req, "bad signals: they do not fit the component's state");
     case Runtime::Result::HandlerError:
       break;
   }
@@ -152,9 +154,12 @@ Response post_event(Core& core, const Request& req, const Route& r, std::string_
   edn::Value payload = read_payload(parse_query(query));
   const edn::Value all = signals_from_json(req.body());
   Event event{r.event, std::move(payload), instance_signals(all, r.iid)};
-  const auto result = core.runtime->dispatch(r.cid, r.iid, std::move(event), owner_of(req, r.cid));
+  std::string why;
+  const auto result =
+      core.runtime->dispatch(r.cid, r.iid, std::move(event), owner_of(req, r.cid), &why);
   if (result == Runtime::Result::UnknownEvent)
     return reject(400, req, "bad event '" + r.event + "': the component has no handler for it");
+  if (result == Runtime::Result::BadSignals) return reject(400, req, "bad signals: " + why);
   return from_result(core, result, req, r.cid);
 }
 

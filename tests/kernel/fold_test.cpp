@@ -283,6 +283,49 @@ TEST_F(Fold, KeptSignalsAreCopiedOntoStateBeforeTheHandler) {
   EXPECT_FALSE(top_frame(s.conv).contains(kw("secret")));
 }
 
+struct Form {
+  std::string name;
+  std::int64_t age = 0;
+};
+STUBE_STATE(Form, name, age)
+
+// A typed component's kept signals must fit its state type: a number sent
+// for a text field (a forged request, a stale page) is bad input, refused
+// before any handler runs, naming the field.
+TEST_F(Fold, AKeptSignalOfTheWrongTypeIsRefusedBeforeTheHandler) {
+  Journal ran;
+  reg.define<Form>("t/typed-form").keep({"name", "age"}).on("save", [&ran](Ctx<Form>& c) {
+    ran.add(c->name);
+  });
+  const Value conv = start_conversation(reg, "t/typed-form", {}, opts).conv;
+  const Value bad = edn::map({{kw("name"), "Ada"}, {kw("age"), "old"}});
+  Step s = dispatch(reg, conv, top_instance(conv), Event{"save", {}, bad}, opts);
+  EXPECT_EQ(s.status, Step::Status::BadSignals);
+  EXPECT_EQ(s.conv, conv);
+  EXPECT_TRUE(s.fragments.empty()) << "bad input puts no error on the page";
+  EXPECT_TRUE(ran.entries().empty()) << "no handler ran";
+  EXPECT_TRUE(contains(s.error, "t/typed-form")) << s.error;
+  EXPECT_TRUE(contains(s.error, "state field 'age'")) << s.error;
+
+  const Value good = edn::map({{kw("name"), "Ada"}, {kw("age"), 36}});
+  s = dispatch(reg, conv, top_instance(conv), Event{"save", {}, good}, opts);
+  ASSERT_EQ(s.status, Step::Status::Ok) << s.error;
+  EXPECT_EQ(ran.entries(), Entries{"Ada"});
+  EXPECT_EQ(top_frame(s.conv)[":age"], Value(36));
+}
+
+// Only the signals are checked: a stored field that no longer fits (a record
+// of an older version) is the handler's business, as before.
+TEST_F(Fold, OnlyTheKeptSignalsAreCheckedNotTheRestOfTheState) {
+  reg.define<Form>("t/typed-form").keep({"name"}).on("save", [](Ctx<Form>&) {});
+  Value conv = start_conversation(reg, "t/typed-form", {}, opts).conv;
+  const std::string iid(top_instance(conv));
+  conv = conv::put_instance(conv, iid, conv::instance(conv, iid).assoc(kw("age"), "old"));
+  Step s = dispatch(reg, conv, iid, Event{"save", {}, edn::map({{kw("name"), "Ada"}})}, opts);
+  EXPECT_EQ(s.status, Step::Status::HandlerError);
+  EXPECT_TRUE(contains(s.error, "state field 'age'")) << s.error;
+}
+
 TEST_F(Fold, PayloadAndSignalsReachTheHandler) {
   const Value signals = edn::map({{kw("x"), 1}});
   const Value conv = start().conv;

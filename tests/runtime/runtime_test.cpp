@@ -103,6 +103,28 @@ TEST_F(RuntimeBasics, UnknownConversationsAndInstances) {
   rt.end("cv-nope");  // ending an unknown conversation is harmless
 }
 
+// A kept signal that does not fit a typed component's state: refused as bad
+// input (for a 400), with what was wrong; nothing shown, saved or changed.
+TEST_F(RuntimeBasics, ASignalOfTheWrongTypeIsRefusedWithTheReason) {
+  const Runtime::Minted m = rt.mint("demo/todos");
+  auto out = std::make_shared<RecordingOutput>();
+  ASSERT_EQ(rt.attach(m.cid, m.owner, out), Runtime::Result::Ok);
+  const Value before = conv(m);
+  const std::string iid(top_instance(before));
+  const std::size_t sends = out->sends();
+  std::string why;
+  EXPECT_EQ(rt.dispatch(m.cid, iid, Event{"add", {}, edn::map({{kw("draft"), 42}})}, m.owner, &why),
+            Runtime::Result::BadSignals);
+  EXPECT_NE(why.find("state field 'draft'"), std::string::npos) << why;
+  EXPECT_EQ(conv(m), before);
+  EXPECT_EQ(out->sends(), sends);
+  EXPECT_EQ(store->saves(m.cid), 1u);
+  EXPECT_EQ(
+      rt.dispatch(m.cid, iid, Event{"add", {}, edn::map({{kw("draft"), "milk"}})}, m.owner, &why),
+      Runtime::Result::Ok);
+  EXPECT_EQ(top(m)[":items"], edn::vec({"milk"}));
+}
+
 TEST_F(RuntimeBasics, AHandlerErrorIsShownAndChangesNothing) {
   const Runtime::Minted m = rt.mint("t/probe");
   auto out = std::make_shared<RecordingOutput>();

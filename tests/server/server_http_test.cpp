@@ -18,6 +18,7 @@
 #include "stube/conversation.hpp"
 #include "stube/log.hpp"
 #include "stube/server.hpp"
+#include "stube/state.hpp"
 
 namespace stube {
 namespace {
@@ -26,6 +27,11 @@ using namespace edn::literals;
 using test::Conn;
 using test::request;
 using test::Response;
+
+struct TypedForm {
+  std::int64_t age = 0;
+};
+STUBE_STATE(TypedForm, age)
 
 std::shared_ptr<Registry> test_registry() {
   auto reg = std::make_shared<Registry>();
@@ -51,6 +57,10 @@ std::shared_ptr<Registry> test_registry() {
       .keep({"name"})
       .render([](const Self& s) { return html::p(html::cls("name"), s[":name"]); })
       .on("shout", [](Self& s) { s.set("name", std::string(s[":name"].as_string()) + "!"); });
+  reg->define<TypedForm>("t/typed-form")
+      .keep({"age"})
+      .render([](const Ctx<TypedForm>& c) { return html::p(html::cls("age"), c->age); })
+      .on("older", [](Ctx<TypedForm>& c) { ++c->age; });
   return reg;
 }
 
@@ -60,7 +70,10 @@ class ServerTest : public ::testing::Test {
   void start(ServerOptions options = {}) {
     options.port = 0;
     server_ = std::make_unique<Server>(test_registry());
-    server_->mount("/counter", "t/counter").mount("/form", "t/form").page("/", "<p>index</p>");
+    server_->mount("/counter", "t/counter")
+        .mount("/form", "t/form")
+        .mount("/typed-form", "t/typed-form")
+        .page("/", "<p>index</p>");
     server_->start(std::move(options));
     port_ = server_->port();
   }
@@ -215,6 +228,25 @@ TEST_F(ServerTest, SignalsComeInAsEdnAndGoBackAfterTheHandler) {
             edn::Value("Zed!"));
   EXPECT_EQ(r.body, "event: datastar-merge-signals\ndata: signals {\"" + ns +
                         "\":{\"name\":\"Zed!\"}}\n\n");
+}
+
+// A typed component's kept signal of the wrong type is bad input: 400
+// naming the field, the handler does not run, the conversation is as it was.
+TEST_F(ServerTest, ASignalOfTheWrongTypeIs400AndChangesNothing) {
+  start();
+  const Minted m = mint("/typed-form");
+  const std::string ns = signal_namespace(m.iid);
+  const edn::Value before = conv(m);
+  const Response r = post(m, "older", "{\"" + ns + "\": {\"age\": \"ten\"}}");
+  EXPECT_EQ(r.status, 400u) << r.head;
+  EXPECT_NE(r.body.find("bad signals: a signal of :t/typed-form does not fit its state: state "
+                        "field 'age'"),
+            std::string::npos)
+      << r.body;
+  EXPECT_EQ(conv(m), before);
+  const Response ok = post(m, "older", "{\"" + ns + "\": {\"age\": 41}}");
+  EXPECT_EQ(ok.status, 200u) << ok.body;
+  EXPECT_EQ(conv(m).get_in({"conv/instances"_kw, edn::Value(m.iid), "age"_kw}), edn::Value(42));
 }
 
 TEST_F(ServerTest, StatusCodesLeaveTheConversationUntouched) {
