@@ -6,8 +6,8 @@
 //   auto same  = stube::open_store("postgresql://stube@db.internal/app");
 //
 // One row per conversation in the table stube_conversations, created on
-// first use (see docs/store.md, "postgres_store" and "Several servers, one
-// database"):
+// first use unless create_schema is false (see docs/store.md,
+// "postgres_store" and "Several servers, one database"):
 //
 //  * save() is a compare-and-set on :conv/version (absent = 0): version v is
 //    stored as v+1 only while the stored version is still v and the
@@ -42,13 +42,19 @@ struct PostgresStoreOptions {
   std::size_t pool_size = 4;
   // How long a removed conversation's tombstone keeps late saves out.
   std::chrono::seconds tombstone_ttl{std::chrono::hours(24)};
+  // False: open only a database that already holds stube's schema, and
+  // change nothing on open (no schema, no purge of old tombstones): opening
+  // runs SELECTs only. A database without the schema is a MissingStore
+  // naming it. stube-store's read-only commands open with false.
+  bool create_schema = true;
 };
 
 // A store over the database `conninfo` names: a libpq connection string
 // ("host=… dbname=…") or URI ("postgresql://user@host:port/db?…"). Connects
-// once and creates the schema if missing. Throws StoreError naming the
-// database when it cannot connect, or when the schema is newer than this
-// library understands.
+// once and creates the schema if missing (unless options.create_schema is
+// false: then MissingStore naming the database). Throws StoreError naming
+// the database when it cannot connect, or when the schema is newer than
+// this library understands.
 std::shared_ptr<ConversationStore> postgres_store(const std::string& conninfo,
                                                   PostgresStoreOptions options = {});
 

@@ -46,6 +46,15 @@ class StoreError : public std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
+// Opening found no store where one had to exist already, e.g. a database
+// without stube's tables opened with PostgresStoreOptions::create_schema =
+// false. Nothing was created. A StoreError, so callers that only ask "could
+// the store be opened?" need not tell it apart from a backend failure.
+class MissingStore : public StoreError {
+ public:
+  using StoreError::StoreError;
+};
+
 // Bad data from the caller: an invalid cid (see conv::valid_id) or a
 // conversation that is not a map with a string :conv/id. Nothing was written.
 class InvalidCid : public std::invalid_argument {
@@ -158,6 +167,9 @@ std::shared_ptr<ConversationStore> file_store(const std::filesystem::path& dir,
 //   "postgresql://user@host/db?sslmode=require&pool_size=8&tombstone_ttl=3600"
 //                                          postgres_store(the URL without pool_size and
 //                                          tombstone_ttl, {8, 3600s}) (stube/postgres_store.hpp)
+//   "postgresql://user@host/db?create_schema=false"
+//                                          postgres_store(the URL, {.create_schema = false}):
+//                                          the schema must exist; MissingStore if not
 // Throws std::invalid_argument naming the URL (see redact_store_url) for an
 // unknown scheme or a bad option, StoreError when the backend cannot be
 // opened.

@@ -85,6 +85,21 @@ constexpr const char* kCreate[] = {
     "INSERT INTO stube_schema (version) VALUES (1)",
 };
 
+constexpr const char* kVersion = "SELECT max(version)::bigint FROM stube_schema";
+
+void check_version(const Connection& c, std::int64_t found) {
+  if (found > kSchemaVersion) {
+    throw StoreError("postgres store: " + c.description() + " has stube schema version " +
+                     std::to_string(found) + ", newer than this library's (" +
+                     std::to_string(kSchemaVersion) + "); upgrade stube");
+  }
+}
+
+[[noreturn]] void missing(const Connection& c, std::string_view what) {
+  throw MissingStore("postgres store: " + c.description() + " holds no stube store (no " +
+                     std::string(what) + "); nothing was created");
+}
+
 }  // namespace
 
 void ensure_schema(Connection& c) {
@@ -92,15 +107,28 @@ void ensure_schema(Connection& c) {
   Transaction tx(c, what);
   c.exec_sql(("SELECT pg_advisory_xact_lock(" + std::to_string(kSchemaLock) + ")").c_str(), what);
   c.exec_sql("CREATE TABLE IF NOT EXISTS stube_schema (version integer NOT NULL)", what);
-  const Result r = c.exec_sql("SELECT max(version)::bigint FROM stube_schema", what);
+  const Result r = c.exec_sql(kVersion, what);
   if (r.is_null(0, 0)) {
     for (const char* sql : kCreate) c.exec_sql(sql, what);
-  } else if (const std::int64_t found = r.int8(0, 0); found > kSchemaVersion) {
-    throw StoreError("postgres store: " + c.description() + " has stube schema version " +
-                     std::to_string(found) + ", newer than this library's (" +
-                     std::to_string(kSchemaVersion) + "); upgrade stube");
+  } else {
+    check_version(c, r.int8(0, 0));
   }
   tx.commit();
+}
+
+void check_schema(Connection& c) {
+  constexpr std::string_view what = "check the schema";
+  // to_regclass resolves a name as the statements do (search_path) and
+  // yields NULL, not an error, for a table that does not exist.
+  const Result tables = c.exec_sql(
+      "SELECT to_regclass('stube_conversations') IS NOT NULL, "
+      "to_regclass('stube_schema') IS NOT NULL",
+      what);
+  if (!tables.boolean(0, 0)) missing(c, "table stube_conversations");
+  if (!tables.boolean(0, 1)) missing(c, "table stube_schema");
+  const Result r = c.exec_sql(kVersion, what);
+  if (r.is_null(0, 0)) missing(c, "schema version in stube_schema");
+  check_version(c, r.int8(0, 0));
 }
 
 }  // namespace stube::store_detail::pg

@@ -55,5 +55,9 @@ extern const Statement purge;
 // not collide) and checks its version. Throws StoreError when the database
 // holds a newer schema than this library knows.
 void ensure_schema(Connection& c);
+// Checks, with SELECTs only, that the database holds the schema in a version
+// this library reads. Throws MissingStore naming the database when a table
+// (or the version row) is missing, StoreError when the schema is newer.
+void check_schema(Connection& c);
 
 }  // namespace stube::store_detail::pg

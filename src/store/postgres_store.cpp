@@ -58,8 +58,12 @@ class PostgresStore final : public ConversationStore {
       : pool_(conninfo, options.pool_size), options_(options) {
     auto c = pool_.acquire();
     description_ = c->description();
-    pg::ensure_schema(*c);
-    purge(*c);
+    if (options.create_schema) {
+      pg::ensure_schema(*c);
+      purge(*c);
+    } else {
+      pg::check_schema(*c);  // and changes nothing, not even old tombstones
+    }
   }
 
   bool shared() const noexcept override { return true; }

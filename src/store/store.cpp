@@ -125,7 +125,8 @@ std::string redact_options(std::string_view query) {
                               "\" (known: memory:, file:<dir>, "
                               "file:<dir>?durability=durable|rename, "
                               "sqlite:<path>, sqlite:<path>?synchronous=normal&busy_timeout=<ms>, "
-                              "postgresql://…[?pool_size=<n>&tombstone_ttl=<seconds>])");
+                              "postgresql://…[?pool_size=<n>&tombstone_ttl=<seconds>"
+                              "&create_schema=false])");
 }
 
 FileStoreOptions file_options(std::string_view url, std::string_view query) {
@@ -224,9 +225,9 @@ SqliteStoreOptions sqlite_options(std::string_view url, std::string_view query) 
 }
 
 // libpq reads the whole URI (host, port, database, user, its own query
-// parameters such as sslmode); stube's own options, pool_size=<n> and
-// tombstone_ttl=<seconds>, are taken out of the query first, because libpq
-// refuses parameters it does not know.
+// parameters such as sslmode); stube's own options, pool_size=<n>,
+// tombstone_ttl=<seconds> and create_schema=true|false, are taken out of the
+// query first, because libpq refuses parameters it does not know.
 std::shared_ptr<ConversationStore> open_postgres_store(std::string_view url) {
   PostgresStoreOptions options;
   const auto q = url.find('?');
@@ -241,6 +242,11 @@ std::shared_ptr<ConversationStore> open_postgres_store(std::string_view url) {
         options.pool_size = static_cast<std::size_t>(n);
       } else if (key == "tombstone_ttl") {
         options.tombstone_ttl = std::chrono::seconds(count_option(url, key, value, "seconds"));
+      } else if (key == "create_schema") {
+        if (value != "true" && value != "false")
+          bad_url(url,
+                  "bad value \"" + std::string(value) + "\" for create_schema (true or false)");
+        options.create_schema = value == "true";
       } else {
         kept.append(kept.empty() ? "" : "&").append(option);
       }

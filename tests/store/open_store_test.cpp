@@ -69,13 +69,15 @@ TEST(OpenStore, ErrorsNameTheUrlAndTheProblem) {
 // options' effect is tested against a real server in tests/postgres).
 TEST(OpenStore, PostgresOptionsAreChecked) {
   const std::string base = "postgresql://stube@127.0.0.1:1/stube";
-  for (const std::string& bad : {base + "?pool_size=0", base + "?pool_size=many",
-                                 base + "?sslmode=disable&pool_size=", base + "?tombstone_ttl=-1",
-                                 base + "?tombstone_ttl=1h"}) {
+  for (const std::string& bad :
+       {base + "?pool_size=0", base + "?pool_size=many",
+        base + "?sslmode=disable&pool_size=", base + "?tombstone_ttl=-1",
+        base + "?tombstone_ttl=1h", base + "?create_schema=no", base + "?create_schema"}) {
     const std::string error = error_of(bad);
     EXPECT_NE(error.find("\"" + bad + "\""), std::string::npos) << error;
     EXPECT_TRUE(error.find("pool_size needs") != std::string::npos ||
-                error.find("tombstone_ttl needs") != std::string::npos)
+                error.find("tombstone_ttl needs") != std::string::npos ||
+                error.find("for create_schema (true or false)") != std::string::npos)
         << error;
   }
 }

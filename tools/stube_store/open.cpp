@@ -70,9 +70,18 @@ void check_sqlite_store(const std::string& url, const fs::path& path) {
   if (step != SQLITE_ROW) fail();
 }
 
-std::shared_ptr<ConversationStore> open(const std::string& url) {
+// A postgresql: URL with create_schema=false added: opening it creates
+// nothing, and a database without stube's tables is a MissingStore.
+std::string without_creating(const std::string& url) {
+  const std::string_view scheme = std::string_view(url).substr(0, url.find(':'));
+  if (scheme != "postgresql" && scheme != "postgres") return url;
+  return url + (url.find('?') == std::string::npos ? "?" : "&") + "create_schema=false";
+}
+
+// Opens `opened_as` (url, or url with options added); messages name url.
+std::shared_ptr<ConversationStore> open(const std::string& url, const std::string& opened_as) {
   try {
-    return open_store(url);
+    return open_store(opened_as);
   } catch (const StoreError& e) {
     throw Failure("cannot open " + redact_store_url(url) + ": " + e.what());
   } catch (const std::invalid_argument& e) {
@@ -96,11 +105,11 @@ std::shared_ptr<ConversationStore> open_existing(const std::string& url) {
     }
     if (p->scheme == "sqlite") check_sqlite_store(url, p->path);
   }
-  return open(url);
+  return open(url, without_creating(url));
 }
 
 std::shared_ptr<ConversationStore> open_target(const std::string& url) {
-  return open(url);
+  return open(url, url);
 }
 
 std::string store_identity(const std::string& url) {

@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <functional>
 #include <set>
 #include <thread>
 #include <vector>
@@ -327,6 +328,80 @@ TEST_F(PostgresStore, TheSchemaIsCreatedOnceAndVersioned) {
   } catch (const StoreError& e) {
     EXPECT_NE(std::string(e.what()).find("schema version 2"), std::string::npos) << e.what();
   }
+}
+
+// Whether the database has the table (to_regclass: NULL when it does not).
+bool has_table(const TestDatabase& db, const std::string& table) {
+  return db.sql()->one("SELECT to_regclass('" + table + "') IS NOT NULL") == "t";
+}
+
+// The message of the StoreError, not a MissingStore, that open() throws.
+std::string plain_store_error(const std::function<void()>& open) {
+  try {
+    open();
+    ADD_FAILURE() << "opened";
+  } catch (const MissingStore& e) {
+    ADD_FAILURE() << "a backend failure, not a missing store, expected: " << e.what();
+  } catch (const StoreError& e) {
+    return e.what();
+  }
+  return "";
+}
+
+// docs/store.md: create_schema = false (stube-store's read-only commands)
+// opens only a database that holds the schema, and creates nothing.
+TEST_F(PostgresStore, WithoutCreateSchemaAnEmptyDatabaseIsAMissingStoreLeftEmpty) {
+  const auto expect_missing = [&](const std::function<void()>& open, const std::string& table) {
+    try {
+      open();
+      FAIL() << "opened a database without stube's schema";
+    } catch (const MissingStore& e) {
+      const std::string what = e.what();
+      EXPECT_NE(what.find("database " + db_.name() + " on "), std::string::npos) << what;
+      EXPECT_NE(what.find("holds no stube store (no table " + table + ")"), std::string::npos)
+          << what;
+    }
+  };
+  expect_missing([&] { db_.store({.create_schema = false}); }, "stube_conversations");
+  expect_missing([&] { open_store(db_.url() + "?create_schema=false"); }, "stube_conversations");
+  expect_missing([&] { open_store(db_.url() + "?pool_size=1&create_schema=false"); },
+                 "stube_conversations");
+  EXPECT_FALSE(has_table(db_, "stube_conversations"));
+  EXPECT_FALSE(has_table(db_, "stube_schema"));
+  EXPECT_EQ(db_.sql()->one("SELECT count(*) FROM pg_class WHERE relname LIKE 'stube%'"), "0");
+
+  // Half a schema is no store either.
+  db_.sql()->run("CREATE TABLE stube_conversations (cid text)");
+  expect_missing([&] { db_.store({.create_schema = false}); }, "stube_schema");
+  EXPECT_FALSE(has_table(db_, "stube_schema"));
+}
+
+TEST_F(PostgresStore, WithoutCreateSchemaAStoreIsReadAndLeftUnchanged) {
+  const Value saved = db_.store()->save(conv::make("cv-kept"));
+  db_.store()->remove("cv-gone");
+  auto sql = db_.sql();
+  const auto tombstones = [&] {
+    return sql->one("SELECT count(*) FROM stube_conversations WHERE deleted_at IS NOT NULL");
+  };
+  ASSERT_EQ(tombstones(), "1");
+  // Opening with create_schema = true would purge the tombstone (ttl 0).
+  auto store = db_.store({.tombstone_ttl = std::chrono::seconds(0), .create_schema = false});
+  EXPECT_EQ(store->load("cv-kept"), saved);
+  EXPECT_EQ(store->load_all().size(), 1u);
+  EXPECT_EQ(tombstones(), "1");
+  EXPECT_EQ(open_store(db_.url() + "?create_schema=false")->load("cv-kept"), saved);
+
+  sql->run("UPDATE stube_schema SET version = 2");
+  const std::string newer = plain_store_error([&] { db_.store({.create_schema = false}); });
+  EXPECT_NE(newer.find("schema version 2"), std::string::npos) << newer;
+}
+
+// A backend failure stays a plain StoreError, never a MissingStore.
+TEST_F(PostgresStore, WithoutCreateSchemaAnUnreachableDatabaseIsNotAMissingStore) {
+  const std::string missing = pg_url().substr(0, pg_url().rfind('/') + 1) + "no_such_db";
+  const std::string unreachable =
+      plain_store_error([&] { open_store(missing + "?create_schema=false"); });
+  EXPECT_NE(unreachable.find("no_such_db"), std::string::npos) << unreachable;
 }
 
 TEST_F(PostgresStore, OpenStoreTakesPostgresUrls) {

@@ -133,11 +133,60 @@ TEST_F(PostgresStoreTool, ScanVisitsLiveRowsAsStoredInCidOrder) {
                                                                     {"cv-b", edn::write(b)}}));
 }
 
+// docs/store.md, "Missing stores": the read-only commands open the database
+// with create_schema=false, so pointed at a database without stube's tables
+// they fail, naming it without its password, and create nothing.
+TEST_F(PostgresStoreTool, ReadOnlyCommandsRefuseADatabaseWithoutTheSchemaAndCreateNothing) {
+  // Trust authentication ignores the password; the messages must hide it.
+  std::string url = db_.url();
+  url.insert(url.find('@'), ":s3cret");
+  const std::string named = db_.url().insert(db_.url().find('@'), ":***");
+  for (const auto& args : std::vector<std::vector<std::string>>{
+           {"ls", url},
+           {"show", url, "cv-a"},
+           {"verify", url},
+           {"stats", url},
+           {"ls", url + "?application_name=stube-tool-test&create_schema=true"},
+           {"migrate", url, file_url()}}) {
+    const ToolRun r = stube_store(args);
+    EXPECT_EQ(r.status, 1) << args[0] << ": " << r.err;
+    EXPECT_NE(r.err.find("cannot open " + named), std::string::npos) << r.err;
+    EXPECT_NE(r.err.find("database " + db_.name() + " on "), std::string::npos) << r.err;
+    EXPECT_NE(r.err.find("holds no stube store (no table stube_conversations); nothing was "
+                         "created"),
+              std::string::npos)
+        << r.err;
+    EXPECT_EQ(r.err.find("s3cret"), std::string::npos) << r.err;
+    EXPECT_EQ(r.out, "") << args[0];
+  }
+  EXPECT_EQ(db_.sql()->one("SELECT count(*) FROM information_schema.tables "
+                           "WHERE table_name LIKE 'stube%'"),
+            "0");
+  EXPECT_EQ(db_.sql()->one("SELECT to_regclass('stube_conversations') IS NULL"), "t");
+}
+
+TEST_F(PostgresStoreTool, WritingCreatesTheSchemaAndReadingThenWorks) {
+  const ToolRun migrate = stube_store({"migrate", file_url(), db_.url()});  // no conversations
+  ASSERT_EQ(migrate.status, 0) << migrate.err;
+  EXPECT_EQ(migrate.out, "0 copied, 0 skipped (unreadable), 0 failed\n");
+  EXPECT_EQ(db_.sql()->one("SELECT to_regclass('stube_conversations') IS NOT NULL"), "t");
+  for (const char* command : {"ls", "verify", "stats"}) {
+    const ToolRun r = stube_store({command, db_.url()});
+    EXPECT_EQ(r.status, 0) << command << ": " << r.err;
+  }
+  fill_files();
+  ASSERT_EQ(stube_store({"migrate", file_url(), db_.url()}).status, 0);
+  const ToolRun ls = stube_store({"ls", db_.url()});
+  EXPECT_EQ(ls.status, 0) << ls.err;
+  EXPECT_EQ(line_count(ls.out), 11u) << ls.out;  // header + 10 rows
+}
+
 TEST_F(PostgresStoreTool, AnUnreachableDatabaseIsAFailure) {
   const ToolRun r = stube_store({"ls", "postgresql://stube@127.0.0.1:1/nowhere"});
   EXPECT_EQ(r.status, 1);
   EXPECT_NE(r.err.find("cannot open postgresql://stube@127.0.0.1:1/nowhere"), std::string::npos)
       << r.err;
+  EXPECT_EQ(r.err.find("no stube store"), std::string::npos) << r.err;  // a backend failure
 }
 
 }  // namespace
