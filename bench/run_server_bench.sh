@@ -47,13 +47,19 @@ data=${DATA:-$build/server-bench-data}
 prio=(nice -n "${NICE:-0}")
 
 # Each idle stream is one descriptor in the server and one in the loader
-# (both raise their soft limit to the hard one themselves); say so up front
-# rather than failing half-way.
+# (both raise their soft limit to the hard one themselves). The server's
+# default connection cap (max_connections) is that limit less max(64, an
+# eighth of it), kept for the store and the rest of the process; say up
+# front when it is too low rather than failing half-way.
 hard=$(ulimit -Hn)
-if [[ $hard != unlimited ]] && ((hard < idle + 512)); then
-  echo "run_server_bench.sh: the hard descriptor limit ($hard) is below IDLE=$idle + 512;" \
-    "raise it (ulimit -Hn, as root) or set IDLE lower" >&2
-  exit 2
+if [[ $hard != unlimited ]]; then
+  reserve=$((hard / 8 > 64 ? hard / 8 : 64))
+  if ((hard - reserve < idle + 512)); then
+    echo "run_server_bench.sh: the hard descriptor limit ($hard) gives the server a connection" \
+      "cap of $((hard - reserve)), below IDLE=$idle + 512; raise it (ulimit -Hn, as root)" \
+      "or set IDLE lower" >&2
+    exit 2
+  fi
 fi
 ulimit -n "$hard"
 

@@ -10,6 +10,7 @@
 
 #include <CLI/CLI.hpp>
 #include <chrono>
+#include <cstddef>
 #include <cstdio>
 #include <iostream>
 #include <memory>
@@ -72,6 +73,7 @@ int main(int argc, char** argv) {
   std::string store_url = "memory:";
   long ttl_seconds = 0;
   long keep_alive_seconds = 15;
+  std::size_t max_connections = 0;
   app.add_option("--port", options.port, "TCP port (0 picks a free one)")->capture_default_str();
   app.add_option("--bind", options.bind_address, "IP address to listen on (0.0.0.0: all)")
       ->capture_default_str();
@@ -100,6 +102,10 @@ int main(int argc, char** argv) {
   app.add_option("--keep-alive", keep_alive_seconds, "SSE keep-alive interval in seconds")
       ->capture_default_str()
       ->check(CLI::Range(1, 3600));
+  auto* max_connections_option = app.add_option(
+      "--max-connections", max_connections,
+      "open connections (SSE streams included) at most; more get 503 (default: the "
+      "descriptor limit less max(64, an eighth of it), kept for the store and the rest)");
   CLI11_PARSE(app, argc, argv);
 
   try {
@@ -111,6 +117,8 @@ int main(int argc, char** argv) {
           std::chrono::seconds(60), std::chrono::seconds(ttl_seconds));
     }
     options.keep_alive = std::chrono::seconds(keep_alive_seconds);
+    // Checked by start(), which knows the descriptor limit.
+    if (max_connections_option->count() > 0) options.max_connections = max_connections;
 
     stube::Server server(demo_registry());
     server.page("/", demo::index_page())

@@ -56,6 +56,13 @@ struct ServerOptions {
   // Bytes queued on one SSE stream for a client that does not read; past it
   // the stream is dropped (the browser reconnects and gets the whole view).
   std::size_t max_stream_backlog = 4 * 1024 * 1024;
+  // Open connections (SSE streams included) at most. One more is answered
+  // 503 with Retry-After and closed at once, unread, so that a flood of
+  // connections cannot take the file descriptors the store needs. Empty:
+  // the soft RLIMIT_NOFILE (ulimit -n) at start() less a reserve of
+  // max(64, an eighth of it) for the store, the logs and the rest of the
+  // process. start() refuses 0, and a value that leaves fewer than 64.
+  std::optional<std::size_t> max_connections{};
   // I/O threads: they read requests and write responses. One keeps up with
   // tens of thousands of events a second, since the workers do the rest,
   // and costs less CPU per event than two (docs/PERFORMANCE.md, Server).

@@ -27,6 +27,13 @@ struct Core {
   // so that browsers reconnect (to the restarted server) by themselves.
   std::atomic<bool> aborting{false};
   std::atomic<std::size_t> open_streams{0};
+  // Open connections, SSE streams included (each holds a ConnectionSlot),
+  // and their cap: ServerOptions::max_connections, or its default, as
+  // start() worked it out. A connection over the cap gets
+  // `over_capacity_response` (a 503, serialized) and is closed.
+  std::atomic<std::size_t> open_connections{0};
+  std::size_t max_connections = 0;
+  std::string over_capacity_response;
   // Where requests are handled (ServerOptions::workers); null: on the I/O
   // threads. Owned by the Server, which joins it before the I/O objects go.
   boost::asio::thread_pool* workers = nullptr;

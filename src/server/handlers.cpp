@@ -65,18 +65,14 @@ Response reject(unsigned status, const Request& req, std::string_view message) {
 // The store holding the conversation cannot be reached (a shared store that
 // is down): the conversation may well exist, so "try again", not "ended".
 Response unavailable(const Request& req) {
-  Response res = reject(503, req, "the conversation store is unavailable; try again shortly");
-  res.set(http::field::retry_after, "5");
-  return res;
+  return retry_later(reject(503, req, "the conversation store is unavailable; try again shortly"));
 }
 
 // An event or stream for a conversation while the runtime shuts down: it
 // has been saved for the next server, so "try again", not "stale" (which
 // would disable the page for good).
 Response restarting(const Request& req) {
-  Response res = reject(503, req, "the server is restarting; try again in a moment");
-  res.set(http::field::retry_after, "5");
-  return res;
+  return retry_later(reject(503, req, "the server is restarting; try again in a moment"));
 }
 
 Response stale(const Request& req) {
@@ -243,10 +239,8 @@ Response mint(Core& core, const Request& req, const Mount& m, std::string_view q
   try {
     minted = core.runtime->mint(m.component, args);
   } catch (const ShuttingDown&) {
-    Response res =
-        text_response(503, "the server is shutting down; try again shortly", req.version(), false);
-    res.set(http::field::retry_after, "5");
-    return res;
+    return retry_later(
+        text_response(503, "the server is shutting down; try again shortly", req.version(), false));
   }
   Response res = make(200, req);
   res.set(http::field::content_type, "text/html; charset=utf-8");
@@ -293,6 +287,11 @@ Response text_response(unsigned status, std::string_view message, unsigned versi
   res.body() = std::string(message);
   res.body() += '\n';
   res.prepare_payload();
+  return res;
+}
+
+Response retry_later(Response res) {
+  res.set(http::field::retry_after, "5");
   return res;
 }
 

@@ -49,6 +49,9 @@ Reply handle_request(Core& core, const Request& request, const Target& target,
 Response text_response(unsigned status, std::string_view message, unsigned version,
                        bool keep_alive);
 
+// `res` with Retry-After: 5, for a 503 the client may soon try again.
+Response retry_later(Response res);
+
 // The name of the cookie that holds the owner token of conversation `cid`.
 std::string owner_cookie_name(std::string_view cid);
 

@@ -23,8 +23,8 @@ constexpr std::size_t kFramingSlack = 16 * 1024;
 
 }  // namespace
 
-HttpSession::HttpSession(net::ip::tcp::socket&& socket, Core& core)
-    : stream_(std::move(socket)), core_(core) {}
+HttpSession::HttpSession(net::ip::tcp::socket&& socket, Core& core, ConnectionSlot slot)
+    : stream_(std::move(socket)), core_(core), slot_(std::move(slot)) {}
 
 void HttpSession::run() {
   net::dispatch(stream_.get_executor(), [self = shared_from_this()] {
@@ -107,7 +107,7 @@ void HttpSession::on_body(beast::error_code ec) {
 void HttpSession::answer(Reply reply) {
   if (reply.stream) {
     // The connection now belongs to the stream; this session ends here.
-    reply.stream->start(std::move(stream_));
+    reply.stream->start(std::move(stream_), std::move(slot_));
     return;
   }
   respond(std::move(reply.response));
@@ -155,6 +155,7 @@ void HttpSession::close() {
   beast::error_code ignored;
   stream_.socket().shutdown(net::ip::tcp::socket::shutdown_send, ignored);
   stream_.close();
+  slot_ = ConnectionSlot();  // the descriptor is free again
 }
 
 }  // namespace stube::server

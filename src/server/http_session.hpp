@@ -11,6 +11,7 @@
 #include <memory>
 #include <optional>
 
+#include "server/connection_limit.hpp"
 #include "server/core.hpp"
 #include "server/handlers.hpp"
 
@@ -18,7 +19,8 @@ namespace stube::server {
 
 class HttpSession : public std::enable_shared_from_this<HttpSession> {
  public:
-  HttpSession(boost::asio::ip::tcp::socket&& socket, Core& core);
+  // `slot`: the connection's place under the server's cap.
+  HttpSession(boost::asio::ip::tcp::socket&& socket, Core& core, ConnectionSlot slot);
   void run();
 
  private:
@@ -37,6 +39,7 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
   std::optional<boost::beast::http::request_parser<boost::beast::http::string_body>> parser_;
   std::shared_ptr<Response> response_;
   Core& core_;
+  ConnectionSlot slot_;
 };
 
 }  // namespace stube::server

@@ -8,17 +8,21 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/strand.hpp>
 #include <boost/asio/thread_pool.hpp>
+#include <boost/beast/http/write.hpp>
 #include <condition_variable>
 #include <csignal>
 #include <future>
 #include <mutex>
+#include <sstream>
 #include <stdexcept>
 #include <string>
 #include <system_error>
 #include <thread>
 #include <vector>
 
+#include "server/connection_limit.hpp"
 #include "server/core.hpp"
+#include "server/handlers.hpp"
 #include "server/http_session.hpp"
 #include "server/http_util.hpp"
 #include "stube/log.hpp"
@@ -36,6 +40,11 @@ struct Server::Impl {
   std::unique_ptr<net::thread_pool> workers;
   std::optional<tcp::acceptor> acceptor;
   std::optional<net::steady_timer> accept_retry;
+  // Connections refused over the cap, reported at most once a second (the
+  // acceptor's strand only).
+  server::RefusalLog refusals;
+  std::optional<net::steady_timer> refusal_report;
+  bool refusal_report_armed = false;
   std::vector<std::thread> threads;
   std::uint16_t port = 0;
 
@@ -47,22 +56,45 @@ struct Server::Impl {
   bool done = false;            // stop() has finished
 
   void accept() {
-    acceptor->async_accept(net::make_strand(*ioc),
-                           [this](boost::system::error_code ec, tcp::socket socket) {
-                             if (ec == net::error::operation_aborted || !acceptor->is_open())
-                               return;
-                             if (ec) {
-                               // Typically EMFILE: back off instead of spinning.
-                               log::warn("server: accept failed: " + ec.message());
-                               accept_retry->expires_after(std::chrono::milliseconds(100));
-                               accept_retry->async_wait([this](boost::system::error_code wec) {
-                                 if (!wec) accept();
-                               });
-                               return;
-                             }
-                             std::make_shared<server::HttpSession>(std::move(socket), core)->run();
-                             accept();
-                           });
+    acceptor->async_accept(net::make_strand(*ioc), [this](boost::system::error_code ec,
+                                                          tcp::socket socket) {
+      if (ec == net::error::operation_aborted || !acceptor->is_open()) return;
+      if (ec) {
+        // Typically EMFILE: back off instead of spinning.
+        log::warn("server: accept failed: " + ec.message());
+        accept_retry->expires_after(std::chrono::milliseconds(100));
+        accept_retry->async_wait([this](boost::system::error_code wec) {
+          if (!wec) accept();
+        });
+        return;
+      }
+      if (auto slot = server::ConnectionSlot::take(core.open_connections, core.max_connections)) {
+        std::make_shared<server::HttpSession>(std::move(socket), core, std::move(slot))->run();
+      } else {
+        server::refuse_connection(socket, core.over_capacity_response);
+        note_refusal();
+      }
+      accept();
+    });
+  }
+
+  // On the acceptor's strand: a warning now, or the count in a second.
+  void note_refusal() {
+    if (const std::size_t n = refusals.refused(server::RefusalLog::Clock::now())) {
+      log::warn(server::refusal_message(n, core.max_connections));
+      return;
+    }
+    if (refusal_report_armed) return;
+    refusal_report_armed = true;
+    refusal_report->expires_at(refusals.report_due());
+    refusal_report->async_wait([this](boost::system::error_code ec) {
+      refusal_report_armed = false;
+      if (!ec) report_refusals();
+    });
+  }
+  void report_refusals() {
+    if (const std::size_t n = refusals.take_unreported(server::RefusalLog::Clock::now()))
+      log::warn(server::refusal_message(n, core.max_connections));
   }
 
   // True on an I/O thread or a worker: stop() there would wait for itself.
@@ -137,6 +169,7 @@ void Server::abandon_start() noexcept {
   m.core.workers = nullptr;
   m.workers.reset();
   m.accept_retry.reset();
+  m.refusal_report.reset();
   m.acceptor.reset();
   m.ioc.reset();
   std::lock_guard lock(m.mu);
@@ -175,6 +208,12 @@ void check_options(const ServerOptions& o) {
 void Server::start_listening(ServerOptions options) {
   Impl& m = *impl_;
   check_options(options);
+  m.core.max_connections =
+      server::connection_cap(options.max_connections, server::descriptor_limit());
+  std::ostringstream refusal;
+  refusal << server::retry_later(server::text_response(
+      503, "the server has too many open connections; try again shortly", 11, false));
+  m.core.over_capacity_response = std::move(refusal).str();
   if (!options.store) options.store = in_memory_store();
   m.core.options = options;
 
@@ -201,8 +240,11 @@ void Server::start_listening(ServerOptions options) {
   m.core.runtime = std::make_unique<Runtime>(m.core.registry, ro);
   log::info("server: restored " + std::to_string(m.core.runtime->restored_count()) +
             " conversation(s) from the store");
+  log::info("server: at most " + std::to_string(m.core.max_connections) +
+            " open connections (max_connections)");
 
   m.accept_retry.emplace(m.acceptor->get_executor());
+  m.refusal_report.emplace(m.acceptor->get_executor());
   if (options.workers > 0) m.workers = std::make_unique<net::thread_pool>(options.workers);
   m.core.workers = m.workers.get();
   m.accept();
@@ -246,6 +288,8 @@ void Server::stop() {
     boost::system::error_code ignored;
     m.acceptor->close(ignored);
     m.accept_retry->cancel();
+    m.refusal_report->cancel();
+    m.report_refusals();  // those not yet reported, rather than none
     closed.set_value();
   });
   closed.get_future().wait();

@@ -100,8 +100,9 @@ void SseStream::close() {
   }
 }
 
-void SseStream::start(beast::tcp_stream stream) {
+void SseStream::start(beast::tcp_stream stream, ConnectionSlot slot) {
   stream_.emplace(std::move(stream));
+  slot_ = std::move(slot);
   stream_->expires_never();
   core_.open_streams.fetch_add(1, std::memory_order_relaxed);
   {
@@ -198,6 +199,7 @@ void SseStream::drop() {
     stream_->socket().shutdown(net::ip::tcp::socket::shutdown_both, ignored);
     stream_->close();
   }
+  slot_ = ConnectionSlot();  // the descriptor is free again
   {
     std::lock_guard lock(mu_);
     closing_ = true;

@@ -15,6 +15,7 @@
 #include <optional>
 #include <string>
 
+#include "server/connection_limit.hpp"
 #include "server/core.hpp"
 #include "stube/runtime.hpp"
 
@@ -31,9 +32,10 @@ class SseStream : public Output, public std::enable_shared_from_this<SseStream> 
   void send(const std::vector<Fragment>& fragments) override;
   void close() override;
 
-  // Takes over the connection (already on `strand`): writes the response
-  // header, then everything queued, then keeps the stream open.
-  void start(boost::beast::tcp_stream stream);
+  // Takes over the connection (already on `strand`) and its place under the
+  // connection cap: writes the response header, then everything queued,
+  // then keeps the stream open.
+  void start(boost::beast::tcp_stream stream, ConnectionSlot slot);
 
  private:
   void enqueue(std::string_view text);  // mu_ held
@@ -59,6 +61,7 @@ class SseStream : public Output, public std::enable_shared_from_this<SseStream> 
 
   // Strand-only state.
   std::optional<boost::beast::tcp_stream> stream_;
+  ConnectionSlot slot_;
   std::string inflight_;
   bool writing_ = false;
   bool header_sent_ = false;

@@ -2,6 +2,8 @@
 // what was logged (or keep expected warnings out of the test output).
 #pragma once
 
+#include <chrono>
+#include <condition_variable>
 #include <initializer_list>
 #include <mutex>
 #include <string>
@@ -19,6 +21,7 @@ class LogCapture {
     previous_ = log::set_sink([this](log::Level level, std::string_view msg) {
       std::lock_guard lock(mu_);
       messages_.emplace_back(level, std::string(msg));
+      logged_.notify_all();
     });
   }
   ~LogCapture() { log::set_sink(std::move(previous_)); }
@@ -32,10 +35,7 @@ class LogCapture {
   // The messages of one level, in the order they were logged.
   std::vector<std::string> at(log::Level level) const {
     std::lock_guard lock(mu_);
-    std::vector<std::string> out;
-    for (const auto& [l, m] : messages_)
-      if (l == level) out.push_back(m);
-    return out;
+    return at_locked(level);
   }
   // True when a message of `level` contains every one of `parts`.
   bool has(log::Level level, std::initializer_list<std::string_view> parts) const {
@@ -46,13 +46,27 @@ class LogCapture {
     }
     return false;
   }
+  // Waits up to `timeout` until `done(at(level))` holds; returns whether it did.
+  template <class Pred>
+  bool wait_for(log::Level level, Pred done, std::chrono::milliseconds timeout) const {
+    std::unique_lock lock(mu_);
+    return logged_.wait_for(lock, timeout, [&] { return done(at_locked(level)); });
+  }
   void clear() {
     std::lock_guard lock(mu_);
     messages_.clear();
   }
 
  private:
+  std::vector<std::string> at_locked(log::Level level) const {
+    std::vector<std::string> out;
+    for (const auto& [l, m] : messages_)
+      if (l == level) out.push_back(m);
+    return out;
+  }
+
   mutable std::mutex mu_;
+  mutable std::condition_variable logged_;
   std::vector<std::pair<log::Level, std::string>> messages_;
   log::Sink previous_;
 };

@@ -2,7 +2,11 @@
 // Datastar event format, the shell page.
 #include <gtest/gtest.h>
 #include <rapidcheck/gtest.h>
+#include <sys/resource.h>
 
+#include <limits>
+
+#include "server/connection_limit.hpp"
 #include "server/datastar.hpp"
 #include "server/http_util.hpp"
 #include "server/routes.hpp"
@@ -163,6 +167,106 @@ TEST(Shell, LoadsDatastarAndOpensTheStream) {
   EXPECT_NE(page.find("<div id=\"stube-root\"><div id=\"ix-1\"></div></div>"), std::string::npos);
   EXPECT_NE(page.find("<div id=\"stube-error\"></div>"), std::string::npos);
   EXPECT_NE(page.find("<title>demo/&lt;x&gt;</title>"), std::string::npos);
+}
+
+// The cap's default: the soft descriptor limit less max(64, an eighth).
+TEST(ConnectionLimit, TheDefaultLeavesAnEighthOfTheDescriptorsAndAtLeast64) {
+  EXPECT_EQ(descriptor_reserve(100), 64u);
+  EXPECT_EQ(descriptor_reserve(1024), 128u);
+  EXPECT_EQ(connection_cap(std::nullopt, 100), 36u);
+  EXPECT_EQ(connection_cap(std::nullopt, 512), 448u);
+  EXPECT_EQ(connection_cap(std::nullopt, 1024), 896u);
+  EXPECT_EQ(connection_cap(std::nullopt, 20000), 17500u);
+  EXPECT_EQ(connection_cap(std::nullopt, 1048576), 917504u);
+  constexpr auto kUnlimited = std::numeric_limits<std::uint64_t>::max();
+  EXPECT_GT(connection_cap(std::nullopt, kUnlimited), std::size_t{1} << 31);
+  // Too few descriptors for any connection: refused by name, not a cap of 0.
+  for (const std::uint64_t limit : {0u, 1u, 64u}) {
+    try {
+      const std::size_t cap = connection_cap(std::nullopt, limit);
+      ADD_FAILURE() << "limit " << limit << " gave a cap of " << cap;
+    } catch (const std::invalid_argument& e) {
+      EXPECT_NE(std::string_view(e.what()).find("max_connections"), std::string_view::npos);
+      EXPECT_NE(std::string_view(e.what()).find("RLIMIT_NOFILE"), std::string_view::npos);
+    }
+  }
+}
+
+// An explicit cap overrides the default, up to the limit less 64.
+TEST(ConnectionLimit, AnExplicitCapMustLeave64Descriptors) {
+  EXPECT_EQ(connection_cap(5, 1024), 5u);
+  EXPECT_EQ(connection_cap(960, 1024), 960u);  // more than the default's 896
+  EXPECT_EQ(connection_cap(1000000, std::numeric_limits<std::uint64_t>::max()), 1000000u);
+  const auto refused = [](std::size_t requested, std::uint64_t limit, std::string_view why) {
+    try {
+      connection_cap(requested, limit);
+      ADD_FAILURE() << requested << " under " << limit << " was accepted";
+    } catch (const std::invalid_argument& e) {
+      EXPECT_NE(std::string_view(e.what()).find(why), std::string_view::npos) << e.what();
+    }
+  };
+  refused(0, 1024, "max_connections must be at least 1");
+  refused(961, 1024, "max_connections 961 needs 961 + 64 file descriptors");
+  refused(1, 64, "max_connections 1 needs");
+  refused(1, 10, "max_connections 1 needs");
+}
+
+// Read when asked: the soft limit, not the hard one. Lowered to 500 here
+// (always allowed) so that the two differ, then restored.
+TEST(ConnectionLimit, TheDescriptorLimitIsTheSoftRlimit) {
+  rlimit saved{};
+  ASSERT_EQ(getrlimit(RLIMIT_NOFILE, &saved), 0);
+  if (saved.rlim_max != RLIM_INFINITY && saved.rlim_max <= 500)
+    GTEST_SKIP() << "the hard descriptor limit is 500 or less";
+  rlimit low = saved;
+  low.rlim_cur = 500;
+  ASSERT_EQ(setrlimit(RLIMIT_NOFILE, &low), 0);
+  const std::uint64_t seen = descriptor_limit();
+  ASSERT_EQ(setrlimit(RLIMIT_NOFILE, &saved), 0);
+  EXPECT_EQ(seen, 500u);
+  const std::uint64_t restored = descriptor_limit();
+  if (saved.rlim_cur == RLIM_INFINITY)
+    EXPECT_EQ(restored, std::numeric_limits<std::uint64_t>::max());
+  else
+    EXPECT_EQ(restored, saved.rlim_cur);
+}
+
+TEST(ConnectionLimit, SlotsCountOpenConnectionsUpToTheCap) {
+  std::atomic<std::size_t> open{0};
+  {
+    ConnectionSlot a = ConnectionSlot::take(open, 2);
+    ConnectionSlot b = ConnectionSlot::take(open, 2);
+    EXPECT_TRUE(a);
+    EXPECT_TRUE(b);
+    EXPECT_EQ(open.load(), 2u);
+    EXPECT_FALSE(ConnectionSlot::take(open, 2)) << "over the cap";
+    EXPECT_EQ(open.load(), 2u);
+    ConnectionSlot moved = std::move(a);  // e.g. from an HttpSession to its SseStream
+    EXPECT_EQ(open.load(), 2u);
+    b = ConnectionSlot();  // closed
+    EXPECT_EQ(open.load(), 1u);
+    EXPECT_TRUE(ConnectionSlot::take(open, 2));  // taken and let go at once
+    EXPECT_EQ(open.load(), 1u);
+  }
+  EXPECT_EQ(open.load(), 0u);
+}
+
+// One line at most a second, with every refusal counted in some line.
+TEST(ConnectionLimit, RefusalsAreReportedAtMostOnceASecond) {
+  using std::chrono::milliseconds;
+  RefusalLog log;
+  const auto t0 = RefusalLog::Clock::now();
+  EXPECT_EQ(log.refused(t0), 1u) << "the first one at once";
+  EXPECT_EQ(log.refused(t0 + milliseconds(10)), 0u);
+  EXPECT_EQ(log.refused(t0 + milliseconds(900)), 0u);
+  EXPECT_EQ(log.report_due(), t0 + milliseconds(1000));
+  EXPECT_EQ(log.take_unreported(t0 + milliseconds(1000)), 2u) << "the rest a second later";
+  EXPECT_EQ(log.take_unreported(t0 + milliseconds(1000)), 0u);
+  EXPECT_EQ(log.refused(t0 + milliseconds(1500)), 0u) << "a second after that line";
+  EXPECT_EQ(log.report_due(), t0 + milliseconds(2000));
+  EXPECT_EQ(log.refused(t0 + milliseconds(2000)), 2u);
+  EXPECT_EQ(refusal_message(2, 3),
+            "server: refused 2 connection(s) with 503: the 3 of max_connections were open");
 }
 
 }  // namespace

@@ -1,16 +1,19 @@
 // The HTTP/SSE server over real sockets: routes, status codes, the Datastar
 // stream, ownership, limits, timeouts, shutdown and restore.
 #include <gtest/gtest.h>
+#include <sys/resource.h>
 
 #include <atomic>
 #include <condition_variable>
 #include <filesystem>
 #include <functional>
 #include <future>
+#include <limits>
 #include <mutex>
 #include <regex>
 #include <thread>
 
+#include "common/log_capture.hpp"
 #include "common/scratch_dir.hpp"
 #include "kernel/wire.hpp"
 #include "server/handlers.hpp"
@@ -62,6 +65,41 @@ std::shared_ptr<Registry> test_registry() {
       .render([](const Ctx<TypedForm>& c) { return html::p(html::cls("age"), c->age); })
       .on("older", [](Ctx<TypedForm>& c) { ++c->age; });
   return reg;
+}
+
+// A keep-alive connection that has been served (GET of the "/" page), so
+// that the server counts it as open.
+std::unique_ptr<Conn> served(std::uint16_t port) {
+  auto c = std::make_unique<Conn>(port);
+  c->send("GET / HTTP/1.1\r\nHost: x\r\n\r\n");
+  c->read_until("<p>index</p>");
+  return c;
+}
+
+// The answer to a connection over the cap, which sends nothing: the server
+// must answer without waiting for a request (a served one would time out).
+Response over_the_cap(std::uint16_t port) {
+  Conn c(port);
+  return test::parse_response(c.read_to_eof());
+}
+
+// A connection served once the server has seen one close (which it notices
+// asynchronously): connections are refused until then.
+std::unique_ptr<Conn> served_when_free(std::uint16_t port) {
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+  for (;;) {
+    auto c = std::make_unique<Conn>(port);
+    c->send("GET / HTTP/1.1\r\nHost: x\r\n\r\n");
+    const std::size_t head = c->read_until("\r\n\r\n");
+    if (c->data().starts_with("HTTP/1.1 200")) {
+      c->read_until("<p>index</p>", head);
+      return c;
+    }
+    if (std::chrono::steady_clock::now() > deadline) {
+      ADD_FAILURE() << "no connection served within 5 s; the last got:\n" << c->data();
+      return nullptr;
+    }
+  }
 }
 
 // A started server on a free port, plus the conversation helpers the tests use.
@@ -381,6 +419,105 @@ TEST_F(ServerTest, RequestsWhileTheRuntimeShutsDownAre503NotStale) {
   const Response back =
       request(port_, "POST", "/back/" + m.cid, "", "Cookie: " + m.cookie + "\r\n");
   EXPECT_EQ(back.status, 503u) << back.body;
+}
+
+// Over max_connections a connection is answered at once (a 503, its request
+// unread) and closed; the open ones are still served, and one that closes
+// makes room for a new one.
+TEST_F(ServerTest, ConnectionsOverTheCapGet503AndAreClosed) {
+  start({.max_connections = 3});
+  std::vector<std::unique_ptr<Conn>> open;
+  for (int i = 0; i < 3; ++i) open.push_back(served(port_));
+  const Response r = over_the_cap(port_);
+  EXPECT_EQ(r.status, 503u) << r.head;
+  EXPECT_EQ(r.header("Retry-After"), "5");
+  EXPECT_EQ(r.header("Connection"), "close");
+  EXPECT_EQ(r.header("Content-Type"), "text/plain; charset=utf-8");
+  EXPECT_EQ(r.body, "the server has too many open connections; try again shortly\n");
+  // One that sends a request with a body gets the same; nothing is dispatched.
+  const Response post = request(port_, "POST", "/counter", std::string(20000, 'x'));
+  EXPECT_EQ(post.status, 503u) << post.head;
+  EXPECT_EQ(server_->runtime().size(), 0u);
+  // The open ones go on.
+  Conn& first = *open.front();
+  const std::size_t at = first.data().size();
+  first.send("GET / HTTP/1.1\r\nHost: x\r\n\r\n");
+  first.read_until("<p>index</p>", at);
+  open.pop_back();  // closes
+  open.push_back(served_when_free(port_));
+  ASSERT_NE(open.back(), nullptr);
+  EXPECT_EQ(over_the_cap(port_).status, 503u) << "three open again";
+}
+
+// An open SSE stream holds its connection: it counts against the cap until
+// the client goes.
+TEST_F(ServerTest, AnOpenStreamCountsAgainstTheCap) {
+  start({.max_connections = 2});
+  const Minted m = mint();  // its connection is closed (and let go) before the next
+  auto s = stream(m);
+  auto c = served(port_);
+  EXPECT_EQ(over_the_cap(port_).status, 503u);
+  s.reset();  // the tab closes
+  ASSERT_NE(served_when_free(port_), nullptr);
+}
+
+// A flood of refused connections is not a flood of log lines: at most one
+// a second, and every refusal is counted in one of them.
+TEST_F(ServerTest, RefusedConnectionsAreLoggedAtMostOnceASecond) {
+  test::LogCapture logs;
+  start({.max_connections = 1});
+  auto c = served(port_);
+  const auto t0 = std::chrono::steady_clock::now();
+  constexpr std::size_t kRefused = 20;
+  for (std::size_t i = 0; i < kRefused; ++i) ASSERT_EQ(over_the_cap(port_).status, 503u);
+  constexpr std::string_view kPrefix = "server: refused ";
+  const auto refusal_lines = [&](const std::vector<std::string>& warnings) {
+    std::vector<std::string> out;
+    for (const std::string& w : warnings)
+      if (w.starts_with(kPrefix)) out.push_back(w);
+    return out;
+  };
+  const auto counted = [&](const std::vector<std::string>& warnings) {
+    std::size_t n = 0;
+    for (const std::string& line : refusal_lines(warnings))
+      n += std::stoul(line.substr(kPrefix.size()));
+    return n;
+  };
+  // The ones after the first line are reported a second later.
+  EXPECT_TRUE(logs.wait_for(
+      log::Level::warn, [&](const auto& warnings) { return counted(warnings) == kRefused; },
+      std::chrono::seconds(5)))
+      << "counted " << counted(logs.at(log::Level::warn));
+  const auto seconds =
+      std::chrono::duration_cast<std::chrono::seconds>(std::chrono::steady_clock::now() - t0)
+          .count();
+  const auto lines = refusal_lines(logs.at(log::Level::warn));
+  EXPECT_LE(lines.size(), 1 + static_cast<std::size_t>(seconds));
+  ASSERT_FALSE(lines.empty());
+  EXPECT_NE(lines.front().find("the 1 of max_connections were open"), std::string::npos)
+      << lines.front();
+}
+
+// Without max_connections the cap is the soft descriptor limit less
+// max(64, an eighth of it), read when the server starts: under a limit of
+// 67 (lowered for this test; lowering is always allowed, and the old limit
+// is restored) that is 3.
+TEST_F(ServerTest, TheDefaultCapComesFromTheDescriptorLimit) {
+  rlimit saved{};
+  ASSERT_EQ(getrlimit(RLIMIT_NOFILE, &saved), 0);
+  if (saved.rlim_cur != RLIM_INFINITY && saved.rlim_cur < 67)
+    GTEST_SKIP() << "the soft descriptor limit is below 67 already";
+  struct Restore {
+    rlimit rl;
+    ~Restore() { setrlimit(RLIMIT_NOFILE, &rl); }
+  } restore{saved};
+  rlimit low = saved;
+  low.rlim_cur = 67;
+  ASSERT_EQ(setrlimit(RLIMIT_NOFILE, &low), 0);
+  start();
+  std::vector<std::unique_ptr<Conn>> open;
+  for (int i = 0; i < 3; ++i) open.push_back(served(port_));
+  EXPECT_EQ(over_the_cap(port_).status, 503u);
 }
 
 TEST_F(ServerTest, SlowClientsTimeOut) {
@@ -776,6 +913,9 @@ TEST(Server, RefusesImpossibleOptionsByName) {
   refused({.port = 0, .max_body_bytes = 0}, "max_body_bytes");
   refused({.port = 0, .request_timeout = milliseconds(-1)}, "request_timeout");
   refused({.port = 0, .max_stream_backlog = 0}, "max_stream_backlog");
+  refused({.port = 0, .max_connections = 0}, "max_connections must be at least 1");
+  refused({.port = 0, .max_connections = std::numeric_limits<std::size_t>::max()},
+          "max_connections " + std::to_string(std::numeric_limits<std::size_t>::max()) + " needs");
   s.mount("/counter", "t/counter");
   s.start({.port = 0});
   EXPECT_EQ(request(s.port(), "GET", "/counter").status, 200u);
