@@ -6,10 +6,9 @@
 #
 #   bench/server_thread_cpu.sh [BUILD_DIR] [STORE]      e.g. build file:/tmp/stc
 #
-# Threads are listed in creation order: the main thread, the runtime's timer
-# thread, the workers (ServerOptions::workers), the I/O threads
-# (ServerOptions::threads) and, for the file store, its closer (the thread
-# that releases replaced files; created by the first save).
+# Threads are listed by name (see src/common/thread_name.hpp): stube-io,
+# stube-worker, stube-timer, stube-closer (the file store's release of
+# replaced files), and the main thread under the program's name.
 # Environment (defaults): CONVS (8) conversations, EVENTS (2000) per
 # conversation, FLAGS (none) more stube-demo flags.
 set -euo pipefail
@@ -32,13 +31,13 @@ port=$(listening_port "$data/out" "$pid")
 "$load" --port "$port" --server-pid "$pid" --mode events --conversations "$convs" --events 100 \
   --store file >/dev/null
 
-# tid utime stime (clock ticks) voluntary nonvoluntary (context switches)
+# tid utime stime (clock ticks) voluntary nonvoluntary (context switches) name
 snapshot() {
   local t
   for t in $(ls "/proc/$pid/task" | sort -n); do
     read -r -a f <<<"$(sed 's/.*) //' "/proc/$pid/task/$t/stat")"
     echo "$t ${f[11]} ${f[12]} $(awk '/^(voluntary|nonvoluntary)_ctxt_switches/ { printf "%s ", $2 }' \
-      "/proc/$pid/task/$t/status")"
+      "/proc/$pid/task/$t/status")$(cat "/proc/$pid/task/$t/comm")"
   done
 }
 snapshot >"$data/before"
@@ -46,5 +45,5 @@ snapshot >"$data/before"
   --events "$events" --store file
 snapshot >"$data/after"
 join "$data/before" "$data/after" | awk -v n=$((convs * events)) -v hz="$(getconf CLK_TCK)" '{
-  printf "thread %s: user %.1f us/event, system %.1f us/event, context switches %.2f voluntary + %.2f involuntary per event\n",
-    $1, ($6 - $2) * 1e6 / hz / n, ($7 - $3) * 1e6 / hz / n, ($8 - $4) / n, ($9 - $5) / n }'
+  printf "%-12s (thread %s): user %.1f us/event, system %.1f us/event, context switches %.2f voluntary + %.2f involuntary per event\n",
+    $6, $1, ($7 - $2) * 1e6 / hz / n, ($8 - $3) * 1e6 / hz / n, ($9 - $4) / n, ($10 - $5) / n }'

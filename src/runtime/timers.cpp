@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "common/thread_name.hpp"
 #include "stube/log.hpp"
 
 namespace stube::detail {
@@ -19,7 +20,11 @@ TimerQueue::Clock::time_point deadline_after(std::chrono::milliseconds delay) {
 
 }  // namespace
 
-TimerQueue::TimerQueue() : thread_([this] { run(); }) {}
+TimerQueue::TimerQueue()
+    : thread_([this] {
+        detail::name_this_thread("stube-timer");
+        run();
+      }) {}
 
 TimerQueue::~TimerQueue() {
   stop();

@@ -12,6 +12,7 @@
 #include <condition_variable>
 #include <csignal>
 #include <future>
+#include <latch>
 #include <mutex>
 #include <sstream>
 #include <stdexcept>
@@ -20,6 +21,7 @@
 #include <thread>
 #include <vector>
 
+#include "common/thread_name.hpp"
 #include "server/connection_limit.hpp"
 #include "server/core.hpp"
 #include "server/handlers.hpp"
@@ -181,6 +183,21 @@ namespace {
 // The server's own settings that cannot work (the runtime checks the ones
 // it is handed): no I/O thread would serve nothing, a zero keep-alive
 // interval would spin the I/O thread, a zero limit would refuse every request.
+// Names the pool's threads stube-worker (asio's pool takes no thread
+// start hook): n tasks that wait for each other can only all arrive on n
+// different threads. The latch is shared: a task may still be returning
+// from its wait when the last arrival lets start() go on.
+void name_workers(net::thread_pool& pool, unsigned n) {
+  auto arrived = std::make_shared<std::latch>(n);
+  for (unsigned i = 0; i < n; ++i) {
+    net::post(pool, [arrived] {
+      detail::name_this_thread("stube-worker");
+      arrived->arrive_and_wait();
+    });
+  }
+  arrived->wait();
+}
+
 void check_options(const ServerOptions& o) {
   auto refuse = [](const std::string& what) {
     throw std::invalid_argument("server options: " + what);
@@ -245,10 +262,18 @@ void Server::start_listening(ServerOptions options) {
 
   m.accept_retry.emplace(m.acceptor->get_executor());
   m.refusal_report.emplace(m.acceptor->get_executor());
-  if (options.workers > 0) m.workers = std::make_unique<net::thread_pool>(options.workers);
+  if (options.workers > 0) {
+    m.workers = std::make_unique<net::thread_pool>(options.workers);
+    name_workers(*m.workers, options.workers);
+  }
   m.core.workers = m.workers.get();
   m.accept();
-  for (unsigned i = 0; i < options.threads; ++i) m.threads.emplace_back([&m] { m.ioc->run(); });
+  for (unsigned i = 0; i < options.threads; ++i) {
+    m.threads.emplace_back([&m] {
+      detail::name_this_thread("stube-io");
+      m.ioc->run();
+    });
+  }
 }
 
 std::uint16_t Server::port() const {

@@ -8,6 +8,7 @@
 #include <thread>
 #include <vector>
 
+#include "common/thread_name.hpp"
 #include "edn/packed.hpp"
 
 namespace stube::store_detail {
@@ -26,7 +27,12 @@ void parallel_for(std::size_t n, unsigned threads, const F& f) {
   const std::size_t extra = n == 0 ? 0 : std::min<std::size_t>(std::max(threads, 1u), n) - 1;
   std::vector<std::jthread> pool;
   pool.reserve(extra);
-  for (std::size_t t = 0; t < extra; ++t) pool.emplace_back(work);
+  for (std::size_t t = 0; t < extra; ++t) {
+    pool.emplace_back([&work] {
+      detail::name_this_thread("stube-load");
+      work();
+    });
+  }
   work();
 }
 

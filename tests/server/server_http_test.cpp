@@ -6,11 +6,13 @@
 #include <atomic>
 #include <condition_variable>
 #include <filesystem>
+#include <fstream>
 #include <functional>
 #include <future>
 #include <limits>
 #include <mutex>
 #include <regex>
+#include <set>
 #include <thread>
 
 #include "common/log_capture.hpp"
@@ -630,6 +632,30 @@ TEST_F(ServerTest, KeepAliveConnectionsServeSeveralRequests) {
   for (int i = 0; i < 3; ++i) at = c.read_until("HTTP/1.1 200 OK", at);
   c.read_until("\r\n\r\n", at);
   EXPECT_EQ(conv(m).get_in({"conv/instances"_kw, edn::Value(m.iid), "n"_kw}), edn::Value(3));
+}
+
+// The names of this process's threads, from /proc/self/task/*/comm.
+std::multiset<std::string> thread_names() {
+  std::multiset<std::string> names;
+  for (const auto& task : std::filesystem::directory_iterator("/proc/self/task")) {
+    std::ifstream comm(task.path() / "comm");
+    std::string name;
+    if (std::getline(comm, name)) names.insert(name);
+  }
+  return names;
+}
+
+// top -H, ps -L, gdb and perf tell stube's threads apart by name.
+TEST_F(ServerTest, ItsThreadsAreNamed) {
+  test::ScratchDir dir{"server"};
+  start({.store = file_store(dir.path()), .threads = 2, .workers = 3});
+  const Minted m = mint();
+  ASSERT_EQ(post(m, "inc").status, 200u);  // a replacing save: the file store's closer starts
+  const std::multiset<std::string> names = thread_names();
+  EXPECT_EQ(names.count("stube-io"), 2u);
+  EXPECT_EQ(names.count("stube-worker"), 3u);
+  EXPECT_GE(names.count("stube-timer"), 1u);
+  EXPECT_GE(names.count("stube-closer"), 1u);
 }
 
 TEST_F(ServerTest, StopCutsStreamsAndSavesAndARestartResumes) {
