@@ -20,11 +20,9 @@ TimerQueue::Clock::time_point deadline_after(std::chrono::milliseconds delay) {
 
 }  // namespace
 
-TimerQueue::TimerQueue()
-    : thread_([this] {
-        detail::name_this_thread("stube-timer");
-        run();
-      }) {}
+TimerQueue::TimerQueue() : thread_([this] { run(); }) {
+  name_thread(thread_, "stube-timer");
+}
 
 TimerQueue::~TimerQueue() {
   stop();

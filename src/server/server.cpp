@@ -269,10 +269,8 @@ void Server::start_listening(ServerOptions options) {
   m.core.workers = m.workers.get();
   m.accept();
   for (unsigned i = 0; i < options.threads; ++i) {
-    m.threads.emplace_back([&m] {
-      detail::name_this_thread("stube-io");
-      m.ioc->run();
-    });
+    m.threads.emplace_back([&m] { m.ioc->run(); });
+    detail::name_thread(m.threads.back(), "stube-io");
   }
 }
 

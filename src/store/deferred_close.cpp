@@ -60,10 +60,8 @@ void DeferredClose::close_later(Fd fd) noexcept {
   std::unique_lock lock(s.mutex);
   if (!s.thread) {
     try {
-      s.thread = std::make_unique<std::thread>([&s] {
-        detail::name_this_thread("stube-closer");
-        run(s);
-      });
+      s.thread = std::make_unique<std::thread>([&s] { run(s); });
+      detail::name_thread(*s.thread, "stube-closer");
       s.thread_pid = current_pid();
     } catch (const std::system_error&) {
       // No thread to be had: close here, as if there were no deferral.

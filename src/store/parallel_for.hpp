@@ -28,10 +28,8 @@ void parallel_for(std::size_t n, unsigned threads, const F& f) {
   std::vector<std::jthread> pool;
   pool.reserve(extra);
   for (std::size_t t = 0; t < extra; ++t) {
-    pool.emplace_back([&work] {
-      detail::name_this_thread("stube-load");
-      work();
-    });
+    pool.emplace_back(work);
+    detail::name_thread(pool.back(), "stube-load");
   }
   work();
 }
