@@ -101,6 +101,10 @@ class Server {
   void start(ServerOptions options = {});
   std::uint16_t port() const;  // the bound port (after start)
   std::string url() const;     // "http://127.0.0.1:PORT<base>/"
+  // Open HTTP connections (SSE streams included; at most max_connections)
+  // and open SSE streams, at this moment: for a health check or metrics.
+  std::size_t open_connections() const;
+  std::size_t open_streams() const;
 
   // Idempotent: stops accepting, runs the runtime's shutdown (stop hooks,
   // close streams, final save), joins the I/O threads.

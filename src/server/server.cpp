@@ -278,6 +278,14 @@ std::uint16_t Server::port() const {
   return impl_->port;
 }
 
+std::size_t Server::open_connections() const {
+  return impl_->core.open_connections.load(std::memory_order_relaxed);
+}
+
+std::size_t Server::open_streams() const {
+  return impl_->core.open_streams.load(std::memory_order_relaxed);
+}
+
 std::string Server::url() const {
   const auto& o = impl_->core.options;
   std::string host = o.bind_address;

@@ -458,9 +458,13 @@ TEST_F(ServerTest, AnOpenStreamCountsAgainstTheCap) {
   const Minted m = mint();  // its connection is closed (and let go) before the next
   auto s = stream(m);
   auto c = served(port_);
+  EXPECT_EQ(server_->open_connections(), 2u);
+  EXPECT_EQ(server_->open_streams(), 1u);
   EXPECT_EQ(over_the_cap(port_).status, 503u);
+  EXPECT_EQ(server_->open_connections(), 2u) << "a refused connection is not counted";
   s.reset();  // the tab closes
   ASSERT_NE(served_when_free(port_), nullptr);
+  EXPECT_EQ(server_->open_streams(), 0u);
 }
 
 // A flood of refused connections is not a flood of log lines: at most one
