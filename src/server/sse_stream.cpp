@@ -54,7 +54,14 @@ SseStream::SseStream(Core& core, std::string cid, net::any_io_executor strand, b
 }
 
 SseStream::~SseStream() {
-  if (started_) core_.open_streams.fetch_sub(1, std::memory_order_relaxed);
+  uncount();
+}
+
+// Counted from start() until the connection is let go (drop(), or the end
+// of a stream that never dropped), together with its ConnectionSlot.
+void SseStream::uncount() {
+  if (counted_) core_.open_streams.fetch_sub(1, std::memory_order_relaxed);
+  counted_ = false;
 }
 
 void SseStream::enqueue(std::string_view text) {
@@ -105,6 +112,7 @@ void SseStream::start(beast::tcp_stream stream, ConnectionSlot slot) {
   slot_ = std::move(slot);
   stream_->expires_never();
   core_.open_streams.fetch_add(1, std::memory_order_relaxed);
+  counted_ = true;
   {
     std::lock_guard lock(mu_);
     started_ = true;
@@ -200,6 +208,7 @@ void SseStream::drop() {
     stream_->close();
   }
   slot_ = ConnectionSlot();  // the descriptor is free again
+  uncount();
   {
     std::lock_guard lock(mu_);
     closing_ = true;

@@ -44,7 +44,8 @@ class SseStream : public Output, public std::enable_shared_from_this<SseStream> 
   void on_write(boost::beast::error_code ec);
   void watch_client();
   void arm_keep_alive();
-  void drop();  // cut the connection and detach from the runtime
+  void drop();     // cut the connection and detach from the runtime
+  void uncount();  // leave Core::open_streams, once
 
   Core& core_;
   const std::string cid_;
@@ -62,6 +63,7 @@ class SseStream : public Output, public std::enable_shared_from_this<SseStream> 
   // Strand-only state.
   std::optional<boost::beast::tcp_stream> stream_;
   ConnectionSlot slot_;
+  bool counted_ = false;  // in Core::open_streams
   std::string inflight_;
   bool writing_ = false;
   bool header_sent_ = false;
