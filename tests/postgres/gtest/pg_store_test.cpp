@@ -396,6 +396,27 @@ TEST_F(PostgresStore, WithoutCreateSchemaAStoreIsReadAndLeftUnchanged) {
   EXPECT_NE(newer.find("schema version 2"), std::string::npos) << newer;
 }
 
+// A read-only open needs no right to create or delete anything: a role that
+// may only SELECT stube's two tables reads the store that way, and only that
+// way (the default open creates the schema and purges tombstones).
+TEST_F(PostgresStore, WithoutCreateSchemaARoleThatMayOnlySelectReadsTheStore) {
+  const Value saved = db_.store()->save(conv::make("cv-read"));
+  auto sql = db_.sql();
+  const std::string role = "reader_" + db_.name();  // roles are the whole server's
+  sql->run("CREATE ROLE " + role + " LOGIN");
+  sql->run("REVOKE CREATE ON SCHEMA public FROM PUBLIC");
+  sql->run("GRANT SELECT ON stube_conversations, stube_schema TO " + role);
+  const std::string as_reader = db_.conninfo() + " user=" + role;
+  {
+    auto store = postgres_store(as_reader, {.create_schema = false});
+    EXPECT_EQ(store->load("cv-read"), saved);
+    EXPECT_EQ(store->load_all().size(), 1u);
+    EXPECT_THROW(postgres_store(as_reader), StoreError);
+  }
+  sql->run("DROP OWNED BY " + role);
+  sql->run("DROP ROLE " + role);
+}
+
 // A backend failure stays a plain StoreError, never a MissingStore.
 TEST_F(PostgresStore, WithoutCreateSchemaAnUnreachableDatabaseIsNotAMissingStore) {
   const std::string missing = pg_url().substr(0, pg_url().rfind('/') + 1) + "no_such_db";
