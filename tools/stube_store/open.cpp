@@ -85,7 +85,13 @@ std::shared_ptr<ConversationStore> open(const std::string& url, const std::strin
   } catch (const StoreError& e) {
     throw Failure("cannot open " + redact_store_url(url) + ": " + e.what());
   } catch (const std::invalid_argument& e) {
-    throw UsageError(e.what());
+    // The message names the URL as opened; the user knows it as typed.
+    std::string message = e.what();
+    const std::string as_opened = redact_store_url(opened_as);
+    const std::string as_typed = redact_store_url(url);
+    for (std::size_t at; (at = message.find(as_opened)) != std::string::npos;)
+      message.replace(at, as_opened.size(), as_typed);
+    throw UsageError(message);
   }
 }
 

@@ -165,6 +165,16 @@ TEST_F(PostgresStoreTool, ReadOnlyCommandsRefuseADatabaseWithoutTheSchemaAndCrea
   EXPECT_EQ(db_.sql()->one("SELECT to_regclass('stube_conversations') IS NULL"), "t");
 }
 
+// A bad option is a usage error naming the URL as the user typed it, not
+// as the read-only open extended it.
+TEST_F(PostgresStoreTool, ABadOptionNamesTheUrlAsTyped) {
+  const std::string url = db_.url() + "?pool_size=0";
+  const ToolRun r = stube_store({"ls", url});
+  EXPECT_EQ(r.status, 2) << r.err;
+  EXPECT_NE(r.err.find(url + "\""), std::string::npos) << r.err;
+  EXPECT_EQ(r.err.find("pool_size=0&create_schema"), std::string::npos) << r.err;
+}
+
 TEST_F(PostgresStoreTool, WritingCreatesTheSchemaAndReadingThenWorks) {
   const ToolRun migrate = stube_store({"migrate", file_url(), db_.url()});  // no conversations
   ASSERT_EQ(migrate.status, 0) << migrate.err;
