@@ -34,7 +34,7 @@ port=$(listening_port "$data/out" "$pid")
 # tid utime stime (clock ticks) voluntary nonvoluntary (context switches) name
 snapshot() {
   local t
-  for t in $(ls "/proc/$pid/task" | sort -n); do
+  for t in $(ls "/proc/$pid/task" | sort); do  # sorted as join wants
     read -r -a f <<<"$(sed 's/.*) //' "/proc/$pid/task/$t/stat")"
     echo "$t ${f[11]} ${f[12]} $(awk '/^(voluntary|nonvoluntary)_ctxt_switches/ { printf "%s ", $2 }' \
       "/proc/$pid/task/$t/status")$(cat "/proc/$pid/task/$t/comm")"

@@ -103,6 +103,8 @@ class Server {
   std::string url() const;     // "http://127.0.0.1:PORT<base>/"
   // Open HTTP connections (SSE streams included; at most max_connections)
   // and open SSE streams, at this moment: for a health check or metrics.
+  // Meaningful while the server runs (after stop(), connections it had
+  // parked count until the Server is destroyed).
   std::size_t open_connections() const;
   std::size_t open_streams() const;
 

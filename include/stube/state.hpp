@@ -11,11 +11,13 @@
 #pragma once
 
 #include <cstdint>
+#include <limits>
 #include <map>
 #include <optional>
 #include <string>
 #include <tuple>
 #include <type_traits>
+#include <utility>
 #include <vector>
 
 #include "stube/edn.hpp"
@@ -92,7 +94,8 @@ edn::Value to_edn(const T& v) {
 
 namespace detail {
 [[noreturn]] void state_field_error(const char* field, const edn::TypeError& e);
-}
+[[noreturn]] void integer_range_error(std::int64_t n, std::int64_t min, std::uint64_t max);
+}  // namespace detail
 
 template <class T>
 T from_edn(const edn::Value& v) {
@@ -101,7 +104,13 @@ T from_edn(const edn::Value& v) {
   } else if constexpr (std::is_same_v<T, bool>) {
     return v.as_bool();
   } else if constexpr (std::is_integral_v<T>) {
-    return static_cast<T>(v.as_int());
+    // A value that does not fit (a browser's -1 for an unsigned field) is an
+    // error, not a silently wrapped number.
+    const std::int64_t n = v.as_int();
+    if (!std::in_range<T>(n))
+      detail::integer_range_error(n, static_cast<std::int64_t>(std::numeric_limits<T>::min()),
+                                  static_cast<std::uint64_t>(std::numeric_limits<T>::max()));
+    return static_cast<T>(n);
   } else if constexpr (std::is_floating_point_v<T>) {
     return static_cast<T>(v.is(edn::Kind::Int) ? static_cast<double>(v.as_int()) : v.as_double());
   } else if constexpr (std::is_same_v<T, std::string>) {

@@ -5,8 +5,9 @@
 // of replaced files) and stube-load (load_all's extra readers).
 //
 // `name` is at most 15 characters (the kernel's limit). Best effort: a
-// failure leaves the inherited name. The creator names a new thread (not
-// the thread itself), so the name is there as soon as the thread exists.
+// failure leaves the inherited name. The creator names a new thread right
+// after creating it (not the thread itself, later), so the name is there
+// by the time the creator goes on.
 #pragma once
 
 #include <thread>

@@ -82,6 +82,10 @@ namespace detail {
 void state_field_error(const char* field, const edn::TypeError& e) {
   throw edn::TypeError(std::string("state field '") + field + "': " + e.what());
 }
+void integer_range_error(std::int64_t n, std::int64_t min, std::uint64_t max) {
+  throw edn::TypeError("edn: integer " + std::to_string(n) + " out of range " +
+                       std::to_string(min) + ".." + std::to_string(max));
+}
 }  // namespace detail
 
 }  // namespace stube

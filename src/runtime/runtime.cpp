@@ -410,7 +410,9 @@ Runtime::Result Runtime::dispatch(std::string_view cid, std::string_view iid, Ev
   Impl& m = *impl_;
   return m.with_owned(cid, owner, [&](Slot& slot) {
     Step step = stube::dispatch(*m.reg, slot.conv, iid, event, m.opts.kernel);
-    if (why) *why = step.error;
+    if (why &&
+        (step.status == Step::Status::UnknownEvent || step.status == Step::Status::BadSignals))
+      *why = step.error;
     return m.apply(std::string(cid), slot, std::move(step));
   });
 }

@@ -61,7 +61,8 @@ class ConnectionSlot {
 // non-blocking, the response goes into its (empty) send buffer, and what
 // the client has already sent is discarded unread, so that the close ends
 // the connection with a FIN after the response rather than a reset that
-// could destroy it on the way.
+// could destroy it on the way. (A request that arrives only after the close
+// still draws a reset: waiting for it would hold descriptors in a flood.)
 void refuse_connection(boost::asio::ip::tcp::socket& socket, std::string_view response) noexcept;
 
 // Keeps the warning about refused connections to at most one line a

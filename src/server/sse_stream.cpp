@@ -108,6 +108,16 @@ void SseStream::close() {
 }
 
 void SseStream::start(beast::tcp_stream stream, ConnectionSlot slot) {
+  if (dropped_) {
+    // Dropped before it started (its first view overflowed the backlog, or
+    // the server is shutting down): cut the connection now, which the
+    // browser takes as an error and reconnects, rather than keep it open
+    // with nothing ever written. Its slot goes with this scope.
+    beast::error_code ignored;
+    stream.socket().shutdown(net::ip::tcp::socket::shutdown_both, ignored);
+    stream.close();
+    return;
+  }
   stream_.emplace(std::move(stream));
   slot_ = std::move(slot);
   stream_->expires_never();
@@ -207,8 +217,8 @@ void SseStream::drop() {
     stream_->socket().shutdown(net::ip::tcp::socket::shutdown_both, ignored);
     stream_->close();
   }
+  uncount();                 // first: open_streams() never exceeds open_connections()
   slot_ = ConnectionSlot();  // the descriptor is free again
-  uncount();
   {
     std::lock_guard lock(mu_);
     closing_ = true;

@@ -285,7 +285,7 @@ TEST_F(Fold, KeptSignalsAreCopiedOntoStateBeforeTheHandler) {
 
 struct Form {
   std::string name;
-  std::int64_t age = 0;
+  std::uint32_t age = 0;
 };
 STUBE_STATE(Form, name, age)
 
@@ -306,6 +306,11 @@ TEST_F(Fold, AKeptSignalOfTheWrongTypeIsRefusedBeforeTheHandler) {
   EXPECT_TRUE(ran.entries().empty()) << "no handler ran";
   EXPECT_TRUE(contains(s.error, "t/typed-form")) << s.error;
   EXPECT_TRUE(contains(s.error, "state field 'age'")) << s.error;
+
+  const Value negative = edn::map({{kw("age"), -1}});
+  s = dispatch(reg, conv, top_instance(conv), Event{"save", {}, negative}, opts);
+  EXPECT_EQ(s.status, Step::Status::BadSignals) << "a number that does not fit is refused too";
+  EXPECT_TRUE(contains(s.error, "out of range 0..4294967295")) << s.error;
 
   const Value good = edn::map({{kw("name"), "Ada"}, {kw("age"), 36}});
   s = dispatch(reg, conv, top_instance(conv), Event{"save", {}, good}, opts);

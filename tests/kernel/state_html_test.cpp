@@ -76,6 +76,36 @@ TEST(State, AWrongKindNamesTheField) {
   }
 }
 
+struct Sizes {
+  std::uint8_t level = 0;
+  std::int32_t delta = 0;
+  unsigned count = 0;
+};
+STUBE_STATE(Sizes, level, delta, count)
+
+// An integer that does not fit its field is an error naming the field and
+// the range, never a silently wrapped number.
+TEST(State, AnIntegerOutOfItsFieldsRangeNamesTheFieldAndTheRange) {
+  const auto failure = [](std::string_view edn_text) {
+    try {
+      (void)from_edn<Sizes>(edn::read(edn_text));
+    } catch (const edn::TypeError& e) {
+      return std::string(e.what());
+    }
+    return std::string("no error");
+  };
+  EXPECT_EQ(failure("{:level 256}"), "state field 'level': edn: integer 256 out of range 0..255");
+  EXPECT_EQ(failure("{:delta 10000000000}"),
+            "state field 'delta': edn: integer 10000000000 out of range -2147483648..2147483647");
+  EXPECT_EQ(failure("{:count -1}"),
+            "state field 'count': edn: integer -1 out of range 0..4294967295");
+  const Sizes edge =
+      from_edn<Sizes>(edn::read("{:level 255, :delta -2147483648, :count 4294967295}"));
+  EXPECT_EQ(edge.level, 255);
+  EXPECT_EQ(edge.delta, INT32_MIN);
+  EXPECT_EQ(edge.count, 4294967295u);
+}
+
 TEST(State, MergeKeepsKeysTheStructDoesNotDeclare) {
   const Value state = edn::read(R"({:name "old", :untyped 1})");
   Person p;

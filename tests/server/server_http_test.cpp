@@ -436,9 +436,11 @@ TEST_F(ServerTest, ConnectionsOverTheCapGet503AndAreClosed) {
   EXPECT_EQ(r.header("Connection"), "close");
   EXPECT_EQ(r.header("Content-Type"), "text/plain; charset=utf-8");
   EXPECT_EQ(r.body, "the server has too many open connections; try again shortly\n");
-  // One that sends a request with a body gets the same; nothing is dispatched.
+  // One that sends a request with a body gets the same; a page load that
+  // would start a conversation starts none.
   const Response post = request(port_, "POST", "/counter", std::string(20000, 'x'));
   EXPECT_EQ(post.status, 503u) << post.head;
+  EXPECT_EQ(request(port_, "GET", "/counter").status, 503u);
   EXPECT_EQ(server_->runtime().size(), 0u);
   // The open ones go on.
   Conn& first = *open.front();
@@ -449,6 +451,20 @@ TEST_F(ServerTest, ConnectionsOverTheCapGet503AndAreClosed) {
   open.push_back(served_when_free(port_));
   ASSERT_NE(open.back(), nullptr);
   EXPECT_EQ(over_the_cap(port_).status, 503u) << "three open again";
+}
+
+// A stream dropped before it started (here: its first view alone is more
+// than max_stream_backlog, so the drop is queued before the stream takes
+// over its connection) is cut at once instead of left open with nothing
+// written, and gives its place back.
+TEST_F(ServerTest, AStreamDroppedBeforeItStartsIsCutAndLetGo) {
+  start({.max_stream_backlog = 64});
+  const Minted m = mint();
+  Conn c(port_);
+  c.send("GET /sse/" + m.cid + " HTTP/1.1\r\nHost: x\r\nCookie: " + m.cookie + "\r\n\r\n");
+  EXPECT_EQ(c.read_to_eof().find("mergeMode"), std::string::npos);
+  ASSERT_NE(served_when_free(port_), nullptr);
+  EXPECT_EQ(server_->open_streams(), 0u);
 }
 
 // An open SSE stream holds its connection: it counts against the cap until

@@ -89,7 +89,8 @@ std::shared_ptr<ConversationStore> open(const std::string& url, const std::strin
     std::string message = e.what();
     const std::string as_opened = redact_store_url(opened_as);
     const std::string as_typed = redact_store_url(url);
-    for (std::size_t at; (at = message.find(as_opened)) != std::string::npos;)
+    for (std::size_t at = 0; (at = message.find(as_opened, at)) != std::string::npos;
+         at += as_typed.size())
       message.replace(at, as_opened.size(), as_typed);
     throw UsageError(message);
   }
