@@ -4,6 +4,8 @@
 #include <gtest/gtest.h>
 
 #include <set>
+#include <string>
+#include <string_view>
 #include <thread>
 #include <vector>
 
@@ -28,24 +30,26 @@ TEST(Log, ASinkReceivesEveryLevelAndIsRestored) {
   EXPECT_EQ(got[3], std::make_pair(log::Level::error, std::string("e")));
 }
 
-TEST(Log, TheDefaultSinkWritesOneLineToStderr) {
+// What the default sink writes to stderr for one warning.
+std::string default_sink_output(std::string_view message) {
   auto previous = log::set_sink({});
   ::testing::internal::CaptureStderr();
-  log::warn("conversation \"cv-1\" was not saved");
+  log::warn(std::string(message));
   const std::string out = ::testing::internal::GetCapturedStderr();
   log::set_sink(std::move(previous));
-  EXPECT_EQ(out, "stube warn: conversation \"cv-1\" was not saved\n");
+  return out;
+}
+
+TEST(Log, TheDefaultSinkWritesOneLineToStderr) {
+  EXPECT_EQ(default_sink_output("conversation \"cv-1\" was not saved"),
+            "stube warn: conversation \"cv-1\" was not saved\n");
 }
 
 // A message may quote user input (a handler's exception text): a newline in
 // it must not start a forged line.
 TEST(Log, TheDefaultSinkEscapesControlCharacters) {
-  auto previous = log::set_sink({});
-  ::testing::internal::CaptureStderr();
-  log::warn("bad email: a\nstube error: forged\r\x01\x7f\tok \xc3\xa9");
-  const std::string out = ::testing::internal::GetCapturedStderr();
-  log::set_sink(std::move(previous));
-  EXPECT_EQ(out, "stube warn: bad email: a\\nstube error: forged\\r\\x01\\x7f\tok \xc3\xa9\n");
+  EXPECT_EQ(default_sink_output("bad email: a\nstube error: forged\r\x01\x7f\tok \xc3\xa9"),
+            "stube warn: bad email: a\\nstube error: forged\\r\\x01\\x7f\tok \xc3\xa9\n");
 }
 
 TEST(Log, MessagesFromManyThreadsArriveWhole) {
