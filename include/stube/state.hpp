@@ -5,8 +5,8 @@
 //
 // to_edn(w) gives {:name "…", :items […], :step 0}; from_edn<Wizard>(v) reads
 // it back (missing keys keep their defaults; a key of the wrong kind, or an
-// integer outside its field's range, throws edn::TypeError naming the field). Supported field types: bool, integers,
-// double, std::string, edn::Value, std::optional<T>, std::vector<T>,
+// integer outside its field's range, throws edn::TypeError naming the field). Supported field
+// types: bool, integers, double, std::string, edn::Value, std::optional<T>, std::vector<T>,
 // std::map<std::string, T> and other STUBE_STATE structs.
 #pragma once
 
