@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # Sets everything up and runs every check CI runs:
 #   1. warnings-as-errors RelWithDebInfo build + ctest          (build/)
-#   2. the same suite under AddressSanitizer + UBSan             (build-asan/)
-#   3. the runtime, server and store tests under ThreadSanitizer (build-tsan/)
-#   4. the fuzzers, FUZZ_SECONDS (default 60) each              (build-fuzz/)
-#   5. clang-format check of every C++ source
+#   2. the README's main-job command (scripts/run.sh) end to end (tests/main_job.sh)
+#   3. the same suite under AddressSanitizer + UBSan             (build-asan/)
+#   4. the runtime, server and store tests under ThreadSanitizer (build-tsan/)
+#   5. the fuzzers, FUZZ_SECONDS (default 60) each              (build-fuzz/)
+#   6. clang-format check of every C++ source
 # Prints "N passed, N failed" (ctest totals of the three runs) as its last line and
 # exits non-zero when anything failed. A test that fails is run once more on
 # its own; if it passes then, the summary lists it as FLAKY (its failure's
@@ -105,6 +106,11 @@ started=$SECONDS
 STUBE_SKIP_BUILD=1 bash scripts/setup.sh
 
 run_suite "release" "$build_dir" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DSTUBE_WERROR=ON
+
+# The README's other command, on the tree step 1 built (its setup and build
+# are then no-ops): serves, saves durably, stops on SIGTERM, restores.
+echo "=== main job (scripts/run.sh)"
+bash tests/main_job.sh || failed_steps+=("main job")
 
 ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
   run_suite "asan" "$asan_dir" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DSTUBE_WERROR=ON \
