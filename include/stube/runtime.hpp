@@ -96,7 +96,10 @@ class Runtime {
   // calls store.remove. Idempotent.
   void end(std::string_view cid);
   // Idempotent: refuse new conversations, cancel timers, run stop hooks,
-  // close streams, one last save per conversation, clear.
+  // close streams, one last save per conversation, clear. On a shared store
+  // (store.shared()) the last save is only for conversations whose last
+  // save failed: the others are stored as they are, and saving them again
+  // would make a new version under the server that serves them.
   void shutdown();
 
   bool shutting_down() const noexcept;

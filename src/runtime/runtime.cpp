@@ -35,6 +35,10 @@ struct Slot {
   std::shared_ptr<Output> out;
   bool ended = false;
   bool awake = false;  // restored conversations are woken on first attach
+  // The store does not hold `conv` as it is: its last save failed (the
+  // backend was down). Only such a conversation needs shutdown's final save
+  // on a shared store, see Runtime::shutdown().
+  bool dirty = false;
   // A stream let go of while another thread held `mu` (detach() does not
   // wait for the lock): the next holder forgets it, see forget_dropped().
   std::atomic<const Output*> dropped{nullptr};
@@ -106,6 +110,9 @@ struct Runtime::Impl {
     if (!loaded) return nullptr;
     auto slot = make_slot(std::move(*loaded));
     std::unique_lock lock(map_mu);
+    // Shutdown sets `shutting` before it takes its list of slots under this
+    // lock: a slot added after that would never be stopped or saved.
+    if (shutting) return nullptr;
     return slots.emplace(std::string(cid), slot).first->second;  // a racing loader may have won
   }
 
@@ -140,15 +147,35 @@ struct Runtime::Impl {
   bool save(Slot& slot) {
     try {
       slot.conv = store->save(slot.conv);  // shared stores return the new version
+      slot.dirty = false;
     } catch (const StaleConversation& e) {
+      slot.dirty = false;  // reload() takes the stored version or ends it
       reload(slot, e.what());
       return false;
     } catch (const std::exception& e) {
       // The live conversation is still right in memory; only the durable
       // copy is stale. Log and carry on (SPEC §7).
+      slot.dirty = true;
       log::error("store save failed for " + std::string(conv::id(slot.conv)) + ": " + e.what());
     }
     return true;
+  }
+
+  // Shutdown's last save. On a shared store every save makes a new version,
+  // so re-saving a copy the store already holds would make the copy of the
+  // server that serves the conversation stale, and drop its next event: only
+  // a conversation whose last save failed is saved there. A refused save
+  // (changed or ended elsewhere) leaves the newer version alone.
+  void final_save(const std::string& cid, Slot& slot) {
+    if (store->shared() && !slot.dirty) return;
+    try {
+      slot.conv = store->save(slot.conv);
+    } catch (const StaleConversation& e) {
+      log::warn("conversation " + cid + " was changed elsewhere (" + e.what() +
+                "); its final save is dropped");
+    } catch (const std::exception& e) {
+      log::error("store save failed for " + cid + " during shutdown: " + e.what());
+    }
   }
 
   // Another server saved a newer version (or removed it): ours is stale.
@@ -234,15 +261,17 @@ struct Runtime::Impl {
     timers.cancel(cid);
     if (slot.out) slot.out->close();
     slot.out.reset();
-    {
-      std::unique_lock lock(map_mu);
-      slots.erase(cid);
-    }
+    // Removed from the store while the slot is still in the map: a request
+    // for it meanwhile finds the slot (and, once it has the lock, that it
+    // ended) instead of loading the still-stored record of a shared store
+    // back to life.
     try {
       store->remove(cid);
     } catch (const std::exception& e) {
       log::error("store remove failed for " + cid + ": " + e.what());
     }
+    std::unique_lock lock(map_mu);
+    slots.erase(cid);
   }
 
   void reap() {
@@ -481,8 +510,8 @@ void Runtime::shutdown() {
     }
     if (slot->out) slot->out->close();
     slot->out.reset();
-    m.save(*slot);
-    slot->ended = true;
+    slot->ended = true;  // before the save: nothing may end it (and stop it) again
+    m.final_save(cid, *slot);
   }
   {
     std::unique_lock lock(m.map_mu);

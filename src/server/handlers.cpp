@@ -171,6 +171,10 @@ Reply open_stream(Core& core, const Request& req, const Route& r,
   switch (core.runtime->attach(r.cid, owner_of(req, r.cid), stream)) {
     case Runtime::Result::Ok:
       return {Response{}, std::move(stream)};
+    case Runtime::Result::HandlerError:
+      // A restored conversation's wakeup hook threw: the stream carries the
+      // error to the page (and later patches), the conversation is as it was.
+      return {Response{}, std::move(stream)};
     case Runtime::Result::NoConversation:
       return {core.runtime->shutting_down() ? restarting(req) : stale(req), nullptr};
     case Runtime::Result::Forbidden:

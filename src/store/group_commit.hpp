@@ -51,10 +51,13 @@ class GroupCommit {
     running_ = true;
     batch_.swap(queue_);  // queue_ keeps the cleared storage of the last batch
     lock.unlock();
-    ops_.clear();
-    for (Slot* s : batch_) ops_.push_back(s->op);
+    // Whatever throws here, bad_alloc in the bookkeeping included, is the
+    // batch's error: a leader that left with running_ set would leave every
+    // later submitter waiting for good.
     std::exception_ptr error;
     try {
+      ops_.clear();
+      for (Slot* s : batch_) ops_.push_back(s->op);
       run(ops_);
     } catch (...) {
       error = std::current_exception();

@@ -62,6 +62,12 @@ std::shared_ptr<Registry> test_registry() {
       .keep({"name"})
       .render([](const Self& s) { return html::p(html::cls("name"), s[":name"]); })
       .on("shout", [](Self& s) { s.set("name", std::string(s[":name"].as_string()) + "!"); });
+  reg->define("t/sleepy")
+      .init([](const edn::Value&) {
+        return edn::map({{"n"_kw, 7}});
+      })
+      .render([](const Self& s) { return html::p(html::cls("n"), s[":n"]); })
+      .wakeup([](Self&) { throw std::runtime_error("sleepy cannot wake up"); });
   reg->define<TypedForm>("t/typed-form")
       .keep({"age"})
       .render([](const Ctx<TypedForm>& c) { return html::p(html::cls("age"), c->age); })
@@ -113,6 +119,7 @@ class ServerTest : public ::testing::Test {
     server_->mount("/counter", "t/counter")
         .mount("/form", "t/form")
         .mount("/typed-form", "t/typed-form")
+        .mount("/sleepy", "t/sleepy")
         .page("/", "<p>index</p>");
     server_->start(std::move(options));
     port_ = server_->port();
@@ -701,6 +708,23 @@ TEST_F(ServerTest, StopCutsStreamsAndSavesAndARestartResumes) {
   again->read_until("<span class=\"n\">2</span>");
   EXPECT_EQ(post(m, "inc").status, 200u);
   again->read_until("<span class=\"n\">3</span>");
+}
+
+// A restored conversation whose wakeup hook throws: the stream opens and
+// shows the error on the page (it was a bare 500 before, and the error was
+// lost with the stream), and the conversation is as it was.
+TEST_F(ServerTest, AWakeupThatThrowsIsShownOnTheStream) {
+  test::ScratchDir dir{"server"};
+  start({.store = file_store(dir.path())});
+  const Minted m = mint("/sleepy");
+  server_->stop();
+  start({.store = file_store(dir.path())});
+  Conn c(port_);
+  const auto [head, head_end] = stream_head(c, m, "HTTP/1.1");
+  EXPECT_EQ(head.status, 200u) << head.head;
+  c.read_until("sleepy cannot wake up", head_end);
+  EXPECT_EQ(conv(m).get_in({"conv/instances"_kw, edn::Value(m.iid), "n"_kw}), edn::Value(7));
+  server_->stop();  // while its directory is still there
 }
 
 // An in-memory store whose saves of one conversation wait until released:

@@ -7,6 +7,7 @@
 
 #include <atomic>
 #include <condition_variable>
+#include <future>
 #include <mutex>
 #include <thread>
 #include <vector>
@@ -25,16 +26,86 @@ using edn::kw;
 using edn::Value;
 using Result = Runtime::Result;
 
-std::shared_ptr<Registry> counter_registry() {
+// `stops` counts the stop hooks that ran.
+std::shared_ptr<Registry> counter_registry(std::shared_ptr<std::atomic<int>> stops) {
   auto reg = std::make_shared<Registry>();
   reg->define("pg/counter")
       .init([](const Value&) {
         return edn::map({{kw("count"), 0}});
       })
       .render([](const Self& s) { return html::p("count ", s[":count"]); })
-      .on("inc", [](Self& s) { s.set("count", s[":count"].as_int() + 1); });
+      .on("inc", [](Self& s) { s.set("count", s[":count"].as_int() + 1); })
+      .stop([stops](Self&) { ++*stops; });
   return reg;
 }
+
+// The page's stream, whose patches nobody reads.
+class IgnoredStream : public Output {
+ public:
+  void send(const std::vector<Fragment>&) override {}
+  void close() override {}
+};
+
+// A shared store over another whose saves can fail (the database down) and
+// whose next remove or load can be held until released: to put a runtime's
+// own requests into the window of one of its store calls.
+class GatedStore final : public ConversationStore {
+ public:
+  explicit GatedStore(std::shared_ptr<ConversationStore> inner) : inner_(std::move(inner)) {}
+
+  enum class Gate { none, remove, load };
+  std::atomic<bool> fail_saves{false};
+
+  void hold(Gate g) {
+    std::lock_guard lock(mu_);
+    held_ = g;
+  }
+  // Waits until a held call has arrived at its gate.
+  bool wait_arrived() {
+    std::unique_lock lock(mu_);
+    return cv_.wait_for(lock, std::chrono::seconds(30), [&] { return arrived_; });
+  }
+  void release() {
+    {
+      std::lock_guard lock(mu_);
+      held_ = Gate::none;
+    }
+    cv_.notify_all();
+  }
+
+  ConversationMap load_all() override { return inner_->load_all(); }
+  Value save(const Value& conv) override {
+    if (fail_saves) throw StoreError("test: the database is down");
+    return inner_->save(conv);
+  }
+  void remove(std::string_view cid) override {
+    pass(Gate::remove);
+    inner_->remove(cid);
+  }
+  bool shared() const noexcept override { return true; }
+  std::optional<Value> load(std::string_view cid) override {
+    pass(Gate::load);
+    return inner_->load(cid);
+  }
+  std::vector<std::string> reap(edn::Instant cutoff, std::size_t batch) override {
+    return inner_->reap(cutoff, batch);
+  }
+
+ private:
+  void pass(Gate g) {
+    std::unique_lock lock(mu_);
+    if (held_ != g) return;
+    arrived_ = true;
+    cv_.notify_all();
+    cv_.wait(lock, [&] { return held_ != g; });
+  }
+
+  std::shared_ptr<ConversationStore> inner_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  Gate held_ = Gate::none;
+  bool arrived_ = false;
+};
 
 RuntimeOptions on(std::shared_ptr<ConversationStore> store) {
   RuntimeOptions o;
@@ -67,7 +138,8 @@ class PostgresRuntimes : public ::testing::Test {
   }
 
   TestDatabase db_;
-  std::shared_ptr<Registry> reg_ = counter_registry();
+  std::shared_ptr<std::atomic<int>> stops_ = std::make_shared<std::atomic<int>>(0);
+  std::shared_ptr<Registry> reg_ = counter_registry(stops_);
   LogCapture capture_;
   std::string cid_, owner_, iid_;
 };
@@ -213,6 +285,95 @@ TEST_F(PostgresRuntimes, AnEndedConversationDoesNotComeBack) {
   EXPECT_EQ(c.restored_count(), 0u);
   EXPECT_EQ(inc(c), Result::NoConversation);
   EXPECT_EQ(db_.store()->load(cid_), std::nullopt);
+}
+
+// Every server holds copies it does not serve: those it minted (the hash
+// sends their requests elsewhere) and those load_all gave it at its start.
+// Stopping such a server (a deploy) must not save them again: a new version
+// would make the serving server's copy stale and drop its next event.
+TEST_F(PostgresRuntimes, AStoppingServerLeavesTheServingServersCopyCurrent) {
+  auto minter = std::make_unique<Runtime>(reg_, on(db_.store()));
+  mint_on(*minter);
+  auto restorer = std::make_unique<Runtime>(reg_, on(db_.store()));
+  ASSERT_EQ(restorer->restored_count(), 1u);
+  Runtime serving(reg_, on(db_.store()));
+  ASSERT_EQ(serving.attach(cid_, owner_, std::make_shared<IgnoredStream>()), Result::Ok);
+  restorer.reset();
+  minter.reset();
+  EXPECT_EQ(inc(serving), Result::Ok);
+  EXPECT_EQ(live_count(serving), 1);
+  EXPECT_EQ(stored_count(), 1);
+  EXPECT_EQ(lost_events(), 0u) << "a stopping server's final save made a new version";
+  EXPECT_EQ(*stops_, 2) << "each stopping server runs the stop hooks of its copy";
+}
+
+// A change whose save failed (the database was down) is what shutdown's
+// final save is for.
+TEST_F(PostgresRuntimes, ShutdownSavesAChangeWhoseSaveFailed) {
+  auto gated = std::make_shared<GatedStore>(db_.store());
+  auto a = std::make_unique<Runtime>(reg_, on(gated));
+  mint_on(*a);
+  gated->fail_saves = true;
+  ASSERT_EQ(inc(*a), Result::Ok);  // the event works; its save failed
+  EXPECT_EQ(stored_count(), 0);
+  gated->fail_saves = false;
+  a.reset();
+  EXPECT_EQ(stored_count(), 1);
+}
+
+// A conversation ended elsewhere while this server held an unsaved change:
+// the final save is refused (delete wins), and that neither reloads nor
+// ends it a second time (its stop hooks ran once, at the shutdown).
+TEST_F(PostgresRuntimes, AFinalSaveRefusedAsStaleStopsNothingTwice) {
+  auto gated = std::make_shared<GatedStore>(db_.store());
+  auto a = std::make_unique<Runtime>(reg_, on(gated));
+  mint_on(*a);
+  gated->fail_saves = true;
+  ASSERT_EQ(inc(*a), Result::Ok);
+  gated->fail_saves = false;
+  db_.store()->remove(cid_);  // another server ended it
+  a.reset();
+  EXPECT_EQ(*stops_, 1);
+  EXPECT_EQ(db_.store()->load(cid_), std::nullopt);
+  EXPECT_EQ(lost_events(), 1u) << "the dropped final save is named";
+}
+
+// end() removes the conversation from the store before it forgets the
+// slot: an event that comes meanwhile finds the slot, waits, and sees that
+// it ended. (Forgotten first, the event loaded the still-stored record
+// back to life and ran its handler on it.)
+TEST_F(PostgresRuntimes, AnEventDuringEndFindsItEndedNotReloaded) {
+  auto gated = std::make_shared<GatedStore>(db_.store());
+  Runtime a(reg_, on(gated));
+  mint_on(a);
+  gated->hold(GatedStore::Gate::remove);
+  std::thread ender([&] { a.end(cid_); });
+  ASSERT_TRUE(gated->wait_arrived());
+  auto event = std::async(std::launch::async, [&] { return inc(a); });
+  // Given time to go wrong: it must not be answered while end() is inside.
+  EXPECT_EQ(event.wait_for(std::chrono::milliseconds(300)), std::future_status::timeout);
+  gated->release();
+  ender.join();
+  EXPECT_EQ(event.get(), Result::NoConversation);
+  EXPECT_EQ(a.size(), 0u);
+  EXPECT_EQ(db_.store()->load(cid_), std::nullopt);
+}
+
+// A conversation that a request is loading when the runtime shuts down is
+// not kept: shutdown would never stop or save it.
+TEST_F(PostgresRuntimes, AConversationLoadedDuringShutdownIsNotKept) {
+  auto gated = std::make_shared<GatedStore>(db_.store());
+  Runtime a(reg_, on(gated));
+  Runtime other(reg_, on(db_.store()));
+  mint_on(other);
+  gated->hold(GatedStore::Gate::load);
+  auto event = std::async(std::launch::async, [&] { return inc(a); });
+  ASSERT_TRUE(gated->wait_arrived());
+  a.shutdown();
+  gated->release();
+  EXPECT_EQ(event.get(), Result::NoConversation);
+  EXPECT_EQ(a.size(), 0u);
+  EXPECT_EQ(stored_count(), 0);
 }
 
 // Counts the streams the runtime closed.
