@@ -145,14 +145,20 @@ struct FileStoreOptions {
   Durability durability = Durability::rename;
   // Threads load_all reads and parses files with; 0 means one per core.
   unsigned load_threads = 0;
+  // false: open only a directory that exists already, so that a mistyped
+  // path fails instead of leaving an empty store behind. Nothing is created;
+  // a path that does not exist or is not a directory is a MissingStore
+  // naming it.
+  bool create = true;
 };
 
-// One `<cid>.edn` file per conversation in `dir` (created if missing), the
-// text Clojure's pr-str writes for the same data. Opening removes temporary
-// files left over by a crashed writer: those whose process is gone (or had
-// this process's pid), so another live process's saves are left alone, but
-// one process must not open two stores on one directory. Throws StoreError
-// when the directory cannot be created or opened.
+// One `<cid>.edn` file per conversation in `dir` (created if missing, unless
+// options.create is false), the text Clojure's pr-str writes for the same
+// data. Opening removes temporary files left over by a crashed writer: those
+// whose process is gone (or had this process's pid), so another live
+// process's saves are left alone, but one process must not open two stores
+// on one directory. Throws StoreError when the directory cannot be created
+// or opened.
 std::shared_ptr<ConversationStore> file_store(const std::filesystem::path& dir,
                                               FileStoreOptions options = {});
 
