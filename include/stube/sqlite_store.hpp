@@ -6,8 +6,9 @@
 //
 // One row per conversation in the table stube_conversations (cid primary
 // key, the EDN text, :conv/version, :conv/touched as epoch milliseconds,
-// indexed), created on first use; the schema version is PRAGMA user_version
-// (see docs/store.md, "sqlite_store"). The database runs in WAL mode.
+// indexed), created on first use unless options.create is false; the schema
+// version is PRAGMA user_version (see docs/store.md, "sqlite_store"). The
+// database runs in WAL mode.
 //
 // Semantics are the file store's, not a shared store's: save() replaces the
 // stored value and returns its argument, remove() is idempotent, shared()
@@ -47,12 +48,20 @@ struct SqliteStoreOptions {
   std::chrono::milliseconds busy_timeout{5000};
   // Threads load_all parses rows with; 0 means one per core.
   unsigned load_threads = 0;
+  // false: open only a database file that exists and holds stube's table
+  // (stube_conversations), so that a mistyped path or another program's
+  // database is refused instead of becoming a store. The table is looked
+  // for read-only before anything is written: nothing is created and a
+  // database that is not a store is left byte for byte as it was (not
+  // switched to WAL mode). A missing file or table is a MissingStore naming
+  // the path.
+  bool create = true;
 };
 
 // A store over the SQLite database at `path` (created with mode 0600 if
-// missing; its directory must exist). Throws StoreError naming the path when
-// the file cannot be opened, is not a database, or has a schema version
-// newer than this library understands.
+// missing, unless options.create is false; its directory must exist).
+// Throws StoreError naming the path when the file cannot be opened, is not
+// a database, or has a schema version newer than this library understands.
 std::shared_ptr<ConversationStore> sqlite_store(const std::filesystem::path& path,
                                                 SqliteStoreOptions options = {});
 

@@ -145,14 +145,20 @@ struct FileStoreOptions {
   Durability durability = Durability::rename;
   // Threads load_all reads and parses files with; 0 means one per core.
   unsigned load_threads = 0;
+  // false: open only a directory that exists already, so that a mistyped
+  // path fails instead of leaving an empty store behind. Nothing is created;
+  // a path that does not exist or is not a directory is a MissingStore
+  // naming it.
+  bool create = true;
 };
 
-// One `<cid>.edn` file per conversation in `dir` (created if missing), the
-// text Clojure's pr-str writes for the same data. Opening removes temporary
-// files left over by a crashed writer: those whose process is gone (or had
-// this process's pid), so another live process's saves are left alone, but
-// one process must not open two stores on one directory. Throws StoreError
-// when the directory cannot be created or opened.
+// One `<cid>.edn` file per conversation in `dir` (created if missing, unless
+// options.create is false), the text Clojure's pr-str writes for the same
+// data. Opening removes temporary files left over by a crashed writer: those
+// whose process is gone (or had this process's pid), so another live
+// process's saves are left alone, but one process must not open two stores
+// on one directory. Throws StoreError when the directory cannot be created
+// or opened.
 std::shared_ptr<ConversationStore> file_store(const std::filesystem::path& dir,
                                               FileStoreOptions options = {});
 
@@ -160,10 +166,14 @@ std::shared_ptr<ConversationStore> file_store(const std::filesystem::path& dir,
 //   "memory:"                              in_memory_store()
 //   "file:<dir>" or "file://<absolute dir>" file_store(dir)
 //   "file:<dir>?durability=durable"        file_store(dir, {Durability::durable})
+//   "file:<dir>?create=false"              file_store(dir, {.create = false}): the
+//                                          directory must exist; MissingStore if not
 //   "sqlite:<path>" or "sqlite://<absolute path>"
 //                                          sqlite_store(path) (stube/sqlite_store.hpp)
 //   "sqlite:<path>?synchronous=normal&busy_timeout=250"
 //                                          sqlite_store(path, {SqliteSync::normal, 250ms})
+//   "sqlite:<path>?create=false"           sqlite_store(path, {.create = false}): the
+//                                          store must exist; MissingStore if not
 //   "postgresql://user@host/db?sslmode=require&pool_size=8&tombstone_ttl=3600"
 //                                          postgres_store(the URL without pool_size and
 //                                          tombstone_ttl, {8, 3600s}) (stube/postgres_store.hpp)
@@ -174,6 +184,15 @@ std::shared_ptr<ConversationStore> file_store(const std::filesystem::path& dir,
 // unknown scheme or a bad option, StoreError when the backend cannot be
 // opened.
 std::shared_ptr<ConversationStore> open_store(std::string_view url);
+
+// As open_store, but opens only a store that exists already and creates
+// nothing: a file: or sqlite: URL is opened with create = false, a
+// postgresql: one with create_schema = false (an explicit create=true or
+// create_schema=true in the URL is overridden), memory: as it is. For
+// tools that read a store: a URL naming the wrong place fails with
+// MissingStore instead of leaving an empty store (or stube's tables in
+// another program's database) behind. Messages name the URL as given.
+std::shared_ptr<ConversationStore> open_existing_store(std::string_view url);
 
 // `url` fit for a message or a log line: the password of the user info
 // ("postgresql://user:***@host/db") and the value of every `password`

@@ -149,13 +149,21 @@ class FileStore final : public ConversationStore {
  public:
   FileStore(const std::filesystem::path& dir, FileStoreOptions options)
       : dir_(dir.string()), options_(options) {
-    const std::vector<std::filesystem::path> created = missing_directories(dir);
-    std::error_code ec;
-    std::filesystem::create_directories(dir, ec);
-    if (ec) throw_errno("create directory", dir_, ec.value());
+    std::vector<std::filesystem::path> created;
+    if (options_.create) {
+      created = missing_directories(dir);
+      std::error_code ec;
+      std::filesystem::create_directories(dir, ec);
+      if (ec) throw_errno("create directory", dir_, ec.value());
+    }
     dirfd_ = Fd(::open(dir_.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
     if (!dirfd_) {
       const int err = errno;
+      if (!options_.create && (err == ENOENT || err == ENOTDIR)) {
+        throw MissingStore(std::string(kBackend) + ": " + dir_ +
+                           (err == ENOENT ? " does not exist" : " is not a directory") +
+                           "; nothing was created");
+      }
       throw_errno("open directory", dir_, err);
     }
     if (options_.durability == Durability::durable) sync_parents(created);

@@ -33,17 +33,19 @@ void create_private(const std::string& path, const std::string& shown) {
 
 }  // namespace
 
-Db::Db(const std::string& path, std::string shown) : shown_(std::move(shown)) {
+Db::Db(const std::string& path, std::string shown, OpenMode mode) : shown_(std::move(shown)) {
   if (sqlite3_threadsafe() == 0) {
     sqlite::fail(shown_, "open the database",
                  "this SQLite library was built without thread support (SQLITE_THREADSAFE=0)");
   }
-  create_private(path, shown_);
+  if (mode == OpenMode::create) create_private(path, shown_);
   // NOMUTEX: every connection is used by one thread at a time, which the
   // store guarantees, so SQLite's own per-connection mutex is not needed.
-  const int rc =
-      sqlite3_open_v2(path.c_str(), &db_,
-                      SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, nullptr);
+  // Without SQLITE_OPEN_CREATE a missing file fails here, not created.
+  const int access = mode == OpenMode::read_only  ? SQLITE_OPEN_READONLY
+                     : mode == OpenMode::existing ? SQLITE_OPEN_READWRITE
+                                                  : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE;
+  const int rc = sqlite3_open_v2(path.c_str(), &db_, access | SQLITE_OPEN_NOMUTEX, nullptr);
   if (rc != SQLITE_OK) {
     const std::string reason = db_ != nullptr ? sqlite3_errmsg(db_) : sqlite3_errstr(rc);
     sqlite3_close_v2(db_);

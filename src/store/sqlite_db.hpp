@@ -15,12 +15,18 @@ namespace stube::store_detail::sqlite {
 // "sqlite store: <what> in <path>: <SQLite's message>".
 [[noreturn]] void fail(const std::string& path, std::string_view what, std::string_view reason);
 
+// How Db opens its file.
+enum class OpenMode {
+  create,     // read-write, creating a missing file (mode 0600)
+  existing,   // read-write, the file must exist
+  read_only,  // the file must exist; nothing is written
+};
+
 // One connection, used by one thread at a time (the caller serialises).
 class Db {
  public:
-  // Opens (read-write, creating the file if missing) `path`; `shown` names
-  // the database in messages.
-  Db(const std::string& path, std::string shown);
+  // Opens `path` as `mode` says; `shown` names the database in messages.
+  Db(const std::string& path, std::string shown, OpenMode mode = OpenMode::create);
   ~Db();
   Db(const Db&) = delete;
   Db& operator=(const Db&) = delete;

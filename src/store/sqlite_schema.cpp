@@ -4,7 +4,11 @@
 #include <sqlite3.h>
 
 #include <cstdint>
+#include <filesystem>
 #include <string>
+#include <system_error>
+
+#include "stube/store.hpp"
 
 namespace stube::store_detail::sqlite {
 
@@ -37,6 +41,23 @@ constexpr const char* kCreate =
     "PRAGMA user_version = 1;";
 static_assert(kSchemaVersion == 1, "kCreate sets user_version to 1");
 
+// Refuses a schema version this library does not read.
+void check_version(const Db& db, std::int64_t found) {
+  if (found > kSchemaVersion) {
+    fail(db.shown(), "open the database",
+         "its stube schema version (PRAGMA user_version) is " + std::to_string(found) +
+             ", newer than this library's (" + std::to_string(kSchemaVersion) + "); upgrade stube");
+  }
+  if (found < 0) {
+    fail(db.shown(), "open the database",
+         "PRAGMA user_version is " + std::to_string(found) + ", not a stube schema version");
+  }
+}
+
+[[noreturn]] void missing(const std::string& shown, std::string_view why) {
+  throw MissingStore("sqlite store: " + shown + " " + std::string(why) + "; nothing was created");
+}
+
 }  // namespace
 
 void configure(Db& db, SqliteSync sync, std::chrono::milliseconds busy_timeout) {
@@ -64,22 +85,27 @@ void ensure_schema(Db& db) {
   db.exec(statements::begin, what);
   try {
     const std::int64_t found = db.query_int("PRAGMA user_version", "read the schema version");
-    if (found > kSchemaVersion) {
-      fail(db.shown(), "open the database",
-           "its stube schema version (PRAGMA user_version) is " + std::to_string(found) +
-               ", newer than this library's (" + std::to_string(kSchemaVersion) +
-               "); upgrade stube");
-    }
-    if (found < 0) {
-      fail(db.shown(), "open the database",
-           "PRAGMA user_version is " + std::to_string(found) + ", not a stube schema version");
-    }
+    check_version(db, found);
     if (found == 0) db.exec(kCreate, what);
     db.exec(statements::commit, what);
   } catch (...) {
     sqlite3_exec(db.get(), statements::rollback, nullptr, nullptr, nullptr);
     throw;
   }
+}
+
+void require_store(const std::string& path, const std::string& shown) {
+  std::error_code ec;
+  const auto type = std::filesystem::status(path, ec).type();
+  if (type == std::filesystem::file_type::not_found) missing(shown, "does not exist");
+  if (type == std::filesystem::file_type::directory) missing(shown, "is a directory");
+  Db db(path, shown, OpenMode::read_only);
+  if (db.query_int("SELECT count(*) FROM sqlite_master WHERE type = 'table' AND "
+                   "name = 'stube_conversations'",
+                   "look for the table stube_conversations") == 0) {
+    missing(shown, "holds no stube store (no table stube_conversations)");
+  }
+  check_version(db, db.query_int("PRAGMA user_version", "read the schema version"));
 }
 
 }  // namespace stube::store_detail::sqlite

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <chrono>
+#include <string>
 
 #include "store/sqlite_db.hpp"
 #include "stube/sqlite_store.hpp"
@@ -20,6 +21,14 @@ void configure(Db& db, SqliteSync sync, std::chrono::milliseconds busy_timeout);
 // Creates the table and index if the database has none (user_version 0),
 // in one transaction; throws StoreError for a newer schema version.
 void ensure_schema(Db& db);
+
+// For SqliteStoreOptions::create = false, before any connection that may
+// write: checks, read-only, that `path` is a database holding the table
+// stube_conversations with a schema version this library reads. Throws
+// MissingStore when the file or the table is missing (a directory is
+// missing a database too), StoreError when the file is not a database or
+// cannot be read.
+void require_store(const std::string& path, const std::string& shown);
 
 namespace statements {
 extern const char* const begin;

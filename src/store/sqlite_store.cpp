@@ -73,12 +73,13 @@ std::string file_name(const std::filesystem::path& path) {
 }
 
 // A connection set up for this store: busy timeout, WAL, synchronous, and
-// (the writer) the schema.
+// (the writer, unless options.create is false) the schema.
 struct Connection {
   Connection(const std::filesystem::path& path, const SqliteStoreOptions& options, bool writer)
-      : db(file_name(path), path.string()) {
+      : db(file_name(path), path.string(),
+           options.create ? sq::OpenMode::create : sq::OpenMode::existing) {
     sq::configure(db, options.synchronous, options.busy_timeout);
-    if (writer) sq::ensure_schema(db);
+    if (writer && options.create) sq::ensure_schema(db);
   }
   sq::Db db;
 };
@@ -280,6 +281,8 @@ class SqliteStore final : public ConversationStore {
 
 std::shared_ptr<ConversationStore> sqlite_store(const std::filesystem::path& path,
                                                 SqliteStoreOptions options) {
+  // Before the store's connections, which switch the file to WAL mode.
+  if (!options.create) sq::require_store(file_name(path), path.string());
   return std::make_shared<SqliteStore>(path, options);
 }
 

@@ -119,62 +119,22 @@ std::string redact_options(std::string_view query) {
   return out;
 }
 
-[[noreturn]] void bad_url(std::string_view url, std::string_view why) {
-  throw std::invalid_argument("open_store: " + std::string(why) + " in store URL \"" +
-                              redact_store_url(url) +
-                              "\" (known: memory:, file:<dir>, "
-                              "file:<dir>?durability=durable|rename, "
-                              "sqlite:<path>, sqlite:<path>?synchronous=normal&busy_timeout=<ms>, "
-                              "postgresql://…[?pool_size=<n>&tombstone_ttl=<seconds>"
-                              "&create_schema=false])");
-}
-
-FileStoreOptions file_options(std::string_view url, std::string_view query) {
-  FileStoreOptions options;
-  if (query.empty()) return options;
-  if (query == "durability=durable") {
-    options.durability = Durability::durable;
-  } else if (query == "durability=rename") {
-    options.durability = Durability::rename;
-  } else if (query.starts_with("durability=")) {
-    bad_url(url, "bad value \"" + std::string(query.substr(11)) +
-                     "\" for durability (durable or rename)");
-  } else {
-    bad_url(url, "unknown option \"" + redact_options(query) + "\"");
-  }
-  return options;
-}
-
-// A local path URL's parts: "<scheme>:<path>?<query>" or
-// "<scheme>://<absolute path>?<query>".
-struct PathUrl {
-  std::string_view path;
-  std::string_view query;
+// What is being opened: the URL as the caller gave it, and whether the
+// store must exist already (open_existing_store).
+struct Opening {
+  std::string_view url;
+  bool existing = false;
 };
 
-PathUrl split_path_url(std::string_view url, std::string_view scheme, std::string_view rest,
-                       std::string_view what, std::string_view example) {
-  PathUrl out;
-  if (const auto q = rest.find('?'); q != std::string_view::npos) {
-    out.query = rest.substr(q + 1);
-    rest = rest.substr(0, q);
-  }
-  if (rest.starts_with("//")) {
-    rest.remove_prefix(2);
-    // Only the empty host is meaningful: file:///var/lib/x.
-    if (!rest.starts_with("/")) {
-      bad_url(url, "a " + std::string(scheme) + ":// URL needs an absolute path (" +
-                       std::string(scheme) + ":///" + std::string(example) + ")");
-    }
-  }
-  if (rest.empty()) bad_url(url, "missing " + std::string(what));
-  out.path = rest;
-  return out;
-}
-
-std::shared_ptr<ConversationStore> open_file_store(std::string_view url, std::string_view rest) {
-  const PathUrl u = split_path_url(url, "file", rest, "directory", "dir");
-  return file_store(std::filesystem::path(u.path), file_options(url, u.query));
+[[noreturn]] void bad_url(const Opening& o, std::string_view why) {
+  throw std::invalid_argument(std::string(o.existing ? "open_existing_store: " : "open_store: ") +
+                              std::string(why) + " in store URL \"" + redact_store_url(o.url) +
+                              "\" (known: memory:, file:<dir>, "
+                              "file:<dir>?durability=durable|rename&create=false, "
+                              "sqlite:<path>, "
+                              "sqlite:<path>?synchronous=normal&busy_timeout=<ms>&create=false, "
+                              "postgresql://…[?pool_size=<n>&tombstone_ttl=<seconds>"
+                              "&create_schema=false])");
 }
 
 // Calls visit(key, value, option) for each "key=value" option of a query
@@ -193,32 +153,103 @@ void for_each_option(std::string_view query, Visit visit) {
 }
 
 // A whole non-negative decimal number, or a bad_url naming the option.
-long long count_option(std::string_view url, std::string_view key, std::string_view value,
+long long count_option(const Opening& o, std::string_view key, std::string_view value,
                        std::string_view unit) {
   long long n = -1;
   const auto [end, ec] = std::from_chars(value.data(), value.data() + value.size(), n);
   if (value.empty() || ec != std::errc() || end != value.data() + value.size() || n < 0) {
-    bad_url(url, std::string(key) + " needs " + std::string(unit) + ", not \"" +
-                     std::string(value) + "\"");
+    bad_url(o, std::string(key) + " needs " + std::string(unit) + ", not \"" + std::string(value) +
+                   "\"");
   }
   return n;
 }
 
-// "synchronous=full|normal" and "busy_timeout=<ms>", joined by '&'.
-SqliteStoreOptions sqlite_options(std::string_view url, std::string_view query) {
+// Whether an option with two values has the first, `yes`; a value other
+// than `yes` or `no` is a bad_url naming the option and both.
+bool either(const Opening& o, std::string_view key, std::string_view value, std::string_view yes,
+            std::string_view no) {
+  if (value != yes && value != no) {
+    bad_url(o, "bad value \"" + std::string(value) + "\" for " + std::string(key) + " (" +
+                   std::string(yes) + " or " + std::string(no) + ")");
+  }
+  return value == yes;
+}
+
+// "create=true|false" (create_schema= for PostgreSQL). open_existing_store
+// creates nothing, whatever the URL says.
+bool create_option(const Opening& o, std::string_view key, std::string_view value) {
+  return either(o, key, value, "true", "false") && !o.existing;
+}
+
+// "durability=durable|rename" and "create=true|false", joined by '&'.
+FileStoreOptions file_options(const Opening& o, std::string_view query) {
+  FileStoreOptions options;
+  options.create = !o.existing;
+  for_each_option(
+      query, [&](std::string_view key, std::string_view value, std::string_view option) {
+        if (key == "durability") {
+          options.durability =
+              either(o, key, value, "durable", "rename") ? Durability::durable : Durability::rename;
+        } else if (key == "create") {
+          options.create = create_option(o, key, value);
+        } else {
+          bad_url(o, "unknown option \"" + redact_options(option) +
+                         "\" (file: takes durability=durable|rename and create=true|false)");
+        }
+      });
+  return options;
+}
+
+// A local path URL's parts: "<scheme>:<path>?<query>" or
+// "<scheme>://<absolute path>?<query>".
+struct PathUrl {
+  std::string_view path;
+  std::string_view query;
+};
+
+PathUrl split_path_url(const Opening& o, std::string_view scheme, std::string_view rest,
+                       std::string_view what, std::string_view example) {
+  PathUrl out;
+  if (const auto q = rest.find('?'); q != std::string_view::npos) {
+    out.query = rest.substr(q + 1);
+    rest = rest.substr(0, q);
+  }
+  if (rest.starts_with("//")) {
+    rest.remove_prefix(2);
+    // Only the empty host is meaningful: file:///var/lib/x.
+    if (!rest.starts_with("/")) {
+      bad_url(o, "a " + std::string(scheme) + ":// URL needs an absolute path (" +
+                     std::string(scheme) + ":///" + std::string(example) + ")");
+    }
+  }
+  if (rest.empty()) bad_url(o, "missing " + std::string(what));
+  out.path = rest;
+  return out;
+}
+
+std::shared_ptr<ConversationStore> open_file_store(const Opening& o, std::string_view rest) {
+  const PathUrl u = split_path_url(o, "file", rest, "directory", "dir");
+  return file_store(std::filesystem::path(u.path), file_options(o, u.query));
+}
+
+// "synchronous=full|normal", "busy_timeout=<ms>" and "create=true|false",
+// joined by '&'.
+SqliteStoreOptions sqlite_options(const Opening& o, std::string_view query) {
   SqliteStoreOptions options;
+  options.create = !o.existing;
   for_each_option(query, [&](std::string_view key, std::string_view value,
                              std::string_view option) {
     if (key == "synchronous") {
-      if (value != "full" && value != "normal")
-        bad_url(url, "bad value \"" + std::string(value) + "\" for synchronous (full or normal)");
-      options.synchronous = value == "full" ? SqliteSync::full : SqliteSync::normal;
+      options.synchronous =
+          either(o, key, value, "full", "normal") ? SqliteSync::full : SqliteSync::normal;
     } else if (key == "busy_timeout") {
-      options.busy_timeout =
-          std::chrono::milliseconds(count_option(url, key, value, "milliseconds"));
+      options.busy_timeout = std::chrono::milliseconds(count_option(o, key, value, "milliseconds"));
+    } else if (key == "create") {
+      options.create = create_option(o, key, value);
     } else {
-      bad_url(url, "unknown option \"" + redact_options(option) +
-                       "\" (sqlite: takes synchronous=full|normal and busy_timeout=<ms>)");
+      bad_url(o, "unknown option \"" + redact_options(option) +
+                     "\" (sqlite: takes synchronous=full|normal, busy_timeout=<ms> and "
+                     "create=true|false)");
     }
   });
   return options;
@@ -228,25 +259,23 @@ SqliteStoreOptions sqlite_options(std::string_view url, std::string_view query) 
 // parameters such as sslmode); stube's own options, pool_size=<n>,
 // tombstone_ttl=<seconds> and create_schema=true|false, are taken out of the
 // query first, because libpq refuses parameters it does not know.
-std::shared_ptr<ConversationStore> open_postgres_store(std::string_view url) {
+std::shared_ptr<ConversationStore> open_postgres_store(const Opening& o) {
   PostgresStoreOptions options;
-  const auto q = url.find('?');
-  std::string conninfo(url.substr(0, q));
+  options.create_schema = !o.existing;
+  const auto q = o.url.find('?');
+  std::string conninfo(o.url.substr(0, q));
   std::string kept;
   if (q != std::string_view::npos) {
-    for_each_option(url.substr(q + 1), [&](std::string_view key, std::string_view value,
-                                           std::string_view option) {
+    for_each_option(o.url.substr(q + 1), [&](std::string_view key, std::string_view value,
+                                             std::string_view option) {
       if (key == "pool_size") {
-        const long long n = count_option(url, key, value, "a number of connections");
-        if (n == 0) bad_url(url, "pool_size needs at least 1 connection");
+        const long long n = count_option(o, key, value, "a number of connections");
+        if (n == 0) bad_url(o, "pool_size needs at least 1 connection");
         options.pool_size = static_cast<std::size_t>(n);
       } else if (key == "tombstone_ttl") {
-        options.tombstone_ttl = std::chrono::seconds(count_option(url, key, value, "seconds"));
+        options.tombstone_ttl = std::chrono::seconds(count_option(o, key, value, "seconds"));
       } else if (key == "create_schema") {
-        if (value != "true" && value != "false")
-          bad_url(url,
-                  "bad value \"" + std::string(value) + "\" for create_schema (true or false)");
-        options.create_schema = value == "true";
+        options.create_schema = create_option(o, key, value);
       } else {
         kept.append(kept.empty() ? "" : "&").append(option);
       }
@@ -256,9 +285,24 @@ std::shared_ptr<ConversationStore> open_postgres_store(std::string_view url) {
   return postgres_store(conninfo, options);
 }
 
-std::shared_ptr<ConversationStore> open_sqlite_store(std::string_view url, std::string_view rest) {
-  const PathUrl u = split_path_url(url, "sqlite", rest, "path", "path/convs.db");
-  return sqlite_store(std::filesystem::path(u.path), sqlite_options(url, u.query));
+std::shared_ptr<ConversationStore> open_sqlite_store(const Opening& o, std::string_view rest) {
+  const PathUrl u = split_path_url(o, "sqlite", rest, "path", "path/convs.db");
+  return sqlite_store(std::filesystem::path(u.path), sqlite_options(o, u.query));
+}
+
+std::shared_ptr<ConversationStore> open_url(const Opening& o) {
+  const auto colon = o.url.find(':');
+  if (colon == std::string_view::npos) bad_url(o, "no scheme");
+  const std::string_view scheme = o.url.substr(0, colon);
+  const std::string_view rest = o.url.substr(colon + 1);
+  if (scheme == "memory") {
+    if (!rest.empty()) bad_url(o, "memory: takes no location");
+    return in_memory_store();
+  }
+  if (scheme == "file") return open_file_store(o, rest);
+  if (scheme == "sqlite") return open_sqlite_store(o, rest);
+  if (scheme == "postgresql" || scheme == "postgres") return open_postgres_store(o);
+  bad_url(o, "unknown scheme \"" + std::string(scheme) + ":\"");
 }
 
 }  // namespace
@@ -280,18 +324,11 @@ std::shared_ptr<ConversationStore> in_memory_store() {
 }
 
 std::shared_ptr<ConversationStore> open_store(std::string_view url) {
-  const auto colon = url.find(':');
-  if (colon == std::string_view::npos) bad_url(url, "no scheme");
-  const std::string_view scheme = url.substr(0, colon);
-  const std::string_view rest = url.substr(colon + 1);
-  if (scheme == "memory") {
-    if (!rest.empty()) bad_url(url, "memory: takes no location");
-    return in_memory_store();
-  }
-  if (scheme == "file") return open_file_store(url, rest);
-  if (scheme == "sqlite") return open_sqlite_store(url, rest);
-  if (scheme == "postgresql" || scheme == "postgres") return open_postgres_store(url);
-  bad_url(url, "unknown scheme \"" + std::string(scheme) + ":\"");
+  return open_url({url, false});
+}
+
+std::shared_ptr<ConversationStore> open_existing_store(std::string_view url) {
+  return open_url({url, true});
 }
 
 }  // namespace stube

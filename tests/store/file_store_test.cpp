@@ -58,6 +58,43 @@ TEST(FileStore, CreatesTheDirectoryIfMissing) {
   EXPECT_TRUE(fs::exists(nested / "cv-1.edn"));
 }
 
+// FileStoreOptions::create = false: a directory that is not there is a
+// MissingStore naming it, and nothing is created, not even a parent.
+TEST(FileStore, WithoutCreateAMissingDirectoryIsAMissingStoreAndIsNotCreated) {
+  ScratchDir dir;
+  const fs::path missing = dir.path() / "a" / "convs";
+  for (const Durability durability : {Durability::rename, Durability::durable}) {
+    const std::string error = missing_store_error(
+        [&] { file_store(missing, {.durability = durability, .create = false}); });
+    EXPECT_TRUE(contains(error, "file store: " + missing.string() + " does not exist")) << error;
+  }
+  EXPECT_TRUE(file_names(dir.path()).empty());
+
+  const fs::path plain = dir.path() / "plain";
+  spit(plain, "not a directory");
+  const std::string error = missing_store_error([&] { file_store(plain, {.create = false}); });
+  EXPECT_TRUE(contains(error, plain.string() + " is not a directory")) << error;
+  EXPECT_EQ(slurp(plain), "not a directory");
+  EXPECT_EQ(file_names(dir.path()), std::vector<std::string>{"plain"});
+}
+
+TEST(FileStore, WithoutCreateAnExistingDirectoryLoadsAndSaves) {
+  ScratchDir dir;
+  const Value a = varied_conversation("cv-a", 1);
+  const Value b = varied_conversation("cv-b", 2);
+  file_store(dir.path())->save(a);
+  {
+    auto store = file_store(dir.path(), {.durability = Durability::durable, .create = false});
+    const ConversationMap loaded = store->load_all();
+    ASSERT_EQ(loaded.size(), 1u);
+    EXPECT_EQ(loaded.at("cv-a"), a);
+    store->save(b);
+    store->remove("cv-a");
+  }
+  EXPECT_EQ(file_names(dir.path()), std::vector<std::string>{"cv-b.edn"});
+  EXPECT_EQ(file_store(dir.path())->load_all().at("cv-b"), b);
+}
+
 // Durable mode also fsyncs the parent of every directory it creates, so
 // that the directory entries survive a power loss. An fsync cannot be
 // observed from here (only a power cut would show it), so this checks that

@@ -12,6 +12,10 @@ namespace {
 
 namespace fs = std::filesystem;
 
+bool contains(const std::string& haystack, std::string_view needle) {
+  return haystack.find(needle) != std::string::npos;
+}
+
 std::string error_of(std::string_view url) {
   try {
     open_store(url);
@@ -116,6 +120,101 @@ TEST(OpenStore, ErrorsNeverShowAPassword) {
     EXPECT_EQ(error.find("s3cret"), std::string::npos) << error;
     EXPECT_NE(error.find(redact_store_url(url)), std::string::npos) << error;
   }
+}
+
+TEST(OpenStore, FileAndSqliteTakeACreateOption) {
+  ScratchDir dir;
+  const std::string convs = (dir.path() / "convs").string();
+  const std::string db = (dir.path() / "convs.db").string();
+  for (const std::string& url :
+       {"file:" + convs + "?create=false", "file:" + convs + "?durability=durable&create=false",
+        "sqlite:" + db + "?create=false", "sqlite://" + db + "?synchronous=normal&create=false"}) {
+    const std::string error = missing_store_error([&] { open_store(url); });
+    EXPECT_TRUE(contains(error, " does not exist; nothing was created")) << url << ": " << error;
+  }
+  EXPECT_TRUE(file_names(dir.path()).empty());
+  open_store("file:" + convs + "?create=true")->save(conv::make("cv-1"));
+  open_store("sqlite:" + db + "?create=true&busy_timeout=100")->save(conv::make("cv-1"));
+  EXPECT_EQ(open_store("file:" + convs + "?create=false")->load_all().size(), 1u);
+  EXPECT_EQ(open_store("sqlite:" + db + "?create=false")->load_all().size(), 1u);
+
+  for (const std::string& bad : {"file:" + convs + "?create=no", "sqlite:" + db + "?create"}) {
+    const std::string error = error_of(bad);
+    EXPECT_TRUE(contains(error, "for create (true or false) in store URL \"" + bad + "\""))
+        << error;
+  }
+  // Unknown options are still refused by name.
+  EXPECT_TRUE(contains(error_of("file:" + convs + "?create=false&created=false"),
+                       "unknown option \"created=false\""));
+  EXPECT_TRUE(
+      contains(error_of("sqlite:" + db + "?creat=false"), "unknown option \"creat=false\""));
+}
+
+TEST(OpenExistingStore, MemoryHasNothingToFind) {
+  auto store = open_existing_store("memory:");
+  const edn::Value c = conv::make("cv-1");
+  EXPECT_EQ(store->save(c), c);
+  EXPECT_TRUE(store->load_all().empty());
+}
+
+// Nothing is created, whatever the URL says: create=true is overridden.
+TEST(OpenExistingStore, AMissingFileOrSqliteStoreIsAMissingStoreAndIsNotCreated) {
+  ScratchDir dir;
+  const std::string convs = (dir.path() / "a" / "convs").string();
+  const std::string db = (dir.path() / "convs.db").string();
+  for (const std::string& url :
+       {"file:" + convs, "file://" + convs + "?durability=durable",
+        "file:" + convs + "?create=true", "sqlite:" + db, "sqlite://" + db + "?synchronous=normal",
+        "sqlite:" + db + "?create=true"}) {
+    const std::string error = missing_store_error([&] { open_existing_store(url); });
+    EXPECT_TRUE(contains(error, " does not exist; nothing was created")) << url << ": " << error;
+    EXPECT_TRUE(file_names(dir.path()).empty()) << url;
+  }
+  EXPECT_THROW(open_existing_store("file:" + convs), MissingStore);
+}
+
+TEST(OpenExistingStore, AnExistingStoreLoadsAndSaves) {
+  ScratchDir dir;
+  for (const std::string& url : {"file:" + (dir.path() / "convs").string(),
+                                 "sqlite:" + (dir.path() / "convs.db").string()}) {
+    open_store(url)->save(conv::make("cv-1"));
+    {
+      auto store = open_existing_store(url);
+      EXPECT_EQ(store->load_all().size(), 1u) << url;
+      store->save(conv::make("cv-2"));
+    }
+    const ConversationMap loaded = open_store(url)->load_all();
+    EXPECT_EQ(loaded.size(), 2u) << url;
+    EXPECT_TRUE(loaded.contains("cv-2")) << url;
+  }
+}
+
+// The same grammar, and errors name the URL as given (PostgreSQL's options
+// are checked before any connection is tried: no server needed).
+TEST(OpenExistingStore, BadUrlsNameTheUrlAsGiven) {
+  const auto existing_error = [](const std::string& url) {
+    try {
+      open_existing_store(url);
+    } catch (const std::invalid_argument& e) {
+      return std::string(e.what());
+    }
+    return std::string("(no error)");
+  };
+  for (const std::string& bad :
+       {std::string("file:/tmp/x?fsync=1"), std::string("sqlite:x.db?synchronous=off"),
+        std::string("postgresql://stube@127.0.0.1:1/stube?pool_size=0"),
+        std::string("postgresql://stube@127.0.0.1:1/stube?create_schema=no"),
+        std::string("nosuch:x"), std::string("memory:x")}) {
+    const std::string error = existing_error(bad);
+    EXPECT_TRUE(error.starts_with("open_existing_store: ")) << error;
+    EXPECT_TRUE(contains(error, "in store URL \"" + bad + "\"")) << error;
+  }
+  const std::string hidden =
+      existing_error("postgresql://u:s3cret@127.0.0.1:1/db?tombstone_ttl=x&password=s3cret");
+  EXPECT_FALSE(contains(hidden, "s3cret")) << hidden;
+  EXPECT_TRUE(
+      contains(hidden, "\"postgresql://u:***@127.0.0.1:1/db?tombstone_ttl=x&password=***\""))
+      << hidden;
 }
 
 TEST(OpenStore, AnUnopenableDirectoryIsAStoreError) {

@@ -274,6 +274,104 @@ TEST_F(SqliteStore, UnopenableDatabasesAreStoreErrorsNamingThePath) {
   EXPECT_TRUE(contains(error, "file is not a database")) << error;
 }
 
+// SqliteStoreOptions::create = false: no file, no store; nothing created,
+// not even the -wal or -shm files.
+TEST_F(SqliteStore, WithoutCreateAMissingFileIsAMissingStoreAndIsNotCreated) {
+  const std::string error = missing_store_error([&] { open({.create = false}); });
+  EXPECT_TRUE(contains(error, "sqlite store: " + db().string() + " does not exist")) << error;
+  EXPECT_TRUE(file_names(dir_.path()).empty());
+
+  const fs::path directory = dir_.path() / "a-dir";
+  fs::create_directories(directory);
+  const std::string dir_error =
+      missing_store_error([&] { sqlite_store(directory, {.create = false}); });
+  EXPECT_TRUE(contains(dir_error, directory.string() + " is a directory")) << dir_error;
+  EXPECT_TRUE(file_names(directory).empty());
+  EXPECT_EQ(file_names(dir_.path()), std::vector<std::string>{"a-dir"});
+}
+
+// Another program's database is looked at read-only and left exactly as it
+// was: not switched to WAL mode, no table added, no -wal or -shm left.
+TEST_F(SqliteStore, WithoutCreateAnotherProgramsDatabaseIsAMissingStoreLeftByteForByte) {
+  const fs::path other = dir_.path() / "other.db";
+  std::ofstream(other).close();  // SQLite reads an empty file as an empty database
+  const fs::path empty = dir_.path() / "empty.db";
+  std::ofstream(empty).close();
+  {
+    RawSqlite raw(other);
+    raw.exec("CREATE TABLE notes (text TEXT); INSERT INTO notes VALUES ('keep')");
+  }
+  const std::string before = slurp(other);
+  ASSERT_FALSE(before.empty());
+  for (const fs::path& path : {other, empty}) {
+    const std::string error = missing_store_error([&] { sqlite_store(path, {.create = false}); });
+    EXPECT_TRUE(contains(error, "sqlite store: " + path.string() +
+                                    " holds no stube store (no table stube_conversations); "
+                                    "nothing was created"))
+        << error;
+  }
+  EXPECT_EQ(slurp(other), before);
+  EXPECT_EQ(slurp(empty), "");
+  EXPECT_EQ(file_names(dir_.path()), (std::vector<std::string>{"empty.db", "other.db"}));
+  RawSqlite raw(other);
+  EXPECT_EQ(raw.one("PRAGMA journal_mode"), "delete");
+  EXPECT_EQ(raw.one("PRAGMA user_version"), "0");
+  EXPECT_EQ(raw.one("SELECT text FROM notes"), "keep");
+}
+
+// A file that is not a database is a backend failure, not a missing store.
+TEST_F(SqliteStore, WithoutCreateAFileThatIsNotADatabaseIsAPlainStoreError) {
+  const std::string garbage(8192, 'x');
+  std::ofstream(db()) << garbage;
+  const std::string error = missing_store_error([&] { open({.create = false}); });
+  EXPECT_TRUE(contains(error, "(not a MissingStore: sqlite store: ")) << error;
+  EXPECT_TRUE(contains(error, db().string() + ": file is not a database")) << error;
+  EXPECT_EQ(slurp(db()), garbage);
+  EXPECT_EQ(file_names(dir_.path()), std::vector<std::string>{"convs.db"});
+}
+
+TEST_F(SqliteStore, WithoutCreateAStoreLoadsAndSaves) {
+  const Value a = varied_conversation("cv-a", 1);
+  const Value b = varied_conversation("cv-b", 2);
+  open()->save(a);
+  {
+    auto store = open({.synchronous = SqliteSync::normal, .create = false});
+    const ConversationMap loaded = store->load_all();
+    ASSERT_EQ(loaded.size(), 1u);
+    EXPECT_EQ(loaded.at("cv-a"), a);
+    store->save(b);
+    store->remove("cv-a");
+    EXPECT_EQ(store->load("cv-b"), b);
+  }
+  const ConversationMap loaded = open()->load_all();
+  ASSERT_EQ(loaded.size(), 1u);
+  EXPECT_EQ(loaded.at("cv-b"), b);
+  EXPECT_EQ(RawSqlite(db()).one("PRAGMA journal_mode"), "wal");
+}
+
+// Opening without creating migrates nothing: a table made by hand (schema
+// version 0), which the default open would complete with its index and
+// version, is left as it is; a newer version is refused as by the default.
+TEST_F(SqliteStore, WithoutCreateTheSchemaIsCheckedButNeverWritten) {
+  std::ofstream(db()).close();
+  RawSqlite(db()).exec(
+      "CREATE TABLE stube_conversations (cid TEXT NOT NULL PRIMARY KEY, edn TEXT NOT NULL, "
+      "version INTEGER NOT NULL DEFAULT 0, touched INTEGER)");
+  open({.create = false})->save(conv::make("cv-1"));
+  RawSqlite raw(db());
+  EXPECT_EQ(raw.one("PRAGMA user_version"), "0");
+  EXPECT_EQ(raw.one("SELECT count(*) FROM sqlite_master WHERE type = 'index' AND "
+                    "name = 'stube_conversations_touched'"),
+            "0");
+  EXPECT_EQ(raw.one("SELECT count(*) FROM stube_conversations"), "1");
+
+  raw.exec("PRAGMA user_version = 2");
+  const std::string error = missing_store_error([&] { open({.create = false}); });
+  EXPECT_TRUE(contains(error, "(not a MissingStore: ")) << error;
+  EXPECT_TRUE(contains(error, "(PRAGMA user_version) is 2, newer than this library's (1)"))
+      << error;
+}
+
 TEST_F(SqliteStore, OpenStoreTakesSqliteUrls) {
   open_store("sqlite:" + db().string())->save(conv::make("cv-1"));
   EXPECT_EQ(open_store("sqlite://" + db().string())->load_all().size(), 1u);

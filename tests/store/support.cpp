@@ -12,6 +12,7 @@
 #include <sstream>
 
 #include "stube/conversation.hpp"
+#include "stube/store.hpp"
 
 namespace stube::test {
 
@@ -117,6 +118,17 @@ std::string slurp(const fs::path& file) {
   std::ostringstream s;
   s << in.rdbuf();
   return s.str();
+}
+
+std::string missing_store_error(const std::function<void()>& open) {
+  try {
+    open();
+  } catch (const MissingStore& e) {
+    return e.what();
+  } catch (const StoreError& e) {
+    return std::string("(not a MissingStore: ") + e.what() + ")";
+  }
+  return "(opened)";
 }
 
 }  // namespace stube::test

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <filesystem>
+#include <functional>
 #include <mutex>
 #include <ostream>
 #include <string>
@@ -35,5 +36,10 @@ std::vector<std::string> file_names(const std::filesystem::path& dir);
 
 // The whole content of a file.
 std::string slurp(const std::filesystem::path& file);
+
+// The message of the MissingStore that `open` throws; "(opened)" when it
+// throws nothing and "(not a MissingStore: <message>)" for another
+// StoreError, so that a test expecting a phrase in it fails either way.
+std::string missing_store_error(const std::function<void()>& open);
 
 }  // namespace stube::test

@@ -30,10 +30,9 @@ class Failure : public std::runtime_error {
 
 // --- stores (open.cpp) --------------------------------------------------------
 
-// Opens a store that must already exist: for a scheme whose location is a
-// path (file:, sqlite:, ...) the path is checked first, and a postgresql:
-// database is opened with create_schema=false, so that reading never
-// creates an empty store or a schema. Throws UsageError / Failure.
+// Opens a store that must already exist (open_existing_store), so that
+// reading never creates an empty store or a schema. Throws UsageError /
+// Failure.
 std::shared_ptr<ConversationStore> open_existing(const std::string& url);
 // Opens a store that may be created (the target of migrate).
 std::shared_ptr<ConversationStore> open_target(const std::string& url);

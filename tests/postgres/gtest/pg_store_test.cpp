@@ -366,6 +366,10 @@ TEST_F(PostgresStore, WithoutCreateSchemaAnEmptyDatabaseIsAMissingStoreLeftEmpty
   expect_missing([&] { open_store(db_.url() + "?create_schema=false"); }, "stube_conversations");
   expect_missing([&] { open_store(db_.url() + "?pool_size=1&create_schema=false"); },
                  "stube_conversations");
+  // open_existing_store creates nothing, even when the URL says create_schema=true.
+  expect_missing([&] { open_existing_store(db_.url()); }, "stube_conversations");
+  expect_missing([&] { open_existing_store(db_.url() + "?create_schema=true"); },
+                 "stube_conversations");
   EXPECT_FALSE(has_table(db_, "stube_conversations"));
   EXPECT_FALSE(has_table(db_, "stube_schema"));
   EXPECT_EQ(db_.sql()->one("SELECT count(*) FROM pg_class WHERE relname LIKE 'stube%'"), "0");
@@ -390,6 +394,8 @@ TEST_F(PostgresStore, WithoutCreateSchemaAStoreIsReadAndLeftUnchanged) {
   EXPECT_EQ(store->load_all().size(), 1u);
   EXPECT_EQ(tombstones(), "1");
   EXPECT_EQ(open_store(db_.url() + "?create_schema=false")->load("cv-kept"), saved);
+  EXPECT_EQ(open_existing_store(db_.url() + "?tombstone_ttl=0")->load("cv-kept"), saved);
+  EXPECT_EQ(tombstones(), "1");
 
   sql->run("UPDATE stube_schema SET version = 2");
   const std::string newer = plain_store_error([&] { db_.store({.create_schema = false}); });
@@ -423,6 +429,8 @@ TEST_F(PostgresStore, WithoutCreateSchemaAnUnreachableDatabaseIsNotAMissingStore
   const std::string unreachable =
       plain_store_error([&] { open_store(missing + "?create_schema=false"); });
   EXPECT_NE(unreachable.find("no_such_db"), std::string::npos) << unreachable;
+  const std::string existing = plain_store_error([&] { open_existing_store(missing); });
+  EXPECT_NE(existing.find("no_such_db"), std::string::npos) << existing;
 }
 
 TEST_F(PostgresStore, OpenStoreTakesPostgresUrls) {

@@ -134,7 +134,8 @@ TEST_F(PostgresStoreTool, ScanVisitsLiveRowsAsStoredInCidOrder) {
 }
 
 // docs/store.md, "Missing stores": the read-only commands open the database
-// with create_schema=false, so pointed at a database without stube's tables
+// with open_existing_store (create_schema=false, even when the URL says
+// create_schema=true), so pointed at a database without stube's tables
 // they fail, naming it without its password, and create nothing.
 TEST_F(PostgresStoreTool, ReadOnlyCommandsRefuseADatabaseWithoutTheSchemaAndCreateNothing) {
   // Trust authentication ignores the password; the messages must hide it.
@@ -150,7 +151,7 @@ TEST_F(PostgresStoreTool, ReadOnlyCommandsRefuseADatabaseWithoutTheSchemaAndCrea
            {"migrate", url, file_url()}}) {
     const ToolRun r = stube_store(args);
     EXPECT_EQ(r.status, 1) << args[0] << ": " << r.err;
-    EXPECT_NE(r.err.find("cannot open " + named), std::string::npos) << r.err;
+    EXPECT_NE(r.err.find("no store at " + named), std::string::npos) << r.err;
     EXPECT_NE(r.err.find("database " + db_.name() + " on "), std::string::npos) << r.err;
     EXPECT_NE(r.err.find("holds no stube store (no table stube_conversations); nothing was "
                          "created"),
@@ -165,8 +166,7 @@ TEST_F(PostgresStoreTool, ReadOnlyCommandsRefuseADatabaseWithoutTheSchemaAndCrea
   EXPECT_EQ(db_.sql()->one("SELECT to_regclass('stube_conversations') IS NULL"), "t");
 }
 
-// A bad option is a usage error naming the URL as the user typed it, not
-// as the read-only open extended it.
+// A bad option is a usage error naming the URL as the user typed it.
 TEST_F(PostgresStoreTool, ABadOptionNamesTheUrlAsTyped) {
   const std::string url = db_.url() + "?pool_size=0";
   const ToolRun r = stube_store({"ls", url});
