@@ -408,6 +408,10 @@ Runtime::~Runtime() {
 
 Runtime::Minted Runtime::mint(std::string_view component, const edn::Value& args) {
   Impl& m = *impl_;
+  // Held from before the start hooks run until the conversation is in the
+  // map: shutdown waits for it, so a conversation is either refused before
+  // anything of it ran, or registered and then stopped and saved.
+  std::shared_lock life(m.lifecycle_mu);
   if (m.shutting)
     throw ShuttingDown("the runtime is shutting down; not starting new conversations");
   Step step = start_conversation(*m.reg, component, args, m.opts.kernel);
@@ -417,9 +421,6 @@ Runtime::Minted Runtime::mint(std::string_view component, const edn::Value& args
   for (const Fragment& f : step.fragments)
     if (f.target == kRootElementId) minted.html = f.html;
   if (step.ended) return minted;  // the root answered at once: nothing to keep
-  std::shared_lock life(m.lifecycle_mu);
-  if (m.shutting)
-    throw ShuttingDown("the runtime is shutting down; not starting new conversations");
   auto slot = std::make_shared<Slot>();
   slot->owner = minted.owner;
   slot->conv = step.conv.assoc(kOwnerKey, edn::Value(minted.owner));

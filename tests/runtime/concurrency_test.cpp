@@ -112,9 +112,10 @@ TEST(Concurrency, EndRacingWithEventsNeverResurrectsTheConversation) {
   EXPECT_EQ(rt.size(), 0u);
 }
 
-// A mint that races with shutdown is either refused, or its conversation
-// is live when shutdown looks and gets the final save: none slips through
-// to outlive the shutdown unsaved and unstopped.
+// A mint that races with shutdown is either refused before any of its hooks
+// ran, or its conversation is live when shutdown looks, and gets its stop
+// hooks and the final save: none slips through to outlive the shutdown
+// unsaved and unstopped.
 TEST(Concurrency, ShutdownRacingWithMintsLeavesNoConversationBehind) {
   Rig rig;
   auto store = std::make_shared<CountingStore>();
@@ -130,7 +131,7 @@ TEST(Concurrency, ShutdownRacingWithMintsLeavesNoConversationBehind) {
   on_threads(4, [&](int t) {
     for (;;) {
       try {
-        cids[t].push_back(rt.mint("demo/counter").cid);
+        cids[t].push_back(rt.mint("t/probe").cid);
         minted.fetch_add(1);
       } catch (const ShuttingDown&) {
         refused.fetch_add(1);
@@ -145,6 +146,14 @@ TEST(Concurrency, ShutdownRacingWithMintsLeavesNoConversationBehind) {
     for (const std::string& cid : list)
       EXPECT_EQ(store->ops(cid), (std::vector<std::string>{"save", "save"}))
           << cid << ": minted, so it must get the shutdown's final save";
+  std::size_t starts = 0, stops = 0;
+  for (const std::string& e : rig.journal->entries()) {
+    starts += e == "start root";
+    stops += e == "stop root";
+  }
+  EXPECT_EQ(starts, static_cast<std::size_t>(minted.load()))
+      << "a refused mint must not have run its start hooks";
+  EXPECT_EQ(stops, starts) << "every conversation started must be stopped";
 }
 
 }  // namespace
