@@ -8,16 +8,26 @@
 #
 #   bash tests/main_job.sh        (run by scripts/test.sh after the release suite)
 #
-# It uses the repository's own ./var/convs, as the command does; a
-# conversation it made is removed again at the end.
-set -euo pipefail
+# It uses the repository's own ./var/convs, as the command does: do not run
+# it while a demo serves that directory. Conversations already there are
+# restored and saved again by each of its two runs; the one it makes is
+# removed at the end.
+set -Eeuo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
 work=$(mktemp -d)
 pid=
 cid=
+
+# The command runs in a process group of its own (setsid), so that a
+# failure during its setup or build stops its children too.
+kill_group() {
+  [[ -n $pid ]] || return 0
+  kill -"$1" -- "-$pid" 2>/dev/null || true
+}
+
 cleanup() {
-  [[ -n $pid ]] && kill -TERM "$pid" 2>/dev/null && wait "$pid" 2>/dev/null
+  kill_group KILL
   [[ -n $cid ]] && rm -f "var/convs/$cid.edn"
   rm -rf "$work"
 }
@@ -30,12 +40,14 @@ fail() {
   done
   exit 1
 }
+trap 'fail "line $LINENO: a command failed"' ERR
 
 # start NAME: runs the main-job command in the background; sets pid and url
 # once the server announces that it accepts connections (the command first
 # runs the setup and an up-to-date build, so give it time).
 start() {
-  bash scripts/run.sh --port 0 >"$work/$1.out" 2>"$work/$1.err" &
+  : >"$work/$1.out"
+  setsid bash scripts/run.sh --port 0 >"$work/$1.out" 2>"$work/$1.err" &
   pid=$!
   url=
   for _ in $(seq 6000); do
@@ -47,27 +59,32 @@ start() {
   fail "$1: no \"listening on\" line within 10 minutes"
 }
 
-# stop NAME: SIGTERM, and the server must exit 0 (it saves and shuts down).
+# stop NAME: SIGTERM, and the server must exit 0 within a minute (it saves
+# and shuts down).
 stop() {
-  kill -TERM "$pid"
+  kill -TERM "$pid" 2>/dev/null || fail "$1: the server was gone before SIGTERM"
   local status=0
+  if ! timeout 60 tail --pid="$pid" -f /dev/null; then
+    fail "$1: the server did not stop within 60 s of SIGTERM"
+  fi
   wait "$pid" || status=$?
   pid=
   [[ $status -eq 0 ]] || fail "$1: the server exited with status $status after SIGTERM"
 }
 
 start first
-index=$(curl -sS --fail "$url") || fail "GET / failed"
+index=$(curl -sS --fail --max-time 30 "$url") || fail "GET / failed"
 for path in counter wizard wizard-flow todo; do
   grep -q "href=\"[./]*$path\"" <<<"$index" || fail "the index does not link to /$path"
 done
 
-page=$(curl -sS --fail -c "$work/cookies" "${url}counter") || fail "GET /counter failed"
-event=$(grep -o "/event/cv-[A-Za-z0-9_-]*/ix-[A-Za-z0-9_-]*/inc" <<<"$page" | head -n 1)
+page=$(curl -sS --fail --max-time 30 -c "$work/cookies" "${url}counter") ||
+  fail "GET /counter failed"
+event=$(grep -o "/event/cv-[A-Za-z0-9_-]*/ix-[A-Za-z0-9_-]*/inc" <<<"$page" | head -n 1) || true
 [[ -n $event ]] || fail "no inc event in the counter page"
 cid=$(cut -d/ -f3 <<<"$event")
 for _ in 1 2 3; do
-  status=$(curl -sS -o /dev/null -w '%{http_code}' -b "$work/cookies" -X POST \
+  status=$(curl -sS --max-time 30 -o /dev/null -w '%{http_code}' -b "$work/cookies" -X POST \
     -H 'Content-Type: application/json' -H 'Datastar-Request: true' --data '{}' \
     "${url%/}$event") || fail "POST $event failed"
   [[ $status == 200 ]] || fail "POST $event answered $status, not 200"
@@ -77,12 +94,13 @@ grep -q ':count 3' "var/convs/$cid.edn" || fail "var/convs/$cid.edn does not hol
 stop first
 
 start second
-grep -q "restored [1-9][0-9]* conversation" "$work/second.out" "$work/second.err" ||
+grep -q "restored [1-9][0-9]* conversation" "$work/second.err" ||
   fail "the second start did not log the restored conversations"
 # The page's stream reconnects to the restored conversation: its first frame
-# shows the saved count.
-# grep ends the stream (curl gets SIGPIPE) at the first match.
-grep -q -m 1 'class="count">3<' < <(curl -sSN --max-time 30 -b "$work/cookies" "${url}sse/$cid" 2>/dev/null) ||
-  fail "the restored $cid does not render :count 3 on its stream"
+# shows the saved count. grep ends the stream (curl gets SIGPIPE) at the
+# first match.
+grep -q -m 1 'class="count">3<' < <(curl -sSN --max-time 30 -b "$work/cookies" \
+  "${url}sse/$cid" 2>/dev/null || true) || fail "the restored $cid does not render :count 3 on its stream"
 stop second
-echo "main_job: scripts/run.sh served the demo, saved $cid with :count 3 in var/convs, stopped cleanly on SIGTERM and restored it on the next start"
+echo "main_job: scripts/run.sh served the demo, saved $cid with :count 3 in var/convs," \
+  "stopped cleanly on SIGTERM and restored it on the next start"

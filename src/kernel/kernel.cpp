@@ -229,7 +229,7 @@ class Fold {
       Self self(iid, own_state(inst), &wire_);
       try {
         def->stop(self);  // effects of stop hooks are not applied
-      } catch (const std::exception&) {
+      } catch (...) {
         if (!swallow_stop_errors) throw;
       }
     }
@@ -247,8 +247,14 @@ class Fold {
     if (opts_.history_limit == 0) return;
     const edn::Value& history = conv::history(original_);
     if (history.empty()) return;
-    const edn::Value snapshot = history.at(history.size() - 1);
-    conv_ = conv::with_history(snapshot, history.pop());
+    // The UI goes back (instances and call stack); everything else stays the
+    // live conversation's: what the runtime and the store keep there (the
+    // owner, a shared store's :conv/version, which the snapshot has at its
+    // old value and a compare-and-set would refuse) did not go back in time.
+    const edn::Value& snapshot = history.at(history.size() - 1);
+    conv_ = conv::with_history(original_, history.pop())
+                .assoc(conv::keys::instances(), snapshot.get(conv::keys::instances()))
+                .assoc(conv::keys::stack(), snapshot.get(conv::keys::stack()));
     is_back_ = true;
     top_changed_ = true;
     const std::string top(top_instance(conv_));
@@ -337,6 +343,10 @@ class Fold {
   edn::Value end_value_;
 };
 
+// What a handler or hook threw when it was not a std::exception (a string,
+// an int, a type of its own): still the handler's failure, not the server's.
+constexpr const char* kNotAnException = "threw something that is not a std::exception";
+
 Step error_step(const edn::Value& conv, std::string message) {
   Step s;
   s.status = Step::Status::HandlerError;
@@ -397,6 +407,8 @@ Step dispatch(const Registry& reg, const edn::Value& conv, std::string_view iid,
     return s;
   } catch (const std::exception& e) {
     return error_step(conv, e.what());
+  } catch (...) {
+    return error_step(conv, kNotAnException);
   }
 }
 
@@ -407,6 +419,8 @@ Step go_back(const Registry& reg, const edn::Value& conv, const KernelOptions& o
     return fold.finish(false);
   } catch (const std::exception& e) {
     return error_step(conv, e.what());
+  } catch (...) {
+    return error_step(conv, kNotAnException);
   }
 }
 
@@ -428,6 +442,8 @@ Step wake(const Registry& reg, const edn::Value& conv, const KernelOptions& opts
     return s;
   } catch (const std::exception& e) {
     return error_step(conv, e.what());
+  } catch (...) {
+    return error_step(conv, kNotAnException);
   }
 }
 

@@ -408,12 +408,10 @@ Runtime::~Runtime() {
 
 Runtime::Minted Runtime::mint(std::string_view component, const edn::Value& args) {
   Impl& m = *impl_;
-  // Held from before the start hooks run until the conversation is in the
-  // map: shutdown waits for it, so a conversation is either refused before
-  // anything of it ran, or registered and then stopped and saved.
-  std::shared_lock life(m.lifecycle_mu);
   if (m.shutting)
     throw ShuttingDown("the runtime is shutting down; not starting new conversations");
+  // The start hooks run outside lifecycle_mu: a slow one must not hold up a
+  // shutdown, and one that mints again must not take the lock twice.
   Step step = start_conversation(*m.reg, component, args, m.opts.kernel);
   Minted minted;
   minted.cid = std::string(conv::id(step.conv));
@@ -421,6 +419,18 @@ Runtime::Minted Runtime::mint(std::string_view component, const edn::Value& args
   for (const Fragment& f : step.fragments)
     if (f.target == kRootElementId) minted.html = f.html;
   if (step.ended) return minted;  // the root answered at once: nothing to keep
+  std::shared_lock life(m.lifecycle_mu);
+  if (m.shutting) {
+    // Refused after its start hooks ran: it gets its stop hooks, as every
+    // conversation that started does.
+    try {
+      stop_all(*m.reg, step.conv, m.opts.kernel);
+    } catch (const std::exception& e) {
+      log::error("stop hooks of a conversation refused at shutdown failed: " +
+                 std::string(e.what()));
+    }
+    throw ShuttingDown("the runtime is shutting down; not starting new conversations");
+  }
   auto slot = std::make_shared<Slot>();
   slot->owner = minted.owner;
   slot->conv = step.conv.assoc(kOwnerKey, edn::Value(minted.owner));

@@ -75,6 +75,8 @@ void TimerQueue::run() {
       e.fn();
     } catch (const std::exception& ex) {
       log::error(std::string("timer callback failed: ") + ex.what());
+    } catch (...) {  // out of a thread function it would end the process
+      log::error("timer callback failed: it threw something that is not a std::exception");
     }
     lock.lock();
   }

@@ -326,6 +326,18 @@ bool may_wait(const Core& core, const Route& route) {
   }
 }
 
+namespace {
+
+// A failure of the application or the server, logged with the request that
+// met it; the client learns nothing of it but the status.
+Reply internal_error(const Request& req, std::string_view what) {
+  log::error(std::string("server: ") + std::string(req.method_string()) + " " +
+             std::string(req.target()) + ": " + std::string(what));
+  return {text_response(500, "internal server error", req.version(), false), nullptr};
+}
+
+}  // namespace
+
 Reply handle_request(Core& core, const Request& req, const Target& target,
                      const boost::asio::any_io_executor& strand) {
   const Route& route = target.route;
@@ -347,9 +359,9 @@ Reply handle_request(Core& core, const Request& req, const Target& target,
   } catch (const BadRequest& e) {
     return {reject(400, req, e.what()), nullptr};
   } catch (const std::exception& e) {
-    log::error(std::string("server: ") + std::string(req.method_string()) + " " +
-               std::string(req.target()) + ": " + e.what());
-    return {text_response(500, "internal server error", req.version(), false), nullptr};
+    return internal_error(req, e.what());
+  } catch (...) {
+    return internal_error(req, "threw something that is not a std::exception");
   }
 }
 

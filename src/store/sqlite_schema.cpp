@@ -60,9 +60,13 @@ void check_version(const Db& db, std::int64_t found) {
 
 }  // namespace
 
-void configure(Db& db, SqliteSync sync, std::chrono::milliseconds busy_timeout) {
+void set_busy_timeout(Db& db, std::chrono::milliseconds busy_timeout) {
   const auto ms = busy_timeout.count();
   sqlite3_busy_timeout(db.get(), ms > INT32_MAX ? INT32_MAX : static_cast<int>(ms < 0 ? 0 : ms));
+}
+
+void configure(Db& db, SqliteSync sync, std::chrono::milliseconds busy_timeout) {
+  set_busy_timeout(db, busy_timeout);
   const std::string mode = db.query_text("PRAGMA journal_mode = WAL", "switch to WAL mode");
   if (mode != "wal") {
     fail(db.shown(), "switch to WAL mode", "the journal mode stayed \"" + mode + "\"");
@@ -94,12 +98,16 @@ void ensure_schema(Db& db) {
   }
 }
 
-void require_store(const std::string& path, const std::string& shown) {
+void require_store(const std::string& path, const std::string& shown,
+                   std::chrono::milliseconds busy_timeout) {
   std::error_code ec;
   const auto type = std::filesystem::status(path, ec).type();
   if (type == std::filesystem::file_type::not_found) missing(shown, "does not exist");
   if (type == std::filesystem::file_type::directory) missing(shown, "is a directory");
   Db db(path, shown, OpenMode::read_only);
+  // A server's connection may hold a lock a moment (a checkpoint at its
+  // close): wait as the store's own connections do, not fail at once.
+  set_busy_timeout(db, busy_timeout);
   if (db.query_int("SELECT count(*) FROM sqlite_master WHERE type = 'table' AND "
                    "name = 'stube_conversations'",
                    "look for the table stube_conversations") == 0) {

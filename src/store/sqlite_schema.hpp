@@ -28,7 +28,11 @@ void ensure_schema(Db& db);
 // MissingStore when the file or the table is missing (a directory is
 // missing a database too), StoreError when the file is not a database or
 // cannot be read.
-void require_store(const std::string& path, const std::string& shown);
+void require_store(const std::string& path, const std::string& shown,
+                   std::chrono::milliseconds busy_timeout);
+
+// sqlite3_busy_timeout, clamped to what it takes.
+void set_busy_timeout(Db& db, std::chrono::milliseconds busy_timeout);
 
 namespace statements {
 extern const char* const begin;

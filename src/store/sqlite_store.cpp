@@ -282,7 +282,7 @@ class SqliteStore final : public ConversationStore {
 std::shared_ptr<ConversationStore> sqlite_store(const std::filesystem::path& path,
                                                 SqliteStoreOptions options) {
   // Before the store's connections, which switch the file to WAL mode.
-  if (!options.create) sq::require_store(file_name(path), path.string());
+  if (!options.create) sq::require_store(file_name(path), path.string(), options.busy_timeout);
   return std::make_shared<SqliteStore>(path, options);
 }
 

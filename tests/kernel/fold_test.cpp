@@ -387,6 +387,34 @@ TEST_F(Fold, AThrowingHandlerLeavesTheConversationUntouchedAndShowsAnError) {
   EXPECT_FALSE(s.ended);
 }
 
+// A handler may throw anything (an int, a string, a type of its own): it is
+// the handler's failure all the same, never the caller's (on the timer
+// thread it would end the process).
+TEST_F(Fold, AHandlerThatThrowsANonStandardExceptionFailsLikeAnyOther) {
+  const Value conv = start().conv;
+  Step s = send(conv, Event{"boom-int"});
+  EXPECT_EQ(s.status, Step::Status::HandlerError);
+  EXPECT_EQ(s.conv, conv);
+  EXPECT_TRUE(contains(s.error, "not a std::exception")) << s.error;
+  ASSERT_EQ(s.fragments.size(), 1u);
+  EXPECT_EQ(s.fragments[0].target, kErrorElementId);
+}
+
+// Back restores the view (instances and stack), not what the runtime and
+// the store keep beside it: a shared store's :conv/version (which a
+// compare-and-set checks) and the owner stay the live conversation's.
+TEST_F(Fold, BackKeepsTheLiveConversationsOtherKeys) {
+  const Value versioned = start().conv.assoc(kw("conv/version"), 3);
+  Step one = send(versioned, Event{"inc"});
+  const Value later = one.conv.assoc(kw("conv/version"), 4).assoc(kw("stube/owner"), "ow-x");
+  Step b = send(later, Event{"back"});
+  ASSERT_EQ(b.status, Step::Status::Ok);
+  EXPECT_EQ(top_frame(b.conv)[":n"], Value(0));
+  EXPECT_EQ(b.conv.get(kw("conv/version")), Value(4));
+  EXPECT_EQ(b.conv.get(kw("stube/owner")), Value("ow-x"));
+  EXPECT_TRUE(conv::history(b.conv).empty());
+}
+
 TEST_F(Fold, FailuresInsideEffectsLeaveTheConversationUntouched) {
   const Value conv = start().conv;
   for (const char* event : {"call-broken", "call-unknown", "call-no-resume"}) {

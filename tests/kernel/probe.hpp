@@ -69,6 +69,11 @@ inline void define_probe(Registry& reg, std::shared_ptr<Journal> journal) {
             s.call(embed("t/probe", edn::map({{kw("label"), "half"}})), "on-child");
             throw std::runtime_error("boom <b>&</b>");
           })
+      .on("boom-int",
+          [bump](Self& s) {
+            bump(s, 1000);
+            throw 42;  // not a std::exception
+          })
       .on("clobber",
           [](Self& s) {
             s.set("instance/type", kw("t/evil"));

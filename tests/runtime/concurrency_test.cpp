@@ -112,10 +112,10 @@ TEST(Concurrency, EndRacingWithEventsNeverResurrectsTheConversation) {
   EXPECT_EQ(rt.size(), 0u);
 }
 
-// A mint that races with shutdown is either refused before any of its hooks
-// ran, or its conversation is live when shutdown looks, and gets its stop
-// hooks and the final save: none slips through to outlive the shutdown
-// unsaved and unstopped.
+// A mint that races with shutdown is either refused (and, if its start
+// hooks ran, stopped), or its conversation is live when shutdown looks, and
+// gets its stop hooks and the final save: none slips through to outlive the
+// shutdown unsaved and unstopped.
 TEST(Concurrency, ShutdownRacingWithMintsLeavesNoConversationBehind) {
   Rig rig;
   auto store = std::make_shared<CountingStore>();
@@ -151,8 +151,7 @@ TEST(Concurrency, ShutdownRacingWithMintsLeavesNoConversationBehind) {
     starts += e == "start root";
     stops += e == "stop root";
   }
-  EXPECT_EQ(starts, static_cast<std::size_t>(minted.load()))
-      << "a refused mint must not have run its start hooks";
+  EXPECT_GE(starts, static_cast<std::size_t>(minted.load()));
   EXPECT_EQ(stops, starts) << "every conversation started must be stopped";
 }
 
