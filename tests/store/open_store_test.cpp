@@ -92,6 +92,14 @@ TEST(OpenStore, RedactStoreUrlHidesPasswordsOnly) {
        "postgresql://u:***@db.internal:5432/app?sslmode=require"},
       {"postgres://u:s3cret@db/app", "postgres://u:***@db/app"},
       {"postgresql://u:pa/ss@db/app", "postgresql://u:***@db/app"},  // '/' left unencoded
+      // libpq reads the user info up to the '@', whatever '?' or '#' come before.
+      {"postgresql://u:pa?ss@db/app", "postgresql://u:***@db/app"},
+      {"postgresql://u:pa#ss@db/app", "postgresql://u:***@db/app"},
+      {"postgresql://u:p@ss@db/app", "postgresql://u:***@db/app"},
+      {"postgresql://u:s3?c@r/e#t@db/app?pool_size=8", "postgresql://u:***@db/app?pool_size=8"},
+      {"postgresql://u:pa?ss@db/app?password=pa?ss&sslmode=require",
+       "postgresql://u:***@db/app?password=***&sslmode=require"},
+      {"postgresql://u:pa?ss@db?password=x", "postgresql://u:***@db?password=***"},
       {"postgresql://u@db/app?password=s3cret&sslmode=require",
        "postgresql://u@db/app?password=***&sslmode=require"},
       {"postgresql://db/app?sslmode=require&password=s3cret",
@@ -101,6 +109,10 @@ TEST(OpenStore, RedactStoreUrlHidesPasswordsOnly) {
       {"sqlite:convs.db?password=s3cret", "sqlite:convs.db?password=***"},
       // Nothing to hide: unchanged.
       {"postgresql://u@db.internal:5432/app", "postgresql://u@db.internal:5432/app"},
+      {"postgresql://u:pw@db/app?user=a:b@c", "postgresql://u:***@db/app?user=a:b@c"},
+      {"postgresql://u@db/app?application_name=a:b@c",
+       "postgresql://u@db/app?application_name=a:b@c"},
+      {"postgresql://db:5432/app?user=a@b", "postgresql://db:5432/app?user=a@b"},
       {"file:///var/lib/a:b@c", "file:///var/lib/a:b@c"},
       {"file:convs?durability=durable", "file:convs?durability=durable"},
       {"memory:", "memory:"},
@@ -119,6 +131,22 @@ TEST(OpenStore, ErrorsNeverShowAPassword) {
     const std::string error = error_of(url);
     EXPECT_EQ(error.find("s3cret"), std::string::npos) << error;
     EXPECT_NE(error.find(redact_store_url(url)), std::string::npos) << error;
+  }
+}
+
+// libpq takes everything before the '@' for the user info, '?', '#' and a
+// second '@' included (and a '/' is a password left unencoded): all of it
+// is hidden, and stube's options are still found in the query after the
+// host (pool_size=0 is refused before any connection is tried).
+TEST(OpenStore, ErrorsNeverShowAPasswordWithUrlCharacters) {
+  for (const std::string password : {"s3?cret", "s3#cret", "s3@cret", "s3/cret", "s3?c@r/e#t"}) {
+    const std::string url = "postgresql://u:" + password + "@127.0.0.1:1/db?pool_size=0";
+    const std::string error = error_of(url);
+    EXPECT_EQ(error.find(password), std::string::npos) << error;
+    EXPECT_EQ(error.find("cret"), std::string::npos) << error;
+    EXPECT_NE(error.find("postgresql://u:***@127.0.0.1:1/db?pool_size=0"), std::string::npos)
+        << error;
+    EXPECT_NE(error.find("pool_size needs at least 1 connection"), std::string::npos) << error;
   }
 }
 

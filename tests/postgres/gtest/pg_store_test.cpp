@@ -5,6 +5,7 @@
 
 #include <atomic>
 #include <functional>
+#include <limits>
 #include <set>
 #include <thread>
 #include <vector>
@@ -176,6 +177,29 @@ TEST_F(PostgresStore, TheVersionMustBeANonNegativeInteger) {
   EXPECT_THROW(store->save(conv::make("cv-v").assoc(kVersion, -1)), InvalidCid);
   EXPECT_THROW(store->save(conv::make("cv-v").assoc(kVersion, 1.0)), InvalidCid);
   EXPECT_EQ(store->save(conv::make("cv-v").assoc(kVersion, nullptr)).get(kVersion), Value(1));
+}
+
+// The next version must fit the bigint column: a conversation at the
+// largest one is bad data, refused before anything is sent.
+TEST_F(PostgresStore, TheLargestVersionCannotBeSavedAgain) {
+  constexpr std::int64_t kMax = std::numeric_limits<std::int64_t>::max();
+  auto store = db_.store();
+  try {
+    store->save(conv::make("cv-max").assoc(kVersion, kMax));
+    FAIL() << "saved a conversation at version " << kMax;
+  } catch (const InvalidCid& e) {
+    EXPECT_NE(std::string(e.what()).find(std::to_string(kMax)), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("nothing was saved"), std::string::npos) << e.what();
+  }
+  // Reached by saving: the version before the last still saves once.
+  db_.sql()->run(
+      "INSERT INTO stube_conversations (cid, edn, version, touched) VALUES "
+      "('cv-max', convert_to('{:conv/id \"cv-max\"}', 'UTF8'), " +
+      std::to_string(kMax - 1) + ", now())");
+  const Value last = store->save(*store->load("cv-max"));
+  EXPECT_EQ(last.get(kVersion), Value(kMax));
+  EXPECT_THROW(store->save(last), InvalidCid);
+  EXPECT_EQ(store->load("cv-max"), last);
 }
 
 TEST_F(PostgresStore, TheStoredTextIsTheReturnedValuePrintedOnce) {
