@@ -5,7 +5,9 @@
 #include <charconv>
 #include <stdexcept>
 #include <string>
+#include <vector>
 
+#include "store/redact.hpp"
 #include "stube/postgres_store.hpp"
 #include "stube/sqlite_store.hpp"
 
@@ -34,6 +36,15 @@ class InMemoryStore final : public ConversationStore {
 };
 
 constexpr std::string_view kHidden = "***";
+
+// The text each redaction replaced, as written, when asked for.
+using Hidden = std::vector<std::string>;
+
+// url[from, from + n) -> "***", noting what it was.
+void hide(std::string& url, std::size_t from, std::size_t n, Hidden* hidden) {
+  if (hidden != nullptr) hidden->push_back(url.substr(from, n));
+  url.replace(from, n, kHidden);
+}
 
 bool is_scheme(std::string_view s) {
   if (s.empty()) return false;
@@ -77,22 +88,22 @@ std::size_t query_start(std::string_view url, std::size_t authority) {
 
 // "<scheme>://<user>:<password>@<host>…" -> "<scheme>://<user>:***@<host>…".
 // Returns where the user info ends after the change (or `authority`).
-std::size_t redact_user_info(std::string& url, std::size_t authority) {
+std::size_t redact_user_info(std::string& url, std::size_t authority, Hidden* hidden) {
   const auto at = user_info_end(url, authority);
   if (at == std::string::npos) return authority;
   const auto colon = url.find(':', authority);
   if (colon > at) return at;  // a user name only
-  url.replace(colon + 1, at - colon - 1, kHidden);
+  hide(url, colon + 1, at - colon - 1, hidden);
   return colon + 1 + kHidden.size();
 }
 
 // Each "password=<value>" of a query ("a=1&password=x") -> "password=***".
-void redact_query(std::string& url, std::size_t from) {
+void redact_query(std::string& url, std::size_t from, Hidden* hidden = nullptr) {
   while (from < url.size()) {
     const auto amp = std::min(url.find('&', from), url.size());
     const std::string_view option = std::string_view(url).substr(from, amp - from);
     if (option.starts_with("password=")) {
-      url.replace(from + 9, amp - from - 9, kHidden);
+      hide(url, from + 9, amp - from - 9, hidden);
       from += 9 + kHidden.size();
     } else {
       from = amp;
@@ -118,7 +129,7 @@ std::size_t keyword_value_end(std::string_view s, std::size_t i) {
 
 // "host=db password=x" -> "host=db password=***", read the way libpq reads
 // a keyword string (spaces around '=' allowed). Stops at anything else.
-void redact_keywords(std::string& s) {
+void redact_keywords(std::string& s, Hidden* hidden) {
   const auto space = [&](std::size_t i) {
     while (i < s.size() && (s[i] == ' ' || s[i] == '\t' || s[i] == '\n')) ++i;
     return i;
@@ -131,7 +142,7 @@ void redact_keywords(std::string& s) {
     const auto value = space(eq + 1);
     const auto end = keyword_value_end(s, value);
     if (password) {
-      s.replace(value, end - value, kHidden);
+      hide(s, value, end - value, hidden);
       i = value + kHidden.size();
     } else {
       i = end;
@@ -336,19 +347,29 @@ std::shared_ptr<ConversationStore> open_url(const Opening& o) {
   bad_url(o, "unknown scheme \"" + std::string(scheme) + ":\"");
 }
 
-}  // namespace
-
-std::string redact_store_url(std::string_view url) {
+std::string redact(std::string_view url, Hidden* hidden) {
   std::string out(url);
   const auto colon = out.find(':');
   if (colon == std::string::npos || !is_scheme(out.substr(0, colon))) {
-    redact_keywords(out);
+    redact_keywords(out, hidden);
     return out;
   }
   std::size_t rest = colon;
-  if (out.compare(colon, 3, "://") == 0) rest = redact_user_info(out, colon + 3);
-  if (const auto q = out.find('?', rest); q != std::string::npos) redact_query(out, q + 1);
+  if (out.compare(colon, 3, "://") == 0) rest = redact_user_info(out, colon + 3, hidden);
+  if (const auto q = out.find('?', rest); q != std::string::npos) redact_query(out, q + 1, hidden);
   return out;
+}
+
+}  // namespace
+
+std::string redact_store_url(std::string_view url) {
+  return redact(url, nullptr);
+}
+
+std::vector<std::string> store_detail::hidden_by_redaction(std::string_view url) {
+  Hidden hidden;
+  redact(url, &hidden);
+  return hidden;
 }
 
 std::shared_ptr<ConversationStore> in_memory_store() {

@@ -4,6 +4,7 @@
 #include <fstream>
 
 #include "stube/conversation.hpp"
+#include "stube/postgres_store.hpp"
 #include "stube/store.hpp"
 #include "support.hpp"
 
@@ -147,6 +148,55 @@ TEST(OpenStore, ErrorsNeverShowAPasswordWithUrlCharacters) {
     EXPECT_NE(error.find("postgresql://u:***@127.0.0.1:1/db?pool_size=0"), std::string::npos)
         << error;
     EXPECT_NE(error.find("pool_size needs at least 1 connection"), std::string::npos) << error;
+  }
+}
+
+// What a store that cannot be opened throws, as text.
+template <class Open>
+std::string store_error_of(Open open) {
+  try {
+    open();
+  } catch (const StoreError& e) {
+    return e.what();
+  }
+  return "(no StoreError)";
+}
+
+// libpq's own messages may quote the password: the token it cannot decode,
+// the whole URI it cannot parse, or the pieces of a password with an
+// unencoded '/' (read as the port, the path). The password becomes "***";
+// libpq's reason stays. No server is needed: each fails before connecting
+// or at a closed port.
+TEST(OpenStore, LibpqMessagesNeverShowAPassword) {
+  struct Case {
+    std::string url;
+    std::string reason;                // libpq's, kept
+    std::vector<std::string> secrets;  // never shown
+  };
+  const std::vector<Case> cases = {
+      {"postgresql://app:50%off@127.0.0.1:1/app",
+       "invalid percent-encoded token: \"***\"",
+       {"50%off", "off"}},
+      {"postgresql://app:50%off@127.0.0.1:1/app?pool_size=2&sslmode=disable",
+       "invalid percent-encoded token: \"***\"",
+       {"50%off", "off"}},
+      {"postgresql://app:s3cret@127.0.0.1:1/app?password=50%off",
+       "invalid percent-encoded token: \"***\"",
+       {"50%off", "off", "s3cret"}},
+      {"postgresql://app:s3cret@[::1/app", "postgresql://app:***@[::1/app", {"s3cret"}},
+      {"postgresql://app:s3/cret@127.0.0.1:1/app",
+       "invalid integer value \"***\" for connection option \"port\"",
+       {"s3", "cret"}},
+  };
+  for (const Case& c : cases) {
+    for (const std::string& error : {store_error_of([&] { open_store(c.url); }),
+                                     store_error_of([&] { open_existing_store(c.url); }),
+                                     store_error_of([&] { postgres_store(c.url); })}) {
+      for (const std::string& secret : c.secrets) {
+        EXPECT_EQ(error.find(secret), std::string::npos) << c.url << ": " << error;
+      }
+      EXPECT_NE(error.find(c.reason), std::string::npos) << c.url << ": " << error;
+    }
   }
 }
 

@@ -493,6 +493,34 @@ TEST_F(PostgresStore, AnUnreachableDatabaseIsAStoreErrorNamingIt) {
   EXPECT_THROW(postgres_store("this is not a conninfo"), StoreError);
 }
 
+// libpq's messages never show the password either (docs/store.md). The
+// test server trusts every connection, so a wrong password alone is not
+// refused; a role or a database that is not there is, with the password
+// given, and a password libpq cannot decode is refused before connecting.
+TEST_F(PostgresStore, ConnectionErrorsNeverShowThePassword) {
+  const std::string url = pg_url();  // postgresql://stube@127.0.0.1:<port>/stube
+  const std::string server = url.substr(url.find('@'), url.rfind('/') - url.find('@') + 1);
+  const std::vector<std::pair<std::string, std::string>> cases = {
+      {"postgresql://nobody:s3cret-pw" + server + "stube", "\"nobody\""},
+      {"postgresql://stube:s3cret-pw" + server + "no_such_db", "\"no_such_db\""},
+      {"postgresql://stube:s3cret%pw" + server + "stube", "invalid percent-encoded token"},
+      {"postgresql://stube:s3cret/pw" + server + "stube", "port"},
+      {pg_conninfo() + " dbname=no_such_db password=s3cret-pw", "\"no_such_db\""},
+      {pg_conninfo() + " user=nobody password='s3cret pw'", "\"nobody\""},
+  };
+  for (const auto& [bad, reason] : cases) {
+    std::vector<std::string> errors = {plain_store_error([&] { postgres_store(bad); })};
+    if (bad.starts_with("postgresql:")) {
+      errors.push_back(plain_store_error([&] { open_store(bad); }));
+    }
+    for (const std::string& error : errors) {
+      EXPECT_EQ(error.find("s3cret"), std::string::npos) << bad << ": " << error;
+      EXPECT_EQ(error.find("pw"), std::string::npos) << bad << ": " << error;
+      EXPECT_NE(error.find(reason), std::string::npos) << bad << ": " << error;
+    }
+  }
+}
+
 TEST_F(PostgresStore, ConcurrentWritersOfOneConversationLoseNoUpdate) {
   // The CAS loop a server runs: load, change, save; on a stale save, reload.
   constexpr int kThreads = 4;
