@@ -4,8 +4,10 @@
 #include <algorithm>
 #include <charconv>
 #include <cstring>
+#include <optional>
 #include <vector>
 
+#include "store/redact.hpp"
 #include "stube/log.hpp"
 
 namespace stube::store_detail::pg {
@@ -51,6 +53,124 @@ void on_notice(void*, const char* message) {
   log::debug(std::string(kBackend) + ": " + one_line(message));
 }
 
+// Whether libpq reads `s`, given as the dbname with expand_dbname, as a
+// connection string (a URI or keywords) rather than a database name.
+bool is_connection_string(std::string_view s) {
+  return s.starts_with("postgresql://") || s.starts_with("postgres://") ||
+         s.find('=') != std::string_view::npos;
+}
+
+int hex_digit(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
+// `s` percent-decoded, or nothing when a '%' is not followed by two hex
+// digits (libpq refuses those).
+std::optional<std::string> percent_decoded(std::string_view s) {
+  std::string out;
+  for (std::size_t i = 0; i < s.size(); ++i) {
+    if (s[i] != '%') {
+      out += s[i];
+      continue;
+    }
+    if (i + 2 >= s.size()) return std::nullopt;
+    const int hi = hex_digit(s[i + 1]);
+    const int lo = hex_digit(s[i + 2]);
+    if (hi < 0 || lo < 0) return std::nullopt;
+    out += static_cast<char>(hi * 16 + lo);
+    i += 2;
+  }
+  return out;
+}
+
+// A quoted keyword value ('a \' b') as libpq reads it: 'a \' b' -> a ' b.
+std::string unquoted(std::string_view s) {
+  if (!s.starts_with("'")) return std::string(s);
+  std::string out;
+  for (std::size_t i = 1; i < s.size() && s[i] != '\''; ++i) {
+    if (s[i] == '\\' && i + 1 < s.size()) ++i;
+    out += s[i];
+  }
+  return out;
+}
+
+// What a message about `conninfo` must not show, longest first: each
+// password as written there (what redact_store_url hides), unquoted and
+// percent-decoded; the pieces of one with a '/', '@', '?', ':' or '#' left
+// unencoded, which libpq may read as a port, a host or a path; and the
+// password as libpq parsed it (`parsed`, when it could).
+std::vector<std::string> secrets_of(const std::string& conninfo, const PQconninfoOption* parsed) {
+  std::vector<std::string> out;
+  const auto add = [&](std::string_view s) {
+    if (!s.empty()) out.emplace_back(s);
+  };
+  for (const std::string& raw : hidden_by_redaction(conninfo)) {
+    add(raw);
+    add(unquoted(raw));
+    if (const auto decoded = percent_decoded(raw)) add(*decoded);
+    std::string_view rest = raw;
+    for (auto cut = rest.find_first_of("/@?:#"); cut != std::string_view::npos;
+         cut = rest.find_first_of("/@?:#")) {
+      if (cut > 1) add(rest.substr(0, cut));  // a single character says little
+      rest.remove_prefix(cut + 1);
+    }
+    if (rest.size() > 1 && rest.size() < raw.size()) add(rest);
+  }
+  for (const PQconninfoOption* o = parsed; o != nullptr && o->keyword != nullptr; ++o) {
+    if (std::strcmp(o->keyword, "password") == 0 && o->val != nullptr) add(o->val);
+  }
+  std::sort(out.begin(), out.end(),
+            [](const std::string& a, const std::string& b) { return a.size() > b.size(); });
+  out.erase(std::unique(out.begin(), out.end()), out.end());
+  return out;
+}
+
+bool word_char(char c) {
+  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
+}
+
+// `message` with each secret that stands alone (not inside a longer word)
+// replaced by "***"; the rest, libpq's reason, is kept.
+std::string scrub(std::string message, const std::vector<std::string>& secrets) {
+  constexpr std::string_view kHidden = "***";
+  for (const std::string& secret : secrets) {
+    for (auto at = message.find(secret); at != std::string::npos; at = message.find(secret, at)) {
+      const auto end = at + secret.size();
+      const bool alone =
+          (at == 0 || !word_char(message[at - 1]) || !word_char(secret.front())) &&
+          (end == message.size() || !word_char(message[end]) || !word_char(secret.back()));
+      if (alone) {
+        message.replace(at, secret.size(), kHidden);
+        at += kHidden.size();
+      } else {
+        ++at;
+      }
+    }
+  }
+  return message;
+}
+
+// The secrets of `conninfo`, parsed as libpq will parse it. When libpq
+// cannot, throws StoreError with its reason, the secrets hidden.
+std::vector<std::string> checked_secrets(const std::string& conninfo) {
+  if (!is_connection_string(conninfo)) return secrets_of(conninfo, nullptr);
+  char* error = nullptr;
+  PQconninfoOption* parsed = PQconninfoParse(conninfo.c_str(), &error);
+  if (parsed == nullptr) {
+    const std::string reason = error == nullptr
+                                   ? std::string("out of memory parsing the connection string")
+                                   : scrub(one_line(error), secrets_of(conninfo, nullptr));
+    PQfreemem(error);
+    throw StoreError(std::string(kBackend) + ": cannot connect: " + reason);
+  }
+  std::vector<std::string> secrets = secrets_of(conninfo, parsed);
+  PQconninfoFree(parsed);
+  return secrets;
+}
+
 PGconn* connect(const std::string& conninfo) {
   // expand_dbname: `dbname` may hold a whole conninfo string or URI; the
   // fallback name only applies when the caller did not set one.
@@ -94,12 +214,13 @@ bool Result::boolean(int row, int col) const noexcept {
   return *PQgetvalue(r_.get(), row, col) != 0;
 }
 
-Connection::Connection(const std::string& conninfo) : conn_(connect(conninfo)) {
+Connection::Connection(const std::string& conninfo) : secrets_(checked_secrets(conninfo)) {
+  conn_.reset(connect(conninfo));
   if (!conn_) throw StoreError(std::string(kBackend) + ": out of memory opening a connection");
-  description_ = describe(conn_.get());
+  description_ = scrub(describe(conn_.get()), secrets_);
   if (PQstatus(conn_.get()) != CONNECTION_OK) {
     throw StoreError(std::string(kBackend) + ": cannot connect to " + description_ + ": " +
-                     one_line(PQerrorMessage(conn_.get())));
+                     scrub(one_line(PQerrorMessage(conn_.get())), secrets_));
   }
   PQsetNoticeProcessor(conn_.get(), on_notice, nullptr);
 }
@@ -140,8 +261,9 @@ Result Connection::exec_sql(const char* sql, std::string_view what) {
 
 void Connection::fail(PGresult* r, std::string_view what) {
   const std::string reason =
-      one_line(r != nullptr && *PQresultErrorMessage(r) != 0 ? PQresultErrorMessage(r)
-                                                             : PQerrorMessage(conn_.get()));
+      scrub(one_line(r != nullptr && *PQresultErrorMessage(r) != 0 ? PQresultErrorMessage(r)
+                                                                   : PQerrorMessage(conn_.get())),
+            secrets_);
   PQclear(r);
   const std::string message =
       std::string(kBackend) + ": " + std::string(what) + " on " + description_ + ": " + reason;
@@ -162,7 +284,7 @@ void Connection::reconnect() {
   PQreset(conn_.get());
   if (PQstatus(conn_.get()) != CONNECTION_OK) {
     throw StoreError(std::string(kBackend) + ": cannot reconnect to " + description_ + ": " +
-                     one_line(PQerrorMessage(conn_.get())));
+                     scrub(one_line(PQerrorMessage(conn_.get())), secrets_));
   }
   prepared_.clear();  // a new server session
   PQsetNoticeProcessor(conn_.get(), on_notice, nullptr);

@@ -88,7 +88,8 @@ class Result {
 
 class Connection {
  public:
-  // Connects. Throws StoreError naming the database when it cannot.
+  // Connects. Throws StoreError naming the database when it cannot, or
+  // giving libpq's reason when it cannot parse `conninfo`.
   explicit Connection(const std::string& conninfo);
   Connection(const Connection&) = delete;
   Connection& operator=(const Connection&) = delete;
@@ -113,7 +114,8 @@ class Connection {
   // Throws StoreError when the database cannot be reached.
   void reconnect();
 
-  // "database stube on /tmp/pg:5432 as stube", for messages (no password).
+  // "database stube on /tmp/pg:5432 as stube", for messages (no password:
+  // every message, libpq's included, has the conninfo's password as "***").
   const std::string& description() const noexcept { return description_; }
   int backend_pid() const noexcept { return PQbackendPID(conn_.get()); }
 
@@ -124,6 +126,7 @@ class Connection {
   void prepare(const Statement& s);
   [[noreturn]] void fail(PGresult* r, std::string_view what);
 
+  std::vector<std::string> secrets_;  // the password, as messages may quote it
   std::unique_ptr<PGconn, Finish> conn_;
   std::vector<const Statement*> prepared_;  // on this session
   std::string description_;

@@ -4,6 +4,7 @@
 #include "stube/postgres_store.hpp"
 
 #include <atomic>
+#include <limits>
 #include <optional>
 #include <string>
 #include <thread>
@@ -35,15 +36,17 @@ const edn::Value& version_key() {
   return k;
 }
 
-// conv's :conv/version: absent is 0; anything but a non-negative integer is
-// bad data from the caller.
+// conv's :conv/version: absent is 0; anything but a non-negative integer
+// with a next one (save stores version + 1 in a bigint) is bad data from
+// the caller.
 std::int64_t version_of(std::string_view cid, const edn::Value& conv) {
   const edn::Value* v = conv.find(version_key());
   if (v == nullptr || v->is_nil()) return 0;
-  if (v->is(edn::Kind::Int) && v->as_int() >= 0) return v->as_int();
+  constexpr std::int64_t kLast = std::numeric_limits<std::int64_t>::max();
+  if (v->is(edn::Kind::Int) && v->as_int() >= 0 && v->as_int() < kLast) return v->as_int();
   throw InvalidCid(std::string(kBackend) + ": conversation " + conv::quote_id(cid) +
-                   " has :conv/version " + edn::write(*v) +
-                   ", not a non-negative integer; nothing was saved");
+                   " has :conv/version " + edn::write(*v) + ", not a non-negative integer below " +
+                   std::to_string(kLast) + "; nothing was saved");
 }
 
 // The reaper's key: :conv/touched, or now when the conversation has none.

@@ -5,7 +5,9 @@
 #include <charconv>
 #include <stdexcept>
 #include <string>
+#include <vector>
 
+#include "store/redact.hpp"
 #include "stube/postgres_store.hpp"
 #include "stube/sqlite_store.hpp"
 
@@ -35,6 +37,15 @@ class InMemoryStore final : public ConversationStore {
 
 constexpr std::string_view kHidden = "***";
 
+// The text each redaction replaced, as written, when asked for.
+using Hidden = std::vector<std::string>;
+
+// url[from, from + n) -> "***", noting what it was.
+void hide(std::string& url, std::size_t from, std::size_t n, Hidden* hidden) {
+  if (hidden != nullptr) hidden->push_back(url.substr(from, n));
+  url.replace(from, n, kHidden);
+}
+
 bool is_scheme(std::string_view s) {
   if (s.empty()) return false;
   for (const char c : s) {
@@ -45,27 +56,54 @@ bool is_scheme(std::string_view s) {
   return true;
 }
 
+// Where the user info of "<scheme>://<authority>…" ends: the index of its
+// '@', or npos when there is none. `authority` is the index after "//".
+//
+// libpq takes everything before the first '@' as the user info when that
+// '@' comes before any '/' ('?' and '#' included: they are not special
+// there). So does this, and further: a '/' left unencoded in a password
+// (which libpq misreads as the path) counts as the user info's too, unless
+// a '?' also comes before the '@' ("db/app?user=a@b" is a query), and the
+// user info runs to the last '@' before the query, which starts at the first
+// '?' after the first '@' ("u:p@ss@db" hides "p@ss"; libpq reads "p").
+std::size_t user_info_end(std::string_view url, std::size_t authority) {
+  const auto first_at = url.find('@', authority);
+  if (first_at == std::string_view::npos || url.substr(authority).starts_with("/")) {
+    return std::string_view::npos;  // file:///path: no host, no user
+  }
+  const std::string_view head = url.substr(authority, first_at - authority);
+  if (head.find('/') != std::string_view::npos && head.find('?') != std::string_view::npos) {
+    return std::string_view::npos;
+  }
+  return url.substr(0, url.find('?', first_at)).rfind('@');
+}
+
+// Where the query of "<scheme>://<authority>…" starts (its '?'), or npos:
+// the first '?' after the user info, or after the authority start when
+// there is no user info. libpq reads it there too.
+std::size_t query_start(std::string_view url, std::size_t authority) {
+  const auto at = user_info_end(url, authority);
+  return url.find('?', at == std::string_view::npos ? authority : at);
+}
+
 // "<scheme>://<user>:<password>@<host>…" -> "<scheme>://<user>:***@<host>…".
-// The user info ends at the last '@' before the query, not at the first '/',
-// so that a password with a '/' left unencoded (which libpq then misreads
-// as a host) is hidden too.
-void redact_user_info(std::string& url, std::size_t authority) {
-  const std::string_view rest =
-      std::string_view(url).substr(authority, url.find_first_of("?#", authority) - authority);
-  if (rest.starts_with("/")) return;  // file:///path: no host, no user
-  const auto at = rest.rfind('@');
-  const auto colon = rest.find(':');
-  if (at == std::string_view::npos || colon == std::string_view::npos || colon > at) return;
-  url.replace(authority + colon + 1, at - colon - 1, kHidden);
+// Returns where the user info ends after the change (or `authority`).
+std::size_t redact_user_info(std::string& url, std::size_t authority, Hidden* hidden) {
+  const auto at = user_info_end(url, authority);
+  if (at == std::string::npos) return authority;
+  const auto colon = url.find(':', authority);
+  if (colon > at) return at;  // a user name only
+  hide(url, colon + 1, at - colon - 1, hidden);
+  return colon + 1 + kHidden.size();
 }
 
 // Each "password=<value>" of a query ("a=1&password=x") -> "password=***".
-void redact_query(std::string& url, std::size_t from) {
+void redact_query(std::string& url, std::size_t from, Hidden* hidden = nullptr) {
   while (from < url.size()) {
     const auto amp = std::min(url.find('&', from), url.size());
     const std::string_view option = std::string_view(url).substr(from, amp - from);
     if (option.starts_with("password=")) {
-      url.replace(from + 9, amp - from - 9, kHidden);
+      hide(url, from + 9, amp - from - 9, hidden);
       from += 9 + kHidden.size();
     } else {
       from = amp;
@@ -91,7 +129,7 @@ std::size_t keyword_value_end(std::string_view s, std::size_t i) {
 
 // "host=db password=x" -> "host=db password=***", read the way libpq reads
 // a keyword string (spaces around '=' allowed). Stops at anything else.
-void redact_keywords(std::string& s) {
+void redact_keywords(std::string& s, Hidden* hidden) {
   const auto space = [&](std::size_t i) {
     while (i < s.size() && (s[i] == ' ' || s[i] == '\t' || s[i] == '\n')) ++i;
     return i;
@@ -104,7 +142,7 @@ void redact_keywords(std::string& s) {
     const auto value = space(eq + 1);
     const auto end = keyword_value_end(s, value);
     if (password) {
-      s.replace(value, end - value, kHidden);
+      hide(s, value, end - value, hidden);
       i = value + kHidden.size();
     } else {
       i = end;
@@ -262,7 +300,11 @@ SqliteStoreOptions sqlite_options(const Opening& o, std::string_view query) {
 std::shared_ptr<ConversationStore> open_postgres_store(const Opening& o) {
   PostgresStoreOptions options;
   options.create_schema = !o.existing;
-  const auto q = o.url.find('?');
+  // The query as libpq reads it: after the user info, which may hold a
+  // '?' ("postgresql://u:pa?ss@db/app?pool_size=8").
+  const auto colon = o.url.find(':');
+  const auto q =
+      o.url.compare(colon, 3, "://") == 0 ? query_start(o.url, colon + 3) : o.url.find('?');
   std::string conninfo(o.url.substr(0, q));
   std::string kept;
   if (q != std::string_view::npos) {
@@ -305,18 +347,29 @@ std::shared_ptr<ConversationStore> open_url(const Opening& o) {
   bad_url(o, "unknown scheme \"" + std::string(scheme) + ":\"");
 }
 
-}  // namespace
-
-std::string redact_store_url(std::string_view url) {
+std::string redact(std::string_view url, Hidden* hidden) {
   std::string out(url);
   const auto colon = out.find(':');
   if (colon == std::string::npos || !is_scheme(out.substr(0, colon))) {
-    redact_keywords(out);
+    redact_keywords(out, hidden);
     return out;
   }
-  if (out.compare(colon, 3, "://") == 0) redact_user_info(out, colon + 3);
-  if (const auto q = out.find('?'); q != std::string::npos) redact_query(out, q + 1);
+  std::size_t rest = colon;
+  if (out.compare(colon, 3, "://") == 0) rest = redact_user_info(out, colon + 3, hidden);
+  if (const auto q = out.find('?', rest); q != std::string::npos) redact_query(out, q + 1, hidden);
   return out;
+}
+
+}  // namespace
+
+std::string redact_store_url(std::string_view url) {
+  return redact(url, nullptr);
+}
+
+std::vector<std::string> store_detail::hidden_by_redaction(std::string_view url) {
+  Hidden hidden;
+  redact(url, &hidden);
+  return hidden;
 }
 
 std::shared_ptr<ConversationStore> in_memory_store() {

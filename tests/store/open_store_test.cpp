@@ -4,6 +4,7 @@
 #include <fstream>
 
 #include "stube/conversation.hpp"
+#include "stube/postgres_store.hpp"
 #include "stube/store.hpp"
 #include "support.hpp"
 
@@ -92,6 +93,14 @@ TEST(OpenStore, RedactStoreUrlHidesPasswordsOnly) {
        "postgresql://u:***@db.internal:5432/app?sslmode=require"},
       {"postgres://u:s3cret@db/app", "postgres://u:***@db/app"},
       {"postgresql://u:pa/ss@db/app", "postgresql://u:***@db/app"},  // '/' left unencoded
+      // libpq reads the user info up to the '@', whatever '?' or '#' come before.
+      {"postgresql://u:pa?ss@db/app", "postgresql://u:***@db/app"},
+      {"postgresql://u:pa#ss@db/app", "postgresql://u:***@db/app"},
+      {"postgresql://u:p@ss@db/app", "postgresql://u:***@db/app"},
+      {"postgresql://u:s3?c@r/e#t@db/app?pool_size=8", "postgresql://u:***@db/app?pool_size=8"},
+      {"postgresql://u:pa?ss@db/app?password=pa?ss&sslmode=require",
+       "postgresql://u:***@db/app?password=***&sslmode=require"},
+      {"postgresql://u:pa?ss@db?password=x", "postgresql://u:***@db?password=***"},
       {"postgresql://u@db/app?password=s3cret&sslmode=require",
        "postgresql://u@db/app?password=***&sslmode=require"},
       {"postgresql://db/app?sslmode=require&password=s3cret",
@@ -101,6 +110,10 @@ TEST(OpenStore, RedactStoreUrlHidesPasswordsOnly) {
       {"sqlite:convs.db?password=s3cret", "sqlite:convs.db?password=***"},
       // Nothing to hide: unchanged.
       {"postgresql://u@db.internal:5432/app", "postgresql://u@db.internal:5432/app"},
+      {"postgresql://u:pw@db/app?user=a:b@c", "postgresql://u:***@db/app?user=a:b@c"},
+      {"postgresql://u@db/app?application_name=a:b@c",
+       "postgresql://u@db/app?application_name=a:b@c"},
+      {"postgresql://db:5432/app?user=a@b", "postgresql://db:5432/app?user=a@b"},
       {"file:///var/lib/a:b@c", "file:///var/lib/a:b@c"},
       {"file:convs?durability=durable", "file:convs?durability=durable"},
       {"memory:", "memory:"},
@@ -119,6 +132,71 @@ TEST(OpenStore, ErrorsNeverShowAPassword) {
     const std::string error = error_of(url);
     EXPECT_EQ(error.find("s3cret"), std::string::npos) << error;
     EXPECT_NE(error.find(redact_store_url(url)), std::string::npos) << error;
+  }
+}
+
+// libpq takes everything before the '@' for the user info, '?', '#' and a
+// second '@' included (and a '/' is a password left unencoded): all of it
+// is hidden, and stube's options are still found in the query after the
+// host (pool_size=0 is refused before any connection is tried).
+TEST(OpenStore, ErrorsNeverShowAPasswordWithUrlCharacters) {
+  for (const std::string password : {"s3?cret", "s3#cret", "s3@cret", "s3/cret", "s3?c@r/e#t"}) {
+    const std::string url = "postgresql://u:" + password + "@127.0.0.1:1/db?pool_size=0";
+    const std::string error = error_of(url);
+    EXPECT_EQ(error.find(password), std::string::npos) << error;
+    EXPECT_EQ(error.find("cret"), std::string::npos) << error;
+    EXPECT_NE(error.find("postgresql://u:***@127.0.0.1:1/db?pool_size=0"), std::string::npos)
+        << error;
+    EXPECT_NE(error.find("pool_size needs at least 1 connection"), std::string::npos) << error;
+  }
+}
+
+// What a store that cannot be opened throws, as text.
+template <class Open>
+std::string store_error_of(Open open) {
+  try {
+    open();
+  } catch (const StoreError& e) {
+    return e.what();
+  }
+  return "(no StoreError)";
+}
+
+// libpq's own messages may quote the password: the token it cannot decode,
+// the whole URI it cannot parse, or the pieces of a password with an
+// unencoded '/' (read as the port, the path). The password becomes "***";
+// libpq's reason stays. No server is needed: each fails before connecting
+// or at a closed port.
+TEST(OpenStore, LibpqMessagesNeverShowAPassword) {
+  struct Case {
+    std::string url;
+    std::string reason;                // libpq's, kept
+    std::vector<std::string> secrets;  // never shown
+  };
+  const std::vector<Case> cases = {
+      {"postgresql://app:50%off@127.0.0.1:1/app",
+       "invalid percent-encoded token: \"***\"",
+       {"50%off", "off"}},
+      {"postgresql://app:50%off@127.0.0.1:1/app?pool_size=2&sslmode=disable",
+       "invalid percent-encoded token: \"***\"",
+       {"50%off", "off"}},
+      {"postgresql://app:s3cret@127.0.0.1:1/app?password=50%off",
+       "invalid percent-encoded token: \"***\"",
+       {"50%off", "off", "s3cret"}},
+      {"postgresql://app:s3cret@[::1/app", "postgresql://app:***@[::1/app", {"s3cret"}},
+      {"postgresql://app:s3/cret@127.0.0.1:1/app",
+       "invalid integer value \"***\" for connection option \"port\"",
+       {"s3", "cret"}},
+  };
+  for (const Case& c : cases) {
+    for (const std::string& error : {store_error_of([&] { open_store(c.url); }),
+                                     store_error_of([&] { open_existing_store(c.url); }),
+                                     store_error_of([&] { postgres_store(c.url); })}) {
+      for (const std::string& secret : c.secrets) {
+        EXPECT_EQ(error.find(secret), std::string::npos) << c.url << ": " << error;
+      }
+      EXPECT_NE(error.find(c.reason), std::string::npos) << c.url << ": " << error;
+    }
   }
 }
 

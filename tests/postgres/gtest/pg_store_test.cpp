@@ -5,6 +5,7 @@
 
 #include <atomic>
 #include <functional>
+#include <limits>
 #include <set>
 #include <thread>
 #include <vector>
@@ -176,6 +177,29 @@ TEST_F(PostgresStore, TheVersionMustBeANonNegativeInteger) {
   EXPECT_THROW(store->save(conv::make("cv-v").assoc(kVersion, -1)), InvalidCid);
   EXPECT_THROW(store->save(conv::make("cv-v").assoc(kVersion, 1.0)), InvalidCid);
   EXPECT_EQ(store->save(conv::make("cv-v").assoc(kVersion, nullptr)).get(kVersion), Value(1));
+}
+
+// The next version must fit the bigint column: a conversation at the
+// largest one is bad data, refused before anything is sent.
+TEST_F(PostgresStore, TheLargestVersionCannotBeSavedAgain) {
+  constexpr std::int64_t kMax = std::numeric_limits<std::int64_t>::max();
+  auto store = db_.store();
+  try {
+    store->save(conv::make("cv-max").assoc(kVersion, kMax));
+    FAIL() << "saved a conversation at version " << kMax;
+  } catch (const InvalidCid& e) {
+    EXPECT_NE(std::string(e.what()).find(std::to_string(kMax)), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("nothing was saved"), std::string::npos) << e.what();
+  }
+  // Reached by saving: the version before the last still saves once.
+  db_.sql()->run(
+      "INSERT INTO stube_conversations (cid, edn, version, touched) VALUES "
+      "('cv-max', convert_to('{:conv/id \"cv-max\"}', 'UTF8'), " +
+      std::to_string(kMax - 1) + ", now())");
+  const Value last = store->save(*store->load("cv-max"));
+  EXPECT_EQ(last.get(kVersion), Value(kMax));
+  EXPECT_THROW(store->save(last), InvalidCid);
+  EXPECT_EQ(store->load("cv-max"), last);
 }
 
 TEST_F(PostgresStore, TheStoredTextIsTheReturnedValuePrintedOnce) {
@@ -467,6 +491,34 @@ TEST_F(PostgresStore, AnUnreachableDatabaseIsAStoreErrorNamingIt) {
   }
   EXPECT_THROW(postgres_store("host=/nonexistent-dir port=1 dbname=x"), StoreError);
   EXPECT_THROW(postgres_store("this is not a conninfo"), StoreError);
+}
+
+// libpq's messages never show the password either (docs/store.md). The
+// test server trusts every connection, so a wrong password alone is not
+// refused; a role or a database that is not there is, with the password
+// given, and a password libpq cannot decode is refused before connecting.
+TEST_F(PostgresStore, ConnectionErrorsNeverShowThePassword) {
+  const std::string url = pg_url();  // postgresql://stube@127.0.0.1:<port>/stube
+  const std::string server = url.substr(url.find('@'), url.rfind('/') - url.find('@') + 1);
+  const std::vector<std::pair<std::string, std::string>> cases = {
+      {"postgresql://nobody:s3cret-pw" + server + "stube", "\"nobody\""},
+      {"postgresql://stube:s3cret-pw" + server + "no_such_db", "\"no_such_db\""},
+      {"postgresql://stube:s3cret%pw" + server + "stube", "invalid percent-encoded token"},
+      {"postgresql://stube:s3cret/pw" + server + "stube", "port"},
+      {pg_conninfo() + " dbname=no_such_db password=s3cret-pw", "\"no_such_db\""},
+      {pg_conninfo() + " user=nobody password='s3cret pw'", "\"nobody\""},
+  };
+  for (const auto& [bad, reason] : cases) {
+    std::vector<std::string> errors = {plain_store_error([&] { postgres_store(bad); })};
+    if (bad.starts_with("postgresql:")) {
+      errors.push_back(plain_store_error([&] { open_store(bad); }));
+    }
+    for (const std::string& error : errors) {
+      EXPECT_EQ(error.find("s3cret"), std::string::npos) << bad << ": " << error;
+      EXPECT_EQ(error.find("pw"), std::string::npos) << bad << ": " << error;
+      EXPECT_NE(error.find(reason), std::string::npos) << bad << ": " << error;
+    }
+  }
 }
 
 TEST_F(PostgresStore, ConcurrentWritersOfOneConversationLoseNoUpdate) {
