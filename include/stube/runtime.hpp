@@ -103,6 +103,11 @@ class Runtime {
   void shutdown();
 
   bool shutting_down() const noexcept;
+  // True while this thread runs one of this runtime's handlers or hooks (a
+  // timer's event included). From there, shutdown() and the calls for that
+  // handler's own conversation (dispatch, back, attach, end, conversation)
+  // would wait for the lock the thread holds: they throw std::logic_error.
+  bool in_handler() const noexcept;
   std::size_t size() const;
   std::optional<edn::Value> conversation(std::string_view cid) const;
   std::size_t restored_count() const noexcept;  // how many load_all returned

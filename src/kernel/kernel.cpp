@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "stube/conversation.hpp"
+#include "stube/log.hpp"
 
 namespace stube {
 
@@ -229,8 +230,13 @@ class Fold {
       Self self(iid, own_state(inst), &wire_);
       try {
         def->stop(self);  // effects of stop hooks are not applied
+      } catch (const std::exception& e) {
+        if (!swallow_stop_errors) throw;
+        log::warn("stop hook of " + iid + " failed: " + e.what());
       } catch (...) {
         if (!swallow_stop_errors) throw;
+        log::warn("stop hook of " + iid +
+                  " failed: it threw something that is not a std::exception");
       }
     }
     if (def && def->dispose) def->dispose(inst);

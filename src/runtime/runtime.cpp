@@ -65,6 +65,32 @@ struct Slot {
   }
 };
 
+// The conversation whose lock this thread holds while it runs user code
+// (handlers, hooks, a timer's event), and of which runtime. A handler that
+// calls back into that runtime for its own conversation, or shuts the
+// runtime down, would wait for the lock its own thread holds: those calls
+// check it and refuse (std::logic_error) instead of hanging.
+struct Holding {
+  const void* runtime = nullptr;
+  const Slot* slot = nullptr;
+};
+thread_local Holding tl_holding;
+
+// Marks `slot` as held by this thread for the scope (nests: a handler may
+// step another conversation).
+class Hold {
+ public:
+  Hold(const void* runtime, const Slot& slot) : saved_(tl_holding) {
+    tl_holding = {runtime, &slot};
+  }
+  ~Hold() { tl_holding = saved_; }
+  Hold(const Hold&) = delete;
+  Hold& operator=(const Hold&) = delete;
+
+ private:
+  Holding saved_;
+};
+
 }  // namespace
 
 struct Runtime::Impl {
@@ -89,8 +115,18 @@ struct Runtime::Impl {
     return it == slots.end() ? nullptr : it->second;
   }
 
-  // find(), and for a shared store, load-on-miss: the conversation may have
-  // started on another server, or that server died.
+  bool held_here() const noexcept { return tl_holding.runtime == this; }
+  bool held_here(const Slot& slot) const noexcept {
+    return held_here() && tl_holding.slot == &slot;
+  }
+  // `call` from a handler of `cid` itself: it would wait for its own lock.
+  static void refuse_from_own_handler(std::string_view call, std::string_view cid) {
+    throw std::logic_error("Runtime::" + std::string(call) + " for conversation " +
+                           std::string(cid) +
+                           " called from that conversation's own handler or hook, where it "
+                           "would wait for itself (use the component's effects instead)");
+  }
+
   // The slot for cid, loaded on a miss from a shared store (load-on-miss).
   // Throws StoreError when the store cannot be reached: the caller answers
   // "try again" (503), not "ended" (410).
@@ -127,7 +163,9 @@ struct Runtime::Impl {
       return Runtime::Result::Unavailable;
     }
     if (!slot) return Runtime::Result::NoConversation;
+    if (held_here(*slot)) refuse_from_own_handler("dispatch/back/attach", cid);
     std::lock_guard lock(slot->mu);
+    const Hold hold(this, *slot);
     slot->forget_dropped();
     if (slot->ended) return Runtime::Result::NoConversation;
     if (slot->foreign(owner)) return Runtime::Result::Forbidden;
@@ -296,6 +334,7 @@ struct Runtime::Impl {
       // One bad conversation must not keep the reaper from the others.
       try {
         std::lock_guard lock(slot->mu);
+        const Hold hold(this, *slot);
         if (slot->ended || last_touched(cid, *slot) >= cutoff) continue;
         end_locked(cid, *slot, slot->conv);
         ++reaped;
@@ -362,6 +401,7 @@ void Runtime::Impl::deliver(const std::string& cid, const std::string& iid, cons
   auto slot = find(cid);
   if (!slot) return;
   std::lock_guard lock(slot->mu);
+  const Hold hold(this, *slot);
   if (slot->ended) return;
   apply(cid, *slot, stube::dispatch(*reg, slot->conv, iid, ev, opts.kernel));
 }
@@ -483,8 +523,10 @@ Runtime::Result Runtime::attach(std::string_view cid, std::string_view owner,
 void Runtime::detach(std::string_view cid, const Output* out) {
   auto slot = impl_->find(cid);
   if (!slot) return;
-  std::unique_lock lock(slot->mu, std::try_to_lock);
-  if (!lock.owns_lock()) {
+  // This thread may hold the lock itself (a handler letting go of its own
+  // stream): try_lock would be undefined then; the holder forgets it after.
+  std::unique_lock lock(slot->mu, std::defer_lock);
+  if (impl_->held_here(*slot) || !lock.try_lock()) {
     slot->dropped.store(out);  // the thread holding the lock forgets it
     return;
   }
@@ -495,12 +537,18 @@ void Runtime::detach(std::string_view cid, const Output* out) {
 void Runtime::end(std::string_view cid) {
   auto slot = impl_->find(cid);
   if (!slot) return;
+  if (impl_->held_here(*slot)) Impl::refuse_from_own_handler("end", cid);
   std::lock_guard lock(slot->mu);
+  const Hold hold(impl_.get(), *slot);
   impl_->end_locked(std::string(cid), *slot, slot->conv);
 }
 
 void Runtime::shutdown() {
   Impl& m = *impl_;
+  if (m.held_here())
+    throw std::logic_error(
+        "Runtime::shutdown called from one of its handlers or hooks, where it would wait for "
+        "itself; call it from another thread");
   std::lock_guard once(m.shutdown_mu);
   if (m.shut_down) return;
   m.shutting = true;
@@ -513,6 +561,7 @@ void Runtime::shutdown() {
   }
   for (auto& [cid, slot] : all) {
     std::lock_guard lock(slot->mu);
+    const Hold hold(&m, *slot);
     if (slot->ended) continue;
     try {
       stop_all(*m.reg, slot->conv, m.opts.kernel);
@@ -531,6 +580,10 @@ void Runtime::shutdown() {
   m.shut_down = true;
 }
 
+bool Runtime::in_handler() const noexcept {
+  return impl_->held_here();
+}
+
 bool Runtime::shutting_down() const noexcept {
   return impl_->shutting;
 }
@@ -543,6 +596,7 @@ std::size_t Runtime::size() const {
 std::optional<edn::Value> Runtime::conversation(std::string_view cid) const {
   auto slot = impl_->find(cid);
   if (!slot) return std::nullopt;
+  if (impl_->held_here(*slot)) Impl::refuse_from_own_handler("conversation", cid);
   std::lock_guard lock(slot->mu);
   if (slot->ended) return std::nullopt;
   return slot->conv;

@@ -99,10 +99,12 @@ struct Server::Impl {
       log::warn(server::refusal_message(n, core.max_connections));
   }
 
-  // True on an I/O thread or a worker: stop() there would wait for itself.
+  // True on an I/O thread, a worker, or in a handler on the runtime's timer
+  // thread (an `after` event): stop() there would wait for itself.
   bool on_own_thread() const {
     return (ioc && ioc->get_executor().running_in_this_thread()) ||
-           (workers && workers->get_executor().running_in_this_thread());
+           (workers && workers->get_executor().running_in_this_thread()) ||
+           (core.runtime && core.runtime->in_handler());
   }
 
   void request_stop() {

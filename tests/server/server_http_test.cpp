@@ -959,6 +959,44 @@ TEST(Server, StopFromAHandlerIsRefusedInsteadOfDeadlocking) {
   }
 }
 
+// The same from a handler on the runtime's timer thread (an `after`
+// event): that thread holds the conversation's lock, which stop() would
+// wait for. Refused, and the server goes on serving.
+TEST(Server, StopFromATimerHandlerIsRefusedInsteadOfDeadlocking) {
+  Server* self = nullptr;
+  std::promise<std::string> refusal;
+  auto reg = test_registry();
+  reg->define("t/stopper")
+      .render([](const Self& s) { return html::div(html::button(s.on("click", "later"), "x")); })
+      .on("later", [](Self& s) { s.after(std::chrono::milliseconds(1), "stop"); })
+      .on("stop", [&](Self&) {
+        try {
+          self->stop();
+          refusal.set_value("stop() returned");
+        } catch (const std::logic_error& e) {
+          refusal.set_value(e.what());
+        }
+      });
+  Server s(reg);
+  self = &s;
+  s.mount("/stopper", "t/stopper");
+  s.start({.port = 0});
+  const Response page = request(s.port(), "GET", "/stopper");
+  std::smatch m;
+  ASSERT_TRUE(std::regex_search(page.head, m, std::regex("(stube-(cv-[A-Za-z0-9_-]+)=[^;]+)")));
+  const std::string cookie = m[1], cid = m[2];
+  ASSERT_TRUE(std::regex_search(page.body, m, std::regex("id=\"(ix-[A-Za-z0-9_-]+)\"")));
+  const Response r = request(s.port(), "POST", "/event/" + cid + "/" + m[1].str() + "/later", "{}",
+                             "Cookie: " + cookie + "\r\n");
+  EXPECT_EQ(r.status, 200u) << r.body;
+  auto answer = refusal.get_future();
+  ASSERT_EQ(answer.wait_for(std::chrono::seconds(10)), std::future_status::ready);
+  EXPECT_NE(answer.get().find("own threads"), std::string::npos);
+  EXPECT_FALSE(s.runtime().in_handler()) << "only on the handler's own thread";
+  EXPECT_EQ(request(s.port(), "GET", "/stopper").status, 200u);
+  s.stop();
+}
+
 // Settings that cannot work (a zero interval would spin a thread, a zero
 // limit would refuse every request) are refused by name, and the refused
 // server can still be started with good ones.
