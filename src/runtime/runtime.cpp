@@ -8,9 +8,11 @@
 // lock too, which is why a save can never land after the remove.
 #include "stube/runtime.hpp"
 
+#include <algorithm>
 #include <atomic>
 #include <mutex>
 #include <optional>
+#include <set>
 #include <shared_mutex>
 #include <stdexcept>
 #include <string>
@@ -107,6 +109,13 @@ struct Runtime::Impl {
   // (and gets the final save) or sees `shutting` and is refused.
   std::shared_mutex lifecycle_mu;
   std::size_t restored = 0;
+  // Ended conversations whose store->remove failed (the backend down): the
+  // store still holds them, so a load-on-miss or a restart would bring them
+  // back. Never loaded back here; the remove is retried with back-off, and
+  // once more at shutdown.
+  std::mutex unremoved_mu;
+  std::set<std::string, std::less<>> unremoved;
+  std::chrono::milliseconds remove_retry_delay{0};  // 0: no retry booked
   detail::TimerQueue timers;
 
   std::shared_ptr<Slot> find(std::string_view cid) const {
@@ -132,7 +141,8 @@ struct Runtime::Impl {
   // "try again" (503), not "ended" (410).
   std::shared_ptr<Slot> find_or_load(std::string_view cid) {
     if (auto slot = find(cid)) return slot;
-    if (!store->shared() || shutting || !conv::valid_id(cid)) return nullptr;
+    if (!store->shared() || shutting || !conv::valid_id(cid) || ended_unremoved(cid))
+      return nullptr;
     std::optional<edn::Value> loaded;
     try {
       loaded = store->load(cid);
@@ -303,13 +313,78 @@ struct Runtime::Impl {
     // for it meanwhile finds the slot (and, once it has the lock, that it
     // ended) instead of loading the still-stored record of a shared store
     // back to life.
-    try {
-      store->remove(cid);
-    } catch (const std::exception& e) {
-      log::error("store remove failed for " + cid + ": " + e.what());
+    if (auto failure = remove_from_store(cid)) {
+      log::error("store remove failed for " + cid + ": " + *failure + "; retrying later");
+      retry_remove_later(cid);  // before the slot goes: see find_or_load
     }
     std::unique_lock lock(map_mu);
     slots.erase(cid);
+  }
+
+  // Why the remove failed, or nothing when it worked.
+  std::optional<std::string> remove_from_store(const std::string& cid) {
+    try {
+      store->remove(cid);
+      return std::nullopt;
+    } catch (const std::exception& e) {
+      return std::string(e.what());
+    } catch (...) {
+      return std::string("it threw something that is not a std::exception");
+    }
+  }
+
+  bool ended_unremoved(std::string_view cid) {
+    std::lock_guard lock(unremoved_mu);
+    return unremoved.contains(cid);
+  }
+
+  void retry_remove_later(const std::string& cid) {
+    std::lock_guard lock(unremoved_mu);
+    unremoved.insert(cid);
+    if (remove_retry_delay.count() == 0) book_remove_retry(std::chrono::seconds(1));
+  }
+
+  // Called with unremoved_mu held.
+  void book_remove_retry(std::chrono::milliseconds delay) {
+    remove_retry_delay = delay;
+    timers.schedule(delay, "", [this] { retry_removes(); });
+  }
+
+  // Tries every unremoved conversation again; true when none is left.
+  bool remove_unremoved(const char* when) {
+    std::vector<std::string> cids;
+    {
+      std::lock_guard lock(unremoved_mu);
+      cids.assign(unremoved.begin(), unremoved.end());
+    }
+    std::optional<std::string> failure;
+    std::size_t failed = 0;
+    for (const std::string& cid : cids) {
+      if (auto why = remove_from_store(cid)) {
+        if (!failure) failure = cid + ": " + *why;
+        ++failed;
+        continue;
+      }
+      log::info("ended conversation " + cid + " removed from the store " + when);
+      std::lock_guard lock(unremoved_mu);
+      unremoved.erase(cid);
+    }
+    if (failed)
+      log::error("store remove still failing " + std::string(when) + " for " +
+                 std::to_string(failed) + " ended conversation(s) (" + *failure + ")");
+    return failed == 0;
+  }
+
+  // On the timer thread: doubling delays up to a minute, until all are gone.
+  void retry_removes() {
+    const bool done = remove_unremoved("on retry");
+    std::lock_guard lock(unremoved_mu);
+    if (done && unremoved.empty()) {
+      remove_retry_delay = std::chrono::milliseconds(0);
+      return;
+    }
+    book_remove_retry(
+        std::min<std::chrono::milliseconds>(remove_retry_delay * 2, std::chrono::minutes(1)));
   }
 
   void reap() {
@@ -573,6 +648,10 @@ void Runtime::shutdown() {
     slot->ended = true;  // before the save: nothing may end it (and stop it) again
     m.final_save(cid, *slot);
   }
+  if (!m.remove_unremoved("at shutdown"))
+    log::error(
+        "those conversations are still in the store and will be loaded again on the next "
+        "start");
   {
     std::unique_lock lock(m.map_mu);
     m.slots.clear();

@@ -2,6 +2,8 @@
 // ending, streams, back.
 #include <gtest/gtest.h>
 
+#include <algorithm>
+
 #include "runtime/rig.hpp"
 #include "stube/conversation.hpp"
 
@@ -161,6 +163,45 @@ TEST_F(RuntimeBasics, AFailingStoreIsLoggedAndTheLiveConversationCarriesOn) {
   rt.end(m.cid);
   EXPECT_FALSE(rt.conversation(m.cid).has_value());
   EXPECT_TRUE(logs.has(log::Level::error, {m.cid}));
+}
+
+// An ended conversation whose remove failed is still in the store, where
+// a restart would find it: the remove is retried until it works.
+TEST_F(RuntimeBasics, AFailedRemoveIsRetriedUntilTheStoreTakesIt) {
+  LogCapture logs;
+  const Runtime::Minted m = rt.mint("demo/counter");
+  store->fail_removes(true);
+  rt.end(m.cid);
+  EXPECT_FALSE(rt.conversation(m.cid).has_value());
+  EXPECT_TRUE(logs.has(log::Level::error, {m.cid, "injected failure", "retrying later"}));
+  ASSERT_TRUE(store->wait_until([&] { return store->ops(m.cid).size() >= 3; }))
+      << "the failed remove was not retried";
+  store->fail_removes(false);
+  ASSERT_TRUE(store->wait_until([&] { return store->removes(m.cid) == 1; }));
+  const std::vector<std::string> ops = store->ops(m.cid);
+  EXPECT_GE(std::count(ops.begin(), ops.end(), "failed remove"), 2);
+  EXPECT_EQ(ops.back(), "remove");
+  EXPECT_TRUE(logs.wait_for(
+      log::Level::info,
+      [&](const std::vector<std::string>& infos) {
+        return std::any_of(infos.begin(), infos.end(), [&](const std::string& i) {
+          return contains(i, m.cid) && contains(i, "removed from the store on retry");
+        });
+      },
+      kPatience));
+}
+
+// Shutdown tries once more, without waiting for the retry's timer.
+TEST_F(RuntimeBasics, ShutdownRetriesAFailedRemove) {
+  LogCapture logs;
+  const Runtime::Minted m = rt.mint("demo/counter");
+  store->fail_removes(true);
+  rt.end(m.cid);
+  store->fail_removes(false);
+  rt.shutdown();
+  EXPECT_EQ(store->removes(m.cid), 1u);
+  EXPECT_EQ(store->saves(m.cid), 1u) << "an ended conversation gets no final save";
+  EXPECT_TRUE(logs.has(log::Level::info, {m.cid, "removed from the store at shutdown"}));
 }
 
 TEST_F(RuntimeBasics, EndClosesTheStreamRunsStopHooksAndRemoves) {

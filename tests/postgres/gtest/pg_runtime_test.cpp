@@ -55,6 +55,7 @@ class GatedStore final : public ConversationStore {
 
   enum class Gate { none, remove, load };
   std::atomic<bool> fail_saves{false};
+  std::atomic<bool> fail_removes{false};
 
   void hold(Gate g) {
     std::lock_guard lock(mu_);
@@ -80,6 +81,7 @@ class GatedStore final : public ConversationStore {
   }
   void remove(std::string_view cid) override {
     pass(Gate::remove);
+    if (fail_removes) throw StoreError("test: the database is down");
     inner_->remove(cid);
   }
   bool shared() const noexcept override { return true; }
@@ -339,6 +341,25 @@ TEST_F(PostgresRuntimes, ShutdownSavesAChangeWhoseSaveFailed) {
   gated->fail_saves = false;
   a.reset();
   EXPECT_EQ(stored_count(), 1);
+}
+
+// An end whose remove failed leaves the record in the database: the server
+// that ended it must not load it back on the next request (load-on-miss),
+// and removes it once the database is back (here: at its shutdown).
+TEST_F(PostgresRuntimes, AnEndWhoseRemoveFailedIsNotLoadedBack) {
+  auto gated = std::make_shared<GatedStore>(db_.store());
+  auto a = std::make_unique<Runtime>(reg_, on(gated));
+  mint_on(*a);
+  gated->fail_removes = true;
+  a->end(cid_);
+  EXPECT_EQ(stored_count(), 0) << "the record is still stored";
+  EXPECT_EQ(inc(*a), Result::NoConversation);
+  EXPECT_EQ(a->size(), 0u);
+  EXPECT_EQ(*stops_, 1);
+  gated->fail_removes = false;
+  a.reset();
+  EXPECT_EQ(db_.store()->load(cid_), std::nullopt);
+  EXPECT_EQ(*stops_, 1);
 }
 
 // A conversation ended elsewhere while this server held an unsaved change:
