@@ -923,6 +923,23 @@ TEST(Server, APortInUseFailsBeforeTheStoreIsRead) {
   EXPECT_EQ(store->saves.load(), 0);
 }
 
+// Opens a new page at `path` and sends `event` to its root instance.
+Response event_on_new_page(std::uint16_t port, const std::string& path, const std::string& event) {
+  const Response page = request(port, "GET", path);
+  std::smatch m;
+  if (!std::regex_search(page.head, m, std::regex("(stube-(cv-[A-Za-z0-9_-]+)=[^;]+)"))) {
+    ADD_FAILURE() << "no owner cookie in " << page.head;
+    return page;
+  }
+  const std::string cookie = m[1], cid = m[2];
+  if (!std::regex_search(page.body, m, std::regex("id=\"(ix-[A-Za-z0-9_-]+)\""))) {
+    ADD_FAILURE() << "no instance id in " << page.body;
+    return page;
+  }
+  return request(port, "POST", "/event/" + cid + "/" + m[1].str() + "/" + event, "{}",
+                 "Cookie: " + cookie + "\r\n");
+}
+
 // stop() from a handler (on a worker, or on the I/O thread without
 // workers) would wait for the very thread it runs on: it is refused with a
 // clear error instead of deadlocking, and the server goes on serving.
@@ -945,14 +962,7 @@ TEST(Server, StopFromAHandlerIsRefusedInsteadOfDeadlocking) {
     self = &s;
     s.mount("/stopper", "t/stopper");
     s.start({.port = 0, .workers = workers});
-    const Response page = request(s.port(), "GET", "/stopper");
-    std::smatch m;
-    ASSERT_TRUE(std::regex_search(page.head, m, std::regex("(stube-(cv-[A-Za-z0-9_-]+)=[^;]+)")));
-    const std::string cookie = m[1], cid = m[2];
-    ASSERT_TRUE(std::regex_search(page.body, m, std::regex("id=\"(ix-[A-Za-z0-9_-]+)\"")));
-    const Response r = request(s.port(), "POST", "/event/" + cid + "/" + m[1].str() + "/stop", "{}",
-                               "Cookie: " + cookie + "\r\n");
-    EXPECT_EQ(r.status, 200u) << r.body;
+    EXPECT_EQ(event_on_new_page(s.port(), "/stopper", "stop").status, 200u);
     EXPECT_NE(refusal.find("own threads"), std::string::npos) << refusal;
     EXPECT_EQ(request(s.port(), "GET", "/stopper").status, 200u);
     s.stop();
@@ -981,14 +991,7 @@ TEST(Server, StopFromATimerHandlerIsRefusedInsteadOfDeadlocking) {
   self = &s;
   s.mount("/stopper", "t/stopper");
   s.start({.port = 0});
-  const Response page = request(s.port(), "GET", "/stopper");
-  std::smatch m;
-  ASSERT_TRUE(std::regex_search(page.head, m, std::regex("(stube-(cv-[A-Za-z0-9_-]+)=[^;]+)")));
-  const std::string cookie = m[1], cid = m[2];
-  ASSERT_TRUE(std::regex_search(page.body, m, std::regex("id=\"(ix-[A-Za-z0-9_-]+)\"")));
-  const Response r = request(s.port(), "POST", "/event/" + cid + "/" + m[1].str() + "/later", "{}",
-                             "Cookie: " + cookie + "\r\n");
-  EXPECT_EQ(r.status, 200u) << r.body;
+  EXPECT_EQ(event_on_new_page(s.port(), "/stopper", "later").status, 200u);
   auto answer = refusal.get_future();
   ASSERT_EQ(answer.wait_for(std::chrono::seconds(10)), std::future_status::ready);
   EXPECT_NE(answer.get().find("own threads"), std::string::npos);
