@@ -293,6 +293,20 @@ struct Runtime::Impl {
     return Result::Ok;
   }
 
+  // Runs the stop hooks of every frame of `conv` (the kernel logs and
+  // skips a failing hook). A throwing dispose, or a record they cannot run
+  // on at all (no stack), is logged here, not thrown: what follows an end
+  // must run regardless.
+  void stop_hooks(const edn::Value& conv, const std::string& which) {
+    try {
+      stop_all(*reg, conv, opts.kernel);
+    } catch (const std::exception& e) {
+      log::error("stop hooks of " + which + " failed: " + e.what());
+    } catch (...) {
+      log::error("stop hooks of " + which + " failed: something that is not a std::exception");
+    }
+  }
+
   // Runs stop hooks, closes the stream, forgets the conversation and
   // removes it from the store. The slot lock is held.
   void end_locked(const std::string& cid, Slot& slot, const edn::Value& conv) {
@@ -301,11 +315,7 @@ struct Runtime::Impl {
     // The hooks failing (a record without a stack, a throwing dispose) must
     // not leave an ended slot in the map, its timers armed and its record
     // in the store: the rest runs regardless.
-    try {
-      stop_all(*reg, conv, opts.kernel);
-    } catch (const std::exception& e) {
-      log::error("stop hooks failed while ending conversation " + cid + ": " + e.what());
-    }
+    stop_hooks(conv, "conversation " + cid + " (ending it)");
     timers.cancel(cid);
     if (slot.out) slot.out->close();
     slot.out.reset();
@@ -538,12 +548,7 @@ Runtime::Minted Runtime::mint(std::string_view component, const edn::Value& args
   if (m.shutting) {
     // Refused after its start hooks ran: it gets its stop hooks, as every
     // conversation that started does.
-    try {
-      stop_all(*m.reg, step.conv, m.opts.kernel);
-    } catch (const std::exception& e) {
-      log::error("stop hooks of a conversation refused at shutdown failed: " +
-                 std::string(e.what()));
-    }
+    m.stop_hooks(step.conv, "a conversation refused at shutdown");
     throw ShuttingDown("the runtime is shutting down; not starting new conversations");
   }
   auto slot = std::make_shared<Slot>();
@@ -638,11 +643,7 @@ void Runtime::shutdown() {
     std::lock_guard lock(slot->mu);
     const Hold hold(&m, *slot);
     if (slot->ended) continue;
-    try {
-      stop_all(*m.reg, slot->conv, m.opts.kernel);
-    } catch (const std::exception& e) {
-      log::error("stop hooks of conversation " + cid + " failed during shutdown: " + e.what());
-    }
+    m.stop_hooks(slot->conv, "conversation " + cid + " during shutdown");
     if (slot->out) slot->out->close();
     slot->out.reset();
     slot->ended = true;  // before the save: nothing may end it (and stop it) again
