@@ -56,25 +56,57 @@ bool is_scheme(std::string_view s) {
   return true;
 }
 
+// Whether "host:port,host:port" (a URI's text before its first '/' or '?')
+// reads as hosts and ports: each port, after a ':' outside "[…]", is digits.
+bool plausible_netlocs(std::string_view netlocs) {
+  for (bool more = true; more;) {
+    const auto comma = netlocs.find(',');
+    std::string_view netloc = netlocs.substr(0, comma);
+    more = comma != std::string_view::npos;
+    if (more) netlocs.remove_prefix(comma + 1);
+    if (netloc.starts_with("[")) netloc.remove_prefix(std::min(netloc.find(']'), netloc.size()));
+    const auto colon = netloc.find(':');
+    if (colon != std::string_view::npos &&
+        netloc.substr(colon + 1).find_first_not_of("0123456789") != std::string_view::npos) {
+      return false;
+    }
+  }
+  return true;
+}
+
+// Whether `head`, the text between "//" and the first '@', reads as libpq
+// reads it: no user info (a '/' comes first), the '@' inside the value of a
+// "key=value" query parameter, after hosts with numeric ports
+// ("db:5432/app?user=a" of "…?user=a@b"). Anything else is a password left
+// unencoded ("u:p/a?s" of "u:p/a?s@db/app", which libpq misreads as host u,
+// port p, database a and the bad parameter "s@db/app").
+bool at_is_in_query(std::string_view head) {
+  const auto q = head.find('?');
+  if (head.find('/') == std::string_view::npos || q == std::string_view::npos) return false;
+  const std::string_view query = head.substr(q + 1);
+  const auto amp = query.rfind('&');
+  const std::string_view last = amp == std::string_view::npos ? query : query.substr(amp + 1);
+  return last.find('=') != std::string_view::npos &&
+         plausible_netlocs(head.substr(0, head.find_first_of("/?")));
+}
+
 // Where the user info of "<scheme>://<authority>…" ends: the index of its
 // '@', or npos when there is none. `authority` is the index after "//".
 //
 // libpq takes everything before the first '@' as the user info when that
 // '@' comes before any '/' ('?' and '#' included: they are not special
-// there). So does this, and further: a '/' left unencoded in a password
-// (which libpq misreads as the path) counts as the user info's too, unless
-// a '?' also comes before the '@' ("db/app?user=a@b" is a query), and the
-// user info runs to the last '@' before the query, which starts at the first
-// '?' after the first '@' ("u:p@ss@db" hides "p@ss"; libpq reads "p").
+// there). So does this, and further, since a password may be written with
+// '/', '?' or '@' unencoded and hiding too much is the safe mistake: a '/'
+// before the '@' counts as the user info's too unless the '@' reads as part
+// of a query (at_is_in_query), and the user info runs to the last '@' before
+// the query, which starts at the first '?' after the first '@' ("u:p@ss@db"
+// hides "p@ss"; libpq reads "p").
 std::size_t user_info_end(std::string_view url, std::size_t authority) {
   const auto first_at = url.find('@', authority);
   if (first_at == std::string_view::npos || url.substr(authority).starts_with("/")) {
     return std::string_view::npos;  // file:///path: no host, no user
   }
-  const std::string_view head = url.substr(authority, first_at - authority);
-  if (head.find('/') != std::string_view::npos && head.find('?') != std::string_view::npos) {
-    return std::string_view::npos;
-  }
+  if (at_is_in_query(url.substr(authority, first_at - authority))) return std::string_view::npos;
   return url.substr(0, url.find('?', first_at)).rfind('@');
 }
 

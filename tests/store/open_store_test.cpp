@@ -101,6 +101,15 @@ TEST(OpenStore, RedactStoreUrlHidesPasswordsOnly) {
       {"postgresql://u:pa?ss@db/app?password=pa?ss&sslmode=require",
        "postgresql://u:***@db/app?password=***&sslmode=require"},
       {"postgresql://u:pa?ss@db?password=x", "postgresql://u:***@db?password=***"},
+      // A '/' and then a '?' before the '@': libpq reads host u, port p and a
+      // query, but only as a password do they make sense, so they are hidden.
+      {"postgresql://u:p/a?s@db/app", "postgresql://u:***@db/app"},
+      {"postgresql://u:p?a/s@db/app?pool_size=2", "postgresql://u:***@db/app?pool_size=2"},
+      {"postgresql://u:p/a?s=x@db/app", "postgresql://u:***@db/app"},  // port "p"
+      {"postgresql://u:p/a?k=v&s@db/app", "postgresql://u:***@db/app"},
+      {"postgresql://u:p/a?password=x@db/app?password=y", "postgresql://u:***@db/app?password=***"},
+      {"postgresql://u:p/a@db", "postgresql://u:***@db"},
+      {"postgresql://u:@db", "postgresql://u:***@db"},  // even an empty one
       {"postgresql://u@db/app?password=s3cret&sslmode=require",
        "postgresql://u@db/app?password=***&sslmode=require"},
       {"postgresql://db/app?sslmode=require&password=s3cret",
@@ -114,6 +123,12 @@ TEST(OpenStore, RedactStoreUrlHidesPasswordsOnly) {
       {"postgresql://u@db/app?application_name=a:b@c",
        "postgresql://u@db/app?application_name=a:b@c"},
       {"postgresql://db:5432/app?user=a@b", "postgresql://db:5432/app?user=a@b"},
+      {"postgresql://db/app?sslmode=require&user=a@b&password=s@c",
+       "postgresql://db/app?sslmode=require&user=a@b&password=***"},
+      {"postgresql://h1:5432,[::1]:5433,h3/app?user=a:b@c",
+       "postgresql://h1:5432,[::1]:5433,h3/app?user=a:b@c"},
+      {"postgresql://u@db/app", "postgresql://u@db/app"},
+      {"postgresql://db/app", "postgresql://db/app"},
       {"file:///var/lib/a:b@c", "file:///var/lib/a:b@c"},
       {"file:convs?durability=durable", "file:convs?durability=durable"},
       {"memory:", "memory:"},
@@ -140,7 +155,8 @@ TEST(OpenStore, ErrorsNeverShowAPassword) {
 // is hidden, and stube's options are still found in the query after the
 // host (pool_size=0 is refused before any connection is tried).
 TEST(OpenStore, ErrorsNeverShowAPasswordWithUrlCharacters) {
-  for (const std::string password : {"s3?cret", "s3#cret", "s3@cret", "s3/cret", "s3?c@r/e#t"}) {
+  for (const std::string password :
+       {"s3?cret", "s3#cret", "s3@cret", "s3/cret", "s3?c@r/e#t", "s3/c?ret", "s3?c/ret"}) {
     const std::string url = "postgresql://u:" + password + "@127.0.0.1:1/db?pool_size=0";
     const std::string error = error_of(url);
     EXPECT_EQ(error.find(password), std::string::npos) << error;
@@ -187,6 +203,15 @@ TEST(OpenStore, LibpqMessagesNeverShowAPassword) {
       {"postgresql://app:s3/cret@127.0.0.1:1/app",
        "invalid integer value \"***\" for connection option \"port\"",
        {"s3", "cret"}},
+      // libpq reads host app, port pw1 and a query it cannot parse, quoting
+      // pieces of the password.
+      {"postgresql://app:pw1/pw2?pw3@127.0.0.1:1/app",
+       "missing key/value separator \"=\" in URI query parameter: \"***@127.0.0.1:1/app\"",
+       {"pw1", "pw2", "pw3"}},
+      // (postgres_store passes pool_size on: libpq then finds a '=' there)
+      {"postgresql://app:pw1?pw2/pw3@127.0.0.1:1/app?pool_size=2",
+       "URI query parameter: \"***/***@127.0.0.1:1/app",
+       {"pw1", "pw2", "pw3"}},
   };
   for (const Case& c : cases) {
     for (const std::string& error : {store_error_of([&] { open_store(c.url); }),
