@@ -5,6 +5,7 @@
 #include <charconv>
 #include <stdexcept>
 #include <string>
+#include <type_traits>
 #include <vector>
 
 #include "store/redact.hpp"
@@ -194,6 +195,15 @@ std::string redact_options(std::string_view query) {
 struct Opening {
   std::string_view url;
   bool existing = false;
+
+  // Calls visit(key, value, option) for each "key=value" option of a query
+  // ("a=1&b=2"); value is empty when the option has no '='. visit returns
+  // whether the option is stube's own (void: all are); a second one with
+  // the key of one that was is a bad_url, since silently taking the last
+  // value would hide a typo or a conflict ("create=true&create=false"). An
+  // option visit passes on (libpq's) may repeat: its reader decides.
+  template <class Visit>
+  void for_each_option(std::string_view query, Visit visit) const;
 };
 
 [[noreturn]] void bad_url(const Opening& o, std::string_view why) {
@@ -207,18 +217,27 @@ struct Opening {
                               "&create_schema=false])");
 }
 
-// Calls visit(key, value, option) for each "key=value" option of a query
-// ("a=1&b=2"); value is empty when the option has no '='.
 template <class Visit>
-void for_each_option(std::string_view query, Visit visit) {
+void Opening::for_each_option(std::string_view query, Visit visit) const {
+  std::vector<std::string_view> taken;
   for (bool more = !query.empty(); more;) {
     const auto amp = query.find('&');
     const std::string_view option = query.substr(0, amp);
     more = amp != std::string_view::npos;
     if (more) query.remove_prefix(amp + 1);
     const auto eq = option.find('=');
-    visit(option.substr(0, eq),
-          eq == std::string_view::npos ? std::string_view() : option.substr(eq + 1), option);
+    const std::string_view key = option.substr(0, eq);
+    if (std::find(taken.begin(), taken.end(), key) != taken.end()) {
+      bad_url(*this, "option \"" + std::string(key) + "\" given twice");
+    }
+    const std::string_view value =
+        eq == std::string_view::npos ? std::string_view() : option.substr(eq + 1);
+    if constexpr (std::is_void_v<decltype(visit(key, value, option))>) {
+      visit(key, value, option);
+      taken.push_back(key);
+    } else if (visit(key, value, option)) {
+      taken.push_back(key);
+    }
   }
 }
 
@@ -255,7 +274,7 @@ bool create_option(const Opening& o, std::string_view key, std::string_view valu
 FileStoreOptions file_options(const Opening& o, std::string_view query) {
   FileStoreOptions options;
   options.create = !o.existing;
-  for_each_option(
+  o.for_each_option(
       query, [&](std::string_view key, std::string_view value, std::string_view option) {
         if (key == "durability") {
           options.durability =
@@ -307,8 +326,8 @@ std::shared_ptr<ConversationStore> open_file_store(const Opening& o, std::string
 SqliteStoreOptions sqlite_options(const Opening& o, std::string_view query) {
   SqliteStoreOptions options;
   options.create = !o.existing;
-  for_each_option(query, [&](std::string_view key, std::string_view value,
-                             std::string_view option) {
+  o.for_each_option(query, [&](std::string_view key, std::string_view value,
+                               std::string_view option) {
     if (key == "synchronous") {
       options.synchronous =
           either(o, key, value, "full", "normal") ? SqliteSync::full : SqliteSync::normal;
@@ -340,8 +359,8 @@ std::shared_ptr<ConversationStore> open_postgres_store(const Opening& o) {
   std::string conninfo(o.url.substr(0, q));
   std::string kept;
   if (q != std::string_view::npos) {
-    for_each_option(o.url.substr(q + 1), [&](std::string_view key, std::string_view value,
-                                             std::string_view option) {
+    o.for_each_option(o.url.substr(q + 1), [&](std::string_view key, std::string_view value,
+                                               std::string_view option) {
       if (key == "pool_size") {
         const long long n = count_option(o, key, value, "a number of connections");
         if (n == 0) bad_url(o, "pool_size needs at least 1 connection");
@@ -352,7 +371,9 @@ std::shared_ptr<ConversationStore> open_postgres_store(const Opening& o) {
         options.create_schema = create_option(o, key, value);
       } else {
         kept.append(kept.empty() ? "" : "&").append(option);
+        return false;  // libpq's: it reads a repeated one (the last wins)
       }
+      return true;
     });
   }
   if (!kept.empty()) conninfo.append("?").append(kept);

@@ -17,9 +17,11 @@ bool contains(const std::string& haystack, std::string_view needle) {
   return haystack.find(needle) != std::string::npos;
 }
 
-std::string error_of(std::string_view url) {
+// What open_store (or `open`) throws for url, as text.
+std::string error_of(std::string_view url,
+                     std::shared_ptr<ConversationStore> (*open)(std::string_view) = open_store) {
   try {
-    open_store(url);
+    open(url);
   } catch (const std::invalid_argument& e) {
     return e.what();
   }
@@ -85,6 +87,44 @@ TEST(OpenStore, PostgresOptionsAreChecked) {
                 error.find("for create_schema (true or false)") != std::string::npos)
         << error;
   }
+}
+
+// A stube option given twice is refused, whichever value would have won,
+// before anything is created or connected to.
+TEST(OpenStore, ARepeatedOptionIsAnError) {
+  ScratchDir dir;
+  const std::string convs = (dir.path() / "convs").string();
+  const std::string db = (dir.path() / "convs.db").string();
+  const std::string pg = "postgresql://u:s3cret@127.0.0.1:1/stube?";
+  const std::vector<std::pair<std::string, std::string>> cases = {
+      {"file:" + convs + "?durability=durable&durability=rename", "durability"},
+      {"file:" + convs + "?create=true&create=false", "create"},
+      {"file://" + convs + "?create=false&durability=durable&create=false", "create"},
+      {"sqlite:" + db + "?create=true&create=false", "create"},
+      {"sqlite:" + db + "?synchronous=full&synchronous=normal", "synchronous"},
+      {"sqlite:" + db + "?busy_timeout=10&busy_timeout=10", "busy_timeout"},
+      {pg + "pool_size=2&pool_size=8", "pool_size"},
+      {pg + "pool_size=2&sslmode=disable&pool_size=0", "pool_size"},
+      {pg + "tombstone_ttl=1&tombstone_ttl=2", "tombstone_ttl"},
+      {pg + "create_schema=false&create_schema=true", "create_schema"},
+  };
+  for (const auto& [url, key] : cases) {
+    for (const std::string& error : {error_of(url), error_of(url, open_existing_store)}) {
+      EXPECT_TRUE(contains(error, "option \"" + key + "\" given twice in store URL \"" +
+                                      redact_store_url(url) + "\""))
+          << url << ": " << error;
+      EXPECT_FALSE(contains(error, "s3cret")) << error;
+    }
+  }
+  EXPECT_TRUE(file_names(dir.path()).empty());
+}
+
+// libpq's own parameters are passed on as they are: a repeated one is
+// libpq's to read (the last wins), so open_store gets as far as connecting.
+TEST(OpenStore, ARepeatedLibpqParameterIsPassedOn) {
+  EXPECT_THROW(open_store("postgresql://stube@127.0.0.1:1/stube?sslmode=require&pool_size=1&"
+                          "sslmode=disable&connect_timeout=5&connect_timeout=5"),
+               StoreError);
 }
 
 TEST(OpenStore, RedactStoreUrlHidesPasswordsOnly) {
@@ -296,12 +336,7 @@ TEST(OpenExistingStore, AnExistingStoreLoadsAndSaves) {
 // are checked before any connection is tried: no server needed).
 TEST(OpenExistingStore, BadUrlsNameTheUrlAsGiven) {
   const auto existing_error = [](const std::string& url) {
-    try {
-      open_existing_store(url);
-    } catch (const std::invalid_argument& e) {
-      return std::string(e.what());
-    }
-    return std::string("(no error)");
+    return error_of(url, open_existing_store);
   };
   for (const std::string& bad :
        {std::string("file:/tmp/x?fsync=1"), std::string("sqlite:x.db?synchronous=off"),
