@@ -50,8 +50,12 @@ int main(int argc, char** argv) {
   stats_cmd->add_option("URL", url, "Store URL")->required();
   auto* migrate_cmd = app.add_subcommand(
       "migrate", "Copy every readable conversation from FROM to TO and read each back");
-  migrate_cmd->add_option("FROM", from, "Source store URL")->required();
-  migrate_cmd->add_option("TO", to, "Target store URL (created if missing)")->required();
+  migrate_cmd->add_option("FROM", from, "Source store URL (must exist)")->required();
+  migrate_cmd
+      ->add_option("TO", to,
+                   "Target store URL (created if missing, unless it says create=false, "
+                   "or create_schema=false for postgresql:)")
+      ->required();
 
   try {
     app.parse(argc, argv);

@@ -181,8 +181,8 @@ std::shared_ptr<ConversationStore> file_store(const std::filesystem::path& dir,
 //                                          postgres_store(the URL, {.create_schema = false}):
 //                                          the schema must exist; MissingStore if not
 // Throws std::invalid_argument naming the URL (see redact_store_url) for an
-// unknown scheme or a bad option, StoreError when the backend cannot be
-// opened.
+// unknown scheme, a bad option or one of stube's options given twice,
+// StoreError when the backend cannot be opened.
 std::shared_ptr<ConversationStore> open_store(std::string_view url);
 
 // As open_store, but opens only a store that exists already and creates

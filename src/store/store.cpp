@@ -5,6 +5,7 @@
 #include <charconv>
 #include <stdexcept>
 #include <string>
+#include <type_traits>
 #include <vector>
 
 #include "store/redact.hpp"
@@ -56,25 +57,57 @@ bool is_scheme(std::string_view s) {
   return true;
 }
 
+// Whether "host:port,host:port" (a URI's text before its first '/' or '?')
+// reads as hosts and ports: each port, after a ':' outside "[…]", is digits.
+bool plausible_netlocs(std::string_view netlocs) {
+  for (bool more = true; more;) {
+    const auto comma = netlocs.find(',');
+    std::string_view netloc = netlocs.substr(0, comma);
+    more = comma != std::string_view::npos;
+    if (more) netlocs.remove_prefix(comma + 1);
+    if (netloc.starts_with("[")) netloc.remove_prefix(std::min(netloc.find(']'), netloc.size()));
+    const auto colon = netloc.find(':');
+    if (colon != std::string_view::npos &&
+        netloc.substr(colon + 1).find_first_not_of("0123456789") != std::string_view::npos) {
+      return false;
+    }
+  }
+  return true;
+}
+
+// Whether `head`, the text between "//" and the first '@', reads as libpq
+// reads it: no user info (a '/' comes first), the '@' inside the value of a
+// "key=value" query parameter, after hosts with numeric ports
+// ("db:5432/app?user=a" of "…?user=a@b"). Anything else is a password left
+// unencoded ("u:p/a?s" of "u:p/a?s@db/app", which libpq misreads as host u,
+// port p, database a and the bad parameter "s@db/app").
+bool at_is_in_query(std::string_view head) {
+  const auto q = head.find('?');
+  if (head.find('/') == std::string_view::npos || q == std::string_view::npos) return false;
+  const std::string_view query = head.substr(q + 1);
+  const auto amp = query.rfind('&');
+  const std::string_view last = amp == std::string_view::npos ? query : query.substr(amp + 1);
+  return last.find('=') != std::string_view::npos &&
+         plausible_netlocs(head.substr(0, head.find_first_of("/?")));
+}
+
 // Where the user info of "<scheme>://<authority>…" ends: the index of its
 // '@', or npos when there is none. `authority` is the index after "//".
 //
 // libpq takes everything before the first '@' as the user info when that
 // '@' comes before any '/' ('?' and '#' included: they are not special
-// there). So does this, and further: a '/' left unencoded in a password
-// (which libpq misreads as the path) counts as the user info's too, unless
-// a '?' also comes before the '@' ("db/app?user=a@b" is a query), and the
-// user info runs to the last '@' before the query, which starts at the first
-// '?' after the first '@' ("u:p@ss@db" hides "p@ss"; libpq reads "p").
+// there). So does this, and further, since a password may be written with
+// '/', '?' or '@' unencoded and hiding too much is the safe mistake: a '/'
+// before the '@' counts as the user info's too unless the '@' reads as part
+// of a query (at_is_in_query), and the user info runs to the last '@' before
+// the query, which starts at the first '?' after the first '@' ("u:p@ss@db"
+// hides "p@ss"; libpq reads "p").
 std::size_t user_info_end(std::string_view url, std::size_t authority) {
   const auto first_at = url.find('@', authority);
   if (first_at == std::string_view::npos || url.substr(authority).starts_with("/")) {
     return std::string_view::npos;  // file:///path: no host, no user
   }
-  const std::string_view head = url.substr(authority, first_at - authority);
-  if (head.find('/') != std::string_view::npos && head.find('?') != std::string_view::npos) {
-    return std::string_view::npos;
-  }
+  if (at_is_in_query(url.substr(authority, first_at - authority))) return std::string_view::npos;
   return url.substr(0, url.find('?', first_at)).rfind('@');
 }
 
@@ -162,6 +195,15 @@ std::string redact_options(std::string_view query) {
 struct Opening {
   std::string_view url;
   bool existing = false;
+
+  // Calls visit(key, value, option) for each "key=value" option of a query
+  // ("a=1&b=2"); value is empty when the option has no '='. visit returns
+  // whether the option is stube's own (void: all are); a second one with
+  // the key of one that was is a bad_url, since silently taking the last
+  // value would hide a typo or a conflict ("create=true&create=false"). An
+  // option visit passes on (libpq's) may repeat: its reader decides.
+  template <class Visit>
+  void for_each_option(std::string_view query, Visit visit) const;
 };
 
 [[noreturn]] void bad_url(const Opening& o, std::string_view why) {
@@ -175,18 +217,27 @@ struct Opening {
                               "&create_schema=false])");
 }
 
-// Calls visit(key, value, option) for each "key=value" option of a query
-// ("a=1&b=2"); value is empty when the option has no '='.
 template <class Visit>
-void for_each_option(std::string_view query, Visit visit) {
+void Opening::for_each_option(std::string_view query, Visit visit) const {
+  std::vector<std::string_view> taken;
   for (bool more = !query.empty(); more;) {
     const auto amp = query.find('&');
     const std::string_view option = query.substr(0, amp);
     more = amp != std::string_view::npos;
     if (more) query.remove_prefix(amp + 1);
     const auto eq = option.find('=');
-    visit(option.substr(0, eq),
-          eq == std::string_view::npos ? std::string_view() : option.substr(eq + 1), option);
+    const std::string_view key = option.substr(0, eq);
+    if (std::find(taken.begin(), taken.end(), key) != taken.end()) {
+      bad_url(*this, "option \"" + std::string(key) + "\" given twice");
+    }
+    const std::string_view value =
+        eq == std::string_view::npos ? std::string_view() : option.substr(eq + 1);
+    if constexpr (std::is_void_v<decltype(visit(key, value, option))>) {
+      visit(key, value, option);
+      taken.push_back(key);
+    } else if (visit(key, value, option)) {
+      taken.push_back(key);
+    }
   }
 }
 
@@ -223,7 +274,7 @@ bool create_option(const Opening& o, std::string_view key, std::string_view valu
 FileStoreOptions file_options(const Opening& o, std::string_view query) {
   FileStoreOptions options;
   options.create = !o.existing;
-  for_each_option(
+  o.for_each_option(
       query, [&](std::string_view key, std::string_view value, std::string_view option) {
         if (key == "durability") {
           options.durability =
@@ -275,8 +326,8 @@ std::shared_ptr<ConversationStore> open_file_store(const Opening& o, std::string
 SqliteStoreOptions sqlite_options(const Opening& o, std::string_view query) {
   SqliteStoreOptions options;
   options.create = !o.existing;
-  for_each_option(query, [&](std::string_view key, std::string_view value,
-                             std::string_view option) {
+  o.for_each_option(query, [&](std::string_view key, std::string_view value,
+                               std::string_view option) {
     if (key == "synchronous") {
       options.synchronous =
           either(o, key, value, "full", "normal") ? SqliteSync::full : SqliteSync::normal;
@@ -308,8 +359,8 @@ std::shared_ptr<ConversationStore> open_postgres_store(const Opening& o) {
   std::string conninfo(o.url.substr(0, q));
   std::string kept;
   if (q != std::string_view::npos) {
-    for_each_option(o.url.substr(q + 1), [&](std::string_view key, std::string_view value,
-                                             std::string_view option) {
+    o.for_each_option(o.url.substr(q + 1), [&](std::string_view key, std::string_view value,
+                                               std::string_view option) {
       if (key == "pool_size") {
         const long long n = count_option(o, key, value, "a number of connections");
         if (n == 0) bad_url(o, "pool_size needs at least 1 connection");
@@ -320,7 +371,9 @@ std::shared_ptr<ConversationStore> open_postgres_store(const Opening& o) {
         options.create_schema = create_option(o, key, value);
       } else {
         kept.append(kept.empty() ? "" : "&").append(option);
+        return false;  // libpq's: it reads a repeated one (the last wins)
       }
+      return true;
     });
   }
   if (!kept.empty()) conninfo.append("?").append(kept);

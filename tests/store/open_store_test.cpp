@@ -17,9 +17,11 @@ bool contains(const std::string& haystack, std::string_view needle) {
   return haystack.find(needle) != std::string::npos;
 }
 
-std::string error_of(std::string_view url) {
+// What open_store (or `open`) throws for url, as text.
+std::string error_of(std::string_view url,
+                     std::shared_ptr<ConversationStore> (*open)(std::string_view) = open_store) {
   try {
-    open_store(url);
+    open(url);
   } catch (const std::invalid_argument& e) {
     return e.what();
   }
@@ -87,6 +89,44 @@ TEST(OpenStore, PostgresOptionsAreChecked) {
   }
 }
 
+// A stube option given twice is refused, whichever value would have won,
+// before anything is created or connected to.
+TEST(OpenStore, ARepeatedOptionIsAnError) {
+  ScratchDir dir;
+  const std::string convs = (dir.path() / "convs").string();
+  const std::string db = (dir.path() / "convs.db").string();
+  const std::string pg = "postgresql://u:s3cret@127.0.0.1:1/stube?";
+  const std::vector<std::pair<std::string, std::string>> cases = {
+      {"file:" + convs + "?durability=durable&durability=rename", "durability"},
+      {"file:" + convs + "?create=true&create=false", "create"},
+      {"file://" + convs + "?create=false&durability=durable&create=false", "create"},
+      {"sqlite:" + db + "?create=true&create=false", "create"},
+      {"sqlite:" + db + "?synchronous=full&synchronous=normal", "synchronous"},
+      {"sqlite:" + db + "?busy_timeout=10&busy_timeout=10", "busy_timeout"},
+      {pg + "pool_size=2&pool_size=8", "pool_size"},
+      {pg + "pool_size=2&sslmode=disable&pool_size=0", "pool_size"},
+      {pg + "tombstone_ttl=1&tombstone_ttl=2", "tombstone_ttl"},
+      {pg + "create_schema=false&create_schema=true", "create_schema"},
+  };
+  for (const auto& [url, key] : cases) {
+    for (const std::string& error : {error_of(url), error_of(url, open_existing_store)}) {
+      EXPECT_TRUE(contains(error, "option \"" + key + "\" given twice in store URL \"" +
+                                      redact_store_url(url) + "\""))
+          << url << ": " << error;
+      EXPECT_FALSE(contains(error, "s3cret")) << error;
+    }
+  }
+  EXPECT_TRUE(file_names(dir.path()).empty());
+}
+
+// libpq's own parameters are passed on as they are: a repeated one is
+// libpq's to read (the last wins), so open_store gets as far as connecting.
+TEST(OpenStore, ARepeatedLibpqParameterIsPassedOn) {
+  EXPECT_THROW(open_store("postgresql://stube@127.0.0.1:1/stube?sslmode=require&pool_size=1&"
+                          "sslmode=disable&connect_timeout=5&connect_timeout=5"),
+               StoreError);
+}
+
 TEST(OpenStore, RedactStoreUrlHidesPasswordsOnly) {
   const std::vector<std::pair<std::string, std::string>> cases = {
       {"postgresql://u:s3cret@db.internal:5432/app?sslmode=require",
@@ -101,6 +141,15 @@ TEST(OpenStore, RedactStoreUrlHidesPasswordsOnly) {
       {"postgresql://u:pa?ss@db/app?password=pa?ss&sslmode=require",
        "postgresql://u:***@db/app?password=***&sslmode=require"},
       {"postgresql://u:pa?ss@db?password=x", "postgresql://u:***@db?password=***"},
+      // A '/' and then a '?' before the '@': libpq reads host u, port p and a
+      // query, but only as a password do they make sense, so they are hidden.
+      {"postgresql://u:p/a?s@db/app", "postgresql://u:***@db/app"},
+      {"postgresql://u:p?a/s@db/app?pool_size=2", "postgresql://u:***@db/app?pool_size=2"},
+      {"postgresql://u:p/a?s=x@db/app", "postgresql://u:***@db/app"},  // port "p"
+      {"postgresql://u:p/a?k=v&s@db/app", "postgresql://u:***@db/app"},
+      {"postgresql://u:p/a?password=x@db/app?password=y", "postgresql://u:***@db/app?password=***"},
+      {"postgresql://u:p/a@db", "postgresql://u:***@db"},
+      {"postgresql://u:@db", "postgresql://u:***@db"},  // even an empty one
       {"postgresql://u@db/app?password=s3cret&sslmode=require",
        "postgresql://u@db/app?password=***&sslmode=require"},
       {"postgresql://db/app?sslmode=require&password=s3cret",
@@ -114,6 +163,12 @@ TEST(OpenStore, RedactStoreUrlHidesPasswordsOnly) {
       {"postgresql://u@db/app?application_name=a:b@c",
        "postgresql://u@db/app?application_name=a:b@c"},
       {"postgresql://db:5432/app?user=a@b", "postgresql://db:5432/app?user=a@b"},
+      {"postgresql://db/app?sslmode=require&user=a@b&password=s@c",
+       "postgresql://db/app?sslmode=require&user=a@b&password=***"},
+      {"postgresql://h1:5432,[::1]:5433,h3/app?user=a:b@c",
+       "postgresql://h1:5432,[::1]:5433,h3/app?user=a:b@c"},
+      {"postgresql://u@db/app", "postgresql://u@db/app"},
+      {"postgresql://db/app", "postgresql://db/app"},
       {"file:///var/lib/a:b@c", "file:///var/lib/a:b@c"},
       {"file:convs?durability=durable", "file:convs?durability=durable"},
       {"memory:", "memory:"},
@@ -140,7 +195,8 @@ TEST(OpenStore, ErrorsNeverShowAPassword) {
 // is hidden, and stube's options are still found in the query after the
 // host (pool_size=0 is refused before any connection is tried).
 TEST(OpenStore, ErrorsNeverShowAPasswordWithUrlCharacters) {
-  for (const std::string password : {"s3?cret", "s3#cret", "s3@cret", "s3/cret", "s3?c@r/e#t"}) {
+  for (const std::string password :
+       {"s3?cret", "s3#cret", "s3@cret", "s3/cret", "s3?c@r/e#t", "s3/c?ret", "s3?c/ret"}) {
     const std::string url = "postgresql://u:" + password + "@127.0.0.1:1/db?pool_size=0";
     const std::string error = error_of(url);
     EXPECT_EQ(error.find(password), std::string::npos) << error;
@@ -187,6 +243,15 @@ TEST(OpenStore, LibpqMessagesNeverShowAPassword) {
       {"postgresql://app:s3/cret@127.0.0.1:1/app",
        "invalid integer value \"***\" for connection option \"port\"",
        {"s3", "cret"}},
+      // libpq reads host app, port pw1 and a query it cannot parse, quoting
+      // pieces of the password.
+      {"postgresql://app:pw1/pw2?pw3@127.0.0.1:1/app",
+       "missing key/value separator \"=\" in URI query parameter: \"***@127.0.0.1:1/app\"",
+       {"pw1", "pw2", "pw3"}},
+      // (postgres_store passes pool_size on: libpq then finds a '=' there)
+      {"postgresql://app:pw1?pw2/pw3@127.0.0.1:1/app?pool_size=2",
+       "URI query parameter: \"***/***@127.0.0.1:1/app",
+       {"pw1", "pw2", "pw3"}},
   };
   for (const Case& c : cases) {
     for (const std::string& error : {store_error_of([&] { open_store(c.url); }),
@@ -271,12 +336,7 @@ TEST(OpenExistingStore, AnExistingStoreLoadsAndSaves) {
 // are checked before any connection is tried: no server needed).
 TEST(OpenExistingStore, BadUrlsNameTheUrlAsGiven) {
   const auto existing_error = [](const std::string& url) {
-    try {
-      open_existing_store(url);
-    } catch (const std::invalid_argument& e) {
-      return std::string(e.what());
-    }
-    return std::string("(no error)");
+    return error_of(url, open_existing_store);
   };
   for (const std::string& bad :
        {std::string("file:/tmp/x?fsync=1"), std::string("sqlite:x.db?synchronous=off"),

@@ -305,6 +305,35 @@ TEST_F(StoreMigrate, CreatesTheTarget) {
   EXPECT_EQ(file_store(fresh)->load_all().size(), 2u);
 }
 
+// create=false in TO forbids creating it: the message names TO and says so
+// (not that stube-store creates stores only as migrate's target, which TO is).
+TEST_F(StoreMigrate, ATargetThatMustExistAndDoesNotIsNamed) {
+  save_good();
+  const fs::path missing = target_.path() / "nope";
+  for (const std::string& to : {"file:" + missing.string() + "?create=false",
+                                "file://" + missing.string() + "?durability=durable&create=false",
+                                "sqlite:" + missing.string() + ".db?create=false"}) {
+    const ToolRun r = stube_store({"migrate", url(), to});
+    EXPECT_EQ(r.status, 1) << to;
+    EXPECT_EQ(r.out, "") << to;
+    EXPECT_TRUE(contains(r.err, "TO " + to +
+                                    " does not exist, and its create=false forbids "
+                                    "creating it (without create=false, migrate "
+                                    "creates it): "))
+        << r.err;
+    EXPECT_TRUE(contains(r.err, missing.string())) << r.err;
+    EXPECT_FALSE(contains(r.err, "only as the target of migrate")) << r.err;
+  }
+  EXPECT_TRUE(file_names(target_.path()).empty());
+  EXPECT_EQ(stube_store({"migrate", url(), "file:" + missing.string() + "?create=true"}).status, 0);
+}
+
+TEST_F(StoreMigrate, TheHelpSaysWhenTheTargetIsCreated) {
+  const ToolRun r = stube_store({"migrate", "--help"});
+  EXPECT_EQ(r.status, 0);
+  EXPECT_TRUE(contains(r.out, "created if missing, unless it says create=false")) << r.out;
+}
+
 TEST_F(StoreMigrate, RefusesToCopyAStoreOntoItself) {
   save_good();
   for (const std::string& to : {url(), url() + "/.", url() + "?durability=durable",

@@ -31,15 +31,30 @@ std::optional<PathUrl> path_of(std::string_view url) {
   return PathUrl{std::string(scheme), fs::path(rest)};
 }
 
+// Why a store to read is missing: the tool never creates one there.
+std::string missing_source(const std::string& url, const MissingStore& e) {
+  return "no store at " + redact_store_url(url) + ": " + e.what() +
+         " (stube-store creates a store only as the target of migrate)";
+}
+
+// Why migrate's target is missing: open_store creates it unless its URL says
+// create=false (create_schema=false for PostgreSQL), the only way there.
+std::string missing_target(const std::string& url, const MissingStore& e) {
+  const std::string option = url.starts_with("postgres") ? "create_schema=false" : "create=false";
+  return "TO " + redact_store_url(url) + " does not exist, and its " + option +
+         " forbids creating it (without " + option + ", migrate creates it): " + e.what();
+}
+
+using Open = std::shared_ptr<ConversationStore> (*)(std::string_view);
+using Missing = std::string (*)(const std::string&, const MissingStore&);
+
 // Opens url with `open` (open_store or open_existing_store), translating
-// its errors into the tool's.
-std::shared_ptr<ConversationStore> open_with(
-    std::shared_ptr<ConversationStore> (*open)(std::string_view), const std::string& url) {
+// its errors into the tool's; `missing` explains a store that is not there.
+std::shared_ptr<ConversationStore> open_with(Open open, Missing missing, const std::string& url) {
   try {
     return open(url);
   } catch (const MissingStore& e) {
-    throw Failure("no store at " + redact_store_url(url) + ": " + e.what() +
-                  " (stube-store creates a store only as the target of migrate)");
+    throw Failure(missing(url, e));
   } catch (const StoreError& e) {
     throw Failure("cannot open " + redact_store_url(url) + ": " + e.what());
   } catch (const std::invalid_argument& e) {
@@ -50,11 +65,11 @@ std::shared_ptr<ConversationStore> open_with(
 }  // namespace
 
 std::shared_ptr<ConversationStore> open_existing(const std::string& url) {
-  return open_with(open_existing_store, url);
+  return open_with(open_existing_store, missing_source, url);
 }
 
 std::shared_ptr<ConversationStore> open_target(const std::string& url) {
-  return open_with(open_store, url);
+  return open_with(open_store, missing_target, url);
 }
 
 std::string store_identity(const std::string& url) {

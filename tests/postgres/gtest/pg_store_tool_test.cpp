@@ -166,6 +166,26 @@ TEST_F(PostgresStoreTool, ReadOnlyCommandsRefuseADatabaseWithoutTheSchemaAndCrea
   EXPECT_EQ(db_.sql()->one("SELECT to_regclass('stube_conversations') IS NULL"), "t");
 }
 
+// migrate creates its TO's schema unless the URL says create_schema=false:
+// then a database without it is named as the missing target, and left as
+// it was.
+TEST_F(PostgresStoreTool, MigrateToADatabaseThatMustHoldTheSchemaAndDoesNot) {
+  fill_files();
+  std::string url = db_.url();
+  url.insert(url.find('@'), ":s3cret");
+  const std::string named = db_.url().insert(db_.url().find('@'), ":***");
+  const ToolRun r = stube_store({"migrate", file_url(), url + "?create_schema=false"});
+  EXPECT_EQ(r.status, 1) << r.err;
+  EXPECT_NE(r.err.find("TO " + named +
+                       "?create_schema=false does not exist, and its create_schema=false "
+                       "forbids creating it (without create_schema=false, migrate creates it): "),
+            std::string::npos)
+      << r.err;
+  EXPECT_NE(r.err.find("holds no stube store"), std::string::npos) << r.err;
+  EXPECT_EQ(r.err.find("s3cret"), std::string::npos) << r.err;
+  EXPECT_EQ(db_.sql()->one("SELECT to_regclass('stube_conversations') IS NULL"), "t");
+}
+
 // A bad option is a usage error naming the URL as the user typed it.
 TEST_F(PostgresStoreTool, ABadOptionNamesTheUrlAsTyped) {
   const std::string url = db_.url() + "?pool_size=0";
