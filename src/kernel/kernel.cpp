@@ -232,10 +232,11 @@ class Fold {
         def->stop(self);  // effects of stop hooks are not applied
       } catch (const std::exception& e) {
         if (!swallow_stop_errors) throw;
-        log::warn("stop hook of " + iid + " failed: " + e.what());
+        log::warn("stop hook of " + iid + " in conversation " + std::string(conv::id(conv_)) +
+                  " failed: " + e.what());
       } catch (...) {
         if (!swallow_stop_errors) throw;
-        log::warn("stop hook of " + iid +
+        log::warn("stop hook of " + iid + " in conversation " + std::string(conv::id(conv_)) +
                   " failed: it threw something that is not a std::exception");
       }
     }

@@ -67,30 +67,32 @@ struct Slot {
   }
 };
 
-// The conversation whose lock this thread holds while it runs user code
-// (handlers, hooks, a timer's event), and of which runtime. A handler that
-// calls back into that runtime for its own conversation, or shuts the
-// runtime down, would wait for the lock its own thread holds: those calls
-// check it and refuse (std::logic_error) instead of hanging.
-struct Holding {
-  const void* runtime = nullptr;
-  const Slot* slot = nullptr;
+// The conversations whose locks this thread holds while it runs user code
+// (handlers, hooks, a timer's event), innermost first, each with its
+// runtime. A handler that calls back into that runtime for a conversation
+// it holds (its own, or one whose handler stepped it here), or shuts the
+// runtime down, would wait for a lock its own thread holds: those calls
+// check the chain and refuse (std::logic_error) instead of hanging.
+struct HoldFrame {
+  const void* runtime;
+  const Slot* slot;
+  const HoldFrame* outer;
 };
-thread_local Holding tl_holding;
+thread_local const HoldFrame* tl_holds = nullptr;
 
-// Marks `slot` as held by this thread for the scope (nests: a handler may
-// step another conversation).
+// Marks `slot` as held by this thread for the scope. Nests: a handler may
+// step another conversation, whose handler runs with both marked.
 class Hold {
  public:
-  Hold(const void* runtime, const Slot& slot) : saved_(tl_holding) {
-    tl_holding = {runtime, &slot};
+  Hold(const void* runtime, const Slot& slot) : frame_{runtime, &slot, tl_holds} {
+    tl_holds = &frame_;
   }
-  ~Hold() { tl_holding = saved_; }
+  ~Hold() { tl_holds = frame_.outer; }
   Hold(const Hold&) = delete;
   Hold& operator=(const Hold&) = delete;
 
  private:
-  Holding saved_;
+  HoldFrame frame_;
 };
 
 }  // namespace
@@ -124,16 +126,21 @@ struct Runtime::Impl {
     return it == slots.end() ? nullptr : it->second;
   }
 
-  bool held_here() const noexcept { return tl_holding.runtime == this; }
-  bool held_here(const Slot& slot) const noexcept {
-    return held_here() && tl_holding.slot == &slot;
+  // Whether this thread holds a conversation of this runtime (`slot`, when
+  // given) further up its stack.
+  bool held_here(const Slot* slot = nullptr) const noexcept {
+    for (const HoldFrame* f = tl_holds; f != nullptr; f = f->outer)
+      if (f->runtime == this && (slot == nullptr || f->slot == slot)) return true;
+    return false;
   }
-  // `call` from a handler of `cid` itself: it would wait for its own lock.
+
+  // `call` for a conversation whose lock this thread holds (from its own
+  // handler, or one it stepped): it would wait for itself.
   static void refuse_from_own_handler(std::string_view call, std::string_view cid) {
     throw std::logic_error("Runtime::" + std::string(call) + " for conversation " +
                            std::string(cid) +
-                           " called from that conversation's own handler or hook, where it "
-                           "would wait for itself (use the component's effects instead)");
+                           " called from a handler or hook running for that conversation, where "
+                           "it would wait for itself (use the component's effects instead)");
   }
 
   // The slot for cid, loaded on a miss from a shared store (load-on-miss).
@@ -157,8 +164,11 @@ struct Runtime::Impl {
     auto slot = make_slot(std::move(*loaded));
     std::unique_lock lock(map_mu);
     // Shutdown sets `shutting` before it takes its list of slots under this
-    // lock: a slot added after that would never be stopped or saved.
-    if (shutting) return nullptr;
+    // lock: a slot added after that would never be stopped or saved. And a
+    // racing request may have ended it meanwhile with a failed remove (the
+    // cid joins `unremoved` before its slot leaves the map): the record
+    // loaded here is that ended conversation.
+    if (shutting || ended_unremoved(cid)) return nullptr;
     return slots.emplace(std::string(cid), slot).first->second;  // a racing loader may have won
   }
 
@@ -173,7 +183,7 @@ struct Runtime::Impl {
       return Runtime::Result::Unavailable;
     }
     if (!slot) return Runtime::Result::NoConversation;
-    if (held_here(*slot)) refuse_from_own_handler("dispatch/back/attach", cid);
+    if (held_here(slot.get())) refuse_from_own_handler("dispatch/back/attach", cid);
     std::lock_guard lock(slot->mu);
     const Hold hold(this, *slot);
     slot->forget_dropped();
@@ -360,36 +370,55 @@ struct Runtime::Impl {
     timers.schedule(delay, "", [this] { retry_removes(); });
   }
 
-  // Tries every unremoved conversation again; true when none is left.
+  // Tries the unremoved conversations again, and stops at the first that
+  // fails: the store is still down, and each attempt may wait for its
+  // timeouts (on the timer thread, or holding up shutdown). True when none
+  // is left.
   bool remove_unremoved(const char* when) {
     std::vector<std::string> cids;
     {
       std::lock_guard lock(unremoved_mu);
       cids.assign(unremoved.begin(), unremoved.end());
     }
-    std::optional<std::string> failure;
-    std::size_t failed = 0;
+    std::vector<std::string> removed;
     for (const std::string& cid : cids) {
       if (auto why = remove_from_store(cid)) {
-        if (!failure) failure = cid + ": " + *why;
-        ++failed;
-        continue;
+        log::error("store remove still failing " + std::string(when) + " (" + cid + ": " + *why +
+                   "); " + std::to_string(cids.size() - removed.size()) +
+                   " ended conversation(s) left in the store");
+        break;
       }
-      log::info("ended conversation " + cid + " removed from the store " + when);
+      removed.push_back(cid);
       std::lock_guard lock(unremoved_mu);
       unremoved.erase(cid);
     }
-    if (failed)
-      log::error("store remove still failing " + std::string(when) + " for " +
-                 std::to_string(failed) + " ended conversation(s) (" + *failure + ")");
-    return failed == 0;
+    if (!removed.empty())
+      log::info("removed " + std::to_string(removed.size()) +
+                " ended conversation(s) from the store " + when + ": " + listed(removed));
+    return removed.size() == cids.size();
   }
 
-  // On the timer thread: doubling delays up to a minute, until all are gone.
+  // "a, b, c and 7 more".
+  static std::string listed(const std::vector<std::string>& cids) {
+    constexpr std::size_t kShown = 3;
+    std::string out;
+    for (std::size_t i = 0; i < cids.size() && i < kShown; ++i)
+      out.append(i ? ", " : "").append(cids[i]);
+    if (cids.size() > kShown) out += " and " + std::to_string(cids.size() - kShown) + " more";
+    return out;
+  }
+
+  // On the timer thread: doubling delays up to a minute, until all are
+  // gone. Re-booked whatever the round does, or no retry would ever be
+  // booked again (retry_remove_later books only when none is).
   void retry_removes() {
-    const bool done = remove_unremoved("on retry");
+    try {
+      remove_unremoved("on retry");
+    } catch (const std::exception& e) {
+      log::error(std::string("retrying failed removes: ") + e.what());
+    }
     std::lock_guard lock(unremoved_mu);
-    if (done && unremoved.empty()) {
+    if (unremoved.empty()) {
       remove_retry_delay = std::chrono::milliseconds(0);
       return;
     }
@@ -556,6 +585,7 @@ Runtime::Minted Runtime::mint(std::string_view component, const edn::Value& args
   slot->conv = step.conv.assoc(kOwnerKey, edn::Value(minted.owner));
   slot->awake = true;
   std::lock_guard lock(slot->mu);
+  const Hold hold(&m, *slot);  // a stale save reloads: user code may run
   {
     std::unique_lock map_lock(m.map_mu);
     m.slots.emplace(minted.cid, slot);
@@ -606,7 +636,7 @@ void Runtime::detach(std::string_view cid, const Output* out) {
   // This thread may hold the lock itself (a handler letting go of its own
   // stream): try_lock would be undefined then; the holder forgets it after.
   std::unique_lock lock(slot->mu, std::defer_lock);
-  if (impl_->held_here(*slot) || !lock.try_lock()) {
+  if (impl_->held_here(slot.get()) || !lock.try_lock()) {
     slot->dropped.store(out);  // the thread holding the lock forgets it
     return;
   }
@@ -617,7 +647,7 @@ void Runtime::detach(std::string_view cid, const Output* out) {
 void Runtime::end(std::string_view cid) {
   auto slot = impl_->find(cid);
   if (!slot) return;
-  if (impl_->held_here(*slot)) Impl::refuse_from_own_handler("end", cid);
+  if (impl_->held_here(slot.get())) Impl::refuse_from_own_handler("end", cid);
   std::lock_guard lock(slot->mu);
   const Hold hold(impl_.get(), *slot);
   impl_->end_locked(std::string(cid), *slot, slot->conv);
@@ -676,7 +706,7 @@ std::size_t Runtime::size() const {
 std::optional<edn::Value> Runtime::conversation(std::string_view cid) const {
   auto slot = impl_->find(cid);
   if (!slot) return std::nullopt;
-  if (impl_->held_here(*slot)) Impl::refuse_from_own_handler("conversation", cid);
+  if (impl_->held_here(slot.get())) Impl::refuse_from_own_handler("conversation", cid);
   std::lock_guard lock(slot->mu);
   if (slot->ended) return std::nullopt;
   return slot->conv;

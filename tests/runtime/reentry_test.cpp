@@ -59,22 +59,33 @@ class Reentry : public ::testing::Test {
 TEST_F(Reentry, CallsForTheHandlersOwnConversationAreRefusedNotHung) {
   auto out = std::make_shared<RecordingOutput>();
   const Runtime::Minted m = mint_attached(out);
+  const std::string iid = runtime_top(rt, m.cid);
   const std::vector<std::pair<std::string, Hook>> calls_back = {
-      {"end", [&] { rt.end(m.cid); }},
-      {"conversation", [&] { rt.conversation(m.cid); }},
-      {"dispatch", [&] { rt.dispatch(m.cid, runtime_top(rt, m.cid), Event{"call"}, m.owner); }},
-      {"shutdown", [&] { rt.shutdown(); }},
+      {"Runtime::end", [&] { rt.end(m.cid); }},
+      {"Runtime::conversation", [&] { rt.conversation(m.cid); }},
+      {"Runtime::dispatch/back/attach", [&] { rt.dispatch(m.cid, iid, Event{"call"}, m.owner); }},
+      {"Runtime::dispatch/back/attach", [&] { rt.back(m.cid, m.owner); }},
+      {"Runtime::dispatch/back/attach", [&] { rt.attach(m.cid, m.owner, out); }},
+      {"Runtime::shutdown", [&] { rt.shutdown(); }},
   };
   for (const auto& [name, call] : calls_back) {
     SCOPED_TRACE(name);
     bool inside = false;
+    std::string refusal;
     *on_call = [&] {
       inside = rt.in_handler();
-      call();
+      try {
+        call();
+      } catch (const std::logic_error& e) {
+        refusal = e.what();
+        throw;
+      }
     };
     EXPECT_EQ(send_top(rt, m, Event{"call"}), Runtime::Result::HandlerError);
     EXPECT_TRUE(inside);
-    EXPECT_TRUE(out->has_html("would wait for itself")) << name;
+    EXPECT_TRUE(refusal.starts_with(name)) << refusal;
+    EXPECT_TRUE(contains(refusal, "would wait for itself")) << refusal;
+    EXPECT_TRUE(contains(out->fragments().back().html, "would wait for itself"));
     EXPECT_EQ(calls(m), 0) << "the refused handler changed nothing";
   }
   EXPECT_FALSE(rt.in_handler());
@@ -84,27 +95,35 @@ TEST_F(Reentry, CallsForTheHandlersOwnConversationAreRefusedNotHung) {
   EXPECT_EQ(calls(m), 1);
 }
 
-// Another conversation is fair game, and after the nested call the handler
-// still counts as in its own conversation.
+// Another conversation is fair game. While its handler runs, both are
+// held: a call back into the first from there is refused too, and after
+// the nested step the handler still counts as in its own conversation.
 TEST_F(Reentry, AHandlerMayStepAnotherConversation) {
   const Runtime::Minted a = mint_attached(std::make_shared<RecordingOutput>());
   const Runtime::Minted b = mint_attached(std::make_shared<RecordingOutput>());
-  bool refused_after = false, nested = false;
+  const std::string b_iid = runtime_top(rt, b.cid);
+  bool refused_inside = false, refused_after = false, nested = false;
   *on_call = [&] {
-    if (!nested) {  // the hook runs again for b's own "call"
-      nested = true;
-      EXPECT_EQ(rt.dispatch(b.cid, runtime_top(rt, b.cid), Event{"call"}, b.owner),
-                Runtime::Result::Ok);
+    if (nested) {  // b's own "call", inside a's
       try {
-        rt.end(a.cid);
+        rt.conversation(a.cid);
       } catch (const std::logic_error&) {
-        refused_after = true;
+        refused_inside = true;
       }
+      return;
+    }
+    nested = true;
+    EXPECT_EQ(rt.dispatch(b.cid, b_iid, Event{"call"}, b.owner), Runtime::Result::Ok);
+    try {
+      rt.end(a.cid);
+    } catch (const std::logic_error&) {
+      refused_after = true;
     }
   };
   EXPECT_EQ(send_top(rt, a, Event{"call"}), Runtime::Result::Ok);
   EXPECT_EQ(calls(a), 1);
   EXPECT_EQ(calls(b), 1);
+  EXPECT_TRUE(refused_inside) << "b's handler reached a, whose lock its thread holds";
   EXPECT_TRUE(refused_after) << "the nested call must not forget the outer hold";
 }
 

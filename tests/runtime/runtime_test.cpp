@@ -185,7 +185,7 @@ TEST_F(RuntimeBasics, AFailedRemoveIsRetriedUntilTheStoreTakesIt) {
       log::Level::info,
       [&](const std::vector<std::string>& infos) {
         return std::any_of(infos.begin(), infos.end(), [&](const std::string& i) {
-          return contains(i, m.cid) && contains(i, "removed from the store on retry");
+          return contains(i, m.cid) && contains(i, "from the store on retry");
         });
       },
       kPatience));
@@ -201,7 +201,32 @@ TEST_F(RuntimeBasics, ShutdownRetriesAFailedRemove) {
   rt.shutdown();
   EXPECT_EQ(store->removes(m.cid), 1u);
   EXPECT_EQ(store->saves(m.cid), 1u) << "an ended conversation gets no final save";
-  EXPECT_TRUE(logs.has(log::Level::info, {m.cid, "removed from the store at shutdown"}));
+  EXPECT_TRUE(logs.has(log::Level::info, {m.cid, "from the store at shutdown"}));
+}
+
+// While the store is down, a round of retries (here: shutdown's) stops at
+// the first remove that fails: each attempt may wait for the store's
+// timeouts, on the timer thread or holding up the shutdown.
+TEST_F(RuntimeBasics, ARetryRoundStopsAtTheFirstFailedRemove) {
+  LogCapture logs;
+  const Runtime::Minted a = rt.mint("demo/counter");
+  const Runtime::Minted b = rt.mint("demo/counter");
+  store->fail_removes(true);
+  rt.end(a.cid);
+  rt.end(b.cid);
+  rt.shutdown();
+  const auto failed = [&](const std::string& cid) {
+    const std::vector<std::string> ops = store->ops(cid);
+    return std::count(ops.begin(), ops.end(), "failed remove");
+  };
+  std::size_t rounds = 0;
+  for (const std::string& e : logs.at(log::Level::error))
+    rounds += contains(e, "store remove still failing");
+  EXPECT_GE(rounds, 1u);
+  EXPECT_EQ(failed(a.cid) + failed(b.cid), 2 + static_cast<std::ptrdiff_t>(rounds))
+      << "one attempt per round";
+  EXPECT_TRUE(logs.has(log::Level::error,
+                       {"still failing at shutdown", "2 ended conversation(s) left in the store"}));
 }
 
 TEST_F(RuntimeBasics, EndClosesTheStreamRunsStopHooksAndRemoves) {

@@ -94,9 +94,10 @@ class GatedStore final : public ConversationStore {
   }
 
  private:
+  // Only the first call at a held gate waits there; later ones pass.
   void pass(Gate g) {
     std::unique_lock lock(mu_);
-    if (held_ != g) return;
+    if (held_ != g || arrived_) return;
     arrived_ = true;
     cv_.notify_all();
     cv_.wait(lock, [&] { return held_ != g; });
@@ -400,6 +401,28 @@ TEST_F(PostgresRuntimes, AnEventDuringEndFindsItEndedNotReloaded) {
   EXPECT_EQ(event.get(), Result::NoConversation);
   EXPECT_EQ(a.size(), 0u);
   EXPECT_EQ(db_.store()->load(cid_), std::nullopt);
+}
+
+// Two requests load the same conversation at once; the one that got it
+// ends it, and the remove fails: the other's load, returning the
+// still-stored record, must not bring the ended conversation back.
+TEST_F(PostgresRuntimes, ALoadRacingAnEndWhoseRemoveFailedDoesNotReviveIt) {
+  auto gated = std::make_shared<GatedStore>(db_.store());
+  Runtime a(reg_, on(gated));
+  Runtime other(reg_, on(db_.store()));
+  mint_on(other);
+  gated->hold(GatedStore::Gate::load);
+  auto slow = std::async(std::launch::async, [&] { return inc(a); });
+  const bool arrived = gated->wait_arrived();
+  if (!arrived) gated->release();
+  ASSERT_TRUE(arrived);
+  ASSERT_EQ(inc(a), Result::Ok);  // loaded it (the gate holds only the first)
+  gated->fail_removes = true;
+  a.end(cid_);
+  gated->release();
+  EXPECT_EQ(slow.get(), Result::NoConversation);
+  EXPECT_EQ(a.size(), 0u);
+  gated->fail_removes = false;
 }
 
 // A conversation that a request is loading when the runtime shuts down is
