@@ -103,10 +103,12 @@ class Runtime {
   void shutdown();
 
   bool shutting_down() const noexcept;
-  // True while this thread runs one of this runtime's handlers or hooks (a
-  // timer's event included). From there, shutdown() and the calls for that
-  // handler's own conversation (dispatch, back, attach, end, conversation)
-  // would wait for the lock the thread holds: they throw std::logic_error.
+  // True while this thread runs a handler, wakeup or stop hook of one of
+  // this runtime's conversations (a timer's event included; not a start
+  // hook, which runs before the conversation is registered). From there,
+  // shutdown() and the calls for a conversation the thread holds (dispatch,
+  // back, attach, end, conversation) would wait for that conversation's
+  // lock: they throw std::logic_error.
   bool in_handler() const noexcept;
   std::size_t size() const;
   std::optional<edn::Value> conversation(std::string_view cid) const;
