@@ -58,7 +58,7 @@ edn::Instant touched_of(const edn::Value& conv) {
 class PostgresStore final : public ConversationStore {
  public:
   PostgresStore(const std::string& conninfo, PostgresStoreOptions options)
-      : pool_(conninfo, options.pool_size), options_(options) {
+      : pool_(conninfo, options.pool_size, options.acquire_timeout), options_(options) {
     auto c = pool_.acquire();
     description_ = c->description();
     if (options.create_schema) {

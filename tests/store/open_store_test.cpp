@@ -87,6 +87,28 @@ TEST(OpenStore, PostgresOptionsAreChecked) {
   }
 }
 
+TEST(OpenStore, PostgresAcquireTimeoutIsAPositiveNumberOfSeconds) {
+  const std::string base = "postgresql://stube@127.0.0.1:1/stube?pool_size=2&acquire_timeout=";
+  for (const std::string value :
+       {"0", "soon", "-1", "1.5", "", "30s", "31536001", "99999999999999999999"}) {
+    const std::string error = error_of(base + value);
+    EXPECT_TRUE(contains(error, "acquire_timeout needs")) << value << ": " << error;
+    EXPECT_TRUE(contains(error, "not \"" + value + "\"")) << value << ": " << error;
+    EXPECT_TRUE(contains(error, "\"" + base + value + "\"")) << value << ": " << error;
+  }
+  // A good value is taken out of the query (libpq would refuse it: "invalid
+  // URI query parameter") and the connection is tried, which port 1 refuses.
+  for (const std::string value : {"1", "31536000"}) {
+    try {
+      open_store(base + value);
+      ADD_FAILURE() << "connected to port 1";
+    } catch (const StoreError& e) {
+      EXPECT_TRUE(contains(e.what(), "127.0.0.1")) << e.what();
+      EXPECT_FALSE(contains(e.what(), "acquire_timeout")) << e.what();
+    }
+  }
+}
+
 TEST(OpenStore, RedactStoreUrlHidesPasswordsOnly) {
   const std::vector<std::pair<std::string, std::string>> cases = {
       {"postgresql://u:s3cret@db.internal:5432/app?sslmode=require",
