@@ -26,7 +26,10 @@
 // `acquire_timeout` is a StoreError. A connection that was lost (server
 // restart, pg_terminate_backend, network) is re-established and the
 // statement retried once; a database that stays unreachable is a
-// StoreError, never a crash.
+// StoreError, never a crash. Connections default to a 10 s connect_timeout
+// and TCP keepalives (libpq has neither), so a dead network or server ends
+// in a StoreError too; whatever conninfo, the PG* environment or PGSERVICE
+// sets wins. There is no default statement_timeout (docs/store.md says why).
 #pragma once
 
 #include <chrono>

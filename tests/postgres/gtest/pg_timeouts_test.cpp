@@ -4,9 +4,13 @@
 #include <gtest/gtest.h>
 
 #include <chrono>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
 #include <future>
 
 #include "pg_support.hpp"
+#include "store/pg_connection.hpp"
 #include "stube/conversation.hpp"
 
 namespace stube::test {
@@ -14,6 +18,7 @@ namespace {
 
 using namespace std::chrono_literals;
 using edn::Value;
+using store_detail::pg::Connection;
 
 const Value kVersion = Value::keyword("conv", "version");
 
@@ -97,6 +102,54 @@ TEST_F(PostgresTimeouts, AnOperationWaitsForABusyPoolOnlyUntilItsAcquireTimeout)
 TEST_F(PostgresTimeouts, TheUrlSetsTheAcquireTimeoutInSeconds) {
   auto store = open_store(db_.url() + "?pool_size=1&acquire_timeout=1");
   expect_acquire_timeout(db_, *store, "the one connection busy for 1 s", 1s);
+}
+
+// Sets an environment variable for a scope (the tests run one at a time).
+struct ScopedEnv {
+  ScopedEnv(const char* name, const std::string& value) : name(name) {
+    ::setenv(name, value.c_str(), 1);
+  }
+  ~ScopedEnv() { ::unsetenv(name); }
+  const char* name;
+};
+
+TEST_F(PostgresTimeouts, ConnectionsDefaultToAConnectTimeoutAndKeepalives) {
+  for (const std::string& conninfo : {db_.conninfo(), db_.url()}) {
+    const Connection c(conninfo);
+    EXPECT_EQ(c.option("connect_timeout"), "10") << conninfo;
+    EXPECT_EQ(c.option("keepalives"), "1") << conninfo;
+    EXPECT_EQ(c.option("keepalives_idle"), "30") << conninfo;
+    EXPECT_EQ(c.option("keepalives_interval"), "10") << conninfo;
+    EXPECT_EQ(c.option("keepalives_count"), "3") << conninfo;
+    EXPECT_EQ(c.option("tcp_user_timeout"), "60000") << conninfo;
+    EXPECT_EQ(c.option("dbname"), db_.name()) << conninfo;
+  }
+}
+
+TEST_F(PostgresTimeouts, WhatTheUserSetWinsOverTheDefaults) {
+  const Connection keywords(db_.conninfo() + " connect_timeout=3 keepalives_idle=5");
+  EXPECT_EQ(keywords.option("connect_timeout"), "3");
+  EXPECT_EQ(keywords.option("keepalives_idle"), "5");
+  EXPECT_EQ(keywords.option("keepalives_count"), "3") << "the rest still default";
+
+  const Connection uri(db_.url() + "?connect_timeout=4&keepalives=0");
+  EXPECT_EQ(uri.option("connect_timeout"), "4");
+  EXPECT_EQ(uri.option("keepalives"), "0");
+  {
+    const ScopedEnv env("PGCONNECT_TIMEOUT", "7");
+    EXPECT_EQ(Connection(db_.conninfo()).option("connect_timeout"), "7");
+    EXPECT_EQ(Connection(db_.conninfo() + " connect_timeout=2").option("connect_timeout"), "2");
+  }
+  // A service's settings are libpq's to read: with one, no default applies.
+  const auto file = std::filesystem::temp_directory_path() / ("stube-" + db_.name() + ".conf");
+  std::ofstream(file) << "[stube_test]\nconnect_timeout=6\n";
+  {
+    const ScopedEnv env("PGSERVICEFILE", file.string());
+    const Connection service(db_.conninfo() + " service=stube_test");
+    EXPECT_EQ(service.option("connect_timeout"), "6");
+    EXPECT_EQ(service.option("keepalives"), std::nullopt);
+  }
+  std::filesystem::remove(file);
 }
 
 }  // namespace
