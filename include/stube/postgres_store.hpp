@@ -25,7 +25,8 @@
 // each used by one thread at a time; a call that finds them all busy for
 // `acquire_timeout` is a StoreError. A connection that was lost (server
 // restart, pg_terminate_backend, network) is re-established and the
-// statement retried once; a database that stays unreachable is a
+// statement retried once (a reap whose COMMIT's reply was lost asks the
+// server whether it committed); a database that stays unreachable is a
 // StoreError, never a crash. Connections default to a 10 s connect_timeout
 // and TCP keepalives (libpq has neither), so a dead network or server ends
 // in a StoreError too; whatever conninfo, the PG* environment or PGSERVICE
