@@ -22,10 +22,15 @@
 //    transaction-level advisory lock).
 //
 // Every operation is thread-safe: calls run on a small pool of connections,
-// each used by one thread at a time. A connection that was lost (server
+// each used by one thread at a time; a call that finds them all busy for
+// `acquire_timeout` is a StoreError. A connection that was lost (server
 // restart, pg_terminate_backend, network) is re-established and the
-// statement retried once; a database that stays unreachable is a StoreError,
-// never a crash.
+// statement retried once (a reap whose COMMIT's reply was lost asks the
+// server whether it committed); a database that stays unreachable is a
+// StoreError, never a crash. Connections default to a 10 s connect_timeout
+// and TCP keepalives (libpq has neither), so a dead network or server ends
+// in a StoreError too; whatever conninfo, the PG* environment or PGSERVICE
+// sets wins. There is no default statement_timeout (docs/store.md says why).
 #pragma once
 
 #include <chrono>
@@ -40,6 +45,11 @@ namespace stube {
 struct PostgresStoreOptions {
   // Connections opened at most (lazily, one per concurrent operation).
   std::size_t pool_size = 4;
+  // How long an operation waits for a connection when all pool_size are
+  // busy (a database that hangs holds them all) before it throws
+  // StoreError naming the database. Zero: fail at once; more than a year
+  // counts as a year.
+  std::chrono::milliseconds acquire_timeout{std::chrono::seconds(30)};
   // How long a removed conversation's tombstone keeps late saves out.
   std::chrono::seconds tombstone_ttl{std::chrono::hours(24)};
   // False: open only a database that already holds stube's schema, and

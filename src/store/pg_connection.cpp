@@ -97,6 +97,19 @@ std::string unquoted(std::string_view s) {
   return out;
 }
 
+// The entry of `keyword` in `options`, or null when it has none.
+const PQconninfoOption* entry(const PQconninfoOption* options, std::string_view keyword) {
+  for (const PQconninfoOption* o = options; o != nullptr && o->keyword != nullptr; ++o) {
+    if (o->keyword == keyword) return o;
+  }
+  return nullptr;
+}
+
+bool sets(const PQconninfoOption* options, std::string_view keyword) {
+  const PQconninfoOption* o = entry(options, keyword);
+  return o != nullptr && o->val != nullptr && *o->val != 0;
+}
+
 // What a message about `conninfo` must not show, longest first: each
 // password as written there (what redact_store_url hides), unquoted and
 // percent-decoded; the pieces of one with a '/', '@', '?', ':' or '#' left
@@ -119,9 +132,7 @@ std::vector<std::string> secrets_of(const std::string& conninfo, const PQconninf
     }
     if (rest.size() > 1 && rest.size() < raw.size()) add(rest);
   }
-  for (const PQconninfoOption* o = parsed; o != nullptr && o->keyword != nullptr; ++o) {
-    if (std::strcmp(o->keyword, "password") == 0 && o->val != nullptr) add(o->val);
-  }
+  if (sets(parsed, "password")) add(entry(parsed, "password")->val);
   std::sort(out.begin(), out.end(),
             [](const std::string& a, const std::string& b) { return a.size() > b.size(); });
   out.erase(std::unique(out.begin(), out.end()), out.end());
@@ -153,30 +164,76 @@ std::string scrub(std::string message, const std::vector<std::string>& secrets) 
   return message;
 }
 
-// The secrets of `conninfo`, parsed as libpq will parse it. When libpq
-// cannot, throws StoreError with its reason, the secrets hidden.
-std::vector<std::string> checked_secrets(const std::string& conninfo) {
-  if (!is_connection_string(conninfo)) return secrets_of(conninfo, nullptr);
+struct FreeOptions {
+  void operator()(PQconninfoOption* o) const noexcept { PQconninfoFree(o); }
+};
+using Options = std::unique_ptr<PQconninfoOption, FreeOptions>;
+
+// `conninfo` as libpq will parse it; none for a plain database name. When
+// libpq cannot parse it, throws StoreError with its reason, the secrets
+// hidden.
+Options parsed(const std::string& conninfo) {
+  if (!is_connection_string(conninfo)) return nullptr;
   char* error = nullptr;
-  PQconninfoOption* parsed = PQconninfoParse(conninfo.c_str(), &error);
-  if (parsed == nullptr) {
+  Options options(PQconninfoParse(conninfo.c_str(), &error));
+  if (!options) {
     const std::string reason = error == nullptr
                                    ? std::string("out of memory parsing the connection string")
                                    : scrub(one_line(error), secrets_of(conninfo, nullptr));
     PQfreemem(error);
     throw StoreError(std::string(kBackend) + ": cannot connect: " + reason);
   }
-  std::vector<std::string> secrets = secrets_of(conninfo, parsed);
-  PQconninfoFree(parsed);
-  return secrets;
+  return options;
 }
 
-PGconn* connect(const std::string& conninfo) {
-  // expand_dbname: `dbname` may hold a whole conninfo string or URI; the
-  // fallback name only applies when the caller did not set one.
-  const char* keys[] = {"dbname", "fallback_application_name", nullptr};
-  const char* values[] = {conninfo.c_str(), "stube", nullptr};
-  return PQconnectdbParams(keys, values, 1);
+struct Keyword {
+  const char* key;
+  const char* value;
+};
+
+// libpq's own defaults wait for ever: on a host that does not answer the
+// connect, and on a peer that died without a word (no keepalives; data
+// unacknowledged is retransmitted for some 15 minutes). These end such a
+// wait within about a minute, and a statement that is merely slow is not
+// affected (the server's kernel still answers).
+constexpr Keyword kDefaults[] = {
+    {"connect_timeout", "10"},     {"keepalives", "1"},       {"keepalives_idle", "30"},
+    {"keepalives_interval", "10"}, {"keepalives_count", "3"}, {"tcp_user_timeout", "60000"},
+};
+
+// Those of kDefaults that this libpq knows and that no PG* environment
+// variable or PGSERVICE service sets (PQconndefaults has those: libpq
+// applies them only to keywords left unset, so ours would hide them). The
+// conninfo's own keywords override ours in connect(). A service named in
+// the conninfo may set any of them, and its file is libpq's to read: then
+// none apply.
+std::vector<Keyword> unset_defaults(const PQconninfoOption* conninfo) {
+  if (sets(conninfo, "service")) return {};
+  const Options environment(PQconndefaults());
+  std::vector<Keyword> out;
+  for (const Keyword& d : kDefaults) {
+    if (entry(environment.get(), d.key) != nullptr && !sets(environment.get(), d.key)) {
+      out.push_back(d);
+    }
+  }
+  return out;
+}
+
+PGconn* connect(const std::string& conninfo, const std::vector<Keyword>& defaults) {
+  // With expand_dbname, `dbname` may hold a whole conninfo string or URI.
+  // Array entries before it are overridden by the string's own keywords,
+  // entries after it override them (PQconnectdbParams): so our defaults
+  // come first, and the fallback name after, as libpq uses it only when
+  // no application_name was set.
+  std::vector<const char*> keys;
+  std::vector<const char*> values;
+  for (const Keyword& d : defaults) {
+    keys.push_back(d.key);
+    values.push_back(d.value);
+  }
+  keys.insert(keys.end(), {"dbname", "fallback_application_name", nullptr});
+  values.insert(values.end(), {conninfo.c_str(), "stube", nullptr});
+  return PQconnectdbParams(keys.data(), values.data(), 1);
 }
 
 }  // namespace
@@ -214,8 +271,10 @@ bool Result::boolean(int row, int col) const noexcept {
   return *PQgetvalue(r_.get(), row, col) != 0;
 }
 
-Connection::Connection(const std::string& conninfo) : secrets_(checked_secrets(conninfo)) {
-  conn_.reset(connect(conninfo));
+Connection::Connection(const std::string& conninfo) {
+  const Options options = parsed(conninfo);
+  secrets_ = secrets_of(conninfo, options.get());
+  conn_.reset(connect(conninfo, unset_defaults(options.get())));
   if (!conn_) throw StoreError(std::string(kBackend) + ": out of memory opening a connection");
   description_ = scrub(describe(conn_.get()), secrets_);
   if (PQstatus(conn_.get()) != CONNECTION_OK) {
@@ -274,6 +333,12 @@ void Connection::fail(PGresult* r, std::string_view what) {
 void Connection::rollback() noexcept {
   if (PQtransactionStatus(conn_.get()) == PQTRANS_IDLE) return;
   PQclear(PQexec(conn_.get(), "ROLLBACK"));
+}
+
+std::optional<std::string> Connection::option(std::string_view keyword) const {
+  const Options in_use(PQconninfo(conn_.get()));
+  if (!sets(in_use.get(), keyword)) return std::nullopt;
+  return entry(in_use.get(), keyword)->val;
 }
 
 bool Connection::usable() const noexcept {

@@ -88,8 +88,10 @@ class Result {
 
 class Connection {
  public:
-  // Connects. Throws StoreError naming the database when it cannot, or
-  // giving libpq's reason when it cannot parse `conninfo`.
+  // Connects, with a connect timeout and TCP keepalives unless `conninfo`,
+  // the environment or a service sets them (see kDefaults in the .cpp).
+  // Throws StoreError naming the database when it cannot, or giving libpq's
+  // reason when it cannot parse `conninfo`.
   explicit Connection(const std::string& conninfo);
   Connection(const Connection&) = delete;
   Connection& operator=(const Connection&) = delete;
@@ -118,6 +120,10 @@ class Connection {
   // every message, libpq's included, has the conninfo's password as "***").
   const std::string& description() const noexcept { return description_; }
   int backend_pid() const noexcept { return PQbackendPID(conn_.get()); }
+  // The value of a libpq connection option in use ("connect_timeout"), as
+  // the conninfo, the environment or stube's defaults set it; nothing when
+  // unset.
+  std::optional<std::string> option(std::string_view keyword) const;
 
  private:
   struct Finish {

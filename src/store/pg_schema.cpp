@@ -64,6 +64,11 @@ const Statement purge{"stube_purge",
                       "WHERE deleted_at < now() - make_interval(secs => $1::float8) LIMIT $2)",
                       {kInt8, kInt8}};
 
+// txid_*, not pg_current_xact_id & co.: the server may be older than 13.
+const Statement transaction_id{"stube_transaction_id", "SELECT txid_current_if_assigned()", {}};
+
+const Statement transaction_status{"stube_transaction_status", "SELECT txid_status($1)", {kInt8}};
+
 }  // namespace statements
 
 namespace {

@@ -49,6 +49,12 @@ extern const Statement try_reaper_lock;
 extern const Statement reap;
 // $1 age in seconds, $2 batch: deletes tombstones older than that.
 extern const Statement purge;
+// -> (bigint) this transaction's id, NULL while it has written nothing.
+extern const Statement transaction_id;
+// $1 transaction id -> (text) 'committed', 'aborted', 'in progress', or
+// NULL when it is too old to tell: whether a COMMIT whose reply was lost
+// took effect.
+extern const Statement transaction_status;
 }  // namespace statements
 
 // Creates the schema if missing (under kSchemaLock, so racing processes do

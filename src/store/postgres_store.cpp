@@ -58,7 +58,7 @@ edn::Instant touched_of(const edn::Value& conv) {
 class PostgresStore final : public ConversationStore {
  public:
   PostgresStore(const std::string& conninfo, PostgresStoreOptions options)
-      : pool_(conninfo, options.pool_size), options_(options) {
+      : pool_(conninfo, options.pool_size, options.acquire_timeout), options_(options) {
     auto c = pool_.acquire();
     description_ = c->description();
     if (options.create_schema) {
@@ -153,26 +153,58 @@ class PostgresStore final : public ConversationStore {
 
   std::vector<std::string> reap(edn::Instant cutoff, std::size_t batch) override {
     if (batch == 0) return {};
-    return with_connection([&](pg::Connection& c, bool) {
-      constexpr std::string_view what = "reap";
-      pg::Transaction tx(c, what);
-      const pg::Result lock =
-          c.exec(sql::try_reaper_lock, {pg::Param::int8(pg::kReaperLock)}, what);
-      if (!lock.boolean(0, 0)) return std::vector<std::string>{};  // another process is reaping
-      const pg::Result r = c.exec(
-          sql::reap,
-          {pg::Param::timestamptz(cutoff), pg::Param::int8(static_cast<std::int64_t>(batch))},
-          what);
-      purge(c);
-      tx.commit();
-      std::vector<std::string> cids;
-      cids.reserve(static_cast<std::size_t>(r.rows()));
-      for (int row = 0; row < r.rows(); ++row) cids.emplace_back(r.bytes(row, 0));
-      return cids;
+    std::optional<Reaped> sent;
+    return with_connection([&](pg::Connection& c, bool retried) {
+      // The first attempt lost its connection in COMMIT: if that committed,
+      // its batch is reaped (and is all the caller will ever hear of it).
+      if (retried && sent && committed(c, *sent)) return std::move(sent->cids);
+      return reap_batch(c, cutoff, batch, sent);
     });
   }
 
  private:
+  // A reap batch whose COMMIT was sent, and the transaction that reaped it.
+  struct Reaped {
+    std::vector<std::string> cids;
+    std::int64_t transaction;
+  };
+
+  // One reap transaction; `sent` is set just before its COMMIT (when it
+  // wrote anything), so that a retry can learn whether it took effect.
+  std::vector<std::string> reap_batch(pg::Connection& c, edn::Instant cutoff, std::size_t batch,
+                                      std::optional<Reaped>& sent) const {
+    constexpr std::string_view what = "reap";
+    pg::Transaction tx(c, what);
+    const pg::Result lock = c.exec(sql::try_reaper_lock, {pg::Param::int8(pg::kReaperLock)}, what);
+    if (!lock.boolean(0, 0)) return {};  // another process is reaping
+    const pg::Result r = c.exec(
+        sql::reap,
+        {pg::Param::timestamptz(cutoff), pg::Param::int8(static_cast<std::int64_t>(batch))}, what);
+    purge(c);
+    std::vector<std::string> cids;
+    cids.reserve(static_cast<std::size_t>(r.rows()));
+    for (int row = 0; row < r.rows(); ++row) cids.emplace_back(r.bytes(row, 0));
+    const pg::Result id = c.exec(sql::transaction_id, {}, what);
+    if (!id.is_null(0, 0)) sent = Reaped{cids, id.int8(0, 0)};
+    tx.commit();
+    return cids;
+  }
+
+  // Whether the transaction that reaped `sent` committed. One still in
+  // progress (its session has not yet noticed the lost connection) may
+  // still commit: a StoreError, as nobody can tell which cids ended.
+  bool committed(pg::Connection& c, const Reaped& sent) const {
+    const pg::Result r =
+        c.exec(sql::transaction_status, {pg::Param::int8(sent.transaction)}, "reap (recheck)");
+    const std::string_view status = r.is_null(0, 0) ? "unknown" : r.bytes(0, 0);
+    if (status == "committed") return true;
+    if (status == "aborted") return false;
+    throw StoreError(std::string(kBackend) + ": reap on " + description_ +
+                     ": the connection was lost in COMMIT and its transaction is " +
+                     std::string(status) + "; whether " + std::to_string(sent.cids.size()) +
+                     " conversation(s) were reaped cannot be told yet");
+  }
+
   // Runs f(connection, retried) on a leased connection. A connection lost
   // during the call (server restart, terminated backend) is re-established
   // and f runs once more with retried = true; a second loss, or a database

@@ -214,7 +214,7 @@ struct Opening {
                               "sqlite:<path>, "
                               "sqlite:<path>?synchronous=normal&busy_timeout=<ms>&create=false, "
                               "postgresql://…[?pool_size=<n>&tombstone_ttl=<seconds>"
-                              "&create_schema=false])");
+                              "&acquire_timeout=<seconds>&create_schema=false])");
 }
 
 template <class Visit>
@@ -346,8 +346,9 @@ SqliteStoreOptions sqlite_options(const Opening& o, std::string_view query) {
 
 // libpq reads the whole URI (host, port, database, user, its own query
 // parameters such as sslmode); stube's own options, pool_size=<n>,
-// tombstone_ttl=<seconds> and create_schema=true|false, are taken out of the
-// query first, because libpq refuses parameters it does not know.
+// tombstone_ttl=<seconds>, acquire_timeout=<seconds> and
+// create_schema=true|false, are taken out of the query first, because
+// libpq refuses parameters it does not know.
 std::shared_ptr<ConversationStore> open_postgres_store(const Opening& o) {
   PostgresStoreOptions options;
   options.create_schema = !o.existing;
@@ -367,6 +368,14 @@ std::shared_ptr<ConversationStore> open_postgres_store(const Opening& o) {
         options.pool_size = static_cast<std::size_t>(n);
       } else if (key == "tombstone_ttl") {
         options.tombstone_ttl = std::chrono::seconds(count_option(o, key, value, "seconds"));
+      } else if (key == "acquire_timeout") {
+        // Bounded, so that it fits the pool's milliseconds.
+        const std::chrono::seconds s(count_option(o, key, value, "a number of seconds"));
+        if (s.count() == 0 || s > std::chrono::days(365)) {
+          bad_url(o, "acquire_timeout needs 1 to 31536000 seconds (a year), not \"" +
+                         std::string(value) + "\"");
+        }
+        options.acquire_timeout = s;
       } else if (key == "create_schema") {
         options.create_schema = create_option(o, key, value);
       } else {

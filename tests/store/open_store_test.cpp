@@ -107,6 +107,7 @@ TEST(OpenStore, ARepeatedOptionIsAnError) {
       {pg + "pool_size=2&sslmode=disable&pool_size=0", "pool_size"},
       {pg + "tombstone_ttl=1&tombstone_ttl=2", "tombstone_ttl"},
       {pg + "create_schema=false&create_schema=true", "create_schema"},
+      {pg + "acquire_timeout=1&acquire_timeout=2", "acquire_timeout"},
   };
   for (const auto& [url, key] : cases) {
     for (const std::string& error : {error_of(url), error_of(url, open_existing_store)}) {
@@ -125,6 +126,28 @@ TEST(OpenStore, ARepeatedLibpqParameterIsPassedOn) {
   EXPECT_THROW(open_store("postgresql://stube@127.0.0.1:1/stube?sslmode=require&pool_size=1&"
                           "sslmode=disable&connect_timeout=5&connect_timeout=5"),
                StoreError);
+}
+
+TEST(OpenStore, PostgresAcquireTimeoutIsAPositiveNumberOfSeconds) {
+  const std::string base = "postgresql://stube@127.0.0.1:1/stube?pool_size=2&acquire_timeout=";
+  for (const std::string value :
+       {"0", "soon", "-1", "1.5", "", "30s", "31536001", "99999999999999999999"}) {
+    const std::string error = error_of(base + value);
+    EXPECT_TRUE(contains(error, "acquire_timeout needs")) << value << ": " << error;
+    EXPECT_TRUE(contains(error, "not \"" + value + "\"")) << value << ": " << error;
+    EXPECT_TRUE(contains(error, "\"" + base + value + "\"")) << value << ": " << error;
+  }
+  // A good value is taken out of the query (libpq would refuse it: "invalid
+  // URI query parameter") and the connection is tried, which port 1 refuses.
+  for (const std::string value : {"1", "31536000"}) {
+    try {
+      open_store(base + value);
+      ADD_FAILURE() << "connected to port 1";
+    } catch (const StoreError& e) {
+      EXPECT_TRUE(contains(e.what(), "127.0.0.1")) << e.what();
+      EXPECT_FALSE(contains(e.what(), "acquire_timeout")) << e.what();
+    }
+  }
 }
 
 TEST(OpenStore, RedactStoreUrlHidesPasswordsOnly) {

@@ -10,6 +10,7 @@
 #include <thread>
 #include <vector>
 
+#include "pg_proxy.hpp"
 #include "pg_support.hpp"
 #include "store/pg_schema.hpp"
 #include "store/support.hpp"
@@ -295,6 +296,38 @@ TEST_F(PostgresStore, TwoProcessesReapingTogetherEndEachConversationOnce) {
   RecordProperty("reaped_by_a", static_cast<int>(by_a.size()));
   RecordProperty("reaped_by_b", static_cast<int>(by_b.size()));
   RecordProperty("lock_busy", empty_while_left.load());
+}
+
+// The reply to a reap's COMMIT is lost (the connection drops after the
+// server committed): the retry must not reap a fresh batch and lose this
+// one, whose conversations the caller would then never end.
+TEST_F(PostgresStore, AReapWhoseCommitReplyWasLostStillReturnsItsBatch) {
+  const std::string conninfo = pg_conninfo();  // "host=… port=<port> user=stube dbname=stube"
+  const auto port = conninfo.find("port=") + 5;
+  CommitCutter cutter(std::stoi(conninfo.substr(port, conninfo.find(' ', port) - port)));
+  auto store =
+      postgres_store("host=127.0.0.1 port=" + std::to_string(cutter.port()) +
+                         " user=stube dbname=" + db_.name() + " sslmode=disable gssencmode=disable",
+                     {.pool_size = 1});
+  std::set<std::string> idle;
+  for (int i = 0; i < 5; ++i) {
+    const std::string cid = "cv-lost-" + std::to_string(i);
+    store->save(idle_for(cid, 3600));
+    idle.insert(cid);
+  }
+  LogCapture capture;
+  cutter.arm();
+  const auto cids = store->reap(seconds_ago(600), 10);
+  ASSERT_EQ(cutter.cuts(), 1) << "no COMMIT reply was cut";
+  EXPECT_EQ(std::set<std::string>(cids.begin(), cids.end()), idle);
+  EXPECT_EQ(cids.size(), idle.size());
+  EXPECT_EQ(db_.sql()->one("SELECT count(*) FROM stube_conversations WHERE deleted_at IS NULL"),
+            "0");
+  bool retried = false;
+  for (const auto& w : capture.at(log::Level::warn))
+    retried = retried || w.find("reconnecting and retrying once") != std::string::npos;
+  EXPECT_TRUE(retried);
+  EXPECT_TRUE(store->reap(seconds_ago(600), 10).empty());
 }
 
 TEST_F(PostgresStore, OldTombstonesArePurged) {

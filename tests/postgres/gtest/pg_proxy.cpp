@@ -1,0 +1,129 @@
+#include "pg_proxy.hpp"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cstdint>
+#include <stdexcept>
+
+namespace stube::test {
+
+namespace {
+
+sockaddr_in loopback(int port) {
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_port = htons(static_cast<std::uint16_t>(port));
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  return a;
+}
+
+bool write_all(int fd, const char* data, std::size_t size) {
+  while (size > 0) {
+    const ssize_t n = ::send(fd, data, size, MSG_NOSIGNAL);
+    if (n <= 0) return false;
+    data += n;
+    size -= static_cast<std::size_t>(n);
+  }
+  return true;
+}
+
+std::uint32_t be32(const char* p) {
+  std::uint32_t v = 0;
+  for (int i = 0; i < 4; ++i) v = (v << 8) | static_cast<unsigned char>(p[i]);
+  return v;
+}
+
+}  // namespace
+
+CommitCutter::CommitCutter(int server_port) : server_port_(server_port) {
+  listener_ = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in a = loopback(0);
+  socklen_t len = sizeof a;
+  if (listener_ < 0 || ::bind(listener_, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0 ||
+      ::listen(listener_, 16) != 0 ||
+      ::getsockname(listener_, reinterpret_cast<sockaddr*>(&a), &len) != 0 || ::pipe(stop_) != 0) {
+    throw std::runtime_error("CommitCutter: cannot listen on 127.0.0.1");
+  }
+  port_ = ntohs(a.sin_port);
+  threads_.emplace_back([this] { accept_loop(); });
+}
+
+CommitCutter::~CommitCutter() {
+  const ssize_t written = ::write(stop_[1], "x", 1);  // readable for good: every poll wakes
+  (void)written;
+  {
+    std::lock_guard lock(mu_);  // no thread is added after this
+    for (auto& t : threads_) t.join();
+  }
+  for (int fd : {listener_, stop_[0], stop_[1]}) ::close(fd);
+}
+
+void CommitCutter::accept_loop() {
+  for (;;) {
+    pollfd fds[] = {{listener_, POLLIN, 0}, {stop_[0], POLLIN, 0}};
+    if (::poll(fds, 2, -1) < 0 || fds[1].revents != 0) return;
+    const int client = ::accept(listener_, nullptr, nullptr);
+    if (client < 0) continue;
+    const int server = ::socket(AF_INET, SOCK_STREAM, 0);
+    const sockaddr_in to = loopback(server_port_);
+    if (server < 0 || ::connect(server, reinterpret_cast<const sockaddr*>(&to), sizeof to) != 0) {
+      ::close(client);
+      if (server >= 0) ::close(server);
+      continue;
+    }
+    std::unique_lock lock(mu_, std::try_to_lock);
+    if (!lock.owns_lock()) {  // the destructor is joining: stop here
+      ::close(client);
+      ::close(server);
+      return;
+    }
+    threads_.emplace_back([this, client, server] { pump(client, server); });
+  }
+}
+
+void CommitCutter::pump(int client, int server) {
+  std::string pending;  // from the server: messages not yet complete
+  char buffer[16384];
+  for (bool open = true; open;) {
+    pollfd fds[] = {{client, POLLIN, 0}, {server, POLLIN, 0}, {stop_[0], POLLIN, 0}};
+    if (::poll(fds, 3, -1) < 0 || fds[2].revents != 0) break;
+    if (fds[0].revents != 0) {
+      const ssize_t n = ::recv(client, buffer, sizeof buffer, 0);
+      open = n > 0 && write_all(server, buffer, static_cast<std::size_t>(n));
+    }
+    if (open && fds[1].revents != 0) {
+      const ssize_t n = ::recv(server, buffer, sizeof buffer, 0);
+      open = n > 0;
+      if (open) pending.append(buffer, static_cast<std::size_t>(n));
+      open = open && forward_replies(pending, client);
+    }
+  }
+  ::close(client);
+  ::close(server);
+}
+
+// A server message is a type byte and a 4-byte length that counts itself;
+// CommandComplete is 'C' with the command tag ("COMMIT").
+bool CommitCutter::forward_replies(std::string& pending, int client) {
+  std::size_t at = 0;
+  while (pending.size() - at >= 5) {
+    const std::size_t size = 1 + be32(pending.data() + at + 1);
+    if (pending.size() - at < size) break;
+    const bool commit = pending[at] == 'C' && pending.compare(at + 5, 6, "COMMIT") == 0;
+    if (commit && armed_.exchange(false)) {
+      ++cuts_;
+      write_all(client, pending.data(), at);  // what came before it
+      return false;
+    }
+    at += size;
+  }
+  const bool sent = write_all(client, pending.data(), at);
+  pending.erase(0, at);
+  return sent;
+}
+
+}  // namespace stube::test
