@@ -99,9 +99,11 @@ int migrate(const std::string& from, const std::string& to) {
     throw UsageError("TO is " + redact_store_url(to) +
                      ", which keeps nothing: every conversation would be lost");
   }
+  // Both opened before the source is read: a target that cannot be opened
+  // fails at once, not after reading a large store.
   const auto source = open_existing(from);
-  const std::vector<Record> records = read_records(*source, from);
   const auto target = open_target(to);
+  const std::vector<Record> records = read_records(*source, from);
 
   Counts counts;
   Pending pending;
