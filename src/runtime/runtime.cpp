@@ -8,16 +8,15 @@
 // lock too, which is why a save can never land after the remove.
 #include "stube/runtime.hpp"
 
-#include <algorithm>
 #include <atomic>
 #include <mutex>
 #include <optional>
-#include <set>
 #include <shared_mutex>
 #include <stdexcept>
 #include <string>
 #include <unordered_map>
 
+#include "runtime/pending_removes.hpp"
 #include "runtime/timers.hpp"
 #include "stube/conversation.hpp"
 #include "stube/log.hpp"
@@ -111,13 +110,10 @@ struct Runtime::Impl {
   // (and gets the final save) or sees `shutting` and is refused.
   std::shared_mutex lifecycle_mu;
   std::size_t restored = 0;
-  // Ended conversations whose store->remove failed (the backend down): the
-  // store still holds them, so a load-on-miss or a restart would bring them
-  // back. Never loaded back here; the remove is retried with back-off, and
-  // once more at shutdown.
-  std::mutex unremoved_mu;
-  std::set<std::string, std::less<>> unremoved;
-  std::chrono::milliseconds remove_retry_delay{0};  // 0: no retry booked
+  // Ended conversations whose remove failed: never loaded back here, and
+  // retried (see pending_removes.hpp). Made once the store is known; before
+  // `timers`, so that it is destroyed after the timer thread has stopped.
+  std::optional<detail::PendingRemoves> unremoved;
   detail::TimerQueue timers;
 
   std::shared_ptr<Slot> find(std::string_view cid) const {
@@ -148,7 +144,7 @@ struct Runtime::Impl {
   // "try again" (503), not "ended" (410).
   std::shared_ptr<Slot> find_or_load(std::string_view cid) {
     if (auto slot = find(cid)) return slot;
-    if (!store->shared() || shutting || !conv::valid_id(cid) || ended_unremoved(cid))
+    if (!store->shared() || shutting || !conv::valid_id(cid) || unremoved->contains(cid))
       return nullptr;
     std::optional<edn::Value> loaded;
     try {
@@ -168,7 +164,7 @@ struct Runtime::Impl {
     // racing request may have ended it meanwhile with a failed remove (the
     // cid joins `unremoved` before its slot leaves the map): the record
     // loaded here is that ended conversation.
-    if (shutting || ended_unremoved(cid)) return nullptr;
+    if (shutting || unremoved->contains(cid)) return nullptr;
     return slots.emplace(std::string(cid), slot).first->second;  // a racing loader may have won
   }
 
@@ -333,97 +329,12 @@ struct Runtime::Impl {
     // for it meanwhile finds the slot (and, once it has the lock, that it
     // ended) instead of loading the still-stored record of a shared store
     // back to life.
-    if (auto failure = remove_from_store(cid)) {
+    if (auto failure = detail::try_remove(*store, cid)) {
       log::error("store remove failed for " + cid + ": " + *failure + "; retrying later");
-      retry_remove_later(cid);  // before the slot goes: see find_or_load
+      unremoved->add(cid);  // before the slot goes: see find_or_load
     }
     std::unique_lock lock(map_mu);
     slots.erase(cid);
-  }
-
-  // Why the remove failed, or nothing when it worked.
-  std::optional<std::string> remove_from_store(const std::string& cid) {
-    try {
-      store->remove(cid);
-      return std::nullopt;
-    } catch (const std::exception& e) {
-      return std::string(e.what());
-    } catch (...) {
-      return std::string("it threw something that is not a std::exception");
-    }
-  }
-
-  bool ended_unremoved(std::string_view cid) {
-    std::lock_guard lock(unremoved_mu);
-    return unremoved.contains(cid);
-  }
-
-  void retry_remove_later(const std::string& cid) {
-    std::lock_guard lock(unremoved_mu);
-    unremoved.insert(cid);
-    if (remove_retry_delay.count() == 0) book_remove_retry(std::chrono::seconds(1));
-  }
-
-  // Called with unremoved_mu held.
-  void book_remove_retry(std::chrono::milliseconds delay) {
-    remove_retry_delay = delay;
-    timers.schedule(delay, "", [this] { retry_removes(); });
-  }
-
-  // Tries the unremoved conversations again, and stops at the first that
-  // fails: the store is still down, and each attempt may wait for its
-  // timeouts (on the timer thread, or holding up shutdown). True when none
-  // is left.
-  bool remove_unremoved(const char* when) {
-    std::vector<std::string> cids;
-    {
-      std::lock_guard lock(unremoved_mu);
-      cids.assign(unremoved.begin(), unremoved.end());
-    }
-    std::vector<std::string> removed;
-    for (const std::string& cid : cids) {
-      if (auto why = remove_from_store(cid)) {
-        log::error("store remove still failing " + std::string(when) + " (" + cid + ": " + *why +
-                   "); " + std::to_string(cids.size() - removed.size()) +
-                   " ended conversation(s) left in the store");
-        break;
-      }
-      removed.push_back(cid);
-      std::lock_guard lock(unremoved_mu);
-      unremoved.erase(cid);
-    }
-    if (!removed.empty())
-      log::info("removed " + std::to_string(removed.size()) +
-                " ended conversation(s) from the store " + when + ": " + listed(removed));
-    return removed.size() == cids.size();
-  }
-
-  // "a, b, c and 7 more".
-  static std::string listed(const std::vector<std::string>& cids) {
-    constexpr std::size_t kShown = 3;
-    std::string out;
-    for (std::size_t i = 0; i < cids.size() && i < kShown; ++i)
-      out.append(i ? ", " : "").append(cids[i]);
-    if (cids.size() > kShown) out += " and " + std::to_string(cids.size() - kShown) + " more";
-    return out;
-  }
-
-  // On the timer thread: doubling delays up to a minute, until all are
-  // gone. Re-booked whatever the round does, or no retry would ever be
-  // booked again (retry_remove_later books only when none is).
-  void retry_removes() {
-    try {
-      remove_unremoved("on retry");
-    } catch (const std::exception& e) {
-      log::error(std::string("retrying failed removes: ") + e.what());
-    }
-    std::lock_guard lock(unremoved_mu);
-    if (unremoved.empty()) {
-      remove_retry_delay = std::chrono::milliseconds(0);
-      return;
-    }
-    book_remove_retry(
-        std::min<std::chrono::milliseconds>(remove_retry_delay * 2, std::chrono::minutes(1)));
   }
 
   void reap() {
@@ -548,6 +459,7 @@ Runtime::Runtime(std::shared_ptr<const Registry> registry, RuntimeOptions option
   m.reg = std::move(registry);
   m.opts = std::move(options);
   m.store = m.opts.store ? m.opts.store : in_memory_store();
+  m.unremoved.emplace(*m.store, m.timers);
   for (auto& [cid, conv] : m.store->load_all())
     m.slots.emplace(cid, Impl::make_slot(std::move(conv)));
   m.restored = m.slots.size();
@@ -679,7 +591,7 @@ void Runtime::shutdown() {
     slot->ended = true;  // before the save: nothing may end it (and stop it) again
     m.final_save(cid, *slot);
   }
-  if (!m.remove_unremoved("at shutdown"))
+  if (!m.unremoved->retry("at shutdown"))
     log::error(
         "those conversations are still in the store and will be loaded again on the next "
         "start");

@@ -1,0 +1,91 @@
+#include "runtime/pending_removes.hpp"
+
+#include <algorithm>
+#include <vector>
+
+#include "stube/log.hpp"
+
+namespace stube::detail {
+
+namespace {
+
+// "a, b, c and 7 more".
+std::string listed(const std::vector<std::string>& cids) {
+  constexpr std::size_t kShown = 3;
+  std::string out;
+  for (std::size_t i = 0; i < cids.size() && i < kShown; ++i)
+    out.append(i ? ", " : "").append(cids[i]);
+  if (cids.size() > kShown) out += " and " + std::to_string(cids.size() - kShown) + " more";
+  return out;
+}
+
+}  // namespace
+
+std::optional<std::string> try_remove(ConversationStore& store, const std::string& cid) {
+  try {
+    store.remove(cid);
+    return std::nullopt;
+  } catch (const std::exception& e) {
+    return std::string(e.what());
+  } catch (...) {
+    return std::string("it threw something that is not a std::exception");
+  }
+}
+
+void PendingRemoves::add(const std::string& cid) {
+  std::lock_guard lock(mu_);
+  cids_.insert(cid);
+  if (delay_.count() == 0) book(std::chrono::seconds(1));
+}
+
+bool PendingRemoves::contains(std::string_view cid) const {
+  std::lock_guard lock(mu_);
+  return cids_.contains(cid);
+}
+
+bool PendingRemoves::retry(const char* when) {
+  std::vector<std::string> cids;
+  {
+    std::lock_guard lock(mu_);
+    cids.assign(cids_.begin(), cids_.end());
+  }
+  std::vector<std::string> removed;
+  for (const std::string& cid : cids) {
+    if (auto why = try_remove(store_, cid)) {
+      log::error("store remove still failing " + std::string(when) + " (" + cid + ": " + *why +
+                 "); " + std::to_string(cids.size() - removed.size()) +
+                 " ended conversation(s) left in the store");
+      break;
+    }
+    removed.push_back(cid);
+    std::lock_guard lock(mu_);
+    cids_.erase(cid);
+  }
+  if (!removed.empty())
+    log::info("removed " + std::to_string(removed.size()) +
+              " ended conversation(s) from the store " + when + ": " + listed(removed));
+  return removed.size() == cids.size();
+}
+
+void PendingRemoves::book(std::chrono::milliseconds delay) {
+  delay_ = delay;
+  timers_.schedule(delay, "", [this] { on_timer(); });
+}
+
+// Re-booked whatever the round does: add() books only when no round is
+// booked, so a round that threw and booked none would end the retries.
+void PendingRemoves::on_timer() {
+  try {
+    retry("on retry");
+  } catch (const std::exception& e) {
+    log::error(std::string("retrying failed removes: ") + e.what());
+  }
+  std::lock_guard lock(mu_);
+  if (cids_.empty()) {
+    delay_ = std::chrono::milliseconds(0);
+    return;
+  }
+  book(std::min<std::chrono::milliseconds>(delay_ * 2, std::chrono::minutes(1)));
+}
+
+}  // namespace stube::detail

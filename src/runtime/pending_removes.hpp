@@ -1,0 +1,48 @@
+// Ended conversations whose store remove failed. Internal to the runtime.
+//
+// The store still holds such a conversation, so a load-on-miss or a restart
+// would bring it back: the runtime asks contains() before it loads, and the
+// removes are retried in rounds on the timer thread (1 s, then doubling up
+// to a minute) until the store takes them all, and once more at shutdown.
+#pragma once
+
+#include <chrono>
+#include <mutex>
+#include <optional>
+#include <set>
+#include <string>
+#include <string_view>
+
+#include "runtime/timers.hpp"
+#include "stube/store.hpp"
+
+namespace stube::detail {
+
+// store.remove(cid); why it failed, or nothing when it worked.
+std::optional<std::string> try_remove(ConversationStore& store, const std::string& cid);
+
+class PendingRemoves {
+ public:
+  // Both must outlive this; `timers` is stopped before it is destroyed.
+  PendingRemoves(ConversationStore& store, TimerQueue& timers) : store_(store), timers_(timers) {}
+
+  // Remembers cid and books a retry round unless one is booked.
+  void add(const std::string& cid);
+  bool contains(std::string_view cid) const;
+  // One round now, stopping at the first remove that still fails (the store
+  // is still down, and each attempt may wait for its timeouts). `when` is
+  // for the log ("on retry", "at shutdown"). True when none is left.
+  bool retry(const char* when);
+
+ private:
+  void book(std::chrono::milliseconds delay);  // with mu_ held
+  void on_timer();
+
+  ConversationStore& store_;
+  TimerQueue& timers_;
+  mutable std::mutex mu_;
+  std::set<std::string, std::less<>> cids_;
+  std::chrono::milliseconds delay_{0};  // 0: no round booked
+};
+
+}  // namespace stube::detail
