@@ -45,11 +45,6 @@ namespace stube {
 struct PostgresStoreOptions {
   // Connections opened at most (lazily, one per concurrent operation).
   std::size_t pool_size = 4;
-  // How long an operation waits for a connection when all pool_size are
-  // busy (a database that hangs holds them all) before it throws
-  // StoreError naming the database. Zero: fail at once; more than a year
-  // counts as a year.
-  std::chrono::milliseconds acquire_timeout{std::chrono::seconds(30)};
   // How long a removed conversation's tombstone keeps late saves out.
   std::chrono::seconds tombstone_ttl{std::chrono::hours(24)};
   // False: open only a database that already holds stube's schema, and
@@ -57,6 +52,12 @@ struct PostgresStoreOptions {
   // runs SELECTs only. A database without the schema is a MissingStore
   // naming it. stube-store's read-only commands open with false.
   bool create_schema = true;
+  // How long an operation waits for a connection when all pool_size are
+  // busy (a database that hangs holds them all) before it throws
+  // StoreError naming the database. Zero: fail at once; more than a year
+  // counts as a year. (Last, so that positional initialisers written for
+  // the fields above keep their meaning.)
+  std::chrono::milliseconds acquire_timeout{std::chrono::seconds(30)};
 };
 
 // A store over the database `conninfo` names: a libpq connection string

@@ -222,17 +222,16 @@ std::vector<Keyword> unset_defaults(const PQconninfoOption* conninfo) {
 PGconn* connect(const std::string& conninfo, const std::vector<Keyword>& defaults) {
   // With expand_dbname, `dbname` may hold a whole conninfo string or URI.
   // Array entries before it are overridden by the string's own keywords,
-  // entries after it override them (PQconnectdbParams): so our defaults
-  // come first, and the fallback name after, as libpq uses it only when
-  // no application_name was set.
-  std::vector<const char*> keys;
-  std::vector<const char*> values;
+  // entries after it override them (PQconnectdbParams): so our defaults,
+  // the fallback application name among them, come first.
+  std::vector<const char*> keys{"fallback_application_name"};
+  std::vector<const char*> values{"stube"};
   for (const Keyword& d : defaults) {
     keys.push_back(d.key);
     values.push_back(d.value);
   }
-  keys.insert(keys.end(), {"dbname", "fallback_application_name", nullptr});
-  values.insert(values.end(), {conninfo.c_str(), "stube", nullptr});
+  keys.insert(keys.end(), {"dbname", nullptr});
+  values.insert(values.end(), {conninfo.c_str(), nullptr});
   return PQconnectdbParams(keys.data(), values.data(), 1);
 }
 

@@ -54,8 +54,8 @@ Pool::Lease Pool::acquire() {
 void Pool::exhausted() const {
   const std::string connections =
       size_ == 1 ? "the one connection" : "all " + std::to_string(size_) + " connections";
-  throw StoreError("postgres store: no connection to " + description_ +
-                   " came free: " + connections + " busy for " + duration_text(timeout_) +
+  throw StoreError("postgres store: no connection to " + description_ + " came free: " +
+                   connections + " busy (or still connecting) for " + duration_text(timeout_) +
                    " (slow or hung statements? raise pool_size or acquire_timeout)");
 }
 

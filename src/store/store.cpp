@@ -145,6 +145,19 @@ void redact_query(std::string& url, std::size_t from, Hidden* hidden = nullptr) 
   }
 }
 
+// Each "password=<value>" that starts a query parameter (after a '?' or a
+// '&') anywhere from `from`, not only in what reads as the query: in a
+// malformed URL ("db/app?user:a@b&password=x") the query may have counted
+// as user info, and hiding more is the safe mistake.
+void redact_password_parameters(std::string& url, std::size_t from, Hidden* hidden) {
+  constexpr std::string_view kKey = "password=";
+  for (auto p = url.find(kKey, from); p != std::string::npos; p = url.find(kKey, p + 1)) {
+    if (p == 0 || (url[p - 1] != '?' && url[p - 1] != '&')) continue;
+    const std::size_t value = p + kKey.size();
+    hide(url, value, std::min(url.find('&', value), url.size()) - value, hidden);
+  }
+}
+
 // The end of a libpq keyword value that starts at `i`: quoted ('a b') or up
 // to the next space, with backslash escapes in both.
 std::size_t keyword_value_end(std::string_view s, std::size_t i) {
@@ -416,9 +429,8 @@ std::string redact(std::string_view url, Hidden* hidden) {
     redact_keywords(out, hidden);
     return out;
   }
-  std::size_t rest = colon;
-  if (out.compare(colon, 3, "://") == 0) rest = redact_user_info(out, colon + 3, hidden);
-  if (const auto q = out.find('?', rest); q != std::string::npos) redact_query(out, q + 1, hidden);
+  if (out.compare(colon, 3, "://") == 0) redact_user_info(out, colon + 3, hidden);
+  redact_password_parameters(out, colon, hidden);
   return out;
 }
 

@@ -172,6 +172,13 @@ TEST(OpenStore, RedactStoreUrlHidesPasswordsOnly) {
       {"postgresql://u:p/a?k=v&s@db/app", "postgresql://u:***@db/app"},
       {"postgresql://u:p/a?password=x@db/app?password=y", "postgresql://u:***@db/app?password=***"},
       {"postgresql://u:p/a@db", "postgresql://u:***@db"},
+      // Malformed (a ':' for a '=', a bare "b@c", a port that is not a
+      // number): what reads as user info is hidden, and so is a password=.
+      {"postgresql://db.internal/app?user:alice@corp.com&password=hunter2",
+       "postgresql://db.internal/app?user:***@corp.com&password=***"},
+      {"postgresql://host:5432/db?application_name=a&b@c&password=secret",
+       "postgresql://host:***@c&password=***"},
+      {"postgresql://h1,h2:x/db?user=a@b&password=secret", "postgresql://h1,h2:***@b&password=***"},
       {"postgresql://u:@db", "postgresql://u:***@db"},  // even an empty one
       {"postgresql://u@db/app?password=s3cret&sslmode=require",
        "postgresql://u@db/app?password=***&sslmode=require"},

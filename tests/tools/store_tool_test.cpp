@@ -317,8 +317,8 @@ TEST_F(StoreMigrate, ATargetThatMustExistAndDoesNotIsNamed) {
     EXPECT_EQ(r.status, 1) << to;
     EXPECT_EQ(r.out, "") << to;
     EXPECT_TRUE(contains(r.err, "TO " + to +
-                                    " does not exist, and its create=false forbids "
-                                    "creating it (without create=false, migrate "
+                                    " is not an existing store, and its create=false forbids "
+                                    "creating one (without create=false, migrate "
                                     "creates it): "))
         << r.err;
     EXPECT_TRUE(contains(r.err, missing.string())) << r.err;

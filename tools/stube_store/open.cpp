@@ -41,8 +41,8 @@ std::string missing_source(const std::string& url, const MissingStore& e) {
 // create=false (create_schema=false for PostgreSQL), the only way there.
 std::string missing_target(const std::string& url, const MissingStore& e) {
   const std::string option = url.starts_with("postgres") ? "create_schema=false" : "create=false";
-  return "TO " + redact_store_url(url) + " does not exist, and its " + option +
-         " forbids creating it (without " + option + ", migrate creates it): " + e.what();
+  return "TO " + redact_store_url(url) + " is not an existing store, and its " + option +
+         " forbids creating one (without " + option + ", migrate creates it): " + e.what();
 }
 
 using Open = std::shared_ptr<ConversationStore> (*)(std::string_view);

@@ -177,8 +177,8 @@ TEST_F(PostgresStoreTool, MigrateToADatabaseThatMustHoldTheSchemaAndDoesNot) {
   const ToolRun r = stube_store({"migrate", file_url(), url + "?create_schema=false"});
   EXPECT_EQ(r.status, 1) << r.err;
   EXPECT_NE(r.err.find("TO " + named +
-                       "?create_schema=false does not exist, and its create_schema=false "
-                       "forbids creating it (without create_schema=false, migrate creates it): "),
+                       "?create_schema=false is not an existing store, and its create_schema=false "
+                       "forbids creating one (without create_schema=false, migrate creates it): "),
             std::string::npos)
       << r.err;
   EXPECT_NE(r.err.find("holds no stube store"), std::string::npos) << r.err;

@@ -60,7 +60,7 @@ class RowLock {
 
 // With its one connection held by a save that waits on a row lock, a load
 // from `store` fails after its acquire timeout with a StoreError naming
-// the database and `busy` ("the one connection busy for 200 ms"); the
+// the database and `busy` ("the one connection busy (or still connecting) for 200 ms"); the
 // held save completes once the lock goes.
 void expect_acquire_timeout(const TestDatabase& db, ConversationStore& store,
                             const std::string& busy, std::chrono::milliseconds timeout) {
@@ -96,12 +96,13 @@ class PostgresTimeouts : public ::testing::Test {
 
 TEST_F(PostgresTimeouts, AnOperationWaitsForABusyPoolOnlyUntilItsAcquireTimeout) {
   auto store = db_.store({.pool_size = 1, .acquire_timeout = 200ms});
-  expect_acquire_timeout(db_, *store, "the one connection busy for 200 ms", 200ms);
+  expect_acquire_timeout(db_, *store, "the one connection busy (or still connecting) for 200 ms",
+                         200ms);
 }
 
 TEST_F(PostgresTimeouts, TheUrlSetsTheAcquireTimeoutInSeconds) {
   auto store = open_store(db_.url() + "?pool_size=1&acquire_timeout=1");
-  expect_acquire_timeout(db_, *store, "the one connection busy for 1 s", 1s);
+  expect_acquire_timeout(db_, *store, "the one connection busy (or still connecting) for 1 s", 1s);
 }
 
 // Sets an environment variable for a scope (the tests run one at a time).
@@ -123,6 +124,7 @@ TEST_F(PostgresTimeouts, ConnectionsDefaultToAConnectTimeoutAndKeepalives) {
     EXPECT_EQ(c.option("keepalives_count"), "3") << conninfo;
     EXPECT_EQ(c.option("tcp_user_timeout"), "60000") << conninfo;
     EXPECT_EQ(c.option("dbname"), db_.name()) << conninfo;
+    EXPECT_EQ(c.option("fallback_application_name"), "stube") << conninfo;
   }
 }
 
@@ -131,6 +133,9 @@ TEST_F(PostgresTimeouts, WhatTheUserSetWinsOverTheDefaults) {
   EXPECT_EQ(keywords.option("connect_timeout"), "3");
   EXPECT_EQ(keywords.option("keepalives_idle"), "5");
   EXPECT_EQ(keywords.option("keepalives_count"), "3") << "the rest still default";
+
+  const Connection named(db_.conninfo() + " fallback_application_name=mine");
+  EXPECT_EQ(named.option("fallback_application_name"), "mine");
 
   const Connection uri(db_.url() + "?connect_timeout=4&keepalives=0");
   EXPECT_EQ(uri.option("connect_timeout"), "4");
