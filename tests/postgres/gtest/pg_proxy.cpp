@@ -55,10 +55,13 @@ CommitCutter::CommitCutter(int server_port) : server_port_(server_port) {
 CommitCutter::~CommitCutter() {
   const ssize_t written = ::write(stop_[1], "x", 1);  // readable for good: every poll wakes
   (void)written;
+  std::vector<std::thread> threads;
   {
-    std::lock_guard lock(mu_);  // no thread is added after this
-    for (auto& t : threads_) t.join();
+    std::lock_guard lock(mu_);
+    stopping_ = true;  // no thread is added after this
+    threads.swap(threads_);
   }
+  for (auto& t : threads) t.join();
   for (int fd : {listener_, stop_[0], stop_[1]}) ::close(fd);
 }
 
@@ -75,8 +78,8 @@ void CommitCutter::accept_loop() {
       if (server >= 0) ::close(server);
       continue;
     }
-    std::unique_lock lock(mu_, std::try_to_lock);
-    if (!lock.owns_lock()) {  // the destructor is joining: stop here
+    std::lock_guard lock(mu_);
+    if (stopping_) {  // the destructor is joining: stop here
       ::close(client);
       ::close(server);
       return;

@@ -44,6 +44,7 @@ class CommitCutter {
   std::atomic<bool> armed_{false};
   std::atomic<int> cuts_{0};
   std::mutex mu_;
+  bool stopping_ = false;  // guarded by mu_
   std::vector<std::thread> threads_;
 };
 

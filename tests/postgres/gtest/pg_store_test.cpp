@@ -303,8 +303,9 @@ TEST_F(PostgresStore, TwoProcessesReapingTogetherEndEachConversationOnce) {
 // one, whose conversations the caller would then never end.
 TEST_F(PostgresStore, AReapWhoseCommitReplyWasLostStillReturnsItsBatch) {
   const std::string conninfo = pg_conninfo();  // "host=… port=<port> user=stube dbname=stube"
-  const auto port = conninfo.find("port=") + 5;
-  CommitCutter cutter(std::stoi(conninfo.substr(port, conninfo.find(' ', port) - port)));
+  const auto port = conninfo.find("port=");
+  ASSERT_NE(port, std::string::npos) << "the proxy needs the server's TCP port: " << conninfo;
+  CommitCutter cutter(std::stoi(conninfo.substr(port + 5)));
   auto store =
       postgres_store("host=127.0.0.1 port=" + std::to_string(cutter.port()) +
                          " user=stube dbname=" + db_.name() + " sslmode=disable gssencmode=disable",
