@@ -32,10 +32,17 @@ std::optional<std::string> try_remove(ConversationStore& store, const std::strin
   }
 }
 
-void PendingRemoves::add(const std::string& cid) {
+bool PendingRemoves::add(const std::string& cid) {
   std::lock_guard lock(mu_);
+  if (cids_.size() >= limit_) {
+    log::error("store remove failed for " + cid + " and " + std::to_string(limit_) +
+               " ended conversations wait for theirs already: it is not retried, and stays in "
+               "the store until removed by hand");
+    return false;
+  }
   cids_.insert(cid);
   if (delay_.count() == 0) book(std::chrono::seconds(1));
+  return true;
 }
 
 bool PendingRemoves::contains(std::string_view cid) const {

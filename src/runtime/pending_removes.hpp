@@ -7,6 +7,7 @@
 #pragma once
 
 #include <chrono>
+#include <cstddef>
 #include <mutex>
 #include <optional>
 #include <set>
@@ -23,11 +24,18 @@ std::optional<std::string> try_remove(ConversationStore& store, const std::strin
 
 class PendingRemoves {
  public:
-  // Both must outlive this; `timers` is stopped before it is destroyed.
-  PendingRemoves(ConversationStore& store, TimerQueue& timers) : store_(store), timers_(timers) {}
+  // Enough for a long outage of a busy server (some MiB of cids), and a
+  // bound on what one can cost a small device.
+  static constexpr std::size_t kDefaultLimit = 100'000;
 
-  // Remembers cid and books a retry round unless one is booked.
-  void add(const std::string& cid);
+  // Both must outlive this; `timers` is stopped before it is destroyed.
+  PendingRemoves(ConversationStore& store, TimerQueue& timers, std::size_t limit = kDefaultLimit)
+      : store_(store), timers_(timers), limit_(limit) {}
+
+  // Remembers cid and books a retry round unless one is booked. False when
+  // `limit` cids wait already: cid is not remembered (logged), so it may be
+  // loaded back like any stored conversation.
+  bool add(const std::string& cid);
   bool contains(std::string_view cid) const;
   // One round now, stopping at the first remove that still fails (the store
   // is still down, and each attempt may wait for its timeouts). `when` is
@@ -40,6 +48,7 @@ class PendingRemoves {
 
   ConversationStore& store_;
   TimerQueue& timers_;
+  const std::size_t limit_;
   mutable std::mutex mu_;
   std::set<std::string, std::less<>> cids_;
   std::chrono::milliseconds delay_{0};  // 0: no round booked
