@@ -32,14 +32,15 @@ std::optional<std::string> try_remove(ConversationStore& store, const std::strin
   }
 }
 
-bool PendingRemoves::add(const std::string& cid) {
+bool PendingRemoves::add(const std::string& cid, const std::string& why) {
   std::lock_guard lock(mu_);
   if (cids_.size() >= limit_) {
-    log::error("store remove failed for " + cid + " and " + std::to_string(limit_) +
+    log::error("store remove failed for " + cid + ": " + why + "; " + std::to_string(limit_) +
                " ended conversations wait for theirs already: it is not retried, and stays in "
                "the store until removed by hand");
     return false;
   }
+  log::error("store remove failed for " + cid + ": " + why + "; retrying later");
   cids_.insert(cid);
   if (delay_.count() == 0) book(std::chrono::seconds(1));
   return true;

@@ -32,10 +32,11 @@ class PendingRemoves {
   PendingRemoves(ConversationStore& store, TimerQueue& timers, std::size_t limit = kDefaultLimit)
       : store_(store), timers_(timers), limit_(limit) {}
 
-  // Remembers cid and books a retry round unless one is booked. False when
-  // `limit` cids wait already: cid is not remembered (logged), so it may be
-  // loaded back like any stored conversation.
-  bool add(const std::string& cid);
+  // After a remove of cid failed (`why`, logged): remembers cid and books a
+  // retry round unless one is booked. False when `limit` cids wait already:
+  // cid is not remembered, so it may be loaded back like any stored
+  // conversation.
+  bool add(const std::string& cid, const std::string& why);
   bool contains(std::string_view cid) const;
   // One round now, stopping at the first remove that still fails (the store
   // is still down, and each attempt may wait for its timeouts). `when` is

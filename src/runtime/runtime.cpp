@@ -79,6 +79,14 @@ struct HoldFrame {
 };
 thread_local const HoldFrame* tl_holds = nullptr;
 
+// Whether this thread holds a conversation of `runtime` (`slot`, when
+// given) further up its stack.
+bool held(const void* runtime, const Slot* slot = nullptr) noexcept {
+  for (const HoldFrame* f = tl_holds; f != nullptr; f = f->outer)
+    if (f->runtime == runtime && (slot == nullptr || f->slot == slot)) return true;
+  return false;
+}
+
 // Marks `slot` as held by this thread for the scope. Nests: a handler may
 // step another conversation, whose handler runs with both marked.
 class Hold {
@@ -92,6 +100,31 @@ class Hold {
 
  private:
   HoldFrame frame_;
+};
+
+// A slot's lock, taken to run a step (user code may run), and marked held
+// for the scope. A slot this thread holds already is refused: locking it
+// would wait for itself. `call` and `cid` name it in the refusal.
+class SlotLock {
+ public:
+  SlotLock(const void* runtime, Slot& slot, std::string_view call, std::string_view cid)
+      : lock_(not_held(runtime, slot, call, cid).mu), hold_(runtime, slot) {}
+
+ private:
+  static Slot& not_held(const void* runtime, Slot& slot, std::string_view call,
+                        std::string_view cid) {
+    if (held(runtime, &slot)) {
+      throw std::logic_error("Runtime::" + std::string(call) + " for conversation " +
+                             std::string(cid) +
+                             " called from a handler or hook running for that conversation, "
+                             "where it would wait for itself (use the component's effects "
+                             "instead)");
+    }
+    return slot;
+  }
+
+  std::lock_guard<std::mutex> lock_;
+  Hold hold_;
 };
 
 }  // namespace
@@ -120,23 +153,6 @@ struct Runtime::Impl {
     std::shared_lock lock(map_mu);
     auto it = slots.find(std::string(cid));
     return it == slots.end() ? nullptr : it->second;
-  }
-
-  // Whether this thread holds a conversation of this runtime (`slot`, when
-  // given) further up its stack.
-  bool held_here(const Slot* slot = nullptr) const noexcept {
-    for (const HoldFrame* f = tl_holds; f != nullptr; f = f->outer)
-      if (f->runtime == this && (slot == nullptr || f->slot == slot)) return true;
-    return false;
-  }
-
-  // `call` for a conversation whose lock this thread holds (from its own
-  // handler, or one it stepped): it would wait for itself.
-  static void refuse_from_own_handler(std::string_view call, std::string_view cid) {
-    throw std::logic_error("Runtime::" + std::string(call) + " for conversation " +
-                           std::string(cid) +
-                           " called from a handler or hook running for that conversation, where "
-                           "it would wait for itself (use the component's effects instead)");
   }
 
   // The slot for cid, loaded on a miss from a shared store (load-on-miss).
@@ -179,9 +195,7 @@ struct Runtime::Impl {
       return Runtime::Result::Unavailable;
     }
     if (!slot) return Runtime::Result::NoConversation;
-    if (held_here(slot.get())) refuse_from_own_handler("dispatch/back/attach", cid);
-    std::lock_guard lock(slot->mu);
-    const Hold hold(this, *slot);
+    const SlotLock lock(this, *slot, "dispatch/back/attach", cid);
     slot->forget_dropped();
     if (slot->ended) return Runtime::Result::NoConversation;
     if (slot->foreign(owner)) return Runtime::Result::Forbidden;
@@ -329,10 +343,8 @@ struct Runtime::Impl {
     // for it meanwhile finds the slot (and, once it has the lock, that it
     // ended) instead of loading the still-stored record of a shared store
     // back to life.
-    if (auto failure = detail::try_remove(*store, cid)) {
-      log::error("store remove failed for " + cid + ": " + *failure + "; retrying later");
-      unremoved->add(cid);  // before the slot goes: see find_or_load
-    }
+    if (auto failure = detail::try_remove(*store, cid))
+      unremoved->add(cid, *failure);  // before the slot goes: see find_or_load
     std::unique_lock lock(map_mu);
     slots.erase(cid);
   }
@@ -358,8 +370,7 @@ struct Runtime::Impl {
     for (auto& [cid, slot] : all) {
       // One bad conversation must not keep the reaper from the others.
       try {
-        std::lock_guard lock(slot->mu);
-        const Hold hold(this, *slot);
+        const SlotLock lock(this, *slot, "reap", cid);
         if (slot->ended || last_touched(cid, *slot) >= cutoff) continue;
         end_locked(cid, *slot, slot->conv);
         ++reaped;
@@ -425,8 +436,7 @@ struct Runtime::Impl {
 void Runtime::Impl::deliver(const std::string& cid, const std::string& iid, const Event& ev) {
   auto slot = find(cid);
   if (!slot) return;
-  std::lock_guard lock(slot->mu);
-  const Hold hold(this, *slot);
+  const SlotLock lock(this, *slot, "deliver", cid);
   if (slot->ended) return;
   apply(cid, *slot, stube::dispatch(*reg, slot->conv, iid, ev, opts.kernel));
 }
@@ -496,8 +506,7 @@ Runtime::Minted Runtime::mint(std::string_view component, const edn::Value& args
   slot->owner = minted.owner;
   slot->conv = step.conv.assoc(kOwnerKey, edn::Value(minted.owner));
   slot->awake = true;
-  std::lock_guard lock(slot->mu);
-  const Hold hold(&m, *slot);  // a stale save reloads: user code may run
+  const SlotLock lock(&m, *slot, "mint", minted.cid);  // a stale save reloads: user code
   {
     std::unique_lock map_lock(m.map_mu);
     m.slots.emplace(minted.cid, slot);
@@ -548,7 +557,7 @@ void Runtime::detach(std::string_view cid, const Output* out) {
   // This thread may hold the lock itself (a handler letting go of its own
   // stream): try_lock would be undefined then; the holder forgets it after.
   std::unique_lock lock(slot->mu, std::defer_lock);
-  if (impl_->held_here(slot.get()) || !lock.try_lock()) {
+  if (held(impl_.get(), slot.get()) || !lock.try_lock()) {
     slot->dropped.store(out);  // the thread holding the lock forgets it
     return;
   }
@@ -559,15 +568,13 @@ void Runtime::detach(std::string_view cid, const Output* out) {
 void Runtime::end(std::string_view cid) {
   auto slot = impl_->find(cid);
   if (!slot) return;
-  if (impl_->held_here(slot.get())) Impl::refuse_from_own_handler("end", cid);
-  std::lock_guard lock(slot->mu);
-  const Hold hold(impl_.get(), *slot);
+  const SlotLock lock(impl_.get(), *slot, "end", cid);
   impl_->end_locked(std::string(cid), *slot, slot->conv);
 }
 
 void Runtime::shutdown() {
   Impl& m = *impl_;
-  if (m.held_here())
+  if (held(&m))
     throw std::logic_error(
         "Runtime::shutdown called from one of its handlers or hooks, where it would wait for "
         "itself; call it from another thread");
@@ -582,8 +589,7 @@ void Runtime::shutdown() {
     all.assign(m.slots.begin(), m.slots.end());
   }
   for (auto& [cid, slot] : all) {
-    std::lock_guard lock(slot->mu);
-    const Hold hold(&m, *slot);
+    const SlotLock lock(&m, *slot, "shutdown", cid);
     if (slot->ended) continue;
     m.stop_hooks(slot->conv, "conversation " + cid + " during shutdown");
     if (slot->out) slot->out->close();
@@ -603,7 +609,7 @@ void Runtime::shutdown() {
 }
 
 bool Runtime::in_handler() const noexcept {
-  return impl_->held_here();
+  return held(impl_.get());
 }
 
 bool Runtime::shutting_down() const noexcept {
@@ -618,8 +624,7 @@ std::size_t Runtime::size() const {
 std::optional<edn::Value> Runtime::conversation(std::string_view cid) const {
   auto slot = impl_->find(cid);
   if (!slot) return std::nullopt;
-  if (impl_->held_here(slot.get())) Impl::refuse_from_own_handler("conversation", cid);
-  std::lock_guard lock(slot->mu);
+  const SlotLock lock(impl_.get(), *slot, "conversation", cid);
   if (slot->ended) return std::nullopt;
   return slot->conv;
 }

@@ -120,39 +120,23 @@ std::size_t query_start(std::string_view url, std::size_t authority) {
 }
 
 // "<scheme>://<user>:<password>@<host>…" -> "<scheme>://<user>:***@<host>…".
-// Returns where the user info ends after the change (or `authority`).
-std::size_t redact_user_info(std::string& url, std::size_t authority, Hidden* hidden) {
+void redact_user_info(std::string& url, std::size_t authority, Hidden* hidden) {
   const auto at = user_info_end(url, authority);
-  if (at == std::string::npos) return authority;
+  if (at == std::string::npos) return;
   const auto colon = url.find(':', authority);
-  if (colon > at) return at;  // a user name only
+  if (colon > at) return;  // a user name only
   hide(url, colon + 1, at - colon - 1, hidden);
-  return colon + 1 + kHidden.size();
 }
 
-// Each "password=<value>" of a query ("a=1&password=x") -> "password=***".
-void redact_query(std::string& url, std::size_t from, Hidden* hidden = nullptr) {
-  while (from < url.size()) {
-    const auto amp = std::min(url.find('&', from), url.size());
-    const std::string_view option = std::string_view(url).substr(from, amp - from);
-    if (option.starts_with("password=")) {
-      hide(url, from + 9, amp - from - 9, hidden);
-      from += 9 + kHidden.size();
-    } else {
-      from = amp;
-    }
-    ++from;
-  }
-}
-
-// Each "password=<value>" that starts a query parameter (after a '?' or a
-// '&') anywhere from `from`, not only in what reads as the query: in a
-// malformed URL ("db/app?user:a@b&password=x") the query may have counted
-// as user info, and hiding more is the safe mistake.
-void redact_password_parameters(std::string& url, std::size_t from, Hidden* hidden) {
+// Each "password=<value>" that starts a query parameter (the text's start,
+// or after a '?' or a '&') from `from` on -> "password=***". Anywhere, not
+// only in what reads as the query: in a malformed URL
+// ("db/app?user:a@b&password=x") the query may have counted as user info,
+// and hiding more is the safe mistake.
+void redact_password_parameters(std::string& url, std::size_t from, Hidden* hidden = nullptr) {
   constexpr std::string_view kKey = "password=";
   for (auto p = url.find(kKey, from); p != std::string::npos; p = url.find(kKey, p + 1)) {
-    if (p == 0 || (url[p - 1] != '?' && url[p - 1] != '&')) continue;
+    if (p != 0 && url[p - 1] != '?' && url[p - 1] != '&') continue;
     const std::size_t value = p + kKey.size();
     hide(url, value, std::min(url.find('&', value), url.size()) - value, hidden);
   }
@@ -199,7 +183,7 @@ void redact_keywords(std::string& s, Hidden* hidden) {
 // An option (or a query of several) as a message may quote it.
 std::string redact_options(std::string_view query) {
   std::string out(query);
-  redact_query(out, 0);
+  redact_password_parameters(out, 0);
   return out;
 }
 

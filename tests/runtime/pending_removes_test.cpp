@@ -21,9 +21,9 @@ TEST(PendingRemoves, RemembersUpToItsLimitAndSaysWhatItDrops) {
   CountingStore store;
   detail::TimerQueue timers;
   detail::PendingRemoves pending(store, timers, 2);
-  EXPECT_TRUE(pending.add("cv-a"));
-  EXPECT_TRUE(pending.add("cv-b"));
-  EXPECT_FALSE(pending.add("cv-c"));
+  EXPECT_TRUE(pending.add("cv-a", "down"));
+  EXPECT_TRUE(pending.add("cv-b", "down"));
+  EXPECT_FALSE(pending.add("cv-c", "down"));
   EXPECT_TRUE(pending.contains("cv-a"));
   EXPECT_TRUE(pending.contains("cv-b"));
   EXPECT_FALSE(pending.contains("cv-c"));
@@ -37,8 +37,8 @@ TEST(PendingRemoves, ARoundStopsAtTheFirstFailureAndTheNextFinishes) {
   detail::TimerQueue timers;
   detail::PendingRemoves pending(store, timers);
   timers.stop();  // rounds only when called here
-  ASSERT_TRUE(pending.add("cv-a"));
-  ASSERT_TRUE(pending.add("cv-b"));
+  ASSERT_TRUE(pending.add("cv-a", "down"));
+  ASSERT_TRUE(pending.add("cv-b", "down"));
   store.fail_removes(true);
   EXPECT_FALSE(pending.retry("in the test"));
   EXPECT_EQ(failed_removes(store, "cv-a") + failed_removes(store, "cv-b"), 1);

@@ -61,10 +61,16 @@ class GatedStore final : public ConversationStore {
     std::lock_guard lock(mu_);
     held_ = g;
   }
-  // Waits until a held call has arrived at its gate.
+  // Waits until a held call has arrived at its gate. When none does in
+  // time, opens the gate (so that whatever waits on it, and the test, can
+  // end) and returns false.
   bool wait_arrived() {
-    std::unique_lock lock(mu_);
-    return cv_.wait_for(lock, std::chrono::seconds(30), [&] { return arrived_; });
+    {
+      std::unique_lock lock(mu_);
+      if (cv_.wait_for(lock, std::chrono::seconds(30), [&] { return arrived_; })) return true;
+    }
+    release();
+    return false;
   }
   void release() {
     {
@@ -390,9 +396,7 @@ TEST_F(PostgresRuntimes, AnEventDuringEndFindsItEndedNotReloaded) {
   mint_on(a);
   gated->hold(GatedStore::Gate::remove);
   std::jthread ender([&] { a.end(cid_); });
-  const bool arrived = gated->wait_arrived();
-  if (!arrived) gated->release();  // and ender joins on the way out
-  ASSERT_TRUE(arrived);
+  ASSERT_TRUE(gated->wait_arrived());
   auto event = std::async(std::launch::async, [&] { return inc(a); });
   // Given time to go wrong: it must not be answered while end() is inside.
   EXPECT_EQ(event.wait_for(std::chrono::milliseconds(300)), std::future_status::timeout);
@@ -413,9 +417,7 @@ TEST_F(PostgresRuntimes, ALoadRacingAnEndWhoseRemoveFailedDoesNotReviveIt) {
   mint_on(other);
   gated->hold(GatedStore::Gate::load);
   auto slow = std::async(std::launch::async, [&] { return inc(a); });
-  const bool arrived = gated->wait_arrived();
-  if (!arrived) gated->release();
-  ASSERT_TRUE(arrived);
+  ASSERT_TRUE(gated->wait_arrived());
   ASSERT_EQ(inc(a), Result::Ok);  // loaded it (the gate holds only the first)
   gated->fail_removes = true;
   a.end(cid_);
@@ -434,9 +436,7 @@ TEST_F(PostgresRuntimes, AConversationLoadedDuringShutdownIsNotKept) {
   mint_on(other);
   gated->hold(GatedStore::Gate::load);
   auto event = std::async(std::launch::async, [&] { return inc(a); });
-  const bool arrived = gated->wait_arrived();
-  if (!arrived) gated->release();  // so that the event (and the test) ends
-  ASSERT_TRUE(arrived);
+  ASSERT_TRUE(gated->wait_arrived());
   a.shutdown();
   gated->release();
   EXPECT_EQ(event.get(), Result::NoConversation);
