@@ -108,7 +108,9 @@ class Runtime {
   // hook, which runs before the conversation is registered). From there,
   // shutdown() and the calls for a conversation the thread holds (dispatch,
   // back, attach, end, conversation) would wait for that conversation's
-  // lock: they throw std::logic_error.
+  // lock: they throw std::logic_error. So does such a call for another
+  // conversation whose handler, on another thread, waits for one this
+  // thread holds (two handlers stepping each other's conversations).
   bool in_handler() const noexcept;
   std::size_t size() const;
   std::optional<edn::Value> conversation(std::string_view cid) const;

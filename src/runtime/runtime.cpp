@@ -15,6 +15,7 @@
 #include <stdexcept>
 #include <string>
 #include <unordered_map>
+#include <vector>
 
 #include "runtime/pending_removes.hpp"
 #include "runtime/timers.hpp"
@@ -102,17 +103,95 @@ class Hold {
   HoldFrame frame_;
 };
 
+// Threads that wait for a slot's lock while holding others. Two handlers
+// that step each other's conversations at the same moment would each wait
+// for the other's lock for ever; the second to wait finds the cycle here
+// and is refused instead. A registered thread's holds cannot change while it
+// is registered (it is blocked in lock(), or about to be), so a cycle found
+// is a real one; a thread that holds nothing cannot close one and never
+// registers.
+class WaitsFor {
+  struct Waiter {
+    const HoldFrame* holds;
+    const Slot* wants;
+  };
+
+ public:
+  // Registers this thread as waiting for `wants` for the scope, or throws
+  // std::logic_error (registering nothing) when that would close a cycle.
+  class Wait {
+   public:
+    Wait(const Slot& wants, std::string_view call, std::string_view cid) : me_{tl_holds, &wants} {
+      instance().enter(me_, call, cid);
+    }
+    ~Wait() { instance().leave(me_); }
+    Wait(const Wait&) = delete;
+    Wait& operator=(const Wait&) = delete;
+
+   private:
+    Waiter me_;
+  };
+
+ private:
+  static WaitsFor& instance() {
+    static WaitsFor waits;
+    return waits;
+  }
+
+  static bool holds(const HoldFrame* chain, const Slot* slot) noexcept {
+    for (; chain != nullptr; chain = chain->outer)
+      if (chain->slot == slot) return true;
+    return false;
+  }
+
+  // Follows "waits for a slot held by" from `me` through the registered
+  // waiters; a cycle comes back to a slot `me` holds.
+  bool closes_cycle(const Waiter& me) const noexcept {
+    const Slot* wanted = me.wants;
+    for (std::size_t step = 0; step < waiters_.size(); ++step) {
+      const Waiter* holder = nullptr;
+      for (const Waiter* w : waiters_)
+        if (holds(w->holds, wanted)) holder = w;
+      if (holder == nullptr) return false;
+      if (holds(me.holds, holder->wants)) return true;
+      wanted = holder->wants;
+    }
+    return false;
+  }
+
+  void enter(const Waiter& me, std::string_view call, std::string_view cid) {
+    const std::lock_guard lock(mu_);
+    if (closes_cycle(me)) {
+      throw std::logic_error("Runtime::" + std::string(call) + " for conversation " +
+                             std::string(cid) +
+                             " would wait for ever: another handler holds it and waits for a "
+                             "conversation this handler holds (two handlers stepping each "
+                             "other's conversations); keep such calls one-way");
+    }
+    waiters_.push_back(&me);
+  }
+
+  void leave(const Waiter& me) noexcept {
+    const std::lock_guard lock(mu_);
+    std::erase(waiters_, &me);
+  }
+
+  std::mutex mu_;
+  std::vector<const Waiter*> waiters_;
+};
+
 // A slot's lock, taken to run a step (user code may run), and marked held
 // for the scope. A slot this thread holds already is refused: locking it
-// would wait for itself. `call` and `cid` name it in the refusal.
+// would wait for itself; so is one whose wait would close a cycle with
+// other handlers (see WaitsFor). `call` and `cid` name it in the refusal.
 class SlotLock {
  public:
   SlotLock(const void* runtime, Slot& slot, std::string_view call, std::string_view cid)
-      : lock_(not_held(runtime, slot, call, cid).mu), hold_(runtime, slot) {}
+      : lock_(acquire(runtime, slot, call, cid)), hold_(runtime, slot) {}
 
  private:
-  static Slot& not_held(const void* runtime, Slot& slot, std::string_view call,
-                        std::string_view cid) {
+  static std::unique_lock<std::mutex> acquire(const void* runtime, Slot& slot,
+                                              std::string_view call, std::string_view cid) {
     if (held(runtime, &slot)) {
       throw std::logic_error("Runtime::" + std::string(call) + " for conversation " +
                              std::string(cid) +
@@ -120,10 +199,16 @@ class SlotLock {
                              "where it would wait for itself (use the component's effects "
                              "instead)");
     }
-    return slot;
+    if (tl_holds == nullptr) return std::unique_lock(slot.mu);
+    std::unique_lock lock(slot.mu, std::try_to_lock);
+    if (!lock.owns_lock()) {
+      const WaitsFor::Wait wait(slot, call, cid);
+      lock.lock();
+    }
+    return lock;
   }
 
-  std::lock_guard<std::mutex> lock_;
+  std::unique_lock<std::mutex> lock_;
   Hold hold_;
 };
 

@@ -5,10 +5,17 @@
 // Calls for other conversations work.
 #include <gtest/gtest.h>
 
+#include <atomic>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
 #include <functional>
 #include <future>
+#include <latch>
 #include <memory>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "runtime/rig.hpp"
 
@@ -176,6 +183,66 @@ TEST_F(Reentry, DetachFromTheHandlersOwnConversationTakesEffect) {
   EXPECT_EQ(out->sends(), sends) << "the detached stream still got fragments";
   EXPECT_EQ(calls(m), 2);
 }
+
+// Handlers that step each other's conversations at the same moment, in a
+// ring of `n`: each holds its own lock and wants the next one's. The last
+// to wait closes the cycle and is refused (its handler goes on without the
+// nested step); the others then get their locks in turn and finish.
+// Without the check all wait for ever, which the watchdog turns into a
+// failure.
+class ReentryRing : public Reentry, public ::testing::WithParamInterface<int> {};
+
+TEST_P(ReentryRing, HandlersSteppingEachOthersConversationsAreRefusedNotDeadlocked) {
+  const int n = GetParam();
+  std::vector<Runtime::Minted> convs;
+  std::vector<std::string> iids;
+  for (int i = 0; i < n; ++i) {
+    convs.push_back(mint_attached(std::make_shared<RecordingOutput>()));
+    iids.push_back(runtime_top(rt, convs.back().cid));
+  }
+  thread_local int next = -1;  // the conversation this thread's handler steps
+  std::latch all_inside(n);
+  std::atomic<int> stepped{0}, refused{0};
+  std::mutex message_mu;
+  std::string message;
+  *on_call = [&] {
+    const int target = std::exchange(next, -1);
+    if (target < 0) return;        // the nested step of the next conversation
+    all_inside.arrive_and_wait();  // every handler holds its own lock now
+    try {
+      EXPECT_EQ(rt.dispatch(convs[target].cid, iids[target], Event{"call"}, convs[target].owner),
+                Runtime::Result::Ok);
+      ++stepped;
+    } catch (const std::logic_error& e) {
+      ++refused;
+      const std::lock_guard lock(message_mu);
+      message = e.what();
+    }
+  };
+  std::vector<std::future<Runtime::Result>> runs;
+  for (int i = 0; i < n; ++i) {
+    runs.push_back(std::async(std::launch::async, [&, i] {
+      next = (i + 1) % n;
+      return send_top(rt, convs[i], Event{"call"});
+    }));
+  }
+  for (auto& run : runs) {
+    if (run.wait_for(std::chrono::seconds(60)) != std::future_status::ready) {
+      std::fprintf(stderr, "deadlock: %d handlers wait for each other's conversations\n", n);
+      std::_Exit(1);  // the stuck threads cannot be joined
+    }
+    EXPECT_EQ(run.get(), Runtime::Result::Ok);
+  }
+  EXPECT_EQ(refused.load(), 1);
+  EXPECT_EQ(stepped.load(), n - 1);
+  int total = 0;
+  for (const auto& c : convs) total += static_cast<int>(calls(c));
+  EXPECT_EQ(total, 2 * n - 1) << "every own step, and every nested one but the refused";
+  EXPECT_NE(message.find("would wait for ever"), std::string::npos) << message;
+  EXPECT_NE(message.find("keep such calls one-way"), std::string::npos) << message;
+}
+
+INSTANTIATE_TEST_SUITE_P(Sizes, ReentryRing, ::testing::Values(2, 3, 5));
 
 }  // namespace
 }  // namespace stube::test
