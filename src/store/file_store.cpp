@@ -143,6 +143,7 @@ struct Record {
   std::string file;  // "<cid>.edn"
   edn::Value conv;
   std::string problem;  // empty when conv was loaded
+  bool gone = false;    // removed since the listing: neither loaded nor a problem
 };
 
 class FileStore final : public ConversationStore {
@@ -176,7 +177,7 @@ class FileStore final : public ConversationStore {
     records.reserve(names.size());
     for (std::string& name : names) {
       if (name[0] == '.' || !ends_with(name, kSuffix)) continue;  // temp, hidden, other files
-      records.push_back({std::move(name), {}, {}});
+      records.push_back({std::move(name), {}, {}, false});
     }
     const unsigned threads =
         options_.load_threads != 0 ? options_.load_threads : std::thread::hardware_concurrency();
@@ -186,6 +187,7 @@ class FileStore final : public ConversationStore {
     ConversationMap out;
     std::size_t skipped = 0;
     for (Record& r : records) {
+      if (r.gone) continue;
       if (!r.problem.empty()) {
         ++skipped;
         log::warn(std::string(kBackend) + ": skipped " + path_of(r.file) + ": " + r.problem +
@@ -229,11 +231,16 @@ class FileStore final : public ConversationStore {
     for (const std::string& name : names) {
       if (name[0] == '.' || !ends_with(name, kSuffix)) continue;
       const std::string_view cid = std::string_view(name).substr(0, name.size() - kSuffix.size());
-      if (std::string why = store_detail::read_file_at(dirfd_.get(), name.c_str(), text);
-          !why.empty()) {
-        unreadable(cid, why);
-      } else {
-        visit(cid, text);
+      std::string why;
+      switch (store_detail::read_file_at(dirfd_.get(), name.c_str(), text, why)) {
+        case store_detail::FileRead::read:
+          visit(cid, text);
+          break;
+        case store_detail::FileRead::gone:
+          break;  // removed since the listing
+        case store_detail::FileRead::failed:
+          unreadable(cid, why);
+          break;
       }
     }
   }
@@ -244,9 +251,11 @@ class FileStore final : public ConversationStore {
     Fd removed = hold_for_deferred_release(name);
     if (::unlinkat(dirfd_.get(), name.c_str(), 0) != 0) {
       const int err = errno;
-      if (err == ENOENT) return;
-      throw_errno("remove", path_of(name), err);
+      if (err != ENOENT) throw_errno("remove", path_of(name), err);
     }
+    // Also when the file was gone already: the unlink may be one whose
+    // directory sync failed (a retried remove) or is still under way in
+    // another thread, and a durable remove returns only once it is on disk.
     if (options_.durability == Durability::durable) sync_dir();
     deferred_close_.close_later(std::move(removed));
   }
@@ -357,8 +366,10 @@ class FileStore final : public ConversationStore {
         return;
       }
       std::string& text = read_buffer();
-      r.problem = store_detail::read_file_at(dirfd_.get(), r.file.c_str(), text);
-      if (!r.problem.empty()) return;
+      const store_detail::FileRead read =
+          store_detail::read_file_at(dirfd_.get(), r.file.c_str(), text, r.problem);
+      r.gone = read == store_detail::FileRead::gone;
+      if (read != store_detail::FileRead::read) return;
       if (auto v = store_detail::read_record(stem, text, "the file name", r.problem)) {
         r.conv = std::move(*v);
       }

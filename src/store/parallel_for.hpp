@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <atomic>
 #include <cstddef>
+#include <system_error>
 #include <thread>
 #include <vector>
 
@@ -13,10 +14,11 @@
 
 namespace stube::store_detail {
 
-// `f` must not throw. Indices are handed out one at a time, so uneven work
-// (a few large files among small ones) still spreads across the threads.
-// The values read in `f` are packed (edn/packed.hpp): loaded conversations
-// are kept, and later dropped, together.
+// `f` must not throw. Threads that cannot be started (a pids limit) are
+// done without: the caller's thread alone still runs every f(i). Indices are handed out one at a
+// time, so uneven work (a few large files among small ones) still spreads across the threads. The
+// values read in `f` are packed (edn/packed.hpp): loaded conversations are kept, and later dropped,
+// together.
 template <class F>
 void parallel_for(std::size_t n, unsigned threads, const F& f) {
   std::atomic<std::size_t> next{0};
@@ -28,7 +30,11 @@ void parallel_for(std::size_t n, unsigned threads, const F& f) {
   std::vector<std::jthread> pool;
   pool.reserve(extra);
   for (std::size_t t = 0; t < extra; ++t) {
-    pool.emplace_back(work);
+    try {
+      pool.emplace_back(work);
+    } catch (const std::system_error&) {
+      break;  // no more threads to be had (a pids limit): the started ones and this one do it all
+    }
     detail::name_thread(pool.back(), "stube-load");
   }
   work();

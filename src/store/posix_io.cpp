@@ -86,13 +86,17 @@ int fsync_retry(int fd) noexcept {
   return 0;
 }
 
-std::string read_file_at(int dirfd, const char* name, std::string& out) {
+FileRead read_file_at(int dirfd, const char* name, std::string& out, std::string& why) {
+  const auto failed = [&why](std::string reason) {
+    why = std::move(reason);
+    return FileRead::failed;
+  };
   // O_NONBLOCK: a FIFO named like a record must not block the load.
   Fd fd(::openat(dirfd, name, O_RDONLY | O_CLOEXEC | O_NONBLOCK));
-  if (!fd) return "cannot open: " + errno_text(errno);
+  if (!fd) return errno == ENOENT ? FileRead::gone : failed("cannot open: " + errno_text(errno));
   struct stat st {};
-  if (::fstat(fd.get(), &st) != 0) return "cannot stat: " + errno_text(errno);
-  if (!S_ISREG(st.st_mode)) return "not a regular file";
+  if (::fstat(fd.get(), &st) != 0) return failed("cannot stat: " + errno_text(errno));
+  if (!S_ISREG(st.st_mode)) return failed("not a regular file");
   // The size is a hint: read until end of file in case the file changed.
   // One byte more is asked for so that the usual case takes one read: a
   // short read that stops exactly at the stat size is the end of the file
@@ -107,14 +111,14 @@ std::string read_file_at(int dirfd, const char* name, std::string& out) {
     const ssize_t n = ::read(fd.get(), out.data() + used, out.size() - used);
     if (n < 0) {
       if (errno == EINTR) continue;
-      return "cannot read: " + errno_text(errno);
+      return failed("cannot read: " + errno_text(errno));
     }
     if (n == 0) break;
     used += static_cast<std::size_t>(n);
     if (used == size && size + 1 == out.size()) break;
   }
   out.resize(used);
-  return {};
+  return FileRead::read;
 }
 
 }  // namespace stube::store_detail

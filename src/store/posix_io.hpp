@@ -47,8 +47,15 @@ int write_all(int fd, std::string_view data) noexcept;
 // fsync, retried on EINTR. Returns 0 or errno.
 int fsync_retry(int fd) noexcept;
 
+// What read_file_at found.
+enum class FileRead {
+  read,    // `out` holds the file
+  gone,    // no such file: removed since it was listed, which is no problem
+  failed,  // `why` says what was wrong
+};
+
 // Reads a whole regular file `name` relative to directory `dirfd` into
-// `out`. Returns an empty string on success or the reason it could not.
-std::string read_file_at(int dirfd, const char* name, std::string& out);
+// `out`.
+FileRead read_file_at(int dirfd, const char* name, std::string& out, std::string& why);
 
 }  // namespace stube::store_detail

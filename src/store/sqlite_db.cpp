@@ -3,6 +3,7 @@
 
 #include <fcntl.h>
 #include <sqlite3.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -31,6 +32,14 @@ void create_private(const std::string& path, const std::string& shown) {
   ::close(fd);
 }
 
+// A FIFO, socket or device is no database: SQLite's read of it would
+// block or misread, so it is refused before anything opens it.
+void refuse_special_file(const std::string& path, const std::string& shown) {
+  struct stat st {};
+  if (::stat(path.c_str(), &st) != 0 || S_ISREG(st.st_mode) || S_ISDIR(st.st_mode)) return;
+  fail(shown, "open the database", "not a regular file");
+}
+
 }  // namespace
 
 Db::Db(const std::string& path, std::string shown, OpenMode mode) : shown_(std::move(shown)) {
@@ -38,6 +47,7 @@ Db::Db(const std::string& path, std::string shown, OpenMode mode) : shown_(std::
     sqlite::fail(shown_, "open the database",
                  "this SQLite library was built without thread support (SQLITE_THREADSAFE=0)");
   }
+  refuse_special_file(path, shown_);
   if (mode == OpenMode::create) create_private(path, shown_);
   // NOMUTEX: every connection is used by one thread at a time, which the
   // store guarantees, so SQLite's own per-connection mutex is not needed.

@@ -218,11 +218,10 @@ class SqliteStore final : public ConversationStore {
   void run_batch(const std::vector<Op*>& ops) {
     for (Op* op : ops) op->batch_size = ops.size();
     Writer& w = writer_;
-    w.begin.run("begin a transaction");
+    w.begin.run("begin a transaction for " + describe(ops));
     try {
       for (const Op* op : ops) apply(*op);
-      w.commit.run("commit " + std::to_string(ops.size()) + " operation" +
-                   (ops.size() == 1 ? "" : "s"));
+      w.commit.run("commit " + describe(ops));
     } catch (...) {
       // SQLite may have rolled back already (e.g. after an I/O error).
       if (sqlite3_get_autocommit(w.conn.db.get()) == 0) {
@@ -230,6 +229,13 @@ class SqliteStore final : public ConversationStore {
       }
       throw;
     }
+  }
+
+  // A transaction in errors: its one operation (naming the cid), or how
+  // many (submit names each caller's own).
+  static std::string describe(const std::vector<Op*>& ops) {
+    if (ops.size() != 1) return std::to_string(ops.size()) + " operations";
+    return (ops[0]->text.empty() ? "the remove of " : "the save of ") + conv::quote_id(ops[0]->cid);
   }
 
   void apply(const Op& op) {

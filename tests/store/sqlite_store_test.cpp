@@ -242,12 +242,16 @@ TEST_F(SqliteStore, ABusyDatabaseIsAStoreErrorForEverySaverNamingThePath) {
     });
   }
   for (auto& th : threads) th.join();
-  for (const auto& e : errors) {
-    EXPECT_TRUE(contains(e, "sqlite store: begin a transaction in " + db().string())) << e;
+  for (std::size_t t = 0; t < errors.size(); ++t) {  // each names its own cid, alone or batched
+    const std::string& e = errors[t];
+    EXPECT_TRUE(contains(e, "sqlite store: begin a transaction for ")) << e;
+    EXPECT_TRUE(contains(e, " in " + db().string())) << e;
+    EXPECT_TRUE(contains(e, "\"cv-t" + std::to_string(t) + "\"")) << e;
     EXPECT_TRUE(contains(e, "database is locked")) << e;
   }
   const std::string removing = store_error_of([&] { store->remove("cv-1"); });
   EXPECT_TRUE(contains(removing, "database is locked")) << removing;
+  EXPECT_TRUE(contains(removing, "the remove of \"cv-1\"")) << removing;
   other.exec("COMMIT");
   // Nothing of the failed batches was written, and the store works again.
   EXPECT_EQ(store->load_all().size(), 1u);
@@ -272,6 +276,14 @@ TEST_F(SqliteStore, UnopenableDatabasesAreStoreErrorsNamingThePath) {
   error = store_error_of([&] { sqlite_store(garbage); });
   EXPECT_TRUE(contains(error, garbage.string())) << error;
   EXPECT_TRUE(contains(error, "file is not a database")) << error;
+
+  // Reading a FIFO would wait for a writer for ever.
+  const fs::path fifo = dir_.path() / "fifo.db";
+  ASSERT_EQ(::mkfifo(fifo.c_str(), 0600), 0);
+  for (const bool create : {true, false}) {
+    error = store_error_of([&] { sqlite_store(fifo, {.create = create}); });
+    EXPECT_TRUE(contains(error, fifo.string() + ": not a regular file")) << error;
+  }
 }
 
 // SqliteStoreOptions::create = false: no file, no store; nothing created,
