@@ -8,6 +8,7 @@
 
 #include <cstdint>
 #include <stdexcept>
+#include <string_view>
 
 namespace stube::test {
 
@@ -58,11 +59,34 @@ CommitCutter::~CommitCutter() {
   std::vector<std::thread> threads;
   {
     std::lock_guard lock(mu_);
-    stopping_ = true;  // no thread is added after this
+    stopping_ = true;  // no thread is added, and no server side held, after this
     threads.swap(threads_);
   }
   for (auto& t : threads) t.join();
+  release_server();
   for (int fd : {listener_, stop_[0], stop_[1]}) ::close(fd);
+}
+
+void CommitCutter::release_server() {
+  std::vector<int> held;
+  {
+    std::lock_guard lock(mu_);
+    held.swap(held_);
+  }
+  for (int fd : held) ::close(fd);
+}
+
+void CommitCutter::arm_aborted(std::function<void(int backend_pid)> until_aborted) {
+  {
+    std::lock_guard lock(mu_);
+    until_aborted_ = std::move(until_aborted);
+  }
+  armed_ = Mode::aborted;
+}
+
+void CommitCutter::cut(int backend_pid) noexcept {
+  cut_backend_pid_ = backend_pid;
+  ++cuts_;
 }
 
 void CommitCutter::accept_loop() {
@@ -89,36 +113,106 @@ void CommitCutter::accept_loop() {
 }
 
 void CommitCutter::pump(int client, int server) {
-  std::string pending;  // from the server: messages not yet complete
+  std::string from_client, from_server;  // messages not yet complete
+  bool started = false;
+  int backend_pid = 0;
   char buffer[16384];
   for (bool open = true; open;) {
     pollfd fds[] = {{client, POLLIN, 0}, {server, POLLIN, 0}, {stop_[0], POLLIN, 0}};
     if (::poll(fds, 3, -1) < 0 || fds[2].revents != 0) break;
     if (fds[0].revents != 0) {
       const ssize_t n = ::recv(client, buffer, sizeof buffer, 0);
-      open = n > 0 && write_all(server, buffer, static_cast<std::size_t>(n));
+      open = n > 0;
+      if (open) from_client.append(buffer, static_cast<std::size_t>(n));
+      const Mode swallowed =
+          open ? forward_requests(from_client, started, server, open) : Mode::none;
+      if (swallowed == Mode::in_progress) {
+        cut(backend_pid);
+        ::close(client);
+        std::lock_guard lock(mu_);
+        if (stopping_) {
+          ::close(server);
+        } else {
+          held_.push_back(server);  // release_server() or the destructor closes it
+        }
+        return;
+      }
+      if (swallowed == Mode::aborted) {
+        ::close(server);
+        std::function<void(int)> until_aborted;
+        {
+          std::lock_guard lock(mu_);
+          until_aborted.swap(until_aborted_);
+        }
+        if (until_aborted) until_aborted(backend_pid);
+        cut(backend_pid);
+        ::close(client);
+        return;
+      }
     }
     if (open && fds[1].revents != 0) {
       const ssize_t n = ::recv(server, buffer, sizeof buffer, 0);
       open = n > 0;
-      if (open) pending.append(buffer, static_cast<std::size_t>(n));
-      open = open && forward_replies(pending, client);
+      if (open) from_server.append(buffer, static_cast<std::size_t>(n));
+      open = open && forward_replies(from_server, client, backend_pid);
     }
   }
   ::close(client);
   ::close(server);
 }
 
+// After the untyped startup message (a 4-byte length that counts itself,
+// then the protocol version and parameters), a client message is a type
+// byte and such a length. COMMIT comes as a simple Query ('Q', the SQL) or,
+// from PQexecParams, as a Parse ('P', a statement name, then the SQL)
+// followed by Bind, Describe, Execute and Sync.
+CommitCutter::Mode CommitCutter::forward_requests(std::string& pending, bool& started, int server,
+                                                  bool& sent) {
+  std::size_t at = 0;
+  Mode swallowed = Mode::none;
+  for (;;) {
+    const std::size_t header = started ? 5 : 4;
+    if (pending.size() - at < header) break;
+    const std::size_t size = header - 4 + be32(pending.data() + at + header - 4);
+    if (size < header || pending.size() - at < size) break;
+    if (started) {
+      const std::string_view body(pending.data() + at + 5, size - 5);
+      std::string_view sql;
+      if (pending[at] == 'Q') sql = body.substr(0, body.find('\0'));
+      if (pending[at] == 'P' && body.find('\0') != std::string_view::npos) {
+        sql = body.substr(body.find('\0') + 1);
+        sql = sql.substr(0, sql.find('\0'));
+      }
+      Mode mode = armed_;
+      if (sql == "COMMIT" && (mode == Mode::in_progress || mode == Mode::aborted) &&
+          armed_.compare_exchange_strong(mode, Mode::none)) {
+        swallowed = mode;
+        break;
+      }
+    }
+    started = true;
+    at += size;
+  }
+  sent = write_all(server, pending.data(), at);
+  pending.erase(0, swallowed == Mode::none ? at : pending.size());
+  return swallowed;
+}
+
 // A server message is a type byte and a 4-byte length that counts itself;
-// CommandComplete is 'C' with the command tag ("COMMIT").
-bool CommitCutter::forward_replies(std::string& pending, int client) {
+// CommandComplete is 'C' with the command tag ("COMMIT"), BackendKeyData
+// 'K' with the backend's pid and its cancel key.
+bool CommitCutter::forward_replies(std::string& pending, int client, int& backend_pid) {
   std::size_t at = 0;
   while (pending.size() - at >= 5) {
     const std::size_t size = 1 + be32(pending.data() + at + 1);
     if (pending.size() - at < size) break;
+    if (pending[at] == 'K' && size >= 9) {
+      backend_pid = static_cast<int>(be32(pending.data() + at + 5));
+    }
     const bool commit = pending[at] == 'C' && pending.compare(at + 5, 6, "COMMIT") == 0;
-    if (commit && armed_.exchange(false)) {
-      ++cuts_;
+    Mode reply = Mode::reply;
+    if (commit && armed_.compare_exchange_strong(reply, Mode::none)) {
+      cut(backend_pid);
       write_all(client, pending.data(), at);  // what came before it
       return false;
     }

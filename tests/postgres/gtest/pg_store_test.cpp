@@ -4,9 +4,11 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <chrono>
 #include <functional>
 #include <limits>
 #include <set>
+#include <stdexcept>
 #include <thread>
 #include <vector>
 
@@ -298,18 +300,52 @@ TEST_F(PostgresStore, TwoProcessesReapingTogetherEndEachConversationOnce) {
   RecordProperty("lock_busy", empty_while_left.load());
 }
 
+// The server's TCP port, for a CommitCutter in front of it.
+int server_port() {
+  const std::string conninfo = pg_conninfo();  // "host=… port=<port> user=stube dbname=stube"
+  const auto port = conninfo.find("port=");
+  if (port == std::string::npos) {
+    throw std::runtime_error("the proxy needs the server's TCP port: " + conninfo);
+  }
+  return std::stoi(conninfo.substr(port + 5));
+}
+
+// A store on `db` whose one connection goes through `cutter`.
+std::shared_ptr<ConversationStore> store_through(const CommitCutter& cutter,
+                                                 const TestDatabase& db) {
+  return postgres_store("host=127.0.0.1 port=" + std::to_string(cutter.port()) +
+                            " user=stube dbname=" + db.name() +
+                            " sslmode=disable gssencmode=disable",
+                        {.pool_size = 1});
+}
+
+// Waits until the server has ended backend `pid` (30 s at most), polling
+// pg_stat_activity: a transaction of that backend is then over (aborted,
+// as it never committed). False when it is still there.
+bool backend_gone(const TestDatabase& db, int pid) {
+  Sql sql(db.conninfo());
+  const std::string query =
+      "SELECT count(*) FROM pg_stat_activity WHERE pid = " + std::to_string(pid);
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+  while (sql.one(query) != "0") {
+    if (std::chrono::steady_clock::now() > deadline) return false;
+    std::this_thread::sleep_for(std::chrono::milliseconds(2));
+  }
+  return true;
+}
+
+bool retried_once(const LogCapture& capture) {
+  return capture.has(log::Level::warn, {"reconnecting and retrying once"});
+}
+
+const std::string kLive = "SELECT count(*) FROM stube_conversations WHERE deleted_at IS NULL";
+
 // The reply to a reap's COMMIT is lost (the connection drops after the
 // server committed): the retry must not reap a fresh batch and lose this
 // one, whose conversations the caller would then never end.
 TEST_F(PostgresStore, AReapWhoseCommitReplyWasLostStillReturnsItsBatch) {
-  const std::string conninfo = pg_conninfo();  // "host=… port=<port> user=stube dbname=stube"
-  const auto port = conninfo.find("port=");
-  ASSERT_NE(port, std::string::npos) << "the proxy needs the server's TCP port: " << conninfo;
-  CommitCutter cutter(std::stoi(conninfo.substr(port + 5)));
-  auto store =
-      postgres_store("host=127.0.0.1 port=" + std::to_string(cutter.port()) +
-                         " user=stube dbname=" + db_.name() + " sslmode=disable gssencmode=disable",
-                     {.pool_size = 1});
+  CommitCutter cutter(server_port());
+  auto store = store_through(cutter, db_);
   std::set<std::string> idle;
   for (int i = 0; i < 5; ++i) {
     const std::string cid = "cv-lost-" + std::to_string(i);
@@ -322,13 +358,108 @@ TEST_F(PostgresStore, AReapWhoseCommitReplyWasLostStillReturnsItsBatch) {
   ASSERT_EQ(cutter.cuts(), 1) << "no COMMIT reply was cut";
   EXPECT_EQ(std::set<std::string>(cids.begin(), cids.end()), idle);
   EXPECT_EQ(cids.size(), idle.size());
-  EXPECT_EQ(db_.sql()->one("SELECT count(*) FROM stube_conversations WHERE deleted_at IS NULL"),
-            "0");
-  bool retried = false;
-  for (const auto& w : capture.at(log::Level::warn))
-    retried = retried || w.find("reconnecting and retrying once") != std::string::npos;
-  EXPECT_TRUE(retried);
+  EXPECT_EQ(db_.sql()->one(kLive), "0");
+  EXPECT_TRUE(retried_once(capture));
   EXPECT_TRUE(store->reap(seconds_ago(600), 10).empty());
+}
+
+// A reap's COMMIT is lost on its way and the server has not noticed the
+// lost connection: its transaction is still in progress when the store
+// asks, and may yet commit or abort. reap says it cannot tell, and nothing
+// is lost: the conversations stay live and loadable, and once the server
+// has ended that transaction (aborted) a later reap ends them.
+TEST_F(PostgresStore, AReapWhoseCommitIsStillInProgressFailsAndLosesNothing) {
+  CommitCutter cutter(server_port());
+  auto store = store_through(cutter, db_);
+  std::set<std::string> idle;
+  for (int i = 0; i < 5; ++i) {
+    const std::string cid = "cv-open-" + std::to_string(i);
+    store->save(idle_for(cid, 3600));
+    idle.insert(cid);
+  }
+  LogCapture capture;
+  cutter.arm_in_progress();
+  try {
+    const auto cids = store->reap(seconds_ago(600), 10);
+    FAIL() << "a reap whose transaction is still in progress returned " << cids.size() << " cids";
+  } catch (const StoreError& e) {
+    const std::string message = e.what();
+    EXPECT_NE(message.find("the connection was lost in COMMIT and its transaction is in progress"),
+              std::string::npos)
+        << message;
+    EXPECT_NE(message.find("whether 5 conversation(s) were reaped cannot be told yet"),
+              std::string::npos)
+        << message;
+  }
+  ASSERT_EQ(cutter.cuts(), 1) << "no COMMIT was cut";
+  EXPECT_TRUE(retried_once(capture));
+  const int backend = cutter.cut_backend_pid();
+  ASSERT_NE(backend, 0) << "the proxy saw no BackendKeyData";
+  auto sql = db_.sql();
+  EXPECT_EQ(sql->one("SELECT state FROM pg_stat_activity WHERE pid = " + std::to_string(backend)),
+            "idle in transaction");
+
+  // Nothing is lost: every one is still live, and loads.
+  EXPECT_EQ(sql->one(kLive), "5");
+  for (const std::string& cid : idle) EXPECT_TRUE(store->load(cid).has_value()) << cid;
+  EXPECT_EQ(store->load_all().size(), idle.size());
+  // While that transaction is open it holds the reaper's lock: a reap
+  // finds nothing to do (and reports nothing).
+  EXPECT_TRUE(store->reap(seconds_ago(600), 10).empty());
+  EXPECT_EQ(sql->one(kLive), "5");
+
+  // The server notices the closed connection and rolls it back; then they
+  // are reaped as usual, each once.
+  cutter.release_server();
+  ASSERT_TRUE(backend_gone(db_, backend)) << "the server did not end backend " << backend;
+  const auto cids = store->reap(seconds_ago(600), 10);
+  EXPECT_EQ(std::set<std::string>(cids.begin(), cids.end()), idle);
+  EXPECT_EQ(cids.size(), idle.size());
+  EXPECT_EQ(sql->one(kLive), "0");
+  EXPECT_TRUE(store->reap(seconds_ago(600), 10).empty());
+  EXPECT_EQ(cutter.cuts(), 1);
+}
+
+// A reap's COMMIT is lost on its way and the server has ended that
+// transaction (aborted) by the time the store asks: the store reaps afresh
+// in the same call and returns that batch, not the lost one. Between the
+// two, one conversation of the lost batch is used again and another falls
+// idle, so the two batches differ.
+TEST_F(PostgresStore, AReapWhoseCommitWasLostAndAbortedReapsAfreshInTheSameCall) {
+  CommitCutter cutter(server_port());
+  auto store = store_through(cutter, db_);
+  for (int i = 0; i < 5; ++i) store->save(idle_for("cv-aborted-" + std::to_string(i), 3600));
+  LogCapture capture;
+  std::atomic<bool> ended{false};
+  // On the proxy's thread, after it closed the server side and before it
+  // cuts the client's: the store is waiting for its COMMIT's reply.
+  cutter.arm_aborted([&](int backend) {
+    try {
+      if (backend == 0 || !backend_gone(db_, backend)) return;
+      ended = true;
+      auto other = db_.store();  // another server, straight to the database
+      other->save(conv::touch(*other->load("cv-aborted-0")));
+      other->save(idle_for("cv-aborted-late", 3600));
+    } catch (const std::exception& e) {
+      ADD_FAILURE() << e.what();
+    }
+  });
+  const auto cids = store->reap(seconds_ago(600), 10);
+  ASSERT_EQ(cutter.cuts(), 1) << "no COMMIT was cut";
+  ASSERT_TRUE(ended) << "the server did not end backend " << cutter.cut_backend_pid();
+  EXPECT_TRUE(retried_once(capture));
+  const std::multiset<std::string> fresh{"cv-aborted-1", "cv-aborted-2", "cv-aborted-3",
+                                         "cv-aborted-4", "cv-aborted-late"};
+  EXPECT_EQ(std::multiset<std::string>(cids.begin(), cids.end()), fresh);
+  auto sql = db_.sql();
+  EXPECT_EQ(sql->one("SELECT string_agg(cid, ',' ORDER BY cid) FROM stube_conversations "
+                     "WHERE deleted_at IS NULL"),
+            "cv-aborted-0");
+  EXPECT_TRUE(store->load("cv-aborted-0").has_value());
+  for (const std::string& cid : fresh) EXPECT_FALSE(store->load(cid).has_value()) << cid;
+  // None is reported again.
+  EXPECT_TRUE(store->reap(seconds_ago(600), 10).empty());
+  EXPECT_EQ(cutter.cuts(), 1);
 }
 
 TEST_F(PostgresStore, OldTombstonesArePurged) {
