@@ -9,7 +9,7 @@
 //   edn::Value conv = edn::map({{"conv/id"_kw, "cv-1"}, {"n"_kw, 3}});
 //   conv[":conv/id"].as_string();          // "cv-1"
 //   conv = conv.assoc("n"_kw, 4);         // a new map; the old one is intact
-//   std::string text = edn::write(conv);  // {:n 4, :conv/id "cv-1"}
+//   std::string text = edn::write(conv);  // {:conv/id "cv-1", :n 4}
 //   edn::Value back = edn::read(text);    // == conv
 //
 // See docs/edn.md for the kinds, the printed forms and the safety limits.
