@@ -196,13 +196,17 @@ class PostgresStore final : public ConversationStore {
   bool committed(pg::Connection& c, const Reaped& sent) const {
     const pg::Result r =
         c.exec(sql::transaction_status, {pg::Param::int8(sent.transaction)}, "reap (recheck)");
-    const std::string_view status = r.is_null(0, 0) ? "unknown" : r.bytes(0, 0);
+    // NULL: the transaction is too old for the server to keep its status.
+    const std::string_view status = r.is_null(0, 0) ? "" : r.bytes(0, 0);
     if (status == "committed") return true;
     if (status == "aborted") return false;
     throw StoreError(std::string(kBackend) + ": reap on " + description_ +
-                     ": the connection was lost in COMMIT and its transaction is " +
-                     std::string(status) + "; whether " + std::to_string(sent.cids.size()) +
-                     " conversation(s) were reaped cannot be told yet");
+                     ": the connection was lost in COMMIT and " +
+                     (status.empty() ? "the server no longer knows its transaction's status"
+                                     : "its transaction is " + std::string(status)) +
+                     "; whether " + std::to_string(sent.cids.size()) +
+                     " conversation(s) were reaped cannot be told" +
+                     (status.empty() ? "" : " yet"));
   }
 
   // Runs f(connection, retried) on a leased connection. A connection lost
