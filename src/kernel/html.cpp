@@ -1,7 +1,9 @@
 #include "stube/html.hpp"
 
+#include <algorithm>
 #include <array>
 #include <stdexcept>
+#include <string>
 #include <string_view>
 
 namespace stube::html {
@@ -120,16 +122,72 @@ constexpr std::string_view kDatastarNames[] = {"animate",
                                                "text",
                                                "view-transition"};
 
+bool is_upper(char c) noexcept {
+  return c >= 'A' && c <= 'Z';
+}
+
+char upper(char c) noexcept {
+  return c >= 'a' && c <= 'z' ? static_cast<char>(c - 'a' + 'A') : c;
+}
+
+// Datastar's camel(): "-x" becomes "X" (replace(/-./g, …)).
+std::string camel(std::string_view s) {
+  std::string out;
+  for (std::size_t i = 0; i < s.size(); ++i)
+    out += s[i] == '-' && i + 1 < s.size() ? upper(s[++i]) : s[i];
+  return out;
+}
+
+// The key Datastar 1.0.0-beta.11 matches its plugins against for the
+// attribute "data-<rest>": the browser's dataset key (names lower-cased, a
+// '-' before a lower-case letter dropped and the letter upper-cased), then
+// Datastar's camel(kebab(key)). So "data--text" reaches the text plugin
+// although "-text" does not start with "text".
+std::string datastar_key(std::string_view rest) {
+  std::string key;
+  for (std::size_t i = 0; i < rest.size(); ++i) {
+    const char c = lower(rest[i]);
+    const bool dash_before_letter =
+        c == '-' && i + 1 < rest.size() && lower(rest[i + 1]) >= 'a' && lower(rest[i + 1]) <= 'z';
+    key += dash_before_letter ? upper(lower(rest[++i])) : c;
+  }
+  // kebab(): replace(/[A-Z]+(?![a-z])|[A-Z]/g, (m, at) => (at ? "-" : "") + lower(m)).
+  std::string kebab;
+  for (std::size_t i = 0; i < key.size();) {
+    if (!is_upper(key[i])) {
+      kebab += key[i++];
+      continue;
+    }
+    std::size_t run = i;
+    while (run < key.size() && is_upper(key[run])) ++run;
+    // Before a lower-case letter the run gives up its last capital (to the
+    // next match), or, being one capital, matches as the second branch.
+    const bool before_lower = run < key.size() && key[run] >= 'a' && key[run] <= 'z';
+    const std::size_t end = before_lower ? std::max(run - 1, i + 1) : run;
+    if (i > 0) kebab += '-';
+    for (; i < end; ++i) kebab += lower(key[i]);
+  }
+  return camel(kebab);
+}
+
 // Datastar takes a name followed by nothing, a key ('-' in beta.11, ':' in
-// 1.0) or modifiers ('_'); '.' is refused too, for good measure.
+// 1.0) or modifiers ('_'); '.' is refused too, for good measure. Besides
+// that reading of the name as written, the key Datastar itself derives is
+// checked the way it matches plugins (^name([A-Z]|_|$)).
 bool is_datastar_attr(std::string_view name) {
   if (!istarts_with(name, "data-")) return false;
   name.remove_prefix(5);
-  for (std::string_view d : kDatastarNames)
+  const std::string key = datastar_key(name);
+  for (std::string_view d : kDatastarNames) {
     if (istarts_with(name, d) &&
         (name.size() == d.size() ||
          std::string_view("-_:.").find(name[d.size()]) != std::string_view::npos))
       return true;
+    const std::string plugin = camel(d);
+    if (key.starts_with(plugin) &&
+        (key.size() == plugin.size() || is_upper(key[plugin.size()]) || key[plugin.size()] == '_'))
+      return true;
+  }
   return false;
 }
 

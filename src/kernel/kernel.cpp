@@ -84,7 +84,7 @@ class Fold {
                                  {kResume, resume.empty() ? edn::Value() : edn::Value(resume)}});
     conv_ = conv::put_instance(conv_, iid, with_frame_keys(state, frame));
     conv_ = conv::with_stack(conv_, conv::stack(conv_).conj(edn::Value(iid)));
-    top_changed_ = true;
+    top_changes();
     if (def->start) run_hook(iid, [&](Self& s) { def->start(s); });
     return iid;
   }
@@ -244,7 +244,7 @@ class Fold {
     conv_ = conv::with_stack(conv_, conv::stack(conv_).pop());
     conv_ = conv::drop_instance(conv_, iid);
     removed_.push_back(iid);
-    top_changed_ = true;
+    top_changes();
   }
 
   void back() {
@@ -252,7 +252,10 @@ class Fold {
     // A limit of 0 disables back, also over a history recorded under a
     // larger limit (a conversation restored from a store).
     if (opts_.history_limit == 0) return;
-    const edn::Value& history = conv::history(original_);
+    // The live history, not original_'s: a wakeup that goes back again
+    // (from the restored moment) must reach the moment before it, and stop
+    // when there is none, not restore the same snapshot for ever.
+    const edn::Value history = conv::history(conv_);
     if (history.empty()) return;
     // The UI goes back (instances and call stack); everything else stays the
     // live conversation's: what the runtime and the store keep there (the
@@ -263,13 +266,21 @@ class Fold {
                 .assoc(conv::keys::instances(), snapshot.get(conv::keys::instances()))
                 .assoc(conv::keys::stack(), snapshot.get(conv::keys::stack()));
     is_back_ = true;
-    top_changed_ = true;
+    top_changes();
     const std::string top(top_instance(conv_));
     const ComponentDef* def =
         top.empty() ? nullptr : reg_.find(conv::instance(conv_, top).get(kType));
     stopped_ = false;
     if (def && def->wakeup) run_hook(top, [&](Self& s) { def->wakeup(s); });
     stopped_ = true;
+  }
+
+  // The whole view will be rendered anew: patches requested before this
+  // target the view it replaces (back: a moment undone), so they would be
+  // drawn over it or lost; those requested after it apply on top.
+  void top_changes() {
+    top_changed_ = true;
+    patches_.clear();
   }
 
   html::Html render(const std::string& iid) const {

@@ -206,6 +206,86 @@ TEST_F(Fold, BackRestoresThePreviousSnapshotAndWakesItsTop) {
   EXPECT_TRUE(contains(b.fragments[0].html, "n=1"));
 }
 
+// A wakeup that finds its restored moment stale and goes back again
+// reaches the moment before it, and so on until history runs out: each
+// nested back takes one more step (it restored the same snapshot for ever,
+// until the stack overflowed).
+TEST(FoldBack, AWakeupThatGoesBackAgainGoesOneStepFurtherEachTime) {
+  Registry reg;
+  bool all_stale = false;
+  reg.define("t/stale")
+      .init([](const Value&) {
+        return edn::map({{kw("n"), 0}});
+      })
+      .render([](const Self& s) { return html::p("n=", s[":n"]); })
+      .on("inc", [](Self& s) { s.set("n", s[":n"].as_int() + 1); })
+      .wakeup([&all_stale](Self& s) {
+        if (all_stale || s[":n"].as_int() >= 2) s.back();  // 2 and up are stale moments
+      });
+  const KernelOptions opts;
+  Value conv = start_conversation(reg, "t/stale", Value(), opts).conv;
+  for (int i = 0; i < 4; ++i)
+    conv = dispatch(reg, conv, top_instance(conv), Event{"inc"}, opts).conv;
+  ASSERT_EQ(conv::history(conv).size(), 4u);  // n = 0, 1, 2, 3
+  const Step b = go_back(reg, conv, opts);
+  ASSERT_EQ(b.status, Step::Status::Ok) << b.error;
+  EXPECT_EQ(top_frame(b.conv)[":n"], Value(1)) << "3 and 2 were stale, 1 is not";
+  EXPECT_EQ(conv::history(b.conv).size(), 1u);
+
+  // Every moment stale: back runs out of history and stops there.
+  Value all = start_conversation(reg, "t/stale", Value(), opts).conv;
+  for (int i = 0; i < 5; ++i) all = dispatch(reg, all, top_instance(all), Event{"inc"}, opts).conv;
+  all_stale = true;
+  const Step out = go_back(reg, all, opts);
+  ASSERT_EQ(out.status, Step::Status::Ok) << out.error;
+  EXPECT_EQ(top_frame(out.conv)[":n"], Value(0));
+  EXPECT_TRUE(conv::history(out.conv).empty());
+}
+
+// A patch is meant for the view it was requested on: one requested before
+// the whole view is replaced (a call, back) is dropped, one after applies
+// to the new view.
+TEST(FoldPatch, APatchBeforeTheViewIsReplacedIsDroppedOneAfterIsSent) {
+  Registry reg;
+  reg.define("t/dialog").render([](const Self&) { return html::p("dialog"); });
+  reg.define("t/patcher")
+      .init([](const Value&) {
+        return edn::map({{kw("n"), 0}});
+      })
+      .render([](const Self& s) { return html::p("n=", s[":n"]); })
+      .on("inc", [](Self& s) { s.set("n", s[":n"].as_int() + 1); })
+      .on("patch-then-back",
+          [](Self& s) {
+            s.patch(html::span(html::id("status"), "undone"));
+            s.back();
+          })
+      .on("patch-then-call",
+          [](Self& s) {
+            s.patch(html::span(html::id("status"), "before"));
+            s.call(embed("t/dialog"), "done");
+          })
+      .on("call-then-patch", [](Self& s) {
+        s.call(embed("t/dialog"), "done");
+        s.patch(html::span(html::id("status"), "after"));
+      });
+  const KernelOptions opts;
+  Value conv = start_conversation(reg, "t/patcher", Value(), opts).conv;
+  conv = dispatch(reg, conv, top_instance(conv), Event{"inc"}, opts).conv;
+  const auto sent = [&](const char* event) {
+    const Step s = dispatch(reg, conv, top_instance(conv), Event{event}, opts);
+    EXPECT_EQ(s.status, Step::Status::Ok) << event << ": " << s.error;
+    std::vector<std::string> targets;
+    for (const Fragment& f : s.fragments)
+      targets.push_back(f.target.empty() ? f.html : std::string(f.target));
+    return targets;
+  };
+  EXPECT_EQ(sent("patch-then-back"), std::vector<std::string>{std::string(kRootElementId)});
+  EXPECT_EQ(sent("patch-then-call"), std::vector<std::string>{std::string(kRootElementId)});
+  EXPECT_EQ(
+      sent("call-then-patch"),
+      (std::vector<std::string>{std::string(kRootElementId), "<span id=\"status\">after</span>"}));
+}
+
 TEST_F(Fold, BackUndoesACallAndGoBackWorksFromOutside) {
   const Value conv = with_child();
   Step b = go_back(reg, conv, opts);
