@@ -1,8 +1,9 @@
-// The docs show only code that compiles and runs: every ```cpp block marked
-// <!-- snippet: NAME --> in docs/components.md, docs/flows.md and
-// docs/server.md must equal the code between "// snippet: NAME" and
-// "// end snippet" in a file of tests/kernel/ or tests/fixtures/consumer/.
-// The examples themselves are exercised here too.
+// The docs show only code that compiles and runs: every ```cpp block of
+// README.md and docs/*.md must be marked <!-- snippet: NAME --> and equal the
+// code between "// snippet: NAME" and "// end snippet" in a test source (the
+// rules and the checker: tests/common/doc_snippets.hpp). The examples of
+// components.md and flows.md are exercised here too; those of the other docs
+// by their areas' tests (tests/edn, tests/store, tests/server, ...).
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -12,6 +13,7 @@
 #include <sstream>
 #include <string>
 
+#include "common/doc_snippets.hpp"
 #include "kernel/doc_examples.hpp"
 #include "kernel/support.hpp"
 #include "stube/flow.hpp"
@@ -22,77 +24,60 @@ namespace {
 
 namespace fs = std::filesystem;
 
-std::string slurp(const fs::path& file) {
-  std::ifstream in(file, std::ios::binary);
-  if (!in) throw std::runtime_error("cannot read " + file.string());
-  std::ostringstream out;
-  out << in.rdbuf();
-  return out.str();
-}
-
-// NAME -> code, from the marker lines of one source file: a line that is
-// exactly "// snippet: NAME" opens one, a line "// end snippet" closes it.
-void source_snippets(const std::string& text, std::map<std::string, std::string>& out) {
-  std::istringstream in(text);
-  std::string line, name, code;
-  bool inside = false;
-  while (std::getline(in, line)) {
-    if (!inside && line.rfind("// snippet: ", 0) == 0) {
-      name = line.substr(12);
-      code.clear();
-      inside = true;
-    } else if (inside && line == "// end snippet") {
-      out[name] = code;
-      inside = false;
-    } else if (inside) {
-      code += line + "\n";
-    }
-  }
-  if (inside) throw std::runtime_error("unclosed snippet " + name);
-}
-
-// (NAME, code) pairs from the marked ```cpp blocks of a markdown file.
-std::vector<std::pair<std::string, std::string>> doc_snippets(const std::string& text) {
-  std::vector<std::pair<std::string, std::string>> out;
-  const std::string open = "<!-- snippet: ", fence = "```cpp\n", close = "```\n";
-  for (std::size_t at = text.find(open); at != std::string::npos; at = text.find(open, at)) {
-    const std::size_t name_end = text.find(" -->", at);
-    const std::string name = text.substr(at + open.size(), name_end - at - open.size());
-    const std::size_t code = text.find(fence, name_end);
-    EXPECT_EQ(code, name_end + 5) << "snippet " << name
-                                  << ": the ```cpp fence must follow the marker";
-    const std::size_t end = text.find(close, code + fence.size());
-    out.emplace_back(name, text.substr(code + fence.size(), end - code - fence.size()));
-    at = end;
-  }
-  return out;
-}
-
-// The examples are in tests/kernel/ (run here) and tests/fixtures/consumer/
-// (built against an installed stube by tests/install_consumer.sh).
-std::map<std::string, std::string> all_source_snippets() {
-  std::map<std::string, std::string> out;
-  for (const char* dir : {"tests/kernel", "tests/fixtures/consumer"})
-    for (const auto& entry : fs::directory_iterator(fs::path(STUBE_SOURCE_DIR) / dir))
-      if (entry.path().extension() == ".cpp") source_snippets(slurp(entry.path()), out);
-  return out;
-}
-
 std::size_t lines(const std::string& code) {
   return static_cast<std::size_t>(std::count(code.begin(), code.end(), '\n'));
 }
 
+std::map<std::string, std::string> all_source_snippets() {
+  return docs::all_source_snippets(STUBE_SOURCE_DIR);
+}
+
 TEST(Docs, EverySnippetInTheDocsIsCompiledCode) {
   const auto sources = all_source_snippets();
-  for (const char* doc : {"docs/components.md", "docs/flows.md", "docs/server.md"}) {
-    const auto snippets = doc_snippets(slurp(fs::path(STUBE_SOURCE_DIR) / doc));
-    EXPECT_GE(snippets.size(), 1u) << doc;
-    for (const auto& [name, code] : snippets) {
-      auto it = sources.find(name);
-      ASSERT_NE(it, sources.end()) << doc << ": no source for snippet " << name;
-      EXPECT_EQ(code, it->second) << doc << ": snippet " << name << " differs from its source";
-    }
+  const auto checked = docs::checked_docs(STUBE_SOURCE_DIR);
+  for (const char* doc : {"README.md", "docs/components.md", "docs/flows.md", "docs/server.md",
+                          "docs/edn.md", "docs/store.md"})
+    EXPECT_NE(std::find(checked.begin(), checked.end(), doc), checked.end()) << doc;
+  std::vector<std::string> used;
+  for (const std::string& doc : checked) {
+    const std::string text = docs::slurp(fs::path(STUBE_SOURCE_DIR) / doc);
+    for (const std::string& problem : docs::doc_problems(doc, text, sources, &used))
+      ADD_FAILURE() << problem;
   }
+  // A snippet that no doc shows any more is stale: drop its markers.
+  for (const auto& [name, code] : sources)
+    EXPECT_NE(std::find(used.begin(), used.end(), name), used.end())
+        << "snippet " << name << " is in no doc";
+}
+
+// The checker itself: unmarked blocks fail, exemptions need a reason,
+// indented fences are compared without their indentation.
+TEST(Docs, TheCheckerRejectsUnmarkedBlocks) {
+  const std::map<std::string, std::string> sources{{"a", "int a = 1;\n"}};
+  EXPECT_TRUE(docs::doc_problems("d.md", "<!-- snippet: a -->\n```cpp\nint a = 1;\n```\n", sources)
+                  .empty());
+  const auto unmarked = docs::doc_problems("d.md", "text\n\n```cpp\nint b;\n```\n", sources);
+  ASSERT_EQ(unmarked.size(), 1u);
+  EXPECT_NE(unmarked[0].find("d.md:3: a ```cpp block without"), std::string::npos) << unmarked[0];
+  const auto differs =
+      docs::doc_problems("d.md", "<!-- snippet: a -->\n```cpp\nint a = 2;\n```\n", sources);
+  ASSERT_EQ(differs.size(), 1u);
+  EXPECT_NE(differs[0].find("differs from its source"), std::string::npos);
+  EXPECT_EQ(docs::doc_problems("d.md", "<!-- snippet: b -->\n```cpp\n```\n", sources).size(), 1u);
+  // An indented block (in a list item) needs a marker indented alike.
+  EXPECT_TRUE(
+      docs::doc_problems(
+          "d.md", "1. x\n\n   <!-- snippet: a -->\n   ```cpp\n   int a = 1;\n   ```\n", sources)
+          .empty());
+  EXPECT_EQ(
+      docs::doc_problems("d.md", "1. x\n\n   ```cpp\n   int a = 1;\n   ```\n", sources).size(), 1u);
+  EXPECT_TRUE(
+      docs::doc_problems("d.md", "<!-- snippet: none (a fragment) -->\n```cpp\nx\n```\n", sources)
+          .empty());
+  EXPECT_EQ(docs::doc_problems("d.md", "<!-- snippet: none -->\n```cpp\nx\n```\n", sources).size(),
+            1u);
+  EXPECT_EQ(docs::doc_problems("d.md", "<!-- snippet: a -->\n```cpp\nint a = 1;\n", sources).size(),
+            1u);
 }
 
 TEST(Docs, TheExamplesAreShort) {

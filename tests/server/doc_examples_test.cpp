@@ -1,0 +1,172 @@
+// The "Starting a server" example of docs/server.md, compiled and run: in a
+// forked child whose working directory is a scratch directory (the example's
+// store is file:var/convs), as the whole program it is, on its port 8080.
+// The test requests the example's three routes, then sends SIGTERM and checks
+// the clean stop (exit 0) and that the conversations were saved. The marked
+// region must stay byte-identical to the doc (tests/kernel/docs_test.cpp).
+#include <gtest/gtest.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdint>
+#include <cstdlib>
+#include <filesystem>
+#include <iostream>
+#include <memory>
+#include <string>
+#include <system_error>
+#include <thread>
+
+#include "common/scratch_dir.hpp"
+#include "server/http_client.hpp"
+#include "stube/component.hpp"
+#include "stube/html.hpp"
+#include "stube/server.hpp"
+#include "stube/state.hpp"
+#include "stube/store.hpp"
+
+// The components the example mounts.
+namespace demo {
+
+struct Counter {
+  std::int64_t count = 0;
+};
+STUBE_STATE(Counter, count)
+
+struct Hello {
+  std::string name;
+};
+STUBE_STATE(Hello, name)
+
+void define_counter(stube::Registry& reg) {
+  reg.define<Counter>("demo/counter")
+      .render([](const stube::Ctx<Counter>& c) {
+        using namespace stube::html;
+        return div(h1("Count: ", c->count), button(c.on("click", "inc"), "+"));
+      })
+      .on("inc", [](stube::Ctx<Counter>& c) { ++c->count; });
+}
+
+void define_hello(stube::Registry& reg) {
+  reg.define<Hello>("demo/hello")
+      .init([](const stube::edn::Value& args) {
+        return Hello{std::string(args[":name"].as_string())};
+      })
+      .render([](const stube::Ctx<Hello>& c) { return stube::html::p("Hello, ", c->name, "!"); });
+}
+
+}  // namespace demo
+
+namespace {
+
+const std::string index_html = "<!doctype html><title>demo</title><a href=\"/counter\">counter</a>";
+
+// The example, as the body of a program.
+int starting_a_server() {
+  // clang-format off
+// snippet: server-start
+#include "stube/server.hpp"
+#include "stube/store.hpp"
+
+auto registry = std::make_shared<stube::Registry>();
+demo::define_counter(*registry);          // registry->define<Counter>("demo/counter")...
+demo::define_hello(*registry);            // registry->define<Hello>("demo/hello")...
+
+stube::Server server(registry);
+server.page("/", index_html)              // a fixed HTML page
+    .mount("/counter", "demo/counter")    // a root component at a path
+    .mount("/hello", "demo/hello", [](const stube::QueryParams& q) {
+      // the request's query -> the root's init arguments
+      const auto it = q.find("name");
+      return stube::edn::map({{stube::edn::Value::keyword("name"),
+                               stube::edn::Value(it == q.end() ? "you" : it->second)}});
+    });
+server.start({.port = 8080, .store = stube::open_store("file:var/convs")});
+std::cout << "listening on " << server.url() << '\n';
+server.wait();                            // until SIGINT/SIGTERM, then a clean stop
+// end snippet
+  // clang-format on
+  return 0;
+}
+
+constexpr int port_taken = 3;
+
+void ignore_signal(int) {}
+
+TEST(ServerDocs, StartingAServer) {
+  stube::test::ScratchDir dir("server-docs");
+  int out[2];
+  ASSERT_EQ(::pipe(out), 0);
+  const pid_t pid = ::fork();
+  ASSERT_GE(pid, 0);
+  if (pid == 0) {
+    ::close(out[0]);
+    ::dup2(out[1], STDOUT_FILENO);
+    std::cout << std::unitbuf;
+    // A SIGTERM that comes before wait() listens is ignored, not fatal: the
+    // test sends it again until the child exits.
+    struct sigaction sa {};
+    sa.sa_handler = ignore_signal;
+    ::sigaction(SIGTERM, &sa, nullptr);
+    int status = 1;
+    try {
+      std::filesystem::current_path(dir.path());
+      status = starting_a_server();
+    } catch (const std::system_error& e) {
+      std::cerr << "starting_a_server: " << e.what() << std::endl;
+      status = port_taken;  // 8080 is bound by someone else
+    } catch (const std::exception& e) {
+      std::cerr << "starting_a_server: " << e.what() << std::endl;
+    }
+    std::_Exit(status);
+  }
+  ::close(out[1]);
+  // The child says where it listens once start() returned.
+  std::string line;
+  char c;
+  while (::read(out[0], &c, 1) == 1 && c != '\n') line += c;
+  const auto stop_child = [&] {
+    int status = 0;
+    for (int i = 0; i < 300; ++i) {
+      ::kill(pid, SIGTERM);
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+      if (::waitpid(pid, &status, WNOHANG) == pid) return status;
+    }
+    ::kill(pid, SIGKILL);
+    ::waitpid(pid, &status, 0);
+    return status;
+  };
+  if (line.empty()) {
+    const int status = stop_child();
+    ::close(out[0]);
+    if (WIFEXITED(status) && WEXITSTATUS(status) == port_taken)
+      GTEST_SKIP() << "port 8080 is in use";
+    FAIL() << "the example printed nothing; status " << status;
+  }
+  EXPECT_EQ(line, "listening on http://127.0.0.1:8080/");
+  using stube::test::request;
+  const auto index = request(8080, "GET", "/");
+  EXPECT_EQ(index.status, 200u);
+  EXPECT_EQ(index.body, index_html);
+  const auto counter = request(8080, "GET", "/counter");
+  EXPECT_EQ(counter.status, 200u);
+  EXPECT_NE(counter.body.find("Count: 0"), std::string::npos) << counter.body;
+  const auto named = request(8080, "GET", "/hello?name=Ann");
+  EXPECT_EQ(named.status, 200u);
+  EXPECT_NE(named.body.find("Hello, Ann!"), std::string::npos) << named.body;
+  const auto unnamed = request(8080, "GET", "/hello");
+  EXPECT_NE(unnamed.body.find("Hello, you!"), std::string::npos) << unnamed.body;
+  const int status = stop_child();
+  ::close(out[0]);
+  ASSERT_TRUE(WIFEXITED(status)) << "status " << status;
+  EXPECT_EQ(WEXITSTATUS(status), 0);
+  // A clean stop: the three conversations are in the file store.
+  int saved = 0;
+  for (const auto& entry : std::filesystem::directory_iterator(dir.path() / "var/convs"))
+    saved += entry.path().extension() == ".edn";
+  EXPECT_EQ(saved, 3);
+}
+
+}  // namespace
