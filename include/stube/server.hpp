@@ -57,8 +57,11 @@ struct ServerOptions {
   // the stream is dropped (the browser reconnects and gets the whole view).
   std::size_t max_stream_backlog = 4 * 1024 * 1024;
   // Open connections (SSE streams included) at most. One more is answered
-  // 503 with Retry-After and closed at once, unread, so that a flood of
-  // connections cannot take the file descriptors the store needs. Empty:
+  // 503 with Retry-After and closed, so that a flood of connections cannot
+  // take the file descriptors the store needs; only its request line is
+  // read (waited for up to a second, by at most 16 such connections at
+  // once): a stream request gets the 503 cut short, so that the page's
+  // stream retries by itself (docs/server.md). Empty:
   // the soft RLIMIT_NOFILE (ulimit -n) at start() less a reserve of
   // max(64, an eighth of it) for the store, the logs and the rest of the
   // process. start() refuses 0, and a value that leaves fewer than 64.

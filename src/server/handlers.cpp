@@ -3,7 +3,10 @@
 #include <boost/beast/http/field.hpp>
 #include <boost/beast/http/status.hpp>
 #include <boost/beast/http/verb.hpp>
+#include <boost/beast/http/write.hpp>
+#include <cstdio>
 #include <mutex>
+#include <sstream>
 #include <variant>
 
 #include "server/assets.hpp"
@@ -175,13 +178,16 @@ Reply open_stream(Core& core, const Request& req, const Route& r,
       // A restored conversation's wakeup hook threw: the stream carries the
       // error to the page (and later patches), the conversation is as it was.
       return {Response{}, std::move(stream)};
+    // A 503 says "try again": cut short, so that the page's stream retries
+    // (a complete response would end it for good).
     case Runtime::Result::NoConversation:
-      return {core.runtime->shutting_down() ? restarting(req) : stale(req), nullptr};
+      if (core.runtime->shutting_down()) return {restarting(req), nullptr, true};
+      return {stale(req), nullptr};
     case Runtime::Result::Forbidden:
       return {reject(403, req, "forbidden: this conversation belongs to another browser session"),
               nullptr};
     case Runtime::Result::Unavailable:
-      return {unavailable(req), nullptr};
+      return {unavailable(req), nullptr, true};
     default:
       return {event_stream(500, req, {}), nullptr};
   }
@@ -292,6 +298,34 @@ Response text_response(unsigned status, std::string_view message, unsigned versi
   res.body() += '\n';
   res.prepare_payload();
   return res;
+}
+
+std::string unfinished(Response res) {
+  std::string body = std::move(res.body());
+  res.body().clear();
+  res.erase(http::field::content_length);
+  res.chunked(true);
+  res.keep_alive(false);
+  std::ostringstream head;
+  head << res.base();
+  std::string out = std::move(head).str();
+  if (!body.empty()) {
+    char size[24];
+    const int n = std::snprintf(size, sizeof size, "%zx\r\n", body.size());
+    out.append(size, static_cast<std::size_t>(n));
+    out += body;
+    out += "\r\n";
+  }
+  return out;
+}
+
+std::string refused_stream_response(std::string_view message) {
+  Response res{http::status::service_unavailable, 11};
+  res.set(http::field::server, "stube");
+  res.set(http::field::content_type, "text/event-stream");
+  res.set(http::field::cache_control, "no-cache");
+  append_fragment(error_fragment(message), res.body());
+  return unfinished(retry_later(std::move(res)));
 }
 
 Response retry_later(Response res) {

@@ -87,4 +87,13 @@ Route parse_route(std::string_view path) {
   return r;
 }
 
+bool requests_stream(std::string_view head, std::string_view base) noexcept {
+  constexpr std::string_view kGet = "GET ";
+  if (!head.starts_with(kGet)) return false;
+  std::string_view target = head.substr(kGet.size());
+  target = target.substr(0, target.find_first_of(" \r\n"));
+  const auto relative = strip_base(split_target(target).first, base);
+  return relative && relative->starts_with("/sse/");
+}
+
 }  // namespace stube::server

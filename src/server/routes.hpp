@@ -35,4 +35,9 @@ std::optional<std::string_view> strip_base(std::string_view path, std::string_vi
 // extra segment, or an id that is not [A-Za-z0-9_-]{1,128}.
 Route parse_route(std::string_view path);
 
+// Whether the start of a request (its request line, perhaps cut off after
+// the target's first bytes) is a GET of a conversation's stream under
+// `base`: how a connection refused over the cap is answered.
+bool requests_stream(std::string_view head, std::string_view base) noexcept;
+
 }  // namespace stube::server

@@ -73,7 +73,10 @@ struct Server::Impl {
       if (auto slot = server::ConnectionSlot::take(core.open_connections, core.max_connections)) {
         std::make_shared<server::HttpSession>(std::move(socket), core, std::move(slot))->run();
       } else {
-        server::refuse_connection(socket, core.over_capacity_response);
+        server::refuse_over_cap(std::move(socket),
+                                {core.over_capacity_response, core.over_capacity_stream_response,
+                                 core.options.base_path, server::kCutShortLinger},
+                                core.waiting_refusals);
         note_refusal();
       }
       accept();
@@ -233,6 +236,8 @@ void Server::start_listening(ServerOptions options) {
   refusal << server::retry_later(server::text_response(
       503, "the server has too many open connections; try again shortly", 11, false));
   m.core.over_capacity_response = std::move(refusal).str();
+  m.core.over_capacity_stream_response = server::refused_stream_response(
+      "the server has too many open connections; reconnecting shortly");
   if (!options.store) options.store = in_memory_store();
   m.core.options = options;
 

@@ -66,6 +66,18 @@ TEST(Routes, RejectsMalformedConversationPaths) {
   }
 }
 
+TEST(Routes, TellsAStreamRequestByItsRequestLine) {
+  EXPECT_TRUE(server::requests_stream("GET /sse/abc HTTP/1.1\r\nHost: x", ""));
+  EXPECT_TRUE(server::requests_stream("GET /sse/ab", ""));  // cut off
+  EXPECT_TRUE(server::requests_stream("GET /app/sse/abc?x=1 HTTP/1.1\r\n", "/app"));
+  EXPECT_FALSE(server::requests_stream("GET /sse/abc HTTP/1.1\r\n", "/app"));
+  EXPECT_FALSE(server::requests_stream("POST /sse/abc HTTP/1.1\r\n", ""));
+  EXPECT_FALSE(server::requests_stream("GET /ssex/abc HTTP/1.1\r\n", ""));
+  EXPECT_FALSE(server::requests_stream("GET /counter HTTP/1.1\r\n", ""));
+  EXPECT_FALSE(server::requests_stream("", ""));
+  EXPECT_FALSE(server::requests_stream("GE", ""));
+}
+
 TEST(HttpUtil, PercentDecoding) {
   EXPECT_EQ(percent_decode("a%20b+c%7B%7d", true), "a b c{}");
   EXPECT_EQ(percent_decode("a+b", false), "a+b");

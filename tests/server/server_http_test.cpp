@@ -84,10 +84,11 @@ std::unique_ptr<Conn> served(std::uint16_t port) {
   return c;
 }
 
-// The answer to a connection over the cap, which sends nothing: the server
-// must answer without waiting for a request (a served one would time out).
+// The answer to a connection over the cap, which sends a keep-alive
+// request: it is answered and closed (a served one would time out).
 Response over_the_cap(std::uint16_t port) {
   Conn c(port);
+  c.send("GET / HTTP/1.1\r\nHost: x\r\n\r\n");
   return test::parse_response(c.read_to_eof());
 }
 
@@ -423,11 +424,35 @@ TEST_F(ServerTest, RequestsWhileTheRuntimeShutsDownAre503NotStale) {
   EXPECT_EQ(event.header("Retry-After"), "5");
   EXPECT_NE(event.body.find("the server is restarting"), std::string::npos) << event.body;
   EXPECT_EQ(event.body.find("stube-stale"), std::string::npos) << event.body;
-  const Response sse = request(port_, "GET", "/sse/" + m.cid, "", "Cookie: " + m.cookie + "\r\n");
-  EXPECT_EQ(sse.status, 503u) << sse.body;
   const Response back =
       request(port_, "POST", "/back/" + m.cid, "", "Cookie: " + m.cookie + "\r\n");
   EXPECT_EQ(back.status, 503u) << back.body;
+}
+
+// The stream's 503 is cut short: its message in one chunk of a chunked
+// body that is never finished, then the connection closes. Datastar's
+// stream client takes a complete response (whatever its status) as the
+// stream's end and never asks again; it retries only after a network error.
+TEST_F(ServerTest, AStreamRefusedWith503IsCutShortSoThatTheBrowserRetries) {
+  start();
+  const Minted m = mint();
+  server_->runtime().shutdown();
+  const Response sse = request(port_, "GET", "/sse/" + m.cid, "",
+                               "Datastar-Request: true\r\nCookie: " + m.cookie + "\r\n");
+  EXPECT_EQ(sse.status, 503u) << sse.head;
+  EXPECT_EQ(sse.header("Retry-After"), "5");
+  EXPECT_EQ(sse.header("Transfer-Encoding"), "chunked");
+  EXPECT_EQ(sse.header("Content-Length"), "");
+  EXPECT_EQ(sse.header("Connection"), "close");
+  EXPECT_NE(sse.body.find("the server is restarting"), std::string::npos) << sse.body;
+  ASSERT_GE(sse.body.size(), 2u);
+  EXPECT_EQ(sse.body.substr(sse.body.size() - 2), "\r\n") << "one whole chunk";
+  EXPECT_EQ(sse.body.find("\r\n0\r\n\r\n"), std::string::npos) << "and no last chunk";
+  // An event's 503 is complete: Datastar would send the event again.
+  const Response event = request(port_, "POST", "/event/" + m.cid + "/" + m.iid + "/inc", "{}",
+                                 "Datastar-Request: true\r\nCookie: " + m.cookie + "\r\n");
+  EXPECT_EQ(event.status, 503u);
+  EXPECT_NE(event.header("Content-Length"), "");
 }
 
 // Over max_connections a connection is answered at once (a 503, its request
@@ -458,6 +483,43 @@ TEST_F(ServerTest, ConnectionsOverTheCapGet503AndAreClosed) {
   open.push_back(served_when_free(port_));
   ASSERT_NE(open.back(), nullptr);
   EXPECT_EQ(over_the_cap(port_).status, 503u) << "three open again";
+}
+
+// Over the cap, a stream request gets its 503 cut short (see
+// AStreamRefusedWith503IsCutShortSoThatTheBrowserRetries), so that the
+// page's stream retries; anything else gets the complete 503, and a
+// connection that sends nothing gets it after a short wait for its request.
+TEST_F(ServerTest, AStreamOverTheCapGetsItsRefusalCutShort) {
+  start({.base_path = "/app", .max_connections = 2});
+  const Minted m = mint("/app/counter");
+  std::vector<std::unique_ptr<Conn>> open;
+  for (int i = 0; i < 2; ++i) {
+    open.push_back(std::make_unique<Conn>(port_));
+    open.back()->send("GET /app/ HTTP/1.1\r\nHost: x\r\n\r\n");
+    open.back()->read_until("<p>index</p>");
+  }
+  const Response sse = request(port_, "GET", "/app/sse/" + m.cid, "",
+                               "Datastar-Request: true\r\nCookie: " + m.cookie + "\r\n");
+  EXPECT_EQ(sse.status, 503u) << sse.head;
+  EXPECT_EQ(sse.header("Retry-After"), "5");
+  EXPECT_EQ(sse.header("Transfer-Encoding"), "chunked");
+  EXPECT_EQ(sse.header("Content-Type"), "text/event-stream");
+  EXPECT_NE(sse.body.find("too many open connections"), std::string::npos) << sse.body;
+  EXPECT_NE(sse.body.find("stube-error"), std::string::npos) << sse.body;
+  EXPECT_EQ(sse.body.find("\r\n0\r\n\r\n"), std::string::npos) << "no last chunk";
+  // Not a stream: the complete 503.
+  const Response page = request(port_, "GET", "/app/sse-but-not-a-stream");
+  EXPECT_EQ(page.status, 503u);
+  EXPECT_EQ(page.header("Content-Type"), "text/plain; charset=utf-8");
+  EXPECT_EQ(page.body, "the server has too many open connections; try again shortly\n");
+  // Silent: the complete 503 too, after a wait of at most a second or so.
+  const auto t0 = std::chrono::steady_clock::now();
+  Conn silent(port_);
+  const Response r = test::parse_response(silent.read_to_eof());
+  EXPECT_EQ(r.status, 503u);
+  EXPECT_EQ(r.header("Content-Length"), std::to_string(r.body.size()));
+  EXPECT_LT(std::chrono::steady_clock::now() - t0, std::chrono::seconds(3));
+  EXPECT_EQ(server_->open_connections(), 2u);
 }
 
 // A stream dropped before it started (here: its first view alone is more
