@@ -54,7 +54,8 @@ struct ServerOptions {
   // idle keep-alive connection is closed after it.
   std::chrono::milliseconds request_timeout{std::chrono::seconds(10)};
   // Bytes queued on one SSE stream for a client that does not read; past it
-  // the stream is dropped (the browser reconnects and gets the whole view).
+  // the stream is dropped, with a warning (the browser reconnects and gets
+  // the whole view). A frame with nothing queued before it is always taken.
   std::size_t max_stream_backlog = 4 * 1024 * 1024;
   // Open connections (SSE streams included) at most. One more is answered
   // 503 with Retry-After and closed, so that a flood of connections cannot

@@ -522,17 +522,47 @@ TEST_F(ServerTest, AStreamOverTheCapGetsItsRefusalCutShort) {
   EXPECT_EQ(server_->open_connections(), 2u);
 }
 
-// A stream dropped before it started (here: its first view alone is more
-// than max_stream_backlog, so the drop is queued before the stream takes
-// over its connection) is cut at once instead of left open with nothing
-// written, and gives its place back.
-TEST_F(ServerTest, AStreamDroppedBeforeItStartsIsCutAndLetGo) {
+// A view larger than max_stream_backlog is still streamed: the cap is on
+// what queues behind a frame, not on the frame itself. (Capped, the first
+// view would drop every stream before it started: the page would reconnect
+// for ever.)
+TEST_F(ServerTest, AViewLargerThanTheBacklogIsStillStreamed) {
+  test::LogCapture logs;
   start({.max_stream_backlog = 64});
   const Minted m = mint();
-  Conn c(port_);
+  auto c = stream(m);  // the first view, more than 64 bytes
+  c->read_until("<span class=\"n\">0</span>");
+  EXPECT_EQ(post(m, "inc").status, 200u);
+  c->read_until("<span class=\"n\">1</span>");
+  EXPECT_EQ(server_->open_streams(), 1u);
+  EXPECT_TRUE(logs.at(log::Level::warn).empty());
+}
+
+// A client that does not read has its stream dropped once more than
+// max_stream_backlog waits behind what is being written, with a warning
+// that names the conversation.
+TEST_F(ServerTest, AStreamDroppedForItsBacklogIsLogged) {
+  test::LogCapture logs;
+  start({.max_stream_backlog = 64 * 1024});
+  const Minted m = mint("/form");
+  const std::string ns = signal_namespace(m.iid);
+  Conn c(port_);  // never reads
   c.send("GET /sse/" + m.cid + " HTTP/1.1\r\nHost: x\r\nCookie: " + m.cookie + "\r\n\r\n");
-  EXPECT_EQ(c.read_to_eof().find("mergeMode"), std::string::npos);
-  ASSERT_NE(served_when_free(port_), nullptr);
+  // A new 60 KB name each time: an unchanged view sends nothing.
+  const auto big = [&](int i) {
+    return "{\"" + ns + "\": {\"name\": \"" + std::string(60000, char('a' + i % 26)) + "\"}}";
+  };
+  const auto dropped = [&](const std::vector<std::string>& warnings) {
+    for (const std::string& w : warnings)
+      if (w.find("stream of conversation " + m.cid + " dropped") != std::string::npos) return true;
+    return false;
+  };
+  for (int i = 0; i < 2000 && !dropped(logs.at(log::Level::warn)); ++i)
+    ASSERT_EQ(post(m, "shout", big(i)).status, 200u);
+  EXPECT_TRUE(dropped(logs.at(log::Level::warn)));
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+  while (server_->open_streams() != 0 && std::chrono::steady_clock::now() < deadline)
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
   EXPECT_EQ(server_->open_streams(), 0u);
 }
 
