@@ -38,7 +38,11 @@ class EdnBuilder : public nlohmann::json_sax<json> {
       return add(edn::Value(static_cast<long long>(n)));
     return add(edn::Value::big_int(std::to_string(n)));
   }
-  bool number_float(number_float_t d, const string_t&) override { return add(edn::Value(d)); }
+  bool number_float(number_float_t d, const string_t& text) override {
+    // nlohmann reports an integer beyond 64 bits as a float: keep it exact.
+    if (text.find_first_of(".eE") == string_t::npos) return add(edn::Value::big_int(text));
+    return add(edn::Value(d));
+  }
   bool string(string_t& s) override { return add(edn::Value(std::string_view(s))); }
   bool binary(binary_t&) override { return fail("binary values are not JSON"); }
   bool start_object(std::size_t) override { return open(true); }

@@ -38,6 +38,18 @@ TEST(Signals, NumbersKeepTheirKind) {
   EXPECT_EQ(v.get("d"_kw), edn::Value(0));
 }
 
+// Past 64 bits (which nlohmann reports as a float) integers stay exact.
+TEST(Signals, IntegersBeyond64BitsBecomeBigIntegers) {
+  const edn::Value v = signals_from_json(
+      R"({"a": 18446744073709551616, "b": -9223372036854775809, "c": 123456789012345678901234567890,)"
+      R"( "d": 1.5e30, "e": 18446744073709551616.0})");
+  EXPECT_EQ(v.get("a"_kw), edn::Value::big_int("18446744073709551616"));
+  EXPECT_EQ(v.get("b"_kw), edn::Value::big_int("-9223372036854775809"));
+  EXPECT_EQ(v.get("c"_kw), edn::Value::big_int("123456789012345678901234567890"));
+  EXPECT_EQ(v.get("d"_kw), edn::Value(1.5e30));
+  EXPECT_EQ(v.get("e"_kw), edn::Value(18446744073709551616.0));
+}
+
 TEST(Signals, KeysThatAreNoKeywordsStayStrings) {
   const edn::Value v = signals_from_json(R"({"two words": 1, "": 2})");
   EXPECT_EQ(v.get(edn::Value("two words")), edn::Value(1));
