@@ -118,11 +118,10 @@ Response from_result(Core& core, Runtime::Result result, const Request& req, std
       return changed(core, req, cid);
     case Runtime::Result::NoConversation:
       return core.runtime->shutting_down() ? restarting(req) : stale(req);
-    case Runtime::Result::NoInstance: {
-      Response res = make(204, req);
-      res.prepare_payload();
-      return res;
-    }
+    case Runtime::Result::NoInstance:
+      // No prepare_payload(): it would add "Content-Length: 0", which a 204
+      // must not carry (RFC 9110 §8.6); a 204 has no body by definition.
+      return make(204, req);
     case Runtime::Result::Forbidden:
       return reject(403, req, "forbidden: this conversation belongs to another browser session");
     case Runtime::Result::Unavailable:
@@ -199,9 +198,10 @@ Response asset(const Request& req, const Route& r) {
   if (!a) return text_response(404, "no such asset", req.version(), req.keep_alive());
   const auto inm = req.find(http::field::if_none_match);
   if (inm != req.end() && ssv(inm->value()) == a->etag) {
+    // No prepare_payload(): "Content-Length: 0" would claim that the asset
+    // is empty (RFC 9110 §8.6); a 304 has no body by definition.
     Response res = make(304, req);
     res.set(http::field::etag, bsv(a->etag));
-    res.prepare_payload();
     return res;
   }
   Response res = make(200, req);

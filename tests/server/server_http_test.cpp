@@ -304,9 +304,20 @@ TEST_F(ServerTest, StatusCodesLeaveTheConversationUntouched) {
   const edn::Value before = conv(m);
   const std::string owner_header = "Cookie: " + m.cookie + "\r\n";
 
-  // A missing instance: 204, nothing changes (a stale double click).
-  EXPECT_EQ(request(port_, "POST", "/event/" + m.cid + "/ix-gone/inc", "{}", owner_header).status,
-            204u);
+  // A missing instance: 204, nothing changes (a stale double click). No
+  // Content-Length (RFC 9110 §8.6: a 204 must not have one).
+  const Response no_instance =
+      request(port_, "POST", "/event/" + m.cid + "/ix-gone/inc", "{}", owner_header);
+  EXPECT_EQ(no_instance.status, 204u);
+  EXPECT_TRUE(no_instance.headers("Content-Length").empty()) << no_instance.head;
+  EXPECT_TRUE(no_instance.headers("Transfer-Encoding").empty()) << no_instance.head;
+  {  // and the connection goes on after it
+    Conn c(port_);
+    c.send("POST /event/" + m.cid + "/ix-gone/inc HTTP/1.1\r\nHost: x\r\n" + owner_header +
+           "Content-Length: 2\r\n\r\n{}GET / HTTP/1.1\r\nHost: x\r\n\r\n");
+    c.read_until("<p>index</p>");
+    EXPECT_EQ(c.data().rfind("HTTP/1.1 204", 0), 0u) << c.data();
+  }
   // Another owner, or none: 403, for events, streams and back.
   const std::string forged = "Cookie: stube-" + m.cid + "=ow-AAAAAAAAAAAAAAAAAAAAAA\r\n";
   EXPECT_EQ(request(port_, "POST", "/event/" + m.cid + "/" + m.iid + "/inc", "{}", forged).status,
@@ -660,9 +671,11 @@ TEST_F(ServerTest, ServesTheEmbeddedAssetsAndPages) {
   EXPECT_NE(js.body.find("datastar-merge-fragments"), std::string::npos);
   const std::string etag = js.header("ETag");
   ASSERT_FALSE(etag.empty());
-  EXPECT_EQ(
-      request(port_, "GET", "/_stube/datastar.js", "", "If-None-Match: " + etag + "\r\n").status,
-      304u);
+  const Response not_modified =
+      request(port_, "GET", "/_stube/datastar.js", "", "If-None-Match: " + etag + "\r\n");
+  EXPECT_EQ(not_modified.status, 304u);
+  // Not "Content-Length: 0": that would say the asset is empty (RFC 9110 §8.6).
+  EXPECT_TRUE(not_modified.headers("Content-Length").empty()) << not_modified.head;
   const Response css = request(port_, "GET", "/_stube/stube.css");
   EXPECT_EQ(css.status, 200u);
   EXPECT_NE(css.body.find(".stube-dialog"), std::string::npos);
