@@ -108,6 +108,9 @@ void HttpSession::on_body(beast::error_code ec) {
 void HttpSession::answer(Reply reply) {
   if (reply.stream) {
     // The connection now belongs to the stream; this session ends here.
+    // What the client pipelined behind the stream's request (in buffer_)
+    // goes unanswered: the stream's response says "Connection: close", on
+    // which the client sends it again elsewhere (RFC 9112 §9.3.2).
     reply.stream->start(std::move(stream_), std::move(slot_));
     return;
   }

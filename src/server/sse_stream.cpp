@@ -14,14 +14,16 @@ namespace beast = boost::beast;
 namespace {
 
 // The response head; then "Transfer-Encoding: chunked", or for an HTTP/1.0
-// client (no chunks) "Connection: close": the body ends when the connection
-// does.
+// client (no chunks) nothing: the body ends when the connection does. Either
+// way "Connection: close": a stream's connection serves nothing after it, so
+// a request pipelined behind the stream's is never answered, and the client
+// sends it again on another connection (RFC 9112 §9.3.2, §9.6).
 constexpr std::string_view kHeaderStart =
     "HTTP/1.1 200 OK\r\n"
     "Content-Type: text/event-stream\r\n"
     "Cache-Control: no-cache\r\n"
     "X-Accel-Buffering: no\r\n";
-constexpr std::string_view kChunkedEnd = "Transfer-Encoding: chunked\r\n\r\n";
+constexpr std::string_view kChunkedEnd = "Transfer-Encoding: chunked\r\nConnection: close\r\n\r\n";
 constexpr std::string_view kUntilCloseEnd = "Connection: close\r\n\r\n";
 
 // The reconnect delay the browser uses after this stream breaks.

@@ -243,6 +243,27 @@ TEST_F(ServerTest, TheStreamCarriesTheFirstViewThenEveryPatch) {
   EXPECT_EQ(conv(m).get_in({"conv/instances"_kw, edn::Value(m.iid), "n"_kw}), edn::Value(41));
 }
 
+// A stream's connection serves nothing after the stream, and says so
+// ("Connection: close"): a request pipelined behind the stream's goes
+// unanswered, and the client sends it again on another connection
+// (RFC 9112 §9.3.2), rather than waiting for an answer that never comes.
+TEST_F(ServerTest, ARequestPipelinedBehindAStreamIsLeftToTheClientToRetry) {
+  start();
+  const Minted m = mint();
+  Conn c(port_);
+  c.send("GET /sse/" + m.cid + " HTTP/1.1\r\nHost: x\r\nCookie: " + m.cookie +
+         "\r\n\r\nGET / HTTP/1.1\r\nHost: x\r\n\r\n");
+  const Response head = test::parse_response(c.data().substr(0, c.read_until("\r\n\r\n")));
+  EXPECT_EQ(head.status, 200u);
+  EXPECT_EQ(head.header("Transfer-Encoding"), "chunked");
+  EXPECT_EQ(head.header("Connection"), "close");
+  c.read_until("<span class=\"n\">0</span>");
+  EXPECT_EQ(post(m, "end").status, 200u);
+  const std::string& all = c.read_to_eof();
+  EXPECT_EQ(all.substr(all.size() - 5), "0\r\n\r\n");
+  EXPECT_EQ(all.find("<p>index</p>"), std::string::npos);
+}
+
 // HTTP/1.0 has no chunked encoding (a proxy at its default, such as nginx's
 // proxy_http_version 1.0, speaks it): the stream is sent raw and ends when
 // the connection closes.
