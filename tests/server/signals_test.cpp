@@ -86,6 +86,25 @@ TEST(Signals, MalformedJsonIsABadRequestNamingTheProblem) {
   EXPECT_NE(message(deep).find("nesting deeper than 64"), std::string::npos) << message(deep);
 }
 
+// The parse error quotes what it last read; a byte that is not printable
+// ASCII is written \xNN, so that the message (sent in a UTF-8 response) is
+// valid UTF-8 without control characters.
+TEST(Signals, AParseErrorQuotesNoRawBytes) {
+  for (const std::string& json : {std::string("{\"a\": \"\xff\"}"), std::string("{\"a\": \xc3}")}) {
+    std::string message;
+    try {
+      signals_from_json(json);
+    } catch (const BadRequest& e) {
+      message = e.what();
+    }
+    ASSERT_NE(message.find("invalid JSON"), std::string::npos) << message;
+    for (const char c : message)
+      EXPECT_TRUE(c >= 0x20 && c < 0x7f)
+          << "byte " << int(static_cast<unsigned char>(c)) << " in: " << message;
+    EXPECT_NE(message.find("\\x"), std::string::npos) << message;
+  }
+}
+
 TEST(Signals, HostileDepthDoesNotOverflowTheStack) {
   const std::string deep = "{\"a\":" + std::string(1000000, '[') + std::string(1000000, ']') + "}";
   EXPECT_THROW(signals_from_json(deep), BadRequest);
