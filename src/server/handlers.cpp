@@ -335,10 +335,9 @@ Response retry_later(Response res) {
 
 std::variant<Target, Response> route_request(const Core& core, const Request& req) {
   try {
-    const std::string_view target(req.target().data(), req.target().size());
-    if (target.empty() || target.front() != '/')
-      throw BadRequest("bad request target: expected a path");
-    const auto [path, query] = split_target(target);
+    const auto target = origin_form(ssv(req.target()));
+    if (!target) throw BadRequest("bad request target: expected a path or an http(s) URL");
+    const auto [path, query] = split_target(*target);
     const auto relative = strip_base(path, core.options.base_path);
     if (!relative) return text_response(404, "not found", req.version(), req.keep_alive());
     return Target{parse_route(*relative), std::string(query)};

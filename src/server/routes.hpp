@@ -23,6 +23,12 @@ struct Route {
   std::string path;   // Path: the path (relative to the base path)
 };
 
+// A request target in origin form ("/path?query"): the target itself, or
+// for the absolute form ("http://host:port/path?query", which RFC 9112
+// §3.2.2 has servers accept) the same without scheme and authority ("/"
+// when the path is empty). Nothing for any other form.
+std::optional<std::string> origin_form(std::string_view target);
+
 // Splits a request target into its path and query ("?" removed).
 std::pair<std::string_view, std::string_view> split_target(std::string_view target) noexcept;
 

@@ -264,6 +264,21 @@ TEST_F(ServerTest, ARequestPipelinedBehindAStreamIsLeftToTheClientToRetry) {
   EXPECT_EQ(all.find("<p>index</p>"), std::string::npos);
 }
 
+// RFC 9112 §3.2.2: a server must accept a target in absolute form (which
+// a client sends to a proxy); its path and query are routed.
+TEST_F(ServerTest, AnAbsoluteFormTargetIsRoutedByItsPath) {
+  start({.base_path = "/app"});
+  const Response page = request(port_, "GET", "http://127.0.0.1/app/counter");
+  EXPECT_EQ(page.status, 200u) << page.head << page.body;
+  EXPECT_NE(page.body.find("<span class=\"n\">0</span>"), std::string::npos);
+  EXPECT_EQ(request(port_, "GET", "HTTP://x:1/app/?q=1").body, "<p>index</p>");
+  EXPECT_EQ(request(port_, "GET", "http://x/elsewhere").status, 404u);
+  const Response bad = request(port_, "GET", "app/counter");
+  EXPECT_EQ(bad.status, 400u);
+  EXPECT_NE(bad.body.find("bad request target"), std::string::npos) << bad.body;
+  EXPECT_EQ(request(port_, "GET", "ftp://x/app/counter").status, 400u);
+}
+
 // HTTP/1.0 has no chunked encoding (a proxy at its default, such as nginx's
 // proxy_http_version 1.0, speaks it): the stream is sent raw and ends when
 // the connection closes.
