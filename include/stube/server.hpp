@@ -93,9 +93,11 @@ class Server {
   // Binds a root component to a path ("/counter"; relative to the base
   // path). Works before and after start(). `init` turns the request's query
   // into the root's init arguments (default: none). Throws
-  // std::invalid_argument for a bad path or an unknown component.
+  // std::invalid_argument for a bad path, a path under the server's own
+  // routes (/_stube/, /sse/, /event/, /back/: never reached), or an unknown
+  // component.
   Server& mount(std::string_view path, std::string_view component_id, InitArgsFn init = {});
-  // A fixed HTML page (e.g. an index) at a path.
+  // A fixed HTML page (e.g. an index) at a path (the same path rules).
   Server& page(std::string_view path, std::string html);
 
   // Binds the address first, then creates the runtime (which runs the

@@ -1175,6 +1175,27 @@ TEST(Server, RefusesImpossibleOptionsByName) {
   EXPECT_EQ(request(s.port(), "GET", "/counter").status, 200u);
 }
 
+// A path under the server's own routes would never be reached: refused,
+// naming it. (The paths are relative to the base path, so under one
+// "/app/sse/x" is an ordinary path.)
+TEST(Server, RefusesMountsAndPagesUnderItsOwnRoutes) {
+  Server s(test_registry());
+  for (const std::string path : {"/_stube/x", "/sse/x", "/event/a/b/c", "/back/x"}) {
+    try {
+      s.mount(path, "t/counter");
+      ADD_FAILURE() << "mounted " << path;
+    } catch (const std::invalid_argument& e) {
+      EXPECT_NE(std::string_view(e.what()).find("'" + path + "'"), std::string_view::npos)
+          << e.what();
+    }
+    EXPECT_THROW(s.page(path, "<p>x</p>"), std::invalid_argument) << path;
+  }
+  s.mount("/sse", "t/counter").mount("/app/sse/x", "t/counter").page("/backs/x", "<p>b</p>");
+  s.start({.port = 0});
+  EXPECT_EQ(request(s.port(), "GET", "/sse").status, 200u);
+  EXPECT_EQ(request(s.port(), "GET", "/backs/x").body, "<p>b</p>");
+}
+
 TEST(Server, RejectsBadMountsAndOptions) {
   Server s(test_registry());
   EXPECT_THROW(s.mount("counter", "t/counter"), std::invalid_argument);
