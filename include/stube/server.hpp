@@ -54,11 +54,15 @@ struct ServerOptions {
   // idle keep-alive connection is closed after it.
   std::chrono::milliseconds request_timeout{std::chrono::seconds(10)};
   // Bytes queued on one SSE stream for a client that does not read; past it
-  // the stream is dropped (the browser reconnects and gets the whole view).
+  // the stream is dropped, with a warning (the browser reconnects and gets
+  // the whole view). A frame with nothing queued before it is always taken.
   std::size_t max_stream_backlog = 4 * 1024 * 1024;
   // Open connections (SSE streams included) at most. One more is answered
-  // 503 with Retry-After and closed at once, unread, so that a flood of
-  // connections cannot take the file descriptors the store needs. Empty:
+  // 503 with Retry-After and closed, so that a flood of connections cannot
+  // take the file descriptors the store needs; only its request line is
+  // read (waited for up to a second, by at most 16 such connections at
+  // once): a stream request gets the 503 cut short, so that the page's
+  // stream retries by itself (docs/server.md). Empty:
   // the soft RLIMIT_NOFILE (ulimit -n) at start() less a reserve of
   // max(64, an eighth of it) for the store, the logs and the rest of the
   // process. start() refuses 0, and a value that leaves fewer than 64.
@@ -89,9 +93,11 @@ class Server {
   // Binds a root component to a path ("/counter"; relative to the base
   // path). Works before and after start(). `init` turns the request's query
   // into the root's init arguments (default: none). Throws
-  // std::invalid_argument for a bad path or an unknown component.
+  // std::invalid_argument for a bad path, a path under the server's own
+  // routes (/_stube/, /sse/, /event/, /back/: never reached), or an unknown
+  // component.
   Server& mount(std::string_view path, std::string_view component_id, InitArgsFn init = {});
-  // A fixed HTML page (e.g. an index) at a path.
+  // A fixed HTML page (e.g. an index) at a path (the same path rules).
   Server& page(std::string_view path, std::string html);
 
   // Binds the address first, then creates the runtime (which runs the

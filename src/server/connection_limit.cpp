@@ -4,9 +4,13 @@
 
 #include <algorithm>
 #include <array>
+#include <boost/asio/steady_timer.hpp>
 #include <limits>
+#include <memory>
 #include <stdexcept>
 #include <utility>
+
+#include "server/routes.hpp"
 
 namespace stube::server {
 
@@ -97,6 +101,93 @@ void refuse_connection(net::ip::tcp::socket& socket, std::string_view response) 
     if (socket.read_some(net::buffer(scratch), ec) == 0) break;
   }
   socket.close(ignored);
+}
+
+namespace {
+
+// A refused connection waiting for its request line.
+class Refusal : public std::enable_shared_from_this<Refusal> {
+ public:
+  Refusal(net::ip::tcp::socket socket, const RefusalAnswers& answers,
+          std::atomic<std::size_t>& waiting)
+      : socket_(std::move(socket)),
+        timer_(socket_.get_executor()),
+        answers_(answers),
+        waiting_(waiting) {}
+  ~Refusal() { waiting_.fetch_sub(1, std::memory_order_relaxed); }
+
+  // Reads what has arrived; true when that is enough to answer.
+  bool read_now() {
+    boost::system::error_code ec;
+    socket_.non_blocking(true, ec);
+    while (!ec && !complete()) {
+      const std::size_t n =
+          socket_.read_some(net::buffer(buf_.data() + got_, buf_.size() - got_), ec);
+      got_ += n;
+    }
+    return complete() || (ec && ec != net::error::would_block);
+  }
+
+  void wait() {
+    timer_.expires_after(kRequestLineWait);
+    timer_.async_wait([self = shared_from_this()](boost::system::error_code ec) {
+      boost::system::error_code ignored;
+      if (!ec) self->socket_.cancel(ignored);
+    });
+    read();
+  }
+
+  // `linger`: a stream's answer is closed that much later (see
+  // RefusalAnswers), else at once.
+  void answer(bool linger) {
+    timer_.cancel();
+    const bool stream = requests_stream(std::string_view(buf_.data(), got_), answers_.base_path);
+    if (!stream || !linger)
+      return refuse_connection(socket_, stream ? answers_.stream : answers_.plain);
+    boost::system::error_code ec;
+    socket_.non_blocking(true, ec);
+    std::size_t sent = 0;
+    while (!ec && sent < answers_.stream.size())
+      sent += socket_.write_some(net::buffer(answers_.stream.substr(sent)), ec);
+    timer_.expires_after(answers_.linger);
+    timer_.async_wait([self = shared_from_this()](boost::system::error_code) {
+      refuse_connection(self->socket_, {});
+    });
+  }
+
+ private:
+  bool complete() const {
+    return got_ == buf_.size() ||
+           std::string_view(buf_.data(), got_).find('\n') != std::string_view::npos;
+  }
+  void read() {
+    socket_.async_read_some(
+        net::buffer(buf_.data() + got_, buf_.size() - got_),
+        [self = shared_from_this()](boost::system::error_code ec, std::size_t n) {
+          self->got_ += n;
+          if (!ec && !self->complete()) return self->read();
+          self->answer(true);
+        });
+  }
+
+  net::ip::tcp::socket socket_;
+  net::steady_timer timer_;
+  RefusalAnswers answers_;  // views of the Core's strings
+  std::atomic<std::size_t>& waiting_;
+  // The request line up to the target's first bytes is all that is looked at.
+  std::array<char, 1024> buf_{};
+  std::size_t got_ = 0;
+};
+
+}  // namespace
+
+void refuse_over_cap(net::ip::tcp::socket socket, const RefusalAnswers& answers,
+                     std::atomic<std::size_t>& waiting) {
+  waiting.fetch_add(1, std::memory_order_relaxed);  // until the Refusal goes
+  const auto refusal = std::make_shared<Refusal>(std::move(socket), answers, waiting);
+  const bool room = waiting.load(std::memory_order_relaxed) <= kMaxWaitingRefusals;
+  if (refusal->read_now() || !room) return refusal->answer(room);
+  refusal->wait();
 }
 
 std::size_t RefusalLog::refused(Clock::time_point now) noexcept {

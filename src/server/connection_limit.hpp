@@ -65,6 +65,36 @@ class ConnectionSlot {
 // still draws a reset: waiting for it would hold descriptors in a flood.)
 void refuse_connection(boost::asio::ip::tcp::socket& socket, std::string_view response) noexcept;
 
+// How a connection over the cap is answered, by what its request line
+// asks for: `stream` (an unfinished 503, so that Datastar's stream client
+// retries) for a GET of <base_path>/sse/<cid>, closed `linger` after it
+// was written (the time the page's script needs to read it: see
+// kCutShortLinger); `plain` (a complete 503) for anything else. The
+// strings are kept by the caller (the Core).
+struct RefusalAnswers {
+  std::string_view plain;
+  std::string_view stream;
+  std::string_view base_path;
+  std::chrono::milliseconds linger{};
+};
+
+// At most this many refused connections wait for their request line (or
+// linger after a stream's answer) at once (a flood must not hold
+// descriptors), each at most kRequestLineWait (or `linger`).
+inline constexpr std::size_t kMaxWaitingRefusals = 16;
+inline constexpr std::chrono::milliseconds kRequestLineWait{1000};
+
+// Refuses a connection over the cap with refuse_connection(), answered by
+// its request line (see RefusalAnswers). What the client sent already is
+// read at once; if the request line is not complete yet, the connection
+// waits for it up to kRequestLineWait, with at most kMaxWaitingRefusals
+// (counted in `waiting`) waiting at once. A connection that sends no
+// request line in time, or that would be one too many waiting, is judged
+// by what it sent so far (most often: nothing, and the plain 503); one too
+// many is closed at once, a stream's answer without its linger.
+void refuse_over_cap(boost::asio::ip::tcp::socket socket, const RefusalAnswers& answers,
+                     std::atomic<std::size_t>& waiting);
+
 // Keeps the warning about refused connections to at most one line a
 // second, each with the number refused since the one before: a flood must
 // not flood the log.

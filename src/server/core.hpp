@@ -30,10 +30,15 @@ struct Core {
   // Open connections, SSE streams included (each holds a ConnectionSlot),
   // and their cap: ServerOptions::max_connections, or its default, as
   // start() worked it out. A connection over the cap gets
-  // `over_capacity_response` (a 503, serialized) and is closed.
+  // `over_capacity_response` (a 503, serialized) and is closed; one whose
+  // request line asks for a stream gets `over_capacity_stream_response`
+  // instead (the same, cut short: see refuse_over_cap()).
   std::atomic<std::size_t> open_connections{0};
   std::size_t max_connections = 0;
   std::string over_capacity_response;
+  std::string over_capacity_stream_response;
+  // Refused connections waiting for their request line.
+  std::atomic<std::size_t> waiting_refusals{0};
   // Where requests are handled (ServerOptions::workers); null: on the I/O
   // threads. Owned by the Server, which joins it before the I/O objects go.
   boost::asio::thread_pool* workers = nullptr;

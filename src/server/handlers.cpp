@@ -3,7 +3,10 @@
 #include <boost/beast/http/field.hpp>
 #include <boost/beast/http/status.hpp>
 #include <boost/beast/http/verb.hpp>
+#include <boost/beast/http/write.hpp>
+#include <cstdio>
 #include <mutex>
+#include <sstream>
 #include <variant>
 
 #include "server/assets.hpp"
@@ -115,11 +118,10 @@ Response from_result(Core& core, Runtime::Result result, const Request& req, std
       return changed(core, req, cid);
     case Runtime::Result::NoConversation:
       return core.runtime->shutting_down() ? restarting(req) : stale(req);
-    case Runtime::Result::NoInstance: {
-      Response res = make(204, req);
-      res.prepare_payload();
-      return res;
-    }
+    case Runtime::Result::NoInstance:
+      // No prepare_payload(): it would add "Content-Length: 0", which a 204
+      // must not carry (RFC 9110 §8.6); a 204 has no body by definition.
+      return make(204, req);
     case Runtime::Result::Forbidden:
       return reject(403, req, "forbidden: this conversation belongs to another browser session");
     case Runtime::Result::Unavailable:
@@ -175,13 +177,16 @@ Reply open_stream(Core& core, const Request& req, const Route& r,
       // A restored conversation's wakeup hook threw: the stream carries the
       // error to the page (and later patches), the conversation is as it was.
       return {Response{}, std::move(stream)};
+    // A 503 says "try again": cut short, so that the page's stream retries
+    // (a complete response would end it for good).
     case Runtime::Result::NoConversation:
-      return {core.runtime->shutting_down() ? restarting(req) : stale(req), nullptr};
+      if (core.runtime->shutting_down()) return {restarting(req), nullptr, true};
+      return {stale(req), nullptr};
     case Runtime::Result::Forbidden:
       return {reject(403, req, "forbidden: this conversation belongs to another browser session"),
               nullptr};
     case Runtime::Result::Unavailable:
-      return {unavailable(req), nullptr};
+      return {unavailable(req), nullptr, true};
     default:
       return {event_stream(500, req, {}), nullptr};
   }
@@ -193,9 +198,10 @@ Response asset(const Request& req, const Route& r) {
   if (!a) return text_response(404, "no such asset", req.version(), req.keep_alive());
   const auto inm = req.find(http::field::if_none_match);
   if (inm != req.end() && ssv(inm->value()) == a->etag) {
+    // No prepare_payload(): "Content-Length: 0" would claim that the asset
+    // is empty (RFC 9110 §8.6); a 304 has no body by definition.
     Response res = make(304, req);
     res.set(http::field::etag, bsv(a->etag));
-    res.prepare_payload();
     return res;
   }
   Response res = make(200, req);
@@ -294,6 +300,34 @@ Response text_response(unsigned status, std::string_view message, unsigned versi
   return res;
 }
 
+std::string unfinished(Response res) {
+  std::string body = std::move(res.body());
+  res.body().clear();
+  res.erase(http::field::content_length);
+  res.chunked(true);
+  res.keep_alive(false);
+  std::ostringstream head;
+  head << res.base();
+  std::string out = std::move(head).str();
+  if (!body.empty()) {
+    char size[24];
+    const int n = std::snprintf(size, sizeof size, "%zx\r\n", body.size());
+    out.append(size, static_cast<std::size_t>(n));
+    out += body;
+    out += "\r\n";
+  }
+  return out;
+}
+
+std::string refused_stream_response(std::string_view message) {
+  Response res{http::status::service_unavailable, 11};
+  res.set(http::field::server, "stube");
+  res.set(http::field::content_type, "text/event-stream");
+  res.set(http::field::cache_control, "no-cache");
+  append_fragment(error_fragment(message), res.body());
+  return unfinished(retry_later(std::move(res)));
+}
+
 Response retry_later(Response res) {
   res.set(http::field::retry_after, "5");
   return res;
@@ -301,10 +335,9 @@ Response retry_later(Response res) {
 
 std::variant<Target, Response> route_request(const Core& core, const Request& req) {
   try {
-    const std::string_view target(req.target().data(), req.target().size());
-    if (target.empty() || target.front() != '/')
-      throw BadRequest("bad request target: expected a path");
-    const auto [path, query] = split_target(target);
+    const auto target = origin_form(ssv(req.target()));
+    if (!target) throw BadRequest("bad request target: expected a path or an http(s) URL");
+    const auto [path, query] = split_target(*target);
     const auto relative = strip_base(path, core.options.base_path);
     if (!relative) return text_response(404, "not found", req.version(), req.keep_alive());
     return Target{parse_route(*relative), std::string(query)};

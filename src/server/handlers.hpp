@@ -6,6 +6,7 @@
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/beast/http/message.hpp>
 #include <boost/beast/http/string_body.hpp>
+#include <chrono>
 #include <memory>
 #include <string>
 #include <variant>
@@ -24,6 +25,12 @@ struct Reply {
   // Set for an accepted SSE request: the connection goes to the stream,
   // which writes its own response; `response` is unused.
   std::shared_ptr<SseStream> stream;
+  // Set for a refused SSE request the client should retry (a 503: the
+  // server is restarting, the store is unavailable): `response` is sent as
+  // an unfinished chunked body (see unfinished()) and the connection is then
+  // closed. Datastar's stream client retries only on a network error; a
+  // complete 503 would end the page's stream for good.
+  bool cut_short = false;
 };
 
 // A request's route, worked out once, on the I/O thread.
@@ -48,6 +55,22 @@ Reply handle_request(Core& core, const Request& request, const Target& target,
 // A complete response with a text message (400, 404, 405, ...).
 Response text_response(unsigned status, std::string_view message, unsigned version,
                        bool keep_alive);
+
+// `res` serialized for an HTTP/1.1 client with its body as one chunk of a
+// chunked body that is never finished (no last chunk; "Connection: close"):
+// the client gets the status and the body, then, when the connection
+// closes, a network error.
+std::string unfinished(Response res);
+
+// How long the connection of a cut-short response stays open after it was
+// written. The browser errors the response's body stream when the
+// connection closes, and an errored stream drops the chunks the script has
+// not read yet: closed at once, the message would never reach the page.
+inline constexpr std::chrono::milliseconds kCutShortLinger{200};
+
+// A 503 with Retry-After for a Datastar stream request, serialized and cut
+// short (unfinished()): its body patches `message` into the error element.
+std::string refused_stream_response(std::string_view message);
 
 // `res` with Retry-After: 5, for a 503 the client may soon try again.
 Response retry_later(Response res);

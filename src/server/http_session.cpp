@@ -2,6 +2,7 @@
 
 #include <boost/asio/dispatch.hpp>
 #include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <boost/asio/write.hpp>
 #include <boost/beast/http/error.hpp>
 #include <boost/beast/http/read.hpp>
@@ -107,10 +108,33 @@ void HttpSession::on_body(beast::error_code ec) {
 void HttpSession::answer(Reply reply) {
   if (reply.stream) {
     // The connection now belongs to the stream; this session ends here.
+    // What the client pipelined behind the stream's request (in buffer_)
+    // goes unanswered: the stream's response says "Connection: close", on
+    // which the client sends it again elsewhere (RFC 9112 §9.3.2).
     reply.stream->start(std::move(stream_), std::move(slot_));
     return;
   }
+  if (reply.cut_short && reply.response.version() >= 11)
+    return respond_cut_short(std::move(reply.response));
   respond(std::move(reply.response));
+}
+
+// The response as an unfinished chunked body, then, a moment later, the
+// connection closed: the client reads the status and the
+// message, then meets a network error, on which Datastar retries. (An
+// HTTP/1.0 client has no chunks and gets the complete response.)
+void HttpSession::respond_cut_short(Response response) {
+  raw_response_ = unfinished(std::move(response));
+  stream_.expires_after(core_.options.request_timeout);
+  net::async_write(stream_, net::buffer(raw_response_),
+                   [self = shared_from_this()](beast::error_code ec, std::size_t) {
+                     if (ec) return self->close();
+                     // Time for the page's script to read the message (see
+                     // kCutShortLinger), then the close.
+                     auto linger = std::make_shared<net::steady_timer>(self->stream_.get_executor(),
+                                                                       kCutShortLinger);
+                     linger->async_wait([self, linger](beast::error_code) { self->close(); });
+                   });
 }
 
 void HttpSession::respond(Response response) {

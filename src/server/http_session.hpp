@@ -30,6 +30,7 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
   void on_body(boost::beast::error_code ec);
   void answer(Reply reply);
   void respond(Response response);
+  void respond_cut_short(Response response);
   void on_write(bool close, boost::beast::error_code ec);
   void refuse(boost::beast::error_code ec);
   void close();
@@ -38,6 +39,7 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
   boost::beast::flat_buffer buffer_;
   std::optional<boost::beast::http::request_parser<boost::beast::http::string_body>> parser_;
   std::shared_ptr<Response> response_;
+  std::string raw_response_;  // respond_cut_short()'s bytes, while written
   Core& core_;
   ConnectionSlot slot_;
 };

@@ -1,5 +1,6 @@
 #include "server/routes.hpp"
 
+#include <cctype>
 #include <vector>
 
 #include "server/http_util.hpp"
@@ -34,6 +35,21 @@ void expect_segments(std::string_view route, const std::vector<std::string_view>
 }
 
 }  // namespace
+
+std::optional<std::string> origin_form(std::string_view target) {
+  if (target.starts_with('/')) return std::string(target);
+  const std::size_t colon = target.find("://");
+  if (colon == std::string_view::npos) return std::nullopt;
+  std::string scheme(target.substr(0, colon));
+  for (char& c : scheme) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  if (scheme != "http" && scheme != "https") return std::nullopt;
+  const std::string_view rest = target.substr(colon + 3);
+  const std::size_t end = rest.find_first_of("/?#");
+  if (end == 0) return std::nullopt;  // no authority
+  if (end == std::string_view::npos) return std::string("/");
+  if (rest[end] == '/') return std::string(rest.substr(end));
+  return "/" + std::string(rest.substr(end));
+}
 
 std::pair<std::string_view, std::string_view> split_target(std::string_view target) noexcept {
   const std::size_t q = target.find('?');
@@ -85,6 +101,19 @@ Route parse_route(std::string_view path) {
     r.path = std::string(full);
   }
   return r;
+}
+
+bool requests_stream(std::string_view head, std::string_view base) noexcept try {
+  constexpr std::string_view kGet = "GET ";
+  if (!head.starts_with(kGet)) return false;
+  std::string_view target = head.substr(kGet.size());
+  target = target.substr(0, target.find_first_of(" \r\n"));
+  const auto origin = origin_form(target);
+  if (!origin) return false;
+  const auto relative = strip_base(split_target(*origin).first, base);
+  return relative && relative->starts_with("/sse/");
+} catch (...) {  // out of memory
+  return false;
 }
 
 }  // namespace stube::server

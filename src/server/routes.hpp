@@ -23,6 +23,12 @@ struct Route {
   std::string path;   // Path: the path (relative to the base path)
 };
 
+// A request target in origin form ("/path?query"): the target itself, or
+// for the absolute form ("http://host:port/path?query", which RFC 9112
+// §3.2.2 has servers accept) the same without scheme and authority ("/"
+// when the path is empty). Nothing for any other form.
+std::optional<std::string> origin_form(std::string_view target);
+
 // Splits a request target into its path and query ("?" removed).
 std::pair<std::string_view, std::string_view> split_target(std::string_view target) noexcept;
 
@@ -34,5 +40,10 @@ std::optional<std::string_view> strip_base(std::string_view path, std::string_vi
 // the problem when a /sse, /event or /back path is malformed: a missing or
 // extra segment, or an id that is not [A-Za-z0-9_-]{1,128}.
 Route parse_route(std::string_view path);
+
+// Whether the start of a request (its request line, perhaps cut off after
+// the target's first bytes) is a GET of a conversation's stream under
+// `base`: how a connection refused over the cap is answered.
+bool requests_stream(std::string_view head, std::string_view base) noexcept;
 
 }  // namespace stube::server

@@ -73,7 +73,10 @@ struct Server::Impl {
       if (auto slot = server::ConnectionSlot::take(core.open_connections, core.max_connections)) {
         std::make_shared<server::HttpSession>(std::move(socket), core, std::move(slot))->run();
       } else {
-        server::refuse_connection(socket, core.over_capacity_response);
+        server::refuse_over_cap(std::move(socket),
+                                {core.over_capacity_response, core.over_capacity_stream_response,
+                                 core.options.base_path, server::kCutShortLinger},
+                                core.waiting_refusals);
         note_refusal();
       }
       accept();
@@ -125,9 +128,26 @@ Server::~Server() {
   stop();
 }
 
+namespace {
+
+// A path under one of the server's own routes (SPEC §9) would never be
+// reached: the route takes its requests first.
+void refuse_reserved(std::string_view what, std::string_view path) {
+  for (const std::string_view prefix : {"/_stube/", "/sse/", "/event/", "/back/"}) {
+    if (path.starts_with(prefix)) {
+      throw std::invalid_argument(std::string(what) + ": path '" + std::string(path) +
+                                  "' is under the server's own route " + std::string(prefix) +
+                                  " and could never be reached");
+    }
+  }
+}
+
+}  // namespace
+
 Server& Server::mount(std::string_view path, std::string_view component_id, InitArgsFn init) {
   if (!server::valid_mount_path(path))
     throw std::invalid_argument("mount: bad path '" + std::string(path) + "'");
+  refuse_reserved("mount", path);
   if (!impl_->core.registry->find(component_id))
     throw std::invalid_argument("mount " + std::string(path) +
                                 ": unknown component :" + std::string(component_id));
@@ -140,6 +160,7 @@ Server& Server::mount(std::string_view path, std::string_view component_id, Init
 Server& Server::page(std::string_view path, std::string html) {
   if (!server::valid_mount_path(path))
     throw std::invalid_argument("page: bad path '" + std::string(path) + "'");
+  refuse_reserved("page", path);
   std::unique_lock lock(impl_->core.routes_mu);
   impl_->core.pages.insert_or_assign(std::string(path), std::move(html));
   return *this;
@@ -233,6 +254,8 @@ void Server::start_listening(ServerOptions options) {
   refusal << server::retry_later(server::text_response(
       503, "the server has too many open connections; try again shortly", 11, false));
   m.core.over_capacity_response = std::move(refusal).str();
+  m.core.over_capacity_stream_response = server::refused_stream_response(
+      "the server has too many open connections; reconnecting shortly");
   if (!options.store) options.store = in_memory_store();
   m.core.options = options;
 

@@ -22,6 +22,26 @@ edn::Value key_value(std::string_view text) {
   }
 }
 
+// The message with every byte outside printable ASCII as \xNN: nlohmann's
+// "last read: '…'" quotes the client's raw bytes, which need not be UTF-8
+// (the message goes into a UTF-8 response) nor free of control characters.
+std::string printable(std::string_view text) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string out;
+  out.reserve(text.size());
+  for (const char ch : text) {
+    const auto c = static_cast<unsigned char>(ch);
+    if (c >= 0x20 && c < 0x7f) {
+      out += ch;
+    } else {
+      out += "\\x";
+      out += kHex[c >> 4];
+      out += kHex[c & 15];
+    }
+  }
+  return out;
+}
+
 // Builds EDN straight from the parser's events: no intermediate JSON tree,
 // and the depth is checked before anything deep is built.
 class EdnBuilder : public nlohmann::json_sax<json> {
@@ -38,7 +58,11 @@ class EdnBuilder : public nlohmann::json_sax<json> {
       return add(edn::Value(static_cast<long long>(n)));
     return add(edn::Value::big_int(std::to_string(n)));
   }
-  bool number_float(number_float_t d, const string_t&) override { return add(edn::Value(d)); }
+  bool number_float(number_float_t d, const string_t& text) override {
+    // nlohmann reports an integer beyond 64 bits as a float: keep it exact.
+    if (text.find_first_of(".eE") == string_t::npos) return add(edn::Value::big_int(text));
+    return add(edn::Value(d));
+  }
   bool string(string_t& s) override { return add(edn::Value(std::string_view(s))); }
   bool binary(binary_t&) override { return fail("binary values are not JSON"); }
   bool start_object(std::size_t) override { return open(true); }
@@ -54,7 +78,7 @@ class EdnBuilder : public nlohmann::json_sax<json> {
     // parse error at line 1, column 5: ...". Keep the part after the tag.
     std::string what = e.what();
     if (const std::size_t p = what.find("] "); p != std::string::npos) what.erase(0, p + 2);
-    return fail(what);
+    return fail(printable(what));
   }
 
   edn::Value result() const { return result_; }

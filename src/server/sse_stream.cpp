@@ -4,6 +4,7 @@
 #include <boost/asio/write.hpp>
 
 #include "server/datastar.hpp"
+#include "stube/log.hpp"
 
 namespace stube::server {
 
@@ -13,14 +14,16 @@ namespace beast = boost::beast;
 namespace {
 
 // The response head; then "Transfer-Encoding: chunked", or for an HTTP/1.0
-// client (no chunks) "Connection: close": the body ends when the connection
-// does.
+// client (no chunks) nothing: the body ends when the connection does. Either
+// way "Connection: close": a stream's connection serves nothing after it, so
+// a request pipelined behind the stream's is never answered, and the client
+// sends it again on another connection (RFC 9112 §9.3.2, §9.6).
 constexpr std::string_view kHeaderStart =
     "HTTP/1.1 200 OK\r\n"
     "Content-Type: text/event-stream\r\n"
     "Cache-Control: no-cache\r\n"
     "X-Accel-Buffering: no\r\n";
-constexpr std::string_view kChunkedEnd = "Transfer-Encoding: chunked\r\n\r\n";
+constexpr std::string_view kChunkedEnd = "Transfer-Encoding: chunked\r\nConnection: close\r\n\r\n";
 constexpr std::string_view kUntilCloseEnd = "Connection: close\r\n\r\n";
 
 // The reconnect delay the browser uses after this stream breaks.
@@ -51,6 +54,7 @@ SseStream::SseStream(Core& core, std::string cid, net::any_io_executor strand, b
       keep_alive_(strand_) {
   append_retry(kReconnectDelay, pending_);
   append_fragment(cleared_error_fragment(), pending_);
+  preamble_ = pending_.size();
 }
 
 SseStream::~SseStream() {
@@ -66,10 +70,19 @@ void SseStream::uncount() {
 
 void SseStream::enqueue(std::string_view text) {
   if (overflow_) return;
-  if (pending_.size() + text.size() > core_.options.max_stream_backlog) {
+  // A frame with nothing queued before it is always taken, however large:
+  // the cap is on what waits behind it. (Capped too, a view larger than
+  // max_stream_backlog could never be sent: the page would reconnect for
+  // ever, and each time be cut before its first view.)
+  if (pending_.size() > preamble_ &&
+      pending_.size() + text.size() > core_.options.max_stream_backlog) {
     // The client does not read: drop the stream; it reconnects and gets the
     // whole view afresh.
     overflow_ = true;
+    log::warn("server: stream of conversation " + cid_ + " dropped: the client does not read (" +
+              std::to_string(pending_.size() + text.size()) +
+              " bytes would be queued, more than max_stream_backlog " +
+              std::to_string(core_.options.max_stream_backlog) + "); it reconnects");
     pending_.clear();
     net::post(strand_, [self = shared_from_this()] { self->drop(); });
     return;
@@ -109,8 +122,8 @@ void SseStream::close() {
 
 void SseStream::start(beast::tcp_stream stream, ConnectionSlot slot) {
   if (dropped_) {
-    // Dropped before it started (its first view overflowed the backlog, or
-    // the server is shutting down): cut the connection now, which the
+    // Dropped before it started (patches queued behind its first view
+    // overflowed the backlog, or the server is shutting down): cut the connection now, which the
     // browser takes as an error and reconnects, rather than keep it open
     // with nothing ever written. Its slot goes with this scope.
     beast::error_code ignored;
@@ -141,6 +154,7 @@ void SseStream::flush() {
     std::lock_guard lock(mu_);
     flush_posted_ = false;
     data.swap(pending_);
+    preamble_ = 0;
     finish = closing_;
   }
   if (data.empty() && !finish && header_sent_) {

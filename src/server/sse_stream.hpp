@@ -55,6 +55,9 @@ class SseStream : public Output, public std::enable_shared_from_this<SseStream> 
 
   std::mutex mu_;  // guards the fields below
   std::string pending_;
+  // The start of pending_ that is not a frame (the stream's first lines),
+  // until the first flush: a frame behind it is a frame behind nothing.
+  std::size_t preamble_ = 0;
   bool started_ = false;
   bool flush_posted_ = false;
   bool closing_ = false;  // finish the response after what is queued

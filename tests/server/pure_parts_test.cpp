@@ -66,6 +66,32 @@ TEST(Routes, RejectsMalformedConversationPaths) {
   }
 }
 
+TEST(Routes, TheAbsoluteFormOfATargetIsItsPathAndQuery) {
+  EXPECT_EQ(server::origin_form("/counter?a=1"), "/counter?a=1");
+  EXPECT_EQ(server::origin_form("http://x/counter"), "/counter");
+  EXPECT_EQ(server::origin_form("HTTPS://x:8080/a/b?q=1"), "/a/b?q=1");
+  EXPECT_EQ(server::origin_form("http://x"), "/");
+  EXPECT_EQ(server::origin_form("http://x?q=1"), "/?q=1");
+  EXPECT_EQ(server::origin_form("http:///counter"), std::nullopt);
+  EXPECT_EQ(server::origin_form("ftp://x/counter"), std::nullopt);
+  EXPECT_EQ(server::origin_form("counter"), std::nullopt);
+  EXPECT_EQ(server::origin_form("*"), std::nullopt);
+  EXPECT_EQ(server::origin_form(""), std::nullopt);
+  EXPECT_TRUE(server::requests_stream("GET http://x:1/app/sse/abc HTTP/1.1\r\n", "/app"));
+}
+
+TEST(Routes, TellsAStreamRequestByItsRequestLine) {
+  EXPECT_TRUE(server::requests_stream("GET /sse/abc HTTP/1.1\r\nHost: x", ""));
+  EXPECT_TRUE(server::requests_stream("GET /sse/ab", ""));  // cut off
+  EXPECT_TRUE(server::requests_stream("GET /app/sse/abc?x=1 HTTP/1.1\r\n", "/app"));
+  EXPECT_FALSE(server::requests_stream("GET /sse/abc HTTP/1.1\r\n", "/app"));
+  EXPECT_FALSE(server::requests_stream("POST /sse/abc HTTP/1.1\r\n", ""));
+  EXPECT_FALSE(server::requests_stream("GET /ssex/abc HTTP/1.1\r\n", ""));
+  EXPECT_FALSE(server::requests_stream("GET /counter HTTP/1.1\r\n", ""));
+  EXPECT_FALSE(server::requests_stream("", ""));
+  EXPECT_FALSE(server::requests_stream("GE", ""));
+}
+
 TEST(HttpUtil, PercentDecoding) {
   EXPECT_EQ(percent_decode("a%20b+c%7B%7d", true), "a b c{}");
   EXPECT_EQ(percent_decode("a+b", false), "a+b");

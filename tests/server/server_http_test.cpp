@@ -84,10 +84,11 @@ std::unique_ptr<Conn> served(std::uint16_t port) {
   return c;
 }
 
-// The answer to a connection over the cap, which sends nothing: the server
-// must answer without waiting for a request (a served one would time out).
+// The answer to a connection over the cap, which sends a keep-alive
+// request: it is answered and closed (a served one would time out).
 Response over_the_cap(std::uint16_t port) {
   Conn c(port);
+  c.send("GET / HTTP/1.1\r\nHost: x\r\n\r\n");
   return test::parse_response(c.read_to_eof());
 }
 
@@ -242,6 +243,42 @@ TEST_F(ServerTest, TheStreamCarriesTheFirstViewThenEveryPatch) {
   EXPECT_EQ(conv(m).get_in({"conv/instances"_kw, edn::Value(m.iid), "n"_kw}), edn::Value(41));
 }
 
+// A stream's connection serves nothing after the stream, and says so
+// ("Connection: close"): a request pipelined behind the stream's goes
+// unanswered, and the client sends it again on another connection
+// (RFC 9112 §9.3.2), rather than waiting for an answer that never comes.
+TEST_F(ServerTest, ARequestPipelinedBehindAStreamIsLeftToTheClientToRetry) {
+  start();
+  const Minted m = mint();
+  Conn c(port_);
+  c.send("GET /sse/" + m.cid + " HTTP/1.1\r\nHost: x\r\nCookie: " + m.cookie +
+         "\r\n\r\nGET / HTTP/1.1\r\nHost: x\r\n\r\n");
+  const Response head = test::parse_response(c.data().substr(0, c.read_until("\r\n\r\n")));
+  EXPECT_EQ(head.status, 200u);
+  EXPECT_EQ(head.header("Transfer-Encoding"), "chunked");
+  EXPECT_EQ(head.header("Connection"), "close");
+  c.read_until("<span class=\"n\">0</span>");
+  EXPECT_EQ(post(m, "end").status, 200u);
+  const std::string& all = c.read_to_eof();
+  EXPECT_EQ(all.substr(all.size() - 5), "0\r\n\r\n");
+  EXPECT_EQ(all.find("<p>index</p>"), std::string::npos);
+}
+
+// RFC 9112 §3.2.2: a server must accept a target in absolute form (which
+// a client sends to a proxy); its path and query are routed.
+TEST_F(ServerTest, AnAbsoluteFormTargetIsRoutedByItsPath) {
+  start({.base_path = "/app"});
+  const Response page = request(port_, "GET", "http://127.0.0.1/app/counter");
+  EXPECT_EQ(page.status, 200u) << page.head << page.body;
+  EXPECT_NE(page.body.find("<span class=\"n\">0</span>"), std::string::npos);
+  EXPECT_EQ(request(port_, "GET", "HTTP://x:1/app/?q=1").body, "<p>index</p>");
+  EXPECT_EQ(request(port_, "GET", "http://x/elsewhere").status, 404u);
+  const Response bad = request(port_, "GET", "app/counter");
+  EXPECT_EQ(bad.status, 400u);
+  EXPECT_NE(bad.body.find("bad request target"), std::string::npos) << bad.body;
+  EXPECT_EQ(request(port_, "GET", "ftp://x/app/counter").status, 400u);
+}
+
 // HTTP/1.0 has no chunked encoding (a proxy at its default, such as nginx's
 // proxy_http_version 1.0, speaks it): the stream is sent raw and ends when
 // the connection closes.
@@ -303,9 +340,20 @@ TEST_F(ServerTest, StatusCodesLeaveTheConversationUntouched) {
   const edn::Value before = conv(m);
   const std::string owner_header = "Cookie: " + m.cookie + "\r\n";
 
-  // A missing instance: 204, nothing changes (a stale double click).
-  EXPECT_EQ(request(port_, "POST", "/event/" + m.cid + "/ix-gone/inc", "{}", owner_header).status,
-            204u);
+  // A missing instance: 204, nothing changes (a stale double click). No
+  // Content-Length (RFC 9110 §8.6: a 204 must not have one).
+  const Response no_instance =
+      request(port_, "POST", "/event/" + m.cid + "/ix-gone/inc", "{}", owner_header);
+  EXPECT_EQ(no_instance.status, 204u);
+  EXPECT_TRUE(no_instance.headers("Content-Length").empty()) << no_instance.head;
+  EXPECT_TRUE(no_instance.headers("Transfer-Encoding").empty()) << no_instance.head;
+  {  // and the connection goes on after it
+    Conn c(port_);
+    c.send("POST /event/" + m.cid + "/ix-gone/inc HTTP/1.1\r\nHost: x\r\n" + owner_header +
+           "Content-Length: 2\r\n\r\n{}GET / HTTP/1.1\r\nHost: x\r\n\r\n");
+    c.read_until("<p>index</p>");
+    EXPECT_EQ(c.data().rfind("HTTP/1.1 204", 0), 0u) << c.data();
+  }
   // Another owner, or none: 403, for events, streams and back.
   const std::string forged = "Cookie: stube-" + m.cid + "=ow-AAAAAAAAAAAAAAAAAAAAAA\r\n";
   EXPECT_EQ(request(port_, "POST", "/event/" + m.cid + "/" + m.iid + "/inc", "{}", forged).status,
@@ -423,11 +471,35 @@ TEST_F(ServerTest, RequestsWhileTheRuntimeShutsDownAre503NotStale) {
   EXPECT_EQ(event.header("Retry-After"), "5");
   EXPECT_NE(event.body.find("the server is restarting"), std::string::npos) << event.body;
   EXPECT_EQ(event.body.find("stube-stale"), std::string::npos) << event.body;
-  const Response sse = request(port_, "GET", "/sse/" + m.cid, "", "Cookie: " + m.cookie + "\r\n");
-  EXPECT_EQ(sse.status, 503u) << sse.body;
   const Response back =
       request(port_, "POST", "/back/" + m.cid, "", "Cookie: " + m.cookie + "\r\n");
   EXPECT_EQ(back.status, 503u) << back.body;
+}
+
+// The stream's 503 is cut short: its message in one chunk of a chunked
+// body that is never finished, then the connection closes. Datastar's
+// stream client takes a complete response (whatever its status) as the
+// stream's end and never asks again; it retries only after a network error.
+TEST_F(ServerTest, AStreamRefusedWith503IsCutShortSoThatTheBrowserRetries) {
+  start();
+  const Minted m = mint();
+  server_->runtime().shutdown();
+  const Response sse = request(port_, "GET", "/sse/" + m.cid, "",
+                               "Datastar-Request: true\r\nCookie: " + m.cookie + "\r\n");
+  EXPECT_EQ(sse.status, 503u) << sse.head;
+  EXPECT_EQ(sse.header("Retry-After"), "5");
+  EXPECT_EQ(sse.header("Transfer-Encoding"), "chunked");
+  EXPECT_EQ(sse.header("Content-Length"), "");
+  EXPECT_EQ(sse.header("Connection"), "close");
+  EXPECT_NE(sse.body.find("the server is restarting"), std::string::npos) << sse.body;
+  ASSERT_GE(sse.body.size(), 2u);
+  EXPECT_EQ(sse.body.substr(sse.body.size() - 2), "\r\n") << "one whole chunk";
+  EXPECT_EQ(sse.body.find("\r\n0\r\n\r\n"), std::string::npos) << "and no last chunk";
+  // An event's 503 is complete: Datastar would send the event again.
+  const Response event = request(port_, "POST", "/event/" + m.cid + "/" + m.iid + "/inc", "{}",
+                                 "Datastar-Request: true\r\nCookie: " + m.cookie + "\r\n");
+  EXPECT_EQ(event.status, 503u);
+  EXPECT_NE(event.header("Content-Length"), "");
 }
 
 // Over max_connections a connection is answered at once (a 503, its request
@@ -460,17 +532,84 @@ TEST_F(ServerTest, ConnectionsOverTheCapGet503AndAreClosed) {
   EXPECT_EQ(over_the_cap(port_).status, 503u) << "three open again";
 }
 
-// A stream dropped before it started (here: its first view alone is more
-// than max_stream_backlog, so the drop is queued before the stream takes
-// over its connection) is cut at once instead of left open with nothing
-// written, and gives its place back.
-TEST_F(ServerTest, AStreamDroppedBeforeItStartsIsCutAndLetGo) {
+// Over the cap, a stream request gets its 503 cut short (see
+// AStreamRefusedWith503IsCutShortSoThatTheBrowserRetries), so that the
+// page's stream retries; anything else gets the complete 503, and a
+// connection that sends nothing gets it after a short wait for its request.
+TEST_F(ServerTest, AStreamOverTheCapGetsItsRefusalCutShort) {
+  start({.base_path = "/app", .max_connections = 2});
+  const Minted m = mint("/app/counter");
+  std::vector<std::unique_ptr<Conn>> open;
+  for (int i = 0; i < 2; ++i) {
+    open.push_back(std::make_unique<Conn>(port_));
+    open.back()->send("GET /app/ HTTP/1.1\r\nHost: x\r\n\r\n");
+    open.back()->read_until("<p>index</p>");
+  }
+  const Response sse = request(port_, "GET", "/app/sse/" + m.cid, "",
+                               "Datastar-Request: true\r\nCookie: " + m.cookie + "\r\n");
+  EXPECT_EQ(sse.status, 503u) << sse.head;
+  EXPECT_EQ(sse.header("Retry-After"), "5");
+  EXPECT_EQ(sse.header("Transfer-Encoding"), "chunked");
+  EXPECT_EQ(sse.header("Content-Type"), "text/event-stream");
+  EXPECT_NE(sse.body.find("too many open connections"), std::string::npos) << sse.body;
+  EXPECT_NE(sse.body.find("stube-error"), std::string::npos) << sse.body;
+  EXPECT_EQ(sse.body.find("\r\n0\r\n\r\n"), std::string::npos) << "no last chunk";
+  // Not a stream: the complete 503.
+  const Response page = request(port_, "GET", "/app/sse-but-not-a-stream");
+  EXPECT_EQ(page.status, 503u);
+  EXPECT_EQ(page.header("Content-Type"), "text/plain; charset=utf-8");
+  EXPECT_EQ(page.body, "the server has too many open connections; try again shortly\n");
+  // Silent: the complete 503 too, after a wait of at most a second or so.
+  const auto t0 = std::chrono::steady_clock::now();
+  Conn silent(port_);
+  const Response r = test::parse_response(silent.read_to_eof());
+  EXPECT_EQ(r.status, 503u);
+  EXPECT_EQ(r.header("Content-Length"), std::to_string(r.body.size()));
+  EXPECT_LT(std::chrono::steady_clock::now() - t0, std::chrono::seconds(3));
+  EXPECT_EQ(server_->open_connections(), 2u);
+}
+
+// A view larger than max_stream_backlog is still streamed: the cap is on
+// what queues behind a frame, not on the frame itself. (Capped, the first
+// view would drop every stream before it started: the page would reconnect
+// for ever.)
+TEST_F(ServerTest, AViewLargerThanTheBacklogIsStillStreamed) {
+  test::LogCapture logs;
   start({.max_stream_backlog = 64});
   const Minted m = mint();
-  Conn c(port_);
+  auto c = stream(m);  // the first view, more than 64 bytes
+  c->read_until("<span class=\"n\">0</span>");
+  EXPECT_EQ(post(m, "inc").status, 200u);
+  c->read_until("<span class=\"n\">1</span>");
+  EXPECT_EQ(server_->open_streams(), 1u);
+  EXPECT_TRUE(logs.at(log::Level::warn).empty());
+}
+
+// A client that does not read has its stream dropped once more than
+// max_stream_backlog waits behind what is being written, with a warning
+// that names the conversation.
+TEST_F(ServerTest, AStreamDroppedForItsBacklogIsLogged) {
+  test::LogCapture logs;
+  start({.max_stream_backlog = 64 * 1024});
+  const Minted m = mint("/form");
+  const std::string ns = signal_namespace(m.iid);
+  Conn c(port_);  // never reads
   c.send("GET /sse/" + m.cid + " HTTP/1.1\r\nHost: x\r\nCookie: " + m.cookie + "\r\n\r\n");
-  EXPECT_EQ(c.read_to_eof().find("mergeMode"), std::string::npos);
-  ASSERT_NE(served_when_free(port_), nullptr);
+  // A new 60 KB name each time: an unchanged view sends nothing.
+  const auto big = [&](int i) {
+    return "{\"" + ns + "\": {\"name\": \"" + std::string(60000, char('a' + i % 26)) + "\"}}";
+  };
+  const auto dropped = [&](const std::vector<std::string>& warnings) {
+    for (const std::string& w : warnings)
+      if (w.find("stream of conversation " + m.cid + " dropped") != std::string::npos) return true;
+    return false;
+  };
+  for (int i = 0; i < 2000 && !dropped(logs.at(log::Level::warn)); ++i)
+    ASSERT_EQ(post(m, "shout", big(i)).status, 200u);
+  EXPECT_TRUE(dropped(logs.at(log::Level::warn)));
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+  while (server_->open_streams() != 0 && std::chrono::steady_clock::now() < deadline)
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
   EXPECT_EQ(server_->open_streams(), 0u);
 }
 
@@ -568,9 +707,11 @@ TEST_F(ServerTest, ServesTheEmbeddedAssetsAndPages) {
   EXPECT_NE(js.body.find("datastar-merge-fragments"), std::string::npos);
   const std::string etag = js.header("ETag");
   ASSERT_FALSE(etag.empty());
-  EXPECT_EQ(
-      request(port_, "GET", "/_stube/datastar.js", "", "If-None-Match: " + etag + "\r\n").status,
-      304u);
+  const Response not_modified =
+      request(port_, "GET", "/_stube/datastar.js", "", "If-None-Match: " + etag + "\r\n");
+  EXPECT_EQ(not_modified.status, 304u);
+  // Not "Content-Length: 0": that would say the asset is empty (RFC 9110 §8.6).
+  EXPECT_TRUE(not_modified.headers("Content-Length").empty()) << not_modified.head;
   const Response css = request(port_, "GET", "/_stube/stube.css");
   EXPECT_EQ(css.status, 200u);
   EXPECT_NE(css.body.find(".stube-dialog"), std::string::npos);
@@ -1032,6 +1173,27 @@ TEST(Server, RefusesImpossibleOptionsByName) {
   s.mount("/counter", "t/counter");
   s.start({.port = 0});
   EXPECT_EQ(request(s.port(), "GET", "/counter").status, 200u);
+}
+
+// A path under the server's own routes would never be reached: refused,
+// naming it. (The paths are relative to the base path, so under one
+// "/app/sse/x" is an ordinary path.)
+TEST(Server, RefusesMountsAndPagesUnderItsOwnRoutes) {
+  Server s(test_registry());
+  for (const std::string path : {"/_stube/x", "/sse/x", "/event/a/b/c", "/back/x"}) {
+    try {
+      s.mount(path, "t/counter");
+      ADD_FAILURE() << "mounted " << path;
+    } catch (const std::invalid_argument& e) {
+      EXPECT_NE(std::string_view(e.what()).find("'" + path + "'"), std::string_view::npos)
+          << e.what();
+    }
+    EXPECT_THROW(s.page(path, "<p>x</p>"), std::invalid_argument) << path;
+  }
+  s.mount("/sse", "t/counter").mount("/app/sse/x", "t/counter").page("/backs/x", "<p>b</p>");
+  s.start({.port = 0});
+  EXPECT_EQ(request(s.port(), "GET", "/sse").status, 200u);
+  EXPECT_EQ(request(s.port(), "GET", "/backs/x").body, "<p>b</p>");
 }
 
 TEST(Server, RejectsBadMountsAndOptions) {

@@ -38,6 +38,18 @@ TEST(Signals, NumbersKeepTheirKind) {
   EXPECT_EQ(v.get("d"_kw), edn::Value(0));
 }
 
+// Past 64 bits (which nlohmann reports as a float) integers stay exact.
+TEST(Signals, IntegersBeyond64BitsBecomeBigIntegers) {
+  const edn::Value v = signals_from_json(
+      R"({"a": 18446744073709551616, "b": -9223372036854775809, "c": 123456789012345678901234567890,)"
+      R"( "d": 1.5e30, "e": 18446744073709551616.0})");
+  EXPECT_EQ(v.get("a"_kw), edn::Value::big_int("18446744073709551616"));
+  EXPECT_EQ(v.get("b"_kw), edn::Value::big_int("-9223372036854775809"));
+  EXPECT_EQ(v.get("c"_kw), edn::Value::big_int("123456789012345678901234567890"));
+  EXPECT_EQ(v.get("d"_kw), edn::Value(1.5e30));
+  EXPECT_EQ(v.get("e"_kw), edn::Value(18446744073709551616.0));
+}
+
 TEST(Signals, KeysThatAreNoKeywordsStayStrings) {
   const edn::Value v = signals_from_json(R"({"two words": 1, "": 2})");
   EXPECT_EQ(v.get(edn::Value("two words")), edn::Value(1));
@@ -72,6 +84,25 @@ TEST(Signals, MalformedJsonIsABadRequestNamingTheProblem) {
   for (int i = 0; i < 100; ++i) deep += "{\"a\":";
   deep += "1" + std::string(101, '}');
   EXPECT_NE(message(deep).find("nesting deeper than 64"), std::string::npos) << message(deep);
+}
+
+// The parse error quotes what it last read; a byte that is not printable
+// ASCII is written \xNN, so that the message (sent in a UTF-8 response) is
+// valid UTF-8 without control characters.
+TEST(Signals, AParseErrorQuotesNoRawBytes) {
+  for (const std::string& json : {std::string("{\"a\": \"\xff\"}"), std::string("{\"a\": \xc3}")}) {
+    std::string message;
+    try {
+      signals_from_json(json);
+    } catch (const BadRequest& e) {
+      message = e.what();
+    }
+    ASSERT_NE(message.find("invalid JSON"), std::string::npos) << message;
+    for (const char c : message)
+      EXPECT_TRUE(c >= 0x20 && c < 0x7f)
+          << "byte " << int(static_cast<unsigned char>(c)) << " in: " << message;
+    EXPECT_NE(message.find("\\x"), std::string::npos) << message;
+  }
 }
 
 TEST(Signals, HostileDepthDoesNotOverflowTheStack) {
