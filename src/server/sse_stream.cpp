@@ -190,7 +190,13 @@ void SseStream::on_write(beast::error_code ec) {
   if (finished_) {
     beast::error_code ignored;
     stream_->socket().shutdown(net::ip::tcp::socket::shutdown_send, ignored);
-    keep_alive_.cancel();
+    // The client closes its side on the end of the body (watch_client then
+    // drops the stream). One that keeps it open gets request_timeout, not
+    // its connection slot for ever. (Re-arming cancels the keep-alive wait.)
+    keep_alive_.expires_after(core_.options.request_timeout);
+    keep_alive_.async_wait([self = shared_from_this()](beast::error_code ec) {
+      if (!ec) self->drop();
+    });
     return;
   }
   flush();

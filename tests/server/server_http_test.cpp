@@ -450,6 +450,22 @@ TEST_F(ServerTest, EndFinishesTheStreamAndLaterEventsGet410) {
   EXPECT_EQ(server_->runtime().size(), 0u);
 }
 
+// A client that keeps its side open after the stream's end (the browser
+// closes it) does not keep the connection's slot for ever: the server
+// closes it after request_timeout.
+TEST_F(ServerTest, AFinishedStreamsConnectionIsLetGoWhenTheClientKeepsIt) {
+  start({.request_timeout = std::chrono::milliseconds(200)});
+  const Minted m = mint();
+  auto c = stream(m);
+  EXPECT_EQ(post(m, "end").status, 200u);
+  c->read_to_eof();  // the end of the body; `c` stays open
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  while (server_->open_connections() != 0 && std::chrono::steady_clock::now() < deadline)
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  EXPECT_EQ(server_->open_connections(), 0u);
+  EXPECT_EQ(server_->open_streams(), 0u);
+}
+
 TEST_F(ServerTest, MintDuringShutdownIs503WithRetryAfter) {
   start();
   server_->runtime().shutdown();
