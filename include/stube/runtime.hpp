@@ -72,15 +72,17 @@ class Runtime {
   enum class Result {
     Ok,
     NoConversation,  // unknown or ended cid (HTTP 410)
-    NoInstance,      // the instance is gone; nothing changed (HTTP 204)
+    NoInstance,      // the instance is gone or not on top; nothing changed (HTTP 204)
     Forbidden,       // the owner token does not match (HTTP 403)
     UnknownEvent,    // the instance has no handler for that event; nothing changed (HTTP 400)
     BadSignals,      // a kept signal does not fit the state's type; nothing changed (HTTP 400)
     HandlerError,    // a handler threw; conversation untouched, error shown
     Unavailable,     // a shared store could not be reached to load it (HTTP 503)
   };
-  // For UnknownEvent and BadSignals, `why` (when given) receives what was
-  // wrong with the event, for the client's error message.
+  // Only the top frame (the one whose view is on the page) takes events: one
+  // for a frame below it is NoInstance, like one for a gone instance. For
+  // UnknownEvent and BadSignals, `why` (when given) receives what was wrong
+  // with the event, for the client's error message.
   Result dispatch(std::string_view cid, std::string_view iid, Event event, std::string_view owner,
                   std::string* why = nullptr);
   Result back(std::string_view cid, std::string_view owner);

@@ -605,6 +605,11 @@ Runtime::Result Runtime::dispatch(std::string_view cid, std::string_view iid, Ev
                                   std::string_view owner, std::string* why) {
   Impl& m = *impl_;
   return m.with_owned(cid, owner, [&](Slot& slot) {
+    // Only the top frame's view is on the page. An event for a frame below
+    // it (waiting for its callee's answer) comes from a view replaced a
+    // moment ago, e.g. the second click of a double click that called a
+    // dialog: stale, as one for a gone instance (a second dialog otherwise).
+    if (top_instance(slot.conv) != iid) return Result::NoInstance;
     Step step = stube::dispatch(*m.reg, slot.conv, iid, event, m.opts.kernel);
     if (why &&
         (step.status == Step::Status::UnknownEvent || step.status == Step::Status::BadSignals))

@@ -70,6 +70,23 @@ TEST_F(RuntimeBasics, AnEventWithManyEffectsIsStillOneSave) {
   EXPECT_EQ(store->last_saved(m.cid), conv(m));
 }
 
+// The second click of a double click reaches a frame that has called a
+// dialog meanwhile: its view is gone from the page, so the event is stale
+// (NoInstance: HTTP 204) instead of calling a second dialog.
+TEST_F(RuntimeBasics, AnEventForAFrameBelowTheTopIsStale) {
+  const Runtime::Minted m = rt.mint("demo/signup-page");
+  const std::string page(top_instance(conv(m)));
+  ASSERT_EQ(rt.dispatch(m.cid, page, Event{"signup", "demo/signup-task"}, m.owner),
+            Runtime::Result::Ok);
+  const Value after_first = conv(m);
+  EXPECT_EQ(rt.dispatch(m.cid, page, Event{"signup", "demo/signup-task"}, m.owner),
+            Runtime::Result::NoInstance);
+  EXPECT_EQ(stack_types(conv(m)),
+            (std::vector<std::string>{"demo/signup-page", "demo/signup-task", "stube/prompt"}));
+  EXPECT_EQ(conv(m), after_first);
+  EXPECT_EQ(store->saves(m.cid), 2u) << "nothing changed, nothing saved";
+}
+
 TEST_F(RuntimeBasics, TheOwnerTokenGuardsEveryEntryPoint) {
   const Runtime::Minted m = rt.mint("demo/counter");
   const std::string iid = runtime_top(rt, m.cid);
