@@ -52,6 +52,17 @@ struct Event {
   edn::Value signals{};  // map of keyword -> value from the browser (nil when none)
 };
 
+// Thrown by a handler for an event it does not accept: a payload or signal
+// of the wrong shape, i.e. a forged or garbled request, not a bug. The
+// event is refused as bad input: nothing changes, nothing is shown on the
+// page, and the browser's request gets HTTP 400 with the message (a
+// handler that throws anything else is a 500, its error shown on the page).
+//   const edn::Value& p = e.payload;
+//   if (!p.is(edn::Kind::Int)) throw stube::BadEvent("pick: expected an option's index");
+struct BadEvent : std::invalid_argument {
+  using std::invalid_argument::invalid_argument;
+};
+
 // A requested effect (SPEC §4). Built by the context methods below.
 struct Effect {
   enum class Kind { Call, Answer, Replace, End, Back, Patch, After };

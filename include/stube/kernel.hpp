@@ -50,7 +50,9 @@ struct Step {
   // (a forged URL, or a page rendered by an older version): nothing ran.
   // BadSignals: a kept signal does not fit the component's state type (see
   // ComponentDef::check_state): nothing ran.
-  enum class Status { Ok, NoInstance, UnknownEvent, BadSignals, HandlerError };
+  // BadEvent: the handler refused the event (it threw stube::BadEvent):
+  // the conversation is unchanged.
+  enum class Status { Ok, NoInstance, UnknownEvent, BadSignals, BadEvent, HandlerError };
   Status status = Status::Ok;
   edn::Value conv;                   // the new conversation (unchanged on error)
   bool changed = false;              // conv differs from the input (Ok steps always: touched)
@@ -59,7 +61,7 @@ struct Step {
   std::vector<std::string> removed_instances;  // instances that went away
   bool ended = false;                          // an `end` effect ran
   edn::Value end_value;
-  std::string error;  // HandlerError, UnknownEvent, BadSignals: what went wrong
+  std::string error;  // HandlerError, UnknownEvent, BadSignals, BadEvent: what went wrong
 };
 
 // Makes a new conversation with `root` instantiated (init, then start).

@@ -76,12 +76,13 @@ class Runtime {
     Forbidden,       // the owner token does not match (HTTP 403)
     UnknownEvent,    // the instance has no handler for that event; nothing changed (HTTP 400)
     BadSignals,      // a kept signal does not fit the state's type; nothing changed (HTTP 400)
+    BadEvent,        // the handler refused the event (stube::BadEvent); nothing changed (HTTP 400)
     HandlerError,    // a handler threw; conversation untouched, error shown
     Unavailable,     // a shared store could not be reached to load it (HTTP 503)
   };
   // Only the top frame (the one whose view is on the page) takes events: one
   // for a frame below it is NoInstance, like one for a gone instance. For
-  // UnknownEvent and BadSignals, `why` (when given) receives what was wrong
+  // UnknownEvent, BadSignals and BadEvent, `why` (when given) receives what was wrong
   // with the event, for the client's error message.
   Result dispatch(std::string_view cid, std::string_view iid, Event event, std::string_view owner,
                   std::string* why = nullptr);

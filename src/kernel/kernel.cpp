@@ -375,6 +375,16 @@ Step error_step(const edn::Value& conv, std::string message) {
   return s;
 }
 
+// An event refused before or by its handler: nothing changed, nothing is
+// shown on the page (the client's request says what was wrong).
+Step refused(const edn::Value& conv, Step::Status status, std::string why) {
+  Step s;
+  s.status = status;
+  s.conv = conv;
+  s.error = std::move(why);
+  return s;
+}
+
 }  // namespace
 
 std::string_view top_instance(const edn::Value& conv) {
@@ -400,29 +410,25 @@ Step start_conversation(const Registry& reg, std::string_view root, const edn::V
 Step dispatch(const Registry& reg, const edn::Value& conv, std::string_view iid, const Event& event,
               const KernelOptions& opts) {
   if (conv::instance(conv, iid).is_nil()) {
-    Step s;
-    s.status = Step::Status::NoInstance;
-    s.conv = conv;
-    return s;
+    return refused(conv, Step::Status::NoInstance, {});
   }
   if (const ComponentDef* def = reg.find(conv::instance(conv, iid).get(kType));
       def != nullptr && !def->handle && !def->handlers.contains(event.name)) {
-    Step s;
-    s.status = Step::Status::UnknownEvent;
-    s.conv = conv;
-    s.error = "component " + edn::write(def->id) + " has no handler for event '" + event.name + "'";
-    return s;
+    return refused(
+        conv, Step::Status::UnknownEvent,
+        "component " + edn::write(def->id) + " has no handler for event '" + event.name + "'");
   }
   try {
     Fold fold(reg, opts, conv);
     fold.handle_event(std::string(iid), event);
     return fold.finish(true);
   } catch (const BadSignals& e) {
-    Step s;
-    s.status = Step::Status::BadSignals;
-    s.conv = conv;
-    s.error = e.what();
-    return s;
+    return refused(conv, Step::Status::BadSignals, e.what());
+  } catch (const BadEvent& e) {
+    const edn::Value& type = conv::instance(conv, iid).get(kType);
+    return refused(
+        conv, Step::Status::BadEvent,
+        "component " + edn::write(type) + " refused event '" + event.name + "': " + e.what());
   } catch (const std::exception& e) {
     return error_step(conv, e.what());
   } catch (...) {

@@ -86,9 +86,13 @@ void define_choose(Registry& reg) {
       .on("pick",
           [](Self& s, const Event& e) {
             const edn::Value& options = s[":options"];
+            if (!e.payload.is(edn::Kind::Int))
+              throw BadEvent("choose: the payload must be an option's index, not " +
+                             edn::write(e.payload));
             const std::int64_t i = e.payload.as_int();
             if (i < 0 || static_cast<std::size_t>(i) >= options.size())
-              throw std::out_of_range("choose: no option " + std::to_string(i));
+              throw BadEvent("choose: no option " + std::to_string(i) + " (there are " +
+                             std::to_string(options.size()) + ")");
             s.answer(options.at(static_cast<std::size_t>(i)));
           })
       .on("cancel", [](Self& s) { s.answer(cancel_value()); });

@@ -380,6 +380,10 @@ struct Runtime::Impl {
       log::warn("conversation " + cid + ": " + step.error);
       return Result::BadSignals;
     }
+    if (step.status == Step::Status::BadEvent) {
+      log::warn("conversation " + cid + ": " + step.error);
+      return Result::BadEvent;
+    }
     if (step.status == Step::Status::HandlerError) {
       log::warn("handler error in conversation " + cid + ": " + step.error);
       send(slot, step.fragments);
@@ -611,8 +615,8 @@ Runtime::Result Runtime::dispatch(std::string_view cid, std::string_view iid, Ev
     // dialog: stale, as one for a gone instance (a second dialog otherwise).
     if (top_instance(slot.conv) != iid) return Result::NoInstance;
     Step step = stube::dispatch(*m.reg, slot.conv, iid, event, m.opts.kernel);
-    if (why &&
-        (step.status == Step::Status::UnknownEvent || step.status == Step::Status::BadSignals))
+    if (why && (step.status == Step::Status::UnknownEvent ||
+                step.status == Step::Status::BadSignals || step.status == Step::Status::BadEvent))
       *why = step.error;
     return m.apply(std::string(cid), slot, std::move(step));
   });

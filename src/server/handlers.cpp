@@ -130,6 +130,8 @@ Response from_result(Core& core, Runtime::Result result, const Request& req, std
       return reject(400, req, "bad event: the component has no handler for it");
     case Runtime::Result::BadSignals:
       return reject(400, req, "bad signals: they do not fit the component's state");
+    case Runtime::Result::BadEvent:
+      return reject(400, req, "bad event: the component refused it");
     case Runtime::Result::HandlerError:
       break;
   }
@@ -158,6 +160,7 @@ Response post_event(Core& core, const Request& req, const Route& r, std::string_
   if (result == Runtime::Result::UnknownEvent)
     return reject(400, req, "bad event '" + r.event + "': the component has no handler for it");
   if (result == Runtime::Result::BadSignals) return reject(400, req, "bad signals: " + why);
+  if (result == Runtime::Result::BadEvent) return reject(400, req, "bad event: " + why);
   return from_result(core, result, req, r.cid);
 }
 

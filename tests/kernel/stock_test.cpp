@@ -101,12 +101,21 @@ TEST_F(Stock, ChooseAnswersThePickedOption) {
   EXPECT_TRUE(contains(html, ":plan/pro"));
 }
 
+// A forged pick is bad input (HTTP 400), not a failing handler: refused,
+// saying what was wrong, with nothing changed and nothing on the page.
 TEST_F(Stock, ChooseRefusesAnOptionThatDoesNotExist) {
   const Value conv = open(choose("Plan?", {Value("a"), Value("b")}));
-  for (const Event& e : {pick(2), pick(-1), Event{"pick", "zero"}, Event{"pick"}}) {
+  for (const auto& [e, says] : std::vector<std::pair<Event, std::string>>{
+           {pick(2), "no option 2 (there are 2)"},
+           {pick(-1), "no option -1 (there are 2)"},
+           {Event{"pick", "zero"}, "the payload must be an option's index, not \"zero\""},
+           {Event{"pick"}, "the payload must be an option's index, not nil"}}) {
     const Step s = dispatch(reg, conv, top_instance(conv), e, opts);
-    EXPECT_EQ(s.status, Step::Status::HandlerError) << edn::write(e.payload);
+    EXPECT_EQ(s.status, Step::Status::BadEvent) << edn::write(e.payload);
+    EXPECT_TRUE(contains(s.error, "component :stube/choose refused event 'pick': choose: " + says))
+        << s.error;
     EXPECT_EQ(s.conv, conv);
+    EXPECT_TRUE(s.fragments.empty());
   }
 }
 

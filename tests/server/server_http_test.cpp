@@ -54,6 +54,7 @@ std::shared_ptr<Registry> test_registry() {
             s.set("n", s[":n"].as_int() + e.payload.get("by"_kw).as_int());
           })
       .on("boom", [](Self&) { throw std::runtime_error("boom handler"); })
+      .on("refuse", [](Self&) { throw BadEvent("refuse takes nothing from strangers"); })
       .on("end", [](Self& s) { s.end(); });
   reg->define("t/form")
       .init([](const edn::Value&) {
@@ -375,6 +376,9 @@ TEST_F(ServerTest, StatusCodesLeaveTheConversationUntouched) {
   bad(request(port_, "POST", "/event/" + m.cid + "/" + m.iid + "/in%20c", "{}", owner_header),
       "bad event name");
   bad(post(m, "bogus"), "bad event 'bogus': the component has no handler for it");
+  bad(post(m, "refuse"),
+      "bad event: component :t/counter refused event 'refuse': refuse takes "
+      "nothing from strangers");
   bad(request(port_, "POST", "/event/" + m.cid + "/ix.1/inc", "{}", owner_header),
       "bad instance id");
   bad(request(port_, "GET", "/sse/a%2F..", "", owner_header), "bad conversation id");

@@ -1,0 +1,41 @@
+// stube::BadEvent: a handler refusing an event as bad input. The step is
+// BadEvent with a message naming the component, the event and the reason;
+// the conversation is unchanged and nothing goes to the page. The marked
+// code is docs/components.md's example (tests/kernel/docs_test.cpp).
+#include <gtest/gtest.h>
+
+#include "kernel/support.hpp"
+#include "stube/kernel.hpp"
+
+namespace stube::test {
+namespace {
+
+TEST(BadEvent, TheHandlerRefusesTheEventAndNothingChanges) {
+  Registry registry;
+  // clang-format off
+// snippet: bad-event
+registry.define("app/picker")
+    .on("pick", [](stube::Self& s, const stube::Event& e) {
+      if (!e.payload.is(stube::edn::Kind::Int))
+        throw stube::BadEvent("pick: the payload must be an option's index");
+      s.set("picked", e.payload);
+    });
+// end snippet
+  // clang-format on
+  const KernelOptions opts;
+  const Value conv = start_conversation(registry, "app/picker", Value(), opts).conv;
+  const std::string iid(top_instance(conv));
+  const Step bad = dispatch(registry, conv, iid, Event{"pick", "one"}, opts);
+  EXPECT_EQ(bad.status, Step::Status::BadEvent);
+  EXPECT_EQ(bad.error,
+            "component :app/picker refused event 'pick': pick: the payload must be an option's "
+            "index");
+  EXPECT_EQ(bad.conv, conv);
+  EXPECT_TRUE(bad.fragments.empty()) << "nothing on the page";
+  const Step good = dispatch(registry, conv, iid, Event{"pick", 1}, opts);
+  ASSERT_EQ(good.status, Step::Status::Ok) << good.error;
+  EXPECT_EQ(instance(good.conv, iid)[":picked"], Value(1));
+}
+
+}  // namespace
+}  // namespace stube::test
