@@ -182,7 +182,10 @@ class Fold {
     const edn::Value inst = conv::instance(conv_, iid);
     const edn::Value& parent = inst.get(kParent);
     const edn::Value& resume = inst.get(kResume);
-    pop_through(iid);
+    // The root answering ends the conversation, and, as with `end`, a stop
+    // hook that fails then is logged and keeps neither the others from
+    // running nor the conversation alive.
+    pop_through(iid, /*swallow_stop_errors=*/parent.is_nil());
     if (parent.is_nil()) {  // the root answered: the conversation is over
       ended_ = true;
       end_value_ = std::move(v);
@@ -211,12 +214,12 @@ class Fold {
 
   // Removes every frame from the top down to and including iid, running
   // their stop hooks (top first).
-  void pop_through(const std::string& iid) {
+  void pop_through(const std::string& iid, bool swallow_stop_errors = false) {
     for (;;) {
       const edn::Value& stack = conv::stack(conv_);
       if (stack.empty()) return;
       const std::string top(stack.at(stack.size() - 1).as_string());
-      remove_frame(top);
+      remove_frame(top, swallow_stop_errors);
       if (top == iid) return;
     }
   }

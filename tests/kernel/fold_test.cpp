@@ -4,6 +4,7 @@
 
 #include <memory>
 
+#include "common/log_capture.hpp"
 #include "kernel/probe.hpp"
 #include "kernel/support.hpp"
 #include "stube/conversation.hpp"
@@ -348,6 +349,21 @@ TEST_F(Fold, AFailingStopHookDuringAnEventFailsTheEvent) {
   EXPECT_EQ(s.status, Step::Status::HandlerError);
   EXPECT_TRUE(contains(s.error, "stop failed"));
   EXPECT_EQ(s.conv, conv);
+}
+
+// The root answering ends the conversation: as with `end`, a failing stop
+// hook is logged, the others still run, and the conversation ends.
+TEST_F(Fold, AFailingStopHookWhenTheRootAnswersIsLoggedAndTheConversationEnds) {
+  LogCapture logs;
+  reg.define("t/broken-root").on("done", [](Self& s) { s.answer(kw("bye")); }).stop([](Self&) {
+    throw std::runtime_error("root stop failed");
+  });
+  const Value conv = start_conversation(reg, "t/broken-root", {}, opts).conv;
+  const Step s = dispatch(reg, conv, top_instance(conv), Event{"done"}, opts);
+  ASSERT_EQ(s.status, Step::Status::Ok) << s.error;
+  EXPECT_TRUE(s.ended);
+  EXPECT_EQ(s.end_value, kw("bye"));
+  EXPECT_TRUE(logs.has(log::Level::warn, {"stop hook of", "root stop failed"}));
 }
 
 TEST_F(Fold, KeptSignalsAreCopiedOntoStateBeforeTheHandler) {
