@@ -316,6 +316,7 @@ class Fold {
     s.end_value = end_value_;
     s.timers = std::move(timers_);
     s.removed_instances = std::move(removed_);
+    s.went_back = is_back_;
     edn::Value next = conv_;
     if (!ended_) {
       // A snapshot holding a live flow could never be restored (its frame
