@@ -13,6 +13,13 @@ using namespace edn::literals;
 
 namespace {
 
+// A BadEvent thrown by the event's own handler (Step::BadEvent). One thrown
+// further on (a parent's resume, a flow going on, a hook) comes after the
+// fold changed things a refusal would hide: that is a HandlerError.
+struct RefusedByHandler : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+
 // A kept signal that does not fit the component's state type (Step::BadSignals).
 struct BadSignals : std::runtime_error {
   using std::runtime_error::runtime_error;
@@ -104,10 +111,14 @@ class Fold {
     Self self(iid, own_state(inst), &wire_);
     keep_signals(def, event, self);
     // dispatch() made sure that one of the two exists (else UnknownEvent).
-    if (auto it = def.handlers.find(event.name); it != def.handlers.end())
-      it->second(self, event);
-    else
-      def.handle(self, event);
+    try {
+      if (auto it = def.handlers.find(event.name); it != def.handlers.end())
+        it->second(self, event);
+      else
+        def.handle(self, event);
+    } catch (const BadEvent& e) {
+      throw RefusedByHandler(e.what());
+    }
     apply(iid, self);
   }
 
@@ -428,7 +439,7 @@ Step dispatch(const Registry& reg, const edn::Value& conv, std::string_view iid,
     return fold.finish(true);
   } catch (const BadSignals& e) {
     return refused(conv, Step::Status::BadSignals, e.what());
-  } catch (const BadEvent& e) {
+  } catch (const RefusedByHandler& e) {
     const edn::Value& type = conv::instance(conv, iid).get(kType);
     return refused(
         conv, Step::Status::BadEvent,

@@ -133,8 +133,10 @@ class WaitsFor {
   };
 
  private:
+  // Never destroyed: a Runtime with static storage may still step
+  // conversations (its timer thread) while statics are torn down at exit.
   static WaitsFor& instance() {
-    static WaitsFor waits;
+    static WaitsFor& waits = *new WaitsFor;
     return waits;
   }
 
@@ -211,6 +213,16 @@ class SlotLock {
   std::unique_lock<std::mutex> lock_;
   Hold hold_;
 };
+
+// Whether iid is the top frame of conv. A record whose stack cannot be read
+// counts as yes: the fold then reports what is wrong with it.
+bool is_top(const edn::Value& conv, std::string_view iid) noexcept {
+  try {
+    return top_instance(conv) == iid;
+  } catch (...) {
+    return true;
+  }
+}
 
 }  // namespace
 
@@ -614,7 +626,7 @@ Runtime::Result Runtime::dispatch(std::string_view cid, std::string_view iid, Ev
     // it (waiting for its callee's answer) comes from a view replaced a
     // moment ago, e.g. the second click of a double click that called a
     // dialog: stale, as one for a gone instance (a second dialog otherwise).
-    if (top_instance(slot.conv) != iid) return Result::NoInstance;
+    if (!is_top(slot.conv, iid)) return Result::NoInstance;
     Step step = stube::dispatch(*m.reg, slot.conv, iid, event, m.opts.kernel);
     if (why && (step.status == Step::Status::UnknownEvent ||
                 step.status == Step::Status::BadSignals || step.status == Step::Status::BadEvent))

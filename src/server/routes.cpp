@@ -107,7 +107,11 @@ bool requests_stream(std::string_view head, std::string_view base) noexcept try 
   constexpr std::string_view kGet = "GET ";
   if (!head.starts_with(kGet)) return false;
   std::string_view target = head.substr(kGet.size());
-  target = target.substr(0, target.find_first_of(" \r\n"));
+  const std::string_view rest =
+      target.substr(std::min(target.size(), target.find_first_of(" \r\n")));
+  target = target.substr(0, target.size() - rest.size());
+  // HTTP/1.0 has no chunks to cut short: such a client gets the plain 503.
+  if (rest.starts_with(" HTTP/1.0")) return false;
   const auto origin = origin_form(target);
   if (!origin) return false;
   const auto relative = strip_base(split_target(*origin).first, base);

@@ -93,7 +93,14 @@ FileRead read_file_at(int dirfd, const char* name, std::string& out, std::string
   };
   // O_NONBLOCK: a FIFO named like a record must not block the load.
   Fd fd(::openat(dirfd, name, O_RDONLY | O_CLOEXEC | O_NONBLOCK));
-  if (!fd) return errno == ENOENT ? FileRead::gone : failed("cannot open: " + errno_text(errno));
+  if (!fd) {
+    const int err = errno;
+    // ENOENT with the name still there: a symbolic link to nothing.
+    struct stat link {};
+    if (err == ENOENT && ::fstatat(dirfd, name, &link, AT_SYMLINK_NOFOLLOW) != 0)
+      return FileRead::gone;
+    return failed("cannot open: " + errno_text(err));
+  }
   struct stat st {};
   if (::fstat(fd.get(), &st) != 0) return failed("cannot stat: " + errno_text(errno));
   if (!S_ISREG(st.st_mode)) return failed("not a regular file");

@@ -218,10 +218,11 @@ class SqliteStore final : public ConversationStore {
   void run_batch(const std::vector<Op*>& ops) {
     for (Op* op : ops) op->batch_size = ops.size();
     Writer& w = writer_;
-    w.begin.run("begin a transaction for " + describe(ops));
+    const std::string what = describe(ops);
+    w.begin.run("begin a transaction for " + what);
     try {
       for (const Op* op : ops) apply(*op);
-      w.commit.run("commit " + describe(ops));
+      w.commit.run("commit " + what);
     } catch (...) {
       // SQLite may have rolled back already (e.g. after an I/O error).
       if (sqlite3_get_autocommit(w.conn.db.get()) == 0) {

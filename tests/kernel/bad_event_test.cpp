@@ -37,5 +37,22 @@ registry.define("app/picker")
   EXPECT_EQ(instance(good.conv, iid)[":picked"], Value(1));
 }
 
+// Only the event's own handler refuses: a BadEvent from further on (here a
+// parent's resume, after the child answered and was removed) comes after
+// the fold changed things, and is a HandlerError shown on the page.
+TEST(BadEvent, OneThrownAfterTheHandlerIsAHandlerError) {
+  Registry registry;
+  registry.define("app/answerer").on("go", [](Self& s) { s.answer(1); });
+  registry.define("app/asker")
+      .start([](Self& s) { s.call(embed("app/answerer"), "got"); })
+      .resume("got", [](Self&, const Value&) { throw BadEvent("not from here"); });
+  const KernelOptions opts;
+  const Value conv = start_conversation(registry, "app/asker", Value(), opts).conv;
+  const Step s = dispatch(registry, conv, top_instance(conv), Event{"go"}, opts);
+  EXPECT_EQ(s.status, Step::Status::HandlerError);
+  EXPECT_EQ(s.conv, conv);
+  EXPECT_FALSE(s.fragments.empty()) << "the error is shown on the page";
+}
+
 }  // namespace
 }  // namespace stube::test

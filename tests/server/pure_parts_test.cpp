@@ -90,6 +90,8 @@ TEST(Routes, TellsAStreamRequestByItsRequestLine) {
   EXPECT_FALSE(server::requests_stream("GET /counter HTTP/1.1\r\n", ""));
   EXPECT_FALSE(server::requests_stream("", ""));
   EXPECT_FALSE(server::requests_stream("GE", ""));
+  // HTTP/1.0 has no chunks: the plain, complete 503.
+  EXPECT_FALSE(server::requests_stream("GET /sse/abc HTTP/1.0\r\n", ""));
 }
 
 TEST(HttpUtil, PercentDecoding) {

@@ -76,6 +76,22 @@ TEST(FileStoreScan, ARecordRemovedWhileScanningIsSkippedNotAnError) {
   EXPECT_TRUE(unreadable.empty()) << unreadable.front();
 }
 
+// A symbolic link to nothing is there, and unreadable: reported, not taken
+// for a record removed since the listing.
+TEST(FileStoreScan, ADanglingSymbolicLinkIsReported) {
+  ScratchDir dir;
+  auto store = file_store(dir.path());
+  store->save(conv::make("cv-ok"));
+  fs::create_symlink(dir.path() / "nowhere", dir.path() / "cv-dangle.edn");
+  std::vector<std::string> unreadable;
+  store->scan_reporting([](std::string_view, std::string_view) {},
+                        [&](std::string_view cid, std::string_view why) {
+                          unreadable.push_back(std::string(cid) + ": " + std::string(why));
+                        });
+  EXPECT_EQ(unreadable,
+            std::vector<std::string>{"cv-dangle: cannot open: No such file or directory"});
+}
+
 // A store with only load_all: scan prints what load_all returns.
 class LoadAllOnly final : public ConversationStore {
  public:
