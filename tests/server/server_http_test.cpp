@@ -496,6 +496,22 @@ TEST_F(ServerTest, RequestsWhileTheRuntimeShutsDownAre503NotStale) {
   EXPECT_EQ(back.status, 503u) << back.body;
 }
 
+// A stream's 503 cut short: `says` in one chunk of a chunked body that is
+// never finished.
+void expect_cut_short_503(const Response& sse, std::string_view says) {
+  EXPECT_EQ(sse.status, 503u) << sse.head;
+  EXPECT_EQ(sse.header("Retry-After"), "5");
+  EXPECT_EQ(sse.header("Transfer-Encoding"), "chunked");
+  EXPECT_EQ(sse.header("Content-Length"), "");
+  EXPECT_EQ(sse.header("Connection"), "close");
+  EXPECT_EQ(sse.header("Content-Type"), "text/event-stream");
+  EXPECT_NE(sse.body.find(says), std::string::npos) << sse.body;
+  EXPECT_NE(sse.body.find("stube-error"), std::string::npos) << sse.body;
+  ASSERT_GE(sse.body.size(), 2u);
+  EXPECT_EQ(sse.body.substr(sse.body.size() - 2), "\r\n") << "one whole chunk";
+  EXPECT_EQ(sse.body.find("\r\n0\r\n\r\n"), std::string::npos) << "and no last chunk";
+}
+
 // The stream's 503 is cut short: its message in one chunk of a chunked
 // body that is never finished, then the connection closes. Datastar's
 // stream client takes a complete response (whatever its status) as the
@@ -506,15 +522,7 @@ TEST_F(ServerTest, AStreamRefusedWith503IsCutShortSoThatTheBrowserRetries) {
   server_->runtime().shutdown();
   const Response sse = request(port_, "GET", "/sse/" + m.cid, "",
                                "Datastar-Request: true\r\nCookie: " + m.cookie + "\r\n");
-  EXPECT_EQ(sse.status, 503u) << sse.head;
-  EXPECT_EQ(sse.header("Retry-After"), "5");
-  EXPECT_EQ(sse.header("Transfer-Encoding"), "chunked");
-  EXPECT_EQ(sse.header("Content-Length"), "");
-  EXPECT_EQ(sse.header("Connection"), "close");
-  EXPECT_NE(sse.body.find("the server is restarting"), std::string::npos) << sse.body;
-  ASSERT_GE(sse.body.size(), 2u);
-  EXPECT_EQ(sse.body.substr(sse.body.size() - 2), "\r\n") << "one whole chunk";
-  EXPECT_EQ(sse.body.find("\r\n0\r\n\r\n"), std::string::npos) << "and no last chunk";
+  expect_cut_short_503(sse, "the server is restarting");
   // An event's 503 is complete: Datastar would send the event again.
   const Response event = request(port_, "POST", "/event/" + m.cid + "/" + m.iid + "/inc", "{}",
                                  "Datastar-Request: true\r\nCookie: " + m.cookie + "\r\n");
@@ -567,13 +575,7 @@ TEST_F(ServerTest, AStreamOverTheCapGetsItsRefusalCutShort) {
   }
   const Response sse = request(port_, "GET", "/app/sse/" + m.cid, "",
                                "Datastar-Request: true\r\nCookie: " + m.cookie + "\r\n");
-  EXPECT_EQ(sse.status, 503u) << sse.head;
-  EXPECT_EQ(sse.header("Retry-After"), "5");
-  EXPECT_EQ(sse.header("Transfer-Encoding"), "chunked");
-  EXPECT_EQ(sse.header("Content-Type"), "text/event-stream");
-  EXPECT_NE(sse.body.find("too many open connections"), std::string::npos) << sse.body;
-  EXPECT_NE(sse.body.find("stube-error"), std::string::npos) << sse.body;
-  EXPECT_EQ(sse.body.find("\r\n0\r\n\r\n"), std::string::npos) << "no last chunk";
+  expect_cut_short_503(sse, "too many open connections");
   // Not a stream: the complete 503.
   const Response page = request(port_, "GET", "/app/sse-but-not-a-stream");
   EXPECT_EQ(page.status, 503u);
