@@ -60,10 +60,6 @@ struct Step {
   std::vector<TimerRequest> timers;  // `after` effects to schedule
   std::vector<std::string> removed_instances;  // instances that went away
   bool ended = false;                          // an `end` effect ran
-  // A back restored an earlier moment: the timers the conversation had
-  // pending were requested by moments undone (the runtime cancels them; the
-  // restored top's wakeup, which ran, re-arms what it needs).
-  bool went_back = false;
   edn::Value end_value;
   std::string error;  // HandlerError, UnknownEvent, BadSignals, BadEvent: what went wrong
 };

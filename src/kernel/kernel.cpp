@@ -281,6 +281,7 @@ class Fold {
                 .assoc(conv::keys::stack(), snapshot.get(conv::keys::stack()));
     is_back_ = true;
     top_changes();
+    timers_.clear();  // requested by the moment just undone (the wakeup's own come after)
     const std::string top(top_instance(conv_));
     const ComponentDef* def =
         top.empty() ? nullptr : reg_.find(conv::instance(conv_, top).get(kType));
@@ -327,7 +328,6 @@ class Fold {
     s.end_value = end_value_;
     s.timers = std::move(timers_);
     s.removed_instances = std::move(removed_);
-    s.went_back = is_back_;
     edn::Value next = conv_;
     if (!ended_) {
       // A snapshot holding a live flow could never be restored (its frame

@@ -409,7 +409,6 @@ struct Runtime::Impl {
     // An event that lost the race is dropped whole: reload() already showed
     // the newer version, so neither its view nor its timers may follow.
     if (step.changed && !save(slot)) return Result::Ok;
-    if (step.went_back) timers.cancel(cid);  // as after a restart: wakeup re-armed its own
     schedule(cid, step.timers, self_);
     send(slot, step.fragments);
     return Result::Ok;

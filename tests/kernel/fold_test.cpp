@@ -2,6 +2,7 @@
 // runtime or a server.
 #include <gtest/gtest.h>
 
+#include <chrono>
 #include <memory>
 
 #include "common/log_capture.hpp"
@@ -285,6 +286,32 @@ TEST(FoldPatch, APatchBeforeTheViewIsReplacedIsDroppedOneAfterIsSent) {
   EXPECT_EQ(
       sent("call-then-patch"),
       (std::vector<std::string>{std::string(kRootElementId), "<span id=\"status\">after</span>"}));
+}
+
+// The step that goes back undoes its own moment: a timer it requested
+// before the back goes with it; one the restored top's wakeup requests
+// is kept.
+TEST(FoldBack, ATimerRequestedBeforeABackInTheSameStepIsDropped) {
+  Registry reg;
+  reg.define("t/timed")
+      .init([](const Value&) {
+        return edn::map({{kw("n"), 0}});
+      })
+      .on("inc", [](Self& s) { s.set("n", s[":n"].as_int() + 1); })
+      .on("arm-then-back",
+          [](Self& s) {
+            s.after(std::chrono::milliseconds(10), "undone");
+            s.back();
+          })
+      .wakeup([](Self& s) { s.after(std::chrono::milliseconds(20), "woken"); });
+  const KernelOptions opts;
+  Value conv = start_conversation(reg, "t/timed", Value(), opts).conv;
+  conv = dispatch(reg, conv, top_instance(conv), Event{"inc"}, opts).conv;
+  const Step s = dispatch(reg, conv, top_instance(conv), Event{"arm-then-back"}, opts);
+  ASSERT_EQ(s.status, Step::Status::Ok) << s.error;
+  EXPECT_EQ(top_frame(s.conv)[":n"], Value(0)) << "it went back";
+  ASSERT_EQ(s.timers.size(), 1u);
+  EXPECT_EQ(s.timers[0].event.name, "woken");
 }
 
 TEST_F(Fold, BackUndoesACallAndGoBackWorksFromOutside) {

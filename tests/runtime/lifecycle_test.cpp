@@ -59,26 +59,6 @@ class Lifecycle : public ::testing::Test {
   std::size_t frames = 0;
 };
 
-// Back restores an earlier moment: timers pending then were requested by
-// moments it undid, and are cancelled (as after a restart, the restored
-// top's wakeup re-arms what it needs; the ticker has none).
-TEST_F(Lifecycle, BackCancelsTheConversationsPendingTimers) {
-  Runtime rt(rig.registry, options_with(store));
-  const Runtime::Minted m = ticker(rt, "undone");
-  ASSERT_EQ(send_top(rt, m, Event{"inc"}), Runtime::Result::Ok);  // a moment to go back to
-  ASSERT_EQ(send_top(rt, m, arm(2, 100)), Runtime::Result::Ok);
-  ASSERT_EQ(rt.back(m.cid, m.owner), Runtime::Result::Ok);
-  EXPECT_EQ(state_int(rt, m.cid, ":incs"), 0) << "back went back";
-  wait_for_witness(rt, 300);
-  EXPECT_TRUE(ticks_of("undone").empty());
-  EXPECT_EQ(state_int(rt, m.cid, ":ticks"), 0);
-  // A timer armed after the back fires as usual.
-  auto out = std::make_shared<RecordingOutput>();
-  ASSERT_EQ(rt.attach(m.cid, m.owner, out), Runtime::Result::Ok);
-  ASSERT_EQ(send_top(rt, m, arm(1, 1)), Runtime::Result::Ok);
-  ASSERT_TRUE(out->wait_for_html("ticks: 1"));
-}
-
 TEST_F(Lifecycle, ATimerDeliversItsEventThroughTheSerialisedPath) {
   Runtime rt(rig.registry, options_with(store));
   const Runtime::Minted m = rt.mint("demo/reminder");
