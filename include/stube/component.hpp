@@ -54,9 +54,9 @@ struct Event {
 
 // Thrown by a handler for an event it does not accept: a payload or signal
 // of the wrong shape, i.e. a forged or garbled request, not a bug. The
-// event is refused as bad input: nothing changes, nothing is shown on the
-// page, and the browser's request gets HTTP 400 with the message (a
-// handler that throws anything else is a 500, its error shown on the page).
+// event is refused as bad input: nothing changes, and the browser's request
+// gets HTTP 400 with the message, which the page shows in its error element
+// (a handler that throws anything else is a 500, its error shown there too).
 //   const edn::Value& p = e.payload;
 //   if (!p.is(edn::Kind::Int)) throw stube::BadEvent("pick: expected an option's index");
 struct BadEvent : std::invalid_argument {
