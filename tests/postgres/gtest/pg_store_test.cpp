@@ -340,18 +340,24 @@ bool retried_once(const LogCapture& capture) {
 
 const std::string kLive = "SELECT count(*) FROM stube_conversations WHERE deleted_at IS NULL";
 
+// Saves five conversations idle for an hour, <prefix>0 … <prefix>4: a reap's batch.
+std::set<std::string> save_idle_batch(ConversationStore& store, const std::string& prefix) {
+  std::set<std::string> idle;
+  for (int i = 0; i < 5; ++i) {
+    const std::string cid = prefix + std::to_string(i);
+    store.save(idle_for(cid, 3600));
+    idle.insert(cid);
+  }
+  return idle;
+}
+
 // The reply to a reap's COMMIT is lost (the connection drops after the
 // server committed): the retry must not reap a fresh batch and lose this
 // one, whose conversations the caller would then never end.
 TEST_F(PostgresStore, AReapWhoseCommitReplyWasLostStillReturnsItsBatch) {
   CommitCutter cutter(server_port());
   auto store = store_through(cutter, db_);
-  std::set<std::string> idle;
-  for (int i = 0; i < 5; ++i) {
-    const std::string cid = "cv-lost-" + std::to_string(i);
-    store->save(idle_for(cid, 3600));
-    idle.insert(cid);
-  }
+  const std::set<std::string> idle = save_idle_batch(*store, "cv-lost-");
   LogCapture capture;
   cutter.arm();
   const auto cids = store->reap(seconds_ago(600), 10);
@@ -371,12 +377,7 @@ TEST_F(PostgresStore, AReapWhoseCommitReplyWasLostStillReturnsItsBatch) {
 TEST_F(PostgresStore, AReapWhoseCommitIsStillInProgressFailsAndLosesNothing) {
   CommitCutter cutter(server_port());
   auto store = store_through(cutter, db_);
-  std::set<std::string> idle;
-  for (int i = 0; i < 5; ++i) {
-    const std::string cid = "cv-open-" + std::to_string(i);
-    store->save(idle_for(cid, 3600));
-    idle.insert(cid);
-  }
+  const std::set<std::string> idle = save_idle_batch(*store, "cv-open-");
   LogCapture capture;
   cutter.arm_in_progress();
   try {
@@ -428,7 +429,7 @@ TEST_F(PostgresStore, AReapWhoseCommitIsStillInProgressFailsAndLosesNothing) {
 TEST_F(PostgresStore, AReapWhoseCommitWasLostAndAbortedReapsAfreshInTheSameCall) {
   CommitCutter cutter(server_port());
   auto store = store_through(cutter, db_);
-  for (int i = 0; i < 5; ++i) store->save(idle_for("cv-aborted-" + std::to_string(i), 3600));
+  save_idle_batch(*store, "cv-aborted-");
   LogCapture capture;
   std::atomic<bool> ended{false};
   // On the proxy's thread, after it closed the server side and before it
