@@ -88,6 +88,24 @@ Response stale(const Request& req) {
                        req.version(), req.keep_alive());
 }
 
+// GET's routes that read (pages, the shell, assets) also answer HEAD: the
+// same head without the body (RFC 9110 §9.3.2), for health checks and
+// link checkers.
+bool reads(const Request& req) {
+  return req.method() == http::verb::get || req.method() == http::verb::head;
+}
+constexpr std::string_view kReadMethods = "GET, HEAD";
+
+// A GET response cut down to its head for a HEAD request: Content-Length
+// still says how long the body would be.
+Response for_method(const Request& req, Response res) {
+  if (req.method() != http::verb::head) return res;
+  const std::size_t length = res.body().size();
+  res.body().clear();
+  if (res.has_content_length()) res.content_length(length);
+  return res;
+}
+
 Response method_not_allowed(const Request& req, std::string_view allowed) {
   Response res = text_response(405, "method not allowed; use " + std::string(allowed),
                                req.version(), req.keep_alive());
@@ -196,7 +214,7 @@ Reply open_stream(Core& core, const Request& req, const Route& r,
 }
 
 Response asset(const Request& req, const Route& r) {
-  if (req.method() != http::verb::get) return method_not_allowed(req, "GET");
+  if (!reads(req)) return method_not_allowed(req, kReadMethods);
   const Asset* a = find_asset(r.asset);
   if (!a) return text_response(404, "no such asset", req.version(), req.keep_alive());
   const auto inm = req.find(http::field::if_none_match);
@@ -213,7 +231,7 @@ Response asset(const Request& req, const Route& r) {
   res.set(http::field::cache_control, "public, max-age=31536000, immutable");
   res.body() = std::string(a->body);
   res.prepare_payload();
-  return res;
+  return for_method(req, std::move(res));
 }
 
 // The owner cookie, once for each route that carries the conversation's cid
@@ -237,8 +255,17 @@ void set_owner_cookies(Response& res, const Core& core, std::string_view cid,
   }
 }
 
+// The shell page's head without minting a conversation: a HEAD must not
+// change anything, and the page's length is not known without one.
+Response shell_head(const Request& req) {
+  Response res = make(200, req);
+  res.set(http::field::content_type, "text/html; charset=utf-8");
+  res.set(http::field::cache_control, "no-store");
+  return res;
+}
+
 Response mint(Core& core, const Request& req, const Mount& m, std::string_view query) {
-  if (req.method() != http::verb::get) return method_not_allowed(req, "GET");
+  if (!reads(req)) return method_not_allowed(req, kReadMethods);
   edn::Value args;
   if (m.init) {
     const QueryParams params = parse_query(query);
@@ -248,6 +275,7 @@ Response mint(Core& core, const Request& req, const Mount& m, std::string_view q
       throw BadRequest(std::string("bad query: ") + e.what());
     }
   }
+  if (req.method() == http::verb::head) return shell_head(req);
   Runtime::Minted minted;
   try {
     minted = core.runtime->mint(m.component, args);
@@ -272,13 +300,13 @@ Response page_or_mount(Core& core, const Request& req, const Route& r, std::stri
     if (auto it = core.mounts.find(r.path); it != core.mounts.end()) {
       mount = it->second;
     } else if (auto p = core.pages.find(r.path); p != core.pages.end()) {
-      if (req.method() != http::verb::get) return method_not_allowed(req, "GET");
+      if (!reads(req)) return method_not_allowed(req, kReadMethods);
       Response res = make(200, req);
       res.set(http::field::content_type, "text/html; charset=utf-8");
       res.set(http::field::cache_control, "no-cache");
       res.body() = p->second;
       res.prepare_payload();
-      return res;
+      return for_method(req, std::move(res));
     }
   }
   if (!mount) return text_response(404, "not found", req.version(), req.keep_alive());

@@ -65,8 +65,9 @@ void HttpSession::on_header(beast::error_code ec) {
   }
   const auto expect = req.find(http::field::expect);
   if (expect != req.end() && beast::iequals(expect->value(), "100-continue") &&
-      !parser_->is_done()) {
-    // curl and others wait for this before sending a body.
+      req.version() >= 11 && !parser_->is_done()) {
+    // curl and others wait for this before sending a body. (HTTP/1.0 has
+    // no interim responses: such a client gets none, RFC 9110 §10.1.1.)
     static constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
     net::async_write(stream_, net::buffer(kContinue.data(), kContinue.size()),
                      [self = shared_from_this()](beast::error_code wec, std::size_t) {

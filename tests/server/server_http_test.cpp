@@ -812,6 +812,60 @@ TEST_F(ServerTest, ExpectContinueIsAnswered) {
   EXPECT_NE(c.read_to_eof().find("HTTP/1.1 200 OK"), std::string::npos) << c.data();
 }
 
+TEST_F(ServerTest, AnHttp10ClientGetsNoInterimResponse) {
+  start();
+  const Minted m = mint();
+  Conn c(port_);
+  c.send("POST /event/" + m.cid + "/" + m.iid + "/inc HTTP/1.0\r\nHost: x\r\nCookie: " + m.cookie +
+         "\r\nContent-Length: 2\r\nExpect: 100-continue\r\n\r\n{}");
+  const std::string& all = c.read_to_eof();
+  EXPECT_TRUE(all.starts_with("HTTP/1.0 200 OK")) << all;
+  EXPECT_EQ(all.find("100 Continue"), std::string::npos) << all;
+}
+
+// HEAD on the routes that GET reads: GET's head, no body, nothing minted.
+TEST_F(ServerTest, HeadIsGetWithoutTheBody) {
+  start();
+  const std::string asset = request(port_, "GET", "/_stube/datastar.js").body;
+  ASSERT_FALSE(asset.empty());
+  Conn c(port_);
+  // Each HEAD's response ends at its head: the next response follows at once.
+  c.send(
+      "HEAD /_stube/datastar.js HTTP/1.1\r\nHost: x\r\n\r\n"
+      "HEAD / HTTP/1.1\r\nHost: x\r\n\r\n"
+      "HEAD /counter HTTP/1.1\r\nHost: x\r\n\r\n"
+      "GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+  const std::string& all = c.read_to_eof();
+  std::vector<Response> heads;
+  std::size_t at = 0;
+  for (int i = 0; i < 3; ++i) {
+    const std::size_t end = all.find("\r\n\r\n", at);
+    ASSERT_NE(end, std::string::npos) << all;
+    heads.push_back(test::parse_response(all.substr(at, end + 4 - at)));
+    at = end + 4;
+  }
+  EXPECT_TRUE(all.compare(at, 15, "HTTP/1.1 200 OK") == 0) << "a HEAD sent a body:\n" << all;
+  EXPECT_TRUE(all.ends_with("\r\n\r\n<p>index</p>")) << all;
+  EXPECT_EQ(heads[0].status, 200u);
+  EXPECT_EQ(heads[0].header("Content-Length"), std::to_string(asset.size()));
+  EXPECT_FALSE(heads[0].header("ETag").empty());
+  EXPECT_EQ(heads[1].status, 200u);
+  EXPECT_EQ(heads[1].header("Content-Length"), "12");
+  EXPECT_EQ(heads[2].status, 200u);
+  EXPECT_EQ(heads[2].header("Content-Type"), "text/html; charset=utf-8");
+  EXPECT_TRUE(heads[2].headers("Set-Cookie").empty()) << heads[2].head;
+  EXPECT_EQ(server_->runtime().size(), 0u) << "a HEAD minted a conversation";
+  // Routes that only GET or POST: 405 naming what they take.
+  const Response post_page = request(port_, "POST", "/counter");
+  EXPECT_EQ(post_page.status, 405u);
+  EXPECT_EQ(post_page.header("Allow"), "GET, HEAD");
+  const Minted m = mint();
+  const Response head_sse =
+      request(port_, "HEAD", "/sse/" + m.cid, "", "Cookie: " + m.cookie + "\r\n");
+  EXPECT_EQ(head_sse.status, 405u);
+  EXPECT_EQ(head_sse.header("Allow"), "GET");
+}
+
 TEST_F(ServerTest, KeepAliveConnectionsServeSeveralRequests) {
   start();
   const Minted m = mint();
