@@ -61,6 +61,12 @@ struct Step {
   std::vector<std::string> removed_instances;  // instances that went away
   bool ended = false;                          // an `end` effect ran
   edn::Value end_value;
+  // The moments (history snapshots) the step made and undid: `recorded`, a
+  // new moment began (the one before it went into the history); `undone`,
+  // how many moments `back` undid (a wakeup may go back again). The runtime
+  // uses them to drop the timers of undone moments.
+  bool recorded = false;
+  std::size_t undone = 0;
   std::string error;  // HandlerError, UnknownEvent, BadSignals, BadEvent: what went wrong
 };
 
@@ -73,6 +79,13 @@ Step start_conversation(const Registry& reg, std::string_view root, const edn::V
 // conversation untouched and yields an error fragment (HandlerError).
 Step dispatch(const Registry& reg, const edn::Value& conv, std::string_view iid, const Event& event,
               const KernelOptions& opts);
+
+// A timer's event (an `after` effect come due): as dispatch, but not a
+// moment of its own: nothing goes into the history, so `back` undoes it
+// together with the moment that requested the timer (a ticking clock does
+// not fill the history, and the back button undoes what the user did).
+Step dispatch_timer(const Registry& reg, const edn::Value& conv, std::string_view iid,
+                    const Event& event, const KernelOptions& opts);
 
 // The `back` effect requested from outside (the browser's back button).
 Step go_back(const Registry& reg, const edn::Value& conv, const KernelOptions& opts);

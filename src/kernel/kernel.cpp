@@ -280,6 +280,7 @@ class Fold {
                 .assoc(conv::keys::instances(), snapshot.get(conv::keys::instances()))
                 .assoc(conv::keys::stack(), snapshot.get(conv::keys::stack()));
     is_back_ = true;
+    ++undone_;
     top_changes();
     timers_.clear();  // requested by the moment just undone (the wakeup's own come after)
     const std::string top(top_instance(conv_));
@@ -328,6 +329,7 @@ class Fold {
     s.end_value = end_value_;
     s.timers = std::move(timers_);
     s.removed_instances = std::move(removed_);
+    s.undone = undone_;
     edn::Value next = conv_;
     if (!ended_) {
       // A snapshot holding a live flow could never be restored (its frame
@@ -335,9 +337,11 @@ class Fold {
       // the flow ended: such moments are not recorded.
       const bool content_changed = !(next == original_);
       if (content_changed && record_history && !is_back_ && opts_.history_limit > 0 &&
-          original_.printable())
+          original_.printable()) {
         next = conv::with_history(
             next, conv::history(conv::push_history(original_, opts_.history_limit)));
+        s.recorded = true;
+      }
       next = conv::touch(next);  // every handled event bumps :conv/touched
     }
     s.conv = next;
@@ -373,6 +377,7 @@ class Fold {
   bool stopped_ = false;
   bool ended_ = false;
   bool is_back_ = false;
+  std::size_t undone_ = 0;  // snapshots back restored
   edn::Value end_value_;
 };
 
@@ -422,8 +427,10 @@ Step start_conversation(const Registry& reg, std::string_view root, const edn::V
   return s;
 }
 
-Step dispatch(const Registry& reg, const edn::Value& conv, std::string_view iid, const Event& event,
-              const KernelOptions& opts) {
+namespace {
+
+Step dispatch_event(const Registry& reg, const edn::Value& conv, std::string_view iid,
+                    const Event& event, const KernelOptions& opts, bool record_history) {
   if (conv::instance(conv, iid).is_nil()) {
     return refused(conv, Step::Status::NoInstance, {});
   }
@@ -436,7 +443,7 @@ Step dispatch(const Registry& reg, const edn::Value& conv, std::string_view iid,
   try {
     Fold fold(reg, opts, conv);
     fold.handle_event(std::string(iid), event);
-    return fold.finish(true);
+    return fold.finish(record_history);
   } catch (const BadSignals& e) {
     return refused(conv, Step::Status::BadSignals, e.what());
   } catch (const RefusedByHandler& e) {
@@ -449,6 +456,18 @@ Step dispatch(const Registry& reg, const edn::Value& conv, std::string_view iid,
   } catch (...) {
     return error_step(conv, kNotAnException);
   }
+}
+
+}  // namespace
+
+Step dispatch(const Registry& reg, const edn::Value& conv, std::string_view iid, const Event& event,
+              const KernelOptions& opts) {
+  return dispatch_event(reg, conv, iid, event, opts, true);
+}
+
+Step dispatch_timer(const Registry& reg, const edn::Value& conv, std::string_view iid,
+                    const Event& event, const KernelOptions& opts) {
+  return dispatch_event(reg, conv, iid, event, opts, false);
 }
 
 Step go_back(const Registry& reg, const edn::Value& conv, const KernelOptions& opts) {

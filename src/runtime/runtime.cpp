@@ -17,6 +17,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "runtime/moments.hpp"
 #include "runtime/pending_removes.hpp"
 #include "runtime/timers.hpp"
 #include "stube/conversation.hpp"
@@ -29,6 +30,12 @@ using namespace edn::literals;
 namespace {
 
 const edn::Value kOwnerKey = "stube/owner"_kw;
+
+// Tolerant of a record written by hand: no history is an empty one.
+std::size_t history_size(const edn::Value& conv) {
+  const edn::Value& h = conv.get(conv::keys::history());
+  return h.is(edn::Kind::Vector) ? h.size() : 0;
+}
 
 struct Slot {
   std::mutex mu;
@@ -54,6 +61,8 @@ struct Slot {
   // as touched then, as the PostgreSQL store counts such a record touched
   // when it saves it.
   std::optional<std::int64_t> untouched_since;
+  // Which of its moments back has undone: their timers do not fire.
+  detail::Moments moments;
 
   // The owner token is a secret: compare in time independent of where the
   // first difference is, so response timing does not leak a prefix.
@@ -304,6 +313,7 @@ struct Runtime::Impl {
     const edn::Value& owner = conv.get(kOwnerKey);
     slot->owner = owner.is(edn::Kind::String) ? std::string(owner.as_string()) : std::string();
     slot->conv = std::move(conv);
+    slot->moments.reset(history_size(slot->conv));
     return slot;
   }
 
@@ -360,6 +370,7 @@ struct Runtime::Impl {
       return;
     }
     slot.conv = std::move(*fresh);
+    slot.moments.reset(history_size(slot.conv));
     send(slot, {Fragment{std::string(kRootElementId), Fragment::Mode::Inner,
                          render_top(*reg, slot.conv, opts.kernel)}});
   }
@@ -369,17 +380,22 @@ struct Runtime::Impl {
     if (slot.out && !fragments.empty()) slot.out->send(fragments);
   }
 
-  void schedule(const std::string& cid, std::vector<TimerRequest>& timers_requested,
+  // The timers a step requested, for the moment the slot is in now.
+  void schedule(const std::string& cid, Slot& slot, std::vector<TimerRequest>& timers_requested,
                 Runtime* self) {
+    if (timers_requested.empty()) return;
+    const detail::Moments::Ref moment = slot.moments.current();
     for (TimerRequest& t : timers_requested) {
-      timers.schedule(t.delay, cid, [self, cid, iid = std::move(t.iid), ev = std::move(t.event)] {
-        self->impl_->deliver(cid, iid, ev);
-      });
+      timers.schedule(t.delay, cid,
+                      [self, cid, moment, iid = std::move(t.iid), ev = std::move(t.event)] {
+                        self->impl_->deliver(cid, moment, iid, ev);
+                      });
     }
   }
 
   // Timer events take the same serialised path as browser events.
-  void deliver(const std::string& cid, const std::string& iid, const Event& ev);
+  void deliver(const std::string& cid, const detail::Moments::Ref& moment, const std::string& iid,
+               const Event& ev);
 
   // Applies a kernel step to a locked slot.
   Result apply(const std::string& cid, Slot& slot, Step step) {
@@ -406,10 +422,11 @@ struct Runtime::Impl {
       return Result::Ok;
     }
     slot.conv = std::move(step.conv);
+    slot.moments.step(step.recorded, step.undone, history_size(slot.conv));
     // An event that lost the race is dropped whole: reload() already showed
     // the newer version, so neither its view nor its timers may follow.
     if (step.changed && !save(slot)) return Result::Ok;
-    schedule(cid, step.timers, self_);
+    schedule(cid, slot, step.timers, self_);
     send(slot, step.fragments);
     return Result::Ok;
   }
@@ -534,12 +551,15 @@ struct Runtime::Impl {
   Runtime* self_ = nullptr;
 };
 
-void Runtime::Impl::deliver(const std::string& cid, const std::string& iid, const Event& ev) {
+void Runtime::Impl::deliver(const std::string& cid, const detail::Moments::Ref& moment,
+                            const std::string& iid, const Event& ev) {
   auto slot = find(cid);
   if (!slot) return;
   const SlotLock lock(this, *slot, "deliver", cid);
-  if (slot->ended) return;
-  apply(cid, *slot, stube::dispatch(*reg, slot->conv, iid, ev, opts.kernel));
+  // A moment back undid: its timers would act on a state they were not
+  // requested in (a countdown the user stepped back out of would go on).
+  if (slot->ended || moment->undone) return;
+  apply(cid, *slot, dispatch_timer(*reg, slot->conv, iid, ev, opts.kernel));
 }
 
 namespace {
@@ -613,7 +633,7 @@ Runtime::Minted Runtime::mint(std::string_view component, const edn::Value& args
     m.slots.emplace(minted.cid, slot);
   }
   m.save(*slot);
-  m.schedule(minted.cid, step.timers, this);
+  m.schedule(minted.cid, *slot, step.timers, this);
   return minted;
 }
 

@@ -86,6 +86,68 @@ TEST_F(Lifecycle, TimersAndBrowserEventsInterleaveWithoutLoss) {
   EXPECT_EQ(store->last_saved(m.cid), rt.conversation(m.cid));
 }
 
+// A timer belongs to the moment that requested it: when back undoes that
+// moment, the timer does not fire into the state restored.
+TEST_F(Lifecycle, BackDropsTheTimersOfTheMomentItUndoes) {
+  Runtime rt(rig.registry, options_with(store));
+  const Runtime::Minted m = ticker(rt, "undone");
+  ASSERT_EQ(send_top(rt, m, Event{"inc"}), Runtime::Result::Ok);  // a new moment
+  // Delays long enough for the steps before them to be done, as they wait.
+  ASSERT_EQ(send_top(rt, m, arm(2, 300)), Runtime::Result::Ok);  // requested in it
+  ASSERT_EQ(rt.back(m.cid, m.owner), Runtime::Result::Ok);
+  EXPECT_EQ(state_int(rt, m.cid, ":incs"), 0);
+  wait_for_witness(rt, 400);
+  EXPECT_TRUE(ticks_of("undone").empty());
+  EXPECT_EQ(state_int(rt, m.cid, ":ticks"), 0);
+}
+
+// The timers of the moment back returns to, and of moments before it, go on.
+TEST_F(Lifecycle, BackKeepsTheTimersOfTheMomentsItRestores) {
+  Runtime rt(rig.registry, options_with(store));
+  const Runtime::Minted m = ticker(rt, "kept");
+  auto out = std::make_shared<RecordingOutput>();
+  ASSERT_EQ(rt.attach(m.cid, m.owner, out), Runtime::Result::Ok);
+  ASSERT_EQ(send_top(rt, m, arm(1, 300)), Runtime::Result::Ok);  // the first moment's
+  ASSERT_EQ(send_top(rt, m, Event{"inc"}), Runtime::Result::Ok);
+  ASSERT_EQ(send_top(rt, m, Event{"inc"}), Runtime::Result::Ok);
+  ASSERT_EQ(rt.back(m.cid, m.owner), Runtime::Result::Ok);
+  ASSERT_EQ(rt.back(m.cid, m.owner), Runtime::Result::Ok);
+  ASSERT_TRUE(out->wait_for_html("ticks: 1 incs: 0"));
+}
+
+// A moment that fell off the front of a capped history can no longer be
+// undone: its timers fire whatever back does after.
+TEST_F(Lifecycle, TimersOfMomentsPastTheHistoryCapStillFire) {
+  RuntimeOptions options = options_with(store);
+  options.kernel.history_limit = 1;
+  Runtime rt(rig.registry, options);
+  const Runtime::Minted m = ticker(rt, "old");
+  auto out = std::make_shared<RecordingOutput>();
+  ASSERT_EQ(rt.attach(m.cid, m.owner, out), Runtime::Result::Ok);
+  ASSERT_EQ(send_top(rt, m, Event{"inc"}), Runtime::Result::Ok);
+  ASSERT_EQ(send_top(rt, m, arm(1, 300)), Runtime::Result::Ok);  // in the moment incs 1
+  ASSERT_EQ(send_top(rt, m, Event{"inc"}), Runtime::Result::Ok);
+  ASSERT_EQ(send_top(rt, m, Event{"inc"}), Runtime::Result::Ok);
+  ASSERT_EQ(rt.back(m.cid, m.owner), Runtime::Result::Ok);  // to incs 2; 1 is out of reach
+  ASSERT_TRUE(out->wait_for_html("ticks: 1 incs: 2"));
+}
+
+// A timer's event is not a moment of its own: a ticking clock does not fill
+// the history, and back undoes what the user did, ticks since included.
+TEST_F(Lifecycle, ATimersEventIsPartOfTheMomentThatRequestedIt) {
+  Runtime rt(rig.registry, options_with(store));
+  const Runtime::Minted m = ticker(rt, "clock");
+  auto out = std::make_shared<RecordingOutput>();
+  ASSERT_EQ(rt.attach(m.cid, m.owner, out), Runtime::Result::Ok);
+  ASSERT_EQ(send_top(rt, m, Event{"inc"}), Runtime::Result::Ok);
+  ASSERT_EQ(send_top(rt, m, arm(3, 1)), Runtime::Result::Ok);
+  ASSERT_TRUE(out->wait_for_html("ticks: 3 incs: 1"));
+  EXPECT_EQ(conv::history(*rt.conversation(m.cid)).size(), 1u);
+  ASSERT_EQ(rt.back(m.cid, m.owner), Runtime::Result::Ok);
+  EXPECT_EQ(state_int(rt, m.cid, ":ticks"), 0);
+  EXPECT_EQ(state_int(rt, m.cid, ":incs"), 0);
+}
+
 TEST_F(Lifecycle, AnAfterOfMillisecondsMaxDoesNotFireAtOnce) {
   Runtime rt(rig.registry, options_with(store));
   const Runtime::Minted m = ticker(rt, "never");

@@ -1,0 +1,42 @@
+#include "runtime/moments.hpp"
+
+namespace stube::detail {
+
+Moments::Ref Moments::current() {
+  if (!current_) current_ = std::make_shared<Moment>();
+  return current_;
+}
+
+void Moments::step(bool recorded, std::size_t undone, std::size_t history_size) {
+  for (std::size_t i = 0; i < undone; ++i) {
+    if (current_) current_->undone = true;
+    if (path_.empty()) {  // a snapshot from before this process: no timers of its own
+      current_.reset();
+      continue;
+    }
+    current_ = std::move(path_.back());
+    path_.pop_back();
+  }
+  if (recorded) {
+    path_.push_back(std::move(current_));
+    current_.reset();
+  }
+  follow(history_size);
+}
+
+void Moments::reset(std::size_t history_size) {
+  path_.clear();
+  current_.reset();
+  follow(history_size);
+}
+
+void Moments::follow(std::size_t history_size) {
+  if (path_.size() > history_size) {
+    path_.erase(path_.begin(),
+                path_.begin() + static_cast<std::ptrdiff_t>(path_.size() - history_size));
+  } else if (path_.size() < history_size) {
+    path_.insert(path_.begin(), history_size - path_.size(), nullptr);
+  }
+}
+
+}  // namespace stube::detail

@@ -1,0 +1,46 @@
+// Which moments of a conversation `back` has undone, so that a timer one of
+// them requested does not fire into the moment restored. Internal to the
+// runtime; used with the conversation's lock held.
+//
+// A moment is what the history snapshots: it begins with a step that records
+// a snapshot and ends when the next one does, or when `back` undoes it. A
+// timer belongs to the moment that requested it (a timer's own event is no
+// moment, see dispatch_timer). Moments that fall off the front of a capped
+// history are not undone: back can no longer reach past them, so their
+// timers still fire.
+#pragma once
+
+#include <cstddef>
+#include <memory>
+#include <vector>
+
+namespace stube::detail {
+
+class Moments {
+ public:
+  struct Moment {
+    bool undone = false;
+  };
+  using Ref = std::shared_ptr<Moment>;
+
+  // The moment the conversation is in, for a timer it requests (made on
+  // first use: most moments never request one).
+  Ref current();
+
+  // After a step: `undone` moments were undone by back, and `recorded`
+  // began a new one. `history_size` is the conversation's history length
+  // now, which the moments follow (a capped history drops the oldest).
+  void step(bool recorded, std::size_t undone, std::size_t history_size);
+
+  // The conversation was replaced (another server's version): its history's
+  // moments are unknown here. Timers already requested stay.
+  void reset(std::size_t history_size);
+
+ private:
+  void follow(std::size_t history_size);
+
+  std::vector<Ref> path_;  // the history's moments, oldest first; null: no timer asked
+  Ref current_;
+};
+
+}  // namespace stube::detail

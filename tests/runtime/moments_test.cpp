@@ -1,0 +1,57 @@
+// The runtime's record of which moments back undid (runtime/moments.hpp).
+#include "runtime/moments.hpp"
+
+#include <gtest/gtest.h>
+
+namespace stube::detail {
+namespace {
+
+TEST(Moments, BackUndoesTheCurrentMomentAndRestoresThePreviousOne) {
+  Moments m;
+  const Moments::Ref first = m.current();
+  m.step(true, 0, 1);  // a recorded step: a new moment
+  const Moments::Ref second = m.current();
+  EXPECT_NE(first, second);
+  m.step(false, 0, 1);  // not recorded: still the same moment
+  EXPECT_EQ(m.current(), second);
+  m.step(false, 1, 0);  // back
+  EXPECT_TRUE(second->undone);
+  EXPECT_FALSE(first->undone);
+  EXPECT_EQ(m.current(), first);
+}
+
+TEST(Moments, ANestedBackUndoesEveryMomentItPasses) {
+  Moments m;
+  const Moments::Ref a = m.current();
+  m.step(true, 0, 1);
+  const Moments::Ref b = m.current();
+  m.step(true, 0, 2);
+  const Moments::Ref c = m.current();
+  m.step(false, 2, 0);  // a wakeup went back again
+  EXPECT_TRUE(c->undone);
+  EXPECT_TRUE(b->undone);
+  EXPECT_FALSE(a->undone);
+  EXPECT_EQ(m.current(), a);
+}
+
+TEST(Moments, MomentsPastTheHistoryCapAreNeverUndone) {
+  Moments m;
+  const Moments::Ref oldest = m.current();
+  m.step(true, 0, 1);
+  m.step(true, 0, 1);  // the cap (1) drops `oldest` from the history
+  m.step(false, 1, 0);
+  m.step(false, 1, 0);  // nothing left to go back to
+  EXPECT_FALSE(oldest->undone);
+}
+
+TEST(Moments, AHistoryFromBeforeTheProcessIsFollowed) {
+  Moments m;
+  m.reset(3);  // a restored conversation with three snapshots
+  const Moments::Ref now = m.current();
+  m.step(false, 1, 2);
+  EXPECT_TRUE(now->undone);
+  EXPECT_NE(m.current(), now);
+}
+
+}  // namespace
+}  // namespace stube::detail
