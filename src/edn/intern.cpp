@@ -7,8 +7,8 @@
 // node that every thread shares. The table is bounded, so hostile input
 // cannot grow memory without limit; names beyond the bound are ordinary
 // reference-counted nodes.
+#include <map>
 #include <mutex>
-#include <unordered_map>
 
 #include "edn/names.hpp"
 #include "edn/node.hpp"
@@ -23,11 +23,7 @@ constexpr std::size_t kMaxNameBytes = std::size_t{4} << 20;
 struct NameKey {
   Kind kind;
   std::string_view text;
-  bool operator==(const NameKey&) const = default;
-};
-
-struct NameKeyHash {
-  std::size_t operator()(const NameKey& k) const noexcept { return text_hash(k.kind, k.text); }
+  auto operator<=>(const NameKey&) const = default;
 };
 
 // The process-wide table behind the per-thread caches.
@@ -51,7 +47,10 @@ class NameTable {
 
  private:
   std::mutex mutex_;
-  std::unordered_map<NameKey, const TextNode*, NameKeyHash> names_;
+  // Ordered, not hashed: text_hash is fixed and public, so names crafted to
+  // share a hash bucket would make every lookup walk them all, under this
+  // lock, for the life of the process.
+  std::map<NameKey, const TextNode*> names_;
   std::size_t bytes_ = 0;
 };
 

@@ -19,6 +19,25 @@ const char* check_symbol_start(std::string_view text) noexcept {
   return nullptr;
 }
 
+// Clojure's reader ends a token at any Character.isWhitespace code point,
+// not only at ASCII ones: "a\u3000b" reads there as the two symbols a and b.
+// Refused in names, so that no name prints as text Clojure reads otherwise.
+// (The others Java counts are ASCII controls, which names refuse anyway.)
+bool has_unicode_space(std::string_view text) noexcept {
+  for (std::size_t i = 0; i + 2 < text.size(); ++i) {
+    const auto b0 = static_cast<unsigned char>(text[i]);
+    const auto b1 = static_cast<unsigned char>(text[i + 1]);
+    const auto b2 = static_cast<unsigned char>(text[i + 2]);
+    if (b0 == 0xE1 && b1 == 0x9A && b2 == 0x80) return true;  // U+1680
+    if (b0 == 0xE3 && b1 == 0x80 && b2 == 0x80) return true;  // U+3000
+    if (b0 != 0xE2) continue;
+    if (b1 == 0x80 && b2 >= 0x80 && b2 <= 0x8A && b2 != 0x87) return true;  // U+2000-200A, not 2007
+    if (b1 == 0x80 && (b2 == 0xA8 || b2 == 0xA9)) return true;              // U+2028, U+2029
+    if (b1 == 0x81 && b2 == 0x9F) return true;                              // U+205F
+  }
+  return false;
+}
+
 }  // namespace
 
 // Clojure's reader (EdnReader.matchSymbol) takes a token that matches
@@ -31,6 +50,7 @@ const char* check_name(std::string_view text, bool keyword, std::uint32_t* ns_le
   if (text.empty()) return "empty name";
   for (char c : text)
     if (!is_name_char(static_cast<unsigned char>(c))) return "invalid character in name";
+  if (has_unicode_space(text)) return "a Unicode space in the name (Clojure ends a token there)";
   if (text.front() == ':') return "name starts with ':'";
   if (text.find("::") != std::string_view::npos) return "'::' inside a name";
   if (!keyword)

@@ -161,7 +161,18 @@ class Reader {
 
   [[noreturn, gnu::noinline, gnu::cold]] void fail_duplicate_key(const char* open,
                                                                  const Value& key) const {
-    fail_at(open, "duplicate key " + write(key) + " in the map opened here");
+    // The key as printed, cut short: it may be huge, or (with a raised
+    // max_depth) too deep for write(), and the error must still be a
+    // ParseError with its position.
+    constexpr std::size_t kMax = 60;
+    std::string text;
+    try {
+      text = write(key);
+    } catch (const Error&) {
+      text = "(a key nested too deep to print)";
+    }
+    if (text.size() > kMax) text = text.substr(0, kMax) + "...";
+    fail_at(open, "duplicate key " + text + " in the map opened here");
   }
 
   [[noreturn, gnu::noinline, gnu::cold]] void fail_tag(const char* at, std::string_view tag,

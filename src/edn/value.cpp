@@ -185,7 +185,10 @@ bool all_digits(std::string_view s) noexcept {
 Value Value::big_int(std::string_view digits) {
   std::string_view body = digits;
   if (!body.empty() && (body.front() == '-' || body.front() == '+')) body.remove_prefix(1);
-  if (!all_digits(body)) throw TypeError("edn: invalid big integer '" + std::string(digits) + "'");
+  // No leading zero: the reader refuses one (Clojure reads it as octal),
+  // so a value printed with it would not read back.
+  if (!all_digits(body) || (body.size() > 1 && body.front() == '0'))
+    throw TypeError("edn: invalid big integer '" + std::string(digits) + "'");
   if (!digits.empty() && digits.front() == '+') digits.remove_prefix(1);
   return from_node(Kind::BigInt, detail::new_text(Kind::BigInt, digits));
 }
@@ -196,6 +199,8 @@ Value Value::decimal(std::string_view digits) {
   const auto dot = body.find('.');
   const auto exp = body.find_first_of("eE");
   const std::string_view mantissa = body.substr(0, exp);
+  if (dot != std::string_view::npos && dot > mantissa.size())  // a '.' in the exponent
+    throw TypeError("edn: invalid decimal '" + std::string(digits) + "'");
   const bool ok =
       all_digits(mantissa.substr(0, dot)) &&
       (dot == std::string_view::npos || mantissa.size() == dot + 1 ||

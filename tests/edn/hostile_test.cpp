@@ -170,6 +170,24 @@ TEST(EdnHostile, HugeDepthLimitStillDoesNotCrash) {
   EXPECT_EQ(o.problem, "");
 }
 
+// A duplicate key too deep for write() (allowed by a raised limit) or huge:
+// still a ParseError with its position, and a message of bounded size.
+TEST(EdnHostile, DuplicateKeysTooDeepOrTooLargeToPrintAreParseErrors) {
+  const std::string deep = repeat("[", 1001) + repeat("]", 1001);
+  const std::string huge = "\"" + std::string(kMillion, 'k') + "\"";
+  for (const std::string& key : {deep, huge}) {
+    try {
+      (void)edn::read("{" + key + " 1, " + key + " 2}", edn::ReadOptions{5000});
+      ADD_FAILURE() << "a duplicate key read";
+    } catch (const edn::ParseError& e) {
+      EXPECT_EQ(e.line(), 1u);
+      EXPECT_EQ(e.column(), 1u);
+      EXPECT_TRUE(e.reason().starts_with("duplicate key ")) << e.reason();
+      EXPECT_LT(e.reason().size(), 120u) << e.reason().substr(0, 200);
+    }
+  }
+}
+
 // --- huge strings ---------------------------------------------------------------
 
 TEST(EdnHostile, HundredMegabyteString) {

@@ -116,6 +116,17 @@ TEST(EdnValue, InvalidNamesAndScalarsThrowTypeError) {
   EXPECT_THROW(Value::big_int("12x"), edn::TypeError);
   EXPECT_THROW(Value::big_int(""), edn::TypeError);
   EXPECT_THROW(Value::decimal("abc"), edn::TypeError);
+  // Text the reader refuses would not read back.
+  EXPECT_THROW(Value::big_int("007"), edn::TypeError);
+  EXPECT_THROW(Value::big_int("-01"), edn::TypeError);
+  EXPECT_EQ(edn::write(Value::big_int("-0")), "-0N");
+  EXPECT_THROW(Value::decimal("1e5.5"), edn::TypeError);
+  // Clojure ends a token at a Unicode space: such a name would read as two.
+  for (const char* space : {"\u3000", "\u2028", "\u1680", "\u2000", "\u200A", "\u205F"}) {
+    EXPECT_THROW(Value::keyword(std::string("a") + space + "b"), edn::TypeError) << space;
+    EXPECT_THROW(edn::read(std::string("[:a") + space + "b]"), edn::ParseError) << space;
+  }
+  EXPECT_EQ(Value::keyword("a\u00A0b").as_keyword(), "a\u00A0b");  // no-break: one name in Java too
   EXPECT_THROW(Value::tagged("", 1), edn::TypeError);
 }
 
