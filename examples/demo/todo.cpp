@@ -38,6 +38,14 @@ Item* find(Todo& t, std::int64_t id) {
   return nullptr;
 }
 
+// The item an edit or delete button names: a payload of another shape is a
+// forged request, refused as bad input (400), not a handler error (500).
+std::int64_t item_id(const stube::Event& e) {
+  if (!e.payload.is(stube::edn::Kind::Int))
+    throw stube::BadEvent("expected an item id, not " + stube::edn::write(e.payload));
+  return e.payload.as_int();
+}
+
 stube::html::Html row(const stube::Ctx<Todo>& c, const Item& it) {
   using namespace stube::html;
   if (c->editing == it.id)
@@ -81,7 +89,7 @@ void define_todo(stube::Registry& reg) {
           })
       .on("edit",
           [](Ctx<Todo>& c, const stube::Event& e) {
-            if (Item* it = find(*c, e.payload.as_int())) {
+            if (Item* it = find(*c, item_id(e))) {
               c->editing = it->id;
               c->edit_text = it->text;
             }
@@ -96,7 +104,7 @@ void define_todo(stube::Registry& reg) {
       .on("cancel-edit", [](Ctx<Todo>& c) { c->editing.reset(); })
       .on("delete",
           [](Ctx<Todo>& c, const stube::Event& e) {
-            const Item* it = find(*c, e.payload.as_int());
+            const Item* it = find(*c, item_id(e));
             if (!it) return;
             c->deleting = it->id;
             c.call(stube::confirm("Delete \"" + it->text + "\"?"), "on-delete");

@@ -79,5 +79,14 @@ test('todo: add, edit in place, delete with confirm', async () => {
   await count(2);
   assert.deepEqual(await texts(), ['fix all the bugs', 'ship']);
   await screenshot(page, 'todo-done');
+  // A forged edit (an item id that is not a number) is refused as bad input.
+  const ids = await page.evaluate(() => ({
+    cid: document.getElementById('stube-stream').dataset.onLoad.match(/\/sse\/([A-Za-z0-9_-]+)/)[1],
+    iid: document.querySelector('#stube-root > [data-component]').id,
+  }));
+  const forged = await context.request.post(`${demo.url}event/${ids.cid}/${ids.iid}/edit?p=%22x%22`, { data: {} });
+  assert.equal(forged.status(), 400);
+  assert.match(await forged.text(), /refused event 'edit': expected an item id, not "x"/);
+  assert.deepEqual(await texts(), ['fix all the bugs', 'ship']);
   await context.close();
 });
