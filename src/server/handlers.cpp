@@ -364,11 +364,28 @@ Response retry_later(Response res) {
   return res;
 }
 
+namespace {
+
+// The base path itself ("/app") is sent on to "/app/": relative links on
+// the page served there (the demo's index) resolve under the base path
+// only from there, as a proxy's own redirect would do.
+Response to_base_directory(const Request& req, std::string_view path, std::string_view query) {
+  std::string location = std::string(path) + "/";
+  if (!query.empty()) location.append("?").append(query);
+  Response res = text_response(301, "moved to " + location, req.version(), req.keep_alive());
+  res.set(http::field::location, bsv(location));
+  return for_method(req, std::move(res));
+}
+
+}  // namespace
+
 std::variant<Target, Response> route_request(const Core& core, const Request& req) {
   try {
     const auto target = origin_form(ssv(req.target()));
     if (!target) throw BadRequest("bad request target: expected a path or an http(s) URL");
     const auto [path, query] = split_target(*target);
+    if (path == core.options.base_path && !path.empty() && reads(req))
+      return to_base_directory(req, path, query);
     const auto relative = strip_base(path, core.options.base_path);
     if (!relative) return text_response(404, "not found", req.version(), req.keep_alive());
     return Target{parse_route(*relative), std::string(query)};

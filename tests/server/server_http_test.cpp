@@ -280,6 +280,18 @@ TEST_F(ServerTest, AnAbsoluteFormTargetIsRoutedByItsPath) {
   EXPECT_EQ(request(port_, "GET", "ftp://x/app/counter").status, 400u);
 }
 
+// The base path itself goes on to its directory, where the page's relative
+// links resolve under it.
+TEST_F(ServerTest, TheBasePathRedirectsToItsDirectory) {
+  start({.base_path = "/app"});
+  const Response moved = request(port_, "GET", "/app?x=1");
+  EXPECT_EQ(moved.status, 301u) << moved.head;
+  EXPECT_EQ(moved.header("Location"), "/app/?x=1");
+  EXPECT_EQ(request(port_, "HEAD", "/app").header("Location"), "/app/");
+  EXPECT_EQ(request(port_, "GET", "/app/").body, "<p>index</p>");
+  EXPECT_EQ(request(port_, "GET", "/apple").status, 404u);
+}
+
 // HTTP/1.0 has no chunked encoding (a proxy at its default, such as nginx's
 // proxy_http_version 1.0, speaks it): the stream is sent raw and ends when
 // the connection closes.
