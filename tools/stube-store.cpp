@@ -27,6 +27,12 @@ void quiet_log() {
   });
 }
 
+bool is_command(const CLI::App& app, const std::string& word) {
+  for (const CLI::App* sub : app.get_subcommands(std::function<bool(const CLI::App*)>{}))
+    if (sub->check_name(word)) return true;
+  return false;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -41,7 +47,9 @@ int main(int argc, char** argv) {
   auto* show_cmd = app.add_subcommand("show", "Print one conversation as indented EDN");
   show_cmd->add_option("URL", url, "Store URL")->required();
   show_cmd->add_option("CID", cid, "Conversation id")->required();
-  show_cmd->add_option("-w,--width", width, "Target line width")->capture_default_str();
+  show_cmd->add_option("-w,--width", width, "Target line width")
+      ->capture_default_str()
+      ->check(CLI::Range(std::size_t{1}, std::size_t{1} << 20));
   auto* verify_cmd = app.add_subcommand(
       "verify", "Check every record; list the unreadable ones; exit 1 if there is any");
   verify_cmd->add_option("URL", url, "Store URL")->required();
@@ -57,10 +65,20 @@ int main(int argc, char** argv) {
                    "or create_schema=false for postgresql:)")
       ->required();
 
+  // A mistyped command would otherwise be reported as "a subcommand is
+  // required", without naming it.
+  if (argc > 1 && argv[1][0] != '-' && !is_command(app, argv[1])) {
+    std::cerr << "stube-store: unknown command '" << argv[1]
+              << "' (expected ls, show, verify, stats or migrate)\n";
+    return 2;
+  }
   try {
     app.parse(argc, argv);
+  } catch (const CLI::Success& e) {  // --help
+    return app.exit(e);
   } catch (const CLI::ParseError& e) {
-    return app.exit(e) == 0 ? 0 : 2;
+    std::cerr << "stube-store: " << e.what() << " (see stube-store --help)\n";
+    return 2;
   }
 
   quiet_log();

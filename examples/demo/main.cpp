@@ -102,10 +102,12 @@ int main(int argc, char** argv) {
   app.add_option("--keep-alive", keep_alive_seconds, "SSE keep-alive interval in seconds")
       ->capture_default_str()
       ->check(CLI::Range(1, 3600));
-  auto* max_connections_option = app.add_option(
-      "--max-connections", max_connections,
-      "open connections (SSE streams included) at most; more get 503 (default: the "
-      "descriptor limit less max(64, an eighth of it), kept for the store and the rest)");
+  auto* max_connections_option =
+      app.add_option(
+             "--max-connections", max_connections,
+             "open connections (SSE streams included) at most; more get 503 (default: the "
+             "descriptor limit less max(64, an eighth of it), kept for the store and the rest)")
+          ->check(CLI::PositiveNumber);
   CLI11_PARSE(app, argc, argv);
 
   try {

@@ -6,6 +6,7 @@
 #include <array>
 #include <cerrno>
 #include <cstdint>
+#include <cstdio>
 #include <span>
 #include <stdexcept>
 #include <string>
@@ -162,13 +163,37 @@ std::string record_problem(const edn::Value& v, std::string_view cid, std::strin
   return {};
 }
 
+namespace {
+
+// An EDN string literal with every control character escaped: pr-str
+// escapes only a few (\n, \t, …), and an ESC or a bare CR from a file name
+// would reach a terminal or a log line as it is.
+std::string quoted_text(std::string_view text) {
+  const std::string written = edn::write(edn::Value(text));
+  std::string out;
+  out.reserve(written.size());
+  for (const char c : written) {
+    const auto b = static_cast<unsigned char>(c);
+    if (b >= 0x20 && b != 0x7F) {
+      out += c;
+      continue;
+    }
+    char escape[8];
+    std::snprintf(escape, sizeof escape, "\\u%04X", static_cast<unsigned>(b));
+    out += escape;
+  }
+  return out;
+}
+
+}  // namespace
+
 std::string quote_id(std::string_view id) {
   constexpr std::size_t kShown = 140;
-  if (id.size() <= kShown) return edn::write(edn::Value(id));
+  if (id.size() <= kShown) return quoted_text(id);
   // Cut on a character boundary so the message stays valid UTF-8.
   std::size_t cut = kShown;
   while (cut > 0 && (static_cast<unsigned char>(id[cut]) & 0xC0) == 0x80) --cut;
-  return edn::write(edn::Value(id.substr(0, cut))) + "… (" + std::to_string(id.size()) + " bytes)";
+  return quoted_text(id.substr(0, cut)) + "… (" + std::to_string(id.size()) + " bytes)";
 }
 
 std::string_view id(const edn::Value& conv) {

@@ -178,6 +178,9 @@ TEST(Conversation, RecordProblemSaysWhyAStoredValueIsNotTheRecord) {
       << problem;
   EXPECT_NO_THROW((void)Value(std::string_view(problem))) << "valid UTF-8";
   EXPECT_EQ(conv::quote_id(std::string(140, 'x')), "\"" + std::string(140, 'x') + "\"");
+  // Every control character escaped, as EDN reads it back.
+  EXPECT_EQ(conv::quote_id("a\nb\x1b[0m\x7f"), "\"a\\nb\\u001B[0m\\u007F\"");
+  EXPECT_EQ(edn::read(conv::quote_id("a\x1b\x7f")), Value("a\x1b\x7f"));
 }
 
 }  // namespace

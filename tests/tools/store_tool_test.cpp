@@ -190,8 +190,21 @@ TEST_F(StoreTool, VerifyReportsAFileNameThatIsNotACid) {
   write_file(dir_.path() / "bad name.edn", "{}");
   const ToolRun r = stube_store({"verify", url()});
   EXPECT_EQ(r.status, 1);
-  EXPECT_TRUE(contains(r.out, "bad name: not a valid conversation id")) << r.out;
+  EXPECT_TRUE(contains(r.out, "\"bad name\": not a valid conversation id")) << r.out;
   EXPECT_TRUE(contains(r.out, "2 ok, 1 unreadable")) << r.out;
+}
+
+// A file name may hold any byte: one holding a line break or a terminal
+// escape is printed escaped, on its own line.
+TEST_F(StoreTool, NamesWithControlCharactersArePrintedEscaped) {
+  save_good();
+  write_file(dir_.path() / "nl\nx\x1b[31m.edn", "{}");
+  for (const char* command : {"verify", "ls"}) {
+    const ToolRun r = stube_store({command, url()});
+    EXPECT_TRUE(contains(r.out, "\"nl\\nx\\u001B[31m\"")) << command << ": " << r.out;
+    EXPECT_FALSE(contains(r.out, "\x1b")) << command << ": " << r.out;
+    EXPECT_FALSE(contains(r.out, "nl\n")) << command << ": " << r.out;
+  }
 }
 
 // An *.edn entry that cannot be read at all is one bad record among the
@@ -457,6 +470,20 @@ TEST_F(StoreTool, MissingArgumentsAreUsageErrors) {
   EXPECT_EQ(stube_store({"show", url()}).status, 2);
   EXPECT_EQ(stube_store({"migrate", url()}).status, 2);
   EXPECT_EQ(stube_store({"frobnicate", url()}).status, 2);
+}
+
+// docs/store.md: every message says it is stube-store's and names what was
+// wrong.
+TEST_F(StoreTool, UsageErrorsNameWhatWasWrong) {
+  const ToolRun typo = stube_store({"lss", url()});
+  EXPECT_EQ(typo.status, 2);
+  EXPECT_TRUE(contains(typo.err, "stube-store: unknown command 'lss'")) << typo.err;
+  const ToolRun extra = stube_store({"ls", url(), "-x"});
+  EXPECT_EQ(extra.status, 2);
+  EXPECT_TRUE(contains(extra.err, "stube-store: ") && contains(extra.err, "-x")) << extra.err;
+  const ToolRun width = stube_store({"show", url(), "cv-a", "-w", "-1"});
+  EXPECT_EQ(width.status, 2);
+  EXPECT_TRUE(contains(width.err, "stube-store: ") && contains(width.err, "width")) << width.err;
 }
 
 TEST_F(StoreTool, EveryCommandHasHelp) {

@@ -29,8 +29,12 @@ std::string problem_of(std::string_view cid, const edn::Value& v) {
 
 }  // namespace
 
+std::string shown_cid(std::string_view cid) {
+  return conv::valid_id(cid) ? std::string(cid) : conv::quote_id(cid);
+}
+
 Record check_record(std::string_view cid, std::string_view text) {
-  Record r{std::string(cid), text.size(), std::nullopt, {}, {}};
+  Record r{shown_cid(cid), text.size(), std::nullopt, {}, {}};
   if (!conv::valid_id(cid)) {
     r.problem = "not a valid conversation id (1-" + std::to_string(conv::max_id_length) +
                 " characters from [A-Za-z0-9_-])";
@@ -57,7 +61,7 @@ std::vector<Record> read_records(ConversationStore& store, const std::string& ur
           records.push_back(check_record(cid, text));
         },
         [&](std::string_view cid, std::string_view why) {
-          records.push_back(Record{std::string(cid), 0, std::nullopt, {}, std::string(why)});
+          records.push_back(Record{shown_cid(cid), 0, std::nullopt, {}, std::string(why)});
         });
   } catch (const StoreError& e) {
     throw Failure("cannot read " + redact_store_url(url) + ": " + e.what());

@@ -45,13 +45,16 @@ std::string store_identity(const std::string& url);
 // One stored record, checked the way load_all checks it plus the shape
 // checks of stube/conversation.hpp.
 struct Record {
-  std::string cid;
+  std::string cid;                 // as shown_cid prints it
   std::size_t bytes = 0;           // size of the stored text
   std::optional<edn::Value> conv;  // set when the record is a good conversation
   std::string position;            // ":line:col" of a parse error, else empty
   std::string problem;             // why it is not, else empty
 };
 
+// A cid as the tools print it: as it is when valid, otherwise quoted with
+// its control characters escaped (a file name may hold any byte).
+std::string shown_cid(std::string_view cid);
 Record check_record(std::string_view cid, std::string_view text);
 // Every record of the store, by cid. Throws Failure when the store cannot be
 // read as a whole.
