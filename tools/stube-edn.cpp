@@ -52,18 +52,30 @@ class FormCutter {
     for (;;) {
       skip_space_and_comments();
       if (pos_ + 1 < text_.size() && text_[pos_] == '#' && text_[pos_ + 1] == '_') {
+        const std::size_t discard = pos_;
         pos_ += 2;
         skip_space_and_comments();
-        if (pos_ < text_.size()) pos_ = form_end(pos_);
-        continue;
+        if (pos_ < text_.size()) {
+          pos_ = form_end(pos_);
+          continue;
+        }
+        // "#_" with no form after it: an error to Clojure's reader too.
+        pos_ = discard;
+        dangling_discard_ = true;
+        return true;
       }
       return pos_ < text_.size();
     }
   }
 
-  // The form starting at the current position; advances past it.
+  // The form starting at the current position; advances past it. A
+  // dangling "#_" is the rest of the text (which the reader refuses).
   std::string_view take_form() {
     std::size_t begin = pos_;
+    if (dangling_discard_) {
+      pos_ = text_.size();
+      return text_.substr(begin);
+    }
     pos_ = form_end(pos_);
     return text_.substr(begin, pos_ - begin);
   }
@@ -147,6 +159,7 @@ class FormCutter {
 
   std::string_view text_;
   std::size_t pos_ = 0;
+  bool dangling_discard_ = false;  // the text ends in a "#_" with no form
 };
 
 // --- positions ----------------------------------------------------------------

@@ -66,6 +66,8 @@ expect "max depth after subcommand" 0 "<stdin>: ok" '^$' -- \
   bash -c "echo '[[[[1]]]]' | '$bin' check --max-depth 4 -"
 expect "hostile nesting is an error, not a crash" 1 "" '^<stdin>:1:1001: nesting depth' -- \
   bash -c "head -c 200000 /dev/zero | tr '\\0' '[' | '$bin' check -"
+expect "a dangling discard is an error, as in Clojure" 1 "" \
+  '^<stdin>:1:3: expected a form after #_ but input ended$' -- bash -c "printf '1 #_ ;c' | '$bin' check -"
 expect "top-level forms: tags, discards, chars, strings with brackets" 0 \
   $'#x/y 1\n#inst "2020-01-01T00:00:00.000-00:00"\n\\(\n"])}"\n3\n{:a/b 1}' '^$' -- \
   bash -c "printf '%s' '#x/y 1 #inst \"2020-01-01T00:00:00Z\" \\( \"])}\" #_ #_ 1 2 3 #:a{:b 1}' | '$bin' print"
