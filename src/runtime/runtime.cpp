@@ -380,11 +380,9 @@ struct Runtime::Impl {
     if (slot.out && !fragments.empty()) slot.out->send(fragments);
   }
 
-  // The timers a step requested, for the moment the slot is in now.
-  void schedule(const std::string& cid, Slot& slot, std::vector<TimerRequest>& timers_requested,
-                Runtime* self) {
-    if (timers_requested.empty()) return;
-    const detail::Moments::Ref moment = slot.moments.current();
+  // The timers a step requested, as part of `moment`.
+  void schedule(const std::string& cid, std::vector<TimerRequest>& timers_requested,
+                const detail::Moments::Ref& moment, Runtime* self) {
     for (TimerRequest& t : timers_requested) {
       timers.schedule(t.delay, cid,
                       [self, cid, moment, iid = std::move(t.iid), ev = std::move(t.event)] {
@@ -398,7 +396,9 @@ struct Runtime::Impl {
                const Event& ev);
 
   // Applies a kernel step to a locked slot.
-  Result apply(const std::string& cid, Slot& slot, Step step) {
+  // `origin`: the moment of the timer whose event made the step, if one did.
+  Result apply(const std::string& cid, Slot& slot, Step step,
+               const detail::Moments::Ref& origin = nullptr) {
     if (step.status == Step::Status::NoInstance) return Result::NoInstance;
     if (step.status == Step::Status::UnknownEvent) {
       log::warn("conversation " + cid + ": " + step.error);
@@ -422,11 +422,17 @@ struct Runtime::Impl {
       return Result::Ok;
     }
     slot.conv = std::move(step.conv);
-    slot.moments.step(step.recorded, step.undone, history_size(slot.conv));
     // An event that lost the race is dropped whole: reload() already showed
-    // the newer version, so neither its view nor its timers may follow.
+    // the newer version, so neither its view nor its timers (nor the moments
+    // it undid) may follow.
     if (step.changed && !save(slot)) return Result::Ok;
-    schedule(cid, slot, step.timers, self_);
+    slot.moments.step(step.recorded, step.undone, history_size(slot.conv));
+    // A timer's event is part of its timer's moment, and so are the timers
+    // it asks for (a clock that re-arms itself goes on in the moment that
+    // started it), unless it went back: then they are the restored moment's.
+    if (!step.timers.empty())
+      schedule(cid, step.timers, origin && step.undone == 0 ? origin : slot.moments.current(),
+               self_);
     send(slot, step.fragments);
     return Result::Ok;
   }
@@ -559,7 +565,7 @@ void Runtime::Impl::deliver(const std::string& cid, const detail::Moments::Ref& 
   // A moment back undid: its timers would act on a state they were not
   // requested in (a countdown the user stepped back out of would go on).
   if (slot->ended || moment->undone) return;
-  apply(cid, *slot, dispatch_timer(*reg, slot->conv, iid, ev, opts.kernel));
+  apply(cid, *slot, dispatch_timer(*reg, slot->conv, iid, ev, opts.kernel), moment);
 }
 
 namespace {
@@ -633,7 +639,7 @@ Runtime::Minted Runtime::mint(std::string_view component, const edn::Value& args
     m.slots.emplace(minted.cid, slot);
   }
   m.save(*slot);
-  m.schedule(minted.cid, *slot, step.timers, this);
+  if (!step.timers.empty()) m.schedule(minted.cid, step.timers, slot->moments.current(), this);
   return minted;
 }
 

@@ -96,16 +96,6 @@ bool reads(const Request& req) {
 }
 constexpr std::string_view kReadMethods = "GET, HEAD";
 
-// A GET response cut down to its head for a HEAD request: Content-Length
-// still says how long the body would be.
-Response for_method(const Request& req, Response res) {
-  if (req.method() != http::verb::head) return res;
-  const std::size_t length = res.body().size();
-  res.body().clear();
-  if (res.has_content_length()) res.content_length(length);
-  return res;
-}
-
 Response method_not_allowed(const Request& req, std::string_view allowed) {
   Response res = text_response(405, "method not allowed; use " + std::string(allowed),
                                req.version(), req.keep_alive());
@@ -231,7 +221,7 @@ Response asset(const Request& req, const Route& r) {
   res.set(http::field::cache_control, "public, max-age=31536000, immutable");
   res.body() = std::string(a->body);
   res.prepare_payload();
-  return for_method(req, std::move(res));
+  return res;
 }
 
 // The owner cookie, once for each route that carries the conversation's cid
@@ -275,13 +265,17 @@ Response mint(Core& core, const Request& req, const Mount& m, std::string_view q
       throw BadRequest(std::string("bad query: ") + e.what());
     }
   }
-  if (req.method() == http::verb::head) return shell_head(req);
+  const auto shutting_down = [&req] {
+    return retry_later(
+        text_response(503, "the server is shutting down; try again shortly", req.version(), false));
+  };
+  if (req.method() == http::verb::head)  // as a GET would answer, without the mint
+    return core.runtime->shutting_down() ? shutting_down() : shell_head(req);
   Runtime::Minted minted;
   try {
     minted = core.runtime->mint(m.component, args);
   } catch (const ShuttingDown&) {
-    return retry_later(
-        text_response(503, "the server is shutting down; try again shortly", req.version(), false));
+    return shutting_down();
   }
   Response res = make(200, req);
   res.set(http::field::content_type, "text/html; charset=utf-8");
@@ -306,7 +300,7 @@ Response page_or_mount(Core& core, const Request& req, const Route& r, std::stri
       res.set(http::field::cache_control, "no-cache");
       res.body() = p->second;
       res.prepare_payload();
-      return for_method(req, std::move(res));
+      return res;
     }
   }
   if (!mount) return text_response(404, "not found", req.version(), req.keep_alive());
@@ -329,6 +323,12 @@ Response text_response(unsigned status, std::string_view message, unsigned versi
   res.body() += '\n';
   res.prepare_payload();
   return res;
+}
+
+void drop_body_for_head(Response& res) {
+  const std::size_t length = res.body().size();
+  res.body().clear();
+  if (res.has_content_length()) res.content_length(length);
 }
 
 std::string unfinished(Response res) {
@@ -374,7 +374,7 @@ Response to_base_directory(const Request& req, std::string_view path, std::strin
   if (!query.empty()) location.append("?").append(query);
   Response res = text_response(301, "moved to " + location, req.version(), req.keep_alive());
   res.set(http::field::location, bsv(location));
-  return for_method(req, std::move(res));
+  return res;
 }
 
 }  // namespace

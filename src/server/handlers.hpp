@@ -56,6 +56,10 @@ Reply handle_request(Core& core, const Request& request, const Target& target,
 Response text_response(unsigned status, std::string_view message, unsigned version,
                        bool keep_alive);
 
+// The response to a HEAD request: `res` without its body (RFC 9110
+// §9.3.2), its Content-Length still the length the body would have.
+void drop_body_for_head(Response& res);
+
 // `res` serialized for an HTTP/1.1 client with its body as one chunk of a
 // chunked body that is never finished (no last chunk; "Connection: close"):
 // the client gets the status and the body, then, when the connection

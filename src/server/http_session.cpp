@@ -41,6 +41,7 @@ void HttpSession::read_header() {
   // an endless one is a 400 instead of gigabytes of memory.
   buffer_.max_size(core_.options.max_header_bytes + kFramingSlack);
   parser_.emplace();
+  head_ = false;
   parser_->header_limit(static_cast<std::uint32_t>(core_.options.max_header_bytes));
   parser_->body_limit(core_.options.max_body_bytes);
   // The whole request (and an idle keep-alive gap before it) must arrive in time.
@@ -53,6 +54,7 @@ void HttpSession::read_header() {
 void HttpSession::on_header(beast::error_code ec) {
   if (ec) return refuse(ec);
   const auto& req = parser_->get();
+  head_ = req.method() == http::verb::head;
   // RFC 9112 §6.3: a body framed by anything but "chunked" alone cannot be
   // delimited (Beast would read it as the next request), and HTTP/1.0 has no
   // Transfer-Encoding at all.
@@ -139,6 +141,9 @@ void HttpSession::respond_cut_short(Response response) {
 }
 
 void HttpSession::respond(Response response) {
+  // Every answer to a HEAD, refusals included: body bytes would be read as
+  // the start of the next response on a kept-alive connection.
+  if (head_) drop_body_for_head(response);
   response_ = std::make_shared<Response>(std::move(response));
   const bool close = !response_->keep_alive();
   stream_.expires_after(core_.options.request_timeout);

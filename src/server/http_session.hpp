@@ -40,6 +40,7 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
   std::optional<boost::beast::http::request_parser<boost::beast::http::string_body>> parser_;
   std::shared_ptr<Response> response_;
   std::string raw_response_;  // respond_cut_short()'s bytes, while written
+  bool head_ = false;         // the request being answered is a HEAD
   Core& core_;
   ConnectionSlot slot_;
 };

@@ -115,6 +115,25 @@ TEST_F(Lifecycle, BackKeepsTheTimersOfTheMomentsItRestores) {
   ASSERT_TRUE(out->wait_for_html("ticks: 1 incs: 0"));
 }
 
+// A clock that re-arms itself runs in the moment that started it: its ticks
+// during a later moment are still that moment's, and back from the later
+// one leaves the clock running.
+TEST_F(Lifecycle, AClockThatReArmsItselfSurvivesBackFromALaterMoment) {
+  Runtime rt(rig.registry, options_with(store));
+  const Runtime::Minted m = rt.mint("rt/clock");
+  ASSERT_EQ(send_top(rt, m, Event{"start"}), Runtime::Result::Ok);
+  ASSERT_TRUE(store->wait_until([&] { return state_int(rt, m.cid, ":ticks") >= 2; }));
+  ASSERT_EQ(send_top(rt, m, Event{"inc"}), Runtime::Result::Ok);  // a later moment
+  const std::int64_t at_inc = state_int(rt, m.cid, ":ticks");
+  ASSERT_TRUE(store->wait_until([&] { return state_int(rt, m.cid, ":ticks") >= at_inc + 2; }));
+  ASSERT_EQ(rt.back(m.cid, m.owner), Runtime::Result::Ok);
+  ASSERT_EQ(state_int(rt, m.cid, ":incs"), 0);
+  const std::int64_t after_back = state_int(rt, m.cid, ":ticks");
+  EXPECT_TRUE(store->wait_until([&] { return state_int(rt, m.cid, ":ticks") >= after_back + 2; }))
+      << "the clock stopped at " << state_int(rt, m.cid, ":ticks");
+  rt.end(m.cid);
+}
+
 // A moment that fell off the front of a capped history can no longer be
 // undone: its timers fire whatever back does after.
 TEST_F(Lifecycle, TimersOfMomentsPastTheHistoryCapStillFire) {

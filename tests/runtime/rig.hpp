@@ -63,6 +63,23 @@ inline void define_runtime_components(Registry& reg, std::shared_ptr<Journal> jo
             s.set("ticks", s[":ticks"].as_int() + 1);
           })
       .on("inc", [](Self& s) { s.set("incs", s[":incs"].as_int() + 1); });
+  // A clock: "start" sets it going, and every tick asks for the next.
+  reg.define("rt/clock")
+      .init([](const Value&) {
+        return edn::map({{kw("ticks"), 0}, {kw("incs"), 0}, {kw("running"), false}});
+      })
+      .render([](const Self& s) { return html::p("ticks: ", s[":ticks"], " incs: ", s[":incs"]); })
+      .on("start",
+          [](Self& s) {
+            s.set("running", true);
+            s.after(std::chrono::milliseconds(2), "tick");
+          })
+      .on("tick",
+          [](Self& s) {
+            s.set("ticks", s[":ticks"].as_int() + 1);
+            s.after(std::chrono::milliseconds(2), "tick");
+          })
+      .on("inc", [](Self& s) { s.set("incs", s[":incs"].as_int() + 1); });
   reg.define("rt/wakey")
       .render([](const Self& s) { return html::p("wakeups: ", s[":wakeups"]); })
       .wakeup([journal](Self& s) {

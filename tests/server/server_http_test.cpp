@@ -846,11 +846,13 @@ TEST_F(ServerTest, HeadIsGetWithoutTheBody) {
       "HEAD /_stube/datastar.js HTTP/1.1\r\nHost: x\r\n\r\n"
       "HEAD / HTTP/1.1\r\nHost: x\r\n\r\n"
       "HEAD /counter HTTP/1.1\r\nHost: x\r\n\r\n"
+      "HEAD /nowhere HTTP/1.1\r\nHost: x\r\n\r\n"
+      "HEAD /event/cv-x/ix-1/inc HTTP/1.1\r\nHost: x\r\n\r\n"
       "GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
   const std::string& all = c.read_to_eof();
   std::vector<Response> heads;
   std::size_t at = 0;
-  for (int i = 0; i < 3; ++i) {
+  for (int i = 0; i < 5; ++i) {
     const std::size_t end = all.find("\r\n\r\n", at);
     ASSERT_NE(end, std::string::npos) << all;
     heads.push_back(test::parse_response(all.substr(at, end + 4 - at)));
@@ -867,6 +869,10 @@ TEST_F(ServerTest, HeadIsGetWithoutTheBody) {
   EXPECT_EQ(heads[2].header("Content-Type"), "text/html; charset=utf-8");
   EXPECT_TRUE(heads[2].headers("Set-Cookie").empty()) << heads[2].head;
   EXPECT_EQ(server_->runtime().size(), 0u) << "a HEAD minted a conversation";
+  // Refusals too come without their body (their length still said).
+  EXPECT_EQ(heads[3].status, 404u);
+  EXPECT_NE(heads[3].header("Content-Length"), "0");
+  EXPECT_EQ(heads[4].status, 405u);
   // Routes that only GET or POST: 405 naming what they take.
   const Response post_page = request(port_, "POST", "/counter");
   EXPECT_EQ(post_page.status, 405u);
@@ -876,6 +882,12 @@ TEST_F(ServerTest, HeadIsGetWithoutTheBody) {
       request(port_, "HEAD", "/sse/" + m.cid, "", "Cookie: " + m.cookie + "\r\n");
   EXPECT_EQ(head_sse.status, 405u);
   EXPECT_EQ(head_sse.header("Allow"), "GET");
+  EXPECT_EQ(head_sse.body, "");
+  // A mount answers a HEAD as it would a GET: 503 while shutting down.
+  server_->runtime().shutdown();
+  const Response closing = request(port_, "HEAD", "/counter");
+  EXPECT_EQ(closing.status, 503u);
+  EXPECT_EQ(closing.header("Retry-After"), "5");
 }
 
 TEST_F(ServerTest, KeepAliveConnectionsServeSeveralRequests) {

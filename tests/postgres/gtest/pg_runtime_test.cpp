@@ -336,6 +336,34 @@ TEST_F(PostgresRuntimes, BackWorksOnASharedStore) {
   EXPECT_EQ(lost_events(), 0u);
 }
 
+// A back that lost the race did not happen: the moment it would have undone
+// is the reloaded version's, and a timer that moment requested still fires.
+TEST_F(PostgresRuntimes, ABackThatLostTheRaceKeepsTheTimersOfTheMomentItDidNotUndo) {
+  auto fired = std::make_shared<std::promise<void>>();
+  reg_->define("pg/alarm")
+      .init([](const Value&) {
+        return edn::map({{kw("count"), 0}});
+      })
+      .render([](const Self& s) { return html::p("count ", s[":count"]); })
+      .on("inc", [](Self& s) { s.set("count", s[":count"].as_int() + 1); })
+      .on("arm", [](Self& s) { s.after(std::chrono::milliseconds(200), "ring"); })
+      .on("ring", [fired](Self&) { fired->set_value(); });
+  Runtime a(reg_, on(db_.store()));
+  Runtime b(reg_, on(db_.store()));
+  const auto minted = a.mint("pg/alarm");
+  cid_ = minted.cid;
+  owner_ = minted.owner;
+  iid_ = std::string(top_instance(*a.conversation(cid_)));
+  ASSERT_EQ(inc(a), Result::Ok);  // a new moment, which arms the alarm
+  ASSERT_EQ(a.dispatch(cid_, iid_, Event{"arm"}, owner_), Result::Ok);
+  ASSERT_EQ(inc(b), Result::Ok);  // a's copy is now stale
+  ASSERT_EQ(a.back(cid_, owner_), Result::Ok);
+  EXPECT_EQ(lost_events(), 1u);
+  EXPECT_EQ(live_count(a), 2);
+  EXPECT_EQ(fired->get_future().wait_for(std::chrono::seconds(10)), std::future_status::ready)
+      << "the alarm of the moment the lost back did not undo never rang";
+}
+
 // A change whose save failed (the database was down) is what shutdown's
 // final save is for.
 TEST_F(PostgresRuntimes, ShutdownSavesAChangeWhoseSaveFailed) {
