@@ -55,11 +55,11 @@ class FormCutter {
         const std::size_t discard = pos_;
         pos_ += 2;
         skip_space_and_comments();
-        if (pos_ < text_.size()) {
-          pos_ = form_end(pos_);
-          continue;
-        }
-        // "#_" with no form after it: an error to Clojure's reader too.
+        bool complete = false;
+        if (pos_ < text_.size()) pos_ = form_end(pos_, &complete);
+        if (complete) continue;
+        // "#_" with no whole form after it (none, or one the text cuts
+        // short): an error to Clojure's reader too; the reader says where.
         pos_ = discard;
         dangling_discard_ = true;
         return true;
@@ -76,7 +76,8 @@ class FormCutter {
       pos_ = text_.size();
       return text_.substr(begin);
     }
-    pos_ = form_end(pos_);
+    bool complete = false;
+    pos_ = form_end(pos_, &complete);
     return text_.substr(begin, pos_ - begin);
   }
 
@@ -103,9 +104,10 @@ class FormCutter {
     return p;
   }
 
+  // Just past the closing quote; npos when the text ends first.
   std::size_t string_end(std::size_t p) const {  // p is just past the opening quote
     while (p < text_.size() && text_[p] != '"') p += text_[p] == '\\' ? 2 : 1;
-    return std::min(p + 1, text_.size());
+    return p < text_.size() ? p + 1 : std::string_view::npos;
   }
 
   // A character literal: the backslash, one UTF-8 sequence (which may be a
@@ -119,13 +121,15 @@ class FormCutter {
 
   // End of the form starting at p (a non-space byte). Tags and #: prefixes
   // belong to the form that follows them; a #_ at the top owes one more form.
-  // Unterminated forms run to the end of the text and the reader reports them.
-  std::size_t form_end(std::size_t p) const {
+  // Unterminated forms run to the end of the text and the reader reports
+  // them; *complete says whether the form ended before the text did.
+  std::size_t form_end(std::size_t p, bool* complete) const {
+    *complete = false;
     std::size_t depth = 0;
     std::size_t needed = 1;  // complete top-level forms still to consume
     for (;;) {
       p = skip_space_and_comments(p);
-      if (p >= text_.size()) return p;
+      if (p >= text_.size()) return text_.size();
       char c = text_[p];
       char n = p + 1 < text_.size() ? text_[p + 1] : '\0';
       if (c == '(' || c == '[' || c == '{' || (c == '#' && n == '{')) {
@@ -148,12 +152,17 @@ class FormCutter {
         --depth;
       } else if (c == '"') {
         p = string_end(p + 1);
+        if (p == std::string_view::npos) return text_.size();
       } else if (c == '\\') {
+        if (p + 1 >= text_.size()) return text_.size();  // a backslash and nothing
         p = char_end(p);
       } else {
         p = std::max(token_end(p), p + 1);
       }
-      if (depth == 0 && --needed == 0) return p;
+      if (depth == 0 && --needed == 0) {
+        *complete = p <= text_.size();
+        return std::min(p, text_.size());
+      }
     }
   }
 

@@ -171,7 +171,11 @@ class Reader {
     } catch (const Error&) {
       text = "(a key nested too deep to print)";
     }
-    if (text.size() > kMax) text = text.substr(0, kMax) + "...";
+    if (text.size() > kMax) {  // cut on a character boundary: the message stays UTF-8
+      std::size_t cut = kMax;
+      while (cut > 0 && (static_cast<unsigned char>(text[cut]) & 0xC0) == 0x80) --cut;
+      text = text.substr(0, cut) + "...";
+    }
     fail_at(open, "duplicate key " + text + " in the map opened here");
   }
 

@@ -68,6 +68,10 @@ expect "hostile nesting is an error, not a crash" 1 "" '^<stdin>:1:1001: nesting
   bash -c "head -c 200000 /dev/zero | tr '\\0' '[' | '$bin' check -"
 expect "a dangling discard is an error, as in Clojure" 1 "" \
   '^<stdin>:1:3: expected a form after #_ but input ended$' -- bash -c "printf '1 #_ ;c' | '$bin' check -"
+expect "a discard of a discard with one form is dangling too" 1 "" \
+  '^<stdin>:1:3: expected a form after #_' -- bash -c "printf '1 #_ #_ 2' | '$bin' check -"
+expect "a discarded form cut short is an error" 1 "" \
+  '^<stdin>:1:8: unterminated vector' -- bash -c "printf '1 #_ [2' | '$bin' check -"
 expect "top-level forms: tags, discards, chars, strings with brackets" 0 \
   $'#x/y 1\n#inst "2020-01-01T00:00:00.000-00:00"\n\\(\n"])}"\n3\n{:a/b 1}' '^$' -- \
   bash -c "printf '%s' '#x/y 1 #inst \"2020-01-01T00:00:00Z\" \\( \"])}\" #_ #_ 1 2 3 #:a{:b 1}' | '$bin' print"

@@ -175,7 +175,9 @@ TEST(EdnHostile, HugeDepthLimitStillDoesNotCrash) {
 TEST(EdnHostile, DuplicateKeysTooDeepOrTooLargeToPrintAreParseErrors) {
   const std::string deep = repeat("[", 1001) + repeat("]", 1001);
   const std::string huge = "\"" + std::string(kMillion, 'k') + "\"";
-  for (const std::string& key : {deep, huge}) {
+  const std::string accents =
+      "\"" + repeat("\xC3\xA9", 40) + "\"";  // é, cut mid-character at 60 bytes
+  for (const std::string& key : {deep, huge, accents}) {
     try {
       (void)edn::read("{" + key + " 1, " + key + " 2}", edn::ReadOptions{5000});
       ADD_FAILURE() << "a duplicate key read";
@@ -184,6 +186,7 @@ TEST(EdnHostile, DuplicateKeysTooDeepOrTooLargeToPrintAreParseErrors) {
       EXPECT_EQ(e.column(), 1u);
       EXPECT_TRUE(e.reason().starts_with("duplicate key ")) << e.reason();
       EXPECT_LT(e.reason().size(), 120u) << e.reason().substr(0, 200);
+      EXPECT_NO_THROW((void)Value(std::string_view(e.reason()))) << "valid UTF-8";
     }
   }
 }
