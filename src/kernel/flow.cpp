@@ -51,7 +51,7 @@ class FlowFrame {
       throw std::logic_error("flow " + std::string(self.id()) +
                              " cannot go on: an earlier event moved its coroutine on and then "
                              "failed, and a coroutine cannot be rolled back (go back to leave "
-                             "the flow, or start it again)");
+                             "the flow, or reload to start again)");
     h_.promise().answer = std::move(answer);
     h_.promise().pending.reset();
     ++steps_;  // before anything can throw: the coroutine has moved on

@@ -99,6 +99,20 @@ class Fold {
   // Runs f on a Self over instance iid, then applies what it did.
   template <class F>
   void run_hook(const std::string& iid, F&& f) {
+    // A callee that answers from its start hook resumes its caller inside
+    // that hook, so a loop of such calls (a flow awaiting one per item)
+    // nests a few C++ frames per call: bounded here, or a long loop would
+    // overflow the thread's stack and take the process down.
+    if (hook_depth_ >= kMaxHookDepth)
+      throw std::logic_error(
+          "more than " + std::to_string(kMaxHookDepth) +
+          " hooks nested in one step: each component that answers from its start hook resumes "
+          "its caller inside that hook; call fewer such components in one step");
+    ++hook_depth_;
+    struct Unnest {
+      std::size_t& depth;
+      ~Unnest() { --depth; }
+    } unnest{hook_depth_};
     const edn::Value& inst = conv::instance(conv_, iid);
     Self self(iid, own_state(inst), &wire_);
     f(self);
@@ -378,6 +392,8 @@ class Fold {
   bool ended_ = false;
   bool is_back_ = false;
   std::size_t undone_ = 0;  // snapshots back restored
+  static constexpr std::size_t kMaxHookDepth = 512;
+  std::size_t hook_depth_ = 0;
   edn::Value end_value_;
 };
 

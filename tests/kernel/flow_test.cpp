@@ -186,6 +186,15 @@ class FlowFrames : public ::testing::Test {
       const Value b = co_await await(three);
       co_return a.as_int() + b.as_int();
     });
+    // Awaits `args` children that answer at once, one after the other.
+    define_flow(reg, "t/loop-flow", [](Value args) -> Flow {
+      std::int64_t sum = 0;
+      for (std::int64_t i = 0; i < args.as_int(); ++i) {
+        const Embed child = embed("t/answers-at-once", edn::map({{kw("n"), i}}));
+        sum += (co_await await(child)).as_int();
+      }
+      co_return sum;
+    });
     // :app/boom's start throws the first time only; later it answers at once.
     reg.define("app/boom").start([booms = std::make_shared<int>(0)](Self& s) {
       if ((*booms)++ == 0) throw std::runtime_error("boom starting");
@@ -257,6 +266,22 @@ TEST_F(FlowFrames, ChildrenThatAnswerAtOnceResumeTheFlowInTheSameStep) {
   EXPECT_EQ(top_frame(s.conv)[":got"], Value(5));
   EXPECT_EQ(conv::stack(s.conv).size(), 1u);
   EXPECT_EQ(live(), 0u);
+}
+
+// Each child that answers at once resumes the flow inside its start hook:
+// a long loop of them nests deeper and deeper. Past the bound it is a
+// handler error, the conversation as it was, instead of a stack overflow
+// that would take the whole server down.
+TEST_F(FlowFrames, ALongLoopOfChildrenThatAnswerAtOnceIsAnErrorNotACrash) {
+  Step s = open("t/loop-flow", Value(100));
+  ASSERT_EQ(s.status, Step::Status::Ok) << s.error;
+  EXPECT_EQ(top_frame(s.conv)[":got"], Value(4950));
+  for (const std::int64_t n : {1000, 100000}) {
+    Step deep = open("t/loop-flow", Value(n));
+    EXPECT_EQ(deep.status, Step::Status::HandlerError) << n;
+    EXPECT_NE(deep.error.find("hooks nested in one step"), std::string::npos) << deep.error;
+    EXPECT_EQ(live(), 0u);
+  }
 }
 
 TEST_F(FlowFrames, StopAllDestroysTheFrame) {
