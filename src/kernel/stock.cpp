@@ -64,8 +64,13 @@ void define_prompt(Registry& reg) {
       })
       .on("ok",
           [](Self& s) {
+            // The page's text field always sends a string: anything else
+            // is forged (nil is a prompt embedded without a default).
             const edn::Value& a = s[":answer"];
-            s.answer(a.is(edn::Kind::String) ? a : edn::Value(edn::write(a)));
+            if (a.is_nil()) return s.answer(edn::Value(""));
+            if (!a.is(edn::Kind::String))
+              throw BadEvent("prompt: the answer must be text, not " + edn::write(a));
+            s.answer(a);
           })
       .on("cancel", [](Self& s) { s.answer(cancel_value()); });
 }

@@ -74,6 +74,22 @@ TEST_F(Stock, PromptOnlyKeepsItsOwnSignal) {
   EXPECT_EQ(top_frame(s.conv)[":answer"], Value("Ada"));
 }
 
+// Its text field always sends a string: another kind of answer is forged.
+TEST_F(Stock, PromptRefusesAnAnswerThatIsNotText) {
+  const Value conv = open(prompt("Name?"));
+  for (const auto& [forged, says] : std::vector<std::pair<Value, std::string>>{
+           {Value(42), "42"}, {edn::map({{kw("a"), 1}}), "{:a 1}"}}) {
+    const Step s = dispatch(reg, conv, top_instance(conv),
+                            Event{"ok", {}, edn::map({{kw("answer"), forged}})}, opts);
+    EXPECT_EQ(s.status, Step::Status::BadEvent);
+    EXPECT_TRUE(contains(s.error, "prompt: the answer must be text, not " + says)) << s.error;
+    EXPECT_EQ(s.conv, conv);
+  }
+  // Embedded without a default and sent without signals: the empty answer.
+  const Value bare = open(Embed{kw("stube/prompt"), edn::map({{kw("question"), "Q?"}})});
+  EXPECT_EQ(send_top(reg, bare, Event{"ok"}, opts).status, Step::Status::Ok);
+}
+
 TEST_F(Stock, PromptCancelAnswersTheSentinel) {
   const Value got = answer(prompt("Name?", "Bob"), cancel());
   EXPECT_EQ(got, cancel_value());
