@@ -150,6 +150,12 @@ struct FileStoreOptions {
   // a path that does not exist or is not a directory is a MissingStore
   // naming it.
   bool create = true;
+  // The largest record the store reads or writes, in bytes. A larger file
+  // in the directory is skipped unread (load_all warns naming it; scan
+  // reports it unreadable), so that a stray huge file cannot exhaust memory
+  // at startup; a save of a larger conversation throws StoreError and leaves
+  // the stored one as it was. 1 GiB, as SQLite and PostgreSQL cap a text.
+  std::size_t max_record_bytes = std::size_t{1} << 30;
 };
 
 // One `<cid>.edn` file per conversation in `dir` (created if missing, unless

@@ -208,6 +208,11 @@ class FileStore final : public ConversationStore {
     if (!store_detail::printable_or_warn(kBackend, cid, conv)) return conv;
     std::string& text = store_detail::write_buffer();
     edn::write(conv, text);
+    if (text.size() > options_.max_record_bytes)
+      throw StoreError(std::string(kBackend) + ": conversation " + conv::quote_id(cid) + " is " +
+                       std::to_string(text.size()) + " bytes, over the record limit of " +
+                       std::to_string(options_.max_record_bytes) +
+                       " (FileStoreOptions::max_record_bytes): not saved");
     write_atomically(cid, text);
     return conv;
   }
@@ -232,7 +237,8 @@ class FileStore final : public ConversationStore {
       if (name[0] == '.' || !ends_with(name, kSuffix)) continue;
       const std::string_view cid = std::string_view(name).substr(0, name.size() - kSuffix.size());
       std::string why;
-      switch (store_detail::read_file_at(dirfd_.get(), name.c_str(), text, why)) {
+      switch (store_detail::read_file_at(dirfd_.get(), name.c_str(), options_.max_record_bytes,
+                                         text, why)) {
         case store_detail::FileRead::read:
           visit(cid, text);
           break;
@@ -366,8 +372,8 @@ class FileStore final : public ConversationStore {
         return;
       }
       std::string& text = read_buffer();
-      const store_detail::FileRead read =
-          store_detail::read_file_at(dirfd_.get(), r.file.c_str(), text, r.problem);
+      const store_detail::FileRead read = store_detail::read_file_at(
+          dirfd_.get(), r.file.c_str(), options_.max_record_bytes, text, r.problem);
       r.gone = read == store_detail::FileRead::gone;
       if (read != store_detail::FileRead::read) return;
       if (auto v = store_detail::read_record(stem, text, "the file name", r.problem)) {

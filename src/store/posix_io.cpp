@@ -6,9 +6,12 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cerrno>
+#include <cstdint>
 #include <cstring>
+#include <new>
 
 #include "stube/store.hpp"
 
@@ -86,7 +89,8 @@ int fsync_retry(int fd) noexcept {
   return 0;
 }
 
-FileRead read_file_at(int dirfd, const char* name, std::string& out, std::string& why) {
+FileRead read_file_at(int dirfd, const char* name, std::size_t max_bytes, std::string& out,
+                      std::string& why) {
   const auto failed = [&why](std::string reason) {
     why = std::move(reason);
     return FileRead::failed;
@@ -104,6 +108,12 @@ FileRead read_file_at(int dirfd, const char* name, std::string& out, std::string
   struct stat st {};
   if (::fstat(fd.get(), &st) != 0) return failed("cannot stat: " + errno_text(errno));
   if (!S_ISREG(st.st_mode)) return failed("not a regular file");
+  const auto too_large = [&failed, max_bytes](std::size_t bytes) {
+    return failed("larger than the record limit (" + std::to_string(bytes) + " bytes, at most " +
+                  std::to_string(max_bytes) + "; FileStoreOptions::max_record_bytes): not read");
+  };
+  if (static_cast<std::uintmax_t>(st.st_size) > max_bytes)
+    return too_large(static_cast<std::size_t>(st.st_size));
   // The size is a hint: read until end of file in case the file changed.
   // One byte more is asked for so that the usual case takes one read: a
   // short read that stops exactly at the stat size is the end of the file
@@ -111,20 +121,26 @@ FileRead read_file_at(int dirfd, const char* name, std::string& out, std::string
   // on until read() says end of file. Within the capacity of a reused buffer
   // the resize neither allocates nor clears much.
   const auto size = static_cast<std::size_t>(st.st_size);
-  out.resize(size + 1);
-  std::size_t used = 0;
-  for (;;) {
-    if (used == out.size()) out.resize(out.size() * 2);
-    const ssize_t n = ::read(fd.get(), out.data() + used, out.size() - used);
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      return failed("cannot read: " + errno_text(errno));
+  const std::size_t cap = max_bytes < SIZE_MAX ? max_bytes + 1 : max_bytes;  // +1: sees growth
+  try {
+    out.resize(std::min(size + 1, cap));
+    std::size_t used = 0;
+    for (;;) {
+      if (used > max_bytes) return too_large(used);  // it grew while read
+      if (used == out.size()) out.resize(std::min(out.size() * 2, cap));
+      const ssize_t n = ::read(fd.get(), out.data() + used, out.size() - used);
+      if (n < 0) {
+        if (errno == EINTR) continue;
+        return failed("cannot read: " + errno_text(errno));
+      }
+      if (n == 0) break;
+      used += static_cast<std::size_t>(n);
+      if (used == size && size + 1 == out.size()) break;
     }
-    if (n == 0) break;
-    used += static_cast<std::size_t>(n);
-    if (used == size && size + 1 == out.size()) break;
+    out.resize(used);
+  } catch (const std::bad_alloc&) {
+    return failed("too large to read into memory (" + std::to_string(size) + " bytes)");
   }
-  out.resize(used);
   return FileRead::read;
 }
 

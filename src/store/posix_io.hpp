@@ -55,7 +55,8 @@ enum class FileRead {
 };
 
 // Reads a whole regular file `name` relative to directory `dirfd` into
-// `out`.
-FileRead read_file_at(int dirfd, const char* name, std::string& out, std::string& why);
+// `out`; a file larger than `max_bytes` fails unread.
+FileRead read_file_at(int dirfd, const char* name, std::size_t max_bytes, std::string& out,
+                      std::string& why);
 
 }  // namespace stube::store_detail

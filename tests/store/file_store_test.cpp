@@ -520,6 +520,42 @@ TEST(FileStore, NonPrintableSaveKeepsTheFileAndDoesNotSerialise) {
   EXPECT_EQ(capture.at(log::Level::warn).size(), 1u);
 }
 
+// A record over max_record_bytes is neither read (a stray huge or sparse
+// file must not exhaust memory at startup) nor written; the rest is loaded
+// and the stored version stays.
+TEST(FileStore, RecordsOverTheSizeLimitAreSkippedAndNotWritten) {
+  ScratchDir dir;
+  const Value small = conv::make("cv-small");
+  const std::size_t limit = edn::write(small).size() + 100;
+  auto store = file_store(dir.path(), {.max_record_bytes = limit});
+  store->save(small);
+  const fs::path huge = dir.path() / "cv-huge.edn";
+  spit(huge, "");
+  fs::resize_file(huge, std::uintmax_t{64} << 30);  // sparse: 64 GiB of nothing
+  LogCapture capture;
+  const ConversationMap loaded = store->load_all();
+  EXPECT_EQ(loaded.size(), 1u);
+  EXPECT_TRUE(loaded.contains("cv-small"));
+  const auto warnings = capture.at(log::Level::warn);
+  ASSERT_EQ(warnings.size(), 1u);
+  EXPECT_TRUE(contains(warnings[0], huge.string()) &&
+              contains(warnings[0], "larger than the record limit (68719476736 bytes, at most " +
+                                        std::to_string(limit)))
+      << warnings[0];
+  EXPECT_EQ(fs::file_size(huge), std::uintmax_t{64} << 30) << "left untouched";
+
+  const Value big = small.assoc(kw("big"), Value(std::string(limit, 'x')));
+  try {
+    store->save(big);
+    ADD_FAILURE() << "a record over the limit was saved";
+  } catch (const StoreError& e) {
+    EXPECT_TRUE(contains(e.what(), "\"cv-small\" is ") &&
+                contains(e.what(), "over the record limit of " + std::to_string(limit)))
+        << e.what();
+  }
+  EXPECT_EQ(store->load_all().at("cv-small"), small);
+}
+
 TEST(InMemoryStore, EveryOperationIsANoOp) {
   auto store = in_memory_store();
   const Value c = varied_conversation("cv-mem", 1);
