@@ -203,7 +203,11 @@ template <class S>
 class TypedDefinition {
  public:
   explicit TypedDefinition(ComponentDef& def) : def_(def) {
-    def_.init = [](const edn::Value&) { return to_edn(S{}); };
+    // As for an untyped component: map arguments are the state (the fields
+    // they name; the others keep their defaults), anything else none.
+    def_.init = [](const edn::Value& args) {
+      return to_edn(args.is(edn::Kind::Map) ? from_edn<S>(args) : S{});
+    };
     def_.check_state = [](const edn::Value& state) { static_cast<void>(from_edn<S>(state)); };
   }
   template <class F>

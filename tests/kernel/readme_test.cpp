@@ -26,7 +26,7 @@ stube::Registry& readme_registry() {
 struct Counter { std::int64_t count = 0; };
 STUBE_STATE(Counter, count)
 
-registry.define<Counter>("demo/counter")
+registry.define<Counter>("demo/counter")  // registry: a stube::Registry
     .render([](const stube::Ctx<Counter>& c) {
       using namespace stube::html;
       return div(h1("Count: ", c->count), button(c.on("click", "inc"), "+"));

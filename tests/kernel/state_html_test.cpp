@@ -128,6 +128,24 @@ TEST(State, TypedHandlersKeepUntypedKeys) {
   EXPECT_EQ(top_frame(s.conv)[":name"], Value(""));
 }
 
+// Without an init hook a typed component, like an untyped one, takes map
+// arguments as its state; a field of the wrong kind is refused, naming it.
+TEST(State, WithoutInitATypedComponentTakesItsMapArguments) {
+  Registry reg;
+  reg.define<Person>("t/person");
+  const Step s = start_conversation(reg, "t/person", edn::read(R"({:name "Ada", :age 36})"), {});
+  EXPECT_EQ(top_frame(s.conv)[":name"], Value("Ada"));
+  EXPECT_EQ(top_frame(s.conv)[":age"], Value(36));
+  EXPECT_EQ(top_frame(s.conv)[":score"], Value(0.5));
+  EXPECT_EQ(top_frame(start_conversation(reg, "t/person", Value(7), {}).conv)[":name"], Value(""));
+  try {
+    (void)start_conversation(reg, "t/person", edn::read(R"({:age "old"})"), {});
+    ADD_FAILURE() << "a string age was taken";
+  } catch (const edn::TypeError& e) {
+    EXPECT_TRUE(contains(e.what(), "age")) << e.what();
+  }
+}
+
 TEST(Html, TextAndAttributeValuesAreEscaped) {
   using namespace html;
   const Html h = div(attr("title", "a\"b<c>'&"), "1 < 2 & \"3\"", span("x"));
