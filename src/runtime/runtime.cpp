@@ -625,7 +625,10 @@ Runtime::Minted Runtime::mint(std::string_view component, const edn::Value& args
   std::shared_lock life(m.lifecycle_mu);
   if (m.shutting) {
     // Refused after its start hooks ran: it gets its stop hooks, as every
-    // conversation that started does.
+    // conversation that started does. Not under the lifecycle lock, which
+    // the shutdown waits for: a hook that calls shutdown() would wait for
+    // that shutdown, and it for the hook.
+    life.unlock();
     m.stop_hooks(step.conv, "a conversation refused at shutdown");
     throw ShuttingDown("the runtime is shutting down; not starting new conversations");
   }

@@ -14,6 +14,7 @@
 #include <latch>
 #include <memory>
 #include <string>
+#include <thread>
 #include <utility>
 #include <vector>
 
@@ -168,6 +169,94 @@ TEST_F(Reentry, AStopHookCallingShutdownDoesNotHangIt) {
   EXPECT_EQ(rt.size(), 0u);
   EXPECT_TRUE(log.has(log::Level::warn, {"stop hook of", "would wait for itself"}));
   EXPECT_EQ(store->saves(m.cid), 2u) << "the final save still ran";
+}
+
+// A store whose first save waits until let_go(): it keeps a mint inside the
+// runtime's lifecycle lock, which a shutdown then waits for.
+class HeldFirstSave : public ConversationStore {
+ public:
+  ConversationMap load_all() override { return {}; }
+  edn::Value save(const edn::Value& conv) override {
+    std::unique_lock lock(mu_);
+    if (!entered_) {
+      entered_ = true;
+      cv_.notify_all();
+      cv_.wait(lock, [this] { return released_; });
+    }
+    return conv;
+  }
+  void remove(std::string_view) override {}
+  void wait_entered() {
+    std::unique_lock lock(mu_);
+    cv_.wait(lock, [this] { return entered_; });
+  }
+  void let_go() {
+    const std::lock_guard lock(mu_);
+    released_ = true;
+    cv_.notify_all();
+  }
+
+ private:
+  std::mutex mu_;
+  std::condition_variable cv_;
+  bool entered_ = false, released_ = false;
+};
+
+// Fails the test, and the process (its stuck threads cannot be joined), when
+// `f` is not ready within a minute.
+template <class T>
+void must_finish(std::future<T>& f, const char* what) {
+  if (f.wait_for(std::chrono::seconds(60)) != std::future_status::ready) {
+    std::fprintf(stderr, "deadlock: %s\n", what);
+    std::_Exit(1);
+  }
+}
+
+// A mint refused because a shutdown began while its start hooks ran gets
+// its stop hooks; one that calls shutdown() waits for that shutdown to
+// finish (and returns), instead of holding the lock the shutdown waits for.
+TEST(ReentryAtShutdown, AStopHookOfAMintRefusedAtShutdownMayCallShutdown) {
+  auto store = std::make_shared<HeldFirstSave>();
+  auto reg = std::make_shared<Registry>();
+  Runtime* runtime = nullptr;
+  std::latch late_started(1), shutting(1);
+  std::promise<void> stopping;
+  reg->define("re/plain").render([](const Self&) { return html::p("plain"); });
+  reg->define("re/late")
+      .render([](const Self&) { return html::p("late"); })
+      .start([&](Self&) {
+        late_started.count_down();
+        shutting.wait();  // until the shutdown has begun
+      })
+      .stop([&](Self&) {
+        stopping.set_value();
+        runtime->shutdown();
+      });
+  RuntimeOptions options;
+  options.store = store;
+  Runtime rt(reg, options);
+  runtime = &rt;
+  auto first = std::async(std::launch::async, [&] { return rt.mint("re/plain"); });
+  store->wait_entered();  // the first mint holds the lifecycle lock, saving
+  auto late = std::async(std::launch::async, [&] {
+    try {
+      rt.mint("re/late");
+      return std::string("minted");
+    } catch (const ShuttingDown&) {
+      return std::string("refused");
+    }
+  });
+  late_started.wait();  // past mint's first check, in its start hook
+  auto shutdown = std::async(std::launch::async, [&] { rt.shutdown(); });
+  while (!rt.shutting_down()) std::this_thread::yield();  // set before it waits for the lock
+  shutting.count_down();
+  auto stop_hook = stopping.get_future();
+  must_finish(stop_hook, "the refused mint's stop hook never ran");
+  store->let_go();  // the first mint goes on: only the refused one could hold the shutdown now
+  must_finish(shutdown, "shutdown and a refused mint's stop hook wait for each other");
+  must_finish(late, "the refused mint never returned");
+  EXPECT_EQ(late.get(), "refused");
+  EXPECT_FALSE(first.get().cid.empty());
 }
 
 // A handler letting go of its own stream: no self-deadlock, and the stream
