@@ -78,7 +78,8 @@ class Runtime {
     BadSignals,      // a kept signal does not fit the state's type; nothing changed (HTTP 400)
     BadEvent,        // the handler refused the event (stube::BadEvent); nothing changed (HTTP 400)
     HandlerError,    // a handler threw; conversation untouched, error shown
-    Unavailable,     // a shared store could not be reached to load it (HTTP 503)
+    Unavailable,     // a shared store could not be reached to load it, or to load the
+                     // newer version an event lost the race to (HTTP 503)
   };
   // Only the top frame (the one whose view is on the page) takes events: one
   // for a frame below it is NoInstance, like one for a gone instance. For

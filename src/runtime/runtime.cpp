@@ -15,6 +15,7 @@
 #include <stdexcept>
 #include <string>
 #include <unordered_map>
+#include <utility>
 #include <vector>
 
 #include "runtime/moments.hpp"
@@ -317,23 +318,30 @@ struct Runtime::Impl {
     return slot;
   }
 
-  // False when the save lost a version race: the slot now holds the newer
-  // version (or ended), and the change that was being saved is dropped.
-  bool save(Slot& slot) {
+  enum class Saved {
+    yes,                 // or failed on the backend, logged: the live value is right
+    lost_race,           // another server saved first: the slot holds its version, or ended
+    lost_race_unloaded,  // and its version could not be loaded: the slot holds `before`
+  };
+
+  // Saves the slot's value, which a step made from `before`. A step that
+  // lost a version race is dropped whole, its value too.
+  Saved save(Slot& slot, const edn::Value& before) {
     try {
       slot.conv = store->save(slot.conv);  // shared stores return the new version
       slot.dirty = false;
     } catch (const StaleConversation& e) {
       slot.dirty = false;  // reload() takes the stored version or ends it
-      reload(slot, e.what());
-      return false;
+      if (reload(slot, e.what())) return Saved::lost_race;
+      slot.conv = before;  // stale too, but no step that was never saved
+      return Saved::lost_race_unloaded;
     } catch (const std::exception& e) {
       // The live conversation is still right in memory; only the durable
       // copy is stale. Log and carry on (SPEC §7).
       slot.dirty = true;
       log::error("store save failed for " + std::string(conv::id(slot.conv)) + ": " + e.what());
     }
-    return true;
+    return Saved::yes;
   }
 
   // Shutdown's last save. On a shared store every save makes a new version,
@@ -354,8 +362,9 @@ struct Runtime::Impl {
   }
 
   // Another server saved a newer version (or removed it): ours is stale.
-  // Take theirs and show it; the event that lost the race is dropped.
-  void reload(Slot& slot, const std::string& why) {
+  // Take theirs and show it; the event that lost the race is dropped. False
+  // when the store could not be read: the slot is left as it was.
+  bool reload(Slot& slot, const std::string& why) {
     const std::string cid(conv::id(slot.conv));
     log::warn("conversation " + cid + " was changed elsewhere (" + why + "); reloading it");
     std::optional<edn::Value> fresh;
@@ -363,16 +372,17 @@ struct Runtime::Impl {
       fresh = store->load(cid);
     } catch (const std::exception& e) {
       log::error("store load failed for " + cid + ": " + e.what());
-      return;
+      return false;
     }
     if (!fresh) {
       end_locked(cid, slot, slot.conv);
-      return;
+      return true;
     }
     slot.conv = std::move(*fresh);
     slot.moments.reset(history_size(slot.conv));
     send(slot, {Fragment{std::string(kRootElementId), Fragment::Mode::Inner,
                          render_top(*reg, slot.conv, opts.kernel)}});
+    return true;
   }
 
   void send(Slot& slot, const std::vector<Fragment>& fragments) {
@@ -421,11 +431,21 @@ struct Runtime::Impl {
       end_locked(cid, slot, step.conv);
       return Result::Ok;
     }
-    slot.conv = std::move(step.conv);
+    edn::Value before = std::exchange(slot.conv, std::move(step.conv));
     // An event that lost the race is dropped whole: reload() already showed
     // the newer version, so neither its view nor its timers (nor the moments
-    // it undid) may follow.
-    if (step.changed && !save(slot)) return Result::Ok;
+    // it undid) may follow. When that version cannot be read, the event is
+    // refused as when the store is down.
+    if (step.changed) {
+      switch (save(slot, before)) {
+        case Saved::yes:
+          break;
+        case Saved::lost_race:
+          return Result::Ok;
+        case Saved::lost_race_unloaded:
+          return Result::Unavailable;
+      }
+    }
     slot.moments.step(step.recorded, step.undone, history_size(slot.conv));
     // A timer's event is part of its timer's moment, and so are the timers
     // it asks for (a clock that re-arms itself goes on in the moment that
@@ -641,7 +661,7 @@ Runtime::Minted Runtime::mint(std::string_view component, const edn::Value& args
     std::unique_lock map_lock(m.map_mu);
     m.slots.emplace(minted.cid, slot);
   }
-  m.save(*slot);
+  m.save(*slot, slot->conv);  // new: no other server saved it
   if (!step.timers.empty()) m.schedule(minted.cid, step.timers, slot->moments.current(), this);
   return minted;
 }

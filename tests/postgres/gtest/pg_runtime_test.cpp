@@ -56,6 +56,7 @@ class GatedStore final : public ConversationStore {
   enum class Gate { none, remove, load };
   std::atomic<bool> fail_saves{false};
   std::atomic<bool> fail_removes{false};
+  std::atomic<bool> fail_loads{false};
 
   void hold(Gate g) {
     std::lock_guard lock(mu_);
@@ -93,6 +94,7 @@ class GatedStore final : public ConversationStore {
   bool shared() const noexcept override { return true; }
   std::optional<Value> load(std::string_view cid) override {
     pass(Gate::load);
+    if (fail_loads) throw StoreError("test: the database is down");
     return inner_->load(cid);
   }
   std::vector<std::string> reap(edn::Instant cutoff, std::size_t batch) override {
@@ -317,6 +319,28 @@ TEST_F(PostgresRuntimes, AStoppingServerLeavesTheServingServersCopyCurrent) {
   EXPECT_EQ(stored_count(), 1);
   EXPECT_EQ(lost_events(), 0u) << "a stopping server's final save made a new version";
   EXPECT_EQ(*stops_, 2) << "each stopping server runs the stop hooks of its copy";
+}
+
+// An event that lost the race is dropped whole also when the newer version
+// cannot be loaded (the database went down meanwhile): the live copy stays
+// as it was (stale, so the next event tries again), and the event is
+// refused as unavailable (503), not reported done.
+TEST_F(PostgresRuntimes, AnEventThatLostTheRaceIsDroppedAlsoWhenTheReloadFails) {
+  auto gated = std::make_shared<GatedStore>(db_.store());
+  Runtime a(reg_, on(gated));
+  Runtime b(reg_, on(db_.store()));
+  mint_on(a);
+  ASSERT_EQ(inc(a), Result::Ok);  // count 1
+  ASSERT_EQ(inc(b), Result::Ok);  // count 2: a's copy is stale
+  gated->fail_loads = true;
+  EXPECT_EQ(inc(a), Result::Unavailable);
+  EXPECT_EQ(live_count(a), 1) << "the dropped event's state was kept";
+  EXPECT_EQ(stored_count(), 2);
+  gated->fail_loads = false;
+  EXPECT_EQ(inc(a), Result::Ok);  // lost again; now it reloads
+  EXPECT_EQ(live_count(a), 2);
+  EXPECT_EQ(inc(a), Result::Ok);
+  EXPECT_EQ(stored_count(), 3);
 }
 
 // Back on a shared store: the snapshot it restores was taken at an older
