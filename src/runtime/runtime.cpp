@@ -8,6 +8,7 @@
 // lock too, which is why a save can never land after the remove.
 #include "stube/runtime.hpp"
 
+#include <algorithm>
 #include <atomic>
 #include <mutex>
 #include <optional>
@@ -49,13 +50,23 @@ struct Slot {
   // backend was down). Only such a conversation needs shutdown's final save
   // on a shared store, see Runtime::shutdown().
   bool dirty = false;
-  // A stream let go of while another thread held `mu` (detach() does not
-  // wait for the lock): the next holder forgets it, see forget_dropped().
-  std::atomic<const Output*> dropped{nullptr};
+  // Streams let go of while another thread held `mu` (detach() does not
+  // wait for the lock): the next holder forgets them, see forget_dropped().
+  // All of them: a replaced stream's late detach must not hide the current
+  // one's. Under its own small lock, never held while waiting for `mu`.
+  std::mutex dropped_mu;
+  std::vector<const Output*> dropped;
 
+  void drop_later(const Output* o) {
+    const std::lock_guard lock(dropped_mu);
+    dropped.push_back(o);
+  }
   // Called with `mu` held.
   void forget_dropped() {
-    if (const Output* d = dropped.exchange(nullptr); d != nullptr && out.get() == d) out.reset();
+    const std::lock_guard lock(dropped_mu);
+    if (dropped.empty()) return;
+    if (std::find(dropped.begin(), dropped.end(), out.get()) != dropped.end()) out.reset();
+    dropped.clear();
   }
   // When the reaper first met this conversation without a readable
   // :conv/touched (a record written by hand or by an old version): it counts
@@ -713,7 +724,7 @@ void Runtime::detach(std::string_view cid, const Output* out) {
   // stream): try_lock would be undefined then; the holder forgets it after.
   std::unique_lock lock(slot->mu, std::defer_lock);
   if (held(impl_.get(), slot.get()) || !lock.try_lock()) {
-    slot->dropped.store(out);  // the thread holding the lock forgets it
+    slot->drop_later(out);  // the thread holding the lock forgets it
     return;
   }
   slot->forget_dropped();

@@ -259,6 +259,31 @@ TEST(ReentryAtShutdown, AStopHookOfAMintRefusedAtShutdownMayCallShutdown) {
   EXPECT_FALSE(first.get().cid.empty());
 }
 
+// Streams let go of while a handler holds the conversation are all
+// forgotten after it: a replaced stream's late detach does not hide the
+// current one's (the current one would be written to for ever).
+TEST_F(Reentry, EveryDetachDuringAStepTakesEffect) {
+  auto replaced = std::make_shared<RecordingOutput>();
+  auto current = std::make_shared<RecordingOutput>();
+  const Runtime::Minted m = mint_attached(replaced);
+  ASSERT_EQ(rt.attach(m.cid, m.owner, current), Runtime::Result::Ok);  // a reconnect
+  std::latch inside(1), go_on(1);
+  *on_call = [&] {
+    inside.count_down();
+    go_on.wait();
+  };
+  auto step = std::async(std::launch::async, [&] { return send_top(rt, m, Event{"call"}); });
+  inside.wait();                     // the handler holds the conversation
+  rt.detach(m.cid, current.get());   // the page went away
+  rt.detach(m.cid, replaced.get());  // the old stream's connection, torn down late
+  go_on.count_down();
+  EXPECT_EQ(step.get(), Runtime::Result::Ok);
+  *on_call = nullptr;
+  const std::size_t sends = current->sends();
+  EXPECT_EQ(send_top(rt, m, Event{"call"}), Runtime::Result::Ok);
+  EXPECT_EQ(current->sends(), sends) << "the detached stream still got fragments";
+}
+
 // A handler letting go of its own stream: no self-deadlock, and the stream
 // is forgotten once the step is done.
 TEST_F(Reentry, DetachFromTheHandlersOwnConversationTakesEffect) {
