@@ -94,6 +94,10 @@ Step go_back(const Registry& reg, const edn::Value& conv, const KernelOptions& o
 // and the whole view is rendered.
 Step wake(const Registry& reg, const edn::Value& conv, const KernelOptions& opts);
 
+// The whole view for a page that connects again (no hook runs; nothing
+// changes). A view that throws is a HandlerError whose fragment shows it.
+Step redraw(const Registry& reg, const edn::Value& conv, const KernelOptions& opts);
+
 // Shutdown/end: run every stop hook (top frame first, children before
 // parents). Errors in stop hooks are swallowed (logged by the caller).
 Step stop_all(const Registry& reg, const edn::Value& conv, const KernelOptions& opts);

@@ -521,6 +521,20 @@ Step wake(const Registry& reg, const edn::Value& conv, const KernelOptions& opts
   }
 }
 
+Step redraw(const Registry& reg, const edn::Value& conv, const KernelOptions& opts) {
+  try {
+    Step s;
+    s.conv = conv;
+    s.fragments.push_back(
+        Fragment{std::string(kRootElementId), Fragment::Mode::Inner, render_top(reg, conv, opts)});
+    return s;
+  } catch (const std::exception& e) {
+    return error_step(conv, e.what());
+  } catch (...) {
+    return error_step(conv, kNotAnException);
+  }
+}
+
 Step stop_all(const Registry& reg, const edn::Value& conv, const KernelOptions& opts) {
   Fold fold(reg, opts, conv);
   const edn::Value stack = conv::stack(conv);

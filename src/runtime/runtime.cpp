@@ -391,8 +391,8 @@ struct Runtime::Impl {
     }
     slot.conv = std::move(*fresh);
     slot.moments.reset(history_size(slot.conv));
-    send(slot, {Fragment{std::string(kRootElementId), Fragment::Mode::Inner,
-                         render_top(*reg, slot.conv, opts.kernel)}});
+    // Its view, or the error its view throws, shown on the page.
+    send(slot, redraw(*reg, slot.conv, opts.kernel).fragments);
     return true;
   }
 
@@ -711,9 +711,7 @@ Runtime::Result Runtime::attach(std::string_view cid, std::string_view owner,
       slot.awake = true;
       return m.apply(std::string(cid), slot, wake(*m.reg, slot.conv, m.opts.kernel));
     }
-    m.send(slot, {Fragment{std::string(kRootElementId), Fragment::Mode::Inner,
-                           render_top(*m.reg, slot.conv, m.opts.kernel)}});
-    return Result::Ok;
+    return m.apply(std::string(cid), slot, redraw(*m.reg, slot.conv, m.opts.kernel));
   });
 }
 

@@ -40,6 +40,34 @@ TEST_F(RuntimeBasics, MintStartsAConversationSavesItAndRendersIt) {
   EXPECT_NE(rt.mint("demo/counter").cid, m.cid);
 }
 
+// A view that throws when a page connects again (its data source down) is
+// shown on the page as an error, as a wakeup hook's would be; it does not
+// escape attach, and the conversation is as it was.
+TEST(RuntimeAttach, AViewThatThrowsOnReconnectIsAHandlerError) {
+  auto broken = std::make_shared<std::atomic<bool>>(false);
+  auto reg = std::make_shared<Registry>();
+  reg->define("t/fragile").render([broken](const Self&) {
+    if (*broken) throw std::runtime_error("the view's data source is down");
+    return html::p("fine");
+  });
+  auto store = std::make_shared<CountingStore>();
+  Runtime rt(reg, options_with(store));
+  const Runtime::Minted m = rt.mint("t/fragile");
+  const Value before = *rt.conversation(m.cid);
+  *broken = true;
+  auto out = std::make_shared<RecordingOutput>();
+  LogCapture log;
+  EXPECT_EQ(rt.attach(m.cid, m.owner, out), Runtime::Result::HandlerError);
+  EXPECT_TRUE(out->has_html("the view&#39;s data source is down") ||
+              out->has_html("the view's data source is down"))
+      << "the error is not on the page";
+  EXPECT_EQ(*rt.conversation(m.cid), before);
+  *broken = false;
+  auto again = std::make_shared<RecordingOutput>();
+  EXPECT_EQ(rt.attach(m.cid, m.owner, again), Runtime::Result::Ok);
+  EXPECT_TRUE(again->has_html("fine"));
+}
+
 TEST_F(RuntimeBasics, MintRefusesAnUnknownComponent) {
   EXPECT_THROW(rt.mint("demo/nope"), std::invalid_argument);
   EXPECT_EQ(rt.size(), 0u);
