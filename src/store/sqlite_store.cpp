@@ -6,6 +6,7 @@
 
 #include <sqlite3.h>
 
+#include <algorithm>
 #include <mutex>
 #include <optional>
 #include <string>
@@ -116,7 +117,13 @@ struct Row {
 class SqliteStore final : public ConversationStore {
  public:
   SqliteStore(const std::filesystem::path& path, SqliteStoreOptions options)
-      : path_(path.string()), options_(options), writer_(path, options), reader_(path, options) {
+      : path_(path.string()),
+        options_(options),
+        writer_(path, options),
+        reader_(path, options),
+        max_record_bytes_(std::min<std::size_t>(
+            options.max_record_bytes, static_cast<std::size_t>(sqlite3_limit(
+                                          writer_.conn.db.get(), SQLITE_LIMIT_LENGTH, -1)))) {
     log::info(
         std::string(kBackend) + " " + path_ + ": opened (SQLite " + sqlite3_libversion() +
         ", schema version " + std::to_string(sq::kSchemaVersion) + ", journal_mode=" +
@@ -183,6 +190,11 @@ class SqliteStore final : public ConversationStore {
     if (!store_detail::printable_or_warn(kBackend, cid, conv)) return conv;
     std::string& text = store_detail::write_buffer();
     edn::write(conv, text);
+    if (text.size() > max_record_bytes_)
+      throw StoreError(std::string(kBackend) + " " + path_ + ": conversation " +
+                       conv::quote_id(cid) + " is " + std::to_string(text.size()) +
+                       " bytes, over the record limit of " + std::to_string(max_record_bytes_) +
+                       " (SqliteStoreOptions::max_record_bytes, SQLITE_LIMIT_LENGTH): not saved");
     Op op{cid, text, version_of(conv), touched_of(conv), 0};
     submit(op);
     return conv;
@@ -280,6 +292,7 @@ class SqliteStore final : public ConversationStore {
   SqliteStoreOptions options_;
   Writer writer_;  // used only by the thread leading a group commit
   Reader reader_;
+  std::size_t max_record_bytes_;  // the option, or SQLite's limit if lower
   std::mutex read_mutex_;
   store_detail::GroupCommit<Op> commits_;
 };

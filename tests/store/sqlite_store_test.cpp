@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 #include <sys/stat.h>
 
+#include <atomic>
 #include <fstream>
 #include <thread>
 #include <vector>
@@ -226,6 +227,41 @@ TEST_F(SqliteStore, GroupCommitKeepsEveryThreadsLastSave) {
       EXPECT_EQ(loaded.at(cid)[":n"].as_int(), kSaves - kCids + k) << cid;
     }
   }
+}
+
+// A conversation over the record limit is refused on its own, before it
+// joins a group commit: the saves of other threads, batched around it,
+// land.
+TEST_F(SqliteStore, AConversationOverTheRecordLimitFailsAloneAndTheOthersLand) {
+  const Value small = conv::make("cv-small", edn::Instant{1700000000, 0});
+  const std::size_t limit = edn::write(small).size() + 100;
+  auto store = open({.max_record_bytes = limit});
+  const Value big = conv::make("cv-big").assoc(kw("big"), Value(std::string(limit, 'x')));
+  std::atomic<int> refused{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 4; ++t) {
+    threads.emplace_back([&, t] {
+      for (int i = 0; i < 20; ++i) {
+        if (t == 0) {
+          try {
+            store->save(big);
+          } catch (const StoreError& e) {
+            ++refused;
+            EXPECT_TRUE(contains(e.what(), "\"cv-big\" is ") &&
+                        contains(e.what(), "over the record limit of " + std::to_string(limit)))
+                << e.what();
+          }
+        } else {
+          store->save(small.assoc(kw("n"), t * 100 + i));  // none of these may fail
+        }
+      }
+    });
+  }
+  for (auto& th : threads) th.join();
+  EXPECT_EQ(refused.load(), 20);
+  const ConversationMap loaded = open()->load_all();
+  EXPECT_TRUE(loaded.contains("cv-small"));
+  EXPECT_FALSE(loaded.contains("cv-big"));
 }
 
 TEST_F(SqliteStore, ABusyDatabaseIsAStoreErrorForEverySaverNamingThePath) {
