@@ -16,6 +16,7 @@
 #include <stdexcept>
 #include <string>
 #include <unordered_map>
+#include <unordered_set>
 #include <utility>
 #include <vector>
 
@@ -517,6 +518,7 @@ struct Runtime::Impl {
       } catch (const std::exception& e) {
         log::error(std::string("store reap failed: ") + e.what());
       }
+      add_reaped_elsewhere(cutoff, all);
     } else {
       std::shared_lock lock(map_mu);
       all.assign(slots.begin(), slots.end());
@@ -549,6 +551,35 @@ struct Runtime::Impl {
           "); the reaper counts it as touched now");
     }
     return *slot.untouched_since;
+  }
+
+  // Our idle copies of conversations another server's round reaped (only
+  // one server reaps at a time, and the store reports a cid once): gone
+  // from the store, they end here too, instead of living on until their
+  // next event or shutdown. One load per copy idle past the cutoff locally
+  // and not reaped in this round.
+  void add_reaped_elsewhere(std::int64_t cutoff,
+                            std::vector<std::pair<std::string, std::shared_ptr<Slot>>>& all) {
+    std::vector<std::pair<std::string, std::shared_ptr<Slot>>> local;
+    {
+      std::shared_lock lock(map_mu);
+      local.assign(slots.begin(), slots.end());
+    }
+    std::unordered_set<std::string> reaped;
+    for (const auto& entry : all) reaped.insert(entry.first);
+    for (auto& [cid, slot] : local) {
+      if (shutting) return;
+      if (reaped.contains(cid)) continue;
+      try {
+        {
+          const SlotLock lock(this, *slot, "reap", cid);
+          if (slot->ended || last_touched(cid, *slot) >= cutoff) continue;
+        }
+        if (!store->load(cid)) all.emplace_back(cid, slot);
+      } catch (const std::exception& e) {
+        log::error("reaper could not look up conversation " + cid + ": " + e.what());
+      }
+    }
   }
 
   // Batches while they come back full: a fleet whose conversations go idle

@@ -553,6 +553,36 @@ class PostgresReaper : public PostgresRuntimes {
   }
 };
 
+// Only one server reaps at a time, and the store reports a reaped cid
+// once: the server serving a conversation that another server's round
+// reaped ends its copy too (stop hooks, stream closed), instead of keeping
+// it until its next event or shutdown. Here b (no copies, rounds every
+// 50 ms) reaps what a serves.
+TEST_F(PostgresReaper, CopiesOfConversationsAnotherServerReapedEndToo) {
+  RuntimeOptions serving = on(db_.store());
+  serving.conversation_ttl = std::chrono::milliseconds(200);
+  serving.reaper_interval = std::chrono::milliseconds(300);
+  RuntimeOptions reaping = serving;
+  reaping.reaper_interval = std::chrono::milliseconds(50);
+  auto a = std::make_unique<Runtime>(reg_, serving);
+  auto b = std::make_unique<Runtime>(reg_, reaping);
+  CloseCounter closes;
+  constexpr int kConversations = 10;
+  for (int i = 0; i < kConversations; ++i) {
+    const Runtime::Minted m = a->mint("pg/counter");
+    ASSERT_EQ(a->attach(m.cid, m.owner, std::make_shared<CloseCounter::Stream>(closes)),
+              Result::Ok);
+  }
+  EXPECT_TRUE(closes.wait_for(kConversations, std::chrono::seconds(30)))
+      << "copies of conversations the other server reaped live on";
+  b.reset();
+  a.reset();      // joins its timer thread: every round's line is written
+  int ended = 0;  // by a's reaper (b holds no copies), not by a's shutdown
+  for (const std::string& line : capture_.at(log::Level::info))
+    if (line.starts_with("reaper ended ")) ended += std::stoi(line.substr(13));
+  EXPECT_EQ(ended, kConversations);
+}
+
 // One reaper round repeats its batch while batches come back full: a fleet
 // whose conversations go idle faster than one batch per interval would
 // otherwise fall behind for good.
