@@ -254,6 +254,11 @@ struct Runtime::Impl {
   std::shared_ptr<ConversationStore> store;
   mutable std::shared_mutex map_mu;
   std::unordered_map<std::string, std::shared_ptr<Slot>> slots;
+  // Load-on-miss in flight, and the cids ended meanwhile (both under
+  // map_mu): a record read before its conversation ended here is that ended
+  // conversation, and must not be inserted as a live one.
+  std::size_t loads_in_flight = 0;
+  std::unordered_set<std::string> ended_while_loading;
   std::atomic<bool> shutting{false};
   std::mutex shutdown_mu;
   bool shut_down = false;
@@ -281,6 +286,17 @@ struct Runtime::Impl {
     if (auto slot = find(cid)) return slot;
     if (!store->shared() || shutting || !conv::valid_id(cid) || unremoved->contains(cid))
       return nullptr;
+    {
+      std::unique_lock lock(map_mu);
+      ++loads_in_flight;
+    }
+    struct LoadDone {
+      Impl& m;
+      ~LoadDone() {
+        std::unique_lock lock(m.map_mu);
+        if (--m.loads_in_flight == 0) m.ended_while_loading.clear();
+      }
+    } done{*this};
     std::optional<edn::Value> loaded;
     try {
       loaded = store->load(cid);
@@ -297,9 +313,11 @@ struct Runtime::Impl {
     // Shutdown sets `shutting` before it takes its list of slots under this
     // lock: a slot added after that would never be stopped or saved. And a
     // racing request may have ended it meanwhile with a failed remove (the
-    // cid joins `unremoved` before its slot leaves the map): the record
-    // loaded here is that ended conversation.
-    if (shutting || unremoved->contains(cid)) return nullptr;
+    // cid joins `unremoved` before its slot leaves the map), or ended it
+    // with a remove that worked after this load had read the record: the
+    // record loaded here is that ended conversation.
+    if (shutting || unremoved->contains(cid) || ended_while_loading.contains(std::string(cid)))
+      return nullptr;
     return slots.emplace(std::string(cid), slot).first->second;  // a racing loader may have won
   }
 
@@ -503,6 +521,7 @@ struct Runtime::Impl {
       unremoved->add(cid, *failure);  // before the slot goes: see find_or_load
     std::unique_lock lock(map_mu);
     slots.erase(cid);
+    if (loads_in_flight > 0) ended_while_loading.insert(cid);
   }
 
   void reap() {

@@ -53,7 +53,7 @@ class GatedStore final : public ConversationStore {
  public:
   explicit GatedStore(std::shared_ptr<ConversationStore> inner) : inner_(std::move(inner)) {}
 
-  enum class Gate { none, remove, load };
+  enum class Gate { none, remove, load, loaded };  // loaded: after the record was read
   std::atomic<bool> fail_saves{false};
   std::atomic<bool> fail_removes{false};
   std::atomic<bool> fail_loads{false};
@@ -95,7 +95,9 @@ class GatedStore final : public ConversationStore {
   std::optional<Value> load(std::string_view cid) override {
     pass(Gate::load);
     if (fail_loads) throw StoreError("test: the database is down");
-    return inner_->load(cid);
+    std::optional<Value> record = inner_->load(cid);
+    pass(Gate::loaded);
+    return record;
   }
   std::vector<std::string> reap(edn::Instant cutoff, std::size_t batch) override {
     return inner_->reap(cutoff, batch);
@@ -477,6 +479,26 @@ TEST_F(PostgresRuntimes, ALoadRacingAnEndWhoseRemoveFailedDoesNotReviveIt) {
   EXPECT_EQ(slow.get(), Result::NoConversation);
   EXPECT_EQ(a.size(), 0u);
   gated->fail_removes = false;
+}
+
+// The same when the remove works: the other request's load read the record
+// before the end removed it, and must not bring it back either (its handler
+// would run on an ended conversation, and the stop hooks twice).
+TEST_F(PostgresRuntimes, ALoadRacingAnEndDoesNotReviveIt) {
+  auto gated = std::make_shared<GatedStore>(db_.store());
+  Runtime a(reg_, on(gated));
+  Runtime other(reg_, on(db_.store()));
+  mint_on(other);
+  gated->hold(GatedStore::Gate::loaded);
+  auto slow = std::async(std::launch::async, [&] { return inc(a); });
+  ASSERT_TRUE(gated->wait_arrived());  // it has read the record
+  ASSERT_EQ(inc(a), Result::Ok);       // loaded it too (the gate holds only the first)
+  a.end(cid_);
+  ASSERT_EQ(db_.store()->load(cid_), std::nullopt);
+  gated->release();
+  EXPECT_EQ(slow.get(), Result::NoConversation);
+  EXPECT_EQ(a.size(), 0u);
+  EXPECT_EQ(*stops_, 1) << "the ended conversation's stop hooks ran again";
 }
 
 // A conversation that a request is loading when the runtime shuts down is
