@@ -56,8 +56,9 @@ struct SqliteStoreOptions {
   // switched to WAL mode). A missing file or table is a MissingStore naming
   // the path.
   bool create = true;
-  // The largest record a save writes, in bytes (at most SQLite's own limit
-  // on a text, SQLITE_LIMIT_LENGTH: 10^9 bytes as Debian builds it). A save
+  // The largest record a save writes, in bytes (at most a little under
+  // SQLite's own limit on a row, SQLITE_LIMIT_LENGTH: 10^9 bytes as Debian
+  // builds it, less 512 for the rest of the row). A save
   // of a larger conversation throws StoreError naming it before it joins a
   // group commit, so the saves batched with it are not failed with it.
   std::size_t max_record_bytes = std::size_t{1} << 30;

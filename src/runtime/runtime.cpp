@@ -76,6 +76,9 @@ struct Slot {
   std::optional<std::int64_t> untouched_since;
   // Which of its moments back has undone: their timers do not fire.
   detail::Moments moments;
+  // Shared stores: the stored copy's :conv/touched when the reaper last
+  // looked it up (see add_reaped_elsewhere).
+  std::optional<std::int64_t> stored_touched;
 
   // The owner token is a secret: compare in time independent of where the
   // first difference is, so response timing does not leak a prefix.
@@ -534,10 +537,10 @@ struct Runtime::Impl {
       edn::Instant t{cutoff / 1000, static_cast<std::uint32_t>((cutoff % 1000) * 1000000)};
       try {
         reap_shared(t, all);
+        add_reaped_elsewhere(cutoff, all);  // not when the store is down
       } catch (const std::exception& e) {
         log::error(std::string("store reap failed: ") + e.what());
       }
-      add_reaped_elsewhere(cutoff, all);
     } else {
       std::shared_lock lock(map_mu);
       all.assign(slots.begin(), slots.end());
@@ -575,8 +578,11 @@ struct Runtime::Impl {
   // Our idle copies of conversations another server's round reaped (only
   // one server reaps at a time, and the store reports a cid once): gone
   // from the store, they end here too, instead of living on until their
-  // next event or shutdown. One load per copy idle past the cutoff locally
-  // and not reaped in this round.
+  // next event or shutdown. A copy idle past the cutoff here is looked up
+  // (a load) unless the store's copy was touched after the cutoff when last
+  // looked at (served elsewhere: it cannot have been reaped yet); at most
+  // reaper_batch loads a round, on the timer thread. A StoreError ends the
+  // round (the store is down: the next round tries again).
   void add_reaped_elsewhere(std::int64_t cutoff,
                             std::vector<std::pair<std::string, std::shared_ptr<Slot>>>& all) {
     std::vector<std::pair<std::string, std::shared_ptr<Slot>>> local;
@@ -586,18 +592,33 @@ struct Runtime::Impl {
     }
     std::unordered_set<std::string> reaped;
     for (const auto& entry : all) reaped.insert(entry.first);
+    std::size_t loads = 0;
     for (auto& [cid, slot] : local) {
-      if (shutting) return;
+      if (shutting || loads == opts.reaper_batch) return;
       if (reaped.contains(cid)) continue;
-      try {
-        {
-          const SlotLock lock(this, *slot, "reap", cid);
-          if (slot->ended || last_touched(cid, *slot) >= cutoff) continue;
-        }
-        if (!store->load(cid)) all.emplace_back(cid, slot);
-      } catch (const std::exception& e) {
-        log::error("reaper could not look up conversation " + cid + ": " + e.what());
+      {
+        const SlotLock lock(this, *slot, "reap", cid);
+        if (slot->ended || last_touched(cid, *slot) >= cutoff) continue;
+        if (slot->stored_touched && *slot->stored_touched >= cutoff) continue;
       }
+      ++loads;
+      std::optional<edn::Value> stored;
+      try {
+        stored = store->load(cid);
+      } catch (const StoreError&) {
+        throw;
+      } catch (const std::exception& e) {  // an unreadable record: not reaped
+        log::error("reaper could not look up conversation " + cid + ": " + e.what());
+        continue;
+      }
+      if (!stored) {
+        all.emplace_back(cid, slot);
+        continue;
+      }
+      const edn::Value* t = stored->find(conv::keys::touched());
+      const SlotLock lock(this, *slot, "reap", cid);
+      slot->stored_touched = t != nullptr && t->is(edn::Kind::Inst) ? t->as_inst().millis()
+                                                                    : edn::Instant::now().millis();
     }
   }
 

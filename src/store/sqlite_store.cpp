@@ -121,9 +121,7 @@ class SqliteStore final : public ConversationStore {
         options_(options),
         writer_(path, options),
         reader_(path, options),
-        max_record_bytes_(std::min<std::size_t>(
-            options.max_record_bytes, static_cast<std::size_t>(sqlite3_limit(
-                                          writer_.conn.db.get(), SQLITE_LIMIT_LENGTH, -1)))) {
+        max_record_bytes_(std::min(options.max_record_bytes, text_limit(writer_.conn.db.get()))) {
     log::info(
         std::string(kBackend) + " " + path_ + ": opened (SQLite " + sqlite3_libversion() +
         ", schema version " + std::to_string(sq::kSchemaVersion) + ", journal_mode=" +
@@ -290,6 +288,14 @@ class SqliteStore final : public ConversationStore {
 
   std::string path_;
   SqliteStoreOptions options_;
+  // The largest text SQLite takes in a row: SQLITE_LIMIT_LENGTH bounds the
+  // whole row (header, cid, text, version, touched), so less room for those.
+  static std::size_t text_limit(sqlite3* db) {
+    constexpr std::size_t kRestOfTheRow = 512;  // a cid is at most 128 bytes
+    const auto row = static_cast<std::size_t>(sqlite3_limit(db, SQLITE_LIMIT_LENGTH, -1));
+    return row > kRestOfTheRow ? row - kRestOfTheRow : 0;
+  }
+
   Writer writer_;  // used only by the thread leading a group commit
   Reader reader_;
   std::size_t max_record_bytes_;  // the option, or SQLite's limit if lower

@@ -4,6 +4,7 @@
 #include "stube/sqlite_store.hpp"
 
 #include <gtest/gtest.h>
+#include <sqlite3.h>
 #include <sys/stat.h>
 
 #include <atomic>
@@ -262,6 +263,54 @@ TEST_F(SqliteStore, AConversationOverTheRecordLimitFailsAloneAndTheOthersLand) {
   const ConversationMap loaded = open()->load_all();
   EXPECT_TRUE(loaded.contains("cv-small"));
   EXPECT_FALSE(loaded.contains("cv-big"));
+}
+
+// Lowers SQLite's limit on a row for the connections opened meanwhile.
+class RowLimit {
+ public:
+  explicit RowLimit(int bytes) {
+    limit_ = bytes;
+    sqlite3_auto_extension(reinterpret_cast<void (*)()>(&apply));
+  }
+  ~RowLimit() { sqlite3_cancel_auto_extension(reinterpret_cast<void (*)()>(&apply)); }
+
+ private:
+  static int apply(sqlite3* db, char**, const sqlite3_api_routines*) {
+    sqlite3_limit(db, SQLITE_LIMIT_LENGTH, limit_);
+    return SQLITE_OK;
+  }
+  static inline int limit_ = 0;
+};
+
+// SQLite's own limit bounds a whole row: a text just under it, with the
+// cid and the rest of the row, is over it. The store's limit leaves that
+// room, so such a save too fails alone instead of with its batch
+// (SQLITE_TOOBIG).
+TEST_F(SqliteStore, ATextAtSqlitesRowLimitFailsAloneAndTheOthersLand) {
+  constexpr int kRow = 100000;
+  const RowLimit lowered(kRow);
+  auto store = open();
+  const Value empty = conv::make("cv-big").assoc(kw("big"), Value(std::string()));
+  const Value big =
+      empty.assoc(kw("big"), Value(std::string(kRow - edn::write(empty).size() - 20, 'x')));
+  ASSERT_LT(edn::write(big).size(), static_cast<std::size_t>(kRow));
+  std::atomic<int> refused{0}, small_failed{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 4; ++t) {
+    threads.emplace_back([&, t] {
+      for (int i = 0; i < 20; ++i) {
+        try {
+          store->save(t == 0 ? big : conv::make("cv-s" + std::to_string(t)).assoc(kw("n"), i));
+        } catch (const StoreError& e) {
+          (t == 0 && contains(e.what(), "over the record limit") ? refused : small_failed)++;
+        }
+      }
+    });
+  }
+  for (auto& th : threads) th.join();
+  EXPECT_EQ(refused.load(), 20);
+  EXPECT_EQ(small_failed.load(), 0);
+  EXPECT_EQ(open()->load_all().size(), 3u);
 }
 
 TEST_F(SqliteStore, ABusyDatabaseIsAStoreErrorForEverySaverNamingThePath) {

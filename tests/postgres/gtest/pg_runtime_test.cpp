@@ -57,6 +57,8 @@ class GatedStore final : public ConversationStore {
   std::atomic<bool> fail_saves{false};
   std::atomic<bool> fail_removes{false};
   std::atomic<bool> fail_loads{false};
+  std::atomic<bool> fail_reaps{false};
+  std::atomic<int> loads{0};
 
   void hold(Gate g) {
     std::lock_guard lock(mu_);
@@ -94,12 +96,14 @@ class GatedStore final : public ConversationStore {
   bool shared() const noexcept override { return true; }
   std::optional<Value> load(std::string_view cid) override {
     pass(Gate::load);
+    ++loads;
     if (fail_loads) throw StoreError("test: the database is down");
     std::optional<Value> record = inner_->load(cid);
     pass(Gate::loaded);
     return record;
   }
   std::vector<std::string> reap(edn::Instant cutoff, std::size_t batch) override {
+    if (fail_reaps) throw StoreError("test: the database is down");
     return inner_->reap(cutoff, batch);
   }
 
@@ -603,6 +607,31 @@ TEST_F(PostgresReaper, CopiesOfConversationsAnotherServerReapedEndToo) {
   for (const std::string& line : capture_.at(log::Level::info))
     if (line.starts_with("reaper ended ")) ended += std::stoi(line.substr(13));
   EXPECT_EQ(ended, kConversations);
+}
+
+// Looking up the copies another server may have reaped costs a load each,
+// on the timer thread: none while the store is down (the round's reap
+// failed), where each would wait out the connection's timeout.
+TEST_F(PostgresReaper, IdleCopiesAreNotLookedUpWhileTheStoreIsDown) {
+  auto gated = std::make_shared<GatedStore>(db_.store());
+  RuntimeOptions o = on(gated);
+  o.conversation_ttl = std::chrono::milliseconds(50);
+  o.reaper_interval = std::chrono::milliseconds(60);
+  o.reaper_batch = 3;
+  gated->fail_reaps = true;
+  auto a = std::make_unique<Runtime>(reg_, o);
+  for (int i = 0; i < 5; ++i) a->mint("pg/counter");
+  // Rounds run while the store is down: a warning each, no loads.
+  const auto rounds_failed = [](int n) {
+    return [n](const std::vector<std::string>& errors) {
+      int failed = 0;
+      for (const std::string& e : errors) failed += e.starts_with("store reap failed") ? 1 : 0;
+      return failed >= n;
+    };
+  };
+  ASSERT_TRUE(capture_.wait_for(log::Level::error, rounds_failed(3), std::chrono::seconds(30)));
+  EXPECT_EQ(gated->loads.load(), 0) << "idle copies were looked up in a store that is down";
+  a.reset();
 }
 
 // One reaper round repeats its batch while batches come back full: a fleet
