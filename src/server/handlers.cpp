@@ -53,18 +53,6 @@ Response event_stream(unsigned status, const Request& req, std::string body) {
   return res;
 }
 
-// A refused request. Datastar clients get the message as a patch of the
-// error element (they read every response as an event stream); others get
-// plain text.
-Response reject(unsigned status, const Request& req, std::string_view message) {
-  if (from_datastar(req)) {
-    std::string body;
-    append_fragment(error_fragment(message), body);
-    return event_stream(status, req, std::move(body));
-  }
-  return text_response(status, message, req.version(), req.keep_alive());
-}
-
 // The store holding the conversation cannot be reached (a shared store that
 // is down): the conversation may well exist, so "try again", not "ended".
 Response unavailable(const Request& req) {
@@ -103,10 +91,14 @@ Response method_not_allowed(const Request& req, std::string_view allowed) {
   return res;
 }
 
+// From any Cookie header: HTTP/2 gateways may pass the cookies on as
+// several (RFC 9113 §8.2.3 asks them to join them; not all do).
 std::string owner_of(const Request& req, std::string_view cid) {
-  const auto it = req.find(http::field::cookie);
-  if (it == req.end()) return {};
-  return std::string(cookie_value(ssv(it->value()), owner_cookie_name(cid)).value_or(""));
+  const std::string name = owner_cookie_name(cid);
+  const auto [first, last] = req.equal_range(http::field::cookie);
+  for (auto it = first; it != last; ++it)
+    if (const auto value = cookie_value(ssv(it->value()), name)) return std::string(*value);
+  return {};
 }
 
 // After a change, the browser's bound signals are brought in line with the
@@ -203,6 +195,8 @@ Reply open_stream(Core& core, const Request& req, const Route& r,
   }
 }
 
+constexpr const char* kAssetCaching = "public, max-age=31536000, immutable";
+
 Response asset(const Request& req, const Route& r) {
   if (!reads(req)) return method_not_allowed(req, kReadMethods);
   const Asset* a = find_asset(r.asset);
@@ -213,12 +207,13 @@ Response asset(const Request& req, const Route& r) {
     // is empty (RFC 9110 §8.6); a 304 has no body by definition.
     Response res = make(304, req);
     res.set(http::field::etag, bsv(a->etag));
+    res.set(http::field::cache_control, kAssetCaching);  // as the 200 (RFC 9110 §15.4.5)
     return res;
   }
   Response res = make(200, req);
   res.set(http::field::content_type, bsv(a->content_type));
   res.set(http::field::etag, bsv(a->etag));
-  res.set(http::field::cache_control, "public, max-age=31536000, immutable");
+  res.set(http::field::cache_control, kAssetCaching);
   res.body() = std::string(a->body);
   res.prepare_payload();
   return res;
@@ -263,6 +258,8 @@ Response mint(Core& core, const Request& req, const Mount& m, std::string_view q
       args = m.init(params);
     } catch (const std::exception& e) {
       throw BadRequest(std::string("bad query: ") + e.what());
+    } catch (...) {
+      throw BadRequest("bad query: init threw something that is not a std::exception");
     }
   }
   const auto shutting_down = [&req] {
@@ -308,6 +305,15 @@ Response page_or_mount(Core& core, const Request& req, const Route& r, std::stri
 }
 
 }  // namespace
+
+Response reject(unsigned status, const Request& req, std::string_view message) {
+  if (from_datastar(req)) {
+    std::string body;
+    append_fragment(error_fragment(message), body);
+    return event_stream(status, req, std::move(body));
+  }
+  return text_response(status, message, req.version(), req.keep_alive());
+}
 
 std::string owner_cookie_name(std::string_view cid) {
   return "stube-" + std::string(cid);

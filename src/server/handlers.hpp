@@ -52,6 +52,11 @@ bool may_wait(const Core& core, const Route& route);
 Reply handle_request(Core& core, const Request& request, const Target& target,
                      const boost::asio::any_io_executor& strand);
 
+// A refused request. Datastar clients get the message as a patch of the
+// error element (they read every response as an event stream); others get
+// plain text.
+Response reject(unsigned status, const Request& req, std::string_view message);
+
 // A complete response with a text message (400, 404, 405, ...).
 Response text_response(unsigned status, std::string_view message, unsigned version,
                        bool keep_alive);

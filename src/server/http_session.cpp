@@ -61,8 +61,7 @@ void HttpSession::on_header(beast::error_code ec) {
   if (const auto te = req.find(http::field::transfer_encoding); te != req.end()) {
     if (req.version() < 11 || req.count(http::field::transfer_encoding) > 1 ||
         !beast::iequals(te->value(), "chunked")) {
-      return respond(text_response(
-          400, "unsupported Transfer-Encoding (only \"chunked\", in HTTP/1.1)", 11, false));
+      return respond(refusal("unsupported Transfer-Encoding (only \"chunked\", in HTTP/1.1)"));
     }
   }
   const auto expect = req.find(http::field::expect);
@@ -177,8 +176,20 @@ void HttpSession::refuse(beast::error_code ec) {
               std::to_string(core_.options.max_header_bytes) + " bytes";
   else
     message = "malformed HTTP request: " + ec.message();
-  Response res = text_response(400, message, 11, false);
-  respond(std::move(res));
+  // A body over the limit is refused when the header is complete (Beast
+  // checks its Content-Length then, before it counts the header as done).
+  respond(refusal(message, ec == http::error::body_limit));
+}
+
+// A 400 for a request that cannot be read on, after which the connection
+// closes. Once its header is known, a Datastar request gets the message
+// patched into the page's error element, as for any other 400.
+Response HttpSession::refusal(std::string_view message, bool header_read) const {
+  if (!parser_ || !(header_read || parser_->is_header_done()))
+    return text_response(400, message, 11, false);
+  Response res = reject(400, parser_->get(), message);
+  res.keep_alive(false);
+  return res;
 }
 
 void HttpSession::close() {

@@ -33,6 +33,7 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
   void respond_cut_short(Response response);
   void on_write(bool close, boost::beast::error_code ec);
   void refuse(boost::beast::error_code ec);
+  Response refusal(std::string_view message, bool header_read = false) const;
   void close();
 
   boost::beast::tcp_stream stream_;

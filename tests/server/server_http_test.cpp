@@ -744,6 +744,8 @@ TEST_F(ServerTest, ServesTheEmbeddedAssetsAndPages) {
   const Response not_modified =
       request(port_, "GET", "/_stube/datastar.js", "", "If-None-Match: " + etag + "\r\n");
   EXPECT_EQ(not_modified.status, 304u);
+  // The 304 says what the 200 would about caching (RFC 9110 §15.4.5).
+  EXPECT_EQ(not_modified.header("Cache-Control"), js.header("Cache-Control"));
   // Not "Content-Length: 0": that would say the asset is empty (RFC 9110 §8.6).
   EXPECT_TRUE(not_modified.headers("Content-Length").empty()) << not_modified.head;
   const Response css = request(port_, "GET", "/_stube/stube.css");
@@ -822,6 +824,41 @@ TEST_F(ServerTest, ExpectContinueIsAnswered) {
   c.read_until("HTTP/1.1 100 Continue\r\n\r\n");
   c.send("{}");
   EXPECT_NE(c.read_to_eof().find("HTTP/1.1 200 OK"), std::string::npos) << c.data();
+}
+
+// A request refused while it is read (too large a body, a bad framing) is
+// a 400 like the others: a Datastar request gets it as a patch of the
+// page's error element, which Datastar applies; then the connection closes.
+TEST_F(ServerTest, ADatastarRequestGetsAReadTime400AsAPatch) {
+  start({.max_body_bytes = 1024});
+  const Minted m = mint();
+  const std::string big = "{\"x\": \"" + std::string(2000, 'a') + "\"}";
+  const Response r = request(port_, "POST", "/event/" + m.cid + "/" + m.iid + "/inc", big,
+                             "Cookie: " + m.cookie + "\r\nDatastar-Request: true\r\n");
+  EXPECT_EQ(r.status, 400u);
+  EXPECT_EQ(r.header("Content-Type"), "text/event-stream");
+  EXPECT_NE(r.body.find("data: fragments <div id=\"stube-error\""), std::string::npos) << r.body;
+  EXPECT_NE(r.body.find("request body larger than 1024 bytes"), std::string::npos) << r.body;
+  EXPECT_EQ(r.header("Connection"), "close");
+  // Without the header: plain text, as before.
+  EXPECT_EQ(request(port_, "POST", "/event/" + m.cid + "/" + m.iid + "/inc", big,
+                    "Cookie: " + m.cookie + "\r\n")
+                .header("Content-Type"),
+            "text/plain; charset=utf-8");
+}
+
+// The owner cookie is found in any Cookie header: some gateways pass the
+// cookies of an HTTP/2 request on as several.
+TEST_F(ServerTest, TheOwnerCookieIsFoundInAnyCookieHeader) {
+  start();
+  const Minted m = mint();
+  const Response r = request(port_, "POST", "/event/" + m.cid + "/" + m.iid + "/inc", "{}",
+                             "Cookie: other=1\r\nCookie: " + m.cookie + "\r\n");
+  EXPECT_EQ(r.status, 200u) << r.head;
+  EXPECT_EQ(request(port_, "POST", "/event/" + m.cid + "/" + m.iid + "/inc", "{}",
+                    "Cookie: other=1\r\nCookie: also=2\r\n")
+                .status,
+            403u);
 }
 
 TEST_F(ServerTest, AnHttp10ClientGetsNoInterimResponse) {
@@ -1273,6 +1310,20 @@ TEST(Server, RefusesImpossibleOptionsByName) {
   s.mount("/counter", "t/counter");
   s.start({.port = 0});
   EXPECT_EQ(request(s.port(), "GET", "/counter").status, 200u);
+}
+
+// An init that throws something that is not a std::exception is still the
+// request's fault, as documented: 400 "bad query".
+TEST(Server, AnInitThrowingAnythingIsABadQuery) {
+  Server s(test_registry());
+  s.mount("/odd", "t/counter", [](const QueryParams&) -> edn::Value { throw 42; });
+  s.start({.port = 0});
+  const Response r = request(s.port(), "GET", "/odd?x=1");
+  EXPECT_EQ(r.status, 400u);
+  EXPECT_NE(r.body.find("bad query: init threw something that is not a std::exception"),
+            std::string::npos)
+      << r.body;
+  EXPECT_EQ(s.runtime().size(), 0u);
 }
 
 // A path under the server's own routes would never be reached: refused,
