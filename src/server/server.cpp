@@ -386,6 +386,9 @@ void Server::wait() {
               ", shutting down");
     m.request_stop();
   });
+  // The handlers are in place: from now on a signal stops the server
+  // cleanly (a supervisor or a test may wait for this line).
+  log::info("server: waiting for SIGINT or SIGTERM to stop");
   {
     std::unique_lock lock(m.mu);
     m.cv.wait(lock, [&m] { return m.stop_requested; });

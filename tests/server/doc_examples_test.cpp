@@ -14,10 +14,10 @@
 #include <cstdint>
 #include <cstdlib>
 #include <filesystem>
+#include <future>
 #include <iostream>
 #include <memory>
 #include <string>
-#include <thread>
 #include <utility>
 
 #include "common/scratch_dir.hpp"
@@ -110,8 +110,6 @@ server.wait();                            // until SIGINT/SIGTERM, then a clean 
 }
 }  // namespace example
 
-void ignore_signal(int) {}
-
 TEST(ServerDocs, StartingAServer) {
   stube::test::ScratchDir dir("server-docs");
   int out[2];
@@ -120,13 +118,9 @@ TEST(ServerDocs, StartingAServer) {
   ASSERT_GE(pid, 0);
   if (pid == 0) {
     ::close(out[0]);
-    ::dup2(out[1], STDOUT_FILENO);
+    ::dup2(out[1], STDOUT_FILENO);  // what the example prints
+    ::dup2(out[1], STDERR_FILENO);  // and the server's log
     std::cout << std::unitbuf;
-    // A SIGTERM that comes before wait() listens is ignored, not fatal: the
-    // test sends it again until the child exits.
-    struct sigaction sa {};
-    sa.sa_handler = ignore_signal;
-    ::sigaction(SIGTERM, &sa, nullptr);
     int status = 1;
     try {
       std::filesystem::current_path(dir.path());
@@ -137,27 +131,48 @@ TEST(ServerDocs, StartingAServer) {
     std::_Exit(status);
   }
   ::close(out[1]);
-  // The child says where it listens once start() returned.
-  std::string line;
-  char c;
-  while (::read(out[0], &c, 1) == 1 && c != '\n') line += c;
-  const auto stop_child = [&] {
-    int status = 0;
-    for (int i = 0; i < 300; ++i) {
-      ::kill(pid, SIGTERM);
-      std::this_thread::sleep_for(std::chrono::milliseconds(100));
-      if (::waitpid(pid, &status, WNOHANG) == pid) return status;
+  // The child's output, a line at a time ("" at its end).
+  const auto next_line = [fd = out[0]] {
+    std::string line;
+    char c;
+    while (::read(fd, &c, 1) == 1) {
+      if (c == '\n') return line.empty() ? std::string(" ") : line;
+      line += c;
     }
-    ::kill(pid, SIGKILL);
-    ::waitpid(pid, &status, 0);
-    return status;
+    return line;
+  };
+  const std::string prefix = "listening on http://127.0.0.1:";
+  std::string line;  // the example's own line, once start() returned
+  std::string seen;
+  for (std::string l = next_line(); !l.empty(); l = next_line()) {
+    seen += l + "\n";
+    if (l.starts_with(prefix)) {
+      line = l;
+      break;
+    }
+  }
+  // SIGTERM once wait() has its handlers in place (it logs so), then the
+  // exit; a child that does not exit within a minute is killed and fails.
+  const auto stop_child = [&] {
+    for (std::string l = next_line(); !l.empty(); l = next_line())
+      if (l.find("server: waiting for SIGINT or SIGTERM to stop") != std::string::npos) break;
+    ::kill(pid, SIGTERM);
+    auto exited = std::async(std::launch::async, [pid] {
+      int status = 0;
+      ::waitpid(pid, &status, 0);
+      return status;
+    });
+    if (exited.wait_for(std::chrono::seconds(60)) != std::future_status::ready) {
+      ADD_FAILURE() << "the example did not stop within 60 s of SIGTERM";
+      ::kill(pid, SIGKILL);
+    }
+    return exited.get();
   };
   if (line.empty()) {
     const int status = stop_child();
     ::close(out[0]);
-    FAIL() << "the example printed nothing; status " << status;
+    FAIL() << "the example printed nothing; status " << status << "; output:\n" << seen;
   }
-  const std::string prefix = "listening on http://127.0.0.1:";
   ASSERT_EQ(line.substr(0, prefix.size()), prefix) << line;
   ASSERT_EQ(line.back(), '/') << line;
   const auto port = static_cast<std::uint16_t>(

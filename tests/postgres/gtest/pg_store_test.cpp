@@ -319,19 +319,22 @@ std::shared_ptr<ConversationStore> store_through(const CommitCutter& cutter,
                         {.pool_size = 1});
 }
 
-// Waits until the server has ended backend `pid` (30 s at most), polling
-// pg_stat_activity: a transaction of that backend is then over (aborted,
-// as it never committed). False when it is still there.
-bool backend_gone(const TestDatabase& db, int pid) {
+// Waits (30 s at most) until the transaction that holds the reaper's lock
+// has ended: the one the server rolls back when it notices that its client
+// is gone. Taking the lock blocks until then. False when it did not end in
+// time.
+bool reaper_lock_released(const TestDatabase& db) {
   Sql sql(db.conninfo());
-  const std::string query =
-      "SELECT count(*) FROM pg_stat_activity WHERE pid = " + std::to_string(pid);
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
-  while (sql.one(query) != "0") {
-    if (std::chrono::steady_clock::now() > deadline) return false;
-    std::this_thread::sleep_for(std::chrono::milliseconds(2));
+  try {
+    sql.run("SET lock_timeout = '30s'");
+    sql.run("BEGIN");
+    sql.run("SELECT pg_advisory_xact_lock(" + std::to_string(store_detail::pg::kReaperLock) + ")");
+    sql.run("COMMIT");
+    return true;
+  } catch (const std::exception& e) {
+    ADD_FAILURE() << e.what();
+    return false;
   }
-  return true;
 }
 
 bool retried_once(const LogCapture& capture) {
@@ -412,7 +415,7 @@ TEST_F(PostgresStore, AReapWhoseCommitIsStillInProgressFailsAndLosesNothing) {
   // The server notices the closed connection and rolls it back; then they
   // are reaped as usual, each once.
   cutter.release_server();
-  ASSERT_TRUE(backend_gone(db_, backend)) << "the server did not end backend " << backend;
+  ASSERT_TRUE(reaper_lock_released(db_)) << "the server did not end backend " << backend;
   const auto cids = store->reap(seconds_ago(600), 10);
   EXPECT_EQ(std::set<std::string>(cids.begin(), cids.end()), idle);
   EXPECT_EQ(cids.size(), idle.size());
@@ -436,7 +439,7 @@ TEST_F(PostgresStore, AReapWhoseCommitWasLostAndAbortedReapsAfreshInTheSameCall)
   // cuts the client's: the store is waiting for its COMMIT's reply.
   cutter.arm_aborted([&](int backend) {
     try {
-      if (backend == 0 || !backend_gone(db_, backend)) return;
+      if (backend == 0 || !reaper_lock_released(db_)) return;
       ended = true;
       auto other = db_.store();  // another server, straight to the database
       other->save(conv::touch(*other->load("cv-aborted-0")));
