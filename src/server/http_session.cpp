@@ -9,6 +9,8 @@
 #include <boost/beast/http/write.hpp>
 #include <variant>
 
+#include "server/http_util.hpp"
+
 namespace stube::server {
 
 namespace net = boost::asio;
@@ -126,6 +128,7 @@ void HttpSession::answer(Reply reply) {
 // message, then meets a network error, on which Datastar retries. (An
 // HTTP/1.0 client has no chunks and gets the complete response.)
 void HttpSession::respond_cut_short(Response response) {
+  response.set(http::field::date, http_date_now());
   raw_response_ = unfinished(std::move(response));
   stream_.expires_after(core_.options.request_timeout);
   net::async_write(stream_, net::buffer(raw_response_),
@@ -143,6 +146,7 @@ void HttpSession::respond(Response response) {
   // Every answer to a HEAD, refusals included: body bytes would be read as
   // the start of the next response on a kept-alive connection.
   if (head_) drop_body_for_head(response);
+  response.set(http::field::date, http_date_now());  // RFC 9110 §6.6.1
   response_ = std::make_shared<Response>(std::move(response));
   const bool close = !response_->keep_alive();
   stream_.expires_after(core_.options.request_timeout);

@@ -1,5 +1,8 @@
 #include "server/http_util.hpp"
 
+#include <cstdio>
+#include <ctime>
+
 #include "stube/conversation.hpp"
 
 namespace stube::server {
@@ -94,6 +97,32 @@ bool valid_mount_path(std::string_view path) noexcept {
     prev = c;
   }
   return path.find("/.") == std::string_view::npos;
+}
+
+std::string http_date(std::chrono::system_clock::time_point t) {
+  static constexpr const char* kDays[] = {"Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"};
+  static constexpr const char* kMonths[] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
+                                            "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
+  const std::time_t seconds = std::chrono::system_clock::to_time_t(t);
+  std::tm utc{};
+  gmtime_r(&seconds, &utc);
+  char text[40];
+  const int n = std::snprintf(text, sizeof text, "%s, %02d %s %04d %02d:%02d:%02d GMT",
+                              kDays[utc.tm_wday], utc.tm_mday, kMonths[utc.tm_mon],
+                              utc.tm_year + 1900, utc.tm_hour, utc.tm_min, utc.tm_sec);
+  return std::string(text, static_cast<std::size_t>(n));
+}
+
+const std::string& http_date_now() {
+  thread_local std::time_t formatted_second = -1;
+  thread_local std::string formatted;
+  const auto now = std::chrono::system_clock::now();
+  const std::time_t second = std::chrono::system_clock::to_time_t(now);
+  if (second != formatted_second) {
+    formatted = http_date(now);
+    formatted_second = second;
+  }
+  return formatted;
 }
 
 }  // namespace stube::server

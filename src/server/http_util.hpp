@@ -3,6 +3,7 @@
 // request is rejected before any of it reaches the runtime.
 #pragma once
 
+#include <chrono>
 #include <optional>
 #include <stdexcept>
 #include <string>
@@ -32,6 +33,13 @@ std::optional<std::string_view> cookie_value(std::string_view header, std::strin
 bool valid_id(std::string_view id) noexcept;
 // Event names: [A-Za-z0-9_.:-]{1,128}.
 bool valid_event_name(std::string_view name) noexcept;
+
+// The IMF-fixdate of `t` for a Date header: "Sun, 06 Nov 1994 08:49:37 GMT"
+// (RFC 9110 §5.6.7), whatever the process's locale.
+std::string http_date(std::chrono::system_clock::time_point t);
+
+// http_date() of now, formatted at most once a second per thread.
+const std::string& http_date_now();
 
 // A mount or page path: "/" or "/seg/seg" with [A-Za-z0-9_.~-] segments.
 bool valid_mount_path(std::string_view path) noexcept;

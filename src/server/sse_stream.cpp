@@ -4,6 +4,7 @@
 #include <boost/asio/write.hpp>
 
 #include "server/datastar.hpp"
+#include "server/http_util.hpp"
 #include "stube/log.hpp"
 
 namespace stube::server {
@@ -20,6 +21,7 @@ namespace {
 // sends it again on another connection (RFC 9112 §9.3.2, §9.6).
 constexpr std::string_view kHeaderStart =
     "HTTP/1.1 200 OK\r\n"
+    "Server: stube\r\n"
     "Content-Type: text/event-stream\r\n"
     "Cache-Control: no-cache\r\n"
     "X-Accel-Buffering: no\r\n";
@@ -166,6 +168,9 @@ void SseStream::flush() {
   inflight_.clear();
   if (!header_sent_) {
     inflight_ += kHeaderStart;
+    inflight_ += "Date: ";
+    inflight_ += http_date_now();
+    inflight_ += "\r\n";
     inflight_ += chunked_ ? kChunkedEnd : kUntilCloseEnd;
     header_sent_ = true;
   }

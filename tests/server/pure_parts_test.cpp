@@ -119,6 +119,21 @@ TEST(HttpUtil, Cookies) {
   EXPECT_EQ(cookie_value("", "b"), std::nullopt);
 }
 
+TEST(HttpUtil, DatesAreImfFixdates) {
+  using std::chrono::seconds;
+  using std::chrono::system_clock;
+  // RFC 9110 §5.6.7's own example, then a leap day and the end of a year.
+  EXPECT_EQ(http_date(system_clock::time_point(seconds(784111777))),
+            "Sun, 06 Nov 1994 08:49:37 GMT");
+  EXPECT_EQ(http_date(system_clock::time_point(seconds(951782400))),
+            "Tue, 29 Feb 2000 00:00:00 GMT");
+  EXPECT_EQ(http_date(system_clock::time_point(seconds(1798761599))),
+            "Thu, 31 Dec 2026 23:59:59 GMT");
+  const std::string now = http_date_now();
+  EXPECT_EQ(now.size(), 29u) << now;
+  EXPECT_TRUE(now.ends_with(" GMT")) << now;
+}
+
 TEST(HttpUtil, MountPaths) {
   for (const char* ok : {"/", "/counter", "/a/b-c_d.e~f"}) EXPECT_TRUE(valid_mount_path(ok)) << ok;
   for (const char* bad : {"", "counter", "/a/", "//a", "/a b", "/a/../b", "/.x", "/a?b"})
