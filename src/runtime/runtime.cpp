@@ -20,6 +20,7 @@
 #include <utility>
 #include <vector>
 
+#include "runtime/ends_during_loads.hpp"
 #include "runtime/moments.hpp"
 #include "runtime/pending_removes.hpp"
 #include "runtime/timers.hpp"
@@ -257,11 +258,8 @@ struct Runtime::Impl {
   std::shared_ptr<ConversationStore> store;
   mutable std::shared_mutex map_mu;
   std::unordered_map<std::string, std::shared_ptr<Slot>> slots;
-  // Load-on-miss in flight, and the cids ended meanwhile (both under
-  // map_mu): a record read before its conversation ended here is that ended
-  // conversation, and must not be inserted as a live one.
-  std::size_t loads_in_flight = 0;
-  std::unordered_set<std::string> ended_while_loading;
+  // Load-on-miss in flight, and the cids ended meanwhile (under map_mu).
+  detail::EndsDuringLoads ends_during_loads;
   std::atomic<bool> shutting{false};
   std::mutex shutdown_mu;
   bool shut_down = false;
@@ -289,17 +287,19 @@ struct Runtime::Impl {
     if (auto slot = find(cid)) return slot;
     if (!store->shared() || shutting || !conv::valid_id(cid) || unremoved->contains(cid))
       return nullptr;
+    detail::EndsDuringLoads::Ticket ticket;
     {
       std::unique_lock lock(map_mu);
-      ++loads_in_flight;
+      ticket = ends_during_loads.load_started();
     }
     struct LoadDone {
       Impl& m;
+      detail::EndsDuringLoads::Ticket ticket;
       ~LoadDone() {
         std::unique_lock lock(m.map_mu);
-        if (--m.loads_in_flight == 0) m.ended_while_loading.clear();
+        m.ends_during_loads.load_finished(ticket);
       }
-    } done{*this};
+    } done{*this, ticket};
     std::optional<edn::Value> loaded;
     try {
       loaded = store->load(cid);
@@ -319,7 +319,7 @@ struct Runtime::Impl {
     // cid joins `unremoved` before its slot leaves the map), or ended it
     // with a remove that worked after this load had read the record: the
     // record loaded here is that ended conversation.
-    if (shutting || unremoved->contains(cid) || ended_while_loading.contains(std::string(cid)))
+    if (shutting || unremoved->contains(cid) || ends_during_loads.ended_since(cid, ticket))
       return nullptr;
     return slots.emplace(std::string(cid), slot).first->second;  // a racing loader may have won
   }
@@ -524,7 +524,7 @@ struct Runtime::Impl {
       unremoved->add(cid, *failure);  // before the slot goes: see find_or_load
     std::unique_lock lock(map_mu);
     slots.erase(cid);
-    if (loads_in_flight > 0) ended_while_loading.insert(cid);
+    ends_during_loads.ended(cid);
   }
 
   void reap() {
