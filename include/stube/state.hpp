@@ -64,6 +64,10 @@ edn::Value to_edn(const T& v) {
   } else if constexpr (std::is_same_v<T, bool>) {
     return edn::Value(v);
   } else if constexpr (std::is_integral_v<T>) {
+    // An unsigned value past the 64-bit signed range is a big integer
+    // (18446744073709551615N), as Clojure would print it, not a wrapped one.
+    if constexpr (std::is_unsigned_v<T>)
+      if (!std::in_range<long long>(v)) return edn::Value::big_int(std::to_string(v));
     return edn::Value(static_cast<long long>(v));
   } else if constexpr (std::is_floating_point_v<T>) {
     return edn::Value(static_cast<double>(v));
@@ -95,6 +99,9 @@ edn::Value to_edn(const T& v) {
 namespace detail {
 [[noreturn]] void state_field_error(const char* field, const edn::TypeError& e);
 [[noreturn]] void integer_range_error(std::int64_t n, std::int64_t min, std::uint64_t max);
+// The value of a big integer (what to_edn writes for a large unsigned
+// value); TypeError unless it is in 0..max.
+std::uint64_t unsigned_from_big_int(const edn::Value& v, std::uint64_t max);
 }  // namespace detail
 
 template <class T>
@@ -106,6 +113,9 @@ T from_edn(const edn::Value& v) {
   } else if constexpr (std::is_integral_v<T>) {
     // A value that does not fit (a browser's -1 for an unsigned field) is an
     // error, not a silently wrapped number.
+    if constexpr (std::is_unsigned_v<T>)
+      if (v.is(edn::Kind::BigInt))
+        return static_cast<T>(detail::unsigned_from_big_int(v, std::numeric_limits<T>::max()));
     const std::int64_t n = v.as_int();
     if (!std::in_range<T>(n))
       detail::integer_range_error(n, static_cast<std::int64_t>(std::numeric_limits<T>::min()),

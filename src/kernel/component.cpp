@@ -1,5 +1,6 @@
 #include "stube/component.hpp"
 
+#include <charconv>
 #include <stdexcept>
 
 #include "stube/state.hpp"
@@ -85,6 +86,15 @@ void state_field_error(const char* field, const edn::TypeError& e) {
 void integer_range_error(std::int64_t n, std::int64_t min, std::uint64_t max) {
   throw edn::TypeError("edn: integer " + std::to_string(n) + " out of range " +
                        std::to_string(min) + ".." + std::to_string(max));
+}
+std::uint64_t unsigned_from_big_int(const edn::Value& v, std::uint64_t max) {
+  const std::string_view digits = v.number_text();
+  std::uint64_t n = 0;
+  const auto [end, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), n);
+  if (ec != std::errc() || end != digits.data() + digits.size() || n > max)
+    throw edn::TypeError("edn: integer " + std::string(digits) + "N out of range 0.." +
+                         std::to_string(max));
+  return n;
 }
 }  // namespace detail
 

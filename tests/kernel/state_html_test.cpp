@@ -106,6 +106,40 @@ TEST(State, AnIntegerOutOfItsFieldsRangeNamesTheFieldAndTheRange) {
   EXPECT_EQ(edge.count, 4294967295u);
 }
 
+struct Token {
+  std::uint64_t id = 0;
+  std::uint32_t small = 0;
+};
+STUBE_STATE(Token, id, small)
+
+// A 64-bit unsigned value past INT64_MAX is written as a big integer and
+// read back as itself, not wrapped to a negative number its own field
+// then refuses.
+TEST(State, LargeUnsignedValuesRoundTripAsBigIntegers) {
+  const Token t{UINT64_MAX, 7};
+  const Value written = to_edn(t);
+  EXPECT_EQ(written, edn::read("{:id 18446744073709551615N, :small 7}")) << edn::write(written);
+  const Token back = from_edn<Token>(edn::read(edn::write(written)));
+  EXPECT_EQ(back.id, UINT64_MAX);
+  EXPECT_EQ(from_edn<Token>(edn::read("{:id 9223372036854775807}")).id, 9223372036854775807u);
+  EXPECT_EQ(from_edn<Token>(edn::read("{:id 9223372036854775808N}")).id, 9223372036854775808u);
+  const auto failure = [](std::string_view edn_text) {
+    try {
+      (void)from_edn<Token>(edn::read(edn_text));
+    } catch (const edn::TypeError& e) {
+      return std::string(e.what());
+    }
+    return std::string("no error");
+  };
+  EXPECT_EQ(failure("{:id 18446744073709551616N}"),
+            "state field 'id': edn: integer 18446744073709551616N out of range "
+            "0..18446744073709551615");
+  EXPECT_EQ(failure("{:id -1N}"),
+            "state field 'id': edn: integer -1N out of range 0..18446744073709551615");
+  EXPECT_EQ(failure("{:small 4294967296N}"),
+            "state field 'small': edn: integer 4294967296N out of range 0..4294967295");
+}
+
 TEST(State, MergeKeepsKeysTheStructDoesNotDeclare) {
   const Value state = edn::read(R"({:name "old", :untyped 1})");
   Person p;
