@@ -447,16 +447,18 @@ namespace {
 
 Step dispatch_event(const Registry& reg, const edn::Value& conv, std::string_view iid,
                     const Event& event, const KernelOptions& opts, bool record_history) {
-  if (conv::instance(conv, iid).is_nil()) {
-    return refused(conv, Step::Status::NoInstance, {});
-  }
-  if (const ComponentDef* def = reg.find(conv::instance(conv, iid).get(kType));
-      def != nullptr && !def->handle && !def->handlers.contains(event.name)) {
-    return refused(
-        conv, Step::Status::UnknownEvent,
-        "component " + edn::write(def->id) + " has no handler for event '" + event.name + "'");
-  }
+  // The look-ups too are inside the try: a malformed conversation (loaded
+  // from a store) is a step with its error, as for the other entry points.
   try {
+    if (conv::instance(conv, iid).is_nil()) {
+      return refused(conv, Step::Status::NoInstance, {});
+    }
+    if (const ComponentDef* def = reg.find(conv::instance(conv, iid).get(kType));
+        def != nullptr && !def->handle && !def->handlers.contains(event.name)) {
+      return refused(
+          conv, Step::Status::UnknownEvent,
+          "component " + edn::write(def->id) + " has no handler for event '" + event.name + "'");
+    }
     Fold fold(reg, opts, conv);
     fold.handle_event(std::string(iid), event);
     return fold.finish(record_history);

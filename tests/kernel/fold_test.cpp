@@ -595,6 +595,21 @@ TEST_F(Fold, AnEventForAMissingInstanceChangesNothing) {
   EXPECT_TRUE(s.fragments.empty());
 }
 
+// A conversation a store handed back malformed is a step with its error,
+// never an exception out of dispatch (the runtime answers with the step).
+TEST_F(Fold, AMalformedConversationIsAnErrorStepNotAnException) {
+  for (const char* text :
+       {R"({:conv/id "cv-a", :conv/instances [], :conv/stack ["ix-1"], :conv/history []})",
+        R"({:conv/id "cv-a", :conv/instances {"ix-1" [1 2]}, :conv/stack ["ix-1"]})"}) {
+    const Value conv = edn::read(text);
+    Step s;
+    ASSERT_NO_THROW(s = dispatch(reg, conv, "ix-1", Event{"inc"}, opts)) << text;
+    EXPECT_EQ(s.status, Step::Status::HandlerError) << text;
+    EXPECT_FALSE(s.error.empty()) << text;
+    EXPECT_EQ(s.conv, conv) << text;
+  }
+}
+
 // An event the component has no handler for (a forged URL, a page from an
 // older version) is bad input, not a failing handler: nothing runs and no
 // error is put on the page.
