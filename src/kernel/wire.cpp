@@ -12,6 +12,7 @@
 #include <stdexcept>
 
 #include "stube/component.hpp"
+#include "stube/conversation.hpp"
 
 namespace stube {
 
@@ -56,6 +57,17 @@ void percent_encode(std::string_view s, std::string& out) {
   }
 }
 
+// The ids go into a JavaScript string and a signal path. The kernel mints
+// valid ones, but a conversation can come from a store record someone
+// edited: an id with a quote in it would run as script on the page.
+void check_ids(const char* what, std::string_view iid, std::string_view cid) {
+  if (!conv::valid_id(iid))
+    throw std::invalid_argument(std::string(what) + ": invalid instance id " + conv::quote_id(iid));
+  if (!conv::valid_id(cid))
+    throw std::invalid_argument(std::string(what) + ": invalid conversation id " +
+                                conv::quote_id(cid));
+}
+
 }  // namespace
 
 std::string signal_namespace(std::string_view iid) {
@@ -76,6 +88,7 @@ html::Attr Self::on(std::string_view dom_event, std::string_view event,
     throw std::invalid_argument("on(): invalid event name '" + std::string(event) + "'");
   // One buffer, sized once: every render calls this for every handler.
   const std::string_view cid = wire_ ? std::string_view(wire_->cid) : std::string_view("unbound");
+  check_ids("on()", iid_, cid);
   const std::string_view base = wire_ ? std::string_view(wire_->base_path) : std::string_view();
   std::string value;
   value.reserve(48 + base.size() + cid.size() + iid_.size() + event.size());
@@ -102,6 +115,7 @@ html::Attr Self::bind(std::string_view signal) const {
   if (!valid_signal(signal))
     throw std::invalid_argument("bind(): invalid signal name '" + std::string(signal) +
                                 "' (use [A-Za-z0-9_-], no leading '_', no '__')");
+  check_ids("bind()", iid_, wire_ ? std::string_view(wire_->cid) : std::string_view("unbound"));
   return html::Attr("data-bind", signal_namespace(iid_) + "." + std::string(signal), false);
 }
 

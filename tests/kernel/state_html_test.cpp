@@ -226,5 +226,23 @@ TEST(Html, BindUsesThePerInstanceSignalNamespace) {
   EXPECT_THROW(self.bind("a__b"), std::invalid_argument);
 }
 
+// Ids from a hand-edited store record: a quote would close the script's
+// string and run what follows on the page.
+TEST(Html, OnAndBindRefuseIdsThatAreNotIds) {
+  const Wire good{"", "cv-1"};
+  const Self forged("x',alert(document.cookie),'", edn::map({}), &good);
+  EXPECT_THROW(forged.on("click", "yes"), std::invalid_argument);
+  EXPECT_THROW(forged.bind("answer"), std::invalid_argument);
+  const Wire bad{"", "cv-1');alert(1);('"};
+  const Self self("ix-1", edn::map({}), &bad);
+  EXPECT_THROW(self.on("click", "yes"), std::invalid_argument);
+  EXPECT_THROW(self.bind("answer"), std::invalid_argument);
+  try {
+    (void)forged.on("click", "yes");
+  } catch (const std::invalid_argument& e) {
+    EXPECT_TRUE(contains(e.what(), "invalid instance id")) << e.what();
+  }
+}
+
 }  // namespace
 }  // namespace stube::test
