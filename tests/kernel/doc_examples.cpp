@@ -92,12 +92,19 @@ void define_signup_page(stube::Registry& reg) {
   reg.define("demo/signup-page")
       .render([](const stube::Self& s) {
         return div(p("Last sign-up: ", s[":result"]),
-                   button(s.on("click", "signup", "demo/signup-task"), "Sign up (task)"),
-                   button(s.on("click", "signup", "demo/signup-flow"), "Sign up (flow)"));
+                   button(s.on("click", "signup", "task"), "Sign up (task)"),
+                   button(s.on("click", "signup", "flow"), "Sign up (flow)"));
       })
       .on("signup",
           [](stube::Self& s, const stube::Event& e) {
-            s.call(stube::embed(e.payload.as_string()), "on-done");
+            // The payload comes from the browser: pick from what the page
+            // offers, never call whatever component it names.
+            const std::string_view which =
+                e.payload.is(stube::edn::Kind::String) ? e.payload.as_string() : "";
+            if (which != "task" && which != "flow")
+              throw stube::BadEvent("signup: expected \"task\" or \"flow\"");
+            s.call(stube::embed(which == "task" ? "demo/signup-task" : "demo/signup-flow"),
+                   "on-done");
           })
       .resume("on-done",
               [](stube::Self& s, const stube::edn::Value& result) { s.set("result", result); });

@@ -69,7 +69,7 @@ WizardRun run_as_root(const Registry& reg, const char* id, const std::vector<Eve
 WizardRun run_from_page(const Registry& reg, const char* id, const std::vector<Event>& script) {
   WizardRun run;
   Step s = start_conversation(reg, "demo/signup-page", {}, {});
-  s = send_top(reg, s.conv, Event{"signup", id});
+  s = send_top(reg, s.conv, Event{"signup", id == kTask ? "task" : "flow"});
   for (const Event& e : script) {
     run.dialogs.push_back(dialog_of(s.conv));
     run.depths.push_back(conv::stack(s.conv).size());
@@ -147,9 +147,19 @@ TEST_F(TaskVsFlow, ATaskSurvivesARoundTripThroughTextAtEveryStep) {
   }
 }
 
+// The page calls what it offers, not a component a forged payload names.
+TEST_F(TaskVsFlow, ThePageRefusesAPayloadItDoesNotOffer) {
+  const Step page = start_conversation(reg, "demo/signup-page", {}, {});
+  for (const Value& forged : {Value("demo/signup-task"), Value(5), Value()}) {
+    const Step s = dispatch(reg, page.conv, top_instance(page.conv), Event{"signup", forged}, {});
+    EXPECT_EQ(s.status, Step::Status::BadEvent) << edn::write(forged);
+    EXPECT_EQ(s.conv, page.conv);
+  }
+}
+
 TEST_F(TaskVsFlow, FlowHistoryHoldsNoLiveFrames) {
   Step s = start_conversation(reg, "demo/signup-page", {}, {});
-  s = send_top(reg, s.conv, Event{"signup", kFlow});
+  s = send_top(reg, s.conv, Event{"signup", "flow"});
   s = send_top(reg, s.conv, type_and_ok("Ada"));
   for (const Value& snapshot : conv::history(s.conv)) EXPECT_TRUE(snapshot.printable());
   // Going back leaves the flow: the page is on top again.

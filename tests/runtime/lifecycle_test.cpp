@@ -394,7 +394,7 @@ class FlowFrames : public Lifecycle {
  protected:
   Runtime::Minted running_flow(Runtime& rt) {
     const Runtime::Minted m = rt.mint("demo/signup-page");
-    EXPECT_EQ(send_top(rt, m, Event{"signup", "demo/signup-flow"}), Runtime::Result::Ok);
+    EXPECT_EQ(send_top(rt, m, Event{"signup", "flow"}), Runtime::Result::Ok);
     const std::size_t before = live_flow_frames();
     EXPECT_EQ(send_top(rt, m, type_and_ok("Ada")), Runtime::Result::Ok);
     EXPECT_EQ(live_flow_frames(), before) << "the frame lives on while the flow waits";

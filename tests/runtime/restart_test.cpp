@@ -24,7 +24,7 @@ TEST_F(Restart, ATaskWizardResumesAtTheSameStepAndFinishes) {
   {
     Runtime a(rig.registry, options_with(open_store()));
     m = a.mint("demo/signup-page");
-    ASSERT_EQ(send_top(a, m, Event{"signup", "demo/signup-task"}), Runtime::Result::Ok);
+    ASSERT_EQ(send_top(a, m, Event{"signup", "task"}), Runtime::Result::Ok);
     ASSERT_EQ(send_top(a, m, type_and_ok("Ada")), Runtime::Result::Ok);
     ASSERT_EQ(send_top(a, m, yes()), Runtime::Result::Ok);
     top_before = runtime_top(a, m.cid);
@@ -120,7 +120,7 @@ TEST_F(Restart, AConversationIsDurableAgainOnceItsFlowHasAnswered) {
     Runtime a(rig.registry, options_with(open_store()));
     m = a.mint("demo/signup-page");
     ASSERT_TRUE(dir.has_file(m.cid));
-    ASSERT_EQ(send_top(a, m, Event{"signup", "demo/signup-flow"}), Runtime::Result::Ok);
+    ASSERT_EQ(send_top(a, m, Event{"signup", "flow"}), Runtime::Result::Ok);
     for (const Event& e : {type_and_ok("Bo"), no()})
       ASSERT_EQ(send_top(a, m, e), Runtime::Result::Ok);
     // Mid-flow the file still holds the page from before the flow started.

@@ -87,7 +87,7 @@ TEST_F(RuntimeBasics, EveryEventIsSavedExactlyOnceWithItsFinalValue) {
 TEST_F(RuntimeBasics, AnEventWithManyEffectsIsStillOneSave) {
   const Runtime::Minted m = rt.mint("demo/signup-page");
   // One click: the page calls the wizard, whose start hook calls a prompt.
-  ASSERT_EQ(send_top(rt, m, Event{"signup", "demo/signup-task"}), Runtime::Result::Ok);
+  ASSERT_EQ(send_top(rt, m, Event{"signup", "task"}), Runtime::Result::Ok);
   EXPECT_EQ(stack_types(conv(m)),
             (std::vector<std::string>{"demo/signup-page", "demo/signup-task", "stube/prompt"}));
   EXPECT_EQ(store->saves(m.cid), 2u);
@@ -104,10 +104,9 @@ TEST_F(RuntimeBasics, AnEventWithManyEffectsIsStillOneSave) {
 TEST_F(RuntimeBasics, AnEventForAFrameBelowTheTopIsStale) {
   const Runtime::Minted m = rt.mint("demo/signup-page");
   const std::string page(top_instance(conv(m)));
-  ASSERT_EQ(rt.dispatch(m.cid, page, Event{"signup", "demo/signup-task"}, m.owner),
-            Runtime::Result::Ok);
+  ASSERT_EQ(rt.dispatch(m.cid, page, Event{"signup", "task"}, m.owner), Runtime::Result::Ok);
   const Value after_first = conv(m);
-  EXPECT_EQ(rt.dispatch(m.cid, page, Event{"signup", "demo/signup-task"}, m.owner),
+  EXPECT_EQ(rt.dispatch(m.cid, page, Event{"signup", "task"}, m.owner),
             Runtime::Result::NoInstance);
   EXPECT_EQ(stack_types(conv(m)),
             (std::vector<std::string>{"demo/signup-page", "demo/signup-task", "stube/prompt"}));
