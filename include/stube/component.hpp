@@ -285,6 +285,11 @@ class TypedDefinition {
 
 // All components by id. Comes with the stock components (confirm, prompt,
 // choose, info) already registered.
+//
+// Define every component before a Runtime (or a started Server) uses the
+// registry: from then on its threads read it without a lock, so define()
+// throws std::logic_error. Defining an id again before that replaces its
+// definition (e.g. a stock dialog with your own).
 class Registry {
  public:
   Registry();
@@ -296,6 +301,10 @@ class Registry {
   // nullptr when unknown.
   const ComponentDef* find(const edn::Value& id) const;
   const ComponentDef* find(std::string_view id) const;
+  const ComponentDef* find(const char* id) const { return find(std::string_view(id)); }
+
+  // Called by the Runtime that takes the registry: no define() after it.
+  void mark_in_use() const noexcept { in_use_ = true; }
 
  private:
   ComponentDef& add(std::string_view id);
@@ -305,6 +314,7 @@ class Registry {
     }
   };
   std::map<edn::Value, std::unique_ptr<ComponentDef>, Less> defs_;
+  mutable bool in_use_ = false;  // set on the thread that makes the runtime
 };
 
 // Registers the stock components (the Registry constructor calls this).

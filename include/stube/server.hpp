@@ -91,7 +91,8 @@ class Server {
   Server& operator=(const Server&) = delete;
 
   // Binds a root component to a path ("/counter"; relative to the base
-  // path). Works before and after start(). `init` turns the request's query
+  // path). Works before and after start() (the component must be defined
+  // before start(): see Registry). `init` turns the request's query
   // into the root's init arguments (default: none). Throws
   // std::invalid_argument for a bad path, a path under the server's own
   // routes (/_stube/, /sse/, /event/, /back/: never reached), or an unknown

@@ -60,8 +60,17 @@ ComponentDef& Registry::add(std::string_view id) {
     throw std::invalid_argument("component id '" + std::string(id) +
                                 "' must be namespaced, e.g. \"app/" + std::string(key.name()) +
                                 "\"");
+  if (in_use_)
+    throw std::logic_error("define(\"" + std::string(id) +
+                           "\"): the registry is in use by a runtime; define every component "
+                           "before the runtime or server starts");
   auto& slot = defs_[key];
-  slot = std::make_unique<ComponentDef>();  // redefining replaces
+  // Redefining replaces in place: a Definition still held for the id stays
+  // valid (it now shapes the new definition).
+  if (slot)
+    *slot = ComponentDef{};
+  else
+    slot = std::make_unique<ComponentDef>();
   slot->id = key;
   return *slot;
 }

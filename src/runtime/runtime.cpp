@@ -693,9 +693,11 @@ void check_options(const RuntimeOptions& o) {
 Runtime::Runtime(std::shared_ptr<const Registry> registry, RuntimeOptions options)
     : impl_(std::make_unique<Impl>()) {
   check_options(options);
+  if (!registry) throw std::invalid_argument("Runtime: the registry is null");
   Impl& m = *impl_;
   m.self_ = this;
   m.reg = std::move(registry);
+  m.reg->mark_in_use();
   m.opts = std::move(options);
   m.store = m.opts.store ? m.opts.store : in_memory_store();
   m.unremoved.emplace(*m.store, m.timers);

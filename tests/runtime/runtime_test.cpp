@@ -68,6 +68,29 @@ TEST(RuntimeAttach, AViewThatThrowsOnReconnectIsAHandlerError) {
   EXPECT_TRUE(again->has_html("fine"));
 }
 
+// The runtime's threads read the registry without a lock: a define() after
+// it took the registry is refused, not a change under a running handler.
+// Before that, defining an id again replaces its definition in place, so a
+// Definition still held for it stays usable.
+TEST(RuntimeRegistry, DefinitionsAreFixedOnceARuntimeUsesTheRegistry) {
+  auto reg = std::make_shared<Registry>();
+  Definition first = reg->define("t/x");
+  reg->define("t/x").render([](const Self&) { return html::p("second"); });
+  first.render([](const Self&) { return html::p("through the first handle"); });
+  Runtime rt(reg, options_with(std::make_shared<CountingStore>()));
+  const Runtime::Minted m = rt.mint("t/x");
+  EXPECT_NE(m.html.find("through the first handle"), std::string::npos) << m.html;
+  try {
+    reg->define("t/y");
+    ADD_FAILURE() << "define() after the runtime took the registry";
+  } catch (const std::logic_error& e) {
+    EXPECT_NE(std::string(e.what()).find("define(\"t/y\")"), std::string::npos) << e.what();
+  }
+  EXPECT_THROW(reg->define("t/x"), std::logic_error);
+  EXPECT_EQ(reg->find("t/y"), nullptr);
+  EXPECT_THROW(Runtime(nullptr), std::invalid_argument);
+}
+
 TEST_F(RuntimeBasics, MintRefusesAnUnknownComponent) {
   EXPECT_THROW(rt.mint("demo/nope"), std::invalid_argument);
   EXPECT_EQ(rt.size(), 0u);
