@@ -10,7 +10,9 @@
 //   stube::log::set_sink(std::move(previous));
 //
 // Every call is thread-safe; the sink is called under a lock, one message at
-// a time, so a sink need not be thread-safe itself (and must not log).
+// a time, so a sink need not be thread-safe itself. Logging never throws: a
+// sink that throws has the message written to stderr instead (with what it
+// threw), and what a sink logs itself goes to stderr.
 #pragma once
 
 #include <functional>
@@ -36,17 +38,17 @@ Sink set_sink(Sink sink);
 // message as it is.
 void stderr_sink(Level level, std::string_view message);
 
-void write(Level level, std::string_view message);
-inline void debug(std::string_view message) {
+void write(Level level, std::string_view message) noexcept;
+inline void debug(std::string_view message) noexcept {
   write(Level::debug, message);
 }
-inline void info(std::string_view message) {
+inline void info(std::string_view message) noexcept {
   write(Level::info, message);
 }
-inline void warn(std::string_view message) {
+inline void warn(std::string_view message) noexcept {
   write(Level::warn, message);
 }
-inline void error(std::string_view message) {
+inline void error(std::string_view message) noexcept {
   write(Level::error, message);
 }
 

@@ -83,12 +83,29 @@ void stderr_sink(Level level, std::string_view message) {
   }
 }
 
-void write(Level level, std::string_view message) {
-  std::lock_guard lock(sink_mutex());
-  if (const Sink& sink = current_sink()) {
-    sink(level, message);
-  } else {
-    stderr_sink(level, message);
+void write(Level level, std::string_view message) noexcept {
+  // Logging happens in error paths and destructors: it must not throw, and
+  // a sink that logs itself would wait for ever on the lock it holds. Its
+  // messages go to stderr instead.
+  thread_local bool in_sink = false;
+  try {
+    if (in_sink) return stderr_sink(level, message);
+    std::lock_guard lock(sink_mutex());
+    const Sink& sink = current_sink();
+    if (!sink) return stderr_sink(level, message);
+    in_sink = true;
+    try {
+      sink(level, message);
+    } catch (const std::exception& e) {
+      stderr_sink(level, message);
+      stderr_sink(Level::error, std::string("log sink threw: ") + e.what());
+    } catch (...) {
+      stderr_sink(level, message);
+      stderr_sink(Level::error, "log sink threw a non-standard exception");
+    }
+    in_sink = false;
+  } catch (...) {  // no memory for the line, or the lock failed: nowhere to say so
+    in_sink = false;
   }
 }
 

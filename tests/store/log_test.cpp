@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <set>
+#include <stdexcept>
 #include <string>
 #include <string_view>
 #include <thread>
@@ -50,6 +51,26 @@ TEST(Log, TheDefaultSinkWritesOneLineToStderr) {
 TEST(Log, TheDefaultSinkEscapesControlCharacters) {
   EXPECT_EQ(default_sink_output("bad email: a\nstube error: forged\r\x01\x7f\tok \xc3\xa9"),
             "stube warn: bad email: a\\nstube error: forged\\r\\x01\\x7f\tok \xc3\xa9\n");
+}
+
+// Logging happens in error paths: a sink that throws must not turn a logged
+// error into std::terminate, and one that logs must not wait for ever on
+// the sink's own lock. Both messages reach stderr.
+TEST(Log, ASinkThatThrowsOrLogsFallsBackToStderr) {
+  auto previous = log::set_sink([](log::Level, std::string_view message) {
+    if (message == "nested") return;
+    if (message == "throw") throw std::runtime_error("backend full");
+    log::info("nested");
+  });
+  ::testing::internal::CaptureStderr();
+  EXPECT_NO_THROW(log::error("throw"));
+  log::warn("outer");
+  const std::string out = ::testing::internal::GetCapturedStderr();
+  log::set_sink(std::move(previous));
+  EXPECT_EQ(out,
+            "stube error: throw\n"
+            "stube error: log sink threw: backend full\n"
+            "stube info: nested\n");
 }
 
 TEST(Log, MessagesFromManyThreadsArriveWhole) {
