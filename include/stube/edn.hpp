@@ -161,6 +161,16 @@ class Value {
   Value(const char* s);  // a string
   Value(std::string_view s);
   Value(const std::string& s) : Value(std::string_view(s)) {}
+  // Mistakes, not values: any other pointer (&name, a u8"" literal) would
+  // silently be `true`, and a character its code as an integer. For a
+  // character use Value::character; for UTF-8 text, a char string.
+  template <class T>
+  Value(const T*) = delete;
+  Value(char) = delete;
+  Value(char8_t) = delete;
+  Value(char16_t) = delete;
+  Value(char32_t) = delete;
+  Value(wchar_t) = delete;
   // Nanoseconds of a second or more carry into the seconds. Throws TypeError
   // for an instant outside the years 0000 to 9999 (UTC): #inst cannot print
   // it so that it reads back.

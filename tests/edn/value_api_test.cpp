@@ -7,6 +7,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <type_traits>
 #include <unordered_set>
 #include <vector>
 
@@ -20,6 +21,18 @@ using namespace edn::literals;
 namespace {
 
 // --- construction -----------------------------------------------------------------
+
+// A pointer that is not a C string, or a character, is a compile error, not
+// `true` or a number in a persisted state.
+static_assert(!std::is_constructible_v<Value, const int*>);
+static_assert(!std::is_constructible_v<Value, std::string*>);
+static_assert(!std::is_constructible_v<Value, const char8_t*>);
+static_assert(!std::is_constructible_v<Value, void*>);
+static_assert(!std::is_constructible_v<Value, char>);
+static_assert(!std::is_constructible_v<Value, char8_t>);
+static_assert(!std::is_constructible_v<Value, char32_t>);
+static_assert(std::is_constructible_v<Value, char*>);  // still a string
+static_assert(std::is_constructible_v<Value, const char*>);
 
 TEST(EdnValue, ConstructorsPickTheRightKind) {
   const std::vector<std::pair<Value, Kind>> cases = {
