@@ -119,7 +119,8 @@ class Server {
   // close streams, final save), joins the I/O threads.
   void stop();
   // Blocks until stop() has run, or until SIGINT/SIGTERM arrives (then runs
-  // stop() itself). Call from one thread.
+  // stop() itself). Call from one thread. Handles both signals meanwhile;
+  // the application's own actions for them are back when it returns.
   void wait();
 
   Runtime& runtime();  // after start

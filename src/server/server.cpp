@@ -1,6 +1,8 @@
 // stube::Server: the listener, the I/O threads, start/stop and signals.
 #include "stube/server.hpp"
 
+#include <signal.h>
+
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/post.hpp>
@@ -373,12 +375,37 @@ void Server::stop() {
   m.cv.notify_all();
 }
 
+namespace {
+
+// Asio's signal_set leaves SIGINT and SIGTERM at their default actions when
+// it goes: the application's own handlers are put back after wait().
+class SavedSignalActions {
+ public:
+  SavedSignalActions() {
+    ::sigaction(SIGINT, nullptr, &int_);
+    ::sigaction(SIGTERM, nullptr, &term_);
+  }
+  ~SavedSignalActions() {
+    ::sigaction(SIGINT, &int_, nullptr);
+    ::sigaction(SIGTERM, &term_, nullptr);
+  }
+  SavedSignalActions(const SavedSignalActions&) = delete;
+  SavedSignalActions& operator=(const SavedSignalActions&) = delete;
+
+ private:
+  struct sigaction int_ {};
+  struct sigaction term_ {};
+};
+
+}  // namespace
+
 void Server::wait() {
   Impl& m = *impl_;
   {
     std::lock_guard lock(m.mu);
     if (!m.started) throw std::logic_error("Server::wait: not started");
   }
+  const SavedSignalActions saved;  // outlives `signals`: restored after it
   net::signal_set signals(*m.ioc, SIGINT, SIGTERM);
   signals.async_wait([&m](boost::system::error_code ec, int signo) {
     if (ec) return;

@@ -1,6 +1,7 @@
 // The HTTP/SSE server over real sockets: routes, status codes, the Datastar
 // stream, ownership, limits, timeouts, shutdown and restore.
 #include <gtest/gtest.h>
+#include <signal.h>
 #include <sys/resource.h>
 
 #include <atomic>
@@ -990,6 +991,30 @@ TEST_F(ServerTest, StopCutsStreamsAndSavesAndARestartResumes) {
   again->read_until("<span class=\"n\">2</span>");
   EXPECT_EQ(post(m, "inc").status, 200u);
   again->read_until("<span class=\"n\">3</span>");
+}
+
+void an_applications_handler(int) {}
+
+// wait() handles SIGINT and SIGTERM while it waits; Asio's signal_set left
+// them at their default actions afterwards, so an application's own handler
+// was gone (a later SIGTERM killed it outright).
+TEST_F(ServerTest, WaitPutsTheApplicationsSignalActionsBack) {
+  struct sigaction mine {};
+  mine.sa_handler = an_applications_handler;
+  sigemptyset(&mine.sa_mask);
+  struct sigaction original_term {
+  }, original_int{};
+  ASSERT_EQ(::sigaction(SIGTERM, &mine, &original_term), 0);
+  ASSERT_EQ(::sigaction(SIGINT, nullptr, &original_int), 0);
+  start();
+  server_->stop();
+  server_->wait();  // stop() has run: returns at once, after its signal_set is gone
+  struct sigaction after {};
+  ::sigaction(SIGTERM, nullptr, &after);
+  EXPECT_EQ(after.sa_handler, &an_applications_handler);
+  ::sigaction(SIGINT, nullptr, &after);
+  EXPECT_EQ(after.sa_handler, original_int.sa_handler);
+  ::sigaction(SIGTERM, &original_term, nullptr);
 }
 
 // A restored conversation whose wakeup hook throws: the stream opens and
