@@ -9,6 +9,14 @@ add_test(NAME install_consumer
           ${PROJECT_BINARY_DIR} ${CMAKE_CXX_COMPILER} $<IF:$<BOOL:${STUBE_SANITIZE}>,ON,OFF>)
 set_tests_properties(install_consumer PROPERTIES TIMEOUT 300 LABELS "script;install")
 
+# Configures tests/fixtures/subdirectory, a project that adds stube with
+# add_subdirectory: stube must not force its build type or its tests on it.
+add_test(NAME subdirectory_consumer
+  COMMAND ${CMAKE_COMMAND} -S ${CMAKE_CURRENT_SOURCE_DIR}/fixtures/subdirectory
+          -B ${CMAKE_CURRENT_BINARY_DIR}/subdirectory_consumer --fresh -G Ninja
+          -DSTUBE_SOURCE=${PROJECT_SOURCE_DIR})
+set_tests_properties(subdirectory_consumer PROPERTIES TIMEOUT 120 LABELS "script;install")
+
 # ---- Clojure interop tests ----------------------------------------------------
 # (registered below by the Clojure interop work)
 # stube-edn against the real Clojure reader/printer (one JVM launch), and the
