@@ -45,7 +45,8 @@ namespace stube {
 struct PostgresStoreOptions {
   // Connections opened at most (lazily, one per concurrent operation).
   std::size_t pool_size = 4;
-  // How long a removed conversation's tombstone keeps late saves out.
+  // How long a removed conversation's tombstone keeps late saves out. More
+  // than 1,000 years counts as 1,000 years (PostgreSQL's timestamps end).
   std::chrono::seconds tombstone_ttl{std::chrono::hours(24)};
   // False: open only a database that already holds stube's schema, and
   // change nothing on open (no schema, no purge of old tombstones): opening

@@ -3,6 +3,7 @@
 // the contract and store/pg_schema.hpp for the table.
 #include "stube/postgres_store.hpp"
 
+#include <algorithm>
 #include <atomic>
 #include <limits>
 #include <optional>
@@ -285,9 +286,17 @@ class PostgresStore final : public ConversationStore {
   }
 
   void purge(pg::Connection& c) const {
-    c.exec(sql::purge,
-           {pg::Param::int8(options_.tombstone_ttl.count()), pg::Param::int8(kPurgeBatch)},
+    c.exec(sql::purge, {pg::Param::int8(purge_age_seconds()), pg::Param::int8(kPurgeBatch)},
            "purge old tombstones");
+  }
+
+  // now() minus a TTL of more than about 6,700 years is before PostgreSQL's
+  // first timestamp (4713 BC), an error that would stop every open and
+  // reap: a longer TTL ("never purge") counts as 1,000 years.
+  std::int64_t purge_age_seconds() const {
+    constexpr std::int64_t kLongest =
+        std::chrono::duration_cast<std::chrono::seconds>(std::chrono::years(1000)).count();
+    return std::clamp<std::int64_t>(options_.tombstone_ttl.count(), 0, kLongest);
   }
 
   pg::Pool pool_;

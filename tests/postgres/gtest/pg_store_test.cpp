@@ -493,6 +493,23 @@ TEST_F(PostgresStore, OldTombstonesArePurged) {
   EXPECT_EQ(tombstones(), "");
 }
 
+// A TTL meant as "never purge" reaches before PostgreSQL's first timestamp
+// (4713 BC): the purge failed with "timestamp out of range", so the store
+// could not open and no reap ever worked. It counts as 1,000 years.
+TEST_F(PostgresStore, AnEnormousTombstoneTtlMeansKeepThem) {
+  const std::chrono::seconds forever(std::numeric_limits<std::int64_t>::max());
+  std::shared_ptr<ConversationStore> store;
+  ASSERT_NO_THROW(store = db_.store({.tombstone_ttl = forever}));
+  store->save(conv::make("cv-kept"));
+  store->remove("cv-kept");
+  db_.sql()->run(
+      "UPDATE stube_conversations SET deleted_at = now() - interval '900 years' "
+      "WHERE cid = 'cv-kept'");
+  EXPECT_NO_THROW(store->reap(seconds_ago(600), 10));
+  EXPECT_EQ(db_.sql()->one("SELECT count(*) FROM stube_conversations WHERE cid = 'cv-kept'"), "1");
+  ASSERT_NO_THROW(open_store(db_.url() + "?tombstone_ttl=300000000000"));
+}
+
 TEST_F(PostgresStore, TheSchemaIsCreatedOnceAndVersioned) {
   {
     // Several processes opening a fresh database at once.
