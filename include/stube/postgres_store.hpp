@@ -59,6 +59,11 @@ struct PostgresStoreOptions {
   // counts as a year. (Last, so that positional initialisers written for
   // the fields above keep their meaning.)
   std::chrono::milliseconds acquire_timeout{std::chrono::seconds(30)};
+  // The largest record a save writes, in bytes: at most 1 GiB less 1 MiB
+  // (PostgreSQL's limit on a value and on a message; a larger option counts
+  // as that). A save of a larger conversation throws StoreError naming it,
+  // and nothing is written.
+  std::size_t max_record_bytes = (std::size_t{1} << 30) - (std::size_t{1} << 20);
 };
 
 // A store over the database `conninfo` names: a libpq connection string

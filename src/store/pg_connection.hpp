@@ -10,8 +10,10 @@
 
 #include <cstdint>
 #include <initializer_list>
+#include <limits>
 #include <memory>
 #include <optional>
+#include <stdexcept>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -58,8 +60,16 @@ class Param {
 
  private:
   Param() = default;
+  // libpq takes an int length: a larger value would be cut (the store's
+  // record limit keeps saves far below this).
   Param(const char* data, std::size_t size)
-      : borrowed_(data == nullptr ? "" : data), length_(static_cast<int>(size)) {}
+      : borrowed_(data == nullptr ? "" : data), length_(checked_length(size)) {}
+  static int checked_length(std::size_t size) {
+    if (size > static_cast<std::size_t>(std::numeric_limits<int>::max()))
+      throw std::length_error("postgres store: a parameter of " + std::to_string(size) +
+                              " bytes is over libpq's limit");
+    return static_cast<int>(size);
+  }
 
   const char* borrowed_ = nullptr;
   char word_[8] = {};

@@ -123,6 +123,11 @@ class PostgresStore final : public ConversationStore {
     edn::Value next = conv.assoc(version_key(), edn::Value(version + 1));
     std::string& text = store_detail::write_buffer();
     edn::write(next, text);
+    if (text.size() > record_limit())
+      throw StoreError(std::string(kBackend) + " " + description_ + ": conversation " +
+                       conv::quote_id(cid) + " is " + std::to_string(text.size()) +
+                       " bytes, over the record limit of " + std::to_string(record_limit()) +
+                       " (PostgresStoreOptions::max_record_bytes): not saved");
     const pg::Param touched = pg::Param::timestamptz(touched_of(conv));
     with_connection([&](pg::Connection& c, bool retried) {
       const std::string what = "save " + conv::quote_id(cid);
@@ -288,6 +293,10 @@ class PostgresStore final : public ConversationStore {
   void purge(pg::Connection& c) const {
     c.exec(sql::purge, {pg::Param::int8(purge_age_seconds()), pg::Param::int8(kPurgeBatch)},
            "purge old tombstones");
+  }
+
+  std::size_t record_limit() const {
+    return std::min(options_.max_record_bytes, PostgresStoreOptions{}.max_record_bytes);
   }
 
   // now() minus a TTL of more than about 6,700 years is before PostgreSQL's

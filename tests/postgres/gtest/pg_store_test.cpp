@@ -510,6 +510,28 @@ TEST_F(PostgresStore, AnEnormousTombstoneTtlMeansKeepThem) {
   ASSERT_NO_THROW(open_store(db_.url() + "?tombstone_ttl=300000000000"));
 }
 
+// A conversation over the record limit is refused, naming it, and nothing
+// is written (libpq takes an int length: a text of 4 GiB and more was cut
+// to a fragment and "saved").
+TEST_F(PostgresStore, AConversationOverTheRecordLimitIsNotSaved) {
+  const Value small = conv::make("cv-small", edn::Instant{1700000000, 0});
+  const std::size_t limit = edn::write(small).size() + 100;
+  auto store = db_.store({.max_record_bytes = limit});
+  const Value big = conv::make("cv-big").assoc(kw("big"), Value(std::string(limit, 'x')));
+  try {
+    store->save(big);
+    ADD_FAILURE() << "a conversation over the limit was saved";
+  } catch (const StoreError& e) {
+    EXPECT_NE(std::string(e.what()).find("\"cv-big\" is "), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("over the record limit of " + std::to_string(limit)),
+              std::string::npos)
+        << e.what();
+  }
+  EXPECT_NO_THROW(store->save(small));
+  EXPECT_FALSE(store->load("cv-big").has_value());
+  EXPECT_TRUE(store->load("cv-small").has_value());
+}
+
 TEST_F(PostgresStore, TheSchemaIsCreatedOnceAndVersioned) {
   {
     // Several processes opening a fresh database at once.
