@@ -68,12 +68,25 @@ std::optional<edn::Value> read_record(std::string_view cid, std::string_view tex
   return std::nullopt;
 }
 
-std::string& write_buffer() {
-  thread_local std::string buf;
-  constexpr std::size_t kKeep = std::size_t{4} << 20;
-  if (buf.capacity() > kKeep) std::string().swap(buf);
-  buf.clear();
-  return buf;
+namespace {
+thread_local std::string t_scratch;
+thread_local bool t_scratch_taken = false;
+}  // namespace
+
+ScratchText::ScratchText() noexcept
+    : text_(t_scratch_taken ? &own_ : &t_scratch), borrowed_(!t_scratch_taken) {
+  t_scratch_taken = true;
+  text_->clear();
+}
+
+ScratchText::~ScratchText() {
+  if (!borrowed_) return;
+  if (t_scratch.capacity() > kKeep) std::string().swap(t_scratch);
+  t_scratch_taken = false;
+}
+
+std::size_t ScratchText::kept_capacity() noexcept {
+  return t_scratch.capacity();
 }
 
 }  // namespace stube::store_detail

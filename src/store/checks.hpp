@@ -2,6 +2,7 @@
 // valid, and that a conversation is printable (else: skip with a warning).
 #pragma once
 
+#include <cstddef>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -33,8 +34,29 @@ bool printable_or_warn(std::string_view backend, std::string_view cid, const edn
 std::optional<edn::Value> read_record(std::string_view cid, std::string_view text,
                                       std::string_view index, std::string& problem) noexcept;
 
-// The per-thread buffer a save prints into, kept between saves so a save
-// does not reallocate; a rare huge conversation does not pin its memory.
-std::string& write_buffer();
+// The thread's text buffer for one save or one file read, reused from one
+// to the next so that the usual small conversation costs no allocation.
+// One that a rare huge conversation grew past kKeep is freed when its
+// user is done, not kept until the thread's next save (an idle worker, or
+// load_all's thread, might never come). A nested one on the same thread
+// gets a buffer of its own.
+class ScratchText {
+ public:
+  static constexpr std::size_t kKeep = std::size_t{4} << 20;
+
+  ScratchText() noexcept;
+  ~ScratchText();
+  ScratchText(const ScratchText&) = delete;
+  ScratchText& operator=(const ScratchText&) = delete;
+
+  std::string& text() noexcept { return *text_; }
+  // What the thread keeps between uses (for tests).
+  static std::size_t kept_capacity() noexcept;
+
+ private:
+  std::string own_;
+  std::string* text_;
+  bool borrowed_;
+};
 
 }  // namespace stube::store_detail

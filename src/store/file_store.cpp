@@ -129,15 +129,6 @@ std::vector<std::string> list_dir(int dirfd, const std::string& dir) {
   return names;
 }
 
-// The file buffer of a load thread, reused from file to file: a fresh
-// allocation per file costs more than reading it.
-std::string& read_buffer() {
-  thread_local std::string buf;
-  constexpr std::size_t kKeep = std::size_t{4} << 20;
-  if (buf.capacity() > kKeep) std::string().swap(buf);
-  return buf;
-}
-
 // One *.edn file's outcome in load_all.
 struct Record {
   std::string file;  // "<cid>.edn"
@@ -206,7 +197,8 @@ class FileStore final : public ConversationStore {
   edn::Value save(const edn::Value& conv) override {
     const std::string_view cid = store_detail::checked_cid(kBackend, conv);
     if (!store_detail::printable_or_warn(kBackend, cid, conv)) return conv;
-    std::string& text = store_detail::write_buffer();
+    store_detail::ScratchText scratch;
+    std::string& text = scratch.text();
     edn::write(conv, text);
     if (text.size() > options_.max_record_bytes)
       throw StoreError(std::string(kBackend) + ": conversation " + conv::quote_id(cid) + " is " +
@@ -371,7 +363,10 @@ class FileStore final : public ConversationStore {
         r.problem = "the file name is not a valid conversation id";
         return;
       }
-      std::string& text = read_buffer();
+      // Reused from file to file: a fresh allocation per file costs more
+      // than reading it.
+      store_detail::ScratchText scratch;
+      std::string& text = scratch.text();
       const store_detail::FileRead read = store_detail::read_file_at(
           dirfd_.get(), r.file.c_str(), options_.max_record_bytes, text, r.problem);
       r.gone = read == store_detail::FileRead::gone;

@@ -121,7 +121,8 @@ class PostgresStore final : public ConversationStore {
     if (!store_detail::printable_or_warn(kBackend, cid, conv)) return conv;
     const std::int64_t version = version_of(cid, conv);
     edn::Value next = conv.assoc(version_key(), edn::Value(version + 1));
-    std::string& text = store_detail::write_buffer();
+    store_detail::ScratchText scratch;
+    std::string& text = scratch.text();
     edn::write(next, text);
     if (text.size() > record_limit())
       throw StoreError(std::string(kBackend) + " " + description_ + ": conversation " +

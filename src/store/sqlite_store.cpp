@@ -186,7 +186,8 @@ class SqliteStore final : public ConversationStore {
   edn::Value save(const edn::Value& conv) override {
     const std::string_view cid = store_detail::checked_cid(kBackend, conv);
     if (!store_detail::printable_or_warn(kBackend, cid, conv)) return conv;
-    std::string& text = store_detail::write_buffer();
+    store_detail::ScratchText scratch;
+    std::string& text = scratch.text();
     edn::write(conv, text);
     if (text.size() > max_record_bytes_)
       throw StoreError(std::string(kBackend) + " " + path_ + ": conversation " +

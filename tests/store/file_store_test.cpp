@@ -14,6 +14,7 @@
 #include <type_traits>
 
 #include "edn/packed.hpp"
+#include "store/checks.hpp"
 #include "stube/conversation.hpp"
 #include "stube/log.hpp"
 #include "stube/store.hpp"
@@ -518,6 +519,23 @@ TEST(FileStore, NonPrintableSaveKeepsTheFileAndDoesNotSerialise) {
   EXPECT_EQ(slurp(dir.path() / "cv-flow.edn"), before);
   EXPECT_EQ(file_names(dir.path()), std::vector<std::string>{"cv-flow.edn"});
   EXPECT_EQ(capture.at(log::Level::warn).size(), 1u);
+}
+
+// The thread's text buffer is reused between saves and reads, but one that
+// a huge conversation grew is freed when that save or read is done: an idle
+// thread, or load_all's, kept 2-3x the largest conversation for ever.
+TEST(FileStore, AHugeConversationDoesNotPinItsBufferAfterwards) {
+  ScratchDir dir;
+  auto store = file_store(dir.path(), {.load_threads = 1});
+  const std::size_t huge = 4 * store_detail::ScratchText::kKeep;
+  store->save(conv::make("cv-huge").assoc(kw("big"), Value(std::string(huge, 'x'))));
+  EXPECT_LE(store_detail::ScratchText::kept_capacity(), store_detail::ScratchText::kKeep);
+  const ConversationMap loaded = file_store(dir.path(), {.load_threads = 1})->load_all();
+  ASSERT_TRUE(loaded.contains("cv-huge"));
+  EXPECT_LE(store_detail::ScratchText::kept_capacity(), store_detail::ScratchText::kKeep);
+  // A small one keeps the buffer for the next.
+  store->save(conv::make("cv-small"));
+  EXPECT_GT(store_detail::ScratchText::kept_capacity(), 0u);
 }
 
 // A record over max_record_bytes is neither read (a stray huge or sparse
