@@ -22,6 +22,7 @@
 #pragma once
 
 #include <chrono>
+#include <cstddef>
 #include <functional>
 #include <map>
 #include <memory>
@@ -288,7 +289,8 @@ class TypedDefinition {
 //
 // Define every component before a Runtime (or a started Server) uses the
 // registry: from then on its threads read it without a lock, so define()
-// throws std::logic_error. Defining an id again before that replaces its
+// throws std::logic_error (a Definition kept from before must not be used
+// any more either). Defining an id again before that replaces its
 // definition (e.g. a stock dialog with your own).
 class Registry {
  public:
@@ -302,6 +304,8 @@ class Registry {
   const ComponentDef* find(const edn::Value& id) const;
   const ComponentDef* find(std::string_view id) const;
   const ComponentDef* find(const char* id) const { return find(std::string_view(id)); }
+  const ComponentDef* find(const std::string& id) const { return find(std::string_view(id)); }
+  const ComponentDef* find(std::nullptr_t) const = delete;
 
   // Called by the Runtime that takes the registry: no define() after it.
   void mark_in_use() const noexcept { in_use_ = true; }

@@ -88,12 +88,18 @@ void write(Level level, std::string_view message) noexcept {
   // a sink that logs itself would wait for ever on the lock it holds. Its
   // messages go to stderr instead.
   thread_local bool in_sink = false;
+  // Set only by the call that holds the lock and calls the sink, and
+  // cleared only by it, whatever is thrown.
+  struct InSink {
+    InSink() noexcept { in_sink = true; }
+    ~InSink() { in_sink = false; }
+  };
   try {
     if (in_sink) return stderr_sink(level, message);
     std::lock_guard lock(sink_mutex());
     const Sink& sink = current_sink();
     if (!sink) return stderr_sink(level, message);
-    in_sink = true;
+    const InSink calling;
     try {
       sink(level, message);
     } catch (const std::exception& e) {
@@ -103,9 +109,7 @@ void write(Level level, std::string_view message) noexcept {
       stderr_sink(level, message);
       stderr_sink(Level::error, "log sink threw a non-standard exception");
     }
-    in_sink = false;
   } catch (...) {  // no memory for the line, or the lock failed: nowhere to say so
-    in_sink = false;
   }
 }
 

@@ -697,7 +697,6 @@ Runtime::Runtime(std::shared_ptr<const Registry> registry, RuntimeOptions option
   Impl& m = *impl_;
   m.self_ = this;
   m.reg = std::move(registry);
-  m.reg->mark_in_use();
   m.opts = std::move(options);
   m.store = m.opts.store ? m.opts.store : in_memory_store();
   m.unremoved.emplace(*m.store, m.timers);
@@ -706,6 +705,9 @@ Runtime::Runtime(std::shared_ptr<const Registry> registry, RuntimeOptions option
   m.restored = m.slots.size();
   if (m.restored)
     log::info("restored " + std::to_string(m.restored) + " conversation(s) from the store");
+  // Once nothing here can throw any more (a store that cannot load leaves
+  // the registry open), and before the timer thread may read it.
+  m.reg->mark_in_use();
   m.schedule_reaper();
 }
 

@@ -91,6 +91,20 @@ TEST(RuntimeRegistry, DefinitionsAreFixedOnceARuntimeUsesTheRegistry) {
   EXPECT_THROW(Runtime(nullptr), std::invalid_argument);
 }
 
+// A runtime that could not start (its store could not load) leaves the
+// registry open for the next attempt.
+TEST(RuntimeRegistry, ARuntimeThatFailedToStartLeavesTheRegistryOpen) {
+  struct Unloadable final : ConversationStore {
+    ConversationMap load_all() override { throw StoreError("unloadable: the disk is gone"); }
+    edn::Value save(const edn::Value& conv) override { return conv; }
+    void remove(std::string_view) override {}
+  };
+  auto reg = std::make_shared<Registry>();
+  reg->define("t/x");
+  EXPECT_THROW(Runtime(reg, options_with(std::make_shared<Unloadable>())), StoreError);
+  EXPECT_NO_THROW(reg->define("t/y"));
+}
+
 TEST_F(RuntimeBasics, MintRefusesAnUnknownComponent) {
   EXPECT_THROW(rt.mint("demo/nope"), std::invalid_argument);
   EXPECT_EQ(rt.size(), 0u);
