@@ -70,7 +70,7 @@ start_app() {
   (cd "$app_dir" && exec "$work/build/counter_app" 0 >"$app_dir/out" 2>"$app_dir/err") &
   app_pid=$!
   app_port=
-  for _ in $(seq 100); do
+  for _ in $(seq 600); do  # up to a minute: the sanitizer build starts slowly
     app_port=$(sed -n 's|^listening on http://127.0.0.1:\([0-9]*\)/$|\1|p' "$app_dir/out")
     [[ -n $app_port ]] && return 0
     kill -0 "$app_pid" 2>/dev/null || break
@@ -90,7 +90,7 @@ stop_app() {
 start_app
 exec 3<>"/dev/tcp/127.0.0.1/$app_port"
 printf 'GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n' >&3
-response=$(cat <&3)
+response=$(timeout 30 cat <&3) || { echo "install test: no answer from counter_app in 30 s" >&2; exit 1; }
 exec 3<&-
 grep -q '^HTTP/1.1 200' <<<"$response" && grep -q 'Set-Cookie: stube-cv-' <<<"$response" &&
   grep -q 'Count: 0' <<<"$response" ||

@@ -25,12 +25,24 @@ export class Demo {
     this.exited = new Promise((resolve) => proc.on('exit', (code, signal) => resolve({ code, signal })));
   }
 
-  // Resolves once the log contains `text` (or rejects after timeoutMs).
+  // Resolves once the log contains `text`; rejects after timeoutMs, also
+  // when the demo has gone quiet or its stderr has closed.
   async waitForLog(text, timeoutMs = 30000) {
-    const started = Date.now();
+    const deadline = Date.now() + timeoutMs;
     while (!this.stderr.includes(text)) {
-      if (Date.now() - started > timeoutMs) throw new Error(`stube-demo did not log "${text}"; log:\n${this.stderr}`);
-      await new Promise((resolve) => this.proc.stderr.once('data', resolve).once('close', resolve));
+      const left = deadline - Date.now();
+      if (left <= 0 || this.proc.stderr.readableEnded) {
+        throw new Error(`stube-demo did not log "${text}"; log:\n${this.stderr}`);
+      }
+      let timer;
+      let onData;
+      await new Promise((resolve) => {
+        onData = resolve;
+        timer = setTimeout(resolve, left);
+        this.proc.stderr.once('data', onData).once('close', onData);
+      });
+      clearTimeout(timer);
+      this.proc.stderr.off('data', onData).off('close', onData);
     }
   }
 

@@ -68,15 +68,16 @@ test("another browser context's cookie gets 403", async () => {
 
 test('an event after the conversation ended gets 410 and the stale message', async () => {
   // A short TTL: the reaper ends the idle conversation. The page only has to
-  // get its stream within the TTL; nothing else races the reaper, so a slow
-  // machine cannot make the test fail.
-  const demo = await startDemo(['--ttl', '5']);
+  // get its stream within the TTL (10 s: a cold browser on a busy machine
+  // may take several); nothing else races the reaper. It runs every TTL, so
+  // the end comes within two.
+  const demo = await startDemo(['--ttl', '10']);
   demos.push(demo);
   const context = await browser.newContext();
   const { page } = await openCounter(context, demo);
   assert.equal(await page.locator('.count').textContent(), '0');
 
-  await demo.waitForLog('reaper ended', 30000);
+  await demo.waitForLog('reaper ended', 45000);
   const response = page.waitForResponse((r) => r.url().includes('/event/'));
   await page.click('button.inc');
   assert.equal((await response).status(), 410);

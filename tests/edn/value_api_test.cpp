@@ -6,6 +6,7 @@
 #include <limits>
 #include <memory>
 #include <optional>
+#include <set>
 #include <string>
 #include <type_traits>
 #include <unordered_set>
@@ -144,13 +145,14 @@ TEST(EdnValue, InvalidNamesAndScalarsThrowTypeError) {
 }
 
 // Whatever the builders accept must print as data that reads back equal;
-// anything that cannot must be refused when it is built.
-void expect_round_trip_or_rejected(const std::function<Value()>& build, const std::string& what) {
+// anything that cannot must be refused when it is built. Says whether it
+// was accepted (each test also says which ones must be).
+bool expect_round_trip_or_rejected(const std::function<Value()>& build, const std::string& what) {
   Value v;
   try {
     v = build();
   } catch (const edn::Error&) {
-    return;
+    return false;
   }
   const std::string text = edn::write(v);
   try {
@@ -158,6 +160,7 @@ void expect_round_trip_or_rejected(const std::function<Value()>& build, const st
   } catch (const edn::ParseError& e) {
     ADD_FAILURE() << what << " printed as " << text << " which does not read: " << e.what();
   }
+  return true;
 }
 
 TEST(EdnValue, BuiltTaggedValuesRoundTripOrAreRejected) {
@@ -177,8 +180,12 @@ TEST(EdnValue, BuiltTaggedValuesRoundTripOrAreRejected) {
       {"my/tag", edn::vec({1})},
       {"\xCE\xBB", 1},
   };
-  for (const auto& [tag, inner] : cases)
-    expect_round_trip_or_rejected([&] { return Value::tagged(tag, inner); }, "tagged " + tag);
+  // #inst and #uuid are built-in (Instant, Uuid), "_" is the discard.
+  for (const auto& [tag, inner] : cases) {
+    const bool accepted =
+        expect_round_trip_or_rejected([&] { return Value::tagged(tag, inner); }, "tagged " + tag);
+    EXPECT_EQ(accepted, tag == "my/tag" || tag == "\xCE\xBB") << "tagged " << tag;
+  }
 }
 
 TEST(EdnValue, BuiltNamesRoundTripOrAreRejected) {
@@ -186,15 +193,24 @@ TEST(EdnValue, BuiltNamesRoundTripOrAreRejected) {
       "a",   "a.b", "a/b", "a::b", "a:",       "x#",  "x'",   "'x",    "-",    "+",
       "+1",  "-1a", ".5",  "-.5",  "..",       "a/1", "1",    "a,b",   "a;b",  "a\\b",
       "a@b", "a~b", "a^b", "a`b",  "\xCE\xBB", "/",   "a//b", "nil/x", "true", "a\xFF"};
+  const std::set<std::string> symbols = {"a", "a.b", "a/b", "x#",       "x'", "'x",   "-",
+                                         "+", "-.5", "..",  "\xCE\xBB", "/",  "nil/x"};
+  // A keyword's name may also start like a number, or be true/nil.
+  const std::set<std::string> keywords_too = {"+1", "-1a", ".5", "1", "true"};
   for (const auto& n : names) {
-    expect_round_trip_or_rejected([&] { return Value::symbol(n); }, "symbol " + n);
-    expect_round_trip_or_rejected([&] { return Value::keyword(n); }, "keyword " + n);
+    EXPECT_EQ(expect_round_trip_or_rejected([&] { return Value::symbol(n); }, "symbol " + n),
+              symbols.contains(n))
+        << "symbol " << n;
+    EXPECT_EQ(expect_round_trip_or_rejected([&] { return Value::keyword(n); }, "keyword " + n),
+              symbols.contains(n) || keywords_too.contains(n))
+        << "keyword " << n;
   }
 }
 
 TEST(EdnValue, BuiltStringsRoundTripOrAreRejected) {
-  for (const char* s : {"a\xFF", "\xC3", "\xED\xA0\x80", "\xC0\xAF", "ok \xE2\x82\xAC"})
-    expect_round_trip_or_rejected([&] { return Value(s); }, std::string("string ") + s);
+  for (const char* bad : {"a\xFF", "\xC3", "\xED\xA0\x80", "\xC0\xAF"})  // not UTF-8
+    EXPECT_FALSE(expect_round_trip_or_rejected([&] { return Value(bad); }, "string"));
+  EXPECT_TRUE(expect_round_trip_or_rejected([] { return Value("ok \xE2\x82\xAC"); }, "string"));
 }
 
 TEST(EdnValue, KindNamesAreDistinctAndNonEmpty) {
@@ -700,20 +716,17 @@ TEST(EdnValue, CopyingSharesTheNode) {
   EXPECT_EQ(Value(str).node(), str.node());
 }
 
-TEST(EdnValue, CopyOfLargeVectorIsFast) {
+// A copy of a large vector shares its node: it does not touch the elements
+// (a reference count, whatever the size).
+TEST(EdnValue, CopiesOfALargeVectorShareItsNode) {
   std::vector<Value> items(100000, Value("element"));
   const Value v = edn::vec(std::span<const Value>(items));
-  // 100k copies of a 100k-element vector take well under a second only if a
-  // copy does not touch the elements (element-wise copies would take minutes).
-  const auto start = std::chrono::steady_clock::now();
   std::size_t shared = 0;
-  for (int i = 0; i < 100000; ++i) {
+  for (int i = 0; i < 1000; ++i) {
     const Value c = v;
     shared += c.node() == v.node();
   }
-  const auto elapsed = std::chrono::steady_clock::now() - start;
-  EXPECT_EQ(shared, 100000u);
-  EXPECT_LT(elapsed, std::chrono::seconds(2));
+  EXPECT_EQ(shared, 1000u);
 }
 
 // --- uuid and instant helpers -------------------------------------------------------------

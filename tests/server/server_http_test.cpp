@@ -596,13 +596,12 @@ TEST_F(ServerTest, AStreamOverTheCapGetsItsRefusalCutShort) {
   EXPECT_EQ(page.status, 503u);
   EXPECT_EQ(page.header("Content-Type"), "text/plain; charset=utf-8");
   EXPECT_EQ(page.body, "the server has too many open connections; try again shortly\n");
-  // Silent: the complete 503 too, after a wait of at most a second or so.
-  const auto t0 = std::chrono::steady_clock::now();
+  // Silent: the complete 503 too, after the server's wait for a request
+  // line (Conn's receive timeout fails the test if it never comes).
   Conn silent(port_);
   const Response r = test::parse_response(silent.read_to_eof());
   EXPECT_EQ(r.status, 503u);
   EXPECT_EQ(r.header("Content-Length"), std::to_string(r.body.size()));
-  EXPECT_LT(std::chrono::steady_clock::now() - t0, std::chrono::seconds(3));
   EXPECT_EQ(server_->open_connections(), 2u);
 }
 
