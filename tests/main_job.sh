@@ -91,6 +91,25 @@ for _ in 1 2 3; do
 done
 # Durable mode: the save (fsynced) happened before the POST was answered.
 grep -q ':count 3' "var/convs/$cid.edn" || fail "var/convs/$cid.edn does not hold :count 3"
+
+# The todo takes an item from its kept signal, and refuses one past the
+# demo's limit on item text (200 bytes) with a 400 that changes nothing.
+page=$(curl -sS --fail --max-time 30 -c "$work/todo-cookies" "${url}todo") || fail "GET /todo failed"
+add=$(grep -o "/event/cv-[A-Za-z0-9_-]*/ix-[A-Za-z0-9_-]*/add" <<<"$page" | head -n 1) || true
+[[ -n $add ]] || fail "no add event in the todo page"
+todo_cid=$(cut -d/ -f3 <<<"$add")
+signals=$(cut -d/ -f4 <<<"$add" | sed 's/_/_0/g')  # the instance's signal namespace
+post_item() {
+  curl -sS --max-time 30 -o /dev/null -w '%{http_code}' -b "$work/todo-cookies" -X POST \
+    -H 'Content-Type: application/json' -H 'Datastar-Request: true' \
+    --data "{\"$signals\":{\"new_text\":\"$1\"}}" "${url%/}$add"
+}
+status=$(post_item "$(printf 'x%.0s' $(seq 201))") || fail "POST $add failed"
+[[ $status == 400 ]] || fail "an item of 201 characters answered $status, not 400"
+status=$(post_item "buy milk") || fail "POST $add failed"
+[[ $status == 200 ]] || fail "adding \"buy milk\" answered $status, not 200"
+grep -q '"buy milk"' "var/convs/$todo_cid.edn" || fail "var/convs/$todo_cid.edn does not hold the item"
+grep -q 'xxxxxxxxxx' "var/convs/$todo_cid.edn" && fail "the refused item was saved"
 stop first
 
 start second

@@ -22,10 +22,6 @@ struct Summary {
 };
 STUBE_STATE(Summary, name, items, again)
 
-bool blank(const std::string& s) {
-  return s.find_first_not_of(" \t\r\n") == std::string::npos;
-}
-
 }  // namespace
 
 void define_board(stube::Registry& reg) {
@@ -45,7 +41,8 @@ void define_board(stube::Registry& reg) {
                    p("Keep a list of things to do:"),
                    form(c.on("submit", "add"),
                         input(attr("type", "text"), cls("board-input"), attr("value", c->item),
-                              c.bind("item"), attr("placeholder", "Something to do")),
+                              attr("maxlength", std::to_string(kMaxItemText)), c.bind("item"),
+                              attr("placeholder", "Something to do")),
                         button(cls("board-add"), attr("type", "submit"), "Add")),
                    ul(cls("board-items"), rows),
                    button(cls("board-finish"), c.on("click", "finish"), "Finish"));
@@ -53,6 +50,7 @@ void define_board(stube::Registry& reg) {
       .on("add",
           [](Ctx<Board>& c) {
             if (blank(c->item)) return;
+            check_new_item(c->item, c->items.size());
             c->items.push_back(c->item);
             c->item.clear();
           })

@@ -1,6 +1,7 @@
 // stube-demo's components. Each file defines one part of the demo.
 #pragma once
 
+#include <cstddef>
 #include <string>
 
 #include "stube/component.hpp"
@@ -15,5 +16,17 @@ void define_todo(stube::Registry& reg);         // demo/todo
 
 // The page at "/": links to every part.
 std::string index_page();
+
+// What the demo's lists take from the browser. Every change is a history
+// snapshot, so a public demo must not let one visitor grow a conversation
+// without bound: past these, an add or edit is refused (stube::BadEvent, a
+// 400 shown on the page) and changes nothing.
+inline constexpr std::size_t kMaxListItems = 100;
+inline constexpr std::size_t kMaxItemText = 200;  // bytes of UTF-8
+// Throws BadEvent for a text over kMaxItemText, or a list already full.
+void check_item_text(const std::string& text);
+void check_new_item(const std::string& text, std::size_t items_so_far);
+// Only white space: nothing to add.
+bool blank(const std::string& text);
 
 }  // namespace demo

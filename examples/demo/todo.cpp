@@ -28,10 +28,6 @@ struct Todo {
 };
 STUBE_STATE(Todo, items, next_id, new_text, editing, edit_text, deleting)
 
-bool blank(const std::string& s) {
-  return s.find_first_not_of(" \t\r\n") == std::string::npos;
-}
-
 Item* find(Todo& t, std::int64_t id) {
   for (Item& it : t.items)
     if (it.id == id) return &it;
@@ -52,7 +48,7 @@ stube::html::Html row(const stube::Ctx<Todo>& c, const Item& it) {
     return li(cls("todo-item editing"),
               form(c.on("submit", "save"),
                    input(attr("type", "text"), cls("todo-edit-input"), attr("value", c->edit_text),
-                         c.bind("edit_text")),
+                         attr("maxlength", std::to_string(kMaxItemText)), c.bind("edit_text")),
                    button(cls("todo-save"), attr("type", "submit"), "Save"),
                    button(cls("todo-cancel"), attr("type", "button"), c.on("click", "cancel-edit"),
                           "Cancel")));
@@ -75,7 +71,8 @@ void define_todo(stube::Registry& reg) {
             cls("demo-todo"), h1("Todo"),
             form(c.on("submit", "add"),
                  input(attr("type", "text"), cls("todo-new-input"), attr("value", c->new_text),
-                       c.bind("new_text"), attr("placeholder", "What needs doing?")),
+                       attr("maxlength", std::to_string(kMaxItemText)), c.bind("new_text"),
+                       attr("placeholder", "What needs doing?")),
                  button(cls("todo-add"), attr("type", "submit"), "Add")),
             ul(cls("todo-items"), rows),
             p(small(span(cls("todo-count"), c->items.size()), " item(s)")),
@@ -84,6 +81,7 @@ void define_todo(stube::Registry& reg) {
       .on("add",
           [](Ctx<Todo>& c) {
             if (blank(c->new_text)) return;
+            check_new_item(c->new_text, c->items.size());
             c->items.push_back(Item{c->next_id++, c->new_text});
             c->new_text.clear();
           })
@@ -97,6 +95,7 @@ void define_todo(stube::Registry& reg) {
       .on("save",
           [](Ctx<Todo>& c) {
             if (!c->editing) return;
+            check_item_text(c->edit_text);
             if (Item* it = find(*c, *c->editing); it && !blank(c->edit_text))
               it->text = c->edit_text;
             c->editing.reset();
