@@ -89,6 +89,9 @@ int main(int argc, char** argv) {
                  "shared stores (postgresql://): idle conversations ended per reap transaction")
       ->capture_default_str()
       ->check(CLI::Range(std::size_t{1}, std::size_t{1000000}));
+  app.add_option("--max-conversations", options.max_conversations,
+                 "conversations held at most; a new page past it gets 503 (0: no limit)")
+      ->capture_default_str();
   app.add_option("--threads", options.threads, "I/O threads")
       ->capture_default_str()
       ->check(CLI::Range(1, 64));

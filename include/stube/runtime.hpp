@@ -43,11 +43,21 @@ struct RuntimeOptions {
   // transaction ends. A round repeats batches while they come back full,
   // up to 20 of them, so it ends at most 20 × reaper_batch conversations.
   std::size_t reaper_batch = 500;
+  // The most conversations this runtime holds at once; a mint past it
+  // throws TooManyConversations (0: no limit). Counted when a mint starts,
+  // so mints running at the same moment may pass it by their number.
+  std::size_t max_conversations = 0;
   KernelOptions kernel;
 };
 
 // mint() during shutdown.
 class ShuttingDown : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+// mint() while the runtime holds max_conversations.
+class TooManyConversations : public std::runtime_error {
  public:
   using std::runtime_error::runtime_error;
 };
@@ -65,8 +75,8 @@ class Runtime {
     std::string owner;  // the owner token: the browser must present it
     std::string html;   // the root element's first contents
   };
-  // Starts a conversation on `component`. Throws ShuttingDown, or
-  // std::invalid_argument for an unknown component.
+  // Starts a conversation on `component`. Throws ShuttingDown,
+  // TooManyConversations, or std::invalid_argument for an unknown component.
   Minted mint(std::string_view component, const edn::Value& args = {});
 
   enum class Result {

@@ -40,6 +40,8 @@ struct ServerOptions {
   std::optional<std::chrono::milliseconds> conversation_ttl{};  // reaper off when empty
   std::chrono::milliseconds reaper_interval{std::chrono::seconds(60)};
   std::size_t reaper_batch = 500;  // shared stores: conversations per reap() transaction
+  // Conversations held at most; a mint past it gets 503 (0: no limit).
+  std::size_t max_conversations = 0;
   std::size_t history_limit = 20;  // snapshots kept for `back`
   // A comment line on every SSE stream at this interval, so that proxies do
   // not cut idle streams.

@@ -719,6 +719,9 @@ Runtime::Minted Runtime::mint(std::string_view component, const edn::Value& args
   Impl& m = *impl_;
   if (m.shutting)
     throw ShuttingDown("the runtime is shutting down; not starting new conversations");
+  if (m.opts.max_conversations > 0 && size() >= m.opts.max_conversations)
+    throw TooManyConversations("the runtime holds " + std::to_string(m.opts.max_conversations) +
+                               " conversations (max_conversations); not starting another");
   // The start hooks run outside lifecycle_mu: a slow one must not hold up a
   // shutdown, and one that mints again must not take the lock twice.
   Step step = start_conversation(*m.reg, component, args, m.opts.kernel);

@@ -273,6 +273,10 @@ Response mint(Core& core, const Request& req, const Mount& m, std::string_view q
     minted = core.runtime->mint(m.component, args);
   } catch (const ShuttingDown&) {
     return shutting_down();
+  } catch (const TooManyConversations&) {
+    return retry_later(text_response(503,
+                                     "the server holds too many conversations; try again later",
+                                     req.version(), req.keep_alive()));
   }
   Response res = make(200, req);
   res.set(http::field::content_type, "text/html; charset=utf-8");

@@ -279,6 +279,7 @@ void Server::start_listening(ServerOptions options) {
   ro.conversation_ttl = options.conversation_ttl;
   ro.reaper_interval = options.reaper_interval;
   ro.reaper_batch = options.reaper_batch;
+  ro.max_conversations = options.max_conversations;
   ro.kernel.history_limit = options.history_limit;
   ro.kernel.base_path = options.base_path;
   m.core.runtime = std::make_unique<Runtime>(m.core.registry, ro);

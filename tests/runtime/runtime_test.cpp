@@ -105,6 +105,29 @@ TEST(RuntimeRegistry, ARuntimeThatFailedToStartLeavesTheRegistryOpen) {
   EXPECT_NO_THROW(reg->define("t/y"));
 }
 
+// max_conversations bounds what minting (a credential-free GET) can pile
+// up; an end makes room again.
+TEST(RuntimeLimits, MintPastMaxConversationsIsRefusedAndAnEndMakesRoom) {
+  Rig rig;
+  auto store = std::make_shared<CountingStore>();
+  RuntimeOptions options = options_with(store);
+  options.max_conversations = 2;
+  Runtime rt(rig.registry, options);
+  const Runtime::Minted first = rt.mint("demo/counter");
+  rt.mint("demo/counter");
+  try {
+    rt.mint("demo/counter");
+    ADD_FAILURE() << "a third conversation was minted";
+  } catch (const TooManyConversations& e) {
+    EXPECT_NE(std::string(e.what()).find("max_conversations"), std::string::npos) << e.what();
+  }
+  EXPECT_EQ(rt.size(), 2u);
+  EXPECT_EQ(store->saves(), 2u) << "the refused mint was saved";
+  rt.end(first.cid);
+  EXPECT_NO_THROW(rt.mint("demo/counter"));
+  EXPECT_EQ(rt.size(), 2u);
+}
+
 TEST_F(RuntimeBasics, MintRefusesAnUnknownComponent) {
   EXPECT_THROW(rt.mint("demo/nope"), std::invalid_argument);
   EXPECT_EQ(rt.size(), 0u);

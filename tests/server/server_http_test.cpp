@@ -485,6 +485,17 @@ TEST_F(ServerTest, AFinishedStreamsConnectionIsLetGoWhenTheClientKeepsIt) {
   EXPECT_EQ(server_->open_streams(), 0u);
 }
 
+TEST_F(ServerTest, AMintPastMaxConversationsIs503WithRetryAfter) {
+  start({.max_conversations = 1});
+  mint();
+  const Response r = request(port_, "GET", "/counter");
+  EXPECT_EQ(r.status, 503u);
+  EXPECT_EQ(r.header("Retry-After"), "5");
+  EXPECT_EQ(r.body, "the server holds too many conversations; try again later\n");
+  EXPECT_TRUE(r.header("Set-Cookie").empty());
+  EXPECT_EQ(server_->runtime().size(), 1u);
+}
+
 TEST_F(ServerTest, MintDuringShutdownIs503WithRetryAfter) {
   start();
   server_->runtime().shutdown();
