@@ -6,6 +6,7 @@
 #include <boost/beast/http/write.hpp>
 #include <cstdio>
 #include <mutex>
+#include <optional>
 #include <sstream>
 #include <variant>
 
@@ -149,8 +150,24 @@ edn::Value read_payload(const QueryParams& query) {
   }
 }
 
+// An event or back sent by another site's page (a browser says so in
+// Sec-Fetch-Site): the page that drives a conversation is always this
+// server's own. SameSite=Lax keeps the cookie off cross-site POSTs, but not
+// off a sibling subdomain's ("same-site"). Clients that are not browsers
+// send no such header.
+std::optional<Response> refuse_foreign_page(const Request& req) {
+  const auto site = req.find("Sec-Fetch-Site");
+  if (site == req.end()) return std::nullopt;
+  const std::string_view value = ssv(site->value());
+  if (value == "same-origin" || value == "none") return std::nullopt;
+  return reject(403, req,
+                "a request from another site's page (Sec-Fetch-Site: " +
+                    std::string(value.substr(0, 32)) + ") is refused");
+}
+
 Response post_event(Core& core, const Request& req, const Route& r, std::string_view query) {
   if (req.method() != http::verb::post) return method_not_allowed(req, "POST");
+  if (auto refused = refuse_foreign_page(req)) return std::move(*refused);
   edn::Value payload = read_payload(parse_query(query));
   const edn::Value all = signals_from_json(req.body());
   Event event{r.event, std::move(payload), instance_signals(all, r.iid)};
@@ -166,6 +183,7 @@ Response post_event(Core& core, const Request& req, const Route& r, std::string_
 
 Response post_back(Core& core, const Request& req, const Route& r) {
   if (req.method() != http::verb::post) return method_not_allowed(req, "POST");
+  if (auto refused = refuse_foreign_page(req)) return std::move(*refused);
   return from_result(core, core.runtime->back(r.cid, owner_of(req, r.cid)), req, r.cid);
 }
 

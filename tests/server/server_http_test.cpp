@@ -485,6 +485,27 @@ TEST_F(ServerTest, AFinishedStreamsConnectionIsLetGoWhenTheClientKeepsIt) {
   EXPECT_EQ(server_->open_streams(), 0u);
 }
 
+// A browser names the site of the page that sent a request: an event or
+// back from another site's page (a sibling subdomain gets the Lax cookie)
+// is refused, and the conversation is untouched.
+TEST_F(ServerTest, EventsFromAnotherSitesPageAreRefused) {
+  start();
+  const Minted m = mint();
+  const std::string path = "/event/" + m.cid + "/" + m.iid + "/inc";
+  for (const char* site : {"cross-site", "same-site"}) {
+    const std::string headers = "Cookie: " + m.cookie + "\r\nSec-Fetch-Site: " + site + "\r\n";
+    const Response event = request(port_, "POST", path, "{}", headers);
+    EXPECT_EQ(event.status, 403u) << site;
+    EXPECT_NE(event.body.find("another site's page"), std::string::npos) << event.body;
+    EXPECT_EQ(request(port_, "POST", "/back/" + m.cid, "", headers).status, 403u) << site;
+  }
+  EXPECT_EQ(conv(m).get_in({"conv/instances"_kw, edn::Value(m.iid), "n"_kw}), edn::Value(0));
+  const Response own = request(port_, "POST", path, "{}",
+                               "Cookie: " + m.cookie + "\r\nSec-Fetch-Site: same-origin\r\n");
+  EXPECT_EQ(own.status, 200u) << own.body;
+  EXPECT_EQ(conv(m).get_in({"conv/instances"_kw, edn::Value(m.iid), "n"_kw}), edn::Value(1));
+}
+
 TEST_F(ServerTest, AMintPastMaxConversationsIs503WithRetryAfter) {
   start({.max_conversations = 1});
   mint();
