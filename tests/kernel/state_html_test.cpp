@@ -83,17 +83,21 @@ struct Sizes {
 };
 STUBE_STATE(Sizes, level, delta, count)
 
+// What from_edn<T> of the EDN text throws, or "no error".
+template <class T>
+std::string read_failure(std::string_view edn_text) {
+  try {
+    (void)from_edn<T>(edn::read(edn_text));
+  } catch (const edn::TypeError& e) {
+    return e.what();
+  }
+  return "no error";
+}
+
 // An integer that does not fit its field is an error naming the field and
 // the range, never a silently wrapped number.
 TEST(State, AnIntegerOutOfItsFieldsRangeNamesTheFieldAndTheRange) {
-  const auto failure = [](std::string_view edn_text) {
-    try {
-      (void)from_edn<Sizes>(edn::read(edn_text));
-    } catch (const edn::TypeError& e) {
-      return std::string(e.what());
-    }
-    return std::string("no error");
-  };
+  const auto failure = read_failure<Sizes>;
   EXPECT_EQ(failure("{:level 256}"), "state field 'level': edn: integer 256 out of range 0..255");
   EXPECT_EQ(failure("{:delta 10000000000}"),
             "state field 'delta': edn: integer 10000000000 out of range -2147483648..2147483647");
@@ -123,14 +127,7 @@ TEST(State, LargeUnsignedValuesRoundTripAsBigIntegers) {
   EXPECT_EQ(back.id, UINT64_MAX);
   EXPECT_EQ(from_edn<Token>(edn::read("{:id 9223372036854775807}")).id, 9223372036854775807u);
   EXPECT_EQ(from_edn<Token>(edn::read("{:id 9223372036854775808N}")).id, 9223372036854775808u);
-  const auto failure = [](std::string_view edn_text) {
-    try {
-      (void)from_edn<Token>(edn::read(edn_text));
-    } catch (const edn::TypeError& e) {
-      return std::string(e.what());
-    }
-    return std::string("no error");
-  };
+  const auto failure = read_failure<Token>;
   EXPECT_EQ(failure("{:id 18446744073709551616N}"),
             "state field 'id': edn: integer 18446744073709551616N out of range "
             "0..18446744073709551615");
