@@ -129,6 +129,7 @@ void HttpSession::answer(Reply reply) {
 // HTTP/1.0 client has no chunks and gets the complete response.)
 void HttpSession::respond_cut_short(Response response) {
   response.set(http::field::date, http_date_now());
+  response.set("X-Content-Type-Options", "nosniff");
   raw_response_ = unfinished(std::move(response));
   stream_.expires_after(core_.options.request_timeout);
   net::async_write(stream_, net::buffer(raw_response_),
@@ -147,6 +148,8 @@ void HttpSession::respond(Response response) {
   // the start of the next response on a kept-alive connection.
   if (head_) drop_body_for_head(response);
   response.set(http::field::date, http_date_now());  // RFC 9110 §6.6.1
+  // A plain-text error quoting the request is never sniffed into HTML.
+  response.set("X-Content-Type-Options", "nosniff");
   response_ = std::make_shared<Response>(std::move(response));
   const bool close = !response_->keep_alive();
   stream_.expires_after(core_.options.request_timeout);

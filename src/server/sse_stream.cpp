@@ -24,7 +24,8 @@ constexpr std::string_view kHeaderStart =
     "Server: stube\r\n"
     "Content-Type: text/event-stream\r\n"
     "Cache-Control: no-cache\r\n"
-    "X-Accel-Buffering: no\r\n";
+    "X-Accel-Buffering: no\r\n"
+    "X-Content-Type-Options: nosniff\r\n";
 constexpr std::string_view kChunkedEnd = "Transfer-Encoding: chunked\r\nConnection: close\r\n\r\n";
 constexpr std::string_view kUntilCloseEnd = "Connection: close\r\n\r\n";
 

@@ -224,6 +224,7 @@ TEST_F(ServerTest, TheStreamCarriesTheFirstViewThenEveryPatch) {
   EXPECT_EQ(head.header("Transfer-Encoding"), "chunked");
   EXPECT_TRUE(head.header("Date").ends_with(" GMT")) << head.head;
   EXPECT_EQ(head.header("Server"), "stube");
+  EXPECT_EQ(head.header("X-Content-Type-Options"), "nosniff");
   std::size_t at = c.read_until("retry: 500\n\n");
   // The error element is emptied first: a "try again" message shown while
   // the page was disconnected goes away once it is connected again.
@@ -945,7 +946,10 @@ TEST_F(ServerTest, HeadIsGetWithoutTheBody) {
   EXPECT_NE(heads[3].header("Content-Length"), "0");
   EXPECT_EQ(heads[4].status, 405u);
   // Every answer carries the time it was made (RFC 9110 §6.6.1).
-  for (const Response& h : heads) EXPECT_TRUE(h.header("Date").ends_with(" GMT")) << h.head;
+  for (const Response& h : heads) {
+    EXPECT_TRUE(h.header("Date").ends_with(" GMT")) << h.head;
+    EXPECT_EQ(h.header("X-Content-Type-Options"), "nosniff") << h.head;
+  }
   // Routes that only GET or POST: 405 naming what they take.
   const Response post_page = request(port_, "POST", "/counter");
   EXPECT_EQ(post_page.status, 405u);
