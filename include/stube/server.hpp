@@ -25,6 +25,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "stube/component.hpp"
 #include "stube/edn.hpp"
@@ -50,6 +51,11 @@ struct ServerOptions {
   // Marks the owner cookie `Secure` (sent over HTTPS only): set it when the
   // browser reaches the server through an HTTPS proxy.
   bool secure_cookie = false;
+  // Host names the server answers to (the Host header without its port,
+  // compared case-insensitively); a request naming another gets 421. Empty:
+  // any. Set it for a tool bound to loopback that web pages must not reach
+  // through DNS rebinding, e.g. {"localhost", "127.0.0.1", "[::1]"}.
+  std::vector<std::string> allowed_hosts{};
   std::size_t max_header_bytes = 8 * 1024;  // request line + headers
   std::size_t max_body_bytes = 64 * 1024;   // the signals JSON
   // A request must arrive completely within this time (slow clients), and an

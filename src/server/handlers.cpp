@@ -1,9 +1,11 @@
 #include "server/handlers.hpp"
 
+#include <algorithm>
 #include <boost/beast/http/field.hpp>
 #include <boost/beast/http/status.hpp>
 #include <boost/beast/http/verb.hpp>
 #include <boost/beast/http/write.hpp>
+#include <cctype>
 #include <cstdio>
 #include <mutex>
 #include <optional>
@@ -407,7 +409,34 @@ Response to_base_directory(const Request& req, std::string_view path, std::strin
 
 }  // namespace
 
+namespace {
+
+// The Host header's name without its port ("[::1]:8080" -> "[::1]").
+std::string_view host_name(const Request& req) {
+  const auto it = req.find(http::field::host);
+  if (it == req.end()) return {};
+  const std::string_view host = ssv(it->value());
+  if (host.starts_with('[')) return host.substr(0, host.find(']') + 1);
+  return host.substr(0, host.find(':'));
+}
+
+bool host_allowed(const ServerOptions& options, std::string_view host) {
+  const auto same = [host](const std::string& allowed) {
+    return std::ranges::equal(host, allowed, [](char a, char b) {
+      return std::tolower(static_cast<unsigned char>(a)) ==
+             std::tolower(static_cast<unsigned char>(b));
+    });
+  };
+  return options.allowed_hosts.empty() || std::ranges::any_of(options.allowed_hosts, same);
+}
+
+}  // namespace
+
 std::variant<Target, Response> route_request(const Core& core, const Request& req) {
+  if (const std::string_view host = host_name(req); !host_allowed(core.options, host))
+    return reject(421, req,
+                  "this server does not answer for the host '" + std::string(host.substr(0, 100)) +
+                      "' (ServerOptions::allowed_hosts)");
   try {
     const auto target = origin_form(ssv(req.target()));
     if (!target) throw BadRequest("bad request target: expected a path or an http(s) URL");

@@ -507,6 +507,26 @@ TEST_F(ServerTest, EventsFromAnotherSitesPageAreRefused) {
   EXPECT_EQ(conv(m).get_in({"conv/instances"_kw, edn::Value(m.iid), "n"_kw}), edn::Value(1));
 }
 
+// With allowed_hosts, a request naming another host (a page that re-pointed
+// its own name at 127.0.0.1: DNS rebinding) is refused before routing.
+TEST_F(ServerTest, AllowedHostsRefuseOtherHostNames) {
+  start({.allowed_hosts = {"localhost", "127.0.0.1", "[::1]"}});
+  const auto get_with_host = [this](const std::string& host) {
+    Conn c(port_);
+    c.send("GET /counter HTTP/1.1\r\nHost: " + host + "\r\nConnection: close\r\n\r\n");
+    return test::parse_response(c.read_to_eof());
+  };
+  const Response other = get_with_host("attacker.example:" + std::to_string(port_));
+  EXPECT_EQ(other.status, 421u);
+  EXPECT_NE(other.body.find("'attacker.example'"), std::string::npos) << other.body;
+  EXPECT_TRUE(other.header("Set-Cookie").empty());
+  EXPECT_EQ(server_->runtime().size(), 0u);
+  EXPECT_EQ(get_with_host("LocalHost:" + std::to_string(port_)).status, 200u);
+  EXPECT_EQ(get_with_host("[::1]:" + std::to_string(port_)).status, 200u);
+  EXPECT_EQ(get_with_host("127.0.0.1").status, 200u);
+  EXPECT_EQ(get_with_host("127.0.0.1.evil.example").status, 421u);
+}
+
 TEST_F(ServerTest, AMintPastMaxConversationsIs503WithRetryAfter) {
   start({.max_conversations = 1});
   mint();
