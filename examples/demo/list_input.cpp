@@ -12,7 +12,7 @@ bool blank(const std::string& text) {
 void check_item_text(const std::string& text) {
   if (text.size() > kMaxItemText)
     throw stube::BadEvent("an item is at most " + std::to_string(kMaxItemText) +
-                          " characters long");
+                          " bytes of UTF-8 long");
 }
 
 void check_new_item(const std::string& text, std::size_t items_so_far) {

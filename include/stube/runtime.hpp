@@ -27,9 +27,12 @@ namespace stube {
 class Output {
  public:
   virtual ~Output() = default;
-  // Called with the conversation's lock held: queue, do not block.
+  // Called with the conversation's lock held: queue, do not block. An
+  // exception is logged and the stream closed and dropped (the step it
+  // shows stands).
   virtual void send(const std::vector<Fragment>& fragments) = 0;
-  // The conversation ended or the runtime is shutting down.
+  // The conversation ended, the runtime is shutting down, or a reconnect
+  // replaced this stream. An exception is logged; the end goes on.
   virtual void close() = 0;
 };
 
@@ -45,7 +48,9 @@ struct RuntimeOptions {
   std::size_t reaper_batch = 500;
   // The most conversations this runtime holds at once; a mint past it
   // throws TooManyConversations (0: no limit). Counted when a mint starts,
-  // so mints running at the same moment may pass it by their number.
+  // so mints running at the same moment may pass it by their number. On a
+  // shared store, a request for a conversation not held here that would
+  // load it past the limit gets Result::Unavailable.
   std::size_t max_conversations = 0;
   KernelOptions kernel;
 };
@@ -89,7 +94,8 @@ class Runtime {
     BadEvent,        // the handler refused the event (stube::BadEvent); nothing changed (HTTP 400)
     HandlerError,    // a handler threw; conversation untouched, error shown
     Unavailable,     // a shared store could not be reached to load it, or to load the
-                     // newer version an event lost the race to (HTTP 503)
+                     // newer version an event lost the race to, or loading it would
+                     // pass max_conversations (HTTP 503)
   };
   // Only the top frame (the one whose view is on the page) takes events: one
   // for a frame below it is NoInstance, like one for a gone instance. For
@@ -106,8 +112,10 @@ class Runtime {
   // lets go of it when it is done.
   void detach(std::string_view cid, const Output* out);
 
-  // Ends a conversation: cancels timers, closes its stream, removes it and
-  // calls store.remove. Idempotent.
+  // Ends a conversation: runs its stop hooks, cancels timers, closes its
+  // stream, removes it and calls store.remove. Idempotent. On a shared store
+  // a conversation this runtime does not hold is loaded to be ended; a
+  // store that cannot be read then throws StoreError.
   void end(std::string_view cid);
   // Idempotent: refuse new conversations, cancel timers, run stop hooks,
   // close streams, one last save per conversation, clear. On a shared store

@@ -280,10 +280,17 @@ struct Runtime::Impl {
     return it == slots.end() ? nullptr : it->second;
   }
 
+  // Why find_or_load did not keep what it loaded.
+  enum class LoadRefused { none, foreign, full };
+
   // The slot for cid, loaded on a miss from a shared store (load-on-miss).
   // Throws StoreError when the store cannot be reached: the caller answers
-  // "try again" (503), not "ended" (410).
-  std::shared_ptr<Slot> find_or_load(std::string_view cid) {
+  // "try again" (503), not "ended" (410). With `owner`, a request's: a
+  // record another owner holds, or one past max_conversations, is not kept
+  // (`refused` says which): cids are not secrets, and a stranger's guesses
+  // must not fill this server's memory.
+  std::shared_ptr<Slot> find_or_load(std::string_view cid, const std::string_view* owner = nullptr,
+                                     LoadRefused* refused = nullptr) {
     if (auto slot = find(cid)) return slot;
     if (!store->shared() || shutting || !conv::valid_id(cid) || unremoved->contains(cid))
       return nullptr;
@@ -312,7 +319,17 @@ struct Runtime::Impl {
     }
     if (!loaded) return nullptr;
     auto slot = make_slot(std::move(*loaded));
+    if (owner && slot->foreign(*owner)) {
+      *refused = LoadRefused::foreign;
+      return nullptr;
+    }
     std::unique_lock lock(map_mu);
+    if (owner && opts.max_conversations > 0 && slots.size() >= opts.max_conversations) {
+      *refused = LoadRefused::full;
+      log::warn("not loading conversation " + std::string(cid) + ": this runtime holds " +
+                std::to_string(slots.size()) + " conversations (max_conversations)");
+      return nullptr;
+    }
     // Shutdown sets `shutting` before it takes its list of slots under this
     // lock: a slot added after that would never be stopped or saved. And a
     // racing request may have ended it meanwhile with a failed remove (the
@@ -329,11 +346,14 @@ struct Runtime::Impl {
   template <class F>
   Runtime::Result with_owned(std::string_view cid, std::string_view owner, F&& f) {
     std::shared_ptr<Slot> slot;
+    LoadRefused refused = LoadRefused::none;
     try {
-      slot = find_or_load(cid);
+      slot = find_or_load(cid, &owner, &refused);
     } catch (const StoreError&) {
       return Runtime::Result::Unavailable;
     }
+    if (refused == LoadRefused::foreign) return Runtime::Result::Forbidden;
+    if (refused == LoadRefused::full) return Runtime::Result::Unavailable;
     if (!slot) return Runtime::Result::NoConversation;
     const SlotLock lock(this, *slot, "dispatch/back/attach", cid);
     slot->forget_dropped();
@@ -414,13 +434,38 @@ struct Runtime::Impl {
     slot.conv = std::move(*fresh);
     slot.moments.reset(history_size(slot.conv));
     // Its view, or the error its view throws, shown on the page.
-    send(slot, redraw(*reg, slot.conv, opts.kernel).fragments);
+    send(slot, redraw(*reg, slot.conv, opts.kernel).fragments, cid);
     return true;
   }
 
-  void send(Slot& slot, const std::vector<Fragment>& fragments) {
+  // An Output is the embedder's code: one that throws is dropped (logged),
+  // and the step it came after, already saved, stands.
+  static void send(Slot& slot, const std::vector<Fragment>& fragments, std::string_view cid) {
     slot.forget_dropped();
-    if (slot.out && !fragments.empty()) slot.out->send(fragments);
+    if (!slot.out || fragments.empty()) return;
+    try {
+      slot.out->send(fragments);
+    } catch (const std::exception& e) {
+      log::error("the stream of " + std::string(cid) + " failed to send; dropping it: " + e.what());
+      close_stream(slot, cid);
+    } catch (...) {
+      log::error("the stream of " + std::string(cid) + " failed to send; dropping it");
+      close_stream(slot, cid);
+    }
+  }
+
+  // Closes and forgets the slot's stream. A throwing close() is logged: the
+  // end or shutdown that called it goes on.
+  static void close_stream(Slot& slot, std::string_view cid) {
+    const std::shared_ptr<Output> out = std::move(slot.out);
+    if (!out) return;
+    try {
+      out->close();
+    } catch (const std::exception& e) {
+      log::error("closing the stream of " + std::string(cid) + " failed: " + e.what());
+    } catch (...) {
+      log::error("closing the stream of " + std::string(cid) + " failed");
+    }
   }
 
   // The timers a step requested, as part of `moment`.
@@ -457,7 +502,7 @@ struct Runtime::Impl {
     }
     if (step.status == Step::Status::HandlerError) {
       log::warn("handler error in conversation " + cid + ": " + step.error);
-      send(slot, step.fragments);
+      send(slot, step.fragments, cid);
       return Result::HandlerError;
     }
     if (step.ended) {
@@ -473,8 +518,8 @@ struct Runtime::Impl {
       switch (save(slot, before)) {
         case Saved::yes:
           break;
-        case Saved::lost_race:
-          return Result::Ok;
+        case Saved::lost_race:  // dropped; when it was ended elsewhere, say so (410)
+          return slot.ended ? Result::NoConversation : Result::Ok;
         case Saved::lost_race_unloaded:
           return Result::Unavailable;
       }
@@ -486,7 +531,7 @@ struct Runtime::Impl {
     if (!step.timers.empty())
       schedule(cid, step.timers, origin && step.undone == 0 ? origin : slot.moments.current(),
                self_);
-    send(slot, step.fragments);
+    send(slot, step.fragments, cid);
     return Result::Ok;
   }
 
@@ -514,8 +559,7 @@ struct Runtime::Impl {
     // in the store: the rest runs regardless.
     stop_hooks(conv, "conversation " + cid + " (ending it)");
     timers.cancel(cid);
-    if (slot.out) slot.out->close();
-    slot.out.reset();
+    close_stream(slot, cid);
     // Removed from the store while the slot is still in the map: a request
     // for it meanwhile finds the slot (and, once it has the lock, that it
     // ended) instead of loading the still-stored record of a shared store
@@ -730,7 +774,12 @@ Runtime::Minted Runtime::mint(std::string_view component, const edn::Value& args
   minted.owner = conv::mint_id("ow-");
   for (const Fragment& f : step.fragments)
     if (f.target == kRootElementId) minted.html = f.html;
-  if (step.ended) return minted;  // the root answered at once: nothing to keep
+  if (step.ended) {
+    // Nothing to keep. The root answered (its stop hooks ran as it left) or
+    // a start hook asked for end(), which stops what is still on the stack.
+    m.stop_hooks(step.conv, "conversation " + minted.cid + " (ended by its start hooks)");
+    return minted;
+  }
   std::shared_lock life(m.lifecycle_mu);
   if (m.shutting) {
     // Refused after its start hooks ran: it gets its stop hooks, as every
@@ -783,7 +832,7 @@ Runtime::Result Runtime::attach(std::string_view cid, std::string_view owner,
                                 std::shared_ptr<Output> out) {
   Impl& m = *impl_;
   return m.with_owned(cid, owner, [&](Slot& slot) {
-    if (slot.out && slot.out != out) slot.out->close();  // a reconnect replaces the old stream
+    if (slot.out != out) Impl::close_stream(slot, cid);  // a reconnect replaces the old stream
     slot.out = std::move(out);
     if (!slot.awake) {
       slot.awake = true;
@@ -808,7 +857,9 @@ void Runtime::detach(std::string_view cid, const Output* out) {
 }
 
 void Runtime::end(std::string_view cid) {
-  auto slot = impl_->find(cid);
+  // On a shared store another server may hold it: loaded here to be ended
+  // (its stop hooks run here), as SPEC §8's end removes it everywhere.
+  auto slot = impl_->find_or_load(cid);
   if (!slot) return;
   const SlotLock lock(impl_.get(), *slot, "end", cid);
   impl_->end_locked(std::string(cid), *slot, slot->conv);
@@ -834,8 +885,7 @@ void Runtime::shutdown() {
     const SlotLock lock(&m, *slot, "shutdown", cid);
     if (slot->ended) continue;
     m.stop_hooks(slot->conv, "conversation " + cid + " during shutdown");
-    if (slot->out) slot->out->close();
-    slot->out.reset();
+    Impl::close_stream(*slot, cid);
     slot->ended = true;  // before the save: nothing may end it (and stop it) again
     m.final_save(cid, *slot);
   }

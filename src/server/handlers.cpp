@@ -407,10 +407,6 @@ Response to_base_directory(const Request& req, std::string_view path, std::strin
   return res;
 }
 
-}  // namespace
-
-namespace {
-
 // The Host header's name without its port ("[::1]:8080" -> "[::1]").
 std::string_view host_name(const Request& req) {
   const auto it = req.find(http::field::host);

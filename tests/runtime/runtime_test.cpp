@@ -72,6 +72,27 @@ TEST(RuntimeAttach, AViewThatThrowsOnReconnectIsAHandlerError) {
 // it took the registry is refused, not a change under a running handler.
 // Before that, defining an id again replaces its definition in place, so a
 // Definition still held for it stays usable.
+// A start hook that ends the conversation (here a child's, called from the
+// root's start hook) ends it before it was ever kept: every instance that
+// started still gets its stop hook, as an end from an event gives them.
+TEST(RuntimeMint, AnEndAskedForByAStartHookRunsTheStopHooks) {
+  auto stopped = std::make_shared<std::vector<std::string>>();
+  auto reg = std::make_shared<Registry>();
+  reg->define("t/quitter").start([](Self& s) { s.end(Value("bye")); }).stop([stopped](Self&) {
+    stopped->push_back("quitter");
+  });
+  reg->define("t/host")
+      .start([](Self& s) { s.call(embed("t/quitter"), "k"); })
+      .stop([stopped](Self&) { stopped->push_back("host"); })
+      .resume("k", [](Self&, const Value&) {});
+  auto store = std::make_shared<CountingStore>();
+  Runtime rt(reg, options_with(store));
+  const Runtime::Minted m = rt.mint("t/host");
+  EXPECT_EQ(*stopped, (std::vector<std::string>{"quitter", "host"}));  // top first
+  EXPECT_EQ(rt.size(), 0u);
+  EXPECT_TRUE(store->ops(m.cid).empty()) << "never kept, so never saved";
+}
+
 TEST(RuntimeRegistry, DefinitionsAreFixedOnceARuntimeUsesTheRegistry) {
   auto reg = std::make_shared<Registry>();
   Definition first = reg->define("t/x");
@@ -407,6 +428,71 @@ TEST_F(RuntimeBasics, AReconnectReplacesTheStream) {
   ASSERT_EQ(send_top(rt, m, Event{"inc"}), Runtime::Result::Ok);
   EXPECT_EQ(second->sends(), 3u);
   EXPECT_EQ(top(m)[":count"], Value(3));
+}
+
+// An Output is the embedder's code. One whose close() throws must not
+// leave an ended conversation behind (held, stored, counted); one whose
+// send() throws is dropped, and the step it shows stands.
+class ThrowingOutput : public Output {
+ public:
+  bool throw_on_send = false;
+  void send(const std::vector<Fragment>&) override {
+    if (throw_on_send) throw std::runtime_error("the socket is gone");
+  }
+  void close() override {
+    ++closes;
+    throw std::runtime_error("the socket is gone");
+  }
+  int closes = 0;
+};
+
+TEST_F(RuntimeBasics, AStreamWhoseCloseThrowsStillLetsTheConversationEnd) {
+  const Runtime::Minted m = rt.mint("t/probe", edn::map({{kw("label"), "ending"}}));
+  auto out = std::make_shared<ThrowingOutput>();
+  ASSERT_EQ(rt.attach(m.cid, m.owner, out), Runtime::Result::Ok);
+  LogCapture log;
+  rig.journal->clear();
+  rt.end(m.cid);
+  EXPECT_EQ(out->closes, 1);
+  EXPECT_EQ(rig.journal->entries(), std::vector<std::string>{"stop ending"});
+  EXPECT_EQ(rt.size(), 0u);
+  EXPECT_EQ(store->ops(m.cid), (std::vector<std::string>{"save", "remove"}));
+  EXPECT_TRUE(log.has(log::Level::error, {"the socket is gone"}));
+}
+
+TEST_F(RuntimeBasics, AStreamWhoseCloseThrowsDoesNotStopAShutdownHalfWay) {
+  const Runtime::Minted a = rt.mint("t/probe", edn::map({{kw("label"), "a"}}));
+  const Runtime::Minted b = rt.mint("t/probe", edn::map({{kw("label"), "b"}}));
+  auto out_a = std::make_shared<ThrowingOutput>();
+  auto out_b = std::make_shared<ThrowingOutput>();
+  ASSERT_EQ(rt.attach(a.cid, a.owner, out_a), Runtime::Result::Ok);
+  ASSERT_EQ(rt.attach(b.cid, b.owner, out_b), Runtime::Result::Ok);
+  LogCapture log;
+  rig.journal->clear();
+  rt.shutdown();
+  EXPECT_EQ(out_a->closes + out_b->closes, 2);
+  std::vector<std::string> stopped = rig.journal->entries();
+  std::ranges::sort(stopped);
+  EXPECT_EQ(stopped, (std::vector<std::string>{"stop a", "stop b"}));
+  EXPECT_EQ(rt.size(), 0u);
+  rt.shutdown();  // nothing stopped twice
+  EXPECT_EQ(rig.journal->entries().size(), 2u);
+}
+
+TEST_F(RuntimeBasics, AStreamWhoseSendThrowsIsDroppedAndTheEventStands) {
+  const Runtime::Minted m = rt.mint("demo/counter");
+  auto out = std::make_shared<ThrowingOutput>();
+  ASSERT_EQ(rt.attach(m.cid, m.owner, out), Runtime::Result::Ok);
+  out->throw_on_send = true;
+  LogCapture log;
+  EXPECT_EQ(send_top(rt, m, Event{"inc"}), Runtime::Result::Ok);
+  EXPECT_EQ(top(m)[":count"], Value(1));
+  EXPECT_EQ(store->last_saved(m.cid), conv(m));
+  EXPECT_EQ(out->closes, 1);
+  EXPECT_TRUE(log.has(log::Level::error, {"failed to send; dropping it"}));
+  EXPECT_EQ(send_top(rt, m, Event{"inc"}), Runtime::Result::Ok);  // no stream now: not sent
+  EXPECT_EQ(out->closes, 1);
+  EXPECT_EQ(top(m)[":count"], Value(2));
 }
 
 TEST_F(RuntimeBasics, BackRestoresThePreviousStepAndSavesIt) {

@@ -427,6 +427,58 @@ TEST_F(PostgresRuntimes, AnEndWhoseRemoveFailedIsNotLoadedBack) {
   EXPECT_EQ(*stops_, 1);
 }
 
+// SPEC §8: end removes the conversation from the store. A server that has
+// not loaded it yet (another one serves it) still ends it everywhere.
+TEST_F(PostgresRuntimes, AnEndOnAServerThatDoesNotHoldItEndsItEverywhere) {
+  auto gated = std::make_shared<GatedStore>(db_.store());
+  Runtime b(reg_, on(gated));  // started before the mint: load_all did not give it
+  Runtime a(reg_, on(db_.store()));
+  mint_on(a);
+  ASSERT_EQ(b.size(), 0u);
+  b.end(cid_);
+  EXPECT_EQ(*stops_, 1) << "its stop hooks ran where it was ended";
+  EXPECT_EQ(b.size(), 0u);
+  EXPECT_EQ(db_.store()->load(cid_), std::nullopt);
+  EXPECT_EQ(inc(a), Result::NoConversation) << "the serving server's copy ends at its next save";
+  EXPECT_EQ(a.size(), 0u);
+  EXPECT_EQ(*stops_, 2);  // a's copy, which had started too, stopped once
+  b.end(cid_);            // idempotent
+  EXPECT_EQ(*stops_, 2);
+  gated->fail_loads = true;
+  EXPECT_THROW(b.end("cv-" + std::string(24, 'a')), StoreError);
+}
+
+// Cids are not secrets: a request with the wrong owner token must not load
+// someone's conversation into this server's memory, nor may loads push it
+// past max_conversations.
+TEST_F(PostgresRuntimes, AForeignRequestLoadsNothing) {
+  Runtime b(reg_, on(db_.store()));
+  Runtime a(reg_, on(db_.store()));
+  mint_on(a);
+  auto stream = std::make_shared<IgnoredStream>();
+  EXPECT_EQ(b.attach(cid_, "ow-not-the-owner", stream), Result::Forbidden);
+  EXPECT_EQ(b.dispatch(cid_, iid_, Event{"inc"}, "ow-not-the-owner"), Result::Forbidden);
+  EXPECT_EQ(b.back(cid_, "ow-not-the-owner"), Result::Forbidden);
+  EXPECT_EQ(b.size(), 0u);
+  EXPECT_EQ(inc(b), Result::Ok);  // its owner's request loads it
+  EXPECT_EQ(b.size(), 1u);
+}
+
+TEST_F(PostgresRuntimes, ALoadPastMaxConversationsIsTryAgainLater) {
+  RuntimeOptions limited = on(db_.store());
+  limited.max_conversations = 1;
+  Runtime b(reg_, limited);
+  Runtime a(reg_, on(db_.store()));
+  b.mint("pg/counter");
+  mint_on(a);
+  EXPECT_EQ(inc(b), Result::Unavailable);
+  EXPECT_EQ(b.size(), 1u);
+  EXPECT_TRUE(
+      capture_.has(log::Level::warn, {"not loading conversation", cid_, "max_conversations"}));
+  EXPECT_EQ(stored_count(), 0) << "refused before the event";
+  EXPECT_EQ(inc(a), Result::Ok);
+}
+
 // A conversation ended elsewhere while this server held an unsaved change:
 // the final save is refused (delete wins), and that neither reloads nor
 // ends it a second time (its stop hooks ran once, at the shutdown).
