@@ -82,8 +82,10 @@ struct ServerOptions {
   unsigned threads = 1;
   // Threads that handle requests: the runtime's per-conversation lock, the
   // handlers and the store's save run here, so that an I/O thread never
-  // waits for the disk or the database. 0 handles requests on the I/O
-  // threads (cheapest when the store is in memory).
+  // waits for the disk or the database. A conversation's requests take
+  // one worker at a time (the others wait in its queue, holding none). 0
+  // handles requests on the I/O threads (cheapest when the store is in
+  // memory).
   unsigned workers = 2;
 };
 

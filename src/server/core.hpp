@@ -3,12 +3,12 @@
 #pragma once
 
 #include <atomic>
-#include <boost/asio/thread_pool.hpp>
 #include <map>
 #include <memory>
 #include <shared_mutex>
 #include <string>
 
+#include "server/conversation_queues.hpp"
 #include "stube/runtime.hpp"
 #include "stube/server.hpp"
 
@@ -39,9 +39,10 @@ struct Core {
   std::string over_capacity_stream_response;
   // Refused connections waiting for their request line.
   std::atomic<std::size_t> waiting_refusals{0};
-  // Where requests are handled (ServerOptions::workers); null: on the I/O
-  // threads. Owned by the Server, which joins it before the I/O objects go.
-  boost::asio::thread_pool* workers = nullptr;
+  // Where requests are handled (ServerOptions::workers), one conversation's
+  // after another; null: on the I/O threads. Owned by the Server, which
+  // joins its workers before the I/O objects go.
+  ConversationQueues* workers = nullptr;
 
   mutable std::shared_mutex routes_mu;
   std::map<std::string, Mount, std::less<>> mounts;       // by path

@@ -100,13 +100,13 @@ void HttpSession::on_body(beast::error_code ec) {
   // Handling may wait (a conversation's lock, the store's save): on a worker,
   // so that this I/O thread serves other connections meanwhile. Nothing else
   // touches this session until the answer is posted back to its strand.
-  net::post(*core_.workers,
-            [self = shared_from_this(), req = std::move(req), target = std::move(target)] {
-              Reply reply = handle_request(self->core_, req, target, self->stream_.get_executor());
-              net::post(self->stream_.get_executor(), [self, reply = std::move(reply)]() mutable {
-                self->answer(std::move(reply));
-              });
-            });
+  const std::string cid = target.route.cid;
+  core_.workers->post(
+      cid, [self = shared_from_this(), req = std::move(req), target = std::move(target)] {
+        Reply reply = handle_request(self->core_, req, target, self->stream_.get_executor());
+        net::post(self->stream_.get_executor(),
+                  [self, reply = std::move(reply)]() mutable { self->answer(std::move(reply)); });
+      });
 }
 
 void HttpSession::answer(Reply reply) {

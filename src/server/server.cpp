@@ -42,6 +42,8 @@ struct Server::Impl {
   // After ioc: joined and destroyed first, since its queued requests hold
   // sessions whose sockets belong to ioc.
   std::unique_ptr<net::thread_pool> workers;
+  // Before workers go: its waiting requests hold sessions too.
+  std::unique_ptr<server::ConversationQueues> queues;
   std::optional<tcp::acceptor> acceptor;
   std::optional<net::steady_timer> accept_retry;
   // Connections refused over the cap, reported at most once a second (the
@@ -194,6 +196,7 @@ void Server::abandon_start() noexcept {
   Impl& m = *impl_;
   if (m.core.runtime) m.core.runtime->shutdown();
   m.core.workers = nullptr;
+  m.queues.reset();
   m.workers.reset();
   m.accept_retry.reset();
   m.refusal_report.reset();
@@ -293,8 +296,9 @@ void Server::start_listening(ServerOptions options) {
   if (options.workers > 0) {
     m.workers = std::make_unique<net::thread_pool>(options.workers);
     name_workers(*m.workers, options.workers);
+    m.queues = std::make_unique<server::ConversationQueues>(*m.workers);
   }
-  m.core.workers = m.workers.get();
+  m.core.workers = m.queues.get();
   m.accept();
   for (unsigned i = 0; i < options.threads; ++i) {
     m.threads.emplace_back([&m] { m.ioc->run(); });

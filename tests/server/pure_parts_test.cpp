@@ -4,9 +4,15 @@
 #include <rapidcheck/gtest.h>
 #include <sys/resource.h>
 
+#include <atomic>
+#include <boost/asio/thread_pool.hpp>
 #include <limits>
+#include <map>
+#include <mutex>
 
+#include "common/log_capture.hpp"
 #include "server/connection_limit.hpp"
+#include "server/conversation_queues.hpp"
 #include "server/datastar.hpp"
 #include "server/http_util.hpp"
 #include "server/routes.hpp"
@@ -14,6 +20,40 @@
 
 namespace stube::server {
 namespace {
+
+// One conversation's tasks run one at a time, in the order posted, even
+// when one throws (logged); different conversations' tasks share the workers.
+TEST(ConversationQueues, OneConversationsTasksRunInOrderOneAtATime) {
+  test::LogCapture log;
+  boost::asio::thread_pool pool(4);
+  ConversationQueues queues(pool);
+  std::mutex mu;
+  std::map<std::string, std::vector<int>> ran;
+  std::map<std::string, std::atomic<int>> running;
+  std::atomic<bool> overlapped{false};
+  for (const char* cid : {"cv-a", "cv-b"}) running[cid] = 0;
+  for (int i = 0; i < 200; ++i) {
+    for (const std::string cid : {"cv-a", "cv-b"}) {
+      queues.post(cid, [&, cid, i] {
+        if (running.at(cid).fetch_add(1) != 0) overlapped = true;
+        {
+          std::lock_guard lock(mu);
+          ran[cid].push_back(i);
+        }
+        running.at(cid).fetch_sub(1);
+        if (i % 50 == 7) throw std::runtime_error("a task that throws");
+      });
+    }
+  }
+  pool.join();  // runs out of work once every queue drained
+  EXPECT_FALSE(overlapped);
+  EXPECT_EQ(log.at(log::Level::error).size(), 8u);
+  std::vector<int> in_order(200);
+  for (int i = 0; i < 200; ++i) in_order[static_cast<std::size_t>(i)] = i;
+  EXPECT_EQ(ran["cv-a"], in_order);
+  EXPECT_EQ(ran["cv-b"], in_order);
+  EXPECT_EQ(queues.busy(), 0u);
+}
 
 TEST(Routes, SplitsTargetIntoPathAndQuery) {
   EXPECT_EQ(split_target("/a/b?x=1&y"),

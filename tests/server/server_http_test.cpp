@@ -1172,6 +1172,32 @@ TEST_F(ServerTest, ASlowSaveDoesNotHoldTheIoThread) {
   slow_stream->read_until("<span class=\"n\">1</span>");
 }
 
+// A request for a conversation that is busy (the page reconnecting its
+// stream, a double click on a slow handler) waits in that conversation's
+// queue, not on a worker blocked on its lock: with both workers so taken,
+// every other conversation's requests would wait as well.
+TEST_F(ServerTest, ARequestForABusyConversationHoldsNoWorker) {
+  auto store = std::make_shared<GatedStore>();
+  start({.store = store, .threads = 1, .workers = 2});
+  const Minted slow = mint();
+  const Minted other = mint();
+  store->hold(slow.cid);
+  HangingEvent hanging(*store, [&] { return post(slow, "inc"); });
+  ASSERT_TRUE(store->wait_blocked());
+  Conn reconnect(port_);
+  reconnect.send("GET /sse/" + slow.cid + " HTTP/1.1\r\nHost: x\r\nDatastar-Request: true\r\n" +
+                 "Cookie: " + slow.cookie + "\r\n\r\n");
+  // Answered by the only I/O thread, which accepted and read the reconnect
+  // first: that one is now handed on, and waits for the slow conversation.
+  ASSERT_EQ(request(port_, "GET", "/_stube/datastar.js").status, 200u);
+
+  EXPECT_EQ(post(other, "inc").status, 200u);
+  EXPECT_EQ(post(other, "inc").status, 200u);
+
+  EXPECT_EQ(hanging.finish().status, 200u);
+  reconnect.read_until("<span class=\"n\">1</span>");
+}
+
 // A tab closed while a worker holds its conversation through a slow save:
 // letting go of the stream waits for that lock on a worker, not on the
 // only I/O thread.
