@@ -58,8 +58,9 @@ struct ServerOptions {
   std::vector<std::string> allowed_hosts{};
   std::size_t max_header_bytes = 8 * 1024;  // request line + headers
   std::size_t max_body_bytes = 64 * 1024;   // the signals JSON
-  // A request must arrive completely within this time (slow clients), and an
-  // idle keep-alive connection is closed after it.
+  // A request must arrive completely within this time (slow clients), an
+  // idle keep-alive connection is closed after it, and so is one that takes
+  // none of a response's or a stream's bytes for that long.
   std::chrono::milliseconds request_timeout{std::chrono::seconds(10)};
   // Bytes queued on one SSE stream for a client that does not read; past it
   // the stream is dropped, with a warning (the browser reconnects and gets

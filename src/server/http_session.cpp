@@ -151,15 +151,23 @@ void HttpSession::respond(Response response) {
   // A plain-text error quoting the request is never sniffed into HTML.
   response.set("X-Content-Type-Options", "nosniff");
   response_ = std::make_shared<Response>(std::move(response));
-  const bool close = !response_->keep_alive();
+  serializer_.emplace(*response_);
+  write_some(!response_->keep_alive());
+}
+
+// request_timeout bounds each write, not the whole response: a large page
+// goes to a slow client that keeps reading; one that stops is cut.
+void HttpSession::write_some(bool close) {
   stream_.expires_after(core_.options.request_timeout);
-  http::async_write(stream_, *response_,
-                    [self = shared_from_this(), close](beast::error_code ec, std::size_t) {
-                      self->on_write(close, ec);
-                    });
+  http::async_write_some(stream_, *serializer_,
+                         [self = shared_from_this(), close](beast::error_code ec, std::size_t) {
+                           if (!ec && !self->serializer_->is_done()) return self->write_some(close);
+                           self->on_write(close, ec);
+                         });
 }
 
 void HttpSession::on_write(bool close_after, beast::error_code ec) {
+  serializer_.reset();
   response_.reset();
   if (ec || close_after) return close();
   read_header();

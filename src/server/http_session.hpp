@@ -7,6 +7,7 @@
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/core/tcp_stream.hpp>
 #include <boost/beast/http/parser.hpp>
+#include <boost/beast/http/serializer.hpp>
 #include <boost/beast/http/string_body.hpp>
 #include <memory>
 #include <optional>
@@ -31,6 +32,7 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
   void answer(Reply reply);
   void respond(Response response);
   void respond_cut_short(Response response);
+  void write_some(bool close);
   void on_write(bool close, boost::beast::error_code ec);
   void refuse(boost::beast::error_code ec);
   Response refusal(std::string_view message, bool header_read = false) const;
@@ -40,6 +42,8 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
   boost::beast::flat_buffer buffer_;
   std::optional<boost::beast::http::request_parser<boost::beast::http::string_body>> parser_;
   std::shared_ptr<Response> response_;
+  std::optional<boost::beast::http::response_serializer<boost::beast::http::string_body>>
+      serializer_;            // of *response_, while written
   std::string raw_response_;  // respond_cut_short()'s bytes, while written
   bool head_ = false;         // the request being answered is a HEAD
   Core& core_;

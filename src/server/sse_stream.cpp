@@ -1,7 +1,6 @@
 #include "server/sse_stream.hpp"
 
 #include <boost/asio/post.hpp>
-#include <boost/asio/write.hpp>
 
 #include "server/datastar.hpp"
 #include "server/http_util.hpp"
@@ -182,15 +181,30 @@ void SseStream::flush() {
     finished_ = true;
   }
   writing_ = true;
-  stream_->expires_after(core_.options.request_timeout);
-  net::async_write(
-      *stream_, net::buffer(inflight_),
-      [self = shared_from_this()](beast::error_code ec, std::size_t) { self->on_write(ec); });
+  written_ = 0;
+  write_some();
 }
 
-void SseStream::on_write(beast::error_code ec) {
+// request_timeout bounds each write, not the whole of a large view: a slow
+// client that keeps reading keeps its stream; one that stops is cut.
+void SseStream::write_some() {
+  stream_->expires_after(core_.options.request_timeout);
+  stream_->async_write_some(
+      net::buffer(inflight_) + written_,
+      [self = shared_from_this()](beast::error_code ec, std::size_t n) { self->on_write(ec, n); });
+}
+
+void SseStream::on_write(beast::error_code ec, std::size_t written) {
+  if (ec) {
+    writing_ = false;
+    if (ec == beast::error::timeout)
+      log::warn("server: the stream of " + cid_ + " took nothing for request_timeout (" +
+                std::to_string(inflight_.size() - written_) + " bytes unsent); cutting it");
+    return drop();
+  }
+  written_ += written;
+  if (!dropped_ && written_ < inflight_.size()) return write_some();
   writing_ = false;
-  if (ec) return drop();
   if (dropped_) return;
   stream_->expires_never();
   if (finished_) {

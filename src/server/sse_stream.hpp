@@ -41,7 +41,8 @@ class SseStream : public Output, public std::enable_shared_from_this<SseStream> 
   void enqueue(std::string_view text);  // mu_ held
   void schedule_flush();                // mu_ held
   void flush();
-  void on_write(boost::beast::error_code ec);
+  void write_some();
+  void on_write(boost::beast::error_code ec, std::size_t written);
   void watch_client();
   void arm_keep_alive();
   void drop();     // cut the connection and detach from the runtime
@@ -68,6 +69,7 @@ class SseStream : public Output, public std::enable_shared_from_this<SseStream> 
   ConnectionSlot slot_;
   bool counted_ = false;  // in Core::open_streams
   std::string inflight_;
+  std::size_t written_ = 0;  // of inflight_
   bool writing_ = false;
   bool header_sent_ = false;
   bool finished_ = false;

@@ -11,19 +11,25 @@
 #include <unistd.h>
 
 #include <cctype>
+#include <chrono>
 #include <cstdint>
 #include <stdexcept>
 #include <string>
 #include <string_view>
+#include <thread>
 #include <vector>
 
 namespace stube::test {
 
 class Conn {
  public:
-  explicit Conn(std::uint16_t port, int timeout_ms = 5000) {
+  // `receive_buffer` (bytes, 0: the system's) bounds what the kernel holds
+  // for this client unread, so that a slow reader slows the server's writes.
+  explicit Conn(std::uint16_t port, int timeout_ms = 5000, int receive_buffer = 0) {
     fd_ = ::socket(AF_INET, SOCK_STREAM, 0);
     if (fd_ < 0) throw std::runtime_error("socket failed");
+    if (receive_buffer > 0)
+      ::setsockopt(fd_, SOL_SOCKET, SO_RCVBUF, &receive_buffer, sizeof receive_buffer);
     timeval tv{timeout_ms / 1000, (timeout_ms % 1000) * 1000};
     ::setsockopt(fd_, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
     int one = 1;
@@ -57,6 +63,26 @@ class Conn {
         return p + needle.size();
       if (!read_some())
         throw std::runtime_error("closed before \"" + std::string(needle) + "\"; got:\n" + data_);
+    }
+  }
+
+  // read_until() as a slow client does it: `pause` after every `chunk`
+  // bytes. The pauses are the slowness under test, not synchronisation.
+  std::size_t read_slowly_until(std::string_view needle, std::size_t chunk,
+                                std::chrono::milliseconds pause) {
+    std::size_t since_pause = 0;
+    for (;;) {
+      if (const std::size_t p = data_.find(needle); p != std::string::npos)
+        return p + needle.size();
+      const std::size_t before = data_.size();
+      if (!read_some())
+        throw std::runtime_error("closed before \"" + std::string(needle) + "\" after " +
+                                 std::to_string(data_.size()) + " bytes");
+      since_pause += data_.size() - before;
+      if (since_pause >= chunk) {
+        std::this_thread::sleep_for(pause);
+        since_pause = 0;
+      }
     }
   }
 

@@ -64,6 +64,11 @@ std::shared_ptr<Registry> test_registry() {
       .keep({"name"})
       .render([](const Self& s) { return html::p(html::cls("name"), s[":name"]); })
       .on("shout", [](Self& s) { s.set("name", std::string(s[":name"].as_string()) + "!"); });
+  // A view of 12 MB, more than the kernel's socket buffers hold.
+  reg->define("t/big").render([](const Self&) {
+    static const std::string filler(12 << 20, 'x');
+    return html::p(filler, html::em("end"));
+  });
   reg->define("t/sleepy")
       .init([](const edn::Value&) {
         return edn::map({{"n"_kw, 7}});
@@ -123,6 +128,7 @@ class ServerTest : public ::testing::Test {
         .mount("/form", "t/form")
         .mount("/typed-form", "t/typed-form")
         .mount("/sleepy", "t/sleepy")
+        .mount("/big", "t/big")
         .page("/", "<p>index</p>");
     server_->start(std::move(options));
     port_ = server_->port();
@@ -484,6 +490,34 @@ TEST_F(ServerTest, AFinishedStreamsConnectionIsLetGoWhenTheClientKeepsIt) {
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
   EXPECT_EQ(server_->open_connections(), 0u);
   EXPECT_EQ(server_->open_streams(), 0u);
+}
+
+// request_timeout bounds each write, not the whole answer: a client on a
+// slow link that keeps reading gets a page and a first view larger than it
+// can take in request_timeout (here 12 MB, at a pause of 25 ms per 128 KiB:
+// about 2 s, against a timeout of 400 ms).
+TEST_F(ServerTest, ASlowClientThatKeepsReadingGetsALargeViewWhole) {
+  start({.request_timeout = std::chrono::milliseconds(400)});
+  constexpr std::size_t kChunk = 128 << 10;
+  constexpr auto kPause = std::chrono::milliseconds(25);
+  Conn page(port_, 20000, 64 << 10);
+  page.send("GET /big HTTP/1.1\r\nHost: x\r\n\r\n");
+  page.read_slowly_until("<em>end</em>", kChunk, kPause);
+  const Response shell = test::parse_response(page.data());
+  ASSERT_EQ(shell.status, 200u);
+  Minted m;
+  std::smatch match;
+  const std::string cookie = shell.header("Set-Cookie");
+  ASSERT_TRUE(
+      std::regex_search(cookie, match, std::regex("^(stube-(cv-[A-Za-z0-9_-]+)=[A-Za-z0-9_-]+)")));
+  m.cookie = match[1];
+  m.cid = match[2];
+
+  Conn sse(port_, 20000, 64 << 10);
+  sse.send("GET /sse/" + m.cid +
+           " HTTP/1.1\r\nHost: x\r\nDatastar-Request: true\r\nCookie: " + m.cookie + "\r\n\r\n");
+  sse.read_slowly_until("<em>end</em>", kChunk, kPause);
+  EXPECT_EQ(server_->open_streams(), 1u);
 }
 
 // A browser names the site of the page that sent a request: an event or
