@@ -95,9 +95,9 @@ inline constexpr std::chrono::milliseconds kRequestLineWait{1000};
 void refuse_over_cap(boost::asio::ip::tcp::socket socket, const RefusalAnswers& answers,
                      std::atomic<std::size_t>& waiting);
 
-// Keeps the warning about refused connections to at most one line a
-// second, each with the number refused since the one before: a flood must
-// not flood the log.
+// Keeps the warning about refused connections (and the one about failed
+// accepts) to at most one line a second, each with the number since the one
+// before: a flood must not flood the log.
 class RefusalLog {
  public:
   using Clock = std::chrono::steady_clock;

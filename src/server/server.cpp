@@ -49,6 +49,9 @@ struct Server::Impl {
   // Connections refused over the cap, reported at most once a second (the
   // acceptor's strand only).
   server::RefusalLog refusals;
+  // Failed accepts (EMFILE), reported the same way: the acceptor's strand.
+  server::RefusalLog accept_failures;
+  boost::system::error_code last_accept_error;
   std::optional<net::steady_timer> refusal_report;
   bool refusal_report_armed = false;
   std::vector<std::thread> threads;
@@ -66,14 +69,19 @@ struct Server::Impl {
                                                           tcp::socket socket) {
       if (ec == net::error::operation_aborted || !acceptor->is_open()) return;
       if (ec) {
-        // Typically EMFILE: back off instead of spinning.
-        log::warn("server: accept failed: " + ec.message());
+        // Typically EMFILE: back off instead of spinning, and say so at
+        // most once a second rather than at every retry.
+        if (const std::size_t n = accept_failures.refused(server::RefusalLog::Clock::now()))
+          log::warn(accept_failure_message(n, ec));
+        last_accept_error = ec;
         accept_retry->expires_after(std::chrono::milliseconds(100));
         accept_retry->async_wait([this](boost::system::error_code wec) {
           if (!wec) accept();
         });
         return;
       }
+      if (const std::size_t n = accept_failures.take_unreported(server::RefusalLog::Clock::now()))
+        log::warn(accept_failure_message(n, last_accept_error));
       if (auto slot = server::ConnectionSlot::take(core.open_connections, core.max_connections)) {
         std::make_shared<server::HttpSession>(std::move(socket), core, std::move(slot))->run();
       } else {
@@ -85,6 +93,11 @@ struct Server::Impl {
       }
       accept();
     });
+  }
+
+  static std::string accept_failure_message(std::size_t n, const boost::system::error_code& ec) {
+    return "server: accept failed " + std::to_string(n) +
+           " time(s) since the last report: " + ec.message() + " (retrying every 100 ms)";
   }
 
   // On the acceptor's strand: a warning now, or the count in a second.
