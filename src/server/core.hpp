@@ -5,8 +5,10 @@
 #include <atomic>
 #include <map>
 #include <memory>
+#include <mutex>
 #include <shared_mutex>
 #include <string>
+#include <unordered_set>
 
 #include "server/conversation_queues.hpp"
 #include "stube/runtime.hpp"
@@ -18,6 +20,8 @@ struct Mount {
   std::string component;
   InitArgsFn init;
 };
+
+class HttpSession;
 
 struct Core {
   std::shared_ptr<const Registry> registry;
@@ -43,6 +47,11 @@ struct Core {
   // after another; null: on the I/O threads. Owned by the Server, which
   // joins its workers before the I/O objects go.
   ConversationQueues* workers = nullptr;
+
+  // Every HttpSession, for its lifetime: stop() closes those still open
+  // (idle keep-alives, half-read requests) once no thread runs them.
+  std::mutex sessions_mu;
+  std::unordered_set<HttpSession*> sessions;
 
   mutable std::shared_mutex routes_mu;
   std::map<std::string, Mount, std::less<>> mounts;       // by path

@@ -27,7 +27,22 @@ constexpr std::size_t kFramingSlack = 16 * 1024;
 }  // namespace
 
 HttpSession::HttpSession(net::ip::tcp::socket&& socket, Core& core, ConnectionSlot slot)
-    : stream_(std::move(socket)), core_(core), slot_(std::move(slot)) {}
+    : stream_(std::move(socket)), core_(core), slot_(std::move(slot)) {
+  std::lock_guard lock(core_.sessions_mu);
+  core_.sessions.insert(this);
+}
+
+HttpSession::~HttpSession() {
+  std::lock_guard lock(core_.sessions_mu);
+  core_.sessions.erase(this);
+}
+
+void HttpSession::abort() noexcept {
+  if (handed_off_) return;
+  beast::error_code ignored;
+  stream_.socket().shutdown(net::ip::tcp::socket::shutdown_both, ignored);
+  stream_.socket().close(ignored);
+}
 
 void HttpSession::run() {
   net::dispatch(stream_.get_executor(), [self = shared_from_this()] {
@@ -115,6 +130,7 @@ void HttpSession::answer(Reply reply) {
     // What the client pipelined behind the stream's request (in buffer_)
     // goes unanswered: the stream's response says "Connection: close", on
     // which the client sends it again elsewhere (RFC 9112 §9.3.2).
+    handed_off_ = true;
     reply.stream->start(std::move(stream_), std::move(slot_));
     return;
   }

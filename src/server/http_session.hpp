@@ -22,7 +22,13 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
  public:
   // `slot`: the connection's place under the server's cap.
   HttpSession(boost::asio::ip::tcp::socket&& socket, Core& core, ConnectionSlot slot);
+  ~HttpSession();
+  HttpSession(const HttpSession&) = delete;
+  HttpSession& operator=(const HttpSession&) = delete;
   void run();
+  // Closes the connection. Only while no thread runs the I/O context (the
+  // server's stop, after joining its threads).
+  void abort() noexcept;
 
  private:
   void read_header();
@@ -46,6 +52,7 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
       serializer_;            // of *response_, while written
   std::string raw_response_;  // respond_cut_short()'s bytes, while written
   bool head_ = false;         // the request being answered is a HEAD
+  bool handed_off_ = false;   // stream_ went to an SseStream
   Core& core_;
   ConnectionSlot slot_;
 };

@@ -381,6 +381,13 @@ void Server::stop() {
   // stopped threads may not have run: run what is ready here, so that the
   // streams are cut now (browsers reconnect at once) rather than when the
   // io_context is destroyed. Bounded, in case a client keeps a connection busy.
+  // Connections that are neither (idle keep-alives, half-read requests)
+  // would wait for timers that nothing runs any more: closed too, so that
+  // their clients see the close now, not when the Server is destroyed.
+  {
+    std::lock_guard lock(m.core.sessions_mu);
+    for (server::HttpSession* session : m.core.sessions) session->abort();
+  }
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(1);
   m.ioc->restart();
   while (std::chrono::steady_clock::now() < deadline && m.ioc->poll_one() > 0) {

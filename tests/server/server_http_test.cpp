@@ -520,6 +520,21 @@ TEST_F(ServerTest, ASlowClientThatKeepsReadingGetsALargeViewWhole) {
   EXPECT_EQ(server_->open_streams(), 1u);
 }
 
+// stop() leaves no connection waiting for a timer nothing runs any more: an
+// idle keep-alive connection and a half-sent request are closed before it
+// returns, while the Server object still exists.
+TEST_F(ServerTest, StopClosesIdleAndHalfReadConnections) {
+  start();
+  auto idle = served(port_);
+  Conn half(port_);
+  half.send("POST /event/cv-x/ix-y/inc HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\n\r\n{}");
+  ASSERT_EQ(request(port_, "GET", "/").status, 200u);  // both are being read by now
+  server_->stop();
+  const std::size_t served_bytes = idle->data().size();
+  EXPECT_EQ(idle->read_to_eof().size(), served_bytes) << "closed, with nothing more said";
+  EXPECT_EQ(half.read_to_eof(), "") << "closed, unanswered";
+}
+
 // A browser names the site of the page that sent a request: an event or
 // back from another site's page (a sibling subdomain gets the Lax cookie)
 // is refused, and the conversation is untouched.
