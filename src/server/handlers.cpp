@@ -429,6 +429,11 @@ bool host_allowed(const ServerOptions& options, std::string_view host) {
 }  // namespace
 
 std::variant<Target, Response> route_request(const Core& core, const Request& req) {
+  // RFC 9112 §3.2: a server must answer 400 to these.
+  if (const std::size_t hosts = req.count(http::field::host); hosts > 1)
+    return reject(400, req, "more than one Host header (RFC 9112 §3.2)");
+  else if (hosts == 0 && req.version() >= 11)
+    return reject(400, req, "an HTTP/1.1 request needs a Host header (RFC 9112 §3.2)");
   if (const std::string_view host = host_name(req); !host_allowed(core.options, host))
     return reject(421, req,
                   "this server does not answer for the host '" + std::string(host.substr(0, 100)) +

@@ -535,6 +535,27 @@ TEST_F(ServerTest, StopClosesIdleAndHalfReadConnections) {
   EXPECT_EQ(half.read_to_eof(), "") << "closed, unanswered";
 }
 
+// RFC 9112 §3.2: an HTTP/1.1 request without a Host header, or any with
+// two, is answered 400; HTTP/1.0 needs none.
+TEST_F(ServerTest, AMissingOrRepeatedHostHeaderIsABadRequest) {
+  start();
+  const auto answer = [this](const std::string& head) {
+    Conn c(port_);
+    c.send(head + "Connection: close\r\n\r\n");
+    return test::parse_response(c.read_to_eof());
+  };
+  const Response none = answer("GET / HTTP/1.1\r\n");
+  EXPECT_EQ(none.status, 400u);
+  EXPECT_NE(none.body.find("needs a Host header"), std::string::npos) << none.body;
+  const Response two = answer("GET / HTTP/1.1\r\nHost: a\r\nHost: b\r\n");
+  EXPECT_EQ(two.status, 400u);
+  EXPECT_NE(two.body.find("more than one Host header"), std::string::npos) << two.body;
+  Conn old(port_);
+  old.send("GET / HTTP/1.0\r\n\r\n");
+  EXPECT_TRUE(old.read_to_eof().starts_with("HTTP/1.0 200")) << old.data();
+  EXPECT_EQ(answer("GET / HTTP/1.1\r\nHost: x\r\n").status, 200u);
+}
+
 // A browser names the site of the page that sent a request: an event or
 // back from another site's page (a sibling subdomain gets the Lax cookie)
 // is refused, and the conversation is untouched.
