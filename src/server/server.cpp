@@ -432,10 +432,14 @@ void Server::wait() {
   }
   const SavedSignalActions saved;  // outlives `signals`: restored after it
   net::signal_set signals(*m.ioc, SIGINT, SIGTERM);
-  signals.async_wait([&m](boost::system::error_code ec, int signo) {
+  signals.async_wait([&m, &signals](boost::system::error_code ec, int signo) {
     if (ec) return;
     log::info(std::string("server: ") + (signo == SIGINT ? "SIGINT" : "SIGTERM") +
-              ", shutting down");
+              ", shutting down (a second SIGINT or SIGTERM ends the process at once)");
+    // A second signal takes the default action, ending the process, rather
+    // than being swallowed while a stop hook or a save hangs: Ctrl-C twice.
+    boost::system::error_code ignored;
+    signals.clear(ignored);
     m.request_stop();
   });
   // The handlers are in place: from now on a signal stops the server

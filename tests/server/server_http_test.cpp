@@ -3,6 +3,8 @@
 #include <gtest/gtest.h>
 #include <signal.h>
 #include <sys/resource.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include <atomic>
 #include <condition_variable>
@@ -1140,6 +1142,55 @@ TEST_F(ServerTest, WaitPutsTheApplicationsSignalActionsBack) {
   ::sigaction(SIGINT, nullptr, &after);
   EXPECT_EQ(after.sa_handler, original_int.sa_handler);
   ::sigaction(SIGTERM, &original_term, nullptr);
+}
+
+// Ctrl-C twice: while wait()'s stop hangs (here in a stop hook), a second
+// SIGTERM ends the process the default way instead of being swallowed.
+// In a forked child, which TSan cannot run (scripts/test.sh leaves it out).
+TEST(ServerSignals, ASecondSignalEndsAStopThatHangsAForkedChild) {
+  int ready[2];
+  ASSERT_EQ(::pipe(ready), 0);
+  const pid_t pid = ::fork();
+  ASSERT_GE(pid, 0);
+  if (pid == 0) {
+    ::close(ready[0]);
+    const int fd = ready[1];
+    log::set_sink([fd](log::Level, std::string_view msg) {
+      if (msg.find("waiting for SIGINT or SIGTERM") != std::string_view::npos)
+        (void)!::write(fd, "w", 1);
+    });
+    auto reg = std::make_shared<Registry>();
+    reg->define("t/stuck").render([](const Self&) { return html::p("stuck"); }).stop([fd](Self&) {
+      (void)!::write(fd, "s", 1);
+      for (;;) ::pause();  // a stop hook that never returns
+    });
+    Server server(reg);
+    server.start({.port = 0});
+    server.runtime().mint("t/stuck");
+    server.wait();
+    ::_exit(3);
+  }
+  ::close(ready[1]);
+  char c = 0;
+  ASSERT_EQ(::read(ready[0], &c, 1), 1);
+  EXPECT_EQ(c, 'w');
+  ::kill(pid, SIGTERM);
+  ASSERT_EQ(::read(ready[0], &c, 1), 1);
+  EXPECT_EQ(c, 's') << "the first SIGTERM runs the stop hooks";
+  ::kill(pid, SIGTERM);
+  int status = 0;
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+  pid_t done = 0;
+  while ((done = ::waitpid(pid, &status, WNOHANG)) == 0 &&
+         std::chrono::steady_clock::now() < deadline)
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  if (done == 0) {
+    ::kill(pid, SIGKILL);
+    ::waitpid(pid, &status, 0);
+    ADD_FAILURE() << "the second SIGTERM did not end the process";
+  }
+  ::close(ready[0]);
+  EXPECT_TRUE(WIFSIGNALED(status) && WTERMSIG(status) == SIGTERM) << status;
 }
 
 // A restored conversation whose wakeup hook throws: the stream opens and
