@@ -127,8 +127,9 @@ class Server {
   std::size_t open_streams() const;
 
   // Idempotent: stops accepting, runs the runtime's shutdown (stop hooks,
-  // close streams, final save), joins the I/O threads and the workers, and
-  // closes the connections still open (idle keep-alives, half-sent requests).
+  // close streams, final save), joins the I/O threads and the workers (their
+  // answers go out), and closes idle keep-alive connections and half-sent
+  // requests.
   void stop();
   // Blocks until stop() has run, or until SIGINT/SIGTERM arrives (then runs
   // stop() itself). Call from one thread. Handles both signals meanwhile;

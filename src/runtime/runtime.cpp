@@ -324,12 +324,6 @@ struct Runtime::Impl {
       return nullptr;
     }
     std::unique_lock lock(map_mu);
-    if (owner && opts.max_conversations > 0 && slots.size() >= opts.max_conversations) {
-      *refused = LoadRefused::full;
-      log::warn("not loading conversation " + std::string(cid) + ": this runtime holds " +
-                std::to_string(slots.size()) + " conversations (max_conversations)");
-      return nullptr;
-    }
     // Shutdown sets `shutting` before it takes its list of slots under this
     // lock: a slot added after that would never be stopped or saved. And a
     // racing request may have ended it meanwhile with a failed remove (the
@@ -338,7 +332,15 @@ struct Runtime::Impl {
     // record loaded here is that ended conversation.
     if (shutting || unremoved->contains(cid) || ends_during_loads.ended_since(cid, ticket))
       return nullptr;
-    return slots.emplace(std::string(cid), slot).first->second;  // a racing loader may have won
+    if (auto it = slots.find(std::string(cid)); it != slots.end())
+      return it->second;  // a racing loader won
+    if (owner && opts.max_conversations > 0 && slots.size() >= opts.max_conversations) {
+      *refused = LoadRefused::full;
+      log::warn("not loading conversation " + std::string(cid) + ": this runtime holds " +
+                std::to_string(slots.size()) + " conversations (max_conversations)");
+      return nullptr;
+    }
+    return slots.emplace(std::string(cid), slot).first->second;
   }
 
   // Runs f(slot) under the slot's lock when cid names a live conversation

@@ -185,8 +185,36 @@ void HttpSession::write_some(bool close) {
 void HttpSession::on_write(bool close_after, beast::error_code ec) {
   serializer_.reset();
   response_.reset();
+  if (!ec && close_after && request_unread()) return linger();
   if (ec || close_after) return close();
   read_header();
+}
+
+// A request refused before it was read whole (a body over the limit).
+bool HttpSession::request_unread() const {
+  return parser_ && parser_->got_some() && !parser_->is_done();
+}
+
+// The client may still be sending the request refused: closing with its
+// bytes unread makes the kernel answer with a reset, which can reach the
+// client before it read the 400 (curl: "Send failure: Broken pipe"). So, as
+// nginx's lingering close does: stop sending, read and discard until the
+// client closes, for at most kLinger, then close.
+void HttpSession::linger() {
+  static constexpr std::chrono::milliseconds kLinger{2000};
+  beast::error_code ignored;
+  stream_.socket().shutdown(net::ip::tcp::socket::shutdown_send, ignored);
+  stream_.expires_after(std::min(core_.options.request_timeout, kLinger));  // for all the reads
+  discard_input();
+}
+
+void HttpSession::discard_input() {
+  buffer_.consume(buffer_.size());
+  stream_.async_read_some(buffer_.prepare(4096),
+                          [self = shared_from_this()](beast::error_code ec, std::size_t) {
+                            if (ec) return self->close();
+                            self->discard_input();
+                          });
 }
 
 // A request that could not be read: say why when it is the client's fault

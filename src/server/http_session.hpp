@@ -40,6 +40,9 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
   void respond_cut_short(Response response);
   void write_some(bool close);
   void on_write(bool close, boost::beast::error_code ec);
+  bool request_unread() const;
+  void linger();
+  void discard_input();
   void refuse(boost::beast::error_code ec);
   Response refusal(std::string_view message, bool header_read = false) const;
   void close();

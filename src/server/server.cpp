@@ -380,17 +380,21 @@ void Server::stop() {
   // The shutdown posted a drop() to every open stream's strand, which the
   // stopped threads may not have run: run what is ready here, so that the
   // streams are cut now (browsers reconnect at once) rather than when the
-  // io_context is destroyed. Bounded, in case a client keeps a connection busy.
-  // Connections that are neither (idle keep-alives, half-read requests)
-  // would wait for timers that nothing runs any more: closed too, so that
-  // their clients see the close now, not when the Server is destroyed.
+  // io_context is destroyed; and the answers the workers queued go out.
+  // Bounded, in case a client keeps a connection busy.
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(1);
+  m.ioc->restart();
+  while (std::chrono::steady_clock::now() < deadline && m.ioc->poll_one() > 0) {
+  }
+  // The connections left (idle keep-alives, half-sent requests) would wait
+  // for timers that nothing runs any more: closed now, so that their
+  // clients see the close now, not when the Server is destroyed.
   {
     std::lock_guard lock(m.core.sessions_mu);
     for (server::HttpSession* session : m.core.sessions) session->abort();
   }
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(1);
-  m.ioc->restart();
-  while (std::chrono::steady_clock::now() < deadline && m.ioc->poll_one() > 0) {
+  while (std::chrono::steady_clock::now() < deadline + std::chrono::seconds(1) &&
+         m.ioc->poll_one() > 0) {
   }
   log::info("server: stopped");
   {

@@ -68,10 +68,6 @@ TEST(RuntimeAttach, AViewThatThrowsOnReconnectIsAHandlerError) {
   EXPECT_TRUE(again->has_html("fine"));
 }
 
-// The runtime's threads read the registry without a lock: a define() after
-// it took the registry is refused, not a change under a running handler.
-// Before that, defining an id again replaces its definition in place, so a
-// Definition still held for it stays usable.
 // A start hook that ends the conversation (here a child's, called from the
 // root's start hook) ends it before it was ever kept: every instance that
 // started still gets its stop hook, as an end from an event gives them.
@@ -93,6 +89,10 @@ TEST(RuntimeMint, AnEndAskedForByAStartHookRunsTheStopHooks) {
   EXPECT_TRUE(store->ops(m.cid).empty()) << "never kept, so never saved";
 }
 
+// The runtime's threads read the registry without a lock: a define() after
+// it took the registry is refused, not a change under a running handler.
+// Before that, defining an id again replaces its definition in place, so a
+// Definition still held for it stays usable.
 TEST(RuntimeRegistry, DefinitionsAreFixedOnceARuntimeUsesTheRegistry) {
   auto reg = std::make_shared<Registry>();
   Definition first = reg->define("t/x");

@@ -70,11 +70,12 @@ class Conn {
   // bytes. The pauses are the slowness under test, not synchronisation.
   std::size_t read_slowly_until(std::string_view needle, std::size_t chunk,
                                 std::chrono::milliseconds pause) {
-    std::size_t since_pause = 0;
+    std::size_t since_pause = 0, from = 0;
     for (;;) {
-      if (const std::size_t p = data_.find(needle); p != std::string::npos)
+      if (const std::size_t p = data_.find(needle, from); p != std::string::npos)
         return p + needle.size();
       const std::size_t before = data_.size();
+      from = before < needle.size() ? 0 : before - needle.size() + 1;
       if (!read_some())
         throw std::runtime_error("closed before \"" + std::string(needle) + "\" after " +
                                  std::to_string(data_.size()) + " bytes");
@@ -85,6 +86,9 @@ class Conn {
       }
     }
   }
+
+  // Tells the peer this side sends no more (half-close).
+  void shut_write() { ::shutdown(fd_, SHUT_WR); }
 
   // Reads until the peer closes the connection. Throws on timeout.
   const std::string& read_to_eof() {
