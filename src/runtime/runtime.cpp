@@ -440,18 +440,26 @@ struct Runtime::Impl {
     return true;
   }
 
-  // An Output is the embedder's code: one that throws is dropped (logged),
-  // and the step it came after, already saved, stands.
+  // An Output is the embedder's code: what one of its calls threw, if it did.
+  template <class F>
+  static std::optional<std::string> failure_of(F&& call) {
+    try {
+      call();
+      return std::nullopt;
+    } catch (const std::exception& e) {
+      return std::string(e.what());
+    } catch (...) {
+      return std::string("it threw something that is not a std::exception");
+    }
+  }
+
+  // A stream whose send throws is dropped (logged); the step it came
+  // after, already saved, stands.
   static void send(Slot& slot, const std::vector<Fragment>& fragments, std::string_view cid) {
     slot.forget_dropped();
     if (!slot.out || fragments.empty()) return;
-    try {
-      slot.out->send(fragments);
-    } catch (const std::exception& e) {
-      log::error("the stream of " + std::string(cid) + " failed to send; dropping it: " + e.what());
-      close_stream(slot, cid);
-    } catch (...) {
-      log::error("the stream of " + std::string(cid) + " failed to send; dropping it");
+    if (auto why = failure_of([&] { slot.out->send(fragments); })) {
+      log::error("the stream of " + std::string(cid) + " failed to send; dropping it: " + *why);
       close_stream(slot, cid);
     }
   }
@@ -461,13 +469,8 @@ struct Runtime::Impl {
   static void close_stream(Slot& slot, std::string_view cid) {
     const std::shared_ptr<Output> out = std::move(slot.out);
     if (!out) return;
-    try {
-      out->close();
-    } catch (const std::exception& e) {
-      log::error("closing the stream of " + std::string(cid) + " failed: " + e.what());
-    } catch (...) {
-      log::error("closing the stream of " + std::string(cid) + " failed");
-    }
+    if (auto why = failure_of([&] { out->close(); }))
+      log::error("closing the stream of " + std::string(cid) + " failed: " + *why);
   }
 
   // The timers a step requested, as part of `moment`.

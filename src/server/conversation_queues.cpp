@@ -17,6 +17,10 @@ void ConversationQueues::post(const std::string& cid, std::function<void()> task
       return;
     }
   }
+  start(cid, std::move(task));
+}
+
+void ConversationQueues::start(const std::string& cid, std::function<void()> task) {
   boost::asio::post(workers_,
                     [this, cid, task = std::move(task)]() mutable { run(cid, std::move(task)); });
 }
@@ -42,8 +46,7 @@ void ConversationQueues::run(const std::string& cid, std::function<void()> task)
     next = std::move(it->second.front());
     it->second.pop_front();
   }
-  boost::asio::post(workers_,
-                    [this, cid, next = std::move(next)]() mutable { run(cid, std::move(next)); });
+  start(cid, std::move(next));
 }
 
 std::size_t ConversationQueues::busy() const {

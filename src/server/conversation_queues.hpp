@@ -29,6 +29,7 @@ class ConversationQueues {
   std::size_t busy() const;
 
  private:
+  void start(const std::string& cid, std::function<void()> task);  // on a worker
   void run(const std::string& cid, std::function<void()> task);
 
   boost::asio::thread_pool& workers_;
