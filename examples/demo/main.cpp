@@ -91,6 +91,9 @@ int main(int argc, char** argv) {
       ->check(CLI::Range(std::size_t{1}, std::size_t{1000000}));
   app.add_option("--allowed-host", options.allowed_hosts,
                  "a host name the server answers to (repeat it; default: any)");
+  app.add_option("--frame-ancestors", options.frame_ancestors,
+                 "sites that may show the pages in a frame (CSP frame-ancestors; '' allows any)")
+      ->capture_default_str();
   app.add_option("--max-conversations", options.max_conversations,
                  "conversations held at most; a new page past it gets 503 (0: no limit)")
       ->capture_default_str();

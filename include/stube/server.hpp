@@ -56,6 +56,13 @@ struct ServerOptions {
   // any. Set it for a tool bound to loopback that web pages must not reach
   // through DNS rebinding, e.g. {"localhost", "127.0.0.1", "[::1]"}.
   std::vector<std::string> allowed_hosts{};
+  // Which sites may show the server's pages in a frame: the sources of the
+  // `frame-ancestors` directive of a Content-Security-Policy sent with every
+  // response, e.g. "'self' https://portal.example". "'self'" and "'none'"
+  // also send X-Frame-Options (SAMEORIGIN, DENY) for older browsers. Empty:
+  // neither header, and any site may frame the pages (and trick a user into
+  // clicking in them: clickjacking). Printable ASCII without ';' or ','.
+  std::string frame_ancestors{"'self'"};
   std::size_t max_header_bytes = 8 * 1024;  // request line + headers
   std::size_t max_body_bytes = 64 * 1024;   // the signals JSON
   // A request must arrive completely within this time (slow clients), an

@@ -43,6 +43,10 @@ struct Core {
   std::string over_capacity_stream_response;
   // Refused connections waiting for their request line.
   std::atomic<std::size_t> waiting_refusals{0};
+  // From ServerOptions::frame_ancestors, made once at start(): the headers'
+  // values, each empty when it is not sent.
+  std::string frame_policy;   // Content-Security-Policy
+  std::string frame_options;  // X-Frame-Options
   // Where requests are handled (ServerOptions::workers), one conversation's
   // after another; null: on the I/O threads. Owned by the Server, which
   // joins its workers before the I/O objects go.

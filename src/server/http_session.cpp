@@ -139,13 +139,21 @@ void HttpSession::answer(Reply reply) {
   respond(std::move(reply.response));
 }
 
+// The headers every response carries.
+void HttpSession::stamp(Response& response) const {
+  response.set(http::field::date, http_date_now());  // RFC 9110 §6.6.1
+  // A plain-text error quoting the request is never sniffed into HTML.
+  response.set("X-Content-Type-Options", "nosniff");
+  if (!core_.frame_policy.empty()) response.set("Content-Security-Policy", core_.frame_policy);
+  if (!core_.frame_options.empty()) response.set("X-Frame-Options", core_.frame_options);
+}
+
 // The response as an unfinished chunked body, then, a moment later, the
 // connection closed: the client reads the status and the
 // message, then meets a network error, on which Datastar retries. (An
 // HTTP/1.0 client has no chunks and gets the complete response.)
 void HttpSession::respond_cut_short(Response response) {
-  response.set(http::field::date, http_date_now());
-  response.set("X-Content-Type-Options", "nosniff");
+  stamp(response);
   raw_response_ = unfinished(std::move(response));
   stream_.expires_after(core_.options.request_timeout);
   net::async_write(stream_, net::buffer(raw_response_),
@@ -163,9 +171,7 @@ void HttpSession::respond(Response response) {
   // Every answer to a HEAD, refusals included: body bytes would be read as
   // the start of the next response on a kept-alive connection.
   if (head_) drop_body_for_head(response);
-  response.set(http::field::date, http_date_now());  // RFC 9110 §6.6.1
-  // A plain-text error quoting the request is never sniffed into HTML.
-  response.set("X-Content-Type-Options", "nosniff");
+  stamp(response);
   response_ = std::make_shared<Response>(std::move(response));
   serializer_.emplace(*response_);
   write_some(!response_->keep_alive());

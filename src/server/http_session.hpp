@@ -38,6 +38,7 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
   void answer(Reply reply);
   void respond(Response response);
   void respond_cut_short(Response response);
+  void stamp(Response& response) const;
   void write_some(bool close);
   void on_write(bool close, boost::beast::error_code ec);
   bool request_unread() const;

@@ -3,6 +3,7 @@
 
 #include <signal.h>
 
+#include <algorithm>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/post.hpp>
@@ -259,6 +260,25 @@ void check_options(const ServerOptions& o) {
   if (o.max_header_bytes == 0) refuse("max_header_bytes must be at least 1");
   if (o.max_body_bytes == 0) refuse("max_body_bytes must be at least 1");
   if (o.max_stream_backlog == 0) refuse("max_stream_backlog must be at least 1");
+  // A header value: a line break would start a header of the caller's text,
+  // and ';' or ',' another directive or policy.
+  auto bad = [](unsigned char c) { return c < 0x20 || c > 0x7e || c == ';' || c == ','; };
+  if (std::ranges::any_of(o.frame_ancestors, bad))
+    refuse(
+        "frame_ancestors must be CSP sources separated by spaces (printable ASCII without ';' "
+        "or ','), got '" +
+        o.frame_ancestors + "'");
+}
+
+// ServerOptions::frame_ancestors as the two headers' values.
+void set_frame_headers(server::Core& core, std::string_view ancestors) {
+  const auto first = ancestors.find_first_not_of(' ');
+  if (first == std::string_view::npos) return;  // empty: neither header
+  ancestors.remove_prefix(first);
+  ancestors.remove_suffix(ancestors.size() - 1 - ancestors.find_last_not_of(' '));
+  core.frame_policy = "frame-ancestors " + std::string(ancestors);
+  if (ancestors == "'self'") core.frame_options = "SAMEORIGIN";
+  if (ancestors == "'none'") core.frame_options = "DENY";
 }
 
 }  // namespace
@@ -266,6 +286,7 @@ void check_options(const ServerOptions& o) {
 void Server::start_listening(ServerOptions options) {
   Impl& m = *impl_;
   check_options(options);
+  set_frame_headers(m.core, options.frame_ancestors);
   m.core.max_connections =
       server::connection_cap(options.max_connections, server::descriptor_limit());
   std::ostringstream refusal;

@@ -623,6 +623,29 @@ TEST_F(ServerTest, AllowedHostsRefuseOtherHostNames) {
   EXPECT_EQ(get_with_host("127.0.0.1.evil.example").status, 421u);
 }
 
+// Another site cannot show the pages in a frame of its own and trick a user
+// into clicking in them (clickjacking), unless frame_ancestors says it may.
+TEST_F(ServerTest, PagesMayBeFramedByTheirOwnSiteOnlyUnlessToldOtherwise) {
+  const auto frame_headers = [this](std::string_view path) {
+    const Response r = request(port_, "GET", path);
+    return r.header("Content-Security-Policy") + " | " + r.header("X-Frame-Options");
+  };
+  start();
+  EXPECT_EQ(frame_headers("/counter"), "frame-ancestors 'self' | SAMEORIGIN");
+  EXPECT_EQ(frame_headers("/"), "frame-ancestors 'self' | SAMEORIGIN");
+  EXPECT_EQ(frame_headers("/nowhere"), "frame-ancestors 'self' | SAMEORIGIN");
+  server_->stop();
+  start({.frame_ancestors = " 'none' "});
+  EXPECT_EQ(frame_headers("/counter"), "frame-ancestors 'none' | DENY");
+  server_->stop();
+  // A list has no X-Frame-Options equivalent: the CSP alone says it.
+  start({.frame_ancestors = "'self' https://portal.example"});
+  EXPECT_EQ(frame_headers("/counter"), "frame-ancestors 'self' https://portal.example | ");
+  server_->stop();
+  start({.frame_ancestors = ""});
+  EXPECT_EQ(frame_headers("/counter"), " | ");
+}
+
 TEST_F(ServerTest, AMintPastMaxConversationsIs503WithRetryAfter) {
   start({.max_conversations = 1});
   mint();
@@ -1553,6 +1576,8 @@ TEST(Server, RefusesImpossibleOptionsByName) {
   refused({.port = 0, .threads = 0}, "threads");
   refused({.port = 0, .bind_address = "localhost"}, "bind_address must be a numeric IP address");
   refused({.port = 0, .keep_alive = milliseconds(0)}, "keep_alive");
+  refused({.port = 0, .frame_ancestors = "'self'\r\nSet-Cookie: a=b"}, "frame_ancestors");
+  refused({.port = 0, .frame_ancestors = "'self'; script-src *"}, "frame_ancestors");
   refused({.port = 0, .max_header_bytes = 0}, "max_header_bytes");
   refused({.port = 0, .max_body_bytes = 0}, "max_body_bytes");
   refused({.port = 0, .request_timeout = milliseconds(-1)}, "request_timeout");
