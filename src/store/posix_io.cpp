@@ -89,22 +89,45 @@ int fsync_retry(int fd) noexcept {
   return 0;
 }
 
+namespace {
+
+// Why a record could not be opened, beyond errno.
+enum class Missing { no, gone, dangling_link };
+
+// Opens a record for reading. A remove and then a save of the same record
+// between the open and the look at the name show a name that the open did
+// not find: the record is back, so it is opened again (a bounded number of
+// times: another remove may come between; then it counts as gone).
+Fd open_record(int dirfd, const char* name, Missing& missing) {
+  for (int attempt = 0;; ++attempt) {
+    // O_NONBLOCK: a FIFO named like a record must not block the load.
+    Fd fd(::openat(dirfd, name, O_RDONLY | O_CLOEXEC | O_NONBLOCK));
+    if (fd || errno != ENOENT) return fd;
+    struct stat link {};
+    if (::fstatat(dirfd, name, &link, AT_SYMLINK_NOFOLLOW) != 0 || attempt == 100) {
+      missing = Missing::gone;
+      return fd;
+    }
+    if (S_ISLNK(link.st_mode)) {
+      missing = Missing::dangling_link;
+      return fd;
+    }
+  }
+}
+
+}  // namespace
+
 FileRead read_file_at(int dirfd, const char* name, std::size_t max_bytes, std::string& out,
                       std::string& why) {
   const auto failed = [&why](std::string reason) {
     why = std::move(reason);
     return FileRead::failed;
   };
-  // O_NONBLOCK: a FIFO named like a record must not block the load.
-  Fd fd(::openat(dirfd, name, O_RDONLY | O_CLOEXEC | O_NONBLOCK));
-  if (!fd) {
-    const int err = errno;
-    // ENOENT with the name still there: a symbolic link to nothing.
-    struct stat link {};
-    if (err == ENOENT && ::fstatat(dirfd, name, &link, AT_SYMLINK_NOFOLLOW) != 0)
-      return FileRead::gone;
-    return failed("cannot open: " + errno_text(err));
-  }
+  Missing missing = Missing::no;
+  Fd fd = open_record(dirfd, name, missing);
+  if (missing == Missing::gone) return FileRead::gone;
+  if (missing == Missing::dangling_link) return failed("a symbolic link to nothing");
+  if (!fd) return failed("cannot open: " + errno_text(errno));
   struct stat st {};
   if (::fstat(fd.get(), &st) != 0) return failed("cannot stat: " + errno_text(errno));
   if (!S_ISREG(st.st_mode)) return failed("not a regular file");
