@@ -44,6 +44,13 @@ void append_merge_signals(std::string_view json, std::string& out) {
   out += '\n';
 }
 
+void append_remove_signals(const std::vector<std::string>& paths, std::string& out) {
+  if (paths.empty()) return;
+  out += "event: datastar-remove-signals\n";
+  for (const std::string& path : paths) append_lines("data: paths ", path, out);
+  out += '\n';
+}
+
 void append_retry(std::chrono::milliseconds delay, std::string& out) {
   out += "retry: ";
   out += std::to_string(delay.count());

@@ -10,6 +10,10 @@
 //   event: datastar-merge-signals
 //   data: signals {"ns": {"name": "value"}}
 //   <blank line>
+//
+//   event: datastar-remove-signals
+//   data: paths ns                    (one line per path)
+//   <blank line>
 #pragma once
 
 #include <chrono>
@@ -27,6 +31,10 @@ void append_fragment(const Fragment& fragment, std::string& out);
 
 // One merge-signals event; `json` is an object.
 void append_merge_signals(std::string_view json, std::string& out);
+
+// One remove-signals event for `paths` (signal paths such as a namespace);
+// nothing when there are none.
+void append_remove_signals(const std::vector<std::string>& paths, std::string& out);
 
 // "retry: <ms>": the browser's reconnect delay after this stream breaks.
 void append_retry(std::chrono::milliseconds delay, std::string& out);

@@ -104,21 +104,26 @@ std::string owner_of(const Request& req, std::string_view cid) {
   return {};
 }
 
-// After a change, the browser's bound signals are brought in line with the
-// state (a handler may have cleared a field, a new dialog has its default).
-Response changed(Core& core, const Request& req, std::string_view cid) {
+// After a change: a message of an earlier refused or failed event goes
+// away, the signals the page sent (`sent`) of instances that are gone are
+// dropped, and the bound signals are brought in line with the state (a
+// handler may have cleared a field, a new dialog has its default).
+Response changed(Core& core, const Request& req, std::string_view cid, const edn::Value& sent) {
   std::string body;
+  append_fragment(cleared_error_fragment(), body);
   if (const auto conv = core.runtime->conversation(cid)) {
+    append_remove_signals(stale_namespaces(sent, *conv), body);
     const std::string json = kept_signals_json(*core.registry, *conv);
     if (!json.empty()) append_merge_signals(json, body);
   }
   return event_stream(200, req, std::move(body));
 }
 
-Response from_result(Core& core, Runtime::Result result, const Request& req, std::string_view cid) {
+Response from_result(Core& core, Runtime::Result result, const Request& req, std::string_view cid,
+                     const edn::Value& sent) {
   switch (result) {
     case Runtime::Result::Ok:
-      return changed(core, req, cid);
+      return changed(core, req, cid, sent);
     case Runtime::Result::NoConversation:
       return core.runtime->shutting_down() ? restarting(req) : stale(req);
     case Runtime::Result::NoInstance:
@@ -180,13 +185,20 @@ Response post_event(Core& core, const Request& req, const Route& r, std::string_
     return reject(400, req, "bad event '" + r.event + "': the component has no handler for it");
   if (result == Runtime::Result::BadSignals) return reject(400, req, "bad signals: " + why);
   if (result == Runtime::Result::BadEvent) return reject(400, req, "bad event: " + why);
-  return from_result(core, result, req, r.cid);
+  return from_result(core, result, req, r.cid, all);
 }
 
 Response post_back(Core& core, const Request& req, const Route& r) {
   if (req.method() != http::verb::post) return method_not_allowed(req, "POST");
   if (auto refused = refuse_foreign_page(req)) return std::move(*refused);
-  return from_result(core, core.runtime->back(r.cid, owner_of(req, r.cid)), req, r.cid);
+  // Back reads no signals: the page's are only looked at for those to drop,
+  // and a body that is no JSON object leaves them for the next event.
+  edn::Value sent;
+  try {
+    sent = signals_from_json(req.body());
+  } catch (const BadRequest&) {
+  }
+  return from_result(core, core.runtime->back(r.cid, owner_of(req, r.cid)), req, r.cid, sent);
 }
 
 Reply open_stream(Core& core, const Request& req, const Route& r,

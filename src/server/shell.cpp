@@ -19,11 +19,11 @@ std::string render_shell(const ShellPage& p) {
   html::escape_into(base + asset_url("datastar.js"), out);
   out += "\"></script>\n</head>\n<body>\n<div id=\"";
   out += kErrorElementId;
-  out += "\"></div>\n<div id=\"stube-stream\" hidden data-on-load=\"";
+  out += "\"></div>\n<form id=\"stube-stream\" hidden data-on-load=\"";
   html::escape_into(
       "@get('" + base + "/sse/" + std::string(p.cid) + "', " + std::string(kStreamOptions) + ")",
       out);
-  out += "\"></div>\n<div id=\"";
+  out += "\"></form>\n<div id=\"";
   out += kRootElementId;
   out += "\">";
   out += p.root_html;

@@ -18,9 +18,13 @@ struct ShellPage {
 std::string render_shell(const ShellPage& page);
 
 // The Datastar options of the stream's @get: reconnect quickly and without
-// giving up, also while the tab is hidden.
+// giving up, also while the tab is hidden. contentType 'form': the query
+// is the fields of the (empty) form the @get sits on. With the default
+// 'json' every signal of the page would go into the stream's URL, and a
+// page whose fields start with a few KB of text would have its stream
+// refused for a header over max_header_bytes, for good.
 inline constexpr std::string_view kStreamOptions =
-    "{openWhenHidden: true, retryInterval: 500, retryScaler: 1.5, retryMaxWaitMs: 4000, "
-    "retryMaxCount: 1000000}";
+    "{contentType: 'form', openWhenHidden: true, retryInterval: 500, retryScaler: 1.5, "
+    "retryMaxWaitMs: 4000, retryMaxCount: 1000000}";
 
 }  // namespace stube::server

@@ -2,6 +2,7 @@
 
 #include <cmath>
 #include <nlohmann/json.hpp>
+#include <unordered_set>
 #include <vector>
 
 #include "kernel/wire.hpp"
@@ -234,6 +235,24 @@ std::string kept_signals_json(const Registry& registry, const edn::Value& conv) 
     if (!mine.empty()) out[signal_namespace(e.key.as_string())] = std::move(mine);
   }
   return out.empty() ? std::string() : dump(out);
+}
+
+std::vector<std::string> stale_namespaces(const edn::Value& sent, const edn::Value& conv) {
+  std::vector<std::string> stale;
+  if (!sent.is(edn::Kind::Map) || sent.size() == 0) return stale;
+  const edn::Value& instances = conv.get(conv::keys::instances());
+  std::unordered_set<std::string> live;
+  if (instances.is(edn::Kind::Map))
+    for (const edn::MapEntry& e : instances.entries())
+      if (e.key.is(edn::Kind::String)) live.insert(signal_namespace(e.key.as_string()));
+  for (const edn::MapEntry& e : sent.entries()) {
+    const std::string_view ns = e.key.is(edn::Kind::Keyword)  ? e.key.as_keyword()
+                                : e.key.is(edn::Kind::String) ? e.key.as_string()
+                                                              : std::string_view();
+    // An instance's namespace is an id with '_' written "_0" (wire.cpp).
+    if (conv::valid_id(ns) && !live.contains(std::string(ns))) stale.emplace_back(ns);
+  }
+  return stale;
 }
 
 }  // namespace stube::server

@@ -9,6 +9,7 @@
 #include <cstddef>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "stube/component.hpp"
 #include "stube/edn.hpp"
@@ -34,5 +35,12 @@ std::string to_json(const edn::Value& v);
 // whose component keeps signals: the values the browser should now hold.
 // Empty when no instance keeps any.
 std::string kept_signals_json(const Registry& registry, const edn::Value& conv);
+
+// The top-level namespaces of the page's signals `sent` that belong to no
+// live instance of `conv` (a dialog that answered, a step that back
+// undid), for the page to drop: otherwise every later event would carry
+// them, and the bodies would grow with every dialog until refused. Names
+// that are no instance's namespace at all are left out.
+std::vector<std::string> stale_namespaces(const edn::Value& sent, const edn::Value& conv);
 
 }  // namespace stube::server

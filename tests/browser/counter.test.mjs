@@ -20,8 +20,16 @@ after(async () => {
 test('clicks change the number; a second tab has its own conversation', async () => {
   const context = await browser.newContext();
   const page = await newPage(context);
+  const streamUrls = [];
+  page.on('request', (r) => {
+    if (r.url().includes('/sse/')) streamUrls.push(r.url());
+  });
   await page.goto(`${demo.url}counter`);
   await waitForStream(page);
+  // The page's signals stay out of the stream's URL (a page whose fields
+  // start with a few KB of text would otherwise be refused its stream).
+  assert.ok(streamUrls.length >= 1);
+  for (const u of streamUrls) assert.equal(new URL(u).search, '', u);
   const count = page.locator('.count');
   await assert.doesNotReject(count.waitFor());
   assert.equal(await count.textContent(), '0');

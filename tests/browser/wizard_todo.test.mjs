@@ -22,6 +22,10 @@ for (const path of ['wizard', 'wizard-flow']) {
   test(`${path}: complete it by typing and clicking`, async () => {
     const context = await browser.newContext();
     const page = await newPage(context);
+    const posts = [];
+    page.on('request', (r) => {
+      if (r.method() === 'POST' && r.url().includes('/event/')) posts.push({ url: r.url(), body: r.postData() });
+    });
     await page.goto(`${demo.url}${path}`);
     await waitForStream(page);
     await screenshot(page, `${path}-prompt`);
@@ -32,6 +36,11 @@ for (const path of ['wizard', 'wizard-flow']) {
     await page.locator('.stube-prompt').waitFor();
     assert.equal(await page.locator('.stube-prompt .stube-input').inputValue(), 'Bob');
     await completeWizard(page, 'Grace', ['milk', 'eggs'], (s) => screenshot(page, `${path}-${s}`));
+    // The two prompts' signals were dropped once they answered: the board's
+    // last add carries the board's own signals only, not every dialog's so far.
+    const adds = posts.filter((p) => /\/add(\?|$)/.test(p.url));
+    assert.equal(adds.length, 2);
+    assert.equal(Object.keys(JSON.parse(adds.at(-1).body)).length, 1, adds.at(-1).body);
     await context.close();
   });
 }

@@ -327,17 +327,38 @@ TEST_F(ServerTest, AnHttp10ClientGetsTheStreamWithoutChunks) {
   EXPECT_EQ(all.find("\r\n", head_end), std::string::npos) << "no chunk framing in the body";
 }
 
+// The answer to an event: the error element emptied (a message of an
+// earlier refused event goes), the page's signals of instances that are
+// gone dropped (else every later body carries them, growing with each
+// dialog until refused), then the kept signals as the handler left them.
 TEST_F(ServerTest, SignalsComeInAsEdnAndGoBackAfterTheHandler) {
   start();
   const Minted m = mint("/form");
   const std::string ns = signal_namespace(m.iid);
-  const Response r =
-      post(m, "shout", "{\"" + ns + "\": {\"name\": \"Zed\"}, \"ix-other\": {\"name\": \"no\"}}");
+  const Response r = post(m, "shout",
+                          "{\"" + ns +
+                              "\": {\"name\": \"Zed\"}, \"ix-other\": {\"name\": \"no\"}, "
+                              "\"ix-gone_0x\": {}, \"not an id\": 1}");
   ASSERT_EQ(r.status, 200u) << r.body;
   EXPECT_EQ(conv(m).get_in({"conv/instances"_kw, edn::Value(m.iid), "name"_kw}),
             edn::Value("Zed!"));
-  EXPECT_EQ(r.body, "event: datastar-merge-signals\ndata: signals {\"" + ns +
-                        "\":{\"name\":\"Zed!\"}}\n\n");
+  EXPECT_EQ(r.body,
+            "event: datastar-merge-fragments\ndata: fragments <div id=\"stube-error\"></div>\n\n"
+            "event: datastar-remove-signals\ndata: paths ix-other\ndata: paths ix-gone_0x\n\n"
+            "event: datastar-merge-signals\ndata: signals {\"" +
+                ns + "\":{\"name\":\"Zed!\"}}\n\n");
+  // Back drops them too; a body that is not JSON is no error for it.
+  ASSERT_EQ(post(m, "shout", "{}").status, 200u);
+  const auto back = [&](std::string_view body) {
+    return request(port_, "POST", "/back/" + m.cid, body, "Cookie: " + m.cookie + "\r\n");
+  };
+  const Response b = back("{\"ix-dialog\": {\"answer\": \"x\"}, \"" + ns + "\": {}}");
+  EXPECT_EQ(b.status, 200u);
+  EXPECT_NE(b.body.find("event: datastar-remove-signals\ndata: paths ix-dialog\n\n"),
+            std::string::npos)
+      << b.body;
+  EXPECT_EQ(b.body.find("data: paths " + ns), std::string::npos) << b.body;
+  EXPECT_EQ(back("[not json").status, 200u);
 }
 
 // A typed component's kept signal of the wrong type is bad input: 400
