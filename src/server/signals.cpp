@@ -1,6 +1,9 @@
 #include "server/signals.hpp"
 
+#include <charconv>
 #include <cmath>
+#include <cstdint>
+#include <cstdlib>
 #include <nlohmann/json.hpp>
 #include <unordered_set>
 #include <vector>
@@ -137,6 +140,20 @@ bool blank(std::string_view s) {
 
 json to_json_value(const edn::Value& v);
 
+// A big integer as a JSON number, as the browser reads it back (a JSON
+// number past 64 bits comes in as a big integer): exact within 64 bits,
+// else the nearest double (JavaScript has nothing closer), null past it.
+json big_int_json(std::string_view digits) {
+  std::uint64_t u = 0;
+  const char* first = digits.data();
+  const char* last = first + digits.size();
+  if (auto [end, ec] = std::from_chars(first, last, u); ec == std::errc() && end == last) return u;
+  std::int64_t i = 0;
+  if (auto [end, ec] = std::from_chars(first, last, i); ec == std::errc() && end == last) return i;
+  const double d = std::strtod(std::string(digits).c_str(), nullptr);
+  return std::isfinite(d) ? json(d) : json(nullptr);
+}
+
 std::string key_text(const edn::Value& k) {
   switch (k.kind()) {
     case edn::Kind::Keyword:
@@ -185,6 +202,8 @@ json to_json_value(const edn::Value& v) {
       for (const edn::MapEntry& e : v.entries()) o[key_text(e.key)] = to_json_value(e.val);
       return o;
     }
+    case edn::Kind::BigInt:
+      return big_int_json(v.number_text());
     case edn::Kind::Opaque:
       return nullptr;
     default:

@@ -28,7 +28,9 @@ edn::Value instance_signals(const edn::Value& all, std::string_view iid);
 
 // EDN -> JSON text for the browser: maps become objects (keyword keys by
 // their text without ':'), sequences and sets arrays, strings and numbers as
-// themselves, other scalars as their EDN text, non-finite floats null.
+// themselves (a big integer past 64 bits as the nearest double, what the
+// browser would make of it anyway), other scalars as their EDN text,
+// non-finite numbers null.
 std::string to_json(const edn::Value& v);
 
 // {"<ns>": {"<signal>": value, …}, …} for every live instance of `conv`

@@ -164,6 +164,11 @@ TEST(Signals, ToJson) {
   EXPECT_EQ(to_json(edn::read("#{1}")), "[1]");
   EXPECT_EQ(to_json(edn::read("#inst \"2024-01-02T03:04:05Z\"")).front(), '"');
   EXPECT_EQ(to_json(edn::Value("</script>\n\"")), R"("</script>\n\"")");
+  // Big integers are numbers, as they came in: exact within 64 bits.
+  EXPECT_EQ(to_json(edn::read("[5N -7N 18446744073709551615N]")), "[5,-7,18446744073709551615]");
+  EXPECT_EQ(std::stod(to_json(edn::read("123456789012345678901234N"))), 123456789012345678901234.0);
+  EXPECT_EQ(to_json(signals_from_json("{\"n\": 18446744073709551615}")),
+            R"({"n":18446744073709551615})");
 }
 
 TEST(Signals, KeptSignalsOfEveryLiveInstance) {
