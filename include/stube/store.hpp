@@ -130,6 +130,33 @@ class ConversationStore {
 // returns its argument). The runtime's own map is the only copy of the truth.
 std::shared_ptr<ConversationStore> in_memory_store();
 
+// The checks every built-in store makes, for a store of your own to make
+// the same way (docs/store.md, "Writing a new backend"). `backend` names
+// the store in messages, e.g. "map store".
+namespace store_checks {
+
+// conv's :conv/id, for save(). Throws InvalidCid unless conv is a map with
+// a string :conv/id that conv::valid_id accepts.
+std::string_view checked_cid(std::string_view backend, const edn::Value& conv);
+
+// For remove(): throws InvalidCid unless conv::valid_id(cid).
+void check_cid(std::string_view backend, std::string_view cid);
+
+// False, after a warning naming the cid and the remedy, when conv cannot be
+// stored: it holds a live object that is not EDN (a running coroutine
+// flow), or nests deeper than edn::max_write_depth (it would never read
+// back). save() then writes nothing and returns conv as it is.
+bool printable_or_warn(std::string_view backend, std::string_view cid, const edn::Value& conv);
+
+// A stored record read back, for load_all(): its conversation, or nullopt
+// with `problem` saying why it is not one (`cid` is no valid id, the text
+// is not EDN, not a map with a string :conv/id, or has another :conv/id;
+// `index` names where `cid` came from, e.g. "the row's cid"). Never throws.
+std::optional<edn::Value> read_record(std::string_view cid, std::string_view text,
+                                      std::string_view index, std::string& problem) noexcept;
+
+}  // namespace store_checks
+
 enum class Durability {
   // Write a temporary file and rename it over the target (like the original
   // library): a crashed process never leaves a partial file, but a power

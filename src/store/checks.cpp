@@ -5,7 +5,7 @@
 #include "stube/log.hpp"
 #include "stube/store.hpp"
 
-namespace stube::store_detail {
+namespace stube::store_checks {
 
 void check_cid(std::string_view backend, std::string_view cid) {
   if (conv::valid_id(cid)) return;
@@ -67,6 +67,10 @@ std::optional<edn::Value> read_record(std::string_view cid, std::string_view tex
   }
   return std::nullopt;
 }
+
+}  // namespace stube::store_checks
+
+namespace stube::store_detail {
 
 namespace {
 thread_local std::string t_scratch;

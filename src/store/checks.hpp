@@ -9,30 +9,15 @@
 
 #include "stube/conversation.hpp"
 #include "stube/edn.hpp"
+#include "stube/store.hpp"
 
 namespace stube::store_detail {
 
-// Throws InvalidCid (prefixed with `backend`, e.g. "file store") unless
-// conv::valid_id(cid).
-void check_cid(std::string_view backend, std::string_view cid);
-
-// conv's :conv/id, checked; throws InvalidCid when conv is not a map with a
-// valid string :conv/id.
-std::string_view checked_cid(std::string_view backend, const edn::Value& conv);
-
-// False, after logging the warning that names the cid and the remedy, when
-// conv holds an opaque value, or nests deeper than edn::max_write_depth (the
-// reader's default limit, which the stores read records with), and so
-// cannot be stored.
-bool printable_or_warn(std::string_view backend, std::string_view cid, const edn::Value& conv);
-
-// Reads one stored record of `cid`: its conversation, or nullopt with
-// `problem` saying why it is not one (`cid` is not a valid conversation id,
-// the text is not valid EDN, not a map with a string :conv/id, or has a
-// :conv/id other than `cid`; `index` names where `cid` came from, e.g.
-// "the row's cid"). Never throws.
-std::optional<edn::Value> read_record(std::string_view cid, std::string_view text,
-                                      std::string_view index, std::string& problem) noexcept;
+// The public checks (stube/store.hpp), by the names the backends use.
+using store_checks::check_cid;
+using store_checks::checked_cid;
+using store_checks::printable_or_warn;
+using store_checks::read_record;
 
 // The thread's text buffer for one save or one file read, reused from one
 // to the next so that the usual small conversation costs no allocation.

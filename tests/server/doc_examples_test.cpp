@@ -85,6 +85,8 @@ class Server : public ::stube::Server {
 int starting_a_server() {
   // clang-format off
 // snippet: server-start
+#include <iostream>
+
 #include "stube/server.hpp"
 #include "stube/store.hpp"
 

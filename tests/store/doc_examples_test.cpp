@@ -46,6 +46,64 @@ INSTANTIATE_TEST_SUITE_P(Sqlite, StoreConformance,
 
 namespace fs = std::filesystem;
 
+namespace own_store {
+// clang-format off
+// snippet: store-own
+// A store of your own: a map in memory, with the checks every store makes.
+class MapStore final : public stube::ConversationStore {
+ public:
+  stube::ConversationMap load_all() override {
+    std::lock_guard lock(mu_);
+    stube::ConversationMap out;
+    for (const auto& [cid, text] : records_) {
+      std::string problem;
+      if (auto conv = stube::store_checks::read_record(cid, text, "the record's key", problem))
+        out.emplace(cid, std::move(*conv));
+      else  // skipped with a warning, never deleted
+        stube::log::warn("map store: skipped " + cid + ": " + problem);
+    }
+    return out;
+  }
+  stube::edn::Value save(const stube::edn::Value& conv) override {
+    const std::string_view cid = stube::store_checks::checked_cid("map store", conv);
+    if (!stube::store_checks::printable_or_warn("map store", cid, conv)) return conv;
+    std::string text = stube::edn::write(conv);  // printed once, outside the lock
+    std::lock_guard lock(mu_);
+    records_[std::string(cid)] = std::move(text);
+    return conv;
+  }
+  void remove(std::string_view cid) override {
+    stube::store_checks::check_cid("map store", cid);
+    std::lock_guard lock(mu_);
+    if (auto it = records_.find(cid); it != records_.end()) records_.erase(it);
+  }
+
+ private:
+  std::mutex mu_;
+  std::map<std::string, std::string, std::less<>> records_;  // cid -> EDN text
+};
+// end snippet
+// clang-format on
+}  // namespace own_store
+
+// The example store passes the conformance suite: "reopening" a scratch
+// directory's store is taking the same MapStore again.
+namespace stube::test {
+INSTANTIATE_TEST_SUITE_P(
+    OwnMapStore, StoreConformance,
+    ::testing::Values(Backend{
+        "own_map",
+        [](const std::filesystem::path& dir) {
+          static std::mutex mu;
+          static std::map<std::filesystem::path, std::shared_ptr<own_store::MapStore>> stores;
+          std::lock_guard lock(mu);
+          auto& store = stores[dir];
+          if (!store) store = std::make_shared<own_store::MapStore>();
+          return std::shared_ptr<ConversationStore>(store);
+        }}),
+    BackendName{});
+}  // namespace stube::test
+
 // "The contract" as the doc declares it, in a namespace of its own, next to
 // the real declarations it summarises.
 namespace doc_contract {
