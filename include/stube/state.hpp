@@ -134,8 +134,13 @@ T from_edn(const edn::Value& v) {
     return out;
   } else if constexpr (detail::is_string_map<T>::value) {
     T out;
+    // Keys are strings as to_edn writes them; the browser's signals bring
+    // them back as keywords (src/server/signals.hpp), which count as their
+    // text.
     for (const edn::MapEntry& e : v.entries())
-      out.emplace(std::string(e.key.as_string()), from_edn<typename T::mapped_type>(e.val));
+      out.emplace(
+          std::string(e.key.is(edn::Kind::Keyword) ? e.key.as_keyword() : e.key.as_string()),
+          from_edn<typename T::mapped_type>(e.val));
     return out;
   } else {
     static_assert(detail::Described<T>, "declare the struct with STUBE_STATE(Type, fields...)");

@@ -177,6 +177,7 @@ class Fold {
   void apply_effect(const std::string& iid, Effect& e) {
     switch (e.kind) {
       case Effect::Kind::Call:
+        check_resume_key(iid, e);
         instantiate(e.embed, edn::Value(iid), e.resume);
         return;
       case Effect::Kind::Answer:
@@ -200,6 +201,20 @@ class Fold {
         timers_.push_back(TimerRequest{iid, e.delay, std::move(e.event)});
         return;
     }
+  }
+
+  // A call names the caller's resume hook for the answer: a key it does
+  // not have fails the event that calls, not, much later, the answer (when
+  // the child has already left and cannot be answered again).
+  void check_resume_key(const std::string& iid, const Effect& e) const {
+    const ComponentDef& caller = def_of(conv::instance(conv_, iid));
+    if (caller.resumes.contains(e.resume)) return;
+    std::string known;
+    for (const auto& [key, fn] : caller.resumes) known += (known.empty() ? "'" : ", '") + key + "'";
+    throw std::invalid_argument("component " + edn::write(caller.id) + " calls " +
+                                edn::write(e.embed.component) + " with resume key '" + e.resume +
+                                "', which it has no resume hook for (" +
+                                (known.empty() ? "it has none" : "it has " + known) + ")");
   }
 
   // Pops iid (and anything above it) and resumes its parent with v.

@@ -5,11 +5,13 @@
 #include <gtest/gtest.h>
 #include <rapidcheck/gtest.h>
 
+#include <map>
 #include <set>
 
 #include "kernel/wire.hpp"
 #include "server/http_util.hpp"
 #include "stube/kernel.hpp"
+#include "stube/state.hpp"
 
 namespace stube::server {
 namespace {
@@ -169,6 +171,21 @@ TEST(Signals, ToJson) {
   EXPECT_EQ(std::stod(to_json(edn::read("123456789012345678901234N"))), 123456789012345678901234.0);
   EXPECT_EQ(to_json(signals_from_json("{\"n\": 18446744073709551615}")),
             R"({"n":18446744073709551615})");
+}
+
+struct Prefs {
+  std::map<std::string, bool> checked;
+  std::string name;
+};
+STUBE_STATE(Prefs, checked, name)
+
+// A kept map field goes to the browser as a JSON object and comes back
+// with keyword keys (strings where a key is no keyword): it still fits.
+TEST(Signals, AKeptMapFieldComesBackAsItWent) {
+  const Prefs prefs{{{"a", true}, {"ns/b", false}, {"not a keyword", true}}, "x"};
+  const edn::Value back = signals_from_json(to_json(to_edn(prefs)));
+  EXPECT_TRUE(back.get("checked"_kw).find("a"_kw)) << edn::write(back);
+  EXPECT_EQ(from_edn<Prefs>(back).checked, prefs.checked);
 }
 
 TEST(Signals, KeptSignalsOfEveryLiveInstance) {
