@@ -75,9 +75,25 @@ void define_prompt(Registry& reg) {
       .on("cancel", [](Self& s) { s.answer(cancel_value()); });
 }
 
+// choose's arguments with :options as a vector, which `pick` indexes: a
+// list or a set (in its order, as rendered) becomes one; anything else is
+// the caller's mistake, named when the dialog is called.
+edn::Value choose_args(const edn::Value& args) {
+  edn::Value a = args_map(args);
+  const edn::Value& options = a.get("options"_kw);
+  if (options.is_nil() || options.is(edn::Kind::Vector)) return a;
+  if (!options.is(edn::Kind::List) && !options.is(edn::Kind::Set))
+    throw std::invalid_argument(
+        "stube/choose: :options must be a vector (or a list or a set) of "
+        "options, not a " +
+        std::string(edn::kind_name(options.kind())));
+  std::vector<edn::Value> items(options.items().begin(), options.items().end());
+  return a.assoc("options"_kw, edn::vec(items));
+}
+
 void define_choose(Registry& reg) {
   reg.define("stube/choose")
-      .init(args_map)
+      .init(choose_args)
       .render([](const Self& s) {
         std::vector<h::Html> buttons;
         std::int64_t i = 0;

@@ -117,6 +117,27 @@ TEST_F(Stock, ChooseAnswersThePickedOption) {
   EXPECT_TRUE(contains(html, ":plan/pro"));
 }
 
+// Options given as a set or a list (embed("stube/choose", …) by hand) are
+// picked as rendered; options that are no collection fail the call.
+TEST_F(Stock, ChooseTakesASetOrAListOfOptionsAndRefusesOthers) {
+  const Value set_options = edn::read("#{\"a\"}");
+  const Embed from_set{kw("stube/choose"), edn::map({{kw("options"), set_options}})};
+  EXPECT_EQ(answer(from_set, pick(0)), Value("a"));
+  const Embed from_list{kw("stube/choose"),
+                        edn::map({{kw("options"), edn::read("(\"x\" \"y\")")}})};
+  EXPECT_EQ(answer(from_list, pick(1)), Value("y"));
+  const Embed bad{kw("stube/choose"), edn::map({{kw("options"), Value("abc")}})};
+  const Value args = edn::map({{kw("component"), bad.component}, {kw("args"), bad.args}});
+  const Value conv = start_conversation(reg, "t/host", args, opts).conv;
+  const Step s = dispatch(reg, conv, top_instance(conv), Event{"open"}, opts);
+  EXPECT_EQ(s.status, Step::Status::HandlerError);
+  EXPECT_TRUE(contains(s.error,
+                       ":options must be a vector (or a list or a set) of options, not a "
+                       "string"))
+      << s.error;
+  EXPECT_EQ(s.conv, conv);
+}
+
 // A forged pick is bad input (HTTP 400), not a failing handler: refused,
 // saying what was wrong, with nothing changed and nothing on the page.
 TEST_F(Stock, ChooseRefusesAnOptionThatDoesNotExist) {
