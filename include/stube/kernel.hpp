@@ -58,8 +58,10 @@ struct Step {
   bool changed = false;              // conv differs from the input (Ok steps always: touched)
   std::vector<Fragment> fragments;   // DOM patches to send, in order
   std::vector<TimerRequest> timers;  // `after` effects to schedule
-  std::vector<std::string> removed_instances;  // instances that went away
-  bool ended = false;                          // an `end` effect ran
+  // Instances of the input conversation that the result no longer has
+  // (answered, replaced, undone by back; all of them when it ended).
+  std::vector<std::string> removed_instances;
+  bool ended = false;  // an `end` effect ran
   edn::Value end_value;
   // The moments (history snapshots) the step made and undid: `recorded`, a
   // new moment began (the one before it went into the history); `undone`,

@@ -286,7 +286,6 @@ class Fold {
     if (def && def->dispose) def->dispose(inst);
     conv_ = conv::with_stack(conv_, conv::stack(conv_).pop());
     conv_ = conv::drop_instance(conv_, iid);
-    removed_.push_back(iid);
     top_changes();
   }
 
@@ -352,12 +351,28 @@ class Fold {
     return top.empty() ? std::string() : render(top).release();
   }
 
+  // The instances of the conversation the step began with that are gone
+  // from its result: popped by an answer or a replace, undone by back, or
+  // all of them when it ended. (One made and gone within the step never
+  // reached the page.)
+  std::vector<std::string> gone_instances() const {
+    std::vector<std::string> gone;
+    const edn::Value& before = original_.get(conv::keys::instances());
+    const edn::Value& after = conv_.get(conv::keys::instances());
+    if (!before.is(edn::Kind::Map)) return gone;
+    for (const edn::MapEntry& e : before.entries())
+      if (e.key.is(edn::Kind::String) &&
+          (ended_ || !after.is(edn::Kind::Map) || !after.find(e.key)))
+        gone.emplace_back(e.key.as_string());
+    return gone;
+  }
+
   Step finish(bool record_history) {
     Step s;
     s.ended = ended_;
     s.end_value = end_value_;
     s.timers = std::move(timers_);
-    s.removed_instances = std::move(removed_);
+    s.removed_instances = gone_instances();
     s.undone = undone_;
     edn::Value next = conv_;
     if (!ended_) {
@@ -399,7 +414,6 @@ class Fold {
   edn::Value conv_;
   Wire wire_;
   std::vector<std::string> dirty_;
-  std::vector<std::string> removed_;
   std::vector<Fragment> patches_;
   std::vector<TimerRequest> timers_;
   bool top_changed_ = false;

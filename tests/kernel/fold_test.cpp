@@ -132,6 +132,19 @@ TEST_F(Fold, CallPushesAChildStampedWithParentAndResumeKey) {
   EXPECT_FALSE(contains(s.fragments[0].html, "id=\"" + root + "\""));
 }
 
+// Back undoes the call: the child is gone from the page (no stop hook runs:
+// back restores a moment, it does not end the instances of the later one).
+TEST_F(Fold, BackListsTheInstancesItUndidAsRemoved) {
+  const Value conv = with_child();
+  const std::string child = top_iid(conv);
+  const Step s = go_back(reg, conv, opts);
+  ASSERT_EQ(s.status, Step::Status::Ok);
+  EXPECT_TRUE(instance(s.conv, child).is_nil());
+  EXPECT_EQ(s.removed_instances, Entries{child});
+  const Step again = go_back(reg, s.conv, opts);  // nothing left to undo: nothing removed
+  EXPECT_TRUE(again.removed_instances.empty());
+}
+
 TEST_F(Fold, AnswerPopsTheChildStopsItAndResumesTheParent) {
   const Value conv = with_child();
   const std::string root(conv::stack(conv)[0].as_string());
