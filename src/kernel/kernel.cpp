@@ -107,7 +107,9 @@ class Fold {
       throw std::logic_error(
           "more than " + std::to_string(kMaxHookDepth) +
           " hooks nested in one step: each component that answers from its start hook resumes "
-          "its caller inside that hook; call fewer such components in one step");
+          "its caller inside that hook, and each resume hook that answers in turn resumes its "
+          "own caller inside it; call fewer such components in one step, or pass answers up "
+          "fewer frames at once");
     ++hook_depth_;
     struct Unnest {
       std::size_t& depth;
