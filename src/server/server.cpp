@@ -272,6 +272,8 @@ void check_options(const ServerOptions& o) {
 
 // ServerOptions::frame_ancestors as the two headers' values.
 void set_frame_headers(server::Core& core, std::string_view ancestors) {
+  core.frame_policy.clear();  // a start() that failed may have set them
+  core.frame_options.clear();
   const auto first = ancestors.find_first_not_of(' ');
   if (first == std::string_view::npos) return;  // empty: neither header
   ancestors.remove_prefix(first);

@@ -268,8 +268,11 @@ std::vector<std::string> stale_namespaces(const edn::Value& sent, const edn::Val
     const std::string_view ns = e.key.is(edn::Kind::Keyword)  ? e.key.as_keyword()
                                 : e.key.is(edn::Kind::String) ? e.key.as_string()
                                                               : std::string_view();
-    // An instance's namespace is an id with '_' written "_0" (wire.cpp).
-    if (conv::valid_id(ns) && !live.contains(std::string(ns))) stale.emplace_back(ns);
+    // An instance's namespace: its minted id ("ix-…", kernel.cpp) with '_'
+    // written "_0" (wire.cpp). Other names are the page's own signals (made
+    // by raw HTML), which stay.
+    if (ns.starts_with("ix-") && conv::valid_id(ns) && !live.contains(std::string(ns)))
+      stale.emplace_back(ns);
   }
   return stale;
 }

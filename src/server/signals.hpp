@@ -28,8 +28,8 @@ edn::Value instance_signals(const edn::Value& all, std::string_view iid);
 
 // EDN -> JSON text for the browser: maps become objects (keyword keys by
 // their text without ':'), sequences and sets arrays, strings and numbers as
-// themselves (a big integer past 64 bits as the nearest double, what the
-// browser would make of it anyway), other scalars as their EDN text,
+// themselves (a big integer past 64 bits as the nearest double; the
+// browser holds integers exactly only up to 2^53), other scalars as their EDN text,
 // non-finite numbers null.
 std::string to_json(const edn::Value& v);
 
@@ -41,8 +41,9 @@ std::string kept_signals_json(const Registry& registry, const edn::Value& conv);
 // The top-level namespaces of the page's signals `sent` that belong to no
 // live instance of `conv` (a dialog that answered, a step that back
 // undid), for the page to drop: otherwise every later event would carry
-// them, and the bodies would grow with every dialog until refused. Names
-// that are no instance's namespace at all are left out.
+// them, and the bodies would grow with every dialog until refused. Only
+// names that can be an instance's namespace ("ix-…") are considered: the
+// page's own signals (made by raw HTML) stay.
 std::vector<std::string> stale_namespaces(const edn::Value& sent, const edn::Value& conv);
 
 }  // namespace stube::server

@@ -338,7 +338,7 @@ TEST_F(ServerTest, SignalsComeInAsEdnAndGoBackAfterTheHandler) {
   const Response r = post(m, "shout",
                           "{\"" + ns +
                               "\": {\"name\": \"Zed\"}, \"ix-other\": {\"name\": \"no\"}, "
-                              "\"ix-gone_0x\": {}, \"not an id\": 1}");
+                              "\"ix-gone_0x\": {}, \"not an id\": 1, \"open\": true}");
   ASSERT_EQ(r.status, 200u) << r.body;
   EXPECT_EQ(conv(m).get_in({"conv/instances"_kw, edn::Value(m.iid), "name"_kw}),
             edn::Value("Zed!"));
@@ -1655,7 +1655,7 @@ TEST(Server, RejectsBadMountsAndOptions) {
   ok.start({.port = 0});
   Server clash(test_registry());
   try {
-    clash.start({.port = ok.port()});
+    clash.start({.port = ok.port(), .frame_ancestors = "'none'"});
     ADD_FAILURE() << "two servers listen on port " << ok.port();
   } catch (const std::system_error& e) {
     // The message names the address, so that a log line says which one.
@@ -1665,6 +1665,13 @@ TEST(Server, RejectsBadMountsAndOptions) {
         << e.what();
   }
   EXPECT_THROW(ok.start({.port = 0}), std::logic_error);
+  // The failed start left nothing behind: a second one runs on its own options.
+  clash.page("/", "<p>x</p>");
+  clash.start({.port = 0, .frame_ancestors = ""});
+  const Response r = request(clash.port(), "GET", "/");
+  EXPECT_EQ(r.status, 200u);
+  EXPECT_EQ(r.header("Content-Security-Policy"), "");
+  EXPECT_EQ(r.header("X-Frame-Options"), "");
 }
 
 }  // namespace

@@ -50,6 +50,12 @@ namespace own_store {
 // clang-format off
 // snippet: store-own
 // A store of your own: a map in memory, with the checks every store makes.
+#include <map>
+#include <mutex>
+
+#include "stube/log.hpp"
+#include "stube/store.hpp"
+
 class MapStore final : public stube::ConversationStore {
  public:
   stube::ConversationMap load_all() override {
