@@ -73,6 +73,10 @@ struct Step {
 };
 
 // Makes a new conversation with `root` instantiated (init, then start).
+// Unlike the other entry points it throws, rather than returning a
+// HandlerError step, what a hook or the first render throws (there is no
+// conversation to keep as it was), and std::invalid_argument for an
+// unknown root; Runtime::mint passes that on (the server answers 500).
 Step start_conversation(const Registry& reg, std::string_view root, const edn::Value& args,
                         const KernelOptions& opts, std::string cid = {});
 
