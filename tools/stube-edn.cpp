@@ -91,7 +91,8 @@ class FormCutter {
       if (is_space(text_[p])) {
         ++p;
       } else if (text_[p] == ';') {
-        while (p < text_.size() && text_[p] != '\n') ++p;
+        // A comment ends at a line feed or a carriage return (as in the reader).
+        while (p < text_.size() && text_[p] != '\n' && text_[p] != '\r') ++p;
       } else {
         break;
       }
@@ -182,7 +183,8 @@ Position position_of(std::string_view text, std::size_t offset) {
   Position at;
   for (std::size_t i = 0; i < offset && i < text.size(); ++i) {
     auto c = static_cast<unsigned char>(text[i]);
-    if (c == '\n') {
+    // "\n", "\r\n" and a lone "\r" each end a line, as the reader counts them.
+    if (c == '\n' || (c == '\r' && (i + 1 == text.size() || text[i + 1] != '\n'))) {
       ++at.line;
       at.column = 1;
     } else if ((c & 0xC0) != 0x80) {

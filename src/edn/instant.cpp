@@ -93,13 +93,15 @@ const char* parse_instant(std::string_view s, Instant* out) noexcept {
             if (at(s, i, '.')) {
               ++i;
               std::size_t n = 0;
-              while (i < s.size() && s[i] >= '0' && s[i] <= '9') {
-                if (n >= 9) return "more than 9 fractional digits";
+              // Any number of digits, as RFC 3339 and Clojure's reader allow;
+              // what is finer than a nanosecond is dropped (Clojure does too).
+              bool any = false;
+              for (; i < s.size() && s[i] >= '0' && s[i] <= '9'; ++i, any = true) {
+                if (n == 9) continue;
                 nanos = nanos * 10 + static_cast<unsigned>(s[i] - '0');
-                ++i;
                 ++n;
               }
-              if (n == 0) return "expected fractional digits after '.'";
+              if (!any) return "expected fractional digits after '.'";
               for (; n < 9; ++n) nanos *= 10;
             }
           }

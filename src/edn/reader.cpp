@@ -193,7 +193,8 @@ class Reader {
   std::pair<std::size_t, std::size_t> position(const char* at) const {
     std::size_t line = 1, column = 1;
     for (const char* q = begin_; q < at && q < end_; ++q) {
-      if (*q == '\n') {
+      // A line ends at "\n", "\r\n" or a lone "\r" (which also ends a comment).
+      if (*q == '\n' || (*q == '\r' && (q + 1 == end_ || q[1] != '\n'))) {
         ++line;
         column = 1;
       } else if ((static_cast<unsigned char>(*q) & 0xC0) != 0x80) {
@@ -240,10 +241,10 @@ class Reader {
   [[gnu::noinline]] bool skip_comment_or_discard() {
     const char c = *p_;
     if (c == ';') {
-      const void* nl = std::memchr(p_, '\n', static_cast<std::size_t>(end_ - p_));
-      const char* stop = nl ? static_cast<const char*>(nl) : end_;
+      // Like Clojure, a comment ends at a line feed or a carriage return.
+      const char* stop = std::find_if(p_, end_, [](char ch) { return ch == '\n' || ch == '\r'; });
       check_utf8(p_, stop);
-      p_ = nl ? stop + 1 : end_;
+      p_ = stop == end_ ? end_ : stop + 1;
       return true;
     }
     if (c == '#' && p_ + 1 != end_ && p_[1] == '_') {
@@ -449,8 +450,8 @@ class Reader {
       fail_text(start, "unknown symbolic value ##", tok, " (expected ##Inf, ##-Inf or ##NaN)");
     }
     if (c == ':') return read_namespaced_map();
-    // Like Clojure: a tag starts with a letter (any Unicode letter).
-    if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || static_cast<unsigned char>(c) >= 0x80)
+    // Like Clojure: a tag starts with a letter, ASCII or Latin-1.
+    if (detail::starts_like_tag(std::string_view(p_ + 1, static_cast<std::size_t>(end_ - p_ - 1))))
       return read_tagged();
     fail_text(p_, "unsupported dispatch '#", std::string_view(p_ + 1, 1),
               "' (EDN has #{, #_, ##, #: and #tag)");
@@ -634,8 +635,13 @@ class Reader {
     }
     if (c >= '0' && c <= '7') {
       unsigned v = static_cast<unsigned>(c - '0');
-      for (int i = 0; i < 2 && p_ != end_ && *p_ >= '0' && *p_ <= '7'; ++i)
+      // Like Clojure: up to two more digits, ended early only by the end of
+      // the string, whitespace or a delimiter; "\1a" is an error, not \1 "a".
+      for (int i = 0; i < 2 && p_ != end_ && *p_ != '"' && !is_delimiter(*p_); ++i) {
+        if (*p_ < '0' || *p_ > '7')
+          fail_at(at, "invalid digit '" + std::string(1, *p_) + "' in octal escape");
         v = v * 8 + static_cast<unsigned>(*p_++ - '0');
+      }
       if (v > 0377) fail_at(at, "octal escape out of range (max \\377)");
       detail::append_utf8(v, buf_);
       return;
@@ -673,6 +679,10 @@ class Reader {
     const std::string_view tok(tok_begin, static_cast<std::size_t>(p_ - tok_begin));
     if (tok.size() == first_len) {
       const char32_t c = detail::decode_utf8(tok);
+      if (c > 0xFFFF)
+        fail_at(start, "character " + std::string(tok) +
+                           " is above U+FFFF, which an EDN character cannot hold (Clojure's are "
+                           "one UTF-16 unit); put it in a string");
       return Value::character(c);
     }
     if (tok == "newline") return Value::character('\n');

@@ -59,6 +59,10 @@ expect "print" 0 $'[:conv/id "cv-1" :n 1]\n{:a [1 2]}\n"s"' '^$' -- "$bin" print
 expect "print stdin" 0 '[1 2]' '^$' -- bash -c "echo '[1,2]' | '$bin' print -"
 expect "print no file means stdin" 0 '[1 2]' '^$' -- bash -c "echo '[1 , 2]' | '$bin' print"
 expect "print error" 1 "" '^dup\.edn:[23]:[0-9]+: ' -- "$bin" print dup.edn
+expect "a comment ends at a carriage return" 0 $'[1 2]\n3' '^$' -- \
+  bash -c "printf '[1 ; one\\r 2] ; two\\r3' | '$bin' print -"
+expect "a lone carriage return counts as a line" 1 "" '^<stdin>:3:1: ' -- \
+  bash -c "printf '1 ; a\\r2\\r}' | '$bin' print -"
 expect "usage error" 2 "" '.' -- "$bin" frobnicate
 expect "no subcommand" 2 "" '.' -- "$bin"
 expect "max depth" 1 "" '^<stdin>:1:[0-9]+: ' -- bash -c "echo '[[[[1]]]]' | '$bin' --max-depth 3 check -"
