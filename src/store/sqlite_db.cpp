@@ -1,10 +1,8 @@
 // The SQLite wrappers: every failure becomes a StoreError naming the file.
 #include "store/sqlite_db.hpp"
 
-#include <fcntl.h>
 #include <sqlite3.h>
 #include <sys/stat.h>
-#include <unistd.h>
 
 #include <cerrno>
 #include <cstring>
@@ -20,24 +18,32 @@ void fail(const std::string& path, std::string_view what, std::string_view reaso
 
 namespace {
 
-// Creates a missing database file with mode 0600 (conversations hold owner
-// tokens, SPEC §9): SQLite would create it 0644, and gives its -wal and
-// -shm files the database file's mode.
-void create_private(const std::string& path, const std::string& shown) {
-  const int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
-  if (fd < 0) {
+// True if the database file does not exist yet (so SQLite will create it).
+bool missing(const std::string& path) {
+  struct stat st {};
+  return ::stat(path.c_str(), &st) != 0 && errno == ENOENT;
+}
+
+// Makes a database file SQLite just created private (mode 0600; it creates
+// 0644, and gives its -wal and -shm files the database file's mode):
+// conversations hold owner tokens (SPEC §9). By name, on purpose: opening
+// and closing the file here would drop every POSIX lock this process holds
+// on it, SQLite's included, and another process could then delete a live
+// connection's WAL (SQLite's "How To Corrupt", section 2.2).
+void make_private(const std::string& path, const std::string& shown) {
+  if (::chmod(path.c_str(), 0600) != 0) {
     const int err = errno;
-    fail(shown, "open the database", std::strerror(err));
+    fail(shown, "make the database private (chmod 0600)", std::strerror(err));
   }
-  ::close(fd);
 }
 
 // A FIFO, socket or device is no database: SQLite's read of it would
-// block or misread, so it is refused before anything opens it.
+// block or misread, so it is refused before anything opens it. A directory
+// is named as one (SQLite would only say "unable to open database file").
 void refuse_special_file(const std::string& path, const std::string& shown) {
   struct stat st {};
-  if (::stat(path.c_str(), &st) != 0 || S_ISREG(st.st_mode) || S_ISDIR(st.st_mode)) return;
-  fail(shown, "open the database", "not a regular file");
+  if (::stat(path.c_str(), &st) != 0 || S_ISREG(st.st_mode)) return;
+  fail(shown, "open the database", S_ISDIR(st.st_mode) ? "Is a directory" : "not a regular file");
 }
 
 }  // namespace
@@ -48,7 +54,7 @@ Db::Db(const std::string& path, std::string shown, OpenMode mode) : shown_(std::
                  "this SQLite library was built without thread support (SQLITE_THREADSAFE=0)");
   }
   refuse_special_file(path, shown_);
-  if (mode == OpenMode::create) create_private(path, shown_);
+  const bool creating = mode == OpenMode::create && missing(path);
   // NOMUTEX: every connection is used by one thread at a time, which the
   // store guarantees, so SQLite's own per-connection mutex is not needed.
   // Without SQLITE_OPEN_CREATE a missing file fails here, not created.
@@ -57,12 +63,24 @@ Db::Db(const std::string& path, std::string shown, OpenMode mode) : shown_(std::
                                                   : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE;
   const int rc = sqlite3_open_v2(path.c_str(), &db_, access | SQLITE_OPEN_NOMUTEX, nullptr);
   if (rc != SQLITE_OK) {
-    const std::string reason = db_ != nullptr ? sqlite3_errmsg(db_) : sqlite3_errstr(rc);
+    std::string reason = db_ != nullptr ? sqlite3_errmsg(db_) : sqlite3_errstr(rc);
+    // SQLite's "unable to open database file" does not say why; the system does.
+    if (const int err = db_ != nullptr ? sqlite3_system_errno(db_) : 0; err != 0)
+      reason += std::string(": ") + std::strerror(err);
     sqlite3_close_v2(db_);
     db_ = nullptr;
     sqlite::fail(shown_, "open the database", reason);
   }
   sqlite3_extended_result_codes(db_, 1);
+  if (creating) {
+    try {
+      make_private(path, shown_);
+    } catch (...) {
+      sqlite3_close_v2(db_);
+      db_ = nullptr;
+      throw;
+    }
+  }
 }
 
 Db::~Db() {

@@ -430,6 +430,25 @@ TEST_F(StoreTool, ASqliteStoreIsRead) {
   EXPECT_TRUE(lines(r.out)[1].starts_with("cv-a ")) << r.out;
 }
 
+// stube-store reading a live SQLite store (a server's) and closing its last
+// connection must not find the store's file unlocked: it would checkpoint
+// and delete the WAL the store still writes to, and saves acknowledged after
+// that would be lost on a crash. Making a new database file private used to
+// open and close a descriptor of it, which dropped every POSIX lock this
+// process held on it, SQLite's included.
+TEST_F(StoreTool, ReadingALiveSqliteStoreLeavesItsWal) {
+  const fs::path db = dir_.path() / "convs.db";
+  const fs::path wal = db.string() + "-wal";
+  auto live = sqlite_store(db);
+  live->save(conversation("cv-a", "demo/counter", 1700000100));
+  ASSERT_TRUE(fs::exists(wal));
+  const ToolRun r = stube_store({"stats", "sqlite:" + db.string()});
+  ASSERT_EQ(r.status, 0) << r.err;
+  EXPECT_TRUE(fs::exists(wal)) << "stube-store deleted the live store's WAL";
+  live->save(conversation("cv-b", "demo/counter", 1700000200));
+  EXPECT_EQ(RawSqlite(db).one("SELECT count(*) FROM stube_conversations"), "2");
+}
+
 TEST_F(StoreTool, BadUrlsAreUsageErrors) {
   for (const auto& [bad, why] : std::vector<std::pair<std::string, std::string>>{
            {"no-scheme-here", "no scheme"},
