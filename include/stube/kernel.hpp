@@ -54,8 +54,8 @@ struct Step {
   // the conversation is unchanged.
   enum class Status { Ok, NoInstance, UnknownEvent, BadSignals, BadEvent, HandlerError };
   Status status = Status::Ok;
-  edn::Value conv;                   // the new conversation (unchanged on error)
-  bool changed = false;              // conv differs from the input (Ok steps always: touched)
+  edn::Value conv;       // the new conversation (unchanged on error)
+  bool changed = false;  // conv differs from the input (Ok steps but a timer's: always, touched)
   std::vector<Fragment> fragments;   // DOM patches to send, in order
   std::vector<TimerRequest> timers;  // `after` effects to schedule
   // Instances of the input conversation that the result no longer has
@@ -90,6 +90,9 @@ Step dispatch(const Registry& reg, const edn::Value& conv, std::string_view iid,
 // moment of its own: nothing goes into the history, so `back` undoes it
 // together with the moment that requested the timer (a ticking clock does
 // not fill the history, and the back button undoes what the user did).
+// Nor does it bump :conv/touched: the TTL counts the time since the browser
+// last did something, so a component that re-arms its timer for ever does not
+// keep an abandoned conversation alive.
 Step dispatch_timer(const Registry& reg, const edn::Value& conv, std::string_view iid,
                     const Event& event, const KernelOptions& opts);
 

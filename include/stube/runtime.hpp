@@ -135,6 +135,8 @@ class Runtime {
   // thread holds (two handlers stepping each other's conversations).
   bool in_handler() const noexcept;
   std::size_t size() const;
+  // True when mint() would now throw TooManyConversations.
+  bool full() const;
   std::optional<edn::Value> conversation(std::string_view cid) const;
   std::size_t restored_count() const noexcept;  // how many load_all returned
 

@@ -369,7 +369,11 @@ class Fold {
     return gone;
   }
 
-  Step finish(bool record_history) {
+  // `by_user`: the moment came from the browser (an event, back, a
+  // reconnect), so it bumps :conv/touched; a timer's event does not, or a
+  // component that re-arms a timer would keep its conversation from ever
+  // being idle (the reaper's TTL counts from :conv/touched).
+  Step finish(bool record_history, bool by_user = true) {
     Step s;
     s.ended = ended_;
     s.end_value = end_value_;
@@ -388,10 +392,10 @@ class Fold {
             next, conv::history(conv::push_history(original_, opts_.history_limit)));
         s.recorded = true;
       }
-      next = conv::touch(next);  // every handled event bumps :conv/touched
+      if (by_user) next = conv::touch(next);
     }
     s.conv = next;
-    s.changed = true;  // at least :conv/touched moved
+    s.changed = by_user || ended_ || !(next == original_);  // by_user: :conv/touched moved
     if (ended_) return s;
     conv_ = next;
     if (top_changed_) {
@@ -477,7 +481,7 @@ Step start_conversation(const Registry& reg, std::string_view root, const edn::V
 namespace {
 
 Step dispatch_event(const Registry& reg, const edn::Value& conv, std::string_view iid,
-                    const Event& event, const KernelOptions& opts, bool record_history) {
+                    const Event& event, const KernelOptions& opts, bool by_user) {
   // The look-ups too are inside the try: a malformed conversation (loaded
   // from a store) is a step with its error, as for the other entry points.
   try {
@@ -492,7 +496,7 @@ Step dispatch_event(const Registry& reg, const edn::Value& conv, std::string_vie
     }
     Fold fold(reg, opts, conv);
     fold.handle_event(std::string(iid), event);
-    return fold.finish(record_history);
+    return fold.finish(by_user, by_user);
   } catch (const BadSignals& e) {
     return refused(conv, Step::Status::BadSignals, e.what());
   } catch (const RefusedByHandler& e) {

@@ -346,7 +346,9 @@ struct Runtime::Impl {
   // Runs f(slot) under the slot's lock when cid names a live conversation
   // owned by `owner`; otherwise says why not.
   template <class F>
-  Runtime::Result with_owned(std::string_view cid, std::string_view owner, F&& f) {
+  // `call` names the Runtime method, for the re-entry error.
+  Runtime::Result with_owned(std::string_view call, std::string_view cid, std::string_view owner,
+                             F&& f) {
     std::shared_ptr<Slot> slot;
     LoadRefused refused = LoadRefused::none;
     try {
@@ -357,7 +359,7 @@ struct Runtime::Impl {
     if (refused == LoadRefused::foreign) return Runtime::Result::Forbidden;
     if (refused == LoadRefused::full) return Runtime::Result::Unavailable;
     if (!slot) return Runtime::Result::NoConversation;
-    const SlotLock lock(this, *slot, "dispatch/back/attach", cid);
+    const SlotLock lock(this, *slot, call, cid);
     slot->forget_dropped();
     if (slot->ended) return Runtime::Result::NoConversation;
     if (slot->foreign(owner)) return Runtime::Result::Forbidden;
@@ -768,7 +770,7 @@ Runtime::Minted Runtime::mint(std::string_view component, const edn::Value& args
   Impl& m = *impl_;
   if (m.shutting)
     throw ShuttingDown("the runtime is shutting down; not starting new conversations");
-  if (m.opts.max_conversations > 0 && size() >= m.opts.max_conversations)
+  if (full())
     throw TooManyConversations("the runtime holds " + std::to_string(m.opts.max_conversations) +
                                " conversations (max_conversations); not starting another");
   // The start hooks run outside lifecycle_mu: a slow one must not hold up a
@@ -812,7 +814,7 @@ Runtime::Minted Runtime::mint(std::string_view component, const edn::Value& args
 Runtime::Result Runtime::dispatch(std::string_view cid, std::string_view iid, Event event,
                                   std::string_view owner, std::string* why) {
   Impl& m = *impl_;
-  return m.with_owned(cid, owner, [&](Slot& slot) {
+  return m.with_owned("dispatch", cid, owner, [&](Slot& slot) {
     // Only the top frame's view is on the page. An event for a frame below
     // it (waiting for its callee's answer) comes from a view replaced a
     // moment ago, e.g. the second click of a double click that called a
@@ -828,7 +830,7 @@ Runtime::Result Runtime::dispatch(std::string_view cid, std::string_view iid, Ev
 
 Runtime::Result Runtime::back(std::string_view cid, std::string_view owner) {
   Impl& m = *impl_;
-  return m.with_owned(cid, owner, [&](Slot& slot) {
+  return m.with_owned("back", cid, owner, [&](Slot& slot) {
     return m.apply(std::string(cid), slot, go_back(*m.reg, slot.conv, m.opts.kernel));
   });
 }
@@ -836,7 +838,7 @@ Runtime::Result Runtime::back(std::string_view cid, std::string_view owner) {
 Runtime::Result Runtime::attach(std::string_view cid, std::string_view owner,
                                 std::shared_ptr<Output> out) {
   Impl& m = *impl_;
-  return m.with_owned(cid, owner, [&](Slot& slot) {
+  return m.with_owned("attach", cid, owner, [&](Slot& slot) {
     if (slot.out != out) Impl::close_stream(slot, cid);  // a reconnect replaces the old stream
     slot.out = std::move(out);
     if (!slot.awake) {
@@ -911,6 +913,10 @@ bool Runtime::in_handler() const noexcept {
 
 bool Runtime::shutting_down() const noexcept {
   return impl_->shutting;
+}
+
+bool Runtime::full() const {
+  return impl_->opts.max_conversations > 0 && size() >= impl_->opts.max_conversations;
 }
 
 std::size_t Runtime::size() const {

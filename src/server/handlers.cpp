@@ -298,17 +298,22 @@ Response mint(Core& core, const Request& req, const Mount& m, std::string_view q
     return retry_later(
         text_response(503, "the server is shutting down; try again shortly", req.version(), false));
   };
-  if (req.method() == http::verb::head)  // as a GET would answer, without the mint
-    return core.runtime->shutting_down() ? shutting_down() : shell_head(req);
+  const auto full = [&req] {
+    return retry_later(text_response(503,
+                                     "the server holds too many conversations; try again later",
+                                     req.version(), req.keep_alive()));
+  };
+  if (req.method() == http::verb::head) {  // as a GET would answer, without the mint
+    if (core.runtime->shutting_down()) return shutting_down();
+    return core.runtime->full() ? full() : shell_head(req);
+  }
   Runtime::Minted minted;
   try {
     minted = core.runtime->mint(m.component, args);
   } catch (const ShuttingDown&) {
     return shutting_down();
   } catch (const TooManyConversations&) {
-    return retry_later(text_response(503,
-                                     "the server holds too many conversations; try again later",
-                                     req.version(), req.keep_alive()));
+    return full();
   }
   Response res = make(200, req);
   res.set(http::field::content_type, "text/html; charset=utf-8");

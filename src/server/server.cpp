@@ -188,6 +188,9 @@ void Server::start(ServerOptions options) {
   Impl& m = *impl_;
   {
     std::lock_guard lock(m.mu);
+    if (m.stopped)
+      throw std::logic_error(
+          "Server::start: this Server was stopped; create a new Server to serve again");
     if (m.started) throw std::logic_error("Server::start: already started");
     m.started = true;
   }

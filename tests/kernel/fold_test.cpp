@@ -101,6 +101,25 @@ TEST_F(Fold, HandlerThatChangesNothingSendsNothingAndRecordsNoHistory) {
   EXPECT_EQ(s.conv.dissoc(conv::keys::touched()), before.dissoc(conv::keys::touched()));
 }
 
+// The TTL counts from :conv/touched, the browser's last doing: a timer's
+// event leaves it (or a self-re-arming clock would never let its
+// conversation go idle), and one that changes nothing is no change at all.
+TEST_F(Fold, ATimersEventLeavesTouchedAndIsAChangeOnlyIfTheStateMoved) {
+  const Value before = start().conv.assoc(conv::keys::touched(), Value(edn::Instant{1000, 0}));
+  const std::string iid = top_iid(before);
+  Step ticked = dispatch_timer(reg, before, iid, Event{"inc"}, opts);
+  ASSERT_EQ(ticked.status, Step::Status::Ok);
+  EXPECT_TRUE(ticked.changed);
+  EXPECT_EQ(instance(ticked.conv, iid)[":n"], Value(1));
+  EXPECT_EQ(conv::touched(ticked.conv), conv::touched(before));
+  Step idle = dispatch_timer(reg, before, iid, Event{"noop"}, opts);
+  ASSERT_EQ(idle.status, Step::Status::Ok);
+  EXPECT_FALSE(idle.changed);
+  EXPECT_EQ(idle.conv, before);
+  // The same event from the browser does bump it.
+  EXPECT_GT(conv::touched(send(before, Event{"noop"}).conv), conv::touched(before));
+}
+
 TEST_F(Fold, PatchEffectIsSentInsteadOfTheAutomaticReRender) {
   Step s = send(start().conv, Event{"patch"});
   ASSERT_EQ(s.status, Step::Status::Ok);

@@ -280,6 +280,30 @@ TEST_F(Lifecycle, TheReaperEndsIdleConversationsAndKeepsBusyOnes) {
   EXPECT_EQ(send_top(rt, idle, Event{"inc"}), Runtime::Result::NoConversation);
 }
 
+// A timer's event is not the browser's doing: a clock that re-arms itself
+// for ever used to bump :conv/touched on every tick, and its conversation
+// was never idle, so an abandoned page lived on (and saved) for good.
+TEST_F(Lifecycle, TheReaperEndsAConversationKeptBusyOnlyByItsOwnTimer) {
+  RuntimeOptions o = options_with(store);
+  o.conversation_ttl = 100ms;
+  o.reaper_interval = 20ms;
+  Runtime rt(rig.registry, o);
+  const Runtime::Minted clock = rt.mint("rt/clock");
+  const auto touched = [&] { return rt.conversation(clock.cid)->get(conv::keys::touched()); };
+  const edn::Value started_at = (send_top(rt, clock, Event{"start"}), touched());
+  // Ticking: its state moves on, its :conv/touched does not.
+  ASSERT_TRUE(store->wait_until([&] {
+    const auto c = rt.conversation(clock.cid);
+    return !c || top_frame(*c)[":ticks"].as_int() >= 3;
+  }));
+  if (const auto c = rt.conversation(clock.cid)) {
+    EXPECT_EQ(c->get(conv::keys::touched()), started_at);
+  }
+  EXPECT_TRUE(store->wait_until([&] { return store->removes(clock.cid) == 1u; }))
+      << "the reaper never ended a conversation only its own timer kept busy";
+  EXPECT_FALSE(rt.conversation(clock.cid).has_value());
+}
+
 // A record without :conv/touched (written by hand or by an old version; the
 // stores accept it) used to throw out of the reaper's round, and the round
 // that threw never booked the next: nothing was reaped again.

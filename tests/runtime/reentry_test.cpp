@@ -71,9 +71,10 @@ TEST_F(Reentry, CallsForTheHandlersOwnConversationAreRefusedNotHung) {
   const std::vector<std::pair<std::string, Hook>> calls_back = {
       {"Runtime::end", [&] { rt.end(m.cid); }},
       {"Runtime::conversation", [&] { rt.conversation(m.cid); }},
-      {"Runtime::dispatch/back/attach", [&] { rt.dispatch(m.cid, iid, Event{"call"}, m.owner); }},
-      {"Runtime::dispatch/back/attach", [&] { rt.back(m.cid, m.owner); }},
-      {"Runtime::dispatch/back/attach", [&] { rt.attach(m.cid, m.owner, out); }},
+      {"Runtime::dispatch for conversation",
+       [&] { rt.dispatch(m.cid, iid, Event{"call"}, m.owner); }},
+      {"Runtime::back for conversation", [&] { rt.back(m.cid, m.owner); }},
+      {"Runtime::attach for conversation", [&] { rt.attach(m.cid, m.owner, out); }},
       {"Runtime::shutdown", [&] { rt.shutdown(); }},
   };
   for (const auto& [name, call] : calls_back) {

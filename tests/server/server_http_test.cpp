@@ -678,6 +678,19 @@ TEST_F(ServerTest, AMintPastMaxConversationsIs503WithRetryAfter) {
   EXPECT_EQ(server_->runtime().size(), 1u);
 }
 
+// A HEAD answers as a GET would (a health check probing with HEAD must see
+// the full server), without minting.
+TEST_F(ServerTest, AHeadPastMaxConversationsIs503TooAndAGetAfterAnEndIsServed) {
+  start({.max_conversations = 1});
+  const auto minted = mint();
+  const Response head = request(port_, "HEAD", "/counter");
+  EXPECT_EQ(head.status, 503u);
+  EXPECT_EQ(head.header("Retry-After"), "5");
+  server_->runtime().end(minted.cid);
+  EXPECT_EQ(request(port_, "HEAD", "/counter").status, 200u);
+  EXPECT_EQ(server_->runtime().size(), 0u) << "a HEAD minted a conversation";
+}
+
 TEST_F(ServerTest, MintDuringShutdownIs503WithRetryAfter) {
   start();
   server_->runtime().shutdown();
@@ -1665,6 +1678,16 @@ TEST(Server, RejectsBadMountsAndOptions) {
         << e.what();
   }
   EXPECT_THROW(ok.start({.port = 0}), std::logic_error);
+  // A stopped server says so, rather than "already started".
+  ok.stop();
+  try {
+    ok.start({.port = 0});
+    ADD_FAILURE() << "a stopped server started again";
+  } catch (const std::logic_error& e) {
+    EXPECT_NE(std::string_view(e.what()).find("was stopped; create a new Server"),
+              std::string_view::npos)
+        << e.what();
+  }
   // The failed start left nothing behind: a second one runs on its own options.
   clash.page("/", "<p>x</p>");
   clash.start({.port = 0, .frame_ancestors = ""});
