@@ -18,7 +18,11 @@ namespace {
 
 using json = nlohmann::json;
 
+// A JSON key becomes a keyword when it can be one. One that starts with ':'
+// stays a string: Value::keyword would drop the colon, and "a" and ":a" would
+// fold into one key, one value silently lost.
 edn::Value key_value(std::string_view text) {
+  if (text.starts_with(':')) return edn::Value(text);
   try {
     return edn::Value::keyword(text);
   } catch (const edn::Error&) {
@@ -199,7 +203,16 @@ json to_json_value(const edn::Value& v) {
     }
     case edn::Kind::Map: {
       json o = json::object();
-      for (const edn::MapEntry& e : v.entries()) o[key_text(e.key)] = to_json_value(e.val);
+      for (const edn::MapEntry& e : v.entries()) {
+        std::string key = key_text(e.key);
+        // JSON has only string keys: :a, "a" and the symbol a are all "a",
+        // and one would overwrite another (which one, the hash order says).
+        if (o.contains(key))
+          throw edn::Error("a signal map has two keys that are both \"" + key +
+                           "\" in JSON (one is " + edn::write(e.key) +
+                           "); JSON keys are text, so give them different names");
+        o[std::move(key)] = to_json_value(e.val);
+      }
       return o;
     }
     case edn::Kind::BigInt:

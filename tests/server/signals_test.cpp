@@ -58,6 +58,17 @@ TEST(Signals, KeysThatAreNoKeywordsStayStrings) {
   EXPECT_EQ(v.get(edn::Value("")), edn::Value(2));
 }
 
+// "a" and ":a" used to fold into the one keyword :a, one value lost.
+TEST(Signals, AKeyStartingWithAColonStaysAStringBesideTheKeyword) {
+  const edn::Value v =
+      signals_from_json(R"({"a": 1, ":a": 2, "ix-1": {"name": "x", ":name": "y"}})");
+  EXPECT_EQ(v.size(), 3u) << edn::write(v);
+  EXPECT_EQ(v.get("a"_kw), edn::Value(1));
+  EXPECT_EQ(v.get(edn::Value(":a")), edn::Value(2));
+  EXPECT_EQ(v.get("ix-1"_kw).size(), 2u) << edn::write(v);
+  EXPECT_EQ(to_json(v.dissoc("ix-1"_kw)), R"({":a":2,"a":1})");
+}
+
 TEST(Signals, EmptyBodyIsNoSignals) {
   EXPECT_TRUE(signals_from_json("").is_nil());
   EXPECT_TRUE(signals_from_json(" \r\n").is_nil());
@@ -171,6 +182,20 @@ TEST(Signals, ToJson) {
   EXPECT_EQ(std::stod(to_json(edn::read("123456789012345678901234N"))), 123456789012345678901234.0);
   EXPECT_EQ(to_json(signals_from_json("{\"n\": 18446744073709551615}")),
             R"({"n":18446744073709551615})");
+}
+
+// JSON keys are text: :a, "a" and the symbol a would all be "a", and one
+// would silently overwrite another.
+TEST(Signals, KeysThatAreTheSameTextInJsonAreAnErrorNamingThem) {
+  for (const char* text : {"{a 3, :a 1}", "{:a 1, \"a\" 2}", "{1 \"int\", \"1\" \"str\"}"}) {
+    try {
+      to_json(edn::read(text));
+      ADD_FAILURE() << text << " became JSON";
+    } catch (const edn::Error& e) {
+      EXPECT_NE(std::string_view(e.what()).find("two keys that are both"), std::string_view::npos)
+          << e.what();
+    }
+  }
 }
 
 struct Prefs {
