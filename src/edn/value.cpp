@@ -454,7 +454,14 @@ const Value& Value::operator[](std::string_view key) const {
         if (e.key.is_keyword(key)) return e.val;
       return kNil;
     }
-    return get(Value::keyword(key));
+    // Text that is no keyword (":a b") names no entry, whatever the map's size.
+    Value k;
+    try {
+      k = Value::keyword(key);
+    } catch (const TypeError&) {
+      return kNil;
+    }
+    return get(k);
   }
   return get(Value(key));
 }

@@ -261,6 +261,18 @@ TEST(EdnValue, NestedMapLiteralAndOperatorIndex) {
   EXPECT_TRUE(Value()[":anything"].is_nil());
 }
 
+// Text that is no keyword names no entry, in a small map (compared as
+// text) and in a large one (looked up as a keyword) alike.
+TEST(EdnValue, OperatorIndexWithTextThatIsNoKeywordIsNilAtEverySize) {
+  Value m = edn::map({});
+  for (int i = 0; i < 20; ++i) {
+    m = m.assoc(Value::keyword("k" + std::to_string(i)), i);
+    EXPECT_TRUE(m[":a b"].is_nil()) << m.size() << " entries";
+    EXPECT_TRUE(m[":"].is_nil()) << m.size() << " entries";
+    EXPECT_EQ(m[":k0"], Value(0));
+  }
+}
+
 TEST(EdnValue, FindAndContains) {
   const Value conv = sample_conversation();
   ASSERT_NE(conv.find("conv/id"_kw), nullptr);
