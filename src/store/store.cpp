@@ -128,18 +128,53 @@ void redact_user_info(std::string& url, std::size_t authority, Hidden* hidden) {
   hide(url, colon + 1, at - colon - 1, hidden);
 }
 
-// Each "password=<value>" that starts a query parameter (the text's start,
-// or after a '?' or a '&') from `from` on -> "password=***". Anywhere, not
-// only in what reads as the query: in a malformed URL
+// Keys whose values are secrets: the password, and the passphrase of the
+// client's SSL key.
+bool secret_key(std::string_view key) {
+  return key == "password" || key == "sslpassword";
+}
+
+// "pass%77ord" -> "password": libpq percent-decodes a URI's query keys, so
+// that spelling sets the password too.
+std::string percent_decoded(std::string_view s) {
+  const auto hex = [](char c) {
+    return c >= '0' && c <= '9'   ? c - '0'
+           : c >= 'a' && c <= 'f' ? c - 'a' + 10
+           : c >= 'A' && c <= 'F' ? c - 'A' + 10
+                                  : -1;
+  };
+  std::string out;
+  for (std::size_t i = 0; i < s.size(); ++i) {
+    if (s[i] == '%' && i + 2 < s.size() && hex(s[i + 1]) >= 0 && hex(s[i + 2]) >= 0) {
+      out += static_cast<char>(hex(s[i + 1]) * 16 + hex(s[i + 2]));
+      i += 2;
+    } else {
+      out += s[i];
+    }
+  }
+  return out;
+}
+
+// Each "<secret key>=<value>" that starts a query parameter (the text's
+// start, or after a '?' or a '&') from `from` on -> "<key>=***". Anywhere,
+// not only in what reads as the query: in a malformed URL
 // ("db/app?user:a@b&password=x") the query may have counted as user info,
 // and hiding more is the safe mistake.
 void redact_password_parameters(std::string& url, std::size_t from, Hidden* hidden = nullptr) {
-  constexpr std::string_view kKey = "password=";
-  for (auto p = url.find(kKey, from); p != std::string::npos; p = url.find(kKey, p + 1)) {
+  for (std::size_t p = from; p < url.size(); ++p) {
     if (p != 0 && url[p - 1] != '?' && url[p - 1] != '&') continue;
-    const std::size_t value = p + kKey.size();
+    const std::size_t eq = url.find_first_of("=&", p);
+    if (eq == std::string::npos || url[eq] != '=') continue;
+    if (!secret_key(percent_decoded(std::string_view(url).substr(p, eq - p)))) continue;
+    const std::size_t value = eq + 1;
     hide(url, value, std::min(url.find('&', value), url.size()) - value, hidden);
+    p = value + kHidden.size() - 1;
   }
+}
+
+// Whitespace as libpq's keyword strings have it (isspace in the C locale).
+bool conninfo_space(char c) {
+  return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\v' || c == '\f';
 }
 
 // The end of a libpq keyword value that starts at `i`: quoted ('a b') or up
@@ -150,7 +185,7 @@ std::size_t keyword_value_end(std::string_view s, std::size_t i) {
   for (; i < s.size(); ++i) {
     if (s[i] == '\\') {
       ++i;
-    } else if (quoted ? s[i] == '\'' : s[i] == ' ' || s[i] == '\t' || s[i] == '\n') {
+    } else if (quoted ? s[i] == '\'' : conninfo_space(s[i])) {
       return quoted ? i + 1 : i;
     }
   }
@@ -158,20 +193,25 @@ std::size_t keyword_value_end(std::string_view s, std::size_t i) {
 }
 
 // "host=db password=x" -> "host=db password=***", read the way libpq reads
-// a keyword string (spaces around '=' allowed). Stops at anything else.
+// a keyword string (spaces around '=' allowed). A word without '=' (which
+// libpq refuses) is stepped over: a secret after a typo is still hidden.
 void redact_keywords(std::string& s, Hidden* hidden) {
   const auto space = [&](std::size_t i) {
-    while (i < s.size() && (s[i] == ' ' || s[i] == '\t' || s[i] == '\n')) ++i;
+    while (i < s.size() && conninfo_space(s[i])) ++i;
     return i;
   };
   for (std::size_t i = space(0); i < s.size(); i = space(i)) {
-    const auto key_end = std::min(s.find_first_of(" \t\n=", i), s.size());
-    const bool password = std::string_view(s).substr(i, key_end - i) == "password";
+    std::size_t key_end = i;
+    while (key_end < s.size() && s[key_end] != '=' && !conninfo_space(s[key_end])) ++key_end;
+    const bool secret = secret_key(std::string_view(s).substr(i, key_end - i));
     const auto eq = space(key_end);
-    if (eq >= s.size() || s[eq] != '=') return;
+    if (eq >= s.size() || s[eq] != '=') {  // libpq refuses this; read on for secrets
+      i = key_end;
+      continue;
+    }
     const auto value = space(eq + 1);
     const auto end = keyword_value_end(s, value);
-    if (password) {
+    if (secret) {
       hide(s, value, end - value, hidden);
       i = value + kHidden.size();
     } else {

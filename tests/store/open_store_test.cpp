@@ -187,7 +187,21 @@ TEST(OpenStore, RedactStoreUrlHidesPasswordsOnly) {
       {"host=db password=s3cret user=u", "host=db password=*** user=u"},
       {"host=db password = 's3 \\' cret' user=u", "host=db password = *** user=u"},
       {"sqlite:convs.db?password=s3cret", "sqlite:convs.db?password=***"},
+      // The SSL key's passphrase, a key spelled with percent-escapes (libpq
+      // decodes query keys), libpq's other whitespace, and after a typo.
+      {"postgresql://u@db/app?sslpassword=hunter2&x=1",
+       "postgresql://u@db/app?sslpassword=***&x=1"},
+      {"postgres://u@db/app?pass%77ord=hunter2", "postgres://u@db/app?pass%77ord=***"},
+      {"postgres://u@db/app?%70assword=a&sslmode=require",
+       "postgres://u@db/app?%70assword=***&sslmode=require"},
+      {"host=db\rpassword=secret", "host=db\rpassword=***"},
+      {"host=db\vsslpassword=secret", "host=db\vsslpassword=***"},
+      {"host=db oops password=secret", "host=db oops password=***"},
+      {"oops password = secret x=1", "oops password = *** x=1"},
       // Nothing to hide: unchanged.
+      {"no-scheme-here", "no-scheme-here"},
+      {"postgresql://u@db/app?passwordx=1&xpassword=2",
+       "postgresql://u@db/app?passwordx=1&xpassword=2"},
       {"postgresql://u@db.internal:5432/app", "postgresql://u@db.internal:5432/app"},
       {"postgresql://u:pw@db/app?user=a:b@c", "postgresql://u:***@db/app?user=a:b@c"},
       {"postgresql://u@db/app?application_name=a:b@c",
