@@ -358,6 +358,19 @@ TEST_F(StoreMigrate, RefusesToCopyAStoreOntoItself) {
   EXPECT_EQ(file_names(dir_.path()), (std::vector<std::string>{"cv-a.edn", "cv-b.edn"}));
 }
 
+// The same directory under another name (a symbolic link) is found by
+// looking, and left as it was: no record added, none bumped.
+TEST_F(StoreMigrate, RefusesTheSameStoreUnderAnotherName) {
+  save_good();
+  const fs::path link = dir_.path().parent_path() / (dir_.path().filename().string() + "-link");
+  fs::create_directory_symlink(dir_.path(), link);
+  const ToolRun r = stube_store({"migrate", url(), "file:" + link.string()});
+  fs::remove(link);
+  EXPECT_EQ(r.status, 2) << r.err;
+  EXPECT_TRUE(contains(r.err, "same store")) << r.err;
+  EXPECT_EQ(file_names(dir_.path()), (std::vector<std::string>{"cv-a.edn", "cv-b.edn"}));
+}
+
 TEST_F(StoreMigrate, RefusesTheMemoryStoreAsTarget) {
   save_good();
   const ToolRun r = stube_store({"migrate", url(), "memory:"});

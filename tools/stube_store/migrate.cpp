@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "stube/conversation.hpp"
 #include "stube_store/tool.hpp"
 
 namespace stube::tool {
@@ -88,6 +89,33 @@ void confirm_pending(ConversationStore& target, const Pending& pending, Counts& 
   }
 }
 
+// TO may be FROM under another name: a symbolic or hard link, another
+// spelling of a PostgreSQL URL (postgres: or postgresql:, other options).
+// Copying a store onto itself would bump every version, and a live server's
+// next save of each conversation would then be refused as stale. So look: a
+// probe saved to TO (which migrate writes to anyway) that FROM can load.
+void refuse_the_same_store(ConversationStore& source, ConversationStore& target,
+                           const std::string& to) {
+  const edn::Value probe = conv::make(conv::mint_id("cv-"));
+  const std::string cid(conv::id(probe));
+  try {
+    target.save(probe);
+  } catch (const StoreError& e) {
+    throw Failure("cannot write to " + redact_store_url(to) + ": " + e.what());
+  }
+  bool same = false;
+  try {
+    same = source.load(cid).has_value();
+  } catch (...) {
+    target.remove(cid);
+    throw;
+  }
+  target.remove(cid);
+  if (same)
+    throw UsageError("FROM and TO are the same store (a conversation saved to " +
+                     redact_store_url(to) + " could be read from FROM)");
+}
+
 }  // namespace
 
 int migrate(const std::string& from, const std::string& to) {
@@ -103,6 +131,7 @@ int migrate(const std::string& from, const std::string& to) {
   // fails at once, not after reading a large store.
   const auto source = open_existing(from);
   const auto target = open_target(to);
+  refuse_the_same_store(*source, *target, to);
   const std::vector<Record> records = read_records(*source, from);
 
   Counts counts;

@@ -55,6 +55,24 @@ TEST_F(PostgresStoreTool, MigratesAFileStoreIntoTheDatabase) {
   for (const auto& [cid, conv] : stored) EXPECT_EQ(conv.get(kVersion), Value(1)) << cid;
 }
 
+// The same database under another spelling (postgres: for postgresql:, an
+// extra option) used to be copied onto itself, every version bumped, so that
+// a live server's next save of each conversation was refused as stale.
+TEST_F(PostgresStoreTool, RefusesToCopyTheDatabaseOntoItselfUnderAnotherSpelling) {
+  fill_files();
+  ASSERT_EQ(stube_store({"migrate", file_url(), db_.url()}).status, 0);
+  const ConversationMap before = db_.store()->load_all();
+  std::string other = db_.url();
+  ASSERT_TRUE(other.starts_with("postgresql:")) << other;
+  other.replace(0, 11, "postgres:");
+  other += other.find('?') == std::string::npos ? "?" : "&";
+  other += "application_name=another";
+  const ToolRun r = stube_store({"migrate", db_.url(), other});
+  EXPECT_EQ(r.status, 2) << r.err;
+  EXPECT_NE(r.err.find("same store"), std::string::npos) << r.err;
+  EXPECT_EQ(db_.store()->load_all(), before);
+}
+
 TEST_F(PostgresStoreTool, ReRunningSavesOnTopOfTheStoredVersions) {
   ConversationMap source = fill_files();
   ASSERT_EQ(stube_store({"migrate", file_url(), db_.url()}).status, 0);
