@@ -95,6 +95,28 @@ void BM_Pretty(benchmark::State& state) {
 }
 BENCHMARK(BM_Pretty)->Unit(benchmark::kMillisecond);
 
+// A large value deep down: 999 vectors around a 1 MB string. Pretty printing
+// must cost about what writing does (it once wrote every level out in full
+// to see whether it fit the line: O(depth × size)). Compare the two.
+const edn::Value& deep_value() {
+  static const edn::Value v = [] {
+    edn::Value x(std::string(1'000'000, 'x'));
+    for (int i = 0; i < 999; ++i) x = edn::vec({x});
+    return x;
+  }();
+  return v;
+}
+
+void BM_WriteDeep(benchmark::State& state) {
+  for (auto _ : state) benchmark::DoNotOptimize(edn::write(deep_value()));
+}
+BENCHMARK(BM_WriteDeep)->Unit(benchmark::kMillisecond);
+
+void BM_PrettyDeep(benchmark::State& state) {
+  for (auto _ : state) benchmark::DoNotOptimize(edn::pretty(deep_value()));
+}
+BENCHMARK(BM_PrettyDeep)->Unit(benchmark::kMillisecond);
+
 int dump(const std::string& path) {
   std::ofstream out(path, std::ios::binary);
   for (const auto& text : corpus().texts) out << text << '\n';

@@ -339,12 +339,69 @@ void write_value(const Value& v, Out& out) {
 
 // --- pretty -------------------------------------------------------------------
 
-void pretty_value(const Value& v, std::size_t indent, std::size_t width, Out& out) {
+// The width of `v` written compactly if it is at most `limit`, else some
+// number above `limit`. Pretty printing asks this at every level, so it
+// costs no more than about `limit` bytes of writing, however large `v` is:
+// writing each level out in full made pretty O(depth × size).
+std::size_t width_upto(const Value& v, std::size_t limit, Out& out) {
+  const std::size_t over = limit + 1;
+  std::size_t w = 0;
+  const auto add = [&](std::size_t n) {
+    w = n > limit - w ? over : w + n;
+    return w <= limit;
+  };
+  const auto add_value = [&](const Value& x) { return add(width_upto(x, limit - w, out)); };
+  switch (v.kind()) {
+    case Kind::Map: {
+      if (!add(2 + 2 * (v.size() > 0 ? v.size() - 1 : 0))) return over;  // "{" "}" and ", "s
+      for (const MapEntry& e : v.entries())
+        if (!add_value(e.key) || !add(1) || !add_value(e.val)) return over;
+      return w;
+    }
+    case Kind::Vector:
+    case Kind::List:
+    case Kind::Set: {
+      if (!add((v.is(Kind::Set) ? 3 : 2) + (v.size() > 0 ? v.size() - 1 : 0))) return over;
+      for (const Value& item : v.items())
+        if (!add_value(item)) return over;
+      return w;
+    }
+    case Kind::Tagged:
+      if (!add(2 + v.tag().size())) return over;  // "#tag "
+      return add_value(v.tagged_value()) ? w : over;
+    // Text that is at least as long as it is stored (escapes only add).
+    case Kind::String:
+      if (v.as_string().size() > limit) return over;
+      break;
+    case Kind::Keyword:
+      if (v.as_keyword().size() > limit) return over;
+      break;
+    case Kind::Symbol:
+      if (v.as_symbol().size() > limit) return over;
+      break;
+    case Kind::BigInt:
+    case Kind::Decimal:
+    case Kind::Ratio:
+      if (v.number_text().size() > limit) return over;
+      break;
+    default:
+      break;
+  }
+  // A scalar no longer than about `limit`: write it and take it back.
   const std::size_t mark = out.size();
   write_value(v, out);
-  const bool is_coll = v.is(Kind::Map) || v.is(Kind::Vector) || v.is(Kind::List) || v.is(Kind::Set);
-  if (!is_coll || indent + (out.size() - mark) <= width || v.empty()) return;
+  w = out.size() - mark;
   out.truncate(mark);
+  return w;
+}
+
+void pretty_value(const Value& v, std::size_t indent, std::size_t width, Out& out) {
+  const bool is_coll = v.is(Kind::Map) || v.is(Kind::Vector) || v.is(Kind::List) || v.is(Kind::Set);
+  if (!is_coll || v.empty() ||
+      (indent <= width && width_upto(v, width - indent, out) <= width - indent)) {
+    write_value(v, out);
+    return;
+  }
   const std::string_view open = v.is(Kind::Map)      ? "{"
                                 : v.is(Kind::Vector) ? "["
                                 : v.is(Kind::List)   ? "("
