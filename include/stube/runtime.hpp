@@ -106,6 +106,7 @@ class Runtime {
   Result back(std::string_view cid, std::string_view owner);
   // Connects the browser stream and sends the whole current view. A
   // conversation restored from the store is woken first (wakeup hooks).
+  // Only on Ok and HandlerError (the error sent on it) does it keep `out`.
   Result attach(std::string_view cid, std::string_view owner, std::shared_ptr<Output> out);
   // Lets go of `out` (its browser went away). Never waits: when another
   // thread holds the conversation (a handler, a slow save), that thread

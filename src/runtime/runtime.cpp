@@ -840,12 +840,22 @@ Runtime::Result Runtime::attach(std::string_view cid, std::string_view owner,
   Impl& m = *impl_;
   return m.with_owned("attach", cid, owner, [&](Slot& slot) {
     if (slot.out != out) Impl::close_stream(slot, cid);  // a reconnect replaces the old stream
+    const Output* const attached = out.get();
     slot.out = std::move(out);
+    Result result;
     if (!slot.awake) {
       slot.awake = true;
-      return m.apply(std::string(cid), slot, wake(*m.reg, slot.conv, m.opts.kernel));
+      result = m.apply(std::string(cid), slot, wake(*m.reg, slot.conv, m.opts.kernel));
+    } else {
+      result = m.apply(std::string(cid), slot, redraw(*m.reg, slot.conv, m.opts.kernel));
     }
-    return m.apply(std::string(cid), slot, redraw(*m.reg, slot.conv, m.opts.kernel));
+    // Only Ok and HandlerError (the error shown on it) serve the stream; on
+    // any other answer (a lost race to a version that cannot be loaded: try
+    // again) it is never started, so it must not take this conversation's
+    // patches until the browser's next stream replaces it.
+    if (result != Result::Ok && result != Result::HandlerError && slot.out.get() == attached)
+      slot.out.reset();
+    return result;
   });
 }
 

@@ -54,6 +54,60 @@ TEST_F(Restart, ATaskWizardResumesAtTheSameStepAndFinishes) {
   EXPECT_EQ(file_store(dir.path())->load_all().at(m.cid), *b.conversation(m.cid));
 }
 
+// A shared store whose saves can be made to lose the version race while
+// the newer version cannot be loaded (another server saved, then the
+// database went away): the runtime's "try again later" (Unavailable).
+class RacingSharedStore : public ConversationStore {
+ public:
+  ConversationMap load_all() override { return inner_->load_all(); }
+  edn::Value save(const edn::Value& conv) override {
+    if (racing) {
+      lost = true;
+      throw StaleConversation("another server saved it first");
+    }
+    return inner_->save(conv);
+  }
+  void remove(std::string_view cid) override { inner_->remove(cid); }
+  bool shared() const noexcept override { return true; }
+  std::optional<edn::Value> load(std::string_view cid) override {
+    if (racing && lost) throw StoreError("the database is down");
+    ConversationMap all = inner_->load_all();  // the file store has no load of one
+    const auto it = all.find(std::string(cid));
+    return it == all.end() ? std::nullopt : std::optional<edn::Value>(it->second);
+  }
+  std::atomic<bool> racing{false}, lost{false};
+
+  explicit RacingSharedStore(const std::filesystem::path& dir) : inner_(file_store(dir)) {}
+
+ private:
+  std::shared_ptr<ConversationStore> inner_;
+};
+
+// A stream whose attach answered "try again later" is not served (503): it
+// must not stay the conversation's stream either, taking the patches meant
+// for the one the browser opens next.
+TEST_F(Restart, AStreamRefusedAsUnavailableIsNotKept) {
+  auto store = std::make_shared<RacingSharedStore>(dir.path());
+  // A conversation another server started: this one loads it on the stream.
+  const edn::Value conv = start_conversation(*rig.registry, "demo/counter", {}, KernelOptions{})
+                              .conv.assoc(kw("stube/owner"), Value("ow-test"));
+  store->save(conv);
+  const Runtime::Minted m{std::string(conv::id(conv)), "ow-test", ""};
+  Runtime b(rig.registry, options_with(store));
+  auto refused = std::make_shared<RecordingOutput>();
+  store->racing = true;  // the restored page's wakeup loses the race, unloadable
+  ASSERT_EQ(b.attach(m.cid, m.owner, refused), Runtime::Result::Unavailable);
+  ASSERT_TRUE(store->lost);
+  store->racing = false;
+  // An event before the browser's stream comes back (from another tab, or
+  // a timer): its patch has no stream to go to.
+  ASSERT_EQ(send_top(b, m, Event{"inc"}), Runtime::Result::Ok);
+  EXPECT_EQ(refused->sends(), 0u) << "the refused stream was kept";
+  auto next = std::make_shared<RecordingOutput>();
+  ASSERT_EQ(b.attach(m.cid, m.owner, next), Runtime::Result::Ok);
+  EXPECT_TRUE(next->has_html("1")) << "the next stream got no view";
+}
+
 TEST_F(Restart, StartupLoadsEveryConversationBeforeTheConstructorReturns) {
   std::vector<std::string> cids;
   {
