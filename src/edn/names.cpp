@@ -19,6 +19,8 @@ const char* check_symbol_start(std::string_view text) noexcept {
   return nullptr;
 }
 
+}  // namespace
+
 // Clojure's reader ends a token at any Character.isWhitespace code point,
 // not only at ASCII ones: "a\u3000b" reads there as the two symbols a and b.
 // Refused in names, so that no name prints as text Clojure reads otherwise.
@@ -37,8 +39,6 @@ bool has_unicode_space(std::string_view text) noexcept {
   }
   return false;
 }
-
-}  // namespace
 
 // Clojure's reader (EdnReader.matchSymbol) takes a token that matches
 // [:]?([\D&&[^/]].*/)?(/|[\D&&[^/]][^/]*) and then refuses a namespace or

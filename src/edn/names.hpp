@@ -35,17 +35,10 @@ inline bool is_name_char(unsigned char c) noexcept {
   }
 }
 
-// True if text starts as a tag must: with a letter that Clojure's reader
-// takes after '#', ASCII or Latin-1 (its dispatch table ends at U+00FF).
-inline bool starts_like_tag(std::string_view t) noexcept {
-  if (t.empty()) return false;
-  const auto c = static_cast<unsigned char>(t[0]);
-  if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z')) return true;
-  if (t.size() < 2) return false;
-  const auto c2 = static_cast<unsigned char>(t[1]);
-  if (c == 0xC2) return c2 == 0xAA || c2 == 0xB5 || c2 == 0xBA;              // ª µ º
-  return c == 0xC3 && c2 >= 0x80 && c2 <= 0xBF && c2 != 0x97 && c2 != 0xB7;  // À-ÿ but × ÷
-}
+// True if text holds a space that Clojure's reader ends a token at beyond
+// ASCII (Character.isWhitespace: U+1680, U+2000-U+2006, U+2008-U+200A,
+// U+2028, U+2029, U+205F, U+3000).
+bool has_unicode_space(std::string_view text) noexcept;
 
 // Checks "name" or "ns/name" for a symbol (keyword = true: the text after
 // ':'). On success stores the namespace length (0 if none) and returns

@@ -450,8 +450,9 @@ class Reader {
       fail_text(start, "unknown symbolic value ##", tok, " (expected ##Inf, ##-Inf or ##NaN)");
     }
     if (c == ':') return read_namespaced_map();
-    // Like Clojure: a tag starts with a letter, ASCII or Latin-1.
-    if (detail::starts_like_tag(std::string_view(p_ + 1, static_cast<std::size_t>(end_ - p_ - 1))))
+    // Like Clojure: a tag starts with a letter (any Unicode letter; Clojure
+    // itself reads only ASCII and Latin-1 ones, see docs/edn.md).
+    if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || static_cast<unsigned char>(c) >= 0x80)
       return read_tagged();
     fail_text(p_, "unsupported dispatch '#", std::string_view(p_ + 1, 1),
               "' (EDN has #{, #_, ##, #: and #tag)");
@@ -636,10 +637,10 @@ class Reader {
     if (c >= '0' && c <= '7') {
       unsigned v = static_cast<unsigned>(c - '0');
       // Like Clojure: up to two more digits, ended early only by the end of
-      // the string, whitespace or a delimiter; "\1a" is an error, not \1 "a".
-      for (int i = 0; i < 2 && p_ != end_ && *p_ != '"' && !is_delimiter(*p_); ++i) {
+      // the text, whitespace or a macro character; "\1a" is an error.
+      for (int i = 0; i < 2 && p_ != end_ && !ends_octal_escape(); ++i) {
         if (*p_ < '0' || *p_ > '7')
-          fail_at(at, "invalid digit '" + std::string(1, *p_) + "' in octal escape");
+          fail_at(at, "invalid digit " + describe_here() + " in octal escape");
         v = v * 8 + static_cast<unsigned>(*p_++ - '0');
       }
       if (v > 0377) fail_at(at, "octal escape out of range (max \\377)");
@@ -648,6 +649,19 @@ class Reader {
     }
     fail_at(at, "unknown escape sequence '\\" + std::string(1, c) +
                     "' in string (expected \\\" \\\\ \\n \\t \\r \\b \\f \\uXXXX or octal)");
+  }
+
+  // Where Clojure's octal string escape ends early (readUnicodeChar): at
+  // whitespace as Java has it, the comma, or a macro character of its EDN
+  // reader. Anything else after the first digit must be an octal digit.
+  bool ends_octal_escape() const {
+    const auto c = static_cast<unsigned char>(*p_);
+    if (c < 0x80) {
+      static constexpr std::string_view kEnds = "\";^()[]{}\\#, \t\n\v\f\r\x1c\x1d\x1e\x1f";
+      return kEnds.find(static_cast<char>(c)) != std::string_view::npos;
+    }
+    return detail::has_unicode_space(
+        std::string_view(p_, std::min<std::size_t>(3, static_cast<std::size_t>(end_ - p_))));
   }
 
   char32_t read_hex4(const char* at) {
@@ -679,10 +693,6 @@ class Reader {
     const std::string_view tok(tok_begin, static_cast<std::size_t>(p_ - tok_begin));
     if (tok.size() == first_len) {
       const char32_t c = detail::decode_utf8(tok);
-      if (c > 0xFFFF)
-        fail_at(start, "character " + std::string(tok) +
-                           " is above U+FFFF, which an EDN character cannot hold (Clojure's are "
-                           "one UTF-16 unit); put it in a string");
       return Value::character(c);
     }
     if (tok == "newline") return Value::character('\n');

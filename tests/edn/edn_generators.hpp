@@ -46,10 +46,9 @@ inline rc::Gen<std::string> gen_pieces(const std::vector<std::string>& first,
       }));
 }
 
-// A name part starting with a letter: safe as a namespace, a tag or a name
-// (a tag starts with an ASCII or Latin-1 letter, as Clojure reads it).
+// A name part starting with a letter: safe as a namespace, a tag or a name.
 inline rc::Gen<std::string> gen_alpha_name() {
-  static const std::vector<std::string> letters = {"a", "b", "n", "x", "Z", "\xC3\xA9" /* é */};
+  static const std::vector<std::string> letters = {"a", "b", "n", "x", "Z", "\xCE\xBB", "\xC3\xA9"};
   return gen_pieces(letters, name_rest_pieces());
 }
 
