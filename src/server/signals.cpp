@@ -11,6 +11,7 @@
 #include "kernel/wire.hpp"
 #include "server/http_util.hpp"
 #include "stube/conversation.hpp"
+#include "stube/log.hpp"
 
 namespace stube::server {
 
@@ -261,9 +262,20 @@ std::string kept_signals_json(const Registry& registry, const edn::Value& conv) 
     const ComponentDef* def = registry.find(e.val.get(kType));
     if (!def || def->kept_signals.empty() || !e.key.is(edn::Kind::String)) continue;
     json mine = json::object();
-    for (const std::string& name : def->kept_signals)
-      if (const edn::Value* v = e.val.find(edn::Value::keyword(name)))
+    for (const std::string& name : def->kept_signals) {
+      const edn::Value* v = e.val.find(edn::Value::keyword(name));
+      if (!v) continue;
+      // A value JSON cannot carry (too deep, two keys of one text) is the
+      // component's mistake, found after its event was applied and saved:
+      // the page keeps its old value of that one signal, the log says why.
+      try {
         mine[name] = to_json_value(*v);
+      } catch (const edn::Error& error) {
+        log::error("conversation " + std::string(conv::id(conv)) + ", instance " +
+                   std::string(e.key.as_string()) + " (" + edn::write(def->id) +
+                   "): kept signal '" + name + "' not sent to the browser: " + error.what());
+      }
+    }
     if (!mine.empty()) out[signal_namespace(e.key.as_string())] = std::move(mine);
   }
   return out.empty() ? std::string() : dump(out);

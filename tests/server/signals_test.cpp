@@ -8,6 +8,7 @@
 #include <map>
 #include <set>
 
+#include "common/log_capture.hpp"
 #include "kernel/wire.hpp"
 #include "server/http_util.hpp"
 #include "stube/kernel.hpp"
@@ -234,6 +235,28 @@ TEST(Signals, KeptSignalsOfEveryLiveInstance) {
   EXPECT_EQ(instance_signals(back, form), edn::map({{"name"_kw, "Ann"}})) << json;
   EXPECT_EQ(instance_signals(back, dialog), edn::map({{"answer"_kw, "dflt"}})) << json;
   EXPECT_EQ(kept_signals_json(reg, start_conversation(reg, "test/plain", {}, {}).conv), "");
+}
+
+// A kept value JSON cannot carry is found only after the event was applied
+// and saved: it used to throw out of the event's answer (a 500 for every
+// event after). The other signals still go; the log names the one left out.
+TEST(Signals, AKeptSignalJsonCannotCarryIsLeftOutAndLogged) {
+  Registry reg;
+  reg.define("test/clash")
+      .init([](const edn::Value&) {
+        return edn::map({{"name"_kw, "Ann"}, {"f"_kw, edn::read(R"({:a 1, "a" 2})")}});
+      })
+      .keep({"name", "f"});
+  const Step step = start_conversation(reg, "test/clash", {}, {});
+  test::LogCapture logs;
+  const std::string json = kept_signals_json(reg, step.conv);
+  const edn::Value back = signals_from_json(json);
+  const std::string iid(top_instance(step.conv));
+  EXPECT_EQ(instance_signals(back, iid), edn::map({{"name"_kw, "Ann"}})) << json;
+  ASSERT_EQ(logs.at(log::Level::error).size(), 1u);
+  const std::string message = logs.at(log::Level::error).front();
+  EXPECT_NE(message.find("kept signal 'f' not sent"), std::string::npos) << message;
+  EXPECT_NE(message.find(iid), std::string::npos) << message;
 }
 
 }  // namespace
