@@ -843,7 +843,8 @@ Runtime::Result Runtime::attach(std::string_view cid, std::string_view owner,
     const Output* const attached = out.get();
     slot.out = std::move(out);
     Result result;
-    if (!slot.awake) {
+    const bool waking = !slot.awake;
+    if (waking) {
       slot.awake = true;
       result = m.apply(std::string(cid), slot, wake(*m.reg, slot.conv, m.opts.kernel));
     } else {
@@ -852,9 +853,12 @@ Runtime::Result Runtime::attach(std::string_view cid, std::string_view owner,
     // Only Ok and HandlerError (the error shown on it) serve the stream; on
     // any other answer (a lost race to a version that cannot be loaded: try
     // again) it is never started, so it must not take this conversation's
-    // patches until the browser's next stream replaces it.
-    if (result != Result::Ok && result != Result::HandlerError && slot.out.get() == attached)
-      slot.out.reset();
+    // patches until the browser's next stream replaces it; and a wakeup that
+    // was dropped with its step runs again on that next stream.
+    if (result != Result::Ok && result != Result::HandlerError) {
+      if (slot.out.get() == attached) slot.out.reset();
+      if (waking && !slot.ended) slot.awake = false;
+    }
     return result;
   });
 }

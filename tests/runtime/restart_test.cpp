@@ -108,6 +108,25 @@ TEST_F(Restart, AStreamRefusedAsUnavailableIsNotKept) {
   EXPECT_TRUE(next->has_html("1")) << "the next stream got no view";
 }
 
+// The wakeup of a restored page whose step was dropped (Unavailable) did not
+// happen as far as the conversation is concerned: the next stream runs it.
+TEST_F(Restart, AWakeupDroppedAsUnavailableRunsOnTheNextStream) {
+  auto store = std::make_shared<RacingSharedStore>(dir.path());
+  const edn::Value conv = start_conversation(*rig.registry, "rt/wakey", {}, KernelOptions{})
+                              .conv.assoc(kw("stube/owner"), Value("ow-test"));
+  store->save(conv);
+  const std::string cid(conv::id(conv));
+  Runtime b(rig.registry, options_with(store));
+  store->racing = true;
+  ASSERT_EQ(b.attach(cid, "ow-test", std::make_shared<RecordingOutput>()),
+            Runtime::Result::Unavailable);
+  store->racing = false;
+  auto next = std::make_shared<RecordingOutput>();
+  ASSERT_EQ(b.attach(cid, "ow-test", next), Runtime::Result::Ok);
+  EXPECT_EQ(top_frame(*b.conversation(cid))[":wakeups"], Value(1));
+  EXPECT_TRUE(next->has_html("wakeups: 1"));
+}
+
 TEST_F(Restart, StartupLoadsEveryConversationBeforeTheConstructorReturns) {
   std::vector<std::string> cids;
   {
