@@ -1,11 +1,14 @@
 // The SQLite wrappers: every failure becomes a StoreError naming the file.
 #include "store/sqlite_db.hpp"
 
+#include <fcntl.h>
 #include <sqlite3.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <cerrno>
 #include <cstring>
+#include <random>
 
 #include "stube/store.hpp"
 
@@ -18,22 +21,45 @@ void fail(const std::string& path, std::string_view what, std::string_view reaso
 
 namespace {
 
-// True if the database file does not exist yet (so SQLite will create it).
-bool missing(const std::string& path) {
+// Creates a missing database file with mode 0600 before SQLite opens it
+// (conversations hold owner tokens, SPEC §9; SQLite would create it 0644,
+// readable by others until a chmod, and gives its -wal and -shm files the
+// database file's mode). The file is made under a temporary name and linked
+// into place, so no descriptor of the database file itself is ever closed
+// here: closing one drops every POSIX lock this process holds on it,
+// SQLite's included, and another process could then delete a live
+// connection's WAL (SQLite's "How To Corrupt", section 2.2). A file system
+// without hard links gets the file by O_EXCL instead: closing a descriptor
+// of a file this call has just created can only drop the locks of a
+// connection opened in the same instant.
+void create_private(const std::string& path, const std::string& shown) {
   struct stat st {};
-  return ::stat(path.c_str(), &st) != 0 && errno == ENOENT;
-}
-
-// Makes a database file SQLite just created private (mode 0600; it creates
-// 0644, and gives its -wal and -shm files the database file's mode):
-// conversations hold owner tokens (SPEC §9). By name, on purpose: opening
-// and closing the file here would drop every POSIX lock this process holds
-// on it, SQLite's included, and another process could then delete a live
-// connection's WAL (SQLite's "How To Corrupt", section 2.2).
-void make_private(const std::string& path, const std::string& shown) {
-  if (::chmod(path.c_str(), 0600) != 0) {
+  if (::stat(path.c_str(), &st) == 0 || errno != ENOENT) return;
+  const std::string temporary = path + ".creating-" + std::to_string(::getpid()) + "-" +
+                                std::to_string(std::random_device{}());
+  const auto fail_errno = [&](const char* what) {
     const int err = errno;
-    fail(shown, "make the database private (chmod 0600)", std::strerror(err));
+    fail(shown, what, std::strerror(err));
+  };
+  const int fd = ::open(temporary.c_str(), O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+  if (fd < 0) {
+    if (errno != EEXIST) fail_errno("create the database");
+  } else {
+    ::close(fd);
+    const bool linked = ::link(temporary.c_str(), path.c_str()) == 0 || errno == EEXIST;
+    const int link_errno = errno;
+    ::unlink(temporary.c_str());
+    if (linked) return;
+    if (link_errno != EPERM && link_errno != ENOTSUP && link_errno != EOPNOTSUPP) {
+      errno = link_errno;
+      fail_errno("create the database");
+    }
+  }
+  const int direct = ::open(path.c_str(), O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+  if (direct >= 0) {
+    ::close(direct);
+  } else if (errno != EEXIST) {
+    fail_errno("create the database");
   }
 }
 
@@ -54,7 +80,7 @@ Db::Db(const std::string& path, std::string shown, OpenMode mode) : shown_(std::
                  "this SQLite library was built without thread support (SQLITE_THREADSAFE=0)");
   }
   refuse_special_file(path, shown_);
-  const bool creating = mode == OpenMode::create && missing(path);
+  if (mode == OpenMode::create) create_private(path, shown_);
   // NOMUTEX: every connection is used by one thread at a time, which the
   // store guarantees, so SQLite's own per-connection mutex is not needed.
   // Without SQLITE_OPEN_CREATE a missing file fails here, not created.
@@ -72,15 +98,6 @@ Db::Db(const std::string& path, std::string shown, OpenMode mode) : shown_(std::
     sqlite::fail(shown_, "open the database", reason);
   }
   sqlite3_extended_result_codes(db_, 1);
-  if (creating) {
-    try {
-      make_private(path, shown_);
-    } catch (...) {
-      sqlite3_close_v2(db_);
-      db_ = nullptr;
-      throw;
-    }
-  }
 }
 
 Db::~Db() {
