@@ -63,9 +63,26 @@ void HttpSession::read_header() {
   parser_->body_limit(core_.options.max_body_bytes);
   // The whole request (and an idle keep-alive gap before it) must arrive in time.
   stream_.expires_after(core_.options.request_timeout);
-  http::async_read_header(
-      stream_, buffer_, *parser_,
-      [self = shared_from_this()](beast::error_code ec, std::size_t) { self->on_header(ec); });
+  header_bytes_ = 0;
+  read_header_part();
+}
+
+// The header is read part by part, counting what the parser took: Beast
+// (1.74) holds header_limit against what is not parsed yet, and drops each
+// parsed line from the buffer, so short lines arriving a few at a time
+// passed any limit (megabytes of fields kept in the request).
+void HttpSession::read_header_part() {
+  http::async_read_some(stream_, buffer_, *parser_,
+                        [self = shared_from_this()](beast::error_code ec, std::size_t parsed) {
+                          self->on_header_part(ec, parsed);
+                        });
+}
+
+void HttpSession::on_header_part(beast::error_code ec, std::size_t parsed) {
+  header_bytes_ += parsed;
+  if (!ec && header_bytes_ > core_.options.max_header_bytes) ec = http::error::header_limit;
+  if (ec || parser_->is_header_done()) return on_header(ec);
+  read_header_part();
 }
 
 void HttpSession::on_header(beast::error_code ec) {

@@ -32,6 +32,8 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
 
  private:
   void read_header();
+  void read_header_part();
+  void on_header_part(boost::beast::error_code ec, std::size_t parsed);
   void on_header(boost::beast::error_code ec);
   void read_body();
   void on_body(boost::beast::error_code ec);
@@ -53,10 +55,11 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
   std::optional<boost::beast::http::request_parser<boost::beast::http::string_body>> parser_;
   std::shared_ptr<Response> response_;
   std::optional<boost::beast::http::response_serializer<boost::beast::http::string_body>>
-      serializer_;            // of *response_, while written
-  std::string raw_response_;  // respond_cut_short()'s bytes, while written
-  bool head_ = false;         // the request being answered is a HEAD
-  bool handed_off_ = false;   // stream_ went to an SseStream
+      serializer_;                // of *response_, while written
+  std::string raw_response_;      // respond_cut_short()'s bytes, while written
+  bool head_ = false;             // the request being answered is a HEAD
+  std::size_t header_bytes_ = 0;  // of the request being read, parsed so far
+  bool handed_off_ = false;       // stream_ went to an SseStream
   Core& core_;
   ConnectionSlot slot_;
 };
