@@ -89,8 +89,11 @@ int main(int argc, char** argv) {
                  "shared stores (postgresql://): idle conversations ended per reap transaction")
       ->capture_default_str()
       ->check(CLI::Range(std::size_t{1}, std::size_t{1000000}));
+  // One host per flag, taken as written: CLI11 would read "[::1]" as a list.
   app.add_option("--allowed-host", options.allowed_hosts,
-                 "a host name the server answers to (repeat it; default: any)");
+                 "a host name the server answers to (repeat it; default: any)")
+      ->allow_extra_args(false)
+      ->delimiter('\0');
   app.add_option("--frame-ancestors", options.frame_ancestors,
                  "sites that may show the pages in a frame (CSP frame-ancestors; '' allows any)")
       ->capture_default_str();

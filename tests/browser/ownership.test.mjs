@@ -2,6 +2,7 @@
 // another context's cookie gets 403 (also for the stream), and an event
 // after the conversation ended gets 410 with the stale-page message.
 import assert from 'node:assert/strict';
+import http from 'node:http';
 import { after, before, test } from 'node:test';
 import { launchBrowser, newPage, screenshot, startDemo, waitForStream } from './harness.mjs';
 
@@ -85,4 +86,23 @@ test('an event after the conversation ended gets 410 and the stale message', asy
   assert.equal(await page.locator('.count').textContent(), '0', 'the refused click changed nothing');
   await screenshot(page, 'ownership-ended-stale');
   await context.close();
+});
+
+// stube-demo --allowed-host takes one host per flag as written: CLI11 read
+// "[::1]" as a list and kept "::1", which no Host header can match.
+test('stube-demo --allowed-host keeps a bracketed IPv6 host', async () => {
+  const demo = await startDemo(['--allowed-host', '[::1]', '--allowed-host', 'localhost']);
+  demos.push(demo);
+  const port = new URL(demo.url).port;
+  const status = (host) =>
+    new Promise((resolve, reject) => {
+      const req = http.get({ host: '127.0.0.1', port, path: '/', headers: { Host: host } }, (res) => {
+        res.resume();
+        resolve(res.statusCode);
+      });
+      req.on('error', reject);
+    });
+  assert.equal(await status(`[::1]:${port}`), 200);
+  assert.equal(await status('localhost'), 200);
+  assert.equal(await status('evil.example'), 421);
 });
