@@ -7,6 +7,7 @@
 #include <boost/beast/http/error.hpp>
 #include <boost/beast/http/read.hpp>
 #include <boost/beast/http/write.hpp>
+#include <iterator>
 #include <variant>
 
 #include "server/http_util.hpp"
@@ -89,6 +90,7 @@ void HttpSession::on_header(beast::error_code ec) {
   if (ec) return refuse(ec);
   const auto& req = parser_->get();
   head_ = req.method() == http::verb::head;
+  header_fields_ = static_cast<std::size_t>(std::distance(req.begin(), req.end()));
   // RFC 9112 §6.3: a body framed by anything but "chunked" alone cannot be
   // delimited (Beast would read it as the next request), and HTTP/1.0 has no
   // Transfer-Encoding at all.
@@ -122,6 +124,12 @@ void HttpSession::read_body() {
 
 void HttpSession::on_body(beast::error_code ec) {
   if (ec) return refuse(ec);
+  // Beast files a chunked body's trailer fields with the header's, where a
+  // trailing Cookie or Host would count as sent with the request (RFC 9110
+  // §6.5.1 forbids that merge): refused.
+  const auto& fields = parser_->get();
+  if (static_cast<std::size_t>(std::distance(fields.begin(), fields.end())) != header_fields_)
+    return respond(refusal("trailer fields are not supported", true));
   stream_.expires_never();
   Request req = parser_->release();
   auto routed = route_request(core_, req);

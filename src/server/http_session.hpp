@@ -55,11 +55,12 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
   std::optional<boost::beast::http::request_parser<boost::beast::http::string_body>> parser_;
   std::shared_ptr<Response> response_;
   std::optional<boost::beast::http::response_serializer<boost::beast::http::string_body>>
-      serializer_;                // of *response_, while written
-  std::string raw_response_;      // respond_cut_short()'s bytes, while written
-  bool head_ = false;             // the request being answered is a HEAD
-  std::size_t header_bytes_ = 0;  // of the request being read, parsed so far
-  bool handed_off_ = false;       // stream_ went to an SseStream
+      serializer_;                 // of *response_, while written
+  std::string raw_response_;       // respond_cut_short()'s bytes, while written
+  bool head_ = false;              // the request being answered is a HEAD
+  std::size_t header_bytes_ = 0;   // of the request being read, parsed so far
+  std::size_t header_fields_ = 0;  // fields of its header (Beast adds trailers to them)
+  bool handed_off_ = false;        // stream_ went to an SseStream
   Core& core_;
   ConnectionSlot slot_;
 };

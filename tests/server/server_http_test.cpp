@@ -685,6 +685,29 @@ TEST_F(ServerTest, AHeaderOfManyShortLinesPastTheLimitIs400) {
   EXPECT_NE(r.body.find("request header larger than"), std::string::npos) << r.body;
 }
 
+// Beast files a chunked body's trailer fields with the header's: a Cookie
+// in the trailer counted as the owner's, a Host as the request's.
+TEST_F(ServerTest, TrailerFieldsAreRefusedNotTakenAsHeaderFields) {
+  start();
+  const Minted m = mint();
+  const auto send = [&](const std::string& trailer) {
+    Conn c(port_);
+    c.send("POST /event/" + m.cid + "/" + m.iid +
+           "/inc HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n"
+           "Connection: close\r\n\r\n2\r\n{}\r\n0\r\n" +
+           trailer + "\r\n");
+    return test::parse_response(c.read_to_eof());
+  };
+  const edn::Value before = conv(m);
+  const Response with_cookie = send("Cookie: " + m.cookie + "\r\n");
+  EXPECT_EQ(with_cookie.status, 400u) << with_cookie.head;
+  EXPECT_NE(with_cookie.body.find("trailer fields are not supported"), std::string::npos)
+      << with_cookie.body;
+  EXPECT_EQ(conv(m), before);
+  // Without a trailer the same request is only missing its cookie.
+  EXPECT_EQ(send("").status, 403u);
+}
+
 TEST_F(ServerTest, AMintPastMaxConversationsIs503WithRetryAfter) {
   start({.max_conversations = 1});
   mint();
