@@ -369,8 +369,8 @@ class Fold {
     return gone;
   }
 
-  // `by_user`: the moment came from the browser (an event, back, a
-  // reconnect), so it bumps :conv/touched; a timer's event does not, or a
+  // `by_user`: the moment came from the browser (an event, back, the wakeup
+  // of a restored conversation), so it bumps :conv/touched; a timer's event does not, or a
   // component that re-arms a timer would keep its conversation from ever
   // being idle (the reaper's TTL counts from :conv/touched).
   Step finish(bool record_history, bool by_user = true) {

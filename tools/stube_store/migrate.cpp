@@ -89,31 +89,29 @@ void confirm_pending(ConversationStore& target, const Pending& pending, Counts& 
   }
 }
 
-// TO may be FROM under another name: a symbolic or hard link, another
-// spelling of a PostgreSQL URL (postgres: or postgresql:, other options).
-// Copying a store onto itself would bump every version, and a live server's
-// next save of each conversation would then be refused as stale. So look: a
-// probe saved to TO (which migrate writes to anyway) that FROM can load.
-void refuse_the_same_store(ConversationStore& source, ConversationStore& target,
-                           const std::string& to) {
+// TO may be FROM under another name: a symbolic or hard link, a bind
+// mount, another spelling of a PostgreSQL URL (postgres: or postgresql:,
+// other options). Copying a store onto itself would bump every version, and
+// a live server's next save of each conversation would then be refused as
+// stale. So look: a probe conversation saved to TO (which migrate writes to
+// anyway) before FROM is read must not be among FROM's records.
+std::string save_probe(ConversationStore& target, const std::string& to) {
   const edn::Value probe = conv::make(conv::mint_id("cv-"));
-  const std::string cid(conv::id(probe));
   try {
     target.save(probe);
   } catch (const StoreError& e) {
     throw Failure("cannot write to " + redact_store_url(to) + ": " + e.what());
   }
-  bool same = false;
+  return std::string(conv::id(probe));
+}
+
+void remove_probe(ConversationStore& target, const std::string& cid, const std::string& to) {
   try {
-    same = source.load(cid).has_value();
-  } catch (...) {
     target.remove(cid);
-    throw;
+  } catch (const std::exception& e) {
+    std::cerr << "warning: the probe conversation " << cid << " is left in " << redact_store_url(to)
+              << " (remove it with your database's tools): " << e.what() << "\n";
   }
-  target.remove(cid);
-  if (same)
-    throw UsageError("FROM and TO are the same store (a conversation saved to " +
-                     redact_store_url(to) + " could be read from FROM)");
 }
 
 }  // namespace
@@ -131,8 +129,19 @@ int migrate(const std::string& from, const std::string& to) {
   // fails at once, not after reading a large store.
   const auto source = open_existing(from);
   const auto target = open_target(to);
-  refuse_the_same_store(*source, *target, to);
-  const std::vector<Record> records = read_records(*source, from);
+  const std::string probe = save_probe(*target, to);
+  std::vector<Record> records;
+  try {
+    records = read_records(*source, from);
+  } catch (...) {
+    remove_probe(*target, probe, to);
+    throw;
+  }
+  remove_probe(*target, probe, to);
+  for (const Record& r : records)
+    if (r.cid == probe)
+      throw UsageError("FROM and TO are the same store (a conversation saved to " +
+                       redact_store_url(to) + " was read back from FROM)");
 
   Counts counts;
   Pending pending;
