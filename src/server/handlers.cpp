@@ -94,14 +94,36 @@ Response method_not_allowed(const Request& req, std::string_view allowed) {
   return res;
 }
 
-// From any Cookie header: HTTP/2 gateways may pass the cookies on as
-// several (RFC 9113 §8.2.3 asks them to join them; not all do).
-std::string owner_of(const Request& req, std::string_view cid) {
+// Every owner cookie of `cid` the browser sent (at most a few), from any
+// Cookie header: HTTP/2 gateways may pass the cookies on as several (RFC
+// 9113 §8.2.3 asks them to join them; not all do). More than one when a
+// cookie of the same name was set for a longer path, e.g. planted by a
+// sibling subdomain: it comes first, and must not shadow the owner's.
+std::vector<std::string> owners_of(const Request& req, std::string_view cid) {
+  constexpr std::size_t kMaxOwnerCookies = 4;
   const std::string name = owner_cookie_name(cid);
+  std::vector<std::string> owners;
   const auto [first, last] = req.equal_range(http::field::cookie);
   for (auto it = first; it != last; ++it)
-    if (const auto value = cookie_value(ssv(it->value()), name)) return std::string(*value);
-  return {};
+    for (const std::string_view value : cookie_values(ssv(it->value()), name))
+      if (owners.size() < kMaxOwnerCookies &&
+          std::find(owners.begin(), owners.end(), value) == owners.end())
+        owners.emplace_back(value);
+  return owners;
+}
+
+// Runs `call(owner)` with each owner cookie until one is not Forbidden (a
+// Forbidden call changes nothing); with none, once with no owner.
+template <class Call>
+Runtime::Result as_owner(const Request& req, std::string_view cid, Call&& call) {
+  const std::vector<std::string> owners = owners_of(req, cid);
+  if (owners.empty()) return call(std::string_view());
+  Runtime::Result result = Runtime::Result::Forbidden;
+  for (const std::string& owner : owners) {
+    result = call(owner);
+    if (result != Runtime::Result::Forbidden) break;
+  }
+  return result;
 }
 
 // After a change: a message of an earlier refused or failed event goes
@@ -179,8 +201,9 @@ Response post_event(Core& core, const Request& req, const Route& r, std::string_
   const edn::Value all = signals_from_json(req.body());
   Event event{r.event, std::move(payload), instance_signals(all, r.iid)};
   std::string why;
-  const auto result =
-      core.runtime->dispatch(r.cid, r.iid, std::move(event), owner_of(req, r.cid), &why);
+  const auto result = as_owner(req, r.cid, [&](std::string_view owner) {
+    return core.runtime->dispatch(r.cid, r.iid, event, owner, &why);
+  });
   if (result == Runtime::Result::UnknownEvent)
     return reject(400, req, "bad event '" + r.event + "': the component has no handler for it");
   if (result == Runtime::Result::BadSignals) return reject(400, req, "bad signals: " + why);
@@ -198,14 +221,19 @@ Response post_back(Core& core, const Request& req, const Route& r) {
     sent = signals_from_json(req.body());
   } catch (const BadRequest&) {
   }
-  return from_result(core, core.runtime->back(r.cid, owner_of(req, r.cid)), req, r.cid, sent);
+  const auto result = as_owner(
+      req, r.cid, [&](std::string_view owner) { return core.runtime->back(r.cid, owner); });
+  return from_result(core, result, req, r.cid, sent);
 }
 
 Reply open_stream(Core& core, const Request& req, const Route& r,
                   const boost::asio::any_io_executor& strand) {
   if (req.method() != http::verb::get) return {method_not_allowed(req, "GET"), nullptr};
   auto stream = std::make_shared<SseStream>(core, r.cid, strand, req.version() >= 11);
-  switch (core.runtime->attach(r.cid, owner_of(req, r.cid), stream)) {
+  const auto attached = as_owner(req, r.cid, [&](std::string_view owner) {
+    return core.runtime->attach(r.cid, owner, stream);
+  });
+  switch (attached) {
     case Runtime::Result::Ok:
       return {Response{}, std::move(stream)};
     case Runtime::Result::HandlerError:

@@ -58,7 +58,8 @@ QueryParams parse_query(std::string_view query) {
   return params;
 }
 
-std::optional<std::string_view> cookie_value(std::string_view header, std::string_view name) {
+std::vector<std::string_view> cookie_values(std::string_view header, std::string_view name) {
+  std::vector<std::string_view> values;
   while (!header.empty()) {
     const std::size_t semi = header.find(';');
     std::string_view item = header.substr(0, semi);
@@ -70,9 +71,9 @@ std::optional<std::string_view> cookie_value(std::string_view header, std::strin
     std::string_view value = item.substr(eq + 1);
     if (value.size() >= 2 && value.front() == '"' && value.back() == '"')
       value = value.substr(1, value.size() - 2);
-    return value;
+    values.push_back(value);
   }
-  return std::nullopt;
+  return values;
 }
 
 bool valid_id(std::string_view id) noexcept {

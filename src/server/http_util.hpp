@@ -8,6 +8,7 @@
 #include <stdexcept>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "stube/server.hpp"
 
@@ -26,8 +27,9 @@ std::string percent_decode(std::string_view text, bool plus_is_space);
 // "a=1&b=x%20y" -> {a: "1", b: "x y"}. A repeated name keeps the last value.
 QueryParams parse_query(std::string_view query);
 
-// The value of cookie `name` in a Cookie header ("a=1; b=2"), if present.
-std::optional<std::string_view> cookie_value(std::string_view header, std::string_view name);
+// Every value of cookie `name` in a Cookie header ("a=1; b=2"), in order: a
+// browser sends one per matching Path and Domain, the longest Path first.
+std::vector<std::string_view> cookie_values(std::string_view header, std::string_view name);
 
 // Conversation and instance ids: [A-Za-z0-9_-]{1,128}.
 bool valid_id(std::string_view id) noexcept;

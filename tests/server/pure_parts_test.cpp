@@ -152,11 +152,14 @@ TEST(HttpUtil, QueryStrings) {
 }
 
 TEST(HttpUtil, Cookies) {
-  EXPECT_EQ(cookie_value("a=1; stube-cv-1=ow-x;b=2", "stube-cv-1"), "ow-x");
-  EXPECT_EQ(cookie_value("a=\"q\"", "a"), "q");
-  EXPECT_EQ(cookie_value("xa=1; a=2", "a"), "2");
-  EXPECT_EQ(cookie_value("a=1", "b"), std::nullopt);
-  EXPECT_EQ(cookie_value("", "b"), std::nullopt);
+  using Values = std::vector<std::string_view>;
+  EXPECT_EQ(cookie_values("a=1; stube-cv-1=ow-x;b=2", "stube-cv-1"), Values{"ow-x"});
+  EXPECT_EQ(cookie_values("a=\"q\"", "a"), Values{"q"});
+  EXPECT_EQ(cookie_values("xa=1; a=2", "a"), Values{"2"});
+  EXPECT_EQ(cookie_values("a=1", "b"), Values{});
+  EXPECT_EQ(cookie_values("", "b"), Values{});
+  // One per matching Path and Domain, the longest Path first.
+  EXPECT_EQ(cookie_values("a=planted; b=0; a=mine", "a"), (Values{"planted", "mine"}));
 }
 
 TEST(HttpUtil, DatesAreImfFixdates) {

@@ -708,6 +708,25 @@ TEST_F(ServerTest, TrailerFieldsAreRefusedNotTakenAsHeaderFields) {
   EXPECT_EQ(send("").status, 403u);
 }
 
+// A cookie of the owner cookie's name set for a longer path (a sibling
+// subdomain may plant one) comes first in the browser's Cookie header: it
+// used to shadow the owner's, and that route was 403 for the conversation.
+TEST_F(ServerTest, APlantedOwnerCookieDoesNotShadowTheOwners) {
+  start();
+  const Minted m = mint();
+  const std::string owner = m.cookie.substr(m.cookie.find('=') + 1);
+  const std::string name = "stube-" + m.cid;
+  const std::string both = "Cookie: " + name + "=ow-planted; " + name + "=" + owner + "\r\n";
+  const Response r = request(port_, "POST", "/event/" + m.cid + "/" + m.iid + "/inc", "{}", both);
+  EXPECT_EQ(r.status, 200u) << r.head << r.body;
+  EXPECT_EQ(request(port_, "POST", "/back/" + m.cid, "{}", both).status, 200u);
+  // The planted one alone is still a stranger.
+  EXPECT_EQ(request(port_, "POST", "/event/" + m.cid + "/" + m.iid + "/inc", "{}",
+                    "Cookie: " + name + "=ow-planted\r\n")
+                .status,
+            403u);
+}
+
 TEST_F(ServerTest, AMintPastMaxConversationsIs503WithRetryAfter) {
   start({.max_conversations = 1});
   mint();
