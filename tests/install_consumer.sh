@@ -16,7 +16,9 @@ sanitize=${3:-OFF}
 fixture=$(cd "$(dirname "${BASH_SOURCE[0]}")/fixtures/consumer" && pwd)
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/stube-install-test.XXXXXX")
-trap 'rm -rf "$work"' EXIT
+app_pid=
+# A counter_app still running when a check fails is stopped too.
+trap '[[ -n $app_pid ]] && kill "$app_pid" 2>/dev/null; rm -rf "$work"' EXIT
 prefix=$work/prefix
 
 cmake --install "$build_dir" --prefix "$prefix"
@@ -67,6 +69,10 @@ app_dir=$work/counter-app
 mkdir -p "$app_dir"
 # start_app: runs counter_app on a free port in $app_dir; sets app_pid and app_port.
 start_app() {
+  # Emptied first: the poll below must not find the last run's "listening"
+  # line (and its port) before the new run's redirection truncates the file.
+  : >"$app_dir/out"
+  : >"$app_dir/err"
   (cd "$app_dir" && exec "$work/build/counter_app" 0 >"$app_dir/out" 2>"$app_dir/err") &
   app_pid=$!
   app_port=
@@ -84,6 +90,7 @@ stop_app() {
   kill -TERM "$app_pid"
   local status=0
   wait "$app_pid" || status=$?
+  app_pid=
   ((status == 0)) || { echo "install test: counter_app exited with $status on SIGTERM" >&2; exit 1; }
 }
 
