@@ -8,6 +8,7 @@
 #include <type_traits>
 #include <vector>
 
+#include "store/percent.hpp"
 #include "store/redact.hpp"
 #include "stube/postgres_store.hpp"
 #include "stube/sqlite_store.hpp"
@@ -134,27 +135,6 @@ bool secret_key(std::string_view key) {
   return key == "password" || key == "sslpassword";
 }
 
-// "pass%77ord" -> "password": libpq percent-decodes a URI's query keys, so
-// that spelling sets the password too.
-std::string percent_decoded(std::string_view s) {
-  const auto hex = [](char c) {
-    return c >= '0' && c <= '9'   ? c - '0'
-           : c >= 'a' && c <= 'f' ? c - 'a' + 10
-           : c >= 'A' && c <= 'F' ? c - 'A' + 10
-                                  : -1;
-  };
-  std::string out;
-  for (std::size_t i = 0; i < s.size(); ++i) {
-    if (s[i] == '%' && i + 2 < s.size() && hex(s[i + 1]) >= 0 && hex(s[i + 2]) >= 0) {
-      out += static_cast<char>(hex(s[i + 1]) * 16 + hex(s[i + 2]));
-      i += 2;
-    } else {
-      out += s[i];
-    }
-  }
-  return out;
-}
-
 // Each "<secret key>=<value>" that starts a query parameter (the text's
 // start, or after a '?' or a '&') from `from` on -> "<key>=***". Anywhere,
 // not only in what reads as the query: in a malformed URL
@@ -165,7 +145,9 @@ void redact_password_parameters(std::string& url, std::size_t from, Hidden* hidd
     if (p != 0 && url[p - 1] != '?' && url[p - 1] != '&') continue;
     const std::size_t eq = url.find_first_of("=&", p);
     if (eq == std::string::npos || url[eq] != '=') continue;
-    if (!secret_key(percent_decoded(std::string_view(url).substr(p, eq - p)))) continue;
+    // libpq percent-decodes a URI's query keys: "pass%77ord" sets the password too.
+    const std::string_view key = std::string_view(url).substr(p, eq - p);
+    if (!secret_key(store_detail::percent_decoded(key).value_or(std::string(key)))) continue;
     const std::size_t value = eq + 1;
     hide(url, value, std::min(url.find('&', value), url.size()) - value, hidden);
     p = value + kHidden.size() - 1;
