@@ -7,19 +7,18 @@
 // A file holds zero or more EDN values, as a stream read by clojure.edn would.
 // Exit status: 0 on success, 1 if any file is unreadable or not valid EDN,
 // 2 on a usage error.
+#include <fcntl.h>
+#include <unistd.h>
+
 #include <CLI/CLI.hpp>
 #include <cerrno>
 #include <cstring>
-#include <filesystem>
-#include <fstream>
 #include <iostream>
-#include <iterator>
-#include <sstream>
 #include <string>
 #include <string_view>
-#include <system_error>
 #include <vector>
 
+#include "cli_usage.hpp"
 #include "stube/edn.hpp"
 
 namespace edn = stube::edn;
@@ -206,20 +205,36 @@ std::string display_name(const std::string& path) {
   return path == "-" ? "<stdin>" : path;
 }
 
-std::string slurp(const std::string& path) {
-  if (path == "-") {
-    std::ostringstream buffer;
-    buffer << std::cin.rdbuf();
-    return buffer.str();
+// The whole of the file descriptor's input, through read(2): a stream
+// would throw on some read errors (libstdc++'s filebuf on EIO) and fold
+// others into an end of input ("<stdin>: ok" from a directory on stdin).
+std::string read_all(int fd) {
+  std::string text;
+  char chunk[65536];
+  for (;;) {
+    const ssize_t n = ::read(fd, chunk, sizeof chunk);
+    if (n > 0) {
+      text.append(chunk, static_cast<std::size_t>(n));
+    } else if (n == 0) {
+      return text;
+    } else if (errno != EINTR) {
+      throw InputError{{}, std::string("cannot read: ") + std::strerror(errno)};
+    }
   }
-  std::error_code ec;
-  if (std::filesystem::is_directory(path, ec))
-    throw InputError{path, "cannot read: it is a directory"};
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw InputError{path, std::string("cannot open: ") + std::strerror(errno)};
-  std::string text{std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
-  if (in.bad()) throw InputError{path, "read failed"};
-  return text;
+}
+
+std::string slurp(const std::string& path) {
+  if (path == "-") return read_all(STDIN_FILENO);
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) throw InputError{{}, std::string("cannot open: ") + std::strerror(errno)};
+  try {
+    std::string text = read_all(fd);
+    ::close(fd);
+    return text;
+  } catch (...) {
+    ::close(fd);
+    throw;
+  }
 }
 
 // Every value in the file, in order. Throws InputError.
@@ -254,6 +269,17 @@ void report(const InputError& e) {
   std::cerr << e.where << ": " << e.reason << '\n';
 }
 
+// 0 when standard output took everything; else 1, said on stderr (a full
+// disk, a closed pipe with SIGPIPE ignored).
+int finish_output() {
+  errno = 0;
+  std::cout.flush();
+  if (std::cout) return 0;
+  std::cerr << "stube-edn: cannot write the output: "
+            << (errno != 0 ? std::strerror(errno) : "write failed") << '\n';
+  return 1;
+}
+
 // --- commands -------------------------------------------------------------------
 
 int check(const std::vector<std::string>& paths, const edn::ReadOptions& options) {
@@ -267,7 +293,7 @@ int check(const std::vector<std::string>& paths, const edn::ReadOptions& options
       status = 1;
     }
   }
-  return status;
+  return finish_output() != 0 ? 1 : status;
 }
 
 template <class Render>
@@ -280,12 +306,17 @@ int render(const std::string& path, const edn::ReadOptions& options, Render rend
     return 1;
   }
   std::string out;
-  for (const auto& v : values) {
-    render_one(v, out);
-    out += '\n';
+  try {
+    for (const auto& v : values) {
+      render_one(v, out);
+      out += '\n';
+    }
+  } catch (const edn::Error& e) {  // read under a --max-depth the printer does not take
+    report(InputError{display_name(path), std::string("cannot print: ") + e.what()});
+    return 1;
   }
-  std::cout << out << std::flush;
-  return std::cout ? 0 : 1;
+  std::cout << out;
+  return finish_output();
 }
 
 }  // namespace
@@ -295,7 +326,8 @@ int main(int argc, char** argv) {
   app.require_subcommand(1);
   edn::ReadOptions options;
   app.add_option("--max-depth", options.max_depth, "Deepest nesting accepted")
-      ->capture_default_str();
+      ->capture_default_str()
+      ->check(CLI::Range(std::size_t{1}, std::size_t{1} << 20));
 
   std::vector<std::string> check_paths;
   auto* check_cmd = app.add_subcommand("check", "Parse each FILE; print 'FILE: ok' or the error");
@@ -305,7 +337,9 @@ int main(int argc, char** argv) {
   std::size_t width = 80;
   auto* fmt_cmd = app.add_subcommand("fmt", "Pretty-print every value of FILE");
   fmt_cmd->add_option("FILE", fmt_path, "EDN file ('-' or nothing for stdin)");
-  fmt_cmd->add_option("-w,--width", width, "Target line width")->capture_default_str();
+  fmt_cmd->add_option("-w,--width", width, "Target line width")
+      ->capture_default_str()
+      ->check(CLI::Range(std::size_t{1}, std::size_t{1} << 20));
 
   std::string print_path = "-";
   auto* print_cmd = app.add_subcommand("print", "Print every value of FILE compactly, one a line");
@@ -313,11 +347,17 @@ int main(int argc, char** argv) {
 
   for (auto* sub : {check_cmd, fmt_cmd, print_cmd}) sub->fallthrough();  // --max-depth anywhere
 
+  if (const std::string wrong = stube::tool::misplaced_word(app, argc, argv); !wrong.empty()) {
+    std::cerr << "stube-edn: " << wrong << " (see stube-edn --help)\n";
+    return 2;
+  }
   try {
     app.parse(argc, argv);
+  } catch (const CLI::Success& e) {  // --help
+    return app.exit(e);
   } catch (const CLI::ParseError& e) {
-    int code = app.exit(e);
-    return code == 0 ? 0 : 2;
+    std::cerr << "stube-edn: " << e.what() << " (see stube-edn --help)\n";
+    return 2;
   }
 
   if (check_cmd->parsed()) return check(check_paths, options);

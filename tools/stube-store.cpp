@@ -14,6 +14,7 @@
 #include <iostream>
 #include <string>
 
+#include "cli_usage.hpp"
 #include "stube/log.hpp"
 #include "stube_store/tool.hpp"
 
@@ -25,12 +26,6 @@ void quiet_log() {
   stube::log::set_sink([](stube::log::Level level, std::string_view message) {
     if (level >= stube::log::Level::warn) stube::log::stderr_sink(level, message);
   });
-}
-
-bool is_command(const CLI::App& app, const std::string& word) {
-  for (const CLI::App* sub : app.get_subcommands(std::function<bool(const CLI::App*)>{}))
-    if (sub->check_name(word)) return true;
-  return false;
 }
 
 }  // namespace
@@ -65,11 +60,8 @@ int main(int argc, char** argv) {
                    "or create_schema=false for postgresql:)")
       ->required();
 
-  // A mistyped command would otherwise be reported as "a subcommand is
-  // required", without naming it.
-  if (argc > 1 && argv[1][0] != '-' && !is_command(app, argv[1])) {
-    std::cerr << "stube-store: unknown command '" << argv[1]
-              << "' (expected ls, show, verify, stats or migrate)\n";
+  if (const std::string wrong = stube::tool::misplaced_word(app, argc, argv); !wrong.empty()) {
+    std::cerr << "stube-store: " << wrong << " (see stube-store --help)\n";
     return 2;
   }
   try {

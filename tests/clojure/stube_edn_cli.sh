@@ -52,9 +52,19 @@ expect "missing file" 1 "" '^nope\.edn: cannot open: No such file or directory$'
   "$bin" check nope.edn
 expect "print missing file" 1 "" '^nope\.edn: cannot open' -- "$bin" print nope.edn
 mkdir -p adir.edn
-expect "a directory is an error, not a crash" 1 "" '^adir\.edn: cannot read: it is a directory$' -- \
+expect "a directory is an error, not a crash" 1 "" '^adir\.edn: cannot read: Is a directory$' -- \
   "$bin" check adir.edn
-expect "print a directory" 1 "" '^adir\.edn: cannot read: it is a directory$' -- "$bin" print adir.edn
+expect "print a directory" 1 "" '^adir\.edn: cannot read: Is a directory$' -- "$bin" print adir.edn
+expect "a directory on stdin is not 'ok'" 1 "" '^<stdin>: cannot read: Is a directory$' -- \
+  bash -c "'$bin' check - < adir.edn"
+expect "a closed stdin is not 'ok'" 1 "" '^<stdin>: cannot read: Bad file descriptor$' -- \
+  bash -c "'$bin' check - <&-"
+expect "a read error is a message, not an abort" 1 "" '^/proc/self/mem: cannot read: Input/output error$' -- \
+  "$bin" check /proc/self/mem
+expect "output that cannot be written fails the check" 1 "" '^stube-edn: cannot write the output: No space left on device$' -- \
+  bash -c "'$bin' check good.edn > /dev/full"
+expect "print to a full device" 1 "" '^stube-edn: cannot write the output: No space left on device$' -- \
+  bash -c "'$bin' print good.edn > /dev/full"
 expect "print" 0 $'[:conv/id "cv-1" :n 1]\n{:a [1 2]}\n"s"' '^$' -- "$bin" print good.edn
 expect "print stdin" 0 '[1 2]' '^$' -- bash -c "echo '[1,2]' | '$bin' print -"
 expect "print no file means stdin" 0 '[1 2]' '^$' -- bash -c "echo '[1 , 2]' | '$bin' print"
@@ -63,8 +73,16 @@ expect "a comment ends at a carriage return" 0 $'[1 2]\n3' '^$' -- \
   bash -c "printf '[1 ; one\\r 2] ; two\\r3' | '$bin' print -"
 expect "a lone carriage return counts as a line" 1 "" '^<stdin>:3:1: ' -- \
   bash -c "printf '1 ; a\\r2\\r}' | '$bin' print -"
-expect "usage error" 2 "" '.' -- "$bin" frobnicate
-expect "no subcommand" 2 "" '.' -- "$bin"
+expect "usage error names the word" 2 "" "^stube-edn: unknown command 'frobnicate' \\(expected one of check, fmt, print\\)" -- \
+  "$bin" frobnicate
+expect "an unknown option before the command is named" 2 "" "^stube-edn: unknown option '--bogus'" -- \
+  "$bin" --bogus check good.edn
+expect "an option's value is not a command" 0 "good.edn: ok" '^$' -- "$bin" --max-depth 5 check good.edn
+expect "no subcommand" 2 "" '^stube-edn: ' -- "$bin"
+expect "a width of 0 is a usage error" 2 "" '^stube-edn: .*width' -- "$bin" fmt -w 0 good.edn
+expect "a negative depth is a usage error" 2 "" '^stube-edn: .*max-depth' -- "$bin" --max-depth -1 check good.edn
+expect "deeper than the printer goes: a message, not an abort" 1 "" '^<stdin>: cannot print: .*1500 levels' -- \
+  bash -c "{ printf '[%.0s' {1..1500}; printf ']%.0s' {1..1500}; } | '$bin' --max-depth 1500 print"
 expect "max depth" 1 "" '^<stdin>:1:[0-9]+: ' -- bash -c "echo '[[[[1]]]]' | '$bin' --max-depth 3 check -"
 expect "max depth after subcommand" 0 "<stdin>: ok" '^$' -- \
   bash -c "echo '[[[[1]]]]' | '$bin' check --max-depth 4 -"

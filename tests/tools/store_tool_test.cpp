@@ -371,6 +371,18 @@ TEST_F(StoreMigrate, RefusesTheSameStoreUnderAnotherName) {
   EXPECT_EQ(file_names(dir_.path()), (std::vector<std::string>{"cv-a.edn", "cv-b.edn"}));
 }
 
+// Two names of one SQLite file (a hard link) are one store: said so, not
+// SQLite's "disk I/O error" from the second name's journal.
+TEST_F(StoreMigrate, RefusesTheSameSqliteFileUnderAHardLink) {
+  save_good();
+  const fs::path db = target_.path() / "a.db", link = target_.path() / "b.db";
+  ASSERT_EQ(stube_store({"migrate", url(), "sqlite:" + db.string()}).status, 0);
+  fs::create_hard_link(db, link);
+  const ToolRun r = stube_store({"migrate", "sqlite:" + db.string(), "sqlite:" + link.string()});
+  EXPECT_EQ(r.status, 2) << r.err;
+  EXPECT_TRUE(contains(r.err, "same store")) << r.err;
+}
+
 TEST_F(StoreMigrate, RefusesTheMemoryStoreAsTarget) {
   save_good();
   const ToolRun r = stube_store({"migrate", url(), "memory:"});
@@ -510,6 +522,9 @@ TEST_F(StoreTool, UsageErrorsNameWhatWasWrong) {
   const ToolRun typo = stube_store({"lss", url()});
   EXPECT_EQ(typo.status, 2);
   EXPECT_TRUE(contains(typo.err, "stube-store: unknown command 'lss'")) << typo.err;
+  const ToolRun before = stube_store({"--bogus", "ls", url()});
+  EXPECT_EQ(before.status, 2);
+  EXPECT_TRUE(contains(before.err, "stube-store: unknown option '--bogus'")) << before.err;
   const ToolRun extra = stube_store({"ls", url(), "-x"});
   EXPECT_EQ(extra.status, 2);
   EXPECT_TRUE(contains(extra.err, "stube-store: ") && contains(extra.err, "-x")) << extra.err;

@@ -117,7 +117,7 @@ void remove_probe(ConversationStore& target, const std::string& cid, const std::
 }  // namespace
 
 int migrate(const std::string& from, const std::string& to) {
-  if (store_identity(from) == store_identity(to)) {
+  if (same_place(from, to)) {
     throw UsageError("FROM and TO are the same store (" + redact_store_url(store_identity(to)) +
                      ")");
   }

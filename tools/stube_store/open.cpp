@@ -80,4 +80,13 @@ std::string store_identity(const std::string& url) {
   return p->scheme + ":" + (ec ? p->path : canonical).string();
 }
 
+bool same_place(const std::string& a, const std::string& b) {
+  if (store_identity(a) == store_identity(b)) return true;
+  // Two names of one file or directory: a hard link has no single canonical
+  // path (SQLite would then fail with "disk I/O error" on its journal).
+  const auto pa = path_of(a), pb = path_of(b);
+  std::error_code ec;
+  return pa && pb && pa->scheme == pb->scheme && fs::equivalent(pa->path, pb->path, ec) && !ec;
+}
+
 }  // namespace stube::tool

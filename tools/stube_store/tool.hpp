@@ -39,6 +39,9 @@ std::shared_ptr<ConversationStore> open_target(const std::string& url);
 // What the URL points at, for telling two URLs of one store apart:
 // "<scheme>:<canonical path>" for path schemes, the URL itself otherwise.
 std::string store_identity(const std::string& url);
+// Whether the two URLs name one store by its path: the same canonical path,
+// or two names (links) of one file or directory. False for other schemes.
+bool same_place(const std::string& a, const std::string& b);
 
 // --- records (records.cpp) ----------------------------------------------------
 

@@ -1,0 +1,38 @@
+// cli_usage.hpp — the usage errors CLI11 words poorly, found before it parses.
+//
+// With a required subcommand, CLI11 (2.1) answers a mistyped command or an
+// unknown option in front of the command with "A subcommand is required",
+// naming neither. The tools look for such a word first and name it.
+#pragma once
+
+#include <CLI/CLI.hpp>
+#include <functional>
+#include <string>
+#include <string_view>
+
+namespace stube::tool {
+
+// The message for the first word before the subcommand that is neither one
+// of `app`'s subcommands nor one of its own options; empty when there is none.
+inline std::string misplaced_word(const CLI::App& app, int argc, char** argv) {
+  const auto subs = app.get_subcommands(std::function<bool(const CLI::App*)>{});
+  std::string commands;
+  for (const CLI::App* sub : subs) commands += (commands.empty() ? "" : ", ") + sub->get_name();
+  for (int i = 1; i < argc; ++i) {
+    const std::string_view word = argv[i];
+    if (word.size() > 1 && word.front() == '-') {
+      const std::string name(word.substr(0, word.find('=')));
+      const CLI::Option* option = app.get_option_no_throw(name);
+      if (option == nullptr) return "unknown option '" + name + "'";
+      // "--max-depth 5": the next word is the option's value, not a command.
+      if (name.size() == word.size() && option->get_type_size() > 0) ++i;
+      continue;
+    }
+    for (const CLI::App* sub : subs)
+      if (sub->check_name(std::string(word))) return {};
+    return "unknown command '" + std::string(word) + "' (expected one of " + commands + ")";
+  }
+  return {};
+}
+
+}  // namespace stube::tool
