@@ -17,6 +17,11 @@ const Statement update{"stube_update",
                        "WHERE cid = $1 AND version = $3 AND deleted_at IS NULL",
                        {kText, kBytea, kInt8, kTimestamptz}};
 
+const Statement touch{"stube_touch",
+                      "UPDATE stube_conversations SET touched = greatest(touched, $3) "
+                      "WHERE cid = $1 AND version = $2 AND deleted_at IS NULL",
+                      {kText, kInt8, kTimestamptz}};
+
 const Statement probe{"stube_probe",
                       "SELECT version, deleted_at IS NOT NULL, edn = $2 "
                       "FROM stube_conversations WHERE cid = $1",

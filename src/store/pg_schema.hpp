@@ -33,6 +33,9 @@ namespace statements {
 extern const Statement insert;
 // $1 cid, $2 edn, $3 expected version, $4 touched: version $3 -> $3 + 1.
 extern const Statement update;
+// $1 cid, $2 expected version, $3 touched: moves touched (never back) and
+// nothing else, for a conversation whose save was skipped (unprintable).
+extern const Statement touch;
 // $1 cid, $2 edn or NULL -> (version, deleted, edn = $2): why a CAS failed.
 extern const Statement probe;
 // $1 cid -> (edn, version) when live.

@@ -118,7 +118,10 @@ class PostgresStore final : public ConversationStore {
 
   edn::Value save(const edn::Value& conv) override {
     const std::string_view cid = store_detail::checked_cid(kBackend, conv);
-    if (!store_detail::printable_or_warn(kBackend, cid, conv)) return conv;
+    if (!store_detail::printable_or_warn(kBackend, cid, conv)) {
+      keep_fresh(cid, conv);
+      return conv;
+    }
     const std::int64_t version = version_of(cid, conv);
     edn::Value next = conv.assoc(version_key(), edn::Value(version + 1));
     store_detail::ScratchText scratch;
@@ -142,6 +145,19 @@ class PostgresStore final : public ConversationStore {
       if (r.affected() != 1) stale_unless_ours(c, cid, version, text, retried);
     });
     return next;
+  }
+
+  // A conversation in use whose saves are skipped (a running coroutine flow)
+  // still moves its row's touched: other processes' reapers go by the
+  // column, and would end it as idle while its user is busy in the flow.
+  void keep_fresh(std::string_view cid, const edn::Value& conv) {
+    const std::int64_t version = version_of(cid, conv);
+    if (version == 0) return;  // never stored: nothing for a reaper to end
+    const pg::Param touched = pg::Param::timestamptz(touched_of(conv));
+    with_connection([&](pg::Connection& c, bool) {
+      c.exec(sql::touch, {pg::Param::bytes(cid), pg::Param::int8(version), touched},
+             "touch " + conv::quote_id(cid));
+    });
   }
 
   void remove(std::string_view cid) override {

@@ -249,6 +249,28 @@ TEST_F(PostgresStore, ReapTombstonesIdleConversationsInBatches) {
   EXPECT_TRUE(store->reap(seconds_ago(600), 0).empty());
 }
 
+// A conversation in a coroutine flow cannot be saved, but its user is busy:
+// the skipped save still moves the row's touched, so another process's
+// reaper does not end it as idle (and the flow's answer is not lost).
+TEST_F(PostgresStore, ASkippedUnprintableSaveStillKeepsTheRowFresh) {
+  auto store = db_.store();
+  const Value stored = store->save(idle_for("cv-flow", 3600));
+  const Value in_flow = stored.assoc(kw("flow"), Value::opaque(std::make_shared<int>(1), "flow"))
+                            .assoc(conv::keys::touched(), Value(edn::Instant::now()));
+  EXPECT_EQ(store->save(in_flow), in_flow);  // skipped: no new version
+  // A stale copy (an older version) moves nothing.
+  store->save(idle_for("cv-other", 3600));
+  const Value stale =
+      idle_for("cv-other", 0).assoc(kw("flow"), Value::opaque(std::make_shared<int>(2), "flow"));
+  EXPECT_NO_THROW(store->save(stale));
+
+  EXPECT_EQ(store->reap(seconds_ago(600), 10), (std::vector<std::string>{"cv-other"}));
+  EXPECT_EQ(store->load("cv-flow"), stored);
+  // The flow answered: the next printable save goes on from the same version.
+  const Value done = stored.assoc(kw("answer"), 42);
+  EXPECT_EQ(store->save(done), done.assoc(kw("conv/version"), 2));
+}
+
 TEST_F(PostgresStore, OnlyTheHolderOfTheReaperLockReaps) {
   auto store = db_.store();
   for (int i = 0; i < 4; ++i) store->save(idle_for("cv-old-" + std::to_string(i), 3600));
