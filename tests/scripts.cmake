@@ -17,6 +17,15 @@ add_test(NAME subdirectory_consumer
           -DSTUBE_SOURCE=${PROJECT_SOURCE_DIR})
 set_tests_properties(subdirectory_consumer PROPERTIES TIMEOUT 120 LABELS "script;install")
 
+# ---- a compile-time rule ---------------------------------------------------------
+# A stube::Flow co_awaits stube::await(child) and nothing else (docs/flows.md):
+# the fixture breaks the rule and must fail with the library's own message.
+add_test(NAME flow_foreign_await_does_not_compile
+  COMMAND ${CMAKE_CXX_COMPILER} -std=c++20 -fsyntax-only -I${PROJECT_SOURCE_DIR}/include
+          ${CMAKE_CURRENT_SOURCE_DIR}/fixtures/compile_fail/flow_foreign_await.cpp)
+set_tests_properties(flow_foreign_await_does_not_compile PROPERTIES TIMEOUT 120 LABELS "script;kernel"
+  PASS_REGULAR_EXPRESSION "a stube::Flow can only co_await stube::await\\(child\\)")
+
 # ---- Clojure interop tests ----------------------------------------------------
 # (registered below by the Clojure interop work)
 # stube-edn against the real Clojure reader/printer (one JVM launch), and the

@@ -23,12 +23,15 @@
 #include <functional>
 #include <optional>
 #include <string_view>
+#include <type_traits>
 #include <utility>
 
 #include "stube/component.hpp"
 #include "stube/edn.hpp"
 
 namespace stube {
+
+struct Await;
 
 class Flow {
  public:
@@ -44,6 +47,15 @@ class Flow {
     std::suspend_always final_suspend() noexcept { return {}; }
     void return_value(edn::Value v) { result = std::move(v); }
     void unhandled_exception() noexcept { error = std::current_exception(); }
+    // co_await takes stube::await(child) and nothing else: another awaitable
+    // would get the frame's handle and could resume it after the runtime
+    // has destroyed it.
+    template <class Awaitable>
+    std::remove_cvref_t<Awaitable> await_transform(Awaitable&& a) {
+      static_assert(std::is_same_v<std::remove_cvref_t<Awaitable>, Await>,
+                    "a stube::Flow can only co_await stube::await(child)");
+      return std::forward<Awaitable>(a);
+    }
     promise_type();
     ~promise_type();
     promise_type(const promise_type&) = delete;

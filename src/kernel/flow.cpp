@@ -5,6 +5,8 @@
 #include <cstdint>
 #include <memory>
 #include <stdexcept>
+#include <string>
+#include <utility>
 
 namespace stube {
 
@@ -32,7 +34,8 @@ constexpr std::string_view kResumeKey = "flow/resume";
 // co_await. Such a flow refuses to go on.
 class FlowFrame {
  public:
-  explicit FlowFrame(std::coroutine_handle<Flow::promise_type> h) : h_(h) {}
+  FlowFrame(std::coroutine_handle<Flow::promise_type> h, std::string component)
+      : h_(h), component_(std::move(component)) {}
   ~FlowFrame() { dispose(); }
   FlowFrame(const FlowFrame&) = delete;
   FlowFrame& operator=(const FlowFrame&) = delete;
@@ -45,10 +48,10 @@ class FlowFrame {
   // stopped into an effect on `self`.
   void step(Self& self, edn::Value answer) {
     if (h_ && h_.done())  // its body threw
-      throw std::logic_error("flow " + std::string(self.id()) + " has already finished");
+      throw std::logic_error(name(self) + " has already finished");
     const edn::Value& known = self.state().get(kStepsKey);
     if (!h_ || (known.is(edn::Kind::Int) ? known.as_int() : 0) != steps_)
-      throw std::logic_error("flow " + std::string(self.id()) +
+      throw std::logic_error(name(self) +
                              " cannot go on: an earlier event moved its coroutine on and then "
                              "failed, and a coroutine cannot be rolled back (go back to leave "
                              "the flow, or reload to start again)");
@@ -58,28 +61,45 @@ class FlowFrame {
     h_.resume();
     self.set_state(self.state().assoc(kStepsKey, edn::Value(steps_)));
     auto& p = h_.promise();
-    if (p.error) std::rethrow_exception(std::exchange(p.error, nullptr));
+    if (p.error) rethrow_naming(self, std::exchange(p.error, nullptr));
     if (h_.done()) {
       self.answer(std::move(p.result));
     } else if (p.pending) {
       self.call(std::move(*p.pending), kResumeKey);
       p.pending.reset();
     } else {
-      throw std::logic_error(
-          "flow suspended without awaiting a component (use co_await stube::await(...))");
+      throw std::logic_error(name(self) +
+                             " suspended without awaiting a component (use co_await "
+                             "stube::await(...))");
     }
   }
 
  private:
+  // "flow demo/wizard-flow (ix-…)": the page and the log say which flow.
+  std::string name(const Self& self) const {
+    return "flow " + component_ + " (" + std::string(self.id()) + ")";
+  }
+
+  // The body's exception, its message prefixed with the flow's name (a
+  // user's exception type would say nothing about where it came from).
+  [[noreturn]] void rethrow_naming(const Self& self, std::exception_ptr error) const {
+    try {
+      std::rethrow_exception(error);
+    } catch (const std::exception& e) {
+      throw std::runtime_error(name(self) + " threw: " + e.what());
+    }
+  }
+
   std::coroutine_handle<Flow::promise_type> h_;
+  std::string component_;
   std::int64_t steps_ = 0;
 };
 
-std::shared_ptr<FlowFrame> frame_of(const Self& self) {
+std::shared_ptr<FlowFrame> frame_of(const Self& self, const std::string& component) {
   const edn::Value& v = self.state().get(kFrameKey);
   if (!v.is(edn::Kind::Opaque))
-    throw std::logic_error("flow " + std::string(self.id()) +
-                           " has no live coroutine (was it restored from a store?)");
+    throw std::logic_error("flow " + component + " (" + std::string(self.id()) +
+                           ") has no live coroutine (was it restored from a store?)");
   return v.as_opaque<FlowFrame>();
 }
 
@@ -101,13 +121,16 @@ Definition define_flow(Registry& reg, std::string_view id, FlowBody body) {
   d.init([](const edn::Value& args) {
      return edn::map({{kArgsKey, args}});
    })
-      .start([body = std::move(body)](Self& self) {
-        auto frame = std::make_shared<FlowFrame>(body(self.state().get(kArgsKey)).release());
+      .start([body = std::move(body), component = edn::write(d.def().id)](Self& self) {
+        auto frame =
+            std::make_shared<FlowFrame>(body(self.state().get(kArgsKey)).release(), component);
         self.set_state(self.state().assoc(kFrameKey, edn::Value::opaque(frame, "stube.flow")));
         frame->step(self, {});
       })
       .resume(std::string(kResumeKey),
-              [](Self& self, const edn::Value& answer) { frame_of(self)->step(self, answer); });
+              [component = edn::write(d.def().id)](Self& self, const edn::Value& answer) {
+                frame_of(self, component)->step(self, answer);
+              });
   d.def().dispose = [](const edn::Value& state) {
     const edn::Value& v = state.get(kFrameKey);
     if (v.is(edn::Kind::Opaque)) v.as_opaque<FlowFrame>()->dispose();

@@ -321,17 +321,21 @@ TEST_F(FlowFrames, AFlowThatThrowsIsAHandlerErrorAndLeaksNothing) {
     ASSERT_EQ(s.status, Step::Status::Ok);
     const Step failed = dispatch(reg, s.conv, top_instance(s.conv), yes(), {});
     EXPECT_EQ(failed.status, Step::Status::HandlerError);
-    EXPECT_TRUE(contains(failed.error, "flow body failed"));
+    // The message names the flow: the page and the log say which one failed.
+    EXPECT_TRUE(contains(failed.error, "flow :t/failing-flow (ix-")) << failed.error;
+    EXPECT_TRUE(contains(failed.error, ") threw: flow body failed")) << failed.error;
     EXPECT_EQ(failed.conv, s.conv);
     // The coroutine is finished: answering the dialog again is an error too.
     const Step again = dispatch(reg, s.conv, top_instance(s.conv), yes(), {});
     EXPECT_EQ(again.status, Step::Status::HandlerError);
+    EXPECT_TRUE(contains(again.error, "flow :t/failing-flow (ix-")) << again.error;
     EXPECT_TRUE(contains(again.error, "already finished")) << again.error;
   }
   {
     Step s = open("t/failing-at-once");
     EXPECT_EQ(s.status, Step::Status::HandlerError);
-    EXPECT_TRUE(contains(s.error, "failed before the first await"));
+    EXPECT_TRUE(contains(s.error, "flow :t/failing-at-once (ix-")) << s.error;
+    EXPECT_TRUE(contains(s.error, "threw: failed before the first await")) << s.error;
     EXPECT_EQ(conv::stack(s.conv).size(), 1u);
   }
 }
