@@ -26,9 +26,12 @@ struct DeferredClose::Shared {
   std::atomic<std::size_t> held{0};
   bool stop = false;
   std::unique_ptr<std::thread> thread;
-  pid_t thread_pid = 0;  // the process that started the thread
+  const pid_t owner_pid = current_pid();  // the process that made this object
 
-  bool forked() const { return thread_pid != current_pid(); }
+  // In a forked child the thread is missing, and the mutex may have been
+  // held by a parent thread at the fork (then it stays locked for good): a
+  // child never touches either, and closes inline.
+  bool forked() const { return owner_pid != current_pid(); }
 };
 
 DeferredClose::DeferredClose(std::size_t max_pending)
@@ -57,18 +60,21 @@ DeferredClose::~DeferredClose() {
 void DeferredClose::close_later(Fd fd) noexcept {
   if (!fd) return;
   Shared& s = *shared_;
+  if (s.forked()) return;  // fd closes here, on the caller's thread
   std::unique_lock lock(s.mutex);
   if (!s.thread) {
     try {
+      // The queue never holds more than max_pending_: no allocation (and
+      // no bad_alloc in this noexcept function) once the thread runs.
+      s.pending.reserve(max_pending_);
       s.thread = std::make_unique<std::thread>([&s] { run(s); });
       detail::name_thread(*s.thread, "stube-closer");
-      s.thread_pid = current_pid();
     } catch (const std::system_error&) {
       // No thread to be had: close here, as if there were no deferral.
     } catch (const std::bad_alloc&) {
     }
   }
-  if (!s.thread || s.held.load() >= max_pending_ || s.forked()) {
+  if (!s.thread || s.held.load() >= max_pending_) {
     lock.unlock();
     return;  // fd closes here, on the caller's thread
   }
@@ -86,8 +92,10 @@ void DeferredClose::drain() {
 }
 
 void DeferredClose::run(Shared& s) {
-  std::vector<Fd> batch;
   std::unique_lock lock(s.mutex);
+  // The two vectors swap storage: both as large as the queue may get.
+  std::vector<Fd> batch;
+  batch.reserve(s.pending.capacity());
   for (;;) {
     s.work.wait(lock, [&s] { return s.stop || !s.pending.empty(); });
     if (s.pending.empty()) return;  // stopping, nothing left

@@ -302,7 +302,9 @@ class FileStore final : public ConversationStore {
   // turns) with 2 and 8 threads here. With fsync the waits dominate, and the
   // saves stay parallel so that the file system can batch them.
   void write_atomically(std::string_view cid, std::string_view text) {
-    if (options_.durability == Durability::durable) {
+    // A forked child writes on its own: the parent's batch may have been
+    // running at the fork, and no thread of the child would ever finish it.
+    if (options_.durability == Durability::durable || store_detail::current_pid() != owner_pid_) {
       write_file(cid, text);
       return;
     }
@@ -406,7 +408,8 @@ class FileStore final : public ConversationStore {
     std::exception_ptr error;
   };
   store_detail::GroupCommit<Write> writes_;
-  store_detail::DeferredClose deferred_close_;  // see hold_for_deferred_release()
+  const pid_t owner_pid_ = store_detail::current_pid();  // see write_atomically()
+  store_detail::DeferredClose deferred_close_;           // see hold_for_deferred_release()
 };
 
 }  // namespace
