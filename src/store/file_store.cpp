@@ -133,8 +133,9 @@ std::vector<std::string> list_dir(int dirfd, const std::string& dir) {
 struct Record {
   std::string file;  // "<cid>.edn"
   edn::Value conv;
-  std::string problem;  // empty when conv was loaded
-  bool gone = false;    // removed since the listing: neither loaded nor a problem
+  std::string problem;   // empty when conv was loaded
+  bool gone = false;     // removed since the listing: neither loaded nor a problem
+  bool starved = false;  // problem is the machine's (FileRead::out_of_resources)
 };
 
 class FileStore final : public ConversationStore {
@@ -175,6 +176,13 @@ class FileStore final : public ConversationStore {
     store_detail::parallel_for(records.size(), threads,
                                [&](std::size_t i) { load_record(records[i]); });
 
+    // Skipped, such a file would be missing from this run and back at the
+    // next (nobody removes it): an old version resurrected. Fail instead.
+    for (const Record& r : records) {
+      if (r.starved)
+        throw StoreError(std::string(kBackend) + ": cannot load " + path_of(r.file) + ": " +
+                         r.problem + " (the process or the machine ran short; nothing was loaded)");
+    }
     ConversationMap out;
     std::size_t skipped = 0;
     for (Record& r : records) {
@@ -237,6 +245,7 @@ class FileStore final : public ConversationStore {
         case store_detail::FileRead::gone:
           break;  // removed since the listing
         case store_detail::FileRead::failed:
+        case store_detail::FileRead::out_of_resources:
           unreadable(cid, why);
           break;
       }
@@ -372,6 +381,7 @@ class FileStore final : public ConversationStore {
       const store_detail::FileRead read = store_detail::read_file_at(
           dirfd_.get(), r.file.c_str(), options_.max_record_bytes, text, r.problem);
       r.gone = read == store_detail::FileRead::gone;
+      r.starved = read == store_detail::FileRead::out_of_resources;
       if (read != store_detail::FileRead::read) return;
       if (auto v = store_detail::read_record(stem, text, "the file name", r.problem)) {
         r.conv = std::move(*v);

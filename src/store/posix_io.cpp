@@ -94,6 +94,12 @@ namespace {
 // Why a record could not be opened, beyond errno.
 enum class Missing { no, gone, dangling_link };
 
+// Errors that say the process or the machine ran short, not that the file
+// is bad: the same read may well succeed later.
+bool out_of_resources(int err) {
+  return err == EMFILE || err == ENFILE || err == ENOMEM || err == ENOBUFS;
+}
+
 // Opens a record for reading. A remove and then a save of the same record
 // between the open and the look at the name show a name that the open did
 // not find: the record is back, so it is opened again (a bounded number of
@@ -127,7 +133,11 @@ FileRead read_file_at(int dirfd, const char* name, std::size_t max_bytes, std::s
   Fd fd = open_record(dirfd, name, missing);
   if (missing == Missing::gone) return FileRead::gone;
   if (missing == Missing::dangling_link) return failed("a symbolic link to nothing");
-  if (!fd) return failed("cannot open: " + errno_text(errno));
+  if (!fd) {
+    const int err = errno;
+    why = "cannot open: " + errno_text(err);
+    return out_of_resources(err) ? FileRead::out_of_resources : FileRead::failed;
+  }
   struct stat st {};
   if (::fstat(fd.get(), &st) != 0) return failed("cannot stat: " + errno_text(errno));
   if (!S_ISREG(st.st_mode)) return failed("not a regular file");
@@ -153,8 +163,10 @@ FileRead read_file_at(int dirfd, const char* name, std::size_t max_bytes, std::s
       if (used == out.size()) out.resize(std::min(out.size() * 2, cap));
       const ssize_t n = ::read(fd.get(), out.data() + used, out.size() - used);
       if (n < 0) {
-        if (errno == EINTR) continue;
-        return failed("cannot read: " + errno_text(errno));
+        const int err = errno;
+        if (err == EINTR) continue;
+        why = "cannot read: " + errno_text(err);
+        return out_of_resources(err) ? FileRead::out_of_resources : FileRead::failed;
       }
       if (n == 0) break;
       used += static_cast<std::size_t>(n);

@@ -51,7 +51,11 @@ int fsync_retry(int fd) noexcept;
 enum class FileRead {
   read,    // `out` holds the file
   gone,    // no such file: removed since it was listed, which is no problem
-  failed,  // `why` says what was wrong
+  failed,  // `why` says what was wrong with the file
+  // The process or the machine ran out of something (descriptors, kernel
+  // memory): nothing is known about the file, which may be fine. `why`
+  // says what ran out. A backend failure, not bad data.
+  out_of_resources,
 };
 
 // Reads a whole regular file `name` relative to directory `dirfd` into

@@ -1,5 +1,6 @@
 // File-store specifics: the on-disk format, temporary files, skipped records,
 // cid validation against the file system, and backend errors.
+#include <fcntl.h>
 #include <gtest/gtest.h>
 #include <signal.h>
 #include <sys/resource.h>
@@ -10,11 +11,13 @@
 #include <algorithm>
 #include <atomic>
 #include <fstream>
+#include <optional>
 #include <thread>
 #include <type_traits>
 
 #include "edn/packed.hpp"
 #include "store/checks.hpp"
+#include "store/posix_io.hpp"
 #include "stube/conversation.hpp"
 #include "stube/log.hpp"
 #include "stube/store.hpp"
@@ -385,6 +388,87 @@ TEST(FileStore, AFailedSaveAmongConcurrentOnesFailsAloneAndTheOthersLand) {
     const std::string cid = "cv-" + std::to_string(t);
     EXPECT_EQ(convs.at(cid), varied_conversation(cid, 99)) << cid;
   }
+}
+
+// Uses up this process's descriptors (RLIMIT_NOFILE lowered to what is open
+// now plus `spare`), restoring both when it goes.
+class DescriptorShortage {
+ public:
+  explicit DescriptorShortage(int spare) {
+    ::getrlimit(RLIMIT_NOFILE, &saved_);
+    int probe = ::dup(0);
+    rlimit low = saved_;
+    low.rlim_cur = static_cast<rlim_t>(probe + 1 + spare);
+    ::close(probe);
+    ::setrlimit(RLIMIT_NOFILE, &low);
+    for (int fd; (fd = ::dup(0)) >= 0;) held_.push_back(fd);
+    for (int i = 0; i < spare && !held_.empty(); ++i) {
+      ::close(held_.back());
+      held_.pop_back();
+    }
+  }
+  ~DescriptorShortage() {
+    for (int fd : held_) ::close(fd);
+    ::setrlimit(RLIMIT_NOFILE, &saved_);
+  }
+  DescriptorShortage(const DescriptorShortage&) = delete;
+  DescriptorShortage& operator=(const DescriptorShortage&) = delete;
+
+ private:
+  rlimit saved_{};
+  std::vector<int> held_;
+};
+
+// Out of descriptors is the machine's problem, not the file's: a read says
+// so (and load_all then fails), where a bad file is skipped.
+TEST(FileStore, ARecordThatCannotBeOpenedForWantOfDescriptorsIsNotBadData) {
+  ScratchDir dir;
+  file_store(dir.path())->save(conv::make("cv-a"));
+  const store_detail::Fd dirfd(::open(dir.path().c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  ASSERT_TRUE(dirfd);
+  std::string text, why;
+  store_detail::FileRead read;
+  {
+    DescriptorShortage none(0);
+    read = store_detail::read_file_at(dirfd.get(), "cv-a.edn", 1 << 20, text, why);
+  }
+  EXPECT_EQ(read, store_detail::FileRead::out_of_resources) << why;
+  EXPECT_EQ(why, "cannot open: Too many open files");
+  EXPECT_EQ(store_detail::read_file_at(dirfd.get(), "cv-a.edn", 1 << 20, text, why),
+            store_detail::FileRead::read);
+}
+
+// With descriptors short, load_all either loads every conversation or fails
+// naming the file: never a partial map (the rest would be missing from this
+// run, and back at the next). Eight loading threads race for one spare
+// descriptor, so some opens fail (they did in every run here).
+TEST(FileStore, LoadAllShortOfDescriptorsFailsInsteadOfLeavingConversationsOut) {
+  ScratchDir dir;
+  constexpr int kConversations = 200;
+  {
+    auto store = file_store(dir.path());
+    for (int i = 0; i < kConversations; ++i) store->save(conv::make("cv-" + std::to_string(i)));
+  }
+  FileStoreOptions options;
+  options.load_threads = 8;
+  auto store = file_store(dir.path(), options);
+  std::optional<ConversationMap> loaded;
+  std::string error;
+  {
+    DescriptorShortage one(1);
+    try {
+      loaded = store->load_all();
+    } catch (const StoreError& e) {
+      error = e.what();
+    }
+  }
+  if (loaded) {
+    EXPECT_EQ(loaded->size(), static_cast<std::size_t>(kConversations));
+  } else {
+    EXPECT_NE(error.find("Too many open files"), std::string::npos) << error;
+    EXPECT_NE(error.find("nothing was loaded"), std::string::npos) << error;
+  }
+  EXPECT_EQ(store->load_all().size(), static_cast<std::size_t>(kConversations));
 }
 
 // A child forked while other threads of its parent save: the parent's batch
