@@ -54,6 +54,8 @@ enum class Kind : std::uint8_t {
 
 // Human-readable name of a kind, e.g. "keyword"; used in error messages.
 std::string_view kind_name(Kind k) noexcept;
+// The name with its article, for sentences: "an integer", "a map", "nil".
+std::string kind_phrase(Kind k);
 
 // Base of every error this header throws.
 class Error : public std::runtime_error {

@@ -77,11 +77,11 @@ std::string describe(const edn::Value& conv) {
   const edn::Value* v = conv.is(edn::Kind::Map) ? conv.find(key) : nullptr;
   std::string msg = describe(conv) + ": " + edn::write(key) + " is ";
   if (!conv.is(edn::Kind::Map)) {
-    msg = "not a conversation: a " + std::string(edn::kind_name(conv.kind())) + ", not a map";
+    msg = "not a conversation: " + edn::kind_phrase(conv.kind()) + ", not a map";
   } else if (v == nullptr) {
     msg += "missing";
   } else {
-    msg += "a " + std::string(edn::kind_name(v->kind())) + ", expected " + std::string(wanted);
+    msg += edn::kind_phrase(v->kind()) + ", expected " + std::string(wanted);
   }
   throw edn::TypeError(msg);
 }
@@ -97,9 +97,8 @@ edn::Value with_part(const edn::Value& conv, const edn::Value& key, edn::Value v
                      std::string_view wanted) {
   if (!conv.is(edn::Kind::Map)) bad_part(conv, key, wanted);
   if (!v.is(kind)) {
-    throw edn::TypeError(describe(conv) + ": new " + edn::write(key) + " is a " +
-                         std::string(edn::kind_name(v.kind())) + ", expected " +
-                         std::string(wanted));
+    throw edn::TypeError(describe(conv) + ": new " + edn::write(key) + " is " +
+                         edn::kind_phrase(v.kind()) + ", expected " + std::string(wanted));
   }
   return conv.assoc(key, std::move(v));
 }
@@ -157,7 +156,7 @@ std::string record_problem(const edn::Value& v, std::string_view cid, std::strin
   const auto id = find_id(v);
   if (!id) {
     return v.is(edn::Kind::Map) ? "the map has no string :conv/id"
-                                : "not a map but a " + std::string(edn::kind_name(v.kind()));
+                                : "not a map but " + edn::kind_phrase(v.kind());
   }
   if (*id != cid) return ":conv/id " + quote_id(*id) + " does not match " + std::string(source);
   return {};

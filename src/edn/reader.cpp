@@ -150,6 +150,15 @@ class Reader {
          std::string(1, close) + "' but input ended");
   }
 
+  static bool is_closer(char c) { return c == ')' || c == ']' || c == '}'; }
+
+  // "[1 2}": the closer of another kind of collection.
+  [[noreturn, gnu::noinline, gnu::cold]] void fail_mismatched(const char* what, char close,
+                                                              const char* open) const {
+    fail("unexpected '" + std::string(1, *p_) + "': the " + what + " opened at " + where(open) +
+         " ends with '" + std::string(1, close) + "'");
+  }
+
   [[noreturn, gnu::noinline, gnu::cold]] void fail_unexpected_closer() const {
     fail("unexpected '" + std::string(1, *p_) + "' (no collection is open here)");
   }
@@ -379,6 +388,7 @@ class Reader {
         ++p_;
         return;
       }
+      if (is_closer(*p_)) fail_mismatched(what, close, open);
       stack_.push_back(read_value());
     }
   }
@@ -399,12 +409,14 @@ class Reader {
         ++p_;
         break;
       }
+      if (is_closer(*p_)) fail_mismatched("map", '}', open);
       Value key = read_value();
       if (!ns.empty()) key = qualify_or_fail(std::move(key), ns);
       skip_whitespace();
       if (p_ == end_) fail_unterminated("map", '}', open);
       if (*p_ == '}')
         fail_at(open, "the map opened here has an odd number of forms (a key without a value)");
+      if (is_closer(*p_)) fail_mismatched("map", '}', open);
       Value val = read_value();
       entries_.push_back(MapEntry{std::move(key), std::move(val)});
     }
@@ -508,7 +520,7 @@ class Reader {
 
   [[gnu::noinline]] Value make_inst(const Value& inner, const char* at) const {
     if (!inner.is(Kind::String))
-      fail_at(at, "#inst expects a string, got a " + std::string(kind_name(inner.kind())));
+      fail_at(at, "#inst expects a string, got " + kind_phrase(inner.kind()));
     return make_inst(inner.as_string(), at);
   }
 
@@ -521,7 +533,7 @@ class Reader {
 
   [[gnu::noinline]] Value make_uuid(const Value& inner, const char* at) const {
     if (!inner.is(Kind::String))
-      fail_at(at, "#uuid expects a string, got a " + std::string(kind_name(inner.kind())));
+      fail_at(at, "#uuid expects a string, got " + kind_phrase(inner.kind()));
     return make_uuid(inner.as_string(), at);
   }
 

@@ -90,6 +90,13 @@ std::string_view kind_name(Kind k) noexcept {
   return "unknown";
 }
 
+std::string kind_phrase(Kind k) {
+  const std::string_view name = kind_name(k);
+  if (k == Kind::Nil) return std::string(name);
+  const bool vowel = std::string_view("aeiou").find(name.front()) != std::string_view::npos;
+  return (vowel ? "an " : "a ") + std::string(name);
+}
+
 ParseError::ParseError(std::size_t line, std::size_t column, const std::string& reason)
     : Error("line " + std::to_string(line) + ", column " + std::to_string(column) + ": " + reason),
       line_(line),

@@ -85,8 +85,8 @@ edn::Value choose_args(const edn::Value& args) {
   if (!options.is(edn::Kind::List) && !options.is(edn::Kind::Set))
     throw std::invalid_argument(
         "stube/choose: :options must be a vector (or a list or a set) of "
-        "options, not a " +
-        std::string(edn::kind_name(options.kind())));
+        "options, not " +
+        edn::kind_phrase(options.kind()));
   std::vector<edn::Value> items(options.items().begin(), options.items().end());
   return a.assoc("options"_kw, edn::vec(items));
 }

@@ -618,10 +618,9 @@ struct Runtime::Impl {
     if (t != nullptr && t->is(edn::Kind::Inst)) return t->as_inst().millis();
     if (!slot.untouched_since) {
       slot.untouched_since = edn::Instant::now().millis();
-      log::warn(
-          "conversation " + cid + " has no :conv/touched #inst (" +
-          (t == nullptr ? std::string("missing") : "a " + std::string(edn::kind_name(t->kind()))) +
-          "); the reaper counts it as touched now");
+      log::warn("conversation " + cid + " has no :conv/touched #inst (" +
+                (t == nullptr ? std::string("missing") : edn::kind_phrase(t->kind())) +
+                "); the reaper counts it as touched now");
     }
     return *slot.untouched_since;
   }

@@ -17,8 +17,7 @@ void check_cid(std::string_view backend, std::string_view cid) {
 std::string_view checked_cid(std::string_view backend, const edn::Value& conv) {
   const auto cid = conv::find_id(conv);
   if (!cid) {
-    throw InvalidCid(std::string(backend) + ": cannot save a " +
-                     std::string(edn::kind_name(conv.kind())) +
+    throw InvalidCid(std::string(backend) + ": cannot save " + edn::kind_phrase(conv.kind()) +
                      (conv.is(edn::Kind::Map) ? " without a string :conv/id" : "") +
                      ": a conversation is a map with a string :conv/id");
   }
