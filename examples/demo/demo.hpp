@@ -22,11 +22,21 @@ std::string index_page();
 // without bound: past these, an add or edit is refused (stube::BadEvent, a
 // 400 shown on the page) and changes nothing.
 inline constexpr std::size_t kMaxListItems = 100;
-inline constexpr std::size_t kMaxItemText = 200;  // bytes of UTF-8
+// Characters (code points), as the text fields' maxlength counts them (a
+// browser counts UTF-16 units: never more than this for the same text).
+inline constexpr std::size_t kMaxItemText = 200;
 // Throws BadEvent for a text over kMaxItemText, or a list already full.
 void check_item_text(const std::string& text);
 void check_new_item(const std::string& text, std::size_t items_so_far);
 // Only white space: nothing to add.
 bool blank(const std::string& text);
+// Code points of UTF-8 text (the runtime checked it is valid UTF-8).
+std::size_t characters(const std::string& text);
+
+// The wizards' name: not blank, at most kMaxItemText characters (it is copied
+// into every later step and snapshot). The question to ask (again): plain,
+// or saying why `rejected`, the last answer, was not taken.
+bool acceptable_name(const std::string& text);
+std::string name_question(const std::string& rejected);
 
 }  // namespace demo

@@ -1,4 +1,5 @@
 // The checks on list text the demo takes from the browser (see demo.hpp).
+#include <algorithm>
 #include <string>
 
 #include "demo.hpp"
@@ -9,16 +10,32 @@ bool blank(const std::string& text) {
   return text.find_first_not_of(" \t\r\n") == std::string::npos;
 }
 
+std::size_t characters(const std::string& text) {
+  return static_cast<std::size_t>(std::ranges::count_if(
+      text, [](char c) { return (static_cast<unsigned char>(c) & 0xC0) != 0x80; }));
+}
+
 void check_item_text(const std::string& text) {
-  if (text.size() > kMaxItemText)
+  if (characters(text) > kMaxItemText)
     throw stube::BadEvent("an item is at most " + std::to_string(kMaxItemText) +
-                          " bytes of UTF-8 long");
+                          " characters long");
 }
 
 void check_new_item(const std::string& text, std::size_t items_so_far) {
   check_item_text(text);
   if (items_so_far >= kMaxListItems)
     throw stube::BadEvent("the list is full: at most " + std::to_string(kMaxListItems) + " items");
+}
+
+bool acceptable_name(const std::string& text) {
+  return !blank(text) && characters(text) <= kMaxItemText;
+}
+
+std::string name_question(const std::string& rejected) {
+  if (characters(rejected) > kMaxItemText)
+    return "That is too long (at most " + std::to_string(kMaxItemText) +
+           " characters). What is your name?";
+  return "What is your name?";
 }
 
 }  // namespace demo

@@ -91,7 +91,7 @@ int main(int argc, char** argv) {
       ->check(CLI::Range(std::size_t{1}, std::size_t{1000000}));
   // One host per flag, taken as written: CLI11 would read "[::1]" as a list.
   app.add_option("--allowed-host", options.allowed_hosts,
-                 "a host name the server answers to (repeat it; default: any)")
+                 "a host name the server answers to, without a port (repeat it; default: any)")
       ->allow_extra_args(false)
       ->delimiter('\0');
   app.add_option("--frame-ancestors", options.frame_ancestors,
@@ -99,7 +99,8 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   app.add_option("--max-conversations", options.max_conversations,
                  "conversations held at most; a new page past it gets 503 (0: no limit)")
-      ->capture_default_str();
+      ->capture_default_str()
+      ->check(CLI::Range(std::size_t{0}, std::size_t{1'000'000'000}));
   app.add_option("--threads", options.threads, "I/O threads")
       ->capture_default_str()
       ->check(CLI::Range(1, 64));
@@ -118,7 +119,7 @@ int main(int argc, char** argv) {
              "--max-connections", max_connections,
              "open connections (SSE streams included) at most; more get 503 (default: the "
              "descriptor limit less max(64, an eighth of it), kept for the store and the rest)")
-          ->check(CLI::PositiveNumber);
+          ->check(CLI::Range(std::size_t{1}, std::size_t{1} << 24));
   CLI11_PARSE(app, argc, argv);
 
   try {

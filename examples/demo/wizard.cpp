@@ -3,6 +3,7 @@
 // the instance's EDN state and calls the next one. Everything is data, so
 // the conversation survives a restart at any step.
 #include <string>
+#include <utility>
 
 #include "demo.hpp"
 
@@ -15,8 +16,8 @@ struct Wizard {
 };
 STUBE_STATE(Wizard, name)
 
-void ask_name(stube::Ctx<Wizard>& c) {
-  c.call(stube::prompt("What is your name?", c->name), "on-name");
+void ask_name(stube::Ctx<Wizard>& c, const std::string& rejected = {}) {
+  c.call(stube::prompt(name_question(rejected), c->name), "on-name");
 }
 
 }  // namespace
@@ -29,8 +30,10 @@ void define_wizard(stube::Registry& reg) {
       .start([](Ctx<Wizard>& c) { ask_name(c); })
       .resume("on-name",
               [](Ctx<Wizard>& c, const stube::edn::Value& answer) {
-                if (stube::cancelled(answer) || answer.as_string().empty()) return ask_name(c);
-                c->name = std::string(answer.as_string());
+                if (stube::cancelled(answer)) return ask_name(c);
+                std::string name(answer.as_string());
+                if (!acceptable_name(name)) return ask_name(c, name);
+                c->name = std::move(name);
                 c.call(stube::confirm("Continue as " + c->name + "?"), "on-confirm");
               })
       .resume(

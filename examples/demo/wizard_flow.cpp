@@ -3,6 +3,7 @@
 // conversation is not printable: it works live, a durable store skips it
 // with a warning, and a restart loses it.
 #include <string>
+#include <utility>
 
 #include "demo.hpp"
 #include "stube/flow.hpp"
@@ -16,8 +17,8 @@ using stube::edn::Value;
 
 // GCC 12 miscompiles string literals inside co_await expressions ("array
 // used as initializer"): the dialogs are built outside them.
-stube::Embed ask_name(const std::string& previous) {
-  return stube::prompt("What is your name?", previous);
+stube::Embed ask_name(const std::string& previous, const std::string& rejected) {
+  return stube::prompt(name_question(rejected), previous);
 }
 stube::Embed board(const std::string& name) {
   return stube::embed("demo/board", stube::edn::map({{kw("name"), name}}));
@@ -29,10 +30,15 @@ stube::Embed summary(const std::string& name, const Value& items) {
 }
 
 stube::Flow onboarding(Value) {  // by value: a coroutine must not keep references
-  std::string name;
+  std::string name, rejected;
   for (;;) {
-    const Value answer = co_await stube::await(ask_name(name));
-    if (stube::cancelled(answer) || answer.as_string().empty()) continue;
+    const Value answer = co_await stube::await(ask_name(name, rejected));
+    rejected.clear();
+    if (stube::cancelled(answer)) continue;
+    if (std::string text(answer.as_string()); !acceptable_name(text)) {
+      rejected = std::move(text);
+      continue;
+    }
     name = std::string(answer.as_string());
     const stube::Embed confirm = stube::confirm("Continue as " + name + "?");
     if ((co_await stube::await(confirm)).as_bool()) break;

@@ -255,25 +255,38 @@ Reply open_stream(Core& core, const Request& req, const Route& r,
   }
 }
 
-constexpr const char* kAssetCaching = "public, max-age=31536000, immutable";
+// Kept for a year only under the URL that names this version (asset_url's
+// "?v=<etag>", which the shell pages use): a page of the application's own
+// that links "_stube/stube.css" plainly would otherwise keep an old copy for
+// a year after an upgrade. Such a URL is revalidated (If-None-Match: a 304).
+constexpr const char* kVersionedAssetCaching = "public, max-age=31536000, immutable";
+constexpr const char* kPlainAssetCaching = "no-cache";
 
-Response asset(const Request& req, const Route& r) {
+bool names_this_version(std::string_view query, std::string_view etag) {
+  // etag is quoted: "\"<hex>\""
+  return etag.size() >= 2 && query.starts_with("v=") &&
+         query.substr(2) == etag.substr(1, etag.size() - 2);
+}
+
+Response asset(const Request& req, const Route& r, std::string_view query) {
   if (!reads(req)) return method_not_allowed(req, kReadMethods);
   const Asset* a = find_asset(r.asset);
   if (!a) return text_response(404, "no such asset", req.version(), req.keep_alive());
+  const char* caching =
+      names_this_version(query, a->etag) ? kVersionedAssetCaching : kPlainAssetCaching;
   const auto inm = req.find(http::field::if_none_match);
   if (inm != req.end() && ssv(inm->value()) == a->etag) {
     // No prepare_payload(): "Content-Length: 0" would claim that the asset
     // is empty (RFC 9110 §8.6); a 304 has no body by definition.
     Response res = make(304, req);
     res.set(http::field::etag, bsv(a->etag));
-    res.set(http::field::cache_control, kAssetCaching);  // as the 200 (RFC 9110 §15.4.5)
+    res.set(http::field::cache_control, caching);  // as the 200 (RFC 9110 §15.4.5)
     return res;
   }
   Response res = make(200, req);
   res.set(http::field::content_type, bsv(a->content_type));
   res.set(http::field::etag, bsv(a->etag));
-  res.set(http::field::cache_control, kAssetCaching);
+  res.set(http::field::cache_control, caching);
   res.body() = std::string(a->body);
   res.prepare_payload();
   return res;
@@ -535,7 +548,7 @@ Reply handle_request(Core& core, const Request& req, const Target& target,
       case Route::Kind::Back:
         return {post_back(core, req, route), nullptr};
       case Route::Kind::Asset:
-        return {asset(req, route), nullptr};
+        return {asset(req, route, query), nullptr};
       case Route::Kind::Path:
         return {page_or_mount(core, req, route, query), nullptr};
     }

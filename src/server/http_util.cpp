@@ -1,5 +1,7 @@
 #include "server/http_util.hpp"
 
+#include <algorithm>
+#include <cctype>
 #include <cstdio>
 #include <ctime>
 
@@ -124,6 +126,19 @@ const std::string& http_date_now() {
     formatted_second = second;
   }
   return formatted;
+}
+
+bool host_name_alone(std::string_view host) {
+  if (host.size() > 2 && host.front() == '[' && host.back() == ']') {
+    return std::ranges::all_of(host.substr(1, host.size() - 2), [](char c) {
+      return std::isxdigit(static_cast<unsigned char>(c)) || c == ':' || c == '.';
+    });
+  }
+  if (host.empty() || host.front() == '-' || host.front() == '.') return false;
+  return std::ranges::all_of(host, [](char c) {
+    return std::isalnum(static_cast<unsigned char>(c)) || c == '.' || c == '-' || c == '_' ||
+           c == '~';
+  });
 }
 
 }  // namespace stube::server

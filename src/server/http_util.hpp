@@ -31,6 +31,11 @@ QueryParams parse_query(std::string_view query);
 // browser sends one per matching Path and Domain, the longest Path first.
 std::vector<std::string_view> cookie_values(std::string_view header, std::string_view name);
 
+// A host as ServerOptions::allowed_hosts takes it: a name or IPv4 address
+// ([A-Za-z0-9._~-], not starting with '-' or '.') or a bracketed IPv6
+// address, and no port.
+bool host_name_alone(std::string_view host);
+
 // Conversation and instance ids: [A-Za-z0-9_-]{1,128}.
 bool valid_id(std::string_view id) noexcept;
 // Event names: [A-Za-z0-9_.:-]{1,128}.

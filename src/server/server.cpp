@@ -263,6 +263,12 @@ void check_options(const ServerOptions& o) {
   if (o.max_header_bytes == 0) refuse("max_header_bytes must be at least 1");
   if (o.max_body_bytes == 0) refuse("max_body_bytes must be at least 1");
   if (o.max_stream_backlog == 0) refuse("max_stream_backlog must be at least 1");
+  for (const std::string& host : o.allowed_hosts) {
+    if (!server::host_name_alone(host))
+      refuse("allowed_hosts: '" + host +
+             "' is not a host name alone (the Host header's port is not compared; give e.g. "
+             "localhost, 127.0.0.1 or [::1])");
+  }
   // A header value: a line break would start a header of the caller's text,
   // and ';' or ',' another directive or policy.
   auto bad = [](unsigned char c) { return c < 0x20 || c > 0x7e || c == ';' || c == ','; };

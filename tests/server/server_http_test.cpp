@@ -1019,6 +1019,19 @@ TEST_F(ServerTest, ServesTheEmbeddedAssetsAndPages) {
   const Response css = request(port_, "GET", "/_stube/stube.css");
   EXPECT_EQ(css.status, 200u);
   EXPECT_NE(css.body.find(".stube-dialog"), std::string::npos);
+  // Kept for a year only under the URL naming this version (the shell's
+  // "?v=<etag>"); a plain or stale URL is revalidated, so that an upgrade
+  // reaches a page that links the asset plainly.
+  EXPECT_EQ(js.header("Cache-Control"), "no-cache");
+  EXPECT_EQ(css.header("Cache-Control"), "no-cache");
+  const std::string version = etag.substr(1, etag.size() - 2);
+  const Response kept = request(port_, "GET", "/_stube/datastar.js?v=" + version);
+  EXPECT_EQ(kept.status, 200u);
+  EXPECT_EQ(kept.header("Cache-Control"), "public, max-age=31536000, immutable");
+  EXPECT_EQ(request(port_, "GET", "/_stube/datastar.js?v=" + version, "",
+                    "If-None-Match: " + etag + "\r\n")
+                .header("Cache-Control"),
+            "public, max-age=31536000, immutable");
   const Response index = request(port_, "GET", "/");
   EXPECT_EQ(index.status, 200u);
   EXPECT_EQ(index.body, "<p>index</p>");
@@ -1724,6 +1737,21 @@ TEST(Server, RejectsBadMountsAndOptions) {
   EXPECT_THROW(s.mount("counter", "t/counter"), std::invalid_argument);
   EXPECT_THROW(s.mount("/x", "t/missing"), std::invalid_argument);
   EXPECT_THROW(s.start({.port = 0, .base_path = "app"}), std::invalid_argument);
+  // A host that can never match (the Host header's port is not compared), or
+  // the next command-line flag taken as the value: refused, not a 421 for
+  // every request.
+  for (const std::string bad : {"localhost:8080", "", "--secure-cookie", "a b", "[::1]:80"}) {
+    try {
+      s.start({.port = 0, .allowed_hosts = {"localhost", bad}});
+      ADD_FAILURE() << "started with allowed host '" << bad << "'";
+    } catch (const std::invalid_argument& e) {
+      EXPECT_NE(std::string_view(e.what()).find("allowed_hosts: '" + bad + "' is not a host name"),
+                std::string_view::npos)
+          << e.what();
+    }
+  }
+  Server hosts(test_registry());
+  hosts.start({.port = 0, .allowed_hosts = {"localhost", "127.0.0.1", "[::1]", "app.example"}});
   Server ok(test_registry());
   ok.start({.port = 0});
   Server clash(test_registry());
