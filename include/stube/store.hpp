@@ -24,10 +24,12 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <stdexcept>
 #include <string>
 #include <string_view>
+#include <unordered_set>
 #include <vector>
 
 #include "stube/edn.hpp"
@@ -142,11 +144,26 @@ std::string_view checked_cid(std::string_view backend, const edn::Value& conv);
 // For remove(): throws InvalidCid unless conv::valid_id(cid).
 void check_cid(std::string_view backend, std::string_view cid);
 
+// The conversations a store has already warned about as not saved: a
+// coroutine flow of many steps skips a save at each, and one warning says
+// it all. Bounded: after 10,000 cids it starts afresh.
+class UnsavedWarnings {
+ public:
+  // True the first time for `cid`.
+  bool first_time(std::string_view cid);
+
+ private:
+  std::mutex mutex_;
+  std::unordered_set<std::string> warned_;
+};
+
 // False, after a warning naming the cid and the remedy, when conv cannot be
 // stored: it holds a live object that is not EDN (a running coroutine
 // flow), or nests deeper than edn::max_write_depth (it would never read
-// back). save() then writes nothing and returns conv as it is.
-bool printable_or_warn(std::string_view backend, std::string_view cid, const edn::Value& conv);
+// back). save() then writes nothing and returns conv as it is. With `once`,
+// the warning is logged only the first time for a conversation.
+bool printable_or_warn(std::string_view backend, std::string_view cid, const edn::Value& conv,
+                       UnsavedWarnings* once = nullptr);
 
 // A stored record read back, for load_all(): its conversation, or nullopt
 // with `problem` saying why it is not one (`cid` is no valid id, the text

@@ -25,23 +25,32 @@ std::string_view checked_cid(std::string_view backend, const edn::Value& conv) {
   return *cid;
 }
 
-bool printable_or_warn(std::string_view backend, std::string_view cid, const edn::Value& conv) {
+bool UnsavedWarnings::first_time(std::string_view cid) {
+  constexpr std::size_t kRemembered = 10'000;
+  std::lock_guard lock(mutex_);
+  if (warned_.size() >= kRemembered) warned_.clear();
+  return warned_.emplace(cid).second;
+}
+
+bool printable_or_warn(std::string_view backend, std::string_view cid, const edn::Value& conv,
+                       UnsavedWarnings* once) {
   if (conv.printable() && conv.depth() <= edn::max_write_depth) return true;
+  if (once != nullptr && !once->first_time(cid)) return false;  // said once: enough
   if (conv.printable()) {
     // Written, it could never be loaded back: edn::read refuses it.
     log::warn(std::string(backend) + ": conversation " + conv::quote_id(cid) +
               " was not saved: it nests " + std::to_string(conv.depth()) +
               " levels deep, deeper than the " + std::to_string(edn::max_write_depth) +
-              " levels a store reads back (edn::ReadOptions::max_depth), so its stored copy is "
-              "missing or stale. Keep deep structures flat (a vector of items, not items nested "
-              "in items).");
+              " levels a store reads back (edn::ReadOptions::max_depth), so its stored "
+              "copy is missing or stale. Keep deep structures flat (a vector of items, "
+              "not items nested in items).");
     return false;
   }
   log::warn(std::string(backend) + ": conversation " + conv::quote_id(cid) +
-            " was not saved: it holds a live object that is not EDN data (typically a running "
-            "coroutine flow), so its stored copy is missing or stale. To make it durable, "
-            "rewrite the flow as a task component (a start hook plus named resume keys that "
-            "keep its state in EDN); see docs/store.md.");
+            " was not saved: it holds a live object that is not EDN data (typically a "
+            "running coroutine flow), so its stored copy is missing or stale. To make "
+            "it durable, rewrite the flow as a task component (a start hook plus named "
+            "resume keys that keep its state in EDN); see docs/store.md.");
   return false;
 }
 

@@ -204,7 +204,7 @@ class FileStore final : public ConversationStore {
 
   edn::Value save(const edn::Value& conv) override {
     const std::string_view cid = store_detail::checked_cid(kBackend, conv);
-    if (!store_detail::printable_or_warn(kBackend, cid, conv)) return conv;
+    if (!store_detail::printable_or_warn(kBackend, cid, conv, &unsaved_warnings_)) return conv;
     store_detail::ScratchText scratch;
     std::string& text = scratch.text();
     edn::write(conv, text);
@@ -420,6 +420,7 @@ class FileStore final : public ConversationStore {
   store_detail::GroupCommit<Write> writes_;
   const pid_t owner_pid_ = store_detail::current_pid();  // see write_atomically()
   store_detail::DeferredClose deferred_close_;           // see hold_for_deferred_release()
+  store_checks::UnsavedWarnings unsaved_warnings_;       // one warning per conversation
 };
 
 }  // namespace

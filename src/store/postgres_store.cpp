@@ -118,7 +118,7 @@ class PostgresStore final : public ConversationStore {
 
   edn::Value save(const edn::Value& conv) override {
     const std::string_view cid = store_detail::checked_cid(kBackend, conv);
-    if (!store_detail::printable_or_warn(kBackend, cid, conv)) {
+    if (!store_detail::printable_or_warn(kBackend, cid, conv, &unsaved_warnings_)) {
       keep_fresh(cid, conv);
       return conv;
     }
@@ -328,6 +328,7 @@ class PostgresStore final : public ConversationStore {
   pg::Pool pool_;
   PostgresStoreOptions options_;
   std::string description_;
+  store_checks::UnsavedWarnings unsaved_warnings_;  // one warning per conversation
   std::atomic<std::uint64_t> removes_{0};
 };
 

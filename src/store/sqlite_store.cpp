@@ -185,7 +185,7 @@ class SqliteStore final : public ConversationStore {
 
   edn::Value save(const edn::Value& conv) override {
     const std::string_view cid = store_detail::checked_cid(kBackend, conv);
-    if (!store_detail::printable_or_warn(kBackend, cid, conv)) return conv;
+    if (!store_detail::printable_or_warn(kBackend, cid, conv, &unsaved_warnings_)) return conv;
     store_detail::ScratchText scratch;
     std::string& text = scratch.text();
     edn::write(conv, text);
@@ -302,6 +302,7 @@ class SqliteStore final : public ConversationStore {
   std::size_t max_record_bytes_;  // the option, or SQLite's limit if lower
   std::mutex read_mutex_;
   store_detail::GroupCommit<Op> commits_;
+  store_checks::UnsavedWarnings unsaved_warnings_;  // one warning per conversation
 };
 
 }  // namespace

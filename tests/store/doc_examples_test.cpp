@@ -72,7 +72,7 @@ class MapStore final : public stube::ConversationStore {
   }
   stube::edn::Value save(const stube::edn::Value& conv) override {
     const std::string_view cid = stube::store_checks::checked_cid("map store", conv);
-    if (!stube::store_checks::printable_or_warn("map store", cid, conv)) return conv;
+    if (!stube::store_checks::printable_or_warn("map store", cid, conv, &unsaved_)) return conv;
     std::string text = stube::edn::write(conv);  // printed once, outside the lock
     std::lock_guard lock(mu_);
     records_[std::string(cid)] = std::move(text);
@@ -87,6 +87,7 @@ class MapStore final : public stube::ConversationStore {
  private:
   std::mutex mu_;
   std::map<std::string, std::string, std::less<>> records_;  // cid -> EDN text
+  stube::store_checks::UnsavedWarnings unsaved_;  // one warning per conversation
 };
 // end snippet
 // clang-format on
