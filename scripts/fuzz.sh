@@ -48,7 +48,7 @@ run_fuzzer() {
   echo "fuzz: building $binary"
   # shellcheck disable=SC2086  # $sources is a list of files
   clang++-14 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
-    -fno-omit-frame-pointer -std=c++20 -O1 -g -Iinclude -Isrc \
+    -fno-omit-frame-pointer -std=c++20 -O1 -g -Wall -Wextra -Wpedantic -Werror -Iinclude -Isrc \
     "fuzz/$name.cpp" $sources -o "$binary"
 
   # Fuzz a throw-away copy: new inputs must not grow the committed corpus.

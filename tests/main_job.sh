@@ -18,6 +18,7 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 work=$(mktemp -d)
 pid=
 cid=
+todo_cid=
 
 # The command runs in a process group of its own (setsid), so that a
 # failure during its setup or build stops its children too.
@@ -28,7 +29,10 @@ kill_group() {
 
 cleanup() {
   kill_group KILL
-  [[ -n $cid ]] && rm -f "var/convs/$cid.edn"
+  # The conversations this test made, not the user's in the same directory.
+  for made in "$cid" "$todo_cid"; do
+    [[ -n $made ]] && rm -f "var/convs/$made.edn"
+  done
   rm -rf "$work"
 }
 trap cleanup EXIT
@@ -93,7 +97,7 @@ done
 grep -q ':count 3' "var/convs/$cid.edn" || fail "var/convs/$cid.edn does not hold :count 3"
 
 # The todo takes an item from its kept signal, and refuses one past the
-# demo's limit on item text (200 bytes) with a 400 that changes nothing.
+# demo's limit on item text (200 characters) with a 400 that changes nothing.
 page=$(curl -sS --fail --max-time 30 -c "$work/todo-cookies" "${url}todo") || fail "GET /todo failed"
 add=$(grep -o "/event/cv-[A-Za-z0-9_-]*/ix-[A-Za-z0-9_-]*/add" <<<"$page" | head -n 1) || true
 [[ -n $add ]] || fail "no add event in the todo page"

@@ -4,10 +4,14 @@
 # ---- install test -----------------------------------------------------------
 # Installs this build into a temporary prefix and builds + runs a separate
 # CMake project (tests/fixtures/consumer) against it via find_package(stube).
-add_test(NAME install_consumer
-  COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/install_consumer.sh
-          ${PROJECT_BINARY_DIR} ${CMAKE_CXX_COMPILER} $<IF:$<BOOL:${STUBE_SANITIZE}>,ON,OFF>)
-set_tests_properties(install_consumer PROPERTIES TIMEOUT 300 LABELS "script;install")
+# It runs the installed stube-demo and stube-store (built with the tools), and
+# builds the consumer with the ASan flags of an ASan tree (none for TSan).
+if(STUBE_BUILD_TOOLS AND NOT STUBE_TSAN)
+  add_test(NAME install_consumer
+    COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/install_consumer.sh
+            ${PROJECT_BINARY_DIR} ${CMAKE_CXX_COMPILER} $<IF:$<BOOL:${STUBE_SANITIZE}>,ON,OFF>)
+  set_tests_properties(install_consumer PROPERTIES TIMEOUT 300 LABELS "script;install")
+endif()
 
 # Configures tests/fixtures/subdirectory, a project that adds stube with
 # add_subdirectory: stube must not force its build type or its tests on it.

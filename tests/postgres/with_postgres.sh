@@ -142,7 +142,9 @@ done
 
 export STUBE_PG_CONNINFO="host=$tmp/sock port=$port user=stube dbname=stube"
 export STUBE_PG_URL="postgresql://stube@127.0.0.1:$port/stube"
-export STUBE_PG_CONTROL="bash $script --control $tmp"
+# Run by the tests through a shell (std::system): quoted, a path with spaces stays one word.
+printf -v STUBE_PG_CONTROL 'bash %q --control %q' "$script" "$tmp"
+export STUBE_PG_CONTROL
 echo "with_postgres.sh: PostgreSQL $("$bin/postgres" --version | awk '{print $3}') on port $port," \
   "socket $tmp/sock, fsync=$fsync" >&2
 
