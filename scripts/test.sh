@@ -117,7 +117,11 @@ bash tests/main_job.sh || failed_steps+=("main job")
 # reports still name file:line. ASan's own advice is -O1; without NDEBUG,
 # Boost's assertions check our use of Asio and Beast there too.
 sanitizer_flags=-DCMAKE_CXX_FLAGS_RELWITHDEBINFO="-O1 -g1"
+# One test is left to the other runs: LoadAllShortOfDescriptors… runs the
+# process out of file descriptors while threads start, and UBSan's vptr
+# check opens a pipe for its own use there (no descriptor: a false report).
 ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+  SUITE_CTEST="-E ShortOfDescriptors" \
   run_suite "asan" "$asan_dir" -DCMAKE_BUILD_TYPE=RelWithDebInfo "$sanitizer_flags" \
   -DSTUBE_WERROR=ON -DSTUBE_SANITIZE=ON -DSTUBE_BUILD_BENCH=OFF
 
@@ -131,7 +135,7 @@ ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 # child hanging until its alarm), and they test fork, not races.
 TSAN_OPTIONS=second_deadlock_stack=1 \
   SUITE_TARGETS="stube_runtime_tests stube_server_tests stube_store_tests stube_pg_tests" \
-  SUITE_CTEST="-L ^(runtime|server|store)$ -LE ^clojure$ -E (AForkedChild|AfterAFork)" \
+  SUITE_CTEST="-L ^(runtime|server|store)$ -LE ^clojure$ -E (AForkedChild|AfterAFork|ShortOfDescriptors)" \
   run_suite "tsan" "$tsan_dir" -DCMAKE_BUILD_TYPE=RelWithDebInfo "$sanitizer_flags" -DSTUBE_WERROR=ON \
   -DSTUBE_TSAN=ON -DSTUBE_BUILD_BENCH=OFF -DSTUBE_BUILD_TOOLS=OFF
 

@@ -270,13 +270,17 @@ void report(const InputError& e) {
 }
 
 // 0 when standard output took everything; else 1, said on stderr (a full
-// disk, a closed pipe with SIGPIPE ignored).
-int finish_output() {
-  errno = 0;
-  std::cout.flush();
-  if (std::cout) return 0;
+// disk, a closed pipe with SIGPIPE ignored). `err` is the errno of a write
+// that already failed (a large output is written before the flush).
+int finish_output(int err = 0) {
+  if (std::cout) {
+    errno = 0;
+    std::cout.flush();
+    if (std::cout) return 0;
+    err = errno;
+  }
   std::cerr << "stube-edn: cannot write the output: "
-            << (errno != 0 ? std::strerror(errno) : "write failed") << '\n';
+            << (err != 0 ? std::strerror(err) : "write failed") << '\n';
   return 1;
 }
 
@@ -315,8 +319,9 @@ int render(const std::string& path, const edn::ReadOptions& options, Render rend
     report(InputError{display_name(path), std::string("cannot print: ") + e.what()});
     return 1;
   }
+  errno = 0;
   std::cout << out;
-  return finish_output();
+  return finish_output(std::cout ? 0 : errno);
 }
 
 }  // namespace

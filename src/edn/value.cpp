@@ -93,7 +93,9 @@ std::string_view kind_name(Kind k) noexcept {
 std::string kind_phrase(Kind k) {
   const std::string_view name = kind_name(k);
   if (k == Kind::Nil) return std::string(name);
-  const bool vowel = std::string_view("aeiou").find(name.front()) != std::string_view::npos;
+  // "a uuid": said "you-you-id", with no vowel sound to come first.
+  const bool vowel =
+      k != Kind::Uuid && std::string_view("aeiou").find(name.front()) != std::string_view::npos;
   return (vowel ? "an " : "a ") + std::string(name);
 }
 

@@ -32,6 +32,11 @@ constexpr std::string_view kResumeKey = "flow/resume";
 // belongs to an event that failed after moving the coroutine on (or
 // disposing it), and resuming from it would feed an answer to the wrong
 // co_await. Such a flow refuses to go on.
+// "flow :demo/wizard-flow (ix-…)": the page and the log say which flow.
+std::string flow_name(const std::string& component, const Self& self) {
+  return "flow " + component + " (" + std::string(self.id()) + ")";
+}
+
 class FlowFrame {
  public:
   FlowFrame(std::coroutine_handle<Flow::promise_type> h, std::string component)
@@ -75,10 +80,7 @@ class FlowFrame {
   }
 
  private:
-  // "flow demo/wizard-flow (ix-…)": the page and the log say which flow.
-  std::string name(const Self& self) const {
-    return "flow " + component_ + " (" + std::string(self.id()) + ")";
-  }
+  std::string name(const Self& self) const { return flow_name(component_, self); }
 
   // The body's exception, its message prefixed with the flow's name (a
   // user's exception type would say nothing about where it came from).
@@ -98,8 +100,8 @@ class FlowFrame {
 std::shared_ptr<FlowFrame> frame_of(const Self& self, const std::string& component) {
   const edn::Value& v = self.state().get(kFrameKey);
   if (!v.is(edn::Kind::Opaque))
-    throw std::logic_error("flow " + component + " (" + std::string(self.id()) +
-                           ") has no live coroutine (was it restored from a store?)");
+    throw std::logic_error(flow_name(component, self) +
+                           " has no live coroutine (was it restored from a store?)");
   return v.as_opaque<FlowFrame>();
 }
 

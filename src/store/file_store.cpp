@@ -202,6 +202,14 @@ class FileStore final : public ConversationStore {
     return out;
   }
 
+  ~FileStore() override {
+    // A forked child never used it (see write_atomically()), and its wait
+    // state may be a parent thread's: leaked on purpose, as DeferredClose's.
+    if (store_detail::current_pid() != owner_pid_) (void)writes_.release();
+  }
+  FileStore(const FileStore&) = delete;
+  FileStore& operator=(const FileStore&) = delete;
+
   edn::Value save(const edn::Value& conv) override {
     const std::string_view cid = store_detail::checked_cid(kBackend, conv);
     if (!store_detail::printable_or_warn(kBackend, cid, conv, &unsaved_warnings_)) return conv;
@@ -245,9 +253,10 @@ class FileStore final : public ConversationStore {
         case store_detail::FileRead::gone:
           break;  // removed since the listing
         case store_detail::FileRead::failed:
-        case store_detail::FileRead::out_of_resources:
           unreadable(cid, why);
           break;
+        case store_detail::FileRead::out_of_resources:  // the machine's, not the record's
+          throw StoreError(std::string(kBackend) + ": " + path_of(name) + ": " + why);
       }
     }
   }
@@ -318,7 +327,7 @@ class FileStore final : public ConversationStore {
       return;
     }
     Write w{cid, text, nullptr};
-    writes_.submit(w, [this](const std::vector<Write*>& batch) {
+    writes_->submit(w, [this](const std::vector<Write*>& batch) {
       for (Write* each : batch) {
         try {
           write_file(each->cid, each->text);
@@ -386,6 +395,9 @@ class FileStore final : public ConversationStore {
       if (auto v = store_detail::read_record(stem, text, "the file name", r.problem)) {
         r.conv = std::move(*v);
       }
+    } catch (const std::bad_alloc&) {
+      r.problem = "no memory to load it";
+      r.starved = true;
     } catch (const std::exception& e) {
       r.problem = e.what();
     } catch (...) {
@@ -417,7 +429,10 @@ class FileStore final : public ConversationStore {
     std::string_view text;
     std::exception_ptr error;
   };
-  store_detail::GroupCommit<Write> writes_;
+  // Behind a pointer so that a forked child can leave it alone: destroying a
+  // condition variable a parent thread waited on at the fork blocks.
+  std::unique_ptr<store_detail::GroupCommit<Write>> writes_ =
+      std::make_unique<store_detail::GroupCommit<Write>>();
   const pid_t owner_pid_ = store_detail::current_pid();  // see write_atomically()
   store_detail::DeferredClose deferred_close_;           // see hold_for_deferred_release()
   store_checks::UnsavedWarnings unsaved_warnings_;       // one warning per conversation

@@ -174,7 +174,8 @@ FileRead read_file_at(int dirfd, const char* name, std::size_t max_bytes, std::s
     }
     out.resize(used);
   } catch (const std::bad_alloc&) {
-    return failed("too large to read into memory (" + std::to_string(size) + " bytes)");
+    why = "no memory to read it into (" + std::to_string(size) + " bytes)";
+    return FileRead::out_of_resources;
   }
   return FileRead::read;
 }

@@ -154,10 +154,16 @@ class PostgresStore final : public ConversationStore {
     const std::int64_t version = version_of(cid, conv);
     if (version == 0) return;  // never stored: nothing for a reaper to end
     const pg::Param touched = pg::Param::timestamptz(touched_of(conv));
-    with_connection([&](pg::Connection& c, bool) {
-      c.exec(sql::touch, {pg::Param::bytes(cid), pg::Param::int8(version), touched},
-             "touch " + conv::quote_id(cid));
-    });
+    try {
+      with_connection([&](pg::Connection& c, bool) {
+        c.exec(sql::touch, {pg::Param::bytes(cid), pg::Param::int8(version), touched},
+               "touch " + conv::quote_id(cid));
+      });
+    } catch (const StoreError& e) {
+      // Best effort: a skipped save never failed, and the flow goes on
+      // without the database (its next printable save reports an outage).
+      log::warn(e.what());
+    }
   }
 
   void remove(std::string_view cid) override {

@@ -65,6 +65,9 @@ expect "output that cannot be written fails the check" 1 "" '^stube-edn: cannot 
   bash -c "'$bin' check good.edn > /dev/full"
 expect "print to a full device" 1 "" '^stube-edn: cannot write the output: No space left on device$' -- \
   bash -c "'$bin' print good.edn > /dev/full"
+seq 100000 >many.edn
+expect "a large output to a full device says why" 1 "" '^stube-edn: cannot write the output: No space left on device$' -- \
+  bash -c "'$bin' print many.edn > /dev/full"
 expect "print" 0 $'[:conv/id "cv-1" :n 1]\n{:a [1 2]}\n"s"' '^$' -- "$bin" print good.edn
 expect "print stdin" 0 '[1 2]' '^$' -- bash -c "echo '[1,2]' | '$bin' print -"
 expect "print no file means stdin" 0 '[1 2]' '^$' -- bash -c "echo '[1 , 2]' | '$bin' print"

@@ -166,6 +166,8 @@ TEST(Conversation, RecordProblemSaysWhyAStoredValueIsNotTheRecord) {
   EXPECT_EQ(conv::record_problem(edn::vec({1}), "cv-a", "the file name"), "not a map but a vector");
   EXPECT_EQ(conv::record_problem(Value(42), "cv-a", "the file name"), "not a map but an integer");
   EXPECT_EQ(conv::record_problem(Value(), "cv-a", "the file name"), "not a map but nil");
+  EXPECT_EQ(edn::kind_phrase(edn::Kind::Uuid), "a uuid");
+  EXPECT_EQ(edn::kind_phrase(edn::Kind::Opaque), "an opaque object");
   EXPECT_EQ(conv::record_problem(edn::map({{kw("conv/id"), 7}}), "cv-a", "the file name"),
             "the map has no string :conv/id");
   EXPECT_EQ(conv::record_problem(conv::make("cv-b"), "cv-a", "the row's cid"),
