@@ -30,7 +30,8 @@ class Self;
 
 namespace stube::html {
 
-// Escapes & < > " ' for use in text and in double-quoted attribute values.
+// Escapes & < > " ' for use in text and in double-quoted attribute values,
+// and writes NUL as U+FFFD (what a browser would read it as).
 void escape_into(std::string_view text, std::string& out);
 std::string escape(std::string_view text);
 

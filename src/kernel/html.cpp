@@ -23,6 +23,10 @@ const char* entity(char c) noexcept {
       return "&quot;";
     case '\'':
       return "&#39;";
+    case '\0':
+      // A browser drops NUL from text and reads it as U+FFFD in a value:
+      // written as that, the page shows the same wherever it lands.
+      return "&#xFFFD;";
     default:
       return nullptr;
   }
@@ -37,6 +41,7 @@ void escape_into(std::string_view text, std::string& out) {
   static constexpr auto special = [] {
     std::array<bool, 256> t{};
     for (unsigned char c : std::string_view("&<>\"'")) t[c] = true;
+    t[0] = true;
     return t;
   }();
   out.reserve(out.size() + text.size());

@@ -68,7 +68,25 @@ void check_ids(const char* what, std::string_view iid, std::string_view cid) {
                                 conv::quote_id(cid));
 }
 
+// The browser resolves "." and ".." in the event's URL (new URL(...)), so a
+// handler by such a name could never be reached.
+bool valid_event(std::string_view s) {
+  return valid_token(s, ".:") && s.find_first_not_of('.') != std::string_view::npos;
+}
+
 }  // namespace
+
+bool valid_base_path(std::string_view path) noexcept {
+  if (path.empty()) return true;
+  if (path.front() != '/' || path.back() == '/' || path.size() > 512) return false;
+  char prev = '\0';
+  for (char c : path) {
+    if (c == '/' && prev == '/') return false;
+    if (!(is_alnum(c) || c == '/' || c == '_' || c == '-' || c == '.' || c == '~')) return false;
+    prev = c;
+  }
+  return path.find("/.") == std::string_view::npos;
+}
 
 std::string signal_namespace(std::string_view iid) {
   std::string ns;
@@ -84,12 +102,16 @@ html::Attr Self::on(std::string_view dom_event, std::string_view event,
                     const edn::Value& payload) const {
   if (!valid_dom_event(dom_event))
     throw std::invalid_argument("on(): invalid DOM event name '" + std::string(dom_event) + "'");
-  if (!valid_token(event, ".:"))
+  if (!valid_event(event))
     throw std::invalid_argument("on(): invalid event name '" + std::string(event) + "'");
   // One buffer, sized once: every render calls this for every handler.
   const std::string_view cid = wire_ ? std::string_view(wire_->cid) : std::string_view("unbound");
   check_ids("on()", iid_, cid);
   const std::string_view base = wire_ ? std::string_view(wire_->base_path) : std::string_view();
+  // The runtime checks it at start, but the kernel can be driven directly.
+  if (!valid_base_path(base))
+    throw std::invalid_argument("on(): invalid KernelOptions::base_path '" + std::string(base) +
+                                "' (use \"\" or e.g. \"/app\")");
   std::string value;
   value.reserve(48 + base.size() + cid.size() + iid_.size() + event.size());
   value += "@post('";

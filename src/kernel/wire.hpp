@@ -15,4 +15,9 @@ namespace stube {
 // keys starting with '_' local (iids start with "ix-").
 std::string signal_namespace(std::string_view iid);
 
+// A URL prefix as KernelOptions::base_path takes it: "" or "/seg/seg" with
+// [A-Za-z0-9_.~-] segments (none empty, none starting with '.'). It goes
+// into a JavaScript string in every event attribute, so nothing else may.
+bool valid_base_path(std::string_view path) noexcept;
+
 }  // namespace stube

@@ -20,6 +20,7 @@
 #include <utility>
 #include <vector>
 
+#include "kernel/wire.hpp"
 #include "runtime/ends_during_loads.hpp"
 #include "runtime/moments.hpp"
 #include "runtime/pending_removes.hpp"
@@ -51,7 +52,12 @@ struct Slot {
   // The store does not hold `conv` as it is: its last save failed (the
   // backend was down). Only such a conversation needs shutdown's final save
   // on a shared store, see Runtime::shutdown().
-  bool dirty = false;
+  // Atomic so that the reaper can look for such slots without their locks
+  // (see resave_failed()); changed with `mu` held.
+  std::atomic<bool> dirty = false;
+  // Shutdown stopped it (stop hooks run, stream closed, saved): `ended`
+  // is set, but its record stays in the store; see Runtime::end().
+  bool stopped_by_shutdown = false;
   // Streams let go of while another thread held `mu` (detach() does not
   // wait for the lock): the next holder forgets them, see forget_dropped().
   // All of them: a replaced stream's late detach must not hide the current
@@ -578,14 +584,56 @@ struct Runtime::Impl {
     ends_during_loads.ended(cid);
   }
 
+  // A TTL beyond 1,000 years counts as 1,000 years: now minus more would
+  // overflow the arithmetic of an #inst (and a database's timestamps).
+  std::int64_t reap_cutoff_millis() const {
+    constexpr std::chrono::milliseconds kLongest =
+        std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::years(1000));
+    return edn::Instant::now().millis() - std::min(*opts.conversation_ttl, kLongest).count();
+  }
+
+  static edn::Instant instant_of_millis(std::int64_t ms) {
+    std::int64_t seconds = ms / 1000, rest = ms % 1000;
+    if (rest < 0) {  // floor, so that nanos stays within 0..999,999,999
+      --seconds;
+      rest += 1000;
+    }
+    return edn::Instant{seconds, static_cast<std::uint32_t>(rest * 1000000)};
+  }
+
+  // A save that failed (the backend was down) left the stored copy behind
+  // the live one, its :conv/touched too: a shared store's reaper would end a
+  // conversation whose user is active, and a crash would lose its steps.
+  // Each reaper round saves those again.
+  void resave_failed() {
+    std::vector<std::pair<std::string, std::shared_ptr<Slot>>> failed;
+    {
+      std::shared_lock lock(map_mu);
+      for (const auto& [cid, slot] : slots)
+        if (slot->dirty.load(std::memory_order_relaxed)) failed.emplace_back(cid, slot);
+    }
+    for (auto& [cid, slot] : failed) {
+      if (shutting) return;
+      try {
+        const SlotLock lock(this, *slot, "reap", cid);
+        if (slot->ended || !slot->dirty) continue;
+        if (save(*slot, slot->conv) == Saved::yes && !slot->dirty)
+          log::info("conversation " + cid + " saved again after its failed save");
+      } catch (const std::exception& e) {
+        log::error("reaper could not save conversation " + cid + " again: " + e.what());
+      }
+    }
+  }
+
   void reap() {
     if (!opts.conversation_ttl || shutting) return;
-    const std::int64_t cutoff = edn::Instant::now().millis() - opts.conversation_ttl->count();
+    resave_failed();
+    const std::int64_t cutoff = reap_cutoff_millis();
     std::vector<std::pair<std::string, std::shared_ptr<Slot>>> all;
     if (store->shared()) {
       // The database picks the idle ones (by its touched index), and only
       // one server reaps at a time; we end our live copies of those.
-      edn::Instant t{cutoff / 1000, static_cast<std::uint32_t>((cutoff % 1000) * 1000000)};
+      const edn::Instant t = instant_of_millis(cutoff);
       try {
         reap_shared(t, all);
         add_reaped_elsewhere(cutoff, all);  // not when the store is down
@@ -601,7 +649,16 @@ struct Runtime::Impl {
       // One bad conversation must not keep the reaper from the others.
       try {
         const SlotLock lock(this, *slot, "reap", cid);
-        if (slot->ended || last_touched(cid, *slot) >= cutoff) continue;
+        if (slot->ended) continue;
+        if (last_touched(cid, *slot) >= cutoff) {
+          // Only a shared store's reap can pick a conversation used here
+          // within the TTL: one whose saves failed until now.
+          if (store->shared())
+            log::warn("the store reaped conversation " + cid +
+                      ", which was used here within the TTL but not saved since (its saves "
+                      "failed); its next event will find it gone");
+          continue;
+        }
         end_locked(cid, *slot, slot->conv);
         ++reaped;
       } catch (const std::exception& e) {
@@ -736,6 +793,9 @@ void check_options(const RuntimeOptions& o) {
     refuse("reaper_interval must be positive, got " + std::to_string(o.reaper_interval.count()) +
            " ms");
   if (o.reaper_batch == 0) refuse("reaper_batch must be at least 1");
+  if (!valid_base_path(o.kernel.base_path))
+    refuse("kernel.base_path '" + o.kernel.base_path +
+           "' is not a URL path (use \"\" or e.g. \"/app\": [A-Za-z0-9_.~-] segments)");
 }
 
 }  // namespace
@@ -880,8 +940,15 @@ void Runtime::end(std::string_view cid) {
   // On a shared store another server may hold it: loaded here to be ended
   // (its stop hooks run here), as SPEC §8's end removes it everywhere.
   auto slot = impl_->find_or_load(cid);
-  if (!slot) return;
+  // Shutdown stopped it (its stop hooks ran) or has let go of it: only its
+  // record is left to remove, or it would be back at the next start. A
+  // store that cannot remove it throws to the caller.
+  if (!slot) {
+    if (impl_->shutting && conv::valid_id(cid)) impl_->store->remove(cid);
+    return;
+  }
   const SlotLock lock(impl_.get(), *slot, "end", cid);
+  if (slot->stopped_by_shutdown) return impl_->store->remove(cid);
   impl_->end_locked(std::string(cid), *slot, slot->conv);
 }
 
@@ -907,6 +974,7 @@ void Runtime::shutdown() {
     m.stop_hooks(slot->conv, "conversation " + cid + " during shutdown");
     Impl::close_stream(*slot, cid);
     slot->ended = true;  // before the save: nothing may end it (and stop it) again
+    slot->stopped_by_shutdown = true;
     m.final_save(cid, *slot);
   }
   if (!m.unremoved->retry("at shutdown"))

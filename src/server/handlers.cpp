@@ -191,7 +191,7 @@ std::optional<Response> refuse_foreign_page(const Request& req) {
   if (value == "same-origin" || value == "none") return std::nullopt;
   return reject(403, req,
                 "a request from another site's page (Sec-Fetch-Site: " +
-                    std::string(value.substr(0, 32)) + ") is refused");
+                    printable(value.substr(0, 32)) + ") is refused");
 }
 
 Response post_event(Core& core, const Request& req, const Route& r, std::string_view query) {

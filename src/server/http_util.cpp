@@ -5,6 +5,7 @@
 #include <cstdio>
 #include <ctime>
 
+#include "kernel/wire.hpp"
 #include "stube/conversation.hpp"
 
 namespace stube::server {
@@ -89,17 +90,25 @@ bool valid_event_name(std::string_view name) noexcept {
   return true;
 }
 
-bool valid_mount_path(std::string_view path) noexcept {
-  if (path.empty() || path.front() != '/' || path.size() > 512) return false;
-  if (path == "/") return true;
-  if (path.back() == '/') return false;
-  char prev = '\0';
-  for (char c : path) {
-    if (c == '/' && prev == '/') return false;
-    if (!(is_alnum(c) || c == '/' || c == '_' || c == '-' || c == '.' || c == '~')) return false;
-    prev = c;
+std::string printable(std::string_view text) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string out;
+  out.reserve(text.size());
+  for (const char ch : text) {
+    const auto c = static_cast<unsigned char>(ch);
+    if (c >= 0x20 && c < 0x7f) {
+      out += ch;
+    } else {
+      out += "\\x";
+      out += kHex[c >> 4];
+      out += kHex[c & 15];
+    }
   }
-  return path.find("/.") == std::string_view::npos;
+  return out;
+}
+
+bool valid_mount_path(std::string_view path) noexcept {
+  return path == "/" || (!path.empty() && valid_base_path(path));
 }
 
 std::string http_date(std::chrono::system_clock::time_point t) {

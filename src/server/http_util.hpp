@@ -48,6 +48,11 @@ std::string http_date(std::chrono::system_clock::time_point t);
 // http_date() of now, formatted at most once a second per thread.
 const std::string& http_date_now();
 
+// `text` with every byte outside printable ASCII as \xNN: for client bytes
+// quoted in an error message, which goes into a UTF-8 response and need
+// be neither UTF-8 nor free of control characters.
+std::string printable(std::string_view text);
+
 // A mount or page path: "/" or "/seg/seg" with [A-Za-z0-9_.~-] segments.
 bool valid_mount_path(std::string_view path) noexcept;
 

@@ -31,26 +31,6 @@ edn::Value key_value(std::string_view text) {
   }
 }
 
-// The message with every byte outside printable ASCII as \xNN: nlohmann's
-// "last read: '…'" quotes the client's raw bytes, which need not be UTF-8
-// (the message goes into a UTF-8 response) nor free of control characters.
-std::string printable(std::string_view text) {
-  static constexpr char kHex[] = "0123456789abcdef";
-  std::string out;
-  out.reserve(text.size());
-  for (const char ch : text) {
-    const auto c = static_cast<unsigned char>(ch);
-    if (c >= 0x20 && c < 0x7f) {
-      out += ch;
-    } else {
-      out += "\\x";
-      out += kHex[c >> 4];
-      out += kHex[c & 15];
-    }
-  }
-  return out;
-}
-
 // Builds EDN straight from the parser's events: no intermediate JSON tree,
 // and the depth is checked before anything deep is built.
 class EdnBuilder : public nlohmann::json_sax<json> {
@@ -72,10 +52,16 @@ class EdnBuilder : public nlohmann::json_sax<json> {
     if (text.find_first_of(".eE") == string_t::npos) return add(edn::Value::big_int(text));
     return add(edn::Value(d));
   }
-  bool string(string_t& s) override { return add(edn::Value(std::string_view(s))); }
+  // No form field can hold a NUL, and the page would show it as U+FFFD:
+  // kept, it would differ from what the user sees (and saves back).
+  bool string(string_t& s) override {
+    if (s.find('\0') != string_t::npos) return fail("a string holds a NUL character (\\u0000)");
+    return add(edn::Value(std::string_view(s)));
+  }
   bool binary(binary_t&) override { return fail("binary values are not JSON"); }
   bool start_object(std::size_t) override { return open(true); }
   bool key(string_t& k) override {
+    if (k.find('\0') != string_t::npos) return fail("a key holds a NUL character (\\u0000)");
     frames_.back().key = key_value(k);
     return true;
   }

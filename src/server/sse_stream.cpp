@@ -128,9 +128,7 @@ void SseStream::start(beast::tcp_stream stream, ConnectionSlot slot) {
     // overflowed the backlog, or the server is shutting down): cut the connection now, which the
     // browser takes as an error and reconnects, rather than keep it open
     // with nothing ever written. Its slot goes with this scope.
-    beast::error_code ignored;
-    stream.socket().shutdown(net::ip::tcp::socket::shutdown_both, ignored);
-    stream.close();
+    cut(stream);
     return;
   }
   stream_.emplace(std::move(stream));
@@ -248,15 +246,25 @@ void SseStream::arm_keep_alive() {
   });
 }
 
+// Ends the connection so that the client takes it as an error, not as the
+// end of the stream. A chunked body lacks its last chunk; an HTTP/1.0 body
+// ends with the connection, where a plain close (FIN) would read as a
+// complete stream (a proxy would finish the browser's response, and the
+// page would never reconnect): it is reset instead (RST).
+void SseStream::cut(beast::tcp_stream& stream) const {
+  beast::error_code ignored;
+  if (chunked_)
+    stream.socket().shutdown(net::ip::tcp::socket::shutdown_both, ignored);
+  else
+    stream.socket().set_option(net::socket_base::linger(true, 0), ignored);
+  stream.close();
+}
+
 void SseStream::drop() {
   if (dropped_) return;
   dropped_ = true;
   keep_alive_.cancel();
-  if (stream_) {
-    beast::error_code ignored;
-    stream_->socket().shutdown(net::ip::tcp::socket::shutdown_both, ignored);
-    stream_->close();
-  }
+  if (stream_) cut(*stream_);
   uncount();                 // first: open_streams() never exceeds open_connections()
   slot_ = ConnectionSlot();  // the descriptor is free again
   {

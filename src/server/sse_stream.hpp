@@ -45,8 +45,9 @@ class SseStream : public Output, public std::enable_shared_from_this<SseStream> 
   void on_write(boost::beast::error_code ec, std::size_t written);
   void watch_client();
   void arm_keep_alive();
-  void drop();     // cut the connection and detach from the runtime
-  void uncount();  // leave Core::open_streams, once
+  void drop();  // cut the connection and detach from the runtime
+  void cut(boost::beast::tcp_stream& stream) const;  // close it as an error (see the .cpp)
+  void uncount();                                    // leave Core::open_streams, once
 
   Core& core_;
   const std::string cid_;

@@ -221,7 +221,13 @@ Param Param::int8(std::int64_t v) {
 }
 
 Param Param::timestamptz(edn::Instant t) {
-  const std::int64_t micros = (t.seconds - kPgEpochSeconds) * 1000000 + t.nanos / 1000;
+  // Saturated to PostgreSQL's range (4714 BC to 294276 AD, seconds since
+  // its epoch): beyond it the microseconds would overflow, and the server
+  // refuses such a value anyway. A cutoff before that range finds nothing.
+  constexpr std::int64_t kEarliest = -211813488000, kLatest = 9223371331199;
+  const std::int64_t seconds =
+      std::clamp(t.seconds, kPgEpochSeconds + kEarliest, kPgEpochSeconds + kLatest);
+  const std::int64_t micros = (seconds - kPgEpochSeconds) * 1000000 + t.nanos / 1000;
   return int8(micros);
 }
 

@@ -206,9 +206,12 @@ class PostgresStore final : public ConversationStore {
     pg::Transaction tx(c, what);
     const pg::Result lock = c.exec(sql::try_reaper_lock, {pg::Param::int8(pg::kReaperLock)}, what);
     if (!lock.boolean(0, 0)) return {};  // another process is reaping
-    const pg::Result r = c.exec(
-        sql::reap,
-        {pg::Param::timestamptz(cutoff), pg::Param::int8(static_cast<std::int64_t>(batch))}, what);
+    const pg::Result r = c.exec(sql::reap,
+                                {pg::Param::timestamptz(cutoff),
+                                 // SIZE_MAX ("no limit") would be a negative LIMIT, an error
+                                 pg::Param::int8(static_cast<std::int64_t>(std::min<std::size_t>(
+                                     batch, std::numeric_limits<std::int64_t>::max())))},
+                                what);
     purge(c);
     std::vector<std::string> cids;
     cids.reserve(static_cast<std::size_t>(r.rows()));

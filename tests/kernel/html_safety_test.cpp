@@ -146,5 +146,69 @@ TEST(HtmlSafety, TheFrameworksOwnDatastarAttributesStillRender) {
   EXPECT_TRUE(contains(h, "<button data-on-click=\"@post(&#39;/event/cv-1/ix-1/go&#39;")) << h;
 }
 
+// The base path goes into the JavaScript string of every event attribute:
+// the kernel checks it itself (the server and the runtime do too), since it
+// can be driven directly. A quote in it used to run as script on the page.
+TEST(HtmlSafety, ABasePathThatIsNotAPlainUrlPathIsRefused) {
+  for (const char* base :
+       {"/x');alert(1);('", "/a b", "app", "/app/", "/a//b", "/.hidden", "/a\\b"}) {
+    const Wire wire{base, "cv-1"};
+    const Self self("ix-1", edn::map({}), &wire);
+    EXPECT_NE(refusal([&] { self.on("click", "go"); }).find("base_path"), std::string::npos)
+        << base;
+  }
+  const Wire app{"/app/v1.2~x", "cv-1"};
+  const Self self("ix-1", edn::map({}), &app);
+  EXPECT_EQ(self.on("click", "go").value(),
+            "@post('/app/v1.2~x/event/cv-1/ix-1/go', {retryMaxCount: 0})");
+}
+
+// The browser resolves "." and ".." in the event's URL: a handler by such a
+// name could never be reached.
+TEST(HtmlSafety, EventNamesOfOnlyDotsAreRefused) {
+  const Wire wire{"", "cv-1"};
+  const Self self("ix-1", edn::map({}), &wire);
+  for (const char* event : {".", "..", "..."})
+    EXPECT_NE(refusal([&] { self.on("click", event); }).find("invalid event name"),
+              std::string::npos)
+        << event;
+  EXPECT_EQ(refusal([&] { self.on("click", "a.b"); }), "");
+  EXPECT_EQ(refusal([&] { self.on("click", ".x"); }), "");
+}
+
+// Datastar morphs each top-level element of a patch into the page's element
+// "#<id>", a selector built from the raw id: user text in an id could pick
+// other elements to overwrite ("x,#stube-root"), or break the patch.
+TEST(HtmlSafety, APatchTargetsOnlyByAPlainId) {
+  using namespace html;
+  Self self("ix-1", edn::map({}), nullptr);
+  for (const char* bad : {"x,#stube-root,#other", "1x", "a.b", "a b", "a:b", "", "-x", "a#b"}) {
+    EXPECT_NE(refusal([&] { self.patch(p(id(bad), "text")); }).find("cannot name a patch target"),
+              std::string::npos)
+        << bad;
+  }
+  EXPECT_NE(refusal([&] { self.patch(p("no id")); }).find("has no id"), std::string::npos);
+  // Each top-level element is checked, the nested ones are not targets.
+  EXPECT_NE(refusal([&] { self.patch(p(id("ok"), "a") + p(id("x,y"), "b")); }), "");
+  EXPECT_EQ(refusal([&] {
+              self.patch(div(id("list-2_b"), br(), input(attr("value", "a>b")),
+                             span(id("not a target"), "<>")) +
+                         Html::unsafe_raw("<!-- note --><hr id=\"rule\"/>") + p(id("_x"), "c"));
+            }),
+            "");
+  EXPECT_EQ(self.effects().size(), 1u);
+  EXPECT_NE(refusal([&] { self.patch(Html::unsafe_raw("<p data-id=\"x\">a</p>")); }), "")
+      << "data-id is not the id";
+}
+
+// A browser drops NUL from text and reads it as U+FFFD in an attribute:
+// written as U+FFFD, the page shows the same in either place.
+TEST(HtmlSafety, NulIsWrittenAsTheReplacementCharacter) {
+  using namespace std::string_literals;
+  EXPECT_EQ(html::escape("a\0b"s), "a&#xFFFD;b");
+  EXPECT_EQ(html::p(html::attr("title", "x\0"s), "\0"s).str(),
+            "<p title=\"x&#xFFFD;\">&#xFFFD;</p>");
+}
+
 }  // namespace
 }  // namespace stube::test

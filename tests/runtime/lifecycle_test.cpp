@@ -4,7 +4,10 @@
 #include <gtest/gtest.h>
 
 #include <fstream>
+#include <future>
 #include <limits>
+#include <map>
+#include <mutex>
 #include <thread>
 
 #include "runtime/rig.hpp"
@@ -354,6 +357,90 @@ TEST_F(Lifecycle, ImpossibleReaperSettingsAreRefusedBeforeTheStoreIsRead) {
   o.reaper_batch = 1;
   Runtime rt(rig.registry, o);
   EXPECT_EQ(store->load_calls(), 1u);
+}
+
+// A save that failed (the backend was down) left the stored copy behind
+// until the conversation's next event, perhaps never: a crash lost its
+// steps, and a shared store's reaper took its old :conv/touched for idle.
+// The reaper's rounds save such conversations again.
+TEST_F(Lifecycle, TheReaperSavesAgainWhatAFailedSaveLeftBehind) {
+  RuntimeOptions o = options_with(store);
+  o.conversation_ttl = std::chrono::hours(1);
+  o.reaper_interval = 20ms;
+  Runtime rt(rig.registry, o);
+  const Runtime::Minted m = rt.mint("demo/counter");
+  LogCapture logs;
+  store->fail_saves(true);
+  ASSERT_EQ(send_top(rt, m, Event{"inc"}), Runtime::Result::Ok);
+  const Value live = *rt.conversation(m.cid);
+  ASSERT_NE(store->last_saved(m.cid), live);
+  store->fail_saves(false);
+  EXPECT_TRUE(store->wait_until([&] { return store->last_saved(m.cid) == live; }))
+      << "the failed save was never made again";
+  EXPECT_TRUE(logs.wait_for(
+      log::Level::info,
+      [&](const std::vector<std::string>& lines) {
+        for (const std::string& l : lines)
+          if (l.find(m.cid) != std::string::npos && l.find("saved again") != std::string::npos)
+            return true;
+        return false;
+      },
+      kPatience));
+  EXPECT_TRUE(rt.conversation(m.cid).has_value());
+}
+
+// A TTL of "for ever" written as milliseconds::max() (more than any clock
+// can subtract) reaps nothing and breaks nothing.
+TEST_F(Lifecycle, AnEndlessTtlReapsNothing) {
+  RuntimeOptions o = options_with(store);
+  o.conversation_ttl = std::chrono::milliseconds::max();
+  o.reaper_interval = 5ms;
+  Runtime rt(rig.registry, o);
+  const Runtime::Minted m = rt.mint("demo/counter");
+  wait_for_witness(rt, 100);
+  EXPECT_TRUE(rt.conversation(m.cid).has_value());
+  EXPECT_EQ(store->removes(m.cid), 0u);
+}
+
+// end() while shutdown runs, on a conversation shutdown has stopped
+// already, or after shutdown let go of them all, returned having done
+// nothing: the record stayed, and the conversation the caller ended came
+// back at the next start. Its record is removed (its stop hooks ran once).
+TEST_F(Lifecycle, AnEndDuringOrAfterShutdownStillRemovesTheRecord) {
+  auto reg = std::make_shared<Registry>();
+  std::mutex mu;
+  std::vector<std::string> stopped;  // labels, in order
+  std::promise<std::string> first_stopped;
+  std::promise<void> first_ended;
+  std::shared_future<void> first_ended_seen = first_ended.get_future().share();
+  reg->define("t/stopper").render([](const Self&) { return html::p("x"); }).stop([&](Self& s) {
+    const std::string label(s[":label"].as_string());
+    std::size_t n = 0;
+    {
+      std::lock_guard lock(mu);
+      stopped.push_back(label);
+      n = stopped.size();
+    }
+    if (n == 1) first_stopped.set_value(label);
+    // The second waits until the test ended the first: shutdown is
+    // still running then.
+    if (n == 2) first_ended_seen.wait_for(kPatience);
+  });
+  Runtime rt(reg, options_with(store));
+  std::map<std::string, std::string> cid_of;
+  for (const char* label : {"a", "b"})
+    cid_of[label] = rt.mint("t/stopper", edn::map({{kw("label"), label}})).cid;
+  std::thread shutdown([&] { rt.shutdown(); });
+  const std::string first = first_stopped.get_future().get();
+  const std::string second = first == "a" ? "b" : "a";
+  rt.end(cid_of[first]);
+  first_ended.set_value();
+  shutdown.join();
+  EXPECT_EQ(store->removes(cid_of[first]), 1u) << "an end during shutdown removed nothing";
+  EXPECT_EQ(store->removes(cid_of[second]), 0u);
+  rt.end(cid_of[second]);
+  EXPECT_EQ(store->removes(cid_of[second]), 1u) << "an end after shutdown removed nothing";
+  EXPECT_EQ(stopped, (std::vector<std::string>{first, second})) << "stop hooks ran again";
 }
 
 TEST_F(Lifecycle, WithoutATtlTheReaperLeavesEverythingAlone) {

@@ -98,6 +98,8 @@ class Conn {
   }
 
   const std::string& data() const { return data_; }
+  // The peer reset the connection (RST) rather than closing it (FIN).
+  bool was_reset() const { return reset_; }
 
  private:
   bool read_some() {
@@ -108,12 +110,16 @@ class Conn {
       return true;
     }
     if (n == 0) return false;
-    if (errno == ECONNRESET) return false;
+    if (errno == ECONNRESET) {
+      reset_ = true;
+      return false;
+    }
     throw std::runtime_error("read timed out; got so far:\n" + data_);
   }
 
   int fd_;
   std::string data_;
+  bool reset_ = false;
 };
 
 struct Response {

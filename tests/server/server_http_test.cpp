@@ -617,6 +617,12 @@ TEST_F(ServerTest, EventsFromAnotherSitesPageAreRefused) {
     EXPECT_NE(event.body.find("another site's page"), std::string::npos) << event.body;
     EXPECT_EQ(request(port_, "POST", "/back/" + m.cid, "", headers).status, 403u) << site;
   }
+  // The refusal quotes the value as printable ASCII: the message goes into
+  // a UTF-8 response, and a header's bytes need not be UTF-8.
+  const Response odd = request(port_, "POST", path, "{}",
+                               "Cookie: " + m.cookie + "\r\nSec-Fetch-Site: cross\xff\xc3\r\n");
+  EXPECT_EQ(odd.status, 403u);
+  EXPECT_NE(odd.body.find("cross\\xff\\xc3"), std::string::npos) << odd.body;
   EXPECT_EQ(conv(m).get_in({"conv/instances"_kw, edn::Value(m.iid), "n"_kw}), edn::Value(0));
   const Response own = request(port_, "POST", path, "{}",
                                "Cookie: " + m.cookie + "\r\nSec-Fetch-Site: same-origin\r\n");
@@ -1272,6 +1278,29 @@ TEST_F(ServerTest, StopCutsStreamsAndSavesAndARestartResumes) {
   again->read_until("<span class=\"n\">2</span>");
   EXPECT_EQ(post(m, "inc").status, 200u);
   again->read_until("<span class=\"n\">3</span>");
+}
+
+// HTTP/1.0 has no last chunk to leave out: a stream that ends with the
+// connection reads as complete when closed. nginx at its default
+// proxy_http_version 1.0 would finish the browser's response, and the page
+// would never reconnect to the next server. Stop resets such a stream; a
+// stream that ends (the conversation did) closes as before.
+TEST_F(ServerTest, StopResetsAnHttp10StreamSoThatItDoesNotReadAsFinished) {
+  start();
+  const Minted ended = mint(), cut = mint();
+  Conn finished(port_);
+  const std::size_t finished_head = stream_head(finished, ended, "HTTP/1.0").second;
+  finished.read_until("<span class=\"n\">0</span>", finished_head);
+  ASSERT_EQ(post(ended, "end").status, 200u);
+  finished.read_to_eof();
+  EXPECT_FALSE(finished.was_reset());
+
+  Conn c(port_);
+  const std::size_t head_end = stream_head(c, cut, "HTTP/1.0").second;
+  c.read_until("<span class=\"n\">0</span>", head_end);
+  server_->stop();
+  c.read_to_eof();
+  EXPECT_TRUE(c.was_reset());
 }
 
 void an_applications_handler(int) {}

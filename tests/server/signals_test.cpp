@@ -119,6 +119,21 @@ TEST(Signals, AParseErrorQuotesNoRawBytes) {
   }
 }
 
+// No form field holds a NUL, and the page would show one as U+FFFD: kept,
+// the state would differ from what the user sees and saves back.
+TEST(Signals, ANulCharacterIsRefused) {
+  for (const std::string json : {"{\"a\": \"x\\u0000y\"}", "{\"a\\u0000\": 1}"}) {
+    std::string message;
+    try {
+      signals_from_json(json);
+    } catch (const BadRequest& e) {
+      message = e.what();
+    }
+    EXPECT_NE(message.find("NUL character"), std::string::npos) << json << ": " << message;
+  }
+  EXPECT_EQ(signals_from_json("{\"a\": \"x\\u0001y\"}").get("a"_kw), edn::Value("x\x01y"));
+}
+
 TEST(Signals, HostileDepthDoesNotOverflowTheStack) {
   const std::string deep = "{\"a\":" + std::string(1000000, '[') + std::string(1000000, ']') + "}";
   EXPECT_THROW(signals_from_json(deep), BadRequest);

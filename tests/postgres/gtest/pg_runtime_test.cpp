@@ -707,6 +707,37 @@ TEST_F(PostgresReaper, ARoundIsBoundedAndSaysWhenItLeavesSomeForLater) {
   EXPECT_NE(warnings[0].find("raise reaper_batch"), std::string::npos) << warnings[0];
 }
 
+// A save that failed while the database was down left the row's touched
+// behind the live one: another server's reaper then ended a conversation
+// whose user was active. The reaper's next round saves it again.
+TEST_F(PostgresRuntimes, AChangeWhoseSaveFailedIsSavedAgainByTheReaper) {
+  auto gated = std::make_shared<GatedStore>(db_.store());
+  RuntimeOptions o = on(gated);
+  o.conversation_ttl = std::chrono::hours(1);
+  o.reaper_interval = std::chrono::milliseconds(20);
+  Runtime a(reg_, o);
+  const Runtime::Minted m = a.mint("pg/counter");
+  const std::string iid = std::string(top_instance(*a.conversation(m.cid)));
+  gated->fail_saves = true;
+  ASSERT_EQ(a.dispatch(m.cid, iid, Event{"inc"}, m.owner), Result::Ok);
+  const auto stored_count = [&] {
+    const auto c = db_.store()->load(m.cid);
+    return c ? instance(*c, iid)[":count"] : Value();
+  };
+  EXPECT_EQ(stored_count(), Value(0));
+  gated->fail_saves = false;
+  EXPECT_TRUE(capture_.wait_for(
+      log::Level::info,
+      [&](const std::vector<std::string>& lines) {
+        for (const std::string& l : lines)
+          if (l.find(m.cid) != std::string::npos && l.find("saved again") != std::string::npos)
+            return true;
+        return false;
+      },
+      std::chrono::seconds(30)));
+  EXPECT_EQ(stored_count(), Value(1)) << "the failed save was never made again";
+}
+
 // Server B never held the conversation (it started first), so the first
 // event on B must load it; with the database down that is a temporary
 // failure (HTTP 503), not "this conversation has ended" (410).

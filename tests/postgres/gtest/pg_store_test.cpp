@@ -249,6 +249,22 @@ TEST_F(PostgresStore, ReapTombstonesIdleConversationsInBatches) {
   EXPECT_TRUE(store->reap(seconds_ago(600), 0).empty());
 }
 
+// Cutoffs and batches beyond what PostgreSQL can take saturate. A cutoff
+// ~292,000 years back overflowed the microseconds sent for it, which
+// wrapped to a moment a few seconds from now (every conversation reaped);
+// a batch of SIZE_MAX ("no limit") was a negative LIMIT, an error.
+TEST_F(PostgresStore, ReapCutoffsAndBatchesBeyondRangeSaturate) {
+  auto store = db_.store();
+  store->save(idle_for("cv-old", 3600));
+  const std::int64_t furthest = std::numeric_limits<std::int64_t>::max() / 1000;
+  EXPECT_TRUE(store->reap(edn::Instant{-furthest, 0}, 10).empty());
+  EXPECT_TRUE(
+      store->reap(edn::Instant{std::numeric_limits<std::int64_t>::min() / 2, 0}, 10).empty());
+  EXPECT_TRUE(store->load("cv-old").has_value());
+  EXPECT_EQ(store->reap(edn::Instant::now(), std::numeric_limits<std::size_t>::max()),
+            std::vector<std::string>{"cv-old"});
+}
+
 // A conversation in a coroutine flow cannot be saved, but its user is busy:
 // the skipped save still moves the row's touched, so another process's
 // reaper does not end it as idle (and the flow's answer is not lost).
