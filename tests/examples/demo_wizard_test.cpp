@@ -2,6 +2,8 @@
 // both shapes, driven through the kernel as the browser tests drive the page.
 #include <gtest/gtest.h>
 
+#include <fstream>
+#include <iterator>
 #include <string>
 
 #include "demo/demo.hpp"
@@ -65,6 +67,23 @@ INSTANTIATE_TEST_SUITE_P(BothShapes, DemoWizard,
                          [](const testing::TestParamInfo<const char*>& info) {
                            return std::string(info.param) == "demo/wizard" ? "Task" : "Flow";
                          });
+
+// examples/conversation.edn is a record of this wizard as the file store
+// wrote it: it still reads as one, and the wizard goes on from it.
+TEST(DemoConversationExample, IsALiveRecordOfTheWizard) {
+  std::ifstream in(std::string(STUBE_SOURCE_DIR) + "/examples/conversation.edn");
+  ASSERT_TRUE(in) << "examples/conversation.edn";
+  const std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  const Value conv = edn::read(text);
+  const Registry reg = demo_registry();
+  EXPECT_EQ(top_type(conv), "stube/confirm");
+  EXPECT_EQ(question(conv), "Continue as Ada?");
+  const Step woken = wake(reg, conv, {});
+  ASSERT_EQ(woken.status, Step::Status::Ok) << woken.error;
+  const Step s = dispatch(reg, woken.conv, top_instance(woken.conv), Event{"yes"}, {});
+  ASSERT_EQ(s.status, Step::Status::Ok) << s.error;
+  EXPECT_EQ(top_type(s.conv), "demo/board");
+}
 
 }  // namespace
 }  // namespace stube::test
