@@ -29,6 +29,12 @@ add_test(NAME flow_foreign_await_does_not_compile
           ${CMAKE_CURRENT_SOURCE_DIR}/fixtures/compile_fail/flow_foreign_await.cpp)
 set_tests_properties(flow_foreign_await_does_not_compile PROPERTIES TIMEOUT 120 LABELS "script;kernel"
   PASS_REGULAR_EXPRESSION "a stube::Flow can only co_await stube::await\\(child\\)")
+# A state field of a character type is refused with the library's message.
+add_test(NAME state_char_field_does_not_compile
+  COMMAND ${CMAKE_CXX_COMPILER} -std=c++20 -fsyntax-only -I${PROJECT_SOURCE_DIR}/include
+          ${CMAKE_CURRENT_SOURCE_DIR}/fixtures/compile_fail/state_char_field.cpp)
+set_tests_properties(state_char_field_does_not_compile PROPERTIES TIMEOUT 120 LABELS "script;kernel"
+  PASS_REGULAR_EXPRESSION "a character type \\(char, wchar_t, char8_t, char16_t, char32_t\\) is not a state")
 
 # ---- Clojure interop tests ----------------------------------------------------
 # (registered below by the Clojure interop work)

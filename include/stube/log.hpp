@@ -10,9 +10,11 @@
 //   stube::log::set_sink(std::move(previous));
 //
 // Every call is thread-safe; the sink is called under a lock, one message at
-// a time, so a sink need not be thread-safe itself. Logging never throws: a
-// sink that throws has the message written to stderr instead (with what it
-// threw), and what a sink logs itself goes to stderr.
+// a time, so a sink need not be thread-safe itself. A sink may call set_sink
+// (the next message goes to the new one). Logging never throws: a sink that
+// throws has the message written to stderr instead (with what it threw), and
+// what a sink logs itself goes to stderr. Logging works until the process
+// ends, also from destructors of static objects.
 #pragma once
 
 #include <functional>
@@ -33,9 +35,10 @@ Sink set_sink(Sink sink);
 
 // The default sink: writes "stube <level>: <message>\n" to stderr with a
 // single write(2), so lines from several threads never interleave. Control
-// characters in the message are escaped (\n, \r, \xNN), so that user input
-// quoted in a message cannot forge a line; a sink of your own gets the
-// message as it is.
+// characters in the message are escaped (\n, \r, \xNN), and so are NEL,
+// U+2028, U+2029, the C1 controls and bytes that are not UTF-8 (\xNN each),
+// so that user input quoted in a message cannot forge a line; a sink of
+// your own gets the message as it is.
 void stderr_sink(Level level, std::string_view message);
 
 void write(Level level, std::string_view message) noexcept;

@@ -116,7 +116,10 @@ class Runtime {
   // Ends a conversation: runs its stop hooks, cancels timers, closes its
   // stream, removes it and calls store.remove. Idempotent. On a shared store
   // a conversation this runtime does not hold is loaded to be ended; a
-  // store that cannot be read then throws StoreError.
+  // store that cannot be read then throws StoreError. A failed remove is
+  // logged and retried (docs/store.md, "A failed remove"). During or after shutdown,
+  // whose stop hooks have run, only the record is removed, and a store that
+  // cannot remove it throws StoreError.
   void end(std::string_view cid);
   // Idempotent: refuse new conversations, cancel timers, run stop hooks,
   // close streams, one last save per conversation, clear. On a shared store

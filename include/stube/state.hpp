@@ -50,6 +50,11 @@ template <class T>
 struct is_string_map : std::false_type {};
 template <class T>
 struct is_string_map<std::map<std::string, T>> : std::true_type {};
+// Characters are text, not numbers: a state field holds text as std::string.
+template <class T>
+constexpr bool is_character_v =
+    std::is_same_v<T, char> || std::is_same_v<T, wchar_t> || std::is_same_v<T, char8_t> ||
+    std::is_same_v<T, char16_t> || std::is_same_v<T, char32_t>;
 }  // namespace detail
 
 template <class T>
@@ -64,6 +69,9 @@ edn::Value to_edn(const T& v) {
   } else if constexpr (std::is_same_v<T, bool>) {
     return edn::Value(v);
   } else if constexpr (std::is_integral_v<T>) {
+    static_assert(!detail::is_character_v<T>,
+                  "a character type (char, wchar_t, char8_t, char16_t, char32_t) is not a state "
+                  "field type: use std::string for text, or an integer type such as std::int8_t");
     // An unsigned value past the 64-bit signed range is a big integer
     // (18446744073709551615N), as Clojure would print it, not a wrapped one.
     if constexpr (std::is_unsigned_v<T>)
@@ -111,6 +119,9 @@ T from_edn(const edn::Value& v) {
   } else if constexpr (std::is_same_v<T, bool>) {
     return v.as_bool();
   } else if constexpr (std::is_integral_v<T>) {
+    static_assert(!detail::is_character_v<T>,
+                  "a character type (char, wchar_t, char8_t, char16_t, char32_t) is not a state "
+                  "field type: use std::string for text, or an integer type such as std::int8_t");
     // A value that does not fit (a browser's -1 for an unsigned field) is an
     // error, not a silently wrapped number.
     if constexpr (std::is_unsigned_v<T>)
@@ -146,6 +157,8 @@ T from_edn(const edn::Value& v) {
     static_assert(detail::Described<T>, "declare the struct with STUBE_STATE(Type, fields...)");
     T out{};
     if (v.is_nil()) return out;
+    // find() would look members of a set up as keys: only a map is a struct.
+    if (!v.is(edn::Kind::Map)) static_cast<void>(v.entries());  // throws, naming the kind
     std::apply(
         [&](const auto&... f) {
           (

@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "edn/node.hpp"  // make_seq: build a vector by taking its items over
+#include "edn/utf8.hpp"
 
 namespace stube::conv {
 
@@ -167,8 +168,13 @@ namespace {
 // An EDN string literal with every control character escaped: pr-str
 // escapes only a few (\n, \t, …), and an ESC or a bare CR from a file name
 // would reach a terminal or a log line as it is.
+// Bytes that are not UTF-8 (an id from a raw request or file name) cannot
+// be an EDN string: they are written as \xNN first.
 std::string quoted_text(std::string_view text) {
-  const std::string written = edn::write(edn::Value(text));
+  const bool utf8 = edn::detail::find_invalid_utf8(text.data(), text.data() + text.size()) ==
+                    std::string_view::npos;
+  const std::string written =
+      edn::write(utf8 ? edn::Value(text) : edn::Value(edn::detail::sanitize_utf8(text)));
   std::string out;
   out.reserve(written.size());
   for (const char c : written) {

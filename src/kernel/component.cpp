@@ -1,92 +1,11 @@
 #include "stube/component.hpp"
 
-#include <algorithm>
 #include <charconv>
-#include <optional>
 #include <stdexcept>
 
 #include "stube/state.hpp"
 
 namespace stube {
-
-namespace {
-
-bool is_letter(char c) {
-  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
-}
-
-// Datastar morphs each top-level element of a patch into the page's
-// element `#<id>`, a CSS selector made from the raw id: an id such as
-// "x,#stube-root" (user text in an id) would overwrite other elements, and
-// one such as "1x" or "a.b" fails in the browser. So an id here must be a
-// plain CSS identifier.
-bool plain_id(std::string_view id) {
-  if (id.empty() || !(is_letter(id.front()) || id.front() == '_')) return false;
-  for (char c : id)
-    if (!(is_letter(c) || (c >= '0' && c <= '9') || c == '_' || c == '-')) return false;
-  return true;
-}
-
-bool void_element(std::string_view tag) {
-  static constexpr std::string_view kVoid[] = {"area",   "base",  "br",    "col",  "embed",
-                                               "hr",     "img",   "input", "link", "meta",
-                                               "source", "track", "wbr"};
-  for (std::string_view v : kVoid)
-    if (tag.size() == v.size() && std::equal(tag.begin(), tag.end(), v.begin(),
-                                             [](char a, char b) { return (a | 0x20) == b; }))
-      return true;
-  return false;
-}
-
-// The id of a start tag's text ("<p a=\"1\" id=\"x\">"), or nullopt. Built
-// markup writes every attribute as ` name="escaped value"`, so ` id="`
-// cannot occur inside a value.
-std::optional<std::string_view> id_of(std::string_view tag) {
-  for (std::size_t at = tag.find('='); at != std::string_view::npos; at = tag.find('=', at + 1)) {
-    if (at < 3 || at + 1 >= tag.size() || tag[at + 1] != '"' || tag[at - 3] != ' ') continue;
-    if ((tag[at - 2] | 0x20) != 'i' || (tag[at - 1] | 0x20) != 'd') continue;
-    const std::size_t from = at + 2, to = tag.find('"', from);
-    if (to == std::string_view::npos) return std::nullopt;
-    return tag.substr(from, to - from);
-  }
-  return std::nullopt;
-}
-
-// Every top-level element of a patch needs a plain id (see plain_id). The
-// markup is the builder's: text is escaped, so each '<' opens a tag.
-void check_patch_targets(std::string_view markup) {
-  int depth = 0;
-  for (std::size_t lt = markup.find('<'); lt != std::string_view::npos;
-       lt = markup.find('<', lt + 1)) {
-    if (markup.compare(lt, 4, "<!--") == 0) {
-      lt = markup.find("-->", lt);
-      if (lt == std::string_view::npos) return;
-      continue;
-    }
-    const std::size_t gt = markup.find('>', lt);
-    if (gt == std::string_view::npos) return;
-    const std::string_view tag = markup.substr(lt, gt + 1 - lt);
-    if (tag.size() > 1 && tag[1] == '/') {
-      --depth;
-      continue;
-    }
-    const std::size_t name_end = tag.find_first_of(" />", 1);
-    if (depth == 0) {
-      const std::optional<std::string_view> id = id_of(tag);
-      if (!id)
-        throw std::invalid_argument("patch(): the element " + std::string(tag.substr(0, name_end)) +
-                                    "> has no id; a patch is morphed into the page's element "
-                                    "with its id");
-      if (!plain_id(*id))
-        throw std::invalid_argument("patch(): the element id \"" + std::string(*id) +
-                                    "\" cannot name a patch target (use letters, digits, '-' "
-                                    "and '_', starting with a letter or '_')");
-    }
-    if (!void_element(tag.substr(1, name_end - 1)) && tag[tag.size() - 2] != '/') ++depth;
-  }
-}
-
-}  // namespace
 
 Embed embed(std::string_view component_id, edn::Value args) {
   return Embed{edn::Value::keyword(component_id), std::move(args)};
@@ -118,7 +37,6 @@ void Self::back() {
 }
 
 void Self::patch(html::Html h) {
-  check_patch_targets(h.str());
   effects_.push_back(Effect{Effect::Kind::Patch, {}, {}, {}, std::move(h), {}, {}});
 }
 

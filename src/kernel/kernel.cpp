@@ -4,6 +4,7 @@
 #include <stdexcept>
 #include <vector>
 
+#include "kernel/patch_targets.hpp"
 #include "stube/conversation.hpp"
 #include "stube/log.hpp"
 
@@ -197,6 +198,7 @@ class Fold {
         back();
         return;
       case Effect::Kind::Patch:
+        check_patch_targets(e.html.str());
         patches_.push_back(Fragment{{}, Fragment::Mode::Morph, std::move(e.html).release()});
         return;
       case Effect::Kind::After:

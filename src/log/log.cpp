@@ -4,23 +4,28 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <memory>
 #include <mutex>
 #include <string>
 #include <utility>
+
+#include "edn/utf8.hpp"
 
 namespace stube::log {
 
 namespace {
 
-std::mutex& sink_mutex() {
-  static std::mutex m;
-  return m;
-}
+// Leaked on purpose: a destructor of a static object may log during exit,
+// after function-local statics destroyed in their turn would be gone.
+struct State {
+  std::mutex config;                 // guards `sink`; never held while a sink runs
+  std::mutex calls;                  // held while a sink runs: one message at a time
+  std::shared_ptr<const Sink> sink;  // null: the default sink
+};
 
-// Guarded by sink_mutex(). Empty means "the default sink".
-Sink& current_sink() {
-  static Sink sink;
-  return sink;
+State& state() {
+  static State* s = new State;
+  return *s;
 }
 
 }  // namespace
@@ -40,28 +45,60 @@ std::string_view level_name(Level level) noexcept {
 }
 
 Sink set_sink(Sink sink) {
-  std::lock_guard lock(sink_mutex());
-  return std::exchange(current_sink(), std::move(sink));
+  auto next = sink ? std::make_shared<const Sink>(std::move(sink)) : nullptr;
+  std::shared_ptr<const Sink> previous;
+  {
+    std::lock_guard lock(state().config);
+    previous = std::exchange(state().sink, std::move(next));
+  }
+  return previous ? *previous : Sink();
 }
 
 // Control characters escaped: a message may quote user input (a handler's
-// exception text), and a raw newline in it would forge a log line.
+// exception text), and a raw newline in it would forge a log line. So are
+// the other characters a reader may take for a line break (NEL, U+2028,
+// U+2029), the C1 controls (0x9B is CSI on an 8-bit terminal) and bytes
+// that are not UTF-8.
 void append_escaped(std::string_view message, std::string& out) {
   static constexpr char kHex[] = "0123456789abcdef";
-  for (const char c : message) {
-    const auto u = static_cast<unsigned char>(c);
-    if (u >= 0x20 && u != 0x7f) {
-      out += c;
-    } else if (c == '\n') {
-      out += "\\n";
-    } else if (c == '\r') {
-      out += "\\r";
-    } else if (c == '\t') {
-      out += '\t';
-    } else {
-      out.append("\\x").push_back(kHex[u >> 4]);
-      out += kHex[u & 15];
+  const auto hex = [&](unsigned char u) {
+    out.append("\\x").push_back(kHex[u >> 4]);
+    out += kHex[u & 15];
+  };
+  const char* p = message.data();
+  const char* const end = p + message.size();
+  while (p != end) {
+    const auto u = static_cast<unsigned char>(*p);
+    if (u >= 0x20 && u < 0x7f) {
+      out += *p++;
+      continue;
     }
+    if (u < 0x80) {
+      if (u == '\n')
+        out += "\\n";
+      else if (u == '\r')
+        out += "\\r";
+      else if (u == '\t')
+        out += '\t';
+      else
+        hex(u);
+      ++p;
+      continue;
+    }
+    const std::size_t n = edn::detail::utf8_sequence_length(p, end);
+    const std::string_view seq(p, n);
+    if (n == 0) {
+      hex(u);
+      ++p;
+      continue;
+    }
+    const char32_t c = edn::detail::decode_utf8(seq);
+    if ((c >= 0x80 && c <= 0x9f) || c == 0x2028 || c == 0x2029) {
+      for (const char b : seq) hex(static_cast<unsigned char>(b));
+    } else {
+      out.append(seq);
+    }
+    p += n;
   }
 }
 
@@ -96,12 +133,17 @@ void write(Level level, std::string_view message) noexcept {
   };
   try {
     if (in_sink) return stderr_sink(level, message);
-    std::lock_guard lock(sink_mutex());
-    const Sink& sink = current_sink();
+    std::lock_guard calls(state().calls);
+    std::shared_ptr<const Sink> sink;
+    {
+      // Not held while the sink runs: a sink may install another one.
+      std::lock_guard lock(state().config);
+      sink = state().sink;
+    }
     if (!sink) return stderr_sink(level, message);
     const InSink calling;
     try {
-      sink(level, message);
+      (*sink)(level, message);
     } catch (const std::exception& e) {
       stderr_sink(level, message);
       stderr_sink(Level::error, std::string("log sink threw: ") + e.what());

@@ -604,23 +604,30 @@ struct Runtime::Impl {
   // A save that failed (the backend was down) left the stored copy behind
   // the live one, its :conv/touched too: a shared store's reaper would end a
   // conversation whose user is active, and a crash would lose its steps.
-  // Each reaper round saves those again.
+  // Each reaper round saves those again, up to reaper_batch of them, and
+  // stops at the first that fails again: the store is still down, and each
+  // attempt could wait out a connection timeout on the timer thread, which
+  // also fires the components' timers.
   void resave_failed() {
     std::vector<std::pair<std::string, std::shared_ptr<Slot>>> failed;
     {
       std::shared_lock lock(map_mu);
-      for (const auto& [cid, slot] : slots)
+      for (const auto& [cid, slot] : slots) {
+        if (failed.size() == opts.reaper_batch) break;
         if (slot->dirty.load(std::memory_order_relaxed)) failed.emplace_back(cid, slot);
+      }
     }
     for (auto& [cid, slot] : failed) {
       if (shutting) return;
       try {
         const SlotLock lock(this, *slot, "reap", cid);
         if (slot->ended || !slot->dirty) continue;
-        if (save(*slot, slot->conv) == Saved::yes && !slot->dirty)
-          log::info("conversation " + cid + " saved again after its failed save");
+        save(*slot, slot->conv);  // logs a failure, naming the cid
+        if (slot->dirty) return;
+        log::info("conversation " + cid + " saved again after its failed save");
       } catch (const std::exception& e) {
         log::error("reaper could not save conversation " + cid + " again: " + e.what());
+        return;
       }
     }
   }

@@ -8,6 +8,7 @@
 #include <type_traits>
 #include <vector>
 
+#include "kernel/patch_targets.hpp"
 #include "kernel/support.hpp"
 #include "stube/html.hpp"
 
@@ -181,24 +182,56 @@ TEST(HtmlSafety, EventNamesOfOnlyDotsAreRefused) {
 // other elements to overwrite ("x,#stube-root"), or break the patch.
 TEST(HtmlSafety, APatchTargetsOnlyByAPlainId) {
   using namespace html;
-  Self self("ix-1", edn::map({}), nullptr);
-  for (const char* bad : {"x,#stube-root,#other", "1x", "a.b", "a b", "a:b", "", "-x", "a#b"}) {
-    EXPECT_NE(refusal([&] { self.patch(p(id(bad), "text")); }).find("cannot name a patch target"),
-              std::string::npos)
+  const auto check = [](const Html& h) { return refusal([&] { check_patch_targets(h.str()); }); };
+  for (const char* bad : {"x,#stube-root,#other", "1x", "a.b", "a b", "a:b", "", "-x", "a#b"})
+    EXPECT_NE(check(p(id(bad), "text")).find("cannot name a patch target"), std::string::npos)
         << bad;
-  }
-  EXPECT_NE(refusal([&] { self.patch(p("no id")); }).find("has no id"), std::string::npos);
-  // Each top-level element is checked, the nested ones are not targets.
-  EXPECT_NE(refusal([&] { self.patch(p(id("ok"), "a") + p(id("x,y"), "b")); }), "");
-  EXPECT_EQ(refusal([&] {
-              self.patch(div(id("list-2_b"), br(), input(attr("value", "a>b")),
-                             span(id("not a target"), "<>")) +
-                         Html::unsafe_raw("<!-- note --><hr id=\"rule\"/>") + p(id("_x"), "c"));
-            }),
+  EXPECT_NE(check(p("no id")).find("<p> has no id"), std::string::npos);
+  EXPECT_NE(check(p(id("ok"), "a") + p(id("x,y"), "b")), "") << "each top-level element";
+  EXPECT_EQ(check(div(id("list-2_b"), br(), input(attr("value", "a>b")), span("<>")) +
+                  Html::unsafe_raw("<!-- note --><hr id=\"rule\"/>") + p(id("_x"), "c")),
             "");
-  EXPECT_EQ(self.effects().size(), 1u);
-  EXPECT_NE(refusal([&] { self.patch(Html::unsafe_raw("<p data-id=\"x\">a</p>")); }), "")
-      << "data-id is not the id";
+  // The browser's parser hoists some nested elements to the top (a <div>
+  // in a <p>, anything but cells out of a <table>, an <li> in an <li>):
+  // every id counts, wherever it is.
+  EXPECT_NE(check(p(id("ok"), div(id("x,#stube-root")))), "");
+  EXPECT_NE(check(table(id("t"), div(id("x,#stube-root")))), "");
+  EXPECT_NE(check(li(id("a"), li(id("x,#stube-root")))), "");
+  // The first id attribute is the one a browser keeps; other attributes'
+  // values do not count, whatever they hold.
+  EXPECT_EQ(check(p(attr("title", "say id="), id("ok"), "x")), "");
+  EXPECT_NE(check(p(flag("id"), id("ok"))), "") << "a bare id is an empty one";
+  EXPECT_NE(check(Html::unsafe_raw("<p data-id=\"x\">a</p>")), "") << "data-id is not the id";
+  EXPECT_EQ(check(Html::unsafe_raw("<P ID='Up'>a</P>")), "");
+  // A stray closing tag does not hide what follows.
+  EXPECT_NE(check(Html::unsafe_raw("<p id=\"a\"></p></input><div id=\"x,y\"></div>")), "");
+}
+
+// The kernel checks the patches a handler asks for, also those added with
+// Self::add: a bad one fails the event, the conversation as it was.
+TEST(HtmlSafety, ABadPatchFailsTheEventAndChangesNothing) {
+  Registry reg;
+  reg.define("t/patcher")
+      .render([](const Self&) { return html::p("view"); })
+      .on("good", [](Self& s) { s.patch(html::p(html::id("status"), "ok")); })
+      .on("bad",
+          [](Self& s) {
+            s.set("touched", true);
+            s.patch(html::p(html::id("item-x,#stube-root"), "gotcha"));
+          })
+      .on("raw", [](Self& s) {
+        s.add(Effect{Effect::Kind::Patch, {}, {}, {}, html::p("no id"), {}, {}});
+      });
+  const KernelOptions opts;
+  const Value conv = start_conversation(reg, "t/patcher", Value(), opts).conv;
+  const std::string iid(top_instance(conv));
+  EXPECT_EQ(dispatch(reg, conv, iid, Event{"good"}, opts).status, Step::Status::Ok);
+  for (const char* event : {"bad", "raw"}) {
+    const Step s = dispatch(reg, conv, iid, Event{event}, opts);
+    EXPECT_EQ(s.status, Step::Status::HandlerError) << event;
+    EXPECT_NE(s.error.find("patch()"), std::string::npos) << s.error;
+    EXPECT_EQ(s.conv, conv) << event;
+  }
 }
 
 // A browser drops NUL from text and reads it as U+FFFD in an attribute:

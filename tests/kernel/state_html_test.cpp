@@ -76,6 +76,21 @@ TEST(State, AWrongKindNamesTheField) {
   }
 }
 
+// A set answers find() by its members, so it passed for a struct (its
+// fields at their defaults, or a member taken for a value): only a map is.
+TEST(State, ASetInPlaceOfAStructIsAWrongKindNamingTheField) {
+  for (const char* text : {R"({:address #{}})", R"({:address #{:city}})"}) {
+    try {
+      (void)from_edn<Person>(edn::read(text));
+      ADD_FAILURE() << "a set was read as a struct: " << text;
+    } catch (const edn::TypeError& e) {
+      EXPECT_TRUE(contains(e.what(), "address")) << e.what();
+      EXPECT_TRUE(contains(e.what(), "set")) << e.what();
+    }
+  }
+  EXPECT_THROW((void)from_edn<Person>(edn::read("#{:name}")), edn::TypeError);
+}
+
 struct Sizes {
   std::uint8_t level = 0;
   std::int32_t delta = 0;

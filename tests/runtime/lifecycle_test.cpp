@@ -3,6 +3,7 @@
 // did not happen" is proven against a witness timer that fires later.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <fstream>
 #include <future>
 #include <limits>
@@ -387,6 +388,41 @@ TEST_F(Lifecycle, TheReaperSavesAgainWhatAFailedSaveLeftBehind) {
       },
       kPatience));
   EXPECT_TRUE(rt.conversation(m.cid).has_value());
+}
+
+// While the store stays down, a round tries one of them and stops: each
+// attempt may wait out a connection timeout on the timer thread, which also
+// fires the components' timers (three conversations, three attempts per
+// round, held a timer up for seconds).
+TEST_F(Lifecycle, WhileTheStoreStaysDownARoundTriesOneFailedSaveAndStops) {
+  RuntimeOptions o = options_with(store);
+  o.conversation_ttl = std::chrono::hours(1);
+  o.reaper_interval = 5ms;
+  Runtime rt(rig.registry, o);
+  std::vector<Runtime::Minted> minted;
+  for (int i = 0; i < 3; ++i) minted.push_back(rt.mint("demo/counter"));
+  LogCapture logs;
+  store->fail_saves(true);
+  for (const Runtime::Minted& m : minted)
+    ASSERT_EQ(send_top(rt, m, Event{"inc"}), Runtime::Result::Ok);
+  const auto failed = [&](const std::string& cid) {
+    const std::vector<std::string> ops = store->ops(cid);
+    return static_cast<std::size_t>(std::count(ops.begin(), ops.end(), "failed save"));
+  };
+  // Each has its event's failed save; then the reaper's rounds try again.
+  std::size_t total_before = 0;
+  for (const Runtime::Minted& m : minted) total_before += failed(m.cid);
+  ASSERT_EQ(total_before, 3u);
+  const auto total = [&] {
+    std::size_t n = 0;
+    for (const Runtime::Minted& m : minted) n += failed(m.cid);
+    return n;
+  };
+  ASSERT_TRUE(store->wait_until([&] { return total() >= total_before + 6; }));
+  store->fail_saves(false);
+  std::size_t retried = 0;
+  for (const Runtime::Minted& m : minted) retried += failed(m.cid) > 1 ? 1 : 0;
+  EXPECT_EQ(retried, 1u) << "rounds went on past a save that failed again";
 }
 
 // A TTL of "for ever" written as milliseconds::max() (more than any clock

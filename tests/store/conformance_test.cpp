@@ -143,6 +143,15 @@ TEST_P(StoreConformance, RejectsInvalidIdsBeforeTouchingStorage) {
         << bad;
     EXPECT_THROW(store->remove(bad), InvalidCid) << bad;
   }
+  // Bytes that are not UTF-8 (a cid from a raw request) are an InvalidCid
+  // too, whose message shows them; quoting them used to throw edn::TypeError.
+  try {
+    store->remove("cv-\xff\xc3");
+    ADD_FAILURE() << "a cid that is not UTF-8 was taken";
+  } catch (const InvalidCid& e) {
+    EXPECT_NE(std::string_view(e.what()).find("\\\\xFF\\\\xC3"), std::string_view::npos)
+        << e.what();
+  }
   EXPECT_THROW(store->save(edn::map({{kw("conv/id"), 7}})), InvalidCid);
   EXPECT_THROW(store->save(edn::map({})), InvalidCid);
   EXPECT_THROW(store->save(edn::vec({Value("cv-x")})), InvalidCid);

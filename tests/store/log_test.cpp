@@ -53,6 +53,40 @@ TEST(Log, TheDefaultSinkEscapesControlCharacters) {
             "stube warn: bad email: a\\nstube error: forged\\r\\x01\\x7f\tok \xc3\xa9\n");
 }
 
+// What else a reader may take for a line break (NEL, U+2028, U+2029), the
+// C1 controls (0x9B is CSI on an 8-bit terminal) and bytes that are not
+// UTF-8 are escaped too; other text, accents and CJK included, is not.
+TEST(Log, TheDefaultSinkEscapesLineBreaksOfUnicodeAndBytesThatAreNotUtf8) {
+  EXPECT_EQ(default_sink_output("a\xc2\x85"
+                                "b\xe2\x80\xa8"
+                                "c\xe2\x80\xa9"
+                                "d\x9b"
+                                "31m\xc3 \xe2\x82\xac\xe6\x97\xa5"),
+            "stube warn: a\\xc2\\x85"
+            "b\\xe2\\x80\\xa8"
+            "c\\xe2\\x80\\xa9"
+            "d\\x9b"
+            "31m\\xc3 \xe2\x82\xac\xe6\x97\xa5\n");
+}
+
+// A sink may install another (a one-shot capture that removes itself): it
+// used to wait for ever on the lock its own call held, and every thread that
+// logged after it with it.
+TEST(Log, ASinkMayReplaceItself) {
+  int calls = 0;
+  auto previous = log::set_sink([&calls](log::Level, std::string_view) {
+    ++calls;
+    log::set_sink({});
+  });
+  ::testing::internal::CaptureStderr();
+  log::warn("first");
+  log::warn("second");
+  const std::string out = ::testing::internal::GetCapturedStderr();
+  log::set_sink(std::move(previous));
+  EXPECT_EQ(calls, 1);
+  EXPECT_EQ(out, "stube warn: second\n");
+}
+
 // Logging happens in error paths: a sink that throws must not turn a logged
 // error into std::terminate, and one that logs must not wait for ever on
 // the sink's own lock. Both messages reach stderr.
