@@ -39,12 +39,14 @@ class LogCapture {
   }
   // True when a message of `level` contains every one of `parts`.
   bool has(log::Level level, std::initializer_list<std::string_view> parts) const {
-    for (const std::string& m : at(level)) {
-      bool all = true;
-      for (std::string_view p : parts) all = all && m.find(p) != std::string::npos;
-      if (all) return true;
-    }
-    return false;
+    return any_has(at(level), parts);
+  }
+  // Waits up to `timeout` until has(level, parts); returns whether it did.
+  bool wait_for_line(log::Level level, std::initializer_list<std::string_view> parts,
+                     std::chrono::milliseconds timeout) const {
+    return wait_for(
+        level, [&](const std::vector<std::string>& lines) { return any_has(lines, parts); },
+        timeout);
   }
   // Waits up to `timeout` until `done(at(level))` holds; returns whether it did.
   template <class Pred>
@@ -58,6 +60,15 @@ class LogCapture {
   }
 
  private:
+  static bool any_has(const std::vector<std::string>& lines,
+                      std::initializer_list<std::string_view> parts) {
+    for (const std::string& m : lines) {
+      bool all = true;
+      for (std::string_view p : parts) all = all && m.find(p) != std::string::npos;
+      if (all) return true;
+    }
+    return false;
+  }
   std::vector<std::string> at_locked(log::Level level) const {
     std::vector<std::string> out;
     for (const auto& [l, m] : messages_)

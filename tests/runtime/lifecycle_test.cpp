@@ -378,15 +378,7 @@ TEST_F(Lifecycle, TheReaperSavesAgainWhatAFailedSaveLeftBehind) {
   store->fail_saves(false);
   EXPECT_TRUE(store->wait_until([&] { return store->last_saved(m.cid) == live; }))
       << "the failed save was never made again";
-  EXPECT_TRUE(logs.wait_for(
-      log::Level::info,
-      [&](const std::vector<std::string>& lines) {
-        for (const std::string& l : lines)
-          if (l.find(m.cid) != std::string::npos && l.find("saved again") != std::string::npos)
-            return true;
-        return false;
-      },
-      kPatience));
+  EXPECT_TRUE(logs.wait_for_line(log::Level::info, {m.cid, "saved again"}, kPatience));
   EXPECT_TRUE(rt.conversation(m.cid).has_value());
 }
 
@@ -423,19 +415,6 @@ TEST_F(Lifecycle, WhileTheStoreStaysDownARoundTriesOneFailedSaveAndStops) {
   std::size_t retried = 0;
   for (const Runtime::Minted& m : minted) retried += failed(m.cid) > 1 ? 1 : 0;
   EXPECT_EQ(retried, 1u) << "rounds went on past a save that failed again";
-}
-
-// A TTL of "for ever" written as milliseconds::max() (more than any clock
-// can subtract) reaps nothing and breaks nothing.
-TEST_F(Lifecycle, AnEndlessTtlReapsNothing) {
-  RuntimeOptions o = options_with(store);
-  o.conversation_ttl = std::chrono::milliseconds::max();
-  o.reaper_interval = 5ms;
-  Runtime rt(rig.registry, o);
-  const Runtime::Minted m = rt.mint("demo/counter");
-  wait_for_witness(rt, 100);
-  EXPECT_TRUE(rt.conversation(m.cid).has_value());
-  EXPECT_EQ(store->removes(m.cid), 0u);
 }
 
 // end() while shutdown runs, on a conversation shutdown has stopped
@@ -479,14 +458,20 @@ TEST_F(Lifecycle, AnEndDuringOrAfterShutdownStillRemovesTheRecord) {
   EXPECT_EQ(stopped, (std::vector<std::string>{first, second})) << "stop hooks ran again";
 }
 
-TEST_F(Lifecycle, WithoutATtlTheReaperLeavesEverythingAlone) {
-  RuntimeOptions o = options_with(store);
-  o.reaper_interval = 5ms;
-  Runtime rt(rig.registry, o);
-  const Runtime::Minted m = rt.mint("demo/counter");
-  wait_for_witness(rt, 100);
-  EXPECT_TRUE(rt.conversation(m.cid).has_value());
-  EXPECT_EQ(store->removes(m.cid), 0u);
+// Without a TTL, and with one of "for ever" written as milliseconds::max()
+// (more than any clock can subtract), nothing is reaped and nothing breaks.
+TEST_F(Lifecycle, WithoutATtlOrWithAnEndlessOneTheReaperLeavesEverythingAlone) {
+  for (const auto ttl : {std::optional<std::chrono::milliseconds>(),
+                         std::optional(std::chrono::milliseconds::max())}) {
+    RuntimeOptions o = options_with(store);
+    o.conversation_ttl = ttl;
+    o.reaper_interval = 5ms;
+    Runtime rt(rig.registry, o);
+    const Runtime::Minted m = rt.mint("demo/counter");
+    wait_for_witness(rt, 100);
+    EXPECT_TRUE(rt.conversation(m.cid).has_value());
+    EXPECT_EQ(store->removes(m.cid), 0u);
+  }
 }
 
 TEST_F(Lifecycle, ShutdownStopsChildrenBeforeParentsFlushesAndIsIdempotent) {

@@ -726,15 +726,8 @@ TEST_F(PostgresRuntimes, AChangeWhoseSaveFailedIsSavedAgainByTheReaper) {
   };
   EXPECT_EQ(stored_count(), Value(0));
   gated->fail_saves = false;
-  EXPECT_TRUE(capture_.wait_for(
-      log::Level::info,
-      [&](const std::vector<std::string>& lines) {
-        for (const std::string& l : lines)
-          if (l.find(m.cid) != std::string::npos && l.find("saved again") != std::string::npos)
-            return true;
-        return false;
-      },
-      std::chrono::seconds(30)));
+  EXPECT_TRUE(
+      capture_.wait_for_line(log::Level::info, {m.cid, "saved again"}, std::chrono::seconds(30)));
   EXPECT_EQ(stored_count(), Value(1)) << "the failed save was never made again";
 }
 
