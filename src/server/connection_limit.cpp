@@ -142,8 +142,12 @@ class Refusal : public std::enable_shared_from_this<Refusal> {
   void answer(bool linger) {
     timer_.cancel();
     const bool stream = requests_stream(std::string_view(buf_.data(), got_), answers_.base_path);
-    if (!stream || !linger)
-      return refuse_connection(socket_, stream ? answers_.stream : answers_.plain);
+    if (!stream || !linger) {
+      const bool head = std::string_view(buf_.data(), got_).starts_with("HEAD ");
+      return refuse_connection(socket_, stream ? answers_.stream
+                                        : head ? answers_.head
+                                               : answers_.plain);
+    }
     boost::system::error_code ec;
     socket_.non_blocking(true, ec);
     std::size_t sent = 0;

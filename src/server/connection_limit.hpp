@@ -73,6 +73,7 @@ void refuse_connection(boost::asio::ip::tcp::socket& socket, std::string_view re
 // strings are kept by the caller (the Core).
 struct RefusalAnswers {
   std::string_view plain;
+  std::string_view head;  // `plain` for a HEAD request: no body
   std::string_view stream;
   std::string_view base_path;
   std::chrono::milliseconds linger{};

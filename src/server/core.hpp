@@ -40,6 +40,7 @@ struct Core {
   std::atomic<std::size_t> open_connections{0};
   std::size_t max_connections = 0;
   std::string over_capacity_response;
+  std::string over_capacity_head_response;  // the same without its body
   std::string over_capacity_stream_response;
   // Refused connections waiting for their request line.
   std::atomic<std::size_t> waiting_refusals{0};

@@ -274,8 +274,9 @@ Response asset(const Request& req, const Route& r, std::string_view query) {
   if (!a) return text_response(404, "no such asset", req.version(), req.keep_alive());
   const char* caching =
       names_this_version(query, a->etag) ? kVersionedAssetCaching : kPlainAssetCaching;
-  const auto inm = req.find(http::field::if_none_match);
-  if (inm != req.end() && ssv(inm->value()) == a->etag) {
+  const auto [first, last] = req.equal_range(http::field::if_none_match);
+  if (std::any_of(first, last,
+                  [&](const auto& f) { return none_match_names(ssv(f.value()), a->etag); })) {
     // No prepare_payload(): "Content-Length: 0" would claim that the asset
     // is empty (RFC 9110 §8.6); a 304 has no body by definition.
     Response res = make(304, req);
@@ -443,6 +444,7 @@ std::string refused_stream_response(std::string_view message) {
   res.set(http::field::server, "stube");
   res.set(http::field::content_type, "text/event-stream");
   res.set(http::field::cache_control, "no-cache");
+  res.set("X-Content-Type-Options", "nosniff");
   append_fragment(error_fragment(message), res.body());
   return unfinished(retry_later(std::move(res)));
 }

@@ -4,6 +4,7 @@
 #include <cctype>
 #include <cstdio>
 #include <ctime>
+#include <utility>
 
 #include "kernel/wire.hpp"
 #include "stube/conversation.hpp"
@@ -21,6 +22,21 @@ int hex_digit(char c) noexcept {
 
 bool is_alnum(char c) noexcept {
   return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
+}
+
+}  // namespace
+
+namespace {
+
+// The offset of the first '%' not followed by two hex digits, or npos.
+std::size_t bad_escape_at(std::string_view text) noexcept {
+  for (std::size_t i = text.find('%'); i != std::string_view::npos; i = text.find('%', i + 1)) {
+    const int hi = i + 1 < text.size() ? hex_digit(text[i + 1]) : -1;
+    const int lo = i + 2 < text.size() ? hex_digit(text[i + 2]) : -1;
+    if (hi < 0 || lo < 0) return i;
+    i += 2;
+  }
+  return std::string_view::npos;
 }
 
 }  // namespace
@@ -47,12 +63,22 @@ std::string percent_decode(std::string_view text, bool plus_is_space) {
 
 QueryParams parse_query(std::string_view query) {
   QueryParams params;
-  while (!query.empty()) {
-    const std::size_t amp = query.find('&');
-    const std::string_view pair = query.substr(0, amp);
-    query = amp == std::string_view::npos ? std::string_view() : query.substr(amp + 1);
+  std::size_t at = 0;  // where `pair` starts in the query, for the message
+  while (at <= query.size()) {
+    const std::size_t amp = std::min(query.find('&', at), query.size());
+    const std::string_view pair = query.substr(at, amp - at);
+    const std::size_t pair_at = std::exchange(at, amp + 1);
     if (pair.empty()) continue;
     const std::size_t eq = pair.find('=');
+    // Named by parameter and by offset in the whole query: percent_decode's
+    // own offset, within a name or a value alone, named neither.
+    if (const std::size_t bad = bad_escape_at(pair); bad != std::string_view::npos) {
+      const std::string where =
+          bad < eq ? std::string("a parameter name")
+                   : "the value of '" + printable(percent_decode(pair.substr(0, eq), true)) + "'";
+      throw BadRequest("bad percent-escape in the query at offset " +
+                       std::to_string(pair_at + bad) + " (" + where + ")");
+    }
     std::string name = percent_decode(pair.substr(0, eq), true);
     std::string value =
         eq == std::string_view::npos ? std::string() : percent_decode(pair.substr(eq + 1), true);
@@ -105,6 +131,23 @@ std::string printable(std::string_view text) {
     }
   }
   return out;
+}
+
+bool none_match_names(std::string_view header, std::string_view etag) noexcept {
+  const auto trim = [](std::string_view s) {
+    while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
+    while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
+    return s;
+  };
+  if (trim(header) == "*") return true;
+  while (!header.empty()) {
+    const std::size_t comma = std::min(header.find(','), header.size());
+    std::string_view tag = trim(header.substr(0, comma));
+    header.remove_prefix(std::min(comma + 1, header.size()));
+    if (tag.starts_with("W/")) tag.remove_prefix(2);
+    if (tag == etag) return true;
+  }
+  return false;
 }
 
 bool valid_mount_path(std::string_view path) noexcept {

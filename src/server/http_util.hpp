@@ -53,6 +53,11 @@ const std::string& http_date_now();
 // be neither UTF-8 nor free of control characters.
 std::string printable(std::string_view text);
 
+// Whether an If-None-Match value names `etag` (a quoted tag): "*", or one of
+// a comma-separated list compared weakly (RFC 9110 §13.1.2: a "W/" prefix
+// does not count; nginx's gzip makes the tags it passes on weak).
+bool none_match_names(std::string_view header, std::string_view etag) noexcept;
+
 // A mount or page path: "/" or "/seg/seg" with [A-Za-z0-9_.~-] segments.
 bool valid_mount_path(std::string_view path) noexcept;
 

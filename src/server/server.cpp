@@ -86,10 +86,11 @@ struct Server::Impl {
       if (auto slot = server::ConnectionSlot::take(core.open_connections, core.max_connections)) {
         std::make_shared<server::HttpSession>(std::move(socket), core, std::move(slot))->run();
       } else {
-        server::refuse_over_cap(std::move(socket),
-                                {core.over_capacity_response, core.over_capacity_stream_response,
-                                 core.options.base_path, server::kCutShortLinger},
-                                core.waiting_refusals);
+        server::refuse_over_cap(
+            std::move(socket),
+            {core.over_capacity_response, core.over_capacity_head_response,
+             core.over_capacity_stream_response, core.options.base_path, server::kCutShortLinger},
+            core.waiting_refusals);
         note_refusal();
       }
       accept();
@@ -300,10 +301,16 @@ void Server::start_listening(ServerOptions options) {
   set_frame_headers(m.core, options.frame_ancestors);
   m.core.max_connections =
       server::connection_cap(options.max_connections, server::descriptor_limit());
-  std::ostringstream refusal;
-  refusal << server::retry_later(server::text_response(
+  server::Response over_cap = server::retry_later(server::text_response(
       503, "the server has too many open connections; try again shortly", 11, false));
+  over_cap.set("X-Content-Type-Options", "nosniff");
+  std::ostringstream refusal;
+  refusal << over_cap;
   m.core.over_capacity_response = std::move(refusal).str();
+  // The same for a HEAD, whose answer has no body (RFC 9110 §9.3.2); its
+  // Content-Length still says what a GET would get.
+  const std::size_t head_end = m.core.over_capacity_response.find("\r\n\r\n");
+  m.core.over_capacity_head_response = m.core.over_capacity_response.substr(0, head_end + 4);
   m.core.over_capacity_stream_response = server::refused_stream_response(
       "the server has too many open connections; reconnecting shortly");
   if (!options.store) options.store = in_memory_store();

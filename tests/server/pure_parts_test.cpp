@@ -149,6 +149,41 @@ TEST(HttpUtil, QueryStrings) {
   EXPECT_EQ(q.at("y"), "2");
   EXPECT_EQ(q.size(), 3u);
   EXPECT_THROW(parse_query("p=%G0"), BadRequest);
+  EXPECT_EQ(parse_query("&a=1&").at("a"), "1");
+}
+
+// A bad escape is named by its offset in the whole query and by the
+// parameter it is in: "offset 0" of the part alone told neither.
+TEST(HttpUtil, ABadEscapeInAQueryNamesWhereItIs) {
+  const auto message = [](std::string_view query) {
+    try {
+      parse_query(query);
+    } catch (const BadRequest& e) {
+      return std::string(e.what());
+    }
+    return std::string("no error");
+  };
+  EXPECT_EQ(message("p=1&p=%2"), "bad percent-escape in the query at offset 6 (the value of 'p')");
+  EXPECT_EQ(message("x=%41%zz"), "bad percent-escape in the query at offset 5 (the value of 'x')");
+  EXPECT_EQ(message("ok=1&%zz=2"),
+            "bad percent-escape in the query at offset 5 (a parameter name)");
+  EXPECT_EQ(message("a%0A=%"),
+            "bad percent-escape in the query at offset 5 (the value of 'a\\x0a')");
+}
+
+// RFC 9110 §13.1.2: "*", a list, and weak comparison (nginx's gzip passes
+// the tag on as W/"…", and a browser revalidates with that).
+TEST(HttpUtil, IfNoneMatchComparesWeaklyAndTakesListsAndAStar) {
+  const std::string_view etag = "\"6e98f3336531134c\"";
+  EXPECT_TRUE(none_match_names("\"6e98f3336531134c\"", etag));
+  EXPECT_TRUE(none_match_names("W/\"6e98f3336531134c\"", etag));
+  EXPECT_TRUE(none_match_names("\"zz\", \"6e98f3336531134c\"", etag));
+  EXPECT_TRUE(none_match_names("\"zz\",W/\"6e98f3336531134c\" ", etag));
+  EXPECT_TRUE(none_match_names(" * ", etag));
+  EXPECT_FALSE(none_match_names("\"6e98f3336531134\"", etag));
+  EXPECT_FALSE(none_match_names("6e98f3336531134c", etag)) << "unquoted";
+  EXPECT_FALSE(none_match_names("", etag));
+  EXPECT_FALSE(none_match_names("\"zz\", *", etag)) << "* stands alone";
 }
 
 TEST(HttpUtil, Cookies) {
