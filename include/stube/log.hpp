@@ -10,11 +10,12 @@
 //   stube::log::set_sink(std::move(previous));
 //
 // Every call is thread-safe; the sink is called under a lock, one message at
-// a time, so a sink need not be thread-safe itself. A sink may call set_sink
-// (the next message goes to the new one). Logging never throws: a sink that
-// throws has the message written to stderr instead (with what it threw), and
-// what a sink logs itself goes to stderr. Logging works until the process
-// ends, also from destructors of static objects.
+// a time, so a sink need not be thread-safe itself. Once set_sink returns,
+// the sink it replaced is no longer running (so what it refers to may go).
+// A sink may call set_sink itself (the next message goes to the new one). Logging never throws: a
+// sink that throws has the message written to stderr instead (with what it threw), and what a sink
+// logs itself goes to stderr. Logging works until the process ends, also from destructors of static
+// objects.
 #pragma once
 
 #include <functional>

@@ -28,6 +28,9 @@ State& state() {
   return *s;
 }
 
+// Whether this thread is running a sink (and so holds `calls`).
+thread_local bool in_sink = false;
+
 }  // namespace
 
 std::string_view level_name(Level level) noexcept {
@@ -47,6 +50,12 @@ std::string_view level_name(Level level) noexcept {
 Sink set_sink(Sink sink) {
   auto next = sink ? std::make_shared<const Sink>(std::move(sink)) : nullptr;
   std::shared_ptr<const Sink> previous;
+  // Once set_sink returns, the sink it replaced is not running any more
+  // (a capture may then go away), so it waits for a call in progress;
+  // unless it is that call itself (a sink that replaces itself), which
+  // would wait for ever.
+  std::unique_lock<std::mutex> calls;
+  if (!in_sink) calls = std::unique_lock(state().calls);
   {
     std::lock_guard lock(state().config);
     previous = std::exchange(state().sink, std::move(next));
@@ -124,7 +133,6 @@ void write(Level level, std::string_view message) noexcept {
   // Logging happens in error paths and destructors: it must not throw, and
   // a sink that logs itself would wait for ever on the lock it holds. Its
   // messages go to stderr instead.
-  thread_local bool in_sink = false;
   // Set only by the call that holds the lock and calls the sink, and
   // cleared only by it, whatever is thrown.
   struct InSink {
