@@ -159,6 +159,13 @@ class Reader {
          " ends with '" + std::string(1, close) + "'");
   }
 
+  // "[#_ ]", "[#inst ]": the prefix at `start` still needs its form.
+  [[noreturn, gnu::noinline, gnu::cold]] void fail_closer_after(const char* start,
+                                                                const std::string& needed) const {
+    fail("unexpected '" + std::string(1, *p_) + "': expected " + needed + " (at " + where(start) +
+         ")");
+  }
+
   [[noreturn, gnu::noinline, gnu::cold]] void fail_unexpected_closer() const {
     fail("unexpected '" + std::string(1, *p_) + "' (no collection is open here)");
   }
@@ -263,6 +270,7 @@ class Reader {
       ++discarding_;
       skip_whitespace();
       if (p_ == end_) fail_at(start, "expected a form after #_ but input ended");
+      if (is_closer(*p_)) fail_closer_after(start, "a form after #_");
       read_value();  // read fully (syntax still checked), then dropped
       --discarding_;
       leave();
@@ -496,6 +504,7 @@ class Reader {
     enter(start);
     skip_whitespace();
     if (p_ == end_) fail_text(start, "expected a value after the tag #", tag, " but input ended");
+    if (is_closer(*p_)) fail_closer_after(start, "a value after the tag #" + std::string(tag));
     if (!discarding_ && *p_ == '"' && builtin) {
       // The usual #inst "..." / #uuid "...": parsed in place, no string node.
       const char* stop = scan_string(p_ + 1);
