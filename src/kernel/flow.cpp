@@ -39,8 +39,13 @@ std::string flow_name(const std::string& component, const Self& self) {
 
 class FlowFrame {
  public:
-  FlowFrame(std::coroutine_handle<Flow::promise_type> h, std::string component)
-      : h_(h), component_(std::move(component)) {}
+  // The body gets the frame's own copy of the arguments: a body that takes
+  // them by reference reads them after every co_await, long after the state
+  // it came from has been replaced.
+  FlowFrame(const FlowBody& body, edn::Value args, std::string component)
+      : args_(std::move(args)), component_(std::move(component)) {
+    h_ = body(args_).release();
+  }
   ~FlowFrame() { dispose(); }
   FlowFrame(const FlowFrame&) = delete;
   FlowFrame& operator=(const FlowFrame&) = delete;
@@ -92,6 +97,7 @@ class FlowFrame {
     }
   }
 
+  edn::Value args_;  // declared first: outlives the coroutine (disposed in ~FlowFrame)
   std::coroutine_handle<Flow::promise_type> h_;
   std::string component_;
   std::int64_t steps_ = 0;
@@ -124,8 +130,7 @@ Definition define_flow(Registry& reg, std::string_view id, FlowBody body) {
      return edn::map({{kArgsKey, args}});
    })
       .start([body = std::move(body), component = edn::write(d.def().id)](Self& self) {
-        auto frame =
-            std::make_shared<FlowFrame>(body(self.state().get(kArgsKey)).release(), component);
+        auto frame = std::make_shared<FlowFrame>(body, self.state().get(kArgsKey), component);
         self.set_state(self.state().assoc(kFrameKey, edn::Value::opaque(frame, "stube.flow")));
         frame->step(self, {});
       })

@@ -178,6 +178,12 @@ class FlowFrames : public ::testing::Test {
       const Value ok = co_await await(confirm("Echo?"));
       co_return edn::vec({args, ok});
     });
+    // Takes its arguments by reference and reads them after each await.
+    define_flow(reg, "t/echo-by-ref", [](const Value& args) -> Flow {
+      const Value first = co_await await(confirm("One?"));
+      const Value second = co_await await(confirm("Two?"));
+      co_return edn::vec({args, first, second});
+    });
     define_flow(reg, "t/failing-flow", [](Value) -> Flow {
       (void)co_await await(confirm("Fail?"));
       throw std::runtime_error("flow body failed");
@@ -267,6 +273,20 @@ TEST_F(FlowFrames, TheFlowGetsItsEmbedArgs) {
   Step s = open("t/instant", edn::vec({1, 2}));
   ASSERT_EQ(s.status, Step::Status::Ok);
   EXPECT_EQ(top_frame(s.conv)[":got"], edn::vec({1, 2}));
+  EXPECT_EQ(live(), 0u);
+}
+
+// The reference stays good across the awaits: the frame keeps the
+// arguments (under ASan a dangling one is a heap-use-after-free).
+TEST_F(FlowFrames, AFlowMayTakeItsArgumentsByReference) {
+  const Value args = edn::map({{kw("name"), std::string(64, 'x')}});
+  Step s = open("t/echo-by-ref", args);
+  ASSERT_EQ(s.status, Step::Status::Ok) << s.error;
+  s = send_top(reg, s.conv, yes());
+  ASSERT_EQ(s.status, Step::Status::Ok) << s.error;
+  s = send_top(reg, s.conv, yes());
+  ASSERT_EQ(s.status, Step::Status::Ok) << s.error;
+  EXPECT_EQ(top_frame(s.conv)[":got"], edn::vec({args, true, true}));
   EXPECT_EQ(live(), 0u);
 }
 
