@@ -2,7 +2,14 @@
 // has its own conversation.
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
-import { launchBrowser, newPage, screenshot, startDemo, waitForStream } from './harness.mjs';
+import {
+  closeContext,
+  launchBrowser,
+  newPage,
+  screenshot,
+  startDemo,
+  waitForStream,
+} from './harness.mjs';
 
 let demo;
 let browser;
@@ -55,5 +62,5 @@ test('clicks change the number; a second tab has its own conversation', async ()
   await page.click('button.inc');
   await page.waitForFunction(() => document.querySelector('.count')?.textContent === '2');
   assert.equal(await second.locator('.count').textContent(), '-1');
-  await context.close();
+  await closeContext(context);
 });

@@ -6,7 +6,15 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import {
-  launchBrowser, newPage, portOf, removeDir, screenshot, startDemo, tempDir, waitForStream,
+  closeContext,
+  launchBrowser,
+  newPage,
+  portOf,
+  removeDir,
+  screenshot,
+  startDemo,
+  tempDir,
+  waitForStream,
 } from './harness.mjs';
 import { addToBoard, answerPrompt, completeWizard, finishBoard, waitForConfirm } from './steps.mjs';
 
@@ -81,7 +89,7 @@ test('wizard (task component) continues after SIGKILL and restart', async () => 
   await page.waitForFunction(() => document.querySelectorAll('.board-items li').length === 2);
   await finishBoard(page, 'Ada', ['tea', 'cake']);
   await screenshot(page, 'crash-wizard-finished');
-  await context.close();
+  await closeContext(context);
   await third.kill('SIGTERM');
 });
 
@@ -117,6 +125,6 @@ test('wizard-flow works live, is not durable, and goes stale after SIGKILL', asy
   assert.equal(await page.locator('.stube-prompt .stube-input').inputValue(), '');
   await completeWizard(page, 'Linus', ['coffee']);
   await screenshot(page, 'crash-flow-restarted');
-  await context.close();
+  await closeContext(context);
   await second.kill('SIGTERM');
 });

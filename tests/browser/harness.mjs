@@ -6,6 +6,7 @@
 //   STUBE_DEMO       path of the stube-demo executable
 //   STUBE_ARTIFACTS  directory for screenshots (created if missing)
 //   CHROMIUM         browser executable (default /usr/bin/chromium)
+import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -102,13 +103,29 @@ export async function launchBrowser() {
   });
 }
 
-// A page that fails the test on uncaught page errors we did not expect.
+// A page that records its console and its uncaught errors (exceptions and
+// unhandled rejections thrown by the page's scripts): closeContext fails
+// the test if there were any.
 export async function newPage(context) {
   const page = await context.newPage();
   page.consoleLines = [];
+  page.pageErrors = [];
   page.on('console', (msg) => page.consoleLines.push(`${msg.type()}: ${msg.text()}`));
-  page.on('pageerror', (err) => page.consoleLines.push(`pageerror: ${err.message}`));
+  page.on('pageerror', (err) => {
+    page.consoleLines.push(`pageerror: ${err.message}`);
+    page.pageErrors.push(err.message);
+  });
   return page;
+}
+
+// Closes a context after checking that none of its pages (from newPage)
+// met an uncaught script error: the shell's and Datastar's wiring must not
+// throw, even where the page still looks right.
+export async function closeContext(context) {
+  const errors = context.pages().flatMap((page) =>
+    (page.pageErrors ?? []).map((message) => `${page.url()}: ${message}`));
+  await context.close();
+  assert.deepEqual(errors, [], 'uncaught errors in the page');
 }
 
 export async function screenshot(page, name) {

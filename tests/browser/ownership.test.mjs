@@ -4,7 +4,14 @@
 import assert from 'node:assert/strict';
 import http from 'node:http';
 import { after, before, test } from 'node:test';
-import { launchBrowser, newPage, screenshot, startDemo, waitForStream } from './harness.mjs';
+import {
+  closeContext,
+  launchBrowser,
+  newPage,
+  screenshot,
+  startDemo,
+  waitForStream,
+} from './harness.mjs';
 
 let browser;
 const demos = [];
@@ -63,8 +70,8 @@ test("another browser context's cookie gets 403", async () => {
   await a.page.waitForFunction(() => document.querySelector('.count')?.textContent === '2');
   assert.equal(await m.page.locator('.count').textContent(), '0');
   await screenshot(a.page, 'ownership-alice');
-  await alice.close();
-  await mallory.close();
+  await closeContext(alice);
+  await closeContext(mallory);
 });
 
 test('an event after the conversation ended gets 410 and the stale message', async () => {
@@ -85,7 +92,7 @@ test('an event after the conversation ended gets 410 and the stale message', asy
   await page.locator('.stube-stale').waitFor();
   assert.equal(await page.locator('.count').textContent(), '0', 'the refused click changed nothing');
   await screenshot(page, 'ownership-ended-stale');
-  await context.close();
+  await closeContext(context);
 });
 
 // stube-demo --allowed-host takes one host per flag as written: CLI11 read

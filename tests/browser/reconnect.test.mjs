@@ -9,7 +9,14 @@
 import assert from 'node:assert/strict';
 import net from 'node:net';
 import { after, before, test } from 'node:test';
-import { launchBrowser, newPage, screenshot, startDemo, waitForStream } from './harness.mjs';
+import {
+  closeContext,
+  launchBrowser,
+  newPage,
+  screenshot,
+  startDemo,
+  waitForStream,
+} from './harness.mjs';
 
 const kMaxConnections = 4;
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -145,5 +152,5 @@ test('a page refused with 503 over max_connections reconnects and recovers', asy
   await page.click('button.inc');
   await page.waitForFunction(() => document.querySelector('.count')?.textContent === '2');
   await screenshot(page, 'reconnect-recovered');
-  await context.close();
+  await closeContext(context);
 });

@@ -2,7 +2,14 @@
 // completed in a real browser by typing and clicking.
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
-import { launchBrowser, newPage, screenshot, startDemo, waitForStream } from './harness.mjs';
+import {
+  closeContext,
+  launchBrowser,
+  newPage,
+  screenshot,
+  startDemo,
+  waitForStream,
+} from './harness.mjs';
 import { answerPrompt, completeWizard, waitForConfirm } from './steps.mjs';
 
 let demo;
@@ -41,7 +48,7 @@ for (const path of ['wizard', 'wizard-flow']) {
     const adds = posts.filter((p) => /\/add(\?|$)/.test(p.url));
     assert.equal(adds.length, 2);
     assert.equal(Object.keys(JSON.parse(adds.at(-1).body)).length, 1, adds.at(-1).body);
-    await context.close();
+    await closeContext(context);
   });
 }
 
@@ -97,5 +104,5 @@ test('todo: add, edit in place, delete with confirm', async () => {
   assert.equal(forged.status(), 400);
   assert.match(await forged.text(), /refused event 'edit': expected an item id, not "x"/);
   assert.deepEqual(await texts(), ['fix all the bugs', 'ship']);
-  await context.close();
+  await closeContext(context);
 });

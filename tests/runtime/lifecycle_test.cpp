@@ -5,10 +5,12 @@
 
 #include <algorithm>
 #include <fstream>
+#include <functional>
 #include <future>
 #include <limits>
 #include <map>
 #include <mutex>
+#include <optional>
 #include <thread>
 
 #include "runtime/rig.hpp"
@@ -29,12 +31,33 @@ std::int64_t state_int(const Runtime& rt, const std::string& cid, const char* ke
 
 // cv-badstack: a ticker whose stack holds a non-string under the top, so
 // that its stop hooks throw (stop_all cannot read the stack).
-void write_bad_stack_record(const ScratchDir& dir) {
+void write_bad_stack_record(const ScratchDir& dir, const std::string& label = "badstack") {
   std::ofstream(dir.path() / "cv-badstack.edn") << R"({:conv/id "cv-badstack",
       :conv/stack [7 "ix-1"], :conv/history [],
       :conv/instances {"ix-1" {:instance/id "ix-1", :instance/type :rt/ticker,
                                :instance/parent nil, :instance/resume nil,
-                               :ticks 0, :incs 0, :label "badstack"}}})";
+                               :ticks 0, :incs 0, :label ")"
+                                                << label << R"("}}})";
+}
+
+// "No tick came" proves a cancel only if the cancel came before the timers
+// were due: a thread paused for longer than their delay (a busy machine)
+// lets them fire first. So `round(delay_ms)`, which arms timers that far
+// ahead and cancels them, is run again with longer delays until a round
+// is over before its timers are due. Returns that round's delay.
+int first_round_in_time(const std::function<void(int delay_ms)>& round) {
+  for (int delay_ms = 30; delay_ms <= 3840; delay_ms *= 2) {
+    const auto start = std::chrono::steady_clock::now();
+    round(delay_ms);
+    if (std::chrono::steady_clock::now() - start < std::chrono::milliseconds(delay_ms))
+      return delay_ms;
+  }
+  ADD_FAILURE() << "no round cancelled its timers before they were due (delays up to 3.8 s)";
+  return 0;
+}
+
+std::string numbered(const char* label, int n) {
+  return std::string(label) + "-" + std::to_string(n);
 }
 
 class Lifecycle : public ::testing::Test {
@@ -94,14 +117,18 @@ TEST_F(Lifecycle, TimersAndBrowserEventsInterleaveWithoutLoss) {
 // moment, the timer does not fire into the state restored.
 TEST_F(Lifecycle, BackDropsTheTimersOfTheMomentItUndoes) {
   Runtime rt(rig.registry, options_with(store));
-  const Runtime::Minted m = ticker(rt, "undone");
-  ASSERT_EQ(send_top(rt, m, Event{"inc"}), Runtime::Result::Ok);  // a new moment
-  // Delays long enough for the steps before them to be done, as they wait.
-  ASSERT_EQ(send_top(rt, m, arm(2, 300)), Runtime::Result::Ok);  // requested in it
-  ASSERT_EQ(rt.back(m.cid, m.owner), Runtime::Result::Ok);
+  Runtime::Minted m;
+  std::string label;
+  const int delay = first_round_in_time([&](int ms) {
+    label = numbered("undone", ms);
+    m = ticker(rt, label.c_str());
+    ASSERT_EQ(send_top(rt, m, Event{"inc"}), Runtime::Result::Ok);  // a new moment
+    ASSERT_EQ(send_top(rt, m, arm(2, ms)), Runtime::Result::Ok);    // requested in it
+    ASSERT_EQ(rt.back(m.cid, m.owner), Runtime::Result::Ok);
+  });
   EXPECT_EQ(state_int(rt, m.cid, ":incs"), 0);
-  wait_for_witness(rt, 400);
-  EXPECT_TRUE(ticks_of("undone").empty());
+  wait_for_witness(rt, 3 * delay);
+  EXPECT_TRUE(ticks_of(label.c_str()).empty());
   EXPECT_EQ(state_int(rt, m.cid, ":ticks"), 0);
 }
 
@@ -188,11 +215,16 @@ TEST_F(Lifecycle, AnAfterOfMillisecondsMaxDoesNotFireAtOnce) {
 
 TEST_F(Lifecycle, EndingAConversationCancelsItsTimers) {
   Runtime rt(rig.registry, options_with(store));
-  const Runtime::Minted m = ticker(rt, "doomed");
-  ASSERT_EQ(send_top(rt, m, arm(3, 30)), Runtime::Result::Ok);
-  rt.end(m.cid);
-  wait_for_witness(rt, 90);
-  EXPECT_TRUE(ticks_of("doomed").empty());
+  Runtime::Minted m;
+  std::string label;
+  const int delay = first_round_in_time([&](int ms) {
+    label = numbered("doomed", ms);
+    m = ticker(rt, label.c_str());
+    ASSERT_EQ(send_top(rt, m, arm(3, ms)), Runtime::Result::Ok);
+    rt.end(m.cid);
+  });
+  wait_for_witness(rt, 3 * delay);
+  EXPECT_TRUE(ticks_of(label.c_str()).empty());
   EXPECT_EQ(store->ops(m.cid), (std::vector<std::string>{"save", "save", "remove"}));
 }
 
@@ -201,21 +233,29 @@ TEST_F(Lifecycle, EndingAConversationCancelsItsTimers) {
 // with the slot marked ended but still in the map (410 for ever), its
 // timers still queued and its record left in the store.
 TEST_F(Lifecycle, EndingAConversationWhoseStopHooksFailStillForgetsAndRemovesIt) {
-  ScratchDir dir{"end"};
-  write_bad_stack_record(dir);
-  auto records = std::make_shared<CountingStore>(file_store(dir.path()));
   LogCapture logs;
-  Runtime rt(rig.registry, options_with(records));
-  ASSERT_EQ(rt.restored_count(), 1u);
-  ASSERT_EQ(rt.dispatch("cv-badstack", "ix-1", arm(3, 30), ""), Runtime::Result::Ok);
-  EXPECT_NO_THROW(rt.end("cv-badstack"));
-  EXPECT_FALSE(rt.conversation("cv-badstack").has_value());
-  EXPECT_EQ(rt.size(), 0u);
+  std::unique_ptr<Runtime> rt;
+  std::optional<ScratchDir> dir;
+  std::shared_ptr<CountingStore> records;
+  std::string label;
+  const int delay = first_round_in_time([&](int ms) {
+    rt.reset();
+    label = numbered("badstack", ms);
+    dir.emplace("end");
+    write_bad_stack_record(*dir, label);
+    records = std::make_shared<CountingStore>(file_store(dir->path()));
+    rt = std::make_unique<Runtime>(rig.registry, options_with(records));
+    ASSERT_EQ(rt->restored_count(), 1u);
+    ASSERT_EQ(rt->dispatch("cv-badstack", "ix-1", arm(3, ms), ""), Runtime::Result::Ok);
+    EXPECT_NO_THROW(rt->end("cv-badstack"));
+  });
+  EXPECT_FALSE(rt->conversation("cv-badstack").has_value());
+  EXPECT_EQ(rt->size(), 0u);
   EXPECT_EQ(records->removes("cv-badstack"), 1u);
-  EXPECT_FALSE(dir.has_file("cv-badstack"));
+  EXPECT_FALSE(dir->has_file("cv-badstack"));
   EXPECT_TRUE(logs.has(log::Level::error, {"cv-badstack", "stop hooks"}));
-  wait_for_witness(rt, 90);
-  EXPECT_TRUE(ticks_of("badstack").empty()) << "its timers outlived it";
+  wait_for_witness(*rt, 3 * delay);
+  EXPECT_TRUE(ticks_of(label.c_str()).empty()) << "its timers outlived it";
 }
 
 // At shutdown too a failing stop hook is logged with the conversation it
@@ -242,12 +282,18 @@ TEST_F(Lifecycle, AnEndEffectCancelsTimersToo) {
 
 TEST_F(Lifecycle, ShutdownCancelsTimers) {
   Runtime witness(rig.registry, {});
-  auto rt = std::make_unique<Runtime>(rig.registry, options_with(store));
-  const Runtime::Minted m = ticker(*rt, "stopped");
-  ASSERT_EQ(send_top(*rt, m, arm(3, 30)), Runtime::Result::Ok);
-  rt->shutdown();
-  wait_for_witness(witness, 90);
-  EXPECT_TRUE(ticks_of("stopped").empty());
+  std::unique_ptr<Runtime> rt;
+  Runtime::Minted m;
+  std::string label;
+  const int delay = first_round_in_time([&](int ms) {
+    rt = std::make_unique<Runtime>(rig.registry, options_with(store));
+    label = numbered("stopped", ms);
+    m = ticker(*rt, label.c_str());
+    ASSERT_EQ(send_top(*rt, m, arm(3, ms)), Runtime::Result::Ok);
+    rt->shutdown();
+  });
+  wait_for_witness(witness, 3 * delay);
+  EXPECT_TRUE(ticks_of(label.c_str()).empty());
   EXPECT_EQ(store->saves(m.cid), 3u);  // mint, arm, the shutdown flush
   rt.reset();
   EXPECT_EQ(store->saves(m.cid), 3u);
@@ -559,7 +605,7 @@ TEST_F(FlowFrames, EndDestroysTheFrame) {
 
 TEST_F(FlowFrames, TheReaperDestroysTheFrame) {
   RuntimeOptions o = options_with(store);
-  o.conversation_ttl = 50ms;
+  o.conversation_ttl = 2s;  // long enough for running_flow's steps on a busy machine
   o.reaper_interval = 10ms;
   Runtime rt(rig.registry, o);
   const Runtime::Minted m = running_flow(rt);

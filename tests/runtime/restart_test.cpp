@@ -105,7 +105,8 @@ TEST_F(Restart, AStreamRefusedAsUnavailableIsNotKept) {
   EXPECT_EQ(refused->sends(), 0u) << "the refused stream was kept";
   auto next = std::make_shared<RecordingOutput>();
   ASSERT_EQ(b.attach(m.cid, m.owner, next), Runtime::Result::Ok);
-  EXPECT_TRUE(next->has_html("1")) << "the next stream got no view";
+  EXPECT_TRUE(next->has_html("Count: 1")) << "the next stream got no view, or not the event's";
+  EXPECT_EQ(top_frame(*b.conversation(m.cid))[":count"], Value(1));
 }
 
 // The wakeup of a restored page whose step was dropped (Unavailable) did not

@@ -11,7 +11,9 @@
 
 #include <chrono>
 #include <cstdio>
+#include <cstdlib>
 #include <functional>
+#include <iostream>
 #include <map>
 #include <random>
 #include <stdexcept>
@@ -107,11 +109,23 @@ KilledChild run_and_kill(std::mt19937& rng, const std::function<void(int)>& chil
   return out;
 }
 
+// The kill moments are random; the seed is printed (and recorded in the
+// test's XML output) so a failing run can be replayed with
+// STUBE_CRASH_SEED=<seed>.
+std::mt19937 seeded_rng() {
+  const char* fixed = std::getenv("STUBE_CRASH_SEED");
+  const std::uint32_t seed =
+      fixed ? static_cast<std::uint32_t>(std::stoul(fixed)) : std::random_device{}();
+  std::cout << "kill moments from seed " << seed << " (STUBE_CRASH_SEED)\n";
+  ::testing::Test::RecordProperty("seed", std::to_string(seed));
+  return std::mt19937(seed);
+}
+
 class CrashSafety : public ::testing::TestWithParam<Durability> {};
 
 TEST_P(CrashSafety, EveryKillLeavesCompleteVersionsAndNoTemporaryFiles) {
   ScratchDir dir("crash");
-  std::mt19937 rng(std::random_device{}());
+  std::mt19937 rng = seeded_rng();
   std::map<std::string, std::int64_t> last_seen;
   int kills_with_temp_file = 0;
   int versions_advanced = 0;
@@ -217,7 +231,7 @@ class SqliteCrashSafety : public ::testing::TestWithParam<SqliteSync> {};
 TEST_P(SqliteCrashSafety, EveryKillLeavesCompleteVersionsAndEveryAcknowledgedSave) {
   ScratchDir dir("sqlite-crash");
   const fs::path db = dir.path() / "convs.db";
-  std::mt19937 rng(std::random_device{}());
+  std::mt19937 rng = seeded_rng();
   std::map<std::string, std::int64_t> last_seen;
   int versions_advanced = 0;
   int committed_but_unacknowledged = 0;
