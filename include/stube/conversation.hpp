@@ -81,7 +81,7 @@ std::string quote_id(std::string_view id);
 std::string_view id(const edn::Value& conv);
 const edn::Value& instances(const edn::Value& conv);  // a map
 const edn::Value& stack(const edn::Value& conv);      // a vector of instance ids
-const edn::Value& history(const edn::Value& conv);    // a vector of snapshots
+const edn::Value& history(const edn::Value& conv);    // a vector of snapshots ([] if none)
 edn::Instant created(const edn::Value& conv);
 edn::Instant touched(const edn::Value& conv);
 

@@ -210,7 +210,11 @@ const edn::Value& instances(const edn::Value& conv) {
 const edn::Value& stack(const edn::Value& conv) {
   return part(conv, keys::stack(), edn::Kind::Vector, "a vector");
 }
+// A record without a history (written by hand, or by a program that does
+// not keep one) has nothing to go back to; one that is not a vector is bad.
 const edn::Value& history(const edn::Value& conv) {
+  static const edn::Value kNone = edn::vec({});
+  if (conv.is(edn::Kind::Map) && !conv.find(keys::history())) return kNone;
   return part(conv, keys::history(), edn::Kind::Vector, "a vector");
 }
 edn::Instant created(const edn::Value& conv) {

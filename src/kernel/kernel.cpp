@@ -2,6 +2,8 @@
 #include "stube/kernel.hpp"
 
 #include <stdexcept>
+#include <string_view>
+#include <unordered_set>
 #include <vector>
 
 #include "kernel/patch_targets.hpp"
@@ -271,6 +273,15 @@ class Fold {
   // During shutdown a failing stop hook must not keep the others from
   // running (swallow_stop_errors); during an event it fails the event.
   void remove_frame(const std::string& iid, bool swallow_stop_errors = false) {
+    stop_frame(iid, swallow_stop_errors);
+    conv_ = conv::with_stack(conv_, conv::stack(conv_).pop());
+    conv_ = conv::drop_instance(conv_, iid);
+    top_changes();
+  }
+
+  // Runs the frame's stop hook and releases what it holds (a flow's
+  // coroutine); the conversation itself is left as it is.
+  void stop_frame(const std::string& iid, bool swallow_stop_errors) {
     const edn::Value inst = conv::instance(conv_, iid);
     const ComponentDef* def = reg_.find(inst.get(kType));
     if (def && def->stop) {
@@ -288,9 +299,6 @@ class Fold {
       }
     }
     if (def && def->dispose) def->dispose(inst);
-    conv_ = conv::with_stack(conv_, conv::stack(conv_).pop());
-    conv_ = conv::drop_instance(conv_, iid);
-    top_changes();
   }
 
   void back() {
@@ -574,11 +582,17 @@ Step redraw(const Registry& reg, const edn::Value& conv, const KernelOptions& op
   }
 }
 
+// Top first, each frame once. The conversation is not rebuilt frame by
+// frame (it ends as a whole): a stack of n frames costs O(n), also a
+// restored one that names the same frame many times.
 Step stop_all(const Registry& reg, const edn::Value& conv, const KernelOptions& opts) {
   Fold fold(reg, opts, conv);
   const edn::Value stack = conv::stack(conv);
-  for (std::size_t i = stack.size(); i-- > 0;)
-    fold.remove_frame(std::string(stack.at(i).as_string()), true);
+  std::unordered_set<std::string_view> stopped;
+  for (std::size_t i = stack.size(); i-- > 0;) {
+    const std::string_view iid = stack.at(i).as_string();
+    if (stopped.insert(iid).second) fold.stop_frame(std::string(iid), true);
+  }
   Step s;
   s.conv = conv;
   s.ended = true;

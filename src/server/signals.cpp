@@ -245,8 +245,10 @@ std::string kept_signals_json(const Registry& registry, const edn::Value& conv) 
   const edn::Value& instances = conv.get(conv::keys::instances());
   if (!instances.is(edn::Kind::Map)) return {};
   for (const edn::MapEntry& e : instances.entries()) {
+    // A restored record may hold junk besides its instances: not ours to send.
+    if (!e.key.is(edn::Kind::String) || !e.val.is(edn::Kind::Map)) continue;
     const ComponentDef* def = registry.find(e.val.get(kType));
-    if (!def || def->kept_signals.empty() || !e.key.is(edn::Kind::String)) continue;
+    if (!def || def->kept_signals.empty()) continue;
     json mine = json::object();
     for (const std::string& name : def->kept_signals) {
       const edn::Value* v = e.val.find(edn::Value::keyword(name));

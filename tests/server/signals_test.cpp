@@ -252,6 +252,30 @@ TEST(Signals, KeptSignalsOfEveryLiveInstance) {
   EXPECT_EQ(kept_signals_json(reg, start_conversation(reg, "test/plain", {}, {}).conv), "");
 }
 
+// A restored record may hold junk next to its instances (here a vector under
+// an instance id): it used to throw out of every event's answer (a 500 after
+// the event was applied and saved). The real instances' signals still go.
+TEST(Signals, JunkAmongTheInstancesIsPassedOver) {
+  Registry reg;
+  reg.define("test/kept")
+      .init([](const edn::Value&) {
+        return edn::map({{"name"_kw, "Ann"}});
+      })
+      .keep({"name"});
+  const Step step = start_conversation(reg, "test/kept", {}, {});
+  const edn::Value instances = step.conv.get("conv/instances"_kw);
+  const edn::Value junk = step.conv.assoc(
+      "conv/instances"_kw,
+      instances.assoc(edn::Value("ix-junk"), edn::read("[1 2 3]"))
+          .assoc(edn::read(":not-an-id"), edn::map({{"instance/type"_kw, "test/kept"_kw}})));
+  const std::string json = kept_signals_json(reg, junk);
+  const edn::Value back = signals_from_json(json);
+  EXPECT_EQ(back.size(), 1u) << json;
+  EXPECT_EQ(instance_signals(back, std::string(top_instance(step.conv))),
+            edn::map({{"name"_kw, "Ann"}}))
+      << json;
+}
+
 // A kept value JSON cannot carry is found only after the event was applied
 // and saved: it used to throw out of the event's answer (a 500 for every
 // event after). The other signals still go; the log names the one left out.
