@@ -77,9 +77,9 @@ struct Slot {
     dropped.clear();
   }
   // When the reaper first met this conversation without a readable
-  // :conv/touched (a record written by hand or by an old version): it counts
-  // as touched then, as the PostgreSQL store counts such a record touched
-  // when it saves it.
+  // :conv/touched (a record written by hand or by an old version), or with
+  // one in the future: it counts as touched then, as the PostgreSQL store
+  // counts such a record touched when it saves it.
   std::optional<std::int64_t> untouched_since;
   // Which of its moments back has undone: their timers do not fire.
   detail::Moments moments;
@@ -675,16 +675,29 @@ struct Runtime::Impl {
     if (reaped) log::info("reaper ended " + std::to_string(reaped) + " idle conversation(s)");
   }
 
-  // :conv/touched in ms, or, when it is missing or not an #inst, the moment
-  // the reaper first saw that (warned about once per conversation).
+  // :conv/touched in ms, or, when it is missing, not an #inst or in the
+  // future (a record written by hand: it would never be idle), the moment
+  // the reaper first saw that (warned about once; a clock a little ahead on
+  // another server of a shared store is not worth a warning).
   static std::int64_t last_touched(const std::string& cid, Slot& slot) {
     const edn::Value* t = slot.conv.find(conv::keys::touched());
-    if (t != nullptr && t->is(edn::Kind::Inst)) return t->as_inst().millis();
+    const bool inst = t != nullptr && t->is(edn::Kind::Inst);
+    const std::int64_t now = edn::Instant::now().millis();
+    if (inst && t->as_inst().millis() <= now) {
+      slot.untouched_since.reset();
+      return t->as_inst().millis();
+    }
     if (!slot.untouched_since) {
-      slot.untouched_since = edn::Instant::now().millis();
-      log::warn("conversation " + cid + " has no :conv/touched #inst (" +
-                (t == nullptr ? std::string("missing") : edn::kind_phrase(t->kind())) +
-                "); the reaper counts it as touched now");
+      slot.untouched_since = now;
+      constexpr std::int64_t kSkew = 60'000;
+      if (!inst) {
+        log::warn("conversation " + cid + " has no :conv/touched #inst (" +
+                  (t == nullptr ? std::string("missing") : edn::kind_phrase(t->kind())) +
+                  "); the reaper counts it as touched now");
+      } else if (t->as_inst().millis() - now > kSkew) {
+        log::warn("conversation " + cid + " has :conv/touched " + edn::write(*t) +
+                  ", in the future; the reaper counts it as touched now");
+      }
     }
     return *slot.untouched_since;
   }

@@ -50,10 +50,12 @@ std::int64_t version_of(std::string_view cid, const edn::Value& conv) {
                    std::to_string(kLast) + "; nothing was saved");
 }
 
-// The reaper's key: :conv/touched, or now when the conversation has none.
+// The reaper's key: :conv/touched, or now when the conversation has none
+// or one in the future (a record written by hand would never be idle).
 edn::Instant touched_of(const edn::Value& conv) {
   const edn::Value* t = conv.find(conv::keys::touched());
-  return t != nullptr && t->is(edn::Kind::Inst) ? t->as_inst() : edn::Instant::now();
+  const edn::Instant now = edn::Instant::now();
+  return t != nullptr && t->is(edn::Kind::Inst) ? std::min(t->as_inst(), now) : now;
 }
 
 class PostgresStore final : public ConversationStore {

@@ -265,6 +265,16 @@ TEST_F(PostgresStore, ReapCutoffsAndBatchesBeyondRangeSaturate) {
             std::vector<std::string>{"cv-old"});
 }
 
+// A record touched in the future (written by hand) counts as touched when
+// it is saved: it used to be never idle, for any TTL.
+TEST_F(PostgresStore, ATouchedInTheFutureCountsAsSavedNow) {
+  auto store = db_.store();
+  store->save(idle_for("cv-future", -3600L * 24 * 365 * 1000));
+  EXPECT_TRUE(store->reap(seconds_ago(600), 10).empty()) << "saved now: not idle yet";
+  EXPECT_EQ(store->reap(edn::Instant{edn::Instant::now().seconds + 1, 0}, 10),
+            std::vector<std::string>{"cv-future"});
+}
+
 // A conversation in a coroutine flow cannot be saved, but its user is busy:
 // the skipped save still moves the row's touched, so another process's
 // reaper does not end it as idle (and the flow's answer is not lost).
