@@ -1,5 +1,6 @@
 // The counter: the smallest component with state and events.
 #include <cstdint>
+#include <limits>
 
 #include "demo.hpp"
 
@@ -19,8 +20,19 @@ void define_counter(stube::Registry& reg) {
                    button(cls("inc"), c.on("click", "inc"), "+"),
                    p(a(attr("href", "./"), "Back to the index")));
       })
-      .on("inc", [](stube::Ctx<Counter>& c) { ++c->count; })
-      .on("dec", [](stube::Ctx<Counter>& c) { --c->count; });
+      // A count restored from a record may be anything: the ends are checked
+      // (a signed overflow would be undefined behaviour).
+      .on("inc",
+          [](stube::Ctx<Counter>& c) {
+            if (c->count == std::numeric_limits<std::int64_t>::max())
+              throw stube::BadEvent("the count cannot go higher");
+            ++c->count;
+          })
+      .on("dec", [](stube::Ctx<Counter>& c) {
+        if (c->count == std::numeric_limits<std::int64_t>::min())
+          throw stube::BadEvent("the count cannot go lower");
+        --c->count;
+      });
 }
 
 }  // namespace demo

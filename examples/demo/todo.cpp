@@ -2,6 +2,7 @@
 // calls the stock confirm dialog and reads its answer: call/answer in a
 // real UI.
 #include <cstdint>
+#include <limits>
 #include <optional>
 #include <string>
 #include <vector>
@@ -82,6 +83,8 @@ void define_todo(stube::Registry& reg) {
           [](Ctx<Todo>& c) {
             if (blank(c->new_text)) return;
             check_new_item(c->new_text, c->items.size());
+            if (c->next_id == std::numeric_limits<decltype(c->next_id)>::max())
+              throw stube::BadEvent("no item ids left");  // only a record written by hand
             c->items.push_back(Item{c->next_id++, c->new_text});
             c->new_text.clear();
           })

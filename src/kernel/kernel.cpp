@@ -33,6 +33,14 @@ const edn::Value kType = "instance/type"_kw;
 const edn::Value kParent = "instance/parent"_kw;
 const edn::Value kResume = "instance/resume"_kw;
 
+// The caller's resume key: a string as stube writes it, or a keyword as
+// the original Clojure library does (by its name); none is "".
+std::string_view resume_key(const edn::Value& resume) {
+  if (resume.is(edn::Kind::String)) return resume.as_string();
+  if (resume.is(edn::Kind::Keyword)) return resume.as_keyword();
+  return {};
+}
+
 bool is_frame_key(const edn::Value& key) {
   return key.is(edn::Kind::Keyword) && key.ns() == "instance";
 }
@@ -241,21 +249,17 @@ class Fold {
     const std::string pid(parent.as_string());
     const edn::Value& pinst = conv::instance(conv_, pid);
     const ComponentDef& pdef = def_of(pinst);
-    const std::string key =
-        resume.is(edn::Kind::String) ? std::string(resume.as_string()) : std::string();
-    auto it = pdef.resumes.find(key);
+    auto it = pdef.resumes.find(std::string(resume_key(resume)));
     if (it == pdef.resumes.end())
-      throw std::invalid_argument("component " + edn::write(pdef.id) + " has no resume key '" +
-                                  key + "'");
+      throw std::invalid_argument("component " + edn::write(pdef.id) + " has no resume key " +
+                                  edn::write(resume));
     run_hook(pid, [&](Self& s) { it->second(s, v); });
   }
 
   void replace(const std::string& iid, const Embed& e) {
     const edn::Value inst = conv::instance(conv_, iid);
     pop_through(iid);
-    const edn::Value& resume = inst.get(kResume);
-    instantiate(e, inst.get(kParent),
-                resume.is(edn::Kind::String) ? resume.as_string() : std::string_view());
+    instantiate(e, inst.get(kParent), resume_key(inst.get(kResume)));
   }
 
   // Removes every frame from the top down to and including iid, running

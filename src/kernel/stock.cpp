@@ -1,4 +1,8 @@
 // The stock dialogs: confirm, prompt, choose, info (SPEC §4).
+#include <span>
+#include <string>
+#include <vector>
+
 #include "stube/component.hpp"
 
 namespace stube {
@@ -106,7 +110,9 @@ void define_choose(Registry& reg) {
       })
       .on("pick",
           [](Self& s, const Event& e) {
-            const edn::Value& options = s[":options"];
+            // In the order rendered: init makes :options a vector, but a
+            // restored record may hold a list or a set.
+            const std::span<const edn::Value> options = s[":options"].items();
             if (!e.payload.is(edn::Kind::Int))
               throw BadEvent("choose: the payload must be an option's index, not " +
                              edn::write(e.payload));
@@ -114,7 +120,7 @@ void define_choose(Registry& reg) {
             if (i < 0 || static_cast<std::size_t>(i) >= options.size())
               throw BadEvent("choose: no option " + std::to_string(i) + " (there are " +
                              std::to_string(options.size()) + ")");
-            s.answer(options.at(static_cast<std::size_t>(i)));
+            s.answer(options[static_cast<std::size_t>(i)]);
           })
       .on("cancel", [](Self& s) { s.answer(cancel_value()); });
 }

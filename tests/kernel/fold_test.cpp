@@ -182,6 +182,23 @@ TEST_F(Fold, AnswerPopsTheChildStopsItAndResumesTheParent) {
   EXPECT_FALSE(s.ended);
 }
 
+// The original Clojure library writes resume keys as keywords: a record of
+// its directory resumes the caller by the keyword's name. A key the caller
+// does not have is named as it is stored.
+TEST_F(Fold, AKeywordResumeKeyResumesByItsName) {
+  const Value conv = with_child();
+  const std::string child = top_iid(conv);
+  const auto with_resume = [&](const Value& key) {
+    return conv::put_instance(conv, child, instance(conv, child).assoc(kw("instance/resume"), key));
+  };
+  Step s = send(with_resume(kw("on-child")), Event{"answer", kw("done")});
+  ASSERT_EQ(s.status, Step::Status::Ok) << s.error;
+  EXPECT_EQ(instance(s.conv, top_iid(s.conv))[":got"], kw("done"));
+  s = send(with_resume(kw("on-other")), Event{"answer", kw("done")});
+  EXPECT_EQ(s.status, Step::Status::HandlerError);
+  EXPECT_TRUE(contains(s.error, "has no resume key :on-other")) << s.error;
+}
+
 TEST_F(Fold, AnswerFromTheRootEndsTheConversation) {
   const Value conv = start().conv;
   journal->clear();

@@ -138,6 +138,18 @@ TEST_F(Stock, ChooseTakesASetOrAListOfOptionsAndRefusesOthers) {
   EXPECT_EQ(s.conv, conv);
 }
 
+// A restored record may hold :options as a set (init, which makes it a
+// vector, ran in another program or not at all): picked as rendered.
+TEST_F(Stock, ChooseRestoredWithASetOfOptionsPicksAsRendered) {
+  Value conv = open(choose("Plan?", {Value("a"), Value("b")}));
+  const std::string iid(top_instance(conv));
+  const Value options = edn::read("#{\"x\" \"y\"}");
+  conv = conv::put_instance(conv, iid, conv::instance(conv, iid).assoc(kw("options"), options));
+  const Step s = dispatch(reg, conv, iid, pick(1), opts);
+  ASSERT_EQ(s.status, Step::Status::Ok) << s.error;
+  EXPECT_EQ(top_frame(s.conv)[":answer"], options.items()[1]);
+}
+
 // A forged pick is bad input (HTTP 400), not a failing handler: refused,
 // saying what was wrong, with nothing changed and nothing on the page.
 TEST_F(Stock, ChooseRefusesAnOptionThatDoesNotExist) {
