@@ -35,6 +35,23 @@ add_test(NAME state_char_field_does_not_compile
           ${CMAKE_CURRENT_SOURCE_DIR}/fixtures/compile_fail/state_char_field.cpp)
 set_tests_properties(state_char_field_does_not_compile PROPERTIES TIMEOUT 120 LABELS "script;kernel"
   PASS_REGULAR_EXPRESSION "a character type \\(char, wchar_t, char8_t, char16_t, char32_t\\) is not a state")
+# The mistakes the EDN and HTML headers catch (fixture value_misuse.cpp): a
+# view into a temporary value, an update whose result is ignored, a
+# character given to an HTML builder as if it were a number.
+foreach(case IN ITEMS
+    "view_of_temporary|use of deleted function[^\n]*Value::items\\(\\) const &&"
+    "ignored_update|ignoring return value of[^\n]*Value::assoc"
+    "html_character_child|use of deleted function[^\n]*Value::Value\\(char8_t\\)")
+  string(REPLACE "|" ";" parts "${case}")
+  list(GET parts 0 name)
+  list(GET parts 1 expected)
+  add_test(NAME value_misuse_${name}
+    COMMAND ${CMAKE_CXX_COMPILER} -std=c++20 -fsyntax-only -Wall -Wextra
+            -I${PROJECT_SOURCE_DIR}/include
+            ${CMAKE_CURRENT_SOURCE_DIR}/fixtures/compile_fail/value_misuse.cpp)
+  set_tests_properties(value_misuse_${name} PROPERTIES TIMEOUT 120 LABELS "script;edn"
+    PASS_REGULAR_EXPRESSION "${expected}")
+endforeach()
 
 # ---- Clojure interop tests ----------------------------------------------------
 # (registered below by the Clojure interop work)

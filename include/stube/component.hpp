@@ -108,7 +108,7 @@ class Self {
   void after(std::chrono::milliseconds delay, std::string_view event, edn::Value payload = {});
   void add(Effect e) { effects_.push_back(std::move(e)); }  // low level: prefer the methods above
   const std::vector<Effect>& effects() const noexcept { return effects_; }
-  std::vector<Effect> take_effects() { return std::move(effects_); }
+  [[nodiscard]] std::vector<Effect> take_effects() { return std::move(effects_); }
 
   // Rendering helpers: an attribute that posts `event` (with an optional EDN
   // payload) when the DOM event fires, and one that binds a form field to a

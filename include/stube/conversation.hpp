@@ -92,17 +92,18 @@ const edn::Value& top(const edn::Value& conv);
 
 // --- updating ---------------------------------------------------------------------
 
-edn::Value with_instances(const edn::Value& conv, edn::Value instances);
-edn::Value with_stack(const edn::Value& conv, edn::Value stack);
-edn::Value with_history(const edn::Value& conv, edn::Value history);
-edn::Value put_instance(const edn::Value& conv, std::string_view iid, edn::Value instance);
-edn::Value drop_instance(const edn::Value& conv, std::string_view iid);
+[[nodiscard]] edn::Value with_instances(const edn::Value& conv, edn::Value instances);
+[[nodiscard]] edn::Value with_stack(const edn::Value& conv, edn::Value stack);
+[[nodiscard]] edn::Value with_history(const edn::Value& conv, edn::Value history);
+[[nodiscard]] edn::Value put_instance(const edn::Value& conv, std::string_view iid,
+                                      edn::Value instance);
+[[nodiscard]] edn::Value drop_instance(const edn::Value& conv, std::string_view iid);
 // Sets :conv/touched to `now`.
-edn::Value touch(const edn::Value& conv, edn::Instant now = edn::Instant::now());
+[[nodiscard]] edn::Value touch(const edn::Value& conv, edn::Instant now = edn::Instant::now());
 
 // Appends a snapshot of `conv` (with its own :conv/history removed, so
 // history never grows quadratically) to its history, keeping at most `limit`
 // snapshots (the oldest are dropped; a limit of 0 keeps none).
-edn::Value push_history(const edn::Value& conv, std::size_t limit);
+[[nodiscard]] edn::Value push_history(const edn::Value& conv, std::size_t limit);
 
 }  // namespace stube::conv

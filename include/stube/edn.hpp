@@ -25,6 +25,7 @@
 #include <stdexcept>
 #include <string>
 #include <string_view>
+#include <type_traits>
 #include <typeindex>
 #include <utility>
 
@@ -104,6 +105,13 @@ struct Uuid {
 };
 
 namespace detail {
+// Characters are text, not numbers: where a number would be taken (a Value,
+// a state field, an HTML child), a character type is refused rather than
+// written as its code.
+template <class T>
+constexpr bool is_character_v =
+    std::is_same_v<T, char> || std::is_same_v<T, wchar_t> || std::is_same_v<T, char8_t> ||
+    std::is_same_v<T, char16_t> || std::is_same_v<T, char32_t>;
 // The reference-counted heap part of a Value (src/edn/node.hpp has the
 // kinds). Defined here only so that copying a Value inlines.
 struct Node {
@@ -248,8 +256,9 @@ class Value {
   std::string_view number_text() const;  // BigInt / Decimal / Ratio digits
   Instant as_inst() const;
   Uuid as_uuid() const;
-  std::string_view tag() const;       // Tagged: the tag symbol text
-  const Value& tagged_value() const;  // Tagged: the inner value
+  std::string_view tag() const;        // Tagged: the tag symbol text
+  const Value& tagged_value() const&;  // Tagged: the inner value
+  Value tagged_value() const&& { return as_lvalue().tagged_value(); }
   std::string_view opaque_label() const;
   template <class T>
   std::shared_ptr<T> as_opaque() const {
@@ -263,38 +272,57 @@ class Value {
   // Number of elements (List/Vector/Set/Map); 0 for nil; TypeError otherwise.
   std::size_t size() const;
   bool empty() const { return size() == 0; }
+  // Lookups into a value return references and views into it. On a
+  // temporary (load()[":items"]) they would dangle at the end of the
+  // statement, so there the element lookups return a copy (a reference
+  // count) and the views are refused at compile time: name the value first.
+
   // Elements of a List, Vector or Set (sets in canonical order).
-  std::span<const Value> items() const;
-  std::span<const MapEntry> entries() const;  // Map
+  std::span<const Value> items() const&;
+  std::span<const Value> items() const&& = delete;
+  std::span<const MapEntry> entries() const&;  // Map
+  std::span<const MapEntry> entries() const&& = delete;
   auto begin() const { return items().begin(); }
   auto end() const { return items().end(); }
 
   // Map lookup; returns nil (a shared static) when absent or when this is nil.
-  const Value& get(const Value& key) const;
-  const Value* find(const Value& key) const;  // nullptr when absent
-  bool contains(const Value& key) const;      // Map keys or Set members
+  const Value& get(const Value& key) const&;
+  Value get(const Value& key) const&& { return as_lvalue().get(key); }
+  const Value* find(const Value& key) const&;  // nullptr when absent
+  const Value* find(const Value& key) const&& = delete;
+  bool contains(const Value& key) const;  // Map keys or Set members
   // v[":conv/id"] looks up a keyword, v["ix-1"] a string: a leading ':'
   // means keyword. Use get(Value{...}) for anything else.
-  const Value& operator[](std::string_view key) const;
-  const Value& operator[](const char* key) const { return (*this)[std::string_view(key)]; }
-  const Value& operator[](const Value& key) const { return get(key); }
+  const Value& operator[](std::string_view key) const&;
+  Value operator[](std::string_view key) const&& { return as_lvalue()[key]; }
+  const Value& operator[](const char* key) const& { return (*this)[std::string_view(key)]; }
+  Value operator[](const char* key) const&& { return as_lvalue()[std::string_view(key)]; }
+  const Value& operator[](const Value& key) const& { return get(key); }
+  Value operator[](const Value& key) const&& { return as_lvalue().get(key); }
   // Vector/List element; TypeError when out of range.
-  const Value& at(std::size_t index) const;
+  const Value& at(std::size_t index) const&;
+  Value at(std::size_t index) const&& { return as_lvalue().at(index); }
   template <class I>
   requires std::is_integral_v<I>
-  const Value& operator[](I index) const { return at(static_cast<std::size_t>(index)); }
+  const Value& operator[](I index) const& { return at(static_cast<std::size_t>(index)); }
+  template <class I>
+  requires std::is_integral_v<I> Value operator[](I index) const&& {
+    return as_lvalue().at(static_cast<std::size_t>(index));
+  }
   // Nested lookup: v.get_in({"conv/instances"_kw, "ix-1"}).
-  const Value& get_in(std::initializer_list<Value> path) const;
+  const Value& get_in(std::initializer_list<Value> path) const&;
+  Value get_in(std::initializer_list<Value> path) const&& { return as_lvalue().get_in(path); }
 
-  // Persistent updates: return a new value, leave *this untouched.
-  Value assoc(const Value& key, Value val) const;  // Map (nil counts as {})
-  Value dissoc(const Value& key) const;            // Map
-  Value assoc_in(std::initializer_list<Value> path, Value val) const;
-  Value conj(Value item) const;                       // Vector: append; Set: add; List: prepend
-  Value disj(const Value& item) const;                // Set
-  Value pop() const;                                  // Vector: drop last
-  Value set_at(std::size_t index, Value item) const;  // Vector
-  Value subvec(std::size_t from, std::size_t to) const;
+  // Persistent updates: return a new value, leave *this untouched (so a
+  // result left unused is a mistake, which the compiler reports).
+  [[nodiscard]] Value assoc(const Value& key, Value val) const;  // Map (nil counts as {})
+  [[nodiscard]] Value dissoc(const Value& key) const;            // Map
+  [[nodiscard]] Value assoc_in(std::initializer_list<Value> path, Value val) const;
+  [[nodiscard]] Value conj(Value item) const;         // Vector: append; Set: add; List: prepend
+  [[nodiscard]] Value disj(const Value& item) const;  // Set
+  [[nodiscard]] Value pop() const;                    // Vector: drop last
+  [[nodiscard]] Value set_at(std::size_t index, Value item) const;  // Vector
+  [[nodiscard]] Value subvec(std::size_t from, std::size_t to) const;
 
   // --- value semantics --------------------------------------------------------
   // Equality by value (maps/sets ignore order, 1 != 1.0, NaN == NaN so that
@@ -334,6 +362,7 @@ class Value {
   }
 
  private:
+  const Value& as_lvalue() const& noexcept { return *this; }
   bool is_heap() const noexcept { return (detail::kHeapKinds & detail::kind_bit(kind_)) != 0; }
   std::shared_ptr<void> opaque_object(std::type_index want) const;
   [[noreturn]] void wrong_kind(Kind expected) const;

@@ -75,7 +75,9 @@ class Flow {
   ~Flow() {
     if (h_) h_.destroy();
   }
-  std::coroutine_handle<promise_type> release() noexcept { return std::exchange(h_, {}); }
+  [[nodiscard]] std::coroutine_handle<promise_type> release() noexcept {
+    return std::exchange(h_, {});
+  }
 
  private:
   explicit Flow(std::coroutine_handle<promise_type> h) : h_(h) {}

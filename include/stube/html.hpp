@@ -30,6 +30,14 @@ class Self;
 
 namespace stube::html {
 
+class Html;
+namespace detail {
+// The builders below write into an Html's text; nothing else may.
+struct HtmlAccess {
+  static std::string& buffer(Html& h) noexcept;
+};
+}  // namespace detail
+
 // Escapes & < > " ' for use in text and in double-quoted attribute values,
 // and writes NUL as U+FFFD (what a browser would read it as).
 void escape_into(std::string_view text, std::string& out);
@@ -55,11 +63,14 @@ class Html {
   friend Html operator+(Html a, const Html& b) { return a += b; }
   friend bool operator==(const Html&, const Html&) = default;
 
-  std::string& buffer() noexcept { return s_; }  // for builders in this header
-
  private:
+  friend struct detail::HtmlAccess;
   std::string s_;
 };
+
+inline std::string& detail::HtmlAccess::buffer(Html& h) noexcept {
+  return h.s_;
+}
 
 // An attribute, made only by attr() and flag() (and cls(), id()), which
 // check it:
@@ -147,9 +158,10 @@ inline void append_child(std::string& out, const edn::Value& v) {
 inline void append_child(std::string& out, const std::vector<Html>& hs) {
   for (const Html& h : hs) out += h.str();
 }
+// A character (u8'x', L'x') is not a number to print as its code.
 template <class N>
 requires(std::is_arithmetic_v<N> && !std::is_same_v<N, bool> &&
-         !std::is_same_v<N, char>) void append_child(std::string& out, N n) {
+         !edn::detail::is_character_v<N>) void append_child(std::string& out, N n) {
   if constexpr (std::is_floating_point_v<N>)
     out += edn::write(edn::Value(static_cast<double>(n)));
   else
@@ -165,7 +177,7 @@ template <class... Parts>
 Html element(std::string_view tag, const Parts&... parts) {
   detail::check_tag(tag);
   Html h;
-  std::string& out = h.buffer();
+  std::string& out = detail::HtmlAccess::buffer(h);
   out += '<';
   out += tag;
   (
@@ -191,7 +203,7 @@ Html void_element(std::string_view tag, const Parts&... parts) {
   static_assert((detail::is_attr_v<Parts> && ...), "void elements take attributes only");
   detail::check_tag(tag);
   Html h;
-  std::string& out = h.buffer();
+  std::string& out = detail::HtmlAccess::buffer(h);
   out += '<';
   out += tag;
   (detail::append_attrs(out, parts), ...);

@@ -55,7 +55,8 @@ struct PostgresStoreOptions {
   bool create_schema = true;
   // How long an operation waits for a connection when all pool_size are
   // busy (a database that hangs holds them all) before it throws
-  // StoreError naming the database. Zero: fail at once; more than a year
+  // StoreError naming the database. Zero: fail at once (the URL option takes
+  // whole seconds, 1 or more; set this field for zero); more than a year
   // counts as a year. (Last, so that positional initialisers written for
   // the fields above keep their meaning.)
   std::chrono::milliseconds acquire_timeout{std::chrono::seconds(30)};

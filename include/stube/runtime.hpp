@@ -82,7 +82,7 @@ class Runtime {
   };
   // Starts a conversation on `component`. Throws ShuttingDown,
   // TooManyConversations, or std::invalid_argument for an unknown component.
-  Minted mint(std::string_view component, const edn::Value& args = {});
+  [[nodiscard]] Minted mint(std::string_view component, const edn::Value& args = {});
 
   enum class Result {
     Ok,

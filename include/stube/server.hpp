@@ -104,7 +104,9 @@ using InitArgsFn = std::function<edn::Value(const QueryParams& query)>;
 class Server {
  public:
   explicit Server(std::shared_ptr<const Registry> registry);
-  ~Server();  // stop()
+  // stop(). Not from one of the server's own threads (a handler, a hook):
+  // stop() refuses that, and a destructor cannot report it (std::terminate).
+  ~Server();
   Server(const Server&) = delete;
   Server& operator=(const Server&) = delete;
 
@@ -124,8 +126,8 @@ class Server {
   // for options that cannot work (naming the field), std::system_error when
   // the address cannot be bound, std::logic_error when already started.
   void start(ServerOptions options = {});
-  std::uint16_t port() const;  // the bound port (after start)
-  std::string url() const;     // "http://127.0.0.1:PORT<base>/"
+  std::uint16_t port() const;  // the bound port (after start; 0 before)
+  std::string url() const;     // "http://127.0.0.1:PORT<base>/" (port 0 before start)
   // Open HTTP connections (SSE streams included; at most max_connections)
   // and open SSE streams, at this moment: for a health check or metrics.
   // Meaningful while the server runs (after stop(), connections it had
@@ -136,14 +138,16 @@ class Server {
   // Idempotent: stops accepting, runs the runtime's shutdown (stop hooks,
   // close streams, final save), joins the I/O threads and the workers (their
   // answers go out), and closes idle keep-alive connections and half-sent
-  // requests.
+  // requests. Throws std::logic_error when called from one of the server's
+  // own threads (it would wait for itself).
   void stop();
   // Blocks until stop() has run, or until SIGINT/SIGTERM arrives (then runs
   // stop() itself). Call from one thread. Handles both signals meanwhile;
   // the application's own actions for them are back when it returns.
+  // Throws std::logic_error before start().
   void wait();
 
-  Runtime& runtime();  // after start
+  Runtime& runtime();  // after start; std::logic_error before
 
  private:
   void start_listening(ServerOptions options);

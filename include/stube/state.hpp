@@ -1,7 +1,7 @@
 // stube/state.hpp — C++ structs as EDN component state.
 //
 //   struct Wizard { std::string name; std::vector<std::string> items; int step = 0; };
-//   STUBE_STATE(Wizard, name, items, step)   // at namespace scope, after the struct
+//   STUBE_STATE(Wizard, name, items, step)   // after the struct, in its namespace
 //
 // to_edn(w) gives {:name "…", :items […], :step 0}; from_edn<Wizard>(v) reads
 // it back (missing keys keep their defaults; a key of the wrong kind, or an
@@ -50,11 +50,8 @@ template <class T>
 struct is_string_map : std::false_type {};
 template <class T>
 struct is_string_map<std::map<std::string, T>> : std::true_type {};
-// Characters are text, not numbers: a state field holds text as std::string.
-template <class T>
-constexpr bool is_character_v =
-    std::is_same_v<T, char> || std::is_same_v<T, wchar_t> || std::is_same_v<T, char8_t> ||
-    std::is_same_v<T, char16_t> || std::is_same_v<T, char32_t>;
+// A state field holds text as std::string, not as characters.
+using edn::detail::is_character_v;
 }  // namespace detail
 
 template <class T>
@@ -180,7 +177,7 @@ T from_edn(const edn::Value& v) {
 
 // `state` with the fields of `typed` written over it (other keys kept).
 template <class T>
-edn::Value merge_into(const edn::Value& state, const T& typed) {
+[[nodiscard]] edn::Value merge_into(const edn::Value& state, const T& typed) {
   if constexpr (std::is_same_v<T, edn::Value>) {
     return typed;
   } else {

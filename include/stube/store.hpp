@@ -57,8 +57,9 @@ class MissingStore : public StoreError {
   using StoreError::StoreError;
 };
 
-// Bad data from the caller: an invalid cid (see conv::valid_id) or a
-// conversation that is not a map with a string :conv/id. Nothing was written.
+// Bad data from the caller: an invalid cid (see conv::valid_id), a
+// conversation that is not a map with a string :conv/id, or (PostgreSQL) a
+// :conv/version that is not a non-negative integer. Nothing was written.
 class InvalidCid : public std::invalid_argument {
  public:
   using std::invalid_argument::invalid_argument;
@@ -82,10 +83,13 @@ class ConversationStore {
   virtual ConversationMap load_all() = 0;
 
   // Atomically replaces the stored value for conv's :conv/id and returns
-  // conv. A non-printable conversation is skipped with a warning. Throws
+  // the conversation as stored: conv itself, or, from a shared store, conv
+  // with its new :conv/version (the next save must start from that one, or
+  // it is refused as stale). A non-printable conversation is skipped with a
+  // warning. Throws
   // InvalidCid for a conversation without a valid :conv/id and StoreError on
   // a backend failure.
-  virtual edn::Value save(const edn::Value& conv) = 0;
+  [[nodiscard]] virtual edn::Value save(const edn::Value& conv) = 0;
 
   // Forgets the conversation; removing an absent cid is fine. Throws
   // InvalidCid for an invalid cid and StoreError on a backend failure.
@@ -104,7 +108,10 @@ class ConversationStore {
   //  * reap() ends idle conversations in bounded batches, one process at a
   //    time.
   virtual bool shared() const noexcept { return false; }
-  // One conversation, or nullopt when absent or removed. Default: nullopt.
+  // One conversation, or nullopt when absent, removed or unreadable (an
+  // unreadable record is logged, as load_all does). Default: nullopt. Shared
+  // stores throw InvalidCid for an invalid cid, StoreError on a backend
+  // failure.
   virtual std::optional<edn::Value> load(std::string_view cid);
   // Removes (tombstones) at most `batch` conversations whose :conv/touched is
   // before `cutoff`, if this process holds the reaper lock; returns their
@@ -224,12 +231,14 @@ std::shared_ptr<ConversationStore> file_store(const std::filesystem::path& dir,
 //                                          sqlite_store(path, {SqliteSync::normal, 250ms})
 //   "sqlite:<path>?create=false"           sqlite_store(path, {.create = false}): the
 //                                          store must exist; MissingStore if not
+//   "postgresql://…" or "postgres://…", with libpq's own parameters and stube's:
 //   "postgresql://user@host/db?sslmode=require&pool_size=8&tombstone_ttl=3600"
 //                                          postgres_store(the URL without pool_size and
 //                                          tombstone_ttl, {8, 3600s}) (stube/postgres_store.hpp)
 //   "postgresql://user@host/db?create_schema=false"
 //                                          postgres_store(the URL, {.create_schema = false}):
 //                                          the schema must exist; MissingStore if not
+//   "postgresql://…?acquire_timeout=5"     wait at most 5 s for a pooled connection
 // Throws std::invalid_argument naming the URL (see redact_store_url) for an
 // unknown scheme, a bad option or one of stube's options given twice,
 // StoreError when the backend cannot be opened.

@@ -335,7 +335,7 @@ std::string_view Value::tag() const {
   return static_cast<const detail::TaggedNode*>(u_.n)->tag.as_symbol();
 }
 
-const Value& Value::tagged_value() const {
+const Value& Value::tagged_value() const& {
   if (kind_ != Kind::Tagged) wrong_kind(Kind::Tagged);
   return static_cast<const detail::TaggedNode*>(u_.n)->inner;
 }
@@ -368,13 +368,13 @@ std::size_t Value::size() const {
   return seq_node(*this)->size;
 }
 
-std::span<const Value> Value::items() const {
+std::span<const Value> Value::items() const& {
   if (kind_ == Kind::Nil) return {};
   if (!is_seq_kind(kind_)) wrong_kind(Kind::Vector);
   return {seq_node(*this)->items(), seq_node(*this)->size};
 }
 
-std::span<const MapEntry> Value::entries() const {
+std::span<const MapEntry> Value::entries() const& {
   if (kind_ == Kind::Nil) return {};
   if (kind_ != Kind::Map) wrong_kind(Kind::Map);
   return {map_node(*this)->entries(), map_node(*this)->size};
@@ -428,7 +428,7 @@ const Value& self(const Value& v) {
 
 }  // namespace
 
-const Value* Value::find(const Value& key) const {
+const Value* Value::find(const Value& key) const& {
   if (kind_ == Kind::Map) {
     const MapNode* m = map_node(*this);
     const MapEntry* e = find_in(m->entries(), m->size, key, map_key);
@@ -442,7 +442,7 @@ const Value* Value::find(const Value& key) const {
   wrong_kind(Kind::Map);
 }
 
-const Value& Value::get(const Value& key) const {
+const Value& Value::get(const Value& key) const& {
   const Value* v = find(key);
   return v ? *v : kNil;
 }
@@ -451,7 +451,7 @@ bool Value::contains(const Value& key) const {
   return find(key) != nullptr;
 }
 
-const Value& Value::operator[](std::string_view key) const {
+const Value& Value::operator[](std::string_view key) const& {
   if (kind_ == Kind::Nil) return kNil;
   if (!key.empty() && key.front() == ':') {
     // Fast path for small maps: compare keyword text without building one.
@@ -472,7 +472,7 @@ const Value& Value::operator[](std::string_view key) const {
   return get(Value(key));
 }
 
-const Value& Value::at(std::size_t index) const {
+const Value& Value::at(std::size_t index) const& {
   if (kind_ != Kind::Vector && kind_ != Kind::List) wrong_kind(Kind::Vector);
   const SeqNode* s = seq_node(*this);
   if (index >= s->size)
@@ -481,7 +481,7 @@ const Value& Value::at(std::size_t index) const {
   return s->items()[index];
 }
 
-const Value& Value::get_in(std::initializer_list<Value> path) const {
+const Value& Value::get_in(std::initializer_list<Value> path) const& {
   const Value* cur = this;
   for (const Value& k : path) {
     if (cur->kind_ == Kind::Vector && k.kind_ == Kind::Int) {

@@ -277,7 +277,7 @@ Attr flag(std::string_view name) {
 
 Html text(std::string_view s) {
   Html h;
-  escape_into(s, h.buffer());
+  escape_into(s, detail::HtmlAccess::buffer(h));
   return h;
 }
 

@@ -151,24 +151,25 @@ TEST(EdnDocs, UpdatesLeaveTheOriginalUntouched) {
 // snippet: edn-update
 edn::Value next = conv.assoc_in({"conv/instances"_kw, "ix-1", "count"_kw}, 1);
 // conv still has :count 0; next has :count 1; both share :conv/stack etc.
-conv.assoc("n"_kw, 4);  conv.dissoc("n"_kw);
-edn::vec({1, 2}).conj(3);     // [1 2 3]
-edn::list({1, 2}).conj(0);    // (0 1 2)
-edn::set({1}).conj(2).disj(1);
-v.pop();  v.set_at(0, "x");  v.subvec(1, 3);
+edn::Value same = conv.assoc("n"_kw, 4).dissoc("n"_kw);  // equal to conv
+edn::Value three = edn::vec({1, 2}).conj(3);   // [1 2 3]
+edn::Value zero = edn::list({1, 2}).conj(0);   // (0 1 2)
+edn::Value two = edn::set({1}).conj(2).disj(1);  // #{2}
+edn::Value abc = v.pop(), xbcd = v.set_at(0, "x"), bc = v.subvec(1, 3);
+// The result is the point: ignoring one is a compile warning ([[nodiscard]]).
 // end snippet
   // clang-format on
   EXPECT_EQ(conv[":conv/instances"]["ix-1"][":count"], edn::Value(0));
   EXPECT_EQ(next[":conv/instances"]["ix-1"][":count"], edn::Value(1));
   EXPECT_EQ(next.dissoc("conv/instances"_kw), conv.dissoc("conv/instances"_kw));
   EXPECT_EQ(conv.assoc("n"_kw, 4)[":n"], edn::Value(4));
-  EXPECT_EQ(conv.assoc("n"_kw, 4).dissoc("n"_kw), conv);
-  EXPECT_EQ(edn::vec({1, 2}).conj(3), edn::read("[1 2 3]"));
-  EXPECT_EQ(edn::list({1, 2}).conj(0), edn::read("(0 1 2)"));
-  EXPECT_EQ(edn::set({1}).conj(2).disj(1), edn::read("#{2}"));
-  EXPECT_EQ(v.pop(), edn::read(R"(["a" "b" "c"])"));
-  EXPECT_EQ(v.set_at(0, "x"), edn::read(R"(["x" "b" "c" "d"])"));
-  EXPECT_EQ(v.subvec(1, 3), edn::read(R"(["b" "c"])"));
+  EXPECT_EQ(same, conv);
+  EXPECT_EQ(three, edn::read("[1 2 3]"));
+  EXPECT_EQ(zero, edn::read("(0 1 2)"));
+  EXPECT_EQ(two, edn::read("#{2}"));
+  EXPECT_EQ(abc, edn::read(R"(["a" "b" "c"])"));
+  EXPECT_EQ(xbcd, edn::read(R"(["x" "b" "c" "d"])"));
+  EXPECT_EQ(bc, edn::read(R"(["b" "c"])"));
   EXPECT_EQ(v, edn::read(R"(["a" "b" "c" "d"])"));
   // The prose: assoc on nil treats it as {}, so assoc_in creates levels.
   EXPECT_EQ(edn::Value().assoc_in({"a"_kw, "b"_kw}, 1), edn::read("{:a {:b 1}}"));

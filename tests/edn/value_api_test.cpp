@@ -314,7 +314,7 @@ TEST(EdnValue, ItemsAndEntriesIterate) {
   }
   EXPECT_EQ(n, 2u);
   EXPECT_EQ(total, 3);
-  EXPECT_EQ(edn::set({3, 1, 2}).items().size(), 3u);
+  EXPECT_EQ(edn::set({3, 1, 2}).size(), 3u);
   EXPECT_EQ(Value().size(), 0u);
   EXPECT_TRUE(Value().empty());
   EXPECT_THROW(Value(1).size(), edn::TypeError);
@@ -783,6 +783,29 @@ TEST(EdnPretty, ReadsBackAndBreaksLongValues) {
   EXPECT_EQ(edn::read(text), conv);
   EXPECT_EQ(edn::read(edn::pretty(conv, 20)), conv);
   EXPECT_EQ(edn::read(edn::pretty(Value(42))), Value(42));
+}
+
+// A lookup on a temporary returns a copy, so a reference bound to it lives
+// as long as the reference (a reference into the temporary dangled: ASan
+// reported a heap-use-after-free for each of these).
+TEST(EdnValue, LookupsOnATemporaryOutliveIt) {
+  const std::string text(100, 'x');
+  const auto load = [&] {
+    return edn::map({{edn::kw("name"), text}, {edn::kw("items"), edn::vec({text, 2})}});
+  };
+  const Value& name = load()[":name"];
+  const Value& first = load()[":items"][0];
+  const Value& got = load().get(edn::kw("name"));
+  const Value& deep = load().get_in({edn::kw("items"), 0});
+  const Value& at = load()[":items"].at(1);
+  std::vector<Value> seen;
+  for (const Value& item : load()[":items"]) seen.push_back(item);
+  EXPECT_EQ(name.as_string(), text);
+  EXPECT_EQ(first.as_string(), text);
+  EXPECT_EQ(got.as_string(), text);
+  EXPECT_EQ(deep.as_string(), text);
+  EXPECT_EQ(at, Value(2));
+  EXPECT_EQ(seen, (std::vector<Value>{Value(text), Value(2)}));
 }
 
 }  // namespace

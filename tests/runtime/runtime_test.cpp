@@ -135,9 +135,9 @@ TEST(RuntimeLimits, MintPastMaxConversationsIsRefusedAndAnEndMakesRoom) {
   options.max_conversations = 2;
   Runtime rt(rig.registry, options);
   const Runtime::Minted first = rt.mint("demo/counter");
-  rt.mint("demo/counter");
+  (void)rt.mint("demo/counter");
   try {
-    rt.mint("demo/counter");
+    (void)rt.mint("demo/counter");
     ADD_FAILURE() << "a third conversation was minted";
   } catch (const TooManyConversations& e) {
     EXPECT_NE(std::string(e.what()).find("max_conversations"), std::string::npos) << e.what();

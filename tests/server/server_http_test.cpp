@@ -1361,7 +1361,7 @@ TEST(ServerSignals, ASecondSignalEndsAStopThatHangsAForkedChild) {
     });
     Server server(reg);
     server.start({.port = 0});
-    server.runtime().mint("t/stuck");
+    (void)server.runtime().mint("t/stuck");
     server.wait();
     ::_exit(3);
   }
