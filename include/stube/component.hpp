@@ -167,23 +167,33 @@ struct ComponentDef {
   // Internal (flows): releases live resources held in a state when its
   // instance goes away.
   std::function<void(const edn::Value& state)> dispose;
+  // Set when a Runtime takes the registry (on the thread that makes it):
+  // its threads read the definition without a lock from then on, so the
+  // Definition setters refuse to change it.
+  bool sealed = false;
 };
+
+namespace detail {
+// Throws std::logic_error naming the component (a setter after sealing).
+[[noreturn]] void refuse_sealed(const ComponentDef& def);
+}  // namespace detail
 
 // Fluent definition of an untyped component (state = EDN map).
 class Definition {
  public:
   explicit Definition(ComponentDef& def) : def_(def) {}
-  Definition& init(InitFn f) { return def_.init = std::move(f), *this; }
-  Definition& render(RenderFn f) { return def_.render = std::move(f), *this; }
-  Definition& handle(HandleFn f) { return def_.handle = std::move(f), *this; }
-  Definition& start(HookFn f) { return def_.start = std::move(f), *this; }
-  Definition& stop(HookFn f) { return def_.stop = std::move(f), *this; }
-  Definition& wakeup(HookFn f) { return def_.wakeup = std::move(f), *this; }
+  Definition& init(InitFn f) { return open(), def_.init = std::move(f), *this; }
+  Definition& render(RenderFn f) { return open(), def_.render = std::move(f), *this; }
+  Definition& handle(HandleFn f) { return open(), def_.handle = std::move(f), *this; }
+  Definition& start(HookFn f) { return open(), def_.start = std::move(f), *this; }
+  Definition& stop(HookFn f) { return open(), def_.stop = std::move(f), *this; }
+  Definition& wakeup(HookFn f) { return open(), def_.wakeup = std::move(f), *this; }
   Definition& keep(std::vector<std::string> signals) {
-    return def_.kept_signals = std::move(signals), *this;
+    return open(), def_.kept_signals = std::move(signals), *this;
   }
   template <class F>
   Definition& on(std::string event, F f) {
+    open();
     if constexpr (std::is_invocable_v<F, Self&, const Event&>)
       def_.handlers[std::move(event)] = std::move(f);
     else
@@ -191,11 +201,14 @@ class Definition {
     return *this;
   }
   Definition& resume(std::string key, ResumeFn f) {
-    return def_.resumes[std::move(key)] = std::move(f), *this;
+    return open(), def_.resumes[std::move(key)] = std::move(f), *this;
   }
   ComponentDef& def() noexcept { return def_; }
 
  private:
+  void open() const {
+    if (def_.sealed) detail::refuse_sealed(def_);
+  }
   ComponentDef& def_;
 };
 
@@ -213,11 +226,13 @@ class TypedDefinition {
   }
   template <class F>
   TypedDefinition& init(F f) {  // S f(const edn::Value& args)
+    open();
     def_.init = [f = std::move(f)](const edn::Value& args) { return to_edn(S(f(args))); };
     return *this;
   }
   template <class F>
   TypedDefinition& render(F f) {  // html::Html f(const Ctx<S>&)
+    open();
     def_.render = [f = std::move(f)](const Self& self) {
       const Ctx<S> c(std::string(self.id()), self.state(), self.wire());
       return f(c);
@@ -226,38 +241,44 @@ class TypedDefinition {
   }
   template <class F>
   TypedDefinition& on(std::string event, F f) {  // f(Ctx<S>&) or f(Ctx<S>&, const Event&)
+    open();
     def_.handlers[std::move(event)] = adapt_event(std::move(f));
     return *this;
   }
   template <class F>
   TypedDefinition& handle(F f) {
+    open();
     def_.handle = adapt_event(std::move(f));
     return *this;
   }
   template <class F>
   TypedDefinition& start(F f) {
-    return def_.start = adapt_hook(std::move(f)), *this;
+    return open(), def_.start = adapt_hook(std::move(f)), *this;
   }
   template <class F>
   TypedDefinition& stop(F f) {
-    return def_.stop = adapt_hook(std::move(f)), *this;
+    return open(), def_.stop = adapt_hook(std::move(f)), *this;
   }
   template <class F>
   TypedDefinition& wakeup(F f) {
-    return def_.wakeup = adapt_hook(std::move(f)), *this;
+    return open(), def_.wakeup = adapt_hook(std::move(f)), *this;
   }
   template <class F>
   TypedDefinition& resume(std::string key, F f) {  // f(Ctx<S>&, const edn::Value& answer)
+    open();
     def_.resumes[std::move(key)] = [f = std::move(f)](Self& self, const edn::Value& answer) {
       run_typed(self, [&](Ctx<S>& c) { f(c, answer); });
     };
     return *this;
   }
   TypedDefinition& keep(std::vector<std::string> signals) {
-    return def_.kept_signals = std::move(signals), *this;
+    return open(), def_.kept_signals = std::move(signals), *this;
   }
 
  private:
+  void open() const {
+    if (def_.sealed) detail::refuse_sealed(def_);
+  }
   // Runs f on a typed context over self and copies state + effects back.
   template <class Fn>
   static void run_typed(Self& self, Fn&& f) {
@@ -307,8 +328,9 @@ class Registry {
   const ComponentDef* find(const std::string& id) const { return find(std::string_view(id)); }
   const ComponentDef* find(std::nullptr_t) const = delete;
 
-  // Called by the Runtime that takes the registry: no define() after it.
-  void mark_in_use() const noexcept { in_use_ = true; }
+  // Called by the Runtime that takes the registry: no define() after it,
+  // and no change through a Definition kept from before (sealed).
+  void mark_in_use() const noexcept;
 
  private:
   ComponentDef& add(std::string_view id);

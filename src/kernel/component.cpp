@@ -54,6 +54,17 @@ Registry::Registry() {
   register_stock_components(*this);
 }
 
+void Registry::mark_in_use() const noexcept {
+  in_use_ = true;
+  for (const auto& [id, def] : defs_) def->sealed = true;
+}
+
+void detail::refuse_sealed(const ComponentDef& def) {
+  throw std::logic_error("component " + edn::write(def.id) +
+                         ": the registry is in use by a runtime; its definition cannot change "
+                         "any more (define every component before the runtime or server starts)");
+}
+
 ComponentDef& Registry::add(std::string_view id) {
   edn::Value key = edn::Value::keyword(id);
   if (key.ns().empty())

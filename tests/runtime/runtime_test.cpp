@@ -110,6 +110,16 @@ TEST(RuntimeRegistry, DefinitionsAreFixedOnceARuntimeUsesTheRegistry) {
   EXPECT_THROW(reg->define("t/x"), std::logic_error);
   EXPECT_EQ(reg->find("t/y"), nullptr);
   EXPECT_THROW(Runtime(nullptr), std::invalid_argument);
+  // Nor through a Definition kept from before (a data race with the
+  // runtime's threads): refused, naming the component, nothing changed.
+  try {
+    first.on("late", [](Self&) {});
+    ADD_FAILURE() << "a handler added after the runtime took the registry";
+  } catch (const std::logic_error& e) {
+    EXPECT_NE(std::string(e.what()).find("component :t/x"), std::string::npos) << e.what();
+  }
+  EXPECT_EQ(reg->find("t/x")->handlers.count("late"), 0u);
+  EXPECT_THROW(first.render([](const Self&) { return html::p("late"); }), std::logic_error);
 }
 
 // A runtime that could not start (its store could not load) leaves the
