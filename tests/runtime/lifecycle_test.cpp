@@ -336,12 +336,15 @@ TEST_F(Lifecycle, TheReaperEndsIdleConversationsAndKeepsBusyOnes) {
 // was never idle, so an abandoned page lived on (and saved) for good.
 TEST_F(Lifecycle, TheReaperEndsAConversationKeptBusyOnlyByItsOwnTimer) {
   RuntimeOptions o = options_with(store);
-  o.conversation_ttl = 100ms;
+  // Long enough that a stalled test thread still finds it before it goes.
+  o.conversation_ttl = 1s;
   o.reaper_interval = 20ms;
   Runtime rt(rig.registry, o);
   const Runtime::Minted clock = rt.mint("rt/clock");
-  const auto touched = [&] { return rt.conversation(clock.cid)->get(conv::keys::touched()); };
-  const edn::Value started_at = (send_top(rt, clock, Event{"start"}), touched());
+  ASSERT_EQ(send_top(rt, clock, Event{"start"}), Runtime::Result::Ok);
+  const std::optional<Value> started = rt.conversation(clock.cid);
+  ASSERT_TRUE(started.has_value()) << "reaped before the test could read it";
+  const edn::Value started_at = started->get(conv::keys::touched());
   // Ticking: its state moves on, its :conv/touched does not.
   ASSERT_TRUE(store->wait_until([&] {
     const auto c = rt.conversation(clock.cid);
