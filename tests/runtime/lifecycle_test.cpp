@@ -134,17 +134,23 @@ TEST_F(Lifecycle, BackDropsTheTimersOfTheMomentItUndoes) {
 }
 
 // The timers of the moment back returns to, and of moments before it, go on.
+// (A tick that came during the later moments would be theirs, and undone
+// with them: the round must be over before it is due.)
 TEST_F(Lifecycle, BackKeepsTheTimersOfTheMomentsItRestores) {
   Runtime rt(rig.registry, options_with(store));
-  const Runtime::Minted m = ticker(rt, "kept");
-  auto out = std::make_shared<RecordingOutput>();
-  ASSERT_EQ(rt.attach(m.cid, m.owner, out), Runtime::Result::Ok);
-  ASSERT_EQ(send_top(rt, m, arm(1, 300)), Runtime::Result::Ok);  // the first moment's
-  ASSERT_EQ(send_top(rt, m, Event{"inc"}), Runtime::Result::Ok);
-  ASSERT_EQ(send_top(rt, m, Event{"inc"}), Runtime::Result::Ok);
-  ASSERT_EQ(rt.back(m.cid, m.owner), Runtime::Result::Ok);
-  ASSERT_EQ(rt.back(m.cid, m.owner), Runtime::Result::Ok);
-  // The state now, not any view sent so far (the tick may have come first).
+  Runtime::Minted m;
+  std::shared_ptr<RecordingOutput> out;
+  first_round_in_time([&](int ms) {
+    m = ticker(rt, numbered("kept", ms).c_str());
+    out = std::make_shared<RecordingOutput>();
+    ASSERT_EQ(rt.attach(m.cid, m.owner, out), Runtime::Result::Ok);
+    ASSERT_EQ(send_top(rt, m, arm(1, ms)), Runtime::Result::Ok);  // the first moment's
+    ASSERT_EQ(send_top(rt, m, Event{"inc"}), Runtime::Result::Ok);
+    ASSERT_EQ(send_top(rt, m, Event{"inc"}), Runtime::Result::Ok);
+    ASSERT_EQ(rt.back(m.cid, m.owner), Runtime::Result::Ok);
+    ASSERT_EQ(rt.back(m.cid, m.owner), Runtime::Result::Ok);
+  });
+  // The state now, not any view sent so far.
   ASSERT_TRUE(store->wait_until([&] { return state_int(rt, m.cid, ":ticks") == 1; }));
   EXPECT_EQ(state_int(rt, m.cid, ":incs"), 0);
   EXPECT_TRUE(out->has_html("ticks: 1 incs: 0"));
@@ -175,14 +181,18 @@ TEST_F(Lifecycle, TimersOfMomentsPastTheHistoryCapStillFire) {
   RuntimeOptions options = options_with(store);
   options.kernel.history_limit = 1;
   Runtime rt(rig.registry, options);
-  const Runtime::Minted m = ticker(rt, "old");
-  auto out = std::make_shared<RecordingOutput>();
-  ASSERT_EQ(rt.attach(m.cid, m.owner, out), Runtime::Result::Ok);
-  ASSERT_EQ(send_top(rt, m, Event{"inc"}), Runtime::Result::Ok);
-  ASSERT_EQ(send_top(rt, m, arm(1, 300)), Runtime::Result::Ok);  // in the moment incs 1
-  ASSERT_EQ(send_top(rt, m, Event{"inc"}), Runtime::Result::Ok);
-  ASSERT_EQ(send_top(rt, m, Event{"inc"}), Runtime::Result::Ok);
-  ASSERT_EQ(rt.back(m.cid, m.owner), Runtime::Result::Ok);  // to incs 2; 1 is out of reach
+  Runtime::Minted m;
+  std::shared_ptr<RecordingOutput> out;
+  first_round_in_time([&](int ms) {  // over before the tick, which back would undo
+    m = ticker(rt, numbered("old", ms).c_str());
+    out = std::make_shared<RecordingOutput>();
+    ASSERT_EQ(rt.attach(m.cid, m.owner, out), Runtime::Result::Ok);
+    ASSERT_EQ(send_top(rt, m, Event{"inc"}), Runtime::Result::Ok);
+    ASSERT_EQ(send_top(rt, m, arm(1, ms)), Runtime::Result::Ok);  // in the moment incs 1
+    ASSERT_EQ(send_top(rt, m, Event{"inc"}), Runtime::Result::Ok);
+    ASSERT_EQ(send_top(rt, m, Event{"inc"}), Runtime::Result::Ok);
+    ASSERT_EQ(rt.back(m.cid, m.owner), Runtime::Result::Ok);  // to incs 2; 1 is out of reach
+  });
   ASSERT_TRUE(store->wait_until([&] { return state_int(rt, m.cid, ":ticks") == 1; }));
   EXPECT_EQ(state_int(rt, m.cid, ":incs"), 2);
   EXPECT_TRUE(out->has_html("ticks: 1 incs: 2"));
@@ -274,10 +284,17 @@ TEST_F(Lifecycle, StopHooksThatFailAtShutdownAreLoggedWithTheirCid) {
 
 TEST_F(Lifecycle, AnEndEffectCancelsTimersToo) {
   Runtime rt(rig.registry, options_with(store));
-  const Runtime::Minted m = rt.mint("demo/reminder");
-  ASSERT_EQ(send_top(rt, m, Event{"arm"}), Runtime::Result::Ok);
-  ASSERT_EQ(send_top(rt, m, Event{"quit"}), Runtime::Result::Ok);
-  wait_for_witness(rt, 80);
+  Runtime::Minted m;
+  std::string label;
+  const int delay = first_round_in_time([&](int ms) {
+    label = numbered("quitter", ms);
+    m = ticker(rt, label.c_str());
+    ASSERT_EQ(send_top(rt, m, arm(3, ms)), Runtime::Result::Ok);
+    ASSERT_EQ(send_top(rt, m, Event{"quit"}), Runtime::Result::Ok);  // an end effect
+  });
+  EXPECT_FALSE(rt.conversation(m.cid).has_value());
+  wait_for_witness(rt, 3 * delay);
+  EXPECT_TRUE(ticks_of(label.c_str()).empty());
   EXPECT_EQ(store->ops(m.cid), (std::vector<std::string>{"save", "save", "remove"}));
 }
 

@@ -62,7 +62,8 @@ inline void define_runtime_components(Registry& reg, std::shared_ptr<Journal> jo
             journal->add("tick " + std::string(s[":label"].as_string()));
             s.set("ticks", s[":ticks"].as_int() + 1);
           })
-      .on("inc", [](Self& s) { s.set("incs", s[":incs"].as_int() + 1); });
+      .on("inc", [](Self& s) { s.set("incs", s[":incs"].as_int() + 1); })
+      .on("quit", [](Self& s) { s.end("bye"); });
   // A clock: "start" sets it going, and every tick asks for the next.
   reg.define("rt/clock")
       .init([](const Value&) {

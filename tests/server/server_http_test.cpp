@@ -518,17 +518,25 @@ TEST_F(ServerTest, AFinishedStreamsConnectionIsLetGoWhenTheClientKeepsIt) {
 
 // request_timeout bounds each write, not the whole answer: a client on a
 // slow link that keeps reading gets a page and a first view larger than it
-// can take in request_timeout (here 24 MB at a pause of 25 ms per 128 KiB:
-// at least 4 s each, against a timeout of 2 s). The kernel reports progress
-// once a third of the socket's send buffer (up to 4 MB on loopback) drained:
-// the timeout leaves room for that.
+// can take in request_timeout (here 24 MB at a pause of 40 ms per 128 KiB:
+// at least 7.5 s each, against a timeout of 4 s; measured below). The
+// kernel reports progress once a third of the socket's send buffer (up to
+// 4 MB on loopback) drained, 0.4 s of reading here: the timeout leaves ten
+// times that, for a reader slowed by a loaded machine or a sanitizer.
 TEST_F(ServerTest, ASlowClientThatKeepsReadingGetsALargeViewWhole) {
-  start({.request_timeout = std::chrono::seconds(2)});
+  constexpr auto kTimeout = std::chrono::seconds(4);
+  start({.request_timeout = kTimeout});
   constexpr std::size_t kChunk = 128 << 10;
-  constexpr auto kPause = std::chrono::milliseconds(25);
-  Conn page(port_, 20000, 64 << 10);
+  constexpr auto kPause = std::chrono::milliseconds(40);
+  const auto read_slowly = [&](Conn& c) {
+    const auto began = std::chrono::steady_clock::now();
+    c.read_slowly_until("<em>end</em>", kChunk, kPause);
+    EXPECT_GT(std::chrono::steady_clock::now() - began, kTimeout)
+        << "read faster than request_timeout: the test proves nothing";
+  };
+  Conn page(port_, 30000, 64 << 10);
   page.send("GET /big HTTP/1.1\r\nHost: x\r\n\r\n");
-  page.read_slowly_until("<em>end</em>", kChunk, kPause);
+  read_slowly(page);
   const Response shell = test::parse_response(page.data());
   ASSERT_EQ(shell.status, 200u);
   Minted m;
@@ -539,10 +547,10 @@ TEST_F(ServerTest, ASlowClientThatKeepsReadingGetsALargeViewWhole) {
   m.cookie = match[1];
   m.cid = match[2];
 
-  Conn sse(port_, 20000, 64 << 10);
+  Conn sse(port_, 30000, 64 << 10);
   sse.send("GET /sse/" + m.cid +
            " HTTP/1.1\r\nHost: x\r\nDatastar-Request: true\r\nCookie: " + m.cookie + "\r\n\r\n");
-  sse.read_slowly_until("<em>end</em>", kChunk, kPause);
+  read_slowly(sse);
   EXPECT_EQ(server_->open_streams(), 1u);
 }
 

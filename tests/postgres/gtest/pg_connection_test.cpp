@@ -2,6 +2,7 @@
 // retries once, and reports what it cannot do as a StoreError, never a crash.
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <thread>
 #include <vector>
 
@@ -55,6 +56,9 @@ TEST_F(PostgresConnection, ReconnectsUnderConcurrentUse) {
   LogCapture quiet;
   std::vector<std::thread> threads;
   std::atomic<int> failed{0}, spurious_stale{0}, running{kThreads};
+  // Halfway through, each worker waits for the first round of terminations:
+  // at least one lands while the pool is in use, however the threads ran.
+  std::atomic<bool> terminated_once{false};
   std::vector<int> saved(kThreads, 0);
   for (int t = 0; t < kThreads; ++t) {
     threads.emplace_back([&, t] {
@@ -64,6 +68,7 @@ TEST_F(PostgresConnection, ReconnectsUnderConcurrentUse) {
       // whether the save landed; only then may the next save be stale.
       bool uncertain = false;
       for (int i = 0; i < kSaves; ++i) {
+        if (i == kSaves / 2) terminated_once.wait(false);
         try {
           c = store->save(c.assoc(kw("i"), i));
           ++saved[static_cast<std::size_t>(t)];
@@ -85,7 +90,11 @@ TEST_F(PostgresConnection, ReconnectsUnderConcurrentUse) {
     });
   }
   int terminated = 0;
-  while (running > 0) terminated += db_.terminate_others(*admin);
+  do {
+    terminated += db_.terminate_others(*admin);
+    terminated_once = true;
+    terminated_once.notify_all();
+  } while (running > 0);
   for (auto& th : threads) th.join();
   EXPECT_EQ(spurious_stale.load(), 0) << "a retried save was taken for someone else's";
   EXPECT_GT(terminated, 0);

@@ -607,13 +607,13 @@ class PostgresReaper : public PostgresRuntimes {
  protected:
   // Mints `n` conversations, each with an open stream, on a runtime whose
   // reaper ends them `batch` per reap() transaction (ttl 10 ms; a round
-  // every 2 s, and minting takes far less, so the first round finds them
-  // all idle). Returns the reaper's "ended" lines, one per round, once every
-  // stream is closed and the runtime is gone.
+  // every 4 s, and minting takes far less, even under a sanitizer on a
+  // loaded machine, so the first round finds them all idle). Returns the reaper's "ended" lines,
+  // one per round, once every stream is closed and the runtime is gone.
   std::vector<std::string> reap_all(int n, std::size_t batch) {
     RuntimeOptions o = on(db_.store());
     o.conversation_ttl = std::chrono::milliseconds(10);
-    o.reaper_interval = std::chrono::seconds(2);
+    o.reaper_interval = std::chrono::seconds(4);
     o.reaper_batch = batch;
     auto r = std::make_unique<Runtime>(reg_, o);
     CloseCounter closes;
@@ -635,10 +635,11 @@ class PostgresReaper : public PostgresRuntimes {
 // once: the server serving a conversation that another server's round
 // reaped ends its copy too (stop hooks, stream closed), instead of keeping
 // it until its next event or shutdown. Here b (no copies, rounds every
-// 50 ms) reaps what a serves.
+// 50 ms) reaps what a serves. The ttl leaves a stalled test thread time to
+// attach each conversation it minted before it goes.
 TEST_F(PostgresReaper, CopiesOfConversationsAnotherServerReapedEndToo) {
   RuntimeOptions serving = on(db_.store());
-  serving.conversation_ttl = std::chrono::milliseconds(200);
+  serving.conversation_ttl = std::chrono::seconds(2);
   serving.reaper_interval = std::chrono::milliseconds(300);
   RuntimeOptions reaping = serving;
   reaping.reaper_interval = std::chrono::milliseconds(50);
