@@ -5,6 +5,9 @@
 #   edn_read_fuzz      the EDN reader and printers   (fuzz/corpus/edn/)
 #   server_input_fuzz  request targets, query strings, the Cookie header and
 #                      the signals JSON              (fuzz/corpus/server/)
+#   record_restore_fuzz  a stored record: loaded by the file store, then
+#                      woken, stepped and ended by a Runtime with the demo's
+#                      components                    (fuzz/corpus/record/)
 #
 #   bash scripts/fuzz.sh                     # 60 seconds each
 #   FUZZ_SECONDS=600 bash scripts/fuzz.sh
@@ -31,6 +34,13 @@ sources_of() {
       echo src/server/signals.cpp src/server/routes.cpp src/server/http_util.cpp \
         src/edn/*.cpp src/kernel/*.cpp src/conversation/*.cpp src/log/*.cpp
       ;;
+    record_restore_fuzz)
+      # src/store/store.cpp (the store interface) opens every backend by URL.
+      # Not examples/demo/wizard_flow.cpp: see the fuzzer's registry.
+      echo src/edn/*.cpp src/kernel/*.cpp src/conversation/*.cpp src/log/*.cpp \
+        src/common/*.cpp src/runtime/*.cpp src/store/*.cpp src/server/signals.cpp \
+        src/server/http_util.cpp examples/demo/{board,counter,list_input,todo,wizard}.cpp
+      ;;
     *) echo "fuzz.sh: no fuzzer named '$1'" >&2; return 1 ;;
   esac
 }
@@ -38,18 +48,26 @@ corpus_of() {
   case $1 in
     edn_read_fuzz) echo fuzz/corpus/edn ;;
     server_input_fuzz) echo fuzz/corpus/server ;;
+    record_restore_fuzz) echo fuzz/corpus/record ;;
+  esac
+}
+# Further compiler and linker flags, after the sources.
+flags_of() {
+  case $1 in
+    record_restore_fuzz) echo -Iexamples "-I$(pg_config --includedir)" -lpq -lsqlite3 ;;
   esac
 }
 
 run_fuzzer() {
-  local name=$1 binary=$out/$1 sources
+  local name=$1 binary=$out/$1 sources flags
   sources=$(sources_of "$name")
+  flags=$(flags_of "$name")
   local corpus=$out/$name-corpus artifacts=$out/$name-artifacts
   echo "fuzz: building $binary"
-  # shellcheck disable=SC2086  # $sources is a list of files
+  # shellcheck disable=SC2086  # $sources and $flags are lists
   clang++-14 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
     -fno-omit-frame-pointer -std=c++20 -O1 -g -Wall -Wextra -Wpedantic -Werror -Iinclude -Isrc \
-    "fuzz/$name.cpp" $sources -o "$binary"
+    "fuzz/$name.cpp" $sources $flags -o "$binary"
 
   # Fuzz a throw-away copy: new inputs must not grow the committed corpus.
   rm -rf "$corpus" "$artifacts"
@@ -65,5 +83,5 @@ run_fuzzer() {
 }
 
 fuzzers=("$@")
-((${#fuzzers[@]})) || fuzzers=(edn_read_fuzz server_input_fuzz)
+((${#fuzzers[@]})) || fuzzers=(edn_read_fuzz server_input_fuzz record_restore_fuzz)
 for name in "${fuzzers[@]}"; do run_fuzzer "$name"; done

@@ -156,6 +156,16 @@ std::string key_text(const edn::Value& k) {
   }
 }
 
+// The page sends its signals back with every event, and signals_from_json
+// refuses a NUL (see EdnBuilder::string): sent, it would turn every later
+// event of the page into a 400.
+std::string text_for_page(std::string_view text, const char* what) {
+  if (text.find('\0') != std::string_view::npos)
+    throw edn::Error(std::string(what) +
+                     " holds a NUL character (\\u0000), which the page could not send back");
+  return std::string(text);
+}
+
 json to_json_value(const edn::Value& v) {
   // The conversion (and printing the JSON) recurses per level: the same
   // bound as for printing EDN keeps deep component state from the stack's
@@ -176,7 +186,7 @@ json to_json_value(const edn::Value& v) {
       return std::isfinite(d) ? json(d) : json(nullptr);
     }
     case edn::Kind::String:
-      return std::string(v.as_string());
+      return text_for_page(v.as_string(), "a string");
     case edn::Kind::Keyword:
       return std::string(v.as_keyword());
     case edn::Kind::Symbol:
@@ -191,7 +201,7 @@ json to_json_value(const edn::Value& v) {
     case edn::Kind::Map: {
       json o = json::object();
       for (const edn::MapEntry& e : v.entries()) {
-        std::string key = key_text(e.key);
+        std::string key = text_for_page(key_text(e.key), "a map key");
         // JSON has only string keys: :a, "a" and the symbol a are all "a",
         // and one would overwrite another (which one, the hash order says).
         if (o.contains(key))
@@ -245,8 +255,11 @@ std::string kept_signals_json(const Registry& registry, const edn::Value& conv) 
   const edn::Value& instances = conv.get(conv::keys::instances());
   if (!instances.is(edn::Kind::Map)) return {};
   for (const edn::MapEntry& e : instances.entries()) {
-    // A restored record may hold junk besides its instances: not ours to send.
-    if (!e.key.is(edn::Kind::String) || !e.val.is(edn::Kind::Map)) continue;
+    // A restored record may hold junk besides its instances (an id no
+    // kernel mints, one the page could not send back): not ours to send.
+    if (!e.key.is(edn::Kind::String) || !conv::valid_id(e.key.as_string()) ||
+        !e.val.is(edn::Kind::Map))
+      continue;
     const ComponentDef* def = registry.find(e.val.get(kType));
     if (!def || def->kept_signals.empty()) continue;
     json mine = json::object();
