@@ -33,7 +33,6 @@
 #include <fstream>
 #include <iterator>
 #include <memory>
-#include <mutex>
 #include <optional>
 #include <stdexcept>
 #include <string>
@@ -41,6 +40,7 @@
 #include <system_error>
 #include <vector>
 
+#include "common/log_capture.hpp"
 #include "demo/demo.hpp"
 #include "server/http_util.hpp"
 #include "server/signals.hpp"
@@ -72,37 +72,6 @@ constexpr std::size_t kMaxNodes = 64;
   std::abort();
 }
 
-// The warnings and errors the library logged for the current input (the
-// default sink would print them all).
-class Logs {
- public:
-  Logs() {
-    stube::log::set_sink([this](stube::log::Level level, std::string_view message) {
-      if (level < stube::log::Level::warn) return;
-      const std::lock_guard lock(mu_);
-      messages_.emplace_back(message);
-    });
-  }
-  ~Logs() { stube::log::set_sink({}); }
-  Logs(const Logs&) = delete;
-  Logs& operator=(const Logs&) = delete;
-
-  void clear() {
-    const std::lock_guard lock(mu_);
-    messages_.clear();
-  }
-  bool any_with(std::string_view a, std::string_view b) {
-    const std::lock_guard lock(mu_);
-    for (const std::string& m : messages_)
-      if (m.find(a) != std::string::npos && m.find(b) != std::string::npos) return true;
-    return false;
-  }
-
- private:
-  std::mutex mu_;
-  std::vector<std::string> messages_;
-};
-
 // The store's directory, made once per process and removed at its exit.
 class ScratchDir {
  public:
@@ -132,7 +101,9 @@ class ScratchDir {
 };
 
 struct World {
-  Logs logs;
+  // What the library logged for the current input (the default sink would
+  // print it all).
+  stube::test::LogCapture logs;
   ScratchDir dir;
   std::shared_ptr<const stube::Registry> registry = [] {
     auto reg = std::make_shared<stube::Registry>();
@@ -396,7 +367,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     file_options.create = false;
     if (!stube::file_store(w.dir.path(), file_options)->load_all().empty())
       fail("the file store loaded a record read_record refuses", problem);
-    if (!w.logs.any_with(w.dir.file().string(), problem))
+    if (!w.logs.has(stube::log::Level::warn, {w.dir.file().string(), problem}))
       fail("no warning names the skipped file and its problem", problem);
     if (slurp(w.dir.file()) != std::optional<std::string>(text))
       fail("a refused record was changed", problem);

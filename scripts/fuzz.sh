@@ -54,7 +54,7 @@ corpus_of() {
 # Further compiler and linker flags, after the sources.
 flags_of() {
   case $1 in
-    record_restore_fuzz) echo -Iexamples "-I$(pg_config --includedir)" -lpq -lsqlite3 ;;
+    record_restore_fuzz) echo -Iexamples -Itests "-I$(pg_config --includedir)" -lpq -lsqlite3 ;;
   esac
 }
 
