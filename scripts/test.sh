@@ -29,7 +29,24 @@ export FUZZ_SECONDS=${FUZZ_SECONDS:-40}
 total_passed=0
 total_failed=0
 failed_steps=()
-last_failed=0
+# The tail of each failed test's output, printed again just above the summary:
+# CI may keep only the end of a long log, and a flaky test's first failure
+# is the one that says what went wrong.
+failure_tails=$(mktemp)
+trap 'rm -f "$failure_tails"' EXIT
+
+# keep_failure_tails NAME LOG: the last 60 lines of each failed test's output
+# in LOG (ctest --output-on-failure prints it after the test's status line,
+# up to the next "Start" or status line), at most three tests.
+keep_failure_tails() {
+  local name=$1 log=$2
+  awk -v suite="$name" '
+    function flush() { if (n) { print "--- " suite ": " head; s = (n > 60 ? n - 59 : 1); for (i = s; i <= n; i++) print buf[i] }; n = 0 }
+    /^ *[0-9]+\/[0-9]+ Test +#[0-9]+:/ { flush(); grab = ($0 ~ /\*\*\*/) && kept++ < 3; head = $0; next }
+    /^ *Start +[0-9]+:/ || /^[0-9]+% tests passed/ { flush(); grab = 0; next }
+    grab { buf[++n] = $0 }
+    END { flush() }' "$log" >>"$failure_tails" || true
+}
 
 # Adds the totals of one ctest log ("95% tests passed, 1 tests failed out of 20").
 count_ctest() {
@@ -42,7 +59,6 @@ count_ctest() {
   total=$(sed -E 's/.*out of ([0-9]+).*/\1/' <<<"$line")
   total_passed=$((total_passed + total - failed))
   total_failed=$((total_failed + failed))
-  last_failed=$failed
 }
 
 # run_suite NAME DIR CMAKE_ARGS...: configure, build and ctest one tree.
@@ -77,6 +93,7 @@ run_suite() {
   local names
   names=$(sed -n '/tests FAILED:/,$p' "$log" | grep -aE '^[[:space:]]+[0-9]+ - ' |
     sed -E 's/^[[:space:]]+//' | tr '\n' ';' || true)
+  keep_failure_tails "$name" "$log"
   echo "=== $name: running the failed tests once more: $names"
   if ctest --test-dir "$dir" --rerun-failed --output-on-failure 2>&1 | tee "$dir/ctest-rerun.log"; then
     failed_steps+=("$name ctest (FLAKY: failed, then passed alone): $names")
@@ -148,6 +165,10 @@ echo "=== fuzz: done in $((SECONDS - fuzz_started))s"
 
 format_check || failed_steps+=("clang-format")
 
+if [[ -s $failure_tails ]]; then
+  echo "=== the first failures' output (last 60 lines of each)"
+  cat "$failure_tails"
+fi
 echo "=== done in $((SECONDS - started))s"
 for step in "${failed_steps[@]}"; do
   echo "FAILED: $step"
