@@ -92,6 +92,14 @@ if(STUBE_BUILD_TOOLS)
       RESOURCE_LOCK chromium
       ENVIRONMENT "STUBE_DEMO=$<TARGET_FILE:stube-demo>;STUBE_ARTIFACTS=${PROJECT_BINARY_DIR}/browser-artifacts")
   endforeach()
+  # The typing test once more with every event's answer held back 400 ms
+  # behind its view on the stream: a step that types before the answer to the
+  # last event arrived would be overwritten by it (seen once under ASan).
+  add_test(NAME browser_wizard_todo_slow_answers
+    COMMAND node --test ${CMAKE_CURRENT_SOURCE_DIR}/browser/wizard_todo.test.mjs)
+  set_tests_properties(browser_wizard_todo_slow_answers PROPERTIES
+    TIMEOUT 300 LABELS "browser" RESOURCE_LOCK chromium
+    ENVIRONMENT "STUBE_DEMO=$<TARGET_FILE:stube-demo>;STUBE_ARTIFACTS=${PROJECT_BINARY_DIR}/browser-artifacts/slow-answers;STUBE_ANSWER_DELAY_MS=400")
 endif()
 
 # ---- PostgreSQL tests -----------------------------------------------------------

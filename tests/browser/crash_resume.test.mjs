@@ -7,6 +7,7 @@ import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import {
   closeContext,
+  fillSettled,
   launchBrowser,
   newPage,
   portOf,
@@ -84,7 +85,7 @@ test('wizard (task component) continues after SIGKILL and restart', async () => 
   const third = await demoOnFileStore(dir, portOf(first));
   await waitForStream(page);
   assert.deepEqual(await page.locator('.board-items li').allTextContents(), ['tea']);
-  await page.fill('.board-input', 'cake');
+  await fillSettled(page, '.board-input', 'cake');
   await page.click('.board-add');
   await page.waitForFunction(() => document.querySelectorAll('.board-items li').length === 2);
   await finishBoard(page, 'Ada', ['tea', 'cake']);

@@ -6,6 +6,9 @@
 //   STUBE_DEMO       path of the stube-demo executable
 //   STUBE_ARTIFACTS  directory for screenshots (created if missing)
 //   CHROMIUM         browser executable (default /usr/bin/chromium)
+//   STUBE_ANSWER_DELAY_MS  if set, every answer to an event or a back reaches
+//                    the page that much later than its new view on the
+//                    stream: the tests must wait for answers, not race them
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
@@ -106,8 +109,12 @@ export async function launchBrowser() {
 // A page that records its console and its uncaught errors (exceptions and
 // unhandled rejections thrown by the page's scripts): closeContext fails
 // the test if there were any.
+//
+// The page also counts its events in flight (see `settled`).
 export async function newPage(context) {
   const page = await context.newPage();
+  await page.addInitScript(countEventsInFlight);
+  if (answerDelayMs > 0) await page.route(/\/(event|back)\//, delayAnswer);
   page.consoleLines = [];
   page.pageErrors = [];
   page.on('console', (msg) => page.consoleLines.push(`${msg.type()}: ${msg.text()}`));
@@ -116,6 +123,42 @@ export async function newPage(context) {
     page.pageErrors.push(err.message);
   });
   return page;
+}
+
+const answerDelayMs = Number(process.env.STUBE_ANSWER_DELAY_MS ?? 0);
+
+async function delayAnswer(route) {
+  const response = await route.fetch();
+  await new Promise((resolve) => setTimeout(resolve, answerDelayMs));
+  await route.fulfill({ response });
+}
+
+// Runs in the page before its own scripts. Datastar announces each request
+// it makes with a `datastar-sse` event on the document, "started" when it
+// sends and "finished" once the answer has been read and applied; the
+// page's stream (#stube-stream) stays open and is left out.
+function countEventsInFlight() {
+  window.stubeEventsInFlight = 0;
+  document.addEventListener('datastar-sse', (e) => {
+    if (e.detail.elId === 'stube-stream') return;
+    if (e.detail.type === 'started') window.stubeEventsInFlight += 1;
+    else if (e.detail.type === 'finished') window.stubeEventsInFlight -= 1;
+  });
+}
+
+// Resolves once every event the page sent has been answered. An event's new
+// view comes on the stream, but the signals it changed (a field cleared, a
+// new dialog's default, the signals of closed dialogs dropped) come in the
+// answer to its POST, on another connection and possibly later: text typed
+// in between would be overwritten. A step that types waits for this first.
+export async function settled(page) {
+  await page.waitForFunction(() => window.stubeEventsInFlight === 0);
+}
+
+// Fills the field `selector` once the page has settled (see `settled`).
+export async function fillSettled(page, selector, text) {
+  await settled(page);
+  await page.fill(selector, text);
 }
 
 // Closes a context after checking that none of its pages (from newPage)

@@ -1,10 +1,9 @@
 // The steps of the demo's wizards, shared by the live and the restart tests.
 import assert from 'node:assert/strict';
+import { fillSettled, settled } from './harness.mjs';
 
 export async function answerPrompt(page, text) {
-  const input = page.locator('.stube-prompt .stube-input');
-  await input.waitFor();
-  await input.fill(text);
+  await fillSettled(page, '.stube-prompt .stube-input', text);
   await page.click('.stube-prompt .stube-ok');
 }
 
@@ -19,12 +18,13 @@ export async function waitForConfirm(page, question) {
 
 export async function addToBoard(page, items) {
   for (const [i, item] of items.entries()) {
-    await page.fill('.board-input', item);
+    await fillSettled(page, '.board-input', item);
     await page.click('.board-add');
     await page.waitForFunction((n) => document.querySelectorAll('.board-items li').length === n, i + 1);
   }
   // The field is cleared by the server after each add (state -> signal).
-  await page.waitForFunction(() => document.querySelector('.board-input')?.value === '');
+  await settled(page);
+  assert.equal(await page.inputValue('.board-input'), '');
 }
 
 export async function finishBoard(page, name, items) {

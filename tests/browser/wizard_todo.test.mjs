@@ -5,8 +5,10 @@ import { after, before, test } from 'node:test';
 import {
   closeContext,
   launchBrowser,
+  fillSettled,
   newPage,
   screenshot,
+  settled,
   startDemo,
   waitForStream,
 } from './harness.mjs';
@@ -41,6 +43,7 @@ for (const path of ['wizard', 'wizard-flow']) {
     await waitForConfirm(page, 'Continue as Bob?');
     await page.click('.stube-confirm .stube-no');
     await page.locator('.stube-prompt').waitFor();
+    await settled(page);
     assert.equal(await page.locator('.stube-prompt .stube-input').inputValue(), 'Bob');
     await completeWizard(page, 'Grace', ['milk', 'eggs'], (s) => screenshot(page, `${path}-${s}`));
     // The two prompts' signals were dropped once they answered: the board's
@@ -61,11 +64,12 @@ test('todo: add, edit in place, delete with confirm', async () => {
   const count = (n) => page.waitForFunction((k) => document.querySelectorAll('.todo-items li').length === k, n);
 
   for (const [i, t] of ['write tests', 'fix bugs', 'ship'].entries()) {
-    await page.fill('.todo-new-input', t);
+    await fillSettled(page, '.todo-new-input', t);
     await page.press('.todo-new-input', 'Enter');  // submits the form
     await count(i + 1);
   }
-  await page.waitForFunction(() => document.querySelector('.todo-new-input')?.value === '');
+  await settled(page);
+  assert.equal(await page.inputValue('.todo-new-input'), '');
   assert.deepEqual(await texts(), ['write tests', 'fix bugs', 'ship']);
   await screenshot(page, 'todo-added');
 
@@ -73,8 +77,9 @@ test('todo: add, edit in place, delete with confirm', async () => {
   await page.locator('.todo-item', { hasText: 'fix bugs' }).locator('.todo-edit').click();
   const edit = page.locator('.todo-edit-input');
   await edit.waitFor();
+  await settled(page);
   assert.equal(await edit.inputValue(), 'fix bugs');
-  await edit.fill('fix all the bugs');
+  await fillSettled(page, '.todo-edit-input', 'fix all the bugs');
   await screenshot(page, 'todo-editing');
   await page.click('.todo-save');
   await page.waitForFunction(() => !document.querySelector('.todo-edit-input'));
