@@ -51,24 +51,57 @@ corpus_of() {
     record_restore_fuzz) echo fuzz/corpus/record ;;
   esac
 }
-# Further compiler and linker flags, after the sources.
-flags_of() {
+# Libraries a fuzzer links with, besides the sanitizers' runtimes.
+libs_of() {
   case $1 in
-    record_restore_fuzz) echo -Iexamples -Itests "-I$(pg_config --includedir)" -lpq -lsqlite3 ;;
+    record_restore_fuzz) echo -lpq -lsqlite3 ;;
   esac
 }
 
-run_fuzzer() {
-  local name=$1 binary=$out/$1 sources flags
-  sources=$(sources_of "$name")
-  flags=$(flags_of "$name")
-  local corpus=$out/$name-corpus artifacts=$out/$name-artifacts
-  echo "fuzz: building $binary"
-  # shellcheck disable=SC2086  # $sources and $flags are lists
-  clang++-14 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
-    -fno-omit-frame-pointer -std=c++20 -O1 -g -Wall -Wextra -Wpedantic -Werror -Iinclude -Isrc \
-    "fuzz/$name.cpp" $sources $flags -o "$binary"
+# One set of flags for every object: the union of what the fuzzers include.
+# shellcheck disable=SC2054  # the commas are clang's list of sanitizers
+cxxflags=(-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
+  -std=c++20 -O1 -g -Wall -Wextra -Wpedantic -Werror -Iinclude -Isrc -Iexamples -Itests
+  "-I$(pg_config --includedir)")
+objects=$out/obj
 
+object_of() {
+  local path=${1%.cpp}
+  echo "$objects/${path//\//_}.o"
+}
+
+# Compiles each source once (the fuzzers share most of theirs), two at a time:
+# one clang++ run per fuzzer over all its sources would use one core.
+compile_all() {
+  local src running=0 failed=0
+  mkdir -p "$objects"
+  for src in "$@"; do
+    if ((running >= 2)); then
+      wait -n || failed=1
+      running=$((running - 1))
+    fi
+    clang++-14 "${cxxflags[@]}" -c "$src" -o "$(object_of "$src")" &
+    running=$((running + 1))
+  done
+  while ((running > 0)); do
+    wait -n || failed=1
+    running=$((running - 1))
+  done
+  return "$failed"
+}
+
+link_fuzzer() {
+  local name=$1 src objs=()
+  # shellcheck disable=SC2046  # sources_of prints a list
+  for src in "fuzz/$name.cpp" $(sources_of "$name"); do objs+=("$(object_of "$src")"); done
+  echo "fuzz: linking $out/$name"
+  # shellcheck disable=SC2046  # libs_of prints a list
+  clang++-14 -fsanitize=fuzzer,address,undefined "${objs[@]}" $(libs_of "$name") -o "$out/$name"
+}
+
+run_fuzzer() {
+  local name=$1 binary=$out/$1
+  local corpus=$out/$name-corpus artifacts=$out/$name-artifacts
   # Fuzz a throw-away copy: new inputs must not grow the committed corpus.
   rm -rf "$corpus" "$artifacts"
   mkdir -p "$corpus" "$artifacts"
@@ -84,4 +117,14 @@ run_fuzzer() {
 
 fuzzers=("$@")
 ((${#fuzzers[@]})) || fuzzers=(edn_read_fuzz server_input_fuzz record_restore_fuzz)
+sources=()
+for name in "${fuzzers[@]}"; do
+  sources_of "$name" >/dev/null  # fails on an unknown name
+  # shellcheck disable=SC2207  # sources_of prints a list of paths without spaces
+  sources+=("fuzz/$name.cpp" $(sources_of "$name"))
+done
+mapfile -t sources < <(printf '%s\n' "${sources[@]}" | sort -u)
+echo "fuzz: compiling ${#sources[@]} sources into $objects"
+compile_all "${sources[@]}"
+for name in "${fuzzers[@]}"; do link_fuzzer "$name"; done
 for name in "${fuzzers[@]}"; do run_fuzzer "$name"; done
