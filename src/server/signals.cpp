@@ -249,11 +249,15 @@ std::string to_json(const edn::Value& v) {
   return dump(to_json_value(v));
 }
 
-std::string kept_signals_json(const Registry& registry, const edn::Value& conv) {
+namespace {
+
+// {"<ns>": {"<signal>": value}} of every kept signal of `conv`. `report`
+// says whether a value JSON cannot carry is logged (it is skipped either way).
+json kept_signals(const Registry& registry, const edn::Value& conv, bool report) {
   static const edn::Value kType = edn::Value::keyword("instance/type");
   json out = json::object();
   const edn::Value& instances = conv.get(conv::keys::instances());
-  if (!instances.is(edn::Kind::Map)) return {};
+  if (!instances.is(edn::Kind::Map)) return out;
   for (const edn::MapEntry& e : instances.entries()) {
     // A restored record may hold junk besides its instances (an id no
     // kernel mints, one the page could not send back): not ours to send.
@@ -272,12 +276,57 @@ std::string kept_signals_json(const Registry& registry, const edn::Value& conv) 
       try {
         mine[name] = to_json_value(*v);
       } catch (const edn::Error& error) {
-        log::error("conversation " + std::string(conv::id(conv)) + ", instance " +
-                   std::string(e.key.as_string()) + " (" + edn::write(def->id) +
-                   "): kept signal '" + name + "' not sent to the browser: " + error.what());
+        if (report)
+          log::error("conversation " + std::string(conv::id(conv)) + ", instance " +
+                     std::string(e.key.as_string()) + " (" + edn::write(def->id) +
+                     "): kept signal '" + name + "' not sent to the browser: " + error.what());
       }
     }
     if (!mine.empty()) out[signal_namespace(e.key.as_string())] = std::move(mine);
+  }
+  return out;
+}
+
+// Overwrites the signals of `iid` in `held` with those the page sent (`sent`,
+// all its signals) that `held` has: a field of the instance the event went
+// to holds what was sent with it.
+void overlay_sent(json& held, std::string_view iid, const edn::Value& sent) {
+  const auto ns = held.find(signal_namespace(iid));
+  const edn::Value mine = instance_signals(sent, iid);
+  if (ns == held.end() || !mine.is(edn::Kind::Map)) return;
+  for (const edn::MapEntry& e : mine.entries()) {
+    if (!e.key.is(edn::Kind::Keyword)) continue;
+    const auto field = ns->find(e.key.as_keyword());
+    if (field == ns->end()) continue;
+    try {
+      *field = to_json_value(e.val);
+    } catch (const edn::Error&) {
+      ns->erase(field);  // unknown to the page: sent again if kept
+    }
+  }
+}
+
+}  // namespace
+
+std::string kept_signals_json(const Registry& registry, const edn::Value& conv) {
+  const json out = kept_signals(registry, conv, true);
+  return out.empty() ? std::string() : dump(out);
+}
+
+std::string changed_signals_json(const Registry& registry, const edn::Value& before,
+                                 const edn::Value& after, std::string_view iid,
+                                 const edn::Value& sent) {
+  json held = kept_signals(registry, before, false);
+  if (!iid.empty()) overlay_sent(held, iid, sent);
+  json now = kept_signals(registry, after, true);
+  json out = json::object();
+  for (auto& [ns, fields] : now.items()) {
+    const auto old = held.find(ns);
+    json changed = json::object();
+    for (auto& [name, value] : fields.items())
+      if (old == held.end() || !old->contains(name) || (*old)[name] != value)
+        changed[name] = std::move(value);
+    if (!changed.empty()) out[ns] = std::move(changed);
   }
   return out.empty() ? std::string() : dump(out);
 }

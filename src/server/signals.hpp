@@ -38,6 +38,16 @@ std::string to_json(const edn::Value& v);
 // Empty when no instance keeps any.
 std::string kept_signals_json(const Registry& registry, const edn::Value& conv);
 
+// The kept signals of `after` (as kept_signals_json) that the page does not
+// hold already: those whose value differs from `before`, the conversation
+// as it was before an event, where the addressed instance `iid` (none for a
+// back) holds what the page sent with the event (`sent`, all its signals).
+// A field the event left alone is left out, so text typed into it while the
+// event was under way, or into another instance's field before it, stays.
+std::string changed_signals_json(const Registry& registry, const edn::Value& before,
+                                 const edn::Value& after, std::string_view iid,
+                                 const edn::Value& sent);
+
 // The top-level namespaces of the page's signals `sent` that belong to no
 // live instance of `conv` (a dialog that answered, a step that back
 // undid), for the page to drop: otherwise every later event would carry

@@ -111,3 +111,34 @@ test('todo: add, edit in place, delete with confirm', async () => {
   assert.deepEqual(await texts(), ['fix all the bugs', 'ship']);
   await closeContext(context);
 });
+
+// Text typed while an event is under way is not overwritten by its answer:
+// the answer sends only the fields the event changed.
+test('todo: what is typed while an event is under way stays', async () => {
+  const context = await browser.newContext();
+  const page = await newPage(context);
+  await page.goto(`${demo.url}todo`);
+  await waitForStream(page);
+  await fillSettled(page, '.todo-new-input', 'first');
+  await page.press('.todo-new-input', 'Enter');
+  await page.waitForFunction(() => document.querySelectorAll('.todo-items li').length === 1);
+  await settled(page);
+  // Hold the answer to the next event until the user has typed.
+  let release;
+  const typed = new Promise((resolve) => {
+    release = resolve;
+  });
+  await page.route(/\/event\//, async (route) => {
+    const response = await route.fetch();
+    await typed;
+    await route.fulfill({ response });
+  });
+  await page.locator('.todo-item', { hasText: 'first' }).locator('.todo-edit').click();
+  await page.locator('.todo-edit-input').waitFor();  // the new view came on the stream
+  await page.fill('.todo-new-input', 'second, half typed');
+  release();
+  await settled(page);
+  assert.equal(await page.inputValue('.todo-new-input'), 'second, half typed');
+  assert.equal(await page.inputValue('.todo-edit-input'), 'first');
+  await closeContext(context);
+});

@@ -66,7 +66,8 @@ std::shared_ptr<Registry> test_registry() {
       })
       .keep({"name"})
       .render([](const Self& s) { return html::p(html::cls("name"), s[":name"]); })
-      .on("shout", [](Self& s) { s.set("name", std::string(s[":name"].as_string()) + "!"); });
+      .on("shout", [](Self& s) { s.set("name", std::string(s[":name"].as_string()) + "!"); })
+      .on("look", [](Self&) {});
   // A view of 24 MB, far more than the kernel's socket buffers hold.
   reg->define("t/big").render([](const Self&) {
     static const std::string filler(24 << 20, 'x');
@@ -359,6 +360,24 @@ TEST_F(ServerTest, SignalsComeInAsEdnAndGoBackAfterTheHandler) {
       << b.body;
   EXPECT_EQ(b.body.find("data: paths " + ns), std::string::npos) << b.body;
   EXPECT_EQ(back("[not json").status, 200u);
+}
+
+// An event that leaves a kept field alone does not send it back: the page
+// holds it already, and the user may have typed on since the event went.
+TEST_F(ServerTest, AnAnswerLeavesOutTheSignalsThePageHolds) {
+  start();
+  const Minted m = mint("/form");
+  const std::string ns = signal_namespace(m.iid);
+  const Response r = post(m, "look", "{\"" + ns + "\": {\"name\": \"Zed\"}}");
+  ASSERT_EQ(r.status, 200u) << r.body;
+  EXPECT_EQ(conv(m).get_in({"conv/instances"_kw, edn::Value(m.iid), "name"_kw}), edn::Value("Zed"));
+  EXPECT_EQ(r.body,
+            "event: datastar-merge-fragments\ndata: fragments <div id=\"stube-error\"></div>\n\n");
+  // A handler that changes it sends it.
+  const Response shout = post(m, "shout", "{\"" + ns + "\": {\"name\": \"Zed\"}}");
+  EXPECT_NE(shout.body.find("data: signals {\"" + ns + "\":{\"name\":\"Zed!\"}}"),
+            std::string::npos)
+      << shout.body;
 }
 
 // A typed component's kept signal of the wrong type is bad input: 400

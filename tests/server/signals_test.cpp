@@ -252,6 +252,62 @@ TEST(Signals, KeptSignalsOfEveryLiveInstance) {
   EXPECT_EQ(kept_signals_json(reg, start_conversation(reg, "test/plain", {}, {}).conv), "");
 }
 
+// `conv` with field `key` of instance `iid` set to `value`, as a handler would.
+edn::Value with_field(const edn::Value& conv, std::string_view iid, const edn::Value& key,
+                      const edn::Value& value) {
+  const edn::Value instances = conv.get("conv/instances"_kw);
+  const edn::Value id{std::string(iid)};
+  return conv.assoc("conv/instances"_kw, instances.assoc(id, instances.get(id).assoc(key, value)));
+}
+
+// The answer to an event sends only the kept signals the page does not hold
+// already: text typed into a field while the event was under way, or into
+// another instance's field before it, is not overwritten with the state's.
+TEST(Signals, ChangedSignalsAreThoseThePageDoesNotHold) {
+  Registry reg;
+  reg.define("test/form")
+      .init([](const edn::Value&) {
+        return edn::map({{"name"_kw, "Ann"}});
+      })
+      .keep({"name"})
+      .start([](Self& s) { s.call(prompt("Q?", "dflt"), "r"); })
+      .resume("r", [](Self&, const edn::Value&) {});
+  const Step step = start_conversation(reg, "test/form", {}, {});
+  const edn::Value& stack = step.conv.get("conv/stack"_kw);
+  const std::string form(stack.at(0).as_string());
+  const std::string dialog(stack.at(1).as_string());
+  const auto sent = [&](std::string_view form_name, std::string_view answer) {
+    return signals_from_json(R"({")" + signal_namespace(form) + R"(": {"name": ")" +
+                             std::string(form_name) + R"("}, ")" + signal_namespace(dialog) +
+                             R"(": {"answer": ")" + std::string(answer) + R"("}})");
+  };
+  const edn::Value before = step.conv;
+  // The event went to the dialog with "typed", which its state took; the
+  // form's field holds "Annie", typed but not sent with an event of its own.
+  const edn::Value applied = with_field(before, dialog, "answer"_kw, "typed");
+  EXPECT_EQ(changed_signals_json(reg, before, applied, dialog, sent("Annie", "typed")), "");
+  EXPECT_EQ(changed_signals_json(reg, before, before, dialog, sent("Ann", "dflt")), "");
+  // The handler cleared the dialog's field: that goes, the form's does not.
+  const edn::Value cleared = with_field(before, dialog, "answer"_kw, "");
+  EXPECT_EQ(
+      signals_from_json(changed_signals_json(reg, before, cleared, dialog, sent("Annie", "x"))),
+      signals_from_json(R"({")" + signal_namespace(dialog) + R"(": {"answer": ""}})"));
+  // A handler changed the form's state: the form's field goes too.
+  const edn::Value renamed = with_field(cleared, form, "name"_kw, "Bo");
+  EXPECT_EQ(
+      signals_from_json(changed_signals_json(reg, before, renamed, dialog, sent("Annie", "typed"))),
+      signals_from_json(R"({")" + signal_namespace(form) + R"(": {"name": "Bo"}, ")" +
+                        signal_namespace(dialog) + R"(": {"answer": ""}})"));
+  // A back (no instance addressed) sends what changed against the state.
+  EXPECT_EQ(signals_from_json(changed_signals_json(reg, renamed, before, {}, sent("Bo", ""))),
+            signals_from_json(R"({")" + signal_namespace(form) + R"(": {"name": "Ann"}, ")" +
+                              signal_namespace(dialog) + R"(": {"answer": "dflt"}})"));
+  // An instance the conversation did not have before (a new dialog, or no
+  // conversation at all) sends all its kept signals.
+  EXPECT_EQ(signals_from_json(changed_signals_json(reg, edn::Value(), before, {}, {})),
+            signals_from_json(kept_signals_json(reg, before)));
+}
+
 // A restored record may hold junk next to its instances (here a vector under
 // an instance id): it used to throw out of every event's answer (a 500 after
 // the event was applied and saved). The real instances' signals still go.
