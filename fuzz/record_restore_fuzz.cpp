@@ -295,6 +295,18 @@ class Session {
     }
     if (!stube::server::stale_namespaces(signals, *conv).empty())
       fail("a kept signal's namespace counts as stale", json);
+    // An event's answer: against no conversation before, every kept signal
+    // is new; a page that sent what it holds and an event that changed
+    // nothing get none.
+    if (stube::server::changed_signals_json(reg_, {}, *conv, {}, {}) != json)
+      fail("the changes since no conversation are not all the kept signals", json);
+    std::string top;  // a record may have lost its stack (served as a blank page)
+    try {
+      top = stube::top_instance(*conv);
+    } catch (const edn::Error&) {
+    }
+    if (!stube::server::changed_signals_json(reg_, *conv, *conv, top, signals).empty())
+      fail("an event that changed nothing sends kept signals", json);
   }
 
  private:
