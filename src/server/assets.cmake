@@ -1,7 +1,7 @@
 # Embeds the server's browser assets into the library at build time: the
 # Datastar client (from node_modules, installed by `npm ci` in
-# scripts/setup.sh, version pinned in package-lock.json) and the stock
-# stylesheet. Included from the top-level CMakeLists.txt after the `stube`
+# scripts/setup.sh, version pinned in package-lock.json), the stock
+# stylesheet and stube's page script (src/server/assets/). Included from the top-level CMakeLists.txt after the `stube`
 # target exists. The generated .cpp lives in the build tree only.
 set(STUBE_DATASTAR_JS
   ${PROJECT_SOURCE_DIR}/node_modules/@starfederation/datastar/dist/datastar.js)
@@ -15,14 +15,15 @@ endif()
 set(STUBE_ASSETS_CPP ${PROJECT_BINARY_DIR}/generated/stube_embedded_assets.cpp)
 set(STUBE_ASSET_FILES
   ${STUBE_DATASTAR_JS}
-  ${PROJECT_SOURCE_DIR}/src/server/assets/stube.css)
+  ${PROJECT_SOURCE_DIR}/src/server/assets/stube.css
+  ${PROJECT_SOURCE_DIR}/src/server/assets/stube.js)
 add_custom_command(
   OUTPUT ${STUBE_ASSETS_CPP}
   COMMAND ${CMAKE_COMMAND} -DOUTPUT=${STUBE_ASSETS_CPP}
-          "-DINPUTS=${STUBE_DATASTAR_JS}|datastar_js|${PROJECT_SOURCE_DIR}/src/server/assets/stube.css|stube_css"
+          "-DINPUTS=${STUBE_DATASTAR_JS}|datastar_js|${PROJECT_SOURCE_DIR}/src/server/assets/stube.css|stube_css|${PROJECT_SOURCE_DIR}/src/server/assets/stube.js|stube_js"
           -P ${PROJECT_SOURCE_DIR}/src/server/embed_assets.cmake
   DEPENDS ${STUBE_ASSET_FILES} ${PROJECT_SOURCE_DIR}/src/server/embed_assets.cmake
-  COMMENT "Embedding the Datastar client and the stock stylesheet"
+  COMMENT "Embedding the Datastar client, the stock stylesheet and the page script"
   VERBATIM)
 target_sources(stube PRIVATE ${STUBE_ASSETS_CPP})
 

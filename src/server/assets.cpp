@@ -11,6 +11,8 @@ extern const unsigned char datastar_js[];
 extern const std::size_t datastar_js_size;
 extern const unsigned char stube_css[];
 extern const std::size_t stube_css_size;
+extern const unsigned char stube_js[];
+extern const std::size_t stube_js_size;
 }  // namespace embedded
 
 namespace {
@@ -30,15 +32,16 @@ std::string fingerprint(std::string_view body) {
 }
 
 struct Table {
-  std::string datastar_etag, css_etag;
-  std::array<Asset, 2> assets;
+  std::array<std::string, 3> etags;
+  std::array<Asset, 3> assets;
   Table() {
-    const std::string_view js = bytes(embedded::datastar_js, embedded::datastar_js_size);
+    const std::string_view datastar = bytes(embedded::datastar_js, embedded::datastar_js_size);
     const std::string_view css = bytes(embedded::stube_css, embedded::stube_css_size);
-    datastar_etag = fingerprint(js);
-    css_etag = fingerprint(css);
-    assets = {Asset{"datastar.js", "text/javascript; charset=utf-8", js, datastar_etag},
-              Asset{"stube.css", "text/css; charset=utf-8", css, css_etag}};
+    const std::string_view script = bytes(embedded::stube_js, embedded::stube_js_size);
+    etags = {fingerprint(datastar), fingerprint(css), fingerprint(script)};
+    assets = {Asset{"datastar.js", "text/javascript; charset=utf-8", datastar, etags[0]},
+              Asset{"stube.css", "text/css; charset=utf-8", css, etags[1]},
+              Asset{"stube.js", "text/javascript; charset=utf-8", script, etags[2]}};
   }
 };
 

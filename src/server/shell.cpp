@@ -17,6 +17,8 @@ std::string render_shell(const ShellPage& p) {
   html::escape_into(base + asset_url("stube.css"), out);
   out += "\">\n<script type=\"module\" src=\"";
   html::escape_into(base + asset_url("datastar.js"), out);
+  out += "\"></script>\n<script type=\"module\" src=\"";
+  html::escape_into(base + asset_url("stube.js"), out);
   out += "\"></script>\n</head>\n<body>\n<div id=\"";
   out += kErrorElementId;
   out += "\"></div>\n<form id=\"stube-stream\" hidden data-on-load=\"";

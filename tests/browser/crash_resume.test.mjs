@@ -69,6 +69,14 @@ test('wizard (task component) continues after SIGKILL and restart', async () => 
   const killed = await first.kill('SIGKILL');
   assert.equal(killed.signal, 'SIGKILL');
 
+  // A click while the server is down gets no answer: the page says so
+  // (stube.js), and it is no uncaught error (closeContext checks).
+  await page.click('.stube-confirm .stube-yes');
+  await page.waitForFunction(
+    () => /did not answer/.test(document.getElementById('stube-error')?.textContent ?? ''));
+  await settled(page);
+  await screenshot(page, 'crash-wizard-no-answer');
+
   const second = await demoOnFileStore(dir, portOf(first));
   // The count is logged on stderr before "listening" goes to stdout, but the
   // two pipes are read independently: wait for the line itself.
@@ -77,6 +85,8 @@ test('wizard (task component) continues after SIGKILL and restart', async () => 
   // The page reconnects by itself and gets the same step with the same data.
   await waitForStream(page);
   await waitForConfirm(page, 'Continue as Ada?');
+  // The stream's reconnect cleared the message.
+  await page.waitForFunction(() => document.getElementById('stube-error')?.textContent === '');
   await screenshot(page, 'crash-wizard-after-restart');
 
   await page.click('.stube-confirm .stube-yes');

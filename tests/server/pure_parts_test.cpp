@@ -282,6 +282,10 @@ TEST(Shell, LoadsDatastarAndOpensTheStream) {
             std::string::npos)
       << page;
   EXPECT_NE(page.find("href=\"/app/_stube/stube.css?v="), std::string::npos);
+  // stube's page script after Datastar's (modules run in document order).
+  const std::size_t script = page.find("<script type=\"module\" src=\"/app/_stube/stube.js?v=");
+  EXPECT_NE(script, std::string::npos) << page;
+  EXPECT_GT(script, page.find("_stube/datastar.js"));
   // On an empty form, whose fields (none) are the stream's query: the
   // page's signals stay out of its URL.
   EXPECT_NE(

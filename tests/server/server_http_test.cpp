@@ -1064,6 +1064,10 @@ TEST_F(ServerTest, ServesTheEmbeddedAssetsAndPages) {
   const Response css = request(port_, "GET", "/_stube/stube.css");
   EXPECT_EQ(css.status, 200u);
   EXPECT_NE(css.body.find(".stube-dialog"), std::string::npos);
+  const Response script = request(port_, "GET", "/_stube/stube.js");
+  EXPECT_EQ(script.status, 200u);
+  EXPECT_EQ(script.header("Content-Type"), "text/javascript; charset=utf-8");
+  EXPECT_NE(script.body.find("retries-failed"), std::string::npos);
   // Kept for a year only under the URL naming this version (the shell's
   // "?v=<etag>"); a plain or stale URL is revalidated, so that an upgrade
   // reaches a page that links the asset plainly.
