@@ -230,15 +230,15 @@ Response post_back(Core& core, const Request& req, const Route& r) {
   if (auto refused = refuse_foreign_page(req)) return std::move(*refused);
   // Back reads no signals: the page's are only looked at for those to drop,
   // and a body that is no JSON object leaves them for the next event.
-  edn::Value sent;
+  edn::Value signals;
   try {
-    sent = signals_from_json(req.body());
+    signals = signals_from_json(req.body());
   } catch (const BadRequest&) {
   }
-  const Sent before = sent_with(core, r.cid, {}, sent);
+  const Sent sent = sent_with(core, r.cid, {}, signals);
   const auto result = as_owner(
       req, r.cid, [&](std::string_view owner) { return core.runtime->back(r.cid, owner); });
-  return from_result(core, result, req, r.cid, before);
+  return from_result(core, result, req, r.cid, sent);
 }
 
 Reply open_stream(Core& core, const Request& req, const Route& r,

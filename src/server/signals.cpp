@@ -323,9 +323,10 @@ std::string changed_signals_json(const Registry& registry, const edn::Value& bef
   for (auto& [ns, fields] : now.items()) {
     const auto old = held.find(ns);
     json changed = json::object();
-    for (auto& [name, value] : fields.items())
-      if (old == held.end() || !old->contains(name) || (*old)[name] != value)
-        changed[name] = std::move(value);
+    for (auto& [name, value] : fields.items()) {
+      const bool held_already = old != held.end() && old->contains(name) && old->at(name) == value;
+      if (!held_already) changed[name] = std::move(value);
+    }
     if (!changed.empty()) out[ns] = std::move(changed);
   }
   return out.empty() ? std::string() : dump(out);
