@@ -295,18 +295,24 @@ class Session {
     }
     if (!stube::server::stale_namespaces(signals, *conv).empty())
       fail("a kept signal's namespace counts as stale", json);
-    // An event's answer: against no conversation before, every kept signal
-    // is new; a page that sent what it holds and an event that changed
-    // nothing get none.
-    if (stube::server::changed_signals_json(reg_, {}, *conv, {}, {}) != json)
-      fail("the changes since no conversation are not all the kept signals", json);
+    // An event's answer: a back sends them all; an event whose page sent
+    // them as they are leaves out the addressed instance's, and only those.
+    if (stube::server::answer_signals_json(reg_, *conv, {}, signals) != json)
+      fail("a back's answer is not all the kept signals", json);
     std::string top;  // a record may have lost its stack (served as a blank page)
     try {
       top = stube::top_instance(*conv);
     } catch (const edn::Error&) {
     }
-    if (!stube::server::changed_signals_json(reg_, *conv, *conv, top, signals).empty())
-      fail("an event that changed nothing sends kept signals", json);
+    if (top.empty()) return;
+    const std::string answer = stube::server::answer_signals_json(reg_, *conv, top, signals);
+    const edn::Value left =
+        answer.empty() ? edn::Value()
+                       : stube::server::signals_from_json(answer, edn::max_write_depth + 3);
+    const bool top_kept = !stube::server::instance_signals(signals, top).is_nil();
+    if (!stube::server::instance_signals(left, top).is_nil() ||
+        (answer.empty() ? 0 : left.size()) + (top_kept ? 1 : 0) != signals.size())
+      fail("an event's answer leaves out more or less than the addressed instance's", answer);
   }
 
  private:

@@ -126,39 +126,30 @@ Runtime::Result as_owner(const Request& req, std::string_view cid, Call&& call) 
   return result;
 }
 
-// What the page sent with an event or a back, and the conversation as it
-// was before it ran (nil if there was none).
-struct Sent {
-  const edn::Value& signals;
-  std::string_view iid;  // the instance the event went to; empty for a back
-  edn::Value before;
-};
-
-Sent sent_with(Core& core, std::string_view cid, std::string_view iid, const edn::Value& signals) {
-  return {signals, iid, core.runtime->conversation(cid).value_or(edn::Value())};
-}
-
 // After a change: a message of an earlier refused or failed event goes
-// away, the signals the page sent of instances that are gone are dropped,
-// and the bound signals the change set are sent (a handler cleared a field,
-// a new dialog has its default); the others are left as the page has them.
-Response changed(Core& core, const Request& req, std::string_view cid, const Sent& sent) {
+// away, the signals the page sent (`sent`) of instances that are gone are
+// dropped, and the bound signals are brought in line with the state (a
+// handler may have cleared a field, a new dialog has its default), except
+// the fields of the addressed instance `iid` the event left as the page
+// sent them (see answer_signals_json).
+Response changed(Core& core, const Request& req, std::string_view cid, std::string_view iid,
+                 const edn::Value& sent) {
   std::string body;
   append_fragment(cleared_error_fragment(), body);
   if (const auto conv = core.runtime->conversation(cid)) {
-    append_remove_signals(stale_namespaces(sent.signals, *conv), body);
-    const std::string json =
-        changed_signals_json(*core.registry, sent.before, *conv, sent.iid, sent.signals);
+    append_remove_signals(stale_namespaces(sent, *conv), body);
+    const std::string json = answer_signals_json(*core.registry, *conv, iid, sent);
     if (!json.empty()) append_merge_signals(json, body);
   }
   return event_stream(200, req, std::move(body));
 }
 
+// `iid`: the instance an event went to; empty for a back.
 Response from_result(Core& core, Runtime::Result result, const Request& req, std::string_view cid,
-                     const Sent& sent) {
+                     std::string_view iid, const edn::Value& sent) {
   switch (result) {
     case Runtime::Result::Ok:
-      return changed(core, req, cid, sent);
+      return changed(core, req, cid, iid, sent);
     case Runtime::Result::NoConversation:
       return core.runtime->shutting_down() ? restarting(req) : stale(req);
     case Runtime::Result::NoInstance:
@@ -213,7 +204,6 @@ Response post_event(Core& core, const Request& req, const Route& r, std::string_
   edn::Value payload = read_payload(parse_query(query));
   const edn::Value all = signals_from_json(req.body());
   Event event{r.event, std::move(payload), instance_signals(all, r.iid)};
-  const Sent sent = sent_with(core, r.cid, r.iid, all);
   std::string why;
   const auto result = as_owner(req, r.cid, [&](std::string_view owner) {
     return core.runtime->dispatch(r.cid, r.iid, event, owner, &why);
@@ -222,7 +212,7 @@ Response post_event(Core& core, const Request& req, const Route& r, std::string_
     return reject(400, req, "bad event '" + r.event + "': the component has no handler for it");
   if (result == Runtime::Result::BadSignals) return reject(400, req, "bad signals: " + why);
   if (result == Runtime::Result::BadEvent) return reject(400, req, "bad event: " + why);
-  return from_result(core, result, req, r.cid, sent);
+  return from_result(core, result, req, r.cid, r.iid, all);
 }
 
 Response post_back(Core& core, const Request& req, const Route& r) {
@@ -230,15 +220,14 @@ Response post_back(Core& core, const Request& req, const Route& r) {
   if (auto refused = refuse_foreign_page(req)) return std::move(*refused);
   // Back reads no signals: the page's are only looked at for those to drop,
   // and a body that is no JSON object leaves them for the next event.
-  edn::Value signals;
+  edn::Value sent;
   try {
-    signals = signals_from_json(req.body());
+    sent = signals_from_json(req.body());
   } catch (const BadRequest&) {
   }
-  const Sent sent = sent_with(core, r.cid, {}, signals);
   const auto result = as_owner(
       req, r.cid, [&](std::string_view owner) { return core.runtime->back(r.cid, owner); });
-  return from_result(core, result, req, r.cid, sent);
+  return from_result(core, result, req, r.cid, {}, sent);
 }
 
 Reply open_stream(Core& core, const Request& req, const Route& r,

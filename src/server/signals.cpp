@@ -251,9 +251,8 @@ std::string to_json(const edn::Value& v) {
 
 namespace {
 
-// {"<ns>": {"<signal>": value}} of every kept signal of `conv`. `report`
-// says whether a value JSON cannot carry is logged (it is skipped either way).
-json kept_signals(const Registry& registry, const edn::Value& conv, bool report) {
+// {"<ns>": {"<signal>": value}} of every kept signal of `conv`.
+json kept_signals(const Registry& registry, const edn::Value& conv) {
   static const edn::Value kType = edn::Value::keyword("instance/type");
   json out = json::object();
   const edn::Value& instances = conv.get(conv::keys::instances());
@@ -276,10 +275,9 @@ json kept_signals(const Registry& registry, const edn::Value& conv, bool report)
       try {
         mine[name] = to_json_value(*v);
       } catch (const edn::Error& error) {
-        if (report)
-          log::error("conversation " + std::string(conv::id(conv)) + ", instance " +
-                     std::string(e.key.as_string()) + " (" + edn::write(def->id) +
-                     "): kept signal '" + name + "' not sent to the browser: " + error.what());
+        log::error("conversation " + std::string(conv::id(conv)) + ", instance " +
+                   std::string(e.key.as_string()) + " (" + edn::write(def->id) +
+                   "): kept signal '" + name + "' not sent to the browser: " + error.what());
       }
     }
     if (!mine.empty()) out[signal_namespace(e.key.as_string())] = std::move(mine);
@@ -287,48 +285,34 @@ json kept_signals(const Registry& registry, const edn::Value& conv, bool report)
   return out;
 }
 
-// Overwrites the signals of `iid` in `held` with those the page sent (`sent`,
-// all its signals) that `held` has: a field of the instance the event went
-// to holds what was sent with it.
-void overlay_sent(json& held, std::string_view iid, const edn::Value& sent) {
-  const auto ns = held.find(signal_namespace(iid));
+// Drops from `kept` the signals of `iid` that the page sent (`sent`, all its
+// signals) with the value they have in `kept`.
+void drop_held(json& kept, std::string_view iid, const edn::Value& sent) {
+  const auto ns = kept.find(signal_namespace(iid));
   const edn::Value mine = instance_signals(sent, iid);
-  if (ns == held.end() || !mine.is(edn::Kind::Map)) return;
+  if (ns == kept.end() || !mine.is(edn::Kind::Map)) return;
   for (const edn::MapEntry& e : mine.entries()) {
     if (!e.key.is(edn::Kind::Keyword)) continue;
     const auto field = ns->find(e.key.as_keyword());
-    if (field == ns->end()) continue;
     try {
-      *field = to_json_value(e.val);
-    } catch (const edn::Error&) {
-      ns->erase(field);  // unknown to the page: sent again if kept
+      if (field != ns->end() && to_json_value(e.val) == *field) ns->erase(field);
+    } catch (const edn::Error&) {  // not a value the page can hold: send ours
     }
   }
+  if (ns->empty()) kept.erase(ns);
 }
 
 }  // namespace
 
 std::string kept_signals_json(const Registry& registry, const edn::Value& conv) {
-  const json out = kept_signals(registry, conv, true);
+  const json out = kept_signals(registry, conv);
   return out.empty() ? std::string() : dump(out);
 }
 
-std::string changed_signals_json(const Registry& registry, const edn::Value& before,
-                                 const edn::Value& after, std::string_view iid,
-                                 const edn::Value& sent) {
-  json held = kept_signals(registry, before, false);
-  if (!iid.empty()) overlay_sent(held, iid, sent);
-  json now = kept_signals(registry, after, true);
-  json out = json::object();
-  for (auto& [ns, fields] : now.items()) {
-    const auto old = held.find(ns);
-    json changed = json::object();
-    for (auto& [name, value] : fields.items()) {
-      const bool held_already = old != held.end() && old->contains(name) && old->at(name) == value;
-      if (!held_already) changed[name] = std::move(value);
-    }
-    if (!changed.empty()) out[ns] = std::move(changed);
-  }
+std::string answer_signals_json(const Registry& registry, const edn::Value& conv,
+                                std::string_view iid, const edn::Value& sent) {
+  json out = kept_signals(registry, conv);
+  if (!iid.empty()) drop_held(out, iid, sent);
   return out.empty() ? std::string() : dump(out);
 }
 

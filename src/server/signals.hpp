@@ -38,15 +38,13 @@ std::string to_json(const edn::Value& v);
 // Empty when no instance keeps any.
 std::string kept_signals_json(const Registry& registry, const edn::Value& conv);
 
-// The kept signals of `after` (as kept_signals_json) that the page does not
-// hold already: those whose value differs from `before`, the conversation
-// as it was before an event, where the addressed instance `iid` (none for a
-// back) holds what the page sent with the event (`sent`, all its signals).
-// A field the event left alone is left out, so text typed into it while the
-// event was under way, or into another instance's field before it, stays.
-std::string changed_signals_json(const Registry& registry, const edn::Value& before,
-                                 const edn::Value& after, std::string_view iid,
-                                 const edn::Value& sent);
+// What the answer to an event carries: the kept signals of `conv` (as
+// kept_signals_json) less those of the addressed instance `iid` that the
+// page sent with the event (`sent`, all its signals) and that the event left
+// as they were. The page holds those already, and text typed into them
+// while the event was under way must stay. With no `iid` (a back), all.
+std::string answer_signals_json(const Registry& registry, const edn::Value& conv,
+                                std::string_view iid, const edn::Value& sent);
 
 // The top-level namespaces of the page's signals `sent` that belong to no
 // live instance of `conv` (a dialog that answered, a step that back

@@ -260,10 +260,12 @@ edn::Value with_field(const edn::Value& conv, std::string_view iid, const edn::V
   return conv.assoc("conv/instances"_kw, instances.assoc(id, instances.get(id).assoc(key, value)));
 }
 
-// The answer to an event sends only the kept signals the page does not hold
-// already: text typed into a field while the event was under way, or into
-// another instance's field before it, is not overwritten with the state's.
-TEST(Signals, ChangedSignalsAreThoseThePageDoesNotHold) {
+// The answer to an event leaves out the addressed instance's fields that the
+// page sent and the event left alone: text typed into them while the event
+// was under way stays. Everything else goes, as kept_signals_json has it: a
+// field the page never held, one a handler changed, other instances' (a
+// timer may have changed them since the page last heard).
+TEST(Signals, AnAnswerLeavesOutTheAddressedFieldsThePageHolds) {
   Registry reg;
   reg.define("test/form")
       .init([](const edn::Value&) {
@@ -276,36 +278,34 @@ TEST(Signals, ChangedSignalsAreThoseThePageDoesNotHold) {
   const edn::Value& stack = step.conv.get("conv/stack"_kw);
   const std::string form(stack.at(0).as_string());
   const std::string dialog(stack.at(1).as_string());
-  const auto sent = [&](std::string_view form_name, std::string_view answer) {
-    return signals_from_json(R"({")" + signal_namespace(form) + R"(": {"name": ")" +
-                             std::string(form_name) + R"("}, ")" + signal_namespace(dialog) +
-                             R"(": {"answer": ")" + std::string(answer) + R"("}})");
-  };
-  const edn::Value before = step.conv;
-  // The event went to the dialog with "typed", which its state took; the
-  // form's field holds "Annie", typed but not sent with an event of its own.
-  const edn::Value applied = with_field(before, dialog, "answer"_kw, "typed");
-  EXPECT_EQ(changed_signals_json(reg, before, applied, dialog, sent("Annie", "typed")), "");
-  EXPECT_EQ(changed_signals_json(reg, before, before, dialog, sent("Ann", "dflt")), "");
-  // The handler cleared the dialog's field: that goes, the form's does not.
-  const edn::Value cleared = with_field(before, dialog, "answer"_kw, "");
+  const auto json = [](std::string_view text) { return signals_from_json(text); };
+  const std::string form_ns = signal_namespace(form);
+  const std::string dialog_ns = signal_namespace(dialog);
+  const edn::Value sent = json(R"({")" + form_ns + R"(": {"name": "Annie"}, ")" + dialog_ns +
+                               R"(": {"answer": "typed"}})");
+  // The event went to the dialog, whose state took what was sent.
+  const edn::Value applied = with_field(step.conv, dialog, "answer"_kw, "typed");
+  EXPECT_EQ(json(answer_signals_json(reg, applied, dialog, sent)),
+            json(R"({")" + form_ns + R"(": {"name": "Ann"}})"));
+  // The handler cleared the dialog's field: that goes too.
+  const edn::Value cleared = with_field(step.conv, dialog, "answer"_kw, "");
   EXPECT_EQ(
-      signals_from_json(changed_signals_json(reg, before, cleared, dialog, sent("Annie", "x"))),
-      signals_from_json(R"({")" + signal_namespace(dialog) + R"(": {"answer": ""}})"));
-  // A handler changed the form's state: the form's field goes too.
-  const edn::Value renamed = with_field(cleared, form, "name"_kw, "Bo");
+      json(answer_signals_json(reg, cleared, dialog, sent)),
+      json(R"({")" + form_ns + R"(": {"name": "Ann"}, ")" + dialog_ns + R"(": {"answer": ""}})"));
+  // A field the page did not send (one it never held) goes.
   EXPECT_EQ(
-      signals_from_json(changed_signals_json(reg, before, renamed, dialog, sent("Annie", "typed"))),
-      signals_from_json(R"({")" + signal_namespace(form) + R"(": {"name": "Bo"}, ")" +
-                        signal_namespace(dialog) + R"(": {"answer": ""}})"));
-  // A back (no instance addressed) sends what changed against the state.
-  EXPECT_EQ(signals_from_json(changed_signals_json(reg, renamed, before, {}, sent("Bo", ""))),
-            signals_from_json(R"({")" + signal_namespace(form) + R"(": {"name": "Ann"}, ")" +
-                              signal_namespace(dialog) + R"(": {"answer": "dflt"}})"));
-  // An instance the conversation did not have before (a new dialog, or no
-  // conversation at all) sends all its kept signals.
-  EXPECT_EQ(signals_from_json(changed_signals_json(reg, edn::Value(), before, {}, {})),
-            signals_from_json(kept_signals_json(reg, before)));
+      json(answer_signals_json(reg, applied, dialog, json(R"({")" + dialog_ns + R"(": {}})"))),
+      json(kept_signals_json(reg, applied)));
+  // The event went to the form: the dialog's field goes, the form's not.
+  const edn::Value renamed = with_field(applied, form, "name"_kw, "Annie");
+  EXPECT_EQ(json(answer_signals_json(reg, renamed, form, sent)),
+            json(R"({")" + dialog_ns + R"(": {"answer": "typed"}})"));
+  EXPECT_EQ(answer_signals_json(reg, renamed, dialog,
+                                json(R"({")" + form_ns + R"(": {"name": "Annie"}, ")" + dialog_ns +
+                                     R"(": {"answer": "typed"}})")),
+            R"({")" + form_ns + R"(":{"name":"Annie"}})");
+  // A back (no instance addressed): all of them.
+  EXPECT_EQ(answer_signals_json(reg, renamed, {}, sent), kept_signals_json(reg, renamed));
 }
 
 // A restored record may hold junk next to its instances (here a vector under
