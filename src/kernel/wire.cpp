@@ -1,12 +1,15 @@
 // How rendered elements talk back to the server: Datastar (1.0.0-beta.11)
 // attributes. The wire format lives here and in src/server/ alone.
 //
-//   on("click", "inc")  ->  data-on-click="@post('/event/<cid>/<iid>/inc', {retryMaxCount: 0})"
+//   on("click", "inc")  ->  data-on-click="@post('/event/<cid>/<iid>/inc', {retryMaxCount: 0,
+//                                            openWhenHidden: true})"
 //   bind("name")        ->  data-bind="<ns>.name"   (ns = signal_namespace(iid))
 //
 // @post sends every signal of the page as a JSON body; the server picks the
-// instance's namespace out of it. retryMaxCount 0: an event is posted once,
-// never re-posted by the client after a network error.
+// instance's namespace out of it. An event is posted once: retryMaxCount 0,
+// never again after a network error; openWhenHidden, else Datastar aborts
+// the request when the tab is hidden and posts it again when it is shown
+// (the handler would run twice for one click).
 #include "kernel/wire.hpp"
 
 #include <stdexcept>
@@ -113,7 +116,7 @@ html::Attr Self::on(std::string_view dom_event, std::string_view event,
     throw std::invalid_argument("on(): invalid KernelOptions::base_path '" + std::string(base) +
                                 "' (use \"\" or e.g. \"/app\")");
   std::string value;
-  value.reserve(48 + base.size() + cid.size() + iid_.size() + event.size());
+  value.reserve(72 + base.size() + cid.size() + iid_.size() + event.size());
   value += "@post('";
   value += base;
   value += "/event/";
@@ -126,7 +129,7 @@ html::Attr Self::on(std::string_view dom_event, std::string_view event,
     value += "?p=";
     percent_encode(edn::write(payload), value);  // no quote survives: safe in the JS string
   }
-  value += "', {retryMaxCount: 0})";
+  value += "', {retryMaxCount: 0, openWhenHidden: true})";
   std::string name = "data-on-";
   name += dom_event;
   // Not attr(), which refuses Datastar attributes: this value is ours.

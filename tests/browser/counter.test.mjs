@@ -7,6 +7,7 @@ import {
   launchBrowser,
   newPage,
   screenshot,
+  settled,
   startDemo,
   waitForStream,
 } from './harness.mjs';
@@ -62,5 +63,65 @@ test('clicks change the number; a second tab has its own conversation', async ()
   await page.click('button.inc');
   await page.waitForFunction(() => document.querySelector('.count')?.textContent === '2');
   assert.equal(await second.locator('.count').textContent(), '-1');
+  await closeContext(context);
+});
+
+// Datastar aborts a request in flight when the tab is hidden and posts it
+// again when the tab is shown, unless told openWhenHidden: the handler would
+// run twice for one click.
+test('a click is posted once, even if the tab is hidden while it is answered', async () => {
+  const context = await browser.newContext();
+  const page = await newPage(context);
+  await page.goto(`${demo.url}counter`);
+  await waitForStream(page);
+  let posts = 0;
+  let show;
+  const shown = new Promise((resolve) => {
+    show = resolve;
+  });
+  await page.route(/\/event\//, async (route) => {
+    posts += 1;
+    const response = await route.fetch();
+    await shown;
+    await route.fulfill({ response }).catch(() => {});  // an aborted request has no answer
+  });
+  await page.click('button.inc');
+  await page.waitForFunction(() => document.querySelector('.count')?.textContent === '1');
+  // The answer is held back; the tab is hidden, then shown again.
+  await page.evaluate(() => {
+    let hidden = true;
+    Object.defineProperty(document, 'hidden', { configurable: true, get: () => hidden });
+    document.dispatchEvent(new Event('visibilitychange'));
+    hidden = false;
+    document.dispatchEvent(new Event('visibilitychange'));
+  });
+  show();
+  await settled(page);
+  // Aborted, the click is posted again, or (when the aborted request's
+  // failure cancels the new one) it ends as "no answer" on the page.
+  assert.equal(posts, 1);
+  assert.equal(await page.textContent('#stube-error'), '');
+  assert.equal(await page.locator('.count').textContent(), '1');
+  await closeContext(context);
+});
+
+// A proxy in front of a server that is down answers 502: the page says the
+// server did not answer (stube.js), and the next answer clears that.
+test('a proxy\'s 502 for an event is shown, and the next answer clears it', async () => {
+  const context = await browser.newContext();
+  const page = await newPage(context);
+  await page.goto(`${demo.url}counter`);
+  await waitForStream(page);
+  const gateway = (route) =>
+    route.fulfill({ status: 502, contentType: 'text/html', body: '<h1>502 Bad Gateway</h1>' });
+  await page.route(/\/event\//, gateway);
+  await page.click('button.inc');
+  await settled(page);
+  assert.match(await page.textContent('#stube-error'), /The server did not answer/);
+  await page.unroute(/\/event\//, gateway);
+  await page.click('button.inc');
+  await page.waitForFunction(() => document.querySelector('.count')?.textContent === '1');
+  await settled(page);
+  assert.equal(await page.textContent('#stube-error'), '');
   await closeContext(context);
 });

@@ -161,7 +161,7 @@ TEST(HtmlSafety, ABasePathThatIsNotAPlainUrlPathIsRefused) {
   const Wire app{"/app/v1.2~x", "cv-1"};
   const Self self("ix-1", edn::map({}), &app);
   EXPECT_EQ(self.on("click", "go").value(),
-            "@post('/app/v1.2~x/event/cv-1/ix-1/go', {retryMaxCount: 0})");
+            "@post('/app/v1.2~x/event/cv-1/ix-1/go', {retryMaxCount: 0, openWhenHidden: true})");
 }
 
 // The browser resolves "." and ".." in the event's URL: a handler by such a

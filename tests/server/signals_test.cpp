@@ -179,7 +179,8 @@ TEST(Wire, BindUsesTheInstanceNamespaceAndOnPostsOnce) {
   const html::Attr on = self.on("click", "pick", edn::read("{:i 1, :s \"it's\"}"));
   EXPECT_EQ(on.name(), "data-on-click");
   EXPECT_EQ(on.value().find("@post('/app/event/cv-1/ix-a__b/pick?p="), 0u) << on.value();
-  EXPECT_EQ(on.value().find('\'', 8), on.value().find("', {retryMaxCount: 0})"))
+  EXPECT_EQ(on.value().find('\'', 8),
+            on.value().find("', {retryMaxCount: 0, openWhenHidden: true})"))
       << "payload must not close the string";
   EXPECT_EQ(self.on("submit__prevent", "add").name(), "data-on-submit__prevent");
   EXPECT_THROW(self.on("click'", "x"), std::invalid_argument);

@@ -4,15 +4,20 @@
 // An event whose answer never came (the server restarting, the network
 // gone) is not posted again, since it may have been applied: Datastar gives
 // up at once, announces it ("retries-failed") and rejects the click's
-// promise. Say so in the error element instead of failing silently; the
-// next answer, or the stream reconnecting, clears it.
+// promise. A proxy in front of a server that is down answers 502, 503 or 504
+// instead ("error", with the status, before the body is read). Say so in
+// the error element instead of failing silently; the next answer, or the
+// stream reconnecting, clears it. (stube's own 503 carries a message of its
+// own in its body, which then replaces this one.)
+const kProxyDown = new Set(['502', '503', '504']);
 const kNoAnswer =
   'The server did not answer: your last action may not have gone through. ' +
-  'The page reconnects by itself; then check it and try again.';
+  'Check the page once the server is back, and try again.';
 
 document.addEventListener('datastar-sse', (event) => {
-  const { type, elId } = event.detail ?? {};
-  if (type !== 'retries-failed' || elId === 'stube-stream') return;
+  const { type, elId, argsRaw } = event.detail ?? {};
+  if (elId === 'stube-stream') return;
+  if (type !== 'retries-failed' && !(type === 'error' && kProxyDown.has(argsRaw?.status))) return;
   const box = document.getElementById('stube-error');
   if (!box) return;
   const message = document.createElement('div');
