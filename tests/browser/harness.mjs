@@ -128,9 +128,16 @@ export async function newPage(context) {
 const answerDelayMs = Number(process.env.STUBE_ANSWER_DELAY_MS ?? 0);
 
 async function delayAnswer(route) {
-  const response = await route.fetch();
+  let response;
+  try {
+    response = await route.fetch();
+  } catch {
+    // The server is gone (a test killed it): the page's request fails as it would.
+    await route.abort('connectionreset').catch(() => {});
+    return;
+  }
   await new Promise((resolve) => setTimeout(resolve, answerDelayMs));
-  await route.fulfill({ response });
+  await route.fulfill({ response }).catch(() => {});  // the page may be gone meanwhile
 }
 
 // Runs in the page before its own scripts. Datastar announces each request
