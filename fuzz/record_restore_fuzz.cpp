@@ -299,12 +299,8 @@ class Session {
     // them as they are leaves out the addressed instance's, and only those.
     if (stube::server::answer_signals_json(reg_, *conv, {}, signals) != json)
       fail("a back's answer is not all the kept signals", json);
-    std::string top;  // a record may have lost its stack (served as a blank page)
-    try {
-      top = stube::top_instance(*conv);
-    } catch (const edn::Error&) {
-    }
-    if (top.empty()) return;
+    const std::string top = stack_end(*conv, true);
+    if (top.empty()) return;  // a record may have lost its stack (served as a blank page)
     const std::string answer = stube::server::answer_signals_json(reg_, *conv, top, signals);
     const edn::Value left =
         answer.empty() ? edn::Value()

@@ -1,8 +1,9 @@
 # Embeds the server's browser assets into the library at build time: the
 # Datastar client (from node_modules, installed by `npm ci` in
 # scripts/setup.sh, version pinned in package-lock.json), the stock
-# stylesheet and stube's page script (src/server/assets/). Included from the top-level CMakeLists.txt after the `stube`
-# target exists. The generated .cpp lives in the build tree only.
+# stylesheet and stube's page script (src/server/assets/). Included from
+# the top-level CMakeLists.txt after the `stube` target exists. The
+# generated .cpp lives in the build tree only.
 set(STUBE_DATASTAR_JS
   ${PROJECT_SOURCE_DIR}/node_modules/@starfederation/datastar/dist/datastar.js)
 if(NOT EXISTS ${STUBE_DATASTAR_JS})

@@ -305,8 +305,7 @@ void drop_held(json& kept, std::string_view iid, const edn::Value& sent) {
 }  // namespace
 
 std::string kept_signals_json(const Registry& registry, const edn::Value& conv) {
-  const json out = kept_signals(registry, conv);
-  return out.empty() ? std::string() : dump(out);
+  return answer_signals_json(registry, conv, {}, {});
 }
 
 std::string answer_signals_json(const Registry& registry, const edn::Value& conv,

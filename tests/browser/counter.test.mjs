@@ -6,6 +6,7 @@ import {
   closeContext,
   launchBrowser,
   newPage,
+  openPage,
   screenshot,
   settled,
   startDemo,
@@ -50,9 +51,7 @@ test('clicks change the number; a second tab has its own conversation', async ()
   await page.waitForFunction(() => document.querySelector('.count')?.textContent === '1');
   await screenshot(page, 'counter-first-tab');
 
-  const second = await newPage(context);
-  await second.goto(`${demo.url}counter`);
-  await waitForStream(second);
+  const second = await openPage(context, `${demo.url}counter`);
   assert.equal(await second.locator('.count').textContent(), '0');
   await second.click('button.dec');
   await second.waitForFunction(() => document.querySelector('.count')?.textContent === '-1');
@@ -71,9 +70,7 @@ test('clicks change the number; a second tab has its own conversation', async ()
 // run twice for one click.
 test('a click is posted once, even if the tab is hidden while it is answered', async () => {
   const context = await browser.newContext();
-  const page = await newPage(context);
-  await page.goto(`${demo.url}counter`);
-  await waitForStream(page);
+  const page = await openPage(context, `${demo.url}counter`);
   let posts = 0;
   let show;
   const shown = new Promise((resolve) => {
@@ -109,9 +106,7 @@ test('a click is posted once, even if the tab is hidden while it is answered', a
 // server did not answer (stube.js), and the next answer clears that.
 test('a proxy\'s 502 for an event is shown, and the next answer clears it', async () => {
   const context = await browser.newContext();
-  const page = await newPage(context);
-  await page.goto(`${demo.url}counter`);
-  await waitForStream(page);
+  const page = await openPage(context, `${demo.url}counter`);
   const gateway = (route) =>
     route.fulfill({ status: 502, contentType: 'text/html', body: '<h1>502 Bad Gateway</h1>' });
   await page.route(/\/event\//, gateway);

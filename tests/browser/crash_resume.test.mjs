@@ -9,7 +9,7 @@ import {
   closeContext,
   fillSettled,
   launchBrowser,
-  newPage,
+  openPage,
   portOf,
   removeDir,
   screenshot,
@@ -52,9 +52,7 @@ test('wizard (task component) continues after SIGKILL and restart', async () => 
   cleanup.push(() => removeDir(dir));
   const first = await demoOnFileStore(dir);
   const context = await browser.newContext();
-  const page = await newPage(context);
-  await page.goto(`${first.url}wizard`);
-  await waitForStream(page);
+  const page = await openPage(context, `${first.url}wizard`);
 
   // Halfway: the name is given, the confirm dialog is up.
   await answerPrompt(page, 'Ada');
@@ -114,9 +112,7 @@ test('wizard-flow works live, is not durable, and goes stale after SIGKILL', asy
   cleanup.push(() => removeDir(dir));
   const first = await demoOnFileStore(dir);
   const context = await browser.newContext();
-  const page = await newPage(context);
-  await page.goto(`${first.url}wizard-flow`);
-  await waitForStream(page);
+  const page = await openPage(context, `${first.url}wizard-flow`);
   const cid = await page.evaluate(() =>
     document.getElementById('stube-stream').dataset.onLoad.match(/\/sse\/([A-Za-z0-9_-]+)/)[1]);
 

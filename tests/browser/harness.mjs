@@ -125,6 +125,14 @@ export async function newPage(context) {
   return page;
 }
 
+// A page from newPage, at `url`, once its stream is open.
+export async function openPage(context, url) {
+  const page = await newPage(context);
+  await page.goto(url);
+  await waitForStream(page);
+  return page;
+}
+
 const answerDelayMs = Number(process.env.STUBE_ANSWER_DELAY_MS ?? 0);
 
 async function delayAnswer(route) {

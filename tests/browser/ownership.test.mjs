@@ -7,10 +7,9 @@ import { after, before, test } from 'node:test';
 import {
   closeContext,
   launchBrowser,
-  newPage,
+  openPage,
   screenshot,
   startDemo,
-  waitForStream,
 } from './harness.mjs';
 
 let browser;
@@ -26,9 +25,7 @@ after(async () => {
 });
 
 async function openCounter(context, demo) {
-  const page = await newPage(context);
-  await page.goto(`${demo.url}counter`);
-  await waitForStream(page);
+  const page = await openPage(context, `${demo.url}counter`);
   const ids = await page.evaluate(() => ({
     cid: document.getElementById('stube-stream').dataset.onLoad.match(/\/sse\/([A-Za-z0-9_-]+)/)[1],
     iid: document.querySelector('#stube-root > [data-component]').id,

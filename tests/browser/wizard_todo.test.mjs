@@ -7,6 +7,7 @@ import {
   launchBrowser,
   fillSettled,
   newPage,
+  openPage,
   screenshot,
   settled,
   startDemo,
@@ -57,9 +58,7 @@ for (const path of ['wizard', 'wizard-flow']) {
 
 test('todo: add, edit in place, delete with confirm', async () => {
   const context = await browser.newContext();
-  const page = await newPage(context);
-  await page.goto(`${demo.url}todo`);
-  await waitForStream(page);
+  const page = await openPage(context, `${demo.url}todo`);
   const texts = () => page.locator('.todo-items .todo-text').allTextContents();
   const count = (n) => page.waitForFunction((k) => document.querySelectorAll('.todo-items li').length === k, n);
 
@@ -116,9 +115,7 @@ test('todo: add, edit in place, delete with confirm', async () => {
 // the answer sends only the fields the event changed.
 test('todo: what is typed while an event is under way stays', async () => {
   const context = await browser.newContext();
-  const page = await newPage(context);
-  await page.goto(`${demo.url}todo`);
-  await waitForStream(page);
+  const page = await openPage(context, `${demo.url}todo`);
   await fillSettled(page, '.todo-new-input', 'first');
   await page.press('.todo-new-input', 'Enter');
   await page.waitForFunction(() => document.querySelectorAll('.todo-items li').length === 1);
