@@ -5,7 +5,7 @@
 //   server_load --port P --mode events  --conversations 50 --events 400 [--server-pid PID]
 //   server_load --port P --mode streams --streams 1000 --concurrency 32 --total 20000 [--rate R]
 //   server_load --port P --mode idle    --streams 10000 --server-pid PID [--rate R]
-//   server_load --mode save-rate --store file:/tmp/x     (the store alone, no server)
+//   server_load --mode save-rate --store file:/tmp/x [--save-threads N]   (the store alone)
 //
 // Every conversation is a /counter: each "inc" produces exactly one
 // merge-fragments event on the stream, which is what the client waits for.
@@ -45,6 +45,7 @@
 #include <sstream>
 #include <stdexcept>
 #include <string>
+#include <thread>
 #include <utility>
 #include <vector>
 
@@ -64,6 +65,7 @@ struct Options {
   std::string mode = "events";
   unsigned short port = 8080;
   int conversations = 50;
+  int save_threads = 1;  // save-rate: threads saving at once
   int events = 400;
   int streams = 1000;
   int concurrency = 32;
@@ -455,8 +457,15 @@ void save_rate_mode(const Options& o) {
   const int n = o.conversations * o.events;
   const auto t0 = Clock::now();
   const double cpu0 = self_cpu_s();
-  for (int i = 0; i < n; ++i)
-    store->save(stube::conv::touch(convs[static_cast<std::size_t>(i) % convs.size()]));
+  // Thread t saves conversations t, t + threads, ...: one save in flight per
+  // thread, as one per worker in the server.
+  std::vector<std::thread> savers;
+  for (int t = 0; t < o.save_threads; ++t)
+    savers.emplace_back([&, t] {
+      for (int i = t; i < n; i += o.save_threads)
+        store->save(stube::conv::touch(convs[static_cast<std::size_t>(i) % convs.size()]));
+    });
+  for (auto& t : savers) t.join();
   const double cpu_us = (self_cpu_s() - cpu0) * 1e6 / n;
   const double s = std::chrono::duration<double>(Clock::now() - t0).count();
   std::printf(
@@ -482,6 +491,8 @@ Options parse(int argc, char** argv) {
       o.port = static_cast<unsigned short>(std::stoi(next()));
     else if (a == "--conversations")
       o.conversations = std::stoi(next());
+    else if (a == "--save-threads")
+      o.save_threads = std::max(1, std::stoi(next()));
     else if (a == "--events")
       o.events = std::stoi(next());
     else if (a == "--streams")

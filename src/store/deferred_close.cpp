@@ -1,8 +1,10 @@
 #include "store/deferred_close.hpp"
 
+#include <sys/resource.h>
 #include <sys/types.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <condition_variable>
 #include <mutex>
@@ -34,6 +36,22 @@ struct DeferredClose::Shared {
   bool forked() const { return owner_pid != current_pid(); }
 };
 
+std::size_t max_pending_for(std::uint64_t limit) noexcept {
+  return static_cast<std::size_t>(std::clamp<std::uint64_t>(limit / 32, 32, 1024));
+}
+
+namespace {
+
+std::uint64_t soft_descriptor_limit() noexcept {
+  rlimit rl{};
+  if (::getrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur == RLIM_INFINITY) return UINT64_MAX;
+  return rl.rlim_cur;
+}
+
+}  // namespace
+
+DeferredClose::DeferredClose() : shared_(std::make_unique<Shared>()) {}
+
 DeferredClose::DeferredClose(std::size_t max_pending)
     : max_pending_(max_pending), shared_(std::make_unique<Shared>()) {}
 
@@ -63,10 +81,11 @@ void DeferredClose::close_later(Fd fd) noexcept {
   if (s.forked()) return;  // fd closes here, on the caller's thread
   std::unique_lock lock(s.mutex);
   if (!s.thread) {
+    if (!max_pending_) max_pending_ = max_pending_for(soft_descriptor_limit());
     try {
       // The queue never holds more than max_pending_: no allocation (and
       // no bad_alloc in this noexcept function) once the thread runs.
-      s.pending.reserve(max_pending_);
+      s.pending.reserve(*max_pending_);
       s.thread = std::make_unique<std::thread>([&s] { run(s); });
       detail::name_thread(*s.thread, "stube-closer");
     } catch (const std::system_error&) {
@@ -74,7 +93,7 @@ void DeferredClose::close_later(Fd fd) noexcept {
     } catch (const std::bad_alloc&) {
     }
   }
-  if (!s.thread || s.held.load() >= max_pending_) {
+  if (!s.thread || s.held.load() >= *max_pending_) {
     lock.unlock();
     return;  // fd closes here, on the caller's thread
   }

@@ -10,18 +10,33 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
 #include <memory>
+#include <optional>
 
 #include "store/posix_io.hpp"
 
 namespace stube::store_detail {
 
+// How many descriptors a DeferredClose holds at most by default under a soft
+// descriptor limit of `limit` (RLIMIT_NOFILE): limit / 32, at least 32 and at
+// most 1024. A release can take a while (freeing a file's blocks waits
+// for the device when the file system discards them), and when the queue
+// is full the saving thread releases inline, holding up every save queued
+// behind it: 64 filled up within bursts of a busy server. The bound stays
+// a quarter of what the server keeps back from connections (an eighth of
+// the limit, see server::descriptor_reserve).
+std::size_t max_pending_for(std::uint64_t limit) noexcept;
+
 class DeferredClose {
  public:
   // At most `max_pending` descriptors are held (waiting or being closed);
   // beyond that close_later closes inline, so a slow device holds back the
-  // callers instead of piling up descriptors.
-  explicit DeferredClose(std::size_t max_pending = 64);
+  // callers instead of piling up descriptors. By default, the number
+  // max_pending_for() gives for the descriptor limit the process has when
+  // the first descriptor comes (a server raises its limit at start).
+  DeferredClose();
+  explicit DeferredClose(std::size_t max_pending);
   // Closes whatever is still pending, then joins the thread.
   ~DeferredClose();
   DeferredClose(const DeferredClose&) = delete;
@@ -39,7 +54,7 @@ class DeferredClose {
   struct Shared;  // what the thread works on, see the destructor
   static void run(Shared& shared);
 
-  const std::size_t max_pending_;
+  std::optional<std::size_t> max_pending_;  // set under the lock when the thread starts
   std::unique_ptr<Shared> shared_;
 };
 

@@ -48,6 +48,18 @@ TEST(DeferredClose, ClosesInlineWhenNothingMayWait) {
   EXPECT_TRUE(p.write_end_closed());  // no drain: it was closed before close_later returned
 }
 
+// By default a thirty-second of the descriptor limit, within 32..1024: a
+// busy server's bursts outran 64, and a small limit keeps most of its
+// reserve (an eighth) for the rest of the process.
+TEST(DeferredClose, HoldsByDefaultAShareOfTheDescriptorLimit) {
+  EXPECT_EQ(max_pending_for(0), 32u);
+  EXPECT_EQ(max_pending_for(1024), 32u);
+  EXPECT_EQ(max_pending_for(4096), 128u);
+  EXPECT_EQ(max_pending_for(32768), 1024u);
+  EXPECT_EQ(max_pending_for(1u << 20), 1024u);
+  EXPECT_EQ(max_pending_for(UINT64_MAX), 1024u);
+}
+
 TEST(DeferredClose, IgnoresAnEmptyDescriptor) {
   DeferredClose closer;
   closer.close_later(Fd());
