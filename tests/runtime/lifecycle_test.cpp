@@ -239,6 +239,24 @@ TEST_F(Lifecycle, EndingAConversationCancelsItsTimers) {
   EXPECT_EQ(store->ops(m.cid), (std::vector<std::string>{"save", "save", "remove"}));
 }
 
+// Not only do they not tick (an uncancelled timer of an ended conversation
+// would find no conversation either): they are gone at once, with what they
+// hold, instead of waiting in the queue until they are due (an hour, a day).
+TEST_F(Lifecycle, EndingAConversationFreesItsTimersAtOnce) {
+  Runtime rt(rig.registry, options_with(store));
+  bool freed_at_end = false;
+  first_round_in_time([&](int ms) {
+    const Runtime::Minted m = ticker(rt, numbered("freed", ms).c_str());
+    auto held = std::make_shared<int>(7);
+    const std::weak_ptr<int> watch = held;
+    Event armed{"arm", edn::vec({3, ms, edn::Value::opaque(std::move(held), "held")})};
+    ASSERT_EQ(send_top(rt, m, std::move(armed)), Runtime::Result::Ok);
+    rt.end(m.cid);
+    freed_at_end = watch.expired();
+  });
+  EXPECT_TRUE(freed_at_end) << "the ended conversation's timers still hold their events";
+}
+
 // Ending a conversation whose stop hooks cannot run (here a restored record
 // whose stack holds a non-string under the top) used to throw out of end()
 // with the slot marked ended but still in the map (410 for ever), its

@@ -54,8 +54,10 @@ inline void define_runtime_components(Registry& reg, std::shared_ptr<Journal> jo
       .render([](const Self& s) { return html::p("ticks: ", s[":ticks"], " incs: ", s[":incs"]); })
       .on("arm",
           [](Self& s, const Event& e) {
+            // [n delay-ms] or [n delay-ms payload-of-each-tick]
             for (std::int64_t k = 0; k < e.payload[0].as_int(); ++k)
-              s.after(std::chrono::milliseconds(e.payload[1].as_int()), "tick");
+              s.after(std::chrono::milliseconds(e.payload[1].as_int()), "tick",
+                      e.payload.size() > 2 ? e.payload[2] : edn::Value());
           })
       .on("tick",
           [journal](Self& s) {
