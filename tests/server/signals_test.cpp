@@ -76,28 +76,30 @@ TEST(Signals, EmptyBodyIsNoSignals) {
   EXPECT_EQ(signals_from_json("{}"), edn::map({}));
 }
 
+// What signals_from_json refuses `json` with, or "no error".
+std::string refusal_of(std::string_view json) {
+  try {
+    signals_from_json(json);
+  } catch (const BadRequest& e) {
+    return e.what();
+  }
+  return "no error";
+}
+
 TEST(Signals, MalformedJsonIsABadRequestNamingTheProblem) {
-  const auto message = [](std::string_view json) {
-    try {
-      signals_from_json(json);
-    } catch (const BadRequest& e) {
-      return std::string(e.what());
-    }
-    return std::string("no error");
-  };
-  EXPECT_NE(message("{\"a\": }").find("invalid JSON signals: parse error at line 1, column 7"),
+  EXPECT_NE(refusal_of("{\"a\": }").find("invalid JSON signals: parse error at line 1, column 7"),
             std::string::npos)
-      << message("{\"a\": }");
-  EXPECT_NE(message("[1]").find("must be a JSON object"), std::string::npos);
-  EXPECT_NE(message("42").find("must be a JSON object"), std::string::npos);
-  EXPECT_NE(message("{} {}").find("invalid JSON"), std::string::npos);
-  EXPECT_NE(message("{\"a\": \"\xff\"}").find("invalid JSON"), std::string::npos);
-  EXPECT_NE(message(std::string(100, '[') + std::string(100, ']')).find("must be a JSON object"),
+      << refusal_of("{\"a\": }");
+  EXPECT_NE(refusal_of("[1]").find("must be a JSON object"), std::string::npos);
+  EXPECT_NE(refusal_of("42").find("must be a JSON object"), std::string::npos);
+  EXPECT_NE(refusal_of("{} {}").find("invalid JSON"), std::string::npos);
+  EXPECT_NE(refusal_of("{\"a\": \"\xff\"}").find("invalid JSON"), std::string::npos);
+  EXPECT_NE(refusal_of(std::string(100, '[') + std::string(100, ']')).find("must be a JSON object"),
             std::string::npos);
   std::string deep = "{\"a\":";
   for (int i = 0; i < 100; ++i) deep += "{\"a\":";
   deep += "1" + std::string(101, '}');
-  EXPECT_NE(message(deep).find("nesting deeper than 64"), std::string::npos) << message(deep);
+  EXPECT_NE(refusal_of(deep).find("nesting deeper than 64"), std::string::npos) << refusal_of(deep);
 }
 
 // The parse error quotes what it last read; a byte that is not printable
@@ -105,12 +107,7 @@ TEST(Signals, MalformedJsonIsABadRequestNamingTheProblem) {
 // valid UTF-8 without control characters.
 TEST(Signals, AParseErrorQuotesNoRawBytes) {
   for (const std::string& json : {std::string("{\"a\": \"\xff\"}"), std::string("{\"a\": \xc3}")}) {
-    std::string message;
-    try {
-      signals_from_json(json);
-    } catch (const BadRequest& e) {
-      message = e.what();
-    }
+    const std::string message = refusal_of(json);
     ASSERT_NE(message.find("invalid JSON"), std::string::npos) << message;
     for (const char c : message)
       EXPECT_TRUE(c >= 0x20 && c < 0x7f)
@@ -123,12 +120,7 @@ TEST(Signals, AParseErrorQuotesNoRawBytes) {
 // the state would differ from what the user sees and saves back.
 TEST(Signals, ANulCharacterIsRefused) {
   for (const std::string json : {"{\"a\": \"x\\u0000y\"}", "{\"a\\u0000\": 1}"}) {
-    std::string message;
-    try {
-      signals_from_json(json);
-    } catch (const BadRequest& e) {
-      message = e.what();
-    }
+    const std::string message = refusal_of(json);
     EXPECT_NE(message.find("NUL character"), std::string::npos) << json << ": " << message;
   }
   EXPECT_EQ(signals_from_json("{\"a\": \"x\\u0001y\"}").get("a"_kw), edn::Value("x\x01y"));
