@@ -549,8 +549,19 @@ Step go_back(const Registry& reg, const edn::Value& conv, const KernelOptions& o
   }
 }
 
+// A record with nothing on its stack (edited by hand, or written by another
+// program) has no view: a page that showed it would stay blank, with every
+// event refused as for a gone instance. Said on the page instead.
+void require_a_view(const edn::Value& conv) {
+  if (conv::stack(conv).empty())
+    throw std::runtime_error("conversation " + std::string(conv::id(conv)) +
+                             " has nothing to show: its :conv/stack is empty. Reload the page to "
+                             "start over.");
+}
+
 Step wake(const Registry& reg, const edn::Value& conv, const KernelOptions& opts) {
   try {
+    require_a_view(conv);
     Fold fold(reg, opts, conv);
     const std::string top(top_instance(conv));
     if (!top.empty()) {
@@ -574,6 +585,7 @@ Step wake(const Registry& reg, const edn::Value& conv, const KernelOptions& opts
 
 Step redraw(const Registry& reg, const edn::Value& conv, const KernelOptions& opts) {
   try {
+    require_a_view(conv);
     Step s;
     s.conv = conv;
     s.fragments.push_back(

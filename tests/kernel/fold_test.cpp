@@ -428,6 +428,21 @@ TEST_F(Fold, WakeRendersEvenWithoutAWakeupHook) {
   EXPECT_TRUE(contains(w.fragments[0].html, "hi"));
 }
 
+// A restored record with an empty stack has no view: the page says so
+// (and what to do) instead of staying blank.
+TEST_F(Fold, WakeAndRedrawOfAnEmptyStackSayWhyThereIsNothingToShow) {
+  const Value conv = conv::with_stack(with_child(), edn::vec({}));
+  for (const Step& s : {wake(reg, conv, opts), redraw(reg, conv, opts)}) {
+    ASSERT_EQ(s.status, Step::Status::HandlerError);
+    EXPECT_TRUE(contains(s.error, "its :conv/stack is empty")) << s.error;
+    EXPECT_TRUE(contains(s.error, std::string(conv::id(conv)))) << s.error;
+    ASSERT_EQ(s.fragments.size(), 1u);
+    EXPECT_EQ(s.fragments[0].target, kErrorElementId);
+    EXPECT_TRUE(contains(s.fragments[0].html, "Reload the page")) << s.fragments[0].html;
+    EXPECT_EQ(s.conv, conv);
+  }
+}
+
 TEST_F(Fold, StopAllRunsStopHooksTopFirstAndSwallowsTheirErrors) {
   Value conv = send(with_child(), Event{"call", "grandchild"}).conv;
   conv = send(conv, Event{"stop-break"}).conv;
