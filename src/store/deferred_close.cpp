@@ -37,7 +37,7 @@ struct DeferredClose::Shared {
 };
 
 std::size_t max_pending_for(std::uint64_t limit) noexcept {
-  return static_cast<std::size_t>(std::clamp<std::uint64_t>(limit / 32, 32, 1024));
+  return static_cast<std::size_t>(std::clamp<std::uint64_t>(limit / 32, 16, 1024));
 }
 
 namespace {
@@ -106,6 +106,7 @@ void DeferredClose::close_later(Fd fd) noexcept {
 
 void DeferredClose::drain() {
   Shared& s = *shared_;
+  if (s.forked()) return;  // no thread to wait for, and the mutex may be stuck
   std::unique_lock lock(s.mutex);
   s.idle.wait(lock, [&s] { return s.held.load() == 0; });
 }

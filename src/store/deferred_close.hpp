@@ -19,13 +19,16 @@
 namespace stube::store_detail {
 
 // How many descriptors a DeferredClose holds at most by default under a soft
-// descriptor limit of `limit` (RLIMIT_NOFILE): limit / 32, at least 32 and at
+// descriptor limit of `limit` (RLIMIT_NOFILE): limit / 32, at least 16 and at
 // most 1024. A release can take a while (freeing a file's blocks waits
 // for the device when the file system discards them), and when the queue
 // is full the saving thread releases inline, holding up every save queued
-// behind it: 64 filled up within bursts of a busy server. The bound stays
-// a quarter of what the server keeps back from connections (an eighth of
-// the limit, see server::descriptor_reserve).
+// behind it: 64 filled up within bursts of a busy server. By default that
+// is a quarter of what a server keeps back from connections (an eighth of
+// the limit, at least 64: server::descriptor_reserve); a server whose
+// max_connections leaves less, and the process running out for any other
+// reason, get them back: the file store drains the closer when a create
+// fails for want of descriptors, and tries again.
 std::size_t max_pending_for(std::uint64_t limit) noexcept;
 
 class DeferredClose {
@@ -34,7 +37,8 @@ class DeferredClose {
   // beyond that close_later closes inline, so a slow device holds back the
   // callers instead of piling up descriptors. By default, the number
   // max_pending_for() gives for the descriptor limit the process has when
-  // the first descriptor comes (a server raises its limit at start).
+  // the first descriptor comes (a program may raise its limit after it
+  // opened its store, as stube-demo does before it opens it).
   DeferredClose();
   explicit DeferredClose(std::size_t max_pending);
   // Closes whatever is still pending, then joins the thread.
@@ -47,7 +51,8 @@ class DeferredClose {
   // started. Never throws; an invalid Fd is ignored.
   void close_later(Fd fd) noexcept;
 
-  // Returns once every descriptor handed over so far is closed (tests).
+  // Returns once every descriptor handed over so far is closed: for a
+  // caller that ran out of descriptors (and tests). In a forked child, at once.
   void drain();
 
  private:

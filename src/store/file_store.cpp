@@ -341,11 +341,7 @@ class FileStore final : public ConversationStore {
 
   void write_file(std::string_view cid, std::string_view text) {
     const std::string tmp = temp_name(cid);
-    Fd fd(::openat(dirfd_.get(), tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600));
-    if (!fd) {
-      const int err = errno;
-      throw_errno("create", path_of(tmp), err);
-    }
+    Fd fd = create_temp(tmp);
     auto fail = [&](std::string_view op, int err) {
       ::unlinkat(dirfd_.get(), tmp.c_str(), 0);  // best effort: the error below is what matters
       throw_errno(op, path_of(tmp), err);
@@ -364,6 +360,25 @@ class FileStore final : public ConversationStore {
     }
     if (options_.durability == Durability::durable) sync_dir();
     deferred_close_.close_later(std::move(replaced));
+  }
+
+  // Creates the temporary file `tmp`. Out of descriptors (EMFILE, ENFILE),
+  // it first takes back those the closer holds (see deferred_close_), then
+  // tries once more.
+  Fd create_temp(const std::string& tmp) {
+    const auto create = [&] {
+      return Fd(::openat(dirfd_.get(), tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600));
+    };
+    Fd fd = create();
+    if (!fd && (errno == EMFILE || errno == ENFILE)) {
+      deferred_close_.drain();
+      fd = create();
+    }
+    if (!fd) {
+      const int err = errno;
+      throw_errno("create", path_of(tmp), err);
+    }
+    return fd;
   }
 
   // The file `name` opened (O_PATH: no access, just a reference), or none if

@@ -48,11 +48,12 @@ TEST(DeferredClose, ClosesInlineWhenNothingMayWait) {
   EXPECT_TRUE(p.write_end_closed());  // no drain: it was closed before close_later returned
 }
 
-// By default a thirty-second of the descriptor limit, within 32..1024: a
+// By default a thirty-second of the descriptor limit, within 16..1024: a
 // busy server's bursts outran 64, and a small limit keeps most of its
-// reserve (an eighth) for the rest of the process.
+// reserve (an eighth, at least 64) for the rest of the process.
 TEST(DeferredClose, HoldsByDefaultAShareOfTheDescriptorLimit) {
-  EXPECT_EQ(max_pending_for(0), 32u);
+  EXPECT_EQ(max_pending_for(0), 16u);
+  EXPECT_EQ(max_pending_for(256), 16u);
   EXPECT_EQ(max_pending_for(1024), 32u);
   EXPECT_EQ(max_pending_for(4096), 128u);
   EXPECT_EQ(max_pending_for(32768), 1024u);

@@ -439,6 +439,40 @@ TEST(FileStore, ARecordThatCannotBeOpenedForWantOfDescriptorsIsNotBadData) {
             store_detail::FileRead::read);
 }
 
+// A save with no descriptor to be had (none free, none held by the store's
+// closer to take back: it has released nothing yet) fails naming the
+// temporary file and the reason, a StoreError, and the stored version stays;
+// the next save lands.
+TEST(FileStore, ASaveWithNoDescriptorLeftFailsAndKeepsTheStoredVersion) {
+  ScratchDir dir;
+  auto store = file_store(dir.path());
+  store->save(varied_conversation("cv-a", 1));
+  std::exception_ptr failure;
+  {
+    // Nothing in here calls a virtual function: UBSan checks each call's
+    // object with a pipe, which it could not make.
+    DescriptorShortage none(0);
+    try {
+      store->save(varied_conversation("cv-a", 2));
+    } catch (...) {
+      failure = std::current_exception();
+    }
+  }
+  std::string error;
+  try {
+    if (failure) std::rethrow_exception(failure);
+  } catch (const StoreError& e) {
+    error = e.what();
+  }
+  EXPECT_NE(error.find("create"), std::string::npos) << error;
+  EXPECT_NE(error.find(".cv-a.edn."), std::string::npos) << error;
+  EXPECT_NE(error.find("Too many open files"), std::string::npos) << error;
+  EXPECT_EQ(store->load_all().at("cv-a"), varied_conversation("cv-a", 1));
+  store->save(varied_conversation("cv-a", 3));
+  EXPECT_EQ(store->load_all().at("cv-a"), varied_conversation("cv-a", 3));
+  EXPECT_EQ(file_names(dir.path()), std::vector<std::string>{"cv-a.edn"});
+}
+
 // With descriptors short, load_all either loads every conversation or fails
 // naming the file: never a partial map (the rest would be missing from this
 // run, and back at the next). Eight loading threads race for one spare
