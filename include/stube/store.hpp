@@ -175,7 +175,9 @@ bool printable_or_warn(std::string_view backend, std::string_view cid, const edn
 // A stored record read back, for load_all(): its conversation, or nullopt
 // with `problem` saying why it is not one (`cid` is no valid id, the text
 // is not EDN, not a map with a string :conv/id, or has another :conv/id;
-// `index` names where `cid` came from, e.g. "the row's cid"). Never throws.
+// `index` names where `cid` came from, e.g. "the row's cid"). Never throws:
+// running out of memory is reported as the problem "out of memory" (a
+// backend of your own should fail its load then, not skip the record).
 std::optional<edn::Value> read_record(std::string_view cid, std::string_view text,
                                       std::string_view index, std::string& problem) noexcept;
 

@@ -1,6 +1,8 @@
 // Checks shared by every durable backend.
 #include "store/checks.hpp"
 
+#include <new>
+
 #include "stube/conversation.hpp"
 #include "stube/log.hpp"
 #include "stube/store.hpp"
@@ -56,6 +58,18 @@ bool printable_or_warn(std::string_view backend, std::string_view cid, const edn
 
 std::optional<edn::Value> read_record(std::string_view cid, std::string_view text,
                                       std::string_view index, std::string& problem) noexcept {
+  bool starved = false;
+  return store_detail::read_record(cid, text, index, problem, starved);
+}
+
+}  // namespace stube::store_checks
+
+namespace stube::store_detail {
+
+std::optional<edn::Value> read_record(std::string_view cid, std::string_view text,
+                                      std::string_view index, std::string& problem,
+                                      bool& starved) noexcept {
+  starved = false;
   try {
     // A record a backend never wrote (by hand, or by another program) is
     // not a conversation the runtime could address.
@@ -68,6 +82,9 @@ std::optional<edn::Value> read_record(std::string_view cid, std::string_view tex
     if (problem.empty()) return v;
   } catch (const edn::ParseError& e) {
     problem = std::string("not valid EDN: ") + e.what();
+  } catch (const std::bad_alloc&) {
+    problem = "out of memory";  // short: no allocation to fail again
+    starved = true;
   } catch (const std::exception& e) {
     problem = e.what();
   } catch (...) {
@@ -76,9 +93,11 @@ std::optional<edn::Value> read_record(std::string_view cid, std::string_view tex
   return std::nullopt;
 }
 
-}  // namespace stube::store_checks
-
-namespace stube::store_detail {
+void throw_starved(std::string_view backend, std::string_view what, std::string_view problem) {
+  throw StoreError(std::string(backend) + ": cannot load " + std::string(what) + ": " +
+                   std::string(problem) +
+                   " (the process or the machine ran short; nothing was loaded)");
+}
 
 namespace {
 thread_local std::string t_scratch;

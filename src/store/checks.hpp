@@ -19,6 +19,22 @@ using store_checks::checked_cid;
 using store_checks::printable_or_warn;
 using store_checks::read_record;
 
+// store_checks::read_record, and `starved`: whether memory ran out while
+// reading the record (then `problem` says so). That is no verdict on the
+// record: a backend fails its load instead of skipping it (skipped, a live
+// conversation would be missing from this run and back at the next, an old
+// version resurrected).
+std::optional<edn::Value> read_record(std::string_view cid, std::string_view text,
+                                      std::string_view index, std::string& problem,
+                                      bool& starved) noexcept;
+
+// The StoreError for a load that ran short (of memory, of descriptors) on
+// the record `what` ("the file …", "conversation \"cv-1\" in …"): "<backend>:
+// cannot load <what>: <problem> (the process or the machine ran short;
+// nothing was loaded)".
+[[noreturn]] void throw_starved(std::string_view backend, std::string_view what,
+                                std::string_view problem);
+
 // The thread's text buffer for one save or one file read, reused from one
 // to the next so that the usual small conversation costs no allocation.
 // One that a rare huge conversation grew past kKeep is freed when its

@@ -179,9 +179,7 @@ class FileStore final : public ConversationStore {
     // Skipped, such a file would be missing from this run and back at the
     // next (nobody removes it): an old version resurrected. Fail instead.
     for (const Record& r : records) {
-      if (r.starved)
-        throw StoreError(std::string(kBackend) + ": cannot load " + path_of(r.file) + ": " +
-                         r.problem + " (the process or the machine ran short; nothing was loaded)");
+      if (r.starved) store_detail::throw_starved(kBackend, path_of(r.file), r.problem);
     }
     ConversationMap out;
     std::size_t skipped = 0;
@@ -407,7 +405,7 @@ class FileStore final : public ConversationStore {
       r.gone = read == store_detail::FileRead::gone;
       r.starved = read == store_detail::FileRead::out_of_resources;
       if (read != store_detail::FileRead::read) return;
-      if (auto v = store_detail::read_record(stem, text, "the file name", r.problem)) {
+      if (auto v = store_detail::read_record(stem, text, "the file name", r.problem, r.starved)) {
         r.conv = std::move(*v);
       }
     } catch (const std::bad_alloc&) {

@@ -290,6 +290,7 @@ class PostgresStore final : public ConversationStore {
   struct Decoded {
     std::optional<edn::Value> conv;
     std::string problem;
+    bool starved = false;  // see store_detail::read_record
   };
 
   // Checked as every backend checks a record (store_detail::read_record).
@@ -298,24 +299,27 @@ class PostgresStore final : public ConversationStore {
   static Decoded decode(std::string_view cid, std::string_view text,
                         std::int64_t version) noexcept {
     Decoded d;
-    d.conv = store_detail::read_record(cid, text, "the row's cid", d.problem);
+    d.conv = store_detail::read_record(cid, text, "the row's cid", d.problem, d.starved);
     if (!d.conv || d.conv->get(version_key()) == edn::Value(version)) return d;
     try {
       d.conv = d.conv->assoc(version_key(), version);
-    } catch (...) {  // out of memory: like a row that could not be read
+    } catch (...) {  // out of memory: like a row that could not be read for it
       d.conv.reset();
-      d.problem = "cannot set :conv/version (out of memory)";
+      d.problem = "out of memory";
+      d.starved = true;
     }
     return d;
   }
 
   // d's conversation, or nullopt after the warning that names the cid.
+  // Throws StoreError when it ran short of memory (no verdict on the row).
   std::optional<edn::Value> take(std::string_view cid, Decoded& d) const {
-    if (!d.conv) {
-      log::warn(std::string(kBackend) + ": skipped conversation " + conv::quote_id(cid) + " in " +
-                description_ + ": " + d.problem + " (the row was left untouched)");
-    }
-    return std::move(d.conv);
+    if (d.conv) return std::move(d.conv);
+    const std::string where = "conversation " + conv::quote_id(cid) + " in " + description_;
+    if (d.starved) store_detail::throw_starved(kBackend, where, d.problem);
+    log::warn(std::string(kBackend) + ": skipped " + where + ": " + d.problem +
+              " (the row was left untouched)");
+    return std::nullopt;
   }
 
   void purge(pg::Connection& c) const {

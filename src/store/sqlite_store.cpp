@@ -112,6 +112,7 @@ struct Row {
   std::string text;
   std::optional<edn::Value> conv;
   std::string problem;
+  bool starved = false;  // see store_detail::read_record
 };
 
 class SqliteStore final : public ConversationStore {
@@ -148,6 +149,8 @@ class SqliteStore final : public ConversationStore {
         bytes += rows.back().text.size();
       }
       parse(rows);
+      for (const Row& r : rows)
+        if (r.starved) store_detail::throw_starved(kBackend, where(r.cid), r.problem);
       for (Row& r : rows) {
         if (take(r.cid, r.conv, r.problem)) {
           out.emplace(std::move(r.cid), std::move(*r.conv));
@@ -170,7 +173,10 @@ class SqliteStore final : public ConversationStore {
     load.bind_text(1, cid);
     if (!load.step("load " + conv::quote_id(cid))) return std::nullopt;
     std::string problem;
-    std::optional<edn::Value> conv = store_detail::read_record(cid, load.text(0), kIndex, problem);
+    bool starved = false;
+    std::optional<edn::Value> conv =
+        store_detail::read_record(cid, load.text(0), kIndex, problem, starved);
+    if (starved) store_detail::throw_starved(kBackend, where(cid), problem);
     take(cid, conv, problem);
     return conv;
   }
@@ -274,16 +280,21 @@ class SqliteStore final : public ConversationStore {
         options_.load_threads != 0 ? options_.load_threads : std::thread::hardware_concurrency();
     store_detail::parallel_for(rows.size(), threads, [&rows](std::size_t i) {
       Row& r = rows[i];
-      r.conv = store_detail::read_record(r.cid, r.text, kIndex, r.problem);
+      r.conv = store_detail::read_record(r.cid, r.text, kIndex, r.problem, r.starved);
     });
+  }
+
+  // "conversation \"<cid>\" in <path>", for messages.
+  std::string where(std::string_view cid) const {
+    return "conversation " + conv::quote_id(cid) + " in " + path_;
   }
 
   // Whether conv holds a conversation; warns naming the cid when not.
   bool take(std::string_view cid, const std::optional<edn::Value>& conv,
             const std::string& problem) const {
     if (conv) return true;
-    log::warn(std::string(kBackend) + ": skipped conversation " + conv::quote_id(cid) + " in " +
-              path_ + ": " + problem + " (the row was left untouched)");
+    log::warn(std::string(kBackend) + ": skipped " + where(cid) + ": " + problem +
+              " (the row was left untouched)");
     return false;
   }
 
