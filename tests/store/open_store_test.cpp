@@ -255,17 +255,6 @@ TEST(OpenStore, ErrorsNeverShowAPasswordWithUrlCharacters) {
   }
 }
 
-// What a store that cannot be opened throws, as text.
-template <class Open>
-std::string store_error_of(Open open) {
-  try {
-    open();
-  } catch (const StoreError& e) {
-    return e.what();
-  }
-  return "(no StoreError)";
-}
-
 // libpq's own messages may quote the password: the token it cannot decode,
 // the whole URI it cannot parse, or the pieces of a password with an
 // unencoded '/' (read as the port, the path). The password becomes "***";

@@ -57,24 +57,13 @@ class OutOfMemory {
 };
 
 // A conversation with a 2 MiB string: parsing its record allocates that much.
-edn::Value large_conversation(const std::string& cid) {
+edn::Value conversation_with_a_large_string(const std::string& cid) {
   return conv::make(cid).assoc(edn::Value::keyword("big"),
                                edn::Value(std::string(2 * kLarge, 'x')));
 }
 
-// What `load` threw, or "" if it did not throw a StoreError.
-template <class Load>
-std::string store_error_of(Load&& load) {
-  try {
-    load();
-  } catch (const StoreError& e) {
-    return e.what();
-  }
-  return "";
-}
-
 TEST(OutOfMemory, ReadingARecordSaysSoApartFromBadData) {
-  const std::string text = edn::write(large_conversation("cv-big"));
+  const std::string text = edn::write(conversation_with_a_large_string("cv-big"));
   std::string problem;
   bool starved = false;
   {
@@ -92,7 +81,7 @@ TEST(OutOfMemory, ReadingARecordSaysSoApartFromBadData) {
 TEST(OutOfMemory, TheFileStoreFailsLoadAllInsteadOfSkippingTheRecord) {
   ScratchDir dir;
   auto store = file_store(dir.path(), {.load_threads = 1});
-  store->save(large_conversation("cv-big"));
+  store->save(conversation_with_a_large_string("cv-big"));
   ASSERT_EQ(store->load_all().size(), 1u);  // and the thread keeps its read buffer
   std::string error;
   {
@@ -109,7 +98,7 @@ TEST(OutOfMemory, TheFileStoreFailsLoadAllInsteadOfSkippingTheRecord) {
 TEST(OutOfMemory, TheSqliteStoreFailsLoadAndLoadAllInsteadOfSkippingTheRow) {
   ScratchDir dir;
   auto store = sqlite_store(dir.path() / "convs.db", {.load_threads = 1});
-  store->save(large_conversation("cv-big"));
+  store->save(conversation_with_a_large_string("cv-big"));
   std::string error;
   {
     const OutOfMemory one(1);  // load_all copies the row's text first

@@ -44,17 +44,6 @@ bool contains(const std::string& haystack, std::string_view needle) {
   return haystack.find(needle) != std::string::npos;
 }
 
-// The message of the StoreError f throws, or "(no error)".
-template <class F>
-std::string store_error_of(F&& f) {
-  try {
-    f();
-  } catch (const StoreError& e) {
-    return e.what();
-  }
-  return "(no error)";
-}
-
 std::string invalid_url_error(std::string_view url) {
   try {
     open_store(url);

@@ -16,6 +16,7 @@
 #include "common/scratch_dir.hpp"
 #include "stube/edn.hpp"
 #include "stube/log.hpp"
+#include "stube/store.hpp"
 
 namespace stube::test {
 
@@ -30,6 +31,17 @@ edn::Value large_conversation(std::string_view cid, std::size_t bytes);
 
 // A conversation that holds an opaque value (like a running flow).
 edn::Value unprintable_conversation(std::string_view cid);
+
+// The message of the StoreError `f` throws, or "(no StoreError)".
+template <class F>
+std::string store_error_of(F&& f) {
+  try {
+    f();
+  } catch (const StoreError& e) {
+    return e.what();
+  }
+  return "(no StoreError)";
+}
 
 // The names of the files in `dir` (not recursive), sorted.
 std::vector<std::string> file_names(const std::filesystem::path& dir);
