@@ -230,9 +230,23 @@ Response post_back(Core& core, const Request& req, const Route& r) {
   return from_result(core, result, req, r.cid, {}, sent);
 }
 
+// A stream is opened by the page's script. Opened by another site's page,
+// or by navigating to it (a link of any site: the Lax cookie goes along
+// with a top-level GET), it would replace the page's stream, which ends
+// cleanly and is not retried: the page would get no more patches.
+std::optional<Response> refuse_foreign_stream(const Request& req) {
+  if (auto refused = refuse_foreign_page(req)) return refused;
+  const auto mode = req.find("Sec-Fetch-Mode");
+  if (mode == req.end() || !boost::beast::iequals(mode->value(), "navigate")) return std::nullopt;
+  return reject(403, req,
+                "a stream is opened by the page's script, not navigated to "
+                "(Sec-Fetch-Mode: navigate)");
+}
+
 Reply open_stream(Core& core, const Request& req, const Route& r,
                   const boost::asio::any_io_executor& strand) {
   if (req.method() != http::verb::get) return {method_not_allowed(req, "GET"), nullptr};
+  if (auto refused = refuse_foreign_stream(req)) return {std::move(*refused), nullptr};
   auto stream = std::make_shared<SseStream>(core, r.cid, strand, req.version() >= 11);
   const auto attached = as_owner(req, r.cid, [&](std::string_view owner) {
     return core.runtime->attach(r.cid, owner, stream);

@@ -657,6 +657,28 @@ TEST_F(ServerTest, EventsFromAnotherSitesPageAreRefused) {
   EXPECT_EQ(conv(m).get_in({"conv/instances"_kw, edn::Value(m.iid), "n"_kw}), edn::Value(1));
 }
 
+// Another site's page (or a link of any site, navigated to: the Lax cookie
+// goes along) cannot open the stream: it would replace the page's, which
+// ends cleanly and is not retried, and the page would get no more patches.
+TEST_F(ServerTest, AStreamFromAnotherSiteOrANavigationIsRefusedAndTheOpenOneStays) {
+  start();
+  const Minted m = mint();
+  const auto page = stream(m);
+  const std::string cookie = "Cookie: " + m.cookie + "\r\n";
+  for (const std::string headers :
+       {"Sec-Fetch-Site: cross-site\r\n", "Sec-Fetch-Site: same-site\r\n",
+        "Sec-Fetch-Site: none\r\nSec-Fetch-Mode: navigate\r\n",
+        "Sec-Fetch-Site: same-origin\r\nSec-Fetch-Mode: Navigate\r\n"}) {
+    const Response r = request(port_, "GET", "/sse/" + m.cid, "", cookie + headers);
+    EXPECT_EQ(r.status, 403u) << headers;
+    EXPECT_TRUE(r.body.find("another site's page") != std::string::npos ||
+                r.body.find("not navigated to") != std::string::npos)
+        << r.body;
+  }
+  ASSERT_EQ(post(m, "inc").status, 200u);
+  page->read_until("<span class=\"n\">1</span>");  // the page's own stream still gets it
+}
+
 // With allowed_hosts, a request naming another host (a page that re-pointed
 // its own name at 127.0.0.1: DNS rebinding) is refused before routing.
 TEST_F(ServerTest, AllowedHostsRefuseOtherHostNames) {
