@@ -152,8 +152,16 @@ class PostgresStore final : public ConversationStore {
   // A conversation in use whose saves are skipped (a running coroutine flow)
   // still moves its row's touched: other processes' reapers go by the
   // column, and would end it as idle while its user is busy in the flow.
+  // Its :conv/version unreadable (set by hand), there is no row to name:
+  // the save is skipped all the same, and its next printable save says what
+  // is wrong.
   void keep_fresh(std::string_view cid, const edn::Value& conv) {
-    const std::int64_t version = version_of(cid, conv);
+    std::int64_t version = 0;
+    try {
+      version = version_of(cid, conv);
+    } catch (const InvalidCid&) {
+      return;
+    }
     if (version == 0) return;  // never stored: nothing for a reaper to end
     const pg::Param touched = pg::Param::timestamptz(touched_of(conv));
     try {

@@ -297,6 +297,18 @@ TEST_F(PostgresStore, ASkippedUnprintableSaveStillKeepsTheRowFresh) {
   EXPECT_EQ(store->save(done), done.assoc(kw("conv/version"), 2));
 }
 
+// A skipped save is skipped whatever the conversation's :conv/version holds
+// (set by hand to something no save writes): it returns the conversation
+// as it is, and only a printable save refuses that version.
+TEST_F(PostgresStore, ASkippedSaveWithAnUnreadableVersionIsStillJustSkipped) {
+  auto store = db_.store();
+  const Value odd = idle_for("cv-odd", 0).assoc(kw("conv/version"), Value("two"));
+  const Value in_flow = odd.assoc(kw("flow"), Value::opaque(std::make_shared<int>(1), "flow"));
+  EXPECT_EQ(store->save(in_flow), in_flow);
+  EXPECT_THROW(store->save(odd), InvalidCid);
+  EXPECT_FALSE(store->load("cv-odd"));
+}
+
 TEST_F(PostgresStore, OnlyTheHolderOfTheReaperLockReaps) {
   auto store = db_.store();
   for (int i = 0; i < 4; ++i) store->save(idle_for("cv-old-" + std::to_string(i), 3600));
