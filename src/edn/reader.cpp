@@ -131,7 +131,7 @@ class Reader {
           "invalid UTF-8 (byte 0x" + hex_byte(static_cast<unsigned char>(begin_[bad])) + ")");
     }
     auto [line, column] = position(at);
-    throw ParseError(line, column, detail::sanitize_utf8(reason));
+    throw ParseError(line, column, detail::sanitize_utf8(without_controls(reason)));
   }
 
   [[noreturn, gnu::noinline, gnu::cold]] void fail_utf8(const char* at) const {
@@ -228,6 +228,22 @@ class Reader {
   static std::string hex_byte(unsigned char c) {
     static constexpr char kHex[] = "0123456789ABCDEF";
     return {kHex[c >> 4], kHex[c & 15]};
+  }
+
+  // A reason may quote the input (a token, an escape): its control bytes
+  // are written \xNN, so that the message stays one line on a terminal or
+  // in a log, and a NUL does not cut what() short.
+  static std::string without_controls(std::string_view reason) {
+    std::string out;
+    out.reserve(reason.size());
+    for (const char ch : reason) {
+      const auto c = static_cast<unsigned char>(ch);
+      if (c < 0x20 || c == 0x7F)
+        out.append("\\x").append(hex_byte(c));
+      else
+        out.push_back(ch);
+    }
+    return out;
   }
 
   std::string describe_here() const {
@@ -463,6 +479,7 @@ class Reader {
     if (c == '{') return read_seq(Kind::Set, '}', 2);
     if (c == '#') {
       p_ += 2;
+      skip_whitespace();  // as Clojure: "## Inf" is ##Inf
       const std::string_view tok = take_token();
       if (tok == "Inf") return Value(std::numeric_limits<double>::infinity());
       if (tok == "-Inf") return Value(-std::numeric_limits<double>::infinity());

@@ -87,6 +87,9 @@ std::vector<SpecCase> scalar_cases() {
       {"inf", "##Inf", [inf] { return Value(inf); }, "##Inf"},
       {"negative_inf", "##-Inf", [inf] { return Value(-inf); }, "##-Inf"},
       {"nan", "##NaN", [] { return Value(std::nan("")); }, "##NaN"},
+      // As Clojure, which reads the value after ## as it reads any form.
+      {"inf_after_space", "## Inf", [inf] { return Value(inf); }, "##Inf"},
+      {"nan_after_comma", "##,NaN", [] { return Value(std::nan("")); }, "##NaN"},
       {"decimal", "1.50M", [] { return Value::decimal("1.50"); }, "1.50M"},
       {"decimal_integer", "12M", [] { return Value::decimal("12"); }, "12M"},
       {"decimal_negative", "-0.5M", [] { return Value::decimal("-0.5"); }, "-0.5M"},
@@ -742,6 +745,25 @@ TEST(EdnRead, DepthAtLimitIsAccepted) {
   EXPECT_THROW(edn::read("[[[[1]]]]", edn::ReadOptions{3}), edn::ParseError);
   EXPECT_EQ(edn::read("#a/b #a/b #a/b 1", edn::ReadOptions{3}),
             Value::tagged("a/b", Value::tagged("a/b", Value::tagged("a/b", 1))));
+}
+
+// The reason quotes the input, control bytes as \xNN: one line on a
+// terminal, and what() is not cut short at a NUL.
+TEST(EdnRead, AnErrorQuotesControlBytesEscaped) {
+  const auto reason_of = [](std::string_view text) {
+    try {
+      edn::read(text);
+    } catch (const edn::ParseError& e) {
+      return std::string(e.what());
+    }
+    return std::string("no error");
+  };
+  const std::string nul = reason_of(std::string_view("[1\0x 2]", 7));
+  EXPECT_EQ(nul.find('\0'), std::string::npos);
+  EXPECT_NE(nul.find("'1\\x00x'"), std::string::npos) << nul;
+  const std::string newline = reason_of("\"\\\n\"");
+  EXPECT_EQ(newline.find('\n'), std::string::npos) << newline;
+  EXPECT_NE(newline.find("\\x0A"), std::string::npos) << newline;
 }
 
 TEST(EdnRead, ErrorLineCountsNewlines) {
