@@ -35,6 +35,7 @@ int main(int argc, char** argv) {
   app.require_subcommand(1);
 
   std::string url, cid, from, to;
+  bool overwrite = false;
   std::size_t width = 80;
   auto* ls_cmd = app.add_subcommand(
       "ls", "One line per conversation: cid, bytes, touched, top component, printable");
@@ -59,6 +60,9 @@ int main(int argc, char** argv) {
                    "Target store URL (created if missing, unless it says create=false, "
                    "or create_schema=false for postgresql:)")
       ->required();
+  migrate_cmd->add_flag("--overwrite", overwrite,
+                        "Also replace the conversations TO holds that were touched later than "
+                        "FROM's copies (kept and named by default)");
 
   if (const std::string wrong = stube::tool::misplaced_word(app, argc, argv); !wrong.empty()) {
     std::cerr << "stube-store: " << wrong << " (see stube-store --help)\n";
@@ -80,7 +84,7 @@ int main(int argc, char** argv) {
     if (show_cmd->parsed()) return tool::show(url, cid, width);
     if (verify_cmd->parsed()) return tool::verify(url);
     if (stats_cmd->parsed()) return tool::stats(url);
-    return tool::migrate(from, to);
+    return tool::migrate(from, to, overwrite);
   } catch (const tool::UsageError& e) {
     std::cerr << "stube-store: " << e.what() << '\n';
     return 2;

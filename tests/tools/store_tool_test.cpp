@@ -263,7 +263,7 @@ TEST_F(StoreMigrate, CopiesEveryConversationEqual) {
   }
   const ToolRun r = stube_store({"migrate", url(), target_url()});
   ASSERT_EQ(r.status, 0) << r.err;
-  EXPECT_EQ(r.out, "20 copied, 0 skipped (unreadable), 0 failed\n");
+  EXPECT_EQ(r.out, "20 copied, 0 kept (newer in TO), 0 skipped (unreadable), 0 failed\n");
   EXPECT_FALSE(contains(r.err, "\r")) << "a progress bar on a pipe: " << r.err;
   EXPECT_EQ(file_store(target_.path())->load_all(), source->load_all());
 }
@@ -274,7 +274,9 @@ TEST_F(StoreMigrate, DrawsAProgressBarOnlyOnATerminal) {
   ASSERT_EQ(r.status, 0) << r.err;
   EXPECT_TRUE(contains(r.err, "\r[####################....................] 1/2")) << r.err;
   EXPECT_TRUE(contains(r.err, "\r[########################################] 2/2")) << r.err;
-  EXPECT_EQ(r.out, "2 copied, 0 skipped (unreadable), 0 failed\n");  // stdout stays clean
+  EXPECT_EQ(
+      r.out,
+      "2 copied, 0 kept (newer in TO), 0 skipped (unreadable), 0 failed\n");  // stdout stays clean
 }
 
 TEST_F(StoreMigrate, ReRunningOverwritesAndCopiesTheSame) {
@@ -284,10 +286,33 @@ TEST_F(StoreMigrate, ReRunningOverwritesAndCopiesTheSame) {
   source->save(conversation("cv-a", "demo/changed", 1700009999));
   const ToolRun again = stube_store({"migrate", url(), target_url()});
   ASSERT_EQ(again.status, 0) << again.err;
-  EXPECT_EQ(again.out, "2 copied, 0 skipped (unreadable), 0 failed\n");
+  EXPECT_EQ(again.out, "2 copied, 0 kept (newer in TO), 0 skipped (unreadable), 0 failed\n");
   const ConversationMap copied = file_store(target_.path())->load_all();
   EXPECT_EQ(copied, source->load_all());
   EXPECT_EQ(conv::touched(copied.at("cv-a")), (edn::Instant{1700009999, 0}));
+}
+
+// A server that ran on TO since the last migration touched its copies
+// later: migrating again keeps those (named, exit 1) rather than rolling
+// their users back, unless --overwrite says to.
+TEST_F(StoreMigrate, KeepsWhatTheTargetTouchedLaterUnlessToldToOverwrite) {
+  save_good();
+  ASSERT_EQ(stube_store({"migrate", url(), target_url()}).status, 0);
+  const edn::Value newer = conversation("cv-a", "demo/newer", 1800000000);
+  file_store(target_.path())->save(newer);
+  const ToolRun again = stube_store({"migrate", url(), target_url()});
+  EXPECT_EQ(again.status, 1);
+  EXPECT_EQ(again.out, "1 copied, 1 kept (newer in TO), 0 skipped (unreadable), 0 failed\n");
+  EXPECT_TRUE(
+      contains(again.err, "kept cv-a: TO's copy was touched later (2027-01-15T08:00:00.000-00:00)"))
+      << again.err;
+  EXPECT_TRUE(contains(again.err, "--overwrite replaces it")) << again.err;
+  EXPECT_EQ(file_store(target_.path())->load_all().at("cv-a"), newer);
+
+  const ToolRun forced = stube_store({"migrate", "--overwrite", url(), target_url()});
+  ASSERT_EQ(forced.status, 0) << forced.err;
+  EXPECT_EQ(forced.out, "2 copied, 0 kept (newer in TO), 0 skipped (unreadable), 0 failed\n");
+  EXPECT_EQ(file_store(target_.path())->load_all(), file_store(dir_.path())->load_all());
 }
 
 TEST_F(StoreMigrate, SkipsUnreadableRecordsAndSaysSo) {
@@ -295,7 +320,7 @@ TEST_F(StoreMigrate, SkipsUnreadableRecordsAndSaysSo) {
   write_bad();
   const ToolRun r = stube_store({"migrate", url(), target_url()});
   EXPECT_EQ(r.status, 1);
-  EXPECT_EQ(r.out, "2 copied, 5 skipped (unreadable), 0 failed\n");
+  EXPECT_EQ(r.out, "2 copied, 0 kept (newer in TO), 5 skipped (unreadable), 0 failed\n");
   EXPECT_TRUE(contains(r.err, "skipped cv-corrupt:2:")) << r.err;
   EXPECT_TRUE(contains(r.err, "skipped cv-mismatch: ")) << r.err;
   EXPECT_EQ(file_names(target_.path()), (std::vector<std::string>{"cv-a.edn", "cv-b.edn"}));
@@ -306,7 +331,7 @@ TEST_F(StoreMigrate, ASaveThatFailsIsCountedAndNamed) {
   fs::create_directories(target_.path() / "cv-b.edn" / "occupied");  // rename cannot replace it
   const ToolRun r = stube_store({"migrate", url(), target_url()});
   EXPECT_EQ(r.status, 1);
-  EXPECT_EQ(r.out, "1 copied, 0 skipped (unreadable), 1 failed\n");
+  EXPECT_EQ(r.out, "1 copied, 0 kept (newer in TO), 0 skipped (unreadable), 1 failed\n");
   EXPECT_TRUE(contains(r.err, "failed cv-b: ") && contains(r.err, "rename")) << r.err;
 }
 

@@ -3,6 +3,7 @@
 #include <unistd.h>
 
 #include <iostream>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -51,8 +52,29 @@ class Progress {
 };
 
 struct Counts {
-  std::size_t copied = 0, skipped = 0, failed = 0;
+  std::size_t copied = 0, kept = 0, skipped = 0, failed = 0;
 };
+
+std::optional<edn::Instant> touched_of(const edn::Value& conv) {
+  try {
+    return conv::touched(conv);
+  } catch (const std::exception&) {  // a record without a readable :conv/touched
+    return std::nullopt;
+  }
+}
+
+// Why TO's copy of a conversation stays, or "" when FROM's may replace it:
+// TO's was touched later (a server ran on TO since the last migration), and
+// copying FROM's over it would roll the user back.
+std::string newer_in_target(const ConversationMap& target_copies, const std::string& cid,
+                            const edn::Value& conv) {
+  const auto it = target_copies.find(cid);
+  if (it == target_copies.end()) return "";
+  const auto ours = touched_of(conv), theirs = touched_of(it->second);
+  if (!ours || !theirs || !(*ours < *theirs)) return "";
+  return "kept " + cid + ": TO's copy was touched later (" + format_instant(*theirs) +
+         ") than FROM's (" + format_instant(*ours) + "); --overwrite replaces it";
+}
 
 // conv as the next version of what a shared target holds now (its
 // compare-and-set then accepts it): re-running overwrites instead of failing.
@@ -116,7 +138,7 @@ void remove_probe(ConversationStore& target, const std::string& cid, const std::
 
 }  // namespace
 
-int migrate(const std::string& from, const std::string& to) {
+int migrate(const std::string& from, const std::string& to, bool overwrite) {
   if (same_place(from, to)) {
     throw UsageError("FROM and TO are the same store (" + redact_store_url(store_identity(to)) +
                      ")");
@@ -143,6 +165,16 @@ int migrate(const std::string& from, const std::string& to) {
       throw UsageError("FROM and TO are the same store (a conversation saved to " +
                        redact_store_url(to) + " was read back from FROM)");
 
+  ConversationMap target_copies;
+  if (!overwrite) {
+    try {
+      target_copies = target->load_all();
+    } catch (const StoreError& e) {
+      throw Failure("cannot read what " + redact_store_url(to) +
+                    " holds (to keep the copies there that are newer): " + e.what() +
+                    "; nothing was copied");
+    }
+  }
   Counts counts;
   Pending pending;
   Progress progress(records.size());
@@ -151,6 +183,11 @@ int migrate(const std::string& from, const std::string& to) {
     if (!r.conv) {
       ++counts.skipped;
       progress.message("skipped " + r.cid + r.position + ": " + r.problem);
+      continue;
+    }
+    if (const std::string why = newer_in_target(target_copies, r.cid, *r.conv); !why.empty()) {
+      ++counts.kept;
+      progress.message(why);
       continue;
     }
     try {
@@ -169,10 +206,10 @@ int migrate(const std::string& from, const std::string& to) {
   }
   confirm_pending(*target, pending, counts, progress);
   progress.finish();
-  std::cout << counts.copied << " copied, " << counts.skipped << " skipped (unreadable), "
-            << counts.failed << " failed\n"
+  std::cout << counts.copied << " copied, " << counts.kept << " kept (newer in TO), "
+            << counts.skipped << " skipped (unreadable), " << counts.failed << " failed\n"
             << std::flush;
-  return counts.skipped == 0 && counts.failed == 0 && std::cout ? 0 : 1;
+  return counts.kept == 0 && counts.skipped == 0 && counts.failed == 0 && std::cout ? 0 : 1;
 }
 
 }  // namespace stube::tool

@@ -79,6 +79,8 @@ int ls(const std::string& url);
 int show(const std::string& url, const std::string& cid, std::size_t width);
 int verify(const std::string& url);
 int stats(const std::string& url);
-int migrate(const std::string& from, const std::string& to);
+// Copies FROM to TO; a conversation TO holds that was touched later than
+// FROM's copy is kept (and named) unless `overwrite`.
+int migrate(const std::string& from, const std::string& to, bool overwrite);
 
 }  // namespace stube::tool
