@@ -481,6 +481,34 @@ struct Runtime::Impl {
       log::error("closing the stream of " + std::string(cid) + " failed: " + *why);
   }
 
+  // A restored conversation's frames become live before anything reaches
+  // them: its top frame's wakeup runs once, on the first stream, event or
+  // back, whichever comes first (an event in the moment before the page's
+  // stream is back must not run on a frame whose wakeup has not run). Ok
+  // and HandlerError (a wakeup that threw: shown on the page, not retried)
+  // count as woken; on any other result (a lost race to a version that
+  // cannot be loaded: try again) the wakeup runs again next time.
+  Result wake_up(const std::string& cid, Slot& slot) {
+    slot.awake = true;
+    const Result result = apply(cid, slot, wake(*reg, slot.conv, opts.kernel));
+    if (result != Result::Ok && result != Result::HandlerError && !slot.ended) slot.awake = false;
+    return result;
+  }
+
+  // For an event or back: wakes the conversation first if it must be
+  // (wake_up); the result to answer instead when that did not leave it
+  // usable (dropped, or ended by its wakeup). Not on a shared store: there
+  // the events of a page may reach a server that never holds its stream,
+  // whose wakeups would re-arm the timers the stream's server re-arms too
+  // (and save one more version per server); the stream wakes it there.
+  std::optional<Result> wake_before_use(const std::string& cid, Slot& slot) {
+    if (slot.awake || store->shared()) return std::nullopt;
+    const Result woken = wake_up(cid, slot);
+    if (woken != Result::Ok && woken != Result::HandlerError) return woken;
+    if (slot.ended) return Result::NoConversation;
+    return std::nullopt;
+  }
+
   // The timers a step requested, as part of `moment`.
   void schedule(const std::string& cid, std::vector<TimerRequest>& timers_requested,
                 const detail::Moments::Ref& moment, Runtime* self) {
@@ -898,6 +926,7 @@ Runtime::Result Runtime::dispatch(std::string_view cid, std::string_view iid, Ev
     // it (waiting for its callee's answer) comes from a view replaced a
     // moment ago, e.g. the second click of a double click that called a
     // dialog: stale, as one for a gone instance (a second dialog otherwise).
+    if (const auto refused = m.wake_before_use(std::string(cid), slot)) return *refused;
     if (!is_top(slot.conv, iid)) return Result::NoInstance;
     Step step = stube::dispatch(*m.reg, slot.conv, iid, event, m.opts.kernel);
     if (why && (step.status == Step::Status::UnknownEvent ||
@@ -910,6 +939,7 @@ Runtime::Result Runtime::dispatch(std::string_view cid, std::string_view iid, Ev
 Runtime::Result Runtime::back(std::string_view cid, std::string_view owner) {
   Impl& m = *impl_;
   return m.with_owned("back", cid, owner, [&](Slot& slot) {
+    if (const auto refused = m.wake_before_use(std::string(cid), slot)) return *refused;
     return m.apply(std::string(cid), slot, go_back(*m.reg, slot.conv, m.opts.kernel));
   });
 }
@@ -921,23 +951,15 @@ Runtime::Result Runtime::attach(std::string_view cid, std::string_view owner,
     if (slot.out != out) Impl::close_stream(slot, cid);  // a reconnect replaces the old stream
     const Output* const attached = out.get();
     slot.out = std::move(out);
-    Result result;
-    const bool waking = !slot.awake;
-    if (waking) {
-      slot.awake = true;
-      result = m.apply(std::string(cid), slot, wake(*m.reg, slot.conv, m.opts.kernel));
-    } else {
-      result = m.apply(std::string(cid), slot, redraw(*m.reg, slot.conv, m.opts.kernel));
-    }
+    const Result result =
+        slot.awake ? m.apply(std::string(cid), slot, redraw(*m.reg, slot.conv, m.opts.kernel))
+                   : m.wake_up(std::string(cid), slot);
     // Only Ok and HandlerError (the error shown on it) serve the stream; on
     // any other answer (a lost race to a version that cannot be loaded: try
     // again) it is never started, so it must not take this conversation's
-    // patches until the browser's next stream replaces it; and a wakeup that
-    // was dropped with its step runs again on that next stream.
-    if (result != Result::Ok && result != Result::HandlerError) {
-      if (slot.out.get() == attached) slot.out.reset();
-      if (waking && !slot.ended) slot.awake = false;
-    }
+    // patches until the browser's next stream replaces it.
+    if (result != Result::Ok && result != Result::HandlerError && slot.out.get() == attached)
+      slot.out.reset();
     return result;
   });
 }

@@ -162,6 +162,39 @@ TEST_F(Restart, ARestoredConversationWakesOnceWhenTheBrowserAttaches) {
   EXPECT_EQ(rig.journal->entries().size(), 1u);
 }
 
+// A click in the moment before the page's stream is back (it reconnects
+// with a backoff) reaches a woken frame: the wakeup runs first, once, and
+// the stream that comes next only redraws.
+TEST_F(Restart, AnEventBeforeTheFirstStreamRunsAfterTheWakeup) {
+  Runtime::Minted m;
+  {
+    Runtime a(rig.registry, options_with(open_store()));
+    m = a.mint("rt/wakey");
+  }
+  Runtime b(rig.registry, options_with(open_store()));
+  ASSERT_EQ(send_top(b, m, Event{"noop"}), Runtime::Result::Ok);
+  EXPECT_EQ(rig.journal->entries(), std::vector<std::string>{"wakeup"});
+  EXPECT_EQ(top_frame(*b.conversation(m.cid))[":wakeups"], Value(1));
+  auto out = std::make_shared<RecordingOutput>();
+  ASSERT_EQ(b.attach(m.cid, m.owner, out), Runtime::Result::Ok);
+  EXPECT_EQ(rig.journal->entries().size(), 1u) << "woken twice";
+  EXPECT_TRUE(out->has_html("wakeups: 1"));
+}
+
+// So does a back: the restored conversation wakes before it goes back.
+TEST_F(Restart, ABackBeforeTheFirstStreamRunsAfterTheWakeup) {
+  Runtime::Minted m;
+  {
+    Runtime a(rig.registry, options_with(open_store()));
+    m = a.mint("rt/wakey");
+  }
+  Runtime b(rig.registry, options_with(open_store()));
+  ASSERT_EQ(b.back(m.cid, m.owner), Runtime::Result::Ok);  // no history: nothing to undo
+  EXPECT_EQ(rig.journal->entries(), std::vector<std::string>{"wakeup"});
+  ASSERT_EQ(b.attach(m.cid, m.owner, std::make_shared<RecordingOutput>()), Runtime::Result::Ok);
+  EXPECT_EQ(rig.journal->entries().size(), 1u);
+}
+
 TEST_F(Restart, FreshConversationsDoNotWakeOnAttach) {
   Runtime a(rig.registry, options_with(open_store()));
   const Runtime::Minted m = a.mint("rt/wakey");
