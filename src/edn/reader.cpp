@@ -487,8 +487,8 @@ class Reader {
       fail_text(start, "unknown symbolic value ##", tok, " (expected ##Inf, ##-Inf or ##NaN)");
     }
     if (c == ':') return read_namespaced_map();
-    // Like Clojure: a tag starts with a letter (any Unicode letter; Clojure
-    // itself reads only ASCII and Latin-1 ones, see docs/edn.md).
+    // A tag starts with an ASCII letter, or any character beyond ASCII
+    // (Clojure reads only letters up to U+00FF there: see docs/edn.md).
     if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || static_cast<unsigned char>(c) >= 0x80)
       return read_tagged();
     fail_text(p_, "unsupported dispatch '#", std::string_view(p_ + 1, 1),

@@ -501,9 +501,13 @@ struct Runtime::Impl {
   // the events of a page may reach a server that never holds its stream,
   // whose wakeups would re-arm the timers the stream's server re-arms too
   // (and save one more version per server); the stream wakes it there.
-  std::optional<Result> wake_before_use(const std::string& cid, Slot& slot) {
+  // A wakeup that threw here had no page to show its error on: the
+  // stream that attaches next runs it again, and shows the error if it
+  // throws again.
+  std::optional<Result> wake_before_use(std::string_view cid, Slot& slot) {
     if (slot.awake || store->shared()) return std::nullopt;
-    const Result woken = wake_up(cid, slot);
+    const Result woken = wake_up(std::string(cid), slot);
+    if (woken == Result::HandlerError && !slot.ended) slot.awake = false;
     if (woken != Result::Ok && woken != Result::HandlerError) return woken;
     if (slot.ended) return Result::NoConversation;
     return std::nullopt;
@@ -926,7 +930,7 @@ Runtime::Result Runtime::dispatch(std::string_view cid, std::string_view iid, Ev
     // it (waiting for its callee's answer) comes from a view replaced a
     // moment ago, e.g. the second click of a double click that called a
     // dialog: stale, as one for a gone instance (a second dialog otherwise).
-    if (const auto refused = m.wake_before_use(std::string(cid), slot)) return *refused;
+    if (const auto refused = m.wake_before_use(cid, slot)) return *refused;
     if (!is_top(slot.conv, iid)) return Result::NoInstance;
     Step step = stube::dispatch(*m.reg, slot.conv, iid, event, m.opts.kernel);
     if (why && (step.status == Step::Status::UnknownEvent ||
@@ -939,7 +943,7 @@ Runtime::Result Runtime::dispatch(std::string_view cid, std::string_view iid, Ev
 Runtime::Result Runtime::back(std::string_view cid, std::string_view owner) {
   Impl& m = *impl_;
   return m.with_owned("back", cid, owner, [&](Slot& slot) {
-    if (const auto refused = m.wake_before_use(std::string(cid), slot)) return *refused;
+    if (const auto refused = m.wake_before_use(cid, slot)) return *refused;
     return m.apply(std::string(cid), slot, go_back(*m.reg, slot.conv, m.opts.kernel));
   });
 }

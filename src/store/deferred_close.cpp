@@ -104,6 +104,20 @@ void DeferredClose::close_later(Fd fd) noexcept {
   if (was_empty) s.work.notify_one();
 }
 
+void DeferredClose::close_pending_now() noexcept {
+  Shared& s = *shared_;
+  if (s.forked()) return;  // no queue of its own, and the mutex may be stuck
+  // Under the lock, so that the queue keeps its storage (close_later must
+  // not allocate); a caller short of descriptors waits for these anyway.
+  const std::lock_guard lock(s.mutex);
+  for (Fd& fd : s.pending) {
+    (void)fd.close_checked();
+    s.held.fetch_sub(1);
+  }
+  s.pending.clear();
+  if (s.held.load() == 0) s.idle.notify_all();
+}
+
 void DeferredClose::drain() {
   Shared& s = *shared_;
   if (s.forked()) return;  // no thread to wait for, and the mutex may be stuck

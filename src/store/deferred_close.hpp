@@ -25,10 +25,11 @@ namespace stube::store_detail {
 // is full the saving thread releases inline, holding up every save queued
 // behind it: 64 filled up within bursts of a busy server. By default that
 // is a quarter of what a server keeps back from connections (an eighth of
-// the limit, at least 64: server::descriptor_reserve); a server whose
-// max_connections leaves less, and the process running out for any other
-// reason, get them back: the file store drains the closer when a create
-// fails for want of descriptors, and tries again.
+// the limit, at least 64: server::descriptor_reserve). A server whose
+// explicit max_connections leaves less may find the closer holding part of
+// the rest during a burst: the file store's own create then closes what
+// waits in the queue and tries again; anything else (an accept, another
+// store's open) fails or backs off as when the process is short anyway.
 std::size_t max_pending_for(std::uint64_t limit) noexcept;
 
 class DeferredClose {
@@ -51,8 +52,12 @@ class DeferredClose {
   // started. Never throws; an invalid Fd is ignored.
   void close_later(Fd fd) noexcept;
 
-  // Returns once every descriptor handed over so far is closed: for a
-  // caller that ran out of descriptors (and tests). In a forked child, at once.
+  // Closes, on the calling thread, the descriptors waiting in the queue (not
+  // the ones the thread is closing now): for a caller that ran out of
+  // descriptors. Bounded by what waits; in a forked child, nothing.
+  void close_pending_now() noexcept;
+
+  // Returns once every descriptor handed over so far is closed (tests).
   void drain();
 
  private:

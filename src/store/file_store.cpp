@@ -361,15 +361,15 @@ class FileStore final : public ConversationStore {
   }
 
   // Creates the temporary file `tmp`. Out of descriptors (EMFILE, ENFILE),
-  // it first takes back those the closer holds (see deferred_close_), then
-  // tries once more.
+  // it first closes those waiting in the closer's queue (see
+  // deferred_close_), then tries once more.
   Fd create_temp(const std::string& tmp) {
     const auto create = [&] {
       return Fd(::openat(dirfd_.get(), tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600));
     };
     Fd fd = create();
     if (!fd && (errno == EMFILE || errno == ENFILE)) {
-      deferred_close_.drain();
+      deferred_close_.close_pending_now();
       fd = create();
     }
     if (!fd) {
@@ -409,7 +409,7 @@ class FileStore final : public ConversationStore {
         r.conv = std::move(*v);
       }
     } catch (const std::bad_alloc&) {
-      r.problem = "no memory to load it";
+      r.problem = "out of memory";
       r.starved = true;
     } catch (const std::exception& e) {
       r.problem = e.what();

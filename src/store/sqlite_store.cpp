@@ -8,6 +8,7 @@
 
 #include <algorithm>
 #include <mutex>
+#include <new>
 #include <optional>
 #include <string>
 #include <thread>
@@ -143,10 +144,14 @@ class SqliteStore final : public ConversationStore {
     while (more) {
       rows.clear();
       std::size_t bytes = 0;
-      for (; more && rows.size() < kChunkRows && bytes < kChunkBytes;
-           more = all.step("load all conversations")) {
-        rows.push_back({std::string(all.text(0)), std::string(all.text(1)), {}, {}});
-        bytes += rows.back().text.size();
+      try {
+        for (; more && rows.size() < kChunkRows && bytes < kChunkBytes;
+             more = all.step("load all conversations")) {
+          rows.push_back({std::string(all.text(0)), std::string(all.text(1)), {}, {}});
+          bytes += rows.back().text.size();
+        }
+      } catch (const std::bad_alloc&) {  // no verdict on any row: fail, as for a parse
+        store_detail::throw_starved(kBackend, "the conversations in " + path_, "out of memory");
       }
       parse(rows);
       for (const Row& r : rows)

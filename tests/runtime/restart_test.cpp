@@ -195,6 +195,22 @@ TEST_F(Restart, ABackBeforeTheFirstStreamRunsAfterTheWakeup) {
   EXPECT_EQ(rig.journal->entries().size(), 1u);
 }
 
+// A wakeup that throws on an event has no page to show its error on: the
+// stream that attaches next runs it again and shows the error.
+TEST_F(Restart, AWakeupThatFailedOnAnEventIsShownByTheNextStream) {
+  Runtime::Minted m;
+  {
+    Runtime a(rig.registry, options_with(open_store()));
+    m = a.mint("rt/sleepy");
+  }
+  Runtime b(rig.registry, options_with(open_store()));
+  EXPECT_EQ(send_top(b, m, Event{"noop"}), Runtime::Result::Ok);
+  auto out = std::make_shared<RecordingOutput>();
+  EXPECT_EQ(b.attach(m.cid, m.owner, out), Runtime::Result::HandlerError);
+  EXPECT_TRUE(out->has_html("the sleepy one will not wake"));
+  EXPECT_EQ(rig.journal->entries(), (std::vector<std::string>{"wakeup failed", "wakeup failed"}));
+}
+
 TEST_F(Restart, FreshConversationsDoNotWakeOnAttach) {
   Runtime a(rig.registry, options_with(open_store()));
   const Runtime::Minted m = a.mint("rt/wakey");

@@ -90,6 +90,13 @@ inline void define_runtime_components(Registry& reg, std::shared_ptr<Journal> jo
         s.set("wakeups", s[":wakeups"].is_nil() ? 1 : s[":wakeups"].as_int() + 1);
       })
       .on("noop", [](Self&) {});
+  reg.define("rt/sleepy")  // a wakeup that always fails
+      .render([](const Self&) { return html::p("sleepy"); })
+      .wakeup([journal](Self&) {
+        journal->add("wakeup failed");
+        throw std::runtime_error("the sleepy one will not wake");
+      })
+      .on("noop", [](Self&) {});
 }
 
 // Everything the runtime tests use, in one registry.

@@ -449,8 +449,9 @@ TEST(FileStore, ASaveWithNoDescriptorLeftFailsAndKeepsTheStoredVersion) {
   store->save(varied_conversation("cv-a", 1));
   std::exception_ptr failure;
   {
-    // Nothing in here calls a virtual function: UBSan checks each call's
-    // object with a pipe, which it could not make.
+    // The exception is looked at outside: UBSan checks the type of an
+    // object it meets for the first time with a pipe, which it could not
+    // make in here (the store's type it met in the save above).
     DescriptorShortage none(0);
     try {
       store->save(varied_conversation("cv-a", 2));
