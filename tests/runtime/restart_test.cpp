@@ -13,6 +13,12 @@ class Restart : public ::testing::Test {
   std::shared_ptr<CountingStore> open_store() {
     return std::make_shared<CountingStore>(file_store(dir.path()));
   }
+  // A conversation of `component` minted by a runtime that then went away
+  // (a restart): the next runtime on the directory restores it.
+  Runtime::Minted minted_before_a_restart(const char* component) {
+    Runtime a(rig.registry, options_with(open_store()));
+    return a.mint(component);
+  }
 
   Rig rig;
   ScratchDir dir{"restart"};
@@ -143,12 +149,8 @@ TEST_F(Restart, StartupLoadsEveryConversationBeforeTheConstructorReturns) {
 }
 
 TEST_F(Restart, ARestoredConversationWakesOnceWhenTheBrowserAttaches) {
-  Runtime::Minted m;
-  {
-    Runtime a(rig.registry, options_with(open_store()));
-    m = a.mint("rt/wakey");
-    EXPECT_EQ(rig.journal->entries(), std::vector<std::string>{});
-  }
+  const Runtime::Minted m = minted_before_a_restart("rt/wakey");
+  EXPECT_EQ(rig.journal->entries(), std::vector<std::string>{});
   Runtime b(rig.registry, options_with(open_store()));
   EXPECT_TRUE(rig.journal->entries().empty()) << "nothing wakes before the browser is back";
   auto out = std::make_shared<RecordingOutput>();
@@ -166,11 +168,7 @@ TEST_F(Restart, ARestoredConversationWakesOnceWhenTheBrowserAttaches) {
 // with a backoff) reaches a woken frame: the wakeup runs first, once, and
 // the stream that comes next only redraws.
 TEST_F(Restart, AnEventBeforeTheFirstStreamRunsAfterTheWakeup) {
-  Runtime::Minted m;
-  {
-    Runtime a(rig.registry, options_with(open_store()));
-    m = a.mint("rt/wakey");
-  }
+  const Runtime::Minted m = minted_before_a_restart("rt/wakey");
   Runtime b(rig.registry, options_with(open_store()));
   ASSERT_EQ(send_top(b, m, Event{"noop"}), Runtime::Result::Ok);
   EXPECT_EQ(rig.journal->entries(), std::vector<std::string>{"wakeup"});
@@ -183,11 +181,7 @@ TEST_F(Restart, AnEventBeforeTheFirstStreamRunsAfterTheWakeup) {
 
 // So does a back: the restored conversation wakes before it goes back.
 TEST_F(Restart, ABackBeforeTheFirstStreamRunsAfterTheWakeup) {
-  Runtime::Minted m;
-  {
-    Runtime a(rig.registry, options_with(open_store()));
-    m = a.mint("rt/wakey");
-  }
+  const Runtime::Minted m = minted_before_a_restart("rt/wakey");
   Runtime b(rig.registry, options_with(open_store()));
   ASSERT_EQ(b.back(m.cid, m.owner), Runtime::Result::Ok);  // no history: nothing to undo
   EXPECT_EQ(rig.journal->entries(), std::vector<std::string>{"wakeup"});
@@ -198,11 +192,7 @@ TEST_F(Restart, ABackBeforeTheFirstStreamRunsAfterTheWakeup) {
 // A wakeup that throws on an event has no page to show its error on: the
 // stream that attaches next runs it again and shows the error.
 TEST_F(Restart, AWakeupThatFailedOnAnEventIsShownByTheNextStream) {
-  Runtime::Minted m;
-  {
-    Runtime a(rig.registry, options_with(open_store()));
-    m = a.mint("rt/sleepy");
-  }
+  const Runtime::Minted m = minted_before_a_restart("rt/sleepy");
   Runtime b(rig.registry, options_with(open_store()));
   EXPECT_EQ(send_top(b, m, Event{"noop"}), Runtime::Result::Ok);
   auto out = std::make_shared<RecordingOutput>();
