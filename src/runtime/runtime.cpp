@@ -513,14 +513,21 @@ struct Runtime::Impl {
     return std::nullopt;
   }
 
+  // A timer's tag (schedule() below): whether its moment was undone.
+  static bool moment_undone(const void* tag) {
+    return tag != nullptr && static_cast<const detail::Moments::Moment*>(tag)->undone;
+  }
+
   // The timers a step requested, as part of `moment`.
   void schedule(const std::string& cid, std::vector<TimerRequest>& timers_requested,
                 const detail::Moments::Ref& moment, Runtime* self) {
     for (TimerRequest& t : timers_requested) {
-      timers.schedule(t.delay, cid,
-                      [self, cid, moment, iid = std::move(t.iid), ev = std::move(t.event)] {
-                        self->impl_->deliver(cid, moment, iid, ev);
-                      });
+      timers.schedule(
+          t.delay, cid,
+          [self, cid, moment, iid = std::move(t.iid), ev = std::move(t.event)] {
+            self->impl_->deliver(cid, moment, iid, ev);
+          },
+          moment.get());
     }
   }
 
@@ -570,6 +577,9 @@ struct Runtime::Impl {
       }
     }
     slot.moments.step(step.recorded, step.undone, history_size(slot.conv));
+    // The timers of the moments back undid would only be skipped when due
+    // (deliver): gone now, with what they hold.
+    if (step.undone > 0) timers.cancel_if(cid, &moment_undone);
     // A timer's event is part of its timer's moment, and so are the timers
     // it asks for (a clock that re-arms itself goes on in the moment that
     // started it), unless it went back: then they are the restored moment's.

@@ -29,11 +29,11 @@ TimerQueue::~TimerQueue() {
 }
 
 void TimerQueue::schedule(std::chrono::milliseconds delay, std::string owner,
-                          std::function<void()> fn) {
+                          std::function<void()> fn, const void* tag) {
   {
     std::lock_guard lock(mu_);
     if (stopping_) return;
-    queue_.emplace(deadline_after(delay), Entry{std::move(owner), std::move(fn)});
+    queue_.emplace(deadline_after(delay), Entry{std::move(owner), std::move(fn), tag});
   }
   cv_.notify_one();
 }
@@ -42,6 +42,12 @@ void TimerQueue::cancel(const std::string& owner) {
   std::lock_guard lock(mu_);
   for (auto it = queue_.begin(); it != queue_.end();)
     it = it->second.owner == owner ? queue_.erase(it) : std::next(it);
+}
+
+void TimerQueue::cancel_if(const std::string& owner, bool (*doomed)(const void* tag)) {
+  std::lock_guard lock(mu_);
+  for (auto it = queue_.begin(); it != queue_.end();)
+    it = it->second.owner == owner && doomed(it->second.tag) ? queue_.erase(it) : std::next(it);
 }
 
 void TimerQueue::stop() {

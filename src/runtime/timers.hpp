@@ -21,10 +21,15 @@ class TimerQueue {
   TimerQueue& operator=(const TimerQueue&) = delete;
 
   // Runs fn on the timer thread after delay, unless cancelled first. `owner`
-  // groups timers for cancel(owner) (the runtime uses the cid). A negative
-  // delay counts as 0, and one beyond about a century as a century.
-  void schedule(std::chrono::milliseconds delay, std::string owner, std::function<void()> fn);
+  // groups timers for cancel(owner) (the runtime uses the cid); `tag` is the
+  // caller's, for cancel_if (the runtime's: the timer's moment, which fn
+  // keeps alive). A negative delay counts as 0, and one beyond about a
+  // century as a century.
+  void schedule(std::chrono::milliseconds delay, std::string owner, std::function<void()> fn,
+                const void* tag = nullptr);
   void cancel(const std::string& owner);
+  // Cancels the timers of `owner` whose tag `doomed` says yes to.
+  void cancel_if(const std::string& owner, bool (*doomed)(const void* tag));
   // Cancels everything, waits for a running callback, joins the thread.
   void stop();
 
@@ -32,6 +37,7 @@ class TimerQueue {
   struct Entry {
     std::string owner;
     std::function<void()> fn;
+    const void* tag;
   };
   void run();
 

@@ -133,6 +133,25 @@ TEST_F(Lifecycle, BackDropsTheTimersOfTheMomentItUndoes) {
   EXPECT_EQ(state_int(rt, m.cid, ":ticks"), 0);
 }
 
+// And they go at once, with what they hold, instead of waiting in the queue
+// until they are due (an hour, a day) only to be skipped then.
+TEST_F(Lifecycle, BackFreesTheTimersOfTheMomentItUndoesAtOnce) {
+  Runtime rt(rig.registry, options_with(store));
+  bool freed_at_back = false;
+  first_round_in_time([&](int ms) {
+    const Runtime::Minted m = ticker(rt, numbered("undone-freed", ms).c_str());
+    ASSERT_EQ(send_top(rt, m, Event{"inc"}), Runtime::Result::Ok);  // a new moment
+    auto held = std::make_shared<int>(7);
+    const std::weak_ptr<int> watch = held;
+    Event armed{"arm", edn::vec({2, ms, edn::Value::opaque(std::move(held), "held")})};
+    ASSERT_EQ(send_top(rt, m, std::move(armed)), Runtime::Result::Ok);  // requested in it
+    ASSERT_FALSE(watch.expired());
+    ASSERT_EQ(rt.back(m.cid, m.owner), Runtime::Result::Ok);
+    freed_at_back = watch.expired();
+  });
+  EXPECT_TRUE(freed_at_back) << "the undone moment's timers still hold their events";
+}
+
 // The timers of the moment back returns to, and of moments before it, go on.
 // (A tick that came during the later moments would be theirs, and undone
 // with them: the round must be over before it is due.)
