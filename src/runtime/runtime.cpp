@@ -484,14 +484,16 @@ struct Runtime::Impl {
   // A restored conversation's frames become live before anything reaches
   // them: its top frame's wakeup runs once, on the first stream, event or
   // back, whichever comes first (an event in the moment before the page's
-  // stream is back must not run on a frame whose wakeup has not run). Ok
-  // and HandlerError (a wakeup that threw: shown on the page, not retried)
-  // count as woken; on any other result (a lost race to a version that
-  // cannot be loaded: try again) the wakeup runs again next time.
+  // stream is back must not run on a frame whose wakeup has not run). It
+  // counts as done when it went through (Ok), or when it threw and a stream
+  // showed the error (HandlerError with a stream: not retried); otherwise
+  // (thrown with no page to show it, or a lost race to a version that
+  // cannot be loaded) it runs again next time.
   Result wake_up(const std::string& cid, Slot& slot) {
     slot.awake = true;
     const Result result = apply(cid, slot, wake(*reg, slot.conv, opts.kernel));
-    if (result != Result::Ok && result != Result::HandlerError && !slot.ended) slot.awake = false;
+    const bool done = result == Result::Ok || (result == Result::HandlerError && slot.out);
+    if (!done && !slot.ended) slot.awake = false;
     return result;
   }
 
@@ -501,13 +503,9 @@ struct Runtime::Impl {
   // the events of a page may reach a server that never holds its stream,
   // whose wakeups would re-arm the timers the stream's server re-arms too
   // (and save one more version per server); the stream wakes it there.
-  // A wakeup that threw here had no page to show its error on: the
-  // stream that attaches next runs it again, and shows the error if it
-  // throws again.
   std::optional<Result> wake_before_use(std::string_view cid, Slot& slot) {
     if (slot.awake || store->shared()) return std::nullopt;
     const Result woken = wake_up(std::string(cid), slot);
-    if (woken == Result::HandlerError && !slot.ended) slot.awake = false;
     if (woken != Result::Ok && woken != Result::HandlerError) return woken;
     if (slot.ended) return Result::NoConversation;
     return std::nullopt;
