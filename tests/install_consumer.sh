@@ -112,3 +112,20 @@ grep -q 'restored 1 conversation' "$app_dir/err" ||
   { echo "install test: counter_app did not restore $cid:" >&2; cat "$app_dir/err" >&2; exit 1; }
 stop_app
 echo "install test: counter_app served, saved and restored $cid"
+
+# The embedding example (docs/runtime.md) drives the runtime by hand on a
+# file store under its working directory: the first run shows the counter,
+# counts to 1, goes back and shuts down; the second restores that run's
+# conversation.
+runtime_dir=$work/runtime-app
+mkdir -p "$runtime_dir"
+for run in 1 2; do
+  (cd "$runtime_dir" && "$work/build/runtime_app" >"out$run" 2>"err$run") ||
+    { echo "install test: runtime_app run $run failed:" >&2; cat "$runtime_dir/err$run" >&2; exit 1; }
+done
+out=$runtime_dir/out1
+grep -q 'Count: 0' "$out" && grep -q 'Count: 1' "$out" && [[ $(tail -1 "$out") == closed ]] ||
+  { echo "install test: runtime_app did not count and close:" >&2; cat "$out" >&2; exit 1; }
+grep -q 'restored 1 conversation' "$runtime_dir/err2" ||
+  { echo "install test: runtime_app did not restore its conversation:" >&2; cat "$runtime_dir/err2" >&2; exit 1; }
+echo "install test: runtime_app counted, saved and restored"

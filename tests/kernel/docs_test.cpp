@@ -36,7 +36,7 @@ TEST(Docs, EverySnippetInTheDocsIsCompiledCode) {
   const auto sources = all_source_snippets();
   const auto checked = docs::checked_docs(STUBE_SOURCE_DIR);
   for (const char* doc : {"README.md", "docs/components.md", "docs/flows.md", "docs/server.md",
-                          "docs/edn.md", "docs/store.md"})
+                          "docs/edn.md", "docs/store.md", "docs/runtime.md"})
     EXPECT_NE(std::find(checked.begin(), checked.end(), doc), checked.end()) << doc;
   std::vector<std::string> used;
   for (const std::string& doc : checked) {
