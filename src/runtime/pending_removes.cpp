@@ -33,16 +33,18 @@ std::optional<std::string> try_remove(ConversationStore& store, const std::strin
 }
 
 bool PendingRemoves::add(const std::string& cid, const std::string& why) {
-  std::lock_guard lock(mu_);
-  if (cids_.size() >= limit_) {
-    log::error("store remove failed for " + cid + ": " + why + "; " + std::to_string(limit_) +
-               " ended conversations wait for theirs already: it is not retried, and stays in "
-               "the store until removed by hand");
-    return false;
+  {
+    std::lock_guard lock(mu_);
+    if (cids_.size() >= limit_) {
+      log::error("store remove failed for " + cid + ": " + why + "; " + std::to_string(limit_) +
+                 " ended conversations wait for theirs already: it is not retried, and stays in "
+                 "the store until removed by hand");
+      return false;
+    }
+    log::error("store remove failed for " + cid + ": " + why + "; retrying later");
+    cids_.insert(cid);
   }
-  log::error("store remove failed for " + cid + ": " + why + "; retrying later");
-  cids_.insert(cid);
-  if (delay_.count() == 0) book(std::chrono::seconds(1));
+  rounds_.request();
   return true;
 }
 
@@ -73,27 +75,6 @@ bool PendingRemoves::retry(const char* when) {
     log::info("removed " + std::to_string(removed.size()) +
               " ended conversation(s) from the store " + when + ": " + listed(removed));
   return removed.size() == cids.size();
-}
-
-void PendingRemoves::book(std::chrono::milliseconds delay) {
-  delay_ = delay;
-  timers_.schedule(delay, "", [this] { on_timer(); });
-}
-
-// Re-booked whatever the round does: add() books only when no round is
-// booked, so a round that threw and booked none would end the retries.
-void PendingRemoves::on_timer() {
-  try {
-    retry("on retry");
-  } catch (const std::exception& e) {
-    log::error(std::string("retrying failed removes: ") + e.what());
-  }
-  std::lock_guard lock(mu_);
-  if (cids_.empty()) {
-    delay_ = std::chrono::milliseconds(0);
-    return;
-  }
-  book(std::min<std::chrono::milliseconds>(delay_ * 2, std::chrono::minutes(1)));
 }
 
 }  // namespace stube::detail

@@ -2,11 +2,11 @@
 //
 // The store still holds such a conversation, so a load-on-miss or a restart
 // would bring it back: the runtime asks contains() before it loads, and the
-// removes are retried in rounds on the timer thread (1 s, then doubling up
-// to a minute) until the store takes them all, and once more at shutdown.
+// removes are retried in rounds on the timer thread (RetryRounds: 1 s, then
+// doubling up to a minute) until the store takes them all, and once more at
+// shutdown.
 #pragma once
 
-#include <chrono>
 #include <cstddef>
 #include <mutex>
 #include <optional>
@@ -14,6 +14,7 @@
 #include <string>
 #include <string_view>
 
+#include "runtime/retry_rounds.hpp"
 #include "runtime/timers.hpp"
 #include "stube/store.hpp"
 
@@ -30,7 +31,7 @@ class PendingRemoves {
 
   // Both must outlive this; `timers` is stopped before it is destroyed.
   PendingRemoves(ConversationStore& store, TimerQueue& timers, std::size_t limit = kDefaultLimit)
-      : store_(store), timers_(timers), limit_(limit) {}
+      : store_(store), limit_(limit), rounds_(timers, [this] { return retry("on retry"); }) {}
 
   // After a remove of cid failed (`why`, logged): remembers cid and books a
   // retry round unless one is booked. False when `limit` cids wait already:
@@ -44,15 +45,11 @@ class PendingRemoves {
   bool retry(const char* when);
 
  private:
-  void book(std::chrono::milliseconds delay);  // with mu_ held
-  void on_timer();
-
   ConversationStore& store_;
-  TimerQueue& timers_;
   const std::size_t limit_;
   mutable std::mutex mu_;
   std::set<std::string, std::less<>> cids_;
-  std::chrono::milliseconds delay_{0};  // 0: no round booked
+  RetryRounds rounds_;
 };
 
 }  // namespace stube::detail

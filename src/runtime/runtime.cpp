@@ -24,6 +24,7 @@
 #include "runtime/ends_during_loads.hpp"
 #include "runtime/moments.hpp"
 #include "runtime/pending_removes.hpp"
+#include "runtime/retry_rounds.hpp"
 #include "runtime/timers.hpp"
 #include "stube/conversation.hpp"
 #include "stube/log.hpp"
@@ -278,6 +279,9 @@ struct Runtime::Impl {
   // retried (see pending_removes.hpp). Made once the store is known; before
   // `timers`, so that it is destroyed after the timer thread has stopped.
   std::optional<detail::PendingRemoves> unremoved;
+  // Rounds of resave_failed() after a save failed, with or without a reaper
+  // (which also runs one each round). Before `timers`, as `unremoved`.
+  std::optional<detail::RetryRounds> resaves;
   detail::TimerQueue timers;
 
   std::shared_ptr<Slot> find(std::string_view cid) const {
@@ -400,9 +404,10 @@ struct Runtime::Impl {
       return Saved::lost_race_unloaded;
     } catch (const std::exception& e) {
       // The live conversation is still right in memory; only the durable
-      // copy is stale. Log and carry on (SPEC §7).
+      // copy is stale. Log, carry on (SPEC §7), and save it again soon.
       slot.dirty = true;
       log::error("store save failed for " + std::string(conv::id(slot.conv)) + ": " + e.what());
+      resaves->request();
     }
     return Saved::yes;
   }
@@ -644,11 +649,12 @@ struct Runtime::Impl {
   // A save that failed (the backend was down) left the stored copy behind
   // the live one, its :conv/touched too: a shared store's reaper would end a
   // conversation whose user is active, and a crash would lose its steps.
-  // Each reaper round saves those again, up to reaper_batch of them, and
-  // stops at the first that fails again: the store is still down, and each
-  // attempt could wait out a connection timeout on the timer thread, which
-  // also fires the components' timers.
-  void resave_failed() {
+  // A round (`resaves`, and each reaper round) saves those again, up to
+  // reaper_batch of them, and stops at the first that fails again: the store
+  // is still down, and each attempt could wait out a connection timeout on
+  // the timer thread, which also fires the components' timers. True when it
+  // left none behind.
+  bool resave_failed() {
     std::vector<std::pair<std::string, std::shared_ptr<Slot>>> failed;
     {
       std::shared_lock lock(map_mu);
@@ -658,18 +664,19 @@ struct Runtime::Impl {
       }
     }
     for (auto& [cid, slot] : failed) {
-      if (shutting) return;
+      if (shutting) return true;  // shutdown's final save takes them
       try {
-        const SlotLock lock(this, *slot, "reap", cid);
+        const SlotLock lock(this, *slot, "resave", cid);
         if (slot->ended || !slot->dirty) continue;
         save(*slot, slot->conv);  // logs a failure, naming the cid
-        if (slot->dirty) return;
+        if (slot->dirty) return false;
         log::info("conversation " + cid + " saved again after its failed save");
       } catch (const std::exception& e) {
-        log::error("reaper could not save conversation " + cid + " again: " + e.what());
-        return;
+        log::error("could not save conversation " + cid + " again: " + e.what());
+        return false;
       }
     }
+    return failed.size() < opts.reaper_batch;
   }
 
   void reap() {
@@ -870,6 +877,7 @@ Runtime::Runtime(std::shared_ptr<const Registry> registry, RuntimeOptions option
   m.opts = std::move(options);
   m.store = m.opts.store ? m.opts.store : in_memory_store();
   m.unremoved.emplace(*m.store, m.timers);
+  m.resaves.emplace(m.timers, [&m] { return m.resave_failed(); });
   for (auto& [cid, conv] : m.store->load_all())
     m.slots.emplace(cid, Impl::make_slot(std::move(conv)));
   m.restored = m.slots.size();

@@ -494,6 +494,23 @@ TEST_F(Lifecycle, TheReaperSavesAgainWhatAFailedSaveLeftBehind) {
   EXPECT_TRUE(rt.conversation(m.cid).has_value());
 }
 
+// Without a reaper too: a failed save is made again about a second later
+// (runtime/retry_rounds.hpp), not only at the conversation's next event,
+// which may never come; a crash meanwhile would lose the step.
+TEST_F(Lifecycle, AFailedSaveIsMadeAgainWithoutAReaper) {
+  Runtime rt(rig.registry, options_with(store));
+  const Runtime::Minted m = rt.mint("demo/counter");
+  LogCapture logs;
+  store->fail_saves(true);
+  ASSERT_EQ(send_top(rt, m, Event{"inc"}), Runtime::Result::Ok);
+  const Value live = *rt.conversation(m.cid);
+  ASSERT_NE(store->last_saved(m.cid), live);
+  store->fail_saves(false);
+  EXPECT_TRUE(store->wait_until([&] { return store->last_saved(m.cid) == live; }))
+      << "the failed save was never made again";
+  EXPECT_TRUE(logs.wait_for_line(log::Level::info, {m.cid, "saved again"}, kPatience));
+}
+
 // While the store stays down, a round tries one of them and stops: each
 // attempt may wait out a connection timeout on the timer thread, which also
 // fires the components' timers (three conversations, three attempts per
