@@ -70,12 +70,17 @@ struct Slot {
     const std::lock_guard lock(dropped_mu);
     dropped.push_back(o);
   }
-  // Called with `mu` held.
-  void forget_dropped() {
+  // Called with `mu` held. Returns the stream it forgot, if any, for the
+  // caller to release once it has let go of `mu`: an Output's destructor may
+  // call detach() (and would wait for ever here for `dropped_mu`).
+  [[nodiscard]] std::shared_ptr<Output> forget_dropped() {
     const std::lock_guard lock(dropped_mu);
-    if (dropped.empty()) return;
-    if (std::find(dropped.begin(), dropped.end(), out.get()) != dropped.end()) out.reset();
+    if (dropped.empty()) return nullptr;
+    std::shared_ptr<Output> forgotten;
+    if (std::find(dropped.begin(), dropped.end(), out.get()) != dropped.end())
+      forgotten = std::move(out);
     dropped.clear();
+    return forgotten;
   }
   // When the reaper first met this conversation without a readable
   // :conv/touched (a record written by hand or by an old version), or with
@@ -369,8 +374,9 @@ struct Runtime::Impl {
     if (refused == LoadRefused::foreign) return Runtime::Result::Forbidden;
     if (refused == LoadRefused::full) return Runtime::Result::Unavailable;
     if (!slot) return Runtime::Result::NoConversation;
+    std::shared_ptr<Output> forgotten;  // released after the lock
     const SlotLock lock(this, *slot, call, cid);
-    slot->forget_dropped();
+    forgotten = slot->forget_dropped();
     if (slot->ended) return Runtime::Result::NoConversation;
     if (slot->foreign(owner)) return Runtime::Result::Forbidden;
     return f(*slot);
@@ -469,7 +475,9 @@ struct Runtime::Impl {
   // A stream whose send throws is dropped (logged); the step it came
   // after, already saved, stands.
   static void send(Slot& slot, const std::vector<Fragment>& fragments, std::string_view cid) {
-    slot.forget_dropped();
+    // Released with the lock held, but this thread is known to hold it
+    // (SlotLock): a detach() from its destructor waits for nothing.
+    const std::shared_ptr<Output> forgotten = slot.forget_dropped();
     if (!slot.out || fragments.empty()) return;
     if (auto why = failure_of([&] { slot.out->send(fragments); })) {
       log::error("the stream of " + std::string(cid) + " failed to send; dropping it: " + *why);
@@ -994,8 +1002,12 @@ void Runtime::detach(std::string_view cid, const Output* out) {
     slot->drop_later(out);  // the thread holding the lock forgets it
     return;
   }
-  slot->forget_dropped();
-  if (slot->out.get() == out) slot->out.reset();
+  // Released after the lock: their destructors may call detach() again,
+  // whose try_lock of a mutex this thread held would be undefined.
+  std::shared_ptr<Output> forgotten = slot->forget_dropped();
+  std::shared_ptr<Output> detached;
+  if (slot->out.get() == out) detached = std::move(slot->out);
+  lock.unlock();
 }
 
 void Runtime::end(std::string_view cid) {

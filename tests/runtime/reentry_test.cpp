@@ -299,6 +299,46 @@ TEST_F(Reentry, DetachFromTheHandlersOwnConversationTakesEffect) {
   EXPECT_EQ(calls(m), 2);
 }
 
+// An Output that detaches itself when it goes (RAII), as a transport of
+// one's own may write it.
+class SelfDetachingOutput : public RecordingOutput {
+ public:
+  SelfDetachingOutput(Runtime& rt, std::string cid, std::atomic<int>& gone)
+      : rt_(rt), cid_(std::move(cid)), gone_(gone) {}
+  ~SelfDetachingOutput() override {
+    rt_.detach(cid_, this);
+    ++gone_;
+  }
+  SelfDetachingOutput(const SelfDetachingOutput&) = delete;
+  SelfDetachingOutput& operator=(const SelfDetachingOutput&) = delete;
+
+ private:
+  Runtime& rt_;
+  std::string cid_;
+  std::atomic<int>& gone_;
+};
+
+// The runtime may hold a stream's last reference when it lets go of it. It
+// destroyed a stream detached during a step while it held the lock of its
+// list of detached streams, which the destructor's detach() then waited
+// for: the conversation hung for good.
+TEST_F(Reentry, AStreamThatDetachesItselfWhenItGoesIsLetGoOfWithoutHanging) {
+  const Runtime::Minted m = rt.mint("re/caller");
+  std::atomic<int> gone{0};
+  auto out = std::make_shared<SelfDetachingOutput>(rt, m.cid, gone);
+  ASSERT_EQ(rt.attach(m.cid, m.owner, out), Runtime::Result::Ok);
+  const Output* const attached = out.get();
+  out.reset();  // the runtime holds the only reference now
+  *on_call = [&] { rt.detach(m.cid, attached); };
+  auto step = std::async(std::launch::async, [&] { return send_top(rt, m, Event{"call"}); });
+  must_finish(step, "a stream detaching itself as the runtime let go of it");
+  EXPECT_EQ(step.get(), Runtime::Result::Ok);
+  EXPECT_EQ(gone.load(), 1);
+  *on_call = nullptr;
+  EXPECT_EQ(send_top(rt, m, Event{"call"}), Runtime::Result::Ok) << "the conversation hung";
+  EXPECT_EQ(calls(m), 2);
+}
+
 // Handlers that step each other's conversations at the same moment, in a
 // ring of `n`: each holds its own lock and wants the next one's. The last
 // to wait closes the cycle and is refused (its handler goes on without the
