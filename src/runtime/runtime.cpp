@@ -60,7 +60,8 @@ struct Slot {
   // is set, but its record stays in the store; see Runtime::end().
   bool stopped_by_shutdown = false;
   // Streams let go of while another thread held `mu` (detach() does not
-  // wait for the lock): the next holder forgets them, see forget_dropped().
+  // wait for the lock): the holder forgets them when it lets go, see
+  // forget_dropped_if_free().
   // All of them: a replaced stream's late detach must not hide the current
   // one's. Under its own small lock, never held while waiting for `mu`.
   std::mutex dropped_mu;
@@ -69,6 +70,10 @@ struct Slot {
   void drop_later(const Output* o) {
     const std::lock_guard lock(dropped_mu);
     dropped.push_back(o);
+  }
+  bool has_dropped() {
+    const std::lock_guard lock(dropped_mu);
+    return !dropped.empty();
   }
   // Called with `mu` held. Returns the stream it forgot, if any, for the
   // caller to release once it has let go of `mu`: an Output's destructor may
@@ -140,6 +145,20 @@ class Hold {
  private:
   HoldFrame frame_;
 };
+
+// Forgets the streams detached while another thread held `slot`'s lock,
+// unless a thread holds it now: that one does once it lets go (SlotLock),
+// so a dropped stream and its buffers go when the step that held it ends,
+// not when the conversation is next used (perhaps never). Never waits;
+// releases them outside the locks.
+void forget_dropped_if_free(const void* runtime, Slot& slot) {
+  while (!held(runtime, &slot) && slot.has_dropped()) {
+    std::unique_lock lock(slot.mu, std::try_to_lock);
+    if (!lock.owns_lock()) return;
+    const std::shared_ptr<Output> forgotten = slot.forget_dropped();
+    lock.unlock();
+  }
+}
 
 // Threads that wait for a slot's lock while holding others. Two handlers
 // that step each other's conversations at the same moment would each wait
@@ -227,9 +246,16 @@ class WaitsFor {
 class SlotLock {
  public:
   SlotLock(const void* runtime, Slot& slot, std::string_view call, std::string_view cid)
-      : lock_(acquire(runtime, slot, call, cid)), hold_(runtime, slot) {}
+      : after_{runtime, slot}, lock_(acquire(runtime, slot, call, cid)), hold_(runtime, slot) {}
 
  private:
+  // Destroyed last, once the lock is let go: streams detached meanwhile.
+  struct ForgetDroppedAfter {
+    const void* runtime;
+    Slot& slot;
+    ~ForgetDroppedAfter() { forget_dropped_if_free(runtime, slot); }
+  };
+
   static std::unique_lock<std::mutex> acquire(const void* runtime, Slot& slot,
                                               std::string_view call, std::string_view cid) {
     if (held(runtime, &slot)) {
@@ -248,6 +274,7 @@ class SlotLock {
     return lock;
   }
 
+  ForgetDroppedAfter after_;
   std::unique_lock<std::mutex> lock_;
   Hold hold_;
 };
@@ -995,19 +1022,11 @@ Runtime::Result Runtime::attach(std::string_view cid, std::string_view owner,
 void Runtime::detach(std::string_view cid, const Output* out) {
   auto slot = impl_->find(cid);
   if (!slot) return;
-  // This thread may hold the lock itself (a handler letting go of its own
-  // stream): try_lock would be undefined then; the holder forgets it after.
-  std::unique_lock lock(slot->mu, std::defer_lock);
-  if (held(impl_.get(), slot.get()) || !lock.try_lock()) {
-    slot->drop_later(out);  // the thread holding the lock forgets it
-    return;
-  }
-  // Released after the lock: their destructors may call detach() again,
-  // whose try_lock of a mutex this thread held would be undefined.
-  std::shared_ptr<Output> forgotten = slot->forget_dropped();
-  std::shared_ptr<Output> detached;
-  if (slot->out.get() == out) detached = std::move(slot->out);
-  lock.unlock();
+  // Noted, then forgotten by whichever thread has the lock: this one now if
+  // it is free, else its holder when it lets go (this thread itself, when a
+  // handler lets go of its own stream).
+  slot->drop_later(out);
+  forget_dropped_if_free(impl_.get(), *slot);
 }
 
 void Runtime::end(std::string_view cid) {

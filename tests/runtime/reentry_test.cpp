@@ -339,6 +339,42 @@ TEST_F(Reentry, AStreamThatDetachesItselfWhenItGoesIsLetGoOfWithoutHanging) {
   EXPECT_EQ(calls(m), 2);
 }
 
+// An Output whose client goes away while it is sent to: another thread (the
+// server's I/O thread, dropping a stream whose client stopped reading)
+// detaches it during send(), while the step holds the conversation.
+class DetachedWhileSentOutput : public RecordingOutput {
+ public:
+  DetachedWhileSentOutput(Runtime& rt, std::string cid, std::atomic<int>& gone)
+      : rt_(rt), cid_(std::move(cid)), gone_(gone) {}
+  ~DetachedWhileSentOutput() override { ++gone_; }
+  DetachedWhileSentOutput(const DetachedWhileSentOutput&) = delete;
+  DetachedWhileSentOutput& operator=(const DetachedWhileSentOutput&) = delete;
+
+  void send(const std::vector<Fragment>& fragments) override {
+    RecordingOutput::send(fragments);
+    if (armed) std::thread([this] { rt_.detach(cid_, this); }).join();
+  }
+  std::atomic<bool> armed{false};
+
+ private:
+  Runtime& rt_;
+  std::string cid_;
+  std::atomic<int>& gone_;
+};
+
+// Such a stream was let go of only when the conversation was next used,
+// perhaps never (an abandoned page): it held its buffers until then.
+TEST_F(Reentry, AStreamDetachedDuringAnotherThreadsStepGoesWhenTheStepEnds) {
+  const Runtime::Minted m = rt.mint("re/caller");
+  std::atomic<int> gone{0};
+  auto out = std::make_shared<DetachedWhileSentOutput>(rt, m.cid, gone);
+  ASSERT_EQ(rt.attach(m.cid, m.owner, out), Runtime::Result::Ok);
+  out->armed = true;
+  out.reset();  // the runtime holds the only reference now
+  EXPECT_EQ(send_top(rt, m, Event{"call"}), Runtime::Result::Ok);
+  EXPECT_EQ(gone.load(), 1) << "the detached stream outlived the step";
+}
+
 // Handlers that step each other's conversations at the same moment, in a
 // ring of `n`: each holds its own lock and wants the next one's. The last
 // to wait closes the cycle and is refused (its handler goes on without the
