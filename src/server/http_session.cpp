@@ -18,14 +18,7 @@ namespace net = boost::asio;
 namespace beast = boost::beast;
 namespace http = beast::http;
 
-namespace {
-
-// Room in the read buffer beyond the header limit: a chunk-size line with an
-// extension, or the trailers, may take this much (and a pipelined request's
-// start may wait there).
-constexpr std::size_t kFramingSlack = 16 * 1024;
-
-}  // namespace
+namespace {}  // namespace
 
 HttpSession::HttpSession(net::ip::tcp::socket&& socket, Core& core, ConnectionSlot slot)
     : stream_(std::move(socket)), core_(core), slot_(std::move(slot)) {

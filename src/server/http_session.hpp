@@ -9,6 +9,7 @@
 #include <boost/beast/http/parser.hpp>
 #include <boost/beast/http/serializer.hpp>
 #include <boost/beast/http/string_body.hpp>
+#include <cstddef>
 #include <memory>
 #include <optional>
 
@@ -17,6 +18,14 @@
 #include "server/handlers.hpp"
 
 namespace stube::server {
+
+// Room in the read buffer beyond the header limit: a chunk-size line with an
+// extension, or the trailers, may take this much (and a pipelined request's
+// start may wait there).
+inline constexpr std::size_t kFramingSlack = 16 * 1024;
+// The most ServerOptions::max_header_bytes can be: Beast's parser counts
+// header bytes in 32 bits, and the read buffer adds kFramingSlack.
+inline constexpr std::size_t kMaxHeaderBytes = 0xffff'ffff - kFramingSlack;
 
 class HttpSession : public std::enable_shared_from_this<HttpSession> {
  public:

@@ -280,6 +280,19 @@ void check_options(const ServerOptions& o) {
         o.frame_ancestors + "'");
 }
 
+// Limits beyond what the timers and the parser hold count as the most they
+// hold: a duration beyond a century as a century, so that
+// milliseconds::max() works as "never" (converted to the timers' clock's
+// nanoseconds it would wrap to a deadline in the past: keep-alives without
+// pause, requests cut at once), and a header limit as kMaxHeaderBytes
+// (SIZE_MAX, "no limit", wrapped to 0 or 16 KiB).
+void hold_to_range(ServerOptions& o) {
+  constexpr std::chrono::milliseconds kCentury = std::chrono::hours(24 * 365 * 100);
+  o.keep_alive = std::min(o.keep_alive, kCentury);
+  o.request_timeout = std::min(o.request_timeout, kCentury);
+  o.max_header_bytes = std::min(o.max_header_bytes, server::kMaxHeaderBytes);
+}
+
 // ServerOptions::frame_ancestors as the two headers' values.
 void set_frame_headers(server::Core& core, std::string_view ancestors) {
   core.frame_policy.clear();  // a start() that failed may have set them
@@ -298,6 +311,7 @@ void set_frame_headers(server::Core& core, std::string_view ancestors) {
 void Server::start_listening(ServerOptions options) {
   Impl& m = *impl_;
   check_options(options);
+  hold_to_range(options);
   set_frame_headers(m.core, options.frame_ancestors);
   m.core.max_connections =
       server::connection_cap(options.max_connections, server::descriptor_limit());

@@ -507,6 +507,24 @@ TEST_F(ServerTest, StreamsOutliveTheRequestTimeout) {
   c->read_until("<span class=\"n\">1</span>", at);
 }
 
+// Limits beyond what the timers and the parser hold count as the most they
+// hold: milliseconds::max() as "never" (it wrapped to a deadline in the
+// past: keep-alives without pause, a stream cut at once) and SIZE_MAX header
+// bytes as no limit (it wrapped to 0: every request refused).
+TEST_F(ServerTest, LimitsBeyondRangeCountAsTheMostTheServerHolds) {
+  start({.keep_alive = std::chrono::milliseconds::max(),
+         .max_header_bytes = SIZE_MAX,
+         .request_timeout = std::chrono::milliseconds::max()});
+  const Minted m = mint();
+  auto c = stream(m);
+  ASSERT_EQ(post(m, "inc").status, 200u);
+  c->read_until("<span class=\"n\">1</span>");
+  EXPECT_EQ(c->data().find(": keep-alive"), std::string::npos) << "keep-alives without pause";
+  const Response big =
+      request(port_, "GET", "/counter", "", "X-Big: " + std::string(20000, 'a') + "\r\n");
+  EXPECT_EQ(big.status, 200u) << big.body;
+}
+
 TEST_F(ServerTest, EndFinishesTheStreamAndLaterEventsGet410) {
   start();
   const Minted m = mint();
