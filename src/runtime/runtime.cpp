@@ -59,33 +59,45 @@ struct Slot {
   // Shutdown stopped it (stop hooks run, stream closed, saved): `ended`
   // is set, but its record stays in the store; see Runtime::end().
   bool stopped_by_shutdown = false;
-  // Streams let go of while another thread held `mu` (detach() does not
-  // wait for the lock): the holder forgets them when it lets go, see
-  // forget_dropped_if_free().
-  // All of them: a replaced stream's late detach must not hide the current
-  // one's. Under its own small lock, never held while waiting for `mu`.
-  std::mutex dropped_mu;
+  // Left for the thread holding `mu` by threads that do not wait for it,
+  // and settled (see settle()) once no thread holds it. Under their own
+  // small lock, never held while waiting for `mu`:
+  std::mutex waiting_mu;
+  // - streams let go of (detach() does not wait for the lock); all of them:
+  //   a replaced stream's late detach must not hide the current one's;
   std::vector<const Output*> dropped;
+  // - timer events that found the conversation busy (the timer thread does
+  //   not wait for one conversation's step while the others' timers are
+  //   due): each hands its event back to the timer queue.
+  std::vector<std::function<void()>> parked;
 
   void drop_later(const Output* o) {
-    const std::lock_guard lock(dropped_mu);
+    const std::lock_guard lock(waiting_mu);
     dropped.push_back(o);
   }
-  bool has_dropped() {
-    const std::lock_guard lock(dropped_mu);
-    return !dropped.empty();
+  void park(std::function<void()> hand_back) {
+    const std::lock_guard lock(waiting_mu);
+    parked.push_back(std::move(hand_back));
+  }
+  bool has_waiting() {
+    const std::lock_guard lock(waiting_mu);
+    return !dropped.empty() || !parked.empty();
   }
   // Called with `mu` held. Returns the stream it forgot, if any, for the
   // caller to release once it has let go of `mu`: an Output's destructor may
-  // call detach() (and would wait for ever here for `dropped_mu`).
+  // call detach() (and would wait for ever here for `waiting_mu`).
   [[nodiscard]] std::shared_ptr<Output> forget_dropped() {
-    const std::lock_guard lock(dropped_mu);
+    const std::lock_guard lock(waiting_mu);
     if (dropped.empty()) return nullptr;
     std::shared_ptr<Output> forgotten;
     if (std::find(dropped.begin(), dropped.end(), out.get()) != dropped.end())
       forgotten = std::move(out);
     dropped.clear();
     return forgotten;
+  }
+  [[nodiscard]] std::vector<std::function<void()>> take_parked() {
+    const std::lock_guard lock(waiting_mu);
+    return std::exchange(parked, {});
   }
   // When the reaper first met this conversation without a readable
   // :conv/touched (a record written by hand or by an old version), or with
@@ -146,17 +158,21 @@ class Hold {
   HoldFrame frame_;
 };
 
-// Forgets the streams detached while another thread held `slot`'s lock,
-// unless a thread holds it now: that one does once it lets go (SlotLock),
-// so a dropped stream and its buffers go when the step that held it ends,
-// not when the conversation is next used (perhaps never). Never waits;
-// releases them outside the locks.
-void forget_dropped_if_free(const void* runtime, Slot& slot) {
-  while (!held(runtime, &slot) && slot.has_dropped()) {
+// Settles what other threads left for the holder of `slot`'s lock (streams
+// detached, timer events parked) unless a thread holds it now: that one
+// does once it lets go (SlotLock). So a dropped stream and its buffers go
+// when the step that held it ends, not when the conversation is next used
+// (perhaps never), and a parked timer event goes back to the timer queue
+// as soon as the conversation is free. Never waits; releases streams and
+// hands events back outside the locks.
+void settle(const void* runtime, Slot& slot) {
+  while (!held(runtime, &slot) && slot.has_waiting()) {
     std::unique_lock lock(slot.mu, std::try_to_lock);
     if (!lock.owns_lock()) return;
     const std::shared_ptr<Output> forgotten = slot.forget_dropped();
+    const std::vector<std::function<void()>> parked = slot.take_parked();
     lock.unlock();
+    for (const auto& hand_back : parked) hand_back();
   }
 }
 
@@ -246,14 +262,25 @@ class WaitsFor {
 class SlotLock {
  public:
   SlotLock(const void* runtime, Slot& slot, std::string_view call, std::string_view cid)
-      : after_{runtime, slot}, lock_(acquire(runtime, slot, call, cid)), hold_(runtime, slot) {}
+      : after_{runtime, slot}, lock_(acquire(runtime, slot, call, cid)) {
+    hold_.emplace(runtime, slot);
+  }
+  // Takes the lock only if it is free; owns() says whether it did. For the
+  // timer thread, which must not wait for one conversation's step (a slow
+  // handler, a slow save) while the others' timers are due.
+  SlotLock(const void* runtime, Slot& slot, std::try_to_lock_t) : after_{runtime, slot} {
+    if (held(runtime, &slot)) return;
+    lock_ = std::unique_lock(slot.mu, std::try_to_lock);
+    if (lock_.owns_lock()) hold_.emplace(runtime, slot);
+  }
+  bool owns() const noexcept { return lock_.owns_lock(); }
 
  private:
-  // Destroyed last, once the lock is let go: streams detached meanwhile.
-  struct ForgetDroppedAfter {
+  // Destroyed last, once the lock is let go: see settle().
+  struct SettleAfter {
     const void* runtime;
     Slot& slot;
-    ~ForgetDroppedAfter() { forget_dropped_if_free(runtime, slot); }
+    ~SettleAfter() { settle(runtime, slot); }
   };
 
   static std::unique_lock<std::mutex> acquire(const void* runtime, Slot& slot,
@@ -274,9 +301,9 @@ class SlotLock {
     return lock;
   }
 
-  ForgetDroppedAfter after_;
+  SettleAfter after_;
   std::unique_lock<std::mutex> lock_;
-  Hold hold_;
+  std::optional<Hold> hold_;
 };
 
 // Whether iid is the top frame of conv. A record whose stack cannot be read
@@ -558,15 +585,21 @@ struct Runtime::Impl {
 
   // The timers a step requested, as part of `moment`.
   void schedule(const std::string& cid, std::vector<TimerRequest>& timers_requested,
-                const detail::Moments::Ref& moment, Runtime* self) {
-    for (TimerRequest& t : timers_requested) {
-      timers.schedule(
-          t.delay, cid,
-          [self, cid, moment, iid = std::move(t.iid), ev = std::move(t.event)] {
-            self->impl_->deliver(cid, moment, iid, ev);
-          },
-          moment.get());
-    }
+                const detail::Moments::Ref& moment) {
+    for (TimerRequest& t : timers_requested)
+      book_timer(cid, t.delay, moment, std::move(t.iid), std::move(t.event));
+  }
+
+  // One timer event for instance `iid`, tagged with its moment; cancelled
+  // with the conversation's other timers (owner: the cid).
+  void book_timer(const std::string& cid, std::chrono::milliseconds delay,
+                  const detail::Moments::Ref& moment, std::string iid, Event ev) {
+    timers.schedule(
+        delay, cid,
+        [this, cid, moment, iid = std::move(iid), ev = std::move(ev)] {
+          deliver(cid, moment, iid, ev);
+        },
+        moment.get());
   }
 
   // Timer events take the same serialised path as browser events.
@@ -622,8 +655,7 @@ struct Runtime::Impl {
     // it asks for (a clock that re-arms itself goes on in the moment that
     // started it), unless it went back: then they are the restored moment's.
     if (!step.timers.empty())
-      schedule(cid, step.timers, origin && step.undone == 0 ? origin : slot.moments.current(),
-               self_);
+      schedule(cid, step.timers, origin && step.undone == 0 ? origin : slot.moments.current());
     send(slot, step.fragments, cid);
     return Result::Ok;
   }
@@ -698,10 +730,17 @@ struct Runtime::Impl {
         if (slot->dirty.load(std::memory_order_relaxed)) failed.emplace_back(cid, slot);
       }
     }
+    bool left = false;
     for (auto& [cid, slot] : failed) {
       if (shutting) return true;  // shutdown's final save takes them
       try {
-        const SlotLock lock(this, *slot, "resave", cid);
+        // A busy one is left for the next round (its step may save it):
+        // the timer thread does not wait for a step.
+        const SlotLock lock(this, *slot, std::try_to_lock);
+        if (!lock.owns()) {
+          left = true;
+          continue;
+        }
         if (slot->ended || !slot->dirty) continue;
         save(*slot, slot->conv);  // logs a failure, naming the cid
         if (slot->dirty) return false;
@@ -711,7 +750,7 @@ struct Runtime::Impl {
         return false;
       }
     }
-    return failed.size() < opts.reaper_batch;
+    return !left && failed.size() < opts.reaper_batch;
   }
 
   void reap() {
@@ -737,8 +776,9 @@ struct Runtime::Impl {
     for (auto& [cid, slot] : all) {
       // One bad conversation must not keep the reaper from the others.
       try {
-        const SlotLock lock(this, *slot, "reap", cid);
-        if (slot->ended) continue;
+        // A busy one is in use, not idle: the timer thread does not wait.
+        const SlotLock lock(this, *slot, std::try_to_lock);
+        if (!lock.owns() || slot->ended) continue;
         if (last_touched(cid, *slot) >= cutoff) {
           // Only a shared store's reap can pick a conversation used here
           // within the TTL: one whose saves failed until now.
@@ -806,8 +846,8 @@ struct Runtime::Impl {
       if (shutting || loads == opts.reaper_batch) return;
       if (reaped.contains(cid)) continue;
       {
-        const SlotLock lock(this, *slot, "reap", cid);
-        if (slot->ended || last_touched(cid, *slot) >= cutoff) continue;
+        const SlotLock lock(this, *slot, std::try_to_lock);  // busy: in use
+        if (!lock.owns() || slot->ended || last_touched(cid, *slot) >= cutoff) continue;
         if (slot->stored_touched && *slot->stored_touched >= cutoff) continue;
       }
       ++loads;
@@ -825,7 +865,8 @@ struct Runtime::Impl {
         continue;
       }
       const edn::Value* t = stored->find(conv::keys::touched());
-      const SlotLock lock(this, *slot, "reap", cid);
+      const SlotLock lock(this, *slot, std::try_to_lock);
+      if (!lock.owns()) continue;  // looked up again next round
       slot->stored_touched = t != nullptr && t->is(edn::Kind::Inst) ? t->as_inst().millis()
                                                                     : edn::Instant::now().millis();
     }
@@ -864,15 +905,19 @@ struct Runtime::Impl {
       schedule_reaper();
     });
   }
-
-  Runtime* self_ = nullptr;
 };
 
 void Runtime::Impl::deliver(const std::string& cid, const detail::Moments::Ref& moment,
                             const std::string& iid, const Event& ev) {
   auto slot = find(cid);
   if (!slot) return;
-  const SlotLock lock(this, *slot, "deliver", cid);
+  const SlotLock lock(this, *slot, std::try_to_lock);
+  if (!lock.owns()) {
+    // Busy: back into the timer queue, due at once, when its holder lets go
+    // (or as `lock` goes, if it did meanwhile: settle()).
+    slot->park([this, cid, moment, iid, ev] { book_timer(cid, {}, moment, iid, ev); });
+    return;
+  }
   // A moment back undid: its timers would act on a state they were not
   // requested in (a countdown the user stepped back out of would go on).
   if (slot->ended || moment->undone) return;
@@ -907,7 +952,6 @@ Runtime::Runtime(std::shared_ptr<const Registry> registry, RuntimeOptions option
   check_options(options);
   if (!registry) throw std::invalid_argument("Runtime: the registry is null");
   Impl& m = *impl_;
-  m.self_ = this;
   m.reg = std::move(registry);
   m.opts = std::move(options);
   m.store = m.opts.store ? m.opts.store : in_memory_store();
@@ -969,7 +1013,7 @@ Runtime::Minted Runtime::mint(std::string_view component, const edn::Value& args
     m.slots.emplace(minted.cid, slot);
   }
   m.save(*slot, slot->conv);  // new: no other server saved it
-  if (!step.timers.empty()) m.schedule(minted.cid, step.timers, slot->moments.current(), this);
+  if (!step.timers.empty()) m.schedule(minted.cid, step.timers, slot->moments.current());
   return minted;
 }
 
@@ -1026,7 +1070,7 @@ void Runtime::detach(std::string_view cid, const Output* out) {
   // it is free, else its holder when it lets go (this thread itself, when a
   // handler lets go of its own stream).
   slot->drop_later(out);
-  forget_dropped_if_free(impl_.get(), *slot);
+  settle(impl_.get(), *slot);
 }
 
 void Runtime::end(std::string_view cid) {
