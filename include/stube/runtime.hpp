@@ -110,7 +110,9 @@ class Runtime {
   Result attach(std::string_view cid, std::string_view owner, std::shared_ptr<Output> out);
   // Lets go of `out` (its browser went away). Never waits: when another
   // thread holds the conversation (a handler, a slow save), that thread
-  // lets go of it when it is done.
+  // lets go of it when its step is done. The runtime may hold an Output's
+  // last reference; it releases it where a detach() from its destructor
+  // waits for nothing.
   void detach(std::string_view cid, const Output* out);
 
   // Ends a conversation: runs its stop hooks, cancels timers, closes its
