@@ -214,9 +214,10 @@ struct FileStoreOptions {
 // One `<cid>.edn` file per conversation in `dir` (created if missing, unless
 // options.create is false), the text Clojure's pr-str writes for the same
 // data. Opening removes temporary files left over by a crashed writer: those
-// whose process is gone (or had this process's pid), so another live
-// process's saves are left alone, but one process must not open two stores
-// on one directory. Throws StoreError when the directory cannot be created
+// whose process is gone (or had this process's pid) and that were last
+// written over a minute ago, so another live process's saves are left alone
+// (also across pid namespaces), but one process must not open two stores on
+// one directory. Throws StoreError when the directory cannot be created
 // or opened.
 std::shared_ptr<ConversationStore> file_store(const std::filesystem::path& dir,
                                               FileStoreOptions options = {});

@@ -16,6 +16,7 @@
 #include <atomic>
 #include <cerrno>
 #include <charconv>
+#include <chrono>
 #include <optional>
 #include <string>
 #include <system_error>
@@ -41,6 +42,9 @@ using store_detail::throw_errno;
 constexpr std::string_view kBackend = "file store";
 constexpr std::string_view kSuffix = ".edn";
 constexpr std::string_view kTempSuffix = ".tmp";
+// A temporary file untouched this long is no save in flight: a save writes
+// and renames it within milliseconds.
+constexpr std::chrono::minutes kLeftOverAge{1};
 
 // Distinguishes temporary files of concurrent saves in one process; the pid
 // in the name distinguishes processes.
@@ -420,17 +424,31 @@ class FileStore final : public ConversationStore {
 
   // Leftovers of a writer that crashed between create and rename. The
   // temporary files of a live process (a server whose directory a tool
-  // opens) are its saves in flight: removing one would fail its rename.
+  // opens) are its saves in flight: removing one would fail its rename. Its
+  // pid says so only within one pid namespace (a tool in another container
+  // sees no such process, or its own pid), so a file also has to be older
+  // than any save takes to count as left over.
   void remove_temp_files() const {
     for (const std::string& name : list_dir(dirfd_.get(), dir_)) {
       const std::optional<pid_t> pid = temp_name_pid(name);
-      if (!pid || !writer_is_gone(*pid)) continue;
+      if (!pid || !writer_is_gone(*pid) || !older_than_a_save(name)) continue;
       if (::unlinkat(dirfd_.get(), name.c_str(), 0) == 0) continue;
       const int err = errno;
       if (err == ENOENT) continue;
       log::warn(std::string(kBackend) + ": cannot remove left-over temporary file " +
                 path_of(name) + ": " + store_detail::errno_text(err));
     }
+  }
+
+  // Whether `name` was last written longer ago than kLeftOverAge.
+  bool older_than_a_save(const std::string& name) const {
+    struct stat st {};
+    if (::fstatat(dirfd_.get(), name.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) return false;
+    const auto written = std::chrono::system_clock::time_point(
+        std::chrono::duration_cast<std::chrono::system_clock::duration>(
+            std::chrono::seconds(st.st_mtim.tv_sec) +
+            std::chrono::nanoseconds(st.st_mtim.tv_nsec)));
+    return std::chrono::system_clock::now() - written > kLeftOverAge;
   }
 
   std::string dir_;

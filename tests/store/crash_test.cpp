@@ -1,6 +1,6 @@
 // Crash safety: a child process saves in a tight loop and is SIGKILLed at
 // random moments; after every kill each record must be one complete version
-// and reopening must leave no temporary file behind. For the SQLite store the
+// and reopening (a minute later) must leave no temporary file behind. For the SQLite store the
 // child saves from several threads (group commits) and reports every
 // acknowledged save, which must then be in the database.
 #include <fcntl.h>
@@ -142,7 +142,14 @@ TEST_P(CrashSafety, EveryKillLeavesCompleteVersionsAndNoTemporaryFiles) {
     ASSERT_TRUE(child.started && child.killed)
         << "the child stopped on its own in round " << round << " (status " << child.status << ")";
 
-    for (const auto& name : file_names(dir.path())) kills_with_temp_file += name[0] == '.' ? 1 : 0;
+    // A restart comes later than a save takes: the killed save's temporary
+    // file is a left-over (one written within the last minute could be a
+    // save in flight of a writer in another pid namespace).
+    for (const auto& name : file_names(dir.path())) {
+      if (name[0] != '.') continue;
+      ++kills_with_temp_file;
+      age_by_two_minutes(dir.path() / name);
+    }
 
     LogCapture capture;
     auto store = file_store(dir.path(), {.durability = GetParam()});

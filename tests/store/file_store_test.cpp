@@ -162,6 +162,13 @@ std::string temp_named(std::string_view cid, pid_t pid, int counter) {
          ".tmp";
 }
 
+// Writes `text` to `file`, last modified two minutes ago: a left-over, not a
+// save in flight.
+void spit_old(const std::filesystem::path& file, std::string_view text) {
+  spit(file, text);
+  age_by_two_minutes(file);
+}
+
 TEST(FileStore, OpeningRemovesLeftOverTemporaryFilesOnly) {
   ScratchDir dir;
   const pid_t dead = dead_pid();
@@ -171,8 +178,8 @@ TEST(FileStore, OpeningRemovesLeftOverTemporaryFilesOnly) {
                                           temp_named("x", ::getpid(), 2)};
   const std::vector<std::string> others = {".hidden",          "notes.txt",        "x.edn.tmp",
                                            ".cv-a.edn.12.tmp", ".a b.edn.1.2.tmp", "cv-keep.edn"};
-  for (const auto& n : temps) spit(dir.path() / n, "{:half");
-  for (const auto& n : others) spit(dir.path() / n, "{:conv/id \"cv-keep\"}");
+  for (const auto& n : temps) spit_old(dir.path() / n, "{:half");
+  for (const auto& n : others) spit_old(dir.path() / n, "{:conv/id \"cv-keep\"}");
   auto store = file_store(dir.path());
   auto expected = others;
   std::sort(expected.begin(), expected.end());
@@ -189,10 +196,28 @@ TEST(FileStore, OpeningKeepsTheTemporaryFilesOfLiveProcesses) {
   const pid_t dead = dead_pid();
   ASSERT_GT(dead, 0);
   const std::string live_temp = temp_named("cv-live", writer.pid(), 7);
-  spit(dir.path() / live_temp, "{:conv/id \"cv-live\"");
-  spit(dir.path() / temp_named("cv-dead", dead, 7), "{:conv/id \"cv-dead\"");
+  spit_old(dir.path() / live_temp, "{:conv/id \"cv-live\"");
+  spit_old(dir.path() / temp_named("cv-dead", dead, 7), "{:conv/id \"cv-dead\"");
   auto store = file_store(dir.path());
   EXPECT_EQ(file_names(dir.path()), std::vector<std::string>{live_temp});
+}
+
+// A writer in another pid namespace (another container on the same
+// directory) is no process here, or looks like this one: a pid alone
+// deleted its saves in flight. A temporary file written within the last
+// minute is a save in flight whatever its pid.
+TEST(FileStore, OpeningKeepsRecentTemporaryFilesWhateverTheirPid) {
+  ScratchDir dir;
+  const pid_t dead = dead_pid();
+  ASSERT_GT(dead, 0);
+  const std::vector<std::string> in_flight = {temp_named("cv-a", dead, 1),
+                                              temp_named("cv-b", ::getpid(), 2)};
+  for (const auto& n : in_flight) spit(dir.path() / n, "{:conv/id");
+  spit_old(dir.path() / temp_named("cv-c", dead, 3), "{:conv/id");
+  auto store = file_store(dir.path());
+  auto expected = in_flight;
+  std::sort(expected.begin(), expected.end());
+  EXPECT_EQ(file_names(dir.path()), expected);
 }
 
 TEST(FileStore, LoadAllIgnoresTemporaryAndOtherFilesSilently) {

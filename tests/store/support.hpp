@@ -2,6 +2,7 @@
 // generator of varied conversations.
 #pragma once
 
+#include <chrono>
 #include <filesystem>
 #include <functional>
 #include <mutex>
@@ -48,6 +49,13 @@ std::vector<std::string> file_names(const std::filesystem::path& dir);
 
 // The whole content of a file.
 std::string slurp(const std::filesystem::path& file);
+
+// Sets `file`'s last modification two minutes back: a temporary file that
+// old is a left-over, no save in flight (see the file store's open).
+inline void age_by_two_minutes(const std::filesystem::path& file) {
+  std::filesystem::last_write_time(
+      file, std::filesystem::last_write_time(file) - std::chrono::minutes(2));
+}
 
 // The message of the MissingStore that `open` throws; "(opened)" when it
 // throws nothing and "(not a MissingStore: <message>)" for another
