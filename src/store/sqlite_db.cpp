@@ -35,6 +35,19 @@ namespace {
 void create_private(const std::string& path, const std::string& shown) {
   struct stat st {};
   if (::stat(path.c_str(), &st) == 0 || errno != ENOENT) return;
+  if (::lstat(path.c_str(), &st) == 0) {
+    // A symbolic link to a file that does not exist yet: linking into place
+    // would find the link there and create nothing, and SQLite would then
+    // create the target with its own mode. Created here through the link,
+    // closed at once for the reason the O_EXCL fallback below gives.
+    const int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC | O_NOCTTY, 0600);
+    if (fd < 0) {
+      const int err = errno;
+      fail(shown, "create the database (through a symbolic link)", std::strerror(err));
+    }
+    ::close(fd);
+    return;
+  }
   const std::string temporary = path + ".creating-" + std::to_string(::getpid()) + "-" +
                                 std::to_string(std::random_device{}());
   const auto fail_errno = [&](const char* what) {

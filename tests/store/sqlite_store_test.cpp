@@ -104,6 +104,28 @@ TEST_F(SqliteStore, TheSchemaIsVersionedAndTheColumnsFilled) {
   EXPECT_EQ(st.st_mode & 0777, 0600u);
 }
 
+// A database path that is a symbolic link to a file yet to be made (the
+// data on another disk): the file it makes is private too, as are the WAL
+// files SQLite gives its mode. It was created by SQLite, readable by all.
+TEST_F(SqliteStore, ADatabaseMadeThroughASymbolicLinkIsPrivate) {
+  const std::filesystem::path target = db().parent_path() / "elsewhere.db";
+  const std::filesystem::path link = db().parent_path() / "link.db";
+  std::filesystem::create_symlink(target, link);
+  const mode_t old_mask = ::umask(022);
+  auto store = sqlite_store(link);
+  ::umask(old_mask);
+  const Value c = conv::make("cv-1");
+  store->save(c);
+  ASSERT_TRUE(std::filesystem::is_symlink(link)) << "the link was replaced";
+  for (const char* suffix : {"", "-wal"}) {
+    struct stat st {};
+    const std::string file = target.string() + suffix;
+    ASSERT_EQ(::stat(file.c_str(), &st), 0) << file;
+    EXPECT_EQ(st.st_mode & 0777, 0600u) << file;
+  }
+  EXPECT_EQ(store->load("cv-1"), c);
+}
+
 TEST_F(SqliteStore, ANewerSchemaVersionIsRefused) {
   open()->save(conv::make("cv-1"));
   RawSqlite(db()).exec("PRAGMA user_version = 2");
