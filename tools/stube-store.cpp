@@ -16,6 +16,7 @@
 
 #include "cli_usage.hpp"
 #include "stube/log.hpp"
+#include "stube/store.hpp"
 #include "stube_store/tool.hpp"
 
 namespace {
@@ -26,6 +27,20 @@ void quiet_log() {
   stube::log::set_sink([](stube::log::Level level, std::string_view message) {
     if (level >= stube::log::Level::warn) stube::log::stderr_sink(level, message);
   });
+}
+
+// `message` with each command-line word that holds a password written as
+// redact_store_url shows it: a usage error quotes the words as typed.
+std::string redacted(std::string message, int argc, char** argv) {
+  for (int i = 1; i < argc; ++i) {
+    const std::string word = argv[i];
+    const std::string shown = stube::redact_store_url(word);
+    if (shown == word) continue;
+    for (auto at = message.find(word); at != std::string::npos;
+         at = message.find(word, at + shown.size()))
+      message.replace(at, word.size(), shown);
+  }
+  return message;
 }
 
 }  // namespace
@@ -65,7 +80,7 @@ int main(int argc, char** argv) {
                         "FROM's copies (kept and named by default)");
 
   if (const std::string wrong = stube::tool::misplaced_word(app, argc, argv); !wrong.empty()) {
-    std::cerr << "stube-store: " << wrong << " (see stube-store --help)\n";
+    std::cerr << "stube-store: " << redacted(wrong, argc, argv) << " (see stube-store --help)\n";
     return 2;
   }
   try {
@@ -73,7 +88,7 @@ int main(int argc, char** argv) {
   } catch (const CLI::Success& e) {  // --help
     return app.exit(e);
   } catch (const CLI::ParseError& e) {
-    std::cerr << "stube-store: " << e.what() << " (see stube-store --help)\n";
+    std::cerr << "stube-store: " << redacted(e.what(), argc, argv) << " (see stube-store --help)\n";
     return 2;
   }
 

@@ -72,7 +72,8 @@ struct PostgresStoreOptions {
 // once and creates the schema if missing (unless options.create_schema is
 // false: then MissingStore naming the database). Throws StoreError naming
 // the database when it cannot connect, or when the schema is newer than
-// this library understands.
+// this library understands; std::invalid_argument with libpq's reason (the
+// password hidden) when libpq cannot read `conninfo`.
 std::shared_ptr<ConversationStore> postgres_store(const std::string& conninfo,
                                                   PostgresStoreOptions options = {});
 

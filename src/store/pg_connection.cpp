@@ -5,6 +5,7 @@
 #include <charconv>
 #include <cstring>
 #include <optional>
+#include <stdexcept>
 #include <vector>
 
 #include "store/percent.hpp"
@@ -145,18 +146,20 @@ struct FreeOptions {
 using Options = std::unique_ptr<PQconninfoOption, FreeOptions>;
 
 // `conninfo` as libpq will parse it; none for a plain database name. When
-// libpq cannot parse it, throws StoreError with its reason, the secrets
-// hidden.
+// libpq cannot parse it, throws std::invalid_argument with its reason (the
+// caller's mistake, not the database's), the secrets hidden; StoreError
+// when out of memory.
 Options parsed(const std::string& conninfo) {
   if (!is_connection_string(conninfo)) return nullptr;
   char* error = nullptr;
   Options options(PQconninfoParse(conninfo.c_str(), &error));
   if (!options) {
-    const std::string reason = error == nullptr
-                                   ? std::string("out of memory parsing the connection string")
-                                   : scrub(one_line(error), secrets_of(conninfo, nullptr));
+    if (error == nullptr)
+      throw StoreError(std::string(kBackend) + ": out of memory parsing the connection string");
+    const std::string reason = scrub(one_line(error), secrets_of(conninfo, nullptr));
     PQfreemem(error);
-    throw StoreError(std::string(kBackend) + ": cannot connect: " + reason);
+    throw std::invalid_argument(std::string(kBackend) +
+                                ": the connection string is not one libpq reads: " + reason);
   }
   return options;
 }

@@ -405,7 +405,11 @@ std::shared_ptr<ConversationStore> open_postgres_store(const Opening& o) {
     });
   }
   if (!kept.empty()) conninfo.append("?").append(kept);
-  return postgres_store(conninfo, options);
+  try {
+    return postgres_store(conninfo, options);
+  } catch (const std::invalid_argument& e) {  // libpq refused the rest
+    bad_url(o, e.what());
+  }
 }
 
 std::shared_ptr<ConversationStore> open_sqlite_store(const Opening& o, std::string_view rest) {

@@ -152,6 +152,33 @@ TEST_F(StoreTool, ShowOfAnUnreadableRecordSaysWhy) {
   EXPECT_TRUE(contains(r.err, "cv-corrupt:2:") && contains(r.err, "not valid EDN")) << r.err;
 }
 
+// Usage errors quote the words as typed: a URL's password is hidden there
+// too, as in every other message of the tool.
+TEST(StoreToolUsage, UsageErrorsHideTheURLsPasswords) {
+  const std::string url = "postgresql://u:s3cret@127.0.0.1:1/db";
+  const std::vector<std::vector<std::string>> mistakes = {
+      {url, "ls"},                                           // the URL where the command goes
+      {"ls", url, "postgresql://u:s3cret2@127.0.0.1:1/db"},  // one word too many
+  };
+  for (const auto& args : mistakes) {
+    const ToolRun r = stube_store(args);
+    EXPECT_EQ(r.status, 2) << r.err;
+    EXPECT_FALSE(contains(r.err, "s3cret")) << r.err;
+    EXPECT_TRUE(contains(r.err, "u:***@127.0.0.1:1/db")) << r.err;
+  }
+}
+
+// What libpq cannot read in a postgresql: URL is a usage error (2) like a
+// bad option of stube's own, not a store that failed to open (1).
+TEST(StoreToolUsage, AURLLibpqCannotReadIsAUsageError) {
+  for (const std::string url :
+       {"postgresql://u:pw@127.0.0.1:1/db?sslmod=require", "postgresql://u:p%zzw@127.0.0.1:1/db"}) {
+    const ToolRun r = stube_store({"ls", url});
+    EXPECT_EQ(r.status, 2) << url << ": " << r.err;
+    EXPECT_TRUE(contains(r.err, "not one libpq reads")) << r.err;
+  }
+}
+
 TEST_F(StoreTool, ShowOfAnInvalidCidIsAUsageError) {
   save_good();
   const ToolRun r = stube_store({"show", url(), "../etc/passwd"});

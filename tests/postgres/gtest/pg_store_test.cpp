@@ -776,11 +776,19 @@ TEST_F(PostgresStore, ConnectionErrorsNeverShowThePassword) {
       {pg_conninfo() + " dbname=no_such_db password=s3cret-pw", "\"no_such_db\""},
       {pg_conninfo() + " user=nobody password='s3cret pw'", "\"nobody\""},
   };
-  for (const auto& [bad, reason] : cases) {
-    std::vector<std::string> errors = {plain_store_error([&] { postgres_store(bad); })};
-    if (bad.starts_with("postgresql:")) {
-      errors.push_back(plain_store_error([&] { open_store(bad); }));
+  // A StoreError, or std::invalid_argument for what libpq cannot parse (a
+  // bad percent-encoding): neither shows the password.
+  const auto error_of = [](const std::function<void()>& open) -> std::string {
+    try {
+      open();
+    } catch (const std::exception& e) {
+      return e.what();
     }
+    return "(nothing thrown)";
+  };
+  for (const auto& [bad, reason] : cases) {
+    std::vector<std::string> errors = {error_of([&] { postgres_store(bad); })};
+    if (bad.starts_with("postgresql:")) errors.push_back(error_of([&] { open_store(bad); }));
     for (const std::string& error : errors) {
       EXPECT_EQ(error.find("s3cret"), std::string::npos) << bad << ": " << error;
       EXPECT_EQ(error.find("pw"), std::string::npos) << bad << ": " << error;
