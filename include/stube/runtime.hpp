@@ -31,6 +31,16 @@ class Output {
   // exception is logged and the stream closed and dropped (the step it
   // shows stands).
   virtual void send(const std::vector<Fragment>& fragments) = 0;
+  // After send(), for a step the page did not ask for (a timer's event, a
+  // wakeup, the newer version another server saved): the conversation as
+  // it was and as it is. What the page holds of the state outside the
+  // patched HTML (the server: the signals of bound form fields) is brought
+  // in line here; after the page's own events, the answer to its request
+  // does that. Same rules as send(). Does nothing by default.
+  virtual void state_changed(const edn::Value& before, const edn::Value& after) {
+    (void)before;
+    (void)after;
+  }
   // The conversation ended, the runtime is shutting down, or a reconnect
   // replaced this stream. An exception is logged; the end goes on.
   virtual void close() = 0;

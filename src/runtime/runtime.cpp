@@ -506,10 +506,11 @@ struct Runtime::Impl {
       end_locked(cid, slot, slot.conv);
       return true;
     }
-    slot.conv = std::move(*fresh);
+    const edn::Value ours = std::exchange(slot.conv, std::move(*fresh));
     slot.moments.reset(history_size(slot.conv));
     // Its view, or the error its view throws, shown on the page.
     send(slot, redraw(*reg, slot.conv, opts.kernel).fragments, cid);
+    send_change(slot, ours, cid);
     return true;
   }
 
@@ -526,14 +527,24 @@ struct Runtime::Impl {
     }
   }
 
-  // A stream whose send throws is dropped (logged); the step it came
-  // after, already saved, stands.
   static void send(Slot& slot, const std::vector<Fragment>& fragments, std::string_view cid) {
+    if (!fragments.empty()) to_stream(slot, cid, [&](Output& out) { out.send(fragments); });
+  }
+
+  // After a step the page did not ask for: see Output::state_changed.
+  static void send_change(Slot& slot, const edn::Value& before, std::string_view cid) {
+    to_stream(slot, cid, [&](Output& out) { out.state_changed(before, slot.conv); });
+  }
+
+  // Calls the slot's stream, if it has one. A stream that throws is dropped
+  // (logged); the step it came after, already saved, stands.
+  template <class F>
+  static void to_stream(Slot& slot, std::string_view cid, F&& call) {
     // Released with the lock held, but this thread is known to hold it
     // (SlotLock): a detach() from its destructor waits for nothing.
     const std::shared_ptr<Output> forgotten = slot.forget_dropped();
-    if (!slot.out || fragments.empty()) return;
-    if (auto why = failure_of([&] { slot.out->send(fragments); })) {
+    if (!slot.out) return;
+    if (auto why = failure_of([&] { call(*slot.out); })) {
       log::error("the stream of " + std::string(cid) + " failed to send; dropping it: " + *why);
       close_stream(slot, cid);
     }
@@ -558,7 +569,7 @@ struct Runtime::Impl {
   // cannot be loaded) it runs again next time.
   Result wake_up(const std::string& cid, Slot& slot) {
     slot.awake = true;
-    const Result result = apply(cid, slot, wake(*reg, slot.conv, opts.kernel));
+    const Result result = apply(cid, slot, wake(*reg, slot.conv, opts.kernel), From::elsewhere);
     const bool done = result == Result::Ok || (result == Result::HandlerError && slot.out);
     if (!done && !slot.ended) slot.awake = false;
     return result;
@@ -606,9 +617,15 @@ struct Runtime::Impl {
   void deliver(const std::string& cid, const detail::Moments::Ref& moment, const std::string& iid,
                const Event& ev);
 
+  // Where a step comes from: the page (an event, back: the answer to its
+  // request brings what the page holds of the state in line) or elsewhere
+  // (a timer, a wakeup, a stream's first view: the stream must, see
+  // Output::state_changed).
+  enum class From { page, elsewhere };
+
   // Applies a kernel step to a locked slot.
   // `origin`: the moment of the timer whose event made the step, if one did.
-  Result apply(const std::string& cid, Slot& slot, Step step,
+  Result apply(const std::string& cid, Slot& slot, Step step, From from,
                const detail::Moments::Ref& origin = nullptr) {
     if (step.status == Step::Status::NoInstance) return Result::NoInstance;
     if (step.status == Step::Status::UnknownEvent) {
@@ -657,6 +674,7 @@ struct Runtime::Impl {
     if (!step.timers.empty())
       schedule(cid, step.timers, origin && step.undone == 0 ? origin : slot.moments.current());
     send(slot, step.fragments, cid);
+    if (from == From::elsewhere && step.changed) send_change(slot, before, cid);
     return Result::Ok;
   }
 
@@ -921,7 +939,8 @@ void Runtime::Impl::deliver(const std::string& cid, const detail::Moments::Ref& 
   // A moment back undid: its timers would act on a state they were not
   // requested in (a countdown the user stepped back out of would go on).
   if (slot->ended || moment->undone) return;
-  apply(cid, *slot, dispatch_timer(*reg, slot->conv, iid, ev, opts.kernel), moment);
+  apply(cid, *slot, dispatch_timer(*reg, slot->conv, iid, ev, opts.kernel), From::elsewhere,
+        moment);
 }
 
 namespace {
@@ -1031,7 +1050,7 @@ Runtime::Result Runtime::dispatch(std::string_view cid, std::string_view iid, Ev
     if (why && (step.status == Step::Status::UnknownEvent ||
                 step.status == Step::Status::BadSignals || step.status == Step::Status::BadEvent))
       *why = step.error;
-    return m.apply(std::string(cid), slot, std::move(step));
+    return m.apply(std::string(cid), slot, std::move(step), Impl::From::page);
   });
 }
 
@@ -1039,7 +1058,8 @@ Runtime::Result Runtime::back(std::string_view cid, std::string_view owner) {
   Impl& m = *impl_;
   return m.with_owned("back", cid, owner, [&](Slot& slot) {
     if (const auto refused = m.wake_before_use(cid, slot)) return *refused;
-    return m.apply(std::string(cid), slot, go_back(*m.reg, slot.conv, m.opts.kernel));
+    return m.apply(std::string(cid), slot, go_back(*m.reg, slot.conv, m.opts.kernel),
+                   Impl::From::page);
   });
 }
 
@@ -1051,7 +1071,8 @@ Runtime::Result Runtime::attach(std::string_view cid, std::string_view owner,
     const Output* const attached = out.get();
     slot.out = std::move(out);
     const Result result =
-        slot.awake ? m.apply(std::string(cid), slot, redraw(*m.reg, slot.conv, m.opts.kernel))
+        slot.awake ? m.apply(std::string(cid), slot, redraw(*m.reg, slot.conv, m.opts.kernel),
+                             Impl::From::elsewhere)
                    : m.wake_up(std::string(cid), slot);
     // Only Ok and HandlerError (the error shown on it) serve the stream; on
     // any other answer (a lost race to a version that cannot be loaded: try

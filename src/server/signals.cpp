@@ -315,6 +315,24 @@ std::string answer_signals_json(const Registry& registry, const edn::Value& conv
   return out.empty() ? std::string() : dump(out);
 }
 
+std::string changed_signals_json(const Registry& registry, const edn::Value& before,
+                                 const edn::Value& after) {
+  json out = kept_signals(registry, after);
+  const json was = kept_signals(registry, before);
+  for (auto ns = out.begin(); ns != out.end();) {
+    const auto old_ns = was.find(ns.key());
+    if (old_ns != was.end()) {
+      for (auto field = ns->begin(); field != ns->end();) {
+        const auto old_field = old_ns->find(field.key());
+        field = old_field != old_ns->end() && *old_field == *field ? ns->erase(field)
+                                                                   : std::next(field);
+      }
+    }
+    ns = ns->empty() ? out.erase(ns) : std::next(ns);
+  }
+  return out.empty() ? std::string() : dump(out);
+}
+
 std::vector<std::string> stale_namespaces(const edn::Value& sent, const edn::Value& conv) {
   std::vector<std::string> stale;
   if (!sent.is(edn::Kind::Map) || sent.size() == 0) return stale;

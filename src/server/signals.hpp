@@ -46,6 +46,13 @@ std::string kept_signals_json(const Registry& registry, const edn::Value& conv);
 std::string answer_signals_json(const Registry& registry, const edn::Value& conv,
                                 std::string_view iid, const edn::Value& sent);
 
+// The kept signals of `after` (as kept_signals_json) whose values differ
+// from `before`'s: what a step the page did not ask for (a timer's event, a
+// wakeup) changed. Only those: text typed meanwhile into the fields it left
+// alone must stay. Empty when it changed none.
+std::string changed_signals_json(const Registry& registry, const edn::Value& before,
+                                 const edn::Value& after);
+
 // The top-level namespaces of the page's signals `sent` that belong to no
 // live instance of `conv` (a dialog that answered, a step that back
 // undid), for the page to drop: otherwise every later event would carry

@@ -4,6 +4,7 @@
 
 #include "server/datastar.hpp"
 #include "server/http_util.hpp"
+#include "server/signals.hpp"
 #include "stube/log.hpp"
 
 namespace stube::server {
@@ -101,6 +102,18 @@ void SseStream::schedule_flush() {
 void SseStream::send(const std::vector<Fragment>& fragments) {
   std::string text;
   append_fragments(fragments, text);
+  queue(text);
+}
+
+void SseStream::state_changed(const edn::Value& before, const edn::Value& after) {
+  const std::string json = changed_signals_json(*core_.registry, before, after);
+  if (json.empty()) return;
+  std::string text;
+  append_merge_signals(json, text);
+  queue(text);
+}
+
+void SseStream::queue(std::string_view text) {
   std::lock_guard lock(mu_);
   if (closing_) return;
   enqueue(text);

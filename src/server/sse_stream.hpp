@@ -30,6 +30,8 @@ class SseStream : public Output, public std::enable_shared_from_this<SseStream> 
   ~SseStream() override;
 
   void send(const std::vector<Fragment>& fragments) override;
+  // The kept signals the step changed, merged into the page's.
+  void state_changed(const edn::Value& before, const edn::Value& after) override;
   void close() override;
 
   // Takes over the connection (already on `strand`) and its place under the
@@ -38,6 +40,7 @@ class SseStream : public Output, public std::enable_shared_from_this<SseStream> 
   void start(boost::beast::tcp_stream stream, ConnectionSlot slot);
 
  private:
+  void queue(std::string_view text);    // enqueue + schedule_flush, unless closing
   void enqueue(std::string_view text);  // mu_ held
   void schedule_flush();                // mu_ held
   void flush();

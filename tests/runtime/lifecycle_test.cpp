@@ -101,6 +101,42 @@ TEST_F(Lifecycle, ATimerDeliversItsEventThroughTheSerialisedPath) {
   EXPECT_EQ(store->last_saved(m.cid), rt.conversation(m.cid));
 }
 
+// What a step the page did not ask for changed reaches the stream as the
+// state before and after (Output::state_changed): the page keeps copies of
+// some of it (the server: kept signals), which no answer to a request of
+// the page brings in line then. The page's own events do not call it.
+class StateRecordingOutput : public RecordingOutput {
+ public:
+  void state_changed(const Value& before, const Value& after) override {
+    std::lock_guard lock(mu_);
+    changes_.emplace_back(before, after);
+  }
+  std::vector<std::pair<Value, Value>> changes() const {
+    std::lock_guard lock(mu_);
+    return changes_;
+  }
+
+ private:
+  mutable std::mutex mu_;
+  std::vector<std::pair<Value, Value>> changes_;
+};
+
+TEST_F(Lifecycle, ATimersStepTellsTheStreamTheStateBeforeAndAfter) {
+  Runtime rt(rig.registry, options_with(store));
+  const Runtime::Minted m = ticker(rt, "t");
+  auto out = std::make_shared<StateRecordingOutput>();
+  ASSERT_EQ(rt.attach(m.cid, m.owner, out), Runtime::Result::Ok);
+  ASSERT_EQ(send_top(rt, m, Event{"inc"}), Runtime::Result::Ok);
+  ASSERT_EQ(send_top(rt, m, arm(1, 1)), Runtime::Result::Ok);
+  ASSERT_TRUE(out->wait_for_html("ticks: 1"));
+  const Value now = *rt.conversation(m.cid);  // waits for the rest of the timer's step
+  const auto changes = out->changes();
+  ASSERT_EQ(changes.size(), 1u) << "the page's own events, or the first view, told it";
+  EXPECT_EQ(top_frame(changes[0].first)[":ticks"].as_int(), 0);
+  EXPECT_EQ(top_frame(changes[0].second)[":ticks"].as_int(), 1);
+  EXPECT_EQ(changes[0].second, now);
+}
+
 TEST_F(Lifecycle, TimersAndBrowserEventsInterleaveWithoutLoss) {
   Runtime rt(rig.registry, options_with(store));
   const Runtime::Minted m = ticker(rt, "busy");

@@ -67,7 +67,12 @@ std::shared_ptr<Registry> test_registry() {
       .keep({"name"})
       .render([](const Self& s) { return html::p(html::cls("name"), s[":name"]); })
       .on("shout", [](Self& s) { s.set("name", std::string(s[":name"].as_string()) + "!"); })
-      .on("look", [](Self&) {});
+      .on("look", [](Self&) {})
+      // Timers: one that changes the kept name, one that changes another field.
+      .on("shout-later", [](Self& s) { s.after(std::chrono::milliseconds(1), "shout"); })
+      .on("bump-later", [](Self& s) { s.after(std::chrono::milliseconds(1), "bump"); })
+      .on("bump",
+          [](Self& s) { s.set("bumps", s[":bumps"].is_nil() ? 1 : s[":bumps"].as_int() + 1); });
   // A view of 24 MB, far more than the kernel's socket buffers hold.
   reg->define("t/big").render([](const Self&) {
     static const std::string filler(24 << 20, 'x');
@@ -378,6 +383,33 @@ TEST_F(ServerTest, AnAnswerLeavesOutTheSignalsThePageHolds) {
   EXPECT_NE(shout.body.find("data: signals {\"" + ns + "\":{\"name\":\"Zed!\"}}"),
             std::string::npos)
       << shout.body;
+}
+
+// A timer's step answers no request of the page: the kept signals it changed
+// go on the stream. (The page kept the old value and posted it back with its
+// next event, which undid the timer's change.) Only those: text typed into
+// a field the timer left alone stays.
+TEST_F(ServerTest, KeptSignalsATimerChangedGoOnTheStream) {
+  start();
+  const Minted m = mint("/form");
+  const std::string ns = signal_namespace(m.iid);
+  const std::string typed = "{\"" + ns + "\": {\"name\": \"Zed\"}}";
+  auto c = stream(m);
+  ASSERT_EQ(post(m, "bump-later", typed).status, 200u);  // changes no kept signal
+  ASSERT_EQ(post(m, "shout-later", typed).status, 200u);
+  c->read_until("event: datastar-merge-signals\ndata: signals {\"" + ns +
+                "\":{\"name\":\"Zed!\"}}\n\n");
+  const std::string& all = c->data();
+  std::size_t merges = 0;
+  for (auto at = all.find("datastar-merge-signals"); at != std::string::npos;
+       at = all.find("datastar-merge-signals", at + 1))
+    ++merges;
+  EXPECT_EQ(merges, 1u) << "a timer that changed no kept signal sent them:\n" << all;
+  EXPECT_EQ(conv(m).get_in({"conv/instances"_kw, edn::Value(m.iid), "bumps"_kw}), edn::Value(1));
+  // The page now posts the timer's value: the next event keeps it.
+  ASSERT_EQ(post(m, "look", "{\"" + ns + "\": {\"name\": \"Zed!\"}}").status, 200u);
+  EXPECT_EQ(conv(m).get_in({"conv/instances"_kw, edn::Value(m.iid), "name"_kw}),
+            edn::Value("Zed!"));
 }
 
 // A typed component's kept signal of the wrong type is bad input: 400

@@ -301,6 +301,35 @@ TEST(Signals, AnAnswerLeavesOutTheAddressedFieldsThePageHolds) {
   EXPECT_EQ(answer_signals_json(reg, renamed, {}, sent), kept_signals_json(reg, renamed));
 }
 
+// What a step the page did not ask for (a timer's) sends: the kept signals
+// it changed, and only those (text typed into the others stays).
+TEST(Signals, AStepElsewhereSendsTheKeptSignalsItChanged) {
+  Registry reg;
+  reg.define("test/form")
+      .init([](const edn::Value&) {
+        return edn::map({{"name"_kw, "Ann"}, {"city"_kw, "Oslo"}, {"ticks"_kw, 0}});
+      })
+      .keep({"name", "city"})
+      .start([](Self& s) { s.call(prompt("Q?", "dflt"), "r"); })
+      .resume("r", [](Self&, const edn::Value&) {});
+  const Step step = start_conversation(reg, "test/form", {}, {});
+  const edn::Value& stack = step.conv.get("conv/stack"_kw);
+  const std::string form(stack.at(0).as_string());
+  const std::string dialog(stack.at(1).as_string());
+  const edn::Value& before = step.conv;
+  EXPECT_EQ(changed_signals_json(reg, before, before), "");
+  EXPECT_EQ(changed_signals_json(reg, before, with_field(before, form, "ticks"_kw, 1)), "")
+      << "a field that is not kept";
+  const edn::Value renamed = with_field(before, form, "name"_kw, "Bo");
+  EXPECT_EQ(changed_signals_json(reg, before, renamed),
+            R"({")" + signal_namespace(form) + R"(":{"name":"Bo"}})");
+  // An instance new since (the dialog, to a conversation without it): all its kept signals.
+  const edn::Value without_dialog =
+      before.assoc("conv/instances"_kw, before.get("conv/instances"_kw).dissoc(edn::Value(dialog)));
+  EXPECT_EQ(changed_signals_json(reg, without_dialog, before),
+            R"({")" + signal_namespace(dialog) + R"(":{"answer":"dflt"}})");
+}
+
 // A restored record may hold junk next to its instances (here a vector under
 // an instance id): it used to throw out of every event's answer (a 500 after
 // the event was applied and saved). The real instances' signals still go.
