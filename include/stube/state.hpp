@@ -107,6 +107,13 @@ namespace detail {
 // The value of a big integer (what to_edn writes for a large unsigned
 // value); TypeError unless it is in 0..max.
 std::uint64_t unsigned_from_big_int(const edn::Value& v, std::uint64_t max);
+// A number as a double: an integer of any size (a browser writes 1e20 as
+// 100000000000000000000, which reads as a big integer) as the nearest
+// double, a double as it is.
+double double_from_edn(const edn::Value& v);
+// As a float: TypeError for a finite value beyond a float's range (it
+// would become an infinity the browser cannot hold).
+float float_from_edn(const edn::Value& v);
 }  // namespace detail
 
 template <class T>
@@ -129,8 +136,10 @@ T from_edn(const edn::Value& v) {
       detail::integer_range_error(n, static_cast<std::int64_t>(std::numeric_limits<T>::min()),
                                   static_cast<std::uint64_t>(std::numeric_limits<T>::max()));
     return static_cast<T>(n);
+  } else if constexpr (std::is_same_v<T, float>) {
+    return detail::float_from_edn(v);
   } else if constexpr (std::is_floating_point_v<T>) {
-    return static_cast<T>(v.is(edn::Kind::Int) ? static_cast<double>(v.as_int()) : v.as_double());
+    return static_cast<T>(detail::double_from_edn(v));
   } else if constexpr (std::is_same_v<T, std::string>) {
     return std::string(v.as_string());
   } else if constexpr (detail::is_optional<T>::value) {

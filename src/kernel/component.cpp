@@ -1,6 +1,8 @@
 #include "stube/component.hpp"
 
 #include <charconv>
+#include <cmath>
+#include <limits>
 #include <stdexcept>
 
 #include "stube/state.hpp"
@@ -115,6 +117,26 @@ std::uint64_t unsigned_from_big_int(const edn::Value& v, std::uint64_t max) {
     throw edn::TypeError("edn: integer " + std::string(digits) + "N out of range 0.." +
                          std::to_string(max));
   return n;
+}
+double double_from_edn(const edn::Value& v) {
+  if (v.is(edn::Kind::Int)) return static_cast<double>(v.as_int());
+  if (!v.is(edn::Kind::BigInt)) return v.as_double();
+  const std::string_view digits = v.number_text();
+  double d = 0;
+  const auto [end, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), d);
+  if (end != digits.data() + digits.size() ||
+      (ec != std::errc() && ec != std::errc::result_out_of_range))
+    throw edn::TypeError("edn: integer " + std::string(digits) + "N is not a number");
+  if (ec == std::errc::result_out_of_range)
+    throw edn::TypeError("edn: integer " + std::string(digits) + "N out of range for a double");
+  return d;
+}
+
+float float_from_edn(const edn::Value& v) {
+  const double d = double_from_edn(v);
+  if (std::isfinite(d) && std::abs(d) > static_cast<double>(std::numeric_limits<float>::max()))
+    throw edn::TypeError("edn: " + edn::write(v) + " out of range for a float");
+  return static_cast<float>(d);
 }
 }  // namespace detail
 

@@ -1,6 +1,7 @@
 // Typed state (STUBE_STATE) and the escaping HTML builder with on()/bind().
 #include <gtest/gtest.h>
 
+#include <cmath>
 #include <map>
 #include <optional>
 #include <string>
@@ -65,6 +66,27 @@ TEST(State, MissingKeysKeepTheirDefaults) {
 
 TEST(State, AnIntegerIsAcceptedWhereADoubleIsDeclared) {
   EXPECT_DOUBLE_EQ(from_edn<Person>(edn::read("{:score 3}")).score, 3.0);
+}
+
+// A browser writes a whole number from 2^64 up to 1e21 without a point or an
+// exponent (JSON.stringify(1e20)), which reads as a big integer: a double
+// field takes it. A float field refuses a finite number beyond its range
+// (it became an infinity, sent to the page as null, posted back as null:
+// every later event was a 400).
+TEST(State, FloatingPointFieldsTakeBigIntegersAndFloatsRefuseWhatTheyCannotHold) {
+  EXPECT_DOUBLE_EQ(from_edn<double>(edn::read("100000000000000000000N")), 1e20);
+  EXPECT_DOUBLE_EQ(from_edn<double>(edn::read("-100000000000000000000N")), -1e20);
+  EXPECT_FLOAT_EQ(from_edn<float>(edn::read("100000000000000000000N")), 1e20f);
+  EXPECT_FLOAT_EQ(from_edn<float>(edn::read("2.5")), 2.5f);
+  EXPECT_TRUE(std::isinf(from_edn<float>(edn::read("##Inf"))));  // stored as it was
+  for (const char* text : {"1.0E300", "-1.0E39", "1000000000000000000000000000000000000000N"}) {
+    try {
+      (void)from_edn<float>(edn::read(text));
+      ADD_FAILURE() << text << " became a float";
+    } catch (const edn::TypeError& e) {
+      EXPECT_TRUE(contains(e.what(), "out of range for a float")) << e.what();
+    }
+  }
 }
 
 TEST(State, AWrongKindNamesTheField) {
