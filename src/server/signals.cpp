@@ -202,6 +202,11 @@ json to_json_value(const edn::Value& v) {
       json o = json::object();
       for (const edn::MapEntry& e : v.entries()) {
         std::string key = text_for_page(key_text(e.key), "a map key");
+        // Datastar merges an object key by key and throws on a key with a
+        // "__" (its modifier separator), which ends the whole merge.
+        if (key.find("__") != std::string::npos)
+          throw edn::Error("a signal map key \"" + key +
+                           "\" holds \"__\", which Datastar refuses in a signal name");
         // JSON has only string keys: :a, "a" and the symbol a are all "a",
         // and one would overwrite another (which one, the hash order says).
         if (o.contains(key))

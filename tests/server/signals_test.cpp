@@ -404,5 +404,27 @@ TEST(Signals, AKeptSignalWithANulIsLeftOutAndLogged) {
   EXPECT_NE(errors[1].find("a map key holds a NUL"), std::string::npos) << errors[1];
 }
 
+// Datastar merges a kept map key by key and throws on a key with "__" (its
+// modifier separator): the rest of the merge was lost, and the page never
+// held that key. Such a map is left out and logged; the others go.
+TEST(Signals, AKeptMapWithADoubleUnderscoreKeyIsLeftOutAndLogged) {
+  Registry reg;
+  reg.define("test/map")
+      .init([](const edn::Value&) {
+        return edn::map({{"ok"_kw, edn::map({{edn::Value("a_b"), 1}})},
+                         {"bad"_kw, edn::map({{edn::Value("x__y"), 2}})}});
+      })
+      .keep({"ok", "bad"});
+  const Step step = start_conversation(reg, "test/map", {}, {});
+  test::LogCapture logs;
+  const edn::Value back = signals_from_json(kept_signals_json(reg, step.conv));
+  const std::string iid(top_instance(step.conv));
+  EXPECT_EQ(instance_signals(back, iid), edn::map({{"ok"_kw, edn::map({{"a_b"_kw, 1}})}}));
+  const std::vector<std::string> errors = logs.at(log::Level::error);
+  ASSERT_EQ(errors.size(), 1u);
+  EXPECT_NE(errors[0].find("kept signal 'bad' not sent"), std::string::npos) << errors[0];
+  EXPECT_NE(errors[0].find("\"x__y\" holds \"__\""), std::string::npos) << errors[0];
+}
+
 }  // namespace
 }  // namespace stube::server
