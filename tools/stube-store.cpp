@@ -29,11 +29,14 @@ void quiet_log() {
   });
 }
 
-// `message` with each command-line word that holds a password written as
-// redact_store_url shows it: a usage error quotes the words as typed.
+// `message` with each command-line word (or the value of an `--option=`
+// word) that holds a password written as redact_store_url shows it: a
+// usage error quotes the words as typed.
 std::string redacted(std::string message, int argc, char** argv) {
   for (int i = 1; i < argc; ++i) {
-    const std::string word = argv[i];
+    const std::string_view arg = argv[i];
+    const std::size_t eq = arg.starts_with("-") ? arg.find('=') : std::string_view::npos;
+    const std::string word(eq == std::string_view::npos ? arg : arg.substr(eq + 1));
     const std::string shown = stube::redact_store_url(word);
     if (shown == word) continue;
     for (auto at = message.find(word); at != std::string::npos;

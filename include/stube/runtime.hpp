@@ -33,10 +33,12 @@ class Output {
   virtual void send(const std::vector<Fragment>& fragments) = 0;
   // After send(), for a step the page did not ask for (a timer's event, a
   // wakeup, the newer version another server saved): the conversation as
-  // it was and as it is. What the page holds of the state outside the
-  // patched HTML (the server: the signals of bound form fields) is brought
-  // in line here; after the page's own events, the answer to its request
-  // does that. Same rules as send(). Does nothing by default.
+  // it was and as it is; on a stream's first view, `before` is nil (the
+  // page may have missed changes while it had no stream). What the page
+  // holds of the state outside the patched HTML (the server: the signals of
+  // bound form fields) is brought in line here; after the page's own
+  // events, the answer to its request does that. Same rules as send().
+  // Does nothing by default.
   virtual void state_changed(const edn::Value& before, const edn::Value& after) {
     (void)before;
     (void)after;

@@ -559,6 +559,13 @@ struct Runtime::Impl {
       log::error("closing the stream of " + std::string(cid) + " failed: " + *why);
   }
 
+  // Where a step comes from: the page (an event, back: the answer to its
+  // request brings what the page holds of the state in line), elsewhere (a
+  // timer, a wakeup: the stream must, for what the step changed) or a
+  // stream's first view (the stream must, for all of it: the page may have
+  // missed changes while it had no stream). See Output::state_changed.
+  enum class From { page, elsewhere, first_view };
+
   // A restored conversation's frames become live before anything reaches
   // them: its top frame's wakeup runs once, on the first stream, event or
   // back, whichever comes first (an event in the moment before the page's
@@ -567,9 +574,10 @@ struct Runtime::Impl {
   // showed the error (HandlerError with a stream: not retried); otherwise
   // (thrown with no page to show it, or a lost race to a version that
   // cannot be loaded) it runs again next time.
-  Result wake_up(const std::string& cid, Slot& slot) {
+  // `from`: elsewhere (an event or back reached it first) or first_view.
+  Result wake_up(const std::string& cid, Slot& slot, From from) {
     slot.awake = true;
-    const Result result = apply(cid, slot, wake(*reg, slot.conv, opts.kernel), From::elsewhere);
+    const Result result = apply(cid, slot, wake(*reg, slot.conv, opts.kernel), from);
     const bool done = result == Result::Ok || (result == Result::HandlerError && slot.out);
     if (!done && !slot.ended) slot.awake = false;
     return result;
@@ -583,7 +591,7 @@ struct Runtime::Impl {
   // (and save one more version per server); the stream wakes it there.
   std::optional<Result> wake_before_use(std::string_view cid, Slot& slot) {
     if (slot.awake || store->shared()) return std::nullopt;
-    const Result woken = wake_up(std::string(cid), slot);
+    const Result woken = wake_up(std::string(cid), slot, From::elsewhere);
     if (woken != Result::Ok && woken != Result::HandlerError) return woken;
     if (slot.ended) return Result::NoConversation;
     return std::nullopt;
@@ -616,12 +624,6 @@ struct Runtime::Impl {
   // Timer events take the same serialised path as browser events.
   void deliver(const std::string& cid, const detail::Moments::Ref& moment, const std::string& iid,
                const Event& ev);
-
-  // Where a step comes from: the page (an event, back: the answer to its
-  // request brings what the page holds of the state in line) or elsewhere
-  // (a timer, a wakeup, a stream's first view: the stream must, see
-  // Output::state_changed).
-  enum class From { page, elsewhere };
 
   // Applies a kernel step to a locked slot.
   // `origin`: the moment of the timer whose event made the step, if one did.
@@ -674,7 +676,10 @@ struct Runtime::Impl {
     if (!step.timers.empty())
       schedule(cid, step.timers, origin && step.undone == 0 ? origin : slot.moments.current());
     send(slot, step.fragments, cid);
-    if (from == From::elsewhere && step.changed) send_change(slot, before, cid);
+    if (from == From::first_view)
+      send_change(slot, edn::Value(), cid);
+    else if (from == From::elsewhere && step.changed)
+      send_change(slot, before, cid);
     return Result::Ok;
   }
 
@@ -737,8 +742,8 @@ struct Runtime::Impl {
   // A round (`resaves`, and each reaper round) saves those again, up to
   // reaper_batch of them, and stops at the first that fails again: the store
   // is still down, and each attempt could wait out a connection timeout on
-  // the timer thread, which also fires the components' timers. True when it
-  // left none behind.
+  // the timer thread, which also fires the components' timers. False when a
+  // save failed again.
   bool resave_failed() {
     std::vector<std::pair<std::string, std::shared_ptr<Slot>>> failed;
     {
@@ -768,7 +773,10 @@ struct Runtime::Impl {
         return false;
       }
     }
-    return !left && failed.size() < opts.reaper_batch;
+    // More than a batch, or busy ones: another round soon (not a backed-off
+    // one: nothing failed).
+    if (left || failed.size() == opts.reaper_batch) resaves->request();
+    return true;
   }
 
   void reap() {
@@ -1072,8 +1080,8 @@ Runtime::Result Runtime::attach(std::string_view cid, std::string_view owner,
     slot.out = std::move(out);
     const Result result =
         slot.awake ? m.apply(std::string(cid), slot, redraw(*m.reg, slot.conv, m.opts.kernel),
-                             Impl::From::elsewhere)
-                   : m.wake_up(std::string(cid), slot);
+                             Impl::From::first_view)
+                   : m.wake_up(std::string(cid), slot, Impl::From::first_view);
     // Only Ok and HandlerError (the error shown on it) serve the stream; on
     // any other answer (a lost race to a version that cannot be loaded: try
     // again) it is never started, so it must not take this conversation's

@@ -18,8 +18,6 @@ namespace net = boost::asio;
 namespace beast = boost::beast;
 namespace http = beast::http;
 
-namespace {}  // namespace
-
 HttpSession::HttpSession(net::ip::tcp::socket&& socket, Core& core, ConnectionSlot slot)
     : stream_(std::move(socket)), core_(core), slot_(std::move(slot)) {
   std::lock_guard lock(core_.sessions_mu);

@@ -129,7 +129,7 @@ bool blank(std::string_view s) {
   return true;
 }
 
-json to_json_value(const edn::Value& v);
+json to_json_value(const edn::Value& v, bool merged = true);
 
 // A big integer as a JSON number, as the browser reads it back (a JSON
 // number past 64 bits comes in as a big integer): exact within 64 bits,
@@ -166,7 +166,10 @@ std::string text_for_page(std::string_view text, const char* what) {
   return std::string(text);
 }
 
-json to_json_value(const edn::Value& v) {
+// `merged`: whether Datastar merges `v` key by key into the page's signals
+// (a map reached through maps only), rather than storing it whole (one in
+// an array).
+json to_json_value(const edn::Value& v, bool merged) {
   // The conversion (and printing the JSON) recurses per level: the same
   // bound as for printing EDN keeps deep component state from the stack's
   // limit. Only the outermost call can trip it.
@@ -195,7 +198,7 @@ json to_json_value(const edn::Value& v) {
     case edn::Kind::Vector:
     case edn::Kind::Set: {
       json a = json::array();
-      for (const edn::Value& x : v.items()) a.push_back(to_json_value(x));
+      for (const edn::Value& x : v.items()) a.push_back(to_json_value(x, false));
       return a;
     }
     case edn::Kind::Map: {
@@ -204,7 +207,7 @@ json to_json_value(const edn::Value& v) {
         std::string key = text_for_page(key_text(e.key), "a map key");
         // Datastar merges an object key by key and throws on a key with a
         // "__" (its modifier separator), which ends the whole merge.
-        if (key.find("__") != std::string::npos)
+        if (merged && key.find("__") != std::string::npos)
           throw edn::Error("a signal map key \"" + key +
                            "\" holds \"__\", which Datastar refuses in a signal name");
         // JSON has only string keys: :a, "a" and the symbol a are all "a",
@@ -213,7 +216,7 @@ json to_json_value(const edn::Value& v) {
           throw edn::Error("a signal map has two keys that are both \"" + key +
                            "\" in JSON (one is " + edn::write(e.key) +
                            "); JSON keys are text, so give them different names");
-        o[std::move(key)] = to_json_value(e.val);
+        o[std::move(key)] = to_json_value(e.val, merged);
       }
       return o;
     }
@@ -256,12 +259,17 @@ std::string to_json(const edn::Value& v) {
 
 namespace {
 
-// {"<ns>": {"<signal>": value}} of every kept signal of `conv`.
-json kept_signals(const Registry& registry, const edn::Value& conv) {
+// {"<ns>": {"<signal>": value}} of every kept signal of `conv`; with
+// `before`, only those whose value differs from theirs in `before`.
+json kept_signals(const Registry& registry, const edn::Value& conv,
+                  const edn::Value* before = nullptr) {
   static const edn::Value kType = edn::Value::keyword("instance/type");
   json out = json::object();
   const edn::Value& instances = conv.get(conv::keys::instances());
   if (!instances.is(edn::Kind::Map)) return out;
+  static const edn::Value kNothing;
+  const edn::Value& instances_before =
+      (before != nullptr ? *before : kNothing).get(conv::keys::instances());
   for (const edn::MapEntry& e : instances.entries()) {
     // A restored record may hold junk besides its instances (an id no
     // kernel mints, one the page could not send back): not ours to send.
@@ -271,9 +279,16 @@ json kept_signals(const Registry& registry, const edn::Value& conv) {
     const ComponentDef* def = registry.find(e.val.get(kType));
     if (!def || def->kept_signals.empty()) continue;
     json mine = json::object();
+    const edn::Value* was =
+        instances_before.is(edn::Kind::Map) ? instances_before.find(e.key) : nullptr;
     for (const std::string& name : def->kept_signals) {
-      const edn::Value* v = e.val.find(edn::Value::keyword(name));
+      const edn::Value key = edn::Value::keyword(name);
+      const edn::Value* v = e.val.find(key);
       if (!v) continue;
+      if (was != nullptr && was->is(edn::Kind::Map)) {
+        const edn::Value* old = was->find(key);
+        if (old != nullptr && *old == *v) continue;  // unchanged: the page holds it
+      }
       // A value JSON cannot carry (too deep, two keys of one text) is the
       // component's mistake, found after its event was applied and saved:
       // the page keeps its old value of that one signal, the log says why.
@@ -322,19 +337,7 @@ std::string answer_signals_json(const Registry& registry, const edn::Value& conv
 
 std::string changed_signals_json(const Registry& registry, const edn::Value& before,
                                  const edn::Value& after) {
-  json out = kept_signals(registry, after);
-  const json was = kept_signals(registry, before);
-  for (auto ns = out.begin(); ns != out.end();) {
-    const auto old_ns = was.find(ns.key());
-    if (old_ns != was.end()) {
-      for (auto field = ns->begin(); field != ns->end();) {
-        const auto old_field = old_ns->find(field.key());
-        field = old_field != old_ns->end() && *old_field == *field ? ns->erase(field)
-                                                                   : std::next(field);
-      }
-    }
-    ns = ns->empty() ? out.erase(ns) : std::next(ns);
-  }
+  const json out = kept_signals(registry, after, &before);
   return out.empty() ? std::string() : dump(out);
 }
 

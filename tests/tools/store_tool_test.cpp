@@ -159,6 +159,7 @@ TEST(StoreToolUsage, UsageErrorsHideTheURLsPasswords) {
   const std::vector<std::vector<std::string>> mistakes = {
       {url, "ls"},                                           // the URL where the command goes
       {"ls", url, "postgresql://u:s3cret2@127.0.0.1:1/db"},  // one word too many
+      {"ls", "file:/nonexistent", "--bogus=" + url},         // an unknown option's value
   };
   for (const auto& args : mistakes) {
     const ToolRun r = stube_store(args);
