@@ -78,6 +78,19 @@ class Lifecycle : public ::testing::Test {
     ASSERT_EQ(send_top(rt, w, arm(1, delay_ms)), Runtime::Result::Ok);
     ASSERT_TRUE(out->wait_for_html("ticks: 1"));
   }
+  // Fails the save of an event of `m`, lets the store recover, and expects
+  // the step saved again (and "saved again" logged) with no other event.
+  void expect_a_failed_save_made_again(Runtime& rt, const Runtime::Minted& m) {
+    LogCapture logs;
+    store->fail_saves(true);
+    ASSERT_EQ(send_top(rt, m, Event{"inc"}), Runtime::Result::Ok);
+    const Value live = *rt.conversation(m.cid);
+    ASSERT_NE(store->last_saved(m.cid), live);
+    store->fail_saves(false);
+    EXPECT_TRUE(store->wait_until([&] { return store->last_saved(m.cid) == live; }))
+        << "the failed save was never made again";
+    EXPECT_TRUE(logs.wait_for_line(log::Level::info, {m.cid, "saved again"}, kPatience));
+  }
   std::vector<std::string> ticks_of(const char* label) const {
     return starting_with(rig.journal->entries(), std::string("tick ") + label);
   }
@@ -522,15 +535,7 @@ TEST_F(Lifecycle, TheReaperSavesAgainWhatAFailedSaveLeftBehind) {
   o.reaper_interval = 20ms;
   Runtime rt(rig.registry, o);
   const Runtime::Minted m = rt.mint("demo/counter");
-  LogCapture logs;
-  store->fail_saves(true);
-  ASSERT_EQ(send_top(rt, m, Event{"inc"}), Runtime::Result::Ok);
-  const Value live = *rt.conversation(m.cid);
-  ASSERT_NE(store->last_saved(m.cid), live);
-  store->fail_saves(false);
-  EXPECT_TRUE(store->wait_until([&] { return store->last_saved(m.cid) == live; }))
-      << "the failed save was never made again";
-  EXPECT_TRUE(logs.wait_for_line(log::Level::info, {m.cid, "saved again"}, kPatience));
+  expect_a_failed_save_made_again(rt, m);
   EXPECT_TRUE(rt.conversation(m.cid).has_value());
 }
 
@@ -539,16 +544,7 @@ TEST_F(Lifecycle, TheReaperSavesAgainWhatAFailedSaveLeftBehind) {
 // which may never come; a crash meanwhile would lose the step.
 TEST_F(Lifecycle, AFailedSaveIsMadeAgainWithoutAReaper) {
   Runtime rt(rig.registry, options_with(store));
-  const Runtime::Minted m = rt.mint("demo/counter");
-  LogCapture logs;
-  store->fail_saves(true);
-  ASSERT_EQ(send_top(rt, m, Event{"inc"}), Runtime::Result::Ok);
-  const Value live = *rt.conversation(m.cid);
-  ASSERT_NE(store->last_saved(m.cid), live);
-  store->fail_saves(false);
-  EXPECT_TRUE(store->wait_until([&] { return store->last_saved(m.cid) == live; }))
-      << "the failed save was never made again";
-  EXPECT_TRUE(logs.wait_for_line(log::Level::info, {m.cid, "saved again"}, kPatience));
+  expect_a_failed_save_made_again(rt, rt.mint("demo/counter"));
 }
 
 // Rounds back off only while saves fail: a round that saved a full batch

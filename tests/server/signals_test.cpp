@@ -253,13 +253,13 @@ edn::Value with_field(const edn::Value& conv, std::string_view iid, const edn::V
   return conv.assoc("conv/instances"_kw, instances.assoc(id, instances.get(id).assoc(key, value)));
 }
 
-// The answer to an event leaves out the addressed instance's fields that the
-// page sent and the event left alone: text typed into them while the event
-// was under way stays. Everything else goes, as kept_signals_json has it: a
-// field the page never held, one a handler changed, other instances' (a
-// timer may have changed them since the page last heard).
-TEST(Signals, AnAnswerLeavesOutTheAddressedFieldsThePageHolds) {
-  Registry reg;
+// "test/form" keeps :name ("Ann") and starts with a prompt (which keeps
+// :answer, "dflt") on top of it: the conversation and the two iids.
+struct FormUnderDialog {
+  Step step;
+  std::string form, dialog;
+};
+FormUnderDialog form_under_dialog(Registry& reg) {
   reg.define("test/form")
       .init([](const edn::Value&) {
         return edn::map({{"name"_kw, "Ann"}});
@@ -267,10 +267,21 @@ TEST(Signals, AnAnswerLeavesOutTheAddressedFieldsThePageHolds) {
       .keep({"name"})
       .start([](Self& s) { s.call(prompt("Q?", "dflt"), "r"); })
       .resume("r", [](Self&, const edn::Value&) {});
-  const Step step = start_conversation(reg, "test/form", {}, {});
+  Step step = start_conversation(reg, "test/form", {}, {});
   const edn::Value& stack = step.conv.get("conv/stack"_kw);
-  const std::string form(stack.at(0).as_string());
-  const std::string dialog(stack.at(1).as_string());
+  std::string form(stack.at(0).as_string());
+  std::string dialog(stack.at(1).as_string());
+  return {std::move(step), std::move(form), std::move(dialog)};
+}
+
+// The answer to an event leaves out the addressed instance's fields that the
+// page sent and the event left alone: text typed into them while the event
+// was under way stays. Everything else goes, as kept_signals_json has it: a
+// field the page never held, one a handler changed, other instances' (a
+// timer may have changed them since the page last heard).
+TEST(Signals, AnAnswerLeavesOutTheAddressedFieldsThePageHolds) {
+  Registry reg;
+  const auto [step, form, dialog] = form_under_dialog(reg);
   const auto json = [](std::string_view text) { return signals_from_json(text); };
   const std::string form_ns = signal_namespace(form);
   const std::string dialog_ns = signal_namespace(dialog);
@@ -305,21 +316,12 @@ TEST(Signals, AnAnswerLeavesOutTheAddressedFieldsThePageHolds) {
 // it changed, and only those (text typed into the others stays).
 TEST(Signals, AStepElsewhereSendsTheKeptSignalsItChanged) {
   Registry reg;
-  reg.define("test/form")
-      .init([](const edn::Value&) {
-        return edn::map({{"name"_kw, "Ann"}, {"city"_kw, "Oslo"}, {"ticks"_kw, 0}});
-      })
-      .keep({"name", "city"})
-      .start([](Self& s) { s.call(prompt("Q?", "dflt"), "r"); })
-      .resume("r", [](Self&, const edn::Value&) {});
-  const Step step = start_conversation(reg, "test/form", {}, {});
-  const edn::Value& stack = step.conv.get("conv/stack"_kw);
-  const std::string form(stack.at(0).as_string());
-  const std::string dialog(stack.at(1).as_string());
+  const auto [step, form, dialog] = form_under_dialog(reg);
   const edn::Value& before = step.conv;
   EXPECT_EQ(changed_signals_json(reg, before, before), "");
   EXPECT_EQ(changed_signals_json(reg, before, with_field(before, form, "ticks"_kw, 1)), "")
       << "a field that is not kept";
+  // The form's name changed, the dialog's answer did not: only the name.
   const edn::Value renamed = with_field(before, form, "name"_kw, "Bo");
   EXPECT_EQ(changed_signals_json(reg, before, renamed),
             R"({")" + signal_namespace(form) + R"(":{"name":"Bo"}})");
