@@ -129,7 +129,7 @@ bool blank(std::string_view s) {
   return true;
 }
 
-json to_json_value(const edn::Value& v, bool merged = true);
+json to_json_value(const edn::Value& v, bool merged = false);
 
 // A big integer as a JSON number, as the browser reads it back (a JSON
 // number past 64 bits comes in as a big integer): exact within 64 bits,
@@ -167,8 +167,8 @@ std::string text_for_page(std::string_view text, const char* what) {
 }
 
 // `merged`: whether Datastar merges `v` key by key into the page's signals
-// (a map reached through maps only), rather than storing it whole (one in
-// an array).
+// (a kept signal's map, and the maps reached through its maps), rather than
+// storing it whole (a map in an array): its keys must then be signal names.
 json to_json_value(const edn::Value& v, bool merged) {
   // The conversion (and printing the JSON) recurses per level: the same
   // bound as for printing EDN keeps deep component state from the stack's
@@ -293,7 +293,7 @@ json kept_signals(const Registry& registry, const edn::Value& conv,
       // component's mistake, found after its event was applied and saved:
       // the page keeps its old value of that one signal, the log says why.
       try {
-        mine[name] = to_json_value(*v);
+        mine[name] = to_json_value(*v, true);
       } catch (const edn::Error& error) {
         log::error("conversation " + std::string(conv::id(conv)) + ", instance " +
                    std::string(e.key.as_string()) + " (" + edn::write(def->id) +
