@@ -1,10 +1,10 @@
 // The runtime: live conversations, per-conversation serialisation, saves,
 // timers, the reaper, streams, shutdown.
 //
-// Locking: `map_mu_` guards the cid -> Slot map only; each Slot has its own
-// mutex held for the whole of one step (fold, save, send). So events for one
-// conversation run one at a time and each is saved before the next starts,
-// while different conversations proceed in parallel. end() takes the slot
+// Locking: `map_mu` guards the cid -> Slot map only; each Slot has its own
+// mutex held for the whole of one step (fold, save, send; see slot.hpp). So
+// events for one conversation run one at a time and each is saved before the
+// next starts, while different conversations proceed in parallel. end() takes the slot
 // lock too, which is why a save can never land after the remove.
 #include "stube/runtime.hpp"
 
@@ -25,6 +25,7 @@
 #include "runtime/moments.hpp"
 #include "runtime/pending_removes.hpp"
 #include "runtime/retry_rounds.hpp"
+#include "runtime/slot.hpp"
 #include "runtime/timers.hpp"
 #include "stube/conversation.hpp"
 #include "stube/log.hpp"
@@ -32,6 +33,10 @@
 namespace stube {
 
 using namespace edn::literals;
+using detail::held;
+using detail::settle;
+using detail::Slot;
+using detail::SlotLock;
 
 namespace {
 
@@ -42,269 +47,6 @@ std::size_t history_size(const edn::Value& conv) {
   const edn::Value& h = conv.get(conv::keys::history());
   return h.is(edn::Kind::Vector) ? h.size() : 0;
 }
-
-struct Slot {
-  std::mutex mu;
-  edn::Value conv;
-  std::string owner;
-  std::shared_ptr<Output> out;
-  bool ended = false;
-  bool awake = false;  // restored conversations are woken on first attach
-  // The store does not hold `conv` as it is: its last save failed (the
-  // backend was down). Only such a conversation needs shutdown's final save
-  // on a shared store, see Runtime::shutdown().
-  // Atomic so that the reaper can look for such slots without their locks
-  // (see resave_failed()); changed with `mu` held.
-  std::atomic<bool> dirty = false;
-  // Shutdown stopped it (stop hooks run, stream closed, saved): `ended`
-  // is set, but its record stays in the store; see Runtime::end().
-  bool stopped_by_shutdown = false;
-  // Left for the thread holding `mu` by threads that do not wait for it,
-  // and settled (see settle()) once no thread holds it. Under their own
-  // small lock, never held while waiting for `mu`:
-  std::mutex waiting_mu;
-  // - streams let go of (detach() does not wait for the lock); all of them:
-  //   a replaced stream's late detach must not hide the current one's;
-  std::vector<const Output*> dropped;
-  // - timer events that found the conversation busy (the timer thread does
-  //   not wait for one conversation's step while the others' timers are
-  //   due): each hands its event back to the timer queue.
-  std::vector<std::function<void()>> parked;
-
-  void drop_later(const Output* o) {
-    const std::lock_guard lock(waiting_mu);
-    dropped.push_back(o);
-  }
-  void park(std::function<void()> hand_back) {
-    const std::lock_guard lock(waiting_mu);
-    parked.push_back(std::move(hand_back));
-  }
-  bool has_waiting() {
-    const std::lock_guard lock(waiting_mu);
-    return !dropped.empty() || !parked.empty();
-  }
-  // Called with `mu` held. Returns the stream it forgot, if any, for the
-  // caller to release once it has let go of `mu`: an Output's destructor may
-  // call detach() (and would wait for ever here for `waiting_mu`).
-  [[nodiscard]] std::shared_ptr<Output> forget_dropped() {
-    const std::lock_guard lock(waiting_mu);
-    if (dropped.empty()) return nullptr;
-    std::shared_ptr<Output> forgotten;
-    if (std::find(dropped.begin(), dropped.end(), out.get()) != dropped.end())
-      forgotten = std::move(out);
-    dropped.clear();
-    return forgotten;
-  }
-  [[nodiscard]] std::vector<std::function<void()>> take_parked() {
-    const std::lock_guard lock(waiting_mu);
-    return std::exchange(parked, {});
-  }
-  // When the reaper first met this conversation without a readable
-  // :conv/touched (a record written by hand or by an old version), or with
-  // one in the future: it counts as touched then, as the PostgreSQL store
-  // counts such a record touched when it saves it.
-  std::optional<std::int64_t> untouched_since;
-  // Which of its moments back has undone: their timers do not fire.
-  detail::Moments moments;
-  // Shared stores: the stored copy's :conv/touched when the reaper last
-  // looked it up (see add_reaped_elsewhere).
-  std::optional<std::int64_t> stored_touched;
-
-  // The owner token is a secret: compare in time independent of where the
-  // first difference is, so response timing does not leak a prefix.
-  bool foreign(std::string_view token) const noexcept {
-    if (owner.empty()) return false;
-    if (token.size() != owner.size()) return true;
-    unsigned char diff = 0;
-    for (std::size_t i = 0; i < owner.size(); ++i)
-      diff |= static_cast<unsigned char>(owner[i] ^ token[i]);
-    return diff != 0;
-  }
-};
-
-// The conversations whose locks this thread holds while it runs user code
-// (handlers, hooks, a timer's event), innermost first, each with its
-// runtime. A handler that calls back into that runtime for a conversation
-// it holds (its own, or one whose handler stepped it here), or shuts the
-// runtime down, would wait for a lock its own thread holds: those calls
-// check the chain and refuse (std::logic_error) instead of hanging.
-struct HoldFrame {
-  const void* runtime;
-  const Slot* slot;
-  const HoldFrame* outer;
-};
-thread_local const HoldFrame* tl_holds = nullptr;
-
-// Whether this thread holds a conversation of `runtime` (`slot`, when
-// given) further up its stack.
-bool held(const void* runtime, const Slot* slot = nullptr) noexcept {
-  for (const HoldFrame* f = tl_holds; f != nullptr; f = f->outer)
-    if (f->runtime == runtime && (slot == nullptr || f->slot == slot)) return true;
-  return false;
-}
-
-// Marks `slot` as held by this thread for the scope. Nests: a handler may
-// step another conversation, whose handler runs with both marked.
-class Hold {
- public:
-  Hold(const void* runtime, const Slot& slot) : frame_{runtime, &slot, tl_holds} {
-    tl_holds = &frame_;
-  }
-  ~Hold() { tl_holds = frame_.outer; }
-  Hold(const Hold&) = delete;
-  Hold& operator=(const Hold&) = delete;
-
- private:
-  HoldFrame frame_;
-};
-
-// Settles what other threads left for the holder of `slot`'s lock (streams
-// detached, timer events parked) unless a thread holds it now: that one
-// does once it lets go (SlotLock). So a dropped stream and its buffers go
-// when the step that held it ends, not when the conversation is next used
-// (perhaps never), and a parked timer event goes back to the timer queue
-// as soon as the conversation is free. Never waits; releases streams and
-// hands events back outside the locks.
-void settle(const void* runtime, Slot& slot) {
-  while (!held(runtime, &slot) && slot.has_waiting()) {
-    std::unique_lock lock(slot.mu, std::try_to_lock);
-    if (!lock.owns_lock()) return;
-    const std::shared_ptr<Output> forgotten = slot.forget_dropped();
-    const std::vector<std::function<void()>> parked = slot.take_parked();
-    lock.unlock();
-    for (const auto& hand_back : parked) hand_back();
-  }
-}
-
-// Threads that wait for a slot's lock while holding others. Two handlers
-// that step each other's conversations at the same moment would each wait
-// for the other's lock for ever; the second to wait finds the cycle here
-// and is refused instead. A registered thread's holds cannot change while it
-// is registered (it is blocked in lock(), or about to be), so a cycle found
-// is a real one; a thread that holds nothing cannot close one and never
-// registers.
-class WaitsFor {
-  struct Waiter {
-    const HoldFrame* holds;
-    const Slot* wants;
-  };
-
- public:
-  // Registers this thread as waiting for `wants` for the scope, or throws
-  // std::logic_error (registering nothing) when that would close a cycle.
-  class Wait {
-   public:
-    Wait(const Slot& wants, std::string_view call, std::string_view cid) : me_{tl_holds, &wants} {
-      instance().enter(me_, call, cid);
-    }
-    ~Wait() { instance().leave(me_); }
-    Wait(const Wait&) = delete;
-    Wait& operator=(const Wait&) = delete;
-
-   private:
-    Waiter me_;
-  };
-
- private:
-  // Never destroyed: a Runtime with static storage may still step
-  // conversations (its timer thread) while statics are torn down at exit.
-  static WaitsFor& instance() {
-    static WaitsFor& waits = *new WaitsFor;
-    return waits;
-  }
-
-  static bool holds(const HoldFrame* chain, const Slot* slot) noexcept {
-    for (; chain != nullptr; chain = chain->outer)
-      if (chain->slot == slot) return true;
-    return false;
-  }
-
-  // Follows "waits for a slot held by" from `me` through the registered
-  // waiters; a cycle comes back to a slot `me` holds.
-  bool closes_cycle(const Waiter& me) const noexcept {
-    const Slot* wanted = me.wants;
-    for (std::size_t step = 0; step < waiters_.size(); ++step) {
-      const Waiter* holder = nullptr;
-      for (const Waiter* w : waiters_)
-        if (holds(w->holds, wanted)) holder = w;
-      if (holder == nullptr) return false;
-      if (holds(me.holds, holder->wants)) return true;
-      wanted = holder->wants;
-    }
-    return false;
-  }
-
-  void enter(const Waiter& me, std::string_view call, std::string_view cid) {
-    const std::lock_guard lock(mu_);
-    if (closes_cycle(me)) {
-      throw std::logic_error("Runtime::" + std::string(call) + " for conversation " +
-                             std::string(cid) +
-                             " would wait for ever: another handler holds it and waits for a "
-                             "conversation this handler holds (two handlers stepping each "
-                             "other's conversations); keep such calls one-way");
-    }
-    waiters_.push_back(&me);
-  }
-
-  void leave(const Waiter& me) noexcept {
-    const std::lock_guard lock(mu_);
-    std::erase(waiters_, &me);
-  }
-
-  std::mutex mu_;
-  std::vector<const Waiter*> waiters_;
-};
-
-// A slot's lock, taken to run a step (user code may run), and marked held
-// for the scope. A slot this thread holds already is refused: locking it
-// would wait for itself; so is one whose wait would close a cycle with
-// other handlers (see WaitsFor). `call` and `cid` name it in the refusal.
-class SlotLock {
- public:
-  SlotLock(const void* runtime, Slot& slot, std::string_view call, std::string_view cid)
-      : after_{runtime, slot}, lock_(acquire(runtime, slot, call, cid)) {
-    hold_.emplace(runtime, slot);
-  }
-  // Takes the lock only if it is free; owns() says whether it did. For the
-  // timer thread, which must not wait for one conversation's step (a slow
-  // handler, a slow save) while the others' timers are due.
-  SlotLock(const void* runtime, Slot& slot, std::try_to_lock_t) : after_{runtime, slot} {
-    if (held(runtime, &slot)) return;
-    lock_ = std::unique_lock(slot.mu, std::try_to_lock);
-    if (lock_.owns_lock()) hold_.emplace(runtime, slot);
-  }
-  bool owns() const noexcept { return lock_.owns_lock(); }
-
- private:
-  // Destroyed last, once the lock is let go: see settle().
-  struct SettleAfter {
-    const void* runtime;
-    Slot& slot;
-    ~SettleAfter() { settle(runtime, slot); }
-  };
-
-  static std::unique_lock<std::mutex> acquire(const void* runtime, Slot& slot,
-                                              std::string_view call, std::string_view cid) {
-    if (held(runtime, &slot)) {
-      throw std::logic_error("Runtime::" + std::string(call) + " for conversation " +
-                             std::string(cid) +
-                             " called from a handler or hook running for that conversation, "
-                             "where it would wait for itself (use the component's effects "
-                             "instead)");
-    }
-    if (tl_holds == nullptr) return std::unique_lock(slot.mu);
-    std::unique_lock lock(slot.mu, std::try_to_lock);
-    if (!lock.owns_lock()) {
-      const WaitsFor::Wait wait(slot, call, cid);
-      lock.lock();
-    }
-    return lock;
-  }
-
-  SettleAfter after_;
-  std::unique_lock<std::mutex> lock_;
-  std::optional<Hold> hold_;
-};
 
 // Whether iid is the top frame of conv. A record whose stack cannot be read
 // counts as yes: the fold then reports what is wrong with it.
