@@ -114,11 +114,14 @@ as_pg "$bin/initdb" -D "$tmp/data" -U stube -A trust -E UTF8 --locale=C --no-syn
 
 # A free port: try random ones (the server's own bind is the real check, so
 # a port taken between the probe and the start just means another try).
+# Below Linux's ephemeral range (32768 and up by default): the tests stop
+# and restart this server on the same port, which an outgoing connection of
+# a parallel test must not take meanwhile.
 port_is_free() { ! (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 fsync=off
 [[ ${STUBE_PG_DURABLE:-0} == 1 ]] && fsync=on
 for attempt in 1 2 3 4 5 6 7 8; do
-  port=$((20000 + RANDOM % 40000))
+  port=$((20000 + RANDOM % 12000))
   port_is_free "$port" || continue
   cat >"$tmp/data/postgresql.auto.conf" <<EOF
 port = $port

@@ -7,6 +7,7 @@
 
 #include <condition_variable>
 #include <deque>
+#include <functional>
 #include <mutex>
 #include <stdexcept>
 #include <vector>
@@ -29,6 +30,11 @@ class ScriptedRound {
     std::unique_lock lock(mu_);
     ran_.push_back(Clock::now());
     cv_.notify_all();
+    if (ran_.size() == during_round_ && during_) {
+      lock.unlock();
+      during_();
+      lock.lock();
+    }
     cv_.wait(lock, [&] { return !hold_; });
     if (throws_) {
       throws_ = false;
@@ -56,6 +62,12 @@ class ScriptedRound {
     std::lock_guard lock(mu_);
     throws_ = true;
   }
+  // Runs `fn` (without the lock) inside round `n`, counted from 1.
+  void during(std::size_t n, std::function<void()> fn) {
+    std::lock_guard lock(mu_);
+    during_round_ = n;
+    during_ = std::move(fn);
+  }
 
  private:
   mutable std::mutex mu_;
@@ -64,6 +76,8 @@ class ScriptedRound {
   std::vector<Clock::time_point> ran_;
   bool hold_ = false;
   bool throws_ = false;
+  std::size_t during_round_ = 0;
+  std::function<void()> during_;
 };
 
 // Stops the timer thread before the rounds it may call back go.
@@ -123,6 +137,24 @@ TEST(RetryRounds, ARequestWhileARoundRunsBooksAnother) {
   let_timers_due_within(timers, 50ms);
   timers.stop();
   EXPECT_EQ(round.ran().size(), 2u);
+}
+
+// A round that finishes its work but was asked for more meanwhile books the
+// next one at the first delay: the store is back, so the backing off of the
+// rounds that failed before it is over (they had reached 320 ms; doubled,
+// the next would come 640 ms later).
+TEST(RetryRounds, ARoundThatSucceedsAfterBackingOffBooksTheNextAtTheFirstDelay) {
+  ScriptedRound round({false, false, false, false, false, false, true, true});
+  detail::TimerQueue timers;
+  detail::RetryRounds rounds(timers, std::ref(round), 10ms, 10s);
+  const StopOnExit stop_first{timers};
+  round.during(7, [&] { rounds.request(); });
+  rounds.request();
+  ASSERT_TRUE(round.wait_for_rounds(8));
+  timers.stop();
+  const std::vector<Clock::time_point> ran = round.ran();
+  EXPECT_GE(ran[6] - ran[5], 320ms) << "the failing rounds did not back off";
+  EXPECT_LT(ran[7] - ran[6], 320ms) << "the round after a done one kept backing off";
 }
 
 TEST(RetryRounds, ARequestWhileARoundIsBookedAddsNone) {

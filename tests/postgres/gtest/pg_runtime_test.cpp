@@ -4,9 +4,13 @@
 // an ended conversation never comes back. And the reaper of a runtime on a
 // shared store: batches per round, and its bound.
 #include <gtest/gtest.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
 #include <atomic>
 #include <condition_variable>
+#include <fstream>
+#include <functional>
 #include <future>
 #include <mutex>
 #include <thread>
@@ -21,6 +25,25 @@
 
 namespace stube::test {
 namespace {
+
+// Whether thread `tid` of this process sits in a futex wait (a mutex or a
+// condition variable), read from /proc: how a test sees that a call it
+// started has reached a lock and waits there.
+bool blocked_in_futex(pid_t tid) {
+  std::ifstream in("/proc/self/task/" + std::to_string(tid) + "/syscall");
+  long number = -1;
+  return static_cast<bool>(in >> number) && number == SYS_futex;
+}
+
+// Polls `done` until it holds or ten seconds pass.
+bool eventually(const std::function<bool()>& done) {
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  while (!done()) {
+    if (std::chrono::steady_clock::now() > deadline) return false;
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+  return true;
+}
 
 using edn::kw;
 using edn::Value;
@@ -507,9 +530,20 @@ TEST_F(PostgresRuntimes, AnEventDuringEndFindsItEndedNotReloaded) {
   gated->hold(GatedStore::Gate::remove);
   std::jthread ender([&] { a.end(cid_); });
   ASSERT_TRUE(gated->wait_arrived());
-  auto event = std::async(std::launch::async, [&] { return inc(a); });
-  // Given time to go wrong: it must not be answered while end() is inside.
-  EXPECT_EQ(event.wait_for(std::chrono::milliseconds(300)), std::future_status::timeout);
+  std::atomic<pid_t> event_thread{0};
+  auto event = std::async(std::launch::async, [&] {
+    event_thread = gettid();
+    return inc(a);
+  });
+  // The event must wait for end() (blocked on the conversation's lock), not
+  // be answered while end() is inside.
+  const auto waits_or_answered = [&] {
+    return event.wait_for(std::chrono::seconds(0)) == std::future_status::ready ||
+           (event_thread != 0 && blocked_in_futex(event_thread));
+  };
+  ASSERT_TRUE(eventually(waits_or_answered));
+  EXPECT_EQ(event.wait_for(std::chrono::seconds(0)), std::future_status::timeout)
+      << "the event was answered while end() was inside";
   gated->release();
   ender.join();
   EXPECT_EQ(event.get(), Result::NoConversation);
