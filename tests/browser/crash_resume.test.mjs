@@ -1,6 +1,7 @@
 // Crash-resume: a durable conversation survives SIGKILL of the server. The
 // open page reconnects by itself to the restarted server (same file store
-// directory, same port) and continues at the same step with the same data.
+// directory, same address: the page talks to a relay in front of it) and
+// continues at the same step with the same data.
 // The flow version works live, is reported as not durable, and after the
 // kill the page says it is stale; a reload starts over.
 import assert from 'node:assert/strict';
@@ -10,7 +11,7 @@ import {
   fillSettled,
   launchBrowser,
   openPage,
-  portOf,
+  Relay,
   removeDir,
   screenshot,
   settled,
@@ -32,9 +33,9 @@ after(async () => {
   for (const f of cleanup.reverse()) await f();
 });
 
-// Starts a demo on a fresh file store directory (removed after the tests).
-async function demoOnFileStore(dir, port = 0) {
-  const demo = await startDemo(['--store', `file:${dir}`], { port });
+// Starts a demo on a file store directory (removed after the tests).
+async function demoOnFileStore(dir) {
+  const demo = await startDemo(['--store', `file:${dir}`]);
   cleanup.push(async () => {
     if (demo.proc.exitCode === null && demo.proc.signalCode === null) await demo.kill('SIGKILL');
   });
@@ -51,8 +52,10 @@ test('wizard (task component) continues after SIGKILL and restart', async () => 
   const dir = tempDir('stube-crash-');
   cleanup.push(() => removeDir(dir));
   const first = await demoOnFileStore(dir);
+  const relay = await Relay.start(first);
+  cleanup.push(() => relay.close());
   const context = await browser.newContext();
-  const page = await openPage(context, `${first.url}wizard`);
+  const page = await openPage(context, relay.url('/wizard'));
 
   // Halfway: the name is given, the confirm dialog is up.
   await answerPrompt(page, 'Ada');
@@ -75,7 +78,8 @@ test('wizard (task component) continues after SIGKILL and restart', async () => 
   await settled(page);
   await screenshot(page, 'crash-wizard-no-answer');
 
-  const second = await demoOnFileStore(dir, portOf(first));
+  const second = await demoOnFileStore(dir);
+  relay.to(second);
   // The count is logged on stderr before "listening" goes to stdout, but the
   // two pipes are read independently: wait for the line itself.
   await second.waitForLog('server: restored ');
@@ -95,7 +99,8 @@ test('wizard (task component) continues after SIGKILL and restart', async () => 
   // A second crash, now on the board with an item: still there afterwards.
   await forgetStream(page);
   await second.kill('SIGKILL');
-  const third = await demoOnFileStore(dir, portOf(first));
+  const third = await demoOnFileStore(dir);
+  relay.to(third);
   await waitForStream(page);
   assert.deepEqual(await page.locator('.board-items li').allTextContents(), ['tea']);
   await fillSettled(page, '.board-input', 'cake');
@@ -111,8 +116,10 @@ test('wizard-flow works live, is not durable, and goes stale after SIGKILL', asy
   const dir = tempDir('stube-crash-flow-');
   cleanup.push(() => removeDir(dir));
   const first = await demoOnFileStore(dir);
+  const relay = await Relay.start(first);
+  cleanup.push(() => relay.close());
   const context = await browser.newContext();
-  const page = await openPage(context, `${first.url}wizard-flow`);
+  const page = await openPage(context, relay.url('/wizard-flow'));
   const cid = await page.evaluate(() =>
     document.getElementById('stube-stream').dataset.onLoad.match(/\/sse\/([A-Za-z0-9_-]+)/)[1]);
 
@@ -124,7 +131,8 @@ test('wizard-flow works live, is not durable, and goes stale after SIGKILL', asy
 
   await settled(page);  // as above
   await first.kill('SIGKILL');
-  const second = await demoOnFileStore(dir, portOf(first));
+  const second = await demoOnFileStore(dir);
+  relay.to(second);
   await second.waitForLog('server: restored ');
   assert.match(second.stderr, /restored 0 conversation/);
   // The page's stream reconnects, the conversation is gone: stale message.

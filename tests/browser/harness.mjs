@@ -12,6 +12,7 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import net from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { chromium } from 'playwright-core';
@@ -56,11 +57,11 @@ export class Demo {
   }
 }
 
-// Starts stube-demo with `args` (plus --port PORT, default 0) and resolves
-// once it prints its "listening on" line.
-export function startDemo(args = [], { port = 0 } = {}) {
+// Starts stube-demo with `args` on a free port and resolves once it prints
+// its "listening on" line.
+export function startDemo(args = []) {
   return new Promise((resolve, reject) => {
-    const proc = spawn(demoPath, ['--port', String(port), ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const proc = spawn(demoPath, ['--port', '0', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
     let demo = null;
     const errChunks = [];
@@ -84,9 +85,49 @@ export function startDemo(args = [], { port = 0 } = {}) {
   });
 }
 
-// The port of a started demo, to restart it on the same one.
+// The port of a started demo.
 export function portOf(demo) {
   return Number(new URL(demo.url).port);
+}
+
+// A TCP relay on a port of its own, as a reverse proxy in front of a demo:
+// the page keeps one address while the demo behind it is killed and
+// started again on whatever free port it gets (restarted on its old port,
+// it could find that port taken meanwhile by another test's connection).
+export class Relay {
+  static async start(demo) {
+    const relay = new Relay(portOf(demo));
+    await new Promise((resolve) => relay.server.listen(0, '127.0.0.1', resolve));
+    return relay;
+  }
+
+  constructor(target) {
+    this.target = target;
+    this.sockets = new Set();
+    this.server = net.createServer((client) => {
+      const upstream = net.connect(this.target, '127.0.0.1');
+      for (const [from, to] of [[client, upstream], [upstream, client]]) {
+        this.sockets.add(from);
+        from.on('data', (d) => to.write(d));
+        from.on('close', () => { this.sockets.delete(from); to.destroy(); });
+        from.on('error', () => {});
+      }
+    });
+  }
+
+  // Where new connections go from now on.
+  to(demo) {
+    this.target = portOf(demo);
+  }
+
+  url(pathname) {
+    return `http://127.0.0.1:${this.server.address().port}${pathname}`;
+  }
+
+  close() {
+    for (const s of this.sockets) s.destroy();
+    return new Promise((resolve) => this.server.close(resolve));
+  }
 }
 
 export async function launchBrowser() {

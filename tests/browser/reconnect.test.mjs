@@ -25,6 +25,9 @@ const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 let demo;
 let browser;
 let proxy;
+let held = null;  // see hold()
+let hold;
+let letThrough;
 const links = [];  // {client, upstream}
 const holders = [];
 
@@ -32,16 +35,28 @@ before(async () => {
   demo = await startDemo(['--max-connections', String(kMaxConnections)]);
   browser = await launchBrowser();
   const port = Number(new URL(demo.url).port);
-  proxy = net.createServer((client) => {
+  const link = (client) => {
     const upstream = net.connect(port, '127.0.0.1');
     links.push({ client, upstream });
     client.on('data', (d) => upstream.write(d));
     upstream.on('data', (d) => client.write(d));
     client.on('close', () => upstream.destroy());
     upstream.on('close', () => client.destroy());
-    client.on('error', () => {});
     upstream.on('error', () => {});
+  };
+  proxy = net.createServer((client) => {
+    client.on('error', () => {});
+    if (held) held.push(client);
+    else link(client);
   });
+  // While `held` is a list, the page's new connections wait in it: the test
+  // fills the server before they reach it (they go on once it is null).
+  hold = () => { held = []; };
+  letThrough = () => {
+    const waiting = held;
+    held = null;
+    for (const client of waiting) if (!client.destroyed) link(client);
+  };
   await new Promise((resolve) => proxy.listen(0, '127.0.0.1', resolve));
 });
 
@@ -115,8 +130,9 @@ test('a page refused with 503 over max_connections reconnects and recovers', asy
   // Fill the server: holders take every free place, the page's stream and
   // its kept-alive connections hold the others. Then cut all of the page's
   // connections (an idle one, which holds a place, would carry the retry)
-  // and take their places at once (the page waits 500 ms before it
-  // reconnects); the holders keep trying while the page reconnects.
+  // and take their places before the page's new connections reach the
+  // server (the proxy holds them meanwhile); the holders keep trying while
+  // the page reconnects.
   const fill = async () => {
     while (spare.length > 0) {
       const h = await holdStream(spare[0]);
@@ -128,7 +144,18 @@ test('a page refused with 503 over max_connections reconnects and recovers', asy
   await fill();
   assert.ok(spare.length > 0, 'the server took every holder: the cap does not hold');
   const before = streams.length;
-  for (const l of links.splice(0)) { l.client.destroy(); l.upstream.destroy(); }
+  hold();
+  const cut = links.splice(0).filter((l) => !l.upstream.destroyed);
+  for (const l of cut) { l.client.destroy(); l.upstream.destroy(); }
+  // The server lets go of each place once it sees its connection close.
+  const places = holders.length + cut.length;
+  const taken = Date.now() + 30000;
+  while (holders.length < places && Date.now() < taken) {
+    await fill();
+    await sleep(20);
+  }
+  assert.equal(holders.length, places, "the page's places were not taken");
+  letThrough();
   let filling = true;
   const filler = (async () => {
     while (filling && spare.length > 0) {
