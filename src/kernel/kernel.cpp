@@ -335,6 +335,17 @@ class Fold {
     stopped_ = true;
   }
 
+  // A restored conversation's page is new: the whole view is sent, showing
+  // what the top frame's wakeup hook changed, and the patches it asks for
+  // follow it (as after back).
+  void wake_top() {
+    top_changes();
+    const std::string top(top_instance(conv_));
+    if (top.empty()) return;
+    const ComponentDef& def = def_of(conv::instance(conv_, top));
+    if (def.wakeup) run_hook(top, [&](Self& s) { def.wakeup(s); });
+  }
+
   // The whole view will be rendered anew: patches requested before this
   // target the view it replaces (back: a moment undone), so they would be
   // drawn over it or lost; those requested after it apply on top.
@@ -563,19 +574,8 @@ Step wake(const Registry& reg, const edn::Value& conv, const KernelOptions& opts
   try {
     require_a_view(conv);
     Fold fold(reg, opts, conv);
-    const std::string top(top_instance(conv));
-    if (!top.empty()) {
-      const ComponentDef& def = fold.def_of(conv::instance(conv, top));
-      if (def.wakeup) fold.run_hook(top, [&](Self& s) { def.wakeup(s); });
-    }
-    Step s = fold.finish(false);
-    if (s.ended) return s;
-    // Always send the whole view (the page is new); it already shows
-    // whatever the wakeup hook changed.
-    s.fragments.clear();
-    s.fragments.push_back(Fragment{std::string(kRootElementId), Fragment::Mode::Inner,
-                                   render_top(reg, s.conv, opts)});
-    return s;
+    fold.wake_top();
+    return fold.finish(false);
   } catch (const std::exception& e) {
     return error_step(conv, e.what());
   } catch (...) {

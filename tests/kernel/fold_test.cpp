@@ -357,6 +357,27 @@ TEST(FoldPatch, APatchBeforeTheViewIsReplacedIsDroppedOneAfterIsSent) {
       (std::vector<std::string>{std::string(kRootElementId), "<span id=\"status\">after</span>"}));
 }
 
+// A restored conversation's wakeup may patch its new page, as after back:
+// the whole view first, then the patches (they were dropped on a wake).
+TEST(FoldPatch, AWakeupsPatchFollowsTheWholeView) {
+  Registry reg;
+  reg.define("t/restored")
+      .render([](const Self& s) { return html::p("n=", s[":n"]); })
+      .wakeup([](Self& s) {
+        s.set("n", 1);
+        s.patch(html::span(html::id("status"), "restored"));
+      });
+  const KernelOptions opts;
+  const Value conv = start_conversation(reg, "t/restored", edn::map({{kw("n"), 0}}), opts).conv;
+  const Step s = wake(reg, conv, opts);
+  ASSERT_EQ(s.status, Step::Status::Ok) << s.error;
+  ASSERT_EQ(s.fragments.size(), 2u);
+  EXPECT_EQ(s.fragments[0].target, kRootElementId);
+  EXPECT_EQ(s.fragments[0].html, render_top(reg, s.conv, opts));
+  EXPECT_TRUE(contains(s.fragments[0].html, "n=1"));
+  EXPECT_EQ(s.fragments[1].html, "<span id=\"status\">restored</span>");
+}
+
 // The step that goes back undoes its own moment: a timer it requested
 // before the back goes with it; one the restored top's wakeup requests
 // is kept.
