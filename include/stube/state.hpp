@@ -184,16 +184,29 @@ T from_edn(const edn::Value& v) {
   }
 }
 
-// `state` with the fields of `typed` written over it (other keys kept).
+// `state` with the fields of `typed` written over it. Keys the struct does
+// not declare are kept, in the maps of its STUBE_STATE fields (optional or
+// not) too: keys a newer version of the struct or another program added.
+// Any other field (a vector of structs included) is written whole.
 template <class T>
 [[nodiscard]] edn::Value merge_into(const edn::Value& state, const T& typed) {
-  if constexpr (std::is_same_v<T, edn::Value>) {
-    return typed;
-  } else {
-    edn::Value out = state.is_nil() ? edn::map({}) : state;
-    const edn::Value fields = to_edn(typed);  // keep alive: entries() is a view
-    for (const edn::MapEntry& e : fields.entries()) out = out.assoc(e.key, e.val);
+  if constexpr (detail::Described<T>) {
+    edn::Value out = state.is(edn::Kind::Map) ? state : edn::map({});
+    std::apply(
+        [&](const auto&... f) {
+          (
+              [&] {
+                const edn::Value key = edn::Value::keyword(f.name);
+                out = out.assoc(key, merge_into(out.get(key), typed.*(f.member)));
+              }(),
+              ...);
+        },
+        stube_fields(static_cast<const T*>(nullptr)));
     return out;
+  } else if constexpr (detail::is_optional<T>::value) {
+    return typed ? merge_into(state, *typed) : edn::Value();
+  } else {
+    return to_edn(typed);
   }
 }
 

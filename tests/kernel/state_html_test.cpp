@@ -183,6 +183,19 @@ TEST(State, MergeKeepsKeysTheStructDoesNotDeclare) {
   EXPECT_EQ(merged[":untyped"], Value(1));
 }
 
+// Nested structs too: a key their map has and they do not declare (a newer
+// version's field, one a Clojure program wrote) outlives a typed step.
+TEST(State, MergeKeepsKeysANestedStructDoesNotDeclare) {
+  const Value state = edn::read(R"({:name "old", :address {:city "Oslo", :zip "0150", :floor 3}})");
+  Person p = from_edn<Person>(state);
+  p.address->city = "Bergen";
+  const Value merged = merge_into(state, p);
+  EXPECT_EQ(merged[":address"], edn::read(R"({:city "Bergen", :zip "0150", :floor 3})"));
+  // A nested value that is not a map (written by hand) becomes the struct's.
+  const Value odd = merge_into(edn::read(R"({:address "Oslo"})"), p);
+  EXPECT_EQ(odd[":address"], edn::read(R"({:city "Bergen", :zip "0150"})"));
+}
+
 TEST(State, TypedHandlersKeepUntypedKeys) {
   Registry reg;
   reg.define<Person>("t/person").on("birthday", [](Ctx<Person>& c) { ++c->age; });
