@@ -28,6 +28,7 @@
 #include <type_traits>
 #include <typeindex>
 #include <utility>
+#include <vector>
 
 namespace stube::edn {
 
@@ -425,6 +426,11 @@ struct ReadOptions {
 // Reads exactly one value (whitespace, commas and comments around it are
 // fine; anything else after it is an error). Throws ParseError.
 Value read(std::string_view text, const ReadOptions& options = {});
+
+// Reads every value of a stream (zero or more, as clojure.edn reads one to
+// its end): an EDN file of several records. A ParseError's line and column
+// count from the start of `text`.
+std::vector<Value> read_all(std::string_view text, const ReadOptions& options = {});
 
 // The deepest nesting write() and pretty() print (Value::depth()): what the
 // reader accepts by default, so whatever is written reads back. The writer

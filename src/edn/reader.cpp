@@ -102,6 +102,13 @@ class Reader {
     return v;
   }
 
+  // Zero or more values, as clojure.edn reads a stream until its end.
+  std::vector<Value> read_stream() {
+    std::vector<Value> values;
+    for (skip_whitespace(); p_ != end_; skip_whitespace()) values.push_back(read_value());
+    return values;
+  }
+
  private:
   // --- errors ----------------------------------------------------------------
   // Errors are built in out-of-line functions: the reader recurses once per
@@ -909,15 +916,29 @@ class Reader {
 
 }  // namespace
 
-Value read(std::string_view text, const ReadOptions& options) {
-  Reader reader(text, options);
+namespace {
+
+// Every value the reader builds is checked before it is built; this is a
+// safety net so that reading only ever throws ParseError.
+template <class F>
+auto parse_errors_only(F&& read) {
   try {
-    return reader.read_document();
+    return read();
   } catch (const TypeError& e) {
-    // Every value the reader builds is checked before it is built; this is
-    // a safety net so that read() only ever throws ParseError.
     throw ParseError(1, 1, std::string("invalid value: ") + e.what());
   }
+}
+
+}  // namespace
+
+Value read(std::string_view text, const ReadOptions& options) {
+  Reader reader(text, options);
+  return parse_errors_only([&] { return reader.read_document(); });
+}
+
+std::vector<Value> read_all(std::string_view text, const ReadOptions& options) {
+  Reader reader(text, options);
+  return parse_errors_only([&] { return reader.read_stream(); });
 }
 
 }  // namespace stube::edn

@@ -100,6 +100,14 @@ expect "a discarded form cut short is an error" 1 "" \
 expect "top-level forms: tags, discards, chars, strings with brackets" 0 \
   $'#x/y 1\n#inst "2020-01-01T00:00:00.000-00:00"\n\\(\n"])}"\n3\n{:a/b 1}' '^$' -- \
   bash -c "printf '%s' '#x/y 1 #inst \"2020-01-01T00:00:00Z\" \\( \"])}\" #_ #_ 1 2 3 #:a{:b 1}' | '$bin' print"
+expect "## and its name may stand apart, as in Clojure" 0 $'##Inf\n#foo ##-Inf\n2' '^$' -- \
+  bash -c "printf '## Inf #foo ## -Inf #_ ## NaN 2' | '$bin' print"
+expect "where a collection opened is said in the file's lines" 1 "" \
+  '^<stdin>:3:9: unexpected .\}.: the vector opened at line 3, column 5 ends with' -- \
+  bash -c "printf '{:x 1}\\n{:a 1\\n :b [1 2}' | '$bin' check -"
+expect "an unterminated list is placed in the file" 1 "" \
+  '^<stdin>:3:8: unterminated list \(opened at line 3, column 4\)' -- \
+  bash -c "printf '1\\n2\\n[3 (4 5' | '$bin' check -"
 
 # print is idempotent and fmt reads back to the same values.
 "$bin" print one.edn >p1.edn && "$bin" print p1.edn >p2.edn || fail "print one.edn failed"

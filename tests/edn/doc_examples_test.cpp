@@ -206,12 +206,14 @@ TEST(EdnDocs, ReadingAndWriting) {
 // snippet: edn-read-write
 edn::Value v = edn::read(text);                      // exactly one value
 edn::Value w = edn::read(text, {.max_depth = 100});  // with options
+std::vector<edn::Value> all = edn::read_all(text);   // a stream: zero or more
 std::string compact = edn::write(v);                 // one line
 edn::write(v, buffer);                               // append to a std::string
 std::string people = edn::pretty(v, 80);             // indented, several lines
 // end snippet
   // clang-format on
   EXPECT_EQ(v, w);
+  EXPECT_EQ(all, std::vector<edn::Value>{v});
   EXPECT_EQ(v[":name"], edn::Value("Ann"));
   EXPECT_FALSE(contains(compact, "\n")) << compact;
   EXPECT_EQ(buffer, "saved: " + compact);

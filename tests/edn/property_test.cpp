@@ -55,6 +55,17 @@ RC_GTEST_PROP(EdnProperty, ReadOfWriteIsEqual, ()) {
   RC_ASSERT(edn::read(text) == v);
 }
 
+// A stream of printed values, each followed by whitespace, a comment or a
+// discarded form, reads back as those values (stube-edn's files).
+RC_GTEST_PROP(EdnProperty, ReadAllOfWrittenValuesIsThoseValues, ()) {
+  const auto values = *rc::gen::container<std::vector<Value>>(edn::test::gen_value(kDepth));
+  const std::vector<std::string> gaps{" ", "\n", ",", " ; note\n", " #_ [1 2] ", "\r\n"};
+  std::string text;
+  for (const Value& v : values) text += edn::write(v) + *rc::gen::elementOf(gaps);
+  RC_LOG() << text << "\n";
+  RC_ASSERT(edn::read_all(text) == values);
+}
+
 // depth() is exactly the max_depth that reading the printed value needs.
 RC_GTEST_PROP(EdnProperty, DepthIsWhatTheReaderNeeds, ()) {
   const Value v = *edn::test::gen_value(kDepth);

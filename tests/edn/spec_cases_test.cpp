@@ -765,6 +765,27 @@ TEST(EdnRead, AnErrorQuotesControlBytesEscaped) {
   EXPECT_NE(newline.find("\\x0A"), std::string::npos) << newline;
 }
 
+// A stream: zero or more values, as clojure.edn reads a file; an error is
+// placed in the whole text, and so is the collection it names.
+TEST(EdnReadAll, ReadsEveryValueOfAStream) {
+  EXPECT_TRUE(edn::read_all("").empty());
+  EXPECT_TRUE(edn::read_all(" ; nothing\n #_ :gone ,").empty());
+  EXPECT_EQ(edn::read_all("1 \"x\"[2]:k ## Inf #_ 3 #foo ## -Inf"),
+            (std::vector<Value>{Value(1), Value("x"), edn::read("[2]"), edn::read(":k"),
+                                edn::read("##Inf"), edn::read("#foo ##-Inf")}));
+  try {
+    edn::read_all("{:x 1}\n{:a 1\n :b [1 2}");
+    FAIL() << "no error";
+  } catch (const edn::ParseError& e) {
+    EXPECT_EQ(e.line(), 3u);
+    EXPECT_EQ(e.column(), 9u);
+    EXPECT_NE(std::string(e.reason()).find("opened at line 3, column 5"), std::string::npos)
+        << e.what();
+  }
+  EXPECT_THROW(edn::read_all("1 #_"), edn::ParseError);
+  EXPECT_THROW(edn::read_all("1 )"), edn::ParseError);
+}
+
 TEST(EdnRead, ErrorLineCountsNewlines) {
   try {
     edn::read("[1\n2\n\n  \"bad \\q\"]");
