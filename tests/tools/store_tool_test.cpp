@@ -508,6 +508,25 @@ TEST_F(StoreTool, ASqliteStoreIsRead) {
   EXPECT_TRUE(lines(r.out)[1].starts_with("cv-a ")) << r.out;
 }
 
+// show refuses a record of the wrong shape on every backend, as verify
+// reports it (a SQLite store's load(cid) reads it without that check).
+TEST_F(StoreTool, ShowOfARecordOfTheWrongShapeSaysWhyOnEveryStore) {
+  const fs::path db = dir_.path() / "convs.db";
+  sqlite_store(db)->save(conversation("cv-shape", "demo/counter", 1700000100));
+  RawSqlite(db).exec(
+      "UPDATE stube_conversations SET edn = '{:conv/id \"cv-shape\", :conv/stack []}' "
+      "WHERE cid = 'cv-shape'");
+  write_file(file("cv-shape"), "{:conv/id \"cv-shape\", :conv/stack []}");
+  for (const std::string& store : {"sqlite:" + db.string(), url()}) {
+    const ToolRun r = stube_store({"show", store, "cv-shape"});
+    EXPECT_EQ(r.status, 1) << store << ": " << r.out;
+    EXPECT_EQ(r.out, "") << store;
+    EXPECT_TRUE(contains(r.err, "is unreadable: cv-shape: ") &&
+                contains(r.err, ":conv/instances is missing"))
+        << store << ": " << r.err;
+  }
+}
+
 // stube-store reading a live SQLite store (a server's) and closing its last
 // connection must not find the store's file unlocked: it would checkpoint
 // and delete the WAL the store still writes to, and saves acknowledged after

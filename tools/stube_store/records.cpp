@@ -8,11 +8,9 @@
 
 namespace stube::tool {
 
-namespace {
-
 // The checks load_all makes (a map whose string :conv/id is the record's
-// cid), then the shape stube/conversation.hpp reads. Returns the problem.
-std::string problem_of(std::string_view cid, const edn::Value& v) {
+// cid), then the shape stube/conversation.hpp reads.
+std::string conversation_problem(std::string_view cid, const edn::Value& v) {
   if (std::string problem = conv::record_problem(v, cid, "the cid"); !problem.empty())
     return problem;
   try {
@@ -27,8 +25,6 @@ std::string problem_of(std::string_view cid, const edn::Value& v) {
   return {};
 }
 
-}  // namespace
-
 std::string shown_cid(std::string_view cid) {
   return conv::valid_id(cid) ? std::string(cid) : conv::quote_id(cid);
 }
@@ -42,7 +38,7 @@ Record check_record(std::string_view cid, std::string_view text) {
   }
   try {
     edn::Value v = edn::read(text);
-    r.problem = problem_of(cid, v);
+    r.problem = conversation_problem(cid, v);
     if (r.problem.empty()) r.conv = std::move(v);
   } catch (const edn::ParseError& e) {
     r.position = ":" + std::to_string(e.line()) + ":" + std::to_string(e.column());

@@ -9,22 +9,32 @@ namespace stube::tool {
 
 namespace {
 
+[[noreturn]] void unreadable(const std::string& url, const std::string& cid,
+                             const std::string& position, const std::string& problem) {
+  throw Failure("conversation " + conv::quote_id(cid) + " in " + redact_store_url(url) +
+                " is unreadable: " + cid + position + ": " + problem);
+}
+
 // The conversation through load(cid) where the store supports it (a shared
 // store: one row), else by reading every record; nullopt when absent.
-// Unreadable records are a Failure with the reason.
+// Unreadable records are a Failure with the reason, whichever way they
+// were read (verify's checks).
 std::optional<edn::Value> find(ConversationStore& store, const std::string& url,
                                const std::string& cid) {
+  std::optional<edn::Value> loaded;
   try {
-    if (auto conv = store.load(cid)) return conv;
+    loaded = store.load(cid);
   } catch (const StoreError& e) {
     throw Failure("cannot read " + redact_store_url(url) + ": " + e.what());
   }
+  if (loaded) {
+    if (const std::string problem = conversation_problem(cid, *loaded); !problem.empty())
+      unreadable(url, cid, "", problem);
+    return loaded;
+  }
   for (Record& r : read_records(store, url)) {
     if (r.cid != cid) continue;
-    if (!r.conv) {
-      throw Failure("conversation " + conv::quote_id(cid) + " in " + redact_store_url(url) +
-                    " is unreadable: " + cid + r.position + ": " + r.problem);
-    }
+    if (!r.conv) unreadable(url, cid, r.position, r.problem);
     return std::move(r.conv);
   }
   return std::nullopt;

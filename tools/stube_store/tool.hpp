@@ -59,6 +59,9 @@ struct Record {
 // its control characters escaped (a file name may hold any byte).
 std::string shown_cid(std::string_view cid);
 Record check_record(std::string_view cid, std::string_view text);
+// The problem check_record finds in a conversation already read (a store's
+// load(cid)), else empty.
+std::string conversation_problem(std::string_view cid, const edn::Value& conv);
 // Every record of the store, by cid. Throws Failure when the store cannot be
 // read as a whole.
 std::vector<Record> read_records(ConversationStore& store, const std::string& url);
