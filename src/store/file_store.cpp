@@ -342,8 +342,8 @@ class FileStore final : public ConversationStore {
   }
 
   void write_file(std::string_view cid, std::string_view text) {
-    const std::string tmp = temp_name(cid);
-    Fd fd = create_temp(tmp);
+    std::string tmp;
+    Fd fd = create_temp(cid, tmp);
     auto fail = [&](std::string_view op, int err) {
       ::unlinkat(dirfd_.get(), tmp.c_str(), 0);  // best effort: the error below is what matters
       throw_errno(op, path_of(tmp), err);
@@ -364,23 +364,28 @@ class FileStore final : public ConversationStore {
     deferred_close_.close_later(std::move(replaced));
   }
 
-  // Creates the temporary file `tmp`. Out of descriptors (EMFILE, ENFILE),
-  // it first closes those waiting in the closer's queue (see
-  // deferred_close_), then tries once more.
-  Fd create_temp(const std::string& tmp) {
+  // Creates a temporary file for `cid`, named in `tmp`. Out of descriptors
+  // (EMFILE, ENFILE), it first closes those waiting in the closer's queue
+  // (see deferred_close_), then tries once more. A name that exists was
+  // left by an earlier process with our pid (pid 1 in a container,
+  // restarted within kLeftOverAge, keeps its young files): the counter's
+  // next names are tried.
+  Fd create_temp(std::string_view cid, std::string& tmp) {
     const auto create = [&] {
       return Fd(::openat(dirfd_.get(), tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600));
     };
-    Fd fd = create();
-    if (!fd && (errno == EMFILE || errno == ENFILE)) {
-      deferred_close_.close_pending_now();
-      fd = create();
-    }
-    if (!fd) {
+    constexpr int kNamesTried = 16;
+    for (int names = 1;; ++names) {
+      tmp = temp_name(cid);
+      Fd fd = create();
+      if (!fd && (errno == EMFILE || errno == ENFILE)) {
+        deferred_close_.close_pending_now();
+        fd = create();
+      }
+      if (fd) return fd;
       const int err = errno;
-      throw_errno("create", path_of(tmp), err);
+      if (err != EEXIST || names == kNamesTried) throw_errno("create", path_of(tmp), err);
     }
-    return fd;
   }
 
   // The file `name` opened (O_PATH: no access, just a reference), or none if

@@ -157,7 +157,7 @@ pid_t dead_pid() {
   return child;
 }
 
-std::string temp_named(std::string_view cid, pid_t pid, int counter) {
+std::string temp_named(std::string_view cid, pid_t pid, std::uint64_t counter) {
   return "." + std::string(cid) + ".edn." + std::to_string(pid) + "." + std::to_string(counter) +
          ".tmp";
 }
@@ -619,6 +619,32 @@ TEST(FileStore, TemporaryNamesCarryTheSavingProcessesPidAlsoAfterAFork) {
   int status = 0;
   ::waitpid(child, &status, 0);
   EXPECT_EQ(verdict, 'y') << "the child's temporary file was named with another pid";
+}
+
+// A process that is pid 1 in its container, killed in a save and started
+// again within a minute, finds its own young temporary files (kept: see
+// above) under names its counter will reach: a save there takes the next
+// free name instead of failing.
+TEST(FileStore, ASaveGoesPastATemporaryNameAnEarlierProcessWithOurPidLeft) {
+  ScratchDir dir;
+  auto store = file_store(dir.path());
+  // The counter's last value, from the temporary file a failed save names.
+  fs::create_directories(dir.path() / "cv-blocked.edn" / "inside");
+  std::string message;
+  try {
+    store->save(conv::make("cv-blocked"));
+  } catch (const StoreError& e) {
+    message = e.what();
+  }
+  const std::string prefix = ".cv-blocked.edn." + std::to_string(::getpid()) + ".";
+  const std::size_t at = message.find(prefix);
+  ASSERT_NE(at, std::string::npos) << message;
+  const std::uint64_t last = std::stoull(message.substr(at + prefix.size()));
+  for (std::uint64_t next = last + 1; next <= last + 3; ++next)
+    spit(dir.path() / temp_named("cv-a", ::getpid(), next), "{:conv/id");
+  const Value conv = conv::make("cv-a");
+  ASSERT_NO_THROW(store->save(conv));
+  EXPECT_EQ(store->load_all().at("cv-a"), conv);
 }
 
 TEST(FileStore, AFailedWriteIsReportedAndCleanedUp) {
