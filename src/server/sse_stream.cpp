@@ -71,13 +71,13 @@ void SseStream::uncount() {
   counted_ = false;
 }
 
-void SseStream::enqueue(std::string_view text) {
+void SseStream::enqueue(std::string_view text, std::size_t queued_before) {
   if (overflow_) return;
-  // A frame with nothing queued before it is always taken, however large:
+  // A step with nothing queued before it is always taken, however large:
   // the cap is on what waits behind it. (Capped too, a view larger than
   // max_stream_backlog could never be sent: the page would reconnect for
   // ever, and each time be cut before its first view.)
-  if (pending_.size() > preamble_ &&
+  if (queued_before > preamble_ &&
       pending_.size() + text.size() > core_.options.max_stream_backlog) {
     // The client does not read: drop the stream; it reconnects and gets the
     // whole view afresh.
@@ -102,21 +102,28 @@ void SseStream::schedule_flush() {
 void SseStream::send(const std::vector<Fragment>& fragments) {
   std::string text;
   append_fragments(fragments, text);
-  queue(text);
+  std::lock_guard lock(mu_);
+  step_start_ = pending_.size();
+  queue(text, pending_.size());
 }
 
+// Called after the same step's send(), if it sent fragments (the runtime
+// holds the conversation meanwhile): the two frames are one step. A flush
+// in between took what was before them.
 void SseStream::state_changed(const edn::Value& before, const edn::Value& after) {
   const std::string json = changed_signals_json(*core_.registry, before, after);
+  std::lock_guard lock(mu_);
+  const std::size_t step_start =
+      std::min(std::exchange(step_start_, std::string::npos), pending_.size());
   if (json.empty()) return;
   std::string text;
   append_merge_signals(json, text);
-  queue(text);
+  queue(text, step_start);
 }
 
-void SseStream::queue(std::string_view text) {
-  std::lock_guard lock(mu_);
+void SseStream::queue(std::string_view text, std::size_t queued_before) {
   if (closing_) return;
-  enqueue(text);
+  enqueue(text, queued_before);
   schedule_flush();
 }
 
@@ -252,7 +259,7 @@ void SseStream::arm_keep_alive() {
     if (ec || self->dropped_ || self->finished_) return;
     {
       std::lock_guard lock(self->mu_);
-      if (!self->closing_) self->enqueue(kKeepAlive);
+      if (!self->closing_) self->enqueue(kKeepAlive, self->pending_.size());
     }
     self->flush();
     self->arm_keep_alive();

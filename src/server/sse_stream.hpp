@@ -40,9 +40,13 @@ class SseStream : public Output, public std::enable_shared_from_this<SseStream> 
   void start(boost::beast::tcp_stream stream, ConnectionSlot slot);
 
  private:
-  void queue(std::string_view text);    // enqueue + schedule_flush, unless closing
-  void enqueue(std::string_view text);  // mu_ held
-  void schedule_flush();                // mu_ held
+  // enqueue + schedule_flush, unless closing. `queued_before`: what was
+  // queued before the frame's step (see enqueue()).
+  void queue(std::string_view text, std::size_t queued_before);  // mu_ held
+  // Appends a frame, unless what was queued before its step (`queued_before`
+  // bytes of pending_) and it exceed max_stream_backlog. mu_ held.
+  void enqueue(std::string_view text, std::size_t queued_before);
+  void schedule_flush();  // mu_ held
   void flush();
   void write_some();
   void on_write(boost::beast::error_code ec, std::size_t written);
@@ -63,6 +67,12 @@ class SseStream : public Output, public std::enable_shared_from_this<SseStream> 
   // The start of pending_ that is not a frame (the stream's first lines),
   // until the first flush: a frame behind it is a frame behind nothing.
   std::size_t preamble_ = 0;
+  // Where the last send()'s frame starts in pending_, for the
+  // state_changed() that may follow it in the same step (npos once used).
+  // A step's fragments and its signals count against the cap as one: the
+  // first view of a page and its kept signals are behind nothing, whatever
+  // their size.
+  std::size_t step_start_ = std::string::npos;
   bool started_ = false;
   bool flush_posted_ = false;
   bool closing_ = false;  // finish the response after what is queued

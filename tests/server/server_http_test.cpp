@@ -1003,6 +1003,20 @@ TEST_F(ServerTest, AViewLargerThanTheBacklogIsStillStreamed) {
   EXPECT_TRUE(logs.at(log::Level::warn).empty());
 }
 
+// So is the first view of a component with kept signals, which its
+// signals follow as a second frame of the same step: the cap held the view
+// against them, and the page was cut before its first byte, again and again.
+TEST_F(ServerTest, AViewLargerThanTheBacklogIsStreamedWithItsKeptSignals) {
+  test::LogCapture logs;
+  start({.max_stream_backlog = 64});
+  const Minted m = mint("/form");
+  auto c = stream(m);
+  c->read_until("event: datastar-merge-signals");
+  c->read_until(signal_namespace(m.iid));
+  EXPECT_EQ(server_->open_streams(), 1u);
+  EXPECT_TRUE(logs.at(log::Level::warn).empty()) << logs.at(log::Level::warn).front();
+}
+
 // A client that does not read has its stream dropped once more than
 // max_stream_backlog waits behind what is being written, with a warning
 // that names the conversation.
