@@ -158,12 +158,14 @@ struct ComponentDef {
   HookFn start, stop, wakeup;
   std::map<std::string, ResumeFn, std::less<>> resumes;  // by resume key
   std::vector<std::string> kept_signals;
-  // Throws edn::TypeError naming the field when `state` does not fit the
-  // component's state type. Typed components set it (to from_edn<S>); the
-  // kernel runs it on the state with the kept signals copied in, so that a
+  // The kept signals (a map of them) as the component's state type writes
+  // them, or edn::TypeError naming the field that does not fit. Typed
+  // components set it (to_edn(from_edn<S>(signals))); the kernel runs it on
+  // the kept signals before they are copied into the state, so that a
   // browser sending a signal of the wrong type gets a 400 naming it instead
-  // of a handler error. Untyped components check their signals themselves.
-  std::function<void(const edn::Value& state)> check_state;
+  // of a handler error, and keys a nested struct does not declare are not
+  // stored. Untyped components check their signals themselves.
+  std::function<edn::Value(const edn::Value& signals)> fit_signals;
   // Internal (flows): releases live resources held in a state when its
   // instance goes away.
   std::function<void(const edn::Value& state)> dispose;
@@ -222,7 +224,7 @@ class TypedDefinition {
     def_.init = [](const edn::Value& args) {
       return to_edn(args.is(edn::Kind::Map) ? from_edn<S>(args) : S{});
     };
-    def_.check_state = [](const edn::Value& state) { static_cast<void>(from_edn<S>(state)); };
+    def_.fit_signals = [](const edn::Value& signals) { return to_edn(from_edn<S>(signals)); };
   }
   template <class F>
   TypedDefinition& init(F f) {  // S f(const edn::Value& args)

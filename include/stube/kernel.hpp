@@ -49,7 +49,7 @@ struct Step {
   // UnknownEvent: the instance's component has no handler for the event
   // (a forged URL, or a page rendered by an older version): nothing ran.
   // BadSignals: a kept signal does not fit the component's state type (see
-  // ComponentDef::check_state): nothing ran.
+  // ComponentDef::fit_signals): nothing ran.
   // BadEvent: the handler refused the event (it threw stube::BadEvent):
   // the conversation is unchanged.
   enum class Status { Ok, NoInstance, UnknownEvent, BadSignals, BadEvent, HandlerError };

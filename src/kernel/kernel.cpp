@@ -150,10 +150,11 @@ class Fold {
   }
 
   // Copies the component's kept signals into its state. A typed component's
-  // signals are checked against its state type first (only the kept ones:
-  // an older record's other fields are not the browser's doing): a number
-  // sent for a text field is bad input, not a bug in the handler, and no
-  // handler may run on it.
+  // signals are fitted to its state type first (only the kept ones: an
+  // older record's other fields are not the browser's doing): a number sent
+  // for a text field is bad input, not a bug in the handler, and no handler
+  // may run on it; a key a nested struct does not declare is the page's
+  // invention, and is not kept.
   static void keep_signals(const ComponentDef& def, const Event& event, Self& self) {
     if (!event.signals.is(edn::Kind::Map)) return;
     std::vector<edn::MapEntry> kept;
@@ -162,13 +163,16 @@ class Fold {
       if (const edn::Value* v = event.signals.find(key)) kept.push_back({std::move(key), *v});
     }
     if (kept.empty()) return;
-    if (def.check_state) {
+    if (def.fit_signals) {
+      edn::Value fitted;
       try {
-        def.check_state(edn::map(kept));
+        fitted = def.fit_signals(edn::map(kept));
       } catch (const edn::TypeError& e) {
         throw BadSignals("a signal of " + edn::write(def.id) +
                          " does not fit its state: " + e.what());
       }
+      for (edn::MapEntry& e : kept)
+        if (const edn::Value* f = fitted.find(e.key)) e.val = *f;  // not a field: as sent
     }
     for (const edn::MapEntry& e : kept) self.set(e.key.as_keyword(), e.val);
   }

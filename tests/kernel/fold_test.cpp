@@ -561,6 +561,27 @@ TEST_F(Fold, AKeptSignalOfTheWrongTypeIsRefusedBeforeTheHandler) {
   EXPECT_EQ(top_frame(s.conv)[":age"], Value(36));
 }
 
+struct Place {
+  std::string city;
+};
+STUBE_STATE(Place, city)
+struct Trip {
+  Place to;
+};
+STUBE_STATE(Trip, to)
+
+// A kept signal holding a struct is kept as the struct writes it: keys the
+// page made up are not stored (the typed step keeps the nested keys the
+// stored map has, so these would stay for good).
+TEST_F(Fold, AKeptNestedStructTakesOnlyTheKeysItDeclares) {
+  reg.define<Trip>("t/trip").keep({"to"}).on("go", [](Ctx<Trip>&) {});
+  const Value conv = start_conversation(reg, "t/trip", {}, opts).conv;
+  const Value signals = edn::read(R"({:to {:city "Oslo", :injected "x", :a__b 1}})");
+  const Step s = dispatch(reg, conv, top_instance(conv), Event{"go", {}, signals}, opts);
+  ASSERT_EQ(s.status, Step::Status::Ok) << s.error;
+  EXPECT_EQ(top_frame(s.conv)[":to"], edn::read(R"({:city "Oslo"})"));
+}
+
 // Only the signals are checked: a stored field that no longer fits (a record
 // of an older version) is the handler's business, as before.
 TEST_F(Fold, OnlyTheKeptSignalsAreCheckedNotTheRestOfTheState) {
