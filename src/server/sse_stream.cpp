@@ -107,9 +107,12 @@ void SseStream::send(const std::vector<Fragment>& fragments) {
   queue(text, pending_.size());
 }
 
-// Called after the same step's send(), if it sent fragments (the runtime
-// holds the conversation meanwhile): the two frames are one step. A flush
-// in between took what was before them.
+// The runtime calls it right after the same step's send(), if the step
+// sent fragments (holding the conversation meanwhile): the two frames are
+// one step. A flush in between took what was before them. A step that only
+// sent fragments (an event's: its signals go in the answer) leaves
+// step_start_ to the next state_changed(), whose frame then passes the cap
+// once: the backlog can exceed max_stream_backlog by one signals frame.
 void SseStream::state_changed(const edn::Value& before, const edn::Value& after) {
   const std::string json = changed_signals_json(*core_.registry, before, after);
   std::lock_guard lock(mu_);

@@ -68,7 +68,8 @@ class SseStream : public Output, public std::enable_shared_from_this<SseStream> 
   // until the first flush: a frame behind it is a frame behind nothing.
   std::size_t preamble_ = 0;
   // Where the last send()'s frame starts in pending_, for the
-  // state_changed() that may follow it in the same step (npos once used).
+  // state_changed() that may follow it in the same step (npos once used;
+  // see state_changed()).
   // A step's fragments and its signals count against the cap as one: the
   // first view of a page and its kept signals are behind nothing, whatever
   // their size.

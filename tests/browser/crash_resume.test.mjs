@@ -67,6 +67,7 @@ test('wizard (task component) continues after SIGKILL and restart', async () => 
   // the page (an event is never re-posted).
   await settled(page);
   await forgetStream(page);
+  relay.to(null);
   const killed = await first.kill('SIGKILL');
   assert.equal(killed.signal, 'SIGKILL');
 
@@ -98,6 +99,7 @@ test('wizard (task component) continues after SIGKILL and restart', async () => 
 
   // A second crash, now on the board with an item: still there afterwards.
   await forgetStream(page);
+  relay.to(null);
   await second.kill('SIGKILL');
   const third = await demoOnFileStore(dir);
   relay.to(third);
@@ -130,6 +132,7 @@ test('wizard-flow works live, is not durable, and goes stale after SIGKILL', asy
   assert.match(first.stderr, new RegExp(`conversation "?${cid}"? was not saved`));
 
   await settled(page);  // as above
+  relay.to(null);
   await first.kill('SIGKILL');
   const second = await demoOnFileStore(dir);
   relay.to(second);

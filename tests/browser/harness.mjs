@@ -105,6 +105,10 @@ export class Relay {
     this.target = target;
     this.sockets = new Set();
     this.server = net.createServer((client) => {
+      if (this.target === null) {  // no demo behind it: as a server that is down
+        client.destroy();
+        return;
+      }
       const upstream = net.connect(this.target, '127.0.0.1');
       for (const [from, to] of [[client, upstream], [upstream, client]]) {
         this.sockets.add(from);
@@ -115,9 +119,10 @@ export class Relay {
     });
   }
 
-  // Where new connections go from now on.
+  // Where new connections go from now on; null: nowhere (they are cut), so
+  // that none reaches whatever takes a killed demo's port meanwhile.
   to(demo) {
-    this.target = portOf(demo);
+    this.target = demo === null ? null : portOf(demo);
   }
 
   url(pathname) {

@@ -141,8 +141,8 @@ TEST(RetryRounds, ARequestWhileARoundRunsBooksAnother) {
 
 // A round that finishes its work but was asked for more meanwhile books the
 // next one at the first delay: the store is back, so the backing off of the
-// rounds that failed before it is over (they had reached 320 ms; doubled,
-// the next would come 640 ms later).
+// rounds that failed before it is over (their gaps had reached 640 ms;
+// doubled, the next would come 1,280 ms later).
 TEST(RetryRounds, ARoundThatSucceedsAfterBackingOffBooksTheNextAtTheFirstDelay) {
   ScriptedRound round({false, false, false, false, false, false, true, true});
   detail::TimerQueue timers;
@@ -153,8 +153,8 @@ TEST(RetryRounds, ARoundThatSucceedsAfterBackingOffBooksTheNextAtTheFirstDelay) 
   ASSERT_TRUE(round.wait_for_rounds(8));
   timers.stop();
   const std::vector<Clock::time_point> ran = round.ran();
-  EXPECT_GE(ran[6] - ran[5], 320ms) << "the failing rounds did not back off";
-  EXPECT_LT(ran[7] - ran[6], 320ms) << "the round after a done one kept backing off";
+  EXPECT_GE(ran[6] - ran[5], 640ms) << "the failing rounds did not back off";
+  EXPECT_LT(ran[7] - ran[6], 640ms) << "the round after a done one kept backing off";
 }
 
 TEST(RetryRounds, ARequestWhileARoundIsBookedAddsNone) {
