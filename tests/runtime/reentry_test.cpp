@@ -172,35 +172,20 @@ TEST_F(Reentry, AStopHookCallingShutdownDoesNotHangIt) {
   EXPECT_EQ(store->saves(m.cid), 2u) << "the final save still ran";
 }
 
-// A store whose first save waits until let_go(): it keeps a mint inside the
+// A store whose first save waits at its gate: it keeps a mint inside the
 // runtime's lifecycle lock, which a shutdown then waits for.
 class HeldFirstSave : public ConversationStore {
  public:
   ConversationMap load_all() override { return {}; }
   edn::Value save(const edn::Value& conv) override {
-    std::unique_lock lock(mu_);
-    if (!entered_) {
-      entered_ = true;
-      cv_.notify_all();
-      cv_.wait(lock, [this] { return released_; });
-    }
+    if (first_.exchange(false)) gate.enter_and_wait();
     return conv;
   }
   void remove(std::string_view) override {}
-  void wait_entered() {
-    std::unique_lock lock(mu_);
-    cv_.wait(lock, [this] { return entered_; });
-  }
-  void let_go() {
-    const std::lock_guard lock(mu_);
-    released_ = true;
-    cv_.notify_all();
-  }
+  Gate gate;
 
  private:
-  std::mutex mu_;
-  std::condition_variable cv_;
-  bool entered_ = false, released_ = false;
+  std::atomic<bool> first_{true};
 };
 
 // Fails the test, and the process (its stuck threads cannot be joined), when
@@ -238,7 +223,7 @@ TEST(ReentryAtShutdown, AStopHookOfAMintRefusedAtShutdownMayCallShutdown) {
   Runtime rt(reg, options);
   runtime = &rt;
   auto first = std::async(std::launch::async, [&] { return rt.mint("re/plain"); });
-  store->wait_entered();  // the first mint holds the lifecycle lock, saving
+  ASSERT_TRUE(store->gate.wait_entered());  // the first mint holds the lifecycle lock, saving
   auto late = std::async(std::launch::async, [&] {
     try {
       (void)rt.mint("re/late");
@@ -253,7 +238,8 @@ TEST(ReentryAtShutdown, AStopHookOfAMintRefusedAtShutdownMayCallShutdown) {
   shutting.count_down();
   auto stop_hook = stopping.get_future();
   must_finish(stop_hook, "the refused mint's stop hook never ran");
-  store->let_go();  // the first mint goes on: only the refused one could hold the shutdown now
+  store->gate
+      .release();  // the first mint goes on: only the refused one could hold the shutdown now
   must_finish(shutdown, "shutdown and a refused mint's stop hook wait for each other");
   must_finish(late, "the refused mint never returned");
   EXPECT_EQ(late.get(), "refused");

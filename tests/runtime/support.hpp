@@ -31,6 +31,32 @@ using namespace std::chrono_literals;
 // a loaded 2-core machine are slow; a passing test never waits this long).
 inline constexpr std::chrono::milliseconds kPatience = 10s;
 
+// A handler, hook or store call that waits inside until the test lets it
+// go: the test waits until it is inside, then releases it.
+class Gate {
+ public:
+  void enter_and_wait() {
+    std::unique_lock lock(mu_);
+    entered_ = true;
+    cv_.notify_all();
+    cv_.wait(lock, [&] { return released_; });
+  }
+  bool wait_entered() {
+    std::unique_lock lock(mu_);
+    return cv_.wait_for(lock, kPatience, [&] { return entered_; });
+  }
+  void release() {
+    std::lock_guard lock(mu_);
+    released_ = true;
+    cv_.notify_all();
+  }
+
+ private:
+  std::mutex mu_;
+  std::condition_variable cv_;
+  bool entered_ = false, released_ = false;
+};
+
 // Wakes waiters whenever something they may be waiting for happened.
 class Notifier {
  public:

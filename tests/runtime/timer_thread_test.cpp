@@ -19,31 +19,6 @@ namespace {
 
 using namespace std::chrono_literals;
 
-// A handler that waits inside its step until the test lets it go.
-class Gate {
- public:
-  void enter_and_wait() {
-    std::unique_lock lock(mu_);
-    entered_ = true;
-    cv_.notify_all();
-    cv_.wait(lock, [&] { return released_; });
-  }
-  bool wait_entered() {
-    std::unique_lock lock(mu_);
-    return cv_.wait_for(lock, kPatience, [&] { return entered_; });
-  }
-  void release() {
-    std::lock_guard lock(mu_);
-    released_ = true;
-    cv_.notify_all();
-  }
-
- private:
-  std::mutex mu_;
-  std::condition_variable cv_;
-  bool entered_ = false, released_ = false;
-};
-
 // Ticks per label, with waiting.
 class Ticks {
  public:
