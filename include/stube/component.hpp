@@ -9,13 +9,13 @@
 //   STUBE_STATE(Counter, count)
 //
 //   registry.define<Counter>("demo/counter")
-//       .render([](const Ctx<Counter>& c) {
+//       .render([](const stube::Ctx<Counter>& c) {
 //         using namespace stube::html;
 //         return div(h1("Count: ", c->count),
 //                    button(c.on("click", "dec"), "-"), button(c.on("click", "inc"), "+"));
 //       })
-//       .on("inc", [](Ctx<Counter>& c) { ++c->count; })
-//       .on("dec", [](Ctx<Counter>& c) { --c->count; });
+//       .on("inc", [](stube::Ctx<Counter>& c) { ++c->count; })
+//       .on("dec", [](stube::Ctx<Counter>& c) { --c->count; });
 //
 // The state of an instance is EDN (it is what gets persisted); a typed state
 // is converted to and from EDN around every hook.
@@ -85,6 +85,11 @@ struct Wire {
 // The context every hook receives: the instance's state and the effects it
 // requests. State changes and effects take effect only if the hook returns
 // normally; an exception discards all of them.
+namespace detail {
+// state[key] for a state key given with or without its ':' (a keyword).
+const edn::Value& state_key(const edn::Value& state, std::string_view key);
+}  // namespace detail
+
 class Self {
  public:
   Self(std::string iid, edn::Value state, const Wire* wire)
@@ -95,7 +100,9 @@ class Self {
   // The component's own state (a map; the :instance/* keys are not in it).
   const edn::Value& state() const noexcept { return state_; }
   void set_state(edn::Value s) { state_ = std::move(s); }
-  const edn::Value& operator[](std::string_view key) const { return state_[key]; }
+  // A state key is a keyword: s["count"] and s[":count"] read the key
+  // s.set("count", …) and s.set(":count", …) write.
+  const edn::Value& operator[](std::string_view key) const;
   void set(std::string_view key, edn::Value v);
 
   // Effects.
@@ -125,6 +132,9 @@ class Self {
 };
 
 // Typed context: the state as a C++ struct declared with STUBE_STATE.
+// c->field and the EDN accessors are one state: set("field", v) changes
+// c->field, and c["field"] and state() read what c->field holds now (a
+// value of the wrong type for a field is an edn::TypeError naming it).
 template <class S>
 class Ctx : public Self {
  public:
@@ -135,7 +145,20 @@ class Ctx : public Self {
   S* operator->() noexcept { return &typed_; }
   const S* operator->() const noexcept { return &typed_; }
   // The EDN state with the struct's fields written over the untyped keys.
-  edn::Value merged_state() const { return merge_into(state(), typed_); }
+  edn::Value merged_state() const { return merge_into(Self::state(), typed_); }
+
+  edn::Value state() const { return merged_state(); }
+  edn::Value operator[](std::string_view key) const {
+    return detail::state_key(merged_state(), key);
+  }
+  void set_state(edn::Value s) {
+    S typed = from_edn<S>(s);
+    Self::set_state(std::move(s));
+    typed_ = std::move(typed);
+  }
+  void set(std::string_view key, edn::Value v) {
+    set_state(merged_state().assoc(edn::Value::keyword(key), std::move(v)));
+  }
 
  private:
   S typed_;
@@ -169,9 +192,9 @@ struct ComponentDef {
   // Internal (flows): releases live resources held in a state when its
   // instance goes away.
   std::function<void(const edn::Value& state)> dispose;
-  // Set when a Runtime takes the registry (on the thread that makes it):
-  // its threads read the definition without a lock from then on, so the
-  // Definition setters refuse to change it.
+  // Set by the Registry when a Runtime takes it (on the thread that makes
+  // it): its threads read the definition without a lock from then on, so
+  // the Definition setters (and def()) refuse to change it. Not for users.
   bool sealed = false;
 };
 
@@ -205,7 +228,10 @@ class Definition {
   Definition& resume(std::string key, ResumeFn f) {
     return open(), def_.resumes[std::move(key)] = std::move(f), *this;
   }
-  ComponentDef& def() noexcept { return def_; }
+  // The definition itself (for what the setters do not cover); refused,
+  // as they are, once a runtime has taken the registry.
+  ComponentDef& def() { return open(), def_; }
+  const ComponentDef& def() const noexcept { return def_; }
 
  private:
   void open() const {

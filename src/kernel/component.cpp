@@ -13,6 +13,18 @@ Embed embed(std::string_view component_id, edn::Value args) {
   return Embed{edn::Value::keyword(component_id), std::move(args)};
 }
 
+const edn::Value& detail::state_key(const edn::Value& state, std::string_view key) {
+  if (!key.empty() && key.front() == ':') return state[key];
+  std::string keyword;
+  keyword.reserve(key.size() + 1);
+  keyword.append(1, ':').append(key);
+  return state[std::string_view(keyword)];
+}
+
+const edn::Value& Self::operator[](std::string_view key) const {
+  return detail::state_key(state_, key);
+}
+
 void Self::set(std::string_view key, edn::Value v) {
   state_ = state_.assoc(edn::Value::keyword(key), std::move(v));
 }

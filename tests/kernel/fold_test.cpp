@@ -75,6 +75,18 @@ TEST_F(Fold, UntypedComponentWithoutInitTakesItsArgsAsState) {
   EXPECT_EQ(top_frame(s.conv)[":x"], Value(5));
 }
 
+// set("n") writes the keyword :n; s["n"] reads it back as s[":n"] does.
+TEST_F(Fold, AStateKeyIsAKeywordWithOrWithoutItsColon) {
+  reg.define("t/keys").on("go", [](Self& s) {
+    s.set("n", 1);
+    EXPECT_EQ(s["n"], Value(1));
+    EXPECT_EQ(s[":n"], Value(1));
+    EXPECT_TRUE(s["a b"].is_nil());
+  });
+  const Step s = send_top(reg, start_conversation(reg, "t/keys", {}, opts).conv, Event{"go"}, opts);
+  EXPECT_EQ(top_frame(s.conv)[":n"], Value(1));
+}
+
 TEST_F(Fold, HandlerChangingStateIsReRenderedAutomaticallyAndSnapshotted) {
   const Value before = start().conv;
   const std::string iid = top_iid(before);

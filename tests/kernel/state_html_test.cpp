@@ -209,6 +209,39 @@ TEST(State, TypedHandlersKeepUntypedKeys) {
   EXPECT_EQ(top_frame(s.conv)[":name"], Value(""));
 }
 
+// A typed hook may use the EDN accessors too: they and c->field are one
+// state, whichever wrote last.
+TEST(State, ATypedContextsSetAndReadsAgreeWithItsFields) {
+  Registry reg;
+  reg.define<Person>("t/person").on("edit", [](Ctx<Person>& c) {
+    ++c->age;
+    EXPECT_EQ(c["age"], Value(1));
+    EXPECT_EQ(c.state()[":age"], Value(1));
+    c.set("name", "Grace");
+    EXPECT_EQ(c->name, "Grace");
+    c.set(":note", "kept");
+    EXPECT_EQ(c[":note"], Value("kept"));
+    // A value of the wrong type for a field is refused, naming it; the
+    // context stays as it was.
+    try {
+      c.set("age", "old");
+      ADD_FAILURE() << "a string age was taken";
+    } catch (const edn::TypeError& e) {
+      EXPECT_TRUE(contains(e.what(), "age")) << e.what();
+    }
+    EXPECT_EQ(c->age, 1);
+    c.set_state(c.state().assoc(kw("admin"), true));
+    EXPECT_TRUE(c->admin);
+    EXPECT_EQ(c->name, "Grace");
+  });
+  Step s = start_conversation(reg, "t/person", {}, {});
+  s = send_top(reg, s.conv, Event{"edit"});
+  EXPECT_EQ(top_frame(s.conv)[":age"], Value(1));
+  EXPECT_EQ(top_frame(s.conv)[":name"], Value("Grace"));
+  EXPECT_EQ(top_frame(s.conv)[":note"], Value("kept"));
+  EXPECT_EQ(top_frame(s.conv)[":admin"], Value(true));
+}
+
 // Without an init hook a typed component, like an untyped one, takes map
 // arguments as its state; a field of the wrong kind is refused, naming it.
 TEST(State, WithoutInitATypedComponentTakesItsMapArguments) {

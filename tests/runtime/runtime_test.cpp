@@ -120,6 +120,9 @@ TEST(RuntimeRegistry, DefinitionsAreFixedOnceARuntimeUsesTheRegistry) {
   }
   EXPECT_EQ(reg->find("t/x")->handlers.count("late"), 0u);
   EXPECT_THROW(first.render([](const Self&) { return html::p("late"); }), std::logic_error);
+  // def(), the way to what the setters do not cover, is refused as they are.
+  EXPECT_THROW(first.def(), std::logic_error);
+  EXPECT_EQ(std::as_const(first).def().id, reg->find("t/x")->id);
 }
 
 // A runtime that could not start (its store could not load) leaves the
