@@ -58,10 +58,13 @@ struct ServerOptions {
   std::vector<std::string> allowed_hosts{};
   // Which sites may show the server's pages in a frame: the sources of the
   // `frame-ancestors` directive of a Content-Security-Policy sent with every
-  // response, e.g. "'self' https://portal.example". "'self'" and "'none'"
-  // also send X-Frame-Options (SAMEORIGIN, DENY) for older browsers. Empty:
-  // neither header, and any site may frame the pages (and trick a user into
-  // clicking in them: clickjacking). Printable ASCII without ';' or ','.
+  // response, e.g. "'self' https://portal.example.com" for a server on
+  // app.example.com. "'self'" and "'none'" also send X-Frame-Options
+  // (SAMEORIGIN, DENY) for older browsers. Empty: neither header, and any
+  // site may frame the pages (and trick a user into clicking in them:
+  // clickjacking). Printable ASCII without ';' or ','. A page framed by
+  // another site cannot work: browsers do not send its SameSite=Lax owner
+  // cookie from inside such a frame (its requests get 403).
   std::string frame_ancestors{"'self'"};
   std::size_t max_header_bytes = 8 * 1024;  // request line + headers
   std::size_t max_body_bytes = 64 * 1024;   // the signals JSON

@@ -126,6 +126,18 @@ Runtime::Result as_owner(const Request& req, std::string_view cid, Call&& call) 
   return result;
 }
 
+// A 403 for a request that is not the conversation's owner's, saying
+// which of two things happened: no owner cookie arrived (the browser blocked,
+// cleared or evicted it; or a page framed by another site, where a
+// SameSite=Lax cookie is not sent), or another browser session's did.
+Response forbidden(const Request& req, std::string_view cid) {
+  if (owners_of(req, cid).empty())
+    return reject(403, req,
+                  "forbidden: this page's owner cookie did not arrive (the browser blocked, "
+                  "cleared or evicted it, or the page is framed by another site): reload the page");
+  return reject(403, req, "forbidden: this conversation belongs to another browser session");
+}
+
 // After a change: a message of an earlier refused or failed event goes
 // away, the signals the page sent (`sent`) of instances that are gone are
 // dropped, and the bound signals are brought in line with the state (a
@@ -157,7 +169,7 @@ Response from_result(Core& core, Runtime::Result result, const Request& req, std
       // must not carry (RFC 9110 §8.6); a 204 has no body by definition.
       return make(204, req);
     case Runtime::Result::Forbidden:
-      return reject(403, req, "forbidden: this conversation belongs to another browser session");
+      return forbidden(req, cid);
     case Runtime::Result::Unavailable:
       return unavailable(req);
     case Runtime::Result::UnknownEvent:
@@ -264,8 +276,7 @@ Reply open_stream(Core& core, const Request& req, const Route& r,
       if (core.runtime->shutting_down()) return {restarting(req), nullptr, true};
       return {stale(req), nullptr};
     case Runtime::Result::Forbidden:
-      return {reject(403, req, "forbidden: this conversation belongs to another browser session"),
-              nullptr};
+      return {forbidden(req, r.cid), nullptr};
     case Runtime::Result::Unavailable:
       return {unavailable(req), nullptr, true};
     default:

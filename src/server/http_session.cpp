@@ -49,14 +49,41 @@ void HttpSession::read_header() {
   // trailers, which it collects in this buffer until their line ends: capped,
   // an endless one is a 400 instead of gigabytes of memory.
   buffer_.max_size(core_.options.max_header_bytes + kFramingSlack);
-  parser_.emplace();
+  new_parser();
   head_ = false;
-  parser_->header_limit(static_cast<std::uint32_t>(core_.options.max_header_bytes));
-  parser_->body_limit(core_.options.max_body_bytes);
   // The whole request (and an idle keep-alive gap before it) must arrive in time.
   stream_.expires_after(core_.options.request_timeout);
   header_bytes_ = 0;
+  empty_lines_ = 0;
   read_header_part();
+}
+
+void HttpSession::new_parser() {
+  parser_.emplace();
+  parser_->header_limit(static_cast<std::uint32_t>(core_.options.max_header_bytes));
+  parser_->body_limit(core_.options.max_body_bytes);
+}
+
+// RFC 9112 §2.2: a server SHOULD ignore at least one empty line received
+// before a request line (some clients send a CRLF after a POST's body).
+// Beast (1.74) refuses one as a bad method, leaving the bytes in the buffer:
+// then up to a few are dropped here and the request is parsed again. True
+// when one was.
+bool HttpSession::skip_empty_lines() {
+  constexpr std::size_t kMaxEmptyLines = 4;
+  const std::size_t before = empty_lines_;
+  while (empty_lines_ < kMaxEmptyLines) {
+    const auto data = buffer_.cdata();
+    const std::string_view bytes(static_cast<const char*>(data.data()), data.size());
+    if (bytes.starts_with("\r\n"))
+      buffer_.consume(2);
+    else if (bytes.starts_with('\n'))
+      buffer_.consume(1);
+    else
+      break;
+    ++empty_lines_;
+  }
+  return empty_lines_ != before;
 }
 
 // The header is read part by part, counting what the parser took: Beast
@@ -72,6 +99,10 @@ void HttpSession::read_header_part() {
 
 void HttpSession::on_header_part(beast::error_code ec, std::size_t parsed) {
   header_bytes_ += parsed;
+  if (ec == http::error::bad_method && header_bytes_ == 0 && skip_empty_lines()) {
+    new_parser();
+    return read_header_part();
+  }
   if (!ec && header_bytes_ > core_.options.max_header_bytes) ec = http::error::header_limit;
   if (ec || parser_->is_header_done()) return on_header(ec);
   read_header_part();

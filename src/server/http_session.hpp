@@ -41,7 +41,9 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
 
  private:
   void read_header();
+  void new_parser();
   void read_header_part();
+  bool skip_empty_lines();
   void on_header_part(boost::beast::error_code ec, std::size_t parsed);
   void on_header(boost::beast::error_code ec);
   void read_body();
@@ -68,6 +70,7 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
   std::string raw_response_;       // respond_cut_short()'s bytes, while written
   bool head_ = false;              // the request being answered is a HEAD
   std::size_t header_bytes_ = 0;   // of the request being read, parsed so far
+  std::size_t empty_lines_ = 0;    // skipped before its request line
   std::size_t header_fields_ = 0;  // fields of its header (Beast adds trailers to them)
   bool handed_off_ = false;        // stream_ went to an SseStream
   Core& core_;
