@@ -6,7 +6,7 @@
 #
 # Environment:
 #   STUBE_BUILD_DIR  build tree to configure (default: build)
-#   STUBE_SKIP_BUILD=1  install packages only
+#   STUBE_SKIP_BUILD=1  install packages (and npm ci) only, no build
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 

@@ -86,7 +86,8 @@ int main(int argc, char** argv) {
       ->capture_default_str()
       ->check(CLI::Range(0L, kTenYears));
   app.add_option("--reaper-batch", options.reaper_batch,
-                 "shared stores (postgresql://): idle conversations ended per reap transaction")
+                 "shared stores (postgresql://): idle conversations ended per reap "
+                 "transaction; every store: failed saves retried per round")
       ->capture_default_str()
       ->check(CLI::Range(std::size_t{1}, std::size_t{1000000}));
   // One host per flag, taken as written: CLI11 would read "[::1]" as a list.

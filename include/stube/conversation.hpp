@@ -7,7 +7,7 @@
 //    :conv/stack     ["ix-root" … "ix-top"]    ; call chain, bottom to top
 //    :conv/history   [earlier-conv …]          ; snapshots for [:back]
 //    :conv/created   #inst "…"
-//    :conv/touched   #inst "…"}                ; bumped on every dispatch
+//    :conv/touched   #inst "…"}                ; bumped by browser events, back, wakeups
 //
 // plus whatever framework keys the runtime adds. These helpers build one and
 // read or replace its parts; every "update" returns a new value.

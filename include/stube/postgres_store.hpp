@@ -57,8 +57,8 @@ struct PostgresStoreOptions {
   // busy (a database that hangs holds them all) before it throws
   // StoreError naming the database. Zero: fail at once (the URL option takes
   // whole seconds, 1 or more; set this field for zero); more than a year
-  // counts as a year. (Last, so that positional initialisers written for
-  // the fields above keep their meaning.)
+  // counts as a year. (New fields go after the older ones, so that
+  // positional initialisers written for those keep their meaning.)
   std::chrono::milliseconds acquire_timeout{std::chrono::seconds(30)};
   // The largest record a save writes, in bytes: at most 1 GiB less 1 MiB
   // (PostgreSQL's limit on a value and on a message; a larger option counts

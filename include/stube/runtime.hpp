@@ -54,9 +54,10 @@ struct RuntimeOptions {
   std::shared_ptr<ConversationStore> store;                   // default: in_memory_store()
   std::optional<std::chrono::milliseconds> conversation_ttl;  // reaper off when empty
   std::chrono::milliseconds reaper_interval{std::chrono::seconds(60)};
-  // Shared stores only (PostgreSQL): the most conversations one reap()
+  // Shared stores (PostgreSQL): the most conversations one reap()
   // transaction ends. A round repeats batches while they come back full,
   // up to 20 of them, so it ends at most 20 × reaper_batch conversations.
+  // Every store: also the most failed saves one retry round saves again.
   std::size_t reaper_batch = 500;
   // The most conversations this runtime holds at once; a mint past it
   // throws TooManyConversations (0: no limit). Counted when a mint starts,

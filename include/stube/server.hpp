@@ -40,7 +40,9 @@ struct ServerOptions {
   std::shared_ptr<ConversationStore> store{};                   // default: in_memory_store()
   std::optional<std::chrono::milliseconds> conversation_ttl{};  // reaper off when empty
   std::chrono::milliseconds reaper_interval{std::chrono::seconds(60)};
-  std::size_t reaper_batch = 500;  // shared stores: conversations per reap() transaction
+  // Shared stores: conversations per reap() transaction; every store: the
+  // most failed saves retried per round (RuntimeOptions::reaper_batch).
+  std::size_t reaper_batch = 500;
   // Conversations held at most; a mint past it gets 503 (0: no limit).
   std::size_t max_conversations = 0;
   std::size_t history_limit = 20;  // snapshots kept for `back`

@@ -315,12 +315,22 @@ struct Runtime::Impl {
   // counts as done when it went through (Ok), or when it threw and a stream
   // showed the error (HandlerError with a stream: not retried); otherwise
   // (thrown with no page to show it, or a lost race to a version that
-  // cannot be loaded) it runs again next time.
+  // cannot be loaded) it runs again next time. A wakeup that lost the race
+  // to a version it could load was dropped with its step (its timers too):
+  // that version wakes instead, a few times over if other servers keep
+  // saving in between.
   // `from`: elsewhere (an event or back reached it first) or first_view.
   Result wake_up(const std::string& cid, Slot& slot, From from) {
+    constexpr int kAttempts = 3;
     slot.awake = true;
-    const Result result = apply(cid, slot, wake(*reg, slot.conv, opts.kernel), from);
-    const bool done = result == Result::Ok || (result == Result::HandlerError && slot.out);
+    Result result = Result::Ok;
+    bool lost = true;
+    for (int attempt = 0; lost && !slot.ended && attempt < kAttempts; ++attempt) {
+      lost = false;
+      result = apply(cid, slot, wake(*reg, slot.conv, opts.kernel), from, nullptr, &lost);
+    }
+    const bool done =
+        !lost && (result == Result::Ok || (result == Result::HandlerError && slot.out));
     if (!done && !slot.ended) slot.awake = false;
     return result;
   }
@@ -369,8 +379,10 @@ struct Runtime::Impl {
 
   // Applies a kernel step to a locked slot.
   // `origin`: the moment of the timer whose event made the step, if one did.
+  // `lost_race`, if given, is set when the step was dropped because its
+  // save lost the race to a version reload() then took (Ok all the same).
   Result apply(const std::string& cid, Slot& slot, Step step, From from,
-               const detail::Moments::Ref& origin = nullptr) {
+               const detail::Moments::Ref& origin = nullptr, bool* lost_race = nullptr) {
     if (step.status == Step::Status::NoInstance) return Result::NoInstance;
     if (step.status == Step::Status::UnknownEvent) {
       log::warn("conversation " + cid + ": " + step.error);
@@ -403,6 +415,7 @@ struct Runtime::Impl {
         case Saved::yes:
           break;
         case Saved::lost_race:  // dropped; when it was ended elsewhere, say so (410)
+          if (lost_race) *lost_race = true;
           return slot.ended ? Result::NoConversation : Result::Ok;
         case Saved::lost_race_unloaded:
           return Result::Unavailable;

@@ -306,11 +306,30 @@ void Connection::fail(PGresult* r, std::string_view what) {
       scrub(one_line(r != nullptr && *PQresultErrorMessage(r) != 0 ? PQresultErrorMessage(r)
                                                                    : PQerrorMessage(conn_.get())),
             secrets_);
+  const bool lost = lost_connection(r);
   PQclear(r);
   const std::string message =
       std::string(kBackend) + ": " + std::string(what) + " on " + description_ + ": " + reason;
-  if (PQstatus(conn_.get()) == CONNECTION_BAD) throw ConnectionLost(message);
+  if (lost) {
+    broken_ = true;  // not back into the pool as it is
+    throw ConnectionLost(message);
+  }
   throw StoreError(message);
+}
+
+// Whether a failed call means the connection is gone. Not only when libpq
+// says CONNECTION_BAD: a server restarted at once (or recovering from a
+// backend's crash) sends its backends a notice and closes them, and libpq
+// (15) reports the first call after that with no SQLSTATE (an error it made
+// itself: the write failed) while the status still says CONNECTION_OK. The
+// server's own word for it: class 08 (connection exception), or 57P01–57P03
+// (admin/crash shutdown, cannot connect now).
+bool Connection::lost_connection(const PGresult* r) const noexcept {
+  if (PQstatus(conn_.get()) == CONNECTION_BAD) return true;
+  const char* state = r != nullptr ? PQresultErrorField(r, PG_DIAG_SQLSTATE) : nullptr;
+  if (state == nullptr) return true;
+  const std::string_view code(state);
+  return code.starts_with("08") || code == "57P01" || code == "57P02" || code == "57P03";
 }
 
 void Connection::rollback() noexcept {
@@ -325,7 +344,8 @@ std::optional<std::string> Connection::option(std::string_view keyword) const {
 }
 
 bool Connection::usable() const noexcept {
-  return PQstatus(conn_.get()) == CONNECTION_OK && PQtransactionStatus(conn_.get()) == PQTRANS_IDLE;
+  return !broken_ && PQstatus(conn_.get()) == CONNECTION_OK &&
+         PQtransactionStatus(conn_.get()) == PQTRANS_IDLE;
 }
 
 void Connection::reconnect() {
@@ -335,6 +355,7 @@ void Connection::reconnect() {
                      scrub(one_line(PQerrorMessage(conn_.get())), secrets_));
   }
   prepared_.clear();  // a new server session
+  broken_ = false;
   PQsetNoticeProcessor(conn_.get(), on_notice, nullptr);
 }
 

@@ -141,10 +141,12 @@ class Connection {
   };
   void prepare(const Statement& s);
   [[noreturn]] void fail(PGresult* r, std::string_view what);
+  bool lost_connection(const PGresult* r) const noexcept;
 
   std::vector<std::string> secrets_;  // the password, as messages may quote it
   std::unique_ptr<PGconn, Finish> conn_;
   std::vector<const Statement*> prepared_;  // on this session
+  bool broken_ = false;                     // a call found it lost; reconnect() mends it
   std::string description_;
 };
 

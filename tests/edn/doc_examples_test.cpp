@@ -146,7 +146,6 @@ try {
 
 TEST(EdnDocs, UpdatesLeaveTheOriginalUntouched) {
   const edn::Value conv = doc_conv();
-  edn::Value v = edn::vec({"a", "b", "c", "d"});
   // clang-format off
 // snippet: edn-update
 edn::Value next = conv.assoc_in({"conv/instances"_kw, "ix-1", "count"_kw}, 1);
@@ -155,6 +154,7 @@ edn::Value same = conv.assoc("n"_kw, 4).dissoc("n"_kw);  // equal to conv
 edn::Value three = edn::vec({1, 2}).conj(3);   // [1 2 3]
 edn::Value zero = edn::list({1, 2}).conj(0);   // (0 1 2)
 edn::Value two = edn::set({1}).conj(2).disj(1);  // #{2}
+edn::Value v = edn::vec({"a", "b", "c", "d"});
 edn::Value abc = v.pop(), xbcd = v.set_at(0, "x"), bc = v.subvec(1, 3);
 // The result is the point: ignoring one is a compile warning ([[nodiscard]]).
 // end snippet

@@ -67,6 +67,11 @@ class RacingSharedStore : public ConversationStore {
  public:
   ConversationMap load_all() override { return inner_->load_all(); }
   edn::Value save(const edn::Value& conv) override {
+    if (saved_elsewhere.exchange(false)) {  // another server saves the record first
+      const std::string cid(conv::id(conv));
+      inner_->save(inner_->load_all().at(cid));
+      throw StaleConversation("another server saved it first");
+    }
     if (racing) {
       lost = true;
       throw StaleConversation("another server saved it first");
@@ -82,6 +87,7 @@ class RacingSharedStore : public ConversationStore {
     return it == all.end() ? std::nullopt : std::optional<edn::Value>(it->second);
   }
   std::atomic<bool> racing{false}, lost{false};
+  std::atomic<bool> saved_elsewhere{false};  // the next save loses to a loadable version
 
   explicit RacingSharedStore(const std::filesystem::path& dir) : inner_(file_store(dir)) {}
 
@@ -132,6 +138,27 @@ TEST_F(Restart, AWakeupDroppedAsUnavailableRunsOnTheNextStream) {
   ASSERT_EQ(b.attach(cid, "ow-test", next), Runtime::Result::Ok);
   EXPECT_EQ(top_frame(*b.conversation(cid))[":wakeups"], Value(1));
   EXPECT_TRUE(next->has_html("wakeups: 1"));
+}
+
+// A wakeup that lost the race to a version it can load was dropped with
+// that step; the reloaded version is woken instead (its wakeup re-arms the
+// timers, and the like), not left as if it had woken.
+TEST_F(Restart, AWakeupThatLostTheRaceWakesTheReloadedVersion) {
+  auto store = std::make_shared<RacingSharedStore>(dir.path());
+  const edn::Value conv = start_conversation(*rig.registry, "rt/wakey", {}, KernelOptions{})
+                              .conv.assoc(kw("stube/owner"), Value("ow-test"));
+  store->save(conv);
+  const std::string cid(conv::id(conv));
+  Runtime b(rig.registry, options_with(store));
+  store->saved_elsewhere = true;
+  auto out = std::make_shared<RecordingOutput>();
+  ASSERT_EQ(b.attach(cid, "ow-test", out), Runtime::Result::Ok);
+  EXPECT_FALSE(store->saved_elsewhere) << "the wakeup saved nothing";
+  EXPECT_EQ(top_frame(*b.conversation(cid))[":wakeups"], Value(1));
+  EXPECT_TRUE(out->wait_for_html("wakeups: 1"));
+  // It has woken: a reconnect only redraws.
+  ASSERT_EQ(b.attach(cid, "ow-test", std::make_shared<RecordingOutput>()), Runtime::Result::Ok);
+  EXPECT_EQ(top_frame(*b.conversation(cid))[":wakeups"], Value(1));
 }
 
 TEST_F(Restart, StartupLoadsEveryConversationBeforeTheConstructorReturns) {

@@ -48,6 +48,34 @@ TEST_F(PostgresConnection, ReconnectsAfterItsBackendIsTerminated) {
   EXPECT_TRUE(reported);
 }
 
+// A server restarted at once (pg_ctl -m immediate, as after a crash of any
+// backend) tells its backends to go with a notice and closes them. libpq
+// then reports the next call on an idle pooled connection with no SQLSTATE
+// while the connection still says CONNECTION_OK; a lost connection all the
+// same: the store reconnects and runs the call once more.
+TEST_F(PostgresConnection, ReconnectsAfterAnImmediateServerRestart) {
+  auto store = db_.store({.pool_size = 1});
+  Value c = store->save(conv::make("cv-restart").assoc(kw("n"), 0));
+  LogCapture capture;
+  const auto restart = [] {
+    pg_control("stop");
+    pg_control("start");
+  };
+  restart();
+  ASSERT_NO_THROW(c = store->save(c.assoc(kw("n"), 1)));
+  restart();
+  EXPECT_EQ(store->load("cv-restart"), c);
+  restart();
+  EXPECT_EQ(store->load_all().size(), 1u);
+  restart();
+  EXPECT_NO_THROW(store->remove("cv-restart"));
+  EXPECT_EQ(store->load("cv-restart"), std::nullopt);
+  std::size_t reported = 0;
+  for (const auto& w : capture.at(log::Level::warn))
+    if (w.find("reconnecting and retrying once") != std::string::npos) ++reported;
+  EXPECT_EQ(reported, 4u);
+}
+
 TEST_F(PostgresConnection, ReconnectsUnderConcurrentUse) {
   constexpr int kThreads = 3;
   constexpr int kSaves = 200;
