@@ -84,6 +84,23 @@ edn::Value on_top_of(ConversationStore& target, const std::string& cid, const ed
                  : conv.dissoc(version_key());
 }
 
+// Why a shared TO refused a copy it found no record of: "" unless it holds
+// one it cannot read (bad EDN, a record of the wrong shape), which a
+// compare-and-set cannot replace, and the refusal then names a race that
+// never happened. Only read when a copy was refused.
+std::string unreadable_in_target(ConversationStore& target, const std::string& to,
+                                 const std::string& cid) {
+  try {
+    for (const Record& r : read_records(target, to))
+      if (r.cid == cid && !r.conv)
+        return "TO holds a record of it that cannot be read (" + r.problem +
+               "), which a shared store does not replace: delete that row with the database's "
+               "tools, then migrate again; the store said: ";
+  } catch (const std::exception&) {  // the refusal's own message says enough
+  }
+  return "";
+}
+
 // Saved values the target could not read back one by one (no load(cid)):
 // checked with one load_all at the end.
 using Pending = std::vector<std::pair<std::string, edn::Value>>;
@@ -190,8 +207,10 @@ int migrate(const std::string& from, const std::string& to, bool overwrite) {
       progress.message(why);
       continue;
     }
+    bool none_there = false;  // a shared TO's load() found no readable record
     try {
       const edn::Value value = target->shared() ? on_top_of(*target, r.cid, *r.conv) : *r.conv;
+      none_there = target->shared() && !value.contains(version_key());
       const edn::Value saved = target->save(value);
       if (const auto back = target->load(r.cid)) {
         if (*back != saved) throw StoreError("read back different");
@@ -199,7 +218,11 @@ int migrate(const std::string& from, const std::string& to, bool overwrite) {
       } else {
         pending.emplace_back(r.cid, saved);
       }
-    } catch (const std::exception& e) {  // StoreError, StaleConversation, InvalidCid
+    } catch (const StaleConversation& e) {
+      ++counts.failed;
+      progress.message("failed " + r.cid + ": " +
+                       (none_there ? unreadable_in_target(*target, to, r.cid) : "") + e.what());
+    } catch (const std::exception& e) {  // StoreError, InvalidCid
       ++counts.failed;
       progress.message("failed " + r.cid + ": " + e.what());
     }

@@ -99,6 +99,22 @@ TEST_F(PostgresStoreTool, ARemovedConversationIsNotResurrected) {
   EXPECT_FALSE(db_.store()->load("cv-5"));
 }
 
+// A row TO holds but cannot read cannot be replaced by a compare-and-set:
+// the refusal says so, instead of naming a race with another process.
+TEST_F(PostgresStoreTool, ACopyOverAnUnreadableRowSaysWhyItFailed) {
+  fill_files();
+  ASSERT_EQ(stube_store({"migrate", file_url(), db_.url()}).status, 0);
+  db_.sql()->run(
+      "UPDATE stube_conversations SET edn = convert_to('{:conv/id', 'UTF8') "
+      "WHERE cid = 'cv-2'");
+  const ToolRun r = stube_store({"migrate", "--overwrite", file_url(), db_.url()});
+  EXPECT_EQ(r.status, 1);
+  EXPECT_EQ(r.out, "9 copied, 0 kept (newer in TO), 0 skipped (unreadable), 1 failed\n");
+  EXPECT_NE(r.err.find("failed cv-2: TO holds a record of it that cannot be read (not valid EDN"),
+            std::string::npos)
+      << r.err;
+}
+
 TEST_F(PostgresStoreTool, MigratesBackIntoFiles) {
   const ConversationMap source = fill_files();
   ASSERT_EQ(stube_store({"migrate", file_url(), db_.url()}).status, 0);
