@@ -208,10 +208,14 @@ void Server::start(ServerOptions options) {
   log::info("server: listening on " + url());
 }
 
-// Undoes a start() that failed before any thread ran, so that stop() and the
-// destructor have nothing to wait for.
+// Undoes a start() that failed, so that stop() and the destructor have
+// nothing to wait for. It may fail while it starts its I/O threads (EAGAIN
+// for the second of four): those that run stop before what they run goes.
 void Server::abandon_start() noexcept {
   Impl& m = *impl_;
+  if (m.ioc) m.ioc->stop();
+  for (std::thread& t : m.threads) t.join();
+  m.threads.clear();
   if (m.core.runtime) m.core.runtime->shutdown();
   m.core.workers = nullptr;
   m.queues.reset();
