@@ -95,16 +95,23 @@ class RacingSharedStore : public ConversationStore {
   std::shared_ptr<ConversationStore> inner_;
 };
 
+// A conversation of `component` that another server started (owner
+// "ow-test"), saved to `store`; its cid.
+std::string started_elsewhere(ConversationStore& store, const Registry& registry,
+                              std::string_view component) {
+  const edn::Value conv = start_conversation(registry, component, {}, KernelOptions{})
+                              .conv.assoc(kw("stube/owner"), Value("ow-test"));
+  store.save(conv);
+  return std::string(conv::id(conv));
+}
+
 // A stream whose attach answered "try again later" is not served (503): it
 // must not stay the conversation's stream either, taking the patches meant
 // for the one the browser opens next.
 TEST_F(Restart, AStreamRefusedAsUnavailableIsNotKept) {
   auto store = std::make_shared<RacingSharedStore>(dir.path());
   // A conversation another server started: this one loads it on the stream.
-  const edn::Value conv = start_conversation(*rig.registry, "demo/counter", {}, KernelOptions{})
-                              .conv.assoc(kw("stube/owner"), Value("ow-test"));
-  store->save(conv);
-  const Runtime::Minted m{std::string(conv::id(conv)), "ow-test", ""};
+  const Runtime::Minted m{started_elsewhere(*store, *rig.registry, "demo/counter"), "ow-test", ""};
   Runtime b(rig.registry, options_with(store));
   auto refused = std::make_shared<RecordingOutput>();
   store->racing = true;  // the restored page's wakeup loses the race, unloadable
@@ -125,10 +132,7 @@ TEST_F(Restart, AStreamRefusedAsUnavailableIsNotKept) {
 // happen as far as the conversation is concerned: the next stream runs it.
 TEST_F(Restart, AWakeupDroppedAsUnavailableRunsOnTheNextStream) {
   auto store = std::make_shared<RacingSharedStore>(dir.path());
-  const edn::Value conv = start_conversation(*rig.registry, "rt/wakey", {}, KernelOptions{})
-                              .conv.assoc(kw("stube/owner"), Value("ow-test"));
-  store->save(conv);
-  const std::string cid(conv::id(conv));
+  const std::string cid = started_elsewhere(*store, *rig.registry, "rt/wakey");
   Runtime b(rig.registry, options_with(store));
   store->racing = true;
   ASSERT_EQ(b.attach(cid, "ow-test", std::make_shared<RecordingOutput>()),
@@ -145,10 +149,7 @@ TEST_F(Restart, AWakeupDroppedAsUnavailableRunsOnTheNextStream) {
 // timers, and the like), not left as if it had woken.
 TEST_F(Restart, AWakeupThatLostTheRaceWakesTheReloadedVersion) {
   auto store = std::make_shared<RacingSharedStore>(dir.path());
-  const edn::Value conv = start_conversation(*rig.registry, "rt/wakey", {}, KernelOptions{})
-                              .conv.assoc(kw("stube/owner"), Value("ow-test"));
-  store->save(conv);
-  const std::string cid(conv::id(conv));
+  const std::string cid = started_elsewhere(*store, *rig.registry, "rt/wakey");
   Runtime b(rig.registry, options_with(store));
   store->saved_elsewhere = true;
   auto out = std::make_shared<RecordingOutput>();
