@@ -166,6 +166,25 @@ std::string text_for_page(std::string_view text, const char* what) {
   return std::string(text);
 }
 
+// Why a key of a kept map cannot reach the page, or nullptr. Datastar
+// (1.0.0-beta.11) merges a kept map key by key, each key then a step of a
+// signal's path: it refuses "__" (its modifier separator) and ends the whole
+// merge, reads '.' as a path separator and a leading '_' as a signal the
+// page keeps to itself (never sent back), and builds one regular expression
+// of every path, unescaped, whenever it sets up an attribute: a key such as
+// "c++" makes every data-on-* attribute of the page throw.
+const char* unfit_signal_key(std::string_view key) {
+  if (key.empty()) return "is empty, which Datastar cannot name a signal";
+  if (key.find("__") != std::string_view::npos)
+    return "holds \"__\", which Datastar refuses in a signal name";
+  if (key.front() == '_') return "starts with '_', which makes a signal the page never sends back";
+  if (key.find_first_of(".\\^$|?*+()[]{}") != std::string_view::npos)
+    return "holds one of . \\ ^ $ | ? * + ( ) [ ] { }, which Datastar reads as a path separator "
+           "or in a regular expression of the signal names (every event attribute of the page "
+           "would fail)";
+  return nullptr;
+}
+
 // `merged`: whether Datastar merges `v` key by key into the page's signals
 // (a kept signal's map, and the maps reached through its maps), rather than
 // storing it whole (a map in an array): its keys must then be signal names.
@@ -205,11 +224,9 @@ json to_json_value(const edn::Value& v, bool merged) {
       json o = json::object();
       for (const edn::MapEntry& e : v.entries()) {
         std::string key = text_for_page(key_text(e.key), "a map key");
-        // Datastar merges an object key by key and throws on a key with a
-        // "__" (its modifier separator), which ends the whole merge.
-        if (merged && key.find("__") != std::string::npos)
-          throw edn::Error("a signal map key \"" + key +
-                           "\" holds \"__\", which Datastar refuses in a signal name");
+        if (merged)
+          if (const char* why = unfit_signal_key(key))
+            throw edn::Error("a signal map key \"" + key + "\" " + why);
         // JSON has only string keys: :a, "a" and the symbol a are all "a",
         // and one would overwrite another (which one, the hash order says).
         if (o.contains(key))
