@@ -236,6 +236,7 @@ struct Runtime::Impl {
   // when the store could not be read: the slot is left as it was.
   bool reload(Slot& slot, const std::string& why) {
     const std::string cid(conv::id(slot.conv));
+    slot.as_minted = false;
     log::warn("conversation " + cid + " was changed elsewhere (" + why + "); reloading it");
     std::optional<edn::Value> fresh;
     try {
@@ -383,6 +384,7 @@ struct Runtime::Impl {
   // save lost the race to a version reload() then took (Ok all the same).
   Result apply(const std::string& cid, Slot& slot, Step step, From from,
                const detail::Moments::Ref& origin = nullptr, bool* lost_race = nullptr) {
+    slot.as_minted = false;
     if (step.status == Step::Status::NoInstance) return Result::NoInstance;
     if (step.status == Step::Status::UnknownEvent) {
       log::warn("conversation " + cid + ": " + step.error);
@@ -789,6 +791,7 @@ Runtime::Minted Runtime::mint(std::string_view component, const edn::Value& args
   slot->owner = minted.owner;
   slot->conv = step.conv.assoc(kOwnerKey, edn::Value(minted.owner));
   slot->awake = true;
+  slot->as_minted = true;
   const SlotLock lock(&m, *slot, "mint", minted.cid);  // a stale save reloads: user code
   {
     std::unique_lock map_lock(m.map_mu);
@@ -833,9 +836,13 @@ Runtime::Result Runtime::attach(std::string_view cid, std::string_view owner,
     if (slot.out != out) Impl::close_stream(slot, cid);  // a reconnect replaces the old stream
     const Output* const attached = out.get();
     slot.out = std::move(out);
+    // The page that minted it, with nothing since, holds the kept signals
+    // already: sent again, they would overwrite what the user typed in the
+    // meantime (the view, redrawn, takes its fields' values from them).
+    const Impl::From from =
+        std::exchange(slot.as_minted, false) ? Impl::From::page : Impl::From::first_view;
     const Result result =
-        slot.awake ? m.apply(std::string(cid), slot, redraw(*m.reg, slot.conv, m.opts.kernel),
-                             Impl::From::first_view)
+        slot.awake ? m.apply(std::string(cid), slot, redraw(*m.reg, slot.conv, m.opts.kernel), from)
                    : m.wake_up(std::string(cid), slot, Impl::From::first_view);
     // Only Ok and HandlerError (the error shown on it) serve the stream; on
     // any other answer (a lost race to a version that cannot be loaded: try

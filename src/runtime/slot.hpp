@@ -33,6 +33,9 @@ struct Slot {
   std::shared_ptr<Output> out;
   bool ended = false;
   bool awake = false;  // restored conversations are woken on first attach
+  // Nothing happened to it since mint: the page that minted it holds its
+  // kept signals, so its first stream's view comes without them.
+  bool as_minted = false;
   // The store does not hold `conv` as it is: its last save failed (the
   // backend was down). Only such a conversation needs shutdown's final save
   // on a shared store, see Runtime::shutdown().
