@@ -34,7 +34,9 @@ class Output {
   // After send(), for a step the page did not ask for (a timer's event, a
   // wakeup, the newer version another server saved): the conversation as
   // it was and as it is; on a stream's first view, `before` is nil (the
-  // page may have missed changes while it had no stream). What the page
+  // page may have missed changes while it had no stream), except on the
+  // first attach after mint with nothing since (the page that minted it
+  // holds that state: not called). What the page
   // holds of the state outside the patched HTML (the server: the signals of
   // bound form fields) is brought in line here; after the page's own
   // events, the answer to its request does that. Same rules as send().
