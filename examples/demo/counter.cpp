@@ -16,8 +16,8 @@ void define_counter(stube::Registry& reg) {
   reg.define<Counter>("demo/counter")
       .render([](const stube::Ctx<Counter>& c) {
         return div(cls("demo-counter"), h1("Counter"), p(span(cls("count"), c->count)),
-                   button(cls("dec"), c.on("click", "dec"), "−"),
-                   button(cls("inc"), c.on("click", "inc"), "+"),
+                   button(cls("dec"), attr("aria-label", "Decrease"), c.on("click", "dec"), "−"),
+                   button(cls("inc"), attr("aria-label", "Increase"), c.on("click", "inc"), "+"),
                    p(a(attr("href", "./"), "Back to the index")));
       })
       // A count restored from a record may be anything: the ends are checked

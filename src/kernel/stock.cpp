@@ -39,14 +39,22 @@ edn::Value args_map(const edn::Value& args) {
   return args.is(edn::Kind::Map) ? args : edn::map({});
 }
 
+// A button that only posts its event: type="button", so that a dialog
+// inside an application's own form does not submit that form.
+h::Html plain_button(h::Attrs attrs, std::string_view label) {
+  attrs.push_back(h::attr("type", "button"));
+  return h::button(std::move(attrs), label);
+}
+
 void define_confirm(Registry& reg) {
   reg.define("stube/confirm")
       .init(args_map)
       .render([](const Self& s) {
-        return h::div(h::cls("stube-dialog stube-confirm"),
-                      h::p(h::cls("stube-question"), s[":question"]),
-                      h::button(h::cls("stube-yes"), s.on("click", "yes"), "Yes"),
-                      h::button(h::cls("stube-no"), s.on("click", "no"), "No"));
+        return h::div(
+            h::cls("stube-dialog stube-confirm"), h::p(h::cls("stube-question"), s[":question"]),
+            plain_button({h::cls("stube-yes"), s.on("click", "yes")}, "Yes"),
+            // The answer that changes nothing has the focus.
+            plain_button({h::cls("stube-no"), s.on("click", "no"), h::flag("autofocus")}, "No"));
       })
       .on("yes", [](Self& s) { s.answer(true); })
       .on("no", [](Self& s) { s.answer(false); });
@@ -58,13 +66,20 @@ void define_prompt(Registry& reg) {
       .keep({"answer"})
       .render([](const Self& s) {
         const edn::Value& answer = s[":answer"];
-        return h::div(
-            h::cls("stube-dialog stube-prompt"), h::label(h::cls("stube-question"), s[":question"]),
-            h::input(h::attr("type", "text"), h::cls("stube-input"), h::attr("name", "answer"),
-                     h::attr("value", answer.is(edn::Kind::String) ? answer.as_string() : ""),
-                     s.bind("answer"), h::flag("autofocus")),
-            h::button(h::cls("stube-ok"), s.on("click", "ok"), "OK"),
-            h::button(h::cls("stube-cancel"), s.on("click", "cancel"), "Cancel"));
+        // A form, so that Enter in the field answers. The label holds the
+        // field, which it names (and a click on it focuses): with `for`, the
+        // field would need an id, and Datastar (beta.11) takes an element
+        // with a data-* attribute and the same id as before a view was
+        // replaced for one it has set up already (its binding is lost).
+        return h::form(
+            h::cls("stube-dialog stube-prompt"), s.on("submit", "ok"),
+            h::label(
+                h::span(h::cls("stube-question"), s[":question"]),
+                h::input(h::attr("type", "text"), h::cls("stube-input"), h::attr("name", "answer"),
+                         h::attr("value", answer.is(edn::Kind::String) ? answer.as_string() : ""),
+                         s.bind("answer"), h::flag("autofocus"))),
+            h::button(h::cls("stube-ok"), h::attr("type", "submit"), "OK"),
+            plain_button({h::cls("stube-cancel"), s.on("click", "cancel")}, "Cancel"));
       })
       .on("ok",
           [](Self& s) {
@@ -101,12 +116,15 @@ void define_choose(Registry& reg) {
       .render([](const Self& s) {
         std::vector<h::Html> buttons;
         std::int64_t i = 0;
-        for (const edn::Value& option : s[":options"].items())
-          buttons.push_back(
-              h::li(h::button(h::cls("stube-option"), s.on("click", "pick", i++), option)));
+        for (const edn::Value& option : s[":options"].items()) {
+          h::Attrs attrs{h::cls("stube-option"), s.on("click", "pick", i),
+                         h::attr("type", "button")};
+          if (i++ == 0) attrs.push_back(h::flag("autofocus"));
+          buttons.push_back(h::li(h::button(std::move(attrs), option)));
+        }
         return h::div(h::cls("stube-dialog stube-choose"),
                       h::p(h::cls("stube-question"), s[":question"]), h::ul(buttons),
-                      h::button(h::cls("stube-cancel"), s.on("click", "cancel"), "Cancel"));
+                      plain_button({h::cls("stube-cancel"), s.on("click", "cancel")}, "Cancel"));
       })
       .on("pick",
           [](Self& s, const Event& e) {
@@ -129,9 +147,9 @@ void define_info(Registry& reg) {
   reg.define("stube/info")
       .init(args_map)
       .render([](const Self& s) {
-        return h::div(h::cls("stube-dialog stube-info"),
-                      h::p(h::cls("stube-message"), s[":message"]),
-                      h::button(h::cls("stube-ok"), s.on("click", "ok"), "OK"));
+        return h::div(
+            h::cls("stube-dialog stube-info"), h::p(h::cls("stube-message"), s[":message"]),
+            plain_button({h::cls("stube-ok"), s.on("click", "ok"), h::flag("autofocus")}, "OK"));
       })
       .on("ok", [](Self& s) { s.answer("ok"_kw); });
 }

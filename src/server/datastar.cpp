@@ -57,10 +57,17 @@ void append_retry(std::chrono::milliseconds delay, std::string& out) {
   out += "\n\n";
 }
 
+// The error element is an alert (the shell's too), so that a screen reader
+// announces what it comes to say. A morph drops the attributes a fragment
+// lacks: every fragment of it carries the role.
+static html::Attr error_role() {
+  return html::attr("role", "alert");
+}
+
 Fragment stale_page_fragment() {
   using namespace html;
   const Html body =
-      div(id(kErrorElementId), cls("stube-stale"),
+      div(id(kErrorElementId), error_role(), cls("stube-stale"),
           "This page is stale: its conversation has ended or is no longer on the server. ",
           a(attr("href", ""), "Reload"), " to start over.");
   return Fragment{std::string(kErrorElementId), Fragment::Mode::Morph, body.str()};
@@ -68,14 +75,15 @@ Fragment stale_page_fragment() {
 
 Fragment error_fragment(std::string_view message) {
   using namespace html;
-  return Fragment{std::string(kErrorElementId), Fragment::Mode::Morph,
-                  div(id(kErrorElementId), div(cls("stube-error-message"), message)).str()};
+  return Fragment{
+      std::string(kErrorElementId), Fragment::Mode::Morph,
+      div(id(kErrorElementId), error_role(), div(cls("stube-error-message"), message)).str()};
 }
 
 Fragment cleared_error_fragment() {
   using namespace html;
   return Fragment{std::string(kErrorElementId), Fragment::Mode::Morph,
-                  div(id(kErrorElementId)).str()};
+                  div(id(kErrorElementId), error_role()).str()};
 }
 
 }  // namespace stube::server

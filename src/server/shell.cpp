@@ -19,9 +19,18 @@ std::string render_shell(const ShellPage& p) {
   html::escape_into(base + asset_url("datastar.js"), out);
   out += "\"></script>\n<script type=\"module\" src=\"";
   html::escape_into(base + asset_url("stube.js"), out);
-  out += "\"></script>\n</head>\n<body>\n<div id=\"";
+  // Until Datastar (a deferred module) has loaded, Enter in a form whose
+  // submit posts an event would submit it the browser's way: a GET of the
+  // page, i.e. a new conversation, and what was typed is gone. Datastar
+  // prevents that itself once it runs; this covers the moment before.
+  out +=
+      "\"></script>\n<script>document.addEventListener('submit', function (e) {\n"
+      "  if (e.target.getAttributeNames().some(function (n) {\n"
+      "    return n.indexOf('data-on-submit') === 0; })) e.preventDefault();\n"
+      "}, true);</script>\n</head>\n<body>\n<div id=\"";
   out += kErrorElementId;
-  out += "\"></div>\n<form id=\"stube-stream\" hidden data-on-load=\"";
+  // An alert: its messages (a stale page, a failed click) are announced.
+  out += "\" role=\"alert\"></div>\n<form id=\"stube-stream\" hidden data-on-load=\"";
   html::escape_into(
       "@get('" + base + "/sse/" + std::string(p.cid) + "', " + std::string(kStreamOptions) + ")",
       out);

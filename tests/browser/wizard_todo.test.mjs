@@ -13,7 +13,7 @@ import {
   startDemo,
   waitForStream,
 } from './harness.mjs';
-import { answerPrompt, completeWizard, waitForConfirm } from './steps.mjs';
+import { completeWizard, waitForConfirm } from './steps.mjs';
 
 let demo;
 let browser;
@@ -39,11 +39,22 @@ for (const path of ['wizard', 'wizard-flow']) {
     await page.goto(`${demo.url}${path}`);
     await waitForStream(page);
     await screenshot(page, `${path}-prompt`);
-    // Saying "no" at the confirm asks again, with the previous name as default.
-    await answerPrompt(page, 'Bob');
+    // By keyboard: the prompt's field has the question as its name, and
+    // Enter in it answers.
+    const field = page.getByRole('textbox', { name: 'What is your name?' });
+    await field.waitFor();
+    await fillSettled(page, '.stube-prompt .stube-input', 'Bob');
+    await field.press('Enter');
     await waitForConfirm(page, 'Continue as Bob?');
-    await page.click('.stube-confirm .stube-no');
+    // Each new view gives the focus to its [autofocus] element: the confirm's
+    // "No", which Enter then presses.
+    const focused = (selector) =>
+      page.waitForFunction((s) => document.activeElement?.matches(s), selector);
+    await focused('.stube-confirm .stube-no');
+    await page.keyboard.press('Enter');
+    // Saying "no" at the confirm asks again, with the previous name as default.
     await page.locator('.stube-prompt').waitFor();
+    await focused('.stube-prompt .stube-input');
     await settled(page);
     assert.equal(await page.locator('.stube-prompt .stube-input').inputValue(), 'Bob');
     await completeWizard(page, 'Grace', ['milk', 'eggs'], (s) => screenshot(page, `${path}-${s}`));
@@ -55,6 +66,34 @@ for (const path of ['wizard', 'wizard-flow']) {
     await closeContext(context);
   });
 }
+
+// The prompt has the focus at once: what is typed before the page's stream
+// is open stays when its first view arrives.
+test('wizard: what is typed before the stream opens stays', async () => {
+  const context = await browser.newContext();
+  const page = await newPage(context);
+  let openStream;
+  const opened = new Promise((resolve) => {
+    openStream = resolve;
+  });
+  const asked = new Promise((resolve) => {
+    page.route(/\/sse\//, async (route) => {
+      resolve();
+      await opened;
+      await route.continue();
+    });
+  });
+  await page.goto(`${demo.url}wizard`);
+  await asked;  // Datastar runs (the binding is set up); the stream waits
+  await page.fill('.stube-prompt .stube-input', 'Early');
+  openStream();
+  await waitForStream(page);
+  await settled(page);
+  assert.equal(await page.inputValue('.stube-prompt .stube-input'), 'Early');
+  await page.press('.stube-prompt .stube-input', 'Enter');
+  await waitForConfirm(page, 'Continue as Early?');
+  await closeContext(context);
+});
 
 test('todo: add, edit in place, delete with confirm', async () => {
   const context = await browser.newContext();

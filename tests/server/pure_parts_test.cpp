@@ -294,7 +294,7 @@ TEST(Shell, LoadsDatastarAndOpensTheStream) {
       std::string::npos)
       << page;
   EXPECT_NE(page.find("<div id=\"stube-root\"><div id=\"ix-1\"></div></div>"), std::string::npos);
-  EXPECT_NE(page.find("<div id=\"stube-error\"></div>"), std::string::npos);
+  EXPECT_NE(page.find("<div id=\"stube-error\" role=\"alert\"></div>"), std::string::npos);
   EXPECT_NE(page.find("<title>demo/&lt;x&gt;</title>"), std::string::npos);
 }
 

@@ -244,7 +244,9 @@ TEST_F(ServerTest, TheStreamCarriesTheFirstViewThenEveryPatch) {
   // The error element is emptied first: a "try again" message shown while
   // the page was disconnected goes away once it is connected again.
   at = c.read_until(
-      "event: datastar-merge-fragments\ndata: fragments <div id=\"stube-error\"></div>\n\n", at);
+      "event: datastar-merge-fragments\ndata: fragments <div id=\"stube-error\" "
+      "role=\"alert\"></div>\n\n",
+      at);
   at = c.read_until(
       "event: datastar-merge-fragments\ndata: selector #stube-root\ndata: mergeMode inner\n"
       "data: fragments <div id=\"" +
@@ -349,7 +351,8 @@ TEST_F(ServerTest, SignalsComeInAsEdnAndGoBackAfterTheHandler) {
   EXPECT_EQ(conv(m).get_in({"conv/instances"_kw, edn::Value(m.iid), "name"_kw}),
             edn::Value("Zed!"));
   EXPECT_EQ(r.body,
-            "event: datastar-merge-fragments\ndata: fragments <div id=\"stube-error\"></div>\n\n"
+            "event: datastar-merge-fragments\ndata: fragments <div id=\"stube-error\" "
+            "role=\"alert\"></div>\n\n"
             "event: datastar-remove-signals\ndata: paths ix-other\ndata: paths ix-gone_0x\n\n"
             "event: datastar-merge-signals\ndata: signals {\"" +
                 ns + "\":{\"name\":\"Zed!\"}}\n\n");
@@ -377,7 +380,8 @@ TEST_F(ServerTest, AnAnswerLeavesOutTheSignalsThePageHolds) {
   ASSERT_EQ(r.status, 200u) << r.body;
   EXPECT_EQ(conv(m).get_in({"conv/instances"_kw, edn::Value(m.iid), "name"_kw}), edn::Value("Zed"));
   EXPECT_EQ(r.body,
-            "event: datastar-merge-fragments\ndata: fragments <div id=\"stube-error\"></div>\n\n");
+            "event: datastar-merge-fragments\ndata: fragments <div id=\"stube-error\" "
+            "role=\"alert\"></div>\n\n");
   // A handler that changes it sends it.
   const Response shout = post(m, "shout", "{\"" + ns + "\": {\"name\": \"Zed\"}}");
   EXPECT_NE(shout.body.find("data: signals {\"" + ns + "\":{\"name\":\"Zed!\"}}"),
@@ -514,7 +518,8 @@ TEST_F(ServerTest, StatusCodesLeaveTheConversationUntouched) {
                                 "Datastar-Request: true\r\n");
   EXPECT_EQ(gone.status, 410u);
   EXPECT_EQ(gone.header("Content-Type"), "text/event-stream");
-  EXPECT_NE(gone.body.find("data: fragments <div id=\"stube-error\" class=\"stube-stale\">"),
+  EXPECT_NE(gone.body.find(
+                "data: fragments <div id=\"stube-error\" role=\"alert\" class=\"stube-stale\">"),
             std::string::npos)
       << gone.body;
   EXPECT_EQ(request(port_, "GET", "/sse/cv-unknown").status, 410u);

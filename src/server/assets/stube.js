@@ -32,3 +32,16 @@ window.addEventListener('unhandledrejection', (event) => {
     event.preventDefault();
   }
 });
+
+// A view the server replaces (the root's contents, when a dialog is called
+// or answers) takes the element that had the focus with it: focus falls to
+// <body>, and a keyboard user would start again from the top of the page.
+// Give it to the new view's [autofocus] element (autofocus itself works at
+// page load only).
+const root = document.getElementById('stube-root');
+if (root) {
+  new MutationObserver(() => {
+    if (document.activeElement && document.activeElement !== document.body) return;
+    root.querySelector('[autofocus]')?.focus();
+  }).observe(root, { childList: true, subtree: true });
+}
