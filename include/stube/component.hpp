@@ -132,9 +132,12 @@ class Self {
 };
 
 // Typed context: the state as a C++ struct declared with STUBE_STATE.
-// c->field and the EDN accessors are one state: set("field", v) changes
-// c->field, and c["field"] and state() read what c->field holds now (a
-// value of the wrong type for a field is an edn::TypeError naming it).
+// Read and write the fields through c->field. set() and set_state() (on
+// the Ctx, not through a Self&) write the struct too, so that a write to a
+// declared field is not lost (a value of the wrong type is an
+// edn::TypeError naming the field); c[":key"] and state() show the EDN as
+// the hook got it, with those writes: for the keys the struct does not
+// declare. (They return references, valid as long as no write follows.)
 template <class S>
 class Ctx : public Self {
  public:
@@ -147,10 +150,6 @@ class Ctx : public Self {
   // The EDN state with the struct's fields written over the untyped keys.
   edn::Value merged_state() const { return merge_into(Self::state(), typed_); }
 
-  edn::Value state() const { return merged_state(); }
-  edn::Value operator[](std::string_view key) const {
-    return detail::state_key(merged_state(), key);
-  }
   void set_state(edn::Value s) {
     S typed = from_edn<S>(s);
     Self::set_state(std::move(s));

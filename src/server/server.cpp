@@ -217,6 +217,9 @@ void Server::abandon_start() noexcept {
   for (std::thread& t : m.threads) t.join();
   m.threads.clear();
   if (m.core.runtime) m.core.runtime->shutdown();
+  // A request those threads handed to a worker finishes (against the shut-down
+  // runtime) before the queues it runs from go.
+  if (m.workers) m.workers->join();
   m.core.workers = nullptr;
   m.queues.reset();
   m.workers.reset();

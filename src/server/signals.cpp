@@ -169,19 +169,16 @@ std::string text_for_page(std::string_view text, const char* what) {
 // Why a key of a kept map cannot reach the page, or nullptr. Datastar
 // (1.0.0-beta.11) merges a kept map key by key, each key then a step of a
 // signal's path: it refuses "__" (its modifier separator) and ends the whole
-// merge, reads '.' as a path separator and a leading '_' as a signal the
-// page keeps to itself (never sent back), and builds one regular expression
-// of every path, unescaped, whenever it sets up an attribute: a key such as
-// "c++" makes every data-on-* attribute of the page throw.
+// merge, and it builds one regular expression of every path, unescaped,
+// whenever it sets up an attribute: a key such as "c++" makes every
+// data-on-* attribute of the page throw. ('.', '@', a leading '_' in a
+// nested key are taken literally, and sent back.)
 const char* unfit_signal_key(std::string_view key) {
-  if (key.empty()) return "is empty, which Datastar cannot name a signal";
   if (key.find("__") != std::string_view::npos)
     return "holds \"__\", which Datastar refuses in a signal name";
-  if (key.front() == '_') return "starts with '_', which makes a signal the page never sends back";
-  if (key.find_first_of(".\\^$|?*+()[]{}") != std::string_view::npos)
-    return "holds one of . \\ ^ $ | ? * + ( ) [ ] { }, which Datastar reads as a path separator "
-           "or in a regular expression of the signal names (every event attribute of the page "
-           "would fail)";
+  if (key.find_first_of("\\^$|?*+()[]{}") != std::string_view::npos)
+    return "holds one of \\ ^ $ | ? * + ( ) [ ] { }, which Datastar puts unescaped in a regular "
+           "expression of the signal names (every event attribute of the page would fail)";
   return nullptr;
 }
 

@@ -3,6 +3,7 @@
 #include <unistd.h>
 
 #include <iostream>
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -84,22 +85,37 @@ edn::Value on_top_of(ConversationStore& target, const std::string& cid, const ed
                  : conv.dissoc(version_key());
 }
 
-// Why a shared TO refused a copy it found no record of: "" unless it holds
-// one it cannot read (bad EDN, a record of the wrong shape), which a
-// compare-and-set cannot replace, and the refusal then names a race that
-// never happened. Only read when a copy was refused.
-std::string unreadable_in_target(ConversationStore& target, const std::string& to,
-                                 const std::string& cid) {
-  try {
-    for (const Record& r : read_records(target, to))
-      if (r.cid == cid && !r.conv)
-        return "TO holds a record of it that cannot be read (" + r.problem +
-               "), which a shared store does not replace: delete that row with the database's "
-               "tools, then migrate again; the store said: ";
-  } catch (const std::exception&) {  // the refusal's own message says enough
+// The records a shared TO holds and cannot read (bad EDN, a record of the
+// wrong shape), by cid: a compare-and-set cannot replace one, and its
+// refusal names a race that never happened. Read once, when a copy with no
+// record there was first refused.
+class UnreadableInTarget {
+ public:
+  UnreadableInTarget(ConversationStore& target, const std::string& to) : target_(target), to_(to) {}
+
+  // "" unless TO holds an unreadable record of `cid`; then why, to put
+  // before the store's own message.
+  std::string why(const std::string& cid) {
+    if (!problems_) {
+      problems_.emplace();
+      try {
+        for (const Record& r : read_records(target_, to_))
+          if (!r.conv) problems_->emplace(r.cid, r.problem);
+      } catch (const std::exception&) {  // the refusal's own message says enough
+      }
+    }
+    const auto it = problems_->find(cid);
+    if (it == problems_->end()) return "";
+    return "TO holds a record of it that cannot be read (" + it->second +
+           "), which a shared store does not replace: delete that row with the database's "
+           "tools, then migrate again; the store said: ";
   }
-  return "";
-}
+
+ private:
+  ConversationStore& target_;
+  const std::string& to_;
+  std::optional<std::map<std::string, std::string>> problems_;
+};
 
 // Saved values the target could not read back one by one (no load(cid)):
 // checked with one load_all at the end.
@@ -194,6 +210,7 @@ int migrate(const std::string& from, const std::string& to, bool overwrite) {
   }
   Counts counts;
   Pending pending;
+  UnreadableInTarget unreadable(*target, to);
   Progress progress(records.size());
   for (const Record& r : records) {
     progress.step();
@@ -220,8 +237,8 @@ int migrate(const std::string& from, const std::string& to, bool overwrite) {
       }
     } catch (const StaleConversation& e) {
       ++counts.failed;
-      progress.message("failed " + r.cid + ": " +
-                       (none_there ? unreadable_in_target(*target, to, r.cid) : "") + e.what());
+      progress.message("failed " + r.cid + ": " + (none_there ? unreadable.why(r.cid) : "") +
+                       e.what());
     } catch (const std::exception& e) {  // StoreError, InvalidCid
       ++counts.failed;
       progress.message("failed " + r.cid + ": " + e.what());
