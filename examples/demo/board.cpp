@@ -37,16 +37,11 @@ void define_board(stube::Registry& reg) {
       .render([](const Ctx<Board>& c) {
         std::vector<Html> rows;
         for (const std::string& it : c->items) rows.push_back(li(cls("board-item"), it));
-        return div(
-            cls("demo-board"), h2("Hello, ", span(cls("board-name"), c->name), "!"),
-            p("Keep a list of things to do:"),
-            form(c.on("submit", "add"),
-                 input(attr("type", "text"), cls("board-input"), attr("value", c->item),
-                       attr("maxlength", std::to_string(kMaxItemText)), c.bind("item"),
-                       attr("placeholder", "Something to do"), attr("aria-label", "New item")),
-                 button(cls("board-add"), attr("type", "submit"), "Add")),
-            ul(cls("board-items"), rows),
-            button(cls("board-finish"), c.on("click", "finish"), "Finish"));
+        return div(cls("demo-board"), h2("Hello, ", span(cls("board-name"), c->name), "!"),
+                   p("Keep a list of things to do:"),
+                   new_item_form(c, "board-input", "board-add", "item", c->item, "Something to do"),
+                   ul(cls("board-items"), rows),
+                   button(cls("board-finish"), c.on("click", "finish"), "Finish"));
       })
       .on("add",
           [](Ctx<Board>& c) {

@@ -3,6 +3,7 @@
 
 #include <cstddef>
 #include <string>
+#include <string_view>
 
 #include "stube/component.hpp"
 
@@ -32,6 +33,13 @@ void check_new_item(const std::string& text, std::size_t items_so_far);
 bool blank(const std::string& text);
 // Code points of UTF-8 text (the runtime checked it is valid UTF-8).
 std::size_t characters(const std::string& text);
+
+// The form that adds an item to a list: a text field bound to `signal`
+// (classes `input_class`, `add_class` on its field and button), capped at
+// kMaxItemText, posting "add" on submit.
+stube::html::Html new_item_form(const stube::Self& c, std::string_view input_class,
+                                std::string_view add_class, std::string_view signal,
+                                const std::string& value, std::string_view placeholder);
 
 // The wizards' name: not blank, at most kMaxItemText characters (it is copied
 // into every later step and snapshot). The question to ask (again): plain,

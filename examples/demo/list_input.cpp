@@ -27,6 +27,17 @@ void check_new_item(const std::string& text, std::size_t items_so_far) {
     throw stube::BadEvent("the list is full: at most " + std::to_string(kMaxListItems) + " items");
 }
 
+stube::html::Html new_item_form(const stube::Self& c, std::string_view input_class,
+                                std::string_view add_class, std::string_view signal,
+                                const std::string& value, std::string_view placeholder) {
+  using namespace stube::html;
+  return form(c.on("submit", "add"),
+              input(attr("type", "text"), cls(input_class), attr("value", value),
+                    attr("maxlength", std::to_string(kMaxItemText)), c.bind(signal),
+                    attr("placeholder", placeholder), attr("aria-label", "New item")),
+              button(cls(add_class), attr("type", "submit"), "Add"));
+}
+
 bool acceptable_name(const std::string& text) {
   return !blank(text) && characters(text) <= kMaxItemText;
 }

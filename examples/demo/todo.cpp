@@ -70,16 +70,12 @@ void define_todo(stube::Registry& reg) {
       .render([](const Ctx<Todo>& c) {
         std::vector<Html> rows;
         for (const Item& it : c->items) rows.push_back(row(c, it));
-        return div(
-            cls("demo-todo"), h1("Todo"),
-            form(c.on("submit", "add"),
-                 input(attr("type", "text"), cls("todo-new-input"), attr("value", c->new_text),
-                       attr("maxlength", std::to_string(kMaxItemText)), c.bind("new_text"),
-                       attr("placeholder", "What needs doing?"), attr("aria-label", "New item")),
-                 button(cls("todo-add"), attr("type", "submit"), "Add")),
-            ul(cls("todo-items"), rows),
-            p(small(span(cls("todo-count"), c->items.size()), " item(s)")),
-            p(a(attr("href", "./"), "Back to the index")));
+        return div(cls("demo-todo"), h1("Todo"),
+                   new_item_form(c, "todo-new-input", "todo-add", "new_text", c->new_text,
+                                 "What needs doing?"),
+                   ul(cls("todo-items"), rows),
+                   p(small(span(cls("todo-count"), c->items.size()), " item(s)")),
+                   p(a(attr("href", "./"), "Back to the index")));
       })
       .on("add",
           [](Ctx<Todo>& c) {
