@@ -6,6 +6,7 @@
 #include <thread>
 #include <vector>
 
+#include "common/spin_until.hpp"
 #include "runtime/rig.hpp"
 #include "stube/conversation.hpp"
 
@@ -123,9 +124,10 @@ TEST(Concurrency, ShutdownRacingWithMintsLeavesNoConversationBehind) {
   std::atomic<int> refused{0};
   std::vector<std::string> cids[4];
   std::atomic<int> minted{0};
+  std::atomic<bool> forty_minted{false};
   std::thread stopper([&] {
-    while (minted.load() < 40) std::this_thread::yield();
-    rt.shutdown();
+    forty_minted = test::spin_until([&] { return minted.load() >= 40; });
+    rt.shutdown();  // also when the mints stalled: it ends them, and the check below fails
   });
   // Each thread mints until it is refused.
   on_threads(4, [&](int t) {
@@ -140,6 +142,7 @@ TEST(Concurrency, ShutdownRacingWithMintsLeavesNoConversationBehind) {
     }
   });
   stopper.join();
+  EXPECT_TRUE(forty_minted) << "the threads minted " << minted << " conversations in 30 s";
   EXPECT_EQ(refused.load(), 4);
   EXPECT_EQ(rt.size(), 0u) << "a conversation outlived the shutdown";
   for (const auto& list : cids)

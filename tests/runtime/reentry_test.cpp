@@ -18,6 +18,7 @@
 #include <utility>
 #include <vector>
 
+#include "common/spin_until.hpp"
 #include "runtime/rig.hpp"
 
 namespace stube::test {
@@ -234,8 +235,13 @@ TEST(ReentryAtShutdown, AStopHookOfAMintRefusedAtShutdownMayCallShutdown) {
   });
   late_started.wait();  // past mint's first check, in its start hook
   auto shutdown = std::async(std::launch::async, [&] { rt.shutdown(); });
-  while (!rt.shutting_down()) std::this_thread::yield();  // set before it waits for the lock
+  // shutting_down() is set before the shutdown waits for the lifecycle lock.
+  const bool began = test::spin_until([&] { return rt.shutting_down(); });
   shutting.count_down();
+  if (!began) {
+    store->gate.release();
+    FAIL() << "shutdown() never marked the runtime as shutting down";
+  }
   auto stop_hook = stopping.get_future();
   must_finish(stop_hook, "the refused mint's stop hook never ran");
   store->gate

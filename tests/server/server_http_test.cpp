@@ -21,6 +21,7 @@
 
 #include "common/log_capture.hpp"
 #include "common/scratch_dir.hpp"
+#include "common/spin_until.hpp"
 #include "kernel/wire.hpp"
 #include "server/handlers.hpp"
 #include "server/http_client.hpp"
@@ -1746,9 +1747,10 @@ TEST_F(ServerTest, StopWhileRequestsAreInFlightLosesNoAnsweredEvent) {
       }
       ++finished;
     });
-  while (total < 50 && finished == 0) std::this_thread::yield();
+  const bool flowing = test::spin_until([&] { return total >= 50 || finished > 0; });
   server_->stop();
   for (std::thread& t : clients) t.join();
+  ASSERT_TRUE(flowing) << "the clients answered " << total << " events in 30 s";
   EXPECT_GE(total.load(), 50);
 
   const auto stored = file_store(dir.path())->load_all();
