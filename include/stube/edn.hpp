@@ -78,6 +78,16 @@ class ParseError : public Error {
   std::string reason_;
 };
 
+// The text nests deeper than the reading thread's stack can hold, though
+// within ReadOptions::max_depth: a limit of the thread, not a fault of the
+// text, which a thread with a larger stack reads (stores treat it like
+// running out of memory). A ParseError for code that only asks whether the
+// text was read.
+class StackExhausted : public ParseError {
+ public:
+  using ParseError::ParseError;
+};
+
 // A typed accessor was used on a value of another kind, or a value could not
 // be built (e.g. an invalid keyword name).
 class TypeError : public Error {

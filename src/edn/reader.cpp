@@ -328,9 +328,14 @@ class Reader {
   }
 
   [[noreturn, gnu::noinline, gnu::cold]] void fail_stack(const char* at) const {
-    fail_at(at, "nesting depth " + std::to_string(depth_) +
-                    " exceeds what this thread's stack can hold (the limit is max_depth = " +
-                    std::to_string(options_.max_depth) + ")");
+    const std::string reason = "nesting depth " + std::to_string(depth_) +
+                               " exceeds what this thread's stack can hold (the limit is "
+                               "max_depth = " +
+                               std::to_string(options_.max_depth) + ")";
+    // Invalid text stays a plain ParseError, wherever it is read.
+    if (detail::find_invalid_utf8(begin_, end_) != std::string_view::npos) fail_at(at, reason);
+    auto [line, column] = position(at);
+    throw StackExhausted(line, column, reason);
   }
   void leave() noexcept { --depth_; }
 

@@ -80,6 +80,9 @@ std::optional<edn::Value> read_record(std::string_view cid, std::string_view tex
     edn::Value v = edn::read(text);
     problem = conv::record_problem(v, cid, index);
     if (problem.empty()) return v;
+  } catch (const edn::StackExhausted& e) {
+    problem = e.what();  // the thread's limit: the record is fine
+    starved = true;
   } catch (const edn::ParseError& e) {
     problem = std::string("not valid EDN: ") + e.what();
   } catch (const std::bad_alloc&) {

@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <atomic>
 #include <condition_variable>
+#include <cstdint>
 #include <mutex>
 #include <new>
 #include <system_error>
@@ -27,6 +28,9 @@ struct DeferredClose::Shared {
   // thread took and is closing one by one (it counts down without the lock).
   std::atomic<std::size_t> held{0};
   bool stop = false;
+  // Batches the thread has finished, and whether it is closing one now.
+  std::uint64_t batches_done = 0;
+  bool closing = false;
   std::unique_ptr<std::thread> thread;
   const pid_t owner_pid = current_pid();  // the process that made this object
 
@@ -118,6 +122,16 @@ void DeferredClose::close_pending_now() noexcept {
   if (s.held.load() == 0) s.idle.notify_all();
 }
 
+void DeferredClose::close_all_now() noexcept {
+  Shared& s = *shared_;
+  if (s.forked()) return;
+  close_pending_now();
+  std::unique_lock lock(s.mutex);
+  // Not until held is 0, which other savers may keep from happening.
+  const std::uint64_t batch = s.batches_done;
+  s.idle.wait(lock, [&s, batch] { return !s.closing || s.batches_done != batch; });
+}
+
 void DeferredClose::drain() {
   Shared& s = *shared_;
   if (s.forked()) return;  // no thread to wait for, and the mutex may be stuck
@@ -134,6 +148,7 @@ void DeferredClose::run(Shared& s) {
     s.work.wait(lock, [&s] { return s.stop || !s.pending.empty(); });
     if (s.pending.empty()) return;  // stopping, nothing left
     batch.swap(s.pending);
+    s.closing = true;
     lock.unlock();
     for (Fd& fd : batch) {
       (void)fd.close_checked();  // what the close sets off happens here; errors change nothing
@@ -141,7 +156,9 @@ void DeferredClose::run(Shared& s) {
     }
     batch.clear();
     lock.lock();
-    if (s.held.load() == 0) s.idle.notify_all();
+    s.closing = false;
+    ++s.batches_done;
+    s.idle.notify_all();  // drain() and close_all_now() wait on it
   }
 }
 

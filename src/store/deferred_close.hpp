@@ -57,6 +57,11 @@ class DeferredClose {
   // descriptors. Bounded by what waits; in a forked child, nothing.
   void close_pending_now() noexcept;
 
+  // Like close_pending_now, and then waits for the batch the thread is
+  // closing meanwhile: for a caller that ran out of disk space, as a held
+  // file's blocks are freed only at its close. In a forked child, nothing.
+  void close_all_now() noexcept;
+
   // Returns once every descriptor handed over so far is closed (tests).
   void drain();
 

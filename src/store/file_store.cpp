@@ -17,6 +17,7 @@
 #include <cerrno>
 #include <charconv>
 #include <chrono>
+#include <memory>
 #include <optional>
 #include <string>
 #include <system_error>
@@ -114,8 +115,9 @@ std::vector<std::string> list_dir(int dirfd, const std::string& dir) {
     const int err = errno;
     throw_errno("open directory", dir, err);
   }
-  DIR* d = ::fdopendir(fd);
-  if (d == nullptr) {
+  // Closed also when a name cannot be stored (bad_alloc).
+  const std::unique_ptr<DIR, int (*)(DIR*)> d(::fdopendir(fd), ::closedir);
+  if (!d) {
     const int err = errno;
     ::close(fd);
     throw_errno("open directory", dir, err);
@@ -123,13 +125,11 @@ std::vector<std::string> list_dir(int dirfd, const std::string& dir) {
   std::vector<std::string> names;
   for (;;) {
     errno = 0;
-    const dirent* e = ::readdir(d);
+    const dirent* e = ::readdir(d.get());
     if (e == nullptr) break;
     names.emplace_back(e->d_name);
   }
-  const int err = errno;
-  ::closedir(d);
-  if (err != 0) throw_errno("read directory", dir, err);
+  if (const int err = errno) throw_errno("read directory", dir, err);
   return names;
 }
 
@@ -274,7 +274,7 @@ class FileStore final : public ConversationStore {
     // Also when the file was gone already: the unlink may be one whose
     // directory sync failed (a retried remove) or is still under way in
     // another thread, and a durable remove returns only once it is on disk.
-    if (options_.durability == Durability::durable) sync_dir();
+    if (options_.durability == Durability::durable) sync_dir("removing " + name);
     deferred_close_.close_later(std::move(removed));
   }
 
@@ -308,8 +308,11 @@ class FileStore final : public ConversationStore {
     }
   }
 
-  void sync_dir() const {
-    if (const int err = store_detail::fsync_retry(dirfd_.get())) throw_errno("fsync", dir_, err);
+  // `doing` names the change that was made and is not yet durable.
+  void sync_dir(const std::string& doing) const {
+    if (const int err = store_detail::fsync_retry(dirfd_.get())) {
+      throw_errno("fsync", dir_ + " (" + doing + ": done, but not known to be on disk)", err);
+    }
   }
 
   // Without fsync a save is nothing but directory changes and a page-cache
@@ -341,36 +344,61 @@ class FileStore final : public ConversationStore {
     if (w.error) std::rethrow_exception(w.error);
   }
 
+  // A system call of a save that failed: what, on which file, and errno.
+  struct Failure {
+    std::string op, path;
+    int err;
+  };
+
+  // Out of disk space, a save releases the old versions still held for
+  // their deferred close (deferred_close_), whose blocks count until then,
+  // and tries once more: without the deferral it would have succeeded.
   void write_file(std::string_view cid, std::string_view text) {
-    std::string tmp;
-    Fd fd = create_temp(cid, tmp);
-    auto fail = [&](std::string_view op, int err) {
-      ::unlinkat(dirfd_.get(), tmp.c_str(), 0);  // best effort: the error below is what matters
-      throw_errno(op, path_of(tmp), err);
-    };
-    if (const int err = store_detail::write_all(fd.get(), text)) fail("write", err);
-    if (options_.durability == Durability::durable) {
-      if (const int err = store_detail::fsync_retry(fd.get())) fail("fsync", err);
+    std::optional<Failure> failure = write_file_once(cid, text);
+    if (failure && (failure->err == ENOSPC || failure->err == EDQUOT)) {
+      // Also when nothing is held now: the closer may have freed space
+      // since the write failed.
+      deferred_close_.close_all_now();
+      failure = write_file_once(cid, text);
     }
-    if (const int err = fd.close_checked()) fail("close", err);
+    if (failure) throw_errno(failure->op, failure->path, failure->err);
+  }
+
+  // Writes `text` to a temporary file and renames it over <cid>.edn; on
+  // failure removes the temporary file and says which call failed. A durable
+  // store's directory fsync comes after the rename: its failure throws.
+  std::optional<Failure> write_file_once(std::string_view cid, std::string_view text) {
+    std::string tmp;
+    int err = 0;
+    Fd fd = create_temp(cid, tmp, err);
+    if (!fd) return Failure{"create", path_of(tmp), err};
+    auto failed = [&](std::string op, std::string path, int e) {
+      ::unlinkat(dirfd_.get(), tmp.c_str(), 0);  // best effort: the error is what matters
+      return Failure{std::move(op), std::move(path), e};
+    };
+    if ((err = store_detail::write_all(fd.get(), text))) return failed("write", path_of(tmp), err);
+    if (options_.durability == Durability::durable) {
+      if ((err = store_detail::fsync_retry(fd.get()))) return failed("fsync", path_of(tmp), err);
+    }
+    if ((err = fd.close_checked())) return failed("close", path_of(tmp), err);
     const std::string target = std::string(cid).append(kSuffix);
     Fd replaced = hold_for_deferred_release(target);
     if (::renameat(dirfd_.get(), tmp.c_str(), dirfd_.get(), target.c_str()) != 0) {
-      const int err = errno;
-      ::unlinkat(dirfd_.get(), tmp.c_str(), 0);
-      throw_errno("rename", path_of(tmp) + " -> " + path_of(target), err);
+      err = errno;
+      return failed("rename", path_of(tmp) + " -> " + path_of(target), err);
     }
-    if (options_.durability == Durability::durable) sync_dir();
+    if (options_.durability == Durability::durable) sync_dir("saving " + target);
     deferred_close_.close_later(std::move(replaced));
+    return std::nullopt;
   }
 
-  // Creates a temporary file for `cid`, named in `tmp`. Out of descriptors
-  // (EMFILE, ENFILE), it first closes those waiting in the closer's queue
-  // (see deferred_close_), then tries once more. A name that exists was
-  // left by an earlier process with our pid (pid 1 in a container,
-  // restarted within kLeftOverAge, keeps its young files): the counter's
-  // next names are tried.
-  Fd create_temp(std::string_view cid, std::string& tmp) {
+  // Creates a temporary file for `cid`, named in `tmp`, or returns none with
+  // errno in `err`. Out of descriptors (EMFILE, ENFILE), it first closes
+  // those waiting in the closer's queue (see deferred_close_), then tries
+  // once more. A name that exists was left by an earlier process with our
+  // pid (pid 1 in a container, restarted within kLeftOverAge, keeps its
+  // young files): the counter's next names are tried.
+  Fd create_temp(std::string_view cid, std::string& tmp, int& err) {
     const auto create = [&] {
       return Fd(::openat(dirfd_.get(), tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600));
     };
@@ -383,8 +411,8 @@ class FileStore final : public ConversationStore {
         fd = create();
       }
       if (fd) return fd;
-      const int err = errno;
-      if (err != EEXIST || names == kNamesTried) throw_errno("create", path_of(tmp), err);
+      err = errno;
+      if (err != EEXIST || names == kNamesTried) return Fd();
     }
   }
 

@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "common/small_stack.hpp"
 #include "edn/edn_generators.hpp"
 
 namespace edn = stube::edn;
@@ -131,6 +132,37 @@ TEST(EdnHostile, MillionTagChainIsDepthError) {
 
 TEST(EdnHostile, MillionNamespacedMapsIsDepthError) {
   expect_depth_error(repeat("#:a{:k ", kMillion) + "1" + repeat("}", kMillion));
+}
+
+// Within max_depth, the stack of the reading thread is the limit: the
+// reader stops well before it runs out, with its own error (the text is
+// fine, and reads on a thread with a larger stack).
+TEST(EdnHostile, ASmallStackStopsTheReaderWithStackExhausted) {
+  const std::string text = repeat("[", 1000) + repeat("]", 1000);
+  std::string what;
+  stube::test::run_with_stack(128 * 1024, [&] {
+    try {
+      (void)edn::read(text);
+      what = "read";
+    } catch (const edn::StackExhausted& e) {
+      what = e.what();
+    } catch (const std::exception& e) {
+      what = std::string("another error: ") + e.what();
+    }
+  });
+  EXPECT_NE(what.find("exceeds what this thread's stack can hold"), std::string::npos) << what;
+  EXPECT_EQ(edn::read(text).depth(), 1000u);  // this thread's stack holds it
+  // Invalid text is invalid on any stack: a plain ParseError.
+  stube::test::run_with_stack(128 * 1024, [&] {
+    try {
+      (void)edn::read(text + " \xff");
+    } catch (const edn::StackExhausted&) {
+      what = "StackExhausted";
+    } catch (const edn::ParseError& e) {
+      what = e.what();
+    }
+  });
+  EXPECT_NE(what.find("invalid UTF-8"), std::string::npos) << what;
 }
 
 TEST(EdnHostile, MillionNestedInsideDiscardIsStillBounded) {

@@ -2,7 +2,9 @@
 // cid validation against the file system, and backend errors.
 #include <fcntl.h>
 #include <gtest/gtest.h>
+#include <sched.h>
 #include <signal.h>
+#include <sys/mount.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -10,11 +12,14 @@
 
 #include <algorithm>
 #include <atomic>
+#include <cstdio>
+#include <cstring>
 #include <fstream>
 #include <optional>
 #include <thread>
 #include <type_traits>
 
+#include "common/small_stack.hpp"
 #include "edn/packed.hpp"
 #include "store/checks.hpp"
 #include "store/deferred_close.hpp"
@@ -738,6 +743,110 @@ TEST(FileStore, ReplacedAndRemovedFilesAreReleasedAndNoDescriptorLeaks) {
   const auto convs = reopened->load_all();
   for (const auto& [cid, c] : convs) EXPECT_EQ(conv::id(c), cid);
   EXPECT_EQ(file_names(dir.path()).size(), convs.size());
+}
+
+// For a child process: mounts a tmpfs of `bytes` on `dir`, in a mount
+// namespace of its own (private, so nothing reaches the parent's), and in a
+// user namespace of its own when not root, which needs no privilege on
+// Debian. Returns what failed, or nothing.
+std::string mount_small_tmpfs(const fs::path& dir, std::size_t bytes) {
+  const auto failed = [](std::string what) { return what + ": " + std::strerror(errno); };
+  const auto write_proc = [](const char* file, const std::string& text) {
+    std::ofstream out(file);
+    out << text;
+    out.flush();
+    return out.good();
+  };
+  if (::geteuid() == 0) {
+    if (::unshare(CLONE_NEWNS) != 0) return failed("unshare(CLONE_NEWNS)");
+  } else {
+    const uid_t uid = ::geteuid();
+    const gid_t gid = ::getegid();
+    if (::unshare(CLONE_NEWUSER | CLONE_NEWNS) != 0) {
+      return failed("unshare(CLONE_NEWUSER | CLONE_NEWNS) (are user namespaces disabled?)");
+    }
+    if (!write_proc("/proc/self/setgroups", "deny") ||
+        !write_proc("/proc/self/uid_map", "0 " + std::to_string(uid) + " 1") ||
+        !write_proc("/proc/self/gid_map", "0 " + std::to_string(gid) + " 1")) {
+      return failed("writing the user namespace's id maps");
+    }
+  }
+  if (::mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr) != 0) {
+    return failed("making / private");
+  }
+  const std::string size = "size=" + std::to_string(bytes);
+  if (::mount("tmpfs", dir.c_str(), "tmpfs", 0, size.c_str()) != 0) return failed("mount tmpfs");
+  return {};
+}
+
+// A replaced file held for its deferred release keeps its blocks until the
+// background thread closes it: on a full disk a save releases the held
+// ones and tries again, so it succeeds wherever it would without the
+// deferral. A 2 MiB disk holds two versions of a 900 KB conversation (the
+// file and the temporary one replacing it), not three.
+TEST(FileStore, AFullDiskFirstReleasesTheReplacedFilesItHolds) {
+  ScratchDir dir;
+  const pid_t pid = ::fork();
+  ASSERT_GE(pid, 0);
+  if (pid == 0) {
+    ::alarm(120);  // a hang becomes a SIGALRM the parent sees
+    if (const std::string problem = mount_small_tmpfs(dir.path(), 2 << 20); !problem.empty()) {
+      std::fprintf(stderr, "%s\n", problem.c_str());
+      ::_exit(2);
+    }
+    auto store = file_store(dir.path());
+    const Value big = large_conversation("cv-big", 900 * 1000);
+    constexpr int kSaves = 300;
+    int failed = 0;
+    for (int i = 0; i < kSaves; ++i) {
+      try {
+        store->save(big.assoc(kw("n"), i));
+      } catch (const StoreError& e) {
+        if (failed++ == 0) std::fprintf(stderr, "save %d: %s\n", i, e.what());
+      }
+    }
+    if (failed > 0) std::fprintf(stderr, "%d of %d saves failed\n", failed, kSaves);
+    const auto stored = store->load_all();
+    const bool last_kept =
+        stored.size() == 1 && stored.begin()->second.get(kw("n")) == Value(kSaves - 1);
+    store.reset();
+    ::_exit(failed > 0 ? 1 : last_kept ? 0 : 3);
+  }
+  int status = 0;
+  ASSERT_EQ(::waitpid(pid, &status, 0), pid);
+  ASSERT_TRUE(WIFEXITED(status)) << "the child did not exit (signal "
+                                 << (WIFSIGNALED(status) ? WTERMSIG(status) : 0) << ")";
+  EXPECT_EQ(WEXITSTATUS(status), 0)
+      << "1: saves failed for want of space (see stderr); 2: no small disk could be mounted; "
+         "3: the last save is not what loads";
+}
+
+// A record nested deeper than the loading thread's stack can read is the
+// thread's limit, not bad data: the load fails (as when memory runs out)
+// instead of skipping a conversation that a larger stack loads.
+TEST(FileStore, ALoadShortOfStackFailsInsteadOfSkippingTheRecord) {
+  ScratchDir dir;
+  Value deep = Value(1);
+  for (int level = 0; level < 990; ++level) deep = edn::vec({deep});
+  const Value c =
+      conv::put_instance(conv::make("cv-deep", edn::Instant{1700000000, 0}), "i1",
+                         edn::map({{kw("instance/id"), Value("i1")}, {kw("deep"), deep}}));
+  file_store(dir.path())->save(c);
+  std::string error;
+  std::size_t loaded = 0;
+  LogCapture log;
+  run_with_stack(128 * 1024, [&] {
+    try {
+      loaded = file_store(dir.path(), {.load_threads = 1})->load_all().size();
+    } catch (const StoreError& e) {
+      error = e.what();
+    }
+  });
+  EXPECT_EQ(loaded, 0u);
+  EXPECT_NE(error.find("cv-deep.edn"), std::string::npos) << error;
+  EXPECT_NE(error.find("stack"), std::string::npos) << error;
+  EXPECT_TRUE(log.at(log::Level::warn).empty()) << "the record was skipped as bad data";
+  EXPECT_EQ(file_store(dir.path())->load_all().size(), 1u);  // a full-size stack loads it
 }
 
 TEST(FileStore, NonPrintableSaveKeepsTheFileAndDoesNotSerialise) {
