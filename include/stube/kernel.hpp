@@ -99,8 +99,8 @@ Step dispatch_timer(const Registry& reg, const edn::Value& conv, std::string_vie
 // The `back` effect requested from outside (the browser's back button).
 Step go_back(const Registry& reg, const edn::Value& conv, const KernelOptions& opts);
 
-// A restored conversation becomes live again: the top frame's wakeup runs
-// and the whole view is rendered.
+// A restored conversation becomes live again: every frame's wakeup runs,
+// the top frame's first, and the whole view is rendered.
 Step wake(const Registry& reg, const edn::Value& conv, const KernelOptions& opts);
 
 // The whole view for a page that connects again (no hook runs; nothing

@@ -185,9 +185,19 @@ class Fold {
       conv_ = conv::put_instance(conv_, iid, next);
       dirty_.push_back(iid);
     }
+    bool left = false;  // by an answer or replace of its own
     for (Effect& e : self.take_effects()) {
-      if (stopped_ || conv::instance(conv_, iid).is_nil()) return;  // gone: e.g. it answered
+      if (stopped_ || left) return;
+      if (conv::instance(conv_, iid).is_nil()) {
+        // Gone while an earlier effect applied: a callee that answered at
+        // once resumed it, and it answered from its resume hook. That answer
+        // came after this list was requested, so the conversation-wide
+        // effects in it still apply; the frame's own have no frame left.
+        if (e.kind == Effect::Kind::End || e.kind == Effect::Kind::Back) apply_effect(iid, e);
+        continue;
+      }
       apply_effect(iid, e);
+      left = e.kind == Effect::Kind::Answer || e.kind == Effect::Kind::Replace;
     }
   }
 
@@ -340,14 +350,22 @@ class Fold {
   }
 
   // A restored conversation's page is new: the whole view is sent, showing
-  // what the top frame's wakeup hook changed, and the patches it asks for
-  // follow it (as after back).
-  void wake_top() {
+  // what the wakeup hooks changed, and the patches they ask for follow it
+  // (as after back). Every frame on the stack wakes, the top first: the
+  // restart dropped the timers of those below it too, which reach them
+  // there (a page's autosave under an open dialog), and a frame can only
+  // re-arm them from its wakeup. A frame a wakeup above it removed (an
+  // answer, a replace) does not wake; after an end or a back, none does.
+  void wake_frames() {
     top_changes();
-    const std::string top(top_instance(conv_));
-    if (top.empty()) return;
-    const ComponentDef& def = def_of(conv::instance(conv_, top));
-    if (def.wakeup) run_hook(top, [&](Self& s) { def.wakeup(s); });
+    const edn::Value stack = conv::stack(conv_);  // a copy: wakeups may change it
+    for (std::size_t i = stack.size(); i-- > 0 && !stopped_;) {
+      const std::string iid(stack.at(i).as_string());
+      const edn::Value& inst = conv::instance(conv_, iid);
+      if (inst.is_nil()) continue;
+      const ComponentDef& def = def_of(inst);
+      if (def.wakeup) run_hook(iid, [&](Self& s) { def.wakeup(s); });
+    }
   }
 
   // The whole view will be rendered anew: patches requested before this
@@ -578,7 +596,7 @@ Step wake(const Registry& reg, const edn::Value& conv, const KernelOptions& opts
   try {
     require_a_view(conv);
     Fold fold(reg, opts, conv);
-    fold.wake_top();
+    fold.wake_frames();
     return fold.finish(false);
   } catch (const std::exception& e) {
     return error_step(conv, e.what());

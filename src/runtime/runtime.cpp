@@ -310,7 +310,7 @@ struct Runtime::Impl {
   enum class From { page, elsewhere, first_view };
 
   // A restored conversation's frames become live before anything reaches
-  // them: its top frame's wakeup runs once, on the first stream, event or
+  // them: its frames' wakeups run once, on the first stream, event or
   // back, whichever comes first (an event in the moment before the page's
   // stream is back must not run on a frame whose wakeup has not run). It
   // counts as done when it went through (Ok), or when it threw and a stream

@@ -440,17 +440,94 @@ TEST_F(Fold, AfterRequestsATimerForThisInstance) {
   EXPECT_EQ(s.timers[0].event.payload, Value("later"));
 }
 
-TEST_F(Fold, WakeRunsTheTopWakeupAndRendersTheWholeView) {
+TEST_F(Fold, WakeRunsEveryFramesWakeupTopFirstAndRendersTheWholeView) {
   const Value conv = with_child();
   journal->clear();
   Step s = wake(reg, conv, opts);
   ASSERT_EQ(s.status, Step::Status::Ok);
-  EXPECT_EQ(journal->entries(), Entries{"wakeup child"});
+  EXPECT_EQ(journal->entries(), (Entries{"wakeup child", "wakeup root"}));
   EXPECT_EQ(top_frame(s.conv)[":woken"], Value(1));
   ASSERT_EQ(s.fragments.size(), 1u);
   EXPECT_EQ(s.fragments[0].target, kRootElementId);
   EXPECT_EQ(s.fragments[0].mode, Fragment::Mode::Inner);
   EXPECT_EQ(s.fragments[0].html, render_top(reg, s.conv, opts));
+}
+
+// A restart drops every timer, also those of a frame under a dialog (a
+// page's autosave): the page re-arms its own from its wakeup, which runs
+// although the dialog is on top. A frame a wakeup above it removed does
+// not wake.
+// A frame calls a component that answers at once, which resumes it inside
+// the call, and it answers from there: the end it requested after the
+// call, before that answer, still applies; a patch it requested has no
+// frame left.
+TEST(FoldEffects, AnEndRequestedBeforeANestedAnswerStillApplies) {
+  Registry reg;
+  reg.define("t/root")
+      .render([](const Self&) { return html::p("root"); })
+      .start([](Self& s) { s.call(embed("t/x"), "got"); })
+      .resume("got", [](Self& s, const Value& v) { s.set("got", v); });
+  reg.define("t/x")
+      .render([](const Self&) { return html::p("x"); })
+      .on("go",
+          [](Self& s) {
+            s.call(embed("t/at-once"), "k");
+            s.end(Value("bye"));
+          })
+      .resume("k", [](Self& s, const Value&) { s.answer(Value(2)); });
+  reg.define("t/at-once")
+      .render([](const Self&) { return html::p("never shown"); })
+      .start([](Self& s) { s.answer(Value(1)); });
+  const KernelOptions opts;
+  const Value conv = start_conversation(reg, "t/root", Value(), opts).conv;
+  const Step s = dispatch(reg, conv, top_instance(conv), Event{"go"}, opts);
+  ASSERT_EQ(s.status, Step::Status::Ok) << s.error;
+  EXPECT_TRUE(s.ended) << "the end was dropped";
+  EXPECT_EQ(s.end_value, Value("bye"));
+}
+
+TEST(FoldWake, AFrameUnderADialogWakesAndReArmsItsTimer) {
+  Registry reg;
+  std::vector<std::string> woken;
+  reg.define("t/page")
+      .render([](const Self&) { return html::p("page"); })
+      .on("ask", [](Self& s) { s.call(embed("t/dialog"), "answered"); })
+      .resume("answered", [](Self&, const Value&) {})
+      .wakeup([&woken](Self& s) {
+        woken.push_back("page");
+        s.after(std::chrono::seconds(30), "autosave");
+      });
+  reg.define("t/dialog")
+      .render([](const Self&) { return html::p("dialog"); })
+      .on("leave", [](Self& s) { s.answer(Value()); })
+      .wakeup([&woken](Self& s) {
+        woken.push_back("dialog");
+        if (s[":leave"] == Value(true)) s.answer(Value());
+      });
+  const KernelOptions opts;
+  Value conv = start_conversation(reg, "t/page", Value(), opts).conv;
+  conv = dispatch(reg, conv, top_instance(conv), Event{"ask"}, opts).conv;
+  ASSERT_EQ(conv::stack(conv).size(), 2u);
+  const Value restored = edn::read(edn::write(conv));
+
+  const Step s = wake(reg, restored, opts);
+  ASSERT_EQ(s.status, Step::Status::Ok) << s.error;
+  EXPECT_EQ(woken, (std::vector<std::string>{"dialog", "page"}));
+  ASSERT_EQ(s.timers.size(), 1u);
+  EXPECT_EQ(s.timers[0].event.name, "autosave");
+  EXPECT_EQ(s.timers[0].iid, std::string(conv::stack(conv).at(0).as_string()));
+  EXPECT_EQ(conv::stack(s.conv).size(), 2u) << "the dialog is still open";
+
+  // The dialog's wakeup answers: the page resumes, and wakes after it.
+  woken.clear();
+  const std::string dialog(top_instance(restored));
+  const Value leaving = conv::put_instance(
+      restored, dialog, conv::instance(restored, dialog).assoc(kw("leave"), true));
+  const Step left = wake(reg, leaving, opts);
+  ASSERT_EQ(left.status, Step::Status::Ok) << left.error;
+  EXPECT_EQ(woken, (std::vector<std::string>{"dialog", "page"}));
+  EXPECT_EQ(conv::stack(left.conv).size(), 1u);
+  EXPECT_EQ(left.timers.size(), 1u);
 }
 
 TEST_F(Fold, WakeRendersEvenWithoutAWakeupHook) {
