@@ -95,12 +95,16 @@ void define_prompt(Registry& reg) {
 }
 
 // choose's arguments with :options as a vector, which `pick` indexes: a
-// list or a set (in its order, as rendered) becomes one; anything else is
-// the caller's mistake, named when the dialog is called.
+// list or a set (in its order, as rendered) becomes one; anything else,
+// none included, is the caller's mistake, named when the dialog is called.
 edn::Value choose_args(const edn::Value& args) {
   edn::Value a = args_map(args);
   const edn::Value& options = a.get("options"_kw);
-  if (options.is_nil() || options.is(edn::Kind::Vector)) return a;
+  if (options.is_nil())
+    throw std::invalid_argument(
+        "stube/choose: no :options to choose from (its arguments are " + edn::write(args) +
+        "); call it with a map such as {:question \"…\" :options [\"a\" \"b\"]}");
+  if (options.is(edn::Kind::Vector)) return a;
   if (!options.is(edn::Kind::List) && !options.is(edn::Kind::Set))
     throw std::invalid_argument(
         "stube/choose: :options must be a vector (or a list or a set) of "

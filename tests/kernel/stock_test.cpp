@@ -138,6 +138,19 @@ TEST_F(Stock, ChooseTakesASetOrAListOfOptionsAndRefusesOthers) {
   EXPECT_EQ(s.conv, conv);
 }
 
+// No options at all is the caller's mistake too, named when it calls.
+TEST_F(Stock, ChooseWithoutOptionsFailsTheCall) {
+  for (const Value& given : {edn::map({{kw("question"), Value("q")}}),
+                             edn::map({{kw("options"), Value()}}), Value(), edn::read("[1 2]")}) {
+    const Value args = edn::map({{kw("component"), kw("stube/choose")}, {kw("args"), given}});
+    const Value conv = start_conversation(reg, "t/host", args, opts).conv;
+    const Step s = dispatch(reg, conv, top_instance(conv), Event{"open"}, opts);
+    EXPECT_EQ(s.status, Step::Status::HandlerError) << edn::write(given);
+    EXPECT_TRUE(contains(s.error, "stube/choose: no :options to choose from")) << s.error;
+    EXPECT_EQ(s.conv, conv);
+  }
+}
+
 // A restored record may hold :options as a set (init, which makes it a
 // vector, ran in another program or not at all): picked as rendered.
 TEST_F(Stock, ChooseRestoredWithASetOfOptionsPicksAsRendered) {
