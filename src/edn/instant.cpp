@@ -127,7 +127,8 @@ const char* parse_instant(std::string_view s, Instant* out) noexcept {
   // An offset can carry 0000-01-01 or 9999-12-31 into a year of other than
   // four digits, which would not print readably.
   if (seconds < kMinInstantSeconds || seconds > kMaxInstantSeconds)
-    return "the offset moves it outside the years 0000 to 9999 in UTC";
+    return offset_minutes != 0 ? "the offset moves it outside the years 0000 to 9999 in UTC"
+                               : "the leap second moves it past 9999-12-31";
   out->seconds = seconds;
   out->nanos = nanos;
   return nullptr;

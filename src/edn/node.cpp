@@ -277,11 +277,12 @@ Value make_seq(Kind k, Value* first, std::size_t n) {
   return Value::from_node(k, node);
 }
 
-Value make_set(Value* first, std::size_t n, bool* had_duplicate) {
+Value make_set(Value* first, std::size_t n, bool* had_duplicate, Value* duplicate) {
   sort_canonical(first, n, [](const Value& v) -> const Value& { return v; });
   std::size_t out = 0;
   for (std::size_t i = 0; i < n; ++i) {
     if (out > 0 && first[out - 1] == first[i]) {
+      if (duplicate && !(had_duplicate && *had_duplicate)) *duplicate = first[i];
       if (had_duplicate) *had_duplicate = true;
       continue;
     }

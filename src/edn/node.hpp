@@ -91,7 +91,7 @@ const char* make_name(Kind k, std::string_view text, Value* out);
 // `dup` (index of a duplicated element in canonical order) when non-null,
 // otherwise merged (maps: last wins).
 Value make_seq(Kind k, Value* first, std::size_t n);
-Value make_set(Value* first, std::size_t n, bool* had_duplicate);
+Value make_set(Value* first, std::size_t n, bool* had_duplicate, Value* duplicate = nullptr);
 Value make_map(MapEntry* first, std::size_t n, bool* had_duplicate, Value* duplicate_key);
 
 std::uint64_t hash_bytes(const void* data, std::size_t n, std::uint64_t seed) noexcept;

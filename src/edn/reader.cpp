@@ -11,6 +11,7 @@
 #include <numeric>
 #include <vector>
 
+#include "edn/decimal.hpp"
 #include "edn/instant.hpp"
 #include "edn/names.hpp"
 #include "edn/node.hpp"
@@ -182,24 +183,27 @@ class Reader {
             "nesting depth exceeds the limit of " + std::to_string(options_.max_depth) + " levels");
   }
 
-  [[noreturn, gnu::noinline, gnu::cold]] void fail_duplicate_key(const char* open,
-                                                                 const Value& key) const {
-    // The key as printed, cut short: it may be huge, or (with a raised
+  // `what` ("key", "element") is `value`, twice in the `where` ("map", "set").
+  [[noreturn, gnu::noinline, gnu::cold]] void fail_duplicate(const char* open, const char* what,
+                                                             const Value& value,
+                                                             const char* where) const {
+    // The value as printed, cut short: it may be huge, or (with a raised
     // max_depth) too deep for write(), and the error must still be a
     // ParseError with its position.
     constexpr std::size_t kMax = 60;
     std::string text;
     try {
-      text = write(key);
+      text = write(value);
     } catch (const Error&) {
-      text = "(a key nested too deep to print)";
+      text = std::string("(a ") + what + " nested too deep to print)";
     }
     if (text.size() > kMax) {  // cut on a character boundary: the message stays UTF-8
       std::size_t cut = kMax;
       while (cut > 0 && (static_cast<unsigned char>(text[cut]) & 0xC0) == 0x80) --cut;
       text = text.substr(0, cut) + "...";
     }
-    fail_at(open, "duplicate key " + text + " in the map opened here");
+    fail_at(open,
+            std::string("duplicate ") + what + " " + text + " in the " + where + " opened here");
   }
 
   [[noreturn, gnu::noinline, gnu::cold]] void fail_tag(const char* at, std::string_view tag,
@@ -406,8 +410,9 @@ class Reader {
     Value result;
     if (kind == Kind::Set) {
       bool dup = false;
-      result = detail::make_set(stack_.data() + base, stack_.size() - base, &dup);
-      if (dup && !discarding_) fail_at(open, "duplicate element in the set opened here");
+      Value dup_element;
+      result = detail::make_set(stack_.data() + base, stack_.size() - base, &dup, &dup_element);
+      if (dup && !discarding_) fail_duplicate(open, "element", dup_element, "set");
     } else {
       result = detail::make_seq(kind, stack_.data() + base, stack_.size() - base);
     }
@@ -446,8 +451,10 @@ class Reader {
         break;
       }
       if (is_closer(*p_)) fail_mismatched("map", '}', open);
+      const char* key_at = p_;
       Value key = read_value();
-      if (!ns.empty()) key = qualify_or_fail(std::move(key), ns);
+      // A discarded form is read, not interpreted (as its duplicates).
+      if (!ns.empty() && !discarding_) key = qualify_or_fail(std::move(key), ns, key_at);
       skip_whitespace();
       if (p_ == end_) fail_unterminated("map", '}', open);
       if (*p_ == '}')
@@ -460,16 +467,16 @@ class Reader {
     Value dup_key;
     Value result = detail::make_map(entries_.data() + base, entries_.size() - base, &dup, &dup_key);
     entries_.resize(base);
-    if (dup && !discarding_) fail_duplicate_key(open, dup_key);
+    if (dup && !discarding_) fail_duplicate(open, "key", dup_key, "map");
     leave();
     return result;
   }
 
-  [[gnu::noinline]] Value qualify_or_fail(Value key, std::string_view ns) const {
+  [[gnu::noinline]] Value qualify_or_fail(Value key, std::string_view ns, const char* at) const {
     try {
       return qualify(std::move(key), ns);
     } catch (const TypeError& e) {
-      fail(std::string("invalid key in namespaced map: ") + e.what());
+      fail_at(at, std::string("invalid key in namespaced map: ") + e.what());
     }
   }
 
@@ -852,6 +859,8 @@ class Reader {
     }
     if (body.back() == 'M') {
       if (!valid_float(body.substr(0, body.size() - 1))) return bad("expected a decimal before M");
+      if (const char* why = detail::decimal_range_problem(body.substr(0, body.size() - 1)))
+        return bad(why);
       return Value::decimal(tok.front() == '+' ? tok.substr(1, tok.size() - 2)
                                                : tok.substr(0, tok.size() - 1));
     }

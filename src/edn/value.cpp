@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "edn/decimal.hpp"
 #include "edn/instant.hpp"
 #include "edn/names.hpp"
 #include "edn/node.hpp"
@@ -127,8 +128,10 @@ Value::Value(std::string_view s) : kind_(Kind::String) {
 }
 
 Value::Value(Instant t) : kind_(Kind::Inst) {
-  const bool in_range = t.seconds >= detail::kMinInstantSeconds &&
-                        t.seconds <= detail::kMaxInstantSeconds &&
+  // Whole seconds in `nanos` carry first (at most 4: no overflow past the
+  // first test), so -62167219201 s + 1e9 ns is 0000-01-01T00:00:00Z.
+  const bool in_range = t.seconds <= detail::kMaxInstantSeconds &&
+                        t.seconds + t.nanos / 1000000000 >= detail::kMinInstantSeconds &&
                         t.seconds + t.nanos / 1000000000 <= detail::kMaxInstantSeconds;
   if (!in_range)
     throw TypeError("edn: instant " + std::to_string(t.seconds) + " s + " +
@@ -221,6 +224,8 @@ Value Value::decimal(std::string_view digits) {
        all_digits(body.substr(
            exp + 1 + (body.size() > exp + 1 && (body[exp + 1] == '-' || body[exp + 1] == '+')))));
   if (!ok) throw TypeError("edn: invalid decimal '" + std::string(digits) + "'");
+  if (const char* why = detail::decimal_range_problem(body))
+    throw TypeError("edn: decimal '" + std::string(digits) + "' is out of range: " + why);
   if (!digits.empty() && digits.front() == '+') digits.remove_prefix(1);
   return from_node(Kind::Decimal, detail::new_text(Kind::Decimal, digits));
 }
@@ -469,6 +474,9 @@ const Value& Value::operator[](std::string_view key) const& {
     }
     return get(k);
   }
+  // Nor does text that is no string (invalid UTF-8, say from a request).
+  if (detail::find_invalid_utf8(key.data(), key.data() + key.size()) != std::string_view::npos)
+    return kNil;
   return get(Value(key));
 }
 
@@ -505,7 +513,9 @@ Value copy_map_with(const MapNode* m, std::size_t pos, bool replace, const Value
   bool printable = true;
   for (std::size_t i = 0; i <= old_n; ++i) {
     if (i == pos && !remove) {
-      out->entries()[o++] = MapEntry{key, std::move(val)};
+      // A replaced entry keeps its key: an equal one may print differently
+      // (-0.0 and 0.0), and the key first stored stays, as in Clojure.
+      out->entries()[o++] = MapEntry{replace ? m->entries()[i].key : key, std::move(val)};
       if (replace) continue;
     }
     if (i == old_n) break;

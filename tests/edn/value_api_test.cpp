@@ -808,4 +808,51 @@ TEST(EdnValue, LookupsOnATemporaryOutliveIt) {
   EXPECT_EQ(seen, (std::vector<Value>{Value(text), Value(2)}));
 }
 
+// Review of 2026-12-07: edge cases of the builders and lookups.
+
+// What the reader refuses for Clojure's sake, the builder refuses too.
+TEST(EdnValue, ADecimalBeyondBigDecimalsRangeIsRefused) {
+  for (const char* text : {"1e99999999999", "1e2147483648", "1e-2147483648", "1.5e-2147483647"}) {
+    try {
+      (void)Value::decimal(text);
+      ADD_FAILURE() << text << " was built";
+    } catch (const edn::TypeError& e) {
+      EXPECT_TRUE(edn::test::contains_ci(e.what(), "out of range")) << e.what();
+    }
+  }
+  EXPECT_EQ(edn::write(Value::decimal("1e2147483647")), "1e2147483647M");
+}
+
+// An equal key replaced by assoc keeps the key first stored, as Clojure's
+// assoc does: -0.0 stays -0.0.
+TEST(EdnValue, AssocOfAnEqualKeyKeepsTheStoredKey) {
+  const Value m = edn::map({{Value(-0.0), Value(1)}}).assoc(Value(0.0), Value(2));
+  EXPECT_EQ(edn::write(m), "{-0.0 2}");
+  EXPECT_EQ(edn::write(edn::map({{Value(-0.0), Value(1)}}).assoc(Value(0.0), Value(1))),
+            "{-0.0 1}");
+}
+
+// Nanoseconds of a second or more carry before the range is checked.
+TEST(EdnInstant, NanosCarryIntoTheFirstSecondOfYearZero) {
+  const Value carried(edn::Instant{-62167219201, 1000000000});
+  EXPECT_EQ(carried, Value(edn::Instant{-62167219200, 0}));
+  EXPECT_EQ(edn::write(carried), "#inst \"0000-01-01T00:00:00.000-00:00\"");
+  EXPECT_THROW((void)Value(edn::Instant{-62167219202, 1000000000}), edn::TypeError);
+}
+
+// Text that names no key gives nil, also when it is no UTF-8 (a request's
+// parameter, say): absent, not an error.
+TEST(EdnValue, LookupByInvalidUtf8TextIsNil) {
+  const Value m = edn::map({{Value("a"), Value(1)}});
+  EXPECT_TRUE(m["\xff"].is_nil());
+  EXPECT_TRUE(m[":\xff"].is_nil());
+  EXPECT_EQ(m["a"], Value(1));
+}
+
+// A discarded namespaced map is read, not interpreted: a key that could
+// not be qualified does not fail the text, as in Clojure.
+TEST(EdnRead, ADiscardedNamespacedMapIsNotQualified) {
+  EXPECT_EQ(edn::read("[#_ #:a{:1 2} 5]"), edn::read("[5]"));
+}
+
 }  // namespace
