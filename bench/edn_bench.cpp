@@ -2,6 +2,8 @@
 //
 //   edn_bench [--docs=N] [benchmark flags]   # MB/s of EDN text, one thread
 //   edn_bench [--docs=N] --dump=FILE         # write the corpus, one doc a line
+//   edn_bench [--docs=N] --read-loop=R       # read the corpus R times, untimed:
+//                                            # for callgrind (R=0 minus R=3)
 //
 // The dump lets bench/reference/edn_reference.clj time Clojure on exactly the
 // same text (bench/run_edn_bench.sh does both and prints the ratio).
@@ -130,16 +132,36 @@ int dump(const std::string& path) {
   return 0;
 }
 
+// Reads every document of the corpus `times` times and prints how many bytes
+// that was. Made for instruction counts: a run with 0 costs everything but
+// the reads, so the difference of two runs is the reader's alone.
+int read_loop(std::size_t times) {
+  const auto& texts = corpus().texts;  // built in every run, also with 0
+  std::size_t bytes = 0, elements = 0;
+  for (std::size_t t = 0; t < times; ++t) {
+    for (const auto& text : texts) {
+      const edn::Value v = edn::read(text);
+      elements += v.size();
+      bytes += text.size();
+    }
+  }
+  std::cout << "read " << bytes << " bytes of EDN (" << elements << " top-level entries)\n";
+  return 0;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
   // Our own flags first; the rest goes to Google Benchmark.
   std::string dump_path;
+  const char* read_times = nullptr;
   std::vector<char*> rest;
   for (int i = 0; i < argc; ++i) {
     std::string_view arg = argv[i];
     if (arg.starts_with("--dump=")) {
       dump_path = arg.substr(7);
+    } else if (arg.starts_with("--read-loop=")) {
+      read_times = argv[i] + 12;
     } else if (arg.starts_with("--docs=")) {
       g_docs = std::strtoull(argv[i] + 7, nullptr, 10);
       if (g_docs == 0) {
@@ -151,6 +173,7 @@ int main(int argc, char** argv) {
     }
   }
   if (!dump_path.empty()) return dump(dump_path);
+  if (read_times != nullptr) return read_loop(std::strtoull(read_times, nullptr, 10));
 
   int rest_argc = static_cast<int>(rest.size());
   benchmark::Initialize(&rest_argc, rest.data());
