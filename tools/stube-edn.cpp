@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <iostream>
@@ -19,9 +20,12 @@
 #include <vector>
 
 #include "cli_usage.hpp"
+#include "finish_output.hpp"
 #include "stube/edn.hpp"
 
 namespace edn = stube::edn;
+using stube::tool::finish_output;
+using stube::tool::with_output;
 
 namespace {
 
@@ -94,18 +98,6 @@ void report(const InputError& e) {
 // 0 when standard output took everything; else 1, said on stderr (a full
 // disk, a closed pipe with SIGPIPE ignored). `err` is the errno of a write
 // that already failed (a large output is written before the flush).
-int finish_output(int err = 0) {
-  if (std::cout) {
-    errno = 0;
-    std::cout.flush();
-    if (std::cout) return 0;
-    err = errno;
-  }
-  std::cerr << "stube-edn: cannot write the output: "
-            << (err != 0 ? std::strerror(err) : "write failed") << '\n';
-  return 1;
-}
-
 // --- commands -------------------------------------------------------------------
 
 int check(const std::vector<std::string>& paths, const edn::ReadOptions& options) {
@@ -119,7 +111,7 @@ int check(const std::vector<std::string>& paths, const edn::ReadOptions& options
       status = 1;
     }
   }
-  return finish_output() != 0 ? 1 : status;
+  return with_output("stube-edn", status);
 }
 
 template <class Render>
@@ -143,7 +135,7 @@ int render(const std::string& path, const edn::ReadOptions& options, Render rend
   }
   errno = 0;
   std::cout << out;
-  return finish_output(std::cout ? 0 : errno);
+  return finish_output("stube-edn", std::cout ? 0 : errno);
 }
 
 }  // namespace
@@ -187,7 +179,15 @@ int main(int argc, char** argv) {
     return 2;
   }
 
-  if (check_cmd->parsed()) return check(check_paths, options);
+  if (check_cmd->parsed()) {
+    // Standard input can be read once: a second '-' would check nothing.
+    if (std::count(check_paths.begin(), check_paths.end(), "-") > 1) {
+      std::cerr << "stube-edn: '-' (standard input) is given more than once (see stube-edn "
+                   "--help)\n";
+      return 2;
+    }
+    return check(check_paths, options);
+  }
   if (fmt_cmd->parsed()) {
     return render(fmt_path, options,
                   [width](const edn::Value& v, std::string& out) { out += edn::pretty(v, width); });

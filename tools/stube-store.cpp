@@ -76,11 +76,12 @@ int main(int argc, char** argv) {
   migrate_cmd
       ->add_option("TO", to,
                    "Target store URL (created if missing, unless it says create=false, "
-                   "or create_schema=false for postgresql:)")
+                   "or create_schema=false for postgresql:; an existing sqlite: file must "
+                   "be a stube store)")
       ->required();
   migrate_cmd->add_flag("--overwrite", overwrite,
                         "Also replace the conversations TO holds that were touched later than "
-                        "FROM's copies (kept and named by default)");
+                        "FROM's copies, or that it cannot read (kept and named by default)");
 
   if (const std::string wrong = stube::tool::misplaced_word(app, argc, argv); !wrong.empty()) {
     std::cerr << "stube-store: " << redacted(wrong, argc, argv) << " (see stube-store --help)\n";

@@ -67,15 +67,16 @@ struct Pty {
 
 }  // namespace
 
-ToolRun run_tool(const std::string& program, const std::vector<std::string>& args,
-                 Stderr stderr_to) {
+ToolRun run_tool(const std::string& program, const std::vector<std::string>& args, Stderr stderr_to,
+                 const std::string& stdout_to) {
   TempFile out, err;
   std::optional<Pty> pty;
   if (stderr_to == Stderr::terminal) pty.emplace();
   posix_spawn_file_actions_t actions;
   posix_spawn_file_actions_init(&actions);
   posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
-  posix_spawn_file_actions_addopen(&actions, 1, out.path.c_str(), O_WRONLY | O_TRUNC, 0);
+  posix_spawn_file_actions_addopen(
+      &actions, 1, stdout_to.empty() ? out.path.c_str() : stdout_to.c_str(), O_WRONLY | O_TRUNC, 0);
   posix_spawn_file_actions_addopen(&actions, 2, pty ? pty->slave.c_str() : err.path.c_str(),
                                    pty ? O_RDWR | O_NOCTTY : O_WRONLY | O_TRUNC, 0);
   std::vector<char*> argv{const_cast<char*>(program.c_str())};
@@ -96,8 +97,9 @@ ToolRun run_tool(const std::string& program, const std::vector<std::string>& arg
   return run;
 }
 
-ToolRun stube_store(const std::vector<std::string>& args, Stderr stderr_to) {
-  return run_tool(STUBE_STORE_TOOL, args, stderr_to);
+ToolRun stube_store(const std::vector<std::string>& args, Stderr stderr_to,
+                    const std::string& stdout_to) {
+  return run_tool(STUBE_STORE_TOOL, args, stderr_to, stdout_to);
 }
 
 }  // namespace stube::test

@@ -291,7 +291,8 @@ TEST_F(StoreMigrate, CopiesEveryConversationEqual) {
   }
   const ToolRun r = stube_store({"migrate", url(), target_url()});
   ASSERT_EQ(r.status, 0) << r.err;
-  EXPECT_EQ(r.out, "20 copied, 0 kept (newer in TO), 0 skipped (unreadable), 0 failed\n");
+  EXPECT_EQ(r.out,
+            "20 copied, 0 kept (newer or unreadable in TO), 0 skipped (unreadable), 0 failed\n");
   EXPECT_FALSE(contains(r.err, "\r")) << "a progress bar on a pipe: " << r.err;
   EXPECT_EQ(file_store(target_.path())->load_all(), source->load_all());
 }
@@ -304,7 +305,9 @@ TEST_F(StoreMigrate, DrawsAProgressBarOnlyOnATerminal) {
   EXPECT_TRUE(contains(r.err, "\r[########################################] 2/2")) << r.err;
   EXPECT_EQ(
       r.out,
-      "2 copied, 0 kept (newer in TO), 0 skipped (unreadable), 0 failed\n");  // stdout stays clean
+      "2 copied, 0 kept (newer or unreadable in TO), 0 skipped (unreadable), 0 failed\n");  // stdout
+                                                                                            // stays
+                                                                                            // clean
 }
 
 TEST_F(StoreMigrate, ReRunningOverwritesAndCopiesTheSame) {
@@ -314,7 +317,8 @@ TEST_F(StoreMigrate, ReRunningOverwritesAndCopiesTheSame) {
   source->save(conversation("cv-a", "demo/changed", 1700009999));
   const ToolRun again = stube_store({"migrate", url(), target_url()});
   ASSERT_EQ(again.status, 0) << again.err;
-  EXPECT_EQ(again.out, "2 copied, 0 kept (newer in TO), 0 skipped (unreadable), 0 failed\n");
+  EXPECT_EQ(again.out,
+            "2 copied, 0 kept (newer or unreadable in TO), 0 skipped (unreadable), 0 failed\n");
   const ConversationMap copied = file_store(target_.path())->load_all();
   EXPECT_EQ(copied, source->load_all());
   EXPECT_EQ(conv::touched(copied.at("cv-a")), (edn::Instant{1700009999, 0}));
@@ -330,7 +334,8 @@ TEST_F(StoreMigrate, KeepsWhatTheTargetTouchedLaterUnlessToldToOverwrite) {
   file_store(target_.path())->save(newer);
   const ToolRun again = stube_store({"migrate", url(), target_url()});
   EXPECT_EQ(again.status, 1);
-  EXPECT_EQ(again.out, "1 copied, 1 kept (newer in TO), 0 skipped (unreadable), 0 failed\n");
+  EXPECT_EQ(again.out,
+            "1 copied, 1 kept (newer or unreadable in TO), 0 skipped (unreadable), 0 failed\n");
   EXPECT_TRUE(
       contains(again.err, "kept cv-a: TO's copy was touched later (2027-01-15T08:00:00.000-00:00)"))
       << again.err;
@@ -339,7 +344,8 @@ TEST_F(StoreMigrate, KeepsWhatTheTargetTouchedLaterUnlessToldToOverwrite) {
 
   const ToolRun forced = stube_store({"migrate", "--overwrite", url(), target_url()});
   ASSERT_EQ(forced.status, 0) << forced.err;
-  EXPECT_EQ(forced.out, "2 copied, 0 kept (newer in TO), 0 skipped (unreadable), 0 failed\n");
+  EXPECT_EQ(forced.out,
+            "2 copied, 0 kept (newer or unreadable in TO), 0 skipped (unreadable), 0 failed\n");
   EXPECT_EQ(file_store(target_.path())->load_all(), file_store(dir_.path())->load_all());
 }
 
@@ -348,7 +354,8 @@ TEST_F(StoreMigrate, SkipsUnreadableRecordsAndSaysSo) {
   write_bad();
   const ToolRun r = stube_store({"migrate", url(), target_url()});
   EXPECT_EQ(r.status, 1);
-  EXPECT_EQ(r.out, "2 copied, 0 kept (newer in TO), 5 skipped (unreadable), 0 failed\n");
+  EXPECT_EQ(r.out,
+            "2 copied, 0 kept (newer or unreadable in TO), 5 skipped (unreadable), 0 failed\n");
   EXPECT_TRUE(contains(r.err, "skipped cv-corrupt:2:")) << r.err;
   EXPECT_TRUE(contains(r.err, "skipped cv-mismatch: ")) << r.err;
   EXPECT_EQ(file_names(target_.path()), (std::vector<std::string>{"cv-a.edn", "cv-b.edn"}));
@@ -357,10 +364,48 @@ TEST_F(StoreMigrate, SkipsUnreadableRecordsAndSaysSo) {
 TEST_F(StoreMigrate, ASaveThatFailsIsCountedAndNamed) {
   save_good();
   fs::create_directories(target_.path() / "cv-b.edn" / "occupied");  // rename cannot replace it
+  // Without --overwrite it is kept, as a record TO cannot read (below).
+  const ToolRun r = stube_store({"migrate", "--overwrite", url(), target_url()});
+  EXPECT_EQ(r.status, 1);
+  EXPECT_EQ(r.out,
+            "1 copied, 0 kept (newer or unreadable in TO), 0 skipped (unreadable), 1 failed\n");
+  EXPECT_TRUE(contains(r.err, "failed cv-b: ") && contains(r.err, "rename")) << r.err;
+}
+
+// A record TO holds and cannot read may be the later version, damaged:
+// migrate keeps it and says so, and replaces it only with --overwrite.
+TEST_F(StoreMigrate, ARecordTheTargetCannotReadIsKeptUnlessOverwritten) {
+  save_good();
+  const fs::path damaged = target_.path() / "cv-a.edn";
+  {
+    std::ofstream out(damaged);
+    out << "garbage{";
+  }
   const ToolRun r = stube_store({"migrate", url(), target_url()});
   EXPECT_EQ(r.status, 1);
-  EXPECT_EQ(r.out, "1 copied, 0 kept (newer in TO), 0 skipped (unreadable), 1 failed\n");
-  EXPECT_TRUE(contains(r.err, "failed cv-b: ") && contains(r.err, "rename")) << r.err;
+  EXPECT_EQ(r.out,
+            "1 copied, 1 kept (newer or unreadable in TO), 0 skipped (unreadable), 0 failed\n");
+  EXPECT_TRUE(contains(r.err, "kept cv-a: TO's record of it cannot be read (not valid EDN"))
+      << r.err;
+  EXPECT_EQ(slurp(damaged), "garbage{");
+  const ToolRun forced = stube_store({"migrate", "--overwrite", url(), target_url()});
+  ASSERT_EQ(forced.status, 0) << forced.err;
+  EXPECT_EQ(file_store(target_.path())->load_all(), file_store(dir_.path())->load_all());
+}
+
+// Output that cannot be written is an error that says so, not a silent
+// exit status (verify's 1 would read as "bad records").
+TEST_F(StoreMigrate, OutputThatCannotBeWrittenIsReported) {
+  save_good();
+  for (const std::vector<std::string>& args : {std::vector<std::string>{"ls", url()},
+                                               {"verify", url()},
+                                               {"stats", url()},
+                                               {"migrate", url(), target_url()}}) {
+    const ToolRun r = stube_store(args, Stderr::file, "/dev/full");
+    EXPECT_EQ(r.status, 1) << args[0];
+    EXPECT_TRUE(contains(r.err, "stube-store: cannot write the output"))
+        << args[0] << ": " << r.err;
+  }
 }
 
 TEST_F(StoreMigrate, CreatesTheTarget) {
@@ -492,6 +537,13 @@ TEST_F(StoreTool, ASqliteDatabaseThatIsNotAStoreIsRefusedUntouched) {
   EXPECT_TRUE(contains(d.err, dir_.path().string() + " is a directory")) << d.err;
   EXPECT_EQ(stube_store({"show", "sqlite:" + other.string(), "cv-a"}).status, 1);
   EXPECT_EQ(stube_store({"migrate", "sqlite:" + other.string(), url()}).status, 1);
+  // Nor does migrate take it over as its target: it creates a SQLite store
+  // only where no file is.
+  save_good();
+  const ToolRun t = stube_store({"migrate", url(), "sqlite:" + other.string()});
+  EXPECT_EQ(t.status, 1);
+  EXPECT_TRUE(contains(t.err, "TO sqlite:" + other.string() + " is a file but not a stube store"))
+      << t.err;
   RawSqlite db(other);
   EXPECT_EQ(db.one("PRAGMA journal_mode"), "delete");
   EXPECT_EQ(db.one("SELECT count(*) FROM sqlite_master WHERE name LIKE 'stube%'"), "0");

@@ -4,6 +4,7 @@
 #include <string>
 #include <vector>
 
+#include "finish_output.hpp"
 #include "stube/conversation.hpp"
 #include "stube_store/tool.hpp"
 
@@ -34,7 +35,7 @@ void print_table(const std::vector<Row>& rows) {
     out += row.back();
     out += '\n';
   }
-  std::cout << out << std::flush;
+  std::cout << out;
 }
 
 }  // namespace
@@ -44,7 +45,7 @@ int ls(const std::string& url) {
   std::vector<Row> rows{{"CID", "BYTES", "TOUCHED", "TOP", "PRINTABLE"}};
   for (const Record& r : read_records(*store, url)) rows.push_back(row_of(r));
   print_table(rows);
-  return std::cout ? 0 : 1;
+  return with_output("stube-store", 0);
 }
 
 }  // namespace stube::tool

@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "finish_output.hpp"
 #include "stube/conversation.hpp"
 #include "stube_store/tool.hpp"
 
@@ -64,13 +65,41 @@ std::optional<edn::Instant> touched_of(const edn::Value& conv) {
   }
 }
 
+// What TO holds, read before copying unless --overwrite: its conversations,
+// and the problems of the records it cannot read, by cid.
+struct TargetRecords {
+  ConversationMap copies;
+  std::map<std::string, std::string> unreadable;
+};
+
+TargetRecords read_target(ConversationStore& target, const std::string& to) {
+  TargetRecords held;
+  try {
+    for (Record& r : read_records(target, to)) {
+      if (r.conv)
+        held.copies.emplace(r.cid, std::move(*r.conv));
+      else
+        held.unreadable.emplace(r.cid, r.problem);
+    }
+  } catch (const std::exception& e) {
+    throw Failure("cannot read what " + redact_store_url(to) +
+                  " holds (to keep the copies there that are newer): " + e.what() +
+                  "; nothing was copied");
+  }
+  return held;
+}
+
 // Why TO's copy of a conversation stays, or "" when FROM's may replace it:
 // TO's was touched later (a server ran on TO since the last migration), and
-// copying FROM's over it would roll the user back.
-std::string newer_in_target(const ConversationMap& target_copies, const std::string& cid,
-                            const edn::Value& conv) {
-  const auto it = target_copies.find(cid);
-  if (it == target_copies.end()) return "";
+// copying FROM's over it would roll the user back; or TO's cannot be read,
+// so nobody can tell (it may be the later one, damaged: a human decides).
+std::string kept_in_target(const TargetRecords& held, const std::string& cid,
+                           const edn::Value& conv) {
+  if (const auto bad = held.unreadable.find(cid); bad != held.unreadable.end())
+    return "kept " + cid + ": TO's record of it cannot be read (" + bad->second +
+           "), so it cannot be told whether it is newer; --overwrite replaces it";
+  const auto it = held.copies.find(cid);
+  if (it == held.copies.end()) return "";
   const auto ours = touched_of(conv), theirs = touched_of(it->second);
   if (!ours || !theirs || !(*ours < *theirs)) return "";
   return "kept " + cid + ": TO's copy was touched later (" + format_instant(*theirs) +
@@ -198,16 +227,7 @@ int migrate(const std::string& from, const std::string& to, bool overwrite) {
       throw UsageError("FROM and TO are the same store (a conversation saved to " +
                        redact_store_url(to) + " was read back from FROM)");
 
-  ConversationMap target_copies;
-  if (!overwrite) {
-    try {
-      target_copies = target->load_all();
-    } catch (const StoreError& e) {
-      throw Failure("cannot read what " + redact_store_url(to) +
-                    " holds (to keep the copies there that are newer): " + e.what() +
-                    "; nothing was copied");
-    }
-  }
+  const TargetRecords held = overwrite ? TargetRecords{} : read_target(*target, to);
   Counts counts;
   Pending pending;
   UnreadableInTarget unreadable(*target, to);
@@ -219,7 +239,7 @@ int migrate(const std::string& from, const std::string& to, bool overwrite) {
       progress.message("skipped " + r.cid + r.position + ": " + r.problem);
       continue;
     }
-    if (const std::string why = newer_in_target(target_copies, r.cid, *r.conv); !why.empty()) {
+    if (const std::string why = kept_in_target(held, r.cid, *r.conv); !why.empty()) {
       ++counts.kept;
       progress.message(why);
       continue;
@@ -246,10 +266,10 @@ int migrate(const std::string& from, const std::string& to, bool overwrite) {
   }
   confirm_pending(*target, pending, counts, progress);
   progress.finish();
-  std::cout << counts.copied << " copied, " << counts.kept << " kept (newer in TO), "
-            << counts.skipped << " skipped (unreadable), " << counts.failed << " failed\n"
-            << std::flush;
-  return counts.kept == 0 && counts.skipped == 0 && counts.failed == 0 && std::cout ? 0 : 1;
+  std::cout << counts.copied << " copied, " << counts.kept << " kept (newer or unreadable in TO), "
+            << counts.skipped << " skipped (unreadable), " << counts.failed << " failed\n";
+  return with_output("stube-store",
+                     counts.kept == 0 && counts.skipped == 0 && counts.failed == 0 ? 0 : 1);
 }
 
 }  // namespace stube::tool

@@ -45,6 +45,14 @@ std::string missing_target(const std::string& url, const MissingStore& e) {
          " forbids creating one (without " + option + ", migrate creates it): " + e.what();
 }
 
+// Why migrate's target, an existing SQLite file, is refused: it is not a
+// stube store, and opening it as one would switch another program's
+// database to WAL mode and add tables to it.
+std::string foreign_target(const std::string& url, const MissingStore& e) {
+  return "TO " + redact_store_url(url) + " is a file but not a stube store: " + e.what() +
+         " (migrate creates a SQLite store only where no file is; give another path)";
+}
+
 using Open = std::shared_ptr<ConversationStore> (*)(std::string_view);
 using Missing = std::string (*)(const std::string&, const MissingStore&);
 
@@ -69,6 +77,9 @@ std::shared_ptr<ConversationStore> open_existing(const std::string& url) {
 }
 
 std::shared_ptr<ConversationStore> open_target(const std::string& url) {
+  std::error_code ec;
+  if (const auto p = path_of(url); p && p->scheme == "sqlite" && fs::exists(p->path, ec))
+    return open_with(open_existing_store, foreign_target, url);
   return open_with(open_store, missing_target, url);
 }
 

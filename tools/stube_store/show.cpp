@@ -2,6 +2,7 @@
 #include <iostream>
 #include <optional>
 
+#include "finish_output.hpp"
 #include "stube/conversation.hpp"
 #include "stube_store/tool.hpp"
 
@@ -52,8 +53,8 @@ int show(const std::string& url, const std::string& cid, std::size_t width) {
   if (!conv) {
     throw Failure("no conversation " + conv::quote_id(cid) + " in " + redact_store_url(url));
   }
-  std::cout << edn::pretty(*conv, width) << '\n' << std::flush;
-  return std::cout ? 0 : 1;
+  std::cout << edn::pretty(*conv, width) << '\n';
+  return with_output("stube-store", 0);
 }
 
 }  // namespace stube::tool

@@ -1,6 +1,7 @@
 // stube-store stats URL: counts and sizes of a store at a glance.
 #include <iostream>
 
+#include "finish_output.hpp"
 #include "stube/conversation.hpp"
 #include "stube_store/tool.hpp"
 
@@ -33,9 +34,8 @@ int stats(const std::string& url) {
             << "oldest touched: "
             << (oldest ? oldest->cid + " (" + format_instant(conv::touched(*oldest->conv)) + ")"
                        : "-")
-            << '\n'
-            << std::flush;
-  return std::cout ? 0 : 1;
+            << '\n';
+  return with_output("stube-store", 0);
 }
 
 }  // namespace stube::tool

@@ -1,6 +1,7 @@
 // stube-store verify URL: every record checked; one line per bad one.
 #include <iostream>
 
+#include "finish_output.hpp"
 #include "stube_store/tool.hpp"
 
 namespace stube::tool {
@@ -17,8 +18,8 @@ int verify(const std::string& url) {
       std::cout << r.cid << r.position << ": " << r.problem << '\n';
     }
   }
-  std::cout << ok << " ok, " << bad << " unreadable\n" << std::flush;
-  return bad == 0 && std::cout ? 0 : 1;
+  std::cout << ok << " ok, " << bad << " unreadable\n";
+  return with_output("stube-store", bad == 0 ? 0 : 1);
 }
 
 }  // namespace stube::tool

@@ -1,0 +1,32 @@
+// finish_output: the tools' last step, so that output lost to a full disk or
+// a closed pipe is an error that says so, not a silent exit status.
+#pragma once
+
+#include <cerrno>
+#include <cstring>
+#include <iostream>
+#include <string_view>
+
+namespace stube::tool {
+
+// Flushes standard output. Returns 0, or 1 after telling stderr why the
+// output could not be written (`err`: an errno already known, or 0).
+inline int finish_output(std::string_view tool, int err = 0) {
+  if (std::cout) {
+    errno = 0;
+    std::cout.flush();
+    if (std::cout) return 0;
+    err = errno;
+  }
+  std::cerr << tool
+            << ": cannot write the output: " << (err != 0 ? std::strerror(err) : "write failed")
+            << '\n';
+  return 1;
+}
+
+// `status` unless the output could not be written (then 1, said on stderr).
+inline int with_output(std::string_view tool, int status) {
+  return finish_output(tool) != 0 ? 1 : status;
+}
+
+}  // namespace stube::tool
