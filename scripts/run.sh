@@ -14,7 +14,8 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
 build_dir=${STUBE_BUILD_DIR:-build}
 
-bash scripts/setup.sh
+# Only the demo: the tests and benchmarks are the test command's business.
+STUBE_BUILD_TARGETS=${STUBE_BUILD_TARGETS:-stube-demo} bash scripts/setup.sh
 store=(--store "file:var/convs?durability=durable")
 for arg in "$@"; do
   [[ $arg == --store || $arg == --store=* ]] && store=()

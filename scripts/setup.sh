@@ -6,6 +6,8 @@
 #
 # Environment:
 #   STUBE_BUILD_DIR  build tree to configure (default: build)
+#   STUBE_BUILD_TARGETS  targets to build, space-separated (default: all;
+#                    scripts/run.sh builds only stube-demo)
 #   STUBE_SKIP_BUILD=1  install packages (and npm ci) only, no build
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -52,8 +54,11 @@ install_packages() {
 }
 
 configure_and_build() {
+  local targets=()
+  read -r -a targets <<<"${STUBE_BUILD_TARGETS:-}"
+  ((${#targets[@]})) && targets=(--target "${targets[@]}")
   cmake -S . -B "$build_dir" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DSTUBE_WERROR=ON
-  cmake --build "$build_dir" -j2
+  cmake --build "$build_dir" -j2 "${targets[@]}"
 }
 
 # ---- npm packages (server helper) ---------------------------------------------
@@ -62,8 +67,16 @@ configure_and_build() {
 # installs exactly the locked versions; skipped when node_modules already
 # matches the lock file.
 install_npm_packages() {
-  if ! command -v npm >/dev/null; then
+  if ! command -v npm >/dev/null || ! command -v node >/dev/null; then
     echo "setup: npm is missing (Node.js >= 20 with npm is needed for the web assets)" >&2
+    return 1
+  fi
+  # npm only warns about playwright-core's engines field; an older Node.js
+  # would fail later, in the browser tests.
+  local node_major
+  node_major=$(node -p 'process.versions.node.split(".")[0]')
+  if ((node_major < 20)); then
+    echo "setup: Node.js $(node --version) is too old: the browser tests need Node.js >= 20" >&2
     return 1
   fi
   local stamp=node_modules/.stube-lock.sha256 want
