@@ -168,14 +168,19 @@ void round_of(const std::vector<Saver*>& savers, bool create) {
   }
   // Closing a saver is on its clock: the releases it left to its background
   // thread and had not finished (trims, on a discard-mounted disk) are its
-  // work, not a cost to leave behind when the round ends.
-  for (std::size_t k = 0; k < n; ++k) {
+  // work, not a cost to leave behind when the round ends. The first one
+  // closed also pays for what the others' threads release meanwhile, so
+  // which one goes first turns from round to round.
+  static std::size_t first_closed = 0;
+  for (std::size_t j = 0; j < n; ++j) {
+    const std::size_t k = (j + first_closed) % n;
     const double cpu0 = cpu_seconds();
     const auto t0 = std::chrono::steady_clock::now();
     ops[k] = nullptr;
     wall[k] += seconds_since(t0);
     cpu[k] += cpu_seconds() - cpu0;
   }
+  ++first_closed;
   for (std::size_t k = 0; k < n; ++k) {
     const auto d = static_cast<double>(savers[k]->docs);
     (create ? savers[k]->create : savers[k]->replace).push_back({d / wall[k], cpu[k] * 1e6 / d});

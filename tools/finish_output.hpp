@@ -9,8 +9,10 @@
 
 namespace stube::tool {
 
-// Flushes standard output. Returns 0, or 1 after telling stderr why the
-// output could not be written (`err`: an errno already known, or 0).
+// Flushes standard output. Returns 0 when it took everything, or 1 after
+// telling stderr why not (a full disk, a closed pipe with SIGPIPE ignored).
+// `err` is the errno of a write that already failed (a large output written
+// before the flush), or 0.
 inline int finish_output(std::string_view tool, int err = 0) {
   if (std::cout) {
     errno = 0;

@@ -95,9 +95,6 @@ void report(const InputError& e) {
   std::cerr << e.where << ": " << e.reason << '\n';
 }
 
-// 0 when standard output took everything; else 1, said on stderr (a full
-// disk, a closed pipe with SIGPIPE ignored). `err` is the errno of a write
-// that already failed (a large output is written before the flush).
 // --- commands -------------------------------------------------------------------
 
 int check(const std::vector<std::string>& paths, const edn::ReadOptions& options) {

@@ -79,10 +79,10 @@ class ParseError : public Error {
 };
 
 // The text nests deeper than the reading thread's stack can hold, though
-// within ReadOptions::max_depth: a limit of the thread, not a fault of the
-// text, which a thread with a larger stack reads (stores treat it like
-// running out of memory). A ParseError for code that only asks whether the
-// text was read.
+// within ReadOptions::max_depth: a limit of the thread, which says nothing
+// about the text (the rest is not read; a thread with a larger stack reads
+// it, or finds its error). Stores treat it like running out of memory. A
+// ParseError for code that only asks whether the text was read.
 class StackExhausted : public ParseError {
  public:
   using ParseError::ParseError;

@@ -475,9 +475,13 @@ const Value& Value::operator[](std::string_view key) const& {
     return get(k);
   }
   // Nor does text that is no string (invalid UTF-8, say from a request).
-  if (detail::find_invalid_utf8(key.data(), key.data() + key.size()) != std::string_view::npos)
+  Value k;
+  try {
+    k = Value(key);
+  } catch (const TypeError&) {
     return kNil;
-  return get(Value(key));
+  }
+  return get(k);
 }
 
 const Value& Value::at(std::size_t index) const& {

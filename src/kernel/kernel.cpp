@@ -356,6 +356,9 @@ class Fold {
   // there (a page's autosave under an open dialog), and a frame can only
   // re-arm them from its wakeup. A frame a wakeup above it removed (an
   // answer, a replace) does not wake; after an end or a back, none does.
+  // Only the top frame must have a definition (it is shown): one below it
+  // whose component this program no longer has fails when it is on top
+  // again, not now.
   void wake_frames() {
     top_changes();
     const edn::Value stack = conv::stack(conv_);  // a copy: wakeups may change it
@@ -363,8 +366,9 @@ class Fold {
       const std::string iid(stack.at(i).as_string());
       const edn::Value& inst = conv::instance(conv_, iid);
       if (inst.is_nil()) continue;
-      const ComponentDef& def = def_of(inst);
-      if (def.wakeup) run_hook(iid, [&](Self& s) { def.wakeup(s); });
+      const bool top = iid == top_instance(conv_);
+      const ComponentDef* def = top ? &def_of(inst) : reg_.find(inst.get(kType));
+      if (def && def->wakeup) run_hook(iid, [&](Self& s) { def->wakeup(s); });
     }
   }
 

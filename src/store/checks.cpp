@@ -81,7 +81,7 @@ std::optional<edn::Value> read_record(std::string_view cid, std::string_view tex
     problem = conv::record_problem(v, cid, index);
     if (problem.empty()) return v;
   } catch (const edn::StackExhausted& e) {
-    problem = e.what();  // the thread's limit: the record is fine
+    problem = e.what();  // the thread's limit: nothing is known about the record
     starved = true;
   } catch (const edn::ParseError& e) {
     problem = std::string("not valid EDN: ") + e.what();

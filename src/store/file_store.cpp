@@ -274,7 +274,7 @@ class FileStore final : public ConversationStore {
     // Also when the file was gone already: the unlink may be one whose
     // directory sync failed (a retried remove) or is still under way in
     // another thread, and a durable remove returns only once it is on disk.
-    if (options_.durability == Durability::durable) sync_dir("removing " + name);
+    if (options_.durability == Durability::durable) sync_dir("removing", name);
     deferred_close_.close_later(std::move(removed));
   }
 
@@ -308,10 +308,12 @@ class FileStore final : public ConversationStore {
     }
   }
 
-  // `doing` names the change that was made and is not yet durable.
-  void sync_dir(const std::string& doing) const {
+  // `doing` ("saving", "removing") and `name` say what change was made and
+  // is not yet known to be durable.
+  void sync_dir(const char* doing, const std::string& name) const {
     if (const int err = store_detail::fsync_retry(dirfd_.get())) {
-      throw_errno("fsync", dir_ + " (" + doing + ": done, but not known to be on disk)", err);
+      throw_errno("fsync",
+                  dir_ + " (" + doing + " " + name + ": done, but not known to be on disk)", err);
     }
   }
 
@@ -387,7 +389,7 @@ class FileStore final : public ConversationStore {
       err = errno;
       return failed("rename", path_of(tmp) + " -> " + path_of(target), err);
     }
-    if (options_.durability == Durability::durable) sync_dir("saving " + target);
+    if (options_.durability == Durability::durable) sync_dir("saving", target);
     deferred_close_.close_later(std::move(replaced));
     return std::nullopt;
   }

@@ -453,14 +453,9 @@ TEST_F(Fold, WakeRunsEveryFramesWakeupTopFirstAndRendersTheWholeView) {
   EXPECT_EQ(s.fragments[0].html, render_top(reg, s.conv, opts));
 }
 
-// A restart drops every timer, also those of a frame under a dialog (a
-// page's autosave): the page re-arms its own from its wakeup, which runs
-// although the dialog is on top. A frame a wakeup above it removed does
-// not wake.
 // A frame calls a component that answers at once, which resumes it inside
 // the call, and it answers from there: the end it requested after the
-// call, before that answer, still applies; a patch it requested has no
-// frame left.
+// call, before that answer, still applies.
 TEST(FoldEffects, AnEndRequestedBeforeANestedAnswerStillApplies) {
   Registry reg;
   reg.define("t/root")
@@ -486,6 +481,9 @@ TEST(FoldEffects, AnEndRequestedBeforeANestedAnswerStillApplies) {
   EXPECT_EQ(s.end_value, Value("bye"));
 }
 
+// A restart drops every timer, also those of a frame under a dialog (a
+// page's autosave): the page re-arms its own from its wakeup, which runs
+// although the dialog is on top.
 TEST(FoldWake, AFrameUnderADialogWakesAndReArmsItsTimer) {
   Registry reg;
   std::vector<std::string> woken;
@@ -528,6 +526,17 @@ TEST(FoldWake, AFrameUnderADialogWakesAndReArmsItsTimer) {
   EXPECT_EQ(woken, (std::vector<std::string>{"dialog", "page"}));
   EXPECT_EQ(conv::stack(left.conv).size(), 1u);
   EXPECT_EQ(left.timers.size(), 1u);
+
+  // A frame below the top whose component this program no longer has (a
+  // renamed page) does not keep the dialog from waking and showing.
+  woken.clear();
+  const std::string page(conv::stack(restored).at(0).as_string());
+  const Value renamed = conv::put_instance(
+      restored, page, conv::instance(restored, page).assoc(kw("instance/type"), kw("t/gone")));
+  const Step shown = wake(reg, renamed, opts);
+  ASSERT_EQ(shown.status, Step::Status::Ok) << shown.error;
+  EXPECT_EQ(woken, std::vector<std::string>{"dialog"});
+  EXPECT_TRUE(contains(shown.fragments.at(0).html, "dialog"));
 }
 
 TEST_F(Fold, WakeRendersEvenWithoutAWakeupHook) {

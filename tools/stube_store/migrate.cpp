@@ -81,10 +81,9 @@ TargetRecords read_target(ConversationStore& target, const std::string& to) {
       else
         held.unreadable.emplace(r.cid, r.problem);
     }
-  } catch (const std::exception& e) {
-    throw Failure("cannot read what " + redact_store_url(to) +
-                  " holds (to keep the copies there that are newer): " + e.what() +
-                  "; nothing was copied");
+  } catch (const Failure& e) {  // "cannot read TO: …"
+    throw Failure(std::string(e.what()) +
+                  " (read first, to keep the copies there that are newer); nothing was copied");
   }
   return held;
 }
@@ -116,11 +115,15 @@ edn::Value on_top_of(ConversationStore& target, const std::string& cid, const ed
 
 // The records a shared TO holds and cannot read (bad EDN, a record of the
 // wrong shape), by cid: a compare-and-set cannot replace one, and its
-// refusal names a race that never happened. Read once, when a copy with no
-// record there was first refused.
+// refusal names a race that never happened. Known from read_target, or
+// (with --overwrite, which reads nothing first) read once, when a copy with
+// no record there was first refused.
 class UnreadableInTarget {
  public:
-  UnreadableInTarget(ConversationStore& target, const std::string& to) : target_(target), to_(to) {}
+  using Problems = std::map<std::string, std::string>;
+  UnreadableInTarget(ConversationStore& target, const std::string& to,
+                     std::optional<Problems> known)
+      : target_(target), to_(to), problems_(std::move(known)) {}
 
   // "" unless TO holds an unreadable record of `cid`; then why, to put
   // before the store's own message.
@@ -143,7 +146,7 @@ class UnreadableInTarget {
  private:
   ConversationStore& target_;
   const std::string& to_;
-  std::optional<std::map<std::string, std::string>> problems_;
+  std::optional<Problems> problems_;
 };
 
 // Saved values the target could not read back one by one (no load(cid)):
@@ -230,7 +233,8 @@ int migrate(const std::string& from, const std::string& to, bool overwrite) {
   const TargetRecords held = overwrite ? TargetRecords{} : read_target(*target, to);
   Counts counts;
   Pending pending;
-  UnreadableInTarget unreadable(*target, to);
+  UnreadableInTarget unreadable(*target, to,
+                                overwrite ? std::nullopt : std::optional(held.unreadable));
   Progress progress(records.size());
   for (const Record& r : records) {
     progress.step();

@@ -78,7 +78,7 @@ std::shared_ptr<ConversationStore> open_existing(const std::string& url) {
 
 std::shared_ptr<ConversationStore> open_target(const std::string& url) {
   std::error_code ec;
-  if (const auto p = path_of(url); p && p->scheme == "sqlite" && fs::exists(p->path, ec))
+  if (const auto p = path_of(url); p && p->scheme == "sqlite" && fs::is_regular_file(p->path, ec))
     return open_with(open_existing_store, foreign_target, url);
   return open_with(open_store, missing_target, url);
 }
