@@ -24,8 +24,15 @@ inline std::string misplaced_word(const CLI::App& app, int argc, char** argv) {
       const std::string name(word.substr(0, word.find('=')));
       const CLI::Option* option = app.get_option_no_throw(name);
       if (option == nullptr) return "unknown option '" + name + "'";
-      // "--max-depth 5": the next word is the option's value, not a command.
-      if (name.size() == word.size() && option->get_type_size() > 0) ++i;
+      // "--max-depth 5": the next word is the option's value, not a command;
+      // unless it is one ("--max-depth check f.edn": the value is missing).
+      if (name.size() == word.size() && option->get_type_size() > 0) {
+        if (i + 1 < argc) {
+          for (const CLI::App* sub : subs)
+            if (sub->check_name(argv[i + 1])) return name + " needs a value";
+        }
+        ++i;
+      }
       continue;
     }
     for (const CLI::App* sub : subs)

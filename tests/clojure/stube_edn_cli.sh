@@ -69,6 +69,8 @@ seq 100000 >many.edn
 expect "a large output to a full device says why" 1 "" '^stube-edn: cannot write the output: No space left on device$' -- \
   bash -c "'$bin' print many.edn > /dev/full"
 expect "print" 0 $'[:conv/id "cv-1" :n 1]\n{:a [1 2]}\n"s"' '^$' -- "$bin" print good.edn
+expect "an option without its value says so" 2 "" "^stube-edn: --max-depth needs a value" -- \
+  "$bin" --max-depth check good.edn
 expect "stdin twice is a usage error, not two 'ok's" 2 "" "^stube-edn: '-' \(standard input\) is given more than once" -- \
   bash -c "echo 1 | '$bin' check - -"
 expect "print stdin" 0 '[1 2]' '^$' -- bash -c "echo '[1,2]' | '$bin' print -"
