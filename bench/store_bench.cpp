@@ -141,7 +141,7 @@ struct Saver {
 // that rotates from document to document, and each call is timed on its own.
 // So a slow spell of the shared disk, or the write-back of earlier saves,
 // falls on all savers alike. `create` starts from empty directories.
-void round_of(const std::vector<Saver*>& savers, bool create) {
+void round_of(const std::vector<Saver*>& savers, bool create, int round) {
   const std::size_t n = savers.size();
   std::vector<SaveOne> ops;
   std::size_t docs = 0;
@@ -171,16 +171,14 @@ void round_of(const std::vector<Saver*>& savers, bool create) {
   // work, not a cost to leave behind when the round ends. The first one
   // closed also pays for what the others' threads release meanwhile, so
   // which one goes first turns from round to round.
-  static std::size_t first_closed = 0;
   for (std::size_t j = 0; j < n; ++j) {
-    const std::size_t k = (j + first_closed) % n;
+    const std::size_t k = (j + static_cast<std::size_t>(round)) % n;
     const double cpu0 = cpu_seconds();
     const auto t0 = std::chrono::steady_clock::now();
     ops[k] = nullptr;
     wall[k] += seconds_since(t0);
     cpu[k] += cpu_seconds() - cpu0;
   }
-  ++first_closed;
   for (std::size_t k = 0; k < n; ++k) {
     const auto d = static_cast<double>(savers[k]->docs);
     (create ? savers[k]->create : savers[k]->replace).push_back({d / wall[k], cpu[k] * 1e6 / d});
@@ -434,13 +432,13 @@ int run(const Options& o) {
     // its own: the releases the other two leave to a background thread (a
     // trim each, on a discard-mounted disk) would keep the device busy during
     // its calls and bill it for them.
-    for (int r = 0; r < o.rounds; ++r) round_of({&floor}, create);
-    for (int r = 0; r < o.rounds; ++r) round_of({&floor_later, &rename}, create);
-    for (int r = 0; r < o.rounds; ++r) round_of({&durable}, create);
+    for (int r = 0; r < o.rounds; ++r) round_of({&floor}, create, r);
+    for (int r = 0; r < o.rounds; ++r) round_of({&floor_later, &rename}, create, r);
+    for (int r = 0; r < o.rounds; ++r) round_of({&durable}, create, r);
   }
   for (const bool create : {true, false}) {
-    for (int r = 0; r < o.rounds; ++r) round_of({&sqlite_full}, create);
-    for (int r = 0; r < o.rounds; ++r) round_of({&sqlite_normal}, create);
+    for (int r = 0; r < o.rounds; ++r) round_of({&sqlite_full}, create, r);
+    for (int r = 0; r < o.rounds; ++r) round_of({&sqlite_normal}, create, r);
   }
   ::sync();
   const auto file_at = [](const fs::path& dir, unsigned threads) -> OpenStore {

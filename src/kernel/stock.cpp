@@ -41,7 +41,8 @@ edn::Value args_map(const edn::Value& args) {
 
 // A button that only posts its event: type="button", so that a dialog
 // inside an application's own form does not submit that form.
-h::Html plain_button(h::Attrs attrs, std::string_view label) {
+template <class Label>
+h::Html plain_button(h::Attrs attrs, const Label& label) {
   attrs.push_back(h::attr("type", "button"));
   return h::button(std::move(attrs), label);
 }
@@ -121,10 +122,9 @@ void define_choose(Registry& reg) {
         std::vector<h::Html> buttons;
         std::int64_t i = 0;
         for (const edn::Value& option : s[":options"].items()) {
-          h::Attrs attrs{h::cls("stube-option"), s.on("click", "pick", i),
-                         h::attr("type", "button")};
+          h::Attrs attrs{h::cls("stube-option"), s.on("click", "pick", i)};
           if (i++ == 0) attrs.push_back(h::flag("autofocus"));
-          buttons.push_back(h::li(h::button(std::move(attrs), option)));
+          buttons.push_back(h::li(plain_button(std::move(attrs), option)));
         }
         return h::div(h::cls("stube-dialog stube-choose"),
                       h::p(h::cls("stube-question"), s[":question"]), h::ul(buttons),
