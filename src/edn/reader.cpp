@@ -1,8 +1,6 @@
 // The reader: EDN text -> Value. Safe on any bytes: UTF-8 is validated while
 // strings, names and comments are scanned, nesting is bounded, nothing is
 // evaluated, and every error is a ParseError with line and column.
-#include <pthread.h>
-
 #include <algorithm>
 #include <charconv>
 #include <cstdlib>
@@ -16,6 +14,7 @@
 #include "edn/names.hpp"
 #include "edn/node.hpp"
 #include "edn/ratio.hpp"
+#include "edn/stack_floor.hpp"
 #include "edn/utf8.hpp"
 
 namespace stube::edn {
@@ -311,24 +310,7 @@ class Reader {
     // The depth limit bounds the recursion, but the stack it needs depends on
     // the build and on the calling thread's stack size: also stop well
     // before the stack actually runs out.
-    if (static_cast<const char*>(__builtin_frame_address(0)) < stack_floor()) fail_stack(at);
-  }
-
-  // Lowest stack address this thread may use while reading (its stack's end
-  // plus a margin for the frames of one level and the error path).
-  static const char* stack_floor() {
-    thread_local const char* floor = [] {
-      pthread_attr_t attr;
-      void* base = nullptr;
-      std::size_t size = 0;
-      if (pthread_getattr_np(pthread_self(), &attr) != 0) return static_cast<const char*>(nullptr);
-      pthread_attr_getstack(&attr, &base, &size);
-      pthread_attr_destroy(&attr);
-      constexpr std::size_t kMargin = 256 * 1024;
-      return size > 2 * kMargin ? static_cast<const char*>(base) + kMargin
-                                : static_cast<const char*>(base) + size / 2;
-    }();
-    return floor;
+    if (detail::below(detail::stack_floor())) fail_stack(at);
   }
 
   [[noreturn, gnu::noinline, gnu::cold]] void fail_stack(const char* at) const {

@@ -9,6 +9,7 @@
 
 #include "edn/instant.hpp"
 #include "edn/node.hpp"
+#include "edn/stack_floor.hpp"
 #include "edn/utf8.hpp"
 
 namespace stube::edn {
@@ -17,11 +18,15 @@ namespace {
 
 using detail::TextNode;
 
+// Thrown where the printer meets the thread's stack floor; write() and
+// pretty() turn it into an Error that names the value's depth.
+struct OutOfStack {};
+
 // Output buffer over the caller's std::string: raw pointer writes, growth
 // checked once per item rather than once per character.
 class Out {
  public:
-  explicit Out(std::string& s) : s_(s), used_(s.size()) {
+  explicit Out(std::string& s) : s_(s), used_(s.size()), floor_(detail::stack_floor()) {
     s_.resize(used_ + 1024);
     p_ = s_.data() + used_;
     end_ = s_.data() + s_.size();
@@ -45,7 +50,15 @@ class Out {
   std::size_t size() const noexcept { return static_cast<std::size_t>(p_ - s_.data()); }
   void truncate(std::size_t n) noexcept { p_ = s_.data() + n; }
 
+  // Called by every level that recurses (collections, tagged values): within
+  // max_write_depth a small thread stack can still run out.
+  [[gnu::always_inline]] void enter_level() const {
+    if (detail::below(floor_)) [[unlikely]]
+      out_of_stack();
+  }
+
  private:
+  [[noreturn, gnu::noinline, gnu::cold]] static void out_of_stack() { throw OutOfStack{}; }
   [[gnu::noinline]] void grow(std::size_t n) {
     const std::size_t used = size();
     s_.resize(std::max(s_.size() * 2, used + n + 256));
@@ -56,6 +69,7 @@ class Out {
   std::size_t used_;
   char* p_;
   char* end_;
+  const char* floor_;
 };
 
 // Escapes exactly the characters Clojure's printer escapes in strings.
@@ -294,6 +308,7 @@ void write_value(const Value& v, Out& out) {
       return out.advance(p);
     }
     case Kind::Tagged:
+      out.enter_level();
       out.put('#');
       out.put(v.tag());
       out.put(' ');
@@ -301,6 +316,7 @@ void write_value(const Value& v, Out& out) {
     case Kind::Opaque:
       return write_opaque(v, out);
     case Kind::Map: {
+      out.enter_level();
       out.put('{');
       const std::span<const MapEntry> entries = v.entries();
       // Writing is bound by the wait for each child node: ask for them all
@@ -321,6 +337,7 @@ void write_value(const Value& v, Out& out) {
     case Kind::List:
     case Kind::Vector:
     case Kind::Set: {
+      out.enter_level();
       out.put(v.kind() == Kind::List ? "(" : v.kind() == Kind::Vector ? "[" : "#{");
       const std::span<const Value> items = v.items();
       if (items.size() <= kPrefetchMax) {
@@ -344,6 +361,7 @@ void write_value(const Value& v, Out& out) {
 // costs no more than about `limit` bytes of writing, however large `v` is:
 // writing each level out in full made pretty O(depth × size).
 std::size_t width_upto(const Value& v, std::size_t limit, Out& out) {
+  out.enter_level();
   const std::size_t over = limit + 1;
   std::size_t w = 0;
   const auto add = [&](std::size_t n) {
@@ -396,6 +414,7 @@ std::size_t width_upto(const Value& v, std::size_t limit, Out& out) {
 }
 
 void pretty_value(const Value& v, std::size_t indent, std::size_t width, Out& out) {
+  out.enter_level();
   const bool is_coll = v.is(Kind::Map) || v.is(Kind::Vector) || v.is(Kind::List) || v.is(Kind::Set);
   if (!is_coll || v.empty() ||
       (indent <= width && width_upto(v, width - indent, out) <= width - indent)) {
@@ -443,12 +462,25 @@ void check_depth(const Value& v) {
               " (edn::max_write_depth, what edn::read accepts by default)");
 }
 
+// The thread's stack ran out before the value did: nothing was written.
+[[noreturn, gnu::cold]] void fail_out_of_stack(const Value& v) {
+  throw Error("edn: cannot write a value nested " + std::to_string(v.depth()) +
+              " levels deep on this thread: its stack is too small (writing values near "
+              "edn::max_write_depth needs about 256 KiB of stack; the value is fine)");
+}
+
 }  // namespace
 
 void write(const Value& v, std::string& out) {
   check_depth(v);
-  Out o(out);
-  write_value(v, o);
+  const std::size_t mark = out.size();
+  try {
+    Out o(out);
+    write_value(v, o);
+  } catch (const OutOfStack&) {
+    out.resize(mark);
+    fail_out_of_stack(v);
+  }
 }
 
 std::string write(const Value& v) {
@@ -460,9 +492,11 @@ std::string write(const Value& v) {
 std::string pretty(const Value& v, std::size_t width) {
   check_depth(v);
   std::string out;
-  {
+  try {
     Out o(out);  // must flush (destruct) before out is returned
     pretty_value(v, 0, width, o);
+  } catch (const OutOfStack&) {
+    fail_out_of_stack(v);
   }
   return out;
 }

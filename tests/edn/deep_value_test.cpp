@@ -6,6 +6,7 @@
 
 #include <string>
 
+#include "../common/small_stack.hpp"
 #include "stube/edn.hpp"
 
 namespace edn = stube::edn;
@@ -135,6 +136,35 @@ TEST(EdnDeepValue, WritingIsRefusedPastTheLimitAndWorksUpToIt) {
   EXPECT_EQ(out, "kept") << "nothing appended";
   EXPECT_THROW((void)edn::pretty(too_deep), edn::Error);
   EXPECT_THROW((void)edn::write(vector_chain(kDeep, 1)), edn::Error);
+}
+
+// Within max_write_depth the writing thread's stack is the other bound: on a
+// small stack the printer stops before it runs out (it crashed the process),
+// with an Error that blames the thread, and appends nothing.
+TEST(EdnDeepValue, ASmallStackStopsTheWriterWithAnError) {
+  const Value deep = mixed_chain(static_cast<int>(edn::max_write_depth));
+  ASSERT_EQ(deep.depth(), edn::max_write_depth);
+  std::string out = "kept";
+  std::string write_error, pretty_error;
+  stube::test::run_with_stack(128 * 1024, [&] {
+    try {
+      edn::write(deep, out);
+    } catch (const edn::Error& e) {
+      write_error = e.what();
+    }
+    try {
+      (void)edn::pretty(deep, 10);
+    } catch (const edn::Error& e) {
+      pretty_error = e.what();
+    }
+  });
+  EXPECT_NE(write_error.find("1000 levels deep on this thread: its stack is too small"),
+            std::string::npos)
+      << write_error;
+  EXPECT_EQ(out, "kept") << "nothing appended";
+  EXPECT_NE(pretty_error.find("its stack is too small"), std::string::npos) << pretty_error;
+  EXPECT_EQ(edn::read(edn::write(deep)), deep);  // this thread's stack holds it
+  EXPECT_EQ(edn::read(edn::pretty(deep, 10)), deep);
 }
 
 }  // namespace

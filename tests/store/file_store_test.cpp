@@ -849,6 +849,34 @@ TEST(FileStore, ALoadShortOfStackFailsInsteadOfSkippingTheRecord) {
   EXPECT_EQ(file_store(dir.path())->load_all().size(), 1u);  // a full-size stack loads it
 }
 
+// Saving on a thread whose stack cannot print the conversation fails the
+// save (the runtime logs it and saves again later) and keeps the stored
+// copy, instead of crashing the process.
+TEST(FileStore, ASaveShortOfStackFailsAndKeepsTheStoredCopy) {
+  ScratchDir dir;
+  auto store = file_store(dir.path());
+  const Value shallow = conv::make("cv-deep", edn::Instant{1700000000, 0});
+  store->save(shallow);
+  const std::string before = slurp(dir.path() / "cv-deep.edn");
+  Value deep = Value(1);
+  for (int level = 0; level < 990; ++level) deep = edn::vec({deep});
+  const Value c = conv::put_instance(
+      shallow, "i1", edn::map({{kw("instance/id"), Value("i1")}, {kw("deep"), deep}}));
+  std::string error;
+  run_with_stack(128 * 1024, [&] {
+    try {
+      store->save(c);
+    } catch (const std::exception& e) {
+      error = e.what();
+    }
+  });
+  EXPECT_NE(error.find("stack is too small"), std::string::npos) << error;
+  EXPECT_EQ(slurp(dir.path() / "cv-deep.edn"), before);
+  EXPECT_EQ(file_names(dir.path()), std::vector<std::string>{"cv-deep.edn"});
+  store->save(c);  // this thread's stack holds it
+  EXPECT_EQ(file_store(dir.path())->load_all().at("cv-deep"), c);
+}
+
 TEST(FileStore, NonPrintableSaveKeepsTheFileAndDoesNotSerialise) {
   ScratchDir dir;
   auto store = file_store(dir.path());
