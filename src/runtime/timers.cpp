@@ -38,26 +38,41 @@ void TimerQueue::schedule(std::chrono::milliseconds delay, std::string owner,
   cv_.notify_one();
 }
 
+// Cancelled callbacks are dropped after the lock is released (`dropped` is
+// declared before it): their captures' destructors may schedule or cancel.
 void TimerQueue::cancel(const std::string& owner) {
-  std::lock_guard lock(mu_);
-  for (auto it = queue_.begin(); it != queue_.end();)
-    it = it->second.owner == owner ? queue_.erase(it) : std::next(it);
+  cancel_if(owner, [](const void*) { return true; });
 }
 
 void TimerQueue::cancel_if(const std::string& owner, bool (*doomed)(const void* tag)) {
+  Queue dropped;
   std::lock_guard lock(mu_);
-  for (auto it = queue_.begin(); it != queue_.end();)
-    it = it->second.owner == owner && doomed(it->second.tag) ? queue_.erase(it) : std::next(it);
+  for (auto it = queue_.begin(); it != queue_.end();) {
+    const auto next = std::next(it);
+    if (it->second.owner == owner && doomed(it->second.tag)) dropped.insert(queue_.extract(it));
+    it = next;
+  }
 }
 
 void TimerQueue::stop() {
+  Queue dropped;
   {
     std::lock_guard lock(mu_);
     stopping_ = true;
-    queue_.clear();
+    dropped.swap(queue_);
   }
   cv_.notify_one();
   if (thread_.joinable() && thread_.get_id() != std::this_thread::get_id()) thread_.join();
+}
+
+void TimerQueue::fire(const std::function<void()>& fn) noexcept {
+  try {
+    fn();
+  } catch (const std::exception& ex) {
+    log::error(std::string("timer callback failed: ") + ex.what());
+  } catch (...) {  // out of a thread function it would end the process
+    log::error("timer callback failed: it threw something that is not a std::exception");
+  }
 }
 
 void TimerQueue::run() {
@@ -74,15 +89,11 @@ void TimerQueue::run() {
       cv_.wait_until(lock, deadline);
       continue;
     }
-    Entry e = std::move(first->second);
-    queue_.erase(first);
-    lock.unlock();
-    try {
-      e.fn();
-    } catch (const std::exception& ex) {
-      log::error(std::string("timer callback failed: ") + ex.what());
-    } catch (...) {  // out of a thread function it would end the process
-      log::error("timer callback failed: it threw something that is not a std::exception");
+    {
+      // Destroyed before the lock is taken again, as cancel()'s are.
+      const Entry e = std::move(queue_.extract(first).mapped());
+      lock.unlock();
+      fire(e.fn);
     }
     lock.lock();
   }

@@ -39,11 +39,13 @@ class TimerQueue {
     std::function<void()> fn;
     const void* tag;
   };
+  using Queue = std::multimap<Clock::time_point, Entry>;
   void run();
+  static void fire(const std::function<void()>& fn) noexcept;
 
   std::mutex mu_;
   std::condition_variable cv_;
-  std::multimap<Clock::time_point, Entry> queue_;
+  Queue queue_;
   bool stopping_ = false;
   std::thread thread_;
 };
