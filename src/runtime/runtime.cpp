@@ -384,7 +384,8 @@ struct Runtime::Impl {
   // save lost the race to a version reload() then took (Ok all the same).
   Result apply(const std::string& cid, Slot& slot, Step step, From from,
                const detail::Moments::Ref& origin = nullptr, bool* lost_race = nullptr) {
-    slot.as_minted = false;
+    // A refused step changes nothing: the page that minted the conversation
+    // (if nothing happened since) still holds all of it.
     if (step.status == Step::Status::NoInstance) return Result::NoInstance;
     if (step.status == Step::Status::UnknownEvent) {
       log::warn("conversation " + cid + ": " + step.error);
@@ -398,6 +399,7 @@ struct Runtime::Impl {
       log::warn("conversation " + cid + ": " + step.error);
       return Result::BadEvent;
     }
+    slot.as_minted = false;
     if (step.status == Step::Status::HandlerError) {
       log::warn("handler error in conversation " + cid + ": " + step.error);
       send(slot, step.fragments, cid);

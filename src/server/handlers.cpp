@@ -525,7 +525,7 @@ std::variant<Target, Response> route_request(const Core& core, const Request& re
     return reject(400, req, "an HTTP/1.1 request needs a Host header (RFC 9112 §3.2)");
   if (const std::string_view host = host_name(req); !host_allowed(core.options, host))
     return reject(421, req,
-                  "this server does not answer for the host '" + std::string(host.substr(0, 100)) +
+                  "this server does not answer for the host '" + printable(host.substr(0, 100)) +
                       "' (ServerOptions::allowed_hosts)");
   try {
     const auto target = origin_form(ssv(req.target()));

@@ -160,6 +160,23 @@ TEST_F(Lifecycle, ATimersStepTellsTheStreamTheStateBeforeAndAfter) {
   EXPECT_EQ(again->changes()[0].second, now);
 }
 
+// A refused event (no such event, bad signals, a stale instance) changes
+// nothing: the page that minted the conversation still holds its state, so
+// its first stream must not send it again (over what the user typed).
+TEST_F(Lifecycle, ARefusedEventBeforeTheFirstStreamKeepsThePagesState) {
+  Runtime rt(rig.registry, options_with(store));
+  const Runtime::Minted m = ticker(rt, "refused");
+  ASSERT_EQ(send_top(rt, m, Event{"no-such-event"}), Runtime::Result::UnknownEvent);
+  ASSERT_EQ(rt.dispatch(m.cid, "ix-gone", Event{"inc"}, m.owner), Runtime::Result::NoInstance);
+  auto out = std::make_shared<StateRecordingOutput>();
+  ASSERT_EQ(rt.attach(m.cid, m.owner, out), Runtime::Result::Ok);
+  EXPECT_TRUE(out->changes().empty()) << "the first stream sent the minted state again";
+  ASSERT_EQ(send_top(rt, m, Event{"inc"}), Runtime::Result::Ok);
+  auto again = std::make_shared<StateRecordingOutput>();  // after a real step: news
+  ASSERT_EQ(rt.attach(m.cid, m.owner, again), Runtime::Result::Ok);
+  EXPECT_EQ(again->changes().size(), 1u);
+}
+
 TEST_F(Lifecycle, TimersAndBrowserEventsInterleaveWithoutLoss) {
   Runtime rt(rig.registry, options_with(store));
   const Runtime::Minted m = ticker(rt, "busy");

@@ -789,6 +789,11 @@ TEST_F(ServerTest, AllowedHostsRefuseOtherHostNames) {
   EXPECT_EQ(get_with_host("[::1]:" + std::to_string(port_)).status, 200u);
   EXPECT_EQ(get_with_host("127.0.0.1").status, 200u);
   EXPECT_EQ(get_with_host("127.0.0.1.evil.example").status, 421u);
+  // The name is quoted in the message as printable ASCII, like every other
+  // piece of a request an error quotes.
+  const Response odd = get_with_host("<b>\xff\xfe");
+  EXPECT_EQ(odd.status, 421u);
+  EXPECT_NE(odd.body.find("'<b>\\xff\\xfe'"), std::string::npos) << odd.body;
 }
 
 // Another site cannot show the pages in a frame of its own and trick a user
