@@ -163,7 +163,7 @@ awaitable<void> open_stream(Conversation& cv, const Options& o) {
                             net::buffer("GET /sse/" + cv.cid + " HTTP/1.1\r\nHost: b\r\nCookie: " +
                                         cv.cookie + "\r\n\r\n"),
                             use_awaitable);
-  cv.seen = co_await read_until(*cv.stream, "mergeMode inner");  // the first view
+  cv.seen = co_await read_until(*cv.stream, "<div id=\"stube-root\">");  // the first view
 }
 
 // One event: POST, its response, and the patch on the stream. Returns ms.

@@ -31,10 +31,13 @@ stube::html::Html new_item_form(const stube::Self& c, std::string_view input_cla
                                 std::string_view add_class, std::string_view signal,
                                 const std::string& value, std::string_view placeholder) {
   using namespace stube::html;
-  return form(c.on("submit", "add"),
-              input(attr("type", "text"), cls(input_class), attr("value", value),
+  // The field's id, for its label: the instance's id makes it unique on the
+  // page.
+  const std::string field = std::string(c.id()) + "-new-item";
+  return form(c.on("submit", "add"), label(attr("for", field), "New item"),
+              input(attr("type", "text"), id(field), cls(input_class), attr("value", value),
                     attr("maxlength", std::to_string(kMaxItemText)), c.bind(signal),
-                    attr("placeholder", placeholder), attr("aria-label", "New item")),
+                    attr("placeholder", placeholder)),
               button(cls(add_class), attr("type", "submit"), "Add"));
 }
 

@@ -68,10 +68,7 @@ void define_prompt(Registry& reg) {
       .render([](const Self& s) {
         const edn::Value& answer = s[":answer"];
         // A form, so that Enter in the field answers. The label holds the
-        // field, which it names (and a click on it focuses): with `for`, the
-        // field would need an id, and Datastar (beta.11) takes an element
-        // with a data-* attribute and the same id as before a view was
-        // replaced for one it has set up already (its binding is lost).
+        // field, which it names (and a click on it focuses); no id needed.
         return h::form(
             h::cls("stube-dialog stube-prompt"), s.on("submit", "ok"),
             h::label(

@@ -25,6 +25,22 @@ void append_lines(std::string_view prefix, std::string_view text, std::string& o
 
 void append_fragment(const Fragment& f, std::string& out) {
   out += "event: datastar-merge-fragments\n";
+  if (f.mode == Fragment::Mode::Inner && f.target == kRootElementId) {
+    // The root's contents go as a morph of the root element itself (the
+    // shell's, which has no other attribute). Datastar (beta.11) keys what it
+    // has set up by element id and forgets it on an inner swap only for the
+    // elements taken out at the top: a new element with an id and data-*
+    // attributes seen before (a labelled field, after every page load) was
+    // taken as set up already, and stayed dead. A morph sets up again.
+    std::string root = "<div id=\"";
+    root += kRootElementId;
+    root += "\">";
+    root += f.html;
+    root += "</div>";
+    append_lines("data: fragments ", root, out);
+    out += '\n';
+    return;
+  }
   if (f.mode == Fragment::Mode::Inner) {
     out += "data: selector #";
     out += f.target;

@@ -2,9 +2,12 @@
 // node_modules/@starfederation/datastar/dist/plugins/official/backend/:
 //
 //   event: datastar-merge-fragments
-//   data: selector #stube-root        (Inner only)
+//   data: selector #stube-error       (Inner only)
 //   data: mergeMode inner             (Inner only; morph by id otherwise)
 //   data: fragments <div id="…">…     (one line per line of HTML)
+//
+// except that the root's contents (Inner, #stube-root) are sent as a morph
+// of <div id="stube-root">…</div>.
 //   <blank line>
 //
 //   event: datastar-merge-signals

@@ -9,6 +9,7 @@ import { after, before, test } from 'node:test';
 import {
   closeContext,
   fillSettled,
+  forgetStream,
   launchBrowser,
   openPage,
   Relay,
@@ -40,12 +41,6 @@ async function demoOnFileStore(dir) {
     if (demo.proc.exitCode === null && demo.proc.signalCode === null) await demo.kill('SIGKILL');
   });
   return demo;
-}
-
-// Forgets that the page got its first frame, so waitForStream() proves a
-// new stream delivered a whole new view.
-async function forgetStream(page) {
-  await page.evaluate(() => document.getElementById('stube-root').removeAttribute('data-fragment-merge-target'));
 }
 
 test('wizard (task component) continues after SIGKILL and restart', async () => {

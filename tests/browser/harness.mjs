@@ -198,10 +198,20 @@ async function delayAnswer(route) {
 // it makes with a `datastar-sse` event on the document, "started" when it
 // sends and "finished" once the answer has been read and applied; the
 // page's stream (#stube-stream) stays open and is left out.
+// It also counts the whole views the stream brought (a morph of
+// #stube-root): waitForStream() waits for one. This listener runs before
+// Datastar's own, which merges the view in the same dispatch.
 function countEventsInFlight() {
   window.stubeEventsInFlight = 0;
+  window.stubeRootViews = 0;
   document.addEventListener('datastar-sse', (e) => {
-    if (e.detail.elId === 'stube-stream') return;
+    if (e.detail.elId === 'stube-stream') {
+      const fragments = String(e.detail.argsRaw?.fragments ?? '');
+      if (e.detail.type === 'datastar-merge-fragments' && fragments.startsWith('<div id="stube-root">')) {
+        window.stubeRootViews += 1;
+      }
+      return;
+    }
     if (e.detail.type === 'started') window.stubeEventsInFlight += 1;
     else if (e.detail.type === 'finished') window.stubeEventsInFlight -= 1;
   });
@@ -237,11 +247,17 @@ export async function screenshot(page, name) {
   await page.screenshot({ path: path.join(artifacts, `${name}.png`), fullPage: true });
 }
 
-// Waits until the page has its SSE stream: the first frame replaces the
-// root's contents, which marks the root as a merge target. (30 s: the first
-// page of a cold browser on a busy machine can take long.)
+// Waits until the page has its SSE stream: its first frame is a whole view
+// (counted by countEventsInFlight). (30 s: the first page of a cold browser
+// on a busy machine can take long.)
 export async function waitForStream(page) {
-  await page.waitForSelector('#stube-root[data-fragment-merge-target]', { timeout: 30000 });
+  await page.waitForFunction(() => window.stubeRootViews > 0, null, { timeout: 30000 });
+}
+
+// Forgets the views streams brought so far, so that waitForStream() proves a
+// new stream delivered a whole new view.
+export async function forgetStream(page) {
+  await page.evaluate(() => { window.stubeRootViews = 0; });
 }
 
 export function tempDir(prefix) {

@@ -226,10 +226,21 @@ TEST(Datastar, MorphFragmentIsMergedById) {
 
 TEST(Datastar, InnerFragmentReplacesTheTargetsContents) {
   std::string out;
-  append_fragment(Fragment{"stube-root", Fragment::Mode::Inner, "<div id=\"ix-1\"></div>"}, out);
+  append_fragment(Fragment{"stube-error", Fragment::Mode::Inner, "<p>a</p>"}, out);
   EXPECT_EQ(out,
-            "event: datastar-merge-fragments\ndata: selector #stube-root\ndata: mergeMode inner\n"
-            "data: fragments <div id=\"ix-1\"></div>\n\n");
+            "event: datastar-merge-fragments\ndata: selector #stube-error\ndata: mergeMode inner\n"
+            "data: fragments <p>a</p>\n\n");
+}
+
+// The root's contents are morphed, so that Datastar sets up again elements
+// with ids it has seen (see append_fragment).
+TEST(Datastar, TheRootsContentsAreAMorphOfTheRoot) {
+  std::string out;
+  append_fragment(Fragment{"stube-root", Fragment::Mode::Inner, "<div id=\"ix-1\">\n</div>"}, out);
+  EXPECT_EQ(out,
+            "event: datastar-merge-fragments\n"
+            "data: fragments <div id=\"stube-root\"><div id=\"ix-1\">\n"
+            "data: fragments </div></div>\n\n");
 }
 
 TEST(Datastar, EveryLineOfHtmlIsItsOwnDataLine) {

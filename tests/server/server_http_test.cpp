@@ -177,7 +177,7 @@ class ServerTest : public ::testing::Test {
     auto c = std::make_unique<Conn>(port_);
     c->send("GET " + std::string(base) + "/sse/" + m.cid +
             " HTTP/1.1\r\nHost: x\r\nDatastar-Request: true\r\nCookie: " + m.cookie + "\r\n\r\n");
-    c->read_until("mergeMode inner");
+    c->read_until("data: fragments <div id=\"stube-root\">");
     return c;
   }
   // Sends a plain (non-Datastar) stream request on `c` and reads the
@@ -249,9 +249,8 @@ TEST_F(ServerTest, TheStreamCarriesTheFirstViewThenEveryPatch) {
       "role=\"alert\"></div>\n\n",
       at);
   at = c.read_until(
-      "event: datastar-merge-fragments\ndata: selector #stube-root\ndata: mergeMode inner\n"
-      "data: fragments <div id=\"" +
-          m.iid + "\"",
+      "event: datastar-merge-fragments\ndata: fragments <div id=\"stube-root\"><div id=\"" + m.iid +
+          "\"",
       at);
   at = c.read_until("<span class=\"n\">0</span>", at);
 
