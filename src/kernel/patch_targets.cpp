@@ -1,8 +1,10 @@
 #include "kernel/patch_targets.hpp"
 
+#include <initializer_list>
 #include <optional>
 #include <stdexcept>
 #include <string>
+#include <vector>
 
 namespace stube {
 
@@ -74,12 +76,78 @@ StartTag read_start_tag(std::string_view tag) {  // from '<' to '>' inclusive
   return out;
 }
 
+bool one_of(std::string_view tag, std::initializer_list<std::string_view> names) {
+  for (std::string_view n : names)
+    if (iequals(tag, n)) return true;
+  return false;
+}
+
+// Start tags before which the parser closes an open <p> (HTML §13.2.6.4.7).
+bool closes_p(std::string_view tag) {
+  return one_of(tag,
+                {"address", "article", "aside",   "blockquote", "center", "details",   "dialog",
+                 "dir",     "div",     "dl",      "dd",         "dt",     "fieldset",  "figcaption",
+                 "figure",  "footer",  "form",    "h1",         "h2",     "h3",        "h4",
+                 "h5",      "h6",      "header",  "hgroup",     "hr",     "li",        "listing",
+                 "main",    "menu",    "nav",     "ol",         "p",      "plaintext", "pre",
+                 "search",  "section", "summary", "table",      "ul",     "xmp"});
+}
+
+// Where the parser stops looking for an open <p> or <li> to close.
+bool scope_boundary(std::string_view tag) {
+  return one_of(tag, {"applet", "caption", "html", "table", "td", "th", "marquee", "object",
+                      "template", "button"});
+}
+
+// Elements whose content the parser takes out of them (foster parenting)
+// unless it is one of table_content().
+bool table_part(std::string_view tag) {
+  return one_of(tag, {"table", "tbody", "thead", "tfoot", "tr"});
+}
+bool table_content(std::string_view tag) {
+  return one_of(tag, {"caption", "colgroup", "col", "tbody", "thead", "tfoot", "tr", "td", "th",
+                      "script", "template", "style"});
+}
+
+// The elements open at a point of the markup, as the browser's parser keeps
+// them where a patch's top level is concerned: which elements it closes
+// without being told (a <p> at a <div>, an <li> at the next <li>).
+class OpenElements {
+ public:
+  std::size_t depth() const { return open_.size(); }
+  std::string_view innermost() const { return open_.empty() ? std::string_view() : open_.back(); }
+
+  // Closes `tag` and what is open inside it, if it is open within its scope
+  // (stopping at `stop`). False if it is not.
+  template <class Stop>
+  bool close_open(std::string_view tag, Stop stop) {
+    for (std::size_t i = open_.size(); i-- > 0;) {
+      if (iequals(open_[i], tag)) {
+        open_.resize(i);
+        return true;
+      }
+      if (stop(open_[i])) return false;
+    }
+    return false;
+  }
+  void open(std::string_view tag) { open_.push_back(tag); }
+
+ private:
+  std::vector<std::string_view> open_;
+};
+
+[[noreturn]] void refuse(const std::string& why) {
+  throw std::invalid_argument("patch(): " + why);
+}
+
 }  // namespace
 
 // The markup is the builder's (text escaped, so each '<' opens a tag or a
 // comment) or the caller's own (Html::unsafe_raw), read the same way.
 void check_patch_targets(std::string_view markup) {
-  int depth = 0;
+  OpenElements open;
+  std::string_view closed_p_at;  // the start tag that last closed a <p>
+  const auto never = [](std::string_view) { return false; };
   for (std::size_t lt = markup.find('<'); lt != std::string_view::npos;
        lt = markup.find('<', lt + 1)) {
     if (markup.compare(lt, 4, "<!--") == 0) {
@@ -93,20 +161,38 @@ void check_patch_targets(std::string_view markup) {
     lt = gt;
     if (tag.size() < 3 || tag[1] == '!' || tag[1] == '?') continue;  // doctype, processing
     if (tag[1] == '/') {
-      depth = depth > 0 ? depth - 1 : 0;
+      const std::string_view name = read_start_tag(tag.substr(1)).name;
+      if (open.close_open(name, never) || open.depth() > 0) continue;
+      // At the top, the parser reads these two as new elements, without an id.
+      if (iequals(name, "p"))
+        refuse("a </p> that closes no <p> is read as a new, empty <p> without an id" +
+               (closed_p_at.empty()
+                    ? std::string()
+                    : " (the browser closed the <p> before the <" + std::string(closed_p_at) +
+                          "> in it: a <p> cannot hold one)"));
+      if (iequals(name, "br")) refuse("a </br> is read as a <br> without an id");
       continue;
     }
     const StartTag start = read_start_tag(tag);
     if (start.id && !plain_id(*start.id))
-      throw std::invalid_argument(
-          "patch(): the element id \"" + std::string(*start.id) +
-          "\" cannot name a patch target (use letters, digits, '-' and '_', starting with a "
-          "letter or '_')");
-    if (depth == 0 && !start.id)
-      throw std::invalid_argument("patch(): the element <" + std::string(start.name) +
-                                  "> has no id; a patch is morphed into the page's element with "
-                                  "its id");
-    if (!start.self_closing && !void_element(start.name)) ++depth;
+      refuse("the element id \"" + std::string(*start.id) +
+             "\" cannot name a patch target (use letters, digits, '-' and '_', starting with a "
+             "letter or '_')");
+    if (table_part(open.innermost()) && !table_content(start.name))
+      refuse("the browser moves a <" + std::string(start.name) + "> directly in a <" +
+             std::string(open.innermost()) + "> out of the table (put it in a cell)");
+    bool hoisted = closes_p(start.name) && open.close_open("p", scope_boundary);
+    if (hoisted) closed_p_at = start.name;
+    if (iequals(start.name, "li"))
+      hoisted |= open.close_open("li", [](std::string_view t) {
+        return scope_boundary(t) || iequals(t, "ol") || iequals(t, "ul");
+      });
+    if (open.depth() == 0 && !start.id)
+      refuse(
+          "the element <" + std::string(start.name) + "> has no id" +
+          (hoisted ? " and comes out to the top (the browser closes the element it is in)" : "") +
+          "; a patch is morphed into the page's element with its id");
+    if (!start.self_closing && !void_element(start.name)) open.open(start.name);
   }
 }
 

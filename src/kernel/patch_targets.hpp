@@ -12,7 +12,9 @@ namespace stube {
 // id in `markup` is a plain CSS identifier ([A-Za-z_][A-Za-z0-9_-]*) and
 // every top-level element has one. Every id, not only the top-level ones:
 // the browser's parser may hoist a nested element to the top (a <div> in a
-// <p>, foster parenting out of a <table>), where it becomes a target too.
+// <p>, an <li> in an <li>), where it becomes a target too. Also refused:
+// what the parser would reshape into a top-level element without an id (the
+// </p> after a block closed its <p>) or move out of a table.
 void check_patch_targets(std::string_view markup);
 
 }  // namespace stube

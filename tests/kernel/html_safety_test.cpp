@@ -207,6 +207,34 @@ TEST(HtmlSafety, APatchTargetsOnlyByAPlainId) {
   EXPECT_NE(check(Html::unsafe_raw("<p id=\"a\"></p></input><div id=\"x,y\"></div>")), "");
 }
 
+// The browser's parser closes elements the markup leaves open: a block in a
+// <p> closes the <p>, and the </p> after it becomes a new, empty <p>
+// without an id at the top of the patch, which failed in the browser
+// (NoTargetsFound) and dropped the rest of the patch.
+TEST(HtmlSafety, APatchTheParserWouldReshapeAtTheTopIsRefused) {
+  using namespace html;
+  const auto check = [](const Html& h) { return refusal([&] { check_patch_targets(h.str()); }); };
+  EXPECT_NE(check(p(id("pa"), div(id("pb"), "new")) + span(id("pc"), "new"))
+                .find("a </p> that closes no <p> is read as a new, empty <p> without an id (the "
+                      "browser closed the <p> before the <div> in it"),
+            std::string::npos);
+  EXPECT_NE(check(p(id("pa"), ul(li("x")))).find("<ul> has no id and comes out"),
+            std::string::npos);
+  EXPECT_NE(check(p(id("pa"), div("no id"))).find("<div> has no id and comes out to the top"),
+            std::string::npos);
+  EXPECT_NE(check(li(id("a"), li("b"))).find("<li> has no id and comes out to the top"),
+            std::string::npos);
+  EXPECT_NE(check(table(id("t"), div(id("d"), "x"))).find("out of the table"), std::string::npos);
+  EXPECT_NE(check(Html::unsafe_raw("<p id=\"a\"></p></p>")).find("</p>"), std::string::npos);
+  EXPECT_NE(check(Html::unsafe_raw("<br id=\"a\"></br>")).find("</br>"), std::string::npos);
+  // Deeper down the same reshaping moves nothing to the top: fine.
+  EXPECT_EQ(check(div(id("d"), p(div("x")))), "");
+  EXPECT_EQ(check(div(id("d"), Html::unsafe_raw("<p>a</p></p><br></br>"))), "");
+  EXPECT_EQ(check(table(id("t"), tr(td(div("x"), p("y"))))), "");
+  EXPECT_EQ(check(Html::unsafe_raw("<ul id=\"u\"><li>a<li>b</ul><p id=\"q\">c")), "");
+  EXPECT_EQ(check(p(id("a"), span("x"), em("y")) + div(id("b"), p("z"))), "");
+}
+
 // The kernel checks the patches a handler asks for, also those added with
 // Self::add: a bad one fails the event, the conversation as it was.
 TEST(HtmlSafety, ABadPatchFailsTheEventAndChangesNothing) {
