@@ -182,6 +182,22 @@ const char* unfit_signal_key(std::string_view key) {
   return nullptr;
 }
 
+// Why a key whose value is a map cannot reach the page, or nullptr. Datastar
+// merges a map into the page's signals through `target[key] || {}`, which
+// finds what every object inherits: "constructor" leads to Object, and from
+// there to Object.prototype, which the merge would then change for every
+// script of the page (and "toString" and the rest to the functions).
+const char* unfit_map_key(std::string_view key) {
+  static constexpr std::string_view kInherited[] = {
+      "constructor",    "hasOwnProperty", "isPrototypeOf", "propertyIsEnumerable",
+      "toLocaleString", "toString",       "valueOf"};
+  for (std::string_view name : kInherited)
+    if (key == name)
+      return "holds a map, and every object of the page inherits that name: Datastar's merge "
+             "would follow it into JavaScript's built-in objects";
+  return nullptr;
+}
+
 // `merged`: whether Datastar merges `v` key by key into the page's signals
 // (a kept signal's map, and the maps reached through its maps), rather than
 // storing it whole (a map in an array): its keys must then be signal names.
@@ -221,9 +237,11 @@ json to_json_value(const edn::Value& v, bool merged) {
       json o = json::object();
       for (const edn::MapEntry& e : v.entries()) {
         std::string key = text_for_page(key_text(e.key), "a map key");
-        if (merged)
-          if (const char* why = unfit_signal_key(key))
-            throw edn::Error("a signal map key \"" + key + "\" " + why);
+        if (merged) {
+          const char* why = unfit_signal_key(key);
+          if (!why && e.val.is(edn::Kind::Map)) why = unfit_map_key(key);
+          if (why) throw edn::Error("a signal map key \"" + key + "\" " + why);
+        }
         // JSON has only string keys: :a, "a" and the symbol a are all "a",
         // and one would overwrite another (which one, the hash order says).
         if (o.contains(key))
@@ -307,6 +325,8 @@ json kept_signals(const Registry& registry, const edn::Value& conv,
       // component's mistake, found after its event was applied and saved:
       // the page keeps its old value of that one signal, the log says why.
       try {
+        if (const char* why = v->is(edn::Kind::Map) ? unfit_map_key(name) : nullptr)
+          throw edn::Error(std::string("the signal name ") + why);
         mine[name] = to_json_value(*v, true);
       } catch (const edn::Error& error) {
         log::error("conversation " + std::string(conv::id(conv)) + ", instance " +

@@ -476,5 +476,38 @@ TEST(Signals, AKeptMapWithAKeyThatIsNoSignalNameIsLeftOutAndLogged) {
   EXPECT_TRUE(logged("\"(a)\" holds one of")) << errors[0];
 }
 
+// Datastar merges a map through `target[key] || {}`: under a key such as
+// "constructor" that is what every object inherits, and the merge reached
+// Object.prototype on the page (a map {"constructor" {"assign" 1}} broke
+// every later click). Such a map is not sent; the same key with a plain
+// value is, as is such a map in a vector (stored whole, not merged).
+TEST(Signals, AKeptMapUnderAnInheritedNameIsLeftOutAndLogged) {
+  Registry reg;
+  reg.define("test/proto")
+      .init([](const edn::Value&) {
+        const edn::Value inner =
+            edn::map({{edn::Value("prototype"), edn::map({{"polluted"_kw, 1}})}});
+        return edn::map({{"tags"_kw, edn::map({{edn::Value("constructor"), inner}})},
+                         {"labels"_kw, edn::map({{edn::Value("toString"), edn::map({})}})},
+                         {"constructor"_kw, edn::map({{"assign"_kw, 1}})},
+                         {"plain"_kw, edn::map({{edn::Value("constructor"), 1}})},
+                         {"rows"_kw, edn::vec({edn::map({{edn::Value("constructor"), inner}})})}});
+      })
+      .keep({"tags", "labels", "constructor", "plain", "rows"});
+  const Step step = start_conversation(reg, "test/proto", {}, {});
+  test::LogCapture logs;
+  const edn::Value back = signals_from_json(kept_signals_json(reg, step.conv));
+  EXPECT_EQ(instance_signals(back, std::string(top_instance(step.conv))),
+            edn::map({{"plain"_kw, edn::map({{"constructor"_kw, 1}})},
+                      {"rows"_kw,
+                       edn::vec({edn::map(
+                           {{"constructor"_kw,
+                             edn::map({{"prototype"_kw, edn::map({{"polluted"_kw, 1}})}})}})})}}));
+  const std::vector<std::string> errors = logs.at(log::Level::error);
+  ASSERT_EQ(errors.size(), 3u);
+  for (const std::string& e : errors)
+    EXPECT_NE(e.find("every object of the page inherits that name"), std::string::npos) << e;
+}
+
 }  // namespace
 }  // namespace stube::server
