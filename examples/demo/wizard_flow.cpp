@@ -15,8 +15,9 @@ namespace {
 using stube::edn::kw;
 using stube::edn::Value;
 
-// GCC 12 miscompiles string literals inside co_await expressions ("array
-// used as initializer"): the dialogs are built outside them.
+// GCC 12 rejects a braced initializer list inside a co_await expression
+// ("array used as initializer", see docs/flows.md): the dialogs are built
+// outside them.
 stube::Embed ask_name(const std::string& previous, const std::string& rejected) {
   return stube::prompt(name_question(rejected), previous);
 }

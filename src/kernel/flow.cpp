@@ -23,8 +23,9 @@ const edn::Value kStepsKey = "flow/steps"_kw;
 constexpr std::string_view kResumeKey = "flow/resume";
 
 // Owns one coroutine frame. Kept in the instance state as an opaque value;
-// dispose() destroys the frame as soon as the instance goes away, even while
-// history snapshots still hold the (then empty) holder.
+// dispose() destroys the frame when the flow answers or its conversation
+// stops, even while other copies of the conversation still hold the (then
+// empty) holder. Otherwise the last copy dropped destroys it.
 //
 // A failed event discards the conversation it made, but not what it did to
 // the coroutine: that cannot be rolled back. So the frame counts its steps
@@ -94,6 +95,8 @@ class FlowFrame {
       std::rethrow_exception(error);
     } catch (const std::exception& e) {
       throw std::runtime_error(name(self) + " threw: " + e.what());
+    } catch (...) {
+      throw std::runtime_error(name(self) + " threw something that is not a std::exception");
     }
   }
 

@@ -192,6 +192,11 @@ class FlowFrames : public ::testing::Test {
       throw std::runtime_error("failed before the first await");
       co_return Value();
     });
+    define_flow(reg, "t/throws-an-int", [](Value) -> Flow {
+      co_await await(confirm("Sure?"));
+      throw 42;
+      co_return Value();
+    });
     define_flow(reg, "t/instant", [](Value args) -> Flow { co_return args; });
     reg.define("t/answers-at-once").start([](Self& s) { s.answer(s[":n"]); });
     define_flow(reg, "t/sum-flow", [](Value) -> Flow {
@@ -357,6 +362,15 @@ TEST_F(FlowFrames, AFlowThatThrowsIsAHandlerErrorAndLeaksNothing) {
     EXPECT_TRUE(contains(s.error, "flow :t/failing-at-once (ix-")) << s.error;
     EXPECT_TRUE(contains(s.error, "threw: failed before the first await")) << s.error;
     EXPECT_EQ(conv::stack(s.conv).size(), 1u);
+  }
+  {  // Not a std::exception: the flow is still named.
+    Step s = open("t/throws-an-int");
+    ASSERT_EQ(s.status, Step::Status::Ok);
+    const Step failed = dispatch(reg, s.conv, top_instance(s.conv), yes(), {});
+    EXPECT_EQ(failed.status, Step::Status::HandlerError);
+    EXPECT_TRUE(contains(failed.error, "flow :t/throws-an-int (ix-")) << failed.error;
+    EXPECT_TRUE(contains(failed.error, "threw something that is not a std::exception"))
+        << failed.error;
   }
 }
 
