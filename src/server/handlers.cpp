@@ -230,13 +230,10 @@ Response post_event(Core& core, const Request& req, const Route& r, std::string_
 Response post_back(Core& core, const Request& req, const Route& r) {
   if (req.method() != http::verb::post) return method_not_allowed(req, "POST");
   if (auto refused = refuse_foreign_page(req)) return std::move(*refused);
-  // Back reads no signals: the page's are only looked at for those to drop,
-  // and a body that is no JSON object leaves them for the next event.
-  edn::Value sent;
-  try {
-    sent = signals_from_json(req.body());
-  } catch (const BadRequest&) {
-  }
+  // Back uses no signals; the page's are only looked at for those to drop.
+  // A body that is not JSON is still malformed input (SPEC §9): the
+  // BadRequest it throws is a 400, and nothing goes back.
+  const edn::Value sent = signals_from_json(req.body());
   const auto result = as_owner(
       req, r.cid, [&](std::string_view owner) { return core.runtime->back(r.cid, owner); });
   return from_result(core, result, req, r.cid, {}, sent);

@@ -356,7 +356,7 @@ TEST_F(ServerTest, SignalsComeInAsEdnAndGoBackAfterTheHandler) {
             "event: datastar-remove-signals\ndata: paths ix-other\ndata: paths ix-gone_0x\n\n"
             "event: datastar-merge-signals\ndata: signals {\"" +
                 ns + "\":{\"name\":\"Zed!\"}}\n\n");
-  // Back drops them too; a body that is not JSON is no error for it.
+  // Back drops them too.
   ASSERT_EQ(post(m, "shout", "{}").status, 200u);
   const auto back = [&](std::string_view body) {
     return request(port_, "POST", "/back/" + m.cid, body, "Cookie: " + m.cookie + "\r\n");
@@ -367,7 +367,14 @@ TEST_F(ServerTest, SignalsComeInAsEdnAndGoBackAfterTheHandler) {
             std::string::npos)
       << b.body;
   EXPECT_EQ(b.body.find("data: paths " + ns), std::string::npos) << b.body;
-  EXPECT_EQ(back("[not json").status, 200u);
+  // A body that is not JSON is malformed input, as for an event (SPEC §9):
+  // 400, and the conversation does not go back.
+  const edn::Value before = conv(m);
+  const Response bad = back("[not json");
+  EXPECT_EQ(bad.status, 400u);
+  EXPECT_NE(bad.body.find("invalid JSON signals"), std::string::npos) << bad.body;
+  EXPECT_EQ(conv(m), before);
+  EXPECT_EQ(back("").status, 200u) << "no body: no signals";
 }
 
 // An event that leaves a kept field alone does not send it back: the page
