@@ -54,7 +54,9 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   edn::Value value;
   try {
     value = edn::read(text);
-  } catch (const edn::ParseError&) {
+  } catch (const edn::ParseError& e) {
+    if (stream_read && stream.size() == 1)
+      fail("read_all() read one value where read() failed", e.what());
     return 0;
   }
   if (!stream_read || stream.size() != 1 || !(stream[0] == value))

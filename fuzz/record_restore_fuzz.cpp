@@ -227,6 +227,7 @@ class Session {
       fail("attach", "a stranger's owner token was not refused");
     const Result r = rt_.attach(kCid, owner_, out);
     check(r, "attach");
+    awake_ = awake_ || r == Result::Ok;
     return r == Result::Ok || r == Result::HandlerError;
   }
 
@@ -235,11 +236,17 @@ class Session {
     ++dispatches_;
     const std::string name = event.name;
     std::string why;
+    const std::optional<edn::Value> before = rt_.conversation(kCid);
     const Result r = rt_.dispatch(kCid, iid, std::move(event), owner_, &why);
     check(r, "dispatch");
-    if ((r == Result::UnknownEvent || r == Result::BadSignals || r == Result::BadEvent) &&
-        why.empty())
-      fail("a refused event without a reason", name);
+    const bool refused =
+        r == Result::UnknownEvent || r == Result::BadSignals || r == Result::BadEvent;
+    if (refused && why.empty()) fail("a refused event without a reason", name);
+    // Refused or failed, it changes nothing (once awake: a first event
+    // wakes a restored conversation, which its wakeup hooks may change).
+    if (awake_ && (refused || r == Result::NoInstance || r == Result::HandlerError) &&
+        rt_.conversation(kCid) != before)
+      fail("a refused or failed event changed the conversation", name);
   }
 
   // Every event the top frame's component takes (as of now), each with no
@@ -315,6 +322,7 @@ class Session {
   stube::Runtime& rt_;
   const stube::Registry& reg_;
   std::string owner_;
+  bool awake_ = false;  // an attach answered Ok: the wakeup hooks have run
   std::size_t dispatches_ = 0;
 };
 

@@ -3,8 +3,9 @@
 # from the sources, then fuzzes each on a copy of its seed corpus:
 #
 #   edn_read_fuzz      the EDN reader and printers   (fuzz/corpus/edn/)
-#   server_input_fuzz  request targets, query strings, the Cookie header and
-#                      the signals JSON              (fuzz/corpus/server/)
+#   server_input_fuzz  request targets, query strings and payloads, headers,
+#                      the signals JSON and an event of the demo's todo list
+#                      with them                     (fuzz/corpus/server/)
 #   record_restore_fuzz  a stored record: loaded by the file store, then
 #                      woken, stepped and ended by a Runtime with the demo's
 #                      components                    (fuzz/corpus/record/)
@@ -32,7 +33,8 @@ sources_of() {
     edn_read_fuzz) echo src/edn/*.cpp ;;
     server_input_fuzz)
       echo src/server/signals.cpp src/server/routes.cpp src/server/http_util.cpp \
-        src/edn/*.cpp src/kernel/*.cpp src/conversation/*.cpp src/log/*.cpp
+        src/edn/*.cpp src/kernel/*.cpp src/conversation/*.cpp src/log/*.cpp \
+        examples/demo/{list_input,todo}.cpp
       ;;
     record_restore_fuzz)
       # src/store/store.cpp (the store interface) opens every backend by URL.
