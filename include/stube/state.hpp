@@ -52,6 +52,10 @@ template <class T>
 struct is_string_map<std::map<std::string, T>> : std::true_type {};
 // A state field holds text as std::string, not as characters.
 using edn::detail::is_character_v;
+[[noreturn]] void state_field_error(const char* field, const edn::TypeError& e);
+// The double that prints as the float's shortest text (0.1f is 0.1, not
+// 0.10000000149011612) and converts back to the same float.
+double float_as_double(float f) noexcept;
 }  // namespace detail
 
 template <class T>
@@ -74,6 +78,8 @@ edn::Value to_edn(const T& v) {
     if constexpr (std::is_unsigned_v<T>)
       if (!std::in_range<long long>(v)) return edn::Value::big_int(std::to_string(v));
     return edn::Value(static_cast<long long>(v));
+  } else if constexpr (std::is_same_v<T, float>) {
+    return edn::Value(detail::float_as_double(v));
   } else if constexpr (std::is_floating_point_v<T>) {
     return edn::Value(static_cast<double>(v));
   } else if constexpr (std::is_same_v<T, std::string>) {
@@ -92,9 +98,18 @@ edn::Value to_edn(const T& v) {
   } else {
     static_assert(detail::Described<T>, "declare the struct with STUBE_STATE(Type, fields...)");
     std::vector<edn::MapEntry> entries;
+    // A value that cannot be one (text cut inside a character) names its field.
+    const auto field_to_edn = [](const char* name, const auto& x) {
+      try {
+        return to_edn(x);
+      } catch (const edn::TypeError& e) {
+        detail::state_field_error(name, e);
+      }
+    };
     std::apply(
         [&](const auto&... f) {
-          (entries.push_back({edn::Value::keyword(f.name), to_edn(v.*(f.member))}), ...);
+          (entries.push_back({edn::Value::keyword(f.name), field_to_edn(f.name, v.*(f.member))}),
+           ...);
         },
         stube_fields(static_cast<const T*>(nullptr)));
     return edn::map(entries);
@@ -102,7 +117,6 @@ edn::Value to_edn(const T& v) {
 }
 
 namespace detail {
-[[noreturn]] void state_field_error(const char* field, const edn::TypeError& e);
 [[noreturn]] void integer_range_error(std::int64_t n, std::int64_t min, std::uint64_t max);
 // The value of a big integer (what to_edn writes for a large unsigned
 // value); TypeError unless it is in 0..max.
@@ -197,7 +211,11 @@ template <class T>
           (
               [&] {
                 const edn::Value key = edn::Value::keyword(f.name);
-                out = out.assoc(key, merge_into(out.get(key), typed.*(f.member)));
+                try {
+                  out = out.assoc(key, merge_into(out.get(key), typed.*(f.member)));
+                } catch (const edn::TypeError& e) {
+                  detail::state_field_error(f.name, e);
+                }
               }(),
               ...);
         },

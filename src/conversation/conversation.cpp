@@ -195,9 +195,12 @@ std::string quoted_text(std::string_view text) {
 std::string quote_id(std::string_view id) {
   constexpr std::size_t kShown = 140;
   if (id.size() <= kShown) return quoted_text(id);
-  // Cut on a character boundary so the message stays valid UTF-8.
+  // Cut on a character boundary so the message stays valid UTF-8: at most 3
+  // bytes back (a character is at most 4). Bytes that are no UTF-8 have
+  // none: quoted_text shows them as \xNN.
   std::size_t cut = kShown;
-  while (cut > 0 && (static_cast<unsigned char>(id[cut]) & 0xC0) == 0x80) --cut;
+  while (cut > kShown - 3 && (static_cast<unsigned char>(id[cut]) & 0xC0) == 0x80) --cut;
+  if ((static_cast<unsigned char>(id[cut]) & 0xC0) == 0x80) cut = kShown;
   return quoted_text(id.substr(0, cut)) + "… (" + std::to_string(id.size()) + " bytes)";
 }
 
@@ -210,11 +213,15 @@ const edn::Value& instances(const edn::Value& conv) {
 const edn::Value& stack(const edn::Value& conv) {
   return part(conv, keys::stack(), edn::Kind::Vector, "a vector");
 }
-// A record without a history (written by hand, or by a program that does
-// not keep one) has nothing to go back to; one that is not a vector is bad.
+// A record without a history, or with a nil one (written by hand, or by a
+// program that does not keep one), has nothing to go back to; one that is
+// not a vector is bad.
 const edn::Value& history(const edn::Value& conv) {
   static const edn::Value kNone = edn::vec({});
-  if (conv.is(edn::Kind::Map) && !conv.find(keys::history())) return kNone;
+  if (conv.is(edn::Kind::Map)) {
+    const edn::Value* h = conv.find(keys::history());
+    if (h == nullptr || h->is_nil()) return kNone;
+  }
   return part(conv, keys::history(), edn::Kind::Vector, "a vector");
 }
 edn::Instant created(const edn::Value& conv) {

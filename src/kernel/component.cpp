@@ -146,9 +146,26 @@ double double_from_edn(const edn::Value& v) {
 
 float float_from_edn(const edn::Value& v) {
   const double d = double_from_edn(v);
-  if (std::isfinite(d) && std::abs(d) > static_cast<double>(std::numeric_limits<float>::max()))
+  if (!std::isfinite(d)) return static_cast<float>(d);
+  // Up to half a float's last step past its largest value, a number rounds
+  // to that value (float_as_double writes the largest float as 3.4028235E38,
+  // a little above it); from there on it would be an infinity.
+  constexpr double kMax = std::numeric_limits<float>::max();
+  constexpr double kRoundsToInfinity = kMax + 0x1p103;
+  if (std::abs(d) >= kRoundsToInfinity)
     throw edn::TypeError("edn: " + edn::write(v) + " out of range for a float");
+  if (std::abs(d) > kMax)
+    return d > 0 ? std::numeric_limits<float>::max() : std::numeric_limits<float>::lowest();
   return static_cast<float>(d);
+}
+
+double float_as_double(float f) noexcept {
+  if (!std::isfinite(f)) return static_cast<double>(f);
+  char text[32];
+  const auto printed = std::to_chars(text, text + sizeof text, f);  // shortest round trip
+  double d = 0;
+  std::from_chars(text, printed.ptr, d);
+  return d;
 }
 }  // namespace detail
 

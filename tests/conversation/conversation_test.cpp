@@ -133,6 +133,17 @@ TEST(Conversation, HistorySnapshotsDropTheirOwnHistoryAndAreBounded) {
   EXPECT_TRUE(conv::history(conv::push_history(c, 0)).empty());
 }
 
+// A nil :conv/history (a record written by another program) is no history,
+// as a missing one is: every event that pushed to it failed, for good.
+TEST(Conversation, ANilHistoryIsNone) {
+  const Value c = conv::make("cv-x", {}).assoc(conv::keys::history(), Value());
+  EXPECT_TRUE(conv::history(c).empty());
+  const Value pushed = conv::push_history(c.assoc(kw("step"), 1), 3);
+  ASSERT_EQ(conv::history(pushed).size(), 1u);
+  EXPECT_EQ(conv::history(pushed)[0][":step"], Value(1));
+  EXPECT_THROW((void)conv::history(c.assoc(conv::keys::history(), Value(1))), edn::TypeError);
+}
+
 TEST(Conversation, ALowerHistoryLimitKeepsTheNewestSnapshots) {
   Value c = conv::make("cv-x", {});
   for (int i = 0; i < 6; ++i) c = conv::push_history(c.assoc(kw("step"), i), 6);
@@ -182,6 +193,10 @@ TEST(Conversation, RecordProblemSaysWhyAStoredValueIsNotTheRecord) {
       << problem;
   EXPECT_NO_THROW((void)Value(std::string_view(problem))) << "valid UTF-8";
   EXPECT_EQ(conv::quote_id(std::string(140, 'x')), "\"" + std::string(140, 'x') + "\"");
+  // Bytes that are no UTF-8 at all still show (as \xNN), not an empty "".
+  const std::string junk = conv::quote_id(std::string(300, '\x80'));
+  EXPECT_TRUE(junk.starts_with(R"("\\x80\\x80)")) << junk;
+  EXPECT_NE(junk.find("… (300 bytes)"), std::string::npos) << junk;
   // Every control character escaped, as EDN reads it back.
   EXPECT_EQ(conv::quote_id("a\nb\x1b[0m\x7f"), "\"a\\nb\\u001B[0m\\u007F\"");
   EXPECT_EQ(edn::read(conv::quote_id("a\x1b\x7f")), Value("a\x1b\x7f"));

@@ -2,6 +2,8 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <functional>
+#include <limits>
 #include <map>
 #include <optional>
 #include <string>
@@ -85,6 +87,33 @@ TEST(State, FloatingPointFieldsTakeBigIntegersAndFloatsRefuseWhatTheyCannotHold)
       ADD_FAILURE() << text << " became a float";
     } catch (const edn::TypeError& e) {
       EXPECT_TRUE(contains(e.what(), "out of range for a float")) << e.what();
+    }
+  }
+}
+
+// A float is kept as the double its shortest text reads as: 0.1f as 0.1,
+// not 0.10000000149011612, which a bound field would then show.
+TEST(State, AFloatIsKeptAsItsShortestText) {
+  EXPECT_EQ(edn::write(to_edn(0.1f)), "0.1");
+  EXPECT_EQ(edn::write(to_edn(1.1f)), "1.1");
+  EXPECT_EQ(edn::write(to_edn(3.0e38f)), "3.0E38");
+  for (const float f : {0.1f, 1.1f, 16777217.0f, 1e-45f, -2.5f, 3.4028235e38f})
+    EXPECT_EQ(from_edn<float>(to_edn(f)), f) << f;
+  EXPECT_TRUE(std::isinf(to_edn(std::numeric_limits<float>::infinity()).as_double()));
+}
+
+// Writing a typed state names the field whose value cannot be one: text a
+// handler cut inside a character.
+TEST(State, AValueThatCannotBeWrittenNamesTheField) {
+  Person p = sample();
+  p.address->city = "a\xC3";
+  for (const auto& write : {std::function<void()>([&] { (void)to_edn(p); }),
+                            std::function<void()>([&] { (void)merge_into(edn::map({}), p); })}) {
+    try {
+      write();
+      ADD_FAILURE() << "invalid UTF-8 was written";
+    } catch (const edn::TypeError& e) {
+      EXPECT_TRUE(contains(e.what(), "state field 'address': state field 'city': ")) << e.what();
     }
   }
 }
