@@ -90,6 +90,12 @@ namespace detail {
 const edn::Value& state_key(const edn::Value& state, std::string_view key);
 }  // namespace detail
 
+// Limits of an event payload (Self::on): the server reads it no deeper than
+// this, and a URL much longer would not fit in a request's head
+// (ServerOptions::max_header_bytes, 8 KiB by default, cookies included).
+inline constexpr std::size_t kMaxPayloadDepth = 64;
+inline constexpr std::size_t kMaxPayloadUrlBytes = 4096;
+
 class Self {
  public:
   Self(std::string iid, edn::Value state, const Wire* wire)
@@ -120,6 +126,10 @@ class Self {
   // Rendering helpers: an attribute that posts `event` (with an optional EDN
   // payload) when the DOM event fires, and one that binds a form field to a
   // browser signal (declare it with keep() to receive it in state).
+  // The payload travels in the event's URL: at most kMaxPayloadDepth levels
+  // deep, kMaxPayloadUrlBytes once encoded, and printable (no opaque
+  // value); on() throws std::invalid_argument otherwise (send a key into
+  // the state instead of the data).
   html::Attr on(std::string_view dom_event, std::string_view event,
                 const edn::Value& payload = {}) const;
   html::Attr bind(std::string_view signal) const;

@@ -147,8 +147,10 @@ class Runtime {
 
   bool shutting_down() const noexcept;
   // True while this thread runs a handler, wakeup or stop hook of one of
-  // this runtime's conversations (a timer's event included; not a start
-  // hook, which runs before the conversation is registered). From there,
+  // this runtime's conversations (a timer's event included), or the start
+  // hook of a component a handler called (inside the event's step); not the
+  // root's start hook, which mint() runs before the conversation is
+  // registered. From there,
   // shutdown() and the calls for a conversation the thread holds (dispatch,
   // back, attach, end, conversation) would wait for that conversation's
   // lock: they throw std::logic_error. So does such a call for another

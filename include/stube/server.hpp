@@ -116,8 +116,9 @@ class Server {
   Server& operator=(const Server&) = delete;
 
   // Binds a root component to a path ("/counter"; relative to the base
-  // path). Works before and after start() (the component must be defined
-  // before start(): see Registry). `init` turns the request's query
+  // path). Works before and after start(); the component must already be
+  // defined when mount() is called (and every component before start():
+  // see Registry). `init` turns the request's query
   // into the root's init arguments (default: none). Throws
   // std::invalid_argument for a bad path, a path under the server's own
   // routes (/_stube/, /sse/, /event/, /back/: never reached), or an unknown
@@ -129,7 +130,9 @@ class Server {
   // Binds the address first, then creates the runtime (which runs the
   // store's load_all), then starts accepting. Throws std::invalid_argument
   // for options that cannot work (naming the field), std::system_error when
-  // the address cannot be bound, std::logic_error when already started.
+  // the address cannot be bound, std::logic_error when already started, and
+  // whatever the store's load_all throws (StoreError). After a throw the
+  // server is left unstarted, and start() may be called again.
   void start(ServerOptions options = {});
   std::uint16_t port() const;  // the bound port (after start; 0 before)
   std::string url() const;     // "http://127.0.0.1:PORT<base>/" (port 0 before start)

@@ -101,6 +101,29 @@ std::string signal_namespace(std::string_view iid) {
   return ns;
 }
 
+namespace {
+
+// A payload the server could never take back from the page: every click
+// would be a 400. Said at render time instead.
+[[noreturn, gnu::cold]] void fail_payload(std::string_view event, const edn::Value& payload,
+                                          std::size_t encoded_bytes = 0) {
+  const std::string what = "on(): the payload of event '" + std::string(event) + "' ";
+  if (!payload.printable())
+    throw std::invalid_argument(what +
+                                "holds a live C++ object (an opaque value), which "
+                                "cannot travel in a URL");
+  if (payload.depth() > kMaxPayloadDepth)
+    throw std::invalid_argument(what + "nests " + std::to_string(payload.depth()) +
+                                " levels deep; the server reads payloads at most " +
+                                std::to_string(kMaxPayloadDepth) + " deep (kMaxPayloadDepth)");
+  throw std::invalid_argument(what + "is " + std::to_string(encoded_bytes) +
+                              " bytes in the URL, over kMaxPayloadUrlBytes (" +
+                              std::to_string(kMaxPayloadUrlBytes) +
+                              "): send a key, and keep the data in the state");
+}
+
+}  // namespace
+
 html::Attr Self::on(std::string_view dom_event, std::string_view event,
                     const edn::Value& payload) const {
   if (!valid_dom_event(dom_event))
@@ -126,8 +149,12 @@ html::Attr Self::on(std::string_view dom_event, std::string_view event,
   value += '/';
   value += event;
   if (!payload.is_nil()) {
+    if (!payload.printable() || payload.depth() > kMaxPayloadDepth) fail_payload(event, payload);
     value += "?p=";
+    const std::size_t start = value.size();
     percent_encode(edn::write(payload), value);  // no quote survives: safe in the JS string
+    if (value.size() - start > kMaxPayloadUrlBytes)
+      fail_payload(event, payload, value.size() - start);
   }
   value += "', {retryMaxCount: 0, openWhenHidden: true})";
   std::string name = "data-on-";

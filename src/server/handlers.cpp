@@ -26,8 +26,6 @@ namespace http = boost::beast::http;
 
 namespace {
 
-constexpr std::size_t kMaxPayloadDepth = 64;
-
 // Boost 1.74's Beast has its own string_view.
 boost::beast::string_view bsv(std::string_view s) {
   return {s.data(), s.size()};

@@ -5,6 +5,7 @@
 #include <functional>
 #include <limits>
 #include <map>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -325,6 +326,29 @@ TEST(Html, OnPostsTheEventWithAnEncodedPayload) {
   EXPECT_EQ(a.value().find('\'', 7), a.value().find("', {"));  // no quote inside the URL
   EXPECT_THROW(self.on("click", "bad name"), std::invalid_argument);
   EXPECT_THROW(self.on("cl'ick", "x"), std::invalid_argument);
+}
+
+// A payload the server would refuse on every click (too deep, too long for
+// a URL, a live object) is refused when the view is rendered instead.
+TEST(Html, OnRefusesAPayloadTheServerCouldNotTakeBack) {
+  const Wire wire{"", "cv-1"};
+  const Self self("ix-1", edn::map({}), &wire);
+  const auto refusal_of = [&](const Value& payload) {
+    try {
+      (void)self.on("click", "pick", payload);
+      return std::string();
+    } catch (const std::invalid_argument& e) {
+      return std::string(e.what());
+    }
+  };
+  Value deep = Value(1);
+  for (std::size_t i = 0; i < kMaxPayloadDepth; ++i) deep = edn::vec({deep});
+  EXPECT_EQ(refusal_of(deep), "") << "as deep as the server reads";
+  EXPECT_TRUE(contains(refusal_of(edn::vec({deep})), "nests 65 levels deep"));
+  std::vector<Value> many(400, Value("some text"));
+  EXPECT_TRUE(contains(refusal_of(edn::vec(many)), "bytes in the URL, over kMaxPayloadUrlBytes"));
+  const Value live = Value::opaque(std::make_shared<int>(1), "my/thing");
+  EXPECT_TRUE(contains(refusal_of(edn::map({{kw("x"), live}})), "a live C++ object"));
 }
 
 TEST(Html, BindUsesThePerInstanceSignalNamespace) {
