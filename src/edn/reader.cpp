@@ -310,7 +310,7 @@ class Reader {
     // The depth limit bounds the recursion, but the stack it needs depends on
     // the build and on the calling thread's stack size: also stop well
     // before the stack actually runs out.
-    if (detail::below(detail::stack_floor())) fail_stack(at);
+    if (detail::stack_floor().reached()) fail_stack(at);
   }
 
   [[noreturn, gnu::noinline, gnu::cold]] void fail_stack(const char* at) const {

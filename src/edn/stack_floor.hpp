@@ -11,27 +11,35 @@
 
 namespace stube::edn::detail {
 
-// The thread's stack end plus a margin for one level's frames and the error
-// path: 256 KiB, or half of a smaller stack. Null when unknown (no guard).
-inline const char* stack_floor() noexcept {
-  thread_local const char* floor = [] {
+// The part of the thread's stack to keep free: from its end (`low`) up to
+// `floor`, a margin for one level's frames and the error path (256 KiB, or
+// half of a smaller stack). Both null when unknown (no guard).
+struct StackFloor {
+  const char* low = nullptr;
+  const char* floor = nullptr;
+
+  // True when the caller's frame is in that part (stacks grow down on every
+  // platform this builds for). A frame outside the thread's stack (a stackful
+  // coroutine's or fiber's own stack) is not judged: its bounds are unknown.
+  [[gnu::always_inline]] bool reached() const noexcept {
+    const auto* frame = static_cast<const char*>(__builtin_frame_address(0));
+    return frame < floor && frame >= low;
+  }
+};
+
+inline StackFloor stack_floor() noexcept {
+  thread_local const StackFloor floor = [] {
     pthread_attr_t attr;
     void* base = nullptr;
     std::size_t size = 0;
-    if (pthread_getattr_np(pthread_self(), &attr) != 0) return static_cast<const char*>(nullptr);
+    if (pthread_getattr_np(pthread_self(), &attr) != 0) return StackFloor{};
     pthread_attr_getstack(&attr, &base, &size);
     pthread_attr_destroy(&attr);
     constexpr std::size_t kMargin = 256 * 1024;
-    return size > 2 * kMargin ? static_cast<const char*>(base) + kMargin
-                              : static_cast<const char*>(base) + size / 2;
+    const char* low = static_cast<const char*>(base);
+    return StackFloor{low, size > 2 * kMargin ? low + kMargin : low + size / 2};
   }();
   return floor;
-}
-
-// True when the caller's frame is below `floor` (stacks grow down on every
-// platform this builds for).
-[[gnu::always_inline]] inline bool below(const char* floor) noexcept {
-  return static_cast<const char*>(__builtin_frame_address(0)) < floor;
 }
 
 }  // namespace stube::edn::detail

@@ -53,7 +53,7 @@ class Out {
   // Called by every level that recurses (collections, tagged values): within
   // max_write_depth a small thread stack can still run out.
   [[gnu::always_inline]] void enter_level() const {
-    if (detail::below(floor_)) [[unlikely]]
+    if (floor_.reached()) [[unlikely]]
       out_of_stack();
   }
 
@@ -69,7 +69,7 @@ class Out {
   std::size_t used_;
   char* p_;
   char* end_;
-  const char* floor_;
+  detail::StackFloor floor_;
 };
 
 // Escapes exactly the characters Clojure's printer escapes in strings.
@@ -466,7 +466,7 @@ void check_depth(const Value& v) {
 [[noreturn, gnu::cold]] void fail_out_of_stack(const Value& v) {
   throw Error("edn: cannot write a value nested " + std::to_string(v.depth()) +
               " levels deep on this thread: its stack is too small (writing values near "
-              "edn::max_write_depth needs about 256 KiB of stack; the value is fine)");
+              "edn::max_write_depth needs about 512 KiB of stack; the value is fine)");
 }
 
 }  // namespace

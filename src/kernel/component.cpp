@@ -144,19 +144,29 @@ double double_from_edn(const edn::Value& v) {
   return d;
 }
 
+namespace {
+
+constexpr double kFloatMax = std::numeric_limits<float>::max();
+// Up to half a float's last step past its largest value, a number rounds to
+// that value (the largest float's shortest text, 3.4028235E38, is a little
+// above it); from there on it would be an infinity.
+constexpr double kRoundsToInfinity = kFloatMax + 0x1p103;
+
+// The float nearest a finite `d` below kRoundsToInfinity in size.
+float nearest_float(double d) {
+  if (std::abs(d) > kFloatMax)
+    return d > 0 ? std::numeric_limits<float>::max() : std::numeric_limits<float>::lowest();
+  return static_cast<float>(d);
+}
+
+}  // namespace
+
 float float_from_edn(const edn::Value& v) {
   const double d = double_from_edn(v);
   if (!std::isfinite(d)) return static_cast<float>(d);
-  // Up to half a float's last step past its largest value, a number rounds
-  // to that value (float_as_double writes the largest float as 3.4028235E38,
-  // a little above it); from there on it would be an infinity.
-  constexpr double kMax = std::numeric_limits<float>::max();
-  constexpr double kRoundsToInfinity = kMax + 0x1p103;
   if (std::abs(d) >= kRoundsToInfinity)
     throw edn::TypeError("edn: " + edn::write(v) + " out of range for a float");
-  if (std::abs(d) > kMax)
-    return d > 0 ? std::numeric_limits<float>::max() : std::numeric_limits<float>::lowest();
-  return static_cast<float>(d);
+  return nearest_float(d);
 }
 
 double float_as_double(float f) noexcept {
@@ -165,7 +175,9 @@ double float_as_double(float f) noexcept {
   const auto printed = std::to_chars(text, text + sizeof text, f);  // shortest round trip
   double d = 0;
   std::from_chars(text, printed.ptr, d);
-  return d;
+  // Text -> double -> float rounds twice, which for a few floats lands a
+  // step away: those keep their exact value.
+  return nearest_float(d) == f ? d : static_cast<double>(f);
 }
 }  // namespace detail
 

@@ -46,6 +46,7 @@ bool space(char c) {
 struct StartTag {
   std::string_view name;
   std::optional<std::string_view> id;
+  std::string_view type;  // the first `type` attribute's value
   bool self_closing = false;
 };
 
@@ -71,6 +72,7 @@ StartTag read_start_tag(std::string_view tag) {  // from '<' to '>' inclusive
       if (quote && i < tag.size()) ++i;
     }
     if (!out.id && iequals(name, "id")) out.id = value;
+    if (out.type.data() == nullptr && iequals(name, "type")) out.type = value;
   }
   out.self_closing = tag.size() >= 2 && tag[tag.size() - 2] == '/';
   return out;
@@ -93,10 +95,28 @@ bool closes_p(std::string_view tag) {
                  "search",  "section", "summary", "table",      "ul",     "xmp"});
 }
 
-// Where the parser stops looking for an open <p> or <li> to close.
+// Where the parser stops looking for an open <p> to close.
 bool scope_boundary(std::string_view tag) {
   return one_of(tag, {"applet", "caption", "html", "table", "td", "th", "marquee", "object",
                       "template", "button"});
+}
+
+// Where it stops looking for an open <li> to close: an element of the
+// "special" category but <address>, <div> and <p> (HTML §13.2.4.2).
+bool stops_li_search(std::string_view tag) {
+  return one_of(
+      tag, {"applet",     "area",       "article",  "aside",    "base",    "basefont", "bgsound",
+            "blockquote", "body",       "br",       "button",   "caption", "center",   "col",
+            "colgroup",   "dd",         "details",  "dir",      "dl",      "dt",       "embed",
+            "fieldset",   "figcaption", "figure",   "footer",   "form",    "frame",    "frameset",
+            "h1",         "h2",         "h3",       "h4",       "h5",      "h6",       "head",
+            "header",     "hgroup",     "hr",       "html",     "iframe",  "img",      "input",
+            "keygen",     "link",       "listing",  "main",     "marquee", "menu",     "meta",
+            "nav",        "noembed",    "noframes", "noscript", "object",  "ol",       "param",
+            "plaintext",  "pre",        "script",   "search",   "section", "select",   "source",
+            "style",      "summary",    "table",    "tbody",    "td",      "template", "textarea",
+            "tfoot",      "th",         "thead",    "title",    "tr",      "track",    "ul",
+            "wbr",        "xmp"});
 }
 
 // Elements whose content the parser takes out of them (foster parenting)
@@ -104,9 +124,12 @@ bool scope_boundary(std::string_view tag) {
 bool table_part(std::string_view tag) {
   return one_of(tag, {"table", "tbody", "thead", "tfoot", "tr"});
 }
-bool table_content(std::string_view tag) {
-  return one_of(tag, {"caption", "colgroup", "col", "tbody", "thead", "tfoot", "tr", "td", "th",
-                      "script", "template", "style"});
+// What the parser keeps in place there: table parts, and a hidden input or a
+// form (which it closes at once: nothing goes into it).
+bool table_content(const StartTag& tag) {
+  return one_of(tag.name, {"caption", "colgroup", "col", "tbody", "thead", "tfoot", "tr", "td",
+                           "th", "script", "template", "style", "form"}) ||
+         (iequals(tag.name, "input") && iequals(tag.type, "hidden"));
 }
 
 // The elements open at a point of the markup, as the browser's parser keeps
@@ -178,21 +201,23 @@ void check_patch_targets(std::string_view markup) {
       refuse("the element id \"" + std::string(*start.id) +
              "\" cannot name a patch target (use letters, digits, '-' and '_', starting with a "
              "letter or '_')");
-    if (table_part(open.innermost()) && !table_content(start.name))
+    const bool in_table_part = table_part(open.innermost());
+    if (in_table_part && !table_content(start))
       refuse("the browser moves a <" + std::string(start.name) + "> directly in a <" +
              std::string(open.innermost()) + "> out of the table (put it in a cell)");
     bool hoisted = closes_p(start.name) && open.close_open("p", scope_boundary);
     if (hoisted) closed_p_at = start.name;
     if (iequals(start.name, "li"))
       hoisted |= open.close_open("li", [](std::string_view t) {
-        return scope_boundary(t) || iequals(t, "ol") || iequals(t, "ul");
+        return stops_li_search(t) && !one_of(t, {"address", "div", "p"});
       });
     if (open.depth() == 0 && !start.id)
       refuse(
           "the element <" + std::string(start.name) + "> has no id" +
           (hoisted ? " and comes out to the top (the browser closes the element it is in)" : "") +
           "; a patch is morphed into the page's element with its id");
-    if (!start.self_closing && !void_element(start.name)) open.open(start.name);
+    const bool closed_at_once = in_table_part && iequals(start.name, "form");
+    if (!start.self_closing && !void_element(start.name) && !closed_at_once) open.open(start.name);
   }
 }
 

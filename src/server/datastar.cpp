@@ -8,14 +8,22 @@ namespace {
 
 // Writes `prefix` + each line of `text`; CR, LF and CRLF all end a line (SSE
 // would split on any of them, so none may reach the stream inside a field).
-void append_lines(std::string_view prefix, std::string_view text, std::string& out) {
+// `first` goes between the prefix and the first line, `last` after the last.
+void append_lines(std::string_view prefix, std::string_view text, std::string& out,
+                  std::string_view first = {}, std::string_view last = {}) {
   std::size_t start = 0;
+  out += prefix;
+  out += first;
   for (;;) {
     std::size_t end = text.find_first_of("\r\n", start);
-    out += prefix;
+    if (start > 0) out += prefix;
     out += text.substr(start, end == std::string_view::npos ? std::string_view::npos : end - start);
+    if (end == std::string_view::npos) {
+      out += last;
+      out += '\n';
+      return;
+    }
     out += '\n';
-    if (end == std::string_view::npos) return;
     if (text[end] == '\r' && end + 1 < text.size() && text[end + 1] == '\n') ++end;
     start = end + 1;
   }
@@ -25,6 +33,7 @@ void append_lines(std::string_view prefix, std::string_view text, std::string& o
 
 void append_fragment(const Fragment& f, std::string& out) {
   out += "event: datastar-merge-fragments\n";
+  static_assert(kRootElementId == "stube-root");
   if (f.mode == Fragment::Mode::Inner && f.target == kRootElementId) {
     // The root's contents go as a morph of the root element itself (the
     // shell's, which has no other attribute). Datastar (beta.11) keys what it
@@ -32,12 +41,7 @@ void append_fragment(const Fragment& f, std::string& out) {
     // elements taken out at the top: a new element with an id and data-*
     // attributes seen before (a labelled field, after every page load) was
     // taken as set up already, and stayed dead. A morph sets up again.
-    std::string root = "<div id=\"";
-    root += kRootElementId;
-    root += "\">";
-    root += f.html;
-    root += "</div>";
-    append_lines("data: fragments ", root, out);
+    append_lines("data: fragments ", f.html, out, "<div id=\"stube-root\">", "</div>");
     out += '\n';
     return;
   }

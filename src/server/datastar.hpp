@@ -5,9 +5,6 @@
 //   data: selector #stube-error       (Inner only)
 //   data: mergeMode inner             (Inner only; morph by id otherwise)
 //   data: fragments <div id="…">…     (one line per line of HTML)
-//
-// except that the root's contents (Inner, #stube-root) are sent as a morph
-// of <div id="stube-root">…</div>.
 //   <blank line>
 //
 //   event: datastar-merge-signals
@@ -17,6 +14,9 @@
 //   event: datastar-remove-signals
 //   data: paths ns                    (one line per path)
 //   <blank line>
+//
+// The root's contents (Inner, #stube-root) go as a morph of
+// <div id="stube-root">…</div> instead (see append_fragment).
 #pragma once
 
 #include <chrono>

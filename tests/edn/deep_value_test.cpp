@@ -3,8 +3,10 @@
 // event). Dropping, comparing and hashing them must not overflow the stack;
 // printing them is refused with an Error naming the limit.
 #include <gtest/gtest.h>
+#include <ucontext.h>
 
 #include <string>
+#include <vector>
 
 #include "../common/small_stack.hpp"
 #include "stube/edn.hpp"
@@ -165,6 +167,35 @@ TEST(EdnDeepValue, ASmallStackStopsTheWriterWithAnError) {
   EXPECT_NE(pretty_error.find("its stack is too small"), std::string::npos) << pretty_error;
   EXPECT_EQ(edn::read(edn::write(deep)), deep);  // this thread's stack holds it
   EXPECT_EQ(edn::read(edn::pretty(deep, 10)), deep);
+}
+
+// A stackful coroutine or fiber runs on a stack of its own, whose bounds
+// the guard does not know: it is not judged by the thread's (where every
+// frame looked past the floor, and writing [1] failed).
+ucontext_t fiber_caller;
+std::string fiber_result;
+
+void on_the_fiber() {
+  try {
+    const Value v = mixed_chain(200);
+    fiber_result =
+        edn::read(edn::write(v)) == v && edn::read(edn::pretty(v)) == v ? "ok" : "differs";
+  } catch (const std::exception& e) {
+    fiber_result = e.what();
+  }
+}  // returns to fiber_caller (uc_link)
+
+TEST(EdnDeepValue, AFibersOwnStackIsNotTheThreads) {
+  std::vector<char> stack(2 * 1024 * 1024);
+  ucontext_t fiber;
+  ASSERT_EQ(getcontext(&fiber), 0);
+  fiber.uc_stack.ss_sp = stack.data();
+  fiber.uc_stack.ss_size = stack.size();
+  fiber.uc_link = &fiber_caller;
+  makecontext(&fiber, &on_the_fiber, 0);
+  fiber_result.clear();
+  ASSERT_EQ(swapcontext(&fiber_caller, &fiber), 0);
+  EXPECT_EQ(fiber_result, "ok");
 }
 
 }  // namespace

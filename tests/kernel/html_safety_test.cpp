@@ -233,6 +233,17 @@ TEST(HtmlSafety, APatchTheParserWouldReshapeAtTheTopIsRefused) {
   EXPECT_EQ(check(table(id("t"), tr(td(div("x"), p("y"))))), "");
   EXPECT_EQ(check(Html::unsafe_raw("<ul id=\"u\"><li>a<li>b</ul><p id=\"q\">c")), "");
   EXPECT_EQ(check(p(id("a"), span("x"), em("y")) + div(id("b"), p("z"))), "");
+  // An <li> in a <menu> in an <li> stays there; a hidden input or a form in a
+  // table row stays in place.
+  EXPECT_EQ(check(Html::unsafe_raw("<li id=\"a\">x<menu><li>y</li></menu></li>")), "");
+  EXPECT_EQ(
+      check(Html::unsafe_raw("<menu id=\"m\"><li>a<menu><li>b</li></menu>c<p>x</p></li></menu>")),
+      "");
+  EXPECT_EQ(check(table(id("t"), tr(input(attr("type", "hidden"), attr("name", "k")), td("x")))),
+            "");
+  EXPECT_EQ(check(Html::unsafe_raw("<table id=\"t\"><form><tr><td>x</td></tr></form></table>")),
+            "");
+  EXPECT_NE(check(table(id("t"), tr(input(attr("type", "text")), td("x")))), "");
 }
 
 // The kernel checks the patches a handler asks for, also those added with
