@@ -53,6 +53,16 @@ struct is_string_map<std::map<std::string, T>> : std::true_type {};
 // A state field holds text as std::string, not as characters.
 using edn::detail::is_character_v;
 [[noreturn]] void state_field_error(const char* field, const edn::TypeError& e);
+// fn(), whose TypeError names `field` ("state field 'x': …"): reading,
+// writing and merging a struct all say which field was wrong.
+template <class F>
+decltype(auto) naming_field(const char* field, F&& fn) {
+  try {
+    return fn();
+  } catch (const edn::TypeError& e) {
+    state_field_error(field, e);
+  }
+}
 // The double that prints as the float's shortest text (0.1f is 0.1, not
 // 0.10000000149011612) and converts back to the same float.
 double float_as_double(float f) noexcept;
@@ -98,17 +108,10 @@ edn::Value to_edn(const T& v) {
   } else {
     static_assert(detail::Described<T>, "declare the struct with STUBE_STATE(Type, fields...)");
     std::vector<edn::MapEntry> entries;
-    // A value that cannot be one (text cut inside a character) names its field.
-    const auto field_to_edn = [](const char* name, const auto& x) {
-      try {
-        return to_edn(x);
-      } catch (const edn::TypeError& e) {
-        detail::state_field_error(name, e);
-      }
-    };
     std::apply(
         [&](const auto&... f) {
-          (entries.push_back({edn::Value::keyword(f.name), field_to_edn(f.name, v.*(f.member))}),
+          (entries.push_back({edn::Value::keyword(f.name),
+                              detail::naming_field(f.name, [&] { return to_edn(v.*(f.member)); })}),
            ...);
         },
         stube_fields(static_cast<const T*>(nullptr)));
@@ -184,11 +187,9 @@ T from_edn(const edn::Value& v) {
           (
               [&] {
                 if (const edn::Value* x = v.find(edn::Value::keyword(f.name))) {
-                  try {
+                  detail::naming_field(f.name, [&] {
                     out.*(f.member) = from_edn<std::remove_cvref_t<decltype(out.*(f.member))>>(*x);
-                  } catch (const edn::TypeError& e) {
-                    detail::state_field_error(f.name, e);
-                  }
+                  });
                 }
               }(),
               ...);
@@ -211,11 +212,9 @@ template <class T>
           (
               [&] {
                 const edn::Value key = edn::Value::keyword(f.name);
-                try {
-                  out = out.assoc(key, merge_into(out.get(key), typed.*(f.member)));
-                } catch (const edn::TypeError& e) {
-                  detail::state_field_error(f.name, e);
-                }
+                out = detail::naming_field(f.name, [&] {
+                  return out.assoc(key, merge_into(out.get(key), typed.*(f.member)));
+                });
               }(),
               ...);
         },

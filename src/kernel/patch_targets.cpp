@@ -28,15 +28,6 @@ bool iequals(std::string_view a, std::string_view b) {
   return true;
 }
 
-bool void_element(std::string_view tag) {
-  static constexpr std::string_view kVoid[] = {"area",   "base",  "br",    "col",  "embed",
-                                               "hr",     "img",   "input", "link", "meta",
-                                               "source", "track", "wbr"};
-  for (std::string_view v : kVoid)
-    if (iequals(tag, v)) return true;
-  return false;
-}
-
 bool space(char c) {
   return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f';
 }
@@ -82,6 +73,11 @@ bool one_of(std::string_view tag, std::initializer_list<std::string_view> names)
   for (std::string_view n : names)
     if (iequals(tag, n)) return true;
   return false;
+}
+
+bool void_element(std::string_view tag) {
+  return one_of(tag, {"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta",
+                      "source", "track", "wbr"});
 }
 
 // Start tags before which the parser closes an open <p> (HTML §13.2.6.4.7).
@@ -208,9 +204,7 @@ void check_patch_targets(std::string_view markup) {
     bool hoisted = closes_p(start.name) && open.close_open("p", scope_boundary);
     if (hoisted) closed_p_at = start.name;
     if (iequals(start.name, "li"))
-      hoisted |= open.close_open("li", [](std::string_view t) {
-        return stops_li_search(t) && !one_of(t, {"address", "div", "p"});
-      });
+      hoisted |= open.close_open("li", [](std::string_view t) { return stops_li_search(t); });
     if (open.depth() == 0 && !start.id)
       refuse(
           "the element <" + std::string(start.name) + "> has no id" +
