@@ -42,8 +42,11 @@ void append_remove_signals(const std::vector<std::string>& paths, std::string& o
 // "retry: <ms>": the browser's reconnect delay after this stream breaks.
 void append_retry(std::chrono::milliseconds delay, std::string& out);
 
-// An SSE comment that keeps proxies from closing an idle stream.
-inline constexpr std::string_view kKeepAlive = ": keep-alive\n\n";
+// An SSE comment that keeps proxies from closing an idle stream, in an event
+// of its own that Datastar passes on to the page (as a `datastar-sse` event,
+// for any event name it starts with "datastar"; comments it drops): stube.js
+// takes a stream that brought nothing for a while as dead and reopens it.
+inline constexpr std::string_view kKeepAlive = ": keep-alive\nevent: datastar-stube-keep-alive\n\n";
 
 // The "this page is stale" message, shown in the error element.
 Fragment stale_page_fragment();

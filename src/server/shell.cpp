@@ -19,12 +19,16 @@ std::string render_shell(const ShellPage& p) {
   html::escape_into(base + asset_url("datastar.js"), out);
   out += "\"></script>\n<script type=\"module\" src=\"";
   html::escape_into(base + asset_url("stube.js"), out);
+  // The inline script runs before any module: the stream's @get finds the
+  // abort signal stube.js watches it with (see kStreamOptions).
   // Until Datastar (a deferred module) has loaded, Enter in a form whose
   // submit posts an event would submit it the browser's way: a GET of the
   // page, i.e. a new conversation, and what was typed is gone. Datastar
   // prevents that itself once it runs; this covers the moment before.
+  out += "\"></script>\n<script>window.stubeStream = {abort: new AbortController(), keepAliveMs: ";
+  out += std::to_string(p.keep_alive.count());
   out +=
-      "\"></script>\n<script>document.addEventListener('submit', function (e) {\n"
+      "};\ndocument.addEventListener('submit', function (e) {\n"
       "  if (e.target.getAttributeNames().some(function (n) {\n"
       "    return n.indexOf('data-on-submit') === 0; })) e.preventDefault();\n"
       "}, true);</script>\n</head>\n<body>\n<div id=\"";

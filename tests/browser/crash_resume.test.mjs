@@ -4,6 +4,8 @@
 // continues at the same step with the same data.
 // The flow version works live, is reported as not durable, and after the
 // kill the page says it is stale; a reload starts over.
+// The page also finds its way back behind a proxy that answers 502 while the
+// server is down, and past a stream that went silent.
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import {
@@ -146,4 +148,74 @@ test('wizard-flow works live, is not durable, and goes stale after SIGKILL', asy
   await screenshot(page, 'crash-flow-restarted');
   await closeContext(context);
   await second.kill('SIGTERM');
+});
+
+// Counts the /sse/ responses of `page` by status.
+function streamStatuses(page) {
+  const seen = [];
+  page.on('response', (r) => { if (r.url().includes('/sse/')) seen.push(r.status()); });
+  return seen;
+}
+
+async function countTo(page, n) {
+  await page.click('button.inc');
+  await page.waitForFunction((text) => document.querySelector('.count')?.textContent === text,
+                             String(n));
+  // Its answer is in before a connection is cut: cut off, it would be an
+  // uncaught error in the page.
+  await settled(page);
+}
+
+test('behind a proxy that answers 502 while the server is down, the page reconnects', async () => {
+  const dir = tempDir('stube-crash-502-');
+  cleanup.push(() => removeDir(dir));
+  const first = await demoOnFileStore(dir);
+  const relay = await Relay.start(first, { whenDown: '502' });
+  cleanup.push(() => relay.close());
+  const context = await browser.newContext();
+  const page = await openPage(context, relay.url('/counter'));
+  const statuses = streamStatuses(page);
+  await countTo(page, 1);
+
+  await forgetStream(page);
+  relay.to(null);
+  await first.kill('SIGKILL');
+  // Datastar takes the complete 502 as the stream's end; stube.js says so
+  // and keeps opening it again.
+  await page.waitForFunction(
+    () => /reconnecting/.test(document.getElementById('stube-error')?.textContent ?? ''));
+  assert.ok(statuses.includes(502), `stream statuses: ${statuses}`);
+  await screenshot(page, 'crash-502-reconnecting');
+
+  const second = await demoOnFileStore(dir);
+  relay.to(second);
+  await waitForStream(page);
+  await page.waitForFunction(() => document.getElementById('stube-error')?.textContent === '');
+  assert.equal(await page.locator('.count').textContent(), '1');
+  await countTo(page, 2);
+  await closeContext(context);
+  await second.kill('SIGTERM');
+});
+
+test('a stream that goes silent is opened again', async () => {
+  const demo = await startDemo(['--keep-alive', '1']);
+  cleanup.push(async () => {
+    if (demo.proc.exitCode === null && demo.proc.signalCode === null) await demo.kill('SIGKILL');
+  });
+  const relay = await Relay.start(demo);
+  cleanup.push(() => relay.close());
+  const context = await browser.newContext();
+  const page = await openPage(context, relay.url('/counter'));
+  const statuses = streamStatuses(page);
+  await countTo(page, 1);
+
+  // The stream's connection stays open and brings nothing more: within 2.5
+  // keep-alive intervals the page gives up on it and opens a new stream.
+  await forgetStream(page);
+  relay.freeze('GET /sse/');
+  await waitForStream(page);
+  assert.deepEqual(statuses, [200], 'one new stream, not a storm of them');
+  await countTo(page, 2);
+  await closeContext(context);
+  await demo.kill('SIGTERM');
 });

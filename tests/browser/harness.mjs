@@ -94,25 +94,37 @@ export function portOf(demo) {
 // the page keeps one address while the demo behind it is killed and
 // started again on whatever free port it gets (restarted on its old port,
 // it could find that port taken meanwhile by another test's connection).
+// With no demo behind it, it cuts new connections (`whenDown: 'cut'`, as a
+// server that is down) or, as nginx and other real proxies do, answers each
+// request with a complete 502 (`whenDown: '502'`).
 export class Relay {
-  static async start(demo) {
-    const relay = new Relay(portOf(demo));
+  static async start(demo, { whenDown = 'cut' } = {}) {
+    const relay = new Relay(portOf(demo), whenDown);
     await new Promise((resolve) => relay.server.listen(0, '127.0.0.1', resolve));
     return relay;
   }
 
-  constructor(target) {
+  constructor(target, whenDown) {
     this.target = target;
     this.sockets = new Set();
+    this.links = new Set();  // {frozen}: one per relayed connection
     this.server = net.createServer((client) => {
-      if (this.target === null) {  // no demo behind it: as a server that is down
-        client.destroy();
+      client.on('error', () => {});
+      if (this.target === null) {
+        if (whenDown === '502') answerBadGateway(client);
+        else client.destroy();
         return;
       }
       const upstream = net.connect(this.target, '127.0.0.1');
-      for (const [from, to] of [[client, upstream], [upstream, client]]) {
+      const link = { frozen: false, sent: '' };  // sent: the page's requests, in part
+      this.links.add(link);
+      upstream.on('close', () => this.links.delete(link));
+      for (const [from, to, down] of [[client, upstream, false], [upstream, client, true]]) {
         this.sockets.add(from);
-        from.on('data', (d) => to.write(d));
+        from.on('data', (d) => {
+          if (!down) link.sent = (link.sent + d.toString('latin1')).slice(-4096);
+          if (!(down && link.frozen)) to.write(d);
+        });
         from.on('close', () => { this.sockets.delete(from); to.destroy(); });
         from.on('error', () => {});
       }
@@ -125,6 +137,14 @@ export class Relay {
     this.target = demo === null ? null : portOf(demo);
   }
 
+  // The open connections whose last requests include `request` (a request
+  // line such as 'GET /sse/') stop carrying anything from the demo to the
+  // page, and stay open: a route that broke without a reset, or a proxy whose
+  // server vanished. Other and new connections are relayed as before.
+  freeze(request) {
+    for (const link of this.links) if (link.sent.includes(request)) link.frozen = true;
+  }
+
   url(pathname) {
     return `http://127.0.0.1:${this.server.address().port}${pathname}`;
   }
@@ -133,6 +153,19 @@ export class Relay {
     for (const s of this.sockets) s.destroy();
     return new Promise((resolve) => this.server.close(resolve));
   }
+}
+
+// Once the request's head is in: a complete 502, as nginx sends when its
+// upstream refuses the connection.
+function answerBadGateway(client) {
+  let head = '';
+  client.on('data', (d) => {
+    head += d.toString('latin1');
+    if (!head.includes('\r\n\r\n')) return;
+    const body = '<html><body><h1>502 Bad Gateway</h1></body></html>\r\n';
+    client.end('HTTP/1.1 502 Bad Gateway\r\nContent-Type: text/html\r\n' +
+               `Content-Length: ${body.length}\r\nConnection: close\r\n\r\n${body}`);
+  });
 }
 
 export async function launchBrowser() {

@@ -14,16 +14,105 @@ const kNoAnswer =
   'The server did not answer: your last action may not have gone through. ' +
   'Check the page once the server is back, and try again.';
 
-document.addEventListener('datastar-sse', (event) => {
-  const { type, elId, argsRaw } = event.detail ?? {};
-  if (elId === 'stube-stream') return;
-  if (type !== 'retries-failed' && !(type === 'error' && kProxyDown.has(argsRaw?.status))) return;
+// Puts `text` into the page's error element (the stream's next view
+// empties it).
+function say(text) {
   const box = document.getElementById('stube-error');
   if (!box) return;
   const message = document.createElement('div');
   message.className = 'stube-error-message';
-  message.textContent = kNoAnswer;
+  message.textContent = text;
   box.replaceChildren(message);
+}
+
+document.addEventListener('datastar-sse', (event) => {
+  const { type, elId, argsRaw } = event.detail ?? {};
+  if (elId === 'stube-stream') return;
+  if (type !== 'retries-failed' && !(type === 'error' && kProxyDown.has(argsRaw?.status))) return;
+  say(kNoAnswer);
+});
+
+// The page's stream. Datastar opens it again after a network error (a
+// server that is down refuses the connection; stube cuts its own 503s
+// short for that reason), but it takes any *complete* response as the
+// stream's end, whatever its status, and it cannot tell a stream that went
+// silent from one with nothing to say. Behind a proxy both happen: while
+// the server restarts the proxy answers a complete 502, 503 or 504; and a
+// proxy whose server vanished (or a route that broke without a reset) keeps
+// the page's connection open with nothing on it. Either would leave the
+// page dead without a word, its clicks applied but never shown. So:
+// - a stream that ended on a status that says "try again" is opened again,
+//   after a growing delay, and the page says so meanwhile;
+// - a stream that brought nothing for 2.5 keep-alive intervals (the server
+//   sends one every interval, in an event Datastar passes on) is cut and
+//   opened again.
+// Other ends are final: the conversation ended (a complete 200), the page
+// is stale (410) or not the owner's (403).
+const kTryAgain = new Set(['408', '429', '500', '502', '503', '504']);
+const kReconnecting = 'The connection to the server was lost: reconnecting…';
+const stream = window.stubeStream;  // the shell's inline script sets it
+let live = false;         // between the @get's "started" and "finished"
+let endStatus = null;     // the status of the response being read, if >= 400
+let cutByUs = false;      // the next "finished" is the stream cut here
+let attempts = 0;         // reopenings since the stream last brought data
+let reopenTimer = 0;
+let silenceTimer = 0;
+
+// Datastar runs a data-on-load again on an element that enters the page:
+// a copy of the stream's form opens a new stream (with a new abort signal).
+function reopen() {
+  reopenTimer = 0;
+  const form = document.getElementById('stube-stream');
+  if (!form) return;
+  if (stream) {
+    if (live) {
+      cutByUs = true;
+      stream.abort.abort();
+    }
+    stream.abort = new AbortController();
+  }
+  form.replaceWith(form.cloneNode(true));
+}
+
+function reopenLater() {
+  const delay = Math.min(4000, 500 * 1.5 ** attempts) * (0.5 + Math.random() / 2);
+  attempts += 1;
+  window.clearTimeout(reopenTimer);
+  reopenTimer = window.setTimeout(reopen, delay);
+}
+
+function watchForSilence() {
+  window.clearTimeout(silenceTimer);
+  const limit = 2.5 * (stream?.keepAliveMs ?? 0);
+  if (limit > 0 && limit < 2 ** 31) silenceTimer = window.setTimeout(reopen, limit);
+}
+
+document.addEventListener('datastar-sse', (event) => {
+  const { type, elId, argsRaw } = event.detail ?? {};
+  if (elId !== 'stube-stream') return;
+  if (type === 'started') {
+    live = true;
+    endStatus = null;
+    cutByUs = false;
+  } else if (type === 'error') {
+    endStatus = argsRaw?.status ?? null;
+    window.clearTimeout(silenceTimer);
+  } else if (type === 'retrying') {  // Datastar opens it again itself
+    endStatus = null;
+    window.clearTimeout(silenceTimer);
+  } else if (type === 'finished') {
+    live = false;
+    window.clearTimeout(silenceTimer);
+    if (cutByUs) {
+      cutByUs = false;
+    } else if (kTryAgain.has(endStatus)) {
+      say(kReconnecting);
+      reopenLater();
+    }
+  } else if (endStatus === null) {  // data, or a keep-alive, on a stream that is up
+    attempts = 0;
+    watchForSilence();
+  }
 });
 
 // The rejected promise is that failure, already shown: not an uncaught error.
