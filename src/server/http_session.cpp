@@ -1,5 +1,6 @@
 #include "server/http_session.hpp"
 
+#include <algorithm>
 #include <boost/asio/dispatch.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
@@ -87,14 +88,32 @@ bool HttpSession::skip_empty_lines() {
 }
 
 // The header is read part by part, counting what the parser took: Beast
-// (1.74) holds header_limit against what is not parsed yet, and drops each
-// parsed line from the buffer, so short lines arriving a few at a time
-// passed any limit (megabytes of fields kept in the request).
+// (1.74) holds header_limit against what is not parsed yet only, and drops
+// each parsed line from the buffer, so short lines arriving a few at a time
+// passed any limit (megabytes of fields kept in the request). Its own
+// http::async_read_some cannot count them: it reads on until the parser
+// needs no more, i.e. until the header is complete. So the loop is here:
+// each read's bytes go to the parser at once, and what it took is counted.
 void HttpSession::read_header_part() {
-  http::async_read_some(stream_, buffer_, *parser_,
-                        [self = shared_from_this()](beast::error_code ec, std::size_t parsed) {
-                          self->on_header_part(ec, parsed);
-                        });
+  if (buffer_.size() == 0) return read_more_header();
+  beast::error_code ec;
+  const std::size_t parsed = parser_->put(buffer_.data(), ec);
+  buffer_.consume(parsed);
+  on_header_part(ec, parsed);
+}
+
+void HttpSession::read_more_header() {
+  // The buffer is capped (see read_header): a line that fills it is over
+  // the limit.
+  const std::size_t room = buffer_.max_size() - buffer_.size();
+  if (room == 0) return on_header(http::error::header_limit);
+  constexpr std::size_t kReadSize = 64 * 1024;
+  stream_.async_read_some(buffer_.prepare(std::min(room, kReadSize)),
+                          [self = shared_from_this()](beast::error_code ec, std::size_t n) {
+                            self->buffer_.commit(n);
+                            if (ec) return self->on_header(ec);
+                            self->read_header_part();
+                          });
 }
 
 void HttpSession::on_header_part(beast::error_code ec, std::size_t parsed) {
@@ -103,9 +122,11 @@ void HttpSession::on_header_part(beast::error_code ec, std::size_t parsed) {
     new_parser();
     return read_header_part();
   }
-  if (!ec && header_bytes_ > core_.options.max_header_bytes) ec = http::error::header_limit;
-  if (ec || parser_->is_header_done()) return on_header(ec);
-  read_header_part();
+  const bool more = ec == http::error::need_more || (!ec && !parser_->is_header_done());
+  if (header_bytes_ > core_.options.max_header_bytes && (more || !ec))
+    return on_header(http::error::header_limit);
+  if (more) return read_more_header();
+  on_header(ec);
 }
 
 void HttpSession::on_header(beast::error_code ec) {

@@ -43,6 +43,7 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
   void read_header();
   void new_parser();
   void read_header_part();
+  void read_more_header();
   bool skip_empty_lines();
   void on_header_part(boost::beast::error_code ec, std::size_t parsed);
   void on_header(boost::beast::error_code ec);

@@ -47,6 +47,8 @@ class Conn {
   Conn(const Conn&) = delete;
   Conn& operator=(const Conn&) = delete;
 
+  int fd() const { return fd_; }
+
   void send(std::string_view raw) {
     while (!raw.empty()) {
       const ssize_t n = ::send(fd_, raw.data(), raw.size(), MSG_NOSIGNAL);
