@@ -10,6 +10,13 @@
 //       }}),
 //       stube::test::BackendName{});
 //
+// A backend that can hold a record nobody checked (a file, a row another
+// program or an older version wrote) also gives `put_raw`, and instantiates
+// StoreBadRecords with it as well:
+//
+//   INSTANTIATE_TEST_SUITE_P(SqliteOptions, StoreBadRecords, ::testing::ValuesIn(kSqliteBackends),
+//                            BackendName{});
+//
 // The test bodies are in conformance_test.cpp; see docs/store.md.
 #pragma once
 
@@ -21,6 +28,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 
 #include "stube/store.hpp"
 #include "support.hpp"
@@ -30,6 +38,14 @@ namespace stube::test {
 struct Backend {
   std::string name;  // [A-Za-z0-9_] only: it names the test instance
   std::function<std::shared_ptr<ConversationStore>(const std::filesystem::path& scratch)> open;
+  // Stores `text` under `cid` in the storage that open(scratch) opens,
+  // behind the store's back and unchecked: the file <cid>.edn, the row of
+  // that cid. Optional: a backend that cannot hold unchecked text (its
+  // records are only ever what its save printed) leaves it empty and is not
+  // instantiated for StoreBadRecords.
+  std::function<void(const std::filesystem::path& scratch, std::string_view cid,
+                     std::string_view text)>
+      put_raw = nullptr;
 };
 
 inline void PrintTo(const Backend& b, std::ostream* os) {
@@ -69,6 +85,20 @@ class StoreConformance : public ::testing::TestWithParam<Backend> {
   }
 
   ScratchDir scratch_{"conformance"};
+};
+
+// Records the backend did not write itself (damaged, or another program's):
+// load_all must skip each with a warning naming it, load the rest, and leave
+// it where it is. Instantiated only for backends with a put_raw.
+class StoreBadRecords : public StoreConformance {
+ protected:
+  void SetUp() override {
+    ASSERT_TRUE(GetParam().put_raw) << GetParam().name << " has no put_raw: do not instantiate "
+                                    << "StoreBadRecords for it";
+  }
+  void put_raw(std::string_view cid, std::string_view text) {
+    GetParam().put_raw(scratch_.path(), cid, text);
+  }
 };
 
 }  // namespace stube::test

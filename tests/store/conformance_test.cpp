@@ -4,6 +4,12 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <fstream>
+#include <map>
+#include <stdexcept>
+#include <string>
+#include <string_view>
 #include <thread>
 #include <vector>
 
@@ -16,6 +22,26 @@ namespace {
 
 using edn::kw;
 using edn::Value;
+
+// What scan() visits: every stored record's text by cid, unchecked.
+std::map<std::string, std::string> scanned(ConversationStore& store) {
+  std::map<std::string, std::string> out;
+  store.scan([&out](std::string_view cid, std::string_view text) { out.emplace(cid, text); });
+  return out;
+}
+
+std::vector<std::string> cids_of(const std::map<std::string, std::string>& records) {
+  std::vector<std::string> cids;
+  for (const auto& [cid, text] : records) cids.push_back(cid);
+  return cids;
+}
+
+// How many of `lines` mention `cid`.
+std::size_t naming(const std::vector<std::string>& lines, std::string_view cid) {
+  return static_cast<std::size_t>(std::count_if(lines.begin(), lines.end(), [cid](const auto& l) {
+    return l.find(cid) != std::string::npos;
+  }));
+}
 
 TEST_P(StoreConformance, RoundTripsVariedConversations) {
   std::map<std::string, Value> saved;
@@ -156,7 +182,12 @@ TEST_P(StoreConformance, RejectsInvalidIdsBeforeTouchingStorage) {
   EXPECT_THROW(store->save(edn::map({})), InvalidCid);
   EXPECT_THROW(store->save(edn::vec({Value("cv-x")})), InvalidCid);
   EXPECT_NO_THROW(store->save(conv::make(std::string(128, 'a'))));
+  // Nothing was written under an invalid id first: the one record stored
+  // is the valid one, and loading finds nothing to skip.
+  EXPECT_EQ(cids_of(scanned(*open())), std::vector<std::string>{std::string(128, 'a')});
+  LogCapture capture;
   EXPECT_EQ(open()->load_all().size(), 1u);
+  EXPECT_EQ(capture.at(log::Level::warn), std::vector<std::string>{});
 }
 
 TEST_P(StoreConformance, ManyConversations) {
@@ -259,6 +290,39 @@ TEST_P(StoreConformance, SaveReturnsItsArgument) {
   EXPECT_EQ(store->save(on_top_of(*store, s1, c)), as_saved(*store, c, 2));
 }
 
+// Records a backend must skip, by cid: unterminated EDN, not a map, a map
+// whose :conv/id names another record, a map without a string :conv/id.
+const std::map<std::string, std::string>& bad_records() {
+  static const std::map<std::string, std::string> records{
+      {"cv-unterminated", "{:conv/id \"cv-unterminated\" :x [1 2"},
+      {"cv-vector", "[:conv/id \"cv-vector\"]"},
+      // Names the good record: a backend keying by :conv/id would load it
+      // in cv-good's place.
+      {"cv-mismatch", "{:conv/id \"cv-good\" :conv/instances {}}"},
+      {"cv-number-id", "{:conv/id 7}"},
+  };
+  return records;
+}
+
+// One bad record must not keep a server from starting (load_all failing),
+// nor be loaded, nor be deleted: a person may want to look at it.
+TEST_P(StoreBadRecords, LoadAllSkipsEachBadRecordNamingItAndLeavesItInPlace) {
+  const Value good = open()->save(varied_conversation("cv-good", 6));
+  for (const auto& [cid, text] : bad_records()) put_raw(cid, text);
+  LogCapture capture;
+  ConversationMap loaded;
+  ASSERT_NO_THROW(loaded = open()->load_all());
+  EXPECT_EQ(loaded.size(), 1u);
+  EXPECT_EQ(loaded["cv-good"], good);
+  const std::vector<std::string> warnings = capture.at(log::Level::warn);
+  EXPECT_EQ(warnings.size(), bad_records().size());
+  for (const auto& [cid, text] : bad_records()) EXPECT_EQ(naming(warnings, cid), 1u) << cid;
+
+  std::map<std::string, std::string> stored = scanned(*open());
+  EXPECT_EQ(stored.size(), bad_records().size() + 1);
+  for (const auto& [cid, text] : bad_records()) EXPECT_EQ(stored[cid], text) << cid;
+}
+
 std::shared_ptr<ConversationStore> rename_store(const std::filesystem::path& dir) {
   return file_store(dir);
 }
@@ -269,11 +333,19 @@ std::shared_ptr<ConversationStore> one_thread_store(const std::filesystem::path&
   return file_store(dir, {.load_threads = 1});
 }
 
-INSTANTIATE_TEST_SUITE_P(File, StoreConformance,
-                         ::testing::Values(Backend{"rename", rename_store},
-                                           Backend{"durable", durable_store},
-                                           Backend{"one_load_thread", one_thread_store}),
-                         BackendName{});
+// The file <cid>.edn, as the store names it.
+void put_file(const std::filesystem::path& dir, std::string_view cid, std::string_view text) {
+  std::ofstream out(dir / (std::string(cid) + ".edn"), std::ios::binary | std::ios::trunc);
+  out << text;
+  if (!out.flush()) throw std::runtime_error("cannot write " + std::string(cid) + ".edn");
+}
+
+const Backend kFileBackends[] = {{"rename", rename_store, put_file},
+                                 {"durable", durable_store, put_file},
+                                 {"one_load_thread", one_thread_store, put_file}};
+
+INSTANTIATE_TEST_SUITE_P(File, StoreConformance, ::testing::ValuesIn(kFileBackends), BackendName{});
+INSTANTIATE_TEST_SUITE_P(File, StoreBadRecords, ::testing::ValuesIn(kFileBackends), BackendName{});
 
 }  // namespace
 }  // namespace stube::test

@@ -94,7 +94,11 @@ class MapStore final : public stube::ConversationStore {
 }  // namespace own_store
 
 // The example store passes the conformance suite: "reopening" a scratch
-// directory's store is taking the same MapStore again.
+// directory's store is taking the same MapStore again. It has no put_raw
+// (its records are private, as the doc shows it), so StoreBadRecords is not
+// instantiated for it; nor for the SQLite instance above, whose
+// synchronous=normal and one-load-thread siblings (sqlite_store_test.cpp)
+// run it.
 namespace stube::test {
 INSTANTIATE_TEST_SUITE_P(
     OwnMapStore, StoreConformance,

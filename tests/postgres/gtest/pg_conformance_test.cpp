@@ -9,6 +9,8 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <string>
+#include <string_view>
 #include <thread>
 #include <vector>
 
@@ -27,18 +29,39 @@ const Value kVersion = Value::keyword("conv", "version");
 
 // One database per conformance scratch directory, so reopening a store over
 // the same directory sees the same data. Dropped when the program exits.
-std::shared_ptr<ConversationStore> postgres_over(const std::filesystem::path& scratch) {
+const TestDatabase& database_of(const std::filesystem::path& scratch) {
   static std::mutex mu;
   static std::map<std::string, std::unique_ptr<TestDatabase>> databases;
   std::lock_guard lock(mu);
   auto& db = databases[scratch.string()];
   if (!db) db = std::make_unique<TestDatabase>();
-  return db->store();
+  return *db;
 }
 
-const Backend kPostgres{"postgres", postgres_over};
+std::shared_ptr<ConversationStore> postgres_over(const std::filesystem::path& scratch) {
+  return database_of(scratch).store();
+}
+
+// `text` as an SQL string literal (standard_conforming_strings: only ' is special).
+std::string sql_quoted(std::string_view text) {
+  std::string out = "'";
+  for (const char c : text) out.append(c == '\'' ? "''" : std::string(1, c));
+  return out + "'";
+}
+
+// The live row of `cid`, written past the store.
+void put_row(const std::filesystem::path& scratch, std::string_view cid, std::string_view text) {
+  database_of(scratch).sql()->run(
+      "INSERT INTO stube_conversations (cid, edn, version, touched) VALUES (" + sql_quoted(cid) +
+      ", convert_to(" + sql_quoted(text) +
+      ", 'UTF8'), 1, now()) ON CONFLICT (cid) DO UPDATE SET edn = excluded.edn, "
+      "deleted_at = NULL");
+}
+
+const Backend kPostgres{"postgres", postgres_over, put_row};
 
 INSTANTIATE_TEST_SUITE_P(Postgres, StoreConformance, ::testing::Values(kPostgres), BackendName{});
+INSTANTIATE_TEST_SUITE_P(Postgres, StoreBadRecords, ::testing::Values(kPostgres), BackendName{});
 
 class SharedStoreConformance : public StoreConformance {};
 
