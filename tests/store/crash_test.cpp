@@ -121,6 +121,16 @@ std::mt19937 seeded_rng() {
   return std::mt19937(seed);
 }
 
+// What this shows and what it does not: SIGKILL ends the process, not the
+// kernel, so the page cache survives and every write the child made is seen
+// afterwards whether it was fsynced or not. The test therefore checks the
+// rename protocol (a record is always one complete version, never older,
+// and no temporary file outlives a reopen) in both modes, and that durable
+// mode's extra fsync calls keep that protocol. It cannot tell durable mode
+// from rename mode: deleting every fsync would still pass. That a durable
+// save is on the disk when it returns would take a power cut (a VM killed
+// hard, or dm-flakey / a fault-injecting block device dropping unsynced
+// writes), which this test does not do.
 class CrashSafety : public ::testing::TestWithParam<Durability> {};
 
 TEST_P(CrashSafety, EveryKillLeavesCompleteVersionsAndNoTemporaryFiles) {

@@ -10,6 +10,7 @@
 #include <limits>
 #include <random>
 #include <sstream>
+#include <string>
 
 #include "stube/conversation.hpp"
 #include "stube/store.hpp"
@@ -21,6 +22,23 @@ using edn::kw;
 using edn::Value;
 
 namespace {
+
+// What a lax comparison (Value ==) or a careless printer could lose: -0.0,
+// NUL and control characters in strings and characters, namespaced
+// keywords with punctuation, tags with odd names.
+Value odd_values(int i) {
+  using namespace std::string_literals;
+  return edn::map({
+      {kw("negative-zero"), Value(-0.0)},
+      {kw("controls"), Value("nul \0 soh \x01 esc \x1b[0m del \x7f us \x1f "s + std::to_string(i))},
+      {kw("control-chars"),
+       edn::vec({Value::character(U'\0'), Value::character(U'\x01'), Value::character(U'\x1b')})},
+      {Value::keyword("my.app.v2", "ready?"), Value::keyword("other-ns", "*value+1!")},
+      {kw("tagged"),
+       edn::vec({Value::tagged("my.app/Odd-Tag_2*", Value(-0.0)), Value::tagged("x", Value("\0")),
+                 Value::tagged("a.b/c#d", edn::list({kw("k/v")}))})},
+  });
+}
 
 Value instance(std::mt19937& rng, const std::string& iid, const Value& parent, int i) {
   std::uniform_int_distribution<int> small(0, 1000);
@@ -60,6 +78,7 @@ Value instance(std::mt19937& rng, const std::string& iid, const Value& parent, i
       {kw("custom"), Value::tagged("my/tag", edn::map({{kw("k"), edn::vec({1, 2})}}))},
       {kw("nested"), nested},
       {kw("empty"), edn::vec({edn::vec({}), edn::map({}), edn::list({}), Value("")})},
+      {kw("odd"), odd_values(i)},
   });
 }
 
