@@ -35,7 +35,7 @@ Value odd_values(int i) {
        edn::vec({Value::character(U'\0'), Value::character(U'\x01'), Value::character(U'\x1b')})},
       {Value::keyword("my.app.v2", "ready?"), Value::keyword("other-ns", "*value+1!")},
       {kw("tagged"),
-       edn::vec({Value::tagged("my.app/Odd-Tag_2*", Value(-0.0)), Value::tagged("x", Value("\0")),
+       edn::vec({Value::tagged("my.app/Odd-Tag_2*", Value(-0.0)), Value::tagged("x", Value("\0"s)),
                  Value::tagged("a.b/c#d", edn::list({kw("k/v")}))})},
   });
 }
