@@ -199,6 +199,7 @@ struct Runtime::Impl {
     try {
       slot.conv = store->save(slot.conv);  // shared stores return the new version
       slot.dirty = false;
+      slot.failed_resaves = 0;
     } catch (const StaleConversation& e) {
       slot.dirty = false;  // reload() takes the stored version or ends it
       if (reload(slot, e.what())) return Saved::lost_race;
@@ -504,14 +505,8 @@ struct Runtime::Impl {
   // the timer thread, which also fires the components' timers. False when a
   // save failed again.
   bool resave_failed() {
-    std::vector<std::pair<std::string, std::shared_ptr<Slot>>> failed;
-    {
-      std::shared_lock lock(map_mu);
-      for (const auto& [cid, slot] : slots) {
-        if (failed.size() == opts.reaper_batch) break;
-        if (slot->dirty.load(std::memory_order_relaxed)) failed.emplace_back(cid, slot);
-      }
-    }
+    std::size_t all_failed = 0;
+    auto failed = failed_saves_fewest_retries_first(all_failed);
     bool left = false;
     for (auto& [cid, slot] : failed) {
       if (shutting) return true;  // shutdown's final save takes them
@@ -525,7 +520,10 @@ struct Runtime::Impl {
         }
         if (slot->ended || !slot->dirty) continue;
         save(*slot, slot->conv);  // logs a failure, naming the cid
-        if (slot->dirty) return false;
+        if (slot->dirty) {
+          slot->failed_resaves.fetch_add(1, std::memory_order_relaxed);
+          return false;
+        }
         log::info("conversation " + cid + " saved again after its failed save");
       } catch (const std::exception& e) {
         log::error("could not save conversation " + cid + " again: " + e.what());
@@ -534,8 +532,39 @@ struct Runtime::Impl {
     }
     // More than a batch, or busy ones: another round soon (not a backed-off
     // one: nothing failed).
-    if (left || failed.size() == opts.reaper_batch) resaves->request();
+    if (left || all_failed > failed.size()) resaves->request();
     return true;
+  }
+
+  // The conversations whose last save failed (`all` of them), at most
+  // reaper_batch, those whose retries failed the fewest times first: one that
+  // can never be saved (a record over the store's limit) would otherwise
+  // stop every round before the others, if the map's order put it first.
+  std::vector<std::pair<std::string, std::shared_ptr<Slot>>> failed_saves_fewest_retries_first(
+      std::size_t& all) {
+    struct Failed {
+      std::uint32_t retries;  // a snapshot: the sort needs keys that stay put
+      std::string cid;
+      std::shared_ptr<Slot> slot;
+    };
+    std::vector<Failed> failed;
+    {
+      std::shared_lock lock(map_mu);
+      for (const auto& [cid, slot] : slots) {
+        if (slot->dirty.load(std::memory_order_relaxed))
+          failed.push_back({slot->failed_resaves.load(std::memory_order_relaxed), cid, slot});
+      }
+    }
+    all = failed.size();
+    const auto taken =
+        failed.begin() + static_cast<std::ptrdiff_t>(std::min(all, opts.reaper_batch));
+    std::partial_sort(failed.begin(), taken, failed.end(),
+                      [](const Failed& a, const Failed& b) { return a.retries < b.retries; });
+    std::vector<std::pair<std::string, std::shared_ptr<Slot>>> out;
+    out.reserve(static_cast<std::size_t>(taken - failed.begin()));
+    for (auto it = failed.begin(); it != taken; ++it)
+      out.emplace_back(std::move(it->cid), std::move(it->slot));
+    return out;
   }
 
   void reap() {

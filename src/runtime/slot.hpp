@@ -42,6 +42,11 @@ struct Slot {
   // Atomic so that the reaper can look for such slots without their locks
   // (see resave_failed()); changed with `mu` held.
   std::atomic<bool> dirty = false;
+  // Retry rounds whose save of it failed again since its last good save: a
+  // round takes the conversations that failed the fewest times first, so
+  // one that can never be saved (over the store's record limit) goes last
+  // instead of stopping every round before the others. Atomic as `dirty`.
+  std::atomic<std::uint32_t> failed_resaves = 0;
   // Shutdown stopped it (stop hooks run, stream closed, saved): `ended`
   // is set, but its record stays in the store; see Runtime::end().
   bool stopped_by_shutdown = false;

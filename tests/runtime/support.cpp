@@ -50,7 +50,11 @@ edn::Value CountingStore::save(const edn::Value& conv) {
   const std::string cid(conv::id(conv));
   {
     std::lock_guard lock(mu_);
-    if (fail_saves_) {
+    if (poison_next_) {
+      poisoned_ = cid;
+      poison_next_ = false;
+    }
+    if (fail_saves_ || poisoned_ == cid) {
       ops_[cid].push_back("failed save");
       changed_.bump();
       throw StoreError("counting store: save " + cid + ": injected failure");
@@ -120,6 +124,16 @@ std::vector<std::string> CountingStore::ops(std::string_view cid) const {
 void CountingStore::fail_saves(bool on) {
   std::lock_guard lock(mu_);
   fail_saves_ = on;
+}
+
+void CountingStore::poison_next_save() {
+  std::lock_guard lock(mu_);
+  poison_next_ = true;
+}
+
+std::optional<std::string> CountingStore::poisoned() const {
+  std::lock_guard lock(mu_);
+  return poisoned_;
 }
 
 void CountingStore::fail_removes(bool on) {

@@ -90,6 +90,10 @@ class CountingStore : public ConversationStore {
   std::vector<std::string> ops(std::string_view cid) const;
   void fail_saves(bool on);
   void fail_removes(bool on);
+  // The next cid save() is called for fails from then on, every time (a
+  // conversation over a store's record limit); poisoned() names it.
+  void poison_next_save();
+  std::optional<std::string> poisoned() const;
   // Waits until pred() holds (checked after every store call).
   bool wait_until(const std::function<bool()>& pred, std::chrono::milliseconds limit = kPatience);
 
@@ -101,6 +105,8 @@ class CountingStore : public ConversationStore {
   std::map<std::string, std::vector<std::string>, std::less<>> ops_;
   std::map<std::string, edn::Value, std::less<>> last_;
   bool fail_saves_ = false, fail_removes_ = false;
+  bool poison_next_ = false;
+  std::optional<std::string> poisoned_;
 };
 
 // An Output that records what the runtime sends.
