@@ -2,6 +2,8 @@
 #pragma once
 
 #include <cstddef>
+#include <functional>
+#include <map>
 #include <string>
 #include <string_view>
 
@@ -14,6 +16,9 @@ void define_board(stube::Registry& reg);        // demo/board, demo/summary (sha
 void define_wizard(stube::Registry& reg);       // demo/wizard: a durable task component
 void define_wizard_flow(stube::Registry& reg);  // demo/wizard-flow: the same as a coroutine flow
 void define_todo(stube::Registry& reg);         // demo/todo
+// demo/todo's arguments from its page's query: "/todo?new=<text>" starts
+// with <text> in the new-item field (a link that suggests a first item).
+stube::edn::Value todo_args(const std::map<std::string, std::string, std::less<>>& query);
 
 // The page at "/": links to every part.
 std::string index_page();

@@ -140,7 +140,7 @@ int main(int argc, char** argv) {
         .mount("/counter", "demo/counter")
         .mount("/wizard", "demo/wizard")
         .mount("/wizard-flow", "demo/wizard-flow")
-        .mount("/todo", "demo/todo");
+        .mount("/todo", "demo/todo", demo::todo_args);
     server.start(options);
     std::cout << "stube-demo listening on " << server.url() << std::endl;
     server.wait();

@@ -62,6 +62,14 @@ stube::html::Html row(const stube::Ctx<Todo>& c, const Item& it) {
 
 }  // namespace
 
+stube::edn::Value todo_args(const std::map<std::string, std::string, std::less<>>& query) {
+  using stube::edn::Value;
+  const auto text = query.find("new");
+  // A text the field could not hold (over its maxlength) is left out.
+  if (text == query.end() || characters(text->second) > kMaxItemText) return stube::edn::map({});
+  return stube::edn::map({{stube::edn::kw("new_text"), Value(text->second)}});
+}
+
 void define_todo(stube::Registry& reg) {
   using namespace stube::html;
   using stube::Ctx;

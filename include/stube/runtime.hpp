@@ -94,6 +94,9 @@ class Runtime {
     std::string cid;
     std::string owner;  // the owner token: the browser must present it
     std::string html;   // the root element's first contents
+    // The conversation as its start left it: the page that shows `html`
+    // needs its kept signals too (the server puts them into the shell).
+    edn::Value conv{};
   };
   // Starts a conversation on `component`. Throws ShuttingDown,
   // TooManyConversations, or std::invalid_argument for an unknown component.

@@ -802,6 +802,7 @@ Runtime::Minted Runtime::mint(std::string_view component, const edn::Value& args
   minted.owner = conv::mint_id("ow-");
   for (const Fragment& f : step.fragments)
     if (f.target == kRootElementId) minted.html = f.html;
+  minted.conv = step.conv;
   if (step.ended) {
     // Nothing to keep. The root answered (its stop hooks ran as it left) or
     // a start hook asked for end(), which stops what is still on the stack.

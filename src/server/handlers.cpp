@@ -385,8 +385,9 @@ Response mint(Core& core, const Request& req, const Mount& m, std::string_view q
   res.set(http::field::content_type, "text/html; charset=utf-8");
   res.set(http::field::cache_control, "no-store");
   set_owner_cookies(res, core, minted.cid, minted.owner);
+  const std::string signals = kept_signals_json(*core.registry, minted.conv);
   res.body() = render_shell(ShellPage{core.options.base_path, minted.cid, m.component, minted.html,
-                                      core.options.keep_alive});
+                                      core.options.keep_alive, signals});
   res.prepare_payload();
   return res;
 }

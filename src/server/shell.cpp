@@ -6,6 +6,25 @@
 
 namespace stube::server {
 
+namespace {
+
+// Data, not script (nothing runs it: a Content-Security-Policy need not
+// allow it). JSON has '<' only inside strings, where \u003c means the same:
+// no text of a signal can close the element.
+void append_signals(std::string_view json, std::string& out) {
+  if (json.empty()) return;
+  out += "<script type=\"application/json\" id=\"stube-signals\">";
+  for (const char c : json) {
+    if (c == '<')
+      out += "\\u003c";
+    else
+      out += c;
+  }
+  out += "</script>\n";
+}
+
+}  // namespace
+
 std::string render_shell(const ShellPage& p) {
   const std::string base(p.base_path);
   std::string out;
@@ -27,8 +46,17 @@ std::string render_shell(const ShellPage& p) {
   // prevents that itself once it runs; this covers the moment before.
   out += "\"></script>\n<script>window.stubeStream = {abort: new AbortController(), keepAliveMs: ";
   out += std::to_string(p.keep_alive.count());
+  // `live`: whether a @get of the stream runs. Followed from here, before
+  // any module: the stream may start before stube.js has loaded.
   out +=
-      "};\ndocument.addEventListener('submit', function (e) {\n"
+      ", live: false};\n"
+      "document.addEventListener('datastar-sse', function (e) {\n"
+      "  var d = e.detail || {};\n"
+      "  if (d.elId !== 'stube-stream') return;\n"
+      "  if (d.type === 'started') stubeStream.live = true;\n"
+      "  else if (d.type === 'finished') stubeStream.live = false;\n"
+      "});\n"
+      "document.addEventListener('submit', function (e) {\n"
       "  if (e.target.getAttributeNames().some(function (n) {\n"
       "    return n.indexOf('data-on-submit') === 0; })) e.preventDefault();\n"
       "}, true);</script>\n</head>\n<body>\n<div id=\"";
@@ -38,7 +66,9 @@ std::string render_shell(const ShellPage& p) {
   html::escape_into(
       "@get('" + base + "/sse/" + std::string(p.cid) + "', " + std::string(kStreamOptions) + ")",
       out);
-  out += "\"></form>\n<div id=\"";
+  out += "\"></form>\n";
+  append_signals(p.signals_json, out);
+  out += "<div id=\"";
   out += kRootElementId;
   out += "\">";
   out += p.root_html;

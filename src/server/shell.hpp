@@ -17,6 +17,11 @@ struct ShellPage {
   // ServerOptions::keep_alive: stube.js takes a stream that brought nothing
   // for 2.5 of these (not even a keep-alive) as dead, and opens it again.
   std::chrono::milliseconds keep_alive{std::chrono::seconds(15)};
+  // The conversation's kept signals as JSON ("" for none): the view's bound
+  // fields and expressions need them from the start (stube.js merges them
+  // into Datastar's signals), and the page's first stream does not send
+  // them again (see Runtime::attach).
+  std::string_view signals_json{};
 };
 
 std::string render_shell(const ShellPage& page);

@@ -219,3 +219,28 @@ test('a stream that goes silent is opened again', async () => {
   await closeContext(context);
   await demo.kill('SIGTERM');
 });
+
+// The route breaks for every connection of the page: the stream's, and the
+// idle ones Chromium keeps to reuse, so the reopened stream's request may go
+// out on one of those and get no answer either. The watch runs from each
+// request's start, not only from its first event: the page tries again
+// until a request gets through (here, on a connection of its own).
+test('a page whose every connection goes silent finds its way back', async () => {
+  const demo = await startDemo(['--keep-alive', '1']);
+  cleanup.push(async () => {
+    if (demo.proc.exitCode === null && demo.proc.signalCode === null) await demo.kill('SIGKILL');
+  });
+  const relay = await Relay.start(demo);
+  cleanup.push(() => relay.close());
+  const context = await browser.newContext();
+  const page = await openPage(context, relay.url('/counter'));
+  await countTo(page, 1);
+
+  await forgetStream(page);
+  relay.freeze('');  // every connection open now
+  await waitForStream(page);
+  assert.equal(await page.locator('.count').textContent(), '1');
+  await screenshot(page, 'silent-route-recovered');
+  await closeContext(context);
+  await demo.kill('SIGTERM');
+});

@@ -152,6 +152,32 @@ test('todo: add, edit in place, delete with confirm', async () => {
 
 // Text typed while an event is under way is not overwritten by its answer:
 // the answer sends only the fields the event changed.
+// The shell page carries the conversation's kept signals (stube.js merges
+// them into Datastar's): a bound field whose markup has no value of its own
+// shows its signal's value, and an event sends it. (The demo writes the
+// value into the markup as well; the route takes it out, so that only the
+// signals can fill the field.)
+test('todo: a kept signal reaches a bound field from the shell page', async () => {
+  const context = await browser.newContext();
+  const page = await newPage(context);
+  await page.route(/\/todo\?new=/, async (route) => {
+    const response = await route.fetch();
+    const html = (await response.text()).replace(' value="Buy milk"', '');
+    assert.ok(!html.includes('value="Buy milk"'), 'the markup still holds the value');
+    await route.fulfill({ response, body: html });
+  });
+  await page.goto(`${demo.url}todo?new=Buy%20milk`);
+  await waitForStream(page);
+  assert.equal(await page.inputValue('.todo-new-input'), 'Buy milk');
+  await page.click('.todo-add');
+  await page.waitForFunction(
+    () => document.querySelector('.todo-items .todo-text')?.textContent === 'Buy milk');
+  await settled(page);
+  assert.equal(await page.inputValue('.todo-new-input'), '');
+  await screenshot(page, 'todo-from-link');
+  await closeContext(context);
+});
+
 test('todo: what is typed while an event is under way stays', async () => {
   const context = await browser.newContext();
   const page = await openPage(context, `${demo.url}todo`);

@@ -44,7 +44,7 @@ void define_todos(stube::Registry& reg) {
       .render([](const stube::Ctx<Todos>& c) {
         std::vector<Html> rows;
         for (const std::string& item : c->items) rows.push_back(li(item));
-        return div(ul(rows), input(attr("type", "text"), c.bind("draft")),
+        return div(ul(rows), input(attr("type", "text"), attr("value", c->draft), c.bind("draft")),
                    button(c.on("click", "add"), "Add"),
                    button(c.on("click", "clear"), "Clear all"));
       })

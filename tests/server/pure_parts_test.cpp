@@ -287,8 +287,9 @@ TEST(Datastar, StaleAndErrorFragmentsTargetTheErrorElement) {
 }
 
 TEST(Shell, LoadsDatastarAndOpensTheStream) {
-  const std::string page = render_shell(ShellPage{
-      "/app", "cv-1", "demo/<x>", "<div id=\"ix-1\"></div>", std::chrono::milliseconds(2500)});
+  const std::string page = render_shell(
+      ShellPage{"/app", "cv-1", "demo/<x>", "<div id=\"ix-1\"></div>",
+                std::chrono::milliseconds(2500), R"({"ix-1":{"note":"</script><b>"}})"});
   EXPECT_NE(page.find("<script type=\"module\" src=\"/app/_stube/datastar.js?v="),
             std::string::npos)
       << page;
@@ -306,11 +307,19 @@ TEST(Shell, LoadsDatastarAndOpensTheStream) {
       << page;
   // Before any module: the abort signal of the stream's @get, and the
   // keep-alive interval stube.js times the stream's silence by.
-  const std::size_t inline_script =
-      page.find("<script>window.stubeStream = {abort: new AbortController(), keepAliveMs: 2500};");
+  const std::size_t inline_script = page.find(
+      "<script>window.stubeStream = {abort: new AbortController(), keepAliveMs: 2500, "
+      "live: false};");
   EXPECT_NE(inline_script, std::string::npos) << page;
   EXPECT_LT(inline_script, page.find("<body>"));
   EXPECT_NE(page.find("abort: window.stubeStream?.abort.signal})"), std::string::npos) << page;
+  // The kept signals as data before the root (stube.js merges them): no
+  // text of a signal closes the element.
+  EXPECT_NE(page.find("<script type=\"application/json\" id=\"stube-signals\">"
+                      R"({"ix-1":{"note":"\u003c/script>\u003cb>"}})"
+                      "</script>\n<div id=\"stube-root\">"),
+            std::string::npos)
+      << page;
   EXPECT_NE(page.find("<div id=\"stube-root\"><div id=\"ix-1\"></div></div>"), std::string::npos);
   EXPECT_NE(page.find("<div id=\"stube-error\" role=\"alert\"></div>"), std::string::npos);
   EXPECT_NE(page.find("<title>demo/&lt;x&gt;</title>"), std::string::npos);

@@ -50,8 +50,9 @@ document.addEventListener('datastar-sse', (event) => {
 // is stale (410) or not the owner's (403).
 const kTryAgain = new Set(['408', '429', '500', '502', '503', '504']);
 const kReconnecting = 'The connection to the server was lost: reconnecting…';
-const stream = window.stubeStream;  // the shell's inline script sets it
-let live = false;         // between the @get's "started" and "finished"
+// The shell's inline script sets it, and follows whether a @get of the
+// stream runs (`live`): the first may start before this script loads.
+const stream = window.stubeStream;
 let endStatus = null;     // the status of the response being read, if >= 400
 let cutByUs = false;      // the next "finished" is the stream cut here
 let attempts = 0;         // reopenings since the stream last brought data
@@ -65,9 +66,9 @@ function reopen() {
   const form = document.getElementById('stube-stream');
   if (!form) return;
   if (stream) {
-    if (live) {
+    if (stream.live) {
       cutByUs = true;
-      stream.abort.abort();
+      stream.abort.abort();  // its "finished" comes before the copy's "started"
     }
     stream.abort = new AbortController();
   }
@@ -81,6 +82,9 @@ function reopenLater() {
   reopenTimer = window.setTimeout(reopen, delay);
 }
 
+// Armed while a @get runs, from its start (a request whose answer never
+// comes is as dead as a stream gone quiet) and again by each event it
+// brings; Datastar's own retries of it do not disarm it.
 function watchForSilence() {
   window.clearTimeout(silenceTimer);
   const limit = 2.5 * (stream?.keepAliveMs ?? 0);
@@ -91,17 +95,14 @@ document.addEventListener('datastar-sse', (event) => {
   const { type, elId, argsRaw } = event.detail ?? {};
   if (elId !== 'stube-stream') return;
   if (type === 'started') {
-    live = true;
     endStatus = null;
     cutByUs = false;
+    watchForSilence();
   } else if (type === 'error') {
     endStatus = argsRaw?.status ?? null;
-    window.clearTimeout(silenceTimer);
   } else if (type === 'retrying') {  // Datastar opens it again itself
     endStatus = null;
-    window.clearTimeout(silenceTimer);
   } else if (type === 'finished') {
-    live = false;
     window.clearTimeout(silenceTimer);
     if (cutByUs) {
       cutByUs = false;
@@ -114,6 +115,24 @@ document.addEventListener('datastar-sse', (event) => {
     watchForSilence();
   }
 });
+if (stream?.live) watchForSilence();  // started before this script loaded
+
+// The conversation's kept signals as it started (the shell's JSON data):
+// merged into Datastar's signals as the stream's merge-signals events are,
+// so that the view's bound fields and expressions have them from the start.
+// (Datastar's data-signals attribute would not do: it runs its value
+// through its expression rewriting, which changes text such as "$a" or
+// "@get(" inside the strings.)
+const keptSignals = document.getElementById('stube-signals');
+if (keptSignals) {
+  document.dispatchEvent(new CustomEvent('datastar-sse', {
+    detail: {
+      type: 'datastar-merge-signals',
+      elId: 'stube-signals',
+      argsRaw: { signals: keptSignals.textContent },
+    },
+  }));
+}
 
 // The rejected promise is that failure, already shown: not an uncaught error.
 window.addEventListener('unhandledrejection', (event) => {
