@@ -35,6 +35,13 @@ add_test(NAME state_char_field_does_not_compile
           ${CMAKE_CURRENT_SOURCE_DIR}/fixtures/compile_fail/state_char_field.cpp)
 set_tests_properties(state_char_field_does_not_compile PROPERTIES TIMEOUT 120 LABELS "script;kernel"
   PASS_REGULAR_EXPRESSION "a character type \\(char, wchar_t, char8_t, char16_t, char32_t\\) is not a state")
+# A state field of a type with no EDN form (an enum) is refused with the
+# library's message, which says what a field may be.
+add_test(NAME state_enum_field_does_not_compile
+  COMMAND ${CMAKE_CXX_COMPILER} -std=c++20 -fsyntax-only -I${PROJECT_SOURCE_DIR}/include
+          ${CMAKE_CURRENT_SOURCE_DIR}/fixtures/compile_fail/state_enum_field.cpp)
+set_tests_properties(state_enum_field_does_not_compile PROPERTIES TIMEOUT 120 LABELS "script;kernel"
+  PASS_REGULAR_EXPRESSION "not a state field type. A field is a bool, an integer")
 # The mistakes the EDN and HTML headers catch (fixture value_misuse.cpp): a
 # view into a temporary value, an update whose result is ignored, a
 # character given to an HTML builder as if it were a number.

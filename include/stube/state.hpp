@@ -68,6 +68,16 @@ decltype(auto) naming_field(const char* field, F&& fn) {
 double float_as_double(float f) noexcept;
 }  // namespace detail
 
+// What a type that fits none of to_edn's cases gets (the compiler names
+// the type in the instantiation above the message). A macro: static_assert
+// takes a string literal only. Undefined at the end of this header.
+#define STUBE_NOT_A_FIELD_TYPE                                                         \
+  "not a state field type. A field is a bool, an integer, a float or double, "         \
+  "std::string, std::optional, std::vector or std::map<std::string, ...> of fields, "  \
+  "stube::edn::Value, or a struct declared with STUBE_STATE(Type, fields...) in the "  \
+  "struct's own namespace (an enum, std::set, std::array or a map with other keys is " \
+  "none of these)"
+
 template <class T>
 edn::Value to_edn(const T& v);
 template <class T>
@@ -106,7 +116,7 @@ edn::Value to_edn(const T& v) {
     for (const auto& [k, x] : v) entries.push_back({edn::Value(std::string_view(k)), to_edn(x)});
     return edn::map(entries);
   } else {
-    static_assert(detail::Described<T>, "declare the struct with STUBE_STATE(Type, fields...)");
+    static_assert(detail::Described<T>, STUBE_NOT_A_FIELD_TYPE);
     std::vector<edn::MapEntry> entries;
     std::apply(
         [&](const auto&... f) {
@@ -177,7 +187,7 @@ T from_edn(const edn::Value& v) {
           from_edn<typename T::mapped_type>(e.val));
     return out;
   } else {
-    static_assert(detail::Described<T>, "declare the struct with STUBE_STATE(Type, fields...)");
+    static_assert(detail::Described<T>, STUBE_NOT_A_FIELD_TYPE);
     T out{};
     if (v.is_nil()) return out;
     // find() would look members of a set up as keys: only a map is a struct.
@@ -259,3 +269,5 @@ template <class T>
     return std::make_tuple(                                                      \
         STUBE_PP_CAT(STUBE_FE_, STUBE_PP_NARG(__VA_ARGS__))(Type, __VA_ARGS__)); \
   }
+
+#undef STUBE_NOT_A_FIELD_TYPE

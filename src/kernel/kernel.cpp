@@ -487,14 +487,27 @@ class Fold {
 // an int, a type of its own): still the handler's failure, not the server's.
 constexpr const char* kNotAnException = "threw something that is not a std::exception";
 
-Step error_step(const edn::Value& conv, std::string message) {
+// `context` (what the step was doing, for the log) goes into the error,
+// not onto the page: the user reads what went wrong, the log also where.
+Step error_step(const edn::Value& conv, std::string message, std::string_view context = {}) {
   Step s;
   s.status = Step::Status::HandlerError;
   s.conv = conv;
   s.fragments.push_back(
       Fragment{std::string(kErrorElementId), Fragment::Mode::Inner, error_html(message)});
-  s.error = std::move(message);
+  s.error = context.empty() ? std::move(message) : std::string(context) + ": " + message;
   return s;
+}
+
+// "event 'inc' to :demo/counter (ix-…)", for a handler error's log line.
+// A malformed conversation (its instances not a map) has no type to name.
+std::string event_context(const edn::Value& conv, std::string_view iid, const Event& event) {
+  std::string to = "(" + std::string(iid) + ")";
+  try {
+    to = edn::write(conv::instance(conv, iid).get(kType)) + " " + to;
+  } catch (const std::exception&) {
+  }
+  return "event '" + event.name + "' to " + to;
 }
 
 // An event refused before or by its handler: nothing changed, nothing is
@@ -556,9 +569,9 @@ Step dispatch_event(const Registry& reg, const edn::Value& conv, std::string_vie
         conv, Step::Status::BadEvent,
         "component " + edn::write(type) + " refused event '" + event.name + "': " + e.what());
   } catch (const std::exception& e) {
-    return error_step(conv, e.what());
+    return error_step(conv, e.what(), event_context(conv, iid, event));
   } catch (...) {
-    return error_step(conv, kNotAnException);
+    return error_step(conv, kNotAnException, event_context(conv, iid, event));
   }
 }
 

@@ -149,6 +149,16 @@ Server::~Server() {
 
 namespace {
 
+// What a mount or page path may be (server::valid_mount_path), for the
+// message that refuses one.
+void require_mount_path(std::string_view what, std::string_view path) {
+  if (server::valid_mount_path(path)) return;
+  throw std::invalid_argument(
+      std::string(what) + ": bad path '" + std::string(path) +
+      "': a path is \"/\" or segments each led by '/' (no trailing '/', none empty or starting "
+      "with '.'), of letters, digits, '-', '_', '.' and '~', at most 512 bytes");
+}
+
 // A path under one of the server's own routes (SPEC §9) would never be
 // reached: the route takes its requests first.
 void refuse_reserved(std::string_view what, std::string_view path) {
@@ -164,8 +174,7 @@ void refuse_reserved(std::string_view what, std::string_view path) {
 }  // namespace
 
 Server& Server::mount(std::string_view path, std::string_view component_id, InitArgsFn init) {
-  if (!server::valid_mount_path(path))
-    throw std::invalid_argument("mount: bad path '" + std::string(path) + "'");
+  require_mount_path("mount", path);
   refuse_reserved("mount", path);
   if (!impl_->core.registry->find(component_id))
     throw std::invalid_argument("mount " + std::string(path) +
@@ -177,8 +186,7 @@ Server& Server::mount(std::string_view path, std::string_view component_id, Init
 }
 
 Server& Server::page(std::string_view path, std::string html) {
-  if (!server::valid_mount_path(path))
-    throw std::invalid_argument("page: bad path '" + std::string(path) + "'");
+  require_mount_path("page", path);
   refuse_reserved("page", path);
   std::unique_lock lock(impl_->core.routes_mu);
   impl_->core.pages.insert_or_assign(std::string(path), std::move(html));

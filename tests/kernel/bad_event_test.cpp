@@ -4,6 +4,8 @@
 // code is docs/components.md's example (tests/kernel/docs_test.cpp).
 #include <gtest/gtest.h>
 
+#include <stdexcept>
+
 #include "kernel/support.hpp"
 #include "stube/kernel.hpp"
 
@@ -52,6 +54,23 @@ TEST(BadEvent, OneThrownAfterTheHandlerIsAHandlerError) {
   EXPECT_EQ(s.status, Step::Status::HandlerError);
   EXPECT_EQ(s.conv, conv);
   EXPECT_FALSE(s.fragments.empty()) << "the error is shown on the page";
+}
+
+// A handler error's message says, for the log, which event to which
+// instance it came from (a resume hook's message alone did not); the page
+// shows the message only.
+TEST(BadEvent, AHandlerErrorNamesTheEventAndTheInstanceForTheLog) {
+  Registry registry;
+  registry.define("app/failing").on("go", [](Self&) -> void { throw std::runtime_error("boom"); });
+  const KernelOptions opts;
+  const Value conv = start_conversation(registry, "app/failing", Value(), opts).conv;
+  const std::string iid(top_instance(conv));
+  const Step s = dispatch(registry, conv, iid, Event{"go"}, opts);
+  ASSERT_EQ(s.status, Step::Status::HandlerError);
+  EXPECT_EQ(s.error, "event 'go' to :app/failing (" + iid + "): boom");
+  ASSERT_EQ(s.fragments.size(), 1u);
+  EXPECT_NE(s.fragments[0].html.find("boom"), std::string::npos) << s.fragments[0].html;
+  EXPECT_EQ(s.fragments[0].html.find("app/failing"), std::string::npos) << s.fragments[0].html;
 }
 
 }  // namespace

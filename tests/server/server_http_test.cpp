@@ -2016,6 +2016,19 @@ TEST(Server, RefusesMountsAndPagesUnderItsOwnRoutes) {
 TEST(Server, RejectsBadMountsAndOptions) {
   Server s(test_registry());
   EXPECT_THROW(s.mount("counter", "t/counter"), std::invalid_argument);
+  // The message says what a path may be, not only that this one is bad.
+  for (const std::string path : {"/a/", "/a//b", "/.hidden", "/a b"}) {
+    try {
+      s.mount(path, "t/counter");
+      ADD_FAILURE() << "mounted " << path;
+    } catch (const std::invalid_argument& e) {
+      EXPECT_NE(std::string_view(e.what()).find("mount: bad path '" + path + "': a path is"),
+                std::string_view::npos)
+          << e.what();
+      EXPECT_NE(std::string_view(e.what()).find("no trailing '/'"), std::string_view::npos)
+          << e.what();
+    }
+  }
   EXPECT_THROW(s.mount("/x", "t/missing"), std::invalid_argument);
   EXPECT_THROW(s.start({.port = 0, .base_path = "app"}), std::invalid_argument);
   // A host that can never match (the Host header's port is not compared), or
