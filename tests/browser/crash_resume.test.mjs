@@ -36,13 +36,18 @@ after(async () => {
   for (const f of cleanup.reverse()) await f();
 });
 
-// Starts a demo on a file store directory (removed after the tests).
-async function demoOnFileStore(dir) {
-  const demo = await startDemo(['--store', `file:${dir}`]);
+// Starts a demo with `args` (killed after the tests if still running).
+async function demoWith(args) {
+  const demo = await startDemo(args);
   cleanup.push(async () => {
     if (demo.proc.exitCode === null && demo.proc.signalCode === null) await demo.kill('SIGKILL');
   });
   return demo;
+}
+
+// Starts a demo on a file store directory (removed after the tests).
+function demoOnFileStore(dir) {
+  return demoWith(['--store', `file:${dir}`]);
 }
 
 test('wizard (task component) continues after SIGKILL and restart', async () => {
@@ -166,16 +171,23 @@ async function countTo(page, n) {
   await settled(page);
 }
 
+// A counter page of `demo` behind a relay (see Relay.start for `options`),
+// counted to 1.
+async function counterBehindRelay(demo, options) {
+  const relay = await Relay.start(demo, options);
+  cleanup.push(() => relay.close());
+  const context = await browser.newContext();
+  const page = await openPage(context, relay.url('/counter'));
+  await countTo(page, 1);
+  return { relay, context, page };
+}
+
 test('behind a proxy that answers 502 while the server is down, the page reconnects', async () => {
   const dir = tempDir('stube-crash-502-');
   cleanup.push(() => removeDir(dir));
   const first = await demoOnFileStore(dir);
-  const relay = await Relay.start(first, { whenDown: '502' });
-  cleanup.push(() => relay.close());
-  const context = await browser.newContext();
-  const page = await openPage(context, relay.url('/counter'));
+  const { relay, context, page } = await counterBehindRelay(first, { whenDown: '502' });
   const statuses = streamStatuses(page);
-  await countTo(page, 1);
 
   await forgetStream(page);
   relay.to(null);
@@ -198,16 +210,9 @@ test('behind a proxy that answers 502 while the server is down, the page reconne
 });
 
 test('a stream that goes silent is opened again', async () => {
-  const demo = await startDemo(['--keep-alive', '1']);
-  cleanup.push(async () => {
-    if (demo.proc.exitCode === null && demo.proc.signalCode === null) await demo.kill('SIGKILL');
-  });
-  const relay = await Relay.start(demo);
-  cleanup.push(() => relay.close());
-  const context = await browser.newContext();
-  const page = await openPage(context, relay.url('/counter'));
+  const demo = await demoWith(['--keep-alive', '1']);
+  const { relay, context, page } = await counterBehindRelay(demo);
   const statuses = streamStatuses(page);
-  await countTo(page, 1);
 
   // The stream's connection stays open and brings nothing more: within 2.5
   // keep-alive intervals the page gives up on it and opens a new stream.
@@ -226,15 +231,8 @@ test('a stream that goes silent is opened again', async () => {
 // request's start, not only from its first event: the page tries again
 // until a request gets through (here, on a connection of its own).
 test('a page whose every connection goes silent finds its way back', async () => {
-  const demo = await startDemo(['--keep-alive', '1']);
-  cleanup.push(async () => {
-    if (demo.proc.exitCode === null && demo.proc.signalCode === null) await demo.kill('SIGKILL');
-  });
-  const relay = await Relay.start(demo);
-  cleanup.push(() => relay.close());
-  const context = await browser.newContext();
-  const page = await openPage(context, relay.url('/counter'));
-  await countTo(page, 1);
+  const demo = await demoWith(['--keep-alive', '1']);
+  const { relay, context, page } = await counterBehindRelay(demo);
 
   await forgetStream(page);
   relay.freeze('');  // every connection open now
