@@ -178,6 +178,38 @@ test('todo: a kept signal reaches a bound field from the shell page', async () =
   await closeContext(context);
 });
 
+// Enter pressed again while the add is under way (its answer held back
+// here): the form is not submitted again, so the item is added once.
+test('todo: a form submitted again while its event is under way adds once', async () => {
+  const context = await browser.newContext();
+  const page = await openPage(context, `${demo.url}todo`);
+  let release;
+  const held = new Promise((resolve) => {
+    release = resolve;
+  });
+  let posts = 0;
+  await page.route(/\/event\//, async (route) => {
+    posts += 1;
+    const response = await route.fetch();
+    await held;
+    await route.fulfill({ response });
+  });
+  await fillSettled(page, '.todo-new-input', 'call mum');
+  await page.press('.todo-new-input', 'Enter');
+  await page.waitForFunction(() => window.stubeEventsInFlight === 1);
+  await page.press('.todo-new-input', 'Enter');
+  await page.click('.todo-add');
+  release();
+  await settled(page);
+  assert.equal(posts, 1, 'the form was posted again while its event was under way');
+  assert.deepEqual(await page.locator('.todo-items .todo-text').allTextContents(), ['call mum']);
+  // Once the answer is in, the form posts again.
+  await fillSettled(page, '.todo-new-input', 'pay rent');
+  await page.press('.todo-new-input', 'Enter');
+  await page.waitForFunction(() => document.querySelectorAll('.todo-items li').length === 2);
+  await closeContext(context);
+});
+
 test('todo: what is typed while an event is under way stays', async () => {
   const context = await browser.newContext();
   const page = await openPage(context, `${demo.url}todo`);

@@ -134,6 +134,32 @@ if (keptSignals) {
   }));
 }
 
+// A form whose event is under way: submitted again (Enter pressed twice, a
+// double click on its button, a second click on a slow network) it would
+// post the same data again, and the server would add it twice. Such a
+// submit is dropped until the event's answer is in. Clicks on buttons are
+// not: each click on a counter's "+" counts. Datastar names a request by
+// its element's id (a morph gives every element with data-* attributes
+// one).
+const inFlight = new Map();  // element id → requests under way
+document.addEventListener('datastar-sse', (event) => {
+  const { type, elId } = event.detail ?? {};
+  if (elId === 'stube-stream' || elId === 'stube-signals') return;
+  if (type === 'started') {
+    inFlight.set(elId, (inFlight.get(elId) ?? 0) + 1);
+  } else if (type === 'finished') {
+    const left = (inFlight.get(elId) ?? 1) - 1;
+    if (left > 0) inFlight.set(elId, left);
+    else inFlight.delete(elId);
+  }
+});
+document.addEventListener('submit', (event) => {
+  const form = event.target;
+  if (!(form instanceof HTMLFormElement) || !inFlight.has(form.id)) return;
+  event.preventDefault();
+  event.stopImmediatePropagation();  // before Datastar's listener on the form
+}, true);
+
 // The rejected promise is that failure, already shown: not an uncaught error.
 window.addEventListener('unhandledrejection', (event) => {
   if (String(event.reason?.message ?? event.reason).includes('SseFetchFailed')) {
