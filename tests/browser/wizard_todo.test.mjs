@@ -210,6 +210,29 @@ test('todo: a form submitted again while its event is under way adds once', asyn
   await closeContext(context);
 });
 
+// A keyboard user who saves a row with Enter: the row's form, and the
+// field that had the focus, are gone; the focus goes to the list's controls,
+// not to <body> (the top of the page).
+test('todo: the keyboard keeps its place when a row is saved', async () => {
+  const context = await browser.newContext();
+  const page = await openPage(context, `${demo.url}todo`);
+  await fillSettled(page, '.todo-new-input', 'one');
+  await page.press('.todo-new-input', 'Enter');
+  await page.waitForFunction(() => document.querySelectorAll('.todo-items li').length === 1);
+  await settled(page);
+  await page.focus('.todo-edit');
+  await page.keyboard.press('Enter');
+  await page.locator('.todo-edit-input').waitFor();
+  await fillSettled(page, '.todo-edit-input', 'one more');
+  await page.press('.todo-edit-input', 'Enter');
+  await page.waitForFunction(() => document.querySelector('.todo-text')?.textContent === 'one more');
+  await settled(page);
+  await page.waitForFunction(
+    () => document.activeElement !== document.body &&
+          document.querySelector('.demo-todo')?.contains(document.activeElement));
+  await closeContext(context);
+});
+
 test('todo: what is typed while an event is under way stays', async () => {
   const context = await browser.newContext();
   const page = await openPage(context, `${demo.url}todo`);

@@ -168,14 +168,48 @@ window.addEventListener('unhandledrejection', (event) => {
 });
 
 // A view the server replaces (the root's contents, when a dialog is called
-// or answers) takes the element that had the focus with it: focus falls to
-// <body>, and a keyboard user would start again from the top of the page.
-// Give it to the new view's [autofocus] element (autofocus itself works at
-// page load only).
+// or answers; an instance's, when it is drawn again) takes the element that
+// had the focus with it: focus falls to <body>, and a keyboard user would
+// start again from the top of the page. Give it to the new view's
+// [autofocus] element (autofocus itself works at page load only); failing
+// that, when the focused element is gone (not when the user merely clicked
+// elsewhere), to the first control of the nearest instance that is still
+// on the page (a row saved or cancelled: back to its list's controls), or
+// of the new view.
 const root = document.getElementById('stube-root');
+const kControls = 'input:not([type="hidden"]), button, select, textarea, a[href], [tabindex]';
+let focused = null;  // the element that last had the focus, and its instances
+document.addEventListener('focusin', (event) => {
+  const instances = [];
+  for (let el = event.target.closest?.('[id^="ix-"]'); el; el = el.parentElement?.closest('[id^="ix-"]')) {
+    instances.push(el.id);
+  }
+  focused = { element: event.target, instances, inRoot: Boolean(root?.contains(event.target)) };
+});
+
+function firstControl(container) {
+  return container && [...container.querySelectorAll(kControls)].find(
+    (el) => !el.disabled && el.getClientRects().length > 0);
+}
+
+function focusWhereItWas() {
+  if (!focused || focused.element.isConnected) return;
+  const places = focused.instances.map((id) => document.getElementById(id));
+  if (focused.inRoot) places.push(root);
+  for (const place of places) {
+    const control = firstControl(place);
+    if (control) {
+      control.focus();
+      return;
+    }
+  }
+}
+
 if (root) {
   new MutationObserver(() => {
     if (document.activeElement && document.activeElement !== document.body) return;
-    root.querySelector('[autofocus]')?.focus();
+    const autofocus = root.querySelector('[autofocus]');
+    if (autofocus) autofocus.focus();
+    else focusWhereItWas();
   }).observe(root, { childList: true, subtree: true });
 }
