@@ -213,6 +213,62 @@ test('todo: a form submitted again while its event is under way adds once', asyn
 // A keyboard user who saves a row with Enter: the row's form, and the
 // field that had the focus, are gone; the focus goes to the list's controls,
 // not to <body> (the top of the page).
+// The page shows, and takes typing, before its deferred scripts run: the
+// shell's kept signals, merged once stube.js runs, leave a field the user
+// has changed alone (here stube.js is held back while the user types).
+test('todo: what is typed before the page\'s scripts run stays', async () => {
+  const context = await browser.newContext();
+  const page = await newPage(context);
+  let release;
+  const released = new Promise((resolve) => {
+    release = resolve;
+  });
+  await page.route(/\/_stube\/stube\.js/, async (route) => {
+    await released;
+    await route.continue();
+  });
+  await page.goto(`${demo.url}todo?new=Buy%20milk`, { waitUntil: 'commit' });
+  await page.locator('.todo-new-input').waitFor();
+  await page.fill('.todo-new-input', 'typed early');
+  release();
+  await waitForStream(page);
+  await settled(page);
+  assert.equal(await page.inputValue('.todo-new-input'), 'typed early');
+  await page.press('.todo-new-input', 'Enter');
+  await page.waitForFunction(
+    () => document.querySelector('.todo-items .todo-text')?.textContent === 'typed early');
+  await closeContext(context);
+});
+
+// An add whose answer never comes (the route broke without a reset) holds
+// the form back for a few seconds only: then Enter posts again.
+test('todo: a form whose answer never comes can be submitted again after a while', async () => {
+  const context = await browser.newContext();
+  const page = await openPage(context, `${demo.url}todo`);
+  const posted = [];
+  await page.route(/\/event\//, async (route) => {
+    posted.push(Date.now());
+    if (posted.length === 1) {  // the server takes it; its answer never reaches the page
+      await route.fetch();
+      return;
+    }
+    await route.continue();
+  });
+  await fillSettled(page, '.todo-new-input', 'first');
+  await page.press('.todo-new-input', 'Enter');
+  await page.waitForFunction(() => document.querySelectorAll('.todo-items li').length === 1);
+  await page.fill('.todo-new-input', 'second');
+  const deadline = Date.now() + 20000;
+  while (posted.length < 2 && Date.now() < deadline) {
+    await page.press('.todo-new-input', 'Enter');
+    await page.waitForTimeout(250);  // pacing the user's key presses, not a wait for the page
+  }
+  assert.equal(posted.length, 2, 'the form stayed dead');
+  assert.ok(posted[1] - posted[0] >= 4500, `posted again after ${posted[1] - posted[0]} ms`);
+  await page.waitForFunction(() => document.querySelectorAll('.todo-items li').length === 2);
+  await closeContext(context);
+});
+
 test('todo: the keyboard keeps its place when a row is saved', async () => {
   const context = await browser.newContext();
   const page = await openPage(context, `${demo.url}todo`);

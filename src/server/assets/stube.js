@@ -123,13 +123,36 @@ if (stream?.live) watchForSilence();  // started before this script loaded
 // (Datastar's data-signals attribute would not do: it runs its value
 // through its expression rewriting, which changes text such as "$a" or
 // "@get(" inside the strings.)
+// A field the user has already changed (the page is shown, and takes
+// typing, before its deferred scripts run; Datastar's data-bind took the
+// typed text as the signal) keeps what was typed: its signal is left out.
+function changedByTheUser(field) {
+  if (field instanceof HTMLInputElement && (field.type === 'checkbox' || field.type === 'radio')) {
+    return field.checked !== field.defaultChecked;
+  }
+  if (field instanceof HTMLInputElement || field instanceof HTMLTextAreaElement) {
+    return field.value !== field.defaultValue;
+  }
+  return false;
+}
+
+function signalsOfTheShell(text) {
+  const signals = JSON.parse(text);
+  for (const field of document.querySelectorAll('[data-bind]')) {
+    if (!changedByTheUser(field)) continue;
+    const [namespace, name] = field.getAttribute('data-bind').split('.', 2);
+    if (signals[namespace] && typeof signals[namespace] === 'object') delete signals[namespace][name];
+  }
+  return JSON.stringify(signals);
+}
+
 const keptSignals = document.getElementById('stube-signals');
 if (keptSignals) {
   document.dispatchEvent(new CustomEvent('datastar-sse', {
     detail: {
       type: 'datastar-merge-signals',
       elId: 'stube-signals',
-      argsRaw: { signals: keptSignals.textContent },
+      argsRaw: { signals: signalsOfTheShell(keptSignals.textContent) },
     },
   }));
 }
@@ -137,25 +160,27 @@ if (keptSignals) {
 // A form whose event is under way: submitted again (Enter pressed twice, a
 // double click on its button, a second click on a slow network) it would
 // post the same data again, and the server would add it twice. Such a
-// submit is dropped until the event's answer is in. Clicks on buttons are
-// not: each click on a counter's "+" counts. Datastar names a request by
-// its element's id (a morph gives every element with data-* attributes
-// one).
-const inFlight = new Map();  // element id → requests under way
+// submit is dropped while the event's answer is out, for at most
+// kSubmitGuardMs: an answer that never comes (a route that broke without a
+// reset) must not leave the form dead. Clicks on buttons are not dropped:
+// each click on a counter's "+" counts. Datastar names a request by its
+// element's id (it gives every element with data-* attributes one).
+const kSubmitGuardMs = 5000;
+const inFlight = new Map();  // element id → { count, since: the last start }
 document.addEventListener('datastar-sse', (event) => {
   const { type, elId } = event.detail ?? {};
   if (elId === 'stube-stream' || elId === 'stube-signals') return;
   if (type === 'started') {
-    inFlight.set(elId, (inFlight.get(elId) ?? 0) + 1);
+    inFlight.set(elId, { count: (inFlight.get(elId)?.count ?? 0) + 1, since: Date.now() });
   } else if (type === 'finished') {
-    const left = (inFlight.get(elId) ?? 1) - 1;
-    if (left > 0) inFlight.set(elId, left);
-    else inFlight.delete(elId);
+    const request = inFlight.get(elId);
+    if (request && --request.count <= 0) inFlight.delete(elId);
   }
 });
 document.addEventListener('submit', (event) => {
   const form = event.target;
-  if (!(form instanceof HTMLFormElement) || !inFlight.has(form.id)) return;
+  const request = form instanceof HTMLFormElement ? inFlight.get(form.id) : undefined;
+  if (!request || Date.now() - request.since >= kSubmitGuardMs) return;
   event.preventDefault();
   event.stopImmediatePropagation();  // before Datastar's listener on the form
 }, true);
