@@ -32,6 +32,13 @@ document.addEventListener('datastar-sse', (event) => {
   say(kNoAnswer);
 });
 
+// The rejected promise is that failure, already shown: not an uncaught error.
+window.addEventListener('unhandledrejection', (event) => {
+  if (String(event.reason?.message ?? event.reason).includes('SseFetchFailed')) {
+    event.preventDefault();
+  }
+});
+
 // The page's stream. Datastar opens it again after a network error (a
 // server that is down refuses the connection; stube cuts its own 503s
 // short for that reason), but it takes any *complete* response as the
@@ -122,10 +129,10 @@ if (stream?.live) watchForSilence();  // started before this script loaded
 // so that the view's bound fields and expressions have them from the start.
 // (Datastar's data-signals attribute would not do: it runs its value
 // through its expression rewriting, which changes text such as "$a" or
-// "@get(" inside the strings.)
-// A field the user has already changed (the page is shown, and takes
-// typing, before its deferred scripts run; Datastar's data-bind took the
-// typed text as the signal) keeps what was typed: its signal is left out.
+// "@get(" inside the strings.) A field the user has already changed (the
+// page is shown, and takes typing, before its deferred scripts run;
+// Datastar's data-bind took the typed text as the signal) keeps what was
+// typed: its signal is left out.
 function changedByTheUser(field) {
   if (field instanceof HTMLInputElement && (field.type === 'checkbox' || field.type === 'radio')) {
     return field.checked !== field.defaultChecked;
@@ -184,13 +191,6 @@ document.addEventListener('submit', (event) => {
   event.preventDefault();
   event.stopImmediatePropagation();  // before Datastar's listener on the form
 }, true);
-
-// The rejected promise is that failure, already shown: not an uncaught error.
-window.addEventListener('unhandledrejection', (event) => {
-  if (String(event.reason?.message ?? event.reason).includes('SseFetchFailed')) {
-    event.preventDefault();
-  }
-});
 
 // A view the server replaces (the root's contents, when a dialog is called
 // or answers; an instance's, when it is drawn again) takes the element that
