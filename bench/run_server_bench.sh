@@ -14,9 +14,11 @@
 # Needs the stube-demo and server_load targets. Environment (defaults):
 #   CONVS (8)         conversations driven concurrently in 1 and 2
 #   EVENTS (2000)     events per conversation in 1
-#   FILE_EVENTS (500) events per conversation and round on the file store
-#   DURABLE_EVENTS (100) the same on the durable file store
-#   ROUNDS (3)        rounds of 2: server and store alone take turns
+#   FILE_EVENTS (250) events per conversation and slice on the file store
+#   DURABLE_EVENTS (25) the same on the durable file store
+#   SLICES (10)       slices of 2: the server and the store alone take turns,
+#                     slice by slice, in one server_load --mode interleaved
+#   ROUNDS (3)        such interleaved runs, each reported on its own
 #   STREAMS (1000)    open streams in 3;  RATE (1000) events/s in 3, i.e. every
 #                     conversation sends one event a second
 #   IDLE (10000)      idle streams in 4;  IDLE_RATE (1000) events/s in 4
@@ -36,8 +38,9 @@ source "$(dirname "$0")/server_bench_lib.sh"
 
 convs=${CONVS:-8}
 events=${EVENTS:-2000}
-file_events=${FILE_EVENTS:-500}
-durable_events=${DURABLE_EVENTS:-100}
+file_events=${FILE_EVENTS:-250}
+durable_events=${DURABLE_EVENTS:-25}
+slices=${SLICES:-10}
 rounds=${ROUNDS:-3}
 streams=${STREAMS:-1000}
 rate=${RATE:-1000}
@@ -124,16 +127,16 @@ start_server memory:
 run "1 memory" --port "$port" --server-pid "$server_pid" --mode events \
   --conversations "$convs" --events "$events"
 
-# The server on the file store and the store alone take turns, round by
-# round, so that a slow spell of the shared disk hits both alike.
-file_rounds() {  # file_rounds LABEL STORE-URL EVENTS-PER-CONVERSATION
+# The server on the file store against the store alone: server_load saves
+# with the same store itself between slices of events, so that a slow spell
+# of the shared disk hits both alike (see interleaved_mode in server_load.cpp).
+file_rounds() {  # file_rounds LABEL STORE-URL EVENTS-PER-CONVERSATION-AND-SLICE
   local label=$1 url=$2 n=$3 round
   start_server "file:$data/$label$url"
   for round in $(seq "$rounds"); do
-    run "2 $label r$round" --port "$port" --server-pid "$server_pid" --mode events \
-      --conversations "$convs" --events "$n" --store "$label"
-    run "2 $label-save r$round" --mode save-rate --store "file:$data/$label-alone$url" \
-      --conversations "$convs" --events "$n"
+    run "2 $label r$round" --port "$port" --server-pid "$server_pid" --mode interleaved \
+      --conversations "$convs" --events "$n" --slices "$slices" --store "$label" \
+      --alone-store "file:$data/$label-alone$url"
   done
   echo "  $label: server files average $(find "$data/$label" -name '*.edn' -printf '%s\n' |
     awk '{ s += $1; n++ } END { printf "%.0f", s / n }') bytes"
@@ -173,25 +176,26 @@ round_median() {
   for round in $(seq "$rounds"); do get "$(find_result "2 $1 r$round")" "$2"; done | median
 }
 row "1 memory" "1. memory store, $convs conversations"
-row "2 file r1" "2. file store (rename), round 1 of $rounds"
-row "2 durable r1" "2. file store (durable), round 1 of $rounds"
+row "2 file r1" "2. file store (rename), server, round 1 of $rounds"
+row "2 durable r1" "2. file store (durable), server, round 1"
 row "3 streams" "3. $streams open streams, paced $rate/s"
 row "4 idle" "4. $idle idle streams + 20 others, $idle_rate/s"
 echo "(cpu_us/ev: server + loader CPU per event; cpu-bound/s: $(nproc) cores / that)"
 echo
 for label in file durable; do
-  ratios=$(for round in $(seq "$rounds"); do
-    awk -v f="$(get "$(find_result "2 $label r$round")" events_per_s)" \
-      -v s="$(get "$(find_result "2 $label-save r$round")" saves_per_s)" 'BEGIN { print 100 * f / s }'
-  done)
   printf '%-8s file store: server %s events/s (%s us server CPU/event), store alone %s saves/s (%s us CPU/save);\n' \
     "$label" "$(round_median "$label" events_per_s)" "$(round_median "$label" server_cpu_us)" \
-    "$(round_median "$label-save" saves_per_s)" "$(round_median "$label-save" cpu_us)"
-  printf '         both cores busy (median): %s%% during the server rounds, %s%% during the store alone\n' \
-    "$(round_median "$label" machine_busy_pct)" "$(round_median "$label-save" machine_busy_pct)"
-  printf '         server / store alone per round: %s%%; median %.0f%%%s\n' \
-    "$(tr '\n' ' ' <<<"$ratios" | awk '{ for (i = 1; i <= NF; i++) printf "%s%.0f", (i > 1 ? " " : ""), $i }')" \
-    "$(median <<<"$ratios")" "$([[ $label == file ]] && echo ' (target >= 80%)')"
+    "$(round_median "$label" saves_per_s)" "$(round_median "$label" save_cpu_us)"
+  printf '         both cores busy (median): %s%% during the server slices, %s%% during the store alone\n' \
+    "$(round_median "$label" server_busy_pct)" "$(round_median "$label" save_busy_pct)"
+  printf '         server / store alone per round: %s%%; median %s%%%s\n' \
+    "$(for round in $(seq "$rounds"); do get "$(find_result "2 $label r$round")" ratio_pct; done | tr '\n' ' ' | sed 's/ $//')" \
+    "$(round_median "$label" ratio_pct)" "$([[ $label == file ]] && echo ' (target >= 80%)')"
+  printf '         slice pairs per round (min median max): %s\n' \
+    "$(for round in $(seq "$rounds"); do
+      r=$(find_result "2 $label r$round")
+      echo -n "$(get "$r" slice_ratio_min)/$(get "$r" slice_ratio_median)/$(get "$r" slice_ratio_max)% "
+    done)"
 done
 i=$(find_result "4 idle")
 echo "idle streams: $(get "$i" open_streams) open in $(get "$i" open_seconds) s;" \

@@ -6,6 +6,9 @@
 //   server_load --port P --mode streams --streams 1000 --concurrency 32 --total 20000 [--rate R]
 //   server_load --port P --mode idle    --streams 10000 --server-pid PID [--rate R]
 //   server_load --mode save-rate --store file:/tmp/x [--save-threads N]   (the store alone)
+//   server_load --port P --mode interleaved --server-pid PID --store file
+//               --alone-store file:/tmp/y --conversations 8 --events 250 --slices 10
+//     (the server and the store alone taking turns, slice by slice)
 //
 // Every conversation is a /counter: each "inc" produces exactly one
 // merge-fragments event on the stream, which is what the client waits for.
@@ -66,6 +69,7 @@ struct Options {
   unsigned short port = 8080;
   int conversations = 50;
   int save_threads = 1;  // save-rate: threads saving at once
+  int slices = 10;       // interleaved: slices of each side
   int events = 400;
   int streams = 1000;
   int concurrency = 32;
@@ -73,6 +77,7 @@ struct Options {
   long server_pid = 0;
   double rate = 0;  // events/s in all; 0: closed loop
   std::string store = "memory:";
+  std::string alone_store;  // interleaved: the store saved to alone
   std::string path = "/counter";
 };
 
@@ -430,51 +435,183 @@ void idle_mode(const Options& o) {
   });
 }
 
-// The store alone: saves per second of a counter conversation shaped like
-// the ones the server saves (same component state, full history).
-void save_rate_mode(const Options& o) {
-  using namespace stube::edn::literals;
-  stube::Registry reg;
-  reg.define("demo/counter")
-      .init([](const stube::edn::Value&) {
-        return stube::edn::map({{"count"_kw, 0}});
-      })
-      .render([](const stube::Self& s) { return stube::html::span(s[":count"]); })
-      .on("inc", [](stube::Self& s) { s.set("count", s[":count"].as_int() + 1); });
-  auto store = stube::open_store(o.store);
-  stube::KernelOptions kopts;
-  std::vector<stube::edn::Value> convs;
-  for (int c = 0; c < o.conversations; ++c) {
-    stube::Step step = stube::start_conversation(reg, "demo/counter", {}, kopts);
-    // The server stores the owner token from the start, so every history
-    // snapshot carries it too.
-    step.conv = step.conv.assoc("stube/owner"_kw, stube::conv::mint_id("ow-"));
-    const std::string iid(stube::top_instance(step.conv));
-    for (int i = 0; i < 25; ++i)
-      step = stube::dispatch(reg, step.conv, iid, {"inc", {}, {}}, kopts);
-    convs.push_back(step.conv);
+// The store alone: counter conversations shaped like the ones the server
+// saves (same component state, full history), saved in a loop. Removes them
+// again when done.
+class StoreAlone {
+ public:
+  StoreAlone(const std::string& url, int conversations) : store_(stube::open_store(url)) {
+    using namespace stube::edn::literals;
+    stube::Registry reg;
+    reg.define("demo/counter")
+        .init([](const stube::edn::Value&) {
+          return stube::edn::map({{"count"_kw, 0}});
+        })
+        .render([](const stube::Self& s) { return stube::html::span(s[":count"]); })
+        .on("inc", [](stube::Self& s) { s.set("count", s[":count"].as_int() + 1); });
+    stube::KernelOptions kopts;
+    for (int c = 0; c < conversations; ++c) {
+      stube::Step step = stube::start_conversation(reg, "demo/counter", {}, kopts);
+      // The server stores the owner token from the start, so every history
+      // snapshot carries it too.
+      step.conv = step.conv.assoc("stube/owner"_kw, stube::conv::mint_id("ow-"));
+      const std::string iid(stube::top_instance(step.conv));
+      for (int i = 0; i < 25; ++i)
+        step = stube::dispatch(reg, step.conv, iid, {"inc", {}, {}}, kopts);
+      convs_.push_back(step.conv);
+    }
   }
+  StoreAlone(const StoreAlone&) = delete;
+  StoreAlone& operator=(const StoreAlone&) = delete;
+  ~StoreAlone() {
+    try {
+      for (const auto& cv : convs_) store_->remove(stube::conv::id(cv));
+    } catch (const std::exception& e) {
+      std::cerr << "server_load: cleaning up the store alone: " << e.what() << '\n';
+    }
+  }
+
+  // n saves; thread t saves conversations t, t + threads, ...: one save in
+  // flight per thread, as one per worker in the server.
+  void save(int n, int threads) {
+    std::vector<std::thread> savers;
+    for (int t = 0; t < threads; ++t)
+      savers.emplace_back([&, t] {
+        for (int i = t; i < n; i += threads)
+          store_->save(stube::conv::touch(convs_[static_cast<std::size_t>(i) % convs_.size()]));
+      });
+    for (auto& t : savers) t.join();
+  }
+  std::size_t bytes() const { return stube::edn::write(convs_.front()).size(); }
+
+ private:
+  std::shared_ptr<stube::ConversationStore> store_;
+  std::vector<stube::edn::Value> convs_;
+};
+
+void save_rate_mode(const Options& o) {
+  StoreAlone alone(o.store, o.conversations);
   const int n = o.conversations * o.events;
   const auto t0 = Clock::now();
   const double cpu0 = self_cpu_s();
-  // Thread t saves conversations t, t + threads, ...: one save in flight per
-  // thread, as one per worker in the server.
-  std::vector<std::thread> savers;
-  for (int t = 0; t < o.save_threads; ++t)
-    savers.emplace_back([&, t] {
-      for (int i = t; i < n; i += o.save_threads)
-        store->save(stube::conv::touch(convs[static_cast<std::size_t>(i) % convs.size()]));
-    });
-  for (auto& t : savers) t.join();
+  alone.save(n, o.save_threads);
   const double cpu_us = (self_cpu_s() - cpu0) * 1e6 / n;
   const double s = std::chrono::duration<double>(Clock::now() - t0).count();
   std::printf(
       "mode=save-rate store=%s saves=%d seconds=%.3f saves_per_s=%.0f cpu_us=%.1f "
       "bytes_per_conversation=%zu\n",
-      stube::redact_store_url(o.store).c_str(), n, s, n / s, cpu_us,
-      stube::edn::write(convs.front()).size());
+      stube::redact_store_url(o.store).c_str(), n, s, n / s, cpu_us, alone.bytes());
   std::fflush(stdout);
-  for (const auto& cv : convs) store->remove(stube::conv::id(cv));
+}
+
+// The machine's CPU ticks (/proc/stat): all of them, and those busy (neither
+// idle nor waiting on I/O).
+struct MachineTicks {
+  double total = 0, busy = 0;
+  static MachineTicks now() {
+    std::ifstream in("/proc/stat");
+    std::string cpu;
+    in >> cpu;
+    MachineTicks t;
+    double v = 0;
+    for (int i = 0; i < 8 && in >> v; ++i) {
+      t.total += v;
+      if (i != 3 && i != 4) t.busy += v;  // fields 4 and 5: idle, iowait
+    }
+    return t;
+  }
+};
+
+// What one side of the interleaved comparison used, summed over its slices.
+struct Side {
+  struct Mark {
+    MachineTicks machine;
+    double self_cpu, pid_cpu;
+    Clock::time_point time;
+  };
+  double seconds = 0, cpu_s = 0, loader_cpu_s = 0;
+  MachineTicks ticks;
+  std::vector<double> rates;  // per slice
+  int count = 0;
+
+  static Mark mark(long pid) {
+    return {MachineTicks::now(), self_cpu_s(), pid > 0 ? process_cpu_s(pid) : 0, Clock::now()};
+  }
+  // Adds the slice begun at `m`: n operations, done by process `pid` (the
+  // server, driven by this loader) or, with pid 0, by this process.
+  void add(const Mark& m, int n, long pid) {
+    const double s = std::chrono::duration<double>(Clock::now() - m.time).count();
+    const MachineTicks now = MachineTicks::now();
+    const double self = self_cpu_s() - m.self_cpu;
+    seconds += s;
+    count += n;
+    rates.push_back(n / s);
+    ticks.total += now.total - m.machine.total;
+    ticks.busy += now.busy - m.machine.busy;
+    if (pid > 0) {
+      cpu_s += process_cpu_s(pid) - m.pid_cpu;
+      loader_cpu_s += self;
+    } else {
+      cpu_s += self;
+    }
+  }
+  double rate() const { return count / seconds; }
+  double us_per_op(double cpu) const { return cpu * 1e6 / count; }
+  double busy_pct() const { return ticks.total > 0 ? 100 * ticks.busy / ticks.total : 0; }
+};
+
+// The server on a file store against the same store alone, in short slices
+// that take turns (which side goes first alternates). A shared disk has
+// spells, seconds long, in which a save costs a third or three times what
+// it did; rounds of a few seconds each often put the two sides in different
+// spells, slices of a fraction of a second put both in the same ones.
+void interleaved_mode(const Options& o) {
+  if (o.server_pid <= 0 || o.alone_store.empty())
+    throw std::invalid_argument("--mode interleaved needs --server-pid and --alone-store");
+  StoreAlone alone(o.alone_store, o.conversations);
+  run([&]() -> awaitable<void> {
+    auto convs = co_await mint_many(o, o.conversations, 16, true);
+    const int warm = std::min(2000, o.conversations * 10);
+    Stats warm_stats;
+    co_await drive(o, convs, o.conversations, warm, warm_stats);
+    alone.save(warm, o.save_threads);
+
+    const int n = o.conversations * o.events;
+    Side server, store;
+    Stats stats;
+    std::vector<double> pair_ratios;
+    for (int slice = 0; slice < o.slices; ++slice) {
+      for (int turn = 0; turn < 2; ++turn) {
+        if ((turn == 0) == (slice % 2 == 0)) {
+          const auto m = Side::mark(o.server_pid);
+          co_await drive(o, convs, o.conversations, n, stats);
+          server.add(m, n, o.server_pid);
+        } else {
+          const auto m = Side::mark(0);
+          alone.save(n, o.save_threads);
+          store.add(m, n, 0);
+        }
+      }
+      pair_ratios.push_back(100 * server.rates.back() / store.rates.back());
+    }
+    std::sort(pair_ratios.begin(), pair_ratios.end());
+    const double server_us = server.us_per_op(server.cpu_s);
+    const double loader_us = server.us_per_op(server.loader_cpu_s);
+    char extra[512];
+    std::snprintf(
+        extra, sizeof extra,
+        " conversations=%d slices=%d loader_cpu_us=%.1f server_cpu_us=%.1f "
+        "cpu_bound_events_per_s=%.0f server_busy_pct=%.0f saves=%d saves_per_s=%.0f "
+        "save_cpu_us=%.1f save_busy_pct=%.0f ratio_pct=%.0f slice_ratio_min=%.0f "
+        "slice_ratio_median=%.0f slice_ratio_max=%.0f bytes_per_conversation=%zu",
+        o.conversations, o.slices, loader_us, server_us,
+        static_cast<double>(sysconf(_SC_NPROCESSORS_ONLN)) * 1e6 / (server_us + loader_us),
+        server.busy_pct(), store.count, store.rate(), store.us_per_op(store.cpu_s),
+        store.busy_pct(), 100 * server.rate() / store.rate(), pair_ratios.front(),
+        pair_ratios[pair_ratios.size() / 2], pair_ratios.back(), alone.bytes());
+    report("mode=interleaved store=" + stube::redact_store_url(o.store), stats.ms.size(),
+           server.seconds, stats, extra);
+  });
 }
 
 Options parse(int argc, char** argv) {
@@ -505,6 +642,10 @@ Options parse(int argc, char** argv) {
       o.server_pid = std::stol(next());
     else if (a == "--store")
       o.store = next();
+    else if (a == "--alone-store")
+      o.alone_store = next();
+    else if (a == "--slices")
+      o.slices = std::max(1, std::stoi(next()));
     else if (a == "--rate")
       o.rate = std::stod(next());
     else if (a == "--path")
@@ -533,6 +674,8 @@ int main(int argc, char** argv) {
       idle_mode(o);
     else if (o.mode == "save-rate")
       save_rate_mode(o);
+    else if (o.mode == "interleaved")
+      interleaved_mode(o);
     else
       throw std::invalid_argument("unknown mode " + o.mode);
     return 0;
