@@ -21,6 +21,7 @@ import {
   startDemo,
   tempDir,
   waitForStream,
+  waitForStreamSignals,
 } from './harness.mjs';
 import { addToBoard, answerPrompt, completeWizard, finishBoard, waitForConfirm } from './steps.mjs';
 
@@ -114,6 +115,34 @@ test('wizard (task component) continues after SIGKILL and restart', async () => 
   await screenshot(page, 'crash-wizard-finished');
   await closeContext(context);
   await third.kill('SIGTERM');
+});
+
+// Typed while the server was down, not sent yet: the reconnect brings the
+// server's view and every kept signal again, and the field keeps the text.
+test('text typed while the server is down is still there once it is back', async () => {
+  const dir = tempDir('stube-crash-typed-');
+  cleanup.push(() => removeDir(dir));
+  const first = await demoOnFileStore(dir);
+  const relay = await Relay.start(first);
+  cleanup.push(() => relay.close());
+  const context = await browser.newContext();
+  const page = await openPage(context, relay.url('/wizard'));
+  await settled(page);
+  await forgetStream(page);
+  relay.to(null);
+  await first.kill('SIGKILL');
+  await page.fill('.stube-prompt .stube-input', 'Grace');
+
+  const second = await demoOnFileStore(dir);
+  relay.to(second);
+  await waitForStream(page);
+  await waitForStreamSignals(page);
+  assert.equal(await page.inputValue('.stube-prompt .stube-input'), 'Grace');
+  await page.click('.stube-prompt .stube-ok');
+  await waitForConfirm(page, 'Continue as Grace?');
+  await settled(page);
+  await closeContext(context);
+  await second.kill('SIGTERM');
 });
 
 test('wizard-flow works live, is not durable, and goes stale after SIGKILL', async () => {

@@ -232,16 +232,20 @@ async function delayAnswer(route) {
 // sends and "finished" once the answer has been read and applied; the
 // page's stream (#stube-stream) stays open and is left out.
 // It also counts the whole views the stream brought (a morph of
-// #stube-root): waitForStream() waits for one. This listener runs before
+// #stube-root): waitForStream() waits for one; and the stream's
+// merge-signals events (a reconnect sends every kept signal after its view). This listener runs before
 // Datastar's own, which merges the view in the same dispatch.
 function countEventsInFlight() {
   window.stubeEventsInFlight = 0;
   window.stubeRootViews = 0;
+  window.stubeStreamSignals = 0;
   document.addEventListener('datastar-sse', (e) => {
     if (e.detail.elId === 'stube-stream') {
       const fragments = String(e.detail.argsRaw?.fragments ?? '');
       if (e.detail.type === 'datastar-merge-fragments' && fragments.startsWith('<div id="stube-root">')) {
         window.stubeRootViews += 1;
+      } else if (e.detail.type === 'datastar-merge-signals') {
+        window.stubeStreamSignals += 1;
       }
       return;
     }
@@ -287,10 +291,35 @@ export async function waitForStream(page) {
   await page.waitForFunction(() => window.stubeRootViews > 0, null, { timeout: 30000 });
 }
 
-// Forgets the views streams brought so far, so that waitForStream() proves a
-// new stream delivered a whole new view.
+// Forgets the views (and signals) streams brought so far, so that
+// waitForStream() proves a new stream delivered a whole new view.
 export async function forgetStream(page) {
-  await page.evaluate(() => { window.stubeRootViews = 0; });
+  await page.evaluate(() => {
+    window.stubeRootViews = 0;
+    window.stubeStreamSignals = 0;
+  });
+}
+
+// Waits until a stream brought a merge-signals event (since forgetStream).
+export async function waitForStreamSignals(page) {
+  await page.waitForFunction(() => window.stubeStreamSignals > 0);
+}
+
+// Holds the answers to the page's events until `release()`: each request
+// reaches the server, its answer waits. `posts` counts the requests.
+export async function holdAnswers(page) {
+  let release;
+  const released = new Promise((resolve) => {
+    release = resolve;
+  });
+  const held = { posts: 0, release };
+  await page.route(/\/event\//, async (route) => {
+    held.posts += 1;
+    const response = await route.fetch();
+    await released;
+    await route.fulfill({ response });
+  });
+  return held;
 }
 
 export function tempDir(prefix) {

@@ -6,6 +6,7 @@ import {
   closeContext,
   launchBrowser,
   fillSettled,
+  holdAnswers,
   newPage,
   openPage,
   screenshot,
@@ -183,25 +184,15 @@ test('todo: a kept signal reaches a bound field from the shell page', async () =
 test('todo: a form submitted again while its event is under way adds once', async () => {
   const context = await browser.newContext();
   const page = await openPage(context, `${demo.url}todo`);
-  let release;
-  const held = new Promise((resolve) => {
-    release = resolve;
-  });
-  let posts = 0;
-  await page.route(/\/event\//, async (route) => {
-    posts += 1;
-    const response = await route.fetch();
-    await held;
-    await route.fulfill({ response });
-  });
+  const held = await holdAnswers(page);
   await fillSettled(page, '.todo-new-input', 'call mum');
   await page.press('.todo-new-input', 'Enter');
   await page.waitForFunction(() => window.stubeEventsInFlight === 1);
   await page.press('.todo-new-input', 'Enter');
   await page.click('.todo-add');
-  release();
+  held.release();
   await settled(page);
-  assert.equal(posts, 1, 'the form was posted again while its event was under way');
+  assert.equal(held.posts, 1, 'the form was posted again while its event was under way');
   assert.deepEqual(await page.locator('.todo-items .todo-text').allTextContents(), ['call mum']);
   // Once the answer is in, the form posts again. (Its answer is in too
   // before the context closes: the new item comes on the stream first, and
@@ -301,21 +292,38 @@ test('todo: what is typed while an event is under way stays', async () => {
   await page.waitForFunction(() => document.querySelectorAll('.todo-items li').length === 1);
   await settled(page);
   // Hold the answer to the next event until the user has typed.
-  let release;
-  const typed = new Promise((resolve) => {
-    release = resolve;
-  });
-  await page.route(/\/event\//, async (route) => {
-    const response = await route.fetch();
-    await typed;
-    await route.fulfill({ response });
-  });
+  const held = await holdAnswers(page);
   await page.locator('.todo-item', { hasText: 'first' }).locator('.todo-edit').click();
   await page.locator('.todo-edit-input').waitFor();  // the new view came on the stream
   await page.fill('.todo-new-input', 'second, half typed');
-  release();
+  held.release();
   await settled(page);
   assert.equal(await page.inputValue('.todo-new-input'), 'second, half typed');
   assert.equal(await page.inputValue('.todo-edit-input'), 'first');
   await closeContext(context);
 });
+
+// The add's answer empties the field (its handler cleared the text it
+// added); what the user typed after pressing Enter is the next item, not
+// the server's to clear.
+test('todo: what is typed while an add is under way is not cleared by its answer', async () => {
+  const context = await browser.newContext();
+  const page = await openPage(context, `${demo.url}todo`);
+  const held = await holdAnswers(page);
+  await fillSettled(page, '.todo-new-input', 'first');
+  await page.press('.todo-new-input', 'Enter');
+  await page.waitForFunction(() => document.querySelectorAll('.todo-items li').length === 1);
+  await page.fill('.todo-new-input', 'second');
+  held.release();
+  await settled(page);
+  assert.equal(await page.inputValue('.todo-new-input'), 'second');
+  await page.unrouteAll({ behavior: 'ignoreErrors' });
+  await page.press('.todo-new-input', 'Enter');
+  await page.waitForFunction(() => document.querySelectorAll('.todo-items li').length === 2);
+  assert.deepEqual(await page.locator('.todo-items .todo-text').allTextContents(), ['first', 'second']);
+  await settled(page);
+  // Sent, the field is the server's again: the add empties it.
+  assert.equal(await page.inputValue('.todo-new-input'), '');
+  await closeContext(context);
+});
+

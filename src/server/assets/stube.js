@@ -124,15 +124,33 @@ document.addEventListener('datastar-sse', (event) => {
 });
 if (stream?.live) watchForSilence();  // started before this script loaded
 
-// The conversation's kept signals as it started (the shell's JSON data):
-// merged into Datastar's signals as the stream's merge-signals events are,
-// so that the view's bound fields and expressions have them from the start.
-// (Datastar's data-signals attribute would not do: it runs its value
-// through its expression rewriting, which changes text such as "$a" or
-// "@get(" inside the strings.) A field the user has already changed (the
-// page is shown, and takes typing, before its deferred scripts run;
-// Datastar's data-bind took the typed text as the signal) keeps what was
-// typed: its signal is left out.
+// Text the user typed (or a box they ticked) that has not reached the
+// server yet is not overwritten by the server's copy of that field. A
+// stream that reconnects (the server restarted while the user typed) sends
+// every kept signal again, and an event's answer sends the fields its
+// handler set while the user may have typed on since the event left. So
+// every edit of a bound field gets a number; a request carries the edits
+// made before it started (@post sends every signal), and once the server
+// has answered it they are the server's. Until then a merge-signals from
+// the server leaves that field out. (A view merged meanwhile leaves a
+// field's typed value alone: Datastar's morph does not set it.)
+let edits = 0;                   // edits of bound fields so far
+let editsReceived = 0;           // of those, the ones the server has answered for
+const lastEdit = new Map();      // bound signal ("ns.name") → the number of its last edit
+// Requests in flight by their element's id (Datastar names a request so; it
+// gives every element with data-* attributes an id), oldest first.
+const inFlight = new Map();      // id → [{ edits: carried, refused, since: started at }]
+
+function noteEdit(field) {
+  const name = field?.getAttribute?.('data-bind');
+  if (name) lastEdit.set(name, ++edits);
+}
+document.addEventListener('input', (event) => noteEdit(event.target), true);
+document.addEventListener('change', (event) => noteEdit(event.target), true);
+
+// The page takes typing before its deferred scripts run (Datastar's
+// data-bind then took the typed text as the signal): such a field counts as
+// edited.
 function changedByTheUser(field) {
   if (field instanceof HTMLInputElement && (field.type === 'checkbox' || field.type === 'radio')) {
     return field.checked !== field.defaultChecked;
@@ -142,24 +160,69 @@ function changedByTheUser(field) {
   }
   return false;
 }
+for (const field of document.querySelectorAll('[data-bind]')) {
+  if (changedByTheUser(field)) noteEdit(field);
+}
 
-function signalsOfTheShell(text) {
-  const signals = JSON.parse(text);
-  for (const field of document.querySelectorAll('[data-bind]')) {
-    if (!changedByTheUser(field)) continue;
-    const [namespace, name] = field.getAttribute('data-bind').split('.', 2);
+function unsentEdits() {
+  return [...lastEdit].filter(([, edit]) => edit > editsReceived).map(([bound]) => bound);
+}
+
+function withoutUnsentEdits(raw) {
+  const unsent = unsentEdits();
+  if (unsent.length === 0) return raw;
+  let signals;
+  try {
+    signals = JSON.parse(raw);
+  } catch {
+    return raw;  // not stube's JSON: Datastar reports it
+  }
+  for (const bound of unsent) {
+    const [namespace, name] = bound.split('.', 2);
     if (signals[namespace] && typeof signals[namespace] === 'object') delete signals[namespace][name];
   }
   return JSON.stringify(signals);
 }
 
+function answered(request) {
+  if (request && !request.refused) editsReceived = Math.max(editsReceived, request.edits);
+}
+
+// On the window, while capturing: before Datastar's own listeners on the
+// document apply the event.
+window.addEventListener('datastar-sse', (event) => {
+  const { type, elId, argsRaw } = event.detail ?? {};
+  if (elId !== 'stube-stream' && elId !== 'stube-signals') {
+    const requests = inFlight.get(elId) ?? [];
+    if (type === 'started') {
+      inFlight.set(elId, [...requests, { edits, refused: false, since: Date.now() }]);
+    } else if (type === 'error' || type === 'retries-failed') {
+      if (requests[0]) requests[0].refused = true;
+    } else if (type === 'finished') {
+      answered(requests.shift());
+      if (requests.length === 0) inFlight.delete(elId);
+    } else if (type !== 'retrying') {
+      answered(requests[0]);  // the answer's first event: the server had the signals
+    }
+  }
+  if (type === 'datastar-merge-signals' && argsRaw) {
+    argsRaw.signals = withoutUnsentEdits(argsRaw.signals);
+  }
+}, true);
+
+// The conversation's kept signals as it started (the shell's JSON data):
+// merged into Datastar's signals as the stream's merge-signals events are,
+// so that the view's bound fields and expressions have them from the start.
+// (Datastar's data-signals attribute would not do: it runs its value
+// through its expression rewriting, which changes text such as "$a" or
+// "@get(" inside the strings.)
 const keptSignals = document.getElementById('stube-signals');
 if (keptSignals) {
   document.dispatchEvent(new CustomEvent('datastar-sse', {
     detail: {
       type: 'datastar-merge-signals',
       elId: 'stube-signals',
-      argsRaw: { signals: signalsOfTheShell(keptSignals.textContent) },
+      argsRaw: { signals: keptSignals.textContent },
     },
   }));
 }
@@ -170,24 +233,12 @@ if (keptSignals) {
 // submit is dropped while the event's answer is out, for at most
 // kSubmitGuardMs: an answer that never comes (a route that broke without a
 // reset) must not leave the form dead. Clicks on buttons are not dropped:
-// each click on a counter's "+" counts. Datastar names a request by its
-// element's id (it gives every element with data-* attributes one).
+// each click on a counter's "+" counts.
 const kSubmitGuardMs = 5000;
-const inFlight = new Map();  // element id → { count, since: the last start }
-document.addEventListener('datastar-sse', (event) => {
-  const { type, elId } = event.detail ?? {};
-  if (elId === 'stube-stream' || elId === 'stube-signals') return;
-  if (type === 'started') {
-    inFlight.set(elId, { count: (inFlight.get(elId)?.count ?? 0) + 1, since: Date.now() });
-  } else if (type === 'finished') {
-    const request = inFlight.get(elId);
-    if (request && --request.count <= 0) inFlight.delete(elId);
-  }
-});
 document.addEventListener('submit', (event) => {
   const form = event.target;
-  const request = form instanceof HTMLFormElement ? inFlight.get(form.id) : undefined;
-  if (!request || Date.now() - request.since >= kSubmitGuardMs) return;
+  const requests = form instanceof HTMLFormElement ? inFlight.get(form.id) : undefined;
+  if (!requests || Date.now() - requests.at(-1).since >= kSubmitGuardMs) return;
   event.preventDefault();
   event.stopImmediatePropagation();  // before Datastar's listener on the form
 }, true);
