@@ -327,3 +327,20 @@ test('todo: what is typed while an add is under way is not cleared by its answer
   await closeContext(context);
 });
 
+
+// Escape answers a stock dialog the way that changes nothing: the confirm's
+// "No" (the item stays, the list comes back).
+test('todo: Escape answers the delete confirm with No', async () => {
+  const context = await browser.newContext();
+  const page = await openPage(context, `${demo.url}todo`);
+  await fillSettled(page, '.todo-new-input', 'keep me');
+  await page.press('.todo-new-input', 'Enter');
+  await page.waitForFunction(() => document.querySelectorAll('.todo-items li').length === 1);
+  await page.locator('.todo-delete').click();
+  await waitForConfirm(page, 'Delete "keep me"?');
+  await page.keyboard.press('Escape');
+  await page.locator('.demo-todo').waitFor();
+  assert.deepEqual(await page.locator('.todo-items .todo-text').allTextContents(), ['keep me']);
+  await settled(page);
+  await closeContext(context);
+});

@@ -243,6 +243,35 @@ document.addEventListener('submit', (event) => {
   event.stopImmediatePropagation();  // before Datastar's listener on the form
 }, true);
 
+// Escape answers a stock dialog the way that changes nothing, as it closes
+// a dialog of the browser's own: Cancel (prompt, choose), No (confirm), OK
+// (info). The dialog that holds the focus, else the page's only one; with
+// several and the focus in none, Escape does nothing.
+const kEscapeAnswers = new Map([
+  ['stube-prompt', '.stube-cancel'],
+  ['stube-choose', '.stube-cancel'],
+  ['stube-confirm', '.stube-no'],
+  ['stube-info', '.stube-ok'],
+]);
+
+function escapeAnswer(dialog) {
+  for (const [kind, answer] of kEscapeAnswers) {
+    if (dialog?.classList.contains(kind)) return dialog.querySelector(answer);
+  }
+  return null;
+}
+
+document.addEventListener('keydown', (event) => {
+  if (event.key !== 'Escape' || event.defaultPrevented || event.isComposing) return;
+  const dialogs = document.querySelectorAll('.stube-dialog');
+  const dialog = document.activeElement?.closest?.('.stube-dialog') ??
+    (dialogs.length === 1 ? dialogs[0] : null);
+  const button = escapeAnswer(dialog);
+  if (!button) return;
+  event.preventDefault();
+  button.click();
+});
+
 // A view the server replaces (the root's contents, when a dialog is called
 // or answers; an instance's, when it is drawn again) takes the element that
 // had the focus with it: focus falls to <body>, and a keyboard user would
