@@ -344,3 +344,72 @@ test('todo: Escape answers the delete confirm with No', async () => {
   await settled(page);
   await closeContext(context);
 });
+
+// Answers to different elements may come in any order: the add's answer,
+// held back until a later event's has come, does not empty the text that
+// later event took along (the server has it; the add's answer is older).
+test('todo: an answer that comes late does not undo text a later event took along', async () => {
+  const context = await browser.newContext();
+  const page = await openPage(context, `${demo.url}todo`);
+  await fillSettled(page, '.todo-new-input', 'first');
+  await page.press('.todo-new-input', 'Enter');
+  await page.waitForFunction(() => document.querySelectorAll('.todo-items li').length === 1);
+  await settled(page);
+  let release;
+  const held = new Promise((resolve) => {
+    release = resolve;
+  });
+  let posts = 0;
+  await page.route(/\/event\//, async (route) => {
+    const first = ++posts === 1;
+    const response = await route.fetch();
+    if (first) await held;  // only the add's answer waits
+    await route.fulfill({ response });
+  });
+  await page.fill('.todo-new-input', 'second');
+  await page.press('.todo-new-input', 'Enter');
+  await page.waitForFunction(() => document.querySelectorAll('.todo-items li').length === 2);
+  await page.fill('.todo-new-input', 'typed after Enter');
+  await page.locator('.todo-item', { hasText: 'first' }).locator('.todo-edit').click();
+  await page.locator('.todo-edit-input').waitFor();
+  await page.waitForFunction(() => window.stubeEventsInFlight === 1);  // the edit's answer is in
+  release();
+  await settled(page);
+  assert.equal(await page.inputValue('.todo-new-input'), 'typed after Enter');
+  await page.unrouteAll({ behavior: 'ignoreErrors' });
+  await closeContext(context);
+});
+
+// A request the page makes by hand (not an event: another address) is no
+// sign that the server has what was typed: the stream's next copy of the
+// field (here a frame made up in the page, as a reconnect would send it)
+// leaves the typed text alone.
+test('todo: a request made by hand does not count as sending what was typed', async () => {
+  const context = await browser.newContext();
+  const page = await openPage(context, `${demo.url}todo`);
+  await fillSettled(page, '.todo-new-input', 'typed, not sent');
+  await page.evaluate(() => {
+    const button = document.createElement('button');
+    button.id = 'by-hand';
+    button.setAttribute('data-on-click', "@get('/')");
+    document.body.append(button);
+  });
+  await page.evaluate(() => new Promise((resolve) => {
+    document.addEventListener('datastar-sse', (e) => {
+      if (e.detail.elId === 'by-hand' && e.detail.type === 'finished') resolve();
+    });
+    document.getElementById('by-hand').click();
+  }));
+  await page.evaluate(() => {
+    const ns = document.querySelector('.todo-new-input').getAttribute('data-bind').split('.')[0];
+    document.dispatchEvent(new CustomEvent('datastar-sse', {
+      detail: {
+        type: 'datastar-merge-signals',
+        elId: 'stube-stream',
+        argsRaw: { signals: JSON.stringify({ [ns]: { new_text: '' } }) },
+      },
+    }));
+  });
+  assert.equal(await page.inputValue('.todo-new-input'), 'typed, not sent');
+  await closeContext(context);
+});

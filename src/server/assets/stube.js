@@ -129,17 +129,22 @@ if (stream?.live) watchForSilence();  // started before this script loaded
 // stream that reconnects (the server restarted while the user typed) sends
 // every kept signal again, and an event's answer sends the fields its
 // handler set while the user may have typed on since the event left. So
-// every edit of a bound field gets a number; a request carries the edits
-// made before it started (@post sends every signal), and once the server
-// has answered it they are the server's. Until then a merge-signals from
-// the server leaves that field out. (A view merged meanwhile leaves a
-// field's typed value alone: Datastar's morph does not set it.)
+// every edit of a bound field gets a number; an event (or back) carries the
+// edits made before it started (@post sends every signal), and once the
+// server has answered it they are the server's. A merge-signals from the
+// server leaves out the fields edited since: in an answer, since its own
+// request left (answers to different elements may come in any order);
+// elsewhere, since the last request the server answered. (A view merged
+// meanwhile leaves a field's typed value alone: Datastar's morph does not
+// set it.) Other requests of the page (one written by hand, to another
+// address) carry nothing to stube.
 let edits = 0;                   // edits of bound fields so far
 let editsReceived = 0;           // of those, the ones the server has answered for
 const lastEdit = new Map();      // bound signal ("ns.name") → the number of its last edit
 // Requests in flight by their element's id (Datastar names a request so; it
 // gives every element with data-* attributes an id), oldest first.
 const inFlight = new Map();      // id → [{ edits: carried, refused, since: started at }]
+const kStubeRequest = /@post\('[^']*\/(event|back)\//;
 
 function noteEdit(field) {
   const name = field?.getAttribute?.('data-bind');
@@ -158,55 +163,64 @@ function changedByTheUser(field) {
   if (field instanceof HTMLInputElement || field instanceof HTMLTextAreaElement) {
     return field.value !== field.defaultValue;
   }
+  if (field instanceof HTMLSelectElement) {
+    return [...field.options].some((option) => option.selected !== option.defaultSelected);
+  }
   return false;
 }
 for (const field of document.querySelectorAll('[data-bind]')) {
   if (changedByTheUser(field)) noteEdit(field);
 }
 
-function unsentEdits() {
-  return [...lastEdit].filter(([, edit]) => edit > editsReceived).map(([bound]) => bound);
-}
-
-function withoutUnsentEdits(raw) {
-  const unsent = unsentEdits();
-  if (unsent.length === 0) return raw;
+// The signals of `raw` (JSON) but those of fields edited after edit `seen`.
+function withoutEditsSince(raw, seen) {
+  const later = [...lastEdit].filter(([, edit]) => edit > seen);
+  if (later.length === 0) return raw;
   let signals;
   try {
     signals = JSON.parse(raw);
   } catch {
     return raw;  // not stube's JSON: Datastar reports it
   }
-  for (const bound of unsent) {
+  for (const [bound] of later) {
     const [namespace, name] = bound.split('.', 2);
-    if (signals[namespace] && typeof signals[namespace] === 'object') delete signals[namespace][name];
+    if (signals?.[namespace] && typeof signals[namespace] === 'object') delete signals[namespace][name];
   }
   return JSON.stringify(signals);
 }
 
+function carriesEdits(elId) {
+  const el = document.getElementById(elId);
+  return Boolean(el?.getAttributeNames().some(
+    (name) => name.startsWith('data-on') && kStubeRequest.test(el.getAttribute(name))));
+}
+
 function answered(request) {
-  if (request && !request.refused) editsReceived = Math.max(editsReceived, request.edits);
+  if (request?.carries && !request.refused) editsReceived = Math.max(editsReceived, request.edits);
 }
 
 // On the window, while capturing: before Datastar's own listeners on the
 // document apply the event.
 window.addEventListener('datastar-sse', (event) => {
   const { type, elId, argsRaw } = event.detail ?? {};
+  let seen = editsReceived;
   if (elId !== 'stube-stream' && elId !== 'stube-signals') {
     const requests = inFlight.get(elId) ?? [];
     if (type === 'started') {
-      inFlight.set(elId, [...requests, { edits, refused: false, since: Date.now() }]);
+      const carries = carriesEdits(elId);
+      inFlight.set(elId, [...requests, { edits, carries, refused: false, since: Date.now() }]);
     } else if (type === 'error' || type === 'retries-failed') {
       if (requests[0]) requests[0].refused = true;
     } else if (type === 'finished') {
       answered(requests.shift());
       if (requests.length === 0) inFlight.delete(elId);
-    } else if (type !== 'retrying') {
+    } else if (type !== 'retrying' && requests[0]) {
       answered(requests[0]);  // the answer's first event: the server had the signals
+      seen = Math.min(seen, requests[0].edits);
     }
   }
   if (type === 'datastar-merge-signals' && argsRaw) {
-    argsRaw.signals = withoutUnsentEdits(argsRaw.signals);
+    argsRaw.signals = withoutEditsSince(argsRaw.signals, seen);
   }
 }, true);
 
