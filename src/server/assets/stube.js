@@ -259,8 +259,8 @@ document.addEventListener('submit', (event) => {
 
 // Escape answers a stock dialog the way that changes nothing, as it closes
 // a dialog of the browser's own: Cancel (prompt, choose), No (confirm), OK
-// (info). The dialog that holds the focus, else the page's only one; with
-// several and the focus in none, Escape does nothing.
+// (info). The dialog that holds the focus, else, when nothing has it, the
+// page's only one; Escape in a field of the page's own does nothing.
 const kEscapeAnswers = new Map([
   ['stube-prompt', '.stube-cancel'],
   ['stube-choose', '.stube-cancel'],
@@ -278,8 +278,10 @@ function escapeAnswer(dialog) {
 document.addEventListener('keydown', (event) => {
   if (event.key !== 'Escape' || event.defaultPrevented || event.isComposing) return;
   const dialogs = document.querySelectorAll('.stube-dialog');
-  const dialog = document.activeElement?.closest?.('.stube-dialog') ??
-    (dialogs.length === 1 ? dialogs[0] : null);
+  const active = document.activeElement;
+  const nowhere = !active || active === document.body;  // not typing somewhere else
+  const dialog = active?.closest?.('.stube-dialog') ??
+    (nowhere && dialogs.length === 1 ? dialogs[0] : null);
   const button = escapeAnswer(dialog);
   if (!button) return;
   event.preventDefault();
