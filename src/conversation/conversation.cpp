@@ -169,12 +169,27 @@ namespace {
 // escapes only a few (\n, \t, …), and an ESC or a bare CR from a file name
 // would reach a terminal or a log line as it is.
 // Bytes that are not UTF-8 (an id from a raw request or file name) cannot
-// be an EDN string: they are written as \xNN first.
+// be an EDN string: each is written \xNN, with one backslash, next to the
+// EDN escaping, which writes every backslash of the text as \\. So the
+// byte 0xFF shows as \xFF and the four characters "\xFF" as \\xFF.
 std::string quoted_text(std::string_view text) {
-  const bool utf8 = edn::detail::find_invalid_utf8(text.data(), text.data() + text.size()) ==
-                    std::string_view::npos;
-  const std::string written =
-      edn::write(utf8 ? edn::Value(text) : edn::Value(edn::detail::sanitize_utf8(text)));
+  std::string written = "\"";
+  while (!text.empty()) {
+    const std::size_t bad = edn::detail::find_invalid_utf8(text.data(), text.data() + text.size());
+    const std::string_view valid = text.substr(0, bad);
+    if (!valid.empty()) {
+      const std::string literal = edn::write(edn::Value(valid));
+      written.append(literal, 1, literal.size() - 2);  // without its quotes
+    }
+    if (bad == std::string_view::npos) break;
+    static constexpr char kHex[] = "0123456789ABCDEF";
+    const auto byte = static_cast<unsigned char>(text[bad]);
+    written += "\\x";
+    written += kHex[byte >> 4];
+    written += kHex[byte & 15];
+    text.remove_prefix(bad + 1);
+  }
+  written += '"';
   std::string out;
   out.reserve(written.size());
   for (const char c : written) {

@@ -195,8 +195,13 @@ TEST(Conversation, RecordProblemSaysWhyAStoredValueIsNotTheRecord) {
   EXPECT_EQ(conv::quote_id(std::string(140, 'x')), "\"" + std::string(140, 'x') + "\"");
   // Bytes that are no UTF-8 at all still show (as \xNN), not an empty "".
   const std::string junk = conv::quote_id(std::string(300, '\x80'));
-  EXPECT_TRUE(junk.starts_with(R"("\\x80\\x80)")) << junk;
+  EXPECT_TRUE(junk.starts_with(R"("\x80\x80)")) << junk;
   EXPECT_NE(junk.find("… (300 bytes)"), std::string::npos) << junk;
+  // Such a byte and the characters that spell it are told apart: the byte
+  // is \xFF, with one backslash; a backslash of the text is written \\.
+  EXPECT_EQ(conv::quote_id("q\xFF"), R"("q\xFF")");
+  EXPECT_EQ(conv::quote_id(R"(q\xFF)"), R"("q\\xFF")");
+  EXPECT_EQ(conv::quote_id("\xC3\xA9\xC3"), R"("é\xC3")");
   // Every control character escaped, as EDN reads it back.
   EXPECT_EQ(conv::quote_id("a\nb\x1b[0m\x7f"), "\"a\\nb\\u001B[0m\\u007F\"");
   EXPECT_EQ(edn::read(conv::quote_id("a\x1b\x7f")), Value("a\x1b\x7f"));
