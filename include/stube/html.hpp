@@ -169,6 +169,8 @@ requires(std::is_arithmetic_v<N> && !std::is_same_v<N, bool> &&
 }
 
 void check_tag(std::string_view tag);
+void check_void_tag(std::string_view tag);
+void keep_leading_newline(std::string_view tag, std::string& out, std::size_t content_at);
 
 }  // namespace detail
 
@@ -186,11 +188,13 @@ Html element(std::string_view tag, const Parts&... parts) {
       }(),
       ...);
   out += '>';
+  const std::size_t content_at = out.size();
   (
       [&] {
         if constexpr (!detail::is_attr_v<Parts>) detail::append_child(out, parts);
       }(),
       ...);
+  detail::keep_leading_newline(tag, out, content_at);
   out += "</";
   out += tag;
   out += '>';
@@ -201,7 +205,7 @@ Html element(std::string_view tag, const Parts&... parts) {
 template <class... Parts>
 Html void_element(std::string_view tag, const Parts&... parts) {
   static_assert((detail::is_attr_v<Parts> && ...), "void elements take attributes only");
-  detail::check_tag(tag);
+  detail::check_void_tag(tag);
   Html h;
   std::string& out = detail::HtmlAccess::buffer(h);
   out += '<';

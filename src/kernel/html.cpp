@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <array>
+#include <initializer_list>
 #include <stdexcept>
 #include <string>
 #include <string_view>
@@ -213,6 +214,22 @@ void check_attr_name(std::string_view name) {
     refuse("Datastar runs its value as an expression; use Self::on() and Self::bind()");
 }
 
+// An SVG animation (<set>, <animate>) writes its `to`/`values` into the
+// attribute it names: into href, a javascript: URL that attr() never saw;
+// into an event handler, script.
+void check_animated_attribute(std::string_view name, std::string_view value) {
+  if (!iequals(name, "attributename")) return;
+  while (!value.empty() && static_cast<unsigned char>(value.front()) <= 0x20)
+    value.remove_prefix(1);
+  while (!value.empty() && static_cast<unsigned char>(value.back()) <= 0x20) value.remove_suffix(1);
+  const std::size_t colon = value.rfind(':');
+  const std::string_view local = colon == std::string_view::npos ? value : value.substr(colon + 1);
+  if (iequals(local, "href") || istarts_with(local, "on"))
+    throw std::invalid_argument("html: attributeName=\"" + std::string(value) +
+                                "\" is refused: an animation would set the attribute to a value "
+                                "the builder never checked (a javascript: URL, a script)");
+}
+
 // The attributes whose value the browser loads or navigates to as a URL.
 constexpr std::string_view kUrlAttrs[] = {"action",   "background", "cite",     "codebase",
                                           "data",     "formaction", "href",     "icon",
@@ -266,6 +283,7 @@ constexpr std::string_view kUnsafeUrl = "about:invalid#stube-unsafe-url";
 // one bad link should not fail the whole render.
 Attr attr(std::string_view name, std::string_view value) {
   check_attr_name(name);
+  check_animated_attribute(name, value);
   if (is_url_attr(name) && !safe_url(value)) value = kUnsafeUrl;
   return Attr(std::string(name), std::string(value), false);
 }
@@ -298,12 +316,60 @@ void append_attr(const Attr& a, std::string& out) {
   out += '"';
 }
 
-void check_tag(std::string_view tag) {
-  if (!valid_name(tag) || tag.find_first_of(":.") != std::string_view::npos)
+namespace {
+
+bool one_of(std::string_view tag, std::initializer_list<std::string_view> names) {
+  for (std::string_view n : names)
+    if (iequals(tag, n)) return true;
+  return false;
+}
+
+bool is_void_tag(std::string_view tag) {
+  return one_of(tag, {"area", "base", "br", "col", "embed", "hr", "img", "input", "keygen", "link",
+                      "meta", "param", "source", "track", "wbr"});
+}
+
+// A browser reads a name that does not start with a letter as text.
+void check_tag_name(std::string_view tag) {
+  if (!valid_name(tag) || !is_alpha(tag.front()) ||
+      tag.find_first_of(":.") != std::string_view::npos)
     throw std::invalid_argument("html: invalid tag name '" + std::string(tag) + "'");
+}
+
+}  // namespace
+
+void check_tag(std::string_view tag) {
+  check_tag_name(tag);
   // Its text is script: escaping keeps it inside the element, not from running.
   if (iequals(tag, "script"))
     throw std::invalid_argument("html: tag 'script' is refused: its text would run");
+  // Their text is not HTML: the browser shows the escapes (&gt;, &#39;) as
+  // written; <plaintext> never ends, taking the rest of the page with it.
+  if (one_of(tag, {"style", "xmp", "plaintext", "noembed", "noframes"}))
+    throw std::invalid_argument("html: tag '" + std::string(tag) +
+                                "' is refused: its text is not HTML, so escaped text would show "
+                                "its escapes" +
+                                (iequals(tag, "style") ? " (put CSS in a stylesheet)" : ""));
+  if (is_void_tag(tag))
+    throw std::invalid_argument("html: <" + std::string(tag) +
+                                "> is a void element (it has no end tag): build it with "
+                                "void_element() or its helper");
+}
+
+void check_void_tag(std::string_view tag) {
+  check_tag_name(tag);
+  if (!is_void_tag(tag))
+    throw std::invalid_argument("html: <" + std::string(tag) +
+                                "> is not a void element: a browser reads what follows it as "
+                                "its content; build it with element()");
+}
+
+// The parser drops a newline right after <pre>, <textarea> or <listing>:
+// text that starts with one would lose it, unless a second is written.
+void keep_leading_newline(std::string_view tag, std::string& out, std::size_t content_at) {
+  if (content_at < out.size() && out[content_at] == '\n' &&
+      one_of(tag, {"pre", "textarea", "listing"}))
+    out.insert(content_at, 1, '\n');
 }
 
 }  // namespace detail

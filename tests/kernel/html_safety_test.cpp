@@ -84,6 +84,45 @@ TEST(HtmlSafety, ScriptElementsAreRefused) {
   EXPECT_EQ(element("noscript", "x").str(), "<noscript>x</noscript>");
 }
 
+// An SVG <set>/<animate> writes its `to`/`values` into the attribute it
+// names: aimed at href it would set a javascript: URL attr() never saw.
+TEST(HtmlSafety, AnimatingAnHrefOrAHandlerIsRefused) {
+  using namespace html;
+  for (const char* target : {"href", "xlink:href", " HREF ", "onclick", "onbegin"}) {
+    const std::string why = refusal([&] { (void)attr("attributeName", target); });
+    EXPECT_TRUE(contains(why, "attributeName")) << target << ": " << why;
+  }
+  EXPECT_THROW((void)attr("attributename", "href"), std::invalid_argument);
+  EXPECT_EQ(element("set", attr("attributeName", "fill"), attr("to", "red")).str(),
+            "<set attributeName=\"fill\" to=\"red\"></set>");
+}
+
+TEST(HtmlSafety, TagsTheParserWouldNotReadAsWrittenAreRefused) {
+  using namespace html;
+  // Not an element at all: a browser reads "<9x" as text.
+  EXPECT_TRUE(contains(refusal([] { (void)element("9x", id("a"), "x"); }), "'9x'"));
+  // Raw text: the escapes would show; <plaintext> never ends.
+  for (const char* tag : {"style", "STYLE", "xmp", "plaintext", "noembed", "noframes"})
+    EXPECT_TRUE(contains(refusal([&] { (void)element(tag, "a > b"); }), "is not HTML")) << tag;
+  // A void element has no end tag: <br></br> is two line breaks; a <div>
+  // built without one takes what follows as its content.
+  EXPECT_TRUE(contains(refusal([] { (void)element("br"); }), "void_element()"));
+  EXPECT_TRUE(contains(refusal([] { (void)void_element("div", id("a")); }), "element()"));
+  EXPECT_EQ(void_element("wbr").str(), "<wbr>");
+  EXPECT_EQ(element("iframe", attr("src", "/map")).str(), "<iframe src=\"/map\"></iframe>");
+}
+
+// The parser drops one newline right after <pre> or <textarea>: text that
+// starts with one keeps it.
+TEST(HtmlSafety, ALeadingNewlineOfPreformattedTextIsKept) {
+  using namespace html;
+  EXPECT_EQ(pre("\nsecond line").str(), "<pre>\n\nsecond line</pre>");
+  EXPECT_EQ(textarea(attr("name", "t"), "\nx").str(), "<textarea name=\"t\">\n\nx</textarea>");
+  EXPECT_EQ(pre("x\n").str(), "<pre>x\n</pre>");
+  EXPECT_EQ(pre(code("\nx")).str(), "<pre><code>\nx</code></pre>");
+  EXPECT_EQ(div("\nx").str(), "<div>\nx</div>");
+}
+
 TEST(HtmlSafety, UrlsWithAScriptSchemeAreNeutralised) {
   const std::vector<std::string> unsafe = {
       "javascript:fetch('/steal?c='+document.cookie)",
