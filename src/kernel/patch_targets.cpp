@@ -128,32 +128,135 @@ bool table_content(const StartTag& tag) {
          (iequals(tag.name, "input") && iequals(tag.type, "hidden"));
 }
 
+// Elements of SVG or MathML whose content is HTML again (integration points).
+bool integration_point(std::string_view tag) {
+  return one_of(
+      tag, {"foreignobject", "desc", "title", "mi", "mo", "mn", "ms", "mtext", "annotation-xml"});
+}
+
+// Start tags that end SVG or MathML content: the parser closes the foreign
+// elements open and reads the tag as HTML (HTML §13.2.6.5).
+bool breaks_out_of_foreign(std::string_view tag) {
+  return one_of(
+      tag, {"b",      "big",  "blockquote", "body",  "br",   "center", "code",    "dd",   "div",
+            "dl",     "dt",   "em",         "embed", "h1",   "h2",     "h3",      "h4",   "h5",
+            "h6",     "head", "hr",         "i",     "img",  "li",     "listing", "menu", "meta",
+            "nobr",   "ol",   "p",          "pre",   "ruby", "s",      "small",   "span", "strong",
+            "strike", "sub",  "sup",        "table", "tt",   "u",      "ul",      "var"});
+}
+
+bool heading(std::string_view tag) {
+  return one_of(tag, {"h1", "h2", "h3", "h4", "h5", "h6"});
+}
+
+// Where the parser stops looking for an open <button> (default scope), and
+// for an open <a> (the markers of the active formatting elements).
+bool default_scope_boundary(std::string_view tag) {
+  return one_of(
+      tag, {"applet", "caption", "html", "table", "td", "th", "marquee", "object", "template"});
+}
+bool formatting_marker(std::string_view tag) {
+  return one_of(tag, {"applet", "object", "marquee", "template", "td", "th", "caption"});
+}
+
 // The elements open at a point of the markup, as the browser's parser keeps
 // them where a patch's top level is concerned: which elements it closes
-// without being told (a <p> at a <div>, an <li> at the next <li>).
+// without being told (a <p> at a <div>, an <li> at the next <li>, the SVG
+// around a <div>).
 class OpenElements {
  public:
   std::size_t depth() const { return open_.size(); }
-  std::string_view innermost() const { return open_.empty() ? std::string_view() : open_.back(); }
+  std::string_view innermost() const {
+    return open_.empty() ? std::string_view() : open_.back().name;
+  }
+  // Whether the innermost element is SVG or MathML with no HTML content.
+  bool in_foreign_content() const {
+    return !open_.empty() && open_.back().foreign && !integration_point(open_.back().name);
+  }
 
-  // Closes `tag` and what is open inside it, if it is open within its scope
-  // (stopping at `stop`). False if it is not.
+  // Closes the innermost open element named one of `tags`, and what is open
+  // inside it, if it is open within its scope (stopping at `stop`). False if
+  // none is. Counted, so that the usual case (none open) walks nothing.
   template <class Stop>
-  bool close_open(std::string_view tag, Stop stop) {
+  bool close_open(std::initializer_list<std::string_view> tags, Stop stop) {
+    bool any = false;
+    for (std::string_view t : tags) any |= !counted(t) || count(t) > 0;
+    if (!any) return false;
     for (std::size_t i = open_.size(); i-- > 0;) {
-      if (iequals(open_[i], tag)) {
-        open_.resize(i);
+      if (one_of(open_[i].name, tags)) {
+        close_from(i);
         return true;
       }
-      if (stop(open_[i])) return false;
+      if (stop(open_[i].name)) return false;
     }
     return false;
   }
-  void open(std::string_view tag) { open_.push_back(tag); }
+  bool close_open(std::string_view tag, auto stop) { return close_open({tag}, stop); }
+
+  void close_innermost() { close_from(open_.size() - 1); }
+
+  // Closes the SVG and MathML elements open down to HTML content.
+  bool close_foreign() {
+    std::size_t i = open_.size();
+    while (i > 0 && open_[i - 1].foreign && !integration_point(open_[i - 1].name)) --i;
+    const bool closed = i < open_.size();
+    close_from(i);
+    return closed;
+  }
+
+  void open(std::string_view tag) {
+    const bool foreign = one_of(tag, {"svg", "math"}) || in_foreign_content();
+    open_.push_back({tag, foreign});
+    if (counted(tag)) ++counts_[index(tag)];
+  }
 
  private:
-  std::vector<std::string_view> open_;
+  struct Element {
+    std::string_view name;
+    bool foreign;  // in the SVG or MathML namespace
+  };
+  static constexpr std::string_view kCounted[] = {"p", "li", "dd", "dt", "a", "button"};
+
+  static std::size_t index(std::string_view tag) {
+    for (std::size_t i = 0; i < std::size(kCounted); ++i)
+      if (iequals(tag, kCounted[i])) return i;
+    return std::size(kCounted);
+  }
+  static bool counted(std::string_view tag) { return index(tag) < std::size(kCounted); }
+  std::size_t count(std::string_view tag) const { return counts_[index(tag)]; }
+
+  void close_from(std::size_t i) {
+    for (std::size_t j = i; j < open_.size(); ++j)
+      if (counted(open_[j].name)) --counts_[index(open_[j].name)];
+    open_.resize(i);
+  }
+
+  std::vector<Element> open_;
+  std::size_t counts_[std::size(kCounted)] = {};
 };
+
+// The elements the parser closes when `start` opens in HTML content (HTML
+// §13.2.6.4.7): true if it closed any. `closed_p_at` names the tag that
+// closed a <p>, for the message about a stray </p>.
+bool close_implied(OpenElements& open, std::string_view start, std::string_view& closed_p_at) {
+  bool closed = false;
+  if (closes_p(start) && open.close_open("p", scope_boundary)) {
+    closed = true;
+    closed_p_at = start;
+  }
+  if (iequals(start, "li")) closed |= open.close_open("li", stops_li_search);
+  if (one_of(start, {"dd", "dt"})) closed |= open.close_open({"dd", "dt"}, stops_li_search);
+  if (iequals(start, "a")) closed |= open.close_open("a", formatting_marker);
+  if (iequals(start, "button")) closed |= open.close_open("button", default_scope_boundary);
+  const bool nested_heading = heading(start) && heading(open.innermost());
+  const bool nested_option =
+      one_of(start, {"option", "optgroup"}) && iequals(open.innermost(), "option");
+  if (nested_heading || nested_option) {
+    open.close_innermost();
+    closed = true;
+  }
+  return closed;
+}
 
 [[noreturn]] void refuse(const std::string& why) {
   throw std::invalid_argument("patch(): " + why);
@@ -201,10 +304,10 @@ void check_patch_targets(std::string_view markup) {
     if (in_table_part && !table_content(start))
       refuse("the browser moves a <" + std::string(start.name) + "> directly in a <" +
              std::string(open.innermost()) + "> out of the table (put it in a cell)");
-    bool hoisted = closes_p(start.name) && open.close_open("p", scope_boundary);
-    if (hoisted) closed_p_at = start.name;
-    if (iequals(start.name, "li"))
-      hoisted |= open.close_open("li", [](std::string_view t) { return stops_li_search(t); });
+    bool hoisted = false;
+    if (open.in_foreign_content() && breaks_out_of_foreign(start.name))
+      hoisted = open.close_foreign();
+    if (!open.in_foreign_content()) hoisted |= close_implied(open, start.name, closed_p_at);
     if (open.depth() == 0 && !start.id)
       refuse(
           "the element <" + std::string(start.name) + "> has no id" +

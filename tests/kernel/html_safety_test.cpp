@@ -285,6 +285,34 @@ TEST(HtmlSafety, APatchTheParserWouldReshapeAtTheTopIsRefused) {
   EXPECT_NE(check(table(id("t"), tr(input(attr("type", "text")), td("x")))), "");
 }
 
+// More of the parser's implied closes: a link in a link, a button in a
+// button, a heading right in a heading, a <dt> in a <dd>, an option in an
+// option, and HTML in SVG each put the inner element at the top.
+TEST(HtmlSafety, NestingsTheParserUndoesAreRefusedAtTheTop) {
+  using namespace html;
+  const auto check = [](const Html& h) { return refusal([&] { check_patch_targets(h.str()); }); };
+  const auto comes_out = [](const std::string& why, std::string_view tag) {
+    return contains(why, "<" + std::string(tag) + "> has no id and comes out to the top");
+  };
+  EXPECT_TRUE(comes_out(check(a(id("card"), "Card ", a(attr("href", "/author"), "author"))), "a"));
+  EXPECT_TRUE(comes_out(check(button(id("b1"), "x", button("inner"))), "button"));
+  EXPECT_TRUE(comes_out(check(h1(id("h"), "x", h2("sub"))), "h2"));
+  EXPECT_TRUE(comes_out(check(element("dd", id("d1"), "x", element("dt", "y"))), "dt"));
+  EXPECT_TRUE(comes_out(check(option(id("o1"), "x", option("y"))), "option"));
+  EXPECT_TRUE(comes_out(check(element("svg", id("icon"), span("label"))), "span"));
+  EXPECT_TRUE(
+      comes_out(check(element("math", id("m"), element("mrow", element("mi", "x"), p("y")))), "p"));
+  // Where the parser keeps them in place: fine.
+  EXPECT_EQ(check(div(id("d"), a("x", a("y")))), "");  // reshaped below the top
+  EXPECT_EQ(check(h1(id("h"), span(h2("x")))), "");    // a heading not right in one
+  EXPECT_EQ(check(button(id("b"), table(tr(td(button("x")))))), "");
+  EXPECT_EQ(check(element("svg", id("i"), element("foreignObject", div("x"), p("y")))), "");
+  EXPECT_EQ(check(element("svg", id("i"), element("a", element("a", element("text", "x"))))), "");
+  EXPECT_EQ(check(element("dl", id("l"), element("dt", "a"), element("dd", "b"))), "");
+  EXPECT_EQ(check(select(id("s"), option("a"), option("b"))), "");
+  EXPECT_EQ(check(element("svg", id("i")) + div(id("after"), "x")), "");
+}
+
 // The kernel checks the patches a handler asks for, also those added with
 // Self::add: a bad one fails the event, the conversation as it was.
 TEST(HtmlSafety, ABadPatchFailsTheEventAndChangesNothing) {
