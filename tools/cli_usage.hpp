@@ -26,7 +26,8 @@ inline std::string misplaced_word(const CLI::App& app, int argc, char** argv) {
       if (option == nullptr) return "unknown option '" + name + "'";
       // "--max-depth 5": the next word is the option's value, not a command;
       // unless it is one ("--max-depth check f.edn": the value is missing).
-      if (name.size() == word.size() && option->get_type_size() > 0) {
+      // A flag (--help) takes no value; its type size is 1 all the same.
+      if (name.size() == word.size() && option->get_expected_min() > 0) {
         if (i + 1 < argc) {
           for (const CLI::App* sub : subs)
             if (sub->check_name(argv[i + 1])) return name + " needs a value";

@@ -85,6 +85,13 @@ expect "usage error names the word" 2 "" "^stube-edn: unknown command 'frobnicat
 expect "an unknown option before the command is named" 2 "" "^stube-edn: unknown option '--bogus'" -- \
   "$bin" --bogus check good.edn
 expect "an option's value is not a command" 0 "good.edn: ok" '^$' -- "$bin" --max-depth 5 check good.edn
+# A flag takes no value: "--help check" is help, not "--help needs a value".
+for help in --help -h; do
+  out=$("$bin" "$help" check good.edn 2>"$work/err")
+  code=$?
+  [[ $code == 0 && $out == *check* ]] ||
+    fail "$help before the command: exit $code, stdout '$out', stderr '$(cat "$work/err")'"
+done
 expect "no subcommand" 2 "" '^stube-edn: ' -- "$bin"
 expect "a width of 0 is a usage error" 2 "" '^stube-edn: .*width' -- "$bin" fmt -w 0 good.edn
 expect "a negative depth is a usage error" 2 "" '^stube-edn: .*max-depth' -- "$bin" --max-depth -1 check good.edn

@@ -669,5 +669,14 @@ TEST_F(StoreTool, EveryCommandHasHelp) {
   EXPECT_TRUE(contains(r.out, "migrate")) << r.out;
 }
 
+// A flag takes no value: "--help ls" is help, not "--help needs a value".
+TEST_F(StoreTool, HelpBeforeTheCommandIsHelp) {
+  for (const char* help : {"--help", "-h"}) {
+    const ToolRun r = stube_store({help, "ls"});
+    EXPECT_EQ(r.status, 0) << help << ": " << r.err;
+    EXPECT_TRUE(contains(r.out, "ls")) << help << ": " << r.out;
+  }
+}
+
 }  // namespace
 }  // namespace stube::test
