@@ -1,4 +1,5 @@
-// cli_usage.hpp — the usage errors CLI11 words poorly, found before it parses.
+// cli_usage.hpp — the usage errors CLI11 words poorly, found before it parses,
+// and the passwords its messages would quote.
 //
 // With a required subcommand, CLI11 (2.1) answers a mistyped command or an
 // unknown option in front of the command with "A subcommand is required",
@@ -10,7 +11,26 @@
 #include <string>
 #include <string_view>
 
+#include "stube/store.hpp"
+
 namespace stube::tool {
+
+// `message` with each command-line word (or the value of an `--option=`
+// word) that holds a password written as redact_store_url shows it: a
+// usage error quotes the words as typed.
+inline std::string redacted(std::string message, int argc, char** argv) {
+  for (int i = 1; i < argc; ++i) {
+    const std::string_view arg = argv[i];
+    const std::size_t eq = arg.starts_with("-") ? arg.find('=') : std::string_view::npos;
+    const std::string word(eq == std::string_view::npos ? arg : arg.substr(eq + 1));
+    const std::string shown = redact_store_url(word);
+    if (shown == word) continue;
+    for (auto at = message.find(word); at != std::string::npos;
+         at = message.find(word, at + shown.size()))
+      message.replace(at, word.size(), shown);
+  }
+  return message;
+}
 
 // The message for the first word before the subcommand that is neither one
 // of `app`'s subcommands nor one of its own options; empty when there is none.

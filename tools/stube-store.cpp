@@ -19,6 +19,8 @@
 #include "stube/store.hpp"
 #include "stube_store/tool.hpp"
 
+using stube::tool::redacted;
+
 namespace {
 
 // Warnings and errors from the library still reach stderr; the load
@@ -27,23 +29,6 @@ void quiet_log() {
   stube::log::set_sink([](stube::log::Level level, std::string_view message) {
     if (level >= stube::log::Level::warn) stube::log::stderr_sink(level, message);
   });
-}
-
-// `message` with each command-line word (or the value of an `--option=`
-// word) that holds a password written as redact_store_url shows it: a
-// usage error quotes the words as typed.
-std::string redacted(std::string message, int argc, char** argv) {
-  for (int i = 1; i < argc; ++i) {
-    const std::string_view arg = argv[i];
-    const std::size_t eq = arg.starts_with("-") ? arg.find('=') : std::string_view::npos;
-    const std::string word(eq == std::string_view::npos ? arg : arg.substr(eq + 1));
-    const std::string shown = stube::redact_store_url(word);
-    if (shown == word) continue;
-    for (auto at = message.find(word); at != std::string::npos;
-         at = message.find(word, at + shown.size()))
-      message.replace(at, word.size(), shown);
-  }
-  return message;
 }
 
 }  // namespace

@@ -15,6 +15,7 @@
 #include <iostream>
 #include <memory>
 
+#include "cli_usage.hpp"
 #include "demo.hpp"
 #include "stube/flow.hpp"
 #include "stube/log.hpp"
@@ -121,7 +122,17 @@ int main(int argc, char** argv) {
              "open connections (SSE streams included) at most; more get 503 (default: the "
              "descriptor limit less max(64, an eighth of it), kept for the store and the rest)")
           ->check(CLI::Range(std::size_t{1}, std::size_t{1} << 24));
-  CLI11_PARSE(app, argc, argv);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::Success& e) {  // --help
+    return app.exit(e);
+  } catch (const CLI::ParseError& e) {
+    // As the tools do: CLI11 quotes the words as typed, a --store URL's
+    // password among them; and a usage error is exit status 2.
+    std::cerr << "stube-demo: " << stube::tool::redacted(e.what(), argc, argv)
+              << " (see stube-demo --help)\n";
+    return 2;
+  }
 
   try {
     raise_file_limit();
