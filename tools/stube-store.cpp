@@ -90,10 +90,11 @@ int main(int argc, char** argv) {
     if (stats_cmd->parsed()) return tool::stats(url);
     return tool::migrate(from, to, overwrite);
   } catch (const tool::UsageError& e) {
-    std::cerr << "stube-store: " << e.what() << '\n';
+    // Also here: a message may quote a word as typed (a URL given as the cid).
+    std::cerr << "stube-store: " << redacted(e.what(), argc, argv) << '\n';
     return 2;
   } catch (const std::exception& e) {
-    std::cerr << "stube-store: " << e.what() << '\n';
+    std::cerr << "stube-store: " << redacted(e.what(), argc, argv) << '\n';
     return 1;
   }
 }

@@ -187,6 +187,23 @@ TEST_F(StoreTool, ShowOfAnInvalidCidIsAUsageError) {
   EXPECT_TRUE(contains(r.err, "invalid conversation id")) << r.err;
 }
 
+// URL and CID swapped: the URL is quoted as the cid with its password
+// hidden (also where the quote is cut short), and the message says so.
+TEST(StoreToolUsage, ShowOfAURLAsTheCidSaysSoAndHidesThePassword) {
+  const std::string url = "postgresql://u:s3cret@127.0.0.1:1/db";
+  const ToolRun r = stube_store({"show", "cv-abc", url});
+  EXPECT_EQ(r.status, 2) << r.err;
+  EXPECT_FALSE(contains(r.err, "s3cret")) << r.err;
+  EXPECT_TRUE(contains(r.err, "u:***@127.0.0.1:1/db")) << r.err;
+  EXPECT_TRUE(contains(r.err, "looks like a store URL: the order is show URL CID")) << r.err;
+  // quote_id cuts a long id at 140 bytes, here in the middle of the password.
+  const std::string long_url =
+      "postgresql://" + std::string(122, 'u') + ":s3cretpassword@127.0.0.1:1/db";
+  const ToolRun cut = stube_store({"show", "cv-abc", long_url});
+  EXPECT_EQ(cut.status, 2) << cut.err;
+  EXPECT_FALSE(contains(cut.err, "s3c")) << cut.err;
+}
+
 // --- verify -----------------------------------------------------------------------
 
 TEST_F(StoreTool, VerifyOfAGoodStoreSucceeds) {

@@ -41,12 +41,25 @@ std::optional<edn::Value> find(ConversationStore& store, const std::string& url,
   return std::nullopt;
 }
 
+// Whether `word` reads as a store URL ("file:…", "postgresql://…"): a cid
+// holds no ':', so such a CID is most likely the URL, the two swapped.
+bool looks_like_url(std::string_view word) {
+  if (word.find("://") != std::string_view::npos) return true;
+  for (const std::string_view scheme : {"file:", "sqlite:", "memory:", "postgresql:", "postgres:"})
+    if (word.starts_with(scheme)) return true;
+  return false;
+}
+
 }  // namespace
 
 int show(const std::string& url, const std::string& cid, std::size_t width) {
   if (!conv::valid_id(cid)) {
-    throw UsageError("invalid conversation id " + conv::quote_id(cid) + " (1-" +
-                     std::to_string(conv::max_id_length) + " characters from [A-Za-z0-9_-])");
+    // Redacted before quote_id cuts it: a cut would leave a password that
+    // main's redaction of the words as typed no longer finds.
+    throw UsageError(
+        "invalid conversation id " + conv::quote_id(redact_store_url(cid)) + " (1-" +
+        std::to_string(conv::max_id_length) + " characters from [A-Za-z0-9_-])" +
+        (looks_like_url(cid) ? "; it looks like a store URL: the order is show URL CID" : ""));
   }
   const auto store = open_existing(url);
   const auto conv = find(*store, url, cid);
