@@ -286,6 +286,41 @@ TEST_F(StoreTool, StatsCountsSizesAndTheOldest) {
                 "oldest touched: cv-a (2023-11-14T22:15:00.000-00:00)\n");
 }
 
+// A record the store could not read has no size the tool knows: ls shows
+// "-", and stats leaves it out of the total and the largest, and says so.
+// Counted as 0 bytes, a stray huge file would hide where it matters most.
+TEST_F(StoreTool, ARecordThatCannotBeReadHasNoSize) {
+  save_good();
+  fs::create_directory(file("cv-dir"));
+  write_file(file("cv-huge"), "");
+  fs::resize_file(file("cv-huge"), (std::uintmax_t{1} << 30) + 1);  // sparse, over the limit
+  const ToolRun ls = stube_store({"ls", url()});
+  ASSERT_EQ(ls.status, 0) << ls.err;
+  const auto out = lines(ls.out);
+  ASSERT_EQ(out.size(), 5u) << ls.out;
+  for (const std::size_t i : {3u, 4u}) {
+    std::istringstream row(out[i]);
+    std::string cid, bytes;
+    row >> cid >> bytes;
+    EXPECT_EQ(bytes, "-") << out[i];
+    EXPECT_TRUE(out[i].ends_with("unreadable")) << out[i];
+  }
+  const std::uintmax_t a = fs::file_size(file("cv-a"));
+  const std::uintmax_t b = fs::file_size(file("cv-b"));
+  const ToolRun stats = stube_store({"stats", url()});
+  ASSERT_EQ(stats.status, 0) << stats.err;
+  EXPECT_EQ(stats.out,
+            "conversations: 2\n"
+            "unreadable: 2\n"
+            "total bytes: " +
+                std::to_string(a + b) +
+                " (2 unreadable records of unknown size left out)\n"
+                "largest: " +
+                (a >= b ? "cv-a (" + std::to_string(a) : "cv-b (" + std::to_string(b)) +
+                " bytes)\n"
+                "oldest touched: cv-a (2023-11-14T22:15:00.000-00:00)\n");
+}
+
 TEST_F(StoreTool, StatsOfAnEmptyStore) {
   const ToolRun r = stube_store({"stats", url()});
   ASSERT_EQ(r.status, 0) << r.err;

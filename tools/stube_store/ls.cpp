@@ -15,9 +15,11 @@ namespace {
 using Row = std::array<std::string, 5>;
 
 Row row_of(const Record& r) {
-  if (!r.conv) return {r.cid, std::to_string(r.bytes), "-", "-", "unreadable"};
-  return {r.cid, std::to_string(r.bytes), format_instant(conv::touched(*r.conv)),
-          top_component(*r.conv), printable_conversation(*r.conv) ? "yes" : "no"};
+  // "-" for a record the store could not read: its size is unknown, not 0.
+  const std::string bytes = r.bytes ? std::to_string(*r.bytes) : "-";
+  if (!r.conv) return {r.cid, bytes, "-", "-", "unreadable"};
+  return {r.cid, bytes, format_instant(conv::touched(*r.conv)), top_component(*r.conv),
+          printable_conversation(*r.conv) ? "yes" : "no"};
 }
 
 // Left-aligned columns two spaces apart; the last one unpadded.

@@ -56,8 +56,8 @@ std::vector<Record> read_records(ConversationStore& store, const std::string& ur
         [&](std::string_view cid, std::string_view text) {
           records.push_back(check_record(cid, text));
         },
-        [&](std::string_view cid, std::string_view why) {
-          records.push_back(Record{shown_cid(cid), 0, std::nullopt, {}, std::string(why)});
+        [&](std::string_view cid, std::string_view why) {  // not read: size unknown, not 0
+          records.push_back(Record{shown_cid(cid), std::nullopt, {}, {}, std::string(why)});
         });
   } catch (const StoreError& e) {
     throw Failure("cannot read " + redact_store_url(url) + ": " + e.what());

@@ -12,12 +12,19 @@ int stats(const std::string& url) {
   std::size_t ok = 0;
   std::size_t unreadable = 0;
   std::size_t total = 0;
-  const Record* largest = nullptr;  // of every record, readable or not
+  // Records the store could not read (a directory, a file over the record
+  // limit) have no size to add: counting them as 0 would hide a huge one.
+  std::size_t unsized = 0;
+  const Record* largest = nullptr;  // of every record of known size, readable or not
   const Record* oldest = nullptr;   // by :conv/touched, of the readable ones
   const std::vector<Record> records = read_records(*store, url);
   for (const Record& r : records) {
-    total += r.bytes;
-    if (largest == nullptr || r.bytes > largest->bytes) largest = &r;
+    if (!r.bytes) {
+      ++unsized;
+    } else {
+      total += *r.bytes;
+      if (largest == nullptr || *r.bytes > *largest->bytes) largest = &r;
+    }
     if (!r.conv) {
       ++unreadable;
       continue;
@@ -27,9 +34,13 @@ int stats(const std::string& url) {
   }
   std::cout << "conversations: " << ok << '\n'
             << "unreadable: " << unreadable << '\n'
-            << "total bytes: " << total << '\n'
+            << "total bytes: " << total
+            << (unsized == 0 ? ""
+                             : " (" + std::to_string(unsized) + " unreadable record" +
+                                   (unsized == 1 ? "" : "s") + " of unknown size left out)")
+            << '\n'
             << "largest: "
-            << (largest ? largest->cid + " (" + std::to_string(largest->bytes) + " bytes)" : "-")
+            << (largest ? largest->cid + " (" + std::to_string(*largest->bytes) + " bytes)" : "-")
             << '\n'
             << "oldest touched: "
             << (oldest ? oldest->cid + " (" + format_instant(conv::touched(*oldest->conv)) + ")"

@@ -48,11 +48,13 @@ bool same_place(const std::string& a, const std::string& b);
 // One stored record, checked the way load_all checks it plus the shape
 // checks of stube/conversation.hpp.
 struct Record {
-  std::string cid;                 // as shown_cid prints it
-  std::size_t bytes = 0;           // size of the stored text
-  std::optional<edn::Value> conv;  // set when the record is a good conversation
-  std::string position;            // ":line:col" of a parse error, else empty
-  std::string problem;             // why it is not, else empty
+  std::string cid;                   // as shown_cid prints it
+  std::optional<std::size_t> bytes;  // size of the stored text; unknown when
+                                     // the store could not read it (a directory,
+                                     // a file over the record limit)
+  std::optional<edn::Value> conv;    // set when the record is a good conversation
+  std::string position;              // ":line:col" of a parse error, else empty
+  std::string problem;               // why it is not, else empty
 };
 
 // A cid as the tools print it: as it is when valid, otherwise quoted with
