@@ -180,6 +180,17 @@ TEST(StoreToolUsage, AURLLibpqCannotReadIsAUsageError) {
   }
 }
 
+// docs/store.md: a value libpq checks only when it connects is reported by
+// the connection attempt (1), not as a usage error like the ones above.
+TEST(StoreToolUsage, AValueLibpqChecksWhenConnectingIsAStoreFailure) {
+  for (const std::string url :
+       {"postgresql://u@127.0.0.1:1/db?sslmode=bogus", "postgresql://u@127.0.0.1:99999999/db"}) {
+    const ToolRun r = stube_store({"ls", url});
+    EXPECT_EQ(r.status, 1) << url << ": " << r.err;
+    EXPECT_TRUE(contains(r.err, "cannot connect")) << r.err;
+  }
+}
+
 TEST_F(StoreTool, ShowOfAnInvalidCidIsAUsageError) {
   save_good();
   const ToolRun r = stube_store({"show", url(), "../etc/passwd"});
