@@ -223,7 +223,7 @@ class Fold {
         return;
       case Effect::Kind::Patch:
         check_patch_targets(e.html.str());
-        patches_.push_back(Fragment{{}, Fragment::Mode::Morph, std::move(e.html).release()});
+        patches_.push_back({iid, Fragment{{}, Fragment::Mode::Morph, std::move(e.html).release()}});
         return;
       case Effect::Kind::After:
         timers_.push_back(TimerRequest{iid, e.delay, std::move(e.event)});
@@ -460,7 +460,12 @@ class Fold {
           break;
         }
     }
-    for (Fragment& f : patches_) s.fragments.push_back(std::move(f));
+    // Only the top frame's view is on the page: a patch from a frame under
+    // it (its timer, its wakeup) would land on the shown view's element of
+    // the same id, or find none. Its state shows when it is on top again.
+    const std::string_view shown = top_instance(conv_);
+    for (PendingPatch& p : patches_)
+      if (p.requester == shown) s.fragments.push_back(std::move(p.fragment));
     return s;
   }
 
@@ -471,7 +476,11 @@ class Fold {
   edn::Value conv_;
   Wire wire_;
   std::vector<std::string> dirty_;
-  std::vector<Fragment> patches_;
+  struct PendingPatch {
+    std::string requester;  // the instance whose hook or handler asked for it
+    Fragment fragment;
+  };
+  std::vector<PendingPatch> patches_;
   std::vector<TimerRequest> timers_;
   bool top_changed_ = false;
   bool stopped_ = false;

@@ -326,10 +326,13 @@ TEST(FoldBack, AWakeupThatGoesBackAgainGoesOneStepFurtherEachTime) {
 
 // A patch is meant for the view it was requested on: one requested before
 // the whole view is replaced (a call, back) is dropped, one after applies
-// to the new view.
+// to the new view (when the frame shown requested it).
 TEST(FoldPatch, APatchBeforeTheViewIsReplacedIsDroppedOneAfterIsSent) {
   Registry reg;
   reg.define("t/dialog").render([](const Self&) { return html::p("dialog"); });
+  reg.define("t/opening")
+      .render([](const Self&) { return html::p(html::span(html::id("hint"), "")); })
+      .start([](Self& s) { s.patch(html::span(html::id("hint"), "opened")); });
   reg.define("t/patcher")
       .init([](const Value&) {
         return edn::map({{kw("n"), 0}});
@@ -347,10 +350,12 @@ TEST(FoldPatch, APatchBeforeTheViewIsReplacedIsDroppedOneAfterIsSent) {
             s.patch(html::span(html::id("status"), "before"));
             s.call(embed("t/dialog"), "done");
           })
-      .on("call-then-patch", [](Self& s) {
-        s.call(embed("t/dialog"), "done");
-        s.patch(html::span(html::id("status"), "after"));
-      });
+      .on("call-then-patch",
+          [](Self& s) {
+            s.call(embed("t/dialog"), "done");
+            s.patch(html::span(html::id("status"), "after"));
+          })
+      .on("call-one-that-patches", [](Self& s) { s.call(embed("t/opening"), "done"); });
   const KernelOptions opts;
   Value conv = start_conversation(reg, "t/patcher", Value(), opts).conv;
   conv = dispatch(reg, conv, top_instance(conv), Event{"inc"}, opts).conv;
@@ -364,9 +369,12 @@ TEST(FoldPatch, APatchBeforeTheViewIsReplacedIsDroppedOneAfterIsSent) {
   };
   EXPECT_EQ(sent("patch-then-back"), std::vector<std::string>{std::string(kRootElementId)});
   EXPECT_EQ(sent("patch-then-call"), std::vector<std::string>{std::string(kRootElementId)});
+  // After the call the caller's view is not shown: its patch is not sent
+  // (see FoldPatches.APatchFromAFrameUnderTheTopIsNotSent).
+  EXPECT_EQ(sent("call-then-patch"), std::vector<std::string>{std::string(kRootElementId)});
   EXPECT_EQ(
-      sent("call-then-patch"),
-      (std::vector<std::string>{std::string(kRootElementId), "<span id=\"status\">after</span>"}));
+      sent("call-one-that-patches"),
+      (std::vector<std::string>{std::string(kRootElementId), "<span id=\"hint\">opened</span>"}));
 }
 
 // A restored conversation's wakeup may patch its new page, as after back:
@@ -479,6 +487,43 @@ TEST(FoldEffects, AnEndRequestedBeforeANestedAnswerStillApplies) {
   ASSERT_EQ(s.status, Step::Status::Ok) << s.error;
   EXPECT_TRUE(s.ended) << "the end was dropped";
   EXPECT_EQ(s.end_value, Value("bye"));
+}
+
+// Only the top frame's view is on the page. A frame under a dialog whose
+// timer or wakeup asks for a patch would have it land on the dialog's
+// element of the same id (or on none): it is not sent. The top's own
+// patches are.
+TEST(FoldPatches, APatchFromAFrameUnderTheTopIsNotSent) {
+  Registry reg;
+  reg.define("t/page")
+      .render([](const Self&) { return html::span(html::id("status"), "page"); })
+      .on("ask", [](Self& s) { s.call(embed("t/dialog"), "answered"); })
+      .on("autosave", [](Self& s) { s.patch(html::span(html::id("status"), "Saved just now")); })
+      .resume("answered", [](Self&, const Value&) {})
+      .wakeup([](Self& s) { s.patch(html::span(html::id("status"), "Restored")); });
+  reg.define("t/dialog")
+      .render([](const Self&) { return html::span(html::id("status"), "dialog"); })
+      .on("tick", [](Self& s) { s.patch(html::span(html::id("status"), "dialog ticked")); });
+  const KernelOptions opts;
+  Value conv = start_conversation(reg, "t/page", Value(), opts).conv;
+  const std::string page(top_instance(conv));
+  conv = dispatch(reg, conv, page, Event{"ask"}, opts).conv;
+  const std::string dialog(top_instance(conv));
+
+  const Step timer = dispatch_timer(reg, conv, page, Event{"autosave"}, opts);
+  ASSERT_EQ(timer.status, Step::Status::Ok) << timer.error;
+  EXPECT_TRUE(timer.fragments.empty()) << timer.fragments.at(0).html;
+
+  const Step woken = wake(reg, conv, opts);
+  ASSERT_EQ(woken.status, Step::Status::Ok) << woken.error;
+  ASSERT_EQ(woken.fragments.size(), 1u) << woken.fragments.at(1).html;
+  EXPECT_EQ(woken.fragments[0].target, kRootElementId);
+  EXPECT_TRUE(contains(woken.fragments[0].html, "dialog"));
+
+  const Step top = dispatch_timer(reg, conv, dialog, Event{"tick"}, opts);
+  ASSERT_EQ(top.status, Step::Status::Ok) << top.error;
+  ASSERT_EQ(top.fragments.size(), 1u);
+  EXPECT_TRUE(contains(top.fragments[0].html, "dialog ticked"));
 }
 
 // A restart drops every timer, also those of a frame under a dialog (a
