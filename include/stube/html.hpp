@@ -172,33 +172,39 @@ void check_tag(std::string_view tag);
 void check_void_tag(std::string_view tag);
 void keep_leading_newline(std::string_view tag, std::string& out, std::size_t content_at);
 
-}  // namespace detail
-
-// <tag attrs...>children...</tag>
+// <tag attrs...>children...</tag>, the tag known to be fine.
 template <class... Parts>
-Html element(std::string_view tag, const Parts&... parts) {
-  detail::check_tag(tag);
+Html checked_element(std::string_view tag, const Parts&... parts) {
   Html h;
-  std::string& out = detail::HtmlAccess::buffer(h);
+  std::string& out = HtmlAccess::buffer(h);
   out += '<';
   out += tag;
   (
       [&] {
-        if constexpr (detail::is_attr_v<Parts>) detail::append_attrs(out, parts);
+        if constexpr (is_attr_v<Parts>) append_attrs(out, parts);
       }(),
       ...);
   out += '>';
   const std::size_t content_at = out.size();
   (
       [&] {
-        if constexpr (!detail::is_attr_v<Parts>) detail::append_child(out, parts);
+        if constexpr (!is_attr_v<Parts>) append_child(out, parts);
       }(),
       ...);
-  detail::keep_leading_newline(tag, out, content_at);
+  keep_leading_newline(tag, out, content_at);
   out += "</";
   out += tag;
   out += '>';
   return h;
+}
+
+}  // namespace detail
+
+// <tag attrs...>children...</tag>
+template <class... Parts>
+Html element(std::string_view tag, const Parts&... parts) {
+  detail::check_tag(tag);
+  return detail::checked_element(tag, parts...);
 }
 
 // <tag attrs...> for void elements (input, br, hr, img, meta).
@@ -215,10 +221,11 @@ Html void_element(std::string_view tag, const Parts&... parts) {
   return h;
 }
 
-#define STUBE_HTML_TAG(name)         \
-  template <class... Parts>          \
-  Html name(const Parts&... parts) { \
-    return element(#name, parts...); \
+// The helpers' tags are fine as they are: no check per element.
+#define STUBE_HTML_TAG(name)                         \
+  template <class... Parts>                          \
+  Html name(const Parts&... parts) {                 \
+    return detail::checked_element(#name, parts...); \
   }
 #define STUBE_HTML_VOID_TAG(name)         \
   template <class... Parts>               \
