@@ -75,7 +75,9 @@ std::string record_problem(const edn::Value& v, std::string_view cid, std::strin
 
 // `id` as an EDN string, cut to a readable length (140 bytes, on a character
 // boundary, then "… (N bytes)"): for messages about ids that came from
-// outside, which may be long or odd.
+// outside, which may be long or odd. A byte that is not UTF-8 shows as \xNN
+// (one backslash: not EDN, and so never mistaken for the text "\xNN",
+// which shows as \\xNN).
 std::string quote_id(std::string_view id);
 
 std::string_view id(const edn::Value& conv);

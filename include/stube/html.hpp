@@ -170,6 +170,7 @@ requires(std::is_arithmetic_v<N> && !std::is_same_v<N, bool> &&
 
 void check_tag(std::string_view tag);
 void check_void_tag(std::string_view tag);
+bool is_void_tag(std::string_view tag);  // area, br, img, input, …: no end tag
 void keep_leading_newline(std::string_view tag, std::string& out, std::size_t content_at);
 
 // <tag attrs...>children...</tag>, the tag known to be fine.

@@ -324,11 +324,6 @@ bool one_of(std::string_view tag, std::initializer_list<std::string_view> names)
   return false;
 }
 
-bool is_void_tag(std::string_view tag) {
-  return one_of(tag, {"area", "base", "br", "col", "embed", "hr", "img", "input", "keygen", "link",
-                      "meta", "param", "source", "track", "wbr"});
-}
-
 // A browser reads a name that does not start with a letter as text.
 void check_tag_name(std::string_view tag) {
   if (!valid_name(tag) || !is_alpha(tag.front()) ||
@@ -337,6 +332,11 @@ void check_tag_name(std::string_view tag) {
 }
 
 }  // namespace
+
+bool is_void_tag(std::string_view tag) {
+  return one_of(tag, {"area", "base", "br", "col", "embed", "hr", "img", "input", "keygen", "link",
+                      "meta", "param", "source", "track", "wbr"});
+}
 
 void check_tag(std::string_view tag) {
   check_tag_name(tag);
@@ -364,10 +364,11 @@ void check_void_tag(std::string_view tag) {
                                 "its content; build it with element()");
 }
 
-// The parser drops a newline right after <pre>, <textarea> or <listing>:
-// text that starts with one would lose it, unless a second is written.
+// The parser drops a newline right after <pre>, <textarea> or <listing>
+// (a CR or CRLF too: it reads them as one): text that starts with one would
+// lose it, unless a second is written.
 void keep_leading_newline(std::string_view tag, std::string& out, std::size_t content_at) {
-  if (content_at < out.size() && out[content_at] == '\n' &&
+  if (content_at < out.size() && (out[content_at] == '\n' || out[content_at] == '\r') &&
       one_of(tag, {"pre", "textarea", "listing"}))
     out.insert(content_at, 1, '\n');
 }

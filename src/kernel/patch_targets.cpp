@@ -6,6 +6,8 @@
 #include <string>
 #include <vector>
 
+#include "stube/html.hpp"
+
 namespace stube {
 
 namespace {
@@ -73,11 +75,6 @@ bool one_of(std::string_view tag, std::initializer_list<std::string_view> names)
   for (std::string_view n : names)
     if (iequals(tag, n)) return true;
   return false;
-}
-
-bool void_element(std::string_view tag) {
-  return one_of(tag, {"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta",
-                      "source", "track", "wbr"});
 }
 
 // Start tags before which the parser closes an open <p> (HTML §13.2.6.4.7).
@@ -187,7 +184,8 @@ class OpenElements {
         close_from(i);
         return true;
       }
-      if (stop(open_[i].name)) return false;
+      // HTML in SVG or MathML (a foreignObject's) is a scope of its own.
+      if (stop(open_[i].name) || open_[i].integration_point()) return false;
     }
     return false;
   }
@@ -214,6 +212,7 @@ class OpenElements {
   struct Element {
     std::string_view name;
     bool foreign;  // in the SVG or MathML namespace
+    bool integration_point() const { return foreign && stube::integration_point(name); }
   };
   static constexpr std::string_view kCounted[] = {"p", "li", "dd", "dt", "a", "button"};
 
@@ -314,7 +313,8 @@ void check_patch_targets(std::string_view markup) {
           (hoisted ? " and comes out to the top (the browser closes the element it is in)" : "") +
           "; a patch is morphed into the page's element with its id");
     const bool closed_at_once = in_table_part && iequals(start.name, "form");
-    if (!start.self_closing && !void_element(start.name) && !closed_at_once) open.open(start.name);
+    if (!start.self_closing && !html::detail::is_void_tag(start.name) && !closed_at_once)
+      open.open(start.name);
   }
 }
 

@@ -118,6 +118,7 @@ TEST(HtmlSafety, ALeadingNewlineOfPreformattedTextIsKept) {
   using namespace html;
   EXPECT_EQ(pre("\nsecond line").str(), "<pre>\n\nsecond line</pre>");
   EXPECT_EQ(textarea(attr("name", "t"), "\nx").str(), "<textarea name=\"t\">\n\nx</textarea>");
+  EXPECT_EQ(pre("\r\nx").str(), "<pre>\n\r\nx</pre>");  // CRLF and CR count as one
   EXPECT_EQ(pre("x\n").str(), "<pre>x\n</pre>");
   EXPECT_EQ(pre(code("\nx")).str(), "<pre><code>\nx</code></pre>");
   EXPECT_EQ(div("\nx").str(), "<div>\nx</div>");
@@ -311,6 +312,14 @@ TEST(HtmlSafety, NestingsTheParserUndoesAreRefusedAtTheTop) {
   EXPECT_EQ(check(element("dl", id("l"), element("dt", "a"), element("dd", "b"))), "");
   EXPECT_EQ(check(select(id("s"), option("a"), option("b"))), "");
   EXPECT_EQ(check(element("svg", id("i")) + div(id("after"), "x")), "");
+  // HTML in a foreignObject is a scope of its own: its <p> leaves the
+  // outer one open.
+  EXPECT_EQ(check(Html::unsafe_raw(
+                "<p id=\"a\"><svg><foreignObject><p id=\"b\">x</p></foreignObject></svg></p>")),
+            "");
+  // Every void element is read as one (<param>, <keygen> too).
+  EXPECT_TRUE(
+      contains(check(Html::unsafe_raw("<param id=\"a\"><span>x</span>")), "<span> has no id"));
 }
 
 // The kernel checks the patches a handler asks for, also those added with

@@ -163,9 +163,6 @@ function changedByTheUser(field) {
   if (field instanceof HTMLInputElement || field instanceof HTMLTextAreaElement) {
     return field.value !== field.defaultValue;
   }
-  if (field instanceof HTMLSelectElement) {
-    return [...field.options].some((option) => option.selected !== option.defaultSelected);
-  }
   return false;
 }
 for (const field of document.querySelectorAll('[data-bind]')) {
