@@ -51,14 +51,21 @@ function demoOnFileStore(dir) {
   return demoWith(['--store', `file:${dir}`]);
 }
 
-test('wizard (task component) continues after SIGKILL and restart', async () => {
-  const dir = tempDir('stube-crash-');
+// /wizard open in a new context, served by a demo on a new file store
+// directory behind a relay (which the test points at the next server).
+async function wizardBehindRelay(prefix) {
+  const dir = tempDir(prefix);
   cleanup.push(() => removeDir(dir));
   const first = await demoOnFileStore(dir);
   const relay = await Relay.start(first);
   cleanup.push(() => relay.close());
   const context = await browser.newContext();
   const page = await openPage(context, relay.url('/wizard'));
+  return { dir, first, relay, context, page };
+}
+
+test('wizard (task component) continues after SIGKILL and restart', async () => {
+  const { dir, first, relay, context, page } = await wizardBehindRelay('stube-crash-');
 
   // Halfway: the name is given, the confirm dialog is up.
   await answerPrompt(page, 'Ada');
@@ -120,13 +127,7 @@ test('wizard (task component) continues after SIGKILL and restart', async () => 
 // Typed while the server was down, not sent yet: the reconnect brings the
 // server's view and every kept signal again, and the field keeps the text.
 test('text typed while the server is down is still there once it is back', async () => {
-  const dir = tempDir('stube-crash-typed-');
-  cleanup.push(() => removeDir(dir));
-  const first = await demoOnFileStore(dir);
-  const relay = await Relay.start(first);
-  cleanup.push(() => relay.close());
-  const context = await browser.newContext();
-  const page = await openPage(context, relay.url('/wizard'));
+  const { dir, first, relay, context, page } = await wizardBehindRelay('stube-crash-typed-');
   await settled(page);
   await forgetStream(page);
   relay.to(null);

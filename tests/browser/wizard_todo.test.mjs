@@ -70,6 +70,16 @@ for (const path of ['wizard', 'wizard-flow']) {
 
 // The prompt has the focus at once: what is typed before the page's stream
 // is open stays when its first view arrives.
+// A /todo page holding one item, added by typing, once its answer is in.
+async function todoWith(context, item) {
+  const page = await openPage(context, `${demo.url}todo`);
+  await fillSettled(page, '.todo-new-input', item);
+  await page.press('.todo-new-input', 'Enter');
+  await page.waitForFunction(() => document.querySelectorAll('.todo-items li').length === 1);
+  await settled(page);
+  return page;
+}
+
 test('wizard: what is typed before the stream opens stays', async () => {
   const context = await browser.newContext();
   const page = await newPage(context);
@@ -266,11 +276,7 @@ test('todo: a form whose answer never comes can be submitted again after a while
 
 test('todo: the keyboard keeps its place when a row is saved', async () => {
   const context = await browser.newContext();
-  const page = await openPage(context, `${demo.url}todo`);
-  await fillSettled(page, '.todo-new-input', 'one');
-  await page.press('.todo-new-input', 'Enter');
-  await page.waitForFunction(() => document.querySelectorAll('.todo-items li').length === 1);
-  await settled(page);
+  const page = await todoWith(context, 'one');
   await page.focus('.todo-edit');
   await page.keyboard.press('Enter');
   await page.locator('.todo-edit-input').waitFor();
@@ -286,11 +292,7 @@ test('todo: the keyboard keeps its place when a row is saved', async () => {
 
 test('todo: what is typed while an event is under way stays', async () => {
   const context = await browser.newContext();
-  const page = await openPage(context, `${demo.url}todo`);
-  await fillSettled(page, '.todo-new-input', 'first');
-  await page.press('.todo-new-input', 'Enter');
-  await page.waitForFunction(() => document.querySelectorAll('.todo-items li').length === 1);
-  await settled(page);
+  const page = await todoWith(context, 'first');
   // Hold the answer to the next event until the user has typed.
   const held = await holdAnswers(page);
   await page.locator('.todo-item', { hasText: 'first' }).locator('.todo-edit').click();
@@ -332,10 +334,7 @@ test('todo: what is typed while an add is under way is not cleared by its answer
 // "No" (the item stays, the list comes back).
 test('todo: Escape answers the delete confirm with No', async () => {
   const context = await browser.newContext();
-  const page = await openPage(context, `${demo.url}todo`);
-  await fillSettled(page, '.todo-new-input', 'keep me');
-  await page.press('.todo-new-input', 'Enter');
-  await page.waitForFunction(() => document.querySelectorAll('.todo-items li').length === 1);
+  const page = await todoWith(context, 'keep me');
   await page.locator('.todo-delete').click();
   await waitForConfirm(page, 'Delete "keep me"?');
   await page.keyboard.press('Escape');
@@ -350,11 +349,7 @@ test('todo: Escape answers the delete confirm with No', async () => {
 // later event took along (the server has it; the add's answer is older).
 test('todo: an answer that comes late does not undo text a later event took along', async () => {
   const context = await browser.newContext();
-  const page = await openPage(context, `${demo.url}todo`);
-  await fillSettled(page, '.todo-new-input', 'first');
-  await page.press('.todo-new-input', 'Enter');
-  await page.waitForFunction(() => document.querySelectorAll('.todo-items li').length === 1);
-  await settled(page);
+  const page = await todoWith(context, 'first');
   let release;
   const held = new Promise((resolve) => {
     release = resolve;
