@@ -305,18 +305,19 @@ export async function waitForStreamSignals(page) {
   await page.waitForFunction(() => window.stubeStreamSignals > 0);
 }
 
-// Holds the answers to the page's events until `release()`: each request
-// reaches the server, its answer waits. `posts` counts the requests.
-export async function holdAnswers(page) {
+// Holds the answers to the page's events (the first `first` of them; all
+// by default) until `release()`: each request reaches the server, its
+// answer waits. `posts` counts the requests.
+export async function holdAnswers(page, { first = Infinity } = {}) {
   let release;
   const released = new Promise((resolve) => {
     release = resolve;
   });
   const held = { posts: 0, release };
   await page.route(/\/event\//, async (route) => {
-    held.posts += 1;
+    const waits = ++held.posts <= first;
     const response = await route.fetch();
-    await released;
+    if (waits) await released;
     await route.fulfill({ response });
   });
   return held;

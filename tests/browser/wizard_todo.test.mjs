@@ -350,17 +350,7 @@ test('todo: Escape answers the delete confirm with No', async () => {
 test('todo: an answer that comes late does not undo text a later event took along', async () => {
   const context = await browser.newContext();
   const page = await todoWith(context, 'first');
-  let release;
-  const held = new Promise((resolve) => {
-    release = resolve;
-  });
-  let posts = 0;
-  await page.route(/\/event\//, async (route) => {
-    const first = ++posts === 1;
-    const response = await route.fetch();
-    if (first) await held;  // only the add's answer waits
-    await route.fulfill({ response });
-  });
+  const held = await holdAnswers(page, { first: 1 });  // only the add's answer waits
   await page.fill('.todo-new-input', 'second');
   await page.press('.todo-new-input', 'Enter');
   await page.waitForFunction(() => document.querySelectorAll('.todo-items li').length === 2);
@@ -368,7 +358,7 @@ test('todo: an answer that comes late does not undo text a later event took alon
   await page.locator('.todo-item', { hasText: 'first' }).locator('.todo-edit').click();
   await page.locator('.todo-edit-input').waitFor();
   await page.waitForFunction(() => window.stubeEventsInFlight === 1);  // the edit's answer is in
-  release();
+  held.release();
   await settled(page);
   assert.equal(await page.inputValue('.todo-new-input'), 'typed after Enter');
   await page.unrouteAll({ behavior: 'ignoreErrors' });
