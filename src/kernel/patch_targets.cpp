@@ -202,9 +202,13 @@ class OpenElements {
     return closed;
   }
 
+  // Whether an element `tag` opened here is SVG or MathML.
+  bool opens_foreign(std::string_view tag) const {
+    return one_of(tag, {"svg", "math"}) || in_foreign_content();
+  }
+
   void open(std::string_view tag) {
-    const bool foreign = one_of(tag, {"svg", "math"}) || in_foreign_content();
-    open_.push_back({tag, foreign});
+    open_.push_back({tag, opens_foreign(tag)});
     if (counted(tag)) ++counts_[index(tag)];
   }
 
@@ -312,9 +316,11 @@ void check_patch_targets(std::string_view markup) {
           "the element <" + std::string(start.name) + "> has no id" +
           (hoisted ? " and comes out to the top (the browser closes the element it is in)" : "") +
           "; a patch is morphed into the page's element with its id");
-    const bool closed_at_once = in_table_part && iequals(start.name, "form");
-    if (!start.self_closing && !html::detail::is_void_tag(start.name) && !closed_at_once)
-      open.open(start.name);
+    const bool closed_at_once = (in_table_part && iequals(start.name, "form")) ||
+                                html::detail::is_void_tag(start.name) ||
+                                // HTML ignores "/>": a <div/> stays open.
+                                (start.self_closing && open.opens_foreign(start.name));
+    if (!closed_at_once) open.open(start.name);
   }
 }
 

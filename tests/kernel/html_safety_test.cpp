@@ -317,6 +317,12 @@ TEST(HtmlSafety, NestingsTheParserUndoesAreRefusedAtTheTop) {
   EXPECT_EQ(check(Html::unsafe_raw(
                 "<p id=\"a\"><svg><foreignObject><p id=\"b\">x</p></foreignObject></svg></p>")),
             "");
+  // "/>" closes an SVG or MathML element only: a <div/> stays open, so what
+  // follows is in it and needs no id; after a <circle/> it does.
+  EXPECT_EQ(check(Html::unsafe_raw("<div id=\"d\"/><span>in the div</span></div>")), "");
+  EXPECT_TRUE(
+      contains(check(Html::unsafe_raw("<svg id=\"i\"/><circle/></svg>")), "<circle> has no id"));
+  EXPECT_EQ(check(Html::unsafe_raw("<svg id=\"i\"><circle/><rect/></svg>")), "");
   // Every void element is read as one (<param>, <keygen> too).
   EXPECT_TRUE(
       contains(check(Html::unsafe_raw("<param id=\"a\"><span>x</span>")), "<span> has no id"));
