@@ -1,5 +1,7 @@
 #include "runtime/moments.hpp"
 
+#include <algorithm>
+
 namespace stube::detail {
 
 Moments::Ref Moments::current() {
@@ -28,6 +30,24 @@ void Moments::reset(std::size_t history_size) {
   path_.clear();
   current_.reset();
   follow(history_size);
+}
+
+Moments::Ref Moments::woken(const std::string& iid) {
+  Ref& moment = woken_[iid];
+  if (!moment) moment = std::make_shared<Moment>();
+  return moment;
+}
+
+void Moments::went_back(const std::vector<std::string_view>& stack) {
+  const auto below_top = stack.empty() ? stack.end() : stack.end() - 1;
+  for (auto it = woken_.begin(); it != woken_.end();) {
+    if (std::find(stack.begin(), below_top, it->first) != below_top) {
+      ++it;
+      continue;
+    }
+    it->second->undone = true;
+    it = woken_.erase(it);
+  }
 }
 
 void Moments::follow(std::size_t history_size) {

@@ -11,7 +11,10 @@
 #pragma once
 
 #include <cstddef>
+#include <map>
 #include <memory>
+#include <string>
+#include <string_view>
 #include <vector>
 
 namespace stube::detail {
@@ -36,11 +39,23 @@ class Moments {
   // moments are unknown here. Timers already requested stay.
   void reset(std::size_t history_size);
 
+  // The moment of the timers frame `iid`'s wakeup re-armed after a restart
+  // (and those their events re-arm). Which moment the frame first armed them
+  // in died with the last process, so back does not undo this one with the
+  // history's; went_back() does, when the frame leaves the stack or is on
+  // top again (back runs its wakeup again: its clock would run twice).
+  Ref woken(const std::string& iid);
+
+  // After a step that went back: `stack` is the call stack it restored
+  // (instance ids, root first).
+  void went_back(const std::vector<std::string_view>& stack);
+
  private:
   void follow(std::size_t history_size);
 
   std::vector<Ref> path_;  // the history's moments, oldest first; null: no timer asked
   Ref current_;
+  std::map<std::string, Ref, std::less<>> woken_;  // by instance id
 };
 
 }  // namespace stube::detail

@@ -48,6 +48,25 @@ std::size_t history_size(const edn::Value& conv) {
   return h.is(edn::Kind::Vector) ? h.size() : 0;
 }
 
+// Which moment the timers a step requests belong to: by default the one
+// the conversation is in; `origin`, the moment of the timer whose event
+// made the step; `woke`, a restored conversation's wakeups: each frame's
+// own (Moments::woken).
+struct TimersOf {
+  detail::Moments::Ref origin;
+  bool woke = false;
+};
+
+// The instance ids on conv's call stack, root first; as tolerant.
+std::vector<std::string_view> stack_ids(const edn::Value& conv) {
+  std::vector<std::string_view> ids;
+  const edn::Value& stack = conv.get(conv::keys::stack());
+  if (stack.is(edn::Kind::Vector))
+    for (const edn::Value& iid : stack.items())
+      if (iid.is(edn::Kind::String)) ids.push_back(iid.as_string());
+  return ids;
+}
+
 // Whether iid is the top frame of conv. A record whose stack cannot be read
 // counts as yes: the fold then reports what is wrong with it.
 bool is_top(const edn::Value& conv, std::string_view iid) noexcept {
@@ -329,7 +348,8 @@ struct Runtime::Impl {
     bool lost = true;
     for (int attempt = 0; lost && !slot.ended && attempt < kAttempts; ++attempt) {
       lost = false;
-      result = apply(cid, slot, wake(*reg, slot.conv, opts.kernel), from, nullptr, &lost);
+      result = apply(cid, slot, wake(*reg, slot.conv, opts.kernel), from,
+                     {.origin = nullptr, .woke = true}, &lost);
     }
     const bool done =
         !lost && (result == Result::Ok || (result == Result::HandlerError && slot.out));
@@ -380,11 +400,10 @@ struct Runtime::Impl {
                const Event& ev);
 
   // Applies a kernel step to a locked slot.
-  // `origin`: the moment of the timer whose event made the step, if one did.
   // `lost_race`, if given, is set when the step was dropped because its
   // save lost the race to a version reload() then took (Ok all the same).
   Result apply(const std::string& cid, Slot& slot, Step step, From from,
-               const detail::Moments::Ref& origin = nullptr, bool* lost_race = nullptr) {
+               const TimersOf& timers_of = {}, bool* lost_race = nullptr) {
     // A refused step changes nothing: the page that minted the conversation
     // (if nothing happened since) still holds all of it.
     if (step.status == Step::Status::NoInstance) return Result::NoInstance;
@@ -429,12 +448,23 @@ struct Runtime::Impl {
     slot.moments.step(step.recorded, step.undone, history_size(slot.conv));
     // The timers of the moments back undid would only be skipped when due
     // (deliver): gone now, with what they hold.
-    if (step.undone > 0) timers.cancel_if(cid, &moment_undone);
+    if (step.undone > 0) {
+      slot.moments.went_back(stack_ids(slot.conv));
+      timers.cancel_if(cid, &moment_undone);
+    }
     // A timer's event is part of its timer's moment, and so are the timers
     // it asks for (a clock that re-arms itself goes on in the moment that
     // started it), unless it went back: then they are the restored moment's.
-    if (!step.timers.empty())
-      schedule(cid, step.timers, origin && step.undone == 0 ? origin : slot.moments.current());
+    if (!step.timers.empty()) {
+      if (timers_of.woke)
+        for (TimerRequest& t : step.timers) {
+          const detail::Moments::Ref moment = slot.moments.woken(t.iid);
+          book_timer(cid, t.delay, moment, std::move(t.iid), std::move(t.event));
+        }
+      else
+        schedule(cid, step.timers,
+                 timers_of.origin && step.undone == 0 ? timers_of.origin : slot.moments.current());
+    }
     send(slot, step.fragments, cid);
     if (from == From::first_view)
       send_change(slot, edn::Value(), cid);
@@ -736,7 +766,7 @@ void Runtime::Impl::deliver(const std::string& cid, const detail::Moments::Ref& 
   // requested in (a countdown the user stepped back out of would go on).
   if (slot->ended || moment->undone) return;
   apply(cid, *slot, dispatch_timer(*reg, slot->conv, iid, ev, opts.kernel), From::elsewhere,
-        moment);
+        {.origin = moment, .woke = false});
 }
 
 namespace {

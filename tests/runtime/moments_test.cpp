@@ -53,5 +53,21 @@ TEST(Moments, AHistoryFromBeforeTheProcessIsFollowed) {
   EXPECT_NE(m.current(), now);
 }
 
+// A woken frame's timers: back undoes them only for a frame it takes off
+// the stack or puts on top (whose wakeup runs again); history is no matter.
+TEST(Moments, BackUndoesAWokenFramesMomentOnlyWhenTheFrameLeavesOrIsOnTop) {
+  Moments m;
+  const Moments::Ref root = m.woken("root"), dialog = m.woken("dialog"), gone = m.woken("gone");
+  EXPECT_EQ(m.woken("root"), root) << "one per frame";
+  m.step(false, 1, 0);
+  m.went_back({"root", "dialog"});
+  EXPECT_FALSE(root->undone);
+  EXPECT_TRUE(dialog->undone);
+  EXPECT_TRUE(gone->undone);
+  EXPECT_NE(m.woken("dialog"), dialog) << "a frame that wakes again gets a new one";
+  m.went_back({"root"});
+  EXPECT_TRUE(root->undone);
+}
+
 }  // namespace
 }  // namespace stube::detail

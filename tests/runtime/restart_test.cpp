@@ -2,6 +2,8 @@
 // flow is skipped by the durable store with a warning.
 #include <gtest/gtest.h>
 
+#include <algorithm>
+
 #include "runtime/rig.hpp"
 #include "stube/conversation.hpp"
 
@@ -227,6 +229,59 @@ TEST_F(Restart, AWakeupThatFailedOnAnEventIsShownByTheNextStream) {
   EXPECT_EQ(b.attach(m.cid, m.owner, out), Runtime::Result::HandlerError);
   EXPECT_TRUE(out->has_html("the sleepy one will not wake"));
   EXPECT_EQ(rig.journal->entries(), (std::vector<std::string>{"wakeup failed", "wakeup failed"}));
+}
+
+// The root's :ticks, wherever it is on the stack.
+std::int64_t root_ticks(const Runtime& rt, const std::string& cid) {
+  const auto c = rt.conversation(cid);
+  return c ? conv::instance(*c, conv::stack(*c).at(0).as_string())[":ticks"].as_int() : -1;
+}
+
+// After a restart every frame's wakeup re-arms its timers, and back keeps
+// those of the frames it leaves under the top: a clock under a dialog goes
+// on when back undoes what was done in the dialog (it stopped for good).
+TEST_F(Restart, BackKeepsTheTimersAWakeupReArmedUnderTheTop) {
+  Runtime::Minted m;
+  {
+    Runtime a(rig.registry, options_with(open_store()));
+    m = a.mint("rt/wake-clock");
+    ASSERT_EQ(send_top(a, m, Event{"open"}), Runtime::Result::Ok);  // a dialog over the clock
+    ASSERT_EQ(send_top(a, m, Event{"inc"}), Runtime::Result::Ok);   // a moment in the dialog
+  }
+  auto store = open_store();
+  Runtime b(rig.registry, options_with(store));
+  ASSERT_EQ(b.attach(m.cid, m.owner, std::make_shared<RecordingOutput>()), Runtime::Result::Ok);
+  ASSERT_TRUE(store->wait_until([&] { return root_ticks(b, m.cid) >= 2; }));
+  ASSERT_EQ(b.back(m.cid, m.owner), Runtime::Result::Ok);
+  ASSERT_EQ(top_frame(*b.conversation(m.cid))[":incs"], Value(0));
+  const std::int64_t at_back = root_ticks(b, m.cid);
+  EXPECT_TRUE(store->wait_until([&] { return root_ticks(b, m.cid) >= at_back + 2; }))
+      << "the clock stopped at " << root_ticks(b, m.cid);
+  b.end(m.cid);
+}
+
+// A frame back puts on top wakes again and re-arms its clock: the one its
+// first wakeup set going stops, or it would tick twice as often.
+TEST_F(Restart, BackToAWokenFrameLeavesItOneClock) {
+  Runtime::Minted m;
+  {
+    Runtime a(rig.registry, options_with(open_store()));
+    m = a.mint("rt/wake-clock");
+    ASSERT_EQ(send_top(a, m, Event{"inc"}), Runtime::Result::Ok);  // a moment back undoes
+  }
+  auto store = open_store();
+  Runtime b(rig.registry, options_with(store));
+  ASSERT_EQ(b.attach(m.cid, m.owner, std::make_shared<RecordingOutput>()), Runtime::Result::Ok);
+  ASSERT_TRUE(store->wait_until([&] { return root_ticks(b, m.cid) >= 2; }));
+  ASSERT_EQ(b.back(m.cid, m.owner), Runtime::Result::Ok);
+  const std::size_t at_back = rig.journal->entries().size();
+  const auto since_back = [&](const std::string& entry) {
+    const std::vector<std::string> all = rig.journal->entries();
+    return std::count(all.begin() + static_cast<std::ptrdiff_t>(at_back), all.end(), entry);
+  };
+  ASSERT_TRUE(store->wait_until([&] { return since_back("clock 2 ticked") >= 3; }));
+  EXPECT_EQ(since_back("clock 1 ticked"), 0);
+  b.end(m.cid);
 }
 
 TEST_F(Restart, FreshConversationsDoNotWakeOnAttach) {

@@ -90,6 +90,27 @@ inline void define_runtime_components(Registry& reg, std::shared_ptr<Journal> jo
         s.set("wakeups", s[":wakeups"].is_nil() ? 1 : s[":wakeups"].as_int() + 1);
       })
       .on("noop", [](Self&) {});
+  // A clock its wakeup sets going, each wakeup a new one (its ticks carry
+  // its number); "open" calls a dialog (a ticker) over it.
+  auto clocks = std::make_shared<std::atomic<int>>(0);
+  reg.define("rt/wake-clock")
+      .init([](const Value&) {
+        return edn::map({{kw("ticks"), 0}, {kw("incs"), 0}});
+      })
+      .render([](const Self& s) { return html::p("ticks: ", s[":ticks"]); })
+      .wakeup([clocks](Self& s) { s.after(std::chrono::milliseconds(2), "tick", ++*clocks); })
+      .on("tick",
+          [journal](Self& s, const Event& e) {
+            journal->add("clock " + edn::write(e.payload) + " ticked");
+            s.set("ticks", s[":ticks"].as_int() + 1);
+            s.after(std::chrono::milliseconds(2), "tick", e.payload);
+          })
+      .on("inc", [](Self& s) { s.set("incs", s[":incs"].as_int() + 1); })
+      .on("open",
+          [](Self& s) {
+            s.call(embed("rt/ticker", edn::map({{kw("label"), "dialog"}})), "closed");
+          })
+      .resume("closed", [](Self&, const Value&) {});
   reg.define("rt/sleepy")  // a wakeup that always fails
       .render([](const Self&) { return html::p("sleepy"); })
       .wakeup([journal](Self&) {
