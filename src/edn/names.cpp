@@ -1,5 +1,7 @@
 #include "edn/names.hpp"
 
+#include "edn/utf8.hpp"
+
 namespace stube::edn::detail {
 
 namespace {
@@ -8,13 +10,38 @@ bool is_digit(char c) noexcept {
   return c >= '0' && c <= '9';
 }
 
+// The zeros of the Unicode decimal digits (category Nd) of the BMP beyond
+// ASCII, each the first of ten: Arabic-Indic, Devanagari, ..., fullwidth.
+constexpr char32_t kDigitZeros[] = {
+    0x0660, 0x06F0, 0x07C0, 0x0966, 0x09E6, 0x0A66, 0x0AE6, 0x0B66, 0x0BE6, 0x0C66, 0x0CE6, 0x0D66,
+    0x0DE6, 0x0E50, 0x0ED0, 0x0F20, 0x1040, 0x1090, 0x17E0, 0x1810, 0x1946, 0x19D0, 0x1A80, 0x1A90,
+    0x1B50, 0x1BB0, 0x1C40, 0x1C50, 0xA620, 0xA8D0, 0xA900, 0xA9D0, 0xA9F0, 0xAA50, 0xABF0, 0xFF10};
+
+// Whether text starts with a digit as Clojure's reader sees one
+// (Character.isDigit on a UTF-16 unit: any decimal digit of the BMP, while
+// a character above it is a surrogate there, no digit). `text` is valid
+// UTF-8 (check_name() has checked it).
+bool starts_with_digit(std::string_view text) noexcept {
+  if (text.empty()) return false;
+  if (is_digit(text.front())) return true;
+  const auto lead = static_cast<unsigned char>(text.front());
+  if (lead < 0xC2 || lead > 0xEF) return false;  // ASCII, or beyond the BMP
+  const std::size_t n = utf8_length(lead);
+  if (text.size() < n) return false;
+  const char32_t c = decode_utf8(text.substr(0, n));
+  for (char32_t zero : kDigitZeros)
+    if (c >= zero && c <= zero + 9) return true;
+  return false;
+}
+
 // A whole symbol must not read as something else: a number ("1a", "-1",
-// and ".5", which EDN forbids), a tag or dispatch ("#a") or a keyword.
+// "٣", which Clojure's reader takes for a number too, and ".5", which EDN
+// forbids), a tag or dispatch ("#a") or a keyword.
 const char* check_symbol_start(std::string_view text) noexcept {
-  if (is_digit(text.front())) return "name starts with a digit";
+  if (starts_with_digit(text)) return "name starts with a digit";
   if (text.front() == '#') return "name starts with '#'";
-  if ((text.front() == '+' || text.front() == '-' || text.front() == '.') && text.size() > 1 &&
-      is_digit(text[1]))
+  if ((text.front() == '+' || text.front() == '-' || text.front() == '.') &&
+      starts_with_digit(text.substr(1)))
     return "name looks like a number";
   return nullptr;
 }

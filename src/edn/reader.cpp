@@ -78,13 +78,18 @@ bool is_digit(char c) noexcept {
   return c >= '0' && c <= '9';
 }
 
-std::string quoted(std::string_view s) {
+// Input text shown in an error: the first 40 bytes (not cutting a
+// character), so that a megabyte-long token makes no megabyte message.
+std::string clipped(std::string_view s) {
   constexpr std::size_t kMax = 40;
-  std::string out = "'";
-  out.append(s.substr(0, kMax));
-  if (s.size() > kMax) out.append("...");
-  out.push_back('\'');
-  return out;
+  if (s.size() <= kMax) return std::string(s);
+  std::size_t n = kMax;
+  while (n > 0 && (static_cast<unsigned char>(s[n]) & 0xC0) == 0x80) --n;
+  return std::string(s.substr(0, n)) + "...";
+}
+
+std::string quoted(std::string_view s) {
+  return "'" + clipped(s) + "'";
 }
 
 class Reader {
@@ -207,13 +212,13 @@ class Reader {
 
   [[noreturn, gnu::noinline, gnu::cold]] void fail_tag(const char* at, std::string_view tag,
                                                        const char* why) const {
-    fail_at(at, "invalid tag #" + std::string(tag) + ": " + why);
+    fail_at(at, "invalid tag #" + clipped(tag) + ": " + why);
   }
 
   [[noreturn, gnu::noinline, gnu::cold]] void fail_text(const char* at, const char* before,
                                                         std::string_view text,
                                                         const char* after) const {
-    fail_at(at, std::string(before) + std::string(text) + after);
+    fail_at(at, std::string(before) + clipped(text) + after);
   }
 
   std::pair<std::size_t, std::size_t> position(const char* at) const {
@@ -503,9 +508,9 @@ class Reader {
     std::uint32_t ns_len = 0;
     if (ns.empty() || ns.find('/') != std::string_view::npos ||
         detail::check_name(ns, false, &ns_len))
-      fail_text(start, "invalid namespace '", ns.substr(0, 40), "' in namespaced map");
+      fail_text(start, "invalid namespace '", ns, "' in namespaced map");
     skip_whitespace();
-    if (p_ == end_ || *p_ != '{') fail_text(p_, "expected '{' after #:", ns.substr(0, 40), "");
+    if (p_ == end_ || *p_ != '{') fail_text(p_, "expected '{' after #:", ns, "");
     return read_map(1, ns, start);
   }
 
@@ -522,7 +527,7 @@ class Reader {
     enter(start);
     skip_whitespace();
     if (p_ == end_) fail_text(start, "expected a value after the tag #", tag, " but input ended");
-    if (is_closer(*p_)) fail_closer_after(start, "a value after the tag #" + std::string(tag));
+    if (is_closer(*p_)) fail_closer_after(start, "a value after the tag #" + clipped(tag));
     if (!discarding_ && *p_ == '"' && builtin) {
       // The usual #inst "..." / #uuid "...": parsed in place, no string node.
       const char* stop = scan_string(p_ + 1);
@@ -554,7 +559,7 @@ class Reader {
   Value make_inst(std::string_view text, const char* at) const {
     Instant t;
     if (const char* why = detail::parse_instant(text, &t))
-      fail_at(at, "invalid #inst \"" + std::string(text.substr(0, 40)) + "\": " + why);
+      fail_at(at, "invalid #inst \"" + clipped(text) + "\": " + why);
     return Value(t);
   }
 
@@ -567,7 +572,7 @@ class Reader {
   Value make_uuid(std::string_view text, const char* at) const {
     Uuid u;
     if (const char* why = detail::parse_uuid(text, &u))
-      fail_at(at, "invalid #uuid \"" + std::string(text.substr(0, 40)) + "\": " + why);
+      fail_at(at, "invalid #uuid \"" + clipped(text) + "\": " + why);
     return Value(u);
   }
 
@@ -763,7 +768,7 @@ class Reader {
       if (v > 0377) fail_at(start, "octal character literal out of range (max \\o377)");
       return Value::character(v);
     }
-    fail_at(start, "unsupported character literal \\" + std::string(tok.substr(0, 40)) +
+    fail_at(start, "unsupported character literal \\" + clipped(tok) +
                        " (expected one character, \\newline, \\space, \\tab, \\return, \\formfeed, "
                        "\\backspace, \\uXXXX or \\oNNN)");
   }
@@ -774,10 +779,10 @@ class Reader {
     const std::string_view tok = take_token();
     if (tok.empty()) fail_at(start, "expected a keyword name after ':'");
     if (tok.front() == ':')
-      fail_at(start, "auto-resolved keywords (::" + std::string(tok.substr(1)) + ") are not EDN");
+      fail_at(start, "auto-resolved keywords (::" + clipped(tok.substr(1)) + ") are not EDN");
     Value v;
     if (const char* why = detail::make_name(Kind::Keyword, tok, &v))
-      fail_at(start, "invalid keyword :" + std::string(tok.substr(0, 40)) + ": " + why);
+      fail_at(start, "invalid keyword :" + clipped(tok) + ": " + why);
     return v;
   }
 

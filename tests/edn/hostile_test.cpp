@@ -225,6 +225,25 @@ TEST(EdnHostile, DuplicateKeysTooDeepOrTooLargeToPrintAreParseErrors) {
 
 // --- huge strings ---------------------------------------------------------------
 
+// An error quotes at most 40 bytes of a token (cut between characters): a
+// megabyte-long one in an HTTP payload makes no megabyte-long 400.
+TEST(EdnHostile, ErrorsQuoteLongTokensShortened) {
+  const std::string big = "\xC3\xA9" + std::string(1 << 20, 'a');
+  for (const std::string& text :
+       {"::" + big, "#" + big + ": 1", "##" + big, "#" + big, "#" + big + " ]", ":" + big + ":",
+        "#inst \"" + big + "\"", "#:" + big + " 1", "#:" + big + ": {}", "\\" + big}) {
+    try {
+      edn::read(text);
+      ADD_FAILURE() << "read " << text.substr(0, 4) << "..." << text.substr(text.size() - 6);
+    } catch (const edn::ParseError& e) {
+      const std::string what = e.what();
+      EXPECT_LT(what.size(), 300u) << what.substr(0, 120);
+      EXPECT_NE(what.find("\xC3\xA9" + std::string(38, 'a') + "..."), std::string::npos)
+          << what.substr(0, 120);
+    }
+  }
+}
+
 TEST(EdnHostile, HundredMegabyteString) {
   // Each chunk holds escapes and multi-byte text so the slow paths run too.
   const std::string chunk_text = "The quick \\\"brown\\\" fox \xC3\xA9\\n\\u00e9 jumps\\t";

@@ -141,6 +141,20 @@ TEST(EdnValue, InvalidNamesAndScalarsThrowTypeError) {
     EXPECT_THROW(edn::read(std::string("[:a") + space + "b]"), edn::ParseError) << space;
   }
   EXPECT_EQ(Value::keyword("a\u00A0b").as_keyword(), "a\u00A0b");  // no-break: one name in Java too
+  // Clojure reads a symbol that starts with any decimal digit of the BMP
+  // (Arabic-Indic, Devanagari, fullwidth, ...) as a number, and fails.
+  for (const char* digit : {"\u0663", "\u0966", "\uFF19", "\u1946", "\uABF9"}) {
+    EXPECT_THROW(Value::symbol(digit), edn::TypeError) << digit;
+    EXPECT_THROW(Value::symbol(std::string("-") + digit + "x"), edn::TypeError) << digit;
+    EXPECT_THROW(edn::read(std::string("[a ") + digit + "]"), edn::ParseError) << digit;
+    EXPECT_THROW(edn::read(std::string("+") + digit), edn::ParseError) << digit;
+    EXPECT_EQ(Value::keyword(digit).as_keyword(), digit);  // a keyword is no number
+    EXPECT_EQ(Value::symbol(std::string("a/") + digit).as_symbol(), std::string("a/") + digit);
+  }
+  // Characters next to them, and digits above the BMP (a surrogate pair to
+  // Clojure), are no digits there.
+  for (const char* other : {"\u065F", "\u066A", "\uFF1A", "\U0001D7CE"})
+    EXPECT_EQ(Value::symbol(other).as_symbol(), other);
   EXPECT_THROW(Value::tagged("", 1), edn::TypeError);
 }
 
