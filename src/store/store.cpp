@@ -174,15 +174,15 @@ std::size_t keyword_value_end(std::string_view s, std::size_t i) {
   return s.size();
 }
 
-// "host=db password=x" -> "host=db password=***", read the way libpq reads
+// "host=db password=x" -> "host=db password=***" (from `from` on), read the way libpq reads
 // a keyword string (spaces around '=' allowed). A word without '=' (which
 // libpq refuses) is stepped over: a secret after a typo is still hidden.
-void redact_keywords(std::string& s, Hidden* hidden) {
+void redact_keywords(std::string& s, Hidden* hidden, std::size_t from = 0) {
   const auto space = [&](std::size_t i) {
     while (i < s.size() && conninfo_space(s[i])) ++i;
     return i;
   };
-  for (std::size_t i = space(0); i < s.size(); i = space(i)) {
+  for (std::size_t i = space(from); i < s.size(); i = space(i)) {
     std::size_t key_end = i;
     while (key_end < s.size() && s[key_end] != '=' && !conninfo_space(s[key_end])) ++key_end;
     const bool secret = secret_key(std::string_view(s).substr(i, key_end - i));
@@ -434,13 +434,19 @@ std::shared_ptr<ConversationStore> open_url(const Opening& o) {
 
 std::string redact(std::string_view url, Hidden* hidden) {
   std::string out(url);
-  const auto colon = out.find(':');
-  if (colon == std::string::npos || !is_scheme(out.substr(0, colon))) {
+  std::size_t begin = 0;
+  while (begin < out.size() && conninfo_space(out[begin])) ++begin;
+  const auto colon = out.find(':', begin);
+  if (colon == std::string::npos || !is_scheme(out.substr(begin, colon - begin))) {
     redact_keywords(out, hidden);
     return out;
   }
   if (out.compare(colon, 3, "://") == 0) redact_user_info(out, colon + 3, hidden);
   redact_password_parameters(out, colon, hidden);
+  // A keyword string where a URL was expected ("postgresql:host=db
+  // password=x", as "file:<dir>" is written) or words after a URL
+  // ("postgresql://h/db password=x"): not a URL, and no secret shows.
+  redact_keywords(out, hidden, colon + 1);
   return out;
 }
 

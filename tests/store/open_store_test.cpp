@@ -241,6 +241,28 @@ TEST(OpenStore, ErrorsNeverShowAPassword) {
   }
 }
 
+// Nor does a malformed one: a keyword string after the scheme, words after
+// a URL (which libpq reads into the host or the database name and quotes),
+// a URL after a space.
+TEST(OpenStore, ErrorsNeverShowAPasswordOfAMalformedUrl) {
+  for (const std::string& url :
+       {std::string("postgresql:host=db password=s3cret"), std::string("postgres:password=s3cret"),
+        std::string("postgresql:host=db password = 's3 cret'"),
+        std::string("postgresql://u@127.0.0.1:1/db password=s3cret"),
+        std::string("postgresql://u@127.0.0.1:1/db?sslmode=disable sslpassword=s3cret"),
+        std::string(" postgresql://u:s3cret@db/app"), std::string("\tfile:x?password=s3cret")}) {
+    std::string error = "(no error)";
+    try {
+      open_store(url);
+    } catch (const std::exception& e) {  // bad_url's invalid_argument, libpq's StoreError
+      error = e.what();
+    }
+    EXPECT_NE(error, "(no error)") << url;
+    EXPECT_EQ(error.find("s3"), std::string::npos) << error;
+    EXPECT_EQ(redact_store_url(url).find("s3"), std::string::npos) << redact_store_url(url);
+  }
+}
+
 // libpq takes everything before the '@' for the user info, '?', '#' and a
 // second '@' included (and a '/' is a password left unencoded): all of it
 // is hidden, and stube's options are still found in the query after the
