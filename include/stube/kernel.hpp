@@ -108,7 +108,7 @@ Step wake(const Registry& reg, const edn::Value& conv, const KernelOptions& opts
 Step redraw(const Registry& reg, const edn::Value& conv, const KernelOptions& opts);
 
 // Shutdown/end: run every stop hook (top frame first, children before
-// parents). Errors in stop hooks are swallowed (logged by the caller).
+// parents). A stop hook that throws is logged here and skipped.
 Step stop_all(const Registry& reg, const edn::Value& conv, const KernelOptions& opts);
 
 // The top frame's view, as the contents of the root element.

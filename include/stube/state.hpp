@@ -131,9 +131,13 @@ edn::Value to_edn(const T& v) {
 
 namespace detail {
 [[noreturn]] void integer_range_error(std::int64_t n, std::int64_t min, std::uint64_t max);
+// A map field's two keys of one text (:a and "a"): one would be lost.
+[[noreturn]] void duplicate_key_error(const std::string& key);
 // The value of a big integer (what to_edn writes for a large unsigned
-// value); TypeError unless it is in 0..max.
+// value, what Clojure writes as 5N); TypeError unless it is in 0..max,
+// min..max.
 std::uint64_t unsigned_from_big_int(const edn::Value& v, std::uint64_t max);
+std::int64_t signed_from_big_int(const edn::Value& v, std::int64_t min, std::int64_t max);
 // A number as a double: an integer of any size (a browser writes 1e20 as
 // 100000000000000000000, which reads as a big integer) as the nearest
 // double, a double as it is.
@@ -155,9 +159,13 @@ T from_edn(const edn::Value& v) {
                   "field type: use std::string for text, or an integer type such as std::int8_t");
     // A value that does not fit (a browser's -1 for an unsigned field) is an
     // error, not a silently wrapped number.
-    if constexpr (std::is_unsigned_v<T>)
-      if (v.is(edn::Kind::BigInt))
+    if (v.is(edn::Kind::BigInt)) {
+      if constexpr (std::is_unsigned_v<T>)
         return static_cast<T>(detail::unsigned_from_big_int(v, std::numeric_limits<T>::max()));
+      else
+        return static_cast<T>(detail::signed_from_big_int(v, std::numeric_limits<T>::min(),
+                                                          std::numeric_limits<T>::max()));
+    }
     const std::int64_t n = v.as_int();
     if (!std::in_range<T>(n))
       detail::integer_range_error(n, static_cast<std::int64_t>(std::numeric_limits<T>::min()),
@@ -181,10 +189,11 @@ T from_edn(const edn::Value& v) {
     // Keys are strings as to_edn writes them; the browser's signals bring
     // them back as keywords (src/server/signals.hpp), which count as their
     // text.
-    for (const edn::MapEntry& e : v.entries())
-      out.emplace(
-          std::string(e.key.is(edn::Kind::Keyword) ? e.key.as_keyword() : e.key.as_string()),
-          from_edn<typename T::mapped_type>(e.val));
+    for (const edn::MapEntry& e : v.entries()) {
+      std::string key(e.key.is(edn::Kind::Keyword) ? e.key.as_keyword() : e.key.as_string());
+      if (!out.emplace(key, from_edn<typename T::mapped_type>(e.val)).second)
+        detail::duplicate_key_error(key);
+    }
     return out;
   } else {
     static_assert(detail::Described<T>, STUBE_NOT_A_FIELD_TYPE);

@@ -121,14 +121,27 @@ void integer_range_error(std::int64_t n, std::int64_t min, std::uint64_t max) {
   throw edn::TypeError("edn: integer " + std::to_string(n) + " out of range " +
                        std::to_string(min) + ".." + std::to_string(max));
 }
-std::uint64_t unsigned_from_big_int(const edn::Value& v, std::uint64_t max) {
+void duplicate_key_error(const std::string& key) {
+  throw edn::TypeError("edn: two keys of the map are both \"" + key +
+                       "\" as text (a keyword and a string?); one would be lost");
+}
+// A big integer in min..max (Clojure writes 5N for a BigInt even when it
+// is small), parsed as an N; TypeError naming the range otherwise.
+template <class N>
+N big_int_in_range(const edn::Value& v, N min, N max) {
   const std::string_view digits = v.number_text();
-  std::uint64_t n = 0;
+  N n = 0;
   const auto [end, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), n);
-  if (ec != std::errc() || end != digits.data() + digits.size() || n > max)
-    throw edn::TypeError("edn: integer " + std::string(digits) + "N out of range 0.." +
-                         std::to_string(max));
+  if (ec != std::errc() || end != digits.data() + digits.size() || n < min || n > max)
+    throw edn::TypeError("edn: integer " + std::string(digits) + "N out of range " +
+                         std::to_string(min) + ".." + std::to_string(max));
   return n;
+}
+std::uint64_t unsigned_from_big_int(const edn::Value& v, std::uint64_t max) {
+  return big_int_in_range<std::uint64_t>(v, 0, max);
+}
+std::int64_t signed_from_big_int(const edn::Value& v, std::int64_t min, std::int64_t max) {
+  return big_int_in_range(v, min, max);
 }
 double double_from_edn(const edn::Value& v) {
   if (v.is(edn::Kind::Int)) return static_cast<double>(v.as_int());

@@ -34,7 +34,8 @@ const edn::Value kParent = "instance/parent"_kw;
 const edn::Value kResume = "instance/resume"_kw;
 
 // The caller's resume key: a string as stube writes it, or a keyword as
-// the original Clojure library does (by its name); none is "".
+// the original Clojure library does (by its text, "ns/name" when it has a
+// namespace); none is "".
 std::string_view resume_key(const edn::Value& resume) {
   if (resume.is(edn::Kind::String)) return resume.as_string();
   if (resume.is(edn::Kind::Keyword)) return resume.as_keyword();

@@ -207,6 +207,28 @@ TEST(State, LargeUnsignedValuesRoundTripAsBigIntegers) {
             "state field 'small': edn: integer 4294967296N out of range 0..4294967295");
 }
 
+// Clojure writes a BigInt as 5N however small: a signed field takes one
+// within its range too.
+TEST(State, SignedFieldsTakeBigIntegersInTheirRange) {
+  EXPECT_EQ(from_edn<Person>(edn::read("{:age 5N}")).age, 5);
+  EXPECT_EQ(from_edn<Sizes>(edn::read("{:delta -2147483648N}")).delta, INT32_MIN);
+  const auto failure = read_failure<Sizes>;
+  EXPECT_EQ(failure("{:delta 2147483648N}"),
+            "state field 'delta': edn: integer 2147483648N out of range -2147483648..2147483647");
+  EXPECT_EQ(read_failure<Person>("{:age 9223372036854775808N}"),
+            "state field 'age': edn: integer 9223372036854775808N out of range "
+            "-9223372036854775808..9223372036854775807");
+}
+
+// A map field's keys are text: :a and "a" would be one key, and the next
+// write of the field would lose the other for good.
+TEST(State, AMapFieldWithTwoKeysOfOneTextIsRefused) {
+  EXPECT_EQ(read_failure<Person>(R"({:counts {"a" 1, :a 2}})"),
+            "state field 'counts': edn: two keys of the map are both \"a\" as text (a keyword "
+            "and a string?); one would be lost");
+  EXPECT_EQ(from_edn<Person>(edn::read(R"({:counts {"a" 1, :b 2}})")).counts.size(), 2u);
+}
+
 TEST(State, MergeKeepsKeysTheStructDoesNotDeclare) {
   const Value state = edn::read(R"({:name "old", :untyped 1})");
   Person p;
