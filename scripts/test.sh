@@ -139,11 +139,7 @@ fi
 # reports still name file:line. ASan's own advice is -O1; without NDEBUG,
 # Boost's assertions check our use of Asio and Beast there too.
 sanitizer_flags=-DCMAKE_CXX_FLAGS_RELWITHDEBINFO="-O1 -g1"
-# One test is left to the other runs: LoadAllShortOfDescriptors… runs the
-# process out of file descriptors while threads start, and UBSan's vptr
-# check opens a pipe for its own use there (no descriptor: a false report).
 ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
-  SUITE_CTEST="-E ShortOfDescriptors" \
   run_suite "asan" "$asan_dir" -DCMAKE_BUILD_TYPE=RelWithDebInfo "$sanitizer_flags" \
   -DSTUBE_WERROR=ON -DSTUBE_SANITIZE=ON -DSTUBE_BUILD_BENCH=OFF
 
@@ -152,14 +148,13 @@ ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 # fails the test that ran into it. The Clojure interop test needs the JVM,
 # not threads, and is left to the other runs. So are the tests of what a
 # forked child of a threaded process does (the names matching AForkedChild
-# or AfterAFork: four, in the server and store suites), and the descriptor
-# shortage test (as under ASan):
+# or AfterAFork: four, in the server and store suites):
 # TSan does not support fork() in a multi-threaded process (its own
 # background thread may hold a lock the child then waits for; seen once as a
 # child hanging until its alarm), and they test fork, not races.
 TSAN_OPTIONS=second_deadlock_stack=1 \
   SUITE_TARGETS="stube_runtime_tests stube_server_tests stube_store_tests stube_pg_tests" \
-  SUITE_CTEST="-L ^(runtime|server|store)$ -LE ^clojure$ -E (AForkedChild|AfterAFork|ShortOfDescriptors)" \
+  SUITE_CTEST="-L ^(runtime|server|store)$ -LE ^clojure$ -E (AForkedChild|AfterAFork)" \
   run_suite "tsan" "$tsan_dir" -DCMAKE_BUILD_TYPE=RelWithDebInfo "$sanitizer_flags" -DSTUBE_WERROR=ON \
   -DSTUBE_TSAN=ON -DSTUBE_BUILD_BENCH=OFF -DSTUBE_BUILD_TOOLS=OFF
 

@@ -504,50 +504,8 @@ TEST(FileStore, ASaveWithNoDescriptorLeftFailsAndKeepsTheStoredVersion) {
   EXPECT_EQ(file_names(dir.path()), std::vector<std::string>{"cv-a.edn"});
 }
 
-// One load_all with one spare descriptor: the loaded map, or the error.
-std::pair<std::optional<ConversationMap>, std::string> load_with_one_spare_descriptor(
-    ConversationStore& store) {
-  DescriptorShortage one(1);
-  try {
-    return {store.load_all(), {}};
-  } catch (const StoreError& e) {
-    return {std::nullopt, e.what()};
-  }
-}
-
-// With descriptors short, load_all either loads every conversation or fails
-// naming the file: never a partial map (the rest would be missing from this
-// run, and back at the next). Eight loading threads race for one spare
-// descriptor (the listing needs it too, so none can be taken away before
-// the reads: the race is the only way to a failed open). A load whose
-// threads happened not to overlap succeeds (about one in ten on an idle
-// machine, most of them on a busy one, where the threads take turns), so
-// the load is repeated until one runs short, at most 40 times; each must be
-// whole or an error naming a file. Not run under the sanitizers
-// (scripts/test.sh): UBSan needs descriptors itself.
-TEST(FileStore, LoadAllShortOfDescriptorsFailsInsteadOfLeavingConversationsOut) {
-  ScratchDir dir;
-  constexpr int kConversations = 200;
-  constexpr int kAttempts = 40;
-  {
-    auto store = file_store(dir.path());
-    for (int i = 0; i < kConversations; ++i) store->save(conv::make("cv-" + std::to_string(i)));
-  }
-  auto store = file_store(dir.path(), {.load_threads = 8});
-  int failed_loads = 0;
-  for (int attempt = 0; attempt < kAttempts && failed_loads == 0; ++attempt) {
-    const auto [loaded, error] = load_with_one_spare_descriptor(*store);
-    if (loaded) {
-      ASSERT_EQ(loaded->size(), static_cast<std::size_t>(kConversations));
-      continue;
-    }
-    ++failed_loads;
-    EXPECT_TRUE(contains(error, "Too many open files")) << error;
-    EXPECT_TRUE(contains(error, "nothing was loaded")) << error;
-    EXPECT_TRUE(contains(error, dir.path().string() + "/cv-")) << error;
-  }
-  EXPECT_EQ(store->load_all().size(), static_cast<std::size_t>(kConversations));
-}
+// A load that runs short of descriptors: tests/store_fd (its own binary,
+// whose openat makes the shortage).
 
 // A child forked while other threads of its parent save: the parent's batch
 // (or the closer's lock) may be taken at the fork, by a thread the child
