@@ -30,7 +30,7 @@ stube::Embed summary(const std::string& name, const Value& items) {
       stube::edn::map({{kw("name"), name}, {kw("items"), items}, {kw("again"), "wizard-flow"}}));
 }
 
-stube::Flow onboarding(Value) {  // by value: a coroutine must not keep references
+stube::Flow onboarding(Value) {  // by value or const&: the flow's frame keeps its own copy
   std::string name, rejected;
   for (;;) {
     const Value answer = co_await stube::await(ask_name(name, rejected));

@@ -89,14 +89,14 @@ Step dispatch(const Registry& reg, const edn::Value& conv, std::string_view iid,
 // A timer's event (an `after` effect come due): as dispatch, but not a
 // moment of its own: nothing goes into the history, so `back` undoes it
 // together with the moment that requested the timer (a ticking clock does
-// not fill the history, and the back button undoes what the user did).
+// not fill the history, and back undoes what the user did).
 // Nor does it bump :conv/touched: the TTL counts the time since the browser
 // last did something, so a component that re-arms its timer for ever does not
 // keep an abandoned conversation alive.
 Step dispatch_timer(const Registry& reg, const edn::Value& conv, std::string_view iid,
                     const Event& event, const KernelOptions& opts);
 
-// The `back` effect requested from outside (the browser's back button).
+// The `back` effect requested from outside the handlers (POST /back/<cid>).
 Step go_back(const Registry& reg, const edn::Value& conv, const KernelOptions& opts);
 
 // A restored conversation becomes live again: every frame's wakeup runs,
