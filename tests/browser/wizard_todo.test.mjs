@@ -68,8 +68,6 @@ for (const path of ['wizard', 'wizard-flow']) {
   });
 }
 
-// The prompt has the focus at once: what is typed before the page's stream
-// is open stays when its first view arrives.
 // A /todo page holding one item, added by typing, once its answer is in.
 async function todoWith(context, item) {
   const page = await openPage(context, `${demo.url}todo`);
@@ -79,6 +77,9 @@ async function todoWith(context, item) {
   await settled(page);
   return page;
 }
+
+// The prompt has the focus at once: what is typed before the page's stream
+// is open stays when its first view arrives.
 
 test('wizard: what is typed before the stream opens stays', async () => {
   const context = await browser.newContext();
@@ -103,6 +104,38 @@ test('wizard: what is typed before the stream opens stays', async () => {
   assert.equal(await page.inputValue('.stube-prompt .stube-input'), 'Early');
   await page.press('.stube-prompt .stube-input', 'Enter');
   await waitForConfirm(page, 'Continue as Early?');
+  await closeContext(context);
+});
+
+// The browser gives the first view's [autofocus] field the focus before
+// stube.js has loaded (held back here until it has); when that view goes,
+// the focus still goes to the new one's first control, also when the new
+// view has no [autofocus] (taken out of the fragments here).
+test('wizard: the focus the browser gave before stube.js loaded moves on with the view', async () => {
+  const context = await browser.newContext();
+  const page = await newPage(context);
+  let loadScript;
+  const scriptMayLoad = new Promise((resolve) => {
+    loadScript = resolve;
+  });
+  await page.route(/\/_stube\/stube\.js/, async (route) => {
+    await scriptMayLoad;
+    await route.continue();
+  });
+  await page.goto(`${demo.url}wizard`, { waitUntil: 'commit' });
+  await page.waitForFunction(() => document.activeElement?.matches('.stube-prompt .stube-input'));
+  loadScript();
+  await waitForStream(page);
+  await page.evaluate(() => window.addEventListener('datastar-sse', (e) => {
+    const raw = e.detail?.argsRaw;
+    if (raw?.fragments) raw.fragments = String(raw.fragments).replaceAll(' autofocus', '');
+  }, true));
+  await fillSettled(page, '.stube-prompt .stube-input', 'Kay');
+  await page.keyboard.press('Enter');
+  await waitForConfirm(page, 'Continue as Kay?');
+  assert.equal(await page.locator('[autofocus]').count(), 0);
+  await page.waitForFunction(() => document.activeElement?.matches('.stube-confirm button'));
+  await page.unrouteAll({ behavior: 'ignoreErrors' });
   await closeContext(context);
 });
 
@@ -365,36 +398,41 @@ test('todo: an answer that comes late does not undo text a later event took alon
   await closeContext(context);
 });
 
-// A request the page makes by hand (not an event: another address) is no
-// sign that the server has what was typed: the stream's next copy of the
-// field (here a frame made up in the page, as a reconnect would send it)
-// leaves the typed text alone.
+// A request the page makes by hand (not an event: another address, even
+// one with an /event/ segment) is no sign that the server has what was
+// typed: the stream's next copy of the field (here a frame made up in the
+// page, as a reconnect would send it) leaves the typed text alone.
 test('todo: a request made by hand does not count as sending what was typed', async () => {
   const context = await browser.newContext();
   const page = await openPage(context, `${demo.url}todo`);
+  await page.route('**/api/event/log', (route) =>
+    route.fulfill({ status: 200, contentType: 'text/event-stream', body: '' }));
   await fillSettled(page, '.todo-new-input', 'typed, not sent');
-  await page.evaluate(() => {
-    const button = document.createElement('button');
-    button.id = 'by-hand';
-    button.setAttribute('data-on-click', "@get('/')");
-    document.body.append(button);
-  });
-  await page.evaluate(() => new Promise((resolve) => {
-    document.addEventListener('datastar-sse', (e) => {
-      if (e.detail.elId === 'by-hand' && e.detail.type === 'finished') resolve();
+  for (const [id, request] of [['by-hand', "@get('/')"], ['by-hand-post', "@post('/api/event/log')"]]) {
+    await page.evaluate(({ id, request }) => {
+      const button = document.createElement('button');
+      button.id = id;
+      button.setAttribute('data-on-click', request);
+      document.body.append(button);
+    }, { id, request });
+    await page.evaluate((id) => new Promise((resolve) => {
+      document.addEventListener('datastar-sse', (e) => {
+        if (e.detail.elId === id && e.detail.type === 'finished') resolve();
+      });
+      document.getElementById(id).click();
+    }), id);
+    await page.evaluate(() => {
+      const ns = document.querySelector('.todo-new-input').getAttribute('data-bind').split('.')[0];
+      document.dispatchEvent(new CustomEvent('datastar-sse', {
+        detail: {
+          type: 'datastar-merge-signals',
+          elId: 'stube-stream',
+          argsRaw: { signals: JSON.stringify({ [ns]: { new_text: '' } }) },
+        },
+      }));
     });
-    document.getElementById('by-hand').click();
-  }));
-  await page.evaluate(() => {
-    const ns = document.querySelector('.todo-new-input').getAttribute('data-bind').split('.')[0];
-    document.dispatchEvent(new CustomEvent('datastar-sse', {
-      detail: {
-        type: 'datastar-merge-signals',
-        elId: 'stube-stream',
-        argsRaw: { signals: JSON.stringify({ [ns]: { new_text: '' } }) },
-      },
-    }));
-  });
-  assert.equal(await page.inputValue('.todo-new-input'), 'typed, not sent');
+    assert.equal(await page.inputValue('.todo-new-input'), 'typed, not sent', request);
+  }
+  await page.unrouteAll({ behavior: 'ignoreErrors' });
   await closeContext(context);
 });

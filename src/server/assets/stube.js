@@ -144,7 +144,16 @@ const lastEdit = new Map();      // bound signal ("ns.name") → the number of i
 // Requests in flight by their element's id (Datastar names a request so; it
 // gives every element with data-* attributes an id), oldest first.
 const inFlight = new Map();      // id → [{ edits: carried, refused, since: started at }]
-const kStubeRequest = /@post\('[^']*\/(event|back)\//;
+// stube's own requests: a @post to this page's event or back route (base
+// path and cid as the stream's @get has them), not any URL with an /event/.
+const kStubeRequest = (() => {
+  const load = document.getElementById('stube-stream')?.getAttribute('data-on-load') ?? '';
+  const found = /^@get\('(.*)\/sse\/([^'/]+)'/.exec(load);
+  if (!found) return /(?!)/;  // no stream on this page: nothing is stube's
+  const literal = (text) => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+  const [base, cid] = [literal(found[1]), literal(found[2])];
+  return new RegExp(`^@post\\('${base}/(event/${cid}/|back/${cid}')`);
+})();
 
 function noteEdit(field) {
   const name = field?.getAttribute?.('data-bind');
@@ -196,6 +205,19 @@ function answered(request) {
   if (request?.carries && !request.refused) editsReceived = Math.max(editsReceived, request.edits);
 }
 
+// An edit no answer can still be ahead of (the server has it, and every
+// request in flight carries it) is forgotten: lastEdit stays as small as
+// the edits not yet answered, over a long life of dialogs and fields.
+function forgetAnsweredEdits() {
+  let floor = editsReceived;
+  for (const requests of inFlight.values()) {
+    for (const request of requests) floor = Math.min(floor, request.edits);
+  }
+  for (const [name, edit] of lastEdit) {
+    if (edit <= floor) lastEdit.delete(name);
+  }
+}
+
 // On the window, while capturing: before Datastar's own listeners on the
 // document apply the event.
 window.addEventListener('datastar-sse', (event) => {
@@ -211,6 +233,7 @@ window.addEventListener('datastar-sse', (event) => {
     } else if (type === 'finished') {
       answered(requests.shift());
       if (requests.length === 0) inFlight.delete(elId);
+      forgetAnsweredEdits();
     } else if (type !== 'retrying' && requests[0]) {
       answered(requests[0]);  // the answer's first event: the server had the signals
       seen = Math.min(seen, requests[0].edits);
@@ -297,13 +320,19 @@ document.addEventListener('keydown', (event) => {
 const root = document.getElementById('stube-root');
 const kControls = 'input:not([type="hidden"]), button, select, textarea, a[href], [tabindex]';
 let focused = null;  // the element that last had the focus, and its instances
-document.addEventListener('focusin', (event) => {
+function rememberFocus(element) {
   const instances = [];
-  for (let el = event.target.closest?.('[id^="ix-"]'); el; el = el.parentElement?.closest('[id^="ix-"]')) {
+  for (let el = element.closest?.('[id^="ix-"]'); el; el = el.parentElement?.closest('[id^="ix-"]')) {
     instances.push(el.id);
   }
-  focused = { element: event.target, instances, inRoot: Boolean(root?.contains(event.target)) };
-});
+  focused = { element, instances, inRoot: Boolean(root?.contains(element)) };
+}
+document.addEventListener('focusin', (event) => rememberFocus(event.target));
+// The browser may have given the first view's [autofocus] element the
+// focus before this deferred script ran: no focusin came here for it.
+if (document.activeElement && document.activeElement !== document.body) {
+  rememberFocus(document.activeElement);
+}
 
 function firstControl(container) {
   return container && [...container.querySelectorAll(kControls)].find(
