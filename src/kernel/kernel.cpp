@@ -346,7 +346,10 @@ class Fold {
     const ComponentDef* def =
         top.empty() ? nullptr : reg_.find(conv::instance(conv_, top).get(kType));
     stopped_ = false;
-    if (def && def->wakeup) run_hook(top, [&](Self& s) { def->wakeup(s); });
+    if (def && def->wakeup) {
+      woken_by_back_.push_back(top);
+      run_hook(top, [&](Self& s) { def->wakeup(s); });
+    }
     stopped_ = true;
   }
 
@@ -432,6 +435,7 @@ class Fold {
     s.timers = std::move(timers_);
     s.removed_instances = gone_instances();
     s.undone = undone_;
+    s.woken_by_back = std::move(woken_by_back_);
     edn::Value next = conv_;
     if (!ended_) {
       // A snapshot holding a live flow could never be restored (its frame
@@ -488,6 +492,7 @@ class Fold {
   bool ended_ = false;
   bool is_back_ = false;
   std::size_t undone_ = 0;  // snapshots back restored
+  std::vector<std::string> woken_by_back_;
   static constexpr std::size_t kMaxHookDepth = 512;
   std::size_t hook_depth_ = 0;
   edn::Value end_value_;

@@ -38,10 +38,12 @@ Moments::Ref Moments::woken(const std::string& iid) {
   return moment;
 }
 
-void Moments::went_back(const std::vector<std::string_view>& stack) {
-  const auto below_top = stack.empty() ? stack.end() : stack.end() - 1;
+void Moments::went_back(const std::vector<std::string_view>& stack,
+                        const std::vector<std::string>& rewoken) {
   for (auto it = woken_.begin(); it != woken_.end();) {
-    if (std::find(stack.begin(), below_top, it->first) != below_top) {
+    const bool stays = std::find(stack.begin(), stack.end(), it->first) != stack.end() &&
+                       std::find(rewoken.begin(), rewoken.end(), it->first) == rewoken.end();
+    if (stays) {
       ++it;
       continue;
     }

@@ -42,13 +42,14 @@ class Moments {
   // The moment of the timers frame `iid`'s wakeup re-armed after a restart
   // (and those their events re-arm). Which moment the frame first armed them
   // in died with the last process, so back does not undo this one with the
-  // history's; went_back() does, when the frame leaves the stack or is on
-  // top again (back runs its wakeup again: its clock would run twice).
+  // history's; went_back() does, when the frame leaves the stack or back
+  // runs its wakeup again (which re-arms them: its clock would run twice).
   Ref woken(const std::string& iid);
 
-  // After a step that went back: `stack` is the call stack it restored
-  // (instance ids, root first).
-  void went_back(const std::vector<std::string_view>& stack);
+  // After a step that went back: `stack` is the call stack it left
+  // (instance ids), `rewoken` the frames whose wakeup it ran.
+  void went_back(const std::vector<std::string_view>& stack,
+                 const std::vector<std::string>& rewoken);
 
  private:
   void follow(std::size_t history_size);

@@ -449,7 +449,7 @@ struct Runtime::Impl {
     // The timers of the moments back undid would only be skipped when due
     // (deliver): gone now, with what they hold.
     if (step.undone > 0) {
-      slot.moments.went_back(stack_ids(slot.conv));
+      slot.moments.went_back(stack_ids(slot.conv), step.woken_by_back);
       timers.cancel_if(cid, &moment_undone);
     }
     // A timer's event is part of its timer's moment, and so are the timers

@@ -54,18 +54,20 @@ TEST(Moments, AHistoryFromBeforeTheProcessIsFollowed) {
 }
 
 // A woken frame's timers: back undoes them only for a frame it takes off
-// the stack or puts on top (whose wakeup runs again); history is no matter.
-TEST(Moments, BackUndoesAWokenFramesMomentOnlyWhenTheFrameLeavesOrIsOnTop) {
+// the stack or wakes again; history is no matter.
+TEST(Moments, BackUndoesAWokenFramesMomentOnlyWhenTheFrameLeavesOrWakesAgain) {
   Moments m;
   const Moments::Ref root = m.woken("root"), dialog = m.woken("dialog"), gone = m.woken("gone");
   EXPECT_EQ(m.woken("root"), root) << "one per frame";
   m.step(false, 1, 0);
-  m.went_back({"root", "dialog"});
+  m.went_back({"root", "dialog"}, {"dialog"});
   EXPECT_FALSE(root->undone);
   EXPECT_TRUE(dialog->undone);
   EXPECT_TRUE(gone->undone);
   EXPECT_NE(m.woken("dialog"), dialog) << "a frame that wakes again gets a new one";
-  m.went_back({"root"});
+  m.went_back({"root", "dialog"}, {});  // a top whose wakeup did not run (it answered, say)
+  EXPECT_FALSE(root->undone);
+  m.went_back({}, {});
   EXPECT_TRUE(root->undone);
 }
 

@@ -260,6 +260,30 @@ TEST_F(Restart, BackKeepsTheTimersAWakeupReArmedUnderTheTop) {
   b.end(m.cid);
 }
 
+// What back's wakeup does to the stack does not count, only whose wakeup
+// ran: a dialog that answers itself when back wakes it puts the clock's
+// frame on top, and its clock, which no wakeup re-armed this time, goes on.
+TEST_F(Restart, BackKeepsTheTimersOfAFrameAWakeupAnsweredBackTo) {
+  Runtime::Minted m;
+  {
+    Runtime a(rig.registry, options_with(open_store()));
+    m = a.mint("rt/wake-clock");
+    ASSERT_EQ(send_top(a, m, Event{"open-expiring"}), Runtime::Result::Ok);
+  }
+  auto store = open_store();
+  Runtime b(rig.registry, options_with(store));
+  ASSERT_EQ(b.attach(m.cid, m.owner, std::make_shared<RecordingOutput>()), Runtime::Result::Ok);
+  ASSERT_TRUE(store->wait_until([&] { return root_ticks(b, m.cid) >= 2; }));
+  ASSERT_EQ(send_top(b, m, Event{"inc"}), Runtime::Result::Ok);  // a moment in the dialog
+  ASSERT_EQ(b.back(m.cid, m.owner), Runtime::Result::Ok);
+  ASSERT_EQ(top_frame(*b.conversation(m.cid))[":instance/type"], kw("rt/wake-clock"))
+      << "the dialog did not answer when back woke it";
+  const std::int64_t at_back = root_ticks(b, m.cid);
+  EXPECT_TRUE(store->wait_until([&] { return root_ticks(b, m.cid) >= at_back + 2; }))
+      << "the clock stopped at " << root_ticks(b, m.cid);
+  b.end(m.cid);
+}
+
 // A frame back puts on top wakes again and re-arms its clock: the one its
 // first wakeup set going stops, or it would tick twice as often.
 TEST_F(Restart, BackToAWokenFrameLeavesItOneClock) {

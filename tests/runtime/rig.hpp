@@ -110,7 +110,20 @@ inline void define_runtime_components(Registry& reg, std::shared_ptr<Journal> jo
           [](Self& s) {
             s.call(embed("rt/ticker", edn::map({{kw("label"), "dialog"}})), "closed");
           })
+      .on("open-expiring", [](Self& s) { s.call(embed("rt/expiring"), "closed"); })
       .resume("closed", [](Self&, const Value&) {});
+  // A dialog that answers itself when it wakes a second time (an offer that
+  // expired while the page was away, say).
+  reg.define("rt/expiring")
+      .init([](const Value&) {
+        return edn::map({{kw("incs"), 0}, {kw("woken"), false}});
+      })
+      .render([](const Self& s) { return html::p("offer, incs: ", s[":incs"]); })
+      .wakeup([](Self& s) {
+        if (s[":woken"].as_bool()) s.answer("expired");
+        s.set("woken", true);
+      })
+      .on("inc", [](Self& s) { s.set("incs", s[":incs"].as_int() + 1); });
   reg.define("rt/sleepy")  // a wakeup that always fails
       .render([](const Self&) { return html::p("sleepy"); })
       .wakeup([journal](Self&) {
