@@ -20,7 +20,7 @@ constexpr char32_t kDigitZeros[] = {
 // Whether text starts with a digit as Clojure's reader sees one
 // (Character.isDigit on a UTF-16 unit: any decimal digit of the BMP, while
 // a character above it is a surrogate there, no digit). `text` is valid
-// UTF-8 (check_name() has checked it).
+// UTF-8 (its callers have checked it).
 bool starts_with_digit(std::string_view text) noexcept {
   if (text.empty()) return false;
   if (is_digit(text.front())) return true;

@@ -78,12 +78,12 @@ bool is_digit(char c) noexcept {
   return c >= '0' && c <= '9';
 }
 
-// Input text shown in an error: the first 40 bytes (not cutting a
-// character), so that a megabyte-long token makes no megabyte message.
-std::string clipped(std::string_view s) {
-  constexpr std::size_t kMax = 40;
-  if (s.size() <= kMax) return std::string(s);
-  std::size_t n = kMax;
+// Input text shown in an error: the first `max` bytes (not cutting a
+// character: the message stays UTF-8), so that a megabyte-long token makes
+// no megabyte message.
+std::string clipped(std::string_view s, std::size_t max = 40) {
+  if (s.size() <= max) return std::string(s);
+  std::size_t n = max;
   while (n > 0 && (static_cast<unsigned char>(s[n]) & 0xC0) == 0x80) --n;
   return std::string(s.substr(0, n)) + "...";
 }
@@ -201,13 +201,8 @@ class Reader {
     } catch (const Error&) {
       text = std::string("(a ") + what + " nested too deep to print)";
     }
-    if (text.size() > kMax) {  // cut on a character boundary: the message stays UTF-8
-      std::size_t cut = kMax;
-      while (cut > 0 && (static_cast<unsigned char>(text[cut]) & 0xC0) == 0x80) --cut;
-      text = text.substr(0, cut) + "...";
-    }
-    fail_at(open,
-            std::string("duplicate ") + what + " " + text + " in the " + where + " opened here");
+    fail_at(open, std::string("duplicate ") + what + " " + clipped(text, kMax) + " in the " +
+                      where + " opened here");
   }
 
   [[noreturn, gnu::noinline, gnu::cold]] void fail_tag(const char* at, std::string_view tag,

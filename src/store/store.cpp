@@ -174,31 +174,30 @@ std::size_t keyword_value_end(std::string_view s, std::size_t i) {
   return s.size();
 }
 
-// "host=db password=x" -> "host=db password=***" (from `from` on), read the way libpq reads
-// a keyword string (spaces around '=' allowed). A word without '=' (which
-// libpq refuses) is stepped over: a secret after a typo is still hidden.
+// "host=db password=x" -> "host=db password=***": each "<secret key> =
+// <value>" that starts a word (at `from` or after a space), its value read
+// as libpq reads one (quoted, or to the next space; backslash escapes).
+// Whatever the words around it are: a quote left open, an escaped space or
+// a URL before it may fold it into another value in libpq's reading (which
+// its messages quote), and hiding too much is the safe mistake.
 void redact_keywords(std::string& s, Hidden* hidden, std::size_t from = 0) {
   const auto space = [&](std::size_t i) {
     while (i < s.size() && conninfo_space(s[i])) ++i;
     return i;
   };
-  for (std::size_t i = space(from); i < s.size(); i = space(i)) {
+  for (std::size_t i = from; i < s.size(); ++i) {
+    if (i != from && !conninfo_space(s[i - 1])) continue;
     std::size_t key_end = i;
     while (key_end < s.size() && s[key_end] != '=' && !conninfo_space(s[key_end])) ++key_end;
-    const bool secret = secret_key(std::string_view(s).substr(i, key_end - i));
+    if (!secret_key(std::string_view(s).substr(i, key_end - i))) continue;
     const auto eq = space(key_end);
-    if (eq >= s.size() || s[eq] != '=') {  // libpq refuses this; read on for secrets
-      i = key_end;
-      continue;
-    }
+    if (eq >= s.size() || s[eq] != '=') continue;
     const auto value = space(eq + 1);
     const auto end = keyword_value_end(s, value);
-    if (secret) {
-      hide(s, value, end - value, hidden);
-      i = value + kHidden.size();
-    } else {
-      i = end;
-    }
+    const std::string_view text = std::string_view(s).substr(value, end - value);
+    if (text.empty() || text == kHidden) continue;  // nothing, or hidden already
+    hide(s, value, end - value, hidden);
+    i = value + kHidden.size() - 1;
   }
 }
 

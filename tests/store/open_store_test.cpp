@@ -250,7 +250,12 @@ TEST(OpenStore, ErrorsNeverShowAPasswordOfAMalformedUrl) {
         std::string("postgresql:host=db password = 's3 cret'"),
         std::string("postgresql://u@127.0.0.1:1/db password=s3cret"),
         std::string("postgresql://u@127.0.0.1:1/db?sslmode=disable sslpassword=s3cret"),
-        std::string(" postgresql://u:s3cret@db/app"), std::string("\tfile:x?password=s3cret")}) {
+        std::string(" postgresql://u:s3cret@db/app"), std::string("\tfile:x?password=s3cret"),
+        // Quotes and escapes that would fold it into another value.
+        std::string("postgresql://u@127.0.0.1:1/db?application_name='x password=s3cret"),
+        std::string("postgresql://u@127.0.0.1:1/db?sslmode=disable\\ password=s3cret"),
+        std::string("postgresql:host='db password=s3cret"), std::string("host='db password=s3cret"),
+        std::string("host=db\\ password=s3cret")}) {
     std::string error = "(no error)";
     try {
       open_store(url);
