@@ -341,7 +341,8 @@ class Fold {
     is_back_ = true;
     ++undone_;
     top_changes();
-    timers_.clear();  // requested by the moment just undone (the wakeup's own come after)
+    timers_.clear();         // requested by the moment just undone (the wakeup's own come after)
+    woken_by_back_.clear();  // a wakeup that went back again: what it re-armed went too
     const std::string top(top_instance(conv_));
     const ComponentDef* def =
         top.empty() ? nullptr : reg_.find(conv::instance(conv_, top).get(kType));

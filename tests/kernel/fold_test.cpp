@@ -324,6 +324,46 @@ TEST(FoldBack, AWakeupThatGoesBackAgainGoesOneStepFurtherEachTime) {
   EXPECT_TRUE(conv::history(out.conv).empty());
 }
 
+// Step::woken_by_back names the frame whose wakeup back ran, and only the
+// last one's when a wakeup went back again: what an earlier one re-armed was
+// undone with it (the runtime keeps that frame's older timers if it stays).
+TEST(FoldBack, WokenByBackNamesOnlyTheWakeupOfTheMomentRestored) {
+  Registry reg;
+  reg.define("t/page")
+      .init([](const Value&) {
+        return edn::map({{kw("goback"), false}});
+      })
+      .render([](const Self&) { return html::p("page"); })
+      .wakeup([](Self& s) {
+        if (s[":goback"].as_bool()) s.back();  // a stale moment
+      })
+      .on("open", [](Self& s) { s.call(embed("t/dialog"), "closed"); })
+      .on("reset", [](Self& s) { s.set("goback", false); })
+      .resume("closed", [](Self& s, const Value&) { s.set("goback", true); });
+  reg.define("t/dialog")
+      .init([](const Value&) {
+        return edn::map({{kw("n"), 0}});
+      })
+      .render([](const Self&) { return html::p("dialog"); })
+      .on("inc", [](Self& s) { s.set("n", s[":n"].as_int() + 1); })
+      .on("close", [](Self& s) { s.answer(Value()); });
+  const KernelOptions opts;
+  Value conv = start_conversation(reg, "t/page", Value(), opts).conv;
+  for (const char* event : {"open", "inc", "close", "reset"})
+    conv = dispatch(reg, conv, top_instance(conv), Event{event}, opts).conv;
+  const Step simple = go_back(reg, conv, opts);  // to the page with goback set: it goes back on
+  ASSERT_EQ(simple.status, Step::Status::Ok) << simple.error;
+  EXPECT_EQ(top_type(simple.conv), "t/dialog");  // the dialog, which has no wakeup
+  EXPECT_EQ(simple.undone, 2u);
+  EXPECT_TRUE(simple.woken_by_back.empty()) << simple.woken_by_back.front();
+
+  Value once = start_conversation(reg, "t/page", Value(), opts).conv;
+  once = dispatch(reg, once, top_instance(once), Event{"open"}, opts).conv;
+  const Step b = go_back(reg, once, opts);  // to the page, whose wakeup stays
+  ASSERT_EQ(top_type(b.conv), "t/page");
+  EXPECT_EQ(b.woken_by_back, std::vector<std::string>{std::string(top_instance(b.conv))});
+}
+
 // A patch is meant for the view it was requested on: one requested before
 // the whole view is replaced (a call, back) is dropped, one after applies
 // to the new view (when the frame shown requested it).
