@@ -204,6 +204,20 @@ export async function newPage(context) {
   return page;
 }
 
+// Holds the page's stube.js back until the function returned is called
+// (the page shows, and takes typing, before its deferred scripts run).
+export async function holdStubeScript(page) {
+  let release;
+  const released = new Promise((resolve) => {
+    release = resolve;
+  });
+  await page.route(/\/_stube\/stube\.js/, async (route) => {
+    await released;
+    await route.continue();
+  });
+  return release;
+}
+
 // A page from newPage, at `url`, once its stream is open.
 export async function openPage(context, url) {
   const page = await newPage(context);

@@ -7,6 +7,7 @@ import {
   launchBrowser,
   fillSettled,
   holdAnswers,
+  holdStubeScript,
   newPage,
   openPage,
   screenshot,
@@ -114,14 +115,7 @@ test('wizard: what is typed before the stream opens stays', async () => {
 test('wizard: the focus the browser gave before stube.js loaded moves on with the view', async () => {
   const context = await browser.newContext();
   const page = await newPage(context);
-  let loadScript;
-  const scriptMayLoad = new Promise((resolve) => {
-    loadScript = resolve;
-  });
-  await page.route(/\/_stube\/stube\.js/, async (route) => {
-    await scriptMayLoad;
-    await route.continue();
-  });
+  const loadScript = await holdStubeScript(page);
   await page.goto(`${demo.url}wizard`, { waitUntil: 'commit' });
   await page.waitForFunction(() => document.activeElement?.matches('.stube-prompt .stube-input'));
   loadScript();
@@ -256,14 +250,7 @@ test('todo: a form submitted again while its event is under way adds once', asyn
 test('todo: what is typed before the page\'s scripts run stays', async () => {
   const context = await browser.newContext();
   const page = await newPage(context);
-  let release;
-  const released = new Promise((resolve) => {
-    release = resolve;
-  });
-  await page.route(/\/_stube\/stube\.js/, async (route) => {
-    await released;
-    await route.continue();
-  });
+  const release = await holdStubeScript(page);
   await page.goto(`${demo.url}todo?new=Buy%20milk`, { waitUntil: 'commit' });
   await page.locator('.todo-new-input').waitFor();
   await page.fill('.todo-new-input', 'typed early');

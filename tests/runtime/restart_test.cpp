@@ -22,6 +22,19 @@ class Restart : public ::testing::Test {
     return a.mint(component);
   }
 
+  // A rt/wake-clock conversation that got `events` in a runtime that then
+  // went away (a restart).
+  Runtime::Minted clock_before_a_restart(std::initializer_list<const char*> events) {
+    Runtime a(rig.registry, options_with(open_store()));
+    const Runtime::Minted m = a.mint("rt/wake-clock");
+    for (const char* event : events)
+      EXPECT_EQ(send_top(a, m, Event{event}), Runtime::Result::Ok) << event;
+    return m;
+  }
+  // Its page is back on the next runtime `b`: the wakeups run, and the
+  // clock ticks (twice, seen through `store`, which each tick saves to).
+  static void attach_until_ticking(Runtime& b, const Runtime::Minted& m, CountingStore& store);
+
   Rig rig;
   ScratchDir dir{"restart"};
 };
@@ -237,21 +250,20 @@ std::int64_t root_ticks(const Runtime& rt, const std::string& cid) {
   return c ? conv::instance(*c, conv::stack(*c).at(0).as_string())[":ticks"].as_int() : -1;
 }
 
+void Restart::attach_until_ticking(Runtime& b, const Runtime::Minted& m, CountingStore& store) {
+  ASSERT_EQ(b.attach(m.cid, m.owner, std::make_shared<RecordingOutput>()), Runtime::Result::Ok);
+  ASSERT_TRUE(store.wait_until([&] { return root_ticks(b, m.cid) >= 2; }));
+}
+
 // After a restart every frame's wakeup re-arms its timers, and back keeps
 // those of the frames it leaves under the top: a clock under a dialog goes
 // on when back undoes what was done in the dialog (it stopped for good).
 TEST_F(Restart, BackKeepsTheTimersAWakeupReArmedUnderTheTop) {
-  Runtime::Minted m;
-  {
-    Runtime a(rig.registry, options_with(open_store()));
-    m = a.mint("rt/wake-clock");
-    ASSERT_EQ(send_top(a, m, Event{"open"}), Runtime::Result::Ok);  // a dialog over the clock
-    ASSERT_EQ(send_top(a, m, Event{"inc"}), Runtime::Result::Ok);   // a moment in the dialog
-  }
+  // A dialog over the clock, and a moment in the dialog.
+  const Runtime::Minted m = clock_before_a_restart({"open", "inc"});
   auto store = open_store();
   Runtime b(rig.registry, options_with(store));
-  ASSERT_EQ(b.attach(m.cid, m.owner, std::make_shared<RecordingOutput>()), Runtime::Result::Ok);
-  ASSERT_TRUE(store->wait_until([&] { return root_ticks(b, m.cid) >= 2; }));
+  attach_until_ticking(b, m, *store);
   ASSERT_EQ(b.back(m.cid, m.owner), Runtime::Result::Ok);
   ASSERT_EQ(top_frame(*b.conversation(m.cid))[":incs"], Value(0));
   const std::int64_t at_back = root_ticks(b, m.cid);
@@ -264,16 +276,10 @@ TEST_F(Restart, BackKeepsTheTimersAWakeupReArmedUnderTheTop) {
 // ran: a dialog that answers itself when back wakes it puts the clock's
 // frame on top, and its clock, which no wakeup re-armed this time, goes on.
 TEST_F(Restart, BackKeepsTheTimersOfAFrameAWakeupAnsweredBackTo) {
-  Runtime::Minted m;
-  {
-    Runtime a(rig.registry, options_with(open_store()));
-    m = a.mint("rt/wake-clock");
-    ASSERT_EQ(send_top(a, m, Event{"open-expiring"}), Runtime::Result::Ok);
-  }
+  const Runtime::Minted m = clock_before_a_restart({"open-expiring"});
   auto store = open_store();
   Runtime b(rig.registry, options_with(store));
-  ASSERT_EQ(b.attach(m.cid, m.owner, std::make_shared<RecordingOutput>()), Runtime::Result::Ok);
-  ASSERT_TRUE(store->wait_until([&] { return root_ticks(b, m.cid) >= 2; }));
+  attach_until_ticking(b, m, *store);
   ASSERT_EQ(send_top(b, m, Event{"inc"}), Runtime::Result::Ok);  // a moment in the dialog
   ASSERT_EQ(b.back(m.cid, m.owner), Runtime::Result::Ok);
   ASSERT_EQ(top_frame(*b.conversation(m.cid))[":instance/type"], kw("rt/wake-clock"))
@@ -287,16 +293,10 @@ TEST_F(Restart, BackKeepsTheTimersOfAFrameAWakeupAnsweredBackTo) {
 // A frame back puts on top wakes again and re-arms its clock: the one its
 // first wakeup set going stops, or it would tick twice as often.
 TEST_F(Restart, BackToAWokenFrameLeavesItOneClock) {
-  Runtime::Minted m;
-  {
-    Runtime a(rig.registry, options_with(open_store()));
-    m = a.mint("rt/wake-clock");
-    ASSERT_EQ(send_top(a, m, Event{"inc"}), Runtime::Result::Ok);  // a moment back undoes
-  }
+  const Runtime::Minted m = clock_before_a_restart({"inc"});  // a moment back undoes
   auto store = open_store();
   Runtime b(rig.registry, options_with(store));
-  ASSERT_EQ(b.attach(m.cid, m.owner, std::make_shared<RecordingOutput>()), Runtime::Result::Ok);
-  ASSERT_TRUE(store->wait_until([&] { return root_ticks(b, m.cid) >= 2; }));
+  attach_until_ticking(b, m, *store);
   ASSERT_EQ(b.back(m.cid, m.owner), Runtime::Result::Ok);
   const std::size_t at_back = rig.journal->entries().size();
   const auto since_back = [&](const std::string& entry) {
