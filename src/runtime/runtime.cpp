@@ -371,16 +371,9 @@ struct Runtime::Impl {
     return std::nullopt;
   }
 
-  // A timer's tag (schedule() below): whether its moment was undone.
+  // A timer's tag (book_timer() below): whether its moment was undone.
   static bool moment_undone(const void* tag) {
     return tag != nullptr && static_cast<const detail::Moments::Moment*>(tag)->undone;
-  }
-
-  // The timers a step requested, as part of `moment`.
-  void schedule(const std::string& cid, std::vector<TimerRequest>& timers_requested,
-                const detail::Moments::Ref& moment) {
-    for (TimerRequest& t : timers_requested)
-      book_timer(cid, t.delay, moment, std::move(t.iid), std::move(t.event));
   }
 
   // One timer event for instance `iid`, tagged with its moment; cancelled
@@ -455,15 +448,13 @@ struct Runtime::Impl {
     // A timer's event is part of its timer's moment, and so are the timers
     // it asks for (a clock that re-arms itself goes on in the moment that
     // started it), unless it went back: then they are the restored moment's.
-    if (!step.timers.empty()) {
-      if (timers_of.woke)
-        for (TimerRequest& t : step.timers) {
-          const detail::Moments::Ref moment = slot.moments.woken(t.iid);
-          book_timer(cid, t.delay, moment, std::move(t.iid), std::move(t.event));
-        }
-      else
-        schedule(cid, step.timers,
-                 timers_of.origin && step.undone == 0 ? timers_of.origin : slot.moments.current());
+    // A restored conversation's wakeups: each frame's own (Moments::woken).
+    for (TimerRequest& t : step.timers) {
+      const detail::Moments::Ref moment = timers_of.woke ? slot.moments.woken(t.iid)
+                                          : timers_of.origin && step.undone == 0
+                                              ? timers_of.origin
+                                              : slot.moments.current();
+      book_timer(cid, t.delay, moment, std::move(t.iid), std::move(t.event));
     }
     send(slot, step.fragments, cid);
     if (from == From::first_view)
@@ -860,7 +851,9 @@ Runtime::Minted Runtime::mint(std::string_view component, const edn::Value& args
     m.slots.emplace(minted.cid, slot);
   }
   m.save(*slot, slot->conv);  // new: no other server saved it
-  if (!step.timers.empty()) m.schedule(minted.cid, step.timers, slot->moments.current());
+  for (TimerRequest& t : step.timers)
+    m.book_timer(minted.cid, t.delay, slot->moments.current(), std::move(t.iid),
+                 std::move(t.event));
   return minted;
 }
 
