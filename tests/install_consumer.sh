@@ -94,6 +94,17 @@ stop_app() {
   ((status == 0)) || { echo "install test: counter_app exited with $status on SIGTERM" >&2; exit 1; }
 }
 
+# A port it cannot use is refused by name, before anything starts.
+for bad in 70000 abc; do
+  status=0
+  (cd "$app_dir" && exec "$work/build/counter_app" "$bad") >/dev/null 2>"$app_dir/err" || status=$?
+  if ((status != 2)) || ! grep -q "not a port number (0-65535): $bad" "$app_dir/err"; then
+    echo "install test: counter_app $bad exited with $status:" >&2
+    cat "$app_dir/err" >&2
+    exit 1
+  fi
+done
+
 start_app
 exec 3<>"/dev/tcp/127.0.0.1/$app_port"
 printf 'GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n' >&3

@@ -100,6 +100,13 @@ class Self {
  public:
   Self(std::string iid, edn::Value state, const Wire* wire)
       : iid_(std::move(iid)), state_(std::move(state)), wire_(wire) {}
+  // Not copyable: a hook written to take its context by value
+  // ([](Self s) {...}, [](auto c) {...}) would change a copy and lose every
+  // write and effect; it is a compile error instead. Take Self& / Ctx<S>&.
+  Self(const Self&) = delete;
+  Self& operator=(const Self&) = delete;
+  Self(Self&&) = default;
+  Self& operator=(Self&&) = default;
 
   std::string_view id() const noexcept { return iid_; }
   const Wire* wire() const noexcept { return wire_; }
@@ -210,6 +217,9 @@ struct ComponentDef {
 namespace detail {
 // Throws std::logic_error naming the component (a setter after sealing).
 [[noreturn]] void refuse_sealed(const ComponentDef& def);
+// Adds `signals` to the kept ones (keep() called twice keeps both lists),
+// each name once.
+void keep_signals(ComponentDef& def, const std::vector<std::string>& signals);
 }  // namespace detail
 
 // Fluent definition of an untyped component (state = EDN map).
@@ -222,11 +232,13 @@ class Definition {
   Definition& start(HookFn f) { return open(), def_.start = std::move(f), *this; }
   Definition& stop(HookFn f) { return open(), def_.stop = std::move(f), *this; }
   Definition& wakeup(HookFn f) { return open(), def_.wakeup = std::move(f), *this; }
-  Definition& keep(std::vector<std::string> signals) {
-    return open(), def_.kept_signals = std::move(signals), *this;
+  Definition& keep(const std::vector<std::string>& signals) {
+    return open(), detail::keep_signals(def_, signals), *this;
   }
   template <class F>
   Definition& on(std::string event, F f) {
+    static_assert(std::is_invocable_v<F, Self&, const Event&> || std::is_invocable_v<F, Self&>,
+                  "an event handler takes (Self&) or (Self&, const Event&): by reference");
     open();
     if constexpr (std::is_invocable_v<F, Self&, const Event&>)
       def_.handlers[std::move(event)] = std::move(f);
@@ -308,8 +320,8 @@ class TypedDefinition {
     };
     return *this;
   }
-  TypedDefinition& keep(std::vector<std::string> signals) {
-    return open(), def_.kept_signals = std::move(signals), *this;
+  TypedDefinition& keep(const std::vector<std::string>& signals) {
+    return open(), detail::keep_signals(def_, signals), *this;
   }
 
  private:
@@ -326,6 +338,8 @@ class TypedDefinition {
   }
   template <class F>
   static HandleFn adapt_event(F f) {
+    static_assert(std::is_invocable_v<F, Ctx<S>&, const Event&> || std::is_invocable_v<F, Ctx<S>&>,
+                  "an event handler takes (Ctx<S>&) or (Ctx<S>&, const Event&): by reference");
     return [f = std::move(f)](Self& self, const Event& e) {
       run_typed(self, [&](Ctx<S>& c) {
         if constexpr (std::is_invocable_v<F, Ctx<S>&, const Event&>)
@@ -337,6 +351,7 @@ class TypedDefinition {
   }
   template <class F>
   static HookFn adapt_hook(F f) {
+    static_assert(std::is_invocable_v<F, Ctx<S>&>, "a hook takes (Ctx<S>&): by reference");
     return [f = std::move(f)](Self& self) { run_typed(self, [&](Ctx<S>& c) { f(c); }); };
   }
   ComponentDef& def_;

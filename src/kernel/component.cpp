@@ -1,5 +1,6 @@
 #include "stube/component.hpp"
 
+#include <algorithm>
 #include <charconv>
 #include <cmath>
 #include <limits>
@@ -77,6 +78,12 @@ void detail::refuse_sealed(const ComponentDef& def) {
   throw std::logic_error("component " + edn::write(def.id) +
                          ": the registry is in use by a runtime; its definition cannot change "
                          "any more (define every component before the runtime or server starts)");
+}
+
+void detail::keep_signals(ComponentDef& def, const std::vector<std::string>& signals) {
+  for (const std::string& name : signals)
+    if (std::find(def.kept_signals.begin(), def.kept_signals.end(), name) == def.kept_signals.end())
+      def.kept_signals.push_back(name);
 }
 
 ComponentDef& Registry::add(std::string_view id) {

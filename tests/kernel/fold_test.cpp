@@ -714,6 +714,25 @@ struct Form {
 };
 STUBE_STATE(Form, name, age)
 
+// Fields declared in two places: keep() called twice keeps both lists (it
+// used to keep only the last, and "name" silently never arrived).
+TEST_F(Fold, KeepCalledTwiceKeepsBothLists) {
+  reg.define("t/two-keeps").keep({"name"}).keep({"city", "name"}).on("save", [](Self&) {});
+  EXPECT_EQ(reg.find(kw("t/two-keeps"))->kept_signals, (std::vector<std::string>{"name", "city"}));
+  const Value conv = start_conversation(reg, "t/two-keeps", {}, opts).conv;
+  const Value signals = edn::map({{kw("name"), "Ada"}, {kw("city"), "Turin"}});
+  Step s = dispatch(reg, conv, top_instance(conv), Event{"save", {}, signals}, opts);
+  ASSERT_EQ(s.status, Step::Status::Ok);
+  EXPECT_EQ(top_frame(s.conv)[":name"], Value("Ada"));
+  EXPECT_EQ(top_frame(s.conv)[":city"], Value("Turin"));
+}
+
+// A hook that took its context by value would write to a copy and lose it
+// all; the context cannot be copied, so such a hook does not compile.
+static_assert(!std::is_copy_constructible_v<Self> && !std::is_copy_assignable_v<Self>);
+static_assert(!std::is_invocable_v<HookFn, Self> &&
+              !std::is_constructible_v<HookFn, void (*)(Self)>);
+
 // A typed component's kept signals must fit its state type: a number sent
 // for a text field (a forged request, a stale page) is bad input, refused
 // before any handler runs, naming the field.
