@@ -147,8 +147,9 @@ Response changed(Core& core, const Request& req, std::string_view cid, std::stri
   std::string body;
   append_fragment(cleared_error_fragment(), body);
   if (const auto conv = core.runtime->conversation(cid)) {
-    append_remove_signals(stale_namespaces(sent, *conv), body);
-    const std::string json = answer_signals_json(*core.registry, *conv, iid, sent);
+    std::vector<std::string> removed = stale_namespaces(sent, *conv);
+    const std::string json = answer_signals_json(*core.registry, *conv, iid, sent, &removed);
+    append_remove_signals(removed, body);
     if (!json.empty()) append_merge_signals(json, body);
   }
   return event_stream(200, req, std::move(body));

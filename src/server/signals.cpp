@@ -241,6 +241,12 @@ json to_json_value(const edn::Value& v, bool merged) {
           const char* why = unfit_signal_key(key);
           if (!why && e.val.is(edn::Kind::Map)) why = unfit_map_key(key);
           if (why) throw edn::Error("a signal map key \"" + key + "\" " + why);
+        } else if (key == "__proto__") {
+          // Datastar reads signals as a JavaScript object literal, where this
+          // key sets the object's prototype: the entry would vanish.
+          throw edn::Error(
+              "a signal map key \"__proto__\" cannot reach the page: Datastar reads signals as "
+              "JavaScript, where that key sets an object's prototype and the entry is lost");
         }
         // JSON has only string keys: :a, "a" and the symbol a are all "a",
         // and one would overwrite another (which one, the hash order says).
@@ -291,10 +297,32 @@ std::string to_json(const edn::Value& v) {
 
 namespace {
 
+// The entry of map `held` that JSON key `key` came from: a keyword's or a
+// string's (a symbol key is rare enough to go unmatched).
+const edn::Value* held_entry(const edn::Value& held, const std::string& key) {
+  if (const edn::Value* v = held.find(edn::Value::keyword(key))) return v;
+  return held.find(edn::Value(key));
+}
+
+// Adds `path` (or paths below it) where `out` merges a map over what the
+// page holds there (`held`, nullptr: nothing) as a plain value.
+void add_reshaped(const json& out, const edn::Value* held, const std::string& path,
+                  std::vector<std::string>& paths) {
+  if (!out.is_object() || held == nullptr) return;
+  if (!held->is(edn::Kind::Map)) {
+    paths.push_back(path);
+    return;
+  }
+  for (const auto& [key, value] : out.items())
+    add_reshaped(value, held_entry(*held, key), path + "." + key, paths);
+}
+
 // {"<ns>": {"<signal>": value}} of every kept signal of `conv`; with
-// `before`, only those whose value differs from theirs in `before`.
+// `before`, only those whose value differs from theirs in `before` (and
+// `reshaped` as changed_signals_json has it).
 json kept_signals(const Registry& registry, const edn::Value& conv,
-                  const edn::Value* before = nullptr) {
+                  const edn::Value* before = nullptr,
+                  std::vector<std::string>* reshaped = nullptr) {
   static const edn::Value kType = edn::Value::keyword("instance/type");
   json out = json::object();
   const edn::Value& instances = conv.get(conv::keys::instances());
@@ -311,16 +339,15 @@ json kept_signals(const Registry& registry, const edn::Value& conv,
     const ComponentDef* def = registry.find(e.val.get(kType));
     if (!def || def->kept_signals.empty()) continue;
     json mine = json::object();
+    const std::string ns = signal_namespace(e.key.as_string());
     const edn::Value* was =
         instances_before.is(edn::Kind::Map) ? instances_before.find(e.key) : nullptr;
     for (const std::string& name : def->kept_signals) {
       const edn::Value key = edn::Value::keyword(name);
       const edn::Value* v = e.val.find(key);
       if (!v) continue;
-      if (was != nullptr && was->is(edn::Kind::Map)) {
-        const edn::Value* old = was->find(key);
-        if (old != nullptr && *old == *v) continue;  // unchanged: the page holds it
-      }
+      const edn::Value* old = was != nullptr && was->is(edn::Kind::Map) ? was->find(key) : nullptr;
+      if (old != nullptr && *old == *v) continue;  // unchanged: the page holds it
       // A value JSON cannot carry (too deep, two keys of one text) is the
       // component's mistake, found after its event was applied and saved:
       // the page keeps its old value of that one signal, the log says why.
@@ -328,13 +355,14 @@ json kept_signals(const Registry& registry, const edn::Value& conv,
         if (const char* why = v->is(edn::Kind::Map) ? unfit_map_key(name) : nullptr)
           throw edn::Error(std::string("the signal name ") + why);
         mine[name] = to_json_value(*v, true);
+        if (reshaped) add_reshaped(mine[name], old, ns + "." + name, *reshaped);
       } catch (const edn::Error& error) {
         log::error("conversation " + std::string(conv::id(conv)) + ", instance " +
                    std::string(e.key.as_string()) + " (" + edn::write(def->id) +
                    "): kept signal '" + name + "' not sent to the browser: " + error.what());
       }
     }
-    if (!mine.empty()) out[signal_namespace(e.key.as_string())] = std::move(mine);
+    if (!mine.empty()) out[ns] = std::move(mine);
   }
   return out;
 }
@@ -363,15 +391,23 @@ std::string kept_signals_json(const Registry& registry, const edn::Value& conv) 
 }
 
 std::string answer_signals_json(const Registry& registry, const edn::Value& conv,
-                                std::string_view iid, const edn::Value& sent) {
+                                std::string_view iid, const edn::Value& sent,
+                                std::vector<std::string>* reshaped) {
   json out = kept_signals(registry, conv);
   if (!iid.empty()) drop_held(out, iid, sent);
+  if (reshaped && sent.is(edn::Kind::Map))
+    for (const auto& [ns, mine] : out.items()) {
+      const edn::Value* held = held_entry(sent, ns);
+      if (held && held->is(edn::Kind::Map))
+        for (const auto& [name, value] : mine.items())
+          add_reshaped(value, held_entry(*held, name), ns + "." + name, *reshaped);
+    }
   return out.empty() ? std::string() : dump(out);
 }
 
 std::string changed_signals_json(const Registry& registry, const edn::Value& before,
-                                 const edn::Value& after) {
-  const json out = kept_signals(registry, after, &before);
+                                 const edn::Value& after, std::vector<std::string>* reshaped) {
+  const json out = kept_signals(registry, after, &before, reshaped);
   return out.empty() ? std::string() : dump(out);
 }
 

@@ -43,15 +43,22 @@ std::string kept_signals_json(const Registry& registry, const edn::Value& conv);
 // page sent with the event (`sent`, all its signals) and that the event left
 // as they were. The page holds those already, and text typed into them
 // while the event was under way must stay. With no `iid` (a back), all.
+// `reshaped`, if given, gets the paths ("<ns>.<signal>[.<key>…]") at which
+// the answer merges a map over a plain value the page sent (nil, text, a
+// vector): Datastar would merge the map's keys into that value's signal and
+// keep the value, so the page must remove those paths first.
 std::string answer_signals_json(const Registry& registry, const edn::Value& conv,
-                                std::string_view iid, const edn::Value& sent);
+                                std::string_view iid, const edn::Value& sent,
+                                std::vector<std::string>* reshaped = nullptr);
 
 // The kept signals of `after` (as kept_signals_json) whose values differ
 // from `before`'s: what a step the page did not ask for (a timer's event, a
 // wakeup) changed. Only those: text typed meanwhile into the fields it left
-// alone must stay. Empty when it changed none.
+// alone must stay. Empty when it changed none. `reshaped` as for
+// answer_signals_json, against the values of `before`.
 std::string changed_signals_json(const Registry& registry, const edn::Value& before,
-                                 const edn::Value& after);
+                                 const edn::Value& after,
+                                 std::vector<std::string>* reshaped = nullptr);
 
 // The top-level namespaces of the page's signals `sent` that belong to no
 // live instance of `conv` (a dialog that answered, a step that back

@@ -114,12 +114,14 @@ void SseStream::send(const std::vector<Fragment>& fragments) {
 // step_start_ to the next state_changed(), whose frame then passes the cap
 // once: the backlog can exceed max_stream_backlog by one signals frame.
 void SseStream::state_changed(const edn::Value& before, const edn::Value& after) {
-  const std::string json = changed_signals_json(*core_.registry, before, after);
+  std::vector<std::string> reshaped;
+  const std::string json = changed_signals_json(*core_.registry, before, after, &reshaped);
   std::lock_guard lock(mu_);
   const std::size_t step_start =
       std::min(std::exchange(step_start_, std::string::npos), pending_.size());
   if (json.empty()) return;
   std::string text;
+  append_remove_signals(reshaped, text);
   append_merge_signals(json, text);
   queue(text, step_start);
 }

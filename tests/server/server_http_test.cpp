@@ -71,6 +71,12 @@ std::shared_ptr<Registry> test_registry() {
       .render([](const Self& s) { return html::p(html::cls("name"), s[":name"]); })
       .on("shout", [](Self& s) { s.set("name", std::string(s[":name"].as_string()) + "!"); })
       .on("look", [](Self&) {})
+      // The kept name turns from text into a map.
+      .on("split",
+          [](Self& s) {
+            s.set("name", edn::map({{"first"_kw, s[":name"]}}));
+          })
+      .on("split-later", [](Self& s) { s.after(std::chrono::milliseconds(1), "split"); })
       // Timers: one that changes the kept name, one that changes another field.
       .on("shout-later", [](Self& s) { s.after(std::chrono::milliseconds(1), "shout"); })
       .on("bump-later", [](Self& s) { s.after(std::chrono::milliseconds(1), "bump"); })
@@ -396,6 +402,36 @@ TEST_F(ServerTest, AnAnswerLeavesOutTheSignalsThePageHolds) {
   EXPECT_NE(shout.body.find("data: signals {\"" + ns + "\":{\"name\":\"Zed!\"}}"),
             std::string::npos)
       << shout.body;
+}
+
+// A kept signal the page holds as a plain value that comes back a map is
+// removed first: Datastar would merge the map's keys into the old value's
+// signal and keep the value, which the next event then posted back (the
+// handler's write undone). In an answer (against what the page sent) and
+// on the stream (against the state before the step).
+TEST_F(ServerTest, AKeptSignalThatBecomesAMapIsRemovedBeforeTheMerge) {
+  start();
+  const Minted m = mint("/form");
+  const std::string ns = signal_namespace(m.iid);
+  const Response r = post(m, "split", "{\"" + ns + "\": {\"name\": \"Ann\"}}");
+  ASSERT_EQ(r.status, 200u) << r.body;
+  const std::string merge = "event: datastar-merge-signals\ndata: signals {\"" + ns +
+                            "\":{\"name\":{\"first\":\"Ann\"}}}\n\n";
+  EXPECT_NE(r.body.find("event: datastar-remove-signals\ndata: paths " + ns + ".name\n\n" + merge),
+            std::string::npos)
+      << r.body;
+  // A map over a map merges as usual.
+  const Response again = post(m, "look", "{\"" + ns + "\": {\"name\": {\"first\": \"Bo\"}}}");
+  ASSERT_EQ(again.status, 200u) << again.body;
+  EXPECT_EQ(again.body.find("datastar-remove-signals"), std::string::npos) << again.body;
+
+  const Minted t = mint("/form");
+  const std::string tns = signal_namespace(t.iid);
+  auto c = stream(t);
+  ASSERT_EQ(post(t, "split-later", "{\"" + tns + "\": {\"name\": \"\"}}").status, 200u);
+  c->read_until("event: datastar-remove-signals\ndata: paths " + tns +
+                ".name\n\nevent: datastar-merge-signals\ndata: signals {\"" + tns +
+                "\":{\"name\":{\"first\":\"\"}}}\n\n");
 }
 
 // A timer's step answers no request of the page: the kept signals it changed

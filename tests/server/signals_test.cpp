@@ -315,6 +315,39 @@ TEST(Signals, AnAnswerLeavesOutTheAddressedFieldsThePageHolds) {
   EXPECT_EQ(answer_signals_json(reg, renamed, {}, sent), kept_signals_json(reg, renamed));
 }
 
+// Datastar merges a map into whatever the page holds at its path: over a
+// plain value (a kept optional that was empty: null) the map's keys went
+// onto that value's signal and the value stayed null, so the next event
+// sent null back and undid the handler's write. Such paths are named for
+// the page to remove first; a map over a map merges as usual, key by key.
+TEST(Signals, AMapOverAPlainValueIsNamedForRemovalFirst) {
+  Registry reg;
+  reg.define("test/pick").keep({"pick", "tags", "name"});
+  const Step step = start_conversation(reg, "test/pick", {}, {});
+  const std::string iid(top_instance(step.conv));
+  const std::string ns = signal_namespace(iid);
+  const edn::Value now = with_field(
+      with_field(with_field(step.conv, iid, "pick"_kw, edn::read(R"({:label "chosen"})")), iid,
+                 "tags"_kw, edn::read(R"({"a" {:on true} "b" {:on false}})")),
+      iid, "name"_kw, edn::read("{:first \"Ann\"}"));
+  // The page sent: pick null, tags a map whose "a" is text, name a map.
+  const edn::Value sent = signals_from_json(R"({")" + ns +
+                                            R"(": {"pick": null, "tags": {"a": "x", "b": {}},
+                                                   "name": {"first": "A"}}})");
+  std::vector<std::string> reshaped;
+  answer_signals_json(reg, now, "", sent, &reshaped);
+  EXPECT_EQ(reshaped, (std::vector<std::string>{ns + ".pick", ns + ".tags.a"}));
+  // A step elsewhere compares with the state before it.
+  const edn::Value before = with_field(with_field(step.conv, iid, "pick"_kw, {}), iid, "tags"_kw,
+                                       edn::read(R"({"a" [1]})"));
+  reshaped.clear();
+  changed_signals_json(reg, before, now, &reshaped);
+  EXPECT_EQ(reshaped, (std::vector<std::string>{ns + ".pick", ns + ".tags.a"}));
+  reshaped.clear();
+  changed_signals_json(reg, now, now, &reshaped);
+  EXPECT_TRUE(reshaped.empty());
+}
+
 // What a step the page did not ask for (a timer's) sends: the kept signals
 // it changed, and only those (text typed into the others stays).
 TEST(Signals, AStepElsewhereSendsTheKeptSignalsItChanged) {
@@ -507,6 +540,32 @@ TEST(Signals, AKeptMapUnderAnInheritedNameIsLeftOutAndLogged) {
   ASSERT_EQ(errors.size(), 3u);
   for (const std::string& e : errors)
     EXPECT_NE(e.find("every object of the page inherits that name"), std::string::npos) << e;
+}
+
+// Datastar parses a merge-signals event as a JavaScript object literal, in
+// which a "__proto__" key sets the object's prototype: in a map inside an
+// array (stored whole, its keys otherwise unchecked) the entry vanished on
+// the page, and the next event sent the map back without it. Such a signal
+// is not sent and is logged; a merged map refuses the key for its "__".
+TEST(Signals, AProtoKeyAnywhereInAKeptSignalIsLeftOutAndLogged) {
+  Registry reg;
+  reg.define("test/rows")
+      .init([](const edn::Value&) {
+        const edn::Value row = edn::map({{edn::Value("__proto__"), "x"}, {"v"_kw, "2"}});
+        return edn::map({{"rows"_kw, edn::vec({row})},
+                         {"nested"_kw, edn::vec({edn::vec({row})})},
+                         {"fine"_kw, edn::vec({edn::map({{"v"_kw, "1"}})})}});
+      })
+      .keep({"rows", "nested", "fine"});
+  const Step step = start_conversation(reg, "test/rows", {}, {});
+  test::LogCapture logs;
+  const edn::Value back = signals_from_json(kept_signals_json(reg, step.conv));
+  EXPECT_EQ(instance_signals(back, std::string(top_instance(step.conv))),
+            edn::map({{"fine"_kw, edn::vec({edn::map({{"v"_kw, "1"}})})}}));
+  const std::vector<std::string> errors = logs.at(log::Level::error);
+  ASSERT_EQ(errors.size(), 2u);
+  for (const std::string& e : errors)
+    EXPECT_NE(e.find("\"__proto__\" cannot reach the page"), std::string::npos) << e;
 }
 
 }  // namespace
