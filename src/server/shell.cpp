@@ -40,10 +40,12 @@ std::string render_shell(const ShellPage& p) {
   html::escape_into(base + asset_url("stube.js"), out);
   // The inline script runs before any module: the stream's @get finds the
   // abort signal stube.js watches it with (see kStreamOptions).
-  // Until Datastar (a deferred module) has loaded, Enter in a form whose
-  // submit posts an event would submit it the browser's way: a GET of the
-  // page, i.e. a new conversation, and what was typed is gone. Datastar
-  // prevents that itself once it runs; this covers the moment before.
+  // A form submitted the browser's way (no action: to the page's own
+  // address) starts a new conversation, and what was typed is gone: Enter
+  // in a form whose submit posts an event, before Datastar (a deferred
+  // module) has loaded to prevent it, or a click or Enter in a form of the
+  // view that has no submit event at all. Only a form with an action (or a
+  // submit button with a formaction) of its own goes the browser's way.
   out += "\"></script>\n<script>window.stubeStream = {abort: new AbortController(), keepAliveMs: ";
   out += std::to_string(p.keep_alive.count());
   // `live`: whether a @get of the stream runs. Followed from here, before
@@ -57,8 +59,11 @@ std::string render_shell(const ShellPage& p) {
       "  else if (d.type === 'finished') stubeStream.live = false;\n"
       "});\n"
       "document.addEventListener('submit', function (e) {\n"
-      "  if (e.target.getAttributeNames().some(function (n) {\n"
-      "    return n.indexOf('data-on-submit') === 0; })) e.preventDefault();\n"
+      "  var f = e.target, s = e.submitter;\n"
+      "  if (f.getAttributeNames().some(function (n) {\n"
+      "        return n.indexOf('data-on-submit') === 0; }) ||\n"
+      "      !(f.hasAttribute('action') || (s && s.hasAttribute('formaction'))))\n"
+      "    e.preventDefault();\n"
       "}, true);</script>\n</head>\n<body>\n<div id=\"";
   out += kErrorElementId;
   // An alert: its messages (a stale page, a failed click) are announced.

@@ -120,3 +120,34 @@ test('a proxy\'s 502 for an event is shown, and the next answer clears it', asyn
   assert.equal(await page.textContent('#stube-error'), '');
   await closeContext(context);
 });
+
+// A form the view gives no submit event (markup of the app's own) went the
+// browser's way on Enter or a click: a GET of the page's own address, i.e.
+// a new conversation, and the user's state gone. The shell's script keeps
+// it on the page; a form with an action of its own still goes its way.
+test('a form with neither a submit event nor an action stays on the page', async () => {
+  const context = await browser.newContext();
+  const page = await openPage(context, `${demo.url}counter`);
+  const navigations = [];
+  page.on('request', (r) => {
+    if (r.isNavigationRequest()) navigations.push(r.url());
+  });
+  await page.evaluate(() => {
+    document.body.insertAdjacentHTML(
+      'beforeend',
+      '<form class="plain"><input class="plain-input" name="q"><button class="plain-go">Go</button></form>' +
+        '<form class="away" action="./"><button class="away-go">Away</button></form>');
+  });
+  await page.fill('.plain-input', 'x');
+  await page.press('.plain-input', 'Enter');
+  await page.click('.plain-go');
+  // An event posted after them: its answer comes after any request they made.
+  await page.click('button.inc');
+  await page.waitForFunction(() => document.querySelector('.count')?.textContent === '1');
+  await settled(page);
+  assert.deepEqual(navigations, []);
+  const away = page.waitForRequest((r) => r.isNavigationRequest());
+  await page.click('.away-go');
+  assert.equal(new URL((await away).url()).pathname, new URL(demo.url).pathname);
+  await closeContext(context);
+});
