@@ -145,6 +145,8 @@ double double_from_edn(const edn::Value& v);
 // As a float: TypeError for a finite value beyond a float's range (it
 // would become an infinity the browser cannot hold).
 float float_from_edn(const edn::Value& v);
+template <class T>
+void read_fields(T& out, const edn::Value& v);
 }  // namespace detail
 
 template <class T>
@@ -198,24 +200,38 @@ T from_edn(const edn::Value& v) {
   } else {
     static_assert(detail::Described<T>, STUBE_NOT_A_FIELD_TYPE);
     T out{};
-    if (v.is_nil()) return out;
-    // find() would look members of a set up as keys: only a map is a struct.
-    if (!v.is(edn::Kind::Map)) static_cast<void>(v.entries());  // throws, naming the kind
-    std::apply(
-        [&](const auto&... f) {
-          (
-              [&] {
-                if (const edn::Value* x = v.find(edn::Value::keyword(f.name))) {
-                  detail::naming_field(f.name, [&] {
-                    out.*(f.member) = from_edn<std::remove_cvref_t<decltype(out.*(f.member))>>(*x);
-                  });
-                }
-              }(),
-              ...);
-        },
-        stube_fields(static_cast<const T*>(nullptr)));
+    detail::read_fields(out, v);
     return out;
   }
+}
+
+// Reads the fields `v` names into `out`; the others keep their values. A
+// nested STUBE_STATE field is read into as well, so that the defaults the
+// enclosing struct gives it (Prefs prefs{"light", 14}) stay where `v` names
+// none, rather than the nested type's own. nil names none.
+template <class T>
+void detail::read_fields(T& out, const edn::Value& v) {
+  if (v.is_nil()) return;
+  // find() would look members of a set up as keys: only a map is a struct.
+  if (!v.is(edn::Kind::Map)) static_cast<void>(v.entries());  // throws, naming the kind
+  std::apply(
+      [&](const auto&... f) {
+        (
+            [&] {
+              if (const edn::Value* x = v.find(edn::Value::keyword(f.name))) {
+                detail::naming_field(f.name, [&] {
+                  auto& member = out.*(f.member);
+                  using Member = std::remove_cvref_t<decltype(member)>;
+                  if constexpr (Described<Member>)
+                    read_fields(member, *x);
+                  else
+                    member = from_edn<Member>(*x);
+                });
+              }
+            }(),
+            ...);
+      },
+      stube_fields(static_cast<const T*>(nullptr)));
 }
 
 // `state` with the fields of `typed` written over it. Keys the struct does

@@ -3,7 +3,6 @@
 #include <charconv>
 #include <cmath>
 #include <cstdint>
-#include <cstdlib>
 #include <nlohmann/json.hpp>
 #include <unordered_set>
 #include <vector>
@@ -131,18 +130,45 @@ bool blank(std::string_view s) {
 
 json to_json_value(const edn::Value& v, bool merged = false);
 
-// A big integer as a JSON number, as the browser reads it back (a JSON
-// number past 64 bits comes in as a big integer): exact within 64 bits,
-// else the nearest double (JavaScript has nothing closer), null past it.
+// Whether the browser, which holds every number as a double, holds `n`
+// exactly. One it rounds (INT64_MAX to 2^63) comes back with the next event
+// as another number: past its field's range (every later event a 400) or
+// silently changed.
+constexpr double kTwoTo63 = 9223372036854775808.0;
+bool held_exactly(std::int64_t n) {
+  const double d = static_cast<double>(n);
+  return d < kTwoTo63 && static_cast<std::int64_t>(d) == n;
+}
+bool held_exactly(std::uint64_t n) {
+  const double d = static_cast<double>(n);
+  return d < 2 * kTwoTo63 && static_cast<std::uint64_t>(d) == n;
+}
+
+[[noreturn]] void not_held_exactly(std::string_view number) {
+  throw edn::Error("the number " + std::string(number) +
+                   " cannot reach the page: the browser holds numbers as doubles (integers "
+                   "exactly up to 2^53) and would send another one back; keep it as text");
+}
+
+json integer_json(std::int64_t n) {
+  if (!held_exactly(n)) not_held_exactly(std::to_string(n));
+  return n;
+}
+
+// A big integer (what Clojure writes as 5N, an unsigned value past the
+// signed range) as a JSON number: only one within 64 bits that a double
+// holds exactly, as for any integer.
 json big_int_json(std::string_view digits) {
-  std::uint64_t u = 0;
-  const char* first = digits.data();
-  const char* last = first + digits.size();
-  if (auto [end, ec] = std::from_chars(first, last, u); ec == std::errc() && end == last) return u;
-  std::int64_t i = 0;
-  if (auto [end, ec] = std::from_chars(first, last, i); ec == std::errc() && end == last) return i;
-  const double d = std::strtod(std::string(digits).c_str(), nullptr);
-  return std::isfinite(d) ? json(d) : json(nullptr);
+  const auto parsed = [&](auto& n) {
+    const auto [end, error] = std::from_chars(digits.data(), digits.data() + digits.size(), n);
+    return error == std::errc() && end == digits.data() + digits.size();
+  };
+  if (std::uint64_t u = 0; parsed(u)) {
+    if (!held_exactly(u)) not_held_exactly(digits);
+    return u;
+  }
+  if (std::int64_t i = 0; parsed(i)) return integer_json(i);
+  not_held_exactly(digits);
 }
 
 std::string key_text(const edn::Value& k) {
@@ -215,10 +241,13 @@ json to_json_value(const edn::Value& v, bool merged) {
     case edn::Kind::Bool:
       return v.as_bool();
     case edn::Kind::Int:
-      return v.as_int();
+      return integer_json(v.as_int());
     case edn::Kind::Float: {
       const double d = v.as_double();
-      return std::isfinite(d) ? json(d) : json(nullptr);
+      if (!std::isfinite(d))
+        throw edn::Error("the number " + edn::write(v) +
+                         " cannot reach the page: JSON has no NaN or infinity");
+      return d;
     }
     case edn::Kind::String:
       return text_for_page(v.as_string(), "a string");

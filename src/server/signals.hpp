@@ -28,9 +28,9 @@ edn::Value instance_signals(const edn::Value& all, std::string_view iid);
 
 // EDN -> JSON text for the browser: maps become objects (keyword keys by
 // their text without ':'), sequences and sets arrays, strings and numbers as
-// themselves (a big integer past 64 bits as the nearest double; the
-// browser holds integers exactly only up to 2^53), other scalars as their EDN text,
-// non-finite numbers null.
+// themselves, other scalars as their EDN text. edn::Error for a number the
+// browser would not send back as it was (NaN, an infinity, an integer a
+// double does not hold exactly), as for a string holding a NUL.
 std::string to_json(const edn::Value& v);
 
 // {"<ns>": {"<signal>": value, …}, …} for every live instance of `conv`

@@ -67,6 +67,38 @@ TEST(State, MissingKeysKeepTheirDefaults) {
   EXPECT_EQ(from_edn<Person>(Value()).name, "");
 }
 
+struct Prefs {
+  std::string theme = "plain";
+  std::int32_t size = 12;
+};
+STUBE_STATE(Prefs, theme, size)
+
+struct Page {
+  Prefs prefs{"light", 14};
+  std::optional<Prefs> extra;
+};
+STUBE_STATE(Page, prefs, extra)
+
+// A nested struct's missing keys keep the default the enclosing struct
+// gives it, not the nested type's own (read into a fresh Prefs, size was 12).
+TEST(State, ANestedStructsMissingKeysKeepTheEnclosingStructsDefaults) {
+  const Page p = from_edn<Page>(edn::read(R"({:prefs {:theme "dark"}})"));
+  EXPECT_EQ(p.prefs.theme, "dark");
+  EXPECT_EQ(p.prefs.size, 14);
+  EXPECT_EQ(from_edn<Page>(edn::read("{:prefs nil}")).prefs.size, 14);
+  EXPECT_EQ(from_edn<Page>(edn::read("{}")).prefs.theme, "light");
+  // An optional one has no default of the enclosing struct: the type's own.
+  EXPECT_EQ(from_edn<Page>(edn::read("{:extra {:theme \"dark\"}}")).extra->size, 12);
+  try {
+    from_edn<Page>(edn::read(R"({:prefs {:size "big"}})"));
+    ADD_FAILURE() << "a wrong kind inside the nested struct was taken";
+  } catch (const edn::TypeError& e) {
+    EXPECT_NE(std::string(e.what()).find("state field 'prefs': state field 'size'"),
+              std::string::npos)
+        << e.what();
+  }
+}
+
 TEST(State, AnIntegerIsAcceptedWhereADoubleIsDeclared) {
   EXPECT_DOUBLE_EQ(from_edn<Person>(edn::read("{:score 3}")).score, 3.0);
 }
