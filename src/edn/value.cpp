@@ -205,6 +205,8 @@ Value Value::big_int(std::string_view digits) {
   if (!all_digits(body) || (body.size() > 1 && body.front() == '0'))
     throw TypeError("edn: invalid big integer '" + std::string(digits) + "'");
   if (!digits.empty() && digits.front() == '+') digits.remove_prefix(1);
+  // -0N is 0N (as Clojure has it): equal, and in range of an unsigned field.
+  if (body == "0") digits = body;
   return from_node(Kind::BigInt, detail::new_text(Kind::BigInt, digits));
 }
 

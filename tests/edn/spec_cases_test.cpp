@@ -549,6 +549,14 @@ TEST(EdnRead, BigIntTextKeepsDigits) {
   EXPECT_EQ(edn::read("2/4").number_text(), "1/2");
 }
 
+// Clojure reads -0N as 0N: one value, equal, printed 0N (and so in range
+// of an unsigned state field, which refused "-0").
+TEST(EdnRead, MinusZeroBigIntIsZero) {
+  EXPECT_EQ(edn::read("-0N"), edn::read("0N"));
+  EXPECT_EQ(edn::write(edn::read("-0N")), "0N");
+  EXPECT_EQ(Value::big_int("-0"), Value::big_int("0"));
+}
+
 TEST(EdnRead, UnknownTagKeepsTagAndInner) {
   const Value v = edn::read("#my.app/thing {:a [1 2]}");
   ASSERT_EQ(v.kind(), edn::Kind::Tagged);
