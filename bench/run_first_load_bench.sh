@@ -17,7 +17,16 @@ bench="$build/bench/store_bench"
 docs=${DOCS:-5000}
 runs=${RUNS:-7}
 data=${DATA:-$build/first-load-data}
-rm -rf "$data"
+made_data=0
+[[ -d $data ]] || made_data=1
+# However the run ends, remove what it writes, and nothing else: DATA may be
+# a directory of the user's.
+cleanup() {
+  rm -rf "$data/convs"
+  if ((made_data)); then rmdir "$data" 2>/dev/null || true; fi
+}
+trap cleanup EXIT
+rm -rf "$data/convs"
 mkdir -p "$data"
 "$bench" --fill="$data/convs" --docs="$docs"
 "$bench" --load-once="$data/convs" >/dev/null  # warms the page cache (and sets atimes)
@@ -34,4 +43,3 @@ echo "first load_all of $docs conversations in a fresh process, all cores, $runs
 echo "  default heap:                 ${plain[*]}  median $(printf '%s\n' "${plain[@]}" | median)"
 echo "  glibc.malloc.hugetlb=1 (THP): ${huge[*]}  median $(printf '%s\n' "${huge[@]}" | median)"
 echo "  THP setting: $(cat /sys/kernel/mm/transparent_hugepage/enabled 2>/dev/null || echo unknown)"
-rm -rf "$data"

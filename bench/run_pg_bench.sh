@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # run_pg_bench.sh — the PostgreSQL store against a local throwaway server
 # (tests/postgres/with_postgres.sh, with fsync on: the server's default
-# durability), printing the table docs/PERFORMANCE.md records.
+# durability), printing one table of rates (docs/PERFORMANCE.md records
+# none of its figures yet).
 #
 #   bench/run_pg_bench.sh [BUILD_DIR]      # default: ./build
 #

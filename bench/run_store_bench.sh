@@ -19,8 +19,19 @@ command -v clojure >/dev/null || { echo "run_store_bench.sh: the 'clojure' comma
 docs=${DOCS:-5000}
 rounds=${ROUNDS:-3}
 data=${DATA:-$build/bench-data}
+made_data=0
+[[ -d $data ]] || made_data=1
 mkdir -p "$data"
 data=$(cd "$data" && pwd)
+# However the run ends, remove what it writes, and nothing else: DATA may be
+# a directory of the user's. (store_bench removes its directories itself
+# when it fails; these names cover it being killed.)
+cleanup() {
+  rm -rf "$data"/{corpus.edn,reference.txt,reference,reference-warmup} \
+    "$data"/{floor,floor-later,rename,durable,sqlite-full,sqlite-normal,parallel,memory}
+  if ((made_data)); then rmdir "$data" 2>/dev/null || true; fi
+}
+trap cleanup EXIT
 echo "filesystem: $(df -T "$data" | awk 'NR == 2 { print $2 " on " $1 }')"
 
 "$bench" --dump="$data/corpus.edn" --docs="$docs"
@@ -29,4 +40,3 @@ clojure "$here/reference/store_reference.clj" "$data/corpus.edn" "$data/referenc
 "$bench" --dir="$data" --docs="$docs" --rounds="$rounds" --durable-docs="${DURABLE_DOCS:-1000}" \
   --threads="${THREADS:-8,32}" \
   --memory="${MEMORY:-100000}" --reference="$data/reference.txt"
-rm -f "$data/corpus.edn"

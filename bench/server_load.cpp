@@ -40,7 +40,10 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
 #include <chrono>
+#include <cmath>
 #include <cstdio>
+#include <ctime>
+#include <filesystem>
 #include <fstream>
 #include <iostream>
 #include <memory>
@@ -48,6 +51,7 @@
 #include <sstream>
 #include <stdexcept>
 #include <string>
+#include <system_error>
 #include <thread>
 #include <utility>
 #include <vector>
@@ -192,11 +196,14 @@ awaitable<double> one_event(Conn& http, Conversation& cv) {
 struct Stats {
   std::vector<double> ms;
   void add(double v) { ms.push_back(v); }
+  // Nearest rank: the smallest value with at least p of them at or below it,
+  // index ceil(p n) - 1. (The epsilon keeps 0.07 * 100 = 7.000000000000001
+  // at rank 7.)
   double pct(double p) {
     if (ms.empty()) return 0;
     std::sort(ms.begin(), ms.end());
-    return ms[std::min(ms.size() - 1,
-                       static_cast<std::size_t>(p * static_cast<double>(ms.size())))];
+    const double rank = std::ceil(p * static_cast<double>(ms.size()) - 1e-9);
+    return ms[static_cast<std::size_t>(std::clamp(rank, 1.0, static_cast<double>(ms.size()))) - 1];
   }
 };
 
@@ -227,6 +234,88 @@ double process_cpu_s(long pid) {
   for (int i = 3; i <= 15 && rest >> field; ++i)
     if (i >= 14) ticks += std::stod(field);
   return ticks / static_cast<double>(sysconf(_SC_CLK_TCK));
+}
+
+double thread_cpu_s() {
+  timespec t{};
+  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t);
+  return static_cast<double>(t.tv_sec) + static_cast<double>(t.tv_nsec) / 1e9;
+}
+
+// The file store's closer threads in process `pid` (/proc/PID/task/TID), by
+// the name src/store/deferred_close.cpp gives them.
+std::vector<std::filesystem::path> find_closers(long pid) {
+  std::vector<std::filesystem::path> closers;
+  std::error_code ec;  // a process gone has no closers
+  for (const auto& task :
+       std::filesystem::directory_iterator("/proc/" + std::to_string(pid) + "/task", ec)) {
+    std::ifstream comm(task.path() / "comm");
+    std::string name;
+    if (std::getline(comm, name) && name == "stube-closer") closers.push_back(task.path());
+  }
+  return closers;
+}
+
+// One look at a thread (its /proc status): its state letter, and how often
+// it has been switched out; 0 and 0 once it is gone.
+struct ThreadLook {
+  char state = 0;
+  long switches = 0;
+  bool operator==(const ThreadLook&) const = default;
+  bool idle() const { return state == 'S' || state == 0; }  // asleep, or gone
+};
+
+ThreadLook look_at(const std::filesystem::path& task) {
+  ThreadLook look;
+  std::ifstream in(task / "status");
+  std::string line;
+  while (std::getline(in, line)) {
+    if (line.rfind("State:", 0) == 0 && line.size() > 7)
+      look.state = line[line.find_first_not_of(" \t", 6)];
+    else if (const auto at = line.find("ctxt_switches:"); at != std::string::npos)
+      look.switches += std::stol(line.substr(at + 14));
+  }
+  return look;
+}
+
+std::vector<ThreadLook> look_at(const std::vector<std::filesystem::path>& tasks) {
+  std::vector<ThreadLook> looks;
+  for (const auto& task : tasks) looks.push_back(look_at(task));
+  return looks;
+}
+
+// When the work of a slice was over, and the CPU this thread spent finding
+// out (not the work's).
+struct Settled {
+  Clock::time_point at;
+  double looking_cpu_s = 0;
+};
+
+// Waits until the file store's closers in process `pid` are idle. A save
+// hands the replaced file to the closer (up to 1024 of them queued), and
+// releasing one can take a while (a trim, on a discard-mounted disk): that
+// is the saves' work, and still running, it would slow the other side's
+// next slice. Idle is asleep ('S') at two looks 1 ms apart without having
+// run in between; the work was over at the first of them, which is the
+// time returned. No closer thread: nothing was deferred. The closers are
+// found once, so that each look reads one small file per closer.
+Settled wait_for_closers(long pid) {
+  using namespace std::chrono_literals;
+  const double cpu0 = thread_cpu_s();
+  const auto give_up = Clock::now() + 60s;
+  const auto closers = find_closers(pid);
+  Clock::time_point at = Clock::now();
+  std::vector<ThreadLook> before = look_at(closers);
+  while (!closers.empty()) {
+    std::this_thread::sleep_for(1ms);
+    const Clock::time_point now = Clock::now();
+    std::vector<ThreadLook> after = look_at(closers);
+    if (std::ranges::all_of(before, &ThreadLook::idle) && after == before) break;
+    if (now > give_up) throw std::runtime_error("the store's closer was busy for 60 s");
+    at = now;
+    before = std::move(after);
+  }
+  return {at, thread_cpu_s() - cpu0};
 }
 
 // CPU time spent by the loader and the server over a timed phase.
@@ -472,7 +561,9 @@ class StoreAlone {
   }
 
   // n saves; thread t saves conversations t, t + threads, ...: one save in
-  // flight per thread, as one per worker in the server.
+  // flight per thread, as one per worker in the server. Returns when the
+  // saving threads are done; the store's closer may still be at work (see
+  // wait_for_closers).
   void save(int n, int threads) {
     std::vector<std::thread> savers;
     for (int t = 0; t < threads; ++t)
@@ -495,8 +586,10 @@ void save_rate_mode(const Options& o) {
   const auto t0 = Clock::now();
   const double cpu0 = self_cpu_s();
   alone.save(n, o.save_threads);
-  const double cpu_us = (self_cpu_s() - cpu0) * 1e6 / n;
-  const double s = std::chrono::duration<double>(Clock::now() - t0).count();
+  // The releases the saves left to the closer are theirs: on the clock.
+  const Settled end = wait_for_closers(::getpid());
+  const double cpu_us = (self_cpu_s() - cpu0 - end.looking_cpu_s) * 1e6 / n;
+  const double s = std::chrono::duration<double>(end.at - t0).count();
   std::printf(
       "mode=save-rate store=%s saves=%d seconds=%.3f saves_per_s=%.0f cpu_us=%.1f "
       "bytes_per_conversation=%zu\n",
@@ -537,12 +630,14 @@ struct Side {
   static Mark mark(long pid) {
     return {MachineTicks::now(), self_cpu_s(), pid > 0 ? process_cpu_s(pid) : 0, Clock::now()};
   }
-  // Adds the slice begun at `m`: n operations, done by process `pid` (the
-  // server, driven by this loader) or, with pid 0, by this process.
-  void add(const Mark& m, int n, long pid) {
-    const double s = std::chrono::duration<double>(Clock::now() - m.time).count();
+  // Adds the slice begun at `m` and over at `end` (wait_for_closers, whose
+  // looking is left out): n operations, done by process `pid` (the server,
+  // driven by this loader) or, with pid 0, by this process. The CPU times
+  // are read after the wait, so they hold the closer's.
+  void add(const Mark& m, const Settled& end, int n, long pid) {
+    const double s = std::chrono::duration<double>(end.at - m.time).count();
     const MachineTicks now = MachineTicks::now();
-    const double self = self_cpu_s() - m.self_cpu;
+    const double self = self_cpu_s() - m.self_cpu - end.looking_cpu_s;
     seconds += s;
     count += n;
     rates.push_back(n / s);
@@ -575,6 +670,11 @@ void interleaved_mode(const Options& o) {
     Stats warm_stats;
     co_await drive(o, convs, o.conversations, warm, warm_stats);
     alone.save(warm, o.save_threads);
+    // Each slice ends when its side's closer is idle (wait_for_closers), so
+    // neither side's releases run on into the other's slice; the first
+    // slice starts so too.
+    wait_for_closers(o.server_pid);
+    wait_for_closers(::getpid());
 
     const int n = o.conversations * o.events;
     Side server, store;
@@ -585,11 +685,11 @@ void interleaved_mode(const Options& o) {
         if ((turn == 0) == (slice % 2 == 0)) {
           const auto m = Side::mark(o.server_pid);
           co_await drive(o, convs, o.conversations, n, stats);
-          server.add(m, n, o.server_pid);
+          server.add(m, wait_for_closers(o.server_pid), n, o.server_pid);
         } else {
           const auto m = Side::mark(0);
           alone.save(n, o.save_threads);
-          store.add(m, n, 0);
+          store.add(m, wait_for_closers(::getpid()), n, 0);
         }
       }
       pair_ratios.push_back(100 * server.rates.back() / store.rates.back());

@@ -15,7 +15,7 @@
 // NORMAL. Besides one thread saving, T threads save different conversations
 // at once ("parallel"), where the SQLite store's group commit batches them;
 // each such round starts from an empty store and is timed as a whole, on the
-// replace pass.
+// replace pass, closing the store included.
 //
 // Saves are timed in R rounds into empty directories ("create") and R
 // rounds over the existing files ("replace", the steady state of a running
@@ -24,10 +24,10 @@
 // document by document, each call timed on its own (wall time, and the
 // process's CPU time), and closing each is timed too (what its background
 // thread had left to do). "vs floor" compares with the plain floor, "vs
-// later" with the floor of the store's own technique. Loads
-// read a warm page cache, as does the reference. --memory=M writes M more
-// documents in a child process and reports its RSS growth across load_all
-// against their total EDN bytes.
+// later" with the floor of the store's own technique. Loads read a warm
+// page cache, as does the reference, and freeing each round's map is timed
+// with it. --memory=M writes M more documents in a child process and
+// reports its RSS growth across load_all against their total EDN bytes.
 #include <fcntl.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -42,7 +42,9 @@
 #include <fstream>
 #include <functional>
 #include <map>
+#include <stdexcept>
 #include <string>
+#include <system_error>
 #include <thread>
 #include <vector>
 
@@ -81,10 +83,28 @@ double median(std::vector<double> v) {
   return v[v.size() / 2];
 }
 
+// Thrown, not exit(): main catches it, and on the way the RemoveOnExit
+// guards remove what the run wrote.
 [[noreturn]] void die(const std::string& what) {
-  std::fprintf(stderr, "store_bench: %s: %s\n", what.c_str(), std::strerror(errno));
-  std::exit(1);
+  throw std::runtime_error(what + ": " + std::strerror(errno));
 }
+
+// Removes the directories a run writes when it leaves their scope, however
+// it leaves: a failed run leaves no conversations behind in --dir (which may
+// be the user's own directory).
+class RemoveOnExit {
+ public:
+  explicit RemoveOnExit(std::vector<fs::path> dirs) : dirs_(std::move(dirs)) {}
+  RemoveOnExit(const RemoveOnExit&) = delete;
+  RemoveOnExit& operator=(const RemoveOnExit&) = delete;
+  ~RemoveOnExit() {
+    std::error_code ignored;  // nothing to do about it on the way out
+    for (const fs::path& dir : dirs_) fs::remove_all(dir, ignored);
+  }
+
+ private:
+  std::vector<fs::path> dirs_;
+};
 
 void fresh_dir(const fs::path& dir) {
   fs::remove_all(dir);
@@ -224,6 +244,7 @@ using OpenStore = std::function<std::shared_ptr<stube::ConversationStore>()>;
 Figure time_parallel_saves(const fs::path& dir, const OpenStore& open,
                            const std::vector<edn::Value>& corpus, std::size_t docs,
                            unsigned threads, int rounds) {
+  const RemoveOnExit cleanup({dir});
   std::vector<Figure> runs;
   for (int r = 0; r < rounds; ++r) {
     fresh_dir(dir);
@@ -246,7 +267,6 @@ Figure time_parallel_saves(const fs::path& dir, const OpenStore& open,
       store.reset();
     }));
   }
-  fs::remove_all(dir);
   return median(runs);
 }
 
@@ -265,8 +285,7 @@ Figure time_loads(const OpenStore& open, std::size_t docs, int rounds) {
     runs.push_back(timed(docs, [&] { loaded = store->load_all().size(); }));
     std::fprintf(stderr, "store_bench: load_all round %d: %.0f/s\n", i + 1, runs.back().rate);
     if (loaded != docs) {
-      std::fprintf(stderr, "store_bench: loaded %zu of %zu\n", loaded, docs);
-      std::exit(1);
+      throw std::runtime_error("loaded " + std::to_string(loaded) + " of " + std::to_string(docs));
     }
   }
   return median(runs);
@@ -288,34 +307,44 @@ struct MemoryFigures {
   double seconds = 0;
 };
 
-// In a child process, so the heap holds nothing but the loaded conversations:
-// writes `count` documents streaming (never all in memory), then load_all.
+// The child's part of measure_memory: writes `count` documents streaming
+// (never all in memory), then load_all; sends its figures down `out`.
+// Returns the child's exit status. An error never leaves it: unwinding
+// would run the parent's code (and its cleanup) in the child.
+int memory_child(const fs::path& dir, std::size_t count, int out) noexcept try {
+  fresh_dir(dir);
+  stube::bench::CorpusRng rng(stube::bench::kCorpusSeed + 1);
+  std::uint64_t bytes = 0;
+  for (std::size_t i = 0; i < count; ++i) {
+    const edn::Value doc = stube::bench::conversation(rng);
+    const std::string text = edn::write(doc);
+    bytes += text.size();
+    std::ofstream(dir / (std::string(stube::conv::id(doc)) + ".edn"), std::ios::binary) << text;
+  }
+  MemoryFigures m;
+  const long before = rss_kib();
+  const auto t0 = std::chrono::steady_clock::now();
+  const auto loaded = stube::file_store(dir)->load_all();
+  m.seconds = seconds_since(t0);
+  m.rss_mb = static_cast<double>(rss_kib() - before) / 1024.0;
+  m.docs = loaded.size();
+  m.edn_mb = static_cast<double>(bytes) / (1024.0 * 1024.0);
+  return ::write(out, &m, sizeof m) == static_cast<ssize_t>(sizeof m) ? 0 : 1;
+} catch (const std::exception& e) {
+  std::fprintf(stderr, "store_bench: memory child: %s\n", e.what());
+  return 1;
+}
+
+// In a child process, so the heap holds nothing but the loaded conversations.
 MemoryFigures measure_memory(const fs::path& dir, std::size_t count) {
+  const RemoveOnExit cleanup({dir});  // the parent's: the child leaves by _exit
   int fds[2];
   if (::pipe(fds) != 0) die("pipe");
   const pid_t pid = ::fork();
   if (pid < 0) die("fork");
   if (pid == 0) {
     ::close(fds[0]);
-    fresh_dir(dir);
-    stube::bench::CorpusRng rng(stube::bench::kCorpusSeed + 1);
-    std::uint64_t bytes = 0;
-    for (std::size_t i = 0; i < count; ++i) {
-      const edn::Value doc = stube::bench::conversation(rng);
-      const std::string text = edn::write(doc);
-      bytes += text.size();
-      std::ofstream(dir / (std::string(stube::conv::id(doc)) + ".edn"), std::ios::binary) << text;
-    }
-    MemoryFigures m;
-    const long before = rss_kib();
-    const auto t0 = std::chrono::steady_clock::now();
-    const auto loaded = stube::file_store(dir)->load_all();
-    m.seconds = seconds_since(t0);
-    m.rss_mb = static_cast<double>(rss_kib() - before) / 1024.0;
-    m.docs = loaded.size();
-    m.edn_mb = static_cast<double>(bytes) / (1024.0 * 1024.0);
-    const bool ok = ::write(fds[1], &m, sizeof m) == static_cast<ssize_t>(sizeof m);
-    ::_exit(ok ? 0 : 1);
+    ::_exit(memory_child(dir, count, fds[1]));
   }
   ::close(fds[1]);
   MemoryFigures m;
@@ -323,8 +352,8 @@ MemoryFigures measure_memory(const fs::path& dir, std::size_t count) {
   ::close(fds[0]);
   int status = 0;
   ::waitpid(pid, &status, 0);
-  if (!got || !WIFEXITED(status) || WEXITSTATUS(status) != 0) die("memory child failed");
-  fs::remove_all(dir);
+  if (!got || !WIFEXITED(status) || WEXITSTATUS(status) != 0)
+    throw std::runtime_error("the memory child failed");
   return m;
 }
 
@@ -434,6 +463,8 @@ int run(const Options& o) {
                     sqlite_saver(stube::SqliteSync::full, base / "sqlite-full")};
   Saver sqlite_normal{base / "sqlite-normal", corpus.size(),
                       sqlite_saver(stube::SqliteSync::normal, base / "sqlite-normal")};
+  const RemoveOnExit cleanup(
+      {floor.dir, floor_later.dir, rename.dir, durable.dir, sqlite_full.dir, sqlite_normal.dir});
   for (const bool create : {true, false}) {
     // The store and the floor of its technique take turns call by call, so
     // that a slow spell of the disk hits them alike. The plain floor runs on
@@ -593,12 +624,18 @@ int main(int argc, char** argv) {
       return 2;
     }
   }
-  if (!o.dump.empty()) return dump(o);
-  if (!o.fill.empty()) return fill(o);
-  if (!o.load_once.empty()) return load_once(o);
-  if (o.dir.empty()) {
+  if (o.dir.empty() && o.dump.empty() && o.fill.empty() && o.load_once.empty()) {
     std::fprintf(stderr, "store_bench: --dir=DIR or --dump=FILE is required\n");
     return 2;
   }
-  return run(o);
+  try {
+    if (!o.dump.empty()) return dump(o);
+    if (!o.fill.empty()) return fill(o);
+    if (!o.load_once.empty()) return load_once(o);
+    return run(o);
+  } catch (const std::exception& e) {
+    // Caught, so that the stack unwinds through the RemoveOnExit guards.
+    std::fprintf(stderr, "store_bench: %s\n", e.what());
+    return 1;
+  }
 }
