@@ -45,7 +45,8 @@ std::string render_shell(const ShellPage& p) {
   // in a form whose submit posts an event, before Datastar (a deferred
   // module) has loaded to prevent it, or a click or Enter in a form of the
   // view that has no submit event at all. Only a form with an action (or a
-  // submit button with a formaction) of its own goes the browser's way.
+  // submit button with a formaction) of its own goes the browser's way, and
+  // a <dialog>'s form (method="dialog": it closes the dialog, no request).
   out += "\"></script>\n<script>window.stubeStream = {abort: new AbortController(), keepAliveMs: ";
   out += std::to_string(p.keep_alive.count());
   // `live`: whether a @get of the stream runs. Followed from here, before
@@ -59,10 +60,11 @@ std::string render_shell(const ShellPage& p) {
       "  else if (d.type === 'finished') stubeStream.live = false;\n"
       "});\n"
       "document.addEventListener('submit', function (e) {\n"
-      "  var f = e.target, s = e.submitter;\n"
+      "  var f = e.target, s = e.submitter, has = function (n) {\n"
+      "    return f.hasAttribute(n) || (s && s.hasAttribute('form' + n)); };\n"
       "  if (f.getAttributeNames().some(function (n) {\n"
       "        return n.indexOf('data-on-submit') === 0; }) ||\n"
-      "      !(f.hasAttribute('action') || (s && s.hasAttribute('formaction'))))\n"
+      "      !(has('action') || ((s && s.formMethod) || f.method) === 'dialog'))\n"
       "    e.preventDefault();\n"
       "}, true);</script>\n</head>\n<body>\n<div id=\"";
   out += kErrorElementId;

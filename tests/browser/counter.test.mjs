@@ -136,8 +136,13 @@ test('a form with neither a submit event nor an action stays on the page', async
     document.body.insertAdjacentHTML(
       'beforeend',
       '<form class="plain"><input class="plain-input" name="q"><button class="plain-go">Go</button></form>' +
-        '<form class="away" action="./"><button class="away-go">Away</button></form>');
+        '<form class="away" action="./"><button class="away-go">Away</button></form>' +
+        '<dialog class="box" open><form method="dialog"><button class="box-close">Close</button>' +
+        '</form></dialog>');
   });
+  // A <dialog>'s own form (method="dialog") closes it, as ever.
+  await page.click('.box-close');
+  assert.equal(await page.evaluate(() => document.querySelector('.box').open), false);
   await page.fill('.plain-input', 'x');
   await page.press('.plain-input', 'Enter');
   await page.click('.plain-go');
