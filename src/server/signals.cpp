@@ -130,18 +130,18 @@ bool blank(std::string_view s) {
 
 json to_json_value(const edn::Value& v, bool merged = false);
 
-// Whether the browser, which holds every number as a double, holds `n`
-// exactly. One it rounds (INT64_MAX to 2^63) comes back with the next event
-// as another number: past its field's range (every later event a 400) or
-// silently changed.
-constexpr double kTwoTo63 = 9223372036854775808.0;
+// Whether the browser, which holds every number as a double, sends `n`
+// back as it was. Only up to 2^53 in size: past it, a double rounds most
+// integers (INT64_MAX to 2^63), and even one it holds exactly comes back
+// in other digits (2^60, 1152921504606846976, is written
+// 1152921504606847000): past its field's range (every later event a 400)
+// or silently changed.
+constexpr std::int64_t kExactInBrowser = std::int64_t{1} << 53;
 bool held_exactly(std::int64_t n) {
-  const double d = static_cast<double>(n);
-  return d < kTwoTo63 && static_cast<std::int64_t>(d) == n;
+  return n >= -kExactInBrowser && n <= kExactInBrowser;
 }
 bool held_exactly(std::uint64_t n) {
-  const double d = static_cast<double>(n);
-  return d < 2 * kTwoTo63 && static_cast<std::uint64_t>(d) == n;
+  return n <= static_cast<std::uint64_t>(kExactInBrowser);
 }
 
 [[noreturn]] void not_held_exactly(std::string_view number) {
@@ -326,11 +326,13 @@ std::string to_json(const edn::Value& v) {
 
 namespace {
 
-// The entry of map `held` that JSON key `key` came from: a keyword's or a
-// string's (a symbol key is rare enough to go unmatched).
+// The entry of map `held` that JSON key `key` came from: the key the page's
+// signals read as (key_value), else, in a state, the string of that text
+// (a symbol key is rare enough to go unmatched).
 const edn::Value* held_entry(const edn::Value& held, const std::string& key) {
-  if (const edn::Value* v = held.find(edn::Value::keyword(key))) return v;
-  return held.find(edn::Value(key));
+  const edn::Value k = key_value(key);
+  if (const edn::Value* v = held.find(k)) return v;
+  return k.is(edn::Kind::Keyword) ? held.find(edn::Value(key)) : nullptr;
 }
 
 // Adds `path` (or paths below it) where `out` merges a map over what the
