@@ -169,8 +169,8 @@ int main(int argc, char** argv) {
   }
   try {
     app.parse(argc, argv);
-  } catch (const CLI::Success& e) {  // --help
-    return app.exit(e);
+  } catch (const CLI::Success& e) {  // --help: unwritten, it is a failure too
+    return stube::tool::with_output("stube-edn", app.exit(e));
   } catch (const CLI::ParseError& e) {
     std::cerr << "stube-edn: " << e.what() << " (see stube-edn --help)\n";
     return 2;

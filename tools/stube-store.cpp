@@ -15,6 +15,7 @@
 #include <string>
 
 #include "cli_usage.hpp"
+#include "finish_output.hpp"
 #include "stube/log.hpp"
 #include "stube/store.hpp"
 #include "stube_store/tool.hpp"
@@ -74,8 +75,8 @@ int main(int argc, char** argv) {
   }
   try {
     app.parse(argc, argv);
-  } catch (const CLI::Success& e) {  // --help
-    return app.exit(e);
+  } catch (const CLI::Success& e) {  // --help: unwritten, it is a failure too
+    return stube::tool::with_output("stube-store", app.exit(e));
   } catch (const CLI::ParseError& e) {
     std::cerr << "stube-store: " << redacted(e.what(), argc, argv) << " (see stube-store --help)\n";
     return 2;

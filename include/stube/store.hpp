@@ -203,6 +203,10 @@ struct FileStoreOptions {
   // a path that does not exist or is not a directory is a MissingStore
   // naming it.
   bool create = true;
+  // false: opening leaves temporary files left over by a crashed writer
+  // where they are (see file_store), so that opening writes nothing; for a
+  // tool that only reads (open_existing_store sets it).
+  bool remove_left_overs = true;
   // The largest record the store reads or writes, in bytes. A larger file
   // in the directory is skipped unread (load_all warns naming it; scan
   // reports it unreadable), so that a stray huge file cannot exhaust memory
@@ -213,7 +217,8 @@ struct FileStoreOptions {
 
 // One `<cid>.edn` file per conversation in `dir` (created if missing, unless
 // options.create is false), the text Clojure's pr-str writes for the same
-// data. Opening removes temporary files left over by a crashed writer: those
+// data. Opening removes temporary files left over by a crashed writer
+// (unless options.remove_left_overs is false): those
 // whose process is gone (or had this process's pid) and that were last
 // written over a minute ago, so another live process's saves are left alone
 // (also across pid namespaces), but one process must not open two stores on
@@ -248,7 +253,8 @@ std::shared_ptr<ConversationStore> file_store(const std::filesystem::path& dir,
 std::shared_ptr<ConversationStore> open_store(std::string_view url);
 
 // As open_store, but opens only a store that exists already and creates
-// nothing: a file: or sqlite: URL is opened with create = false, a
+// nothing: a file: or sqlite: URL is opened with create = false (a file:
+// one also with remove_left_overs = false: opening writes nothing), a
 // postgresql: one with create_schema = false (an explicit create=true or
 // create_schema=true in the URL is overridden), memory: as it is. For
 // tools that read a store: a URL naming the wrong place fails with

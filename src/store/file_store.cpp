@@ -164,7 +164,7 @@ class FileStore final : public ConversationStore {
       throw_errno("open directory", dir_, err);
     }
     if (options_.durability == Durability::durable) sync_parents(created);
-    remove_temp_files();
+    if (options_.remove_left_overs) remove_temp_files();
   }
 
   ConversationMap load_all() override {

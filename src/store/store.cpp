@@ -292,6 +292,7 @@ bool create_option(const Opening& o, std::string_view key, std::string_view valu
 FileStoreOptions file_options(const Opening& o, std::string_view query) {
   FileStoreOptions options;
   options.create = !o.existing;
+  options.remove_left_overs = !o.existing;
   o.for_each_option(
       query, [&](std::string_view key, std::string_view value, std::string_view option) {
         if (key == "durability") {

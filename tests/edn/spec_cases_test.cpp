@@ -765,7 +765,7 @@ TEST(EdnRead, LeadingZerosAreRefusedWithOrWithoutN) {
     }
   }
   EXPECT_EQ(edn::read("0N").number_text(), "0");
-  EXPECT_EQ(edn::read("-0N").number_text(), "-0");
+  EXPECT_EQ(edn::read("-0N").number_text(), "0");  // Clojure's -0N is 0N
 }
 
 TEST(EdnRead, DepthAtLimitIsAccepted) {

@@ -191,6 +191,23 @@ TEST(FileStore, OpeningRemovesLeftOverTemporaryFilesOnly) {
   EXPECT_EQ(file_names(dir.path()), expected);
 }
 
+// A store opened only to be read (open_existing_store: stube-store ls,
+// verify, show, stats) writes nothing, not even a left-over's removal: on
+// a read-only copy that was a warning, and verify removed the evidence.
+TEST(FileStore, OpeningAnExistingStoreToReadItLeavesLeftOversAlone) {
+  ScratchDir dir;
+  const pid_t dead = dead_pid();
+  ASSERT_GT(dead, 0);
+  const std::string temp = temp_named("cv-a", dead, 0);
+  spit_old(dir.path() / temp, "{:half");
+  auto reader = open_existing_store("file:" + dir.path().string());
+  EXPECT_EQ(file_names(dir.path()), std::vector<std::string>{temp});
+  auto options_reader = file_store(dir.path(), {.remove_left_overs = false});
+  EXPECT_EQ(file_names(dir.path()), std::vector<std::string>{temp});
+  auto writer = file_store(dir.path());
+  EXPECT_TRUE(file_names(dir.path()).empty());
+}
+
 // A tool opening a live server's directory must not delete the server's
 // saves in flight (its rename would fail): a live process's temporary
 // files stay, a dead one's go.

@@ -263,6 +263,35 @@ TEST_F(StoreTool, NamesWithControlCharactersArePrintedEscaped) {
   }
 }
 
+// The component column comes from the record too: a crafted or damaged
+// :instance/type sent a raw escape sequence to the terminal.
+TEST_F(StoreTool, LsShowsATopTypeThatIsNoKeywordEscaped) {
+  const Value odd =
+      conv::with_stack(conv::put_instance(conv::make("cv-esc", edn::Instant{1700000000, 0}), "ix-1",
+                                          edn::map({{kw("instance/type"), Value("\x1b[2J")}})),
+                       edn::vec({Value("ix-1")}));
+  write_file(file("cv-esc"), edn::write(odd));
+  const ToolRun r = stube_store({"ls", url()});
+  ASSERT_EQ(r.status, 0) << r.err;
+  EXPECT_TRUE(contains(r.out, "\"\\u001B[2J\"")) << r.out;
+  EXPECT_FALSE(contains(r.out, "\x1b")) << r.out;
+}
+
+// Reading a store writes nothing to it: a writer's left-over temporary file
+// stays for the store's next writer to clear (verify removed it unseen, and
+// on a read-only copy warned that it could not).
+TEST_F(StoreTool, ReadingCommandsLeaveLeftOverTemporaryFilesAlone) {
+  save_good();
+  const fs::path temp = dir_.path() / ".cv-q.edn.999999999.3.tmp";
+  write_file(temp, "{:half");
+  fs::last_write_time(temp, fs::file_time_type::clock::now() - std::chrono::hours(1));
+  for (const char* command : {"ls", "verify", "stats"}) {
+    const ToolRun r = stube_store({command, url()});
+    EXPECT_EQ(r.status, 0) << command << ": " << r.err;
+    EXPECT_TRUE(fs::exists(temp)) << command;
+  }
+}
+
 // An *.edn entry that cannot be read at all is one bad record among the
 // others, not a failure of the whole store: verify still checks the rest.
 TEST_F(StoreTool, VerifyNamesARecordThatCannotBeReadAndChecksTheRest) {
@@ -468,6 +497,18 @@ TEST_F(StoreMigrate, OutputThatCannotBeWrittenIsReported) {
     EXPECT_EQ(r.status, 1) << args[0];
     EXPECT_TRUE(contains(r.err, "stube-store: cannot write the output"))
         << args[0] << ": " << r.err;
+  }
+  // The reason, also for output too large to wait for the last flush, and
+  // for the help.
+  for (int i = 0; i < 300; ++i) {
+    const std::string cid = "cv-many-" + std::to_string(i);
+    write_file(file(cid), edn::write(conversation(cid, "demo/counter", 1700000000)));
+  }
+  for (const std::vector<std::string>& args :
+       {std::vector<std::string>{"ls", url()}, {"--help"}, {"ls", "--help"}}) {
+    const ToolRun r = stube_store(args, Stderr::file, "/dev/full");
+    EXPECT_EQ(r.status, 1) << args[0];
+    EXPECT_TRUE(contains(r.err, "No space left on device")) << args[0] << ": " << r.err;
   }
 }
 

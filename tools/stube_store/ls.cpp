@@ -37,7 +37,7 @@ void print_table(const std::vector<Row>& rows) {
     out += row.back();
     out += '\n';
   }
-  std::cout << out;
+  write_output(out);
 }
 
 }  // namespace

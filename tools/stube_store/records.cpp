@@ -80,7 +80,13 @@ std::string top_component(const edn::Value& conv) {
   const edn::Value& instance = conv::instance(conv, iid.as_string());
   if (!instance.is(edn::Kind::Map)) return "-";
   const edn::Value& type = instance.get(edn::kw("instance/type"));
-  return type.is_nil() ? "-" : edn::write(type);
+  if (type.is_nil()) return "-";
+  // A keyword's name holds no control character; anything else in a
+  // damaged or crafted record is shown escaped, as a cid is, so that it
+  // cannot send escape sequences to the terminal.
+  if (type.is(edn::Kind::Keyword)) return edn::write(type);
+  return conv::quote_id(type.is(edn::Kind::String) ? std::string(type.as_string())
+                                                   : edn::write(type));
 }
 
 bool printable_conversation(const edn::Value& conv) {

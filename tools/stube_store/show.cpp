@@ -66,7 +66,7 @@ int show(const std::string& url, const std::string& cid, std::size_t width) {
   if (!conv) {
     throw Failure("no conversation " + conv::quote_id(cid) + " in " + redact_store_url(url));
   }
-  std::cout << edn::pretty(*conv, width) << '\n';
+  write_output(edn::pretty(*conv, width) + '\n');
   return with_output("stube-store", 0);
 }
 
