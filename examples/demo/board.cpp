@@ -50,7 +50,10 @@ void define_board(stube::Registry& reg) {
             c->items.push_back(c->item);
             c->item.clear();
           })
-      .on("finish", [](Ctx<Board>& c) { c.answer(stube::to_edn(c->items)); });
+      .on("finish", [](Ctx<Board>& c) {
+        check_item_text(c->item);  // kept as sent, in the history too
+        c.answer(stube::to_edn(c->items));
+      });
 
   reg.define<Summary>("demo/summary")
       .init([](const stube::edn::Value& args) { return stube::from_edn<Summary>(args); })

@@ -60,6 +60,14 @@ stube::html::Html row(const stube::Ctx<Todo>& c, const Item& it) {
             button(cls("todo-delete"), c.on("click", "delete", it.id), "Delete"));
 }
 
+// Every event brings both fields as the page has them, and the history
+// keeps each step: whatever the event, neither may grow the conversation
+// past what its field holds (maxlength).
+void check_fields(const Todo& t) {
+  check_item_text(t.new_text);
+  check_item_text(t.edit_text);
+}
+
 }  // namespace
 
 stube::edn::Value todo_args(const std::map<std::string, std::string, std::less<>>& query) {
@@ -87,6 +95,7 @@ void define_todo(stube::Registry& reg) {
       })
       .on("add",
           [](Ctx<Todo>& c) {
+            check_fields(*c);
             if (blank(c->new_text)) return;
             check_new_item(c->new_text, c->items.size());
             if (c->next_id == std::numeric_limits<decltype(c->next_id)>::max())
@@ -96,6 +105,7 @@ void define_todo(stube::Registry& reg) {
           })
       .on("edit",
           [](Ctx<Todo>& c, const stube::Event& e) {
+            check_fields(*c);
             if (Item* it = find(*c, item_id(e))) {
               c->editing = it->id;
               c->edit_text = it->text;
@@ -103,15 +113,20 @@ void define_todo(stube::Registry& reg) {
           })
       .on("save",
           [](Ctx<Todo>& c) {
+            check_fields(*c);
             if (!c->editing) return;
-            check_item_text(c->edit_text);
             if (Item* it = find(*c, *c->editing); it && !blank(c->edit_text))
               it->text = c->edit_text;
             c->editing.reset();
           })
-      .on("cancel-edit", [](Ctx<Todo>& c) { c->editing.reset(); })
+      .on("cancel-edit",
+          [](Ctx<Todo>& c) {
+            check_fields(*c);
+            c->editing.reset();
+          })
       .on("delete",
           [](Ctx<Todo>& c, const stube::Event& e) {
+            check_fields(*c);
             const Item* it = find(*c, item_id(e));
             if (!it) return;
             c->deleting = it->id;

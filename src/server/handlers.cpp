@@ -352,7 +352,7 @@ Response mint(Core& core, const Request& req, const Mount& m, std::string_view q
   if (!reads(req)) return method_not_allowed(req, kReadMethods);
   edn::Value args;
   if (m.init) {
-    const QueryParams params = parse_query(query);
+    const QueryParams params = parse_query(query, true);
     try {
       args = m.init(params);
     } catch (const std::exception& e) {

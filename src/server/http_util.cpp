@@ -61,7 +61,7 @@ std::string percent_decode(std::string_view text, bool plus_is_space) {
   return out;
 }
 
-QueryParams parse_query(std::string_view query) {
+QueryParams parse_query(std::string_view query, bool text) {
   QueryParams params;
   std::size_t at = 0;  // where `pair` starts in the query, for the message
   while (at <= query.size()) {
@@ -72,13 +72,19 @@ QueryParams parse_query(std::string_view query) {
     const std::size_t eq = pair.find('=');
     // Named by parameter and by offset in the whole query: percent_decode's
     // own offset, within a name or a value alone, named neither.
-    if (const std::size_t bad = bad_escape_at(pair); bad != std::string_view::npos) {
+    const auto refuse = [&](std::string_view what, std::size_t bad) {
       const std::string where =
           bad < eq ? std::string("a parameter name")
                    : "the value of '" + printable(percent_decode(pair.substr(0, eq), true)) + "'";
-      throw BadRequest("bad percent-escape in the query at offset " +
+      throw BadRequest(std::string(what) + " in the query at offset " +
                        std::to_string(pair_at + bad) + " (" + where + ")");
-    }
+    };
+    if (const std::size_t bad = bad_escape_at(pair); bad != std::string_view::npos)
+      refuse("bad percent-escape", bad);
+    // As in the signals a page sends: a NUL in text reaches no page (the
+    // kept signals would never be sent), so it is bad input from the start.
+    if (const std::size_t nul = pair.find("%00"); text && nul != std::string_view::npos)
+      refuse("a NUL character (%00)", nul);
     std::string name = percent_decode(pair.substr(0, eq), true);
     std::string value =
         eq == std::string_view::npos ? std::string() : percent_decode(pair.substr(eq + 1), true);

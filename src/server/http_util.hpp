@@ -25,7 +25,10 @@ class BadRequest : public std::runtime_error {
 std::string percent_decode(std::string_view text, bool plus_is_space);
 
 // "a=1&b=x%20y" -> {a: "1", b: "x y"}. A repeated name keeps the last value.
-QueryParams parse_query(std::string_view query);
+// With `text`, a NUL (%00) is refused as well (BadRequest): the values are
+// text for the page, where a NUL cannot go (an event's EDN payload may hold
+// one: it never goes back).
+QueryParams parse_query(std::string_view query, bool text = false);
 
 // Every value of cookie `name` in a Cookie header ("a=1; b=2"), in order: a
 // browser sends one per matching Path and Domain, the longest Path first.

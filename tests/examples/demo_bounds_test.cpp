@@ -21,6 +21,7 @@ Registry demo_registry() {
   Registry reg;
   demo::define_counter(reg);
   demo::define_todo(reg);
+  demo::define_board(reg);
   return reg;
 }
 
@@ -57,6 +58,32 @@ TEST(DemoBounds, TheTodoListRefusesAnItemWhenNoIdIsLeft) {
   EXPECT_EQ(s.status, Step::Status::BadEvent);
   EXPECT_NE(s.error.find("no item ids left"), std::string::npos) << s.error;
   EXPECT_EQ(s.conv, typed);
+}
+
+// The fields come with every event as the page has them, and each step's
+// history keeps them: an event that does not read a field (cancel-edit,
+// edit, delete, the board's finish) still refuses one longer than it holds,
+// or 25 of them grew a todo's record to 1.3 MB.
+TEST(DemoBounds, EveryEventRefusesAFieldLongerThanItHolds) {
+  const Registry reg = demo_registry();
+  const Value conv = start_conversation(reg, "demo/todo", {}, {}).conv;
+  const std::string iid(top_instance(conv));
+  const Value long_text(std::string(demo::kMaxItemText + 1, 'x'));
+  for (const char* field : {"new_text", "edit_text"})
+    for (const Event& event : {Event{"cancel-edit"}, Event{"edit", Value(1)},
+                               Event{"delete", Value(1)}, Event{"add"}, Event{"save"}}) {
+      const Value signals = edn::map({{kw(field), long_text}});
+      const Step s = dispatch(reg, conv, iid, Event{event.name, event.payload, signals}, {});
+      EXPECT_EQ(s.status, Step::Status::BadEvent) << field << " " << event.name;
+      EXPECT_NE(s.error.find("at most 200 characters"), std::string::npos) << s.error;
+      EXPECT_EQ(s.conv, conv) << field << " " << event.name;
+    }
+  // The board (the wizard's last step) finishing with a long field.
+  const Value board =
+      start_conversation(reg, "demo/board", edn::map({{kw("name"), "Ann"}}), {}).conv;
+  const Step s = dispatch(reg, board, top_instance(board),
+                          Event{"finish", {}, edn::map({{kw("item"), long_text}})}, {});
+  EXPECT_EQ(s.status, Step::Status::BadEvent) << s.error;
 }
 
 }  // namespace
