@@ -26,6 +26,7 @@
 namespace edn = stube::edn;
 using stube::tool::finish_output;
 using stube::tool::with_output;
+using stube::tool::write_output;
 
 namespace {
 
@@ -102,7 +103,7 @@ int check(const std::vector<std::string>& paths, const edn::ReadOptions& options
   for (const auto& path : paths) {
     try {
       read_file(path, options);
-      std::cout << display_name(path) << ": ok\n";
+      write_output(display_name(path) + ": ok\n");
     } catch (const InputError& e) {
       report(e);
       status = 1;
@@ -130,9 +131,8 @@ int render(const std::string& path, const edn::ReadOptions& options, Render rend
     report(InputError{display_name(path), std::string("cannot print: ") + e.what()});
     return 1;
   }
-  errno = 0;
-  std::cout << out;
-  return finish_output("stube-edn", std::cout ? 0 : errno);
+  write_output(out);
+  return finish_output("stube-edn");
 }
 
 }  // namespace

@@ -45,6 +45,7 @@ void define_board(stube::Registry& reg) {
       })
       .on("add",
           [](Ctx<Board>& c) {
+            check_item_text(c->item);  // first: a long blank one is kept in the history too
             if (blank(c->item)) return;
             check_new_item(c->item, c->items.size());
             c->items.push_back(c->item);

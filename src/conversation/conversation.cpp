@@ -190,16 +190,23 @@ std::string quoted_text(std::string_view text) {
     text.remove_prefix(bad + 1);
   }
   written += '"';
+  // Control characters, C1 too (U+0080-U+009F, two bytes C2 80-9F: U+009B
+  // is a terminal's CSI), as \uXXXX.
   std::string out;
   out.reserve(written.size());
-  for (const char c : written) {
-    const auto b = static_cast<unsigned char>(c);
-    if (b >= 0x20 && b != 0x7F) {
-      out += c;
+  for (std::size_t i = 0; i < written.size(); ++i) {
+    const auto b = static_cast<unsigned char>(written[i]);
+    unsigned control = b < 0x20 || b == 0x7F ? b : 0x100;
+    if (b == 0xC2 && i + 1 < written.size()) {
+      const auto next = static_cast<unsigned char>(written[i + 1]);
+      if (next >= 0x80 && next <= 0x9F) control = next, ++i;
+    }
+    if (control == 0x100) {
+      out += written[i];
       continue;
     }
     char escape[8];
-    std::snprintf(escape, sizeof escape, "\\u%04X", static_cast<unsigned>(b));
+    std::snprintf(escape, sizeof escape, "\\u%04X", control);
     out += escape;
   }
   return out;

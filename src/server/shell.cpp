@@ -47,6 +47,8 @@ std::string render_shell(const ShellPage& p) {
   // view that has no submit event at all. Only a form with an action (or a
   // submit button with a formaction) of its own goes the browser's way, and
   // a <dialog>'s form (method="dialog": it closes the dialog, no request).
+  // Attributes, not properties: a field named "method" or "action" is what
+  // form.method and form.action give.
   out += "\"></script>\n<script>window.stubeStream = {abort: new AbortController(), keepAliveMs: ";
   out += std::to_string(p.keep_alive.count());
   // `live`: whether a @get of the stream runs. Followed from here, before
@@ -60,11 +62,11 @@ std::string render_shell(const ShellPage& p) {
       "  else if (d.type === 'finished') stubeStream.live = false;\n"
       "});\n"
       "document.addEventListener('submit', function (e) {\n"
-      "  var f = e.target, s = e.submitter, has = function (n) {\n"
-      "    return f.hasAttribute(n) || (s && s.hasAttribute('form' + n)); };\n"
+      "  var f = e.target, s = e.submitter, own = function (n) {\n"
+      "    return (s && s.getAttribute('form' + n)) || f.getAttribute(n); };\n"
       "  if (f.getAttributeNames().some(function (n) {\n"
       "        return n.indexOf('data-on-submit') === 0; }) ||\n"
-      "      !(has('action') || ((s && s.formMethod) || f.method) === 'dialog'))\n"
+      "      !(own('action') || /^dialog$/i.test(own('method'))))\n"
       "    e.preventDefault();\n"
       "}, true);</script>\n</head>\n<body>\n<div id=\"";
   out += kErrorElementId;

@@ -4,6 +4,8 @@
 #include <cmath>
 #include <cstdint>
 #include <nlohmann/json.hpp>
+#include <string>
+#include <type_traits>
 #include <unordered_set>
 #include <vector>
 
@@ -131,23 +133,43 @@ bool blank(std::string_view s) {
 json to_json_value(const edn::Value& v, bool merged = false);
 
 // Whether the browser, which holds every number as a double, sends `n`
-// back as it was. Only up to 2^53 in size: past it, a double rounds most
-// integers (INT64_MAX to 2^63), and even one it holds exactly comes back
-// in other digits (2^60, 1152921504606846976, is written
-// 1152921504606847000): past its field's range (every later event a 400)
-// or silently changed.
+// back as it was. Up to 2^53 in size it always does. Past it, a double
+// rounds most integers (INT64_MAX to 2^63), and JavaScript writes a double
+// with its shortest digits padded with zeros: 2^60, 1152921504606846976,
+// comes back 1152921504606847000 (past a field's range: every later event
+// a 400; or silently changed), while 10^17 or 2^54 come back as they went.
 constexpr std::int64_t kExactInBrowser = std::int64_t{1} << 53;
-bool held_exactly(std::int64_t n) {
-  return n >= -kExactInBrowser && n <= kExactInBrowser;
-}
-bool held_exactly(std::uint64_t n) {
-  return n <= static_cast<std::uint64_t>(kExactInBrowser);
+template <class Int>
+bool held_exactly(Int n) {
+  if constexpr (std::is_signed_v<Int>) {
+    if (n >= -kExactInBrowser && n <= kExactInBrowser) return true;
+  } else if (n <= static_cast<Int>(kExactInBrowser)) {
+    return true;
+  }
+  // The shortest digits that round-trip ("1.152921504606847e+18"), padded
+  // with zeros as JavaScript writes them, against n's own.
+  char text[40];
+  const auto [end, error] = std::to_chars(text, text + sizeof text, static_cast<double>(n),
+                                          std::chars_format::scientific);
+  if (error != std::errc()) return false;
+  const std::string_view shortest(text, static_cast<std::size_t>(end - text));
+  const std::size_t e = shortest.find('e');
+  std::string digits;
+  for (const char c : shortest.substr(0, e))
+    if (c >= '0' && c <= '9') digits += c;
+  const std::size_t length =
+      static_cast<std::size_t>(std::stoi(std::string(shortest.substr(e + 1)))) + 1;
+  if (length < digits.size()) return false;
+  digits.append(length - digits.size(), '0');
+  std::string own = std::to_string(n);
+  if (own.front() == '-') own.erase(0, 1);
+  return digits == own;
 }
 
 [[noreturn]] void not_held_exactly(std::string_view number) {
   throw edn::Error("the number " + std::string(number) +
-                   " cannot reach the page: the browser holds numbers as doubles (integers "
-                   "exactly up to 2^53) and would send another one back; keep it as text");
+                   " cannot reach the page: the browser holds numbers as doubles and would "
+                   "send another one back; keep it as text");
 }
 
 json integer_json(std::int64_t n) {

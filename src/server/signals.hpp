@@ -29,8 +29,8 @@ edn::Value instance_signals(const edn::Value& all, std::string_view iid);
 // EDN -> JSON text for the browser: maps become objects (keyword keys by
 // their text without ':'), sequences and sets arrays, strings and numbers as
 // themselves, other scalars as their EDN text. edn::Error for a number the
-// browser would not send back as it was (NaN, an infinity, an integer a
-// double does not hold exactly), as for a string holding a NUL.
+// browser would not send back as it was (NaN, an infinity, an integer it
+// would write in other digits), as for a string holding a NUL.
 std::string to_json(const edn::Value& v);
 
 // {"<ns>": {"<signal>": value, …}, …} for every live instance of `conv`

@@ -137,15 +137,18 @@ test('a form with neither a submit event nor an action stays on the page', async
       'beforeend',
       '<form class="plain"><input class="plain-input" name="q"><button class="plain-go">Go</button></form>' +
         '<form class="away" action="./"><button class="away-go">Away</button></form>' +
-        '<dialog class="box" open><form method="dialog"><button class="box-close">Close</button>' +
-        '</form></dialog>');
+        '<dialog class="box" open><form method="dialog"><input name="method">' +
+        '<button class="box-close">Close</button></form></dialog>' +
+        '<form class="plain-named"><input name="action"><button class="plain-named-go">Go</button></form>');
   });
-  // A <dialog>'s own form (method="dialog") closes it, as ever.
+  // A <dialog>'s own form (method="dialog") closes it, as ever, also with a
+  // field named "method" (which form.method would give).
   await page.click('.box-close');
   assert.equal(await page.evaluate(() => document.querySelector('.box').open), false);
   await page.fill('.plain-input', 'x');
   await page.press('.plain-input', 'Enter');
   await page.click('.plain-go');
+  await page.click('.plain-named-go');  // a field named "action" is no action
   // An event posted after them: its answer comes after any request they made.
   await page.click('button.inc');
   await page.waitForFunction(() => document.querySelector('.count')?.textContent === '1');

@@ -78,12 +78,16 @@ TEST(DemoBounds, EveryEventRefusesAFieldLongerThanItHolds) {
       EXPECT_NE(s.error.find("at most 200 characters"), std::string::npos) << s.error;
       EXPECT_EQ(s.conv, conv) << field << " " << event.name;
     }
-  // The board (the wizard's last step) finishing with a long field.
+  // The board (the wizard's last step), adding or finishing with a long
+  // field, blank too.
   const Value board =
       start_conversation(reg, "demo/board", edn::map({{kw("name"), "Ann"}}), {}).conv;
-  const Step s = dispatch(reg, board, top_instance(board),
-                          Event{"finish", {}, edn::map({{kw("item"), long_text}})}, {});
-  EXPECT_EQ(s.status, Step::Status::BadEvent) << s.error;
+  for (const Value& text : {long_text, Value(std::string(demo::kMaxItemText + 1, ' '))})
+    for (const char* event : {"add", "finish"}) {
+      const Step s = dispatch(reg, board, top_instance(board),
+                              Event{event, {}, edn::map({{kw("item"), text}})}, {});
+      EXPECT_EQ(s.status, Step::Status::BadEvent) << event << ": " << s.error;
+    }
 }
 
 }  // namespace

@@ -188,9 +188,13 @@ TEST(Signals, ToJson) {
   EXPECT_EQ(to_json(edn::read("#{1}")), "[1]");
   EXPECT_EQ(to_json(edn::read("#inst \"2024-01-02T03:04:05Z\"")).front(), '"');
   EXPECT_EQ(to_json(edn::Value("</script>\n\"")), R"("</script>\n\"")");
-  // Big integers are numbers, as they came in, up to 2^53 in size (below).
-  EXPECT_EQ(to_json(edn::read("[5N -7N 9007199254740992N -9007199254740992]")),
-            "[5,-7,9007199254740992,-9007199254740992]");
+  // Big integers are numbers, as they came in, when the browser writes them
+  // back in the same digits (below): up to 2^53, and past it those whose
+  // shortest double digits are theirs (10^17, 2^54, 10^19).
+  EXPECT_EQ(to_json(edn::read("[5N -7N 9007199254740992N -9007199254740992 100000000000000000 "
+                              "18014398509481984 10000000000000000000N]")),
+            "[5,-7,9007199254740992,-9007199254740992,100000000000000000,18014398509481984,"
+            "10000000000000000000]");
   EXPECT_EQ(to_json(signals_from_json("{\"n\": 9007199254740992}")), R"({"n":9007199254740992})");
 }
 

@@ -271,10 +271,18 @@ TEST_F(StoreTool, LsShowsATopTypeThatIsNoKeywordEscaped) {
                                           edn::map({{kw("instance/type"), Value("\x1b[2J")}})),
                        edn::vec({Value("ix-1")}));
   write_file(file("cv-esc"), edn::write(odd));
+  // A keyword may hold a C1 control character: U+009B is a terminal's CSI.
+  const Value c1 =
+      conv::with_stack(conv::put_instance(conv::make("cv-c1", edn::Instant{1700000000, 0}), "ix-1",
+                                          edn::map({{kw("instance/type"), kw("demo/x\u009B2J")}})),
+                       edn::vec({Value("ix-1")}));
+  write_file(file("cv-c1"), edn::write(c1));
   const ToolRun r = stube_store({"ls", url()});
   ASSERT_EQ(r.status, 0) << r.err;
   EXPECT_TRUE(contains(r.out, "\"\\u001B[2J\"")) << r.out;
+  EXPECT_TRUE(contains(r.out, "\":demo/x\\u009B2J\"")) << r.out;
   EXPECT_FALSE(contains(r.out, "\x1b")) << r.out;
+  EXPECT_FALSE(contains(r.out, "\u009B")) << r.out;
 }
 
 // Reading a store writes nothing to it: a writer's left-over temporary file
@@ -503,9 +511,10 @@ TEST_F(StoreMigrate, OutputThatCannotBeWrittenIsReported) {
   for (int i = 0; i < 300; ++i) {
     const std::string cid = "cv-many-" + std::to_string(i);
     write_file(file(cid), edn::write(conversation(cid, "demo/counter", 1700000000)));
+    write_file(file("cv-bad-" + std::to_string(i)), "{:conv/id");
   }
   for (const std::vector<std::string>& args :
-       {std::vector<std::string>{"ls", url()}, {"--help"}, {"ls", "--help"}}) {
+       {std::vector<std::string>{"ls", url()}, {"verify", url()}, {"--help"}, {"ls", "--help"}}) {
     const ToolRun r = stube_store(args, Stderr::file, "/dev/full");
     EXPECT_EQ(r.status, 1) << args[0];
     EXPECT_TRUE(contains(r.err, "No space left on device")) << args[0] << ": " << r.err;

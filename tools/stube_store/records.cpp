@@ -81,12 +81,14 @@ std::string top_component(const edn::Value& conv) {
   if (!instance.is(edn::Kind::Map)) return "-";
   const edn::Value& type = instance.get(edn::kw("instance/type"));
   if (type.is_nil()) return "-";
-  // A keyword's name holds no control character; anything else in a
-  // damaged or crafted record is shown escaped, as a cid is, so that it
-  // cannot send escape sequences to the terminal.
-  if (type.is(edn::Kind::Keyword)) return edn::write(type);
-  return conv::quote_id(type.is(edn::Kind::String) ? std::string(type.as_string())
-                                                   : edn::write(type));
+  // What a damaged or crafted record holds there is shown escaped, as a cid
+  // is, so that it cannot send escape sequences to the terminal; a plain
+  // keyword, as it is.
+  const std::string text =
+      type.is(edn::Kind::String) ? std::string(type.as_string()) : edn::write(type);
+  const std::string quoted = conv::quote_id(text);
+  const bool plain = type.is(edn::Kind::Keyword) && quoted.size() == text.size() + 2;
+  return plain ? text : quoted;
 }
 
 bool printable_conversation(const edn::Value& conv) {

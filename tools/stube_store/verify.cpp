@@ -15,10 +15,10 @@ int verify(const std::string& url) {
       ++ok;
     } else {
       ++bad;
-      std::cout << r.cid << r.position << ": " << r.problem << '\n';
+      write_output(r.cid + r.position + ": " + r.problem + '\n');
     }
   }
-  std::cout << ok << " ok, " << bad << " unreadable\n";
+  write_output(std::to_string(ok) + " ok, " + std::to_string(bad) + " unreadable\n");
   return with_output("stube-store", bad == 0 ? 0 : 1);
 }
 
