@@ -223,7 +223,8 @@ void detail::read_fields(T& out, const edn::Value& v) {
                   auto& member = out.*(f.member);
                   using Member = std::remove_cvref_t<decltype(member)>;
                   if constexpr (Described<Member>)
-                    read_fields(member, *x);
+                    detail::read_fields(member,
+                                        *x);  // qualified: no lookup in the user's namespace
                   else
                     member = from_edn<Member>(*x);
                 });

@@ -358,7 +358,8 @@ const edn::Value* held_entry(const edn::Value& held, const std::string& key) {
 }
 
 // Adds `path` (or paths below it) where `out` merges a map over what the
-// page holds there (`held`, nullptr: nothing) as a plain value.
+// page holds there (`held`, nullptr: nothing) as a plain value. Only maps
+// are looked into: the usual map over a map costs a lookup per map key.
 void add_reshaped(const json& out, const edn::Value* held, const std::string& path,
                   std::vector<std::string>& paths) {
   if (!out.is_object() || held == nullptr) return;
@@ -366,8 +367,20 @@ void add_reshaped(const json& out, const edn::Value* held, const std::string& pa
     paths.push_back(path);
     return;
   }
+  // Datastar splits a path at its dots (and a remove that misses one skips
+  // the paths after it): for a key with a dot, the map holding it goes
+  // instead, as a whole.
+  const auto dotted = [](const std::string& key) { return key.find('.') != std::string::npos; };
+  for (const auto& [key, value] : out.items()) {
+    const edn::Value* h = value.is_object() && dotted(key) ? held_entry(*held, key) : nullptr;
+    if (h && !h->is(edn::Kind::Map)) {
+      paths.push_back(path);
+      return;
+    }
+  }
   for (const auto& [key, value] : out.items())
-    add_reshaped(value, held_entry(*held, key), path + "." + key, paths);
+    if (value.is_object() && !dotted(key))
+      add_reshaped(value, held_entry(*held, key), path + "." + key, paths);
 }
 
 // {"<ns>": {"<signal>": value}} of every kept signal of `conv`; with
@@ -408,7 +421,8 @@ json kept_signals(const Registry& registry, const edn::Value& conv,
         if (const char* why = v->is(edn::Kind::Map) ? unfit_map_key(name) : nullptr)
           throw edn::Error(std::string("the signal name ") + why);
         mine[name] = to_json_value(*v, true);
-        if (reshaped) add_reshaped(mine[name], old, ns + "." + name, *reshaped);
+        if (reshaped && mine[name].is_object())
+          add_reshaped(mine[name], old, ns + "." + name, *reshaped);
       } catch (const edn::Error& error) {
         log::error("conversation " + std::string(conv::id(conv)) + ", instance " +
                    std::string(e.key.as_string()) + " (" + edn::write(def->id) +
@@ -453,7 +467,8 @@ std::string answer_signals_json(const Registry& registry, const edn::Value& conv
       const edn::Value* held = held_entry(sent, ns);
       if (held && held->is(edn::Kind::Map))
         for (const auto& [name, value] : mine.items())
-          add_reshaped(value, held_entry(*held, name), ns + "." + name, *reshaped);
+          if (value.is_object())
+            add_reshaped(value, held_entry(*held, name), ns + "." + name, *reshaped);
     }
   return out.empty() ? std::string() : dump(out);
 }

@@ -79,6 +79,12 @@ struct Page {
 };
 STUBE_STATE(Page, prefs, extra)
 
+// An application's own read_fields beside its types is not taken for the
+// library's (an unqualified call would find it by argument lookup).
+[[maybe_unused]] void read_fields(Prefs& p, const Value&) {
+  p.theme = "hijacked";
+}
+
 // A nested struct's missing keys keep the default the enclosing struct
 // gives it, not the nested type's own (read into a fresh Prefs, size was 12).
 TEST(State, ANestedStructsMissingKeysKeepTheEnclosingStructsDefaults) {
@@ -87,6 +93,7 @@ TEST(State, ANestedStructsMissingKeysKeepTheEnclosingStructsDefaults) {
   EXPECT_EQ(p.prefs.size, 14);
   EXPECT_EQ(from_edn<Page>(edn::read("{:prefs nil}")).prefs.size, 14);
   EXPECT_EQ(from_edn<Page>(edn::read("{}")).prefs.theme, "light");
+  EXPECT_EQ(from_edn<Page>(edn::read("{:prefs {:size 20}}")).prefs.theme, "light");
   // An optional one has no default of the enclosing struct: the type's own.
   EXPECT_EQ(from_edn<Page>(edn::read("{:extra {:theme \"dark\"}}")).extra->size, 12);
   try {

@@ -373,6 +373,18 @@ TEST(Signals, AMapOverAPlainValueIsNamedForRemovalFirst) {
   reshaped.clear();
   changed_signals_json(reg, now, now, &reshaped);
   EXPECT_TRUE(reshaped.empty());
+  // Datastar splits a path at its dots: under a key with one ("report.pdf"),
+  // the map holding it goes as a whole.
+  const edn::Value dotted =
+      with_field(now, iid, "tags"_kw, edn::read(R"({"a" {:on true} "report.pdf" {:on 1}})"));
+  reshaped.clear();
+  answer_signals_json(reg, dotted, "", sent, &reshaped);
+  EXPECT_EQ(reshaped, (std::vector<std::string>{ns + ".pick", ns + ".tags.a"}));
+  const edn::Value sent_dotted =
+      signals_from_json(R"({")" + ns + R"(": {"tags": {"report.pdf": null}}})");
+  reshaped.clear();
+  answer_signals_json(reg, dotted, "", sent_dotted, &reshaped);
+  EXPECT_EQ(reshaped, (std::vector<std::string>{ns + ".tags"}));
 }
 
 // What a step the page did not ask for (a timer's) sends: the kept signals
