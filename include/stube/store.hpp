@@ -204,8 +204,10 @@ struct FileStoreOptions {
   // naming it.
   bool create = true;
   // false: opening leaves temporary files left over by a crashed writer
-  // where they are (see file_store), so that opening writes nothing; for a
-  // tool that only reads (open_existing_store sets it).
+  // where they are (see file_store), so that opening writes nothing and
+  // needs no write access; for a tool that only reads (open_existing_store
+  // sets it). true: opening also refuses (StoreError) a directory this
+  // process cannot write, such as one on a read-only mount.
   bool remove_left_overs = true;
   // The largest record the store reads or writes, in bytes. A larger file
   // in the directory is skipped unread (load_all warns naming it; scan

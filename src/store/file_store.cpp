@@ -164,7 +164,10 @@ class FileStore final : public ConversationStore {
       throw_errno("open directory", dir_, err);
     }
     if (options_.durability == Durability::durable) sync_parents(created);
-    if (options_.remove_left_overs) remove_temp_files();
+    if (options_.remove_left_overs) {
+      require_writable();
+      remove_temp_files();
+    }
   }
 
   ConversationMap load_all() override {
@@ -463,6 +466,16 @@ class FileStore final : public ConversationStore {
   // pid says so only within one pid namespace (a tool in another container
   // sees no such process, or its own pid), so a file also has to be older
   // than any save takes to count as left over.
+  // A store that saves refuses a directory it cannot write at open (a
+  // read-only mount, missing permission), where the mistake is made, instead
+  // of failing every save later while the server runs on.
+  void require_writable() const {
+    if (::faccessat(dirfd_.get(), ".", W_OK | X_OK, AT_EACCESS) == 0) return;
+    const int err = errno;
+    throw StoreError(std::string(kBackend) + ": " + dir_ + " is not writable (" +
+                     store_detail::errno_text(err) + "): a store that saves needs to write there");
+  }
+
   void remove_temp_files() const {
     for (const std::string& name : list_dir(dirfd_.get(), dir_)) {
       const std::optional<pid_t> pid = temp_name_pid(name);

@@ -807,6 +807,48 @@ TEST(FileStore, AFullDiskFirstReleasesTheReplacedFilesItHolds) {
          "3: the last save is not what loads";
 }
 
+// A store that saves is refused at open on a directory it cannot write (a
+// read-only mount here), naming it; a reading one (remove_left_overs =
+// false, as open_existing_store opens) still opens it and loads its records.
+TEST(FileStore, AReadOnlyDirectoryIsRefusedAtOpenButStillReads) {
+  ScratchDir dir;
+  const pid_t pid = ::fork();
+  ASSERT_GE(pid, 0);
+  if (pid == 0) {
+    ::alarm(120);  // a hang becomes a SIGALRM the parent sees
+    if (const std::string problem = mount_small_tmpfs(dir.path(), 1 << 20); !problem.empty()) {
+      std::fprintf(stderr, "%s\n", problem.c_str());
+      ::_exit(2);
+    }
+    file_store(dir.path())->save(conv::make("cv-1"));
+    if (::mount(nullptr, dir.path().c_str(), nullptr, MS_REMOUNT | MS_RDONLY, nullptr) != 0) {
+      std::fprintf(stderr, "remount read-only: %s\n", std::strerror(errno));
+      ::_exit(2);
+    }
+    std::string message;
+    try {
+      file_store(dir.path());
+    } catch (const StoreError& e) {
+      message = e.what();
+    }
+    const bool named = contains(message, dir.path().string()) &&
+                       contains(message, "is not writable (Read-only file system)");
+    if (!named) std::fprintf(stderr, "refusal: \"%s\"\n", message.c_str());
+    const auto read = file_store(dir.path(), {.create = false, .remove_left_overs = false});
+    const bool loaded = read->load_all().count("cv-1") == 1;
+    const bool tool_loaded =
+        open_existing_store("file:" + dir.path().string())->load_all().size() == 1;
+    ::_exit(!named ? 1 : !loaded || !tool_loaded ? 3 : 0);
+  }
+  int status = 0;
+  ASSERT_EQ(::waitpid(pid, &status, 0), pid);
+  ASSERT_TRUE(WIFEXITED(status)) << "the child did not exit (signal "
+                                 << (WIFSIGNALED(status) ? WTERMSIG(status) : 0) << ")";
+  EXPECT_EQ(WEXITSTATUS(status), 0)
+      << "1: the writing store opened, or its message does not name the directory (see stderr); "
+         "2: no read-only disk could be mounted; 3: a reading store did not load the record";
+}
+
 // A record nested deeper than the loading thread's stack can read is the
 // thread's limit, not bad data: the load fails (as when memory runs out)
 // instead of skipping a conversation that a larger stack loads.
