@@ -186,9 +186,14 @@ class Fold {
       conv_ = conv::put_instance(conv_, iid, next);
       dirty_.push_back(iid);
     }
-    bool left = false;  // by an answer or replace of its own
+    bool left = false;               // by an answer or replace of its own
+    const Effect* called = nullptr;  // its last call in this list
     for (Effect& e : self.take_effects()) {
       if (stopped_ || left) return;
+      if (e.kind == Effect::Kind::Call) {
+        if (called) refuse_second_call(iid, *called, e);
+        called = &e;
+      }
       if (conv::instance(conv_, iid).is_nil()) {
         // Gone while an earlier effect applied: a callee that answered at
         // once resumed it, and it answered from its resume hook. That answer
@@ -230,6 +235,19 @@ class Fold {
         timers_.push_back(TimerRequest{iid, e.delay, std::move(e.event)});
         return;
     }
+  }
+
+  // A frame waits for one answer at a time: a second call while the first
+  // callee is still above it would stack both, show the second first and
+  // resume the caller twice. A callee that answered at once has left, and
+  // the frame may call again.
+  void refuse_second_call(const std::string& iid, const Effect& first, const Effect& second) const {
+    if (top_instance(conv_) == iid) return;
+    throw std::invalid_argument("component " + edn::write(def_of(conv::instance(conv_, iid)).id) +
+                                " calls " + edn::write(second.embed.component) + " while " +
+                                edn::write(first.embed.component) +
+                                ", which it called in the same event, has not answered: "
+                                "a frame waits for one answer at a time");
   }
 
   // A call names the caller's resume hook for the answer: a key it does

@@ -529,6 +529,49 @@ TEST(FoldEffects, AnEndRequestedBeforeANestedAnswerStillApplies) {
   EXPECT_EQ(s.end_value, Value("bye"));
 }
 
+// A frame waits for one answer at a time: a second call in one event while
+// the first callee is still up fails the event (a handler error naming
+// both), the conversation as it was. After a callee that answered at once,
+// the frame may call again.
+TEST(FoldEffects, ASecondCallWhileTheFirstIsUpIsAHandlerError) {
+  Registry reg;
+  reg.define("t/page")
+      .render([](const Self&) { return html::p("page"); })
+      .on("two",
+          [](Self& s) {
+            s.set("n", 1);
+            s.call(embed("t/dialog"), "got");
+            s.call(embed("t/other"), "got");
+          })
+      .on("after-at-once",
+          [](Self& s) {
+            s.call(embed("t/at-once"), "got");
+            s.call(embed("t/dialog"), "got");
+          })
+      .resume("got", [](Self& s, const Value& v) { s.set("got", v); });
+  reg.define("t/dialog").render([](const Self&) { return html::p("dialog"); });
+  reg.define("t/other").render([](const Self&) { return html::p("other"); });
+  reg.define("t/at-once")
+      .render([](const Self&) { return html::p("never shown"); })
+      .start([](Self& s) { s.answer(Value(1)); });
+  const KernelOptions opts;
+  const Value conv = start_conversation(reg, "t/page", Value(), opts).conv;
+  const std::string page(top_instance(conv));
+
+  const Step two = dispatch(reg, conv, page, Event{"two"}, opts);
+  ASSERT_EQ(two.status, Step::Status::HandlerError);
+  EXPECT_NE(two.error.find("component :t/page calls :t/other while :t/dialog, which it called "
+                           "in the same event, has not answered"),
+            std::string::npos)
+      << two.error;
+  EXPECT_EQ(two.conv, conv) << "the conversation stays as it was";
+
+  const Step again = dispatch(reg, conv, page, Event{"after-at-once"}, opts);
+  ASSERT_EQ(again.status, Step::Status::Ok) << again.error;
+  EXPECT_EQ(stack_types(again.conv), (std::vector<std::string>{"t/page", "t/dialog"}));
+  EXPECT_EQ(instance(again.conv, page)[":got"], Value(1));
+}
+
 // Only the top frame's view is on the page. A frame under a dialog whose
 // timer or wakeup asks for a patch would have it land on the dialog's
 // element of the same id (or on none): it is not sent. The top's own
