@@ -7,6 +7,8 @@
 #include <string>
 #include <string_view>
 
+#include "kernel/ascii.hpp"
+
 namespace stube::html {
 
 namespace {
@@ -64,29 +66,12 @@ std::string escape(std::string_view text) {
 
 namespace {
 
-char lower(char c) noexcept {
-  return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c;
-}
-
-bool is_alpha(char c) noexcept {
-  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
-}
-
-bool is_digit(char c) noexcept {
-  return c >= '0' && c <= '9';
-}
-
-// ASCII case-insensitive: browsers lower-case attribute and tag names.
-bool iequals(std::string_view a, std::string_view b) noexcept {
-  if (a.size() != b.size()) return false;
-  for (std::size_t i = 0; i < a.size(); ++i)
-    if (lower(a[i]) != b[i]) return false;  // b is lower-case
-  return true;
-}
-
-bool istarts_with(std::string_view s, std::string_view prefix) noexcept {
-  return s.size() >= prefix.size() && iequals(s.substr(0, prefix.size()), prefix);
-}
+using kernel_detail::ascii_lower;
+using kernel_detail::iequals;
+using kernel_detail::is_alpha;
+using kernel_detail::is_digit;
+using kernel_detail::istarts_with;
+using kernel_detail::one_of;
 
 bool valid_name(std::string_view name) {
   if (name.empty() || name.size() > 128) return false;
@@ -152,12 +137,13 @@ std::string camel(std::string_view s) {
 std::string datastar_key(std::string_view rest) {
   std::string key;
   for (std::size_t i = 0; i < rest.size(); ++i) {
-    const char c = lower(rest[i]);
-    const bool dash_before_letter =
-        c == '-' && i + 1 < rest.size() && lower(rest[i + 1]) >= 'a' && lower(rest[i + 1]) <= 'z';
-    key += dash_before_letter ? upper(lower(rest[++i])) : c;
+    const char c = ascii_lower(rest[i]);
+    const bool dash_before_letter = c == '-' && i + 1 < rest.size() &&
+                                    ascii_lower(rest[i + 1]) >= 'a' &&
+                                    ascii_lower(rest[i + 1]) <= 'z';
+    key += dash_before_letter ? upper(ascii_lower(rest[++i])) : c;
   }
-  // kebab(): replace(/[A-Z]+(?![a-z])|[A-Z]/g, (m, at) => (at ? "-" : "") + lower(m)).
+  // kebab(): replace(/[A-Z]+(?![a-z])|[A-Z]/g, (m, at) => (at ? "-" : "") + ascii_lower(m)).
   std::string kebab;
   for (std::size_t i = 0; i < key.size();) {
     if (!is_upper(key[i])) {
@@ -171,7 +157,7 @@ std::string datastar_key(std::string_view rest) {
     const bool before_lower = run < key.size() && key[run] >= 'a' && key[run] <= 'z';
     const std::size_t end = before_lower ? std::max(run - 1, i + 1) : run;
     if (i > 0) kebab += '-';
-    for (; i < end; ++i) kebab += lower(key[i]);
+    for (; i < end; ++i) kebab += ascii_lower(key[i]);
   }
   return camel(kebab);
 }
@@ -259,7 +245,7 @@ std::string url_scheme(std::string_view url) {
     const bool ok =
         is_alpha(c) || (!scheme.empty() && (is_digit(c) || c == '+' || c == '-' || c == '.'));
     if (!ok) return {};
-    scheme += lower(c);
+    scheme += ascii_lower(c);
   }
   return {};
 }
@@ -317,12 +303,6 @@ void append_attr(const Attr& a, std::string& out) {
 }
 
 namespace {
-
-bool one_of(std::string_view tag, std::initializer_list<std::string_view> names) {
-  for (std::string_view n : names)
-    if (iequals(tag, n)) return true;
-  return false;
-}
 
 // A browser reads a name that does not start with a letter as text.
 void check_tag_name(std::string_view tag) {

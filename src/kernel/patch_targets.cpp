@@ -6,27 +6,21 @@
 #include <string>
 #include <vector>
 
+#include "kernel/ascii.hpp"
 #include "stube/html.hpp"
 
 namespace stube {
 
 namespace {
 
-bool is_letter(char c) {
-  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
-}
+using kernel_detail::iequals;
+using kernel_detail::is_alpha;
+using kernel_detail::one_of;
 
 bool plain_id(std::string_view id) {
-  if (id.empty() || !(is_letter(id.front()) || id.front() == '_')) return false;
+  if (id.empty() || !(is_alpha(id.front()) || id.front() == '_')) return false;
   for (char c : id)
-    if (!(is_letter(c) || (c >= '0' && c <= '9') || c == '_' || c == '-')) return false;
-  return true;
-}
-
-bool iequals(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
-  for (std::size_t i = 0; i < a.size(); ++i)
-    if ((a[i] | 0x20) != (b[i] | 0x20)) return false;
+    if (!(is_alpha(c) || (c >= '0' && c <= '9') || c == '_' || c == '-')) return false;
   return true;
 }
 
@@ -69,12 +63,6 @@ StartTag read_start_tag(std::string_view tag) {  // from '<' to '>' inclusive
   }
   out.self_closing = tag.size() >= 2 && tag[tag.size() - 2] == '/';
   return out;
-}
-
-bool one_of(std::string_view tag, std::initializer_list<std::string_view> names) {
-  for (std::string_view n : names)
-    if (iequals(tag, n)) return true;
-  return false;
 }
 
 // Start tags before which the parser closes an open <p> (HTML §13.2.6.4.7).
