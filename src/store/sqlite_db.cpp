@@ -169,6 +169,9 @@ bool Stmt::step(std::string_view what) {
   if (rc == SQLITE_DONE) return false;
   const std::string reason = sqlite3_errmsg(db_.get());
   reset();
+  if ((rc & 0xff) == SQLITE_CORRUPT) {
+    throw Damaged("sqlite store: " + std::string(what) + " in " + db_.shown() + ": " + reason);
+  }
   sqlite::fail(db_.shown(), what, reason);
 }
 

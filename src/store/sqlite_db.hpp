@@ -7,6 +7,8 @@
 #include <string>
 #include <string_view>
 
+#include "stube/store.hpp"
+
 struct sqlite3;
 struct sqlite3_stmt;
 
@@ -14,6 +16,14 @@ namespace stube::store_detail::sqlite {
 
 // "sqlite store: <what> in <path>: <SQLite's message>".
 [[noreturn]] void fail(const std::string& path, std::string_view what, std::string_view reason);
+
+// A statement met a damaged page (SQLITE_CORRUPT). The rows stored on other
+// pages can often still be read one by one, so readers may skip the row
+// that fails this way instead of failing the whole read.
+class Damaged : public StoreError {
+ public:
+  using StoreError::StoreError;
+};
 
 // How Db opens its file.
 enum class OpenMode {

@@ -25,6 +25,7 @@ const char* const upsert =
 const char* const remove = "DELETE FROM stube_conversations WHERE cid = ?1";
 const char* const load = "SELECT edn FROM stube_conversations WHERE cid = ?1";
 const char* const all = "SELECT cid, edn FROM stube_conversations ORDER BY cid";
+const char* const cids_after = "SELECT cid FROM stube_conversations WHERE cid > ?1 ORDER BY cid";
 }  // namespace statements
 
 namespace {

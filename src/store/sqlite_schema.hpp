@@ -38,10 +38,11 @@ namespace statements {
 extern const char* const begin;
 extern const char* const commit;
 extern const char* const rollback;
-extern const char* const upsert;  // ?1 cid, ?2 edn, ?3 version, ?4 touched (ms or NULL)
-extern const char* const remove;  // ?1 cid
-extern const char* const load;    // ?1 cid -> edn
-extern const char* const all;     // -> cid, edn
+extern const char* const upsert;      // ?1 cid, ?2 edn, ?3 version, ?4 touched (ms or NULL)
+extern const char* const remove;      // ?1 cid
+extern const char* const load;        // ?1 cid -> edn
+extern const char* const all;         // -> cid, edn
+extern const char* const cids_after;  // ?1 cid -> the cids after it, in order
 }  // namespace statements
 
 }  // namespace stube::store_detail::sqlite

@@ -81,7 +81,18 @@ struct Connection {
       : db(file_name(path), path.string(),
            options.create ? sq::OpenMode::create : sq::OpenMode::existing) {
     sq::configure(db, options.synchronous, options.busy_timeout);
-    if (writer && options.create) sq::ensure_schema(db);
+    if (writer && options.create) {
+      refuse_read_only();
+      sq::ensure_schema(db);
+    }
+  }
+  // SQLite opens a file it may not write read-only, silently, and every
+  // save would fail later while the server runs on: refused here instead.
+  void refuse_read_only() const {
+    if (sqlite3_db_readonly(db.get(), "main") != 1) return;
+    sq::fail(db.shown(), "open the database",
+             "the file is not writable (SQLite could open it only read-only): a store that "
+             "saves needs to write it and its directory");
   }
   sq::Db db;
 };
@@ -102,9 +113,12 @@ struct Writer {
 // it reads committed data while the writer writes.
 struct Reader {
   Reader(const std::filesystem::path& path, const SqliteStoreOptions& options)
-      : conn(path, options, false), load(conn.db, sql::load), all(conn.db, sql::all) {}
+      : conn(path, options, false),
+        load(conn.db, sql::load),
+        all(conn.db, sql::all),
+        cids_after(conn.db, sql::cids_after) {}
   Connection conn;
-  sq::Stmt load, all;
+  sq::Stmt load, all, cids_after;
 };
 
 // A parsed row of load_all.
@@ -135,34 +149,14 @@ class SqliteStore final : public ConversationStore {
 
   ConversationMap load_all() override {
     std::lock_guard lock(read_mutex_);
-    sq::Stmt& all = reader_.all;
-    sq::Resetter reset(all);
     ConversationMap out;
     std::size_t skipped = 0;
-    bool more = all.step("load all conversations");
-    std::vector<Row> rows;
-    while (more) {
-      rows.clear();
-      std::size_t bytes = 0;
-      try {
-        for (; more && rows.size() < kChunkRows && bytes < kChunkBytes;
-             more = all.step("load all conversations")) {
-          rows.push_back({std::string(all.text(0)), std::string(all.text(1)), {}, {}});
-          bytes += rows.back().text.size();
-        }
-      } catch (const std::bad_alloc&) {  // no verdict on any row: fail, as for a parse
-        store_detail::throw_starved(kBackend, "the conversations in " + path_, "out of memory");
-      }
-      parse(rows);
-      for (const Row& r : rows)
-        if (r.starved) store_detail::throw_starved(kBackend, where(r.cid), r.problem);
-      for (Row& r : rows) {
-        if (take(r.cid, r.conv, r.problem)) {
-          out.emplace(std::move(r.cid), std::move(*r.conv));
-        } else {
-          ++skipped;
-        }
-      }
+    std::string done_through;  // the last cid of the rows taken so far
+    try {
+      load_chunks(out, skipped, done_through);
+    } catch (const sq::Damaged& e) {
+      log::warn(std::string(e.what()) + "; reading the remaining rows one by one");
+      load_one_by_one(done_through, out, skipped);
     }
     log::info(std::string(kBackend) + " " + path_ + ": loaded " + std::to_string(out.size()) +
               " conversation" + (out.size() == 1 ? "" : "s") + ", skipped " +
@@ -173,25 +167,49 @@ class SqliteStore final : public ConversationStore {
   std::optional<edn::Value> load(std::string_view cid) override {
     store_detail::check_cid(kBackend, cid);
     std::lock_guard lock(read_mutex_);
-    sq::Stmt& load = reader_.load;
-    sq::Resetter reset(load);
-    load.bind_text(1, cid);
-    if (!load.step("load " + conv::quote_id(cid))) return std::nullopt;
+    std::optional<edn::Value> conv;
     std::string problem;
-    bool starved = false;
-    std::optional<edn::Value> conv =
-        store_detail::read_record(cid, load.text(0), kIndex, problem, starved);
-    if (starved) store_detail::throw_starved(kBackend, where(cid), problem);
-    take(cid, conv, problem);
+    bool stored = false;
+    read_row(
+        cid,
+        [&](std::string_view text) {
+          stored = true;
+          conv = parse_one(cid, text, problem);
+        },
+        [&](const std::string& why) {
+          stored = true;
+          problem = why;
+        });
+    if (stored) take(cid, conv, problem);  // warns when unreadable
     return conv;
   }
 
   // Calls visit under the read lock: it must not call back into this store.
   void scan(const std::function<void(std::string_view, std::string_view)>& visit) override {
+    scan_reporting(visit, [this](std::string_view cid, std::string_view why) {
+      throw StoreError(std::string(kBackend) + ": " + where(cid) +
+                       " cannot be read: " + std::string(why));
+    });
+  }
+
+  // A row on a damaged page goes to `unreadable`, and the scan goes on.
+  void scan_reporting(
+      const std::function<void(std::string_view, std::string_view)>& visit,
+      const std::function<void(std::string_view, std::string_view)>& unreadable) override {
     std::lock_guard lock(read_mutex_);
-    sq::Stmt& all = reader_.all;
-    sq::Resetter reset(all);
-    while (all.step("scan all conversations")) visit(all.text(0), all.text(1));
+    std::string done_through;
+    try {
+      sq::Stmt& all = reader_.all;
+      sq::Resetter reset(all);
+      while (all.step("scan all conversations")) {
+        visit(all.text(0), all.text(1));
+        done_through = all.text(0);
+      }
+    } catch (const sq::Damaged&) {
+      each_row_after(
+          done_through, [&](std::string_view cid, std::string_view text) { visit(cid, text); },
+          [&](std::string_view cid, const std::string& why) { unreadable(cid, why); });
+    }
   }
 
   edn::Value save(const edn::Value& conv) override {
@@ -217,6 +235,105 @@ class SqliteStore final : public ConversationStore {
   }
 
  private:
+  // The rows in chunks: read a chunk, parse it in parallel, take it.
+  void load_chunks(ConversationMap& out, std::size_t& skipped, std::string& done_through) {
+    sq::Stmt& all = reader_.all;
+    sq::Resetter reset(all);
+    bool more = all.step("load all conversations");
+    std::vector<Row> rows;
+    while (more) {
+      rows.clear();
+      std::size_t bytes = 0;
+      try {
+        for (; more && rows.size() < kChunkRows && bytes < kChunkBytes;
+             more = all.step("load all conversations")) {
+          rows.push_back({std::string(all.text(0)), std::string(all.text(1)), {}, {}});
+          bytes += rows.back().text.size();
+        }
+      } catch (const std::bad_alloc&) {  // no verdict on any row: fail, as for a parse
+        store_detail::throw_starved(kBackend, "the conversations in " + path_, "out of memory");
+      }
+      parse(rows);
+      for (const Row& r : rows)
+        if (r.starved) store_detail::throw_starved(kBackend, where(r.cid), r.problem);
+      if (!rows.empty()) done_through = rows.back().cid;
+      for (Row& r : rows) {
+        if (take(r.cid, r.conv, r.problem)) {
+          out.emplace(std::move(r.cid), std::move(*r.conv));
+        } else {
+          ++skipped;
+        }
+      }
+    }
+  }
+
+  // After a damaged page: the rows after `done_through`, each read on its
+  // own, so that only those on damaged pages are skipped (named).
+  void load_one_by_one(const std::string& done_through, ConversationMap& out,
+                       std::size_t& skipped) {
+    each_row_after(
+        done_through,
+        [&](std::string_view cid, std::string_view text) {
+          std::string problem;
+          std::optional<edn::Value> conv = parse_one(cid, text, problem);
+          if (take(cid, conv, problem)) {
+            out.emplace(std::string(cid), std::move(*conv));
+          } else {
+            ++skipped;
+          }
+        },
+        [&](std::string_view cid, const std::string& why) {
+          take(cid, std::nullopt, why);
+          ++skipped;
+        });
+  }
+
+  // Visits each row whose cid sorts after `after`, read one by one; a row
+  // that fails on a damaged page goes to `damaged`. The list of cids comes
+  // from the cid index: when that is damaged too, the read fails whole.
+  void each_row_after(const std::string& after,
+                      const std::function<void(std::string_view, std::string_view)>& visit,
+                      const std::function<void(std::string_view, const std::string&)>& damaged) {
+    std::vector<std::string> cids;
+    {
+      sq::Stmt& list = reader_.cids_after;
+      sq::Resetter reset(list);
+      list.bind_text(1, after);
+      while (list.step("list the conversations")) cids.emplace_back(list.text(0));
+    }
+    for (const std::string& cid : cids) {
+      read_row(
+          cid, [&](std::string_view text) { visit(cid, text); },
+          [&](const std::string& why) { damaged(cid, why); });
+    }
+  }
+
+  // Reads one row's text into `found` (nothing when there is no such row);
+  // a damaged page goes to `damaged` with SQLite's message.
+  void read_row(std::string_view cid, const std::function<void(std::string_view)>& found,
+                const std::function<void(const std::string&)>& damaged) {
+    sq::Stmt& load = reader_.load;
+    sq::Resetter reset(load);
+    load.bind_text(1, cid);
+    bool row = false;
+    try {
+      row = load.step("load " + conv::quote_id(cid));
+    } catch (const sq::Damaged& e) {
+      damaged(std::string("its row is on a damaged page (") + e.what() + ")");
+      return;
+    }
+    if (row) found(load.text(0));
+  }
+
+  // One row's text parsed; out of memory (or stack) fails the read.
+  std::optional<edn::Value> parse_one(std::string_view cid, std::string_view text,
+                                      std::string& problem) const {
+    bool starved = false;
+    std::optional<edn::Value> conv = store_detail::read_record(cid, text, kIndex, problem, starved);
+    if (starved) store_detail::throw_starved(kBackend, where(cid), problem);
+    return conv;
+  }
+
   // Queues op for the next group commit and waits for it. A failed batch
   // is reported to each of its callers with its own cid.
   void submit(Op& op) {

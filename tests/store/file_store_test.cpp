@@ -731,40 +731,6 @@ TEST(FileStore, ReplacedAndRemovedFilesAreReleasedAndNoDescriptorLeaks) {
   EXPECT_EQ(file_names(dir.path()).size(), convs.size());
 }
 
-// For a child process: mounts a tmpfs of `bytes` on `dir`, in a mount
-// namespace of its own (private, so nothing reaches the parent's), and in a
-// user namespace of its own when not root, which needs no privilege on
-// Debian. Returns what failed, or nothing.
-std::string mount_small_tmpfs(const fs::path& dir, std::size_t bytes) {
-  const auto failed = [](std::string what) { return what + ": " + std::strerror(errno); };
-  const auto write_proc = [](const char* file, const std::string& text) {
-    std::ofstream out(file);
-    out << text;
-    out.flush();
-    return out.good();
-  };
-  if (::geteuid() == 0) {
-    if (::unshare(CLONE_NEWNS) != 0) return failed("unshare(CLONE_NEWNS)");
-  } else {
-    const uid_t uid = ::geteuid();
-    const gid_t gid = ::getegid();
-    if (::unshare(CLONE_NEWUSER | CLONE_NEWNS) != 0) {
-      return failed("unshare(CLONE_NEWUSER | CLONE_NEWNS) (are user namespaces disabled?)");
-    }
-    if (!write_proc("/proc/self/setgroups", "deny") ||
-        !write_proc("/proc/self/uid_map", "0 " + std::to_string(uid) + " 1") ||
-        !write_proc("/proc/self/gid_map", "0 " + std::to_string(gid) + " 1")) {
-      return failed("writing the user namespace's id maps");
-    }
-  }
-  if (::mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr) != 0) {
-    return failed("making / private");
-  }
-  const std::string size = "size=" + std::to_string(bytes);
-  if (::mount("tmpfs", dir.c_str(), "tmpfs", 0, size.c_str()) != 0) return failed("mount tmpfs");
-  return {};
-}
-
 // A replaced file held for its deferred release keeps its blocks until the
 // background thread closes it: on a full disk a save releases the held
 // ones and tries again, so it succeeds wherever it would without the
@@ -772,14 +738,7 @@ std::string mount_small_tmpfs(const fs::path& dir, std::size_t bytes) {
 // file and the temporary one replacing it), not three.
 TEST(FileStore, AFullDiskFirstReleasesTheReplacedFilesItHolds) {
   ScratchDir dir;
-  const pid_t pid = ::fork();
-  ASSERT_GE(pid, 0);
-  if (pid == 0) {
-    ::alarm(120);  // a hang becomes a SIGALRM the parent sees
-    if (const std::string problem = mount_small_tmpfs(dir.path(), 2 << 20); !problem.empty()) {
-      std::fprintf(stderr, "%s\n", problem.c_str());
-      ::_exit(2);
-    }
+  const int code = in_child_on_tmpfs(dir.path(), 2 << 20, [&] {
     auto store = file_store(dir.path());
     const Value big = large_conversation("cv-big", 900 * 1000);
     constexpr int kSaves = 300;
@@ -795,16 +754,10 @@ TEST(FileStore, AFullDiskFirstReleasesTheReplacedFilesItHolds) {
     const auto stored = store->load_all();
     const bool last_kept =
         stored.size() == 1 && stored.begin()->second.get(kw("n")) == Value(kSaves - 1);
-    store.reset();
-    ::_exit(failed > 0 ? 1 : last_kept ? 0 : 3);
-  }
-  int status = 0;
-  ASSERT_EQ(::waitpid(pid, &status, 0), pid);
-  ASSERT_TRUE(WIFEXITED(status)) << "the child did not exit (signal "
-                                 << (WIFSIGNALED(status) ? WTERMSIG(status) : 0) << ")";
-  EXPECT_EQ(WEXITSTATUS(status), 0)
-      << "1: saves failed for want of space (see stderr); 2: no small disk could be mounted; "
-         "3: the last save is not what loads";
+    return failed > 0 ? 1 : last_kept ? 0 : 3;
+  });
+  EXPECT_EQ(code, 0) << "1: saves failed for want of space (see stderr); 2: no small disk could "
+                        "be mounted; 3: the last save is not what loads; < 0: a signal";
 }
 
 // A store that saves is refused at open on a directory it cannot write (a
@@ -812,25 +765,10 @@ TEST(FileStore, AFullDiskFirstReleasesTheReplacedFilesItHolds) {
 // false, as open_existing_store opens) still opens it and loads its records.
 TEST(FileStore, AReadOnlyDirectoryIsRefusedAtOpenButStillReads) {
   ScratchDir dir;
-  const pid_t pid = ::fork();
-  ASSERT_GE(pid, 0);
-  if (pid == 0) {
-    ::alarm(120);  // a hang becomes a SIGALRM the parent sees
-    if (const std::string problem = mount_small_tmpfs(dir.path(), 1 << 20); !problem.empty()) {
-      std::fprintf(stderr, "%s\n", problem.c_str());
-      ::_exit(2);
-    }
+  const int code = in_child_on_tmpfs(dir.path(), 1 << 20, [&] {
     file_store(dir.path())->save(conv::make("cv-1"));
-    if (::mount(nullptr, dir.path().c_str(), nullptr, MS_REMOUNT | MS_RDONLY, nullptr) != 0) {
-      std::fprintf(stderr, "remount read-only: %s\n", std::strerror(errno));
-      ::_exit(2);
-    }
-    std::string message;
-    try {
-      file_store(dir.path());
-    } catch (const StoreError& e) {
-      message = e.what();
-    }
+    if (!make_read_only(dir.path())) return 2;
+    const std::string message = store_error_of([&] { file_store(dir.path()); });
     const bool named = contains(message, dir.path().string()) &&
                        contains(message, "is not writable (Read-only file system)");
     if (!named) std::fprintf(stderr, "refusal: \"%s\"\n", message.c_str());
@@ -838,13 +776,9 @@ TEST(FileStore, AReadOnlyDirectoryIsRefusedAtOpenButStillReads) {
     const bool loaded = read->load_all().count("cv-1") == 1;
     const bool tool_loaded =
         open_existing_store("file:" + dir.path().string())->load_all().size() == 1;
-    ::_exit(!named ? 1 : !loaded || !tool_loaded ? 3 : 0);
-  }
-  int status = 0;
-  ASSERT_EQ(::waitpid(pid, &status, 0), pid);
-  ASSERT_TRUE(WIFEXITED(status)) << "the child did not exit (signal "
-                                 << (WIFSIGNALED(status) ? WTERMSIG(status) : 0) << ")";
-  EXPECT_EQ(WEXITSTATUS(status), 0)
+    return !named ? 1 : !loaded || !tool_loaded ? 3 : 0;
+  });
+  EXPECT_EQ(code, 0)
       << "1: the writing store opened, or its message does not name the directory (see stderr); "
          "2: no read-only disk could be mounted; 3: a reading store did not load the record";
 }

@@ -233,6 +233,88 @@ TEST_F(SqliteStore, UnreadableRowsAreSkippedWithAWarningAndLeftInPlace) {
   EXPECT_EQ(scanned.at("cv-good"), edn::write(good));
 }
 
+// Makes the one row stored on overflow pages unreadable: its first
+// overflow page's pointer to the next one points far past the file's end,
+// which SQLite reports as SQLITE_CORRUPT when it reads that row.
+void damage_overflow_chain(const fs::path& db) {
+  std::string page, size;
+  {
+    RawSqlite raw(db);
+    page = raw.one(
+        "SELECT pageno FROM dbstat WHERE name = 'stube_conversations' AND pagetype = 'overflow' "
+        "ORDER BY pageno LIMIT 1");
+    size = raw.one("PRAGMA page_size");
+  }
+  std::fstream file(db, std::ios::in | std::ios::out | std::ios::binary);
+  file.seekp(static_cast<std::streamoff>((std::stoll(page) - 1) * std::stoll(size)));
+  file.write("\x7f\xff\xff\xff", 4);
+  ASSERT_TRUE(file.good()) << "could not damage page " << page << " of " << db;
+}
+
+// One row on a damaged page is an unreadable record, as a file that does
+// not parse is for the file store: load_all, load and verify's scan name it
+// and read the others, instead of failing whole (a server that would not
+// start).
+TEST_F(SqliteStore, ARowOnADamagedPageIsSkippedAndTheOthersLoad) {
+  // Small ones: only cv-b's row goes to overflow pages.
+  const Value a = conv::make("cv-a").assoc(kw("n"), 1);
+  const Value c = conv::make("cv-c").assoc(kw("n"), 3);
+  const Value d = conv::make("cv-d").assoc(kw("n"), 4);
+  {
+    auto store = open();
+    for (const Value& v : {a, large_conversation("cv-b", 20000), c, d}) store->save(v);
+  }
+  damage_overflow_chain(db());
+  LogCapture capture;
+  auto store = open();
+  capture.clear();
+  const ConversationMap loaded = store->load_all();
+  EXPECT_EQ(loaded, (ConversationMap{{"cv-a", a}, {"cv-c", c}, {"cv-d", d}}));
+  const auto warnings = capture.at(log::Level::warn);
+  ASSERT_FALSE(warnings.empty());
+  EXPECT_TRUE(contains(warnings.back(), "skipped conversation \"cv-b\" in " + db().string() +
+                                            ": its row is on a damaged page"))
+      << warnings.back();
+  EXPECT_TRUE(contains(capture.at(log::Level::info).back(), "loaded 3 conversations, skipped 1"));
+
+  EXPECT_EQ(store->load("cv-b"), std::nullopt);
+  EXPECT_TRUE(contains(capture.at(log::Level::warn).back(), "damaged page"));
+  EXPECT_EQ(store->load("cv-d"), d);
+
+  std::vector<std::string> visited, unreadable;
+  store->scan_reporting([&](std::string_view cid, std::string_view) { visited.emplace_back(cid); },
+                        [&](std::string_view cid, std::string_view why) {
+                          unreadable.emplace_back(cid);
+                          EXPECT_TRUE(contains(std::string(why), "malformed")) << why;
+                        });
+  EXPECT_EQ(visited, (std::vector<std::string>{"cv-a", "cv-c", "cv-d"}));
+  EXPECT_EQ(unreadable, std::vector<std::string>{"cv-b"});
+  EXPECT_TRUE(contains(store_error_of([&] { store->scan([](auto, auto) {}); }),
+                       "conversation \"cv-b\" in " + db().string() + " cannot be read"));
+}
+
+// SQLite opens a file it may not write read-only without a word; a store
+// that saves refuses it at open instead of failing every save later. (Here
+// the file is a read-only bind mount, its directory writable.)
+TEST_F(SqliteStore, AReadOnlyFileIsRefusedAtOpen) {
+  const fs::path dir = dir_.path() / "disk";
+  fs::create_directory(dir);
+  const fs::path file = dir / "c.db";
+  const int code = in_child_on_tmpfs(dir, 4 << 20, [&] {
+    sqlite_store(file)->save(conv::make("cv-1"));
+    if (!make_read_only(file)) return 2;
+    const std::string message = store_error_of([&] { sqlite_store(file); });
+    if (!contains(message, "sqlite store: open the database in " + file.string() +
+                               ": the file is not writable")) {
+      std::fprintf(stderr, "refusal: \"%s\"\n", message.c_str());
+      return 1;
+    }
+    return 0;
+  });
+  EXPECT_EQ(code, 0) << "1: the store opened, or its message is wrong (see stderr); 2: no "
+                        "read-only file could be mounted; < 0: a signal";
+}
+
 TEST_F(SqliteStore, GroupCommitKeepsEveryThreadsLastSave) {
   constexpr int kThreads = 8;
   constexpr int kCids = 4;

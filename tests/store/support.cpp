@@ -1,11 +1,18 @@
 // Test support for the store tests.
 #include "support.hpp"
 
+#include <sched.h>
+#include <sys/mount.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <atomic>
+#include <cerrno>
 #include <cmath>
+#include <csignal>
+#include <cstdio>
+#include <cstring>
 #include <fstream>
 #include <limits>
 #include <random>
@@ -148,6 +155,73 @@ std::string missing_store_error(const std::function<void()>& open) {
     return std::string("(not a MissingStore: ") + e.what() + ")";
   }
   return "(opened)";
+}
+
+namespace {
+
+// Mounts a tmpfs of `bytes` on `dir` (see in_child_on_tmpfs); returns what
+// failed, or nothing.
+std::string mount_small_tmpfs(const fs::path& dir, std::size_t bytes) {
+  const auto failed = [](std::string what) { return what + ": " + std::strerror(errno); };
+  const auto write_proc = [](const char* file, const std::string& text) {
+    std::ofstream out(file);
+    out << text;
+    out.flush();
+    return out.good();
+  };
+  if (::geteuid() == 0) {
+    if (::unshare(CLONE_NEWNS) != 0) return failed("unshare(CLONE_NEWNS)");
+  } else {
+    const uid_t uid = ::geteuid();
+    const gid_t gid = ::getegid();
+    if (::unshare(CLONE_NEWUSER | CLONE_NEWNS) != 0) {
+      return failed("unshare(CLONE_NEWUSER | CLONE_NEWNS) (are user namespaces disabled?)");
+    }
+    if (!write_proc("/proc/self/setgroups", "deny") ||
+        !write_proc("/proc/self/uid_map", "0 " + std::to_string(uid) + " 1") ||
+        !write_proc("/proc/self/gid_map", "0 " + std::to_string(gid) + " 1")) {
+      return failed("writing the user namespace's id maps");
+    }
+  }
+  if (::mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr) != 0) {
+    return failed("making / private");
+  }
+  const std::string size = "size=" + std::to_string(bytes);
+  if (::mount("tmpfs", dir.c_str(), "tmpfs", 0, size.c_str()) != 0) return failed("mount tmpfs");
+  return {};
+}
+
+}  // namespace
+
+int in_child_on_tmpfs(const fs::path& dir, std::size_t bytes, const std::function<int()>& body) {
+  const pid_t pid = ::fork();
+  if (pid < 0) return -1000;
+  if (pid == 0) {
+    ::alarm(120);  // a hang becomes a SIGALRM the parent sees
+    if (const std::string problem = mount_small_tmpfs(dir, bytes); !problem.empty()) {
+      std::fprintf(stderr, "%s\n", problem.c_str());
+      ::_exit(2);
+    }
+    int code = 4;
+    try {
+      code = body();
+    } catch (const std::exception& e) {
+      std::fprintf(stderr, "the child threw: %s\n", e.what());
+    }
+    ::_exit(code);
+  }
+  int status = 0;
+  if (::waitpid(pid, &status, 0) != pid) return -1001;
+  return WIFEXITED(status) ? WEXITSTATUS(status) : -WTERMSIG(status);
+}
+
+bool make_read_only(const fs::path& path) {
+  if (::mount(path.c_str(), path.c_str(), nullptr, MS_BIND, nullptr) == 0 &&
+      ::mount(nullptr, path.c_str(), nullptr, MS_REMOUNT | MS_BIND | MS_RDONLY, nullptr) == 0) {
+    return true;
+  }
+  std::fprintf(stderr, "bind %s read-only: %s\n", path.c_str(), std::strerror(errno));
+  return false;
 }
 
 }  // namespace stube::test

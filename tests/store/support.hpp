@@ -62,4 +62,18 @@ inline void age_by_two_minutes(const std::filesystem::path& file) {
 // StoreError, so that a test expecting a phrase in it fails either way.
 std::string missing_store_error(const std::function<void()>& open);
 
+// Runs `body` in a forked child on a small disk: a tmpfs of `bytes` mounted
+// on `dir` in a mount namespace of the child's own (nothing reaches this
+// process's), in a user namespace of its own when not root (no privilege
+// needed on Debian). Returns body's result as the child's exit code, 2 when
+// no tmpfs could be mounted (why on stderr), -N when the child died of
+// signal N (a hang is a SIGALRM after two minutes).
+int in_child_on_tmpfs(const std::filesystem::path& dir, std::size_t bytes,
+                      const std::function<int()>& body);
+
+// For in_child_on_tmpfs's body: makes `path` (a directory or a file) on
+// the tmpfs read-only with a read-only bind mount onto itself, the rest of
+// the tmpfs staying writable; false (why on stderr) when it cannot.
+bool make_read_only(const std::filesystem::path& path);
+
 }  // namespace stube::test
