@@ -178,8 +178,8 @@ json integer_json(std::int64_t n) {
 }
 
 // A big integer (what Clojure writes as 5N, an unsigned value past the
-// signed range) as a JSON number: only one within 64 bits that a double
-// holds exactly, as for any integer.
+// signed range) as a JSON number: only one within 64 bits that the browser
+// writes back in the same digits (held_exactly), as for any integer.
 json big_int_json(std::string_view digits) {
   const auto parsed = [&](auto& n) {
     const auto [end, error] = std::from_chars(digits.data(), digits.data() + digits.size(), n);
