@@ -186,14 +186,9 @@ class Fold {
       conv_ = conv::put_instance(conv_, iid, next);
       dirty_.push_back(iid);
     }
-    bool left = false;               // by an answer or replace of its own
-    const Effect* called = nullptr;  // its last call in this list
+    bool left = false;  // by an answer or replace of its own
     for (Effect& e : self.take_effects()) {
       if (stopped_ || left) return;
-      if (e.kind == Effect::Kind::Call) {
-        if (called) refuse_second_call(iid, *called, e);
-        called = &e;
-      }
       if (conv::instance(conv_, iid).is_nil()) {
         // Gone while an earlier effect applied: a callee that answered at
         // once resumed it, and it answered from its resume hook. That answer
@@ -202,6 +197,7 @@ class Fold {
         if (e.kind == Effect::Kind::End || e.kind == Effect::Kind::Back) apply_effect(iid, e);
         continue;
       }
+      if (e.kind == Effect::Kind::Call) refuse_call_from_below(iid, e);
       apply_effect(iid, e);
       left = e.kind == Effect::Kind::Answer || e.kind == Effect::Kind::Replace;
     }
@@ -237,17 +233,19 @@ class Fold {
     }
   }
 
-  // A frame waits for one answer at a time: a second call while the first
-  // callee is still above it would stack both, show the second first and
-  // resume the caller twice. A callee that answered at once has left, and
-  // the frame may call again.
-  void refuse_second_call(const std::string& iid, const Effect& first, const Effect& second) const {
-    if (top_instance(conv_) == iid) return;
-    throw std::invalid_argument("component " + edn::write(def_of(conv::instance(conv_, iid)).id) +
-                                " calls " + edn::write(second.embed.component) + " while " +
-                                edn::write(first.embed.component) +
-                                ", which it called in the same event, has not answered: "
-                                "a frame waits for one answer at a time");
+  // A frame waits for one answer at a time. One under the top (its callee
+  // still up: called earlier in this event, or before, when a timer or a
+  // wakeup reaches it) calling again would stack the new child over the
+  // frames above it, as its own, and be resumed twice. A callee that
+  // answered at once has left, and the frame may call again.
+  void refuse_call_from_below(const std::string& iid, const Effect& e) const {
+    const std::string_view top = top_instance(conv_);
+    if (top == iid) return;
+    throw std::invalid_argument(
+        "component " + edn::write(def_of(conv::instance(conv_, iid)).id) + " calls " +
+        edn::write(e.embed.component) + " while " +
+        edn::write(conv::instance(conv_, top).get(kType)) +
+        " is above it on the stack, not yet answered: a frame waits for one answer at a time");
   }
 
   // A call names the caller's resume hook for the answer: a key it does

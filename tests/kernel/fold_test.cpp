@@ -560,8 +560,8 @@ TEST(FoldEffects, ASecondCallWhileTheFirstIsUpIsAHandlerError) {
 
   const Step two = dispatch(reg, conv, page, Event{"two"}, opts);
   ASSERT_EQ(two.status, Step::Status::HandlerError);
-  EXPECT_NE(two.error.find("component :t/page calls :t/other while :t/dialog, which it called "
-                           "in the same event, has not answered"),
+  EXPECT_NE(two.error.find("component :t/page calls :t/other while :t/dialog is above it on the "
+                           "stack, not yet answered: a frame waits for one answer at a time"),
             std::string::npos)
       << two.error;
   EXPECT_EQ(two.conv, conv) << "the conversation stays as it was";
@@ -570,6 +570,60 @@ TEST(FoldEffects, ASecondCallWhileTheFirstIsUpIsAHandlerError) {
   ASSERT_EQ(again.status, Step::Status::Ok) << again.error;
   EXPECT_EQ(stack_types(again.conv), (std::vector<std::string>{"t/page", "t/dialog"}));
   EXPECT_EQ(instance(again.conv, page)[":got"], Value(1));
+}
+
+// A timer (or a wakeup) reaches a frame under its dialog; a call from there
+// would stack a second child over the dialog, as the frame's own, and
+// resume the frame twice: refused as well.
+TEST(FoldEffects, ACallFromAFrameUnderItsDialogIsAHandlerError) {
+  Registry reg;
+  reg.define("t/page")
+      .render([](const Self&) { return html::p("page"); })
+      .on("ask", [](Self& s) { s.call(embed("t/dialog"), "got"); })
+      .on("remind", [](Self& s) { s.call(embed("t/other"), "got"); })
+      .resume("got", [](Self&, const Value&) {});
+  reg.define("t/dialog").render([](const Self&) { return html::p("dialog"); });
+  reg.define("t/other").render([](const Self&) { return html::p("other"); });
+  const KernelOptions opts;
+  Value conv = start_conversation(reg, "t/page", Value(), opts).conv;
+  const std::string page(top_instance(conv));
+  conv = dispatch(reg, conv, page, Event{"ask"}, opts).conv;
+
+  const Step timer = dispatch_timer(reg, conv, page, Event{"remind"}, opts);
+  ASSERT_EQ(timer.status, Step::Status::HandlerError);
+  EXPECT_NE(timer.error.find("component :t/page calls :t/other while :t/dialog is above it"),
+            std::string::npos)
+      << timer.error;
+  EXPECT_EQ(timer.conv, conv);
+}
+
+// A frame that answered (from the resume hook a callee's answer at once
+// ran) has no frame left for its later effects: a call it asked for after
+// that is dropped with them, and the event succeeds.
+TEST(FoldEffects, ACallAfterTheFrameHasLeftIsDropped) {
+  Registry reg;
+  reg.define("t/page")
+      .render([](const Self&) { return html::p("page"); })
+      .start([](Self& s) { s.call(embed("t/mid"), "got"); })
+      .resume("got", [](Self& s, const Value& v) { s.set("got", v); });
+  reg.define("t/mid")
+      .render([](const Self&) { return html::p("mid"); })
+      .on("two",
+          [](Self& s) {
+            s.call(embed("t/at-once"), "k");
+            s.call(embed("t/other"), "k");
+          })
+      .resume("k", [](Self& s, const Value&) { s.answer(Value(7)); });
+  reg.define("t/at-once")
+      .render([](const Self&) { return html::p("never shown"); })
+      .start([](Self& s) { s.answer(Value(1)); });
+  reg.define("t/other").render([](const Self&) { return html::p("other"); });
+  const KernelOptions opts;
+  const Value conv = start_conversation(reg, "t/page", Value(), opts).conv;
+  const Step s = dispatch(reg, conv, top_instance(conv), Event{"two"}, opts);
+  ASSERT_EQ(s.status, Step::Status::Ok) << s.error;
+  EXPECT_EQ(stack_types(s.conv), std::vector<std::string>{"t/page"});
+  EXPECT_EQ(instance(s.conv, top_iid(s.conv))[":got"], Value(7));
 }
 
 // Only the top frame's view is on the page. A frame under a dialog whose
