@@ -493,13 +493,31 @@ Response to_base_directory(const Request& req, std::string_view path, std::strin
   return res;
 }
 
-// The Host header's name without its port ("[::1]:8080" -> "[::1]").
-std::string_view host_name(const Request& req) {
+// The host the request is for, without its port ("[::1]:8080" ->
+// "[::1]"): an absolute-form target's (RFC 9112 §3.2.2: the Host header is
+// then ignored), else the Host header's. Throws BadRequest for one that is
+// not `uri-host [":" port]` (RFC 9112 §3.2: a server must answer 400).
+std::string_view requested_host(const Request& req) {
+  const std::string_view target = ssv(req.target());
+  if (const std::string_view authority = target_authority(target); !authority.empty()) {
+    if (const auto host = authority_host(authority)) return *host;
+    throw BadRequest("bad request target: its host '" + printable(authority.substr(0, 100)) +
+                     "' is not a host name or address with an optional port");
+  }
   const auto it = req.find(http::field::host);
   if (it == req.end()) return {};
-  const std::string_view host = ssv(it->value());
-  if (host.starts_with('[')) return host.substr(0, host.find(']') + 1);
-  return host.substr(0, host.find(':'));
+  if (const auto host = authority_host(ssv(it->value()))) return *host;
+  throw BadRequest("bad Host header '" + printable(ssv(it->value()).substr(0, 100)) +
+                   "': expected a host name or address with an optional port (RFC 9112 §3.2)");
+}
+
+// OPTIONS * asks what the server as a whole supports (RFC 9110 §9.3.7).
+Response server_options(const Request& req) {
+  Response res{http::status::no_content, req.version()};
+  res.set(http::field::server, "stube");
+  res.set(http::field::allow, "GET, HEAD, POST");
+  res.keep_alive(req.keep_alive());
+  return res;
 }
 
 bool host_allowed(const ServerOptions& options, std::string_view host) {
@@ -520,11 +538,12 @@ std::variant<Target, Response> route_request(const Core& core, const Request& re
     return reject(400, req, "more than one Host header (RFC 9112 §3.2)");
   else if (hosts == 0 && req.version() >= 11)
     return reject(400, req, "an HTTP/1.1 request needs a Host header (RFC 9112 §3.2)");
-  if (const std::string_view host = host_name(req); !host_allowed(core.options, host))
-    return reject(421, req,
-                  "this server does not answer for the host '" + printable(host.substr(0, 100)) +
-                      "' (ServerOptions::allowed_hosts)");
   try {
+    if (const std::string_view host = requested_host(req); !host_allowed(core.options, host))
+      return reject(421, req,
+                    "this server does not answer for the host '" + printable(host.substr(0, 100)) +
+                        "' (ServerOptions::allowed_hosts)");
+    if (req.target() == "*" && req.method() == http::verb::options) return server_options(req);
     const auto target = origin_form(ssv(req.target()));
     if (!target) throw BadRequest("bad request target: expected a path or an http(s) URL");
     const auto [path, query] = split_target(*target);

@@ -174,7 +174,12 @@ void HttpSession::on_body(beast::error_code ec) {
   if (static_cast<std::size_t>(std::distance(fields.begin(), fields.end())) != header_fields_)
     return respond(refusal("trailer fields are not supported", true));
   stream_.expires_never();
+  // Beast's message reads only the first Connection line; the parser saw
+  // them all (RFC 9110 §5.3: one list), and a "close" in any of them must
+  // close the connection after the response (RFC 9112 §9.6).
+  const bool keep_alive = parser_->keep_alive();
   Request req = parser_->release();
+  if (!keep_alive) req.keep_alive(false);
   auto routed = route_request(core_, req);
   if (auto* refusal = std::get_if<Response>(&routed)) return respond(std::move(*refusal));
   Target& target = std::get<Target>(routed);

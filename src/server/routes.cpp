@@ -51,6 +51,69 @@ std::optional<std::string> origin_form(std::string_view target) {
   return "/" + std::string(rest.substr(end));
 }
 
+std::string_view target_authority(std::string_view target) noexcept {
+  if (target.starts_with('/')) return {};
+  const std::size_t colon = target.find("://");
+  if (colon == std::string_view::npos) return {};
+  const std::string_view rest = target.substr(colon + 3);
+  return rest.substr(0, rest.find_first_of("/?#"));
+}
+
+namespace {
+
+bool hex_digit(char c) noexcept {
+  return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
+}
+
+// unreserved / sub-delims (RFC 3986 §2.2, §2.3), and ':' in an IP literal.
+bool name_char(char c, bool in_brackets) noexcept {
+  if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9')) return true;
+  if (in_brackets && c == ':') return true;
+  return std::string_view("-._~!$&'()*+,;=").find(c) != std::string_view::npos;
+}
+
+// A registered name or an IPv4 address, percent-escapes allowed.
+bool reg_name(std::string_view name) noexcept {
+  for (std::size_t i = 0; i < name.size(); ++i) {
+    if (name[i] == '%') {
+      if (i + 2 >= name.size() || !hex_digit(name[i + 1]) || !hex_digit(name[i + 2])) return false;
+      i += 2;
+    } else if (!name_char(name[i], false)) {
+      return false;
+    }
+  }
+  return true;
+}
+
+bool port(std::string_view digits) noexcept {
+  if (digits.size() > 5) return false;
+  unsigned n = 0;
+  for (char c : digits) {
+    if (c < '0' || c > '9') return false;
+    n = n * 10 + static_cast<unsigned>(c - '0');
+  }
+  return n <= 65535;
+}
+
+}  // namespace
+
+std::optional<std::string_view> authority_host(std::string_view authority) noexcept {
+  std::size_t host_end = 0;
+  if (authority.starts_with('[')) {
+    host_end = authority.find(']');
+    if (host_end == std::string_view::npos || host_end == 1) return std::nullopt;
+    for (char c : authority.substr(1, host_end - 1))
+      if (!name_char(c, true)) return std::nullopt;
+    ++host_end;
+  } else {
+    host_end = std::min(authority.find(':'), authority.size());
+    if (!reg_name(authority.substr(0, host_end))) return std::nullopt;
+  }
+  const std::string_view rest = authority.substr(host_end);
+  if (!rest.empty() && (rest.front() != ':' || !port(rest.substr(1)))) return std::nullopt;
+  return authority.substr(0, host_end);
+}
+
 std::pair<std::string_view, std::string_view> split_target(std::string_view target) noexcept {
   const std::size_t q = target.find('?');
   if (q == std::string_view::npos) return {target, {}};

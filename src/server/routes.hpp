@@ -29,6 +29,18 @@ struct Route {
 // when the path is empty). Nothing for any other form.
 std::optional<std::string> origin_form(std::string_view target);
 
+// The authority of an absolute-form target ("host:port" of
+// "http://host:port/path"), empty for an origin-form one.
+std::string_view target_authority(std::string_view target) noexcept;
+
+// The host of an authority as RFC 9112 §3.2 has it in a Host header or an
+// absolute-form target, `uri-host [":" port]` (RFC 3986 §3.2.2: a
+// registered name, an IPv4 address or a bracketed IP literal; the port
+// digits only, at most 65535), without its port ("[::1]:8080" -> "[::1]");
+// nothing when the authority is not of that form ("a b", "u@x",
+// "localhost:abc"). An empty authority is an empty host.
+std::optional<std::string_view> authority_host(std::string_view authority) noexcept;
+
 // Splits a request target into its path and query ("?" removed).
 std::pair<std::string_view, std::string_view> split_target(std::string_view target) noexcept;
 

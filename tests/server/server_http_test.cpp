@@ -839,11 +839,74 @@ TEST_F(ServerTest, AllowedHostsRefuseOtherHostNames) {
   EXPECT_EQ(get_with_host("[::1]:" + std::to_string(port_)).status, 200u);
   EXPECT_EQ(get_with_host("127.0.0.1").status, 200u);
   EXPECT_EQ(get_with_host("127.0.0.1.evil.example").status, 421u);
-  // The name is quoted in the message as printable ASCII, like every other
-  // piece of a request an error quotes.
-  const Response odd = get_with_host("<b>\xff\xfe");
-  EXPECT_EQ(odd.status, 421u);
+  // An absolute-form target names the host itself, and the Host header is
+  // ignored then (RFC 9112 §3.2.2).
+  const auto get_absolute = [this](const std::string& url, const std::string& host) {
+    Conn c(port_);
+    c.send("GET " + url + " HTTP/1.1\r\nHost: " + host + "\r\nConnection: close\r\n\r\n");
+    return test::parse_response(c.read_to_eof());
+  };
+  EXPECT_EQ(get_absolute("http://evil.example/counter", "localhost").status, 421u);
+  EXPECT_EQ(get_absolute("http://localhost/counter", "evil.example").status, 200u);
+}
+
+// RFC 9112 §3.2: a Host header (or an absolute-form target's host) that is
+// not `uri-host [":" port]` is a 400 naming it, quoted as printable ASCII
+// like every other piece of a request an error quotes.
+TEST_F(ServerTest, AMalformedHostIsABadRequest) {
+  start();
+  const auto status_for = [this](const std::string& host) {
+    Conn c(port_);
+    c.send("GET /_stube/stube.css HTTP/1.1\r\nHost: " + host + "\r\nConnection: close\r\n\r\n");
+    return test::parse_response(c.read_to_eof());
+  };
+  for (const char* bad :
+       {"a b", "u@x", "localhost:abc", "localhost:99999", "[::1", "[]", "x/y", "%zz", "[::1]x"}) {
+    const Response r = status_for(bad);
+    EXPECT_EQ(r.status, 400u) << bad;
+    EXPECT_NE(r.body.find(std::string("bad Host header '") + bad + "'"), std::string::npos)
+        << r.body;
+  }
+  const Response odd = status_for("<b>\xff\xfe");
+  EXPECT_EQ(odd.status, 400u);
   EXPECT_NE(odd.body.find("'<b>\\xff\\xfe'"), std::string::npos) << odd.body;
+  for (const char* good : {"localhost", "localhost:", "127.0.0.1:8080", "[::1]:8080",
+                           "xn--bcher-kva.example", "my_host.local:65535", ""})
+    EXPECT_EQ(status_for(good).status, 200u) << good;
+  Conn c(port_);
+  c.send("GET http://u@x/_stube/stube.css HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+  const Response absolute = test::parse_response(c.read_to_eof());
+  EXPECT_EQ(absolute.status, 400u);
+  EXPECT_NE(absolute.body.find("bad request target: its host 'u@x'"), std::string::npos)
+      << absolute.body;
+}
+
+// RFC 9110 §5.3: several Connection lines are one list; a "close" in any of
+// them closes the connection after the response (RFC 9112 §9.6), and what
+// was pipelined behind it is not answered.
+TEST_F(ServerTest, ACloseInAnyConnectionLineClosesTheConnection) {
+  start();
+  Conn c(port_);
+  const std::string get = "GET /_stube/stube.css HTTP/1.1\r\nHost: x\r\n";
+  c.send(get + "Connection: keep-alive\r\nConnection: close\r\n\r\n" + get + "\r\n");
+  const std::string all = c.read_to_eof();
+  const Response first = test::parse_response(all);
+  EXPECT_EQ(first.status, 200u);
+  EXPECT_EQ(first.header("Connection"), "close");
+  EXPECT_EQ(all.find("HTTP/1.1", 1), std::string::npos) << all;
+}
+
+// OPTIONS * asks about the server as a whole (RFC 9110 §9.3.7).
+TEST_F(ServerTest, OptionsStarSaysWhatTheServerAllows) {
+  start();
+  Conn c(port_);
+  c.send("OPTIONS * HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+  const Response r = test::parse_response(c.read_to_eof());
+  EXPECT_EQ(r.status, 204u);
+  EXPECT_EQ(r.header("Allow"), "GET, HEAD, POST");
+  Conn get(port_);
+  get.send("GET * HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+  EXPECT_EQ(test::parse_response(get.read_to_eof()).status, 400u);
 }
 
 // Another site cannot show the pages in a frame of its own and trick a user
