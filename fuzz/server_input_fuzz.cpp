@@ -63,12 +63,21 @@ void check_payload(const stube::QueryParams& query) {
   }
 }
 
+// The host of a Host header or an absolute-form target's authority: a
+// prefix of it, when it is one at all.
+void check_authority(std::string_view authority) {
+  const std::optional<std::string_view> host = srv::authority_host(authority);
+  if (host && (host->data() != authority.data() || host->size() > authority.size()))
+    fail("authority_host is no prefix of the authority", authority);
+}
+
 // What a request's target becomes before routing: the origin form of an
 // absolute URL ("http://h/sse/x"), or the target itself.
 void check_target(std::string_view raw) {
   std::optional<std::string> origin;
   rejected_or_ok("origin_form threw", [&] { origin = srv::origin_form(raw); });
   if (origin && origin->size() > raw.size()) fail("origin_form grew the target", raw);
+  check_authority(srv::target_authority(raw));
   const std::string_view target = origin ? std::string_view(*origin) : raw;
   // Not a structured binding: clang 14 cannot capture those in a lambda.
   const std::pair<std::string_view, std::string_view> split = srv::split_target(target);
@@ -99,6 +108,7 @@ void check_headers(std::string_view text) {
   (void)srv::requests_stream(text, "");
   (void)srv::requests_stream(text, "/app");
   (void)srv::host_name_alone(text);
+  check_authority(text);
   (void)srv::none_match_names(text, "\"v1\"");
 }
 
