@@ -161,7 +161,15 @@ class Fold {
     std::vector<edn::MapEntry> kept;
     for (const std::string& name : def.kept_signals) {
       edn::Value key = edn::Value::keyword(name);
-      if (const edn::Value* v = event.signals.find(key)) kept.push_back({std::move(key), *v});
+      if (const edn::Value* v = event.signals.find(key)) {
+        kept.push_back({std::move(key), *v});
+      } else if (event.signals.contains(edn::Value(name))) {
+        // An embedding's own event, built by hand: dropped, the handler
+        // would run on the old value without a word.
+        throw BadSignals("a signal of " + edn::write(def.id) + " is keyed by the string " +
+                         edn::write(edn::Value(name)) + ": signal keys are keywords (" +
+                         edn::write(key) + ")");
+      }
     }
     if (kept.empty()) return;
     if (def.fit_signals) {

@@ -805,6 +805,23 @@ TEST_F(Fold, KeptSignalsAreCopiedOntoStateBeforeTheHandler) {
   EXPECT_FALSE(top_frame(s.conv).contains(kw("secret")));
 }
 
+// Signal keys are keywords, as the server builds them; an embedding that
+// builds an event by hand with a string key for a kept signal gets the
+// event refused, naming it, instead of a handler run on the old value.
+TEST_F(Fold, AKeptSignalKeyedByAStringIsRefused) {
+  Journal ran;
+  reg.define("t/form").keep({"name"}).on("save", [&ran](Self&) { ran.add("ran"); });
+  const Value conv = start_conversation(reg, "t/form", {}, opts).conv;
+  const Value signals = edn::map({{Value("name"), "Ada"}});
+  Step s = dispatch(reg, conv, top_instance(conv), Event{"save", {}, signals}, opts);
+  ASSERT_EQ(s.status, Step::Status::BadSignals);
+  EXPECT_NE(s.error.find("a signal of :t/form is keyed by the string \"name\": signal keys are "
+                         "keywords (:name)"),
+            std::string::npos)
+      << s.error;
+  EXPECT_TRUE(ran.entries().empty());
+}
+
 struct Form {
   std::string name;
   std::uint32_t age = 0;
