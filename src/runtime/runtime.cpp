@@ -90,6 +90,10 @@ struct Runtime::Impl {
   std::atomic<bool> shutting{false};
   std::mutex shutdown_mu;
   bool shut_down = false;
+  // The conversations shutdown stopped, for an end() after it let go of
+  // them (under map_mu): only their records may go then, not one this
+  // runtime never held (another server's, one load_all skipped).
+  std::unordered_set<std::string> stopped_at_shutdown;
   // mint() holds it shared while it registers a conversation; shutdown()
   // takes it once exclusively, so every mint either finished registering
   // (and gets the final save) or sees `shutting` and is refused.
@@ -108,6 +112,11 @@ struct Runtime::Impl {
     std::shared_lock lock(map_mu);
     auto it = slots.find(std::string(cid));
     return it == slots.end() ? nullptr : it->second;
+  }
+
+  bool was_stopped_at_shutdown(std::string_view cid) const {
+    std::shared_lock lock(map_mu);
+    return stopped_at_shutdown.contains(std::string(cid));
   }
 
   // Why find_or_load did not keep what it loaded.
@@ -927,7 +936,7 @@ void Runtime::end(std::string_view cid) {
   // record is left to remove, or it would be back at the next start. A
   // store that cannot remove it throws to the caller.
   if (!slot) {
-    if (impl_->shutting && conv::valid_id(cid)) impl_->store->remove(cid);
+    if (impl_->shutting && impl_->was_stopped_at_shutdown(cid)) impl_->store->remove(cid);
     return;
   }
   const SlotLock lock(impl_.get(), *slot, "end", cid);
@@ -966,6 +975,8 @@ void Runtime::shutdown() {
         "start");
   {
     std::unique_lock lock(m.map_mu);
+    for (const auto& [cid, slot] : m.slots)
+      if (slot->stopped_by_shutdown) m.stopped_at_shutdown.insert(cid);
     m.slots.clear();
   }
   m.shut_down = true;

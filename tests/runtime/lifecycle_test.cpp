@@ -693,6 +693,10 @@ TEST_F(Lifecycle, AnEndDuringOrAfterShutdownStillRemovesTheRecord) {
   rt.end(cid_of[second]);
   EXPECT_EQ(store->removes(cid_of[second]), 1u) << "an end after shutdown removed nothing";
   EXPECT_EQ(stopped, (std::vector<std::string>{first, second})) << "stop hooks ran again";
+  // Only those: a record this runtime never held (another server's, one
+  // load_all skipped as unreadable) is not its to remove.
+  rt.end("cv-never-held");
+  EXPECT_EQ(store->removes("cv-never-held"), 0u) << "an end after shutdown removed a stranger";
 }
 
 // Without a TTL, and with one of "for ever" written as milliseconds::max()
