@@ -19,6 +19,21 @@ namespace net = boost::asio;
 namespace beast = boost::beast;
 namespace http = beast::http;
 
+namespace {
+
+// Beast's message reads only the first Connection line (and its parser,
+// for HTTP/1.0, only looks for keep-alive), but the lines are one list
+// (RFC 9110 §5.3), and a "close" in any of them must close the connection
+// after the response (RFC 9112 §9.6).
+bool close_requested(const Request& req) {
+  const auto [first, last] = req.equal_range(http::field::connection);
+  for (auto it = first; it != last; ++it)
+    if (http::token_list{it->value()}.exists("close")) return true;
+  return false;
+}
+
+}  // namespace
+
 HttpSession::HttpSession(net::ip::tcp::socket&& socket, Core& core, ConnectionSlot slot)
     : stream_(std::move(socket)), core_(core), slot_(std::move(slot)) {
   std::lock_guard lock(core_.sessions_mu);
@@ -174,12 +189,8 @@ void HttpSession::on_body(beast::error_code ec) {
   if (static_cast<std::size_t>(std::distance(fields.begin(), fields.end())) != header_fields_)
     return respond(refusal("trailer fields are not supported", true));
   stream_.expires_never();
-  // Beast's message reads only the first Connection line; the parser saw
-  // them all (RFC 9110 §5.3: one list), and a "close" in any of them must
-  // close the connection after the response (RFC 9112 §9.6).
-  const bool keep_alive = parser_->keep_alive();
   Request req = parser_->release();
-  if (!keep_alive) req.keep_alive(false);
+  if (close_requested(req)) req.keep_alive(false);
   auto routed = route_request(core_, req);
   if (auto* refusal = std::get_if<Response>(&routed)) return respond(std::move(*refusal));
   Target& target = std::get<Target>(routed);

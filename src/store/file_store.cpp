@@ -460,22 +460,25 @@ class FileStore final : public ConversationStore {
     }
   }
 
+  // A store that saves refuses a directory it cannot write at open (a
+  // read-only mount, missing permission), where the mistake is made, instead
+  // of failing every save later while the server runs on. Only a clear "no"
+  // refuses: another error (a sandbox that blocks the call) is left for the
+  // saves to report.
+  void require_writable() const {
+    if (::faccessat(dirfd_.get(), ".", W_OK | X_OK, 0) == 0) return;
+    const int err = errno;
+    if (err != EROFS && err != EACCES) return;
+    throw StoreError(std::string(kBackend) + ": " + dir_ + " is not writable (" +
+                     store_detail::errno_text(err) + "): a store that saves needs to write there");
+  }
+
   // Leftovers of a writer that crashed between create and rename. The
   // temporary files of a live process (a server whose directory a tool
   // opens) are its saves in flight: removing one would fail its rename. Its
   // pid says so only within one pid namespace (a tool in another container
   // sees no such process, or its own pid), so a file also has to be older
   // than any save takes to count as left over.
-  // A store that saves refuses a directory it cannot write at open (a
-  // read-only mount, missing permission), where the mistake is made, instead
-  // of failing every save later while the server runs on.
-  void require_writable() const {
-    if (::faccessat(dirfd_.get(), ".", W_OK | X_OK, AT_EACCESS) == 0) return;
-    const int err = errno;
-    throw StoreError(std::string(kBackend) + ": " + dir_ + " is not writable (" +
-                     store_detail::errno_text(err) + "): a store that saves needs to write there");
-  }
-
   void remove_temp_files() const {
     for (const std::string& name : list_dir(dirfd_.get(), dir_)) {
       const std::optional<pid_t> pid = temp_name_pid(name);

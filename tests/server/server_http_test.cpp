@@ -894,6 +894,15 @@ TEST_F(ServerTest, ACloseInAnyConnectionLineClosesTheConnection) {
   EXPECT_EQ(first.status, 200u);
   EXPECT_EQ(first.header("Connection"), "close");
   EXPECT_EQ(all.find("HTTP/1.1", 1), std::string::npos) << all;
+  // HTTP/1.0 too, where keep-alive is asked for (and Beast's parser looks
+  // for nothing else).
+  Conn old(port_);
+  const std::string get10 = "GET /_stube/stube.css HTTP/1.0\r\n";
+  old.send(get10 + "Connection: keep-alive\r\nConnection: close\r\n\r\n" + get10 +
+           "Connection: keep-alive\r\n\r\n");
+  const std::string both = old.read_to_eof();
+  EXPECT_TRUE(both.starts_with("HTTP/1.0 200")) << both;
+  EXPECT_EQ(both.find("HTTP/1.0", 1), std::string::npos) << both;
 }
 
 // OPTIONS * asks about the server as a whole (RFC 9110 §9.3.7).

@@ -74,7 +74,7 @@ std::string format_instant(edn::Instant t);
 // none (an empty stack, or a top instance that is missing or not a map).
 std::string top_component(const edn::Value& conv);
 // False when the conversation holds a live object: an opaque value, or the
-// #object[...] placeholder Clojure prints for one (it cannot resume).
+// #object[...] placeholder stube prints for one (it cannot resume).
 bool printable_conversation(const edn::Value& conv);
 
 // --- commands -------------------------------------------------------------------
