@@ -63,9 +63,10 @@ class FlowFrame {
     const edn::Value& known = self.state().get(kStepsKey);
     if (!h_ || (known.is(edn::Kind::Int) ? known.as_int() : 0) != steps_)
       throw std::logic_error(name(self) +
-                             " cannot go on: an earlier event moved its coroutine on and then "
-                             "failed, and a coroutine cannot be rolled back (go back to leave "
-                             "the flow, or reload to start again)");
+                             " cannot go on: its coroutine is past this point (an earlier event "
+                             "moved it on and then failed, or this is an older copy of the "
+                             "conversation), and a coroutine cannot be rolled back (go back to "
+                             "leave the flow, or reload to start again)");
     h_.promise().answer = std::move(answer);
     h_.promise().pending.reset();
     ++steps_;  // before anything can throw: the coroutine has moved on
