@@ -51,7 +51,7 @@ std::string index_page() {
   return R"(<!doctype html>
 <html lang="en">
 <head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
-<title>stube demo</title><link rel="stylesheet" href="_stube/stube.css"></head>
+<title>stube demo</title><link rel="icon" href="data:,"><link rel="stylesheet" href="_stube/stube.css"></head>
 <body>
 <h1>stube demo</h1>
 <p>Server-driven UIs in which a component calls another like a function and reads its answer.</p>

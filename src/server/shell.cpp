@@ -30,7 +30,10 @@ std::string render_shell(const ShellPage& p) {
   std::string out;
   out.reserve(p.root_html.size() + 1024);
   out += "<!doctype html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n";
-  out += "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n<title>";
+  out += "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n";
+  // No icon of its own: without this the browser asks for /favicon.ico,
+  // gets a 404, and logs it in the console of every page.
+  out += "<link rel=\"icon\" href=\"data:,\">\n<title>";
   html::escape_into(p.title, out);
   out += "</title>\n<link rel=\"stylesheet\" href=\"";
   html::escape_into(base + asset_url("stube.css"), out);

@@ -330,6 +330,9 @@ TEST(Shell, LoadsDatastarAndOpensTheStream) {
   EXPECT_NE(page.find("<div id=\"stube-root\"><div id=\"ix-1\"></div></div>"), std::string::npos);
   EXPECT_NE(page.find("<div id=\"stube-error\" role=\"alert\"></div>"), std::string::npos);
   EXPECT_NE(page.find("<title>demo/&lt;x&gt;</title>"), std::string::npos);
+  // An icon of its own, empty: the browser asks for no /favicon.ico (a 404
+  // logged in the console of every page).
+  EXPECT_NE(page.find("<link rel=\"icon\" href=\"data:,\">"), std::string::npos);
 }
 
 // The cap's default: the soft descriptor limit less max(64, an eighth).
