@@ -273,8 +273,11 @@ function countEventsInFlight() {
 // new dialog's default, the signals of closed dialogs dropped) come in the
 // answer to its POST, on another connection and possibly later: text typed
 // in between would be overwritten. A step that types waits for this first.
+// It also waits until no control the page gave the focus to is still new
+// enough to drop Enter and Space (stube.js: data-stube-settling).
 export async function settled(page) {
-  await page.waitForFunction(() => window.stubeEventsInFlight === 0);
+  await page.waitForFunction(() => window.stubeEventsInFlight === 0 &&
+    !document.querySelector('[data-stube-settling]'));
 }
 
 // Fills the field `selector` once the page has settled (see `settled`).

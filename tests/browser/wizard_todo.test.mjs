@@ -49,10 +49,11 @@ for (const path of ['wizard', 'wizard-flow']) {
     await field.press('Enter');
     await waitForConfirm(page, 'Continue as Bob?');
     // Each new view gives the focus to its [autofocus] element: the confirm's
-    // "No", which Enter then presses.
+    // "No", which Enter then presses (once the view has settled: see below).
     const focused = (selector) =>
       page.waitForFunction((s) => document.activeElement?.matches(s), selector);
     await focused('.stube-confirm .stube-no');
+    await settled(page);
     await page.keyboard.press('Enter');
     // Saying "no" at the confirm asks again, with the previous name as default.
     await page.locator('.stube-prompt').waitFor();
@@ -68,6 +69,49 @@ for (const path of ['wizard', 'wizard-flow']) {
     await closeContext(context);
   });
 }
+
+// Enter held in the prompt until it repeats, or pressed twice: the second
+// press lands on the confirm's "No", which the new view has just given the
+// focus to; it must not answer a question the user has not read.
+test('wizard: Enter held or pressed twice in the prompt does not answer the confirm', async () => {
+  const context = await browser.newContext();
+  const page = await newPage(context);
+  await page.clock.install();
+  await page.goto(`${demo.url}wizard`);
+  await waitForStream(page);
+  const posts = [];
+  page.on('request', (r) => {
+    if (r.method() === 'POST' && r.url().includes('/event/')) posts.push(r.url().split('/').at(-1));
+  });
+  const noFocused = () =>
+    page.waitForFunction(() => document.activeElement?.matches('.stube-confirm .stube-no'));
+  // Held: the key goes down in the field and repeats on "No", past the
+  // half second in which a new press would be dropped too.
+  await fillSettled(page, '.stube-prompt .stube-input', 'Bob');
+  await page.focus('.stube-prompt .stube-input');
+  await page.keyboard.down('Enter');
+  await waitForConfirm(page, 'Continue as Bob?');
+  await noFocused();
+  await settled(page);
+  await page.keyboard.down('Enter');  // repeat: true
+  await page.keyboard.up('Enter');
+  // Pressed twice: the page's clock stands still from before the first
+  // press, so the second is surely within that half second.
+  await page.click('.stube-confirm .stube-no');  // asks again, Bob the default
+  await page.locator('.stube-prompt').waitFor();
+  await settled(page);
+  await page.clock.pauseAt(await page.evaluate(() => Date.now() + 100));
+  await page.keyboard.press('Enter');
+  await waitForConfirm(page, 'Continue as Bob?');
+  await noFocused();
+  await page.keyboard.press('Enter');
+  await page.clock.resume();
+  // Still the confirm: its "Yes" is there to click.
+  await page.click('.stube-confirm .stube-yes');
+  await page.locator('.demo-board').waitFor();
+  assert.deepEqual(posts, ['ok', 'no', 'ok', 'yes']);
+  await closeContext(context);
+});
 
 // A /todo page holding one item, added by typing, once its answer is in.
 async function todoWith(context, item) {

@@ -346,17 +346,50 @@ function focusWhereItWas() {
   for (const place of places) {
     const control = firstControl(place);
     if (control) {
-      control.focus();
+      giveFocus(control);
       return;
     }
   }
 }
 
+// A key pressed twice in quick succession (Enter in a prompt's field, and
+// again a moment later), or held until it repeats, lands its second press
+// on the control the next view was given the focus to: a confirm's "No"
+// would be answered before the user had read its question. So on a control
+// given the focus here, Enter (and Space, which presses buttons) are dropped
+// for kFreshFocusMs, and for as long as they repeat; any other key pressed
+// there ends that. The control carries data-stube-settling meanwhile
+// (tests wait for it to go).
+const kFreshFocusMs = 500;
+const kTextEntry = 'textarea, input:not([type="button"], [type="submit"], [type="reset"], ' +
+  '[type="checkbox"], [type="radio"], [type="image"], [type="file"], [type="color"])';
+let fresh = null;  // { control, at }: the control given the focus, and when
+function giveFocus(control) {
+  control.focus();
+  if (document.activeElement !== control) return;
+  fresh = { control, at: performance.now() };
+  control.setAttribute('data-stube-settling', '');
+  setTimeout(() => control.removeAttribute('data-stube-settling'), kFreshFocusMs);
+}
+document.addEventListener('keydown', (event) => {
+  if (!fresh || event.target !== fresh.control) return;
+  if (event.key !== 'Enter' && (event.key !== ' ' || fresh.control.matches(kTextEntry))) {
+    fresh = null;
+    return;
+  }
+  if (event.repeat || performance.now() - fresh.at < kFreshFocusMs) {
+    event.preventDefault();
+    event.stopImmediatePropagation();  // before Datastar's listeners
+    return;
+  }
+  fresh = null;
+}, true);
+
 if (root) {
   new MutationObserver(() => {
     if (document.activeElement && document.activeElement !== document.body) return;
     const autofocus = root.querySelector('[autofocus]');
-    if (autofocus) autofocus.focus();
+    if (autofocus) giveFocus(autofocus);
     else focusWhereItWas();
   }).observe(root, { childList: true, subtree: true });
 }
