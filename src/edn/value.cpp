@@ -229,6 +229,11 @@ Value Value::decimal(std::string_view digits) {
   if (const char* why = detail::decimal_range_problem(body))
     throw TypeError("edn: decimal '" + std::string(digits) + "' is out of range: " + why);
   if (!digits.empty() && digits.front() == '+') digits.remove_prefix(1);
+  // -0.0M is 0.0M: Java's BigDecimal has no negative zero, so Clojure
+  // prints it without the sign and would refuse both in one set.
+  if (!digits.empty() && digits.front() == '-' &&
+      mantissa.find_first_not_of("0.") == std::string_view::npos)
+    digits.remove_prefix(1);
   return from_node(Kind::Decimal, detail::new_text(Kind::Decimal, digits));
 }
 

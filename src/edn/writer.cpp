@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <cstdio>
 #include <cstring>
+#include <optional>
 #include <span>
 
 #include "edn/instant.hpp"
@@ -187,27 +188,44 @@ void write_int(std::int64_t i, Out& out) {
   out.advance(std::to_chars(p, p + 24, i).ptr);
 }
 
-// Java's Double.toString layout over the shortest round-trip digits:
-// plain notation for 1e-3 <= |d| < 1e7, otherwise d.dddE[-]n.
+// The significant digits and decimal exponent of |d| in to_chars'
+// scientific form, with `precision` digits after the point (none: the
+// shortest that reads back), trailing zeros dropped.
+struct Digits {
+  char digits[24];
+  std::size_t count = 0;
+  int exp = 0;
+};
+Digits decimal_digits(double d, std::optional<int> precision) {
+  char buf[40];
+  const auto r =
+      precision ? std::to_chars(buf, buf + sizeof buf, std::fabs(d), std::chars_format::scientific,
+                                *precision)
+                : std::to_chars(buf, buf + sizeof buf, std::fabs(d), std::chars_format::scientific);
+  Digits out;  // buf: D[.DDD]e[+-]XX
+  const char* e = buf;
+  for (; *e != 'e'; ++e)
+    if (*e != '.') out.digits[out.count++] = *e;
+  while (out.count > 1 && out.digits[out.count - 1] == '0') --out.count;
+  std::from_chars(e + 1 + (e[1] == '+'), r.ptr, out.exp);
+  return out;
+}
+
+// Java's Double.toString over the shortest round-trip digits, laid out in
+// plain notation for 1e-3 <= |d| < 1e7, otherwise d.dddE[-]n. Where one
+// digit would do, Java takes the closest two (JDK 19 on; Double.MIN_VALUE
+// is 4.9E-324, not 5.0E-324): the closest decimal of two digits is never
+// farther than the one-digit one, so it reads back to d too.
 void write_double(double d, Out& out) {
   if (std::isnan(d)) return out.put("##NaN");
   if (std::isinf(d)) return out.put(d > 0 ? "##Inf" : "##-Inf");
   if (d == 0) return out.put(std::signbit(d) ? "-0.0" : "0.0");
-  char buf[32];
-  auto r = std::to_chars(buf, buf + sizeof buf, d, std::chars_format::scientific);
-  // buf: [-]D[.DDD]e[+-]XX
-  const char* p = buf;
-  if (*p == '-') {
-    out.put('-');
-    ++p;
-  }
-  char digits[20];
-  std::size_t nd = 0;
-  const char* e = p;
-  for (; *e != 'e'; ++e)
-    if (*e != '.') digits[nd++] = *e;
-  int exp = 0;
-  std::from_chars(e + 1 + (e[1] == '+'), r.ptr, exp);
+  if (std::signbit(d)) out.put('-');
+  Digits shortest = decimal_digits(d, std::nullopt);
+  if (shortest.count == 1) shortest = decimal_digits(d, 1);
+  const char* digits = shortest.digits;
+  const std::size_t nd = shortest.count;
+  const int exp = shortest.exp;
   const double mag = std::fabs(d);
   std::string text;
   if (mag >= 1e-3 && mag < 1e7) {

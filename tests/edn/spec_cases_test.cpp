@@ -83,6 +83,11 @@ std::vector<SpecCase> scalar_cases() {
       {"double_sci_fraction", "123.456e5", [] { return Value(12345600.0); }, "1.23456E7"},
       {"double_max", "1.7976931348623157E308",
        [] { return Value(std::numeric_limits<double>::max()); }, "1.7976931348623157E308"},
+      // Java's Double.toString gives two digits where one would do.
+      {"double_min_subnormal", "4.9E-324",
+       [] { return Value(std::numeric_limits<double>::denorm_min()); }, "4.9E-324"},
+      {"double_min_subnormal_one_digit", "-5e-324",
+       [] { return Value(-std::numeric_limits<double>::denorm_min()); }, "-4.9E-324"},
       {"negative_zero", "-0.0", [] { return Value(-0.0); }, "-0.0"},
       {"inf", "##Inf", [inf] { return Value(inf); }, "##Inf"},
       {"negative_inf", "##-Inf", [inf] { return Value(-inf); }, "##-Inf"},
@@ -555,6 +560,19 @@ TEST(EdnRead, MinusZeroBigIntIsZero) {
   EXPECT_EQ(edn::read("-0N"), edn::read("0N"));
   EXPECT_EQ(edn::write(edn::read("-0N")), "0N");
   EXPECT_EQ(Value::big_int("-0"), Value::big_int("0"));
+}
+
+// Java's BigDecimal has no negative zero either: Clojure prints -0.0M as
+// 0.0M and refuses #{0.0M -0.0M} as a duplicate. Other decimals keep their
+// sign and text.
+TEST(EdnRead, MinusZeroDecimalIsZero) {
+  EXPECT_EQ(edn::write(edn::read("-0.0M")), "0.0M");
+  EXPECT_EQ(edn::write(edn::read("-0M")), "0M");
+  EXPECT_EQ(edn::write(edn::read("-0.00e5M")), "0.00e5M");
+  EXPECT_EQ(Value::decimal("-0.0"), Value::decimal("0.0"));
+  EXPECT_THROW(edn::read("#{0.0M -0.0M}"), edn::ParseError);
+  EXPECT_EQ(edn::write(edn::read("-0.01M")), "-0.01M");
+  EXPECT_EQ(edn::write(edn::read("-10M")), "-10M");
 }
 
 TEST(EdnRead, UnknownTagKeepsTagAndInner) {
