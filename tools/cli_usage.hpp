@@ -7,6 +7,7 @@
 #pragma once
 
 #include <CLI/CLI.hpp>
+#include <charconv>
 #include <functional>
 #include <string>
 #include <string_view>
@@ -61,6 +62,33 @@ inline std::string misplaced_word(const CLI::App& app, int argc, char** argv) {
     return "unknown command '" + std::string(word) + "' (expected one of " + commands + ")";
   }
   return {};
+}
+
+// A validator for an integer option from `min` to `max`: CLI11's Range
+// calls a word that is not a number "not in range", and the option's own
+// conversion calls one out of its type's range "could not convert".
+inline CLI::Validator whole_number(long long min, long long max) {
+  const std::string range = std::to_string(min) + " to " + std::to_string(max);
+  return CLI::Validator(
+      [min, max, range](std::string& word) -> std::string {
+        long long value = 0;
+        const char* end = word.data() + word.size();
+        const auto [stop, error] = std::from_chars(word.data(), end, value);
+        if (word.empty() || error == std::errc::invalid_argument || stop != end)
+          return "'" + word + "' is not a whole number";
+        if (error != std::errc() || value < min || value > max)
+          return word + " is out of range (" + range + ")";
+        return {};
+      },
+      "INT in [" + std::to_string(min) + " - " + std::to_string(max) + "]");  // as Range
+}
+
+// Where a usage error sends the user: the help of the command that was
+// given ("stube-store show --help" lists its arguments), else the tool's.
+inline std::string help_hint(const CLI::App& app, const std::string& tool) {
+  for (const CLI::App* sub : app.get_subcommands())
+    return " (see " + tool + " " + sub->get_name() + " --help)";
+  return " (see " + tool + " --help)";
 }
 
 }  // namespace stube::tool

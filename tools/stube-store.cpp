@@ -49,7 +49,7 @@ int main(int argc, char** argv) {
   show_cmd->add_option("CID", cid, "Conversation id")->required();
   show_cmd->add_option("-w,--width", width, "Target line width")
       ->capture_default_str()
-      ->check(CLI::Range(std::size_t{1}, std::size_t{1} << 20));
+      ->check(stube::tool::whole_number(1, 1 << 20));
   auto* verify_cmd = app.add_subcommand(
       "verify", "Check every record; list the unreadable ones; exit 1 if there is any");
   verify_cmd->add_option("URL", url, "Store URL")->required();
@@ -78,7 +78,8 @@ int main(int argc, char** argv) {
   } catch (const CLI::Success& e) {  // --help: unwritten, it is a failure too
     return stube::tool::with_output("stube-store", app.exit(e));
   } catch (const CLI::ParseError& e) {
-    std::cerr << "stube-store: " << redacted(e.what(), argc, argv) << " (see stube-store --help)\n";
+    std::cerr << "stube-store: " << redacted(e.what(), argc, argv)
+              << stube::tool::help_hint(app, "stube-store") << '\n';
     return 2;
   }
 

@@ -75,7 +75,9 @@ int main(int argc, char** argv) {
   long ttl_seconds = 0;
   long keep_alive_seconds = 15;
   std::size_t max_connections = 0;
-  app.add_option("--port", options.port, "TCP port (0 picks a free one)")->capture_default_str();
+  app.add_option("--port", options.port, "TCP port (0 picks a free one)")
+      ->capture_default_str()
+      ->check(stube::tool::whole_number(0, 65535));
   app.add_option("--bind", options.bind_address, "IP address to listen on (0.0.0.0: all)")
       ->capture_default_str();
   app.add_option("--store", store_url,
@@ -85,12 +87,12 @@ int main(int argc, char** argv) {
   constexpr long kTenYears = 10L * 365 * 24 * 3600;
   app.add_option("--ttl", ttl_seconds, "end conversations idle for this many seconds (0: never)")
       ->capture_default_str()
-      ->check(CLI::Range(0L, kTenYears));
+      ->check(stube::tool::whole_number(0, kTenYears));
   app.add_option("--reaper-batch", options.reaper_batch,
                  "shared stores (postgresql://): idle conversations ended per reap "
                  "transaction; every store: failed saves retried per round")
       ->capture_default_str()
-      ->check(CLI::Range(std::size_t{1}, std::size_t{1000000}));
+      ->check(stube::tool::whole_number(1, 1000000));
   // One host per flag, taken as written: CLI11 would read "[::1]" as a list.
   app.add_option("--allowed-host", options.allowed_hosts,
                  "a host name the server answers to, without a port (repeat it; default: any)")
@@ -102,26 +104,26 @@ int main(int argc, char** argv) {
   app.add_option("--max-conversations", options.max_conversations,
                  "conversations held at most; a new page past it gets 503 (0: no limit)")
       ->capture_default_str()
-      ->check(CLI::Range(std::size_t{0}, std::size_t{1'000'000'000}));
+      ->check(stube::tool::whole_number(0, 1'000'000'000));
   app.add_option("--threads", options.threads, "I/O threads")
       ->capture_default_str()
-      ->check(CLI::Range(1, 64));
+      ->check(stube::tool::whole_number(1, 64));
   app.add_option("--workers", options.workers,
                  "threads that handle requests (handlers, store saves); 0: the I/O threads")
       ->capture_default_str()
-      ->check(CLI::Range(0, 256));
+      ->check(stube::tool::whole_number(0, 256));
   app.add_option("--base-path", options.base_path, "serve everything under this path, e.g. /app");
   app.add_flag("--secure-cookie", options.secure_cookie,
                "mark the owner cookie Secure (browsers reach the server through HTTPS)");
   app.add_option("--keep-alive", keep_alive_seconds, "SSE keep-alive interval in seconds")
       ->capture_default_str()
-      ->check(CLI::Range(1, 3600));
+      ->check(stube::tool::whole_number(1, 3600));
   auto* max_connections_option =
       app.add_option(
              "--max-connections", max_connections,
              "open connections (SSE streams included) at most; more get 503 (default: the "
              "descriptor limit less max(64, an eighth of it), kept for the store and the rest)")
-          ->check(CLI::Range(std::size_t{1}, std::size_t{1} << 24));
+          ->check(stube::tool::whole_number(1, 1 << 24));
   try {
     app.parse(argc, argv);
   } catch (const CLI::Success& e) {  // --help
@@ -135,8 +137,17 @@ int main(int argc, char** argv) {
   }
 
   try {
-    raise_file_limit();
     options.store = stube::open_store(store_url);
+  } catch (const std::invalid_argument& e) {  // a URL that names no store: usage
+    std::cerr << "stube-demo: " << stube::tool::redacted(e.what(), argc, argv)
+              << " (see stube-demo --help)\n";
+    return 2;
+  } catch (const std::exception& e) {  // the store could not be opened
+    std::cerr << "stube-demo: " << e.what() << '\n';
+    return 1;
+  }
+  try {
+    raise_file_limit();
     if (ttl_seconds > 0) {
       options.conversation_ttl = std::chrono::seconds(ttl_seconds);
       options.reaper_interval = std::min<std::chrono::milliseconds>(

@@ -33,6 +33,21 @@ TEST(DemoOptions, UsageErrorsHideTheStoreURLsPassword) {
   }
 }
 
+// A number out of range, a word that is no number, and a store URL that
+// names no store are usage errors (2) that say which.
+TEST(DemoOptions, BadValuesAreUsageErrorsThatSayWhy) {
+  const ToolRun port = stube_demo({"--port", "70000"});
+  EXPECT_EQ(port.status, 2) << port.err;
+  EXPECT_TRUE(contains(port.err, "--port: 70000 is out of range (0 to 65535)")) << port.err;
+  const ToolRun threads = stube_demo({"--threads", "two"});
+  EXPECT_EQ(threads.status, 2) << threads.err;
+  EXPECT_TRUE(contains(threads.err, "'two' is not a whole number")) << threads.err;
+  const ToolRun store = stube_demo({"--port", "0", "--store", "bogus"});
+  EXPECT_EQ(store.status, 2) << store.err;
+  EXPECT_TRUE(contains(store.err, "no scheme in store URL \"bogus\"")) << store.err;
+  EXPECT_TRUE(contains(store.err, "(see stube-demo --help)")) << store.err;
+}
+
 TEST(DemoOptions, HelpIsPrinted) {
   const ToolRun r = stube_demo({"--help"});
   EXPECT_EQ(r.status, 0) << r.err;

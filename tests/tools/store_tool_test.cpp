@@ -768,6 +768,18 @@ TEST_F(StoreTool, UsageErrorsNameWhatWasWrong) {
   const ToolRun width = stube_store({"show", url(), "cv-a", "-w", "-1"});
   EXPECT_EQ(width.status, 2);
   EXPECT_TRUE(contains(width.err, "stube-store: ") && contains(width.err, "width")) << width.err;
+  // A word that is no number is called so, not "not in range"; and the
+  // help pointed to is the command's, which lists its arguments.
+  const ToolRun word = stube_store({"show", url(), "cv-a", "-w", "abc"});
+  EXPECT_EQ(word.status, 2);
+  EXPECT_TRUE(contains(word.err, "'abc' is not a whole number")) << word.err;
+  EXPECT_TRUE(contains(word.err, "(see stube-store show --help)")) << word.err;
+  const ToolRun wide = stube_store({"show", url(), "cv-a", "-w", "99999999999999999999"});
+  EXPECT_EQ(wide.status, 2);
+  EXPECT_TRUE(contains(wide.err, "is out of range (1 to 1048576)")) << wide.err;
+  const ToolRun missing = stube_store({"show", url()});
+  EXPECT_TRUE(contains(missing.err, "CID is required (see stube-store show --help)"))
+      << missing.err;
 }
 
 TEST_F(StoreTool, EveryCommandHasHelp) {
