@@ -78,6 +78,12 @@ struct ServerOptions {
   // the stream is dropped, with a warning (the browser reconnects and gets
   // the whole view). A frame with nothing queued before it is always taken.
   std::size_t max_stream_backlog = 4 * 1024 * 1024;
+  // Bytes held for all SSE streams together: what waits to be written and
+  // what is being written. Past it, a stream that queues a frame behind
+  // what it already holds is dropped the same way (its client is the slow
+  // one; it reconnects), so that many clients that do not read cannot take
+  // max_stream_backlog each. At least max_stream_backlog.
+  std::size_t max_streams_backlog = 256 * 1024 * 1024;
   // Open connections (SSE streams included) at most. One more is answered
   // 503 with Retry-After and closed, so that a flood of connections cannot
   // take the file descriptors the store needs; only its request line is
@@ -142,6 +148,8 @@ class Server {
   // parked count until the Server is destroyed).
   std::size_t open_connections() const;
   std::size_t open_streams() const;
+  // Bytes the SSE streams hold together (see max_streams_backlog).
+  std::size_t streams_backlog() const;
 
   // Idempotent: stops accepting, runs the runtime's shutdown (stop hooks,
   // close streams, final save), joins the I/O threads and the workers (their

@@ -31,6 +31,9 @@ struct Core {
   // so that browsers reconnect (to the restarted server) by themselves.
   std::atomic<bool> aborting{false};
   std::atomic<std::size_t> open_streams{0};
+  // Bytes all streams hold (ServerOptions::max_streams_backlog): the sum of
+  // every SseStream's held_.
+  std::atomic<std::size_t> streams_backlog{0};
   // Open connections, SSE streams included (each holds a ConnectionSlot),
   // and their cap: ServerOptions::max_connections, or its default, as
   // start() worked it out. A connection over the cap gets

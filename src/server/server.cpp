@@ -279,6 +279,9 @@ void check_options(const ServerOptions& o) {
   if (o.max_header_bytes == 0) refuse("max_header_bytes must be at least 1");
   if (o.max_body_bytes == 0) refuse("max_body_bytes must be at least 1");
   if (o.max_stream_backlog == 0) refuse("max_stream_backlog must be at least 1");
+  if (o.max_streams_backlog < o.max_stream_backlog)
+    refuse("max_streams_backlog (" + std::to_string(o.max_streams_backlog) +
+           ") must be at least max_stream_backlog (" + std::to_string(o.max_stream_backlog) + ")");
   for (const std::string& host : o.allowed_hosts) {
     if (!server::host_name_alone(host))
       refuse("allowed_hosts: '" + host +
@@ -397,6 +400,10 @@ std::size_t Server::open_connections() const {
 
 std::size_t Server::open_streams() const {
   return impl_->core.open_streams.load(std::memory_order_relaxed);
+}
+
+std::size_t Server::streams_backlog() const {
+  return impl_->core.streams_backlog.load(std::memory_order_relaxed);
 }
 
 std::string Server::url() const {

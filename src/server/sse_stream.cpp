@@ -58,10 +58,22 @@ SseStream::SseStream(Core& core, std::string cid, net::any_io_executor strand, b
   append_retry(kReconnectDelay, pending_);
   append_fragment(cleared_error_fragment(), pending_);
   preamble_ = pending_.size();
+  hold(pending_.size());
 }
 
 SseStream::~SseStream() {
   uncount();
+  release(held_.load());
+}
+
+void SseStream::hold(std::size_t bytes) {
+  held_.fetch_add(bytes, std::memory_order_relaxed);
+  core_.streams_backlog.fetch_add(bytes, std::memory_order_relaxed);
+}
+
+void SseStream::release(std::size_t bytes) {
+  held_.fetch_sub(bytes, std::memory_order_relaxed);
+  core_.streams_backlog.fetch_sub(bytes, std::memory_order_relaxed);
 }
 
 // Counted from start() until the connection is let go (drop(), or the end
@@ -77,20 +89,33 @@ void SseStream::enqueue(std::string_view text, std::size_t queued_before) {
   // the cap is on what waits behind it. (Capped too, a view larger than
   // max_stream_backlog could never be sent: the page would reconnect for
   // ever, and each time be cut before its first view.)
-  if (queued_before > preamble_ &&
-      pending_.size() + text.size() > core_.options.max_stream_backlog) {
-    // The client does not read: drop the stream; it reconnects and gets the
-    // whole view afresh.
-    overflow_ = true;
-    log::warn("server: stream of conversation " + cid_ + " dropped: the client does not read (" +
-              std::to_string(pending_.size() + text.size()) +
-              " bytes would be queued, more than max_stream_backlog " +
-              std::to_string(core_.options.max_stream_backlog) + "); it reconnects");
-    pending_.clear();
-    net::post(strand_, [self = shared_from_this()] { self->drop(); });
-    return;
+  if (queued_before > preamble_) {
+    const std::size_t queued = pending_.size() + text.size();
+    const std::size_t all = core_.streams_backlog.load(std::memory_order_relaxed) + text.size();
+    if (queued > core_.options.max_stream_backlog)
+      return overflow(std::to_string(queued) +
+                      " bytes would be queued, more than max_stream_backlog " +
+                      std::to_string(core_.options.max_stream_backlog));
+    if (all > core_.options.max_streams_backlog)
+      return overflow("the streams would hold " + std::to_string(all) +
+                      " bytes together, more than max_streams_backlog " +
+                      std::to_string(core_.options.max_streams_backlog) + "; this one " +
+                      std::to_string(held_.load(std::memory_order_relaxed)));
   }
   pending_ += text;
+  hold(text.size());
+}
+
+// The client does not read: drop the stream (what it queued goes now, what
+// it is writing when the drop runs); the page reconnects and gets the whole
+// view afresh.
+void SseStream::overflow(const std::string& why) {
+  overflow_ = true;
+  log::warn("server: stream of conversation " + cid_ + " dropped: the client does not read (" +
+            why + "); it reconnects");
+  release(pending_.size());
+  pending_.clear();
+  net::post(strand_, [self = shared_from_this()] { self->drop(); });
 }
 
 void SseStream::schedule_flush() {
@@ -203,6 +228,7 @@ void SseStream::flush() {
     if (chunked_) inflight_ += "0\r\n\r\n";
     finished_ = true;
   }
+  hold(inflight_.size() - data.size());  // the header and the chunks' framing
   writing_ = true;
   written_ = 0;
   write_some();
@@ -226,6 +252,7 @@ void SseStream::on_write(beast::error_code ec, std::size_t written) {
     return drop();
   }
   written_ += written;
+  if (!dropped_) release(written);  // drop() released all it held
   if (!dropped_ && written_ < inflight_.size()) return write_some();
   writing_ = false;
   if (dropped_) return;
@@ -296,6 +323,7 @@ void SseStream::drop() {
     std::lock_guard lock(mu_);
     closing_ = true;
     pending_.clear();
+    release(held_.load());  // queued and unwritten; on_write releases no more
   }
   // detach() never waits for the conversation's lock (a worker may hold it
   // through a slow save), so a closed tab never holds this thread.

@@ -8,6 +8,7 @@
 #pragma once
 
 #include <array>
+#include <atomic>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/beast/core/tcp_stream.hpp>
 #include <memory>
@@ -46,7 +47,8 @@ class SseStream : public Output, public std::enable_shared_from_this<SseStream> 
   // Appends a frame, unless what was queued before its step (`queued_before`
   // bytes of pending_) and it exceed max_stream_backlog. mu_ held.
   void enqueue(std::string_view text, std::size_t queued_before);
-  void schedule_flush();  // mu_ held
+  void overflow(const std::string& why);  // mu_ held
+  void schedule_flush();                  // mu_ held
   void flush();
   void write_some();
   void on_write(boost::beast::error_code ec, std::size_t written);
@@ -55,6 +57,9 @@ class SseStream : public Output, public std::enable_shared_from_this<SseStream> 
   void drop();  // cut the connection and detach from the runtime
   void cut(boost::beast::tcp_stream& stream) const;  // close it as an error (see the .cpp)
   void uncount();                                    // leave Core::open_streams, once
+  // Adds to (or takes from) what this stream holds, and Core's total.
+  void hold(std::size_t bytes);
+  void release(std::size_t bytes);
 
   Core& core_;
   const std::string cid_;
@@ -78,6 +83,10 @@ class SseStream : public Output, public std::enable_shared_from_this<SseStream> 
   bool flush_posted_ = false;
   bool closing_ = false;  // finish the response after what is queued
   bool overflow_ = false;
+  // Bytes of pending_ and of inflight_ not yet written (and of its framing),
+  // counted in Core::streams_backlog until written or dropped. Atomic:
+  // frames are queued under mu_ on any thread, written on the strand.
+  std::atomic<std::size_t> held_{0};
 
   // Strand-only state.
   std::optional<boost::beast::tcp_stream> stream_;

@@ -1270,6 +1270,66 @@ TEST_F(ServerTest, AStreamDroppedForItsBacklogIsLogged) {
   EXPECT_EQ(server_->open_streams(), 0u);
 }
 
+// Many clients that do not read cannot take max_stream_backlog each: past
+// max_streams_backlog for all streams together, the stream that queues
+// more is dropped (here before either reaches its own cap), and what the
+// streams held is let go with them.
+TEST_F(ServerTest, StreamsThatDoNotReadAreCappedTogether) {
+  test::LogCapture logs;
+  start({.max_stream_backlog = 8 << 20, .max_streams_backlog = 8 << 20});
+  std::vector<Minted> ms{mint("/form"), mint("/form")};
+  std::vector<std::unique_ptr<Conn>> silent;  // never read
+  for (const Minted& m : ms) {
+    silent.push_back(std::make_unique<Conn>(port_));
+    silent.back()->send("GET /sse/" + m.cid + " HTTP/1.1\r\nHost: x\r\nCookie: " + m.cookie +
+                        "\r\n\r\n");
+  }
+  const auto big = [&](const Minted& m, int i) {  // a new 60 KB name: a new view
+    return "{\"" + signal_namespace(m.iid) + "\": {\"name\": \"" +
+           std::string(60000, char('a' + i % 26)) + "\"}}";
+  };
+  const auto capped = [&] {
+    for (const std::string& w : logs.at(log::Level::warn))
+      if (w.find("more than max_streams_backlog") != std::string::npos) return true;
+    return false;
+  };
+  for (int i = 0; i < 2000 && !capped(); ++i)
+    ASSERT_EQ(post(ms[i % 2], "shout", big(ms[i % 2], i)).status, 200u);
+  ASSERT_TRUE(capped());
+  for (const std::string& w : logs.at(log::Level::warn))
+    EXPECT_EQ(w.find("more than max_stream_backlog "), std::string::npos) << w;
+  const auto until = [&](auto done) {
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+    while (!done() && std::chrono::steady_clock::now() < deadline)
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    return done();
+  };
+  EXPECT_TRUE(until([&] { return server_->open_streams() == 1; }));
+  EXPECT_LE(server_->streams_backlog(), std::size_t{8 << 20});
+  silent.clear();
+  EXPECT_TRUE(until([&] { return server_->open_streams() == 0; }));
+  EXPECT_EQ(server_->streams_backlog(), 0u);
+}
+
+// What a stream holds is let go as it is written: an idle page holds
+// nothing, and a closed one nothing either.
+TEST_F(ServerTest, AStreamHoldsNothingOnceWritten) {
+  start();
+  const Minted m = mint();
+  auto c = stream(m);
+  c->read_until("<span class=\"n\">0</span>");
+  EXPECT_EQ(post(m, "inc").status, 200u);
+  c->read_until("<span class=\"n\">1</span>");
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+  while (server_->streams_backlog() != 0 && std::chrono::steady_clock::now() < deadline)
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  EXPECT_EQ(server_->streams_backlog(), 0u);
+  c.reset();
+  while (server_->open_streams() != 0 && std::chrono::steady_clock::now() < deadline)
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  EXPECT_EQ(server_->streams_backlog(), 0u);
+}
+
 // An open SSE stream holds its connection: it counts against the cap until
 // the client goes.
 TEST_F(ServerTest, AnOpenStreamCountsAgainstTheCap) {
@@ -2078,6 +2138,8 @@ TEST(Server, RefusesImpossibleOptionsByName) {
   refused({.port = 0, .max_body_bytes = 0}, "max_body_bytes");
   refused({.port = 0, .request_timeout = milliseconds(-1)}, "request_timeout");
   refused({.port = 0, .max_stream_backlog = 0}, "max_stream_backlog");
+  refused({.port = 0, .max_stream_backlog = 1 << 20, .max_streams_backlog = 1 << 19},
+          "max_streams_backlog (524288) must be at least max_stream_backlog (1048576)");
   refused({.port = 0, .max_connections = 0}, "max_connections must be at least 1");
   refused({.port = 0, .max_connections = std::numeric_limits<std::size_t>::max()},
           "max_connections " + std::to_string(std::numeric_limits<std::size_t>::max()) + " needs");
