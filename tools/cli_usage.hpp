@@ -64,30 +64,40 @@ inline std::string misplaced_word(const CLI::App& app, int argc, char** argv) {
   return {};
 }
 
-// A validator for an integer option from `min` to `max`: CLI11's Range
-// calls a word that is not a number "not in range", and the option's own
-// conversion calls one out of its type's range "could not convert".
+// A validator for an integer option from `min` to `max`, in decimal: CLI11's
+// Range calls a word that is not a number "not in range", the option's own
+// conversion calls one out of its type's range "could not convert", and it
+// reads a leading 0 as octal (--port 020000 would listen on 8192). So the
+// word is checked here and handed on as the number's plain decimal text.
 inline CLI::Validator whole_number(long long min, long long max) {
   const std::string range = std::to_string(min) + " to " + std::to_string(max);
   return CLI::Validator(
       [min, max, range](std::string& word) -> std::string {
+        const std::string_view digits =
+            std::string_view(word).substr(word.starts_with('+') ? 1 : 0);
         long long value = 0;
-        const char* end = word.data() + word.size();
-        const auto [stop, error] = std::from_chars(word.data(), end, value);
-        if (word.empty() || error == std::errc::invalid_argument || stop != end)
+        const char* end = digits.data() + digits.size();
+        const auto [stop, error] = std::from_chars(digits.data(), end, value);
+        if (digits.empty() || error == std::errc::invalid_argument || stop != end)
           return "'" + word + "' is not a whole number";
         if (error != std::errc() || value < min || value > max)
           return word + " is out of range (" + range + ")";
+        word = std::to_string(value);
         return {};
       },
       "INT in [" + std::to_string(min) + " - " + std::to_string(max) + "]");  // as Range
 }
 
-// Where a usage error sends the user: the help of the command that was
-// given ("stube-store show --help" lists its arguments), else the tool's.
-inline std::string help_hint(const CLI::App& app, const std::string& tool) {
+// Where a usage error (`message`) sends the user: the help of the command
+// that was given ("stube-store show --help" lists its arguments), unless
+// the message is about one of the tool's own options ("--max-depth: …"),
+// which only the tool's help lists.
+inline std::string help_hint(const CLI::App& app, const std::string& tool,
+                             std::string_view message) {
+  const std::string_view head = message.substr(0, message.find(':'));
+  const bool tools_own = head.starts_with('-') && app.get_option_no_throw(std::string(head));
   for (const CLI::App* sub : app.get_subcommands())
-    return " (see " + tool + " " + sub->get_name() + " --help)";
+    if (!tools_own) return " (see " + tool + " " + sub->get_name() + " --help)";
   return " (see " + tool + " --help)";
 }
 

@@ -143,7 +143,7 @@ int main(int argc, char** argv) {
   edn::ReadOptions options;
   app.add_option("--max-depth", options.max_depth, "Deepest nesting accepted")
       ->capture_default_str()
-      ->check(stube::tool::whole_number(1, 1 << 20));
+      ->transform(stube::tool::whole_number(1, 1 << 20));
 
   std::vector<std::string> check_paths;
   auto* check_cmd = app.add_subcommand("check", "Parse each FILE; print 'FILE: ok' or the error");
@@ -155,7 +155,7 @@ int main(int argc, char** argv) {
   fmt_cmd->add_option("FILE", fmt_path, "EDN file ('-' or nothing for stdin)");
   fmt_cmd->add_option("-w,--width", width, "Target line width")
       ->capture_default_str()
-      ->check(stube::tool::whole_number(1, 1 << 20));
+      ->transform(stube::tool::whole_number(1, 1 << 20));
 
   std::string print_path = "-";
   auto* print_cmd = app.add_subcommand("print", "Print every value of FILE compactly, one a line");
@@ -172,7 +172,8 @@ int main(int argc, char** argv) {
   } catch (const CLI::Success& e) {  // --help: unwritten, it is a failure too
     return stube::tool::with_output("stube-edn", app.exit(e));
   } catch (const CLI::ParseError& e) {
-    std::cerr << "stube-edn: " << e.what() << stube::tool::help_hint(app, "stube-edn") << '\n';
+    std::cerr << "stube-edn: " << e.what() << stube::tool::help_hint(app, "stube-edn", e.what())
+              << '\n';
     return 2;
   }
 

@@ -49,7 +49,7 @@ int main(int argc, char** argv) {
   show_cmd->add_option("CID", cid, "Conversation id")->required();
   show_cmd->add_option("-w,--width", width, "Target line width")
       ->capture_default_str()
-      ->check(stube::tool::whole_number(1, 1 << 20));
+      ->transform(stube::tool::whole_number(1, 1 << 20));
   auto* verify_cmd = app.add_subcommand(
       "verify", "Check every record; list the unreadable ones; exit 1 if there is any");
   verify_cmd->add_option("URL", url, "Store URL")->required();
@@ -79,7 +79,7 @@ int main(int argc, char** argv) {
     return stube::tool::with_output("stube-store", app.exit(e));
   } catch (const CLI::ParseError& e) {
     std::cerr << "stube-store: " << redacted(e.what(), argc, argv)
-              << stube::tool::help_hint(app, "stube-store") << '\n';
+              << stube::tool::help_hint(app, "stube-store", e.what()) << '\n';
     return 2;
   }
 

@@ -77,7 +77,7 @@ int main(int argc, char** argv) {
   std::size_t max_connections = 0;
   app.add_option("--port", options.port, "TCP port (0 picks a free one)")
       ->capture_default_str()
-      ->check(stube::tool::whole_number(0, 65535));
+      ->transform(stube::tool::whole_number(0, 65535));
   app.add_option("--bind", options.bind_address, "IP address to listen on (0.0.0.0: all)")
       ->capture_default_str();
   app.add_option("--store", store_url,
@@ -87,12 +87,12 @@ int main(int argc, char** argv) {
   constexpr long kTenYears = 10L * 365 * 24 * 3600;
   app.add_option("--ttl", ttl_seconds, "end conversations idle for this many seconds (0: never)")
       ->capture_default_str()
-      ->check(stube::tool::whole_number(0, kTenYears));
+      ->transform(stube::tool::whole_number(0, kTenYears));
   app.add_option("--reaper-batch", options.reaper_batch,
                  "shared stores (postgresql://): idle conversations ended per reap "
                  "transaction; every store: failed saves retried per round")
       ->capture_default_str()
-      ->check(stube::tool::whole_number(1, 1000000));
+      ->transform(stube::tool::whole_number(1, 1000000));
   // One host per flag, taken as written: CLI11 would read "[::1]" as a list.
   app.add_option("--allowed-host", options.allowed_hosts,
                  "a host name the server answers to, without a port (repeat it; default: any)")
@@ -104,26 +104,26 @@ int main(int argc, char** argv) {
   app.add_option("--max-conversations", options.max_conversations,
                  "conversations held at most; a new page past it gets 503 (0: no limit)")
       ->capture_default_str()
-      ->check(stube::tool::whole_number(0, 1'000'000'000));
+      ->transform(stube::tool::whole_number(0, 1'000'000'000));
   app.add_option("--threads", options.threads, "I/O threads")
       ->capture_default_str()
-      ->check(stube::tool::whole_number(1, 64));
+      ->transform(stube::tool::whole_number(1, 64));
   app.add_option("--workers", options.workers,
                  "threads that handle requests (handlers, store saves); 0: the I/O threads")
       ->capture_default_str()
-      ->check(stube::tool::whole_number(0, 256));
+      ->transform(stube::tool::whole_number(0, 256));
   app.add_option("--base-path", options.base_path, "serve everything under this path, e.g. /app");
   app.add_flag("--secure-cookie", options.secure_cookie,
                "mark the owner cookie Secure (browsers reach the server through HTTPS)");
   app.add_option("--keep-alive", keep_alive_seconds, "SSE keep-alive interval in seconds")
       ->capture_default_str()
-      ->check(stube::tool::whole_number(1, 3600));
+      ->transform(stube::tool::whole_number(1, 3600));
   auto* max_connections_option =
       app.add_option(
              "--max-connections", max_connections,
              "open connections (SSE streams included) at most; more get 503 (default: the "
              "descriptor limit less max(64, an eighth of it), kept for the store and the rest)")
-          ->check(stube::tool::whole_number(1, 1 << 24));
+          ->transform(stube::tool::whole_number(1, 1 << 24));
   try {
     app.parse(argc, argv);
   } catch (const CLI::Success& e) {  // --help

@@ -21,14 +21,17 @@
 // is converted to and from EDN around every hook.
 #pragma once
 
+#include <algorithm>
 #include <chrono>
 #include <cstddef>
 #include <functional>
 #include <map>
 #include <memory>
 #include <optional>
+#include <stdexcept>
 #include <string>
 #include <string_view>
+#include <tuple>
 #include <type_traits>
 #include <vector>
 
@@ -320,11 +323,27 @@ class TypedDefinition {
     };
     return *this;
   }
+  // Each name must be a field of S: a kept signal is copied onto its field
+  // before the handler runs, and a misspelt one would never reach it.
   TypedDefinition& keep(const std::vector<std::string>& signals) {
-    return open(), detail::keep_signals(def_, signals), *this;
+    open();
+    if constexpr (detail::Described<S>) {
+      for (const std::string& name : signals) refuse_unless_field(name);
+    }
+    return detail::keep_signals(def_, signals), *this;
   }
 
  private:
+  void refuse_unless_field(const std::string& name) const {
+    std::vector<std::string> fields;
+    std::apply([&](const auto&... f) { (fields.emplace_back(f.name), ...); },
+               stube_fields(static_cast<const S*>(nullptr)));
+    if (std::find(fields.begin(), fields.end(), name) != fields.end()) return;
+    std::string listed;
+    for (const std::string& field : fields) listed += (listed.empty() ? "" : ", ") + field;
+    throw std::invalid_argument("keep: \"" + name + "\" is not a field of the state of " +
+                                edn::write(def_.id) + " (its fields: " + listed + ")");
+  }
   void open() const {
     if (def_.sealed) detail::refuse_sealed(def_);
   }

@@ -79,10 +79,12 @@ struct ServerOptions {
   // the whole view). A frame with nothing queued before it is always taken.
   std::size_t max_stream_backlog = 4 * 1024 * 1024;
   // Bytes held for all SSE streams together: what waits to be written and
-  // what is being written. Past it, a stream that queues a frame behind
-  // what it already holds is dropped the same way (its client is the slow
-  // one; it reconnects), so that many clients that do not read cannot take
-  // max_stream_backlog each. At least max_stream_backlog.
+  // what is being written. Past it, a stream that still holds bytes and
+  // gets another frame is dropped the same way (it reconnects), whichever
+  // stream that is, so that many clients that do not read cannot take
+  // max_stream_backlog each. A frame for a stream that holds nothing is
+  // always taken: the streams can exceed it by that frame each. At least
+  // max_stream_backlog.
   std::size_t max_streams_backlog = 256 * 1024 * 1024;
   // Open connections (SSE streams included) at most. One more is answered
   // 503 with Retry-After and closed, so that a flood of connections cannot

@@ -62,8 +62,8 @@ SseStream::SseStream(Core& core, std::string cid, net::any_io_executor strand, b
 }
 
 SseStream::~SseStream() {
+  release(held_.load());  // before it leaves open_streams, as in drop()
   uncount();
-  release(held_.load());
 }
 
 void SseStream::hold(std::size_t bytes) {
@@ -89,19 +89,20 @@ void SseStream::enqueue(std::string_view text, std::size_t queued_before) {
   // the cap is on what waits behind it. (Capped too, a view larger than
   // max_stream_backlog could never be sent: the page would reconnect for
   // ever, and each time be cut before its first view.)
-  if (queued_before > preamble_) {
-    const std::size_t queued = pending_.size() + text.size();
-    const std::size_t all = core_.streams_backlog.load(std::memory_order_relaxed) + text.size();
-    if (queued > core_.options.max_stream_backlog)
-      return overflow(std::to_string(queued) +
-                      " bytes would be queued, more than max_stream_backlog " +
-                      std::to_string(core_.options.max_stream_backlog));
-    if (all > core_.options.max_streams_backlog)
-      return overflow("the streams would hold " + std::to_string(all) +
-                      " bytes together, more than max_streams_backlog " +
-                      std::to_string(core_.options.max_streams_backlog) + "; this one " +
-                      std::to_string(held_.load(std::memory_order_relaxed)));
-  }
+  const std::size_t queued = pending_.size() + text.size();
+  if (queued_before > preamble_ && queued > core_.options.max_stream_backlog)
+    return overflow(std::to_string(queued) +
+                    " bytes would be queued, more than max_stream_backlog " +
+                    std::to_string(core_.options.max_stream_backlog));
+  // The total counts what is being written too: a client that does not
+  // read has its last view stuck there, with nothing queued behind it.
+  const std::size_t held = held_.load(std::memory_order_relaxed);
+  const std::size_t all = core_.streams_backlog.load(std::memory_order_relaxed) + text.size();
+  if (held > preamble_ && all > core_.options.max_streams_backlog)
+    return overflow("the streams would hold " + std::to_string(all) +
+                    " bytes together, more than max_streams_backlog " +
+                    std::to_string(core_.options.max_streams_backlog) + "; this one " +
+                    std::to_string(held));
   pending_ += text;
   hold(text.size());
 }
@@ -317,14 +318,16 @@ void SseStream::drop() {
   dropped_ = true;
   keep_alive_.cancel();
   if (stream_) cut(*stream_);
-  uncount();                 // first: open_streams() never exceeds open_connections()
-  slot_ = ConnectionSlot();  // the descriptor is free again
   {
+    // Before it leaves open_streams: once a stream is no longer counted,
+    // it holds nothing either.
     std::lock_guard lock(mu_);
     closing_ = true;
     pending_.clear();
     release(held_.load());  // queued and unwritten; on_write releases no more
   }
+  uncount();                 // first: open_streams() never exceeds open_connections()
+  slot_ = ConnectionSlot();  // the descriptor is free again
   // detach() never waits for the conversation's lock (a worker may hold it
   // through a slow save), so a closed tab never holds this thread.
   if (!core_.aborting.load() && core_.runtime) core_.runtime->detach(cid_, this);
