@@ -877,6 +877,24 @@ TEST_F(Fold, AKeptSignalOfTheWrongTypeIsRefusedBeforeTheHandler) {
   EXPECT_EQ(top_frame(s.conv)[":age"], Value(36));
 }
 
+// keep() of a name that is no field of a typed state is refused where the
+// component is defined: the signal would be stored beside the struct, and
+// the field the author meant would never change.
+TEST_F(Fold, KeepingANameThatIsNoFieldOfTheTypedStateIsRefused) {
+  auto def = reg.define<Form>("t/typo-form");
+  try {
+    def.keep({"name", "nmae"});
+    ADD_FAILURE() << "keep() took a name that is no field";
+  } catch (const std::invalid_argument& e) {
+    EXPECT_STREQ(e.what(),
+                 "keep: \"nmae\" is not a field of the state of :t/typo-form "
+                 "(its fields: name, age)");
+  }
+  EXPECT_TRUE(reg.find(kw("t/typo-form"))->kept_signals.empty()) << "nothing of it was kept";
+  def.keep({"age"});
+  EXPECT_EQ(reg.find(kw("t/typo-form"))->kept_signals, std::vector<std::string>{"age"});
+}
+
 struct Place {
   std::string city;
 };
