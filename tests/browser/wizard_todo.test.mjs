@@ -338,6 +338,20 @@ test('todo: a form whose answer never comes can be submitted again after a while
   await closeContext(context);
 });
 
+// What a click brought takes Enter at once: only a view that came after
+// Enter (or Space) ignores them for a moment (see the wizard's test above).
+test('todo: Enter right after a click on Edit saves the row', async () => {
+  const context = await browser.newContext();
+  const page = await todoWith(context, 'one');
+  await page.click('.todo-edit');
+  await page.waitForFunction(() => document.activeElement?.matches('.todo-edit-input'));
+  assert.equal(await page.locator('[data-stube-settling]').count(), 0);
+  await page.keyboard.press('Enter');
+  await page.locator('.todo-edit-input').waitFor({ state: 'detached' });
+  assert.equal(await page.locator('.todo-text').textContent(), 'one');
+  await closeContext(context);
+});
+
 test('todo: the keyboard keeps its place when a row is saved', async () => {
   const context = await browser.newContext();
   const page = await todoWith(context, 'one');

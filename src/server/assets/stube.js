@@ -355,33 +355,44 @@ function focusWhereItWas() {
 // A key pressed twice in quick succession (Enter in a prompt's field, and
 // again a moment later), or held until it repeats, lands its second press
 // on the control the next view was given the focus to: a confirm's "No"
-// would be answered before the user had read its question. So on a control
-// given the focus here, Enter (and Space, which presses buttons) are dropped
-// for kFreshFocusMs, and for as long as they repeat; any other key pressed
-// there ends that. The control carries data-stube-settling meanwhile
-// (tests wait for it to go).
+// would be answered before the user had read its question. So a held Enter
+// or Space that repeats into another control than the one it went down on
+// presses nothing there; and a control given the focus here within
+// kKeyToViewMs of such a key ignores it for kFreshFocusMs (any other key
+// pressed there first ends that). A view that came after a click (one
+// since the last such key) takes Enter at once. The control carries data-stube-settling while it ignores
+// the keys (tests wait for it to go).
 const kFreshFocusMs = 500;
+const kKeyToViewMs = 1000;
 const kTextEntry = 'textarea, input:not([type="button"], [type="submit"], [type="reset"], ' +
   '[type="checkbox"], [type="radio"], [type="image"], [type="file"], [type="color"])';
+// Enter anywhere, Space where it presses (a button, a checkbox), not where it types.
+const activates = (event) =>
+  event.key === 'Enter' || (event.key === ' ' && !event.target.matches?.(kTextEntry));
+let pressed = { target: null, at: -Infinity };  // the last such key that went down
 let fresh = null;  // { control, at }: the control given the focus, and when
 function giveFocus(control) {
   control.focus();
   if (document.activeElement !== control) return;
+  if (performance.now() - pressed.at > kKeyToViewMs) return;
   fresh = { control, at: performance.now() };
   control.setAttribute('data-stube-settling', '');
   setTimeout(() => control.removeAttribute('data-stube-settling'), kFreshFocusMs);
 }
+document.addEventListener('pointerdown', () => {
+  pressed = { target: null, at: -Infinity };
+}, true);
+function ignore(event) {
+  event.preventDefault();
+  event.stopImmediatePropagation();  // before Datastar's listeners
+}
 document.addEventListener('keydown', (event) => {
+  if (activates(event)) {
+    if (event.repeat && event.target !== pressed.target) return ignore(event);
+    if (!event.repeat) pressed = { target: event.target, at: performance.now() };
+  }
   if (!fresh || event.target !== fresh.control) return;
-  if (event.key !== 'Enter' && (event.key !== ' ' || fresh.control.matches(kTextEntry))) {
-    fresh = null;
-    return;
-  }
-  if (event.repeat || performance.now() - fresh.at < kFreshFocusMs) {
-    event.preventDefault();
-    event.stopImmediatePropagation();  // before Datastar's listeners
-    return;
-  }
+  if (activates(event) && performance.now() - fresh.at < kFreshFocusMs) return ignore(event);
   fresh = null;
 }, true);
 
