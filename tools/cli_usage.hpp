@@ -11,6 +11,7 @@
 #include <functional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "stube/store.hpp"
 
@@ -96,9 +97,9 @@ inline std::string help_hint(const CLI::App& app, const std::string& tool,
                              std::string_view message) {
   const std::string_view head = message.substr(0, message.find(':'));
   const bool tools_own = head.starts_with('-') && app.get_option_no_throw(std::string(head));
-  for (const CLI::App* sub : app.get_subcommands())
-    if (!tools_own) return " (see " + tool + " " + sub->get_name() + " --help)";
-  return " (see " + tool + " --help)";
+  const auto given = app.get_subcommands();
+  if (tools_own || given.empty()) return " (see " + tool + " --help)";
+  return " (see " + tool + " " + given.front()->get_name() + " --help)";
 }
 
 }  // namespace stube::tool

@@ -360,8 +360,8 @@ function focusWhereItWas() {
 // presses nothing there; and a control given the focus here within
 // kKeyToViewMs of such a key ignores it for kFreshFocusMs (any other key
 // pressed there first ends that). A view that came after a click (one
-// since the last such key) takes Enter at once. The control carries data-stube-settling while it ignores
-// the keys (tests wait for it to go).
+// since the last such key) takes Enter at once. The control carries
+// data-stube-settling while it ignores the keys (tests wait for it to go).
 const kFreshFocusMs = 500;
 const kKeyToViewMs = 1000;
 const kTextEntry = 'textarea, input:not([type="button"], [type="submit"], [type="reset"], ' +
