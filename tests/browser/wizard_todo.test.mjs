@@ -60,6 +60,9 @@ for (const path of ['wizard', 'wizard-flow']) {
     await focused('.stube-prompt .stube-input');
     await settled(page);
     assert.equal(await page.locator('.stube-prompt .stube-input').inputValue(), 'Bob');
+    // The caret is at the end of the last answer: typing goes on from there.
+    await page.keyboard.type('by');
+    assert.equal(await page.locator('.stube-prompt .stube-input').inputValue(), 'Bobby');
     await completeWizard(page, 'Grace', ['milk', 'eggs'], (s) => screenshot(page, `${path}-${s}`));
     // The two prompts' signals were dropped once they answered: the board's
     // last add carries the board's own signals only, not every dialog's so far.
@@ -335,6 +338,34 @@ test('todo: a form whose answer never comes can be submitted again after a while
   assert.ok(posted[1] - posted[0] >= 4500, `posted again after ${posted[1] - posted[0]} ms`);
   await page.waitForFunction(() => document.querySelectorAll('.todo-items li').length === 2);
   await page.unrouteAll({ behavior: 'ignoreErrors' });  // the first answer is still held
+  await closeContext(context);
+});
+
+// What Escape brought takes Enter at once, however soon after an Enter:
+// the page's clock stands still from before that Enter on.
+test('wizard: Enter right after Escape answered the confirm asks again', async () => {
+  const context = await browser.newContext();
+  const page = await newPage(context);
+  await page.clock.install();
+  await page.goto(`${demo.url}wizard`);
+  await waitForStream(page);
+  const posts = [];
+  page.on('request', (r) => {
+    if (r.method() === 'POST' && r.url().includes('/event/')) posts.push(r.url().split('/').at(-1));
+  });
+  await fillSettled(page, '.stube-prompt .stube-input', 'Bob');
+  await page.focus('.stube-prompt .stube-input');
+  await page.clock.pauseAt(await page.evaluate(() => Date.now() + 100));
+  await page.keyboard.press('Enter');
+  await waitForConfirm(page, 'Continue as Bob?');
+  await page.waitForFunction(() => document.activeElement?.matches('.stube-confirm .stube-no'));
+  await page.keyboard.press('Escape');  // answers No: the prompt again
+  await page.waitForFunction(() => document.activeElement?.matches('.stube-prompt .stube-input'));
+  assert.equal(await page.locator('[data-stube-settling]').count(), 0);
+  await page.keyboard.press('Enter');
+  await waitForConfirm(page, 'Continue as Bob?');
+  await page.clock.resume();
+  assert.deepEqual(posts, ['ok', 'no', 'ok']);
   await closeContext(context);
 });
 

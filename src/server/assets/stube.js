@@ -359,9 +359,11 @@ function focusWhereItWas() {
 // or Space that repeats into another control than the one it went down on
 // presses nothing there; and a control given the focus here within
 // kKeyToViewMs of such a key ignores it for kFreshFocusMs (any other key
-// pressed there first ends that). A view that came after a click (one
-// since the last such key) takes Enter at once. The control carries
+// pressed there first ends that). A view that came after a click, or
+// after another key (Escape), takes Enter at once. The control carries
 // data-stube-settling while it ignores the keys (tests wait for it to go).
+// A text field given the focus so has its caret at the end of its text,
+// where typing goes on (a prompt asked again with the last answer).
 const kFreshFocusMs = 500;
 const kKeyToViewMs = 1000;
 const kTextEntry = 'textarea, input:not([type="button"], [type="submit"], [type="reset"], ' +
@@ -374,14 +376,25 @@ let fresh = null;  // { control, at }: the control given the focus, and when
 function giveFocus(control) {
   control.focus();
   if (document.activeElement !== control) return;
+  caretToEnd(control);
   if (performance.now() - pressed.at > kKeyToViewMs) return;
   fresh = { control, at: performance.now() };
   control.setAttribute('data-stube-settling', '');
   setTimeout(() => control.removeAttribute('data-stube-settling'), kFreshFocusMs);
 }
-document.addEventListener('pointerdown', () => {
+function caretToEnd(control) {
+  if (!control.matches(kTextEntry)) return;
+  const end = control.value.length;
+  try {
+    control.setSelectionRange(end, end);
+  } catch {
+    // An input type without a caret of its own (email, number): left as it is.
+  }
+}
+const forgetPressed = () => {
   pressed = { target: null, at: -Infinity };
-}, true);
+};
+document.addEventListener('pointerdown', forgetPressed, true);
 function ignore(event) {
   event.preventDefault();
   event.stopImmediatePropagation();  // before Datastar's listeners
@@ -390,6 +403,8 @@ document.addEventListener('keydown', (event) => {
   if (activates(event)) {
     if (event.repeat && event.target !== pressed.target) return ignore(event);
     if (!event.repeat) pressed = { target: event.target, at: performance.now() };
+  } else {
+    forgetPressed();
   }
   if (!fresh || event.target !== fresh.control) return;
   if (activates(event) && performance.now() - fresh.at < kFreshFocusMs) return ignore(event);
