@@ -369,6 +369,26 @@ test('wizard: Enter right after Escape answered the confirm asks again', async (
   await closeContext(context);
 });
 
+// A keyboard user who says No to a row's delete confirm is back on that
+// row's Delete, not at the top of the page.
+test('todo: No to the delete confirm gives the focus back to the row\'s Delete', async () => {
+  const context = await browser.newContext();
+  const page = await todoWith(context, 'one');
+  await fillSettled(page, '.todo-new-input', 'two');
+  await page.press('.todo-new-input', 'Enter');
+  await page.waitForFunction(() => document.querySelectorAll('.todo-items li').length === 2);
+  await settled(page);
+  await page.locator('.todo-item', { hasText: 'two' }).locator('.todo-delete').focus();
+  await page.keyboard.press('Enter');
+  await page.waitForFunction(() => document.activeElement?.matches('.stube-confirm .stube-no'));
+  await settled(page);
+  await page.keyboard.press('Escape');
+  await page.waitForFunction(() => document.activeElement?.matches('.todo-delete'));
+  assert.equal(await page.evaluate(() => document.activeElement.closest('.todo-item').textContent
+    .includes('two')), true);
+  await closeContext(context);
+});
+
 // What a click brought takes Enter at once: only a view that came after
 // Enter (or Space) ignores them for a moment (see the wizard's test above).
 test('todo: Enter right after a click on Edit saves the row', async () => {

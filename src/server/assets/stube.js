@@ -316,16 +316,28 @@ document.addEventListener('keydown', (event) => {
 // that, when the focused element is gone (not when the user merely clicked
 // elsewhere), to the first control of the nearest instance that is still
 // on the page (a row saved or cancelled: back to its list's controls), or
-// of the new view.
+// of the new view. A dialog that answers gives the focus back to the
+// control that had it when the dialog was called (the row's Delete, after
+// its confirm's "No"), when that control's instance is back.
 const root = document.getElementById('stube-root');
 const kControls = 'input:not([type="hidden"]), button, select, textarea, a[href], [tabindex]';
-let focused = null;  // the element that last had the focus, and its instances
+// The element that last had the focus, its instances (nearest first), its
+// place among the controls of the nearest, and whether a dialog holds it.
+let focused = null;
+let returnTo = null;  // `focused` as it was when the open dialog was called
 function rememberFocus(element) {
   const instances = [];
   for (let el = element.closest?.('[id^="ix-"]'); el; el = el.parentElement?.closest('[id^="ix-"]')) {
     instances.push(el.id);
   }
-  focused = { element, instances, inRoot: Boolean(root?.contains(element)) };
+  const home = instances.length ? document.getElementById(instances[0]) : null;
+  focused = {
+    element,
+    instances,
+    index: home ? [...home.querySelectorAll(kControls)].indexOf(element) : -1,
+    inRoot: Boolean(root?.contains(element)),
+    inDialog: Boolean(element.closest?.('.stube-dialog')),
+  };
 }
 document.addEventListener('focusin', (event) => rememberFocus(event.target));
 // The browser may have given the first view's [autofocus] element the
@@ -334,9 +346,26 @@ if (document.activeElement && document.activeElement !== document.body) {
   rememberFocus(document.activeElement);
 }
 
+const usable = (el) => el && !el.disabled && el.getClientRects().length > 0;
 function firstControl(container) {
-  return container && [...container.querySelectorAll(kControls)].find(
-    (el) => !el.disabled && el.getClientRects().length > 0);
+  return container && [...container.querySelectorAll(kControls)].find(usable);
+}
+
+// A dialog took the focus from a control that went with the view.
+function focusLeftForDialog() {
+  return focused && !focused.element.isConnected && !focused.inDialog;
+}
+
+// The dialog that had the focus answered: back to where it was called from.
+function focusBackFromDialog() {
+  if (!returnTo || !focused || focused.element.isConnected || !focused.inDialog) return false;
+  const back = returnTo;
+  returnTo = null;
+  const home = back.instances.length ? document.getElementById(back.instances[0]) : null;
+  const control = home && [...home.querySelectorAll(kControls)][back.index];
+  if (!usable(control)) return false;
+  giveFocus(control);
+  return true;
 }
 
 function focusWhereItWas() {
@@ -415,7 +444,11 @@ if (root) {
   new MutationObserver(() => {
     if (document.activeElement && document.activeElement !== document.body) return;
     const autofocus = root.querySelector('[autofocus]');
-    if (autofocus) giveFocus(autofocus);
-    else focusWhereItWas();
+    if (autofocus) {
+      if (autofocus.closest('.stube-dialog') && focusLeftForDialog()) returnTo = focused;
+      giveFocus(autofocus);
+    } else if (!focusBackFromDialog()) {
+      focusWhereItWas();
+    }
   }).observe(root, { childList: true, subtree: true });
 }
