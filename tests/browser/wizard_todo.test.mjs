@@ -73,10 +73,9 @@ for (const path of ['wizard', 'wizard-flow']) {
   });
 }
 
-// Enter held in the prompt until it repeats, or pressed twice: the second
-// press lands on the confirm's "No", which the new view has just given the
-// focus to; it must not answer a question the user has not read.
-test('wizard: Enter held or pressed twice in the prompt does not answer the confirm', async () => {
+// A /wizard page whose clock the test can stop, and the names of the
+// events it posts from then on.
+async function wizardWithClock() {
   const context = await browser.newContext();
   const page = await newPage(context);
   await page.clock.install();
@@ -86,6 +85,14 @@ test('wizard: Enter held or pressed twice in the prompt does not answer the conf
   page.on('request', (r) => {
     if (r.method() === 'POST' && r.url().includes('/event/')) posts.push(r.url().split('/').at(-1));
   });
+  return { context, page, posts };
+}
+
+// Enter held in the prompt until it repeats, or pressed twice: the second
+// press lands on the confirm's "No", which the new view has just given the
+// focus to; it must not answer a question the user has not read.
+test('wizard: Enter held or pressed twice in the prompt does not answer the confirm', async () => {
+  const { context, page, posts } = await wizardWithClock();
   const noFocused = () =>
     page.waitForFunction(() => document.activeElement?.matches('.stube-confirm .stube-no'));
   // Held: the key goes down in the field and repeats on "No", past the
@@ -344,15 +351,7 @@ test('todo: a form whose answer never comes can be submitted again after a while
 // What Escape brought takes Enter at once, however soon after an Enter:
 // the page's clock stands still from before that Enter on.
 test('wizard: Enter right after Escape answered the confirm asks again', async () => {
-  const context = await browser.newContext();
-  const page = await newPage(context);
-  await page.clock.install();
-  await page.goto(`${demo.url}wizard`);
-  await waitForStream(page);
-  const posts = [];
-  page.on('request', (r) => {
-    if (r.method() === 'POST' && r.url().includes('/event/')) posts.push(r.url().split('/').at(-1));
-  });
+  const { context, page, posts } = await wizardWithClock();
   await fillSettled(page, '.stube-prompt .stube-input', 'Bob');
   await page.focus('.stube-prompt .stube-input');
   await page.clock.pauseAt(await page.evaluate(() => Date.now() + 100));
