@@ -106,16 +106,20 @@ test('wizard: Enter held or pressed twice in the prompt does not answer the conf
   await page.keyboard.down('Enter');  // repeat: true
   await page.keyboard.up('Enter');
   // Pressed twice: the page's clock stands still from before the first
-  // press, so the second is surely within that half second.
+  // press, so the second is surely within that half second; held past it,
+  // that second press does not repeat into the button either.
   await page.click('.stube-confirm .stube-no');  // asks again, Bob the default
   await page.locator('.stube-prompt').waitFor();
   await settled(page);
-  await page.clock.pauseAt(await page.evaluate(() => Date.now() + 100));
+  await page.clock.pauseAt(await page.evaluate(() => Date.now() + 2000));
   await page.keyboard.press('Enter');
   await waitForConfirm(page, 'Continue as Bob?');
   await noFocused();
-  await page.keyboard.press('Enter');
+  await page.keyboard.down('Enter');
   await page.clock.resume();
+  await settled(page);
+  await page.keyboard.down('Enter');  // repeat: true
+  await page.keyboard.up('Enter');
   // Still the confirm: its "Yes" is there to click.
   await page.click('.stube-confirm .stube-yes');
   await page.locator('.demo-board').waitFor();
@@ -354,12 +358,14 @@ test('wizard: Enter right after Escape answered the confirm asks again', async (
   const { context, page, posts } = await wizardWithClock();
   await fillSettled(page, '.stube-prompt .stube-input', 'Bob');
   await page.focus('.stube-prompt .stube-input');
-  await page.clock.pauseAt(await page.evaluate(() => Date.now() + 100));
+  await page.clock.pauseAt(await page.evaluate(() => Date.now() + 2000));
   await page.keyboard.press('Enter');
   await waitForConfirm(page, 'Continue as Bob?');
   await page.waitForFunction(() => document.activeElement?.matches('.stube-confirm .stube-no'));
-  await page.keyboard.press('Escape');  // answers No: the prompt again
+  await page.keyboard.down('Escape');  // answers No: the prompt again
   await page.waitForFunction(() => document.activeElement?.matches('.stube-prompt .stube-input'));
+  await page.keyboard.down('Escape');  // held: a repeat, which must not cancel the prompt
+  await page.keyboard.up('Escape');
   assert.equal(await page.locator('[data-stube-settling]').count(), 0);
   await page.keyboard.press('Enter');
   await waitForConfirm(page, 'Continue as Bob?');

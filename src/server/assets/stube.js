@@ -296,7 +296,8 @@ function escapeAnswer(dialog) {
 }
 
 document.addEventListener('keydown', (event) => {
-  if (event.key !== 'Escape' || event.defaultPrevented || event.isComposing) return;
+  // A held Escape answers one dialog, not the next one too.
+  if (event.key !== 'Escape' || event.repeat || event.defaultPrevented || event.isComposing) return;
   const dialogs = document.querySelectorAll('.stube-dialog');
   const active = document.activeElement;
   const nowhere = !active || active === document.body;  // not typing somewhere else
@@ -436,7 +437,10 @@ document.addEventListener('keydown', (event) => {
     forgetPressed();
   }
   if (!fresh || event.target !== fresh.control) return;
-  if (activates(event) && performance.now() - fresh.at < kFreshFocusMs) return ignore(event);
+  if (activates(event) && performance.now() - fresh.at < kFreshFocusMs) {
+    pressed.target = null;  // and its repeats, should it be held past the half second
+    return ignore(event);
+  }
   fresh = null;
 }, true);
 
