@@ -1298,16 +1298,10 @@ TEST_F(ServerTest, StreamsThatDoNotReadAreCappedTogether) {
   ASSERT_TRUE(capped());
   for (const std::string& w : logs.at(log::Level::warn))
     EXPECT_EQ(w.find("more than max_stream_backlog "), std::string::npos) << w;
-  const auto until = [&](auto done) {
-    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
-    while (!done() && std::chrono::steady_clock::now() < deadline)
-      std::this_thread::sleep_for(std::chrono::milliseconds(10));
-    return done();
-  };
-  EXPECT_TRUE(until([&] { return server_->open_streams() == 1; }));
+  EXPECT_TRUE(test::spin_until([&] { return server_->open_streams() == 1; }));
   EXPECT_LE(server_->streams_backlog(), std::size_t{8 << 20});
   silent.clear();
-  EXPECT_TRUE(until([&] { return server_->open_streams() == 0; }));
+  EXPECT_TRUE(test::spin_until([&] { return server_->open_streams() == 0; }));
   EXPECT_EQ(server_->streams_backlog(), 0u);
 }
 
@@ -1320,13 +1314,10 @@ TEST_F(ServerTest, AStreamHoldsNothingOnceWritten) {
   c->read_until("<span class=\"n\">0</span>");
   EXPECT_EQ(post(m, "inc").status, 200u);
   c->read_until("<span class=\"n\">1</span>");
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
-  while (server_->streams_backlog() != 0 && std::chrono::steady_clock::now() < deadline)
-    std::this_thread::sleep_for(std::chrono::milliseconds(5));
-  EXPECT_EQ(server_->streams_backlog(), 0u);
+  // The patch was read once its last write began; its completion comes after.
+  EXPECT_TRUE(test::spin_until([&] { return server_->streams_backlog() == 0; }));
   c.reset();
-  while (server_->open_streams() != 0 && std::chrono::steady_clock::now() < deadline)
-    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  EXPECT_TRUE(test::spin_until([&] { return server_->open_streams() == 0; }));
   EXPECT_EQ(server_->streams_backlog(), 0u);
 }
 
