@@ -52,6 +52,23 @@ void Moments::went_back(const std::vector<std::string_view>& stack,
   }
 }
 
+Moments::Ref Moments::frame(const std::string& iid) {
+  if (Ref token = frames_[iid].lock()) return token;
+  // A new token: first drop those of frames whose timers have all gone, so
+  // that the map holds no more than the frames with timers pending.
+  std::erase_if(frames_, [](const auto& entry) { return entry.second.expired(); });
+  Ref token = std::make_shared<Moment>();
+  frames_[iid] = token;
+  return token;
+}
+
+void Moments::rewake(const std::string& iid) {
+  const auto it = frames_.find(iid);
+  if (it == frames_.end()) return;
+  if (const Ref token = it->second.lock()) token->undone = true;
+  frames_.erase(it);
+}
+
 void Moments::follow(std::size_t history_size) {
   if (path_.size() > history_size) {
     path_.erase(path_.begin(),

@@ -51,12 +51,25 @@ class Moments {
   void went_back(const std::vector<std::string_view>& stack,
                  const std::vector<std::string>& rewoken);
 
+  // The token of the timers frame `iid` has pending, which they hold: made
+  // anew when it has none pending. A timer fires only while both its moment
+  // and its frame's token stand.
+  Ref frame(const std::string& iid);
+
+  // Back ran frame `iid`'s wakeup again, which re-arms what the frame needs:
+  // every timer it had pending is undone, whichever moment armed it (a clock
+  // its start and its wakeup both set going would otherwise run once more
+  // after each back). Those the wakeup arms get a new token.
+  void rewake(const std::string& iid);
+
  private:
   void follow(std::size_t history_size);
 
   std::vector<Ref> path_;  // the history's moments, oldest first; null: no timer asked
   Ref current_;
   std::map<std::string, Ref, std::less<>> woken_;  // by instance id
+  // By instance id; expired once the frame's last pending timer is gone.
+  std::map<std::string, std::weak_ptr<Moment>, std::less<>> frames_;
 };
 
 }  // namespace stube::detail

@@ -380,26 +380,38 @@ struct Runtime::Impl {
     return std::nullopt;
   }
 
-  // A timer's tag (book_timer() below): whether its moment was undone.
-  static bool moment_undone(const void* tag) {
-    return tag != nullptr && static_cast<const detail::Moments::Moment*>(tag)->undone;
+  // What a timer belongs to: the moment that armed it, and its frame's
+  // token of pending timers (Moments::frame). Undone when either is.
+  struct TimerTag {
+    detail::Moments::Ref moment, frame;
+    bool undone() const noexcept { return moment->undone || frame->undone; }
+  };
+  using TagRef = std::shared_ptr<const TimerTag>;
+
+  static TagRef tag_of(Slot& slot, detail::Moments::Ref moment, const std::string& iid) {
+    return std::make_shared<const TimerTag>(TimerTag{std::move(moment), slot.moments.frame(iid)});
   }
 
-  // One timer event for instance `iid`, tagged with its moment; cancelled
-  // with the conversation's other timers (owner: the cid).
-  void book_timer(const std::string& cid, std::chrono::milliseconds delay,
-                  const detail::Moments::Ref& moment, std::string iid, Event ev) {
+  // For cancel_if: the tag book_timer() gives the queue.
+  static bool timer_undone(const void* tag) {
+    return tag != nullptr && static_cast<const TimerTag*>(tag)->undone();
+  }
+
+  // One timer event for instance `iid`; cancelled with the conversation's
+  // other timers (owner: the cid), or when its tag is undone.
+  void book_timer(const std::string& cid, std::chrono::milliseconds delay, TagRef tag,
+                  std::string iid, Event ev) {
+    const void* const key = tag.get();
     timers.schedule(
         delay, cid,
-        [this, cid, moment, iid = std::move(iid), ev = std::move(ev)] {
-          deliver(cid, moment, iid, ev);
+        [this, cid, tag = std::move(tag), iid = std::move(iid), ev = std::move(ev)] {
+          deliver(cid, tag, iid, ev);
         },
-        moment.get());
+        key);
   }
 
   // Timer events take the same serialised path as browser events.
-  void deliver(const std::string& cid, const detail::Moments::Ref& moment, const std::string& iid,
-               const Event& ev);
+  void deliver(const std::string& cid, const TagRef& tag, const std::string& iid, const Event& ev);
 
   // Applies a kernel step to a locked slot.
   // `lost_race`, if given, is set when the step was dropped because its
@@ -452,7 +464,8 @@ struct Runtime::Impl {
     // (deliver): gone now, with what they hold.
     if (step.undone > 0) {
       slot.moments.went_back(stack_ids(slot.conv), step.woken_by_back);
-      timers.cancel_if(cid, &moment_undone);
+      for (const std::string& iid : step.woken_by_back) slot.moments.rewake(iid);
+      timers.cancel_if(cid, &timer_undone);
     }
     // A timer's event is part of its timer's moment, and so are the timers
     // it asks for (a clock that re-arms itself goes on in the moment that
@@ -463,7 +476,8 @@ struct Runtime::Impl {
                                           : timers_of.origin && step.undone == 0
                                               ? timers_of.origin
                                               : slot.moments.current();
-      book_timer(cid, t.delay, moment, std::move(t.iid), std::move(t.event));
+      TagRef tag = tag_of(slot, moment, t.iid);
+      book_timer(cid, t.delay, std::move(tag), std::move(t.iid), std::move(t.event));
     }
     send(slot, step.fragments, cid);
     if (from == From::first_view)
@@ -751,22 +765,23 @@ struct Runtime::Impl {
   }
 };
 
-void Runtime::Impl::deliver(const std::string& cid, const detail::Moments::Ref& moment,
-                            const std::string& iid, const Event& ev) {
+void Runtime::Impl::deliver(const std::string& cid, const TagRef& tag, const std::string& iid,
+                            const Event& ev) {
   auto slot = find(cid);
   if (!slot) return;
   const SlotLock lock(this, *slot, std::try_to_lock);
   if (!lock.owns()) {
     // Busy: back into the timer queue, due at once, when its holder lets go
     // (or as `lock` goes, if it did meanwhile: settle()).
-    slot->park([this, cid, moment, iid, ev] { book_timer(cid, {}, moment, iid, ev); });
+    slot->park([this, cid, tag, iid, ev] { book_timer(cid, {}, tag, iid, ev); });
     return;
   }
   // A moment back undid: its timers would act on a state they were not
   // requested in (a countdown the user stepped back out of would go on).
-  if (slot->ended || moment->undone) return;
+  // Or back woke the frame again, which re-armed what it needs.
+  if (slot->ended || tag->undone()) return;
   apply(cid, *slot, dispatch_timer(*reg, slot->conv, iid, ev, opts.kernel), From::elsewhere,
-        {.origin = moment, .woke = false});
+        {.origin = tag->moment, .woke = false});
 }
 
 namespace {
@@ -860,9 +875,10 @@ Runtime::Minted Runtime::mint(std::string_view component, const edn::Value& args
     m.slots.emplace(minted.cid, slot);
   }
   m.save(*slot, slot->conv);  // new: no other server saved it
-  for (TimerRequest& t : step.timers)
-    m.book_timer(minted.cid, t.delay, slot->moments.current(), std::move(t.iid),
-                 std::move(t.event));
+  for (TimerRequest& t : step.timers) {
+    Impl::TagRef tag = Impl::tag_of(*slot, slot->moments.current(), t.iid);
+    m.book_timer(minted.cid, t.delay, std::move(tag), std::move(t.iid), std::move(t.event));
+  }
   return minted;
 }
 

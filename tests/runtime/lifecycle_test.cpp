@@ -270,6 +270,31 @@ TEST_F(Lifecycle, AClockThatReArmsItselfSurvivesBackFromALaterMoment) {
   rt.end(m.cid);
 }
 
+// Back runs the restored top frame's wakeup, which sets its clock going
+// again: the clock the frame had going stops, or each back would add one
+// (clocks 1 and 2 ticking side by side after the first, three after the
+// second). Ticks counted from the back on, which holds the conversation:
+// an old clock's tick is either journalled before it or never.
+TEST_F(Lifecycle, BackReplacesTheClockOfTheFrameItWakesInsteadOfAddingOne) {
+  Runtime rt(rig.registry, options_with(store));
+  const Runtime::Minted m = rt.mint("rt/start-clock");  // its start: clock 1
+  for (int round = 1; round <= 3; ++round) {
+    SCOPED_TRACE("round " + std::to_string(round));
+    ASSERT_EQ(send_top(rt, m, Event{"inc"}), Runtime::Result::Ok);
+    ASSERT_EQ(rt.back(m.cid, m.owner), Runtime::Result::Ok);  // its wakeup: clock round + 1
+    const std::size_t at_back = rig.journal->entries().size();
+    const auto ticks_since_back = [&](int clock) {
+      const std::vector<std::string> all = rig.journal->entries();
+      return std::count(all.begin() + static_cast<std::ptrdiff_t>(at_back), all.end(),
+                        "start-clock " + std::to_string(clock) + " ticked");
+    };
+    ASSERT_TRUE(store->wait_until([&] { return ticks_since_back(round + 1) >= 3; }));
+    for (int clock = 1; clock <= round; ++clock)
+      EXPECT_EQ(ticks_since_back(clock), 0) << "clock " << clock << " still ticks";
+  }
+  rt.end(m.cid);
+}
+
 // A moment that fell off the front of a capped history can no longer be
 // undone: its timers fire whatever back does after.
 TEST_F(Lifecycle, TimersOfMomentsPastTheHistoryCapStillFire) {

@@ -71,5 +71,29 @@ TEST(Moments, BackUndoesAWokenFramesMomentOnlyWhenTheFrameLeavesOrWakesAgain) {
   EXPECT_TRUE(root->undone);
 }
 
+// A frame's token stands for its pending timers: the same while one holds
+// it, undone by rewake (back ran the frame's wakeup again), and made anew
+// for the timers armed after.
+TEST(Moments, RewakeUndoesTheFramesPendingTimersWhateverTheirMoment) {
+  Moments m;
+  const Moments::Ref clock = m.frame("f");
+  EXPECT_EQ(m.frame("f"), clock);
+  const Moments::Ref other = m.frame("g");
+  m.rewake("f");
+  EXPECT_TRUE(clock->undone);
+  EXPECT_FALSE(other->undone);
+  const Moments::Ref next = m.frame("f");
+  EXPECT_NE(next, clock);
+  EXPECT_FALSE(next->undone);
+  m.rewake("none");  // a frame without timers: nothing to undo
+}
+
+TEST(Moments, AFrameWhoseTimersAreAllGoneGetsANewToken) {
+  Moments m;
+  std::weak_ptr<Moments::Moment> first = m.frame("f");
+  EXPECT_TRUE(first.expired()) << "the map alone kept it alive";
+  EXPECT_FALSE(m.frame("f")->undone);
+}
+
 }  // namespace
 }  // namespace stube::detail

@@ -112,6 +112,26 @@ inline void define_runtime_components(Registry& reg, std::shared_ptr<Journal> jo
           })
       .on("open-expiring", [](Self& s) { s.call(embed("rt/expiring"), "closed"); })
       .resume("closed", [](Self&, const Value&) {});
+  // A clock its start and its wakeup set going, as components.md advises
+  // (its ticks carry the clock's number, journalled "start-clock N ticked").
+  auto started = std::make_shared<std::atomic<int>>(0);
+  const auto set_going = [started](Self& s) {
+    s.after(std::chrono::milliseconds(2), "tick", ++*started);
+  };
+  reg.define("rt/start-clock")
+      .init([](const Value&) {
+        return edn::map({{kw("ticks"), 0}, {kw("incs"), 0}});
+      })
+      .render([](const Self& s) { return html::p("ticks: ", s[":ticks"]); })
+      .start(set_going)
+      .wakeup(set_going)
+      .on("tick",
+          [journal](Self& s, const Event& e) {
+            journal->add("start-clock " + edn::write(e.payload) + " ticked");
+            s.set("ticks", s[":ticks"].as_int() + 1);
+            s.after(std::chrono::milliseconds(2), "tick", e.payload);
+          })
+      .on("inc", [](Self& s) { s.set("incs", s[":incs"].as_int() + 1); });
   // A dialog that answers itself when it wakes a second time (an offer that
   // expired while the page was away, say).
   reg.define("rt/expiring")
