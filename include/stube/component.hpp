@@ -223,6 +223,13 @@ namespace detail {
 // Adds `signals` to the kept ones (keep() called twice keeps both lists),
 // each name once.
 void keep_signals(ComponentDef& def, const std::vector<std::string>& signals);
+
+// A typed component's init: (const edn::Value& args) -> S itself. An EDN map
+// (what an untyped init returns) would otherwise be taken as S's first field
+// when that field is an edn::Value.
+template <class F, class S>
+concept TypedInit = std::is_invocable_v<F&, const edn::Value&> &&
+    std::is_same_v<std::remove_cvref_t<std::invoke_result_t<F&, const edn::Value&>>, S>;
 }  // namespace detail
 
 // Fluent definition of an untyped component (state = EDN map).
@@ -278,8 +285,11 @@ class TypedDefinition {
   }
   template <class F>
   TypedDefinition& init(F f) {  // S f(const edn::Value& args)
+    static_assert(detail::TypedInit<F, S>,
+                  "a typed component's init takes (const edn::Value& args) and returns its state "
+                  "struct S, not an EDN map (from_edn<S>(map) makes one S from a map)");
     open();
-    def_.init = [f = std::move(f)](const edn::Value& args) { return to_edn(S(f(args))); };
+    def_.init = [f = std::move(f)](const edn::Value& args) { return to_edn(f(args)); };
     return *this;
   }
   template <class F>

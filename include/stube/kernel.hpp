@@ -77,6 +77,8 @@ struct Step {
 };
 
 // Makes a new conversation with `root` instantiated (init, then start).
+// Its fragments are the first view only (the root element's contents): the
+// page does not exist yet, so a patch a start hook asks for is dropped.
 // Unlike the other entry points it throws, rather than returning a
 // HandlerError step, what a hook or the first render throws (there is no
 // conversation to keep as it was), and std::invalid_argument for an

@@ -265,15 +265,33 @@ template <class T>
 
 }  // namespace stube
 
-// --- STUBE_STATE(Type, field, ...) : up to 16 fields --------------------------
+namespace stube::detail {
+// STUBE_STATE with more fields than it takes: a message, not a macro mess.
+template <class T>
+int too_many_fields() {
+  static_assert(sizeof(T) == 0,
+                "STUBE_STATE takes at most 32 fields: group some of them in a struct of their own "
+                "(a field may be a described struct)");
+  return 0;
+}
+}  // namespace stube::detail
+
+// --- STUBE_STATE(Type, field, ...) : up to 32 fields --------------------------
 #define STUBE_PP_CAT_(a, b) a##b
 #define STUBE_PP_CAT(a, b) STUBE_PP_CAT_(a, b)
-#define STUBE_PP_NARG_(_1, _2, _3, _4, _5, _6, _7, _8, _9, _10, _11, _12, _13, _14, _15, _16, N, \
-                       ...)                                                                      \
+// The number of arguments, 1 to 32; from 33 to 48: TOO_MANY.
+#define STUBE_PP_NARG_(_1, _2, _3, _4, _5, _6, _7, _8, _9, _10, _11, _12, _13, _14, _15, _16, _17, \
+                       _18, _19, _20, _21, _22, _23, _24, _25, _26, _27, _28, _29, _30, _31, _32,  \
+                       _33, _34, _35, _36, _37, _38, _39, _40, _41, _42, _43, _44, _45, _46, _47,  \
+                       _48, N, ...)                                                                \
   N
-#define STUBE_PP_NARG(...) \
-  STUBE_PP_NARG_(__VA_ARGS__, 16, 15, 14, 13, 12, 11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1)
+#define STUBE_PP_NARG(...)                                                                       \
+  STUBE_PP_NARG_(__VA_ARGS__, TOO_MANY, TOO_MANY, TOO_MANY, TOO_MANY, TOO_MANY, TOO_MANY,        \
+                 TOO_MANY, TOO_MANY, TOO_MANY, TOO_MANY, TOO_MANY, TOO_MANY, TOO_MANY, TOO_MANY, \
+                 TOO_MANY, TOO_MANY, 32, 31, 30, 29, 28, 27, 26, 25, 24, 23, 22, 21, 20, 19, 18, \
+                 17, 16, 15, 14, 13, 12, 11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1)
 #define STUBE_FIELD_(T, f) ::stube::detail::field(#f, &T::f)
+#define STUBE_FE_TOO_MANY(T, ...) ::stube::detail::too_many_fields<T>()
 #define STUBE_FE_1(T, a) STUBE_FIELD_(T, a)
 #define STUBE_FE_2(T, a, ...) STUBE_FIELD_(T, a), STUBE_FE_1(T, __VA_ARGS__)
 #define STUBE_FE_3(T, a, ...) STUBE_FIELD_(T, a), STUBE_FE_2(T, __VA_ARGS__)
@@ -290,6 +308,22 @@ template <class T>
 #define STUBE_FE_14(T, a, ...) STUBE_FIELD_(T, a), STUBE_FE_13(T, __VA_ARGS__)
 #define STUBE_FE_15(T, a, ...) STUBE_FIELD_(T, a), STUBE_FE_14(T, __VA_ARGS__)
 #define STUBE_FE_16(T, a, ...) STUBE_FIELD_(T, a), STUBE_FE_15(T, __VA_ARGS__)
+#define STUBE_FE_17(T, a, ...) STUBE_FIELD_(T, a), STUBE_FE_16(T, __VA_ARGS__)
+#define STUBE_FE_18(T, a, ...) STUBE_FIELD_(T, a), STUBE_FE_17(T, __VA_ARGS__)
+#define STUBE_FE_19(T, a, ...) STUBE_FIELD_(T, a), STUBE_FE_18(T, __VA_ARGS__)
+#define STUBE_FE_20(T, a, ...) STUBE_FIELD_(T, a), STUBE_FE_19(T, __VA_ARGS__)
+#define STUBE_FE_21(T, a, ...) STUBE_FIELD_(T, a), STUBE_FE_20(T, __VA_ARGS__)
+#define STUBE_FE_22(T, a, ...) STUBE_FIELD_(T, a), STUBE_FE_21(T, __VA_ARGS__)
+#define STUBE_FE_23(T, a, ...) STUBE_FIELD_(T, a), STUBE_FE_22(T, __VA_ARGS__)
+#define STUBE_FE_24(T, a, ...) STUBE_FIELD_(T, a), STUBE_FE_23(T, __VA_ARGS__)
+#define STUBE_FE_25(T, a, ...) STUBE_FIELD_(T, a), STUBE_FE_24(T, __VA_ARGS__)
+#define STUBE_FE_26(T, a, ...) STUBE_FIELD_(T, a), STUBE_FE_25(T, __VA_ARGS__)
+#define STUBE_FE_27(T, a, ...) STUBE_FIELD_(T, a), STUBE_FE_26(T, __VA_ARGS__)
+#define STUBE_FE_28(T, a, ...) STUBE_FIELD_(T, a), STUBE_FE_27(T, __VA_ARGS__)
+#define STUBE_FE_29(T, a, ...) STUBE_FIELD_(T, a), STUBE_FE_28(T, __VA_ARGS__)
+#define STUBE_FE_30(T, a, ...) STUBE_FIELD_(T, a), STUBE_FE_29(T, __VA_ARGS__)
+#define STUBE_FE_31(T, a, ...) STUBE_FIELD_(T, a), STUBE_FE_30(T, __VA_ARGS__)
+#define STUBE_FE_32(T, a, ...) STUBE_FIELD_(T, a), STUBE_FE_31(T, __VA_ARGS__)
 #define STUBE_STATE(Type, ...)                                                   \
   [[maybe_unused]] inline auto stube_fields(const Type*) {                       \
     return std::make_tuple(                                                      \

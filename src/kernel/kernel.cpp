@@ -579,6 +579,9 @@ Step start_conversation(const Registry& reg, std::string_view root, const edn::V
   fold.instantiate(embed(root, args), edn::Value(), {});
   Step s = fold.finish(false);
   s.changed = true;
+  // The page does not exist yet: its first view is the root element's
+  // contents, and a patch a start hook asked for has nothing to land on.
+  std::erase_if(s.fragments, [](const Fragment& f) { return f.target != kRootElementId; });
   return s;
 }
 

@@ -364,6 +364,30 @@ TEST(FoldBack, WokenByBackNamesOnlyTheWakeupOfTheMomentRestored) {
   EXPECT_EQ(b.woken_by_back, std::vector<std::string>{std::string(top_instance(b.conv))});
 }
 
+// A new conversation's page does not exist yet: its first view is all the
+// start sends, whatever patches the root's start (or the start of a dialog
+// it calls at once) asked for.
+TEST(FoldPatch, PatchesAskedForWhileAConversationStartsAreDropped) {
+  Registry reg;
+  reg.define("t/opening")
+      .render([](const Self&) { return html::p(html::span(html::id("hint"), "")); })
+      .start([](Self& s) { s.patch(html::span(html::id("hint"), "opened")); });
+  reg.define("t/calls-at-once")
+      .resume("done", [](Self&, const Value&) {})
+      .render([](const Self&) { return html::p("page"); })
+      .start([](Self& s) {
+        s.patch(html::span(html::id("status"), "starting"));
+        s.call(embed("t/opening"), "done");
+      });
+  for (const char* root : {"t/opening", "t/calls-at-once"}) {
+    SCOPED_TRACE(root);
+    const Step s = start_conversation(reg, root, Value(), KernelOptions{});
+    ASSERT_EQ(s.fragments.size(), 1u) << s.fragments.back().html;
+    EXPECT_EQ(s.fragments[0].target, kRootElementId);
+    EXPECT_FALSE(contains(s.fragments[0].html, "opened"));
+  }
+}
+
 // A patch is meant for the view it was requested on: one requested before
 // the whole view is replaced (a call, back) is dropped, one after applies
 // to the new view (when the frame shown requested it).
@@ -846,6 +870,17 @@ TEST_F(Fold, KeepCalledTwiceKeepsBothLists) {
 static_assert(!std::is_copy_constructible_v<Self> && !std::is_copy_assignable_v<Self>);
 static_assert(!std::is_invocable_v<HookFn, Self> &&
               !std::is_constructible_v<HookFn, void (*)(Self)>);
+
+// A typed init returns the state struct. An EDN map, an untyped init's,
+// does not compile: it would have become the first field of a struct whose
+// first field is an edn::Value.
+struct ValueFirst {
+  Value meta;
+  std::int64_t n = 0;
+};
+static_assert(detail::TypedInit<ValueFirst (*)(const Value&), ValueFirst>);
+static_assert(!detail::TypedInit<Value (*)(const Value&), ValueFirst>);
+static_assert(!detail::TypedInit<ValueFirst (*)(), ValueFirst>);
 
 // A typed component's kept signals must fit its state type: a number sent
 // for a text field (a forged request, a stale page) is bad input, refused

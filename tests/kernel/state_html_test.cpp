@@ -34,6 +34,16 @@ struct Person {
 };
 STUBE_STATE(Person, name, age, admin, score, tags, counts, address, extra)
 
+// The most fields STUBE_STATE takes (one more is a static_assert saying so).
+struct Wide {
+  int f01 = 1, f02 = 2, f03 = 3, f04 = 4, f05 = 5, f06 = 6, f07 = 7, f08 = 8, f09 = 9, f10 = 10,
+      f11 = 11, f12 = 12, f13 = 13, f14 = 14, f15 = 15, f16 = 16, f17 = 17, f18 = 18, f19 = 19,
+      f20 = 20, f21 = 21, f22 = 22, f23 = 23, f24 = 24, f25 = 25, f26 = 26, f27 = 27, f28 = 28,
+      f29 = 29, f30 = 30, f31 = 31, f32 = 32;
+};
+STUBE_STATE(Wide, f01, f02, f03, f04, f05, f06, f07, f08, f09, f10, f11, f12, f13, f14, f15, f16,
+            f17, f18, f19, f20, f21, f22, f23, f24, f25, f26, f27, f28, f29, f30, f31, f32)
+
 namespace {
 
 Person sample() {
@@ -56,6 +66,14 @@ TEST(State, AStructBecomesAnEdnMapAndComesBack) {
                               :address {:city "London", :zip nil}, :extra #{:x}})"));
   const Person back = from_edn<Person>(v);
   EXPECT_EQ(to_edn(back), v);
+}
+
+TEST(State, AStructOfThirtyTwoFieldsHasThemAll) {
+  const Value v = to_edn(Wide{});
+  ASSERT_EQ(v.size(), 32u);
+  EXPECT_EQ(v[":f01"], Value(1));
+  EXPECT_EQ(v[":f32"], Value(32));
+  EXPECT_EQ(from_edn<Wide>(edn::read("{:f17 -17}")).f17, -17);
 }
 
 TEST(State, MissingKeysKeepTheirDefaults) {
