@@ -108,4 +108,8 @@ const edn::Value& top(const edn::Value& conv);
 // snapshots (the oldest are dropped; a limit of 0 keeps none).
 [[nodiscard]] edn::Value push_history(const edn::Value& conv, std::size_t limit);
 
+// `conv` with at most `limit` snapshots in its history (the newest; a limit of
+// 0 keeps none): a conversation recorded under a larger limit, cut to this one.
+[[nodiscard]] edn::Value cap_history(const edn::Value& conv, std::size_t limit);
+
 }  // namespace stube::conv

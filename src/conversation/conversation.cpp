@@ -299,4 +299,12 @@ edn::Value push_history(const edn::Value& conv, std::size_t limit) {
   return with_history(conv, edn::detail::make_seq(edn::Kind::Vector, items.data(), items.size()));
 }
 
+edn::Value cap_history(const edn::Value& conv, std::size_t limit) {
+  const edn::Value& h = history(conv);
+  if (h.size() <= limit) return conv;
+  const std::span<const edn::Value> newest = h.items().last(limit);
+  std::vector<edn::Value> kept(newest.begin(), newest.end());
+  return with_history(conv, edn::detail::make_seq(edn::Kind::Vector, kept.data(), kept.size()));
+}
+
 }  // namespace stube::conv

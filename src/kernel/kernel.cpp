@@ -473,6 +473,10 @@ class Fold {
             next, conv::history(conv::push_history(original_, opts_.history_limit)));
         s.recorded = true;
       }
+      // A history recorded under a larger limit (restored from a store, run
+      // with a smaller history_limit now) is cut at the next step, whether
+      // or not it records a moment: a limit of 0 keeps none.
+      next = conv::cap_history(next, opts_.history_limit);
       if (by_user) next = conv::touch(next);
     }
     s.conv = next;

@@ -1168,6 +1168,25 @@ TEST_F(Fold, AHistoryLimitOfZeroDisablesBackOverAStoredHistoryToo) {
   EXPECT_EQ(top_frame(effect.conv)[":n"], Value(2));
 }
 
+// And such a history is cut to the limit at the next step, not only at one
+// that records a moment: a limit of 0 kept every stored snapshot for good,
+// written again by every save.
+TEST_F(Fold, AHistoryRecordedUnderALargerLimitIsCutAtTheNextStep) {
+  Value conv = start().conv;
+  for (int i = 0; i < 5; ++i) conv = send(conv, Event{"inc"}).conv;
+  ASSERT_EQ(conv::history(conv).size(), 5u);
+  opts.history_limit = 2;
+  const Step b = go_back(reg, conv, opts);  // records nothing
+  ASSERT_EQ(b.status, Step::Status::Ok);
+  EXPECT_EQ(top_frame(b.conv)[":n"], Value(4));
+  ASSERT_EQ(conv::history(b.conv).size(), 2u);
+  EXPECT_EQ(top_frame(conv::history(b.conv)[1])[":n"], Value(3)) << "the newest are kept";
+  opts.history_limit = 0;
+  const Step e = send(conv, Event{"inc"});
+  ASSERT_EQ(e.status, Step::Status::Ok);
+  EXPECT_TRUE(conv::history(e.conv).empty());
+}
+
 TEST_F(Fold, RenderedAttributesPostToTheConversationUnderTheBasePath) {
   opts.base_path = "/app";
   const Value conv = start().conv;
