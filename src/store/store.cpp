@@ -374,8 +374,11 @@ std::shared_ptr<ConversationStore> open_postgres_store(const Opening& o) {
   // The query as libpq reads it: after the user info, which may hold a
   // '?' ("postgresql://u:pa?ss@db/app?pool_size=8").
   const auto colon = o.url.find(':');
-  const auto q =
-      o.url.compare(colon, 3, "://") == 0 ? query_start(o.url, colon + 3) : o.url.find('?');
+  // Anything else after the scheme would reach libpq as a database name on
+  // the default server ("postgresql:/db.internal/app", a slash short).
+  if (o.url.compare(colon, 3, "://") != 0)
+    bad_url(o, "a PostgreSQL URL is a libpq URI, postgresql://[user@]host[:port]/dbname");
+  const auto q = query_start(o.url, colon + 3);
   std::string conninfo(o.url.substr(0, q));
   std::string kept;
   if (q != std::string_view::npos) {

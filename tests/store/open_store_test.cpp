@@ -71,6 +71,13 @@ TEST(OpenStore, ErrorsNameTheUrlAndTheProblem) {
   EXPECT_NE(error_of("file:").find("missing directory"), std::string::npos);
   EXPECT_NE(error_of("file://host/dir").find("absolute path"), std::string::npos);
   EXPECT_NE(error_of("memory:somewhere").find("takes no location"), std::string::npos);
+  // A PostgreSQL URL that is no libpq URI (a slash short, a keyword string)
+  // reached libpq as a database name on the default server.
+  for (const char* url : {"postgresql:/db.internal/app", "postgres:stube?pool_size=2",
+                          "postgresql:", "postgresql:host=db dbname=app"}) {
+    const std::string error = error_of(url);
+    EXPECT_NE(error.find("is a libpq URI, postgresql://[user@]host"), std::string::npos) << error;
+  }
 }
 
 // Checked before any connection is tried, so no server is needed here (the
