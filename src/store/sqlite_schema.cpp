@@ -55,6 +55,27 @@ void check_version(const Db& db, std::int64_t found) {
   }
 }
 
+bool has_table(Db& db) {
+  return db.query_int(
+             "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND "
+             "name = 'stube_conversations'",
+             "look for the table stube_conversations") != 0;
+}
+
+// Returns the schema version (user_version) unless the database is not a
+// stube store: see refuse_foreign.
+std::int64_t stube_version(Db& db) {
+  const std::int64_t found = db.query_int("PRAGMA user_version", "read the schema version");
+  if (found != 0 && !has_table(db)) {
+    fail(db.shown(), "open the database",
+         "PRAGMA user_version is " + std::to_string(found) +
+             " but there is no table stube_conversations: another program's database, or a "
+             "stube store whose table was dropped (stube creates its table only where "
+             "user_version is 0); nothing was changed");
+  }
+  return found;
+}
+
 [[noreturn]] void missing(const std::string& shown, std::string_view why) {
   throw MissingStore("sqlite store: " + shown + " " + std::string(why) + "; nothing was created");
 }
@@ -89,7 +110,7 @@ void ensure_schema(Db& db) {
   constexpr std::string_view what = "create the schema";
   db.exec(statements::begin, what);
   try {
-    const std::int64_t found = db.query_int("PRAGMA user_version", "read the schema version");
+    const std::int64_t found = stube_version(db);
     check_version(db, found);
     if (found == 0) db.exec(kCreate, what);
     db.exec(statements::commit, what);
@@ -97,6 +118,10 @@ void ensure_schema(Db& db) {
     sqlite3_exec(db.get(), statements::rollback, nullptr, nullptr, nullptr);
     throw;
   }
+}
+
+void refuse_foreign(Db& db) {
+  (void)stube_version(db);
 }
 
 void require_store(const std::string& path, const std::string& shown,
@@ -109,11 +134,7 @@ void require_store(const std::string& path, const std::string& shown,
   // A server's connection may hold a lock a moment (a checkpoint at its
   // close): wait as the store's own connections do, not fail at once.
   set_busy_timeout(db, busy_timeout);
-  if (db.query_int("SELECT count(*) FROM sqlite_master WHERE type = 'table' AND "
-                   "name = 'stube_conversations'",
-                   "look for the table stube_conversations") == 0) {
-    missing(shown, "holds no stube store (no table stube_conversations)");
-  }
+  if (!has_table(db)) missing(shown, "holds no stube store (no table stube_conversations)");
   check_version(db, db.query_int("PRAGMA user_version", "read the schema version"));
 }
 

@@ -19,8 +19,16 @@ inline constexpr int kSchemaVersion = 1;
 void configure(Db& db, SqliteSync sync, std::chrono::milliseconds busy_timeout);
 
 // Creates the table and index if the database has none (user_version 0),
-// in one transaction; throws StoreError for a newer schema version.
+// in one transaction; throws StoreError for a newer schema version, and as
+// refuse_foreign() does.
 void ensure_schema(Db& db);
+
+// Read-only, before configure() switches the file to WAL: throws StoreError
+// for a database with a user_version set but no table stube_conversations,
+// another program's (many keep their own schema version there) or a store
+// whose table was dropped; stube creates its table only where user_version
+// is 0.
+void refuse_foreign(Db& db);
 
 // For SqliteStoreOptions::create = false, before any connection that may
 // write: checks, read-only, that `path` is a database holding the table

@@ -80,6 +80,10 @@ struct Connection {
   Connection(const std::filesystem::path& path, const SqliteStoreOptions& options, bool writer)
       : db(file_name(path), path.string(),
            options.create ? sq::OpenMode::create : sq::OpenMode::existing) {
+    if (writer && options.create) {
+      sq::set_busy_timeout(db, options.busy_timeout);
+      sq::refuse_foreign(db);  // before WAL mode changes the file
+    }
     sq::configure(db, options.synchronous, options.busy_timeout);
     if (writer && options.create) {
       refuse_read_only();

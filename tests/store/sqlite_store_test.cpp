@@ -159,6 +159,39 @@ TEST_F(SqliteStore, ANewerSchemaVersionIsRefused) {
       << error;
 }
 
+// Many programs keep their own schema version in user_version: a database
+// with one set and no stube table is not taken for a stube store (whose
+// table would not be created) nor for a newer one, and is left byte for
+// byte, in its own journal mode. So is a store whose table was dropped.
+TEST_F(SqliteStore, AnotherProgramsVersionedDatabaseIsRefusedAndLeftByteForByte) {
+  const fs::path dropped = dir_.path() / "dropped.db";
+  sqlite_store(dropped)->save(conv::make("cv-1"));
+  RawSqlite(dropped).exec("DROP TABLE stube_conversations; PRAGMA journal_mode = DELETE");
+  for (const std::string version : {"1", "3"}) {
+    SCOPED_TRACE("user_version " + version);
+    const fs::path other = dir_.path() / ("app" + version + ".db");
+    std::ofstream(other).close();  // RawSqlite opens, it does not create
+    RawSqlite(other).exec(
+        "CREATE TABLE notes (text TEXT); INSERT INTO notes VALUES ('keep'); "
+        "PRAGMA user_version = " +
+        version);
+    const std::string before = slurp(other);
+    const std::string error = store_error_of([&] { sqlite_store(other); });
+    EXPECT_TRUE(contains(error, "open the database in " + other.string() +
+                                    ": PRAGMA user_version is " + version +
+                                    " but there is no table stube_conversations"))
+        << error;
+    EXPECT_FALSE(contains(error, "newer")) << error;
+    EXPECT_EQ(slurp(other), before);
+    RawSqlite raw(other);
+    EXPECT_EQ(raw.one("PRAGMA journal_mode"), "delete");
+    EXPECT_EQ(raw.one("SELECT text FROM notes"), "keep");
+  }
+  EXPECT_TRUE(
+      contains(store_error_of([&] { sqlite_store(dropped); }), "no table stube_conversations"));
+  EXPECT_EQ(RawSqlite(dropped).one("PRAGMA journal_mode"), "delete");
+}
+
 TEST_F(SqliteStore, WalModeAndTheSynchronousSettingAreApplied) {
   LogCapture capture;
   open();
