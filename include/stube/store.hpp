@@ -95,6 +95,15 @@ class ConversationStore {
   // InvalidCid for an invalid cid and StoreError on a backend failure.
   virtual void remove(std::string_view cid) = 0;
 
+  // Forgets the conversation that `conv` is the runtime's copy of, for an
+  // end one of its steps asked for (a handler, a timer, a wakeup). Default:
+  // remove(conv's :conv/id). A shared store removes it only while its
+  // stored :conv/version is conv's (or it is absent or removed already),
+  // and otherwise throws StaleConversation and removes nothing: a copy that
+  // fell behind another server's must not end what that server changed
+  // since. Throws as remove() does otherwise.
+  virtual void remove_current(const edn::Value& conv);
+
   // --- shared backends (several server processes, one database) ----------
   // The in-memory and file stores keep the defaults below. A shared store
   // returns true from shared() and then:

@@ -243,6 +243,26 @@ struct Runtime::Impl {
     return Saved::yes;
   }
 
+  enum class Removed { yes, failed, lost_race, lost_race_unloaded };  // as Saved
+
+  // Removes the slot's conversation from a shared store for an end its
+  // step asked for, only if the stored version is still the slot's: a copy
+  // that fell behind (a timer on the server that minted it, while another
+  // serves the page) must not end what the other changed since. On a
+  // backend failure the end goes on as on a local store: end_locked
+  // removes it, or retries.
+  Removed remove_current(Slot& slot) {
+    try {
+      store->remove_current(slot.conv);
+      return Removed::yes;
+    } catch (const StaleConversation& e) {
+      slot.dirty = false;  // reload() takes the stored version or ends it
+      return reload(slot, e.what()) ? Removed::lost_race : Removed::lost_race_unloaded;
+    } catch (const std::exception&) {
+      return Removed::failed;
+    }
+  }
+
   // Shutdown's last save. On a shared store every save makes a new version,
   // so re-saving a copy the store already holds would make the copy of the
   // server that serves the conversation stale, and drop its next event: only
@@ -440,7 +460,22 @@ struct Runtime::Impl {
       return Result::HandlerError;
     }
     if (step.ended) {
-      end_locked(cid, slot, step.conv);
+      bool removed = false;
+      if (store->shared()) {  // a compare-and-set, as a save is
+        switch (remove_current(slot)) {
+          case Removed::yes:
+            removed = true;
+            break;
+          case Removed::failed:  // end_locked removes it, or retries
+            break;
+          case Removed::lost_race:  // dropped, as a step whose save lost is
+            if (lost_race) *lost_race = true;
+            return slot.ended ? Result::NoConversation : Result::Ok;
+          case Removed::lost_race_unloaded:
+            return Result::Unavailable;
+        }
+      }
+      end_locked(cid, slot, step.conv, removed);
       return Result::Ok;
     }
     edn::Value before = std::exchange(slot.conv, std::move(step.conv));
@@ -503,7 +538,9 @@ struct Runtime::Impl {
 
   // Runs stop hooks, closes the stream, forgets the conversation and
   // removes it from the store. The slot lock is held.
-  void end_locked(const std::string& cid, Slot& slot, const edn::Value& conv) {
+  // `removed`: the record is gone already (remove_current).
+  void end_locked(const std::string& cid, Slot& slot, const edn::Value& conv,
+                  bool removed = false) {
     if (slot.ended) return;
     slot.ended = true;
     // The hooks failing (a record without a stack, a throwing dispose) must
@@ -516,7 +553,7 @@ struct Runtime::Impl {
     // for it meanwhile finds the slot (and, once it has the lock, that it
     // ended) instead of loading the still-stored record of a shared store
     // back to life.
-    if (auto failure = detail::try_remove(*store, cid))
+    if (auto failure = removed ? std::nullopt : detail::try_remove(*store, cid))
       unremoved->add(cid, *failure);  // before the slot goes: see find_or_load
     std::unique_lock lock(map_mu);
     slots.erase(cid);

@@ -49,6 +49,11 @@ const Statement remove{"stube_remove",
                        "WHERE stube_conversations.deleted_at IS NULL",
                        {kText}};
 
+const Statement remove_current{"stube_remove_current",
+                               "UPDATE stube_conversations SET edn = ''::bytea, deleted_at = now() "
+                               "WHERE cid = $1 AND version = $2 AND deleted_at IS NULL",
+                               {kText, kInt8}};
+
 const Statement try_reaper_lock{
     "stube_try_reaper_lock", "SELECT pg_try_advisory_xact_lock($1)", {kInt8}};
 

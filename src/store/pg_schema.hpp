@@ -46,6 +46,9 @@ extern const Statement load_all;
 extern const Statement scan;
 // $1 cid: tombstones it, also when it was never saved (delete wins).
 extern const Statement remove;
+// $1 cid, $2 expected version: tombstones it only while it is live at that
+// version (affected: 1), for an end a copy's step asked for.
+extern const Statement remove_current;
 // $1 lock key (kReaperLock) -> (bool): takes it for this transaction if free.
 extern const Statement try_reaper_lock;
 // $1 cutoff, $2 batch -> (cid) of the live conversations it tombstoned.

@@ -181,6 +181,36 @@ class PostgresStore final : public ConversationStore {
     with_connection([&](pg::Connection& c, bool) {
       c.exec(sql::remove, {pg::Param::bytes(cid)}, "remove " + conv::quote_id(cid));
     });
+    purge_now_and_then();
+  }
+
+  // After a lost connection the first attempt may have committed: then the
+  // retry finds it removed, which is the end asked for.
+  void remove_current(const edn::Value& conv) override {
+    const std::string_view cid = store_detail::checked_cid(kBackend, conv);
+    const std::int64_t version = version_of(cid, conv);
+    with_connection([&](pg::Connection& c, bool) {
+      const std::string what = "remove " + conv::quote_id(cid);
+      if (c.exec(sql::remove_current, {pg::Param::bytes(cid), pg::Param::int8(version)}, what)
+              .affected() == 1)
+        return;
+      const pg::Result r = c.exec(sql::probe, {pg::Param::bytes(cid), pg::Param::null()},
+                                  "check the version of " + conv::quote_id(cid));
+      if (r.rows() == 1 && !r.boolean(0, 1)) {
+        throw StaleConversation(std::string(kBackend) + ": conversation " + conv::quote_id(cid) +
+                                " was not ended: the stored :conv/version is " +
+                                std::to_string(r.int8(0, 0)) + " but this copy has " +
+                                std::to_string(version) +
+                                " (another process saved it since this copy was loaded)");
+      }
+      // Never saved, or removed already: a tombstone, as remove() leaves.
+      c.exec(sql::remove, {pg::Param::bytes(cid)}, what);
+    });
+    purge_now_and_then();
+  }
+
+  // Every kPurgeEvery removes, tombstones past their TTL go.
+  void purge_now_and_then() {
     if (removes_.fetch_add(1, std::memory_order_relaxed) % kPurgeEvery == kPurgeEvery - 1) {
       try {
         with_connection([&](pg::Connection& c, bool) { purge(c); });

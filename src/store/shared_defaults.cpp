@@ -7,6 +7,10 @@ std::optional<edn::Value> ConversationStore::load(std::string_view) {
   return std::nullopt;
 }
 
+void ConversationStore::remove_current(const edn::Value& conv) {
+  remove(store_checks::checked_cid("store", conv));
+}
+
 std::vector<std::string> ConversationStore::reap(edn::Instant, std::size_t) {
   return {};
 }

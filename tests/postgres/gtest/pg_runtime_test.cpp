@@ -58,6 +58,7 @@ std::shared_ptr<Registry> counter_registry(std::shared_ptr<std::atomic<int>> sto
       })
       .render([](const Self& s) { return html::p("count ", s[":count"]); })
       .on("inc", [](Self& s) { s.set("count", s[":count"].as_int() + 1); })
+      .on("quit", [](Self& s) { s.end(Value()); })
       .stop([stops](Self&) { ++*stops; });
   return reg;
 }
@@ -204,6 +205,28 @@ TEST_F(PostgresRuntimes, AnEventThatLostTheRaceIsReportedAndReloadedNotMerged) {
   ASSERT_EQ(inc(a), Result::Ok);  // now on the fresh copy: lands
   EXPECT_EQ(stored_count(), 3);
   EXPECT_EQ(lost_events(), 1u);
+}
+
+// An end is a compare-and-set, as a save is: a step on a stale copy that
+// ends the conversation (a timer left on the server that minted it, while
+// another serves the page) is dropped, and the conversation lives on. It
+// ended it everywhere: the other server's next event was a 410.
+TEST_F(PostgresRuntimes, AnEndOnAStaleCopyIsDroppedAndTheConversationLivesOn) {
+  Runtime a(reg_, on(db_.store()));
+  Runtime b(reg_, on(db_.store()));
+  mint_on(a);
+  ASSERT_EQ(inc(b), Result::Ok);  // stored: count 1; a still holds count 0
+  ASSERT_EQ(a.dispatch(cid_, iid_, Event{"quit"}, owner_), Result::Ok);
+  EXPECT_EQ(lost_events(), 1u);
+  EXPECT_EQ(stops_->load(), 0) << "stop hooks ran for an end that did not happen";
+  EXPECT_EQ(stored_count(), 1);
+  EXPECT_EQ(live_count(a), 1) << "a took the stored version";
+  ASSERT_EQ(inc(b), Result::Ok);
+  EXPECT_EQ(stored_count(), 2);
+  // From the current copy the end goes through, everywhere.
+  ASSERT_EQ(b.dispatch(cid_, iid_, Event{"quit"}, owner_), Result::Ok);
+  EXPECT_EQ(stored_count(), -1);
+  EXPECT_EQ(inc(a), Result::NoConversation);
 }
 
 // What a runtime sends to one browser stream, in order.

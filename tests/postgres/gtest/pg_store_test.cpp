@@ -109,6 +109,32 @@ TEST_F(PostgresStore, DeleteWins) {
   EXPECT_EQ(a->load("cv-end"), std::nullopt);
 }
 
+// remove_current, for an end a copy's step asked for: only the copy of the
+// stored version ends it; an older one is stale and removes nothing.
+TEST_F(PostgresStore, RemoveCurrentEndsOnlyTheStoredVersion) {
+  auto a = db_.store();
+  auto b = db_.store();
+  const Value old_copy = a->save(conv::make("cv-cur"));               // version 1
+  const Value newer = b->save(b->load("cv-cur")->assoc(kw("n"), 1));  // version 2
+  try {
+    a->remove_current(old_copy);
+    FAIL() << "an old copy ended the conversation";
+  } catch (const StaleConversation& e) {
+    EXPECT_NE(what(e).find("\"cv-cur\" was not ended: the stored :conv/version is 2 but this "
+                           "copy has 1"),
+              std::string::npos)
+        << e.what();
+  }
+  EXPECT_EQ(a->load("cv-cur"), newer);
+  a->remove_current(newer);
+  EXPECT_EQ(b->load("cv-cur"), std::nullopt);
+  EXPECT_NO_THROW(a->remove_current(old_copy)) << "removed already: the end stands";
+  EXPECT_THROW(b->save(newer), StaleConversation);  // delete wins
+  // Never saved: a tombstone, as remove() leaves.
+  b->remove_current(conv::make("cv-never"));
+  EXPECT_THROW(b->save(conv::make("cv-never")), StaleConversation);
+}
+
 TEST_F(PostgresStore, RemovingANeverSavedIdKeepsItOut) {
   auto store = db_.store();
   store->remove("cv-ghost");
