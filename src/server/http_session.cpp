@@ -85,8 +85,11 @@ void HttpSession::new_parser() {
 // Beast (1.74) refuses one as a bad method, leaving the bytes in the buffer:
 // then up to a few are dropped here and the request is parsed again. True
 // when one was.
+namespace {
+constexpr std::size_t kMaxEmptyLines = 4;
+}  // namespace
+
 bool HttpSession::skip_empty_lines() {
-  constexpr std::size_t kMaxEmptyLines = 4;
   const std::size_t before = empty_lines_;
   while (empty_lines_ < kMaxEmptyLines) {
     const auto data = buffer_.cdata();
@@ -133,9 +136,18 @@ void HttpSession::read_more_header() {
 
 void HttpSession::on_header_part(beast::error_code ec, std::size_t parsed) {
   header_bytes_ += parsed;
-  if (ec == http::error::bad_method && header_bytes_ == 0 && skip_empty_lines()) {
-    new_parser();
-    return read_header_part();
+  if (ec == http::error::bad_method && header_bytes_ == 0) {
+    if (skip_empty_lines()) {
+      new_parser();
+      return read_header_part();
+    }
+    // A CR whose LF has not arrived yet (the two came in different reads).
+    const auto data = buffer_.cdata();
+    if (empty_lines_ < kMaxEmptyLines && data.size() == 1 &&
+        *static_cast<const char*>(data.data()) == '\r') {
+      new_parser();
+      return read_more_header();
+    }
   }
   const bool more = ec == http::error::need_more || (!ec && !parser_->is_header_done());
   if (header_bytes_ > core_.options.max_header_bytes && (more || !ec))
@@ -145,9 +157,12 @@ void HttpSession::on_header_part(beast::error_code ec, std::size_t parsed) {
 }
 
 void HttpSession::on_header(beast::error_code ec) {
+  // Known once the request line is (the method is unknown before): a
+  // HEAD's refusal has no body either, also one that Beast reports before
+  // it counts the header done (a body over the limit).
+  head_ = parser_->get().method() == http::verb::head;
   if (ec) return refuse(ec);
   const auto& req = parser_->get();
-  head_ = req.method() == http::verb::head;
   header_fields_ = static_cast<std::size_t>(std::distance(req.begin(), req.end()));
   // RFC 9112 §6.3: a body framed by anything but "chunked" alone cannot be
   // delimited (Beast would read it as the next request), and HTTP/1.0 has no
