@@ -165,10 +165,14 @@ void check_cid(std::string_view backend, std::string_view cid);
 // it all. Bounded: after 10,000 cids it starts afresh.
 class UnsavedWarnings {
  public:
-  // True the first time for `cid`.
+  UnsavedWarnings();
+  // True the first time for `cid`. In a child forked from the process that
+  // made it, every time: a thread of the parent may have held its lock at
+  // the fork, and no thread of the child would ever release it.
   bool first_time(std::string_view cid);
 
  private:
+  int owner_pid_;
   std::mutex mutex_;
   std::unordered_set<std::string> warned_;
 };

@@ -1,6 +1,7 @@
 // The process-wide log sink.
 #include "stube/log.hpp"
 
+#include <pthread.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -23,13 +24,36 @@ struct State {
   std::shared_ptr<const Sink> sink;  // null: the default sink
 };
 
+// A child forked while another thread held a lock here would wait for it
+// for good (no thread of the child will release it): the fork waits for
+// the message being written, and the child starts with both free.
+void lock_for_fork() noexcept;
+void unlock_after_fork() noexcept;
+
 State& state() {
-  static State* s = new State;
+  static State* s = [] {
+    auto* made = new State;
+    ::pthread_atfork(lock_for_fork, unlock_after_fork, unlock_after_fork);
+    return made;
+  }();
   return *s;
 }
 
 // Whether this thread is running a sink (and so holds `calls`).
 thread_local bool in_sink = false;
+// Whether lock_for_fork took `calls` (not when a sink forks: it holds it).
+thread_local bool calls_locked_for_fork = false;
+
+void lock_for_fork() noexcept {
+  calls_locked_for_fork = !in_sink;
+  if (calls_locked_for_fork) state().calls.lock();
+  state().config.lock();
+}
+
+void unlock_after_fork() noexcept {
+  state().config.unlock();
+  if (calls_locked_for_fork) state().calls.unlock();
+}
 
 }  // namespace
 

@@ -3,6 +3,7 @@
 
 #include <new>
 
+#include "store/posix_io.hpp"
 #include "stube/conversation.hpp"
 #include "stube/log.hpp"
 #include "stube/store.hpp"
@@ -27,7 +28,10 @@ std::string_view checked_cid(std::string_view backend, const edn::Value& conv) {
   return *cid;
 }
 
+UnsavedWarnings::UnsavedWarnings() : owner_pid_(store_detail::current_pid()) {}
+
 bool UnsavedWarnings::first_time(std::string_view cid) {
+  if (store_detail::current_pid() != owner_pid_) return true;
   constexpr std::size_t kRemembered = 10'000;
   std::lock_guard lock(mutex_);
   if (warned_.size() >= kRemembered) warned_.clear();

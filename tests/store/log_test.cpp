@@ -2,6 +2,8 @@
 #include "stube/log.hpp"
 
 #include <gtest/gtest.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include <set>
 #include <stdexcept>
@@ -85,6 +87,30 @@ TEST(Log, ASinkMayReplaceItself) {
   log::set_sink(std::move(previous));
   EXPECT_EQ(calls, 1);
   EXPECT_EQ(out, "stube warn: second\n");
+}
+
+// A fork waits for the message being written, so that a child never starts
+// with the log's lock held by a thread it does not have (its first message
+// would wait for good: tests/store/file_store_test.cpp, AForkedChild...).
+// A sink that forks itself (to hand the line to another program) holds that
+// lock: its fork must not wait for it.
+TEST(Log, ASinkThatForksDoesNotWaitForItself) {
+  int child_status = -1;
+  auto previous = log::set_sink([&child_status](log::Level, std::string_view) {
+    const pid_t pid = ::fork();
+    if (pid == 0) {
+      log::warn("from the child");  // its lock is free there (the forking thread's sink
+      ::_exit(0);                   // does not hold it in the child): the default sink
+    }
+    if (pid > 0) ::waitpid(pid, &child_status, 0);
+  });
+  ::testing::internal::CaptureStderr();
+  log::warn("forks");
+  const std::string out = ::testing::internal::GetCapturedStderr();
+  log::set_sink(std::move(previous));
+  ASSERT_TRUE(WIFEXITED(child_status)) << child_status;
+  EXPECT_EQ(WEXITSTATUS(child_status), 0);
+  EXPECT_NE(out.find("from the child"), std::string::npos) << out;
 }
 
 // Logging happens in error paths: a sink that throws must not turn a logged
