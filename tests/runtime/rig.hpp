@@ -1,9 +1,12 @@
 // The components and runtime set-up the runtime tests share.
 #pragma once
 
+#include <algorithm>
 #include <atomic>
 #include <memory>
 #include <stdexcept>
+#include <string>
+#include <vector>
 
 #include "kernel/doc_examples.hpp"
 #include "kernel/probe.hpp"
@@ -151,6 +154,21 @@ inline void define_runtime_components(Registry& reg, std::shared_ptr<Journal> jo
         throw std::runtime_error("the sleepy one will not wake");
       })
       .on("noop", [](Self&) {});
+}
+
+// After a back whose wakeup set clock `newest` going (its ticks journalled
+// "<clock> <n> ticked"), journal entries from `at` on: waits until that
+// clock ticked three times, and expects none of clocks 1 to newest - 1 to
+// have ticked meanwhile (back cancelled them).
+inline void expect_only_the_newest_clock(CountingStore& store, const Journal& journal,
+                                         std::size_t at, const std::string& clock, int newest) {
+  const auto ticks = [&](int n) {
+    const std::vector<std::string> all = journal.entries();
+    return std::count(all.begin() + static_cast<std::ptrdiff_t>(at), all.end(),
+                      clock + " " + std::to_string(n) + " ticked");
+  };
+  ASSERT_TRUE(store.wait_until([&] { return ticks(newest) >= 3; }));
+  for (int n = 1; n < newest; ++n) EXPECT_EQ(ticks(n), 0) << clock << " " << n << " still ticks";
 }
 
 // Everything the runtime tests use, in one registry.
