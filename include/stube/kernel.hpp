@@ -70,8 +70,8 @@ struct Step {
   bool recorded = false;
   std::size_t undone = 0;
   // The frames whose `wakeup` back ran (the top of each moment it restored,
-  // whatever that wakeup then did to the stack): the runtime drops the
-  // timers their wakeup after a restart re-armed, which this one re-arms.
+  // whatever that wakeup then did to the stack): the runtime drops every
+  // timer those frames have pending, which this wakeup re-arms.
   std::vector<std::string> woken_by_back;
   std::string error;  // HandlerError, UnknownEvent, BadSignals, BadEvent: what went wrong
 };

@@ -112,8 +112,9 @@ class Runtime {
     BadEvent,        // the handler refused the event (stube::BadEvent); nothing changed (HTTP 400)
     HandlerError,    // a handler threw; conversation untouched, error shown
     Unavailable,     // a shared store could not be reached to load it, or to load the
-                     // newer version an event lost the race to, or loading it would
-                     // pass max_conversations (HTTP 503)
+                     // newer version an event lost the race to, or to end it as the
+                     // step asked (nothing changed), or loading it would pass
+                     // max_conversations (HTTP 503)
   };
   // Only the top frame (the one whose view is on the page) takes events: one
   // for a frame below it is NoInstance, like one for a gone instance. For

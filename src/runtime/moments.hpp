@@ -7,7 +7,7 @@
 // timer belongs to the moment that requested it (a timer's own event is no
 // moment, see dispatch_timer). Moments that fall off the front of a capped
 // history are not undone: back can no longer reach past them, so their
-// timers still fire.
+// timers still fire, unless back runs their frame's wakeup again (rewake).
 #pragma once
 
 #include <cstddef>

@@ -243,22 +243,25 @@ struct Runtime::Impl {
     return Saved::yes;
   }
 
-  enum class Removed { yes, failed, lost_race, lost_race_unloaded };  // as Saved
+  enum class Removed { yes, failed, lost_race, lost_race_unloaded };
 
   // Removes the slot's conversation from a shared store for an end its
   // step asked for, only if the stored version is still the slot's: a copy
   // that fell behind (a timer on the server that minted it, while another
-  // serves the page) must not end what the other changed since. On a
-  // backend failure the end goes on as on a local store: end_locked
-  // removes it, or retries.
+  // serves the page) must not end what the other changed since. A store
+  // that cannot be reached cannot tell, so the end is refused then: an
+  // unconditional remove could end a newer version (the step is dropped,
+  // as one whose stored version cannot be loaded is).
   Removed remove_current(Slot& slot) {
+    const std::string cid(conv::id(slot.conv));
     try {
       store->remove_current(slot.conv);
       return Removed::yes;
     } catch (const StaleConversation& e) {
       slot.dirty = false;  // reload() takes the stored version or ends it
       return reload(slot, e.what()) ? Removed::lost_race : Removed::lost_race_unloaded;
-    } catch (const std::exception&) {
+    } catch (const std::exception& e) {
+      log::error("conversation " + cid + ": its end was not made, the store failed: " + e.what());
       return Removed::failed;
     }
   }
@@ -466,8 +469,8 @@ struct Runtime::Impl {
           case Removed::yes:
             removed = true;
             break;
-          case Removed::failed:  // end_locked removes it, or retries
-            break;
+          case Removed::failed:  // its version unknown: refused, nothing changed
+            return Result::Unavailable;
           case Removed::lost_race:  // dropped, as a step whose save lost is
             if (lost_race) *lost_race = true;
             return slot.ended ? Result::NoConversation : Result::Ok;

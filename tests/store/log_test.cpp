@@ -99,8 +99,8 @@ TEST(Log, ASinkThatForksDoesNotWaitForItself) {
   auto previous = log::set_sink([&child_status](log::Level, std::string_view) {
     const pid_t pid = ::fork();
     if (pid == 0) {
-      log::warn("from the child");  // its lock is free there (the forking thread's sink
-      ::_exit(0);                   // does not hold it in the child): the default sink
+      log::warn("from the child");  // from within the sink (this thread's, copied): stderr
+      ::_exit(0);
     }
     if (pid > 0) ::waitpid(pid, &child_status, 0);
   });

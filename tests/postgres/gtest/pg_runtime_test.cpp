@@ -229,6 +229,26 @@ TEST_F(PostgresRuntimes, AnEndOnAStaleCopyIsDroppedAndTheConversationLivesOn) {
   EXPECT_EQ(inc(a), Result::NoConversation);
 }
 
+// Whether a copy is current cannot be told while the database is down: a
+// step's end is then refused (try again), not made unconditionally, which
+// could end a newer version stored by another server.
+TEST_F(PostgresRuntimes, AnEndTheStoreCannotCheckIsRefusedAndChangesNothing) {
+  auto gated = std::make_shared<GatedStore>(db_.store());
+  Runtime a(reg_, on(gated));
+  mint_on(a);
+  ASSERT_EQ(inc(a), Result::Ok);
+  gated->fail_removes = true;
+  EXPECT_EQ(a.dispatch(cid_, iid_, Event{"quit"}, owner_), Result::Unavailable);
+  EXPECT_EQ(stops_->load(), 0);
+  EXPECT_EQ(a.size(), 1u);
+  EXPECT_EQ(stored_count(), 1);
+  EXPECT_TRUE(capture_.has(log::Level::error, {cid_, "its end was not made"}));
+  gated->fail_removes = false;
+  ASSERT_EQ(a.dispatch(cid_, iid_, Event{"quit"}, owner_), Result::Ok);
+  EXPECT_EQ(stored_count(), -1);
+  EXPECT_EQ(stops_->load(), 1);
+}
+
 // What a runtime sends to one browser stream, in order.
 class RecordedStream : public Output {
  public:
